@@ -1,0 +1,48 @@
+import type { ChannelMap } from '../telemetry/reading.ts'
+
+export const PAYLOAD_FORMATS = ['json', 'senml', 'lpp', 'chirpstack', 'tts'] as const
+export type PayloadFormat = (typeof PAYLOAD_FORMATS)[number]
+
+/** `service` principals (ingest workers, operators' tools) may read every village's topics. */
+export const DEVICE_KINDS = ['soil', 'weather', 'dendrometer', 'gateway', 'other', 'service'] as const
+export type DeviceKind = (typeof DEVICE_KINDS)[number]
+
+/** Ids become MQTT topic levels and InfluxDB tags: keep them to a safe alphabet. */
+export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
+
+export interface Village {
+  id: string
+  name: string
+}
+
+export interface Device {
+  id: string
+  village: string
+  kind: DeviceKind
+  format: PayloadFormat
+  /** Cayenne LPP channel map (and for ChirpStack/TTS payloads carried as LPP). */
+  channels?: ChannelMap
+  lat?: number
+  lon?: number
+  createdAtMs: number
+}
+
+export interface NewDevice {
+  id: string
+  village: string
+  kind: DeviceKind
+  format: PayloadFormat
+  channels?: ChannelMap
+  lat?: number
+  lon?: number
+}
+
+/** MQTT topics of one device; the ACL allows a device exactly these. */
+export const topics = {
+  up: (village: string, device: string) => `kampung/${village}/${device}/up`,
+  errors: (village: string, device: string) => `kampung/${village}/${device}/errors`,
+  status: (village: string, device: string) => `kampung/${village}/${device}/status`,
+  down: (village: string, device: string) => `kampung/${village}/${device}/down`,
+  /** What an ingest worker subscribes to. */
+  allUp: 'kampung/+/+/up',
+}
