@@ -1,0 +1,379 @@
+import { readFile } from 'node:fs/promises'
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
+import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes'
+import { getLogger } from '../src/log.ts'
+import { type Device, type Registry, topics } from '../src/registry/index.ts'
+import { canSubscribe, classifyPublish, clientIdBelongsTo, parseDeviceTopic, type RefusalCause, willAllowed } from './acl.ts'
+import { guardSocket, PacketTooLargeError } from './frame-guard.ts'
+
+const log = getLogger('broker')
+
+export type OnUplink = (device: Device, topic: string, payload: Buffer) => Promise<void>
+
+export interface BrokerTlsOptions {
+  port: number
+  keyPath: string
+  certPath: string
+}
+
+export interface BrokerOptions {
+  port: number
+  host: string
+  tls?: BrokerTlsOptions
+  maxPayloadBytes: number
+  connectTimeoutMs: number
+  registry: Registry
+  /**
+   * Awaited before a device's uplink is acknowledged (QoS 1 PUBACK); rejecting withholds the
+   * PUBACK and drops the client, which resends. The in-process ingest.
+   */
+  onUplink?: OnUplink
+  /** Called on every refusal, e.g. to count it in Prometheus. */
+  onRefused?: (cause: RefusalCause) => void
+}
+
+/** Every tunable, with the reason for its default. */
+export const defaultOptions = {
+  /** Plain MQTT; 0 picks a free port (tests), read it back with `broker.port`. */
+  port: 1883,
+  host: '0.0.0.0',
+  /** No TLS listener unless configured; MQTT over TLS is conventionally port 8883. */
+  tls: undefined as BrokerTlsOptions | undefined,
+  /**
+   * A sensor reading batch is a few hundred bytes; 64 KiB leaves room for a gateway batching a
+   * village's nodes while keeping a bad client from making the broker buffer megabytes.
+   */
+  maxPayloadBytes: 64 * 1024,
+  /** A socket that never sends CONNECT holds a file descriptor; aedes' default is 30 s. */
+  connectTimeoutMs: 30_000,
+} satisfies Partial<BrokerOptions>
+
+/**
+ * Room for the rest of a PUBLISH besides the payload (topic up to 4 KiB, message id). A packet
+ * declaring more than payload + this is dropped before it is buffered; one between the two
+ * limits is refused by authorizePublish with the device still identified.
+ */
+const PACKET_OVERHEAD_BYTES = 4 * 1024
+/** Caps the log-once memory so a flood of made-up usernames cannot grow it without bound. */
+const LOG_ONCE_MAX_KEYS = 10_000
+
+export interface BrokerStats {
+  /** Refusals by cause since start. */
+  refused: Record<RefusalCause, number>
+  /** Client and connection errors (garbage bytes, resets, timeouts) since start. */
+  clientErrors: number
+  connectedClients: number
+}
+
+/** An authentication refusal carrying the MQTT 3.1.1 CONNACK return code for aedes. */
+function connackError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError
+}
+
+/** A publish refused by the ACL or by onUplink: already counted and logged when thrown. */
+class AclRefusal extends Error {
+  override name = 'AclRefusal'
+}
+
+/** Logs a message the first time a key is seen: a device retrying every second logs once. */
+class LogOnce {
+  private readonly seen = new Set<string>()
+
+  first(key: string): boolean {
+    if (this.seen.has(key)) return false
+    if (this.seen.size >= LOG_ONCE_MAX_KEYS) this.seen.clear()
+    this.seen.add(key)
+    return true
+  }
+}
+
+/**
+ * The MQTT broker role: aedes with device authentication against the registry, the topic ACL,
+ * retained online/offline status per device, and the in-process uplink hook.
+ */
+export class Broker {
+  private readonly opts: BrokerOptions
+  private aedes: Aedes | undefined
+  private servers: Server[] = []
+  private readonly principals = new WeakMap<Client, Device>()
+  private readonly willTopics = new WeakMap<Client, string>()
+  private readonly willPublished = new WeakSet<Client>()
+  /** The guarded stream aedes sees has no address; keep it for logs. */
+  private readonly remotes = new WeakMap<Client, string>()
+  private readonly online = new Map<string, Set<Client>>()
+  private readonly once = new LogOnce()
+  private readonly refused = Object.fromEntries(
+    (
+      [
+        'bad_credentials',
+        'client_id_mismatch',
+        'will_not_allowed',
+        'auth_unavailable',
+        'publish_topic',
+        'payload_too_large',
+        'packet_too_large',
+        'uplink_failed',
+        'subscribe_topic',
+      ] as const
+    ).map((cause) => [cause, 0]),
+  ) as Record<RefusalCause, number>
+  private clientErrors = 0
+
+  constructor(opts: Partial<BrokerOptions> & { registry: Registry }) {
+    this.opts = { ...defaultOptions, ...opts }
+  }
+
+  /** The plain MQTT port actually listened on (useful with port 0). */
+  get port(): number {
+    return this.portOf(0)
+  }
+
+  /** The TLS port actually listened on, if TLS is configured. */
+  get tlsPort(): number | undefined {
+    return this.opts.tls ? this.portOf(1) : undefined
+  }
+
+  private portOf(index: number): number {
+    const address = this.servers[index]?.address() as AddressInfo | null | undefined
+    if (!address) throw new Error('broker is not listening: call start() first')
+    return address.port
+  }
+
+  async start(): Promise<void> {
+    if (this.aedes) return
+    const aedesOptions: AedesOptions = {
+      connectTimeout: this.opts.connectTimeoutMs,
+      preConnect: (client, packet, done) => {
+        // The CONNECT packet is only visible here; authenticate needs its will topic.
+        if (packet.will) this.willTopics.set(client, packet.will.topic)
+        done(null, true)
+      },
+      authenticate: (client, username, password, done) => {
+        this.authenticate(client, username, password).then(
+          () => done(null, true),
+          (err: AuthenticateError) => done(err, false),
+        )
+      },
+      authorizePublish: (client, packet, done) => {
+        this.authorizePublish(client, packet.topic, packet.payload).then(() => done(null), done)
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        done(null, this.authorizeSubscribe(client, sub.topic) ? sub : null)
+      },
+    }
+    const aedes = await Aedes.createBroker(aedesOptions)
+    this.aedes = aedes
+    aedes.on('clientReady', (client) => this.onClientReady(client))
+    aedes.on('clientDisconnect', (client) => this.onClientDisconnect(client))
+    aedes.on('clientError', (client, err) => this.onClientError(client, err))
+    aedes.on('connectionError', (client, err) => this.onClientError(client, err))
+
+    const maxRemainingBytes = this.opts.maxPayloadBytes + PACKET_OVERHEAD_BYTES
+    const handle = (socket: Socket) => {
+      socket.on('error', () => {}) // reported through aedes' clientError; never an uncaught error
+      const client = aedes.handle(guardSocket(socket, maxRemainingBytes))
+      if (socket.remoteAddress) this.remotes.set(client, `${socket.remoteAddress}:${socket.remotePort}`)
+    }
+    try {
+      this.servers.push(await listen(createServer(handle), this.opts.port, this.opts.host))
+      const tls = this.opts.tls
+      if (tls) {
+        const [key, cert] = await Promise.all([readFile(tls.keyPath), readFile(tls.certPath)])
+        const server = createTlsServer({ key, cert }, handle)
+        server.on('tlsClientError', (err) => this.countClientError(`tls|${err.message}`, err))
+        this.servers.push(await listen(server, tls.port, this.opts.host))
+      }
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    log.info({ port: this.port, tlsPort: this.tlsPort, host: this.opts.host }, 'broker listening')
+  }
+
+  async stop(): Promise<void> {
+    const servers = this.servers
+    const aedes = this.aedes
+    this.servers = []
+    this.aedes = undefined
+    // Stop accepting first; server.close() resolves once aedes has closed every client.
+    const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))
+    if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    await Promise.all(closed)
+    this.online.clear()
+  }
+
+  stats(): BrokerStats {
+    return {
+      refused: { ...this.refused },
+      clientErrors: this.clientErrors,
+      connectedClients: this.aedes?.connectedClients ?? 0,
+    }
+  }
+
+  /**
+   * Publishes a JSON error to the device's errors topic (QoS 1, not retained): what ingest
+   * rejected and why. Never rejects (callers fire and forget); a failure is logged once per device.
+   */
+  publishError(device: Device, error: object): Promise<void> {
+    return this.publish(topics.errors(device.village, device.id), JSON.stringify(error), false).catch((err) => {
+      if (this.once.first(`errors|${device.id}`)) log.warn({ device: device.id, err }, 'error report not published')
+    })
+  }
+
+  private publish(topic: string, payload: string, retain: boolean): Promise<void> {
+    const aedes = this.aedes
+    if (!aedes) return Promise.reject(new Error('broker is not started'))
+    return new Promise((resolve, reject) => {
+      aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }, (err) =>
+        err ? reject(err) : resolve(),
+      )
+    })
+  }
+
+  /** Counts a refusal; logs it once per device and cause (and topic, for topic refusals). */
+  private refuse(cause: RefusalCause, who: string, detail: string, extra: { topic?: string; [key: string]: unknown } = {}): void {
+    this.refused[cause]++
+    this.opts.onRefused?.(cause)
+    if (this.once.first(`${who}|${cause}|${extra.topic ?? ''}`)) {
+      log.warn({ device: who, cause, ...extra }, `refused: ${detail} (logged once per device and cause)`)
+    }
+  }
+
+  private async authenticate(client: Client, username?: string, password?: Buffer): Promise<void> {
+    if (!username || !password) {
+      this.refuse('bad_credentials', username || client.id, 'no username or password')
+      throw connackError(4, 'bad user name or password')
+    }
+    let device: Device | undefined
+    try {
+      device = await this.opts.registry.verifySecret(username, password.toString('utf8'))
+    } catch (err) {
+      this.refuse('auth_unavailable', username, 'registry failed', { err })
+      throw connackError(3, 'server unavailable')
+    }
+    if (!device) {
+      this.refuse('bad_credentials', username, 'unknown device or wrong secret')
+      throw connackError(4, 'bad user name or password')
+    }
+    if (!clientIdBelongsTo(client.id, device.id)) {
+      this.refuse('client_id_mismatch', device.id, `client id "${client.id}" is not "${device.id}[-:]…"`)
+      throw connackError(2, 'identifier rejected')
+    }
+    const willTopic = this.willTopics.get(client)
+    if (!willAllowed(device, willTopic)) {
+      this.refuse('will_not_allowed', device.id, `will topic "${willTopic}" is not its own status topic`)
+      throw connackError(5, 'not authorized')
+    }
+    this.principals.set(client, device)
+  }
+
+  /**
+   * Resolving lets aedes go on; rejecting drops the client without acknowledgement
+   * ([MQTT-3.3.5-2]: 3.1.1 has no negative PUBACK).
+   *
+   * Ordering, verified in aedes 1.2.0 lib/handlers/publish.js: handlePublish runs
+   * `runSeries(client, [authorizePublish, enqueuePublish], …)`, and only enqueuePublish writes the
+   * QoS 1 PUBACK (then calls broker.publish). So the PUBACK leaves only after this promise
+   * resolves: awaiting onUplink here makes "acknowledged only once durable" true for in-process
+   * ingest. aedes also calls this for a client's will (client.js close → finish) and, with
+   * client null, for wills left over from before a restart (aedes.js _clearWills).
+   */
+  private async authorizePublish(client: Client | null, topic: string, payload: Buffer | string): Promise<void> {
+    if (!client) {
+      // A stale will from a previous run: only a registered device's own status topic.
+      const parsed = parseDeviceTopic(topic)
+      const device = parsed && this.opts.registry.getDevice(parsed.device)
+      if (parsed?.leaf === 'status' && device?.village === parsed.village) return
+      throw new Error(`stale will on ${topic} refused`)
+    }
+    const principal = this.principals.get(client)
+    if (!principal) throw new Error('publish from an unauthenticated client')
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload
+    if (bytes.length > this.opts.maxPayloadBytes) {
+      this.refuse('payload_too_large', principal.id, `payload over ${this.opts.maxPayloadBytes} bytes`, {
+        topic,
+        bytes: bytes.length,
+      })
+      throw new AclRefusal(`payload of ${bytes.length} bytes exceeds ${this.opts.maxPayloadBytes}`)
+    }
+    const kind = classifyPublish(principal, topic)
+    if (kind === 'refused') {
+      this.refuse('publish_topic', principal.id, `publish to ${topic}`, { topic })
+      throw new AclRefusal(`${principal.id} may not publish to ${topic}`)
+    }
+    // A will is published after the client started closing; the own-status check above passed.
+    if (client.closed) this.willPublished.add(client)
+    if (kind === 'uplink' && this.opts.onUplink) {
+      try {
+        await this.opts.onUplink(principal, topic, bytes)
+      } catch (err) {
+        this.refuse('uplink_failed', principal.id, 'onUplink rejected', { err })
+        throw new AclRefusal('onUplink rejected: not acknowledged', { cause: err })
+      }
+    }
+  }
+
+  private authorizeSubscribe(client: Client, topicFilter: string): boolean {
+    const principal = this.principals.get(client)
+    if (principal && canSubscribe(principal, topicFilter)) return true
+    this.refuse('subscribe_topic', principal?.id ?? client.id, `subscribe to ${topicFilter}`, { topic: topicFilter })
+    return false
+  }
+
+  private onClientReady(client: Client): void {
+    const principal = this.principals.get(client)
+    if (!principal) return
+    const clients = this.online.get(principal.id) ?? new Set()
+    clients.add(client)
+    this.online.set(principal.id, clients)
+    this.publishStatus(principal, 'online')
+  }
+
+  private onClientDisconnect(client: Client): void {
+    const principal = this.principals.get(client)
+    if (!principal) return
+    const clients = this.online.get(principal.id)
+    clients?.delete(client)
+    // Still online through another connection (e.g. `gw-01-a` and `gw-01-b`).
+    if (clients && clients.size > 0) return
+    this.online.delete(principal.id)
+    // The device's own will just went to its status topic: keep its words, not ours.
+    if (this.willPublished.has(client)) return
+    this.publishStatus(principal, 'offline')
+  }
+
+  private publishStatus(device: Device, state: 'online' | 'offline'): void {
+    if (!this.aedes) return
+    const topic = topics.status(device.village, device.id)
+    this.publish(topic, JSON.stringify({ state, atMs: Date.now() }), true).catch((err) => {
+      if (this.once.first(`status|${device.id}`)) log.warn({ device: device.id, err }, 'status publish failed')
+    })
+  }
+
+  private onClientError(client: Client, err: Error): void {
+    const who = client.id ?? this.remotes.get(client) ?? 'unknown'
+    if (err instanceof PacketTooLargeError) {
+      this.refuse('packet_too_large', who, err.message)
+      return
+    }
+    // Refusals were counted and logged where they were decided.
+    if (err instanceof AclRefusal || (err as Partial<AuthenticateError>).returnCode !== undefined) return
+    this.countClientError(`${who}|${err.message}`, err, { client: client.id })
+  }
+
+  private countClientError(key: string, err: Error, extra: object = {}): void {
+    this.clientErrors++
+    if (this.once.first(`error|${key}`)) log.info({ ...extra, err: err.message }, 'client dropped')
+  }
+}
+
+function listen<S extends Server>(server: S, port: number, host: string): Promise<S> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve(server)
+    })
+  })
+}

@@ -1,0 +1,76 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express, { type NextFunction, type Request, type Response } from 'express'
+import type { IngestPipeline } from '../ingest/index.ts'
+import type { Logger } from '../log.ts'
+import { getLogger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+import type { Registry } from '../registry/index.ts'
+import { telemetryRouter } from './telemetry-route.ts'
+
+export interface ApiOptions {
+  host: string
+  port: number
+  maxBodyBytes: number
+  registry: Registry
+  pipeline: IngestPipeline
+  metrics: Metrics
+  /** Extra health facts (store, spool, broker), merged into GET /health. */
+  health?: () => Record<string, unknown>
+}
+
+/** The HTTP API: telemetry POST for gateways, /health, /metrics (Prometheus). */
+export class ApiServer {
+  private readonly opts: ApiOptions
+  private readonly log: Logger
+  private server: Server | undefined
+
+  constructor(opts: ApiOptions) {
+    this.opts = opts
+    this.log = getLogger('api')
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? this.opts.port
+  }
+
+  async start(): Promise<void> {
+    const app = express()
+    app.disable('x-powered-by')
+    app.get('/health', (_req, res) => {
+      res.json({ status: 'ok', ...(this.opts.health?.() ?? {}) })
+    })
+    app.get('/metrics', async (_req, res) => {
+      res.set('Content-Type', this.opts.metrics.registry.contentType)
+      res.send(await this.opts.metrics.registry.metrics())
+    })
+    app.use(telemetryRouter(this.opts))
+    app.use((_req, res) => {
+      res.status(404).json({ error: 'not_found', message: 'no such endpoint' })
+    })
+    // Malformed requests (bad body, too large) get a structured answer, never a crash.
+    app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+      const status = err.status ?? 500
+      if (status >= 500) this.log.error({ err }, 'request failed')
+      res.status(status).json({
+        error: err.type === 'entity.too.large' ? 'too_large' : status >= 500 ? 'internal' : 'bad_request',
+        message:
+          err.type === 'entity.too.large' ? `body larger than ${this.opts.maxBodyBytes} bytes` : err.message,
+      })
+    })
+    const server = app.listen(this.opts.port, this.opts.host)
+    this.server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve)
+      server.once('error', (err) => reject(new Error(`API could not listen on ${this.opts.host}:${this.opts.port}: ${err.message}`)))
+    })
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server
+    if (!server) return
+    this.server = undefined
+    server.closeIdleConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+}

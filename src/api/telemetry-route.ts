@@ -1,0 +1,119 @@
+import express, { type Request, type Response, type Router } from 'express'
+import { isRetryable } from '../errors.ts'
+import type { IngestPipeline } from '../ingest/index.ts'
+import type { Registry } from '../registry/index.ts'
+import { type Device, PAYLOAD_FORMATS, type PayloadFormat } from '../registry/types.ts'
+
+export interface TelemetryRouteOptions {
+  registry: Registry
+  pipeline: IngestPipeline
+  maxBodyBytes: number
+}
+
+/** A structured 4xx/5xx body: what was wrong and where. */
+interface ErrorBody {
+  error: string
+  message: string
+  accepted?: number
+  rejected?: Array<{ path: string; reason: string; message: string }>
+}
+
+function fail(res: Response, status: number, body: ErrorBody): void {
+  res.status(status).json(body)
+}
+
+/** Credentials: HTTP Basic (device id : secret) or `Authorization: Bearer <id>:<secret>`. */
+function credentials(req: Request): { id: string; secret: string } | undefined {
+  const header = req.get('authorization') ?? ''
+  const [scheme, value] = header.split(' ', 2)
+  if (!value) return undefined
+  const text = scheme?.toLowerCase() === 'basic' ? Buffer.from(value, 'base64').toString('utf8') : value
+  if (scheme?.toLowerCase() !== 'basic' && scheme?.toLowerCase() !== 'bearer') return undefined
+  const colon = text.indexOf(':')
+  if (colon <= 0) return undefined
+  return { id: text.slice(0, colon), secret: text.slice(colon + 1) }
+}
+
+/** ChirpStack and The Things Stack name the end device inside the payload. */
+function deviceNamedInPayload(format: PayloadFormat, body: Buffer): string | undefined {
+  if (format !== 'chirpstack' && format !== 'tts') return undefined
+  try {
+    const doc = JSON.parse(body.toString('utf8')) as Record<string, any>
+    const id = format === 'chirpstack' ? (doc.deviceInfo?.deviceName ?? doc.deviceInfo?.devEui) : doc.end_device_ids?.device_id
+    return typeof id === 'string' ? id.toLowerCase() : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function mayPostFor(caller: Device, target: Device): boolean {
+  if (caller.kind === 'service') return true
+  if (caller.id === target.id) return true
+  return caller.kind === 'gateway' && caller.village === target.village
+}
+
+/**
+ * POST /api/v1/telemetry: for gateways and integrations that cannot speak MQTT. Same decoders as
+ * MQTT. 200 only once every reading is durable; 422 lists each rejected part (the good ones are
+ * stored); 503 when the store cannot take them now (retry later; nothing was acknowledged).
+ *
+ *   ?device=<id>   the device the payload is from (default: the caller, or the device named in a
+ *                  ChirpStack/TTS uplink)
+ *   ?format=<f>    json | senml | lpp | chirpstack | tts (default: the device's registered format)
+ *   ?event=<e>     ChirpStack's event type; only `up` carries readings, others are acknowledged
+ */
+export function telemetryRouter(opts: TelemetryRouteOptions): Router {
+  const router = express.Router()
+  const body = express.raw({ type: () => true, limit: opts.maxBodyBytes })
+
+  router.post('/api/v1/telemetry', body, async (req: Request, res: Response) => {
+    const creds = credentials(req)
+    if (!creds) {
+      res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')
+      return fail(res, 401, { error: 'unauthorized', message: 'send the gateway id and secret as HTTP Basic credentials' })
+    }
+    const caller = await opts.registry.verifySecret(creds.id, creds.secret)
+    if (!caller) return fail(res, 401, { error: 'unauthorized', message: `bad id or secret for "${creds.id}"` })
+
+    const formatParam = typeof req.query.format === 'string' ? req.query.format : undefined
+    if (formatParam && !(PAYLOAD_FORMATS as readonly string[]).includes(formatParam)) {
+      return fail(res, 400, {
+        error: 'unknown_format',
+        message: `format "${formatParam}" is not one of ${PAYLOAD_FORMATS.join(', ')}`,
+      })
+    }
+    const event = typeof req.query.event === 'string' ? req.query.event : 'up'
+    if (event !== 'up') return res.status(200).json({ accepted: 0, rejected: [], ignored: `event ${event}` })
+
+    const payload: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+    const deviceParam = typeof req.query.device === 'string' ? req.query.device : undefined
+    const targetId =
+      deviceParam ?? deviceNamedInPayload((formatParam as PayloadFormat) ?? caller.format, payload) ?? caller.id
+    const target = targetId === caller.id ? caller : opts.registry.getDevice(targetId)
+    if (!target) return fail(res, 404, { error: 'unknown_device', message: `no registered device "${targetId}"` })
+    if (!mayPostFor(caller, target)) {
+      return fail(res, 403, {
+        error: 'forbidden',
+        message: `"${caller.id}" may not post readings for "${target.id}" (village ${target.village})`,
+      })
+    }
+    const device = formatParam ? { ...target, format: formatParam as PayloadFormat } : target
+    try {
+      const outcome = await opts.pipeline.handle(device, payload, req.path, 'http')
+      if (outcome.rejected.length === 0) return res.status(200).json({ accepted: outcome.accepted, rejected: [] })
+      return fail(res, 422, {
+        error: outcome.accepted > 0 ? 'partially_rejected' : 'rejected',
+        message: `${outcome.accepted} readings stored, ${outcome.rejected.length} parts rejected`,
+        accepted: outcome.accepted,
+        rejected: outcome.rejected,
+      })
+    } catch (err) {
+      if (isRetryable(err)) {
+        res.set('Retry-After', '5')
+        return fail(res, 503, { error: 'store_unavailable', message: 'readings could not be stored now; retry' })
+      }
+      return fail(res, 500, { error: 'internal', message: (err as Error).message })
+    }
+  })
+  return router
+}

@@ -1,0 +1,138 @@
+import { mkdirSync } from 'node:fs'
+import { Broker } from '../broker/index.ts'
+import { ApiServer } from './api/index.ts'
+import { type Config, resolvePaths } from './config.ts'
+import { IngestPipeline, MqttIngest } from './ingest/index.ts'
+import { getLogger } from './log.ts'
+import { Metrics } from './metrics.ts'
+import { Registry } from './registry/index.ts'
+import { InfluxStore, SpoolingStore, SqliteStore } from './store/index.ts'
+import type { TelemetryStore } from './store/types.ts'
+
+export interface Roles {
+  broker: boolean
+  ingest: boolean
+  api: boolean
+}
+
+/**
+ * The service, composed from config: registry, store (with spool), ingest, broker, API. The same
+ * code runs all-in-one (`kampung up`) or one role per process (`kampung broker`, `kampung ingest`).
+ * Start order follows the data path backwards (store before ingest before broker), so nothing is
+ * accepted before it can be stored; stop is the reverse and drains.
+ */
+export class KampungApp {
+  readonly config: Config
+  readonly roles: Roles
+  readonly metrics = new Metrics()
+  readonly registry: Registry
+  readonly store: TelemetryStore
+  readonly pipeline: IngestPipeline
+  broker: Broker | undefined
+  mqttIngest: MqttIngest | undefined
+  api: ApiServer | undefined
+  private readonly log = getLogger('app')
+  private started: Array<{ stop(): Promise<void> }> = []
+
+  constructor(config: Config, roles: Roles = { broker: config.broker.enabled, ingest: true, api: config.api.enabled }) {
+    this.config = config
+    this.roles = roles
+    const paths = resolvePaths(config)
+    this.registry = new Registry({ path: paths.registry })
+    this.store =
+      config.store.kind === 'influx'
+        ? new SpoolingStore({ inner: new InfluxStore(config.store.influx), dir: paths.spoolDir })
+        : new SqliteStore({ path: paths.sqlite })
+    this.pipeline = new IngestPipeline({
+      store: this.store,
+      metrics: this.metrics,
+      batchMaxReadings: config.ingest.batchMaxReadings,
+      batchMaxWaitMs: config.ingest.batchMaxWaitMs,
+      maxPendingReadings: config.ingest.maxPendingReadings,
+      reportRejected: (device, report) => {
+        if (this.broker) this.broker.publishError(device, report)
+        else this.mqttIngest?.report(device, report)
+      },
+    })
+  }
+
+  /** in-process ingest rides on the embedded broker; without it, ingest is an MQTT client. */
+  private get ingestMode(): 'in-process' | 'mqtt' {
+    return this.roles.broker ? this.config.ingest.mode : 'mqtt'
+  }
+
+  async start(): Promise<void> {
+    const { config, roles } = this
+    mkdirSync(config.dataDir, { recursive: true })
+    await this.startPart(this.registry)
+    if (roles.ingest || roles.api) {
+      await this.startPart(this.store)
+      await this.startPart(this.pipeline)
+      if (this.store instanceof SpoolingStore) {
+        const spool = this.store
+        this.metrics.gauge('kampung_spool_readings', 'Readings waiting in the on-disk spool', () => spool.spoolDepth().readings)
+      }
+    }
+    if (roles.ingest && this.ingestMode === 'mqtt') {
+      const m = config.ingest.mqtt
+      this.mqttIngest = new MqttIngest({ ...m, pipeline: this.pipeline, registry: this.registry })
+      await this.startPart(this.mqttIngest)
+    }
+    if (roles.broker) {
+      const inProcess = roles.ingest && this.ingestMode === 'in-process'
+      this.broker = new Broker({
+        host: config.broker.host,
+        port: config.broker.port,
+        tls: config.broker.tls,
+        maxPayloadBytes: config.broker.maxPayloadBytes,
+        registry: this.registry,
+        onRefused: (cause) => this.metrics.brokerRefusals.inc({ cause }),
+        onUplink: inProcess
+          ? async (device, topic, payload) => {
+              await this.pipeline.handle(device, payload, topic, 'mqtt')
+            }
+          : undefined,
+      })
+      await this.startPart(this.broker)
+    }
+    if (roles.api) {
+      this.api = new ApiServer({
+        host: config.api.host,
+        port: config.api.port,
+        maxBodyBytes: config.api.maxBodyBytes,
+        registry: this.registry,
+        pipeline: this.pipeline,
+        metrics: this.metrics,
+        health: () => this.health(),
+      })
+      await this.startPart(this.api)
+    }
+  }
+
+  private async startPart(part: { start(): Promise<void>; stop(): Promise<void> }): Promise<void> {
+    await part.start()
+    this.started.push(part)
+  }
+
+  health(): Record<string, unknown> {
+    return {
+      store: this.store.name,
+      pendingReadings: this.pipeline.pending,
+      spool: this.store instanceof SpoolingStore ? this.store.spoolDepth() : undefined,
+      broker: this.broker ? { port: this.broker.port } : undefined,
+    }
+  }
+
+  /** Reverse order: stop taking messages first, then drain ingest and the store, then close. */
+  async stop(): Promise<void> {
+    const parts = this.started.reverse()
+    this.started = []
+    for (const part of parts) {
+      try {
+        await part.stop()
+      } catch (err) {
+        this.log.error({ err }, 'error while stopping')
+      }
+    }
+  }
+}

@@ -1,0 +1,234 @@
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+
+/**
+ * The one configuration schema. Every key has a default, so `npm start` runs with no file at all
+ * (embedded SQLite store, broker on 1883, API on 8080, data in ./data). Unknown keys are errors,
+ * and every error is reported at once with its path. config/kampung.example.yaml shows the
+ * defaults, commented.
+ */
+const port = z.number().int().min(0).max(65535)
+
+const tlsSchema = z
+  .object({
+    port: port.default(8883),
+    keyPath: z.string().min(1),
+    certPath: z.string().min(1),
+  })
+  .strict()
+
+const brokerSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    host: z.string().default('0.0.0.0'),
+    port: port.default(1883),
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
+    tls: tlsSchema.optional(),
+  })
+  .strict()
+
+const ingestSchema = z
+  .object({
+    /** in-process: attached to the embedded broker (no second socket). mqtt: an MQTT client of any broker. */
+    mode: z.enum(['in-process', 'mqtt']).default('in-process'),
+    mqtt: z
+      .object({
+        url: z.string().default('mqtt://127.0.0.1:1883'),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        clientId: z.string().default('ingest-1'),
+        /** With MQTT 5 shared subscriptions several workers split the load: `$share/<group>/...`. */
+        sharedGroup: z.string().optional(),
+        protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+      })
+      .strict()
+      .prefault({}),
+    batchMaxReadings: z.number().int().min(1).max(50_000).default(5000),
+    batchMaxWaitMs: z.number().int().min(0).max(10_000).default(25),
+    /** Backpressure threshold: beyond this many readings waiting for the store, new messages wait. */
+    maxPendingReadings: z.number().int().min(100).max(5_000_000).default(100_000),
+  })
+  .strict()
+
+const storeSchema = z
+  .object({
+    kind: z.enum(['sqlite', 'influx']).default('sqlite'),
+    sqlite: z
+      .object({ path: z.string().optional() })
+      .strict()
+      .prefault({}),
+    influx: z
+      .object({
+        url: z.string().default('http://127.0.0.1:8086'),
+        database: z.string().default('kampung'),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        token: z.string().optional(),
+        rawRetention: z.string().default('90d'),
+        requestTimeoutMs: z.number().int().min(100).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    /** On-disk spool for readings InfluxDB could not take yet. */
+    spoolDir: z.string().optional(),
+  })
+  .strict()
+
+const apiSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    host: z.string().default('0.0.0.0'),
+    port: port.default(8080),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024),
+  })
+  .strict()
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().default('./data'),
+    registryPath: z.string().optional(),
+    broker: brokerSchema.prefault({}),
+    ingest: ingestSchema.prefault({}),
+    store: storeSchema.prefault({}),
+    api: apiSchema.prefault({}),
+  })
+  .strict()
+
+export type Config = z.infer<typeof configSchema>
+export type ConfigInput = z.input<typeof configSchema>
+
+export class ConfigError extends Error {
+  readonly problems: string[]
+  constructor(source: string, problems: string[]) {
+    super(`invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+/** Environment variables that override the file, each mapped to one config path. */
+export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'number' | 'boolean' }> = {
+  KAMPUNG_DATA_DIR: { path: ['dataDir'], type: 'string' },
+  KAMPUNG_REGISTRY_PATH: { path: ['registryPath'], type: 'string' },
+  KAMPUNG_MQTT_HOST: { path: ['broker', 'host'], type: 'string' },
+  KAMPUNG_MQTT_PORT: { path: ['broker', 'port'], type: 'number' },
+  KAMPUNG_BROKER_ENABLED: { path: ['broker', 'enabled'], type: 'boolean' },
+  KAMPUNG_INGEST_MODE: { path: ['ingest', 'mode'], type: 'string' },
+  KAMPUNG_INGEST_MQTT_URL: { path: ['ingest', 'mqtt', 'url'], type: 'string' },
+  KAMPUNG_INGEST_MQTT_USERNAME: { path: ['ingest', 'mqtt', 'username'], type: 'string' },
+  KAMPUNG_INGEST_MQTT_PASSWORD: { path: ['ingest', 'mqtt', 'password'], type: 'string' },
+  KAMPUNG_INGEST_MQTT_CLIENT_ID: { path: ['ingest', 'mqtt', 'clientId'], type: 'string' },
+  KAMPUNG_STORE: { path: ['store', 'kind'], type: 'string' },
+  KAMPUNG_INFLUX_URL: { path: ['store', 'influx', 'url'], type: 'string' },
+  KAMPUNG_INFLUX_DATABASE: { path: ['store', 'influx', 'database'], type: 'string' },
+  KAMPUNG_INFLUX_USERNAME: { path: ['store', 'influx', 'username'], type: 'string' },
+  KAMPUNG_INFLUX_PASSWORD: { path: ['store', 'influx', 'password'], type: 'string' },
+  KAMPUNG_INFLUX_TOKEN: { path: ['store', 'influx', 'token'], type: 'string' },
+  KAMPUNG_API_HOST: { path: ['api', 'host'], type: 'string' },
+  KAMPUNG_API_PORT: { path: ['api', 'port'], type: 'number' },
+}
+
+function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {
+  let node = target
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key]
+    if (typeof next !== 'object' || next === null) node[key] = {}
+    node = node[key] as Record<string, unknown>
+  }
+  node[keys[keys.length - 1]!] = value
+}
+
+/** Environment overrides as a partial config; malformed values are reported like schema errors. */
+function fromEnv(env: NodeJS.ProcessEnv, problems: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, spec] of Object.entries(ENV_VARS)) {
+    const raw = env[name]
+    if (raw === undefined || raw === '') continue
+    let value: unknown = raw
+    if (spec.type === 'number') {
+      value = Number(raw)
+      if (!Number.isFinite(value)) {
+        problems.push(`${name}: expected a number, got "${raw}"`)
+        continue
+      }
+    } else if (spec.type === 'boolean') {
+      if (!['true', 'false', '1', '0'].includes(raw)) {
+        problems.push(`${name}: expected true or false, got "${raw}"`)
+        continue
+      }
+      value = raw === 'true' || raw === '1'
+    }
+    setPath(out, spec.path, value)
+  }
+  // Naming an InfluxDB URL means "use InfluxDB" unless the store kind is set explicitly.
+  if (env.KAMPUNG_INFLUX_URL && !env.KAMPUNG_STORE) setPath(out, ['store', 'kind'], 'influx')
+  return out
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) return over
+  if (typeof over !== 'object' || over === null || Array.isArray(over)) return over
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) }
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(out[k], v)
+  return out
+}
+
+export function parseConfig(input: unknown, source = 'config'): Config {
+  const result = configSchema.safeParse(input ?? {})
+  if (!result.success) {
+    throw new ConfigError(
+      source,
+      result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
+    )
+  }
+  return result.data
+}
+
+/**
+ * Load the config: the file (KAMPUNG_CONFIG or the given path, YAML or JSON), then environment
+ * overrides. Throws ConfigError listing every problem.
+ */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: ConfigInput } = {}): Config {
+  const env = opts.env ?? process.env
+  const file = opts.file ?? env.KAMPUNG_CONFIG
+  const problems: string[] = []
+  let fromFile: unknown = {}
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError(file, [`file not found: ${path.resolve(file)}`])
+    try {
+      fromFile = parseYaml(readFileSync(file, 'utf8')) ?? {}
+    } catch (err) {
+      throw new ConfigError(file, [`not valid YAML/JSON: ${(err as Error).message}`])
+    }
+  }
+  const envPart = fromEnv(env, problems)
+  const merged = deepMerge(deepMerge(fromFile, envPart), opts.overrides ?? {})
+  const result = configSchema.safeParse(merged)
+  if (!result.success) {
+    for (const i of result.error.issues) {
+      problems.push(`${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    }
+  }
+  if (problems.length) throw new ConfigError(file ?? 'environment', problems)
+  return result.data!
+}
+
+/** Paths derived from dataDir where the config leaves them unset. */
+export function resolvePaths(config: Config): { registry: string; sqlite: string; spoolDir: string } {
+  return {
+    registry: config.registryPath ?? path.join(config.dataDir, 'registry.db'),
+    sqlite: config.store.sqlite.path ?? path.join(config.dataDir, 'telemetry.db'),
+    spoolDir: config.store.spoolDir ?? path.join(config.dataDir, 'spool'),
+  }
+}

@@ -1,0 +1,175 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import type { Logger } from '../log.ts'
+import { getLogger } from '../log.ts'
+import type { Registry } from '../registry/index.ts'
+import { type Device, topics } from '../registry/types.ts'
+import type { IngestPipeline, RejectionReport } from './pipeline.ts'
+
+export interface MqttIngestOptions {
+  url: string
+  username?: string
+  password?: string
+  clientId: string
+  /** Join an MQTT 5 shared subscription group so several workers split the load. */
+  sharedGroup?: string
+  protocolVersion: 4 | 5
+  pipeline: IngestPipeline
+  registry: Registry
+}
+
+/** A persistent session outlives a restart of the worker by this much (MQTT 5 session expiry). */
+const SESSION_EXPIRY_S = 7 * 24 * 3600
+const UP_TOPIC = /^kampung\/([^/]+)\/([^/]+)\/up$/
+
+interface PacketLike {
+  cmd: string
+  messageId?: number
+}
+
+/**
+ * Ingest as an ordinary MQTT client of any broker (Mosquitto, EMQX, our own): QoS 1 on a persistent
+ * session, so what is published while the worker is down waits in the broker.
+ *
+ * Acknowledging only once durable: mqtt.js sends the PUBACK from handleMessage's callback and reads
+ * no further packet until then, which would make every message wait for its own store write. So the
+ * callback returns at once and the PUBACK packet itself is held back until the message's readings
+ * are durable. A held PUBACK is dropped if the connection it belongs to has gone: the broker then
+ * redelivers the message on the new session, and the idempotent store absorbs the duplicate.
+ */
+export class MqttIngest {
+  private readonly opts: MqttIngestOptions
+  private readonly log: Logger
+  private client: MqttClient | undefined
+  private generation = 0
+  private readonly durable = new Map<number, Promise<void>>()
+  private readonly inFlight = new Set<Promise<void>>()
+  private wasConnected = false
+
+  constructor(opts: MqttIngestOptions) {
+    this.opts = opts
+    this.log = getLogger('ingest-mqtt')
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts
+    const options: IClientOptions = {
+      clientId: o.clientId,
+      username: o.username,
+      password: o.password,
+      clean: false,
+      protocolVersion: o.protocolVersion,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      properties: o.protocolVersion === 5 ? { sessionExpiryInterval: SESSION_EXPIRY_S, receiveMaximum: 65535 } : undefined,
+    }
+    const client = mqtt.connect(o.url, options)
+    this.client = client
+    this.holdPubacks(client)
+    client.handleMessage = (packet, callback) => {
+      const work = this.process(packet.topic, packet.payload as Buffer)
+      this.inFlight.add(work)
+      const forget = () => this.inFlight.delete(work)
+      work.then(forget, forget)
+      if (packet.qos > 0 && packet.messageId !== undefined) this.durable.set(packet.messageId, work)
+      else work.catch((err) => this.log.error({ err: (err as Error).message }, 'QoS 0 message not stored'))
+      callback()
+    }
+    client.on('close', () => {
+      this.generation++
+      if (this.wasConnected) this.log.warn({ url: o.url }, 'broker connection lost; reconnecting')
+      this.wasConnected = false
+    })
+    client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt client error'))
+    await new Promise<void>((resolve, reject) => {
+      const onConnect = () => {
+        client.off('error', onError)
+        resolve()
+      }
+      const onError = (err: Error) => {
+        if ((err as { code?: number }).code) {
+          client.off('connect', onConnect)
+          client.end(true)
+          reject(new Error(`ingest could not connect to ${o.url}: ${err.message}`))
+        }
+      }
+      client.once('connect', onConnect)
+      client.on('error', onError)
+    })
+    client.on('connect', (connack) => {
+      if (!this.wasConnected) this.log.info({ url: o.url, sessionPresent: connack.sessionPresent }, 'broker connection back')
+      this.wasConnected = true
+      if (!connack.sessionPresent) this.subscribe(client)
+    })
+    this.wasConnected = true
+    await this.subscribe(client)
+    this.log.info({ url: o.url, clientId: o.clientId }, 'ingest subscribed')
+  }
+
+  private subscribe(client: MqttClient): Promise<void> {
+    const topic = this.opts.sharedGroup ? `$share/${this.opts.sharedGroup}/${topics.allUp}` : topics.allUp
+    return new Promise((resolve, reject) => {
+      client.subscribe(topic, { qos: 1 }, (err, granted) => {
+        if (err) return reject(err)
+        if (granted?.some((g) => g.qos > 2)) return reject(new Error(`broker refused subscription to ${topic}`))
+        resolve()
+      })
+    })
+  }
+
+  private holdPubacks(client: MqttClient): void {
+    const internal = client as unknown as { _sendPacket: (p: PacketLike, cb?: (e?: Error) => void, ...rest: unknown[]) => void }
+    const send = internal._sendPacket.bind(client)
+    internal._sendPacket = (packet, cb, ...rest) => {
+      const durable = packet.cmd === 'puback' && packet.messageId !== undefined ? this.durable.get(packet.messageId) : undefined
+      if (!durable) return send(packet, cb, ...rest)
+      this.durable.delete(packet.messageId!)
+      const generation = this.generation
+      durable.then(
+        () => {
+          if (generation === this.generation && client.connected) send(packet)
+        },
+        (err) => {
+          // Not durable: no PUBACK. Reconnecting makes the broker redeliver it.
+          this.log.error({ err: (err as Error).message }, 'store failed; dropping connection so the broker redelivers')
+          if (generation === this.generation) client.stream?.destroy()
+        },
+      )
+      cb?.()
+    }
+  }
+
+  private async process(topic: string, payload: Buffer): Promise<void> {
+    const m = UP_TOPIC.exec(topic)
+    const { pipeline, registry } = this.opts
+    const device = m ? registry.getDevice(m[2]!) : undefined
+    if (!m || !device || device.village !== m[1]) {
+      pipeline.account(
+        undefined,
+        [],
+        [{ path: topic, reason: 'unknown_device', message: `no registered device for topic ${topic}` }],
+        topic,
+        'mqtt',
+        Date.now(),
+      )
+      return
+    }
+    await pipeline.handle(device, payload, topic, 'mqtt')
+  }
+
+  /** Publish a rejection report to the device's errors topic. */
+  report(device: Device, report: RejectionReport): void {
+    if (device.kind === 'service' || !this.client) return
+    this.client.publish(topics.errors(device.village, device.id), JSON.stringify(report), { qos: 1 })
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client
+    if (!client) return
+    // Stop taking messages, let accepted ones become durable and their PUBACKs go out, then close.
+    await Promise.allSettled([...this.inFlight])
+    await this.opts.pipeline.stop()
+    await new Promise((r) => setImmediate(r))
+    await client.endAsync()
+    this.client = undefined
+  }
+}

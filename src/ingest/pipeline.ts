@@ -1,0 +1,131 @@
+import type { Logger } from '../log.ts'
+import { getLogger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+import type { Device } from '../registry/types.ts'
+import type { TelemetryStore } from '../store/types.ts'
+import { decode } from '../telemetry/index.ts'
+import type { DecodeError, Reading } from '../telemetry/reading.ts'
+import { WriteBatcher } from './batcher.ts'
+
+export interface IngestOptions {
+  store: TelemetryStore
+  metrics: Metrics
+  batchMaxReadings: number
+  batchMaxWaitMs: number
+  maxPendingReadings: number
+  /** Tell the device what was rejected (its MQTT errors topic); must not throw. */
+  reportRejected?: (device: Device, report: RejectionReport) => void
+}
+
+/** What a device (or gateway) is told about the parts of a message that were refused. */
+export interface RejectionReport {
+  atMs: number
+  /** The topic or URL path the message came in on. */
+  source: string
+  accepted: number
+  rejected: DecodeError[]
+}
+
+export interface IngestOutcome {
+  accepted: number
+  rejected: DecodeError[]
+}
+
+/** Errors listed in one report at most; a payload with 10 000 bad entries gets a summary line. */
+const MAX_REPORTED_ERRORS = 50
+
+/**
+ * decode → validate → batch → store, shared by every transport (embedded broker, MQTT client,
+ * HTTP). `handle` resolves once the message's good readings are durable: transports acknowledge
+ * then, never before. Malformed input is data, not an exception: it is counted and reported.
+ */
+export class IngestPipeline {
+  private readonly opts: IngestOptions
+  private readonly log: Logger
+  private batcher: WriteBatcher | undefined
+
+  constructor(opts: IngestOptions) {
+    this.opts = opts
+    this.log = getLogger('ingest')
+  }
+
+  async start(): Promise<void> {
+    const { metrics } = this.opts
+    this.batcher = new WriteBatcher({
+      store: this.opts.store,
+      maxReadings: this.opts.batchMaxReadings,
+      maxWaitMs: this.opts.batchMaxWaitMs,
+      maxPending: this.opts.maxPendingReadings,
+      onWrite: (_n, seconds) => metrics.storeWriteSeconds.observe(seconds),
+    })
+    metrics.gauge('kampung_ingest_buffered_readings', 'Readings in the ingest batcher', () => this.pending)
+  }
+
+  /** Drain: everything already accepted becomes durable before this resolves. */
+  async stop(): Promise<void> {
+    await this.batcher?.drain()
+  }
+
+  get pending(): number {
+    return this.batcher?.pending ?? 0
+  }
+
+  async handle(
+    device: Device,
+    payload: Buffer,
+    source: string,
+    transport: string,
+    receivedAtMs = Date.now(),
+  ): Promise<IngestOutcome> {
+    if (!this.batcher) throw new Error('IngestPipeline.handle() before start()')
+    const { readings, errors } = decode(device.format, payload, {
+      village: device.village,
+      device: device.id,
+      receivedAtMs,
+      channels: device.channels,
+    })
+    await this.store(readings, device.format)
+    this.account(device, readings, errors, source, transport, receivedAtMs)
+    return { accepted: readings.length, rejected: errors }
+  }
+
+  /** Store readings already decoded elsewhere (HTTP batches spanning several devices). */
+  async store(readings: Reading[], format: string): Promise<void> {
+    if (!this.batcher) throw new Error('IngestPipeline.store() before start()')
+    if (readings.length === 0) return
+    await this.batcher.add(readings)
+    this.opts.metrics.readingsAccepted.inc({ format }, readings.length)
+  }
+
+  account(
+    device: Device | undefined,
+    readings: Reading[],
+    errors: DecodeError[],
+    source: string,
+    transport: string,
+    receivedAtMs: number,
+  ): void {
+    const { metrics } = this.opts
+    const outcome = errors.length === 0 ? 'stored' : readings.length > 0 ? 'partial' : 'rejected'
+    metrics.messages.inc({ transport, outcome })
+    if (errors.length === 0) return
+    for (const e of errors) metrics.readingsRejected.inc({ reason: e.reason })
+    const rejected =
+      errors.length > MAX_REPORTED_ERRORS
+        ? [
+            ...errors.slice(0, MAX_REPORTED_ERRORS),
+            {
+              path: '$',
+              reason: errors[MAX_REPORTED_ERRORS]!.reason,
+              message: `${errors.length - MAX_REPORTED_ERRORS} more errors not listed`,
+            },
+          ]
+        : errors
+    if (!device) return
+    try {
+      this.opts.reportRejected?.(device, { atMs: receivedAtMs, source, accepted: readings.length, rejected })
+    } catch (err) {
+      this.log.warn({ err, device: device.id }, 'could not report rejected readings')
+    }
+  }
+}

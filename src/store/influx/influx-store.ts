@@ -1,0 +1,409 @@
+import { KampungError } from '../../errors.ts'
+import { getLogger } from '../../log.ts'
+import { isQuantity } from '../../telemetry/quantities.ts'
+import type { Reading } from '../../telemetry/reading.ts'
+import type { ReadingQuery, TelemetryStore } from '../types.ts'
+import { validateReadings } from '../validate.ts'
+import { DURATION, qualified, quoteIdent, quoteString, SAFE_NAME } from './influxql.ts'
+import { encodeReadings, fromStoredTag, toStoredTag } from './line-protocol.ts'
+
+export interface InfluxDownsampleOptions {
+  /** Retention policy the hourly means go to. Default `rp_1h`. */
+  retentionPolicy?: string
+  /** How long the downsampled points are kept (InfluxQL duration). Default `260w` (5 years). */
+  retention?: string
+  /** GROUP BY time() interval of the continuous query. Default `1h`. */
+  interval?: string
+}
+
+export interface InfluxStoreOptions {
+  /** Base URL of the InfluxDB 1.x HTTP API (or a 2.x/3.x v1-compatibility endpoint), e.g. `http://127.0.0.1:8086`. */
+  url: string
+  database: string
+  /** The raw retention policy, made DEFAULT on the database. Default `raw`. */
+  retentionPolicy?: string
+  /** How long raw readings are kept. Default `90d`. */
+  rawRetention?: string
+  /** Downsampling into hourly mean/min/max by a continuous query; `false` turns it off. */
+  downsample?: InfluxDownsampleOptions | false
+  /** InfluxDB 1.x credentials, sent as `u`/`p` query parameters. */
+  username?: string
+  password?: string
+  /** InfluxDB 2.x/3.x token, sent as `Authorization: Token <token>`. */
+  token?: string
+  /** Per HTTP request. Default 10 000 ms. */
+  requestTimeoutMs?: number
+  /** Lines per /write request. Default and maximum 5 000. */
+  maxLinesPerRequest?: number
+}
+
+const defaultOptions = {
+  retentionPolicy: 'raw',
+  rawRetention: '90d',
+  downsample: { retentionPolicy: 'rp_1h', retention: '260w', interval: '1h' },
+  // A write of 5 000 lines takes ~50 ms on influxd 1.6 here; 10 s means the peer is really stuck.
+  requestTimeoutMs: 10_000,
+  // Big batches with one request in flight: influxd 1.6 answers 500 "error syncing wal" when about
+  // 1 000 small writes wait at once.
+  maxLinesPerRequest: 5_000,
+  // Rows per chunk of a chunked /query answer: keeps memory flat and sidesteps max-row-limit.
+  queryChunkSize: 10_000,
+} as const
+
+interface ResolvedOptions {
+  url: string
+  database: string
+  retentionPolicy: string
+  rawRetention: string
+  downsample: Required<InfluxDownsampleOptions> | false
+  username?: string
+  password?: string
+  token?: string
+  requestTimeoutMs: number
+  maxLinesPerRequest: number
+}
+
+/** A /write that InfluxDB answered 400 "partial write": the other lines are stored. */
+export class InfluxPartialWriteError extends KampungError {
+  /** One entry per refused request: which readings it carried and what InfluxDB said. */
+  readonly refused: ReadonlyArray<{ fromIndex: number; count: number; dropped?: number; message: string }>
+
+  constructor(refused: InfluxPartialWriteError['refused']) {
+    const summary = refused.map((r) => `readings [${r.fromIndex}, ${r.fromIndex + r.count}): ${r.message}`)
+    super('store_partial_write', `InfluxDB refused part of the write: ${summary.join('; ')}`, { retryable: false })
+    this.name = 'InfluxPartialWriteError'
+    this.refused = refused
+  }
+}
+
+interface SeriesResult {
+  name?: string
+  columns: string[]
+  values?: unknown[][]
+}
+interface StatementResult {
+  statement_id?: number
+  series?: SeriesResult[]
+  error?: string
+}
+
+const log = getLogger('store')
+
+/**
+ * TelemetryStore on InfluxDB's v1 HTTP API. Writes use our own line-protocol encoder and fetch;
+ * queries and administration use plain fetch to /query too (node-influx marks its only host down
+ * for up to 10 s after one failure, so the first query after an outage would fail).
+ */
+export class InfluxStore implements TelemetryStore {
+  readonly name = 'influxdb'
+  private readonly options: ResolvedOptions
+  /** One request in flight per store; each write waits for the previous one. */
+  private writeTail: Promise<unknown> = Promise.resolve()
+
+  constructor(options: InfluxStoreOptions) {
+    this.options = {
+      url: options.url.replace(/\/+$/, ''),
+      database: options.database,
+      retentionPolicy: options.retentionPolicy ?? defaultOptions.retentionPolicy,
+      rawRetention: options.rawRetention ?? defaultOptions.rawRetention,
+      downsample: options.downsample === false ? false : { ...defaultOptions.downsample, ...options.downsample },
+      username: options.username,
+      password: options.password,
+      token: options.token,
+      requestTimeoutMs: options.requestTimeoutMs ?? defaultOptions.requestTimeoutMs,
+      maxLinesPerRequest: Math.min(
+        Math.max(1, options.maxLinesPerRequest ?? defaultOptions.maxLinesPerRequest),
+        defaultOptions.maxLinesPerRequest,
+      ),
+    }
+  }
+
+  /** Creates the database, retention policies and continuous query; safe to run on every start. */
+  async start(): Promise<void> {
+    this.checkConfig()
+    const { database, retentionPolicy, rawRetention, downsample } = this.options
+    const db = quoteIdent(database)
+    await this.admin(`CREATE DATABASE ${db}`)
+    const existing = await this.retentionPolicies()
+    await this.ensureRetentionPolicy(existing, retentionPolicy, rawRetention, true)
+    if (downsample) {
+      await this.ensureRetentionPolicy(existing, downsample.retentionPolicy, downsample.retention, false)
+      await this.ensureContinuousQuery(downsample)
+    }
+    log.debug({ database, retentionPolicy }, 'influxdb schema ready')
+  }
+
+  async stop(): Promise<void> {
+    await this.writeTail.catch(() => {})
+  }
+
+  write(readings: readonly Reading[]): Promise<void> {
+    const run = this.writeTail.then(
+      () => this.writeNow(readings),
+      () => this.writeNow(readings),
+    )
+    this.writeTail = run.catch(() => {})
+    return run
+  }
+
+  async query(q: ReadingQuery): Promise<Reading[]> {
+    if (q.limit === 0) return []
+    const text =
+      `SELECT "value","village","device","sensor" FROM ${this.from(q)}${this.where(q)}` +
+      (q.limit !== undefined ? ` LIMIT ${this.checkLimit(q.limit)}` : '')
+    const readings: Reading[] = []
+    for (const result of await this.runQuery(text, true)) {
+      for (const series of result.series ?? []) {
+        const col = (name: string) => series.columns.indexOf(name)
+        const [iTime, iValue, iVillage, iDevice, iSensor] = ['time', 'value', 'village', 'device', 'sensor'].map(col)
+        for (const row of series.values ?? []) {
+          readings.push({
+            timeMs: Number(row[iTime!]),
+            village: fromStoredTag(String(row[iVillage!] ?? '')),
+            device: fromStoredTag(String(row[iDevice!] ?? '')),
+            sensor: fromStoredTag(String(row[iSensor!] ?? '')),
+            quantity: q.quantity,
+            value: Number(row[iValue!]),
+          })
+        }
+      }
+    }
+    return readings
+  }
+
+  async count(q: ReadingQuery): Promise<number> {
+    if (q.limit === 0) return 0
+    const text = `SELECT count("value") FROM ${this.from(q)}${this.where(q)}`
+    let total = 0
+    for (const result of await this.runQuery(text, false)) {
+      for (const series of result.series ?? []) {
+        const iCount = series.columns.indexOf('count')
+        for (const row of series.values ?? []) total += Number(row[iCount] ?? 0)
+      }
+    }
+    return q.limit !== undefined ? Math.min(total, this.checkLimit(q.limit)) : total
+  }
+
+  // --- writes ---
+
+  private async writeNow(readings: readonly Reading[]): Promise<void> {
+    if (readings.length === 0) return
+    validateReadings(readings)
+    const lines = encodeReadings(readings)
+    const { database, retentionPolicy, maxLinesPerRequest } = this.options
+    const params = { db: database, rp: retentionPolicy, precision: 'ms' }
+    const refused: Array<InfluxPartialWriteError['refused'][number]> = []
+    for (let from = 0; from < lines.length; from += maxLinesPerRequest) {
+      const chunk = lines.slice(from, from + maxLinesPerRequest)
+      const res = await this.request('/write', params, chunk.join('\n'))
+      if (res.status === 204 || res.status === 200) continue
+      const message = errorMessage(res.body)
+      if (res.status === 400 && /partial write/i.test(message)) {
+        // The good lines of this request are stored; go on with the rest and report at the end.
+        const dropped = /dropped=(\d+)/.exec(message)?.[1]
+        refused.push({ fromIndex: from, count: chunk.length, dropped: dropped ? Number(dropped) : undefined, message })
+        continue
+      }
+      throw httpError('/write', res.status, message)
+    }
+    if (refused.length > 0) throw new InfluxPartialWriteError(refused)
+  }
+
+  // --- queries ---
+
+  private from(q: ReadingQuery): string {
+    if (!isQuantity(q.quantity)) {
+      throw new KampungError('invalid_query', `unknown quantity ${String(q.quantity)}`, { retryable: false })
+    }
+    return qualified(this.options.database, this.options.retentionPolicy, q.quantity)
+  }
+
+  private where(q: ReadingQuery): string {
+    const conditions: string[] = []
+    for (const key of ['village', 'device', 'sensor'] as const) {
+      const value = q[key]
+      if (value !== undefined) conditions.push(`${quoteIdent(key)} = ${quoteString(toStoredTag(value))}`)
+    }
+    if (q.fromMs !== undefined) conditions.push(`time >= ${this.checkTime(q.fromMs)}ms`)
+    if (q.toMs !== undefined) conditions.push(`time < ${this.checkTime(q.toMs)}ms`)
+    return conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''
+  }
+
+  private checkTime(ms: number): number {
+    if (!Number.isFinite(ms)) throw new KampungError('invalid_query', `bad time bound ${ms}`, { retryable: false })
+    // Bounds are whole ms: an inclusive lower bound rounds up, an exclusive upper bound too.
+    return Math.ceil(ms)
+  }
+
+  private checkLimit(limit: number): number {
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new KampungError('invalid_query', `bad limit ${limit}`, { retryable: false })
+    }
+    return limit
+  }
+
+  /** Runs one statement and returns its results; a statement error becomes a KampungError. */
+  private async runQuery(text: string, chunked: boolean): Promise<StatementResult[]> {
+    const params: Record<string, string> = { epoch: 'ms' }
+    if (chunked) {
+      params.chunked = 'true'
+      params.chunk_size = String(defaultOptions.queryChunkSize)
+    }
+    const res = await this.request('/query', params, new URLSearchParams({ q: text, db: this.options.database }))
+    if (res.status !== 200) throw httpError('/query', res.status, errorMessage(res.body))
+    const results: StatementResult[] = []
+    // A chunked answer is one JSON document per line; an unchunked one is a single document.
+    for (const line of res.body.split('\n')) {
+      if (line.trim() === '') continue
+      const doc = JSON.parse(line) as { results?: StatementResult[]; error?: string }
+      if (doc.error) throw new KampungError('store_query_failed', `InfluxDB: ${doc.error}`, { retryable: false })
+      for (const result of doc.results ?? []) {
+        if (result.error) {
+          throw new KampungError('store_query_failed', `InfluxDB: ${result.error} (${text})`, { retryable: false })
+        }
+        results.push(result)
+      }
+    }
+    return results
+  }
+
+  // --- administration ---
+
+  private checkConfig(): void {
+    const { database, retentionPolicy, rawRetention, downsample, url } = this.options
+    const problems: string[] = []
+    if (!/^https?:\/\//.test(url)) problems.push(`url: must be http(s), got ${url}`)
+    if (!SAFE_NAME.test(database)) problems.push(`database: must match ${SAFE_NAME}, got ${database}`)
+    if (!SAFE_NAME.test(retentionPolicy)) problems.push(`retentionPolicy: must match ${SAFE_NAME}`)
+    if (!DURATION.test(rawRetention)) problems.push(`rawRetention: not an InfluxQL duration: ${rawRetention}`)
+    if (downsample) {
+      if (!SAFE_NAME.test(downsample.retentionPolicy)) problems.push(`downsample.retentionPolicy: must match ${SAFE_NAME}`)
+      if (downsample.retentionPolicy === retentionPolicy) problems.push('downsample.retentionPolicy: must differ from retentionPolicy')
+      if (!DURATION.test(downsample.retention)) problems.push(`downsample.retention: not a duration: ${downsample.retention}`)
+      if (!/^\d+(?:s|m|h|d|w)$/.test(downsample.interval)) problems.push(`downsample.interval: bad interval ${downsample.interval}`)
+    }
+    if (problems.length > 0) {
+      throw new KampungError('config_invalid', `InfluxStore: ${problems.join('; ')}`, { retryable: false })
+    }
+  }
+
+  private async admin(statement: string): Promise<StatementResult[]> {
+    const params: Record<string, string> = {}
+    const res = await this.request('/query', params, new URLSearchParams({ q: statement }))
+    if (res.status !== 200) throw httpError('/query', res.status, errorMessage(res.body))
+    const doc = JSON.parse(res.body) as { results?: StatementResult[] }
+    const results = doc.results ?? []
+    const failed = results.find((r) => r.error)
+    if (failed) throw new KampungError('store_admin_failed', `InfluxDB: ${failed.error} (${statement})`, { retryable: false })
+    return results
+  }
+
+  private async retentionPolicies(): Promise<Map<string, { default: boolean }>> {
+    const results = await this.admin(`SHOW RETENTION POLICIES ON ${quoteIdent(this.options.database)}`)
+    const policies = new Map<string, { default: boolean }>()
+    for (const series of results[0]?.series ?? []) {
+      const iName = series.columns.indexOf('name')
+      const iDefault = series.columns.indexOf('default')
+      for (const row of series.values ?? []) policies.set(String(row[iName]), { default: row[iDefault] === true })
+    }
+    return policies
+  }
+
+  private async ensureRetentionPolicy(
+    existing: Map<string, { default: boolean }>,
+    name: string,
+    duration: string,
+    isDefault: boolean,
+  ): Promise<void> {
+    const on = `${quoteIdent(name)} ON ${quoteIdent(this.options.database)}`
+    const tail = `DURATION ${duration} REPLICATION 1${isDefault ? ' DEFAULT' : ''}`
+    // ALTER keeps an existing policy (and its data) and applies a changed duration.
+    await this.admin(existing.has(name) ? `ALTER RETENTION POLICY ${on} ${tail}` : `CREATE RETENTION POLICY ${on} ${tail}`)
+  }
+
+  /** The continuous query that downsamples every measurement of the raw policy. */
+  continuousQuery(): { name: string; statement: string } | undefined {
+    const { database, retentionPolicy, downsample } = this.options
+    if (!downsample) return undefined
+    const name = `cq_${downsample.retentionPolicy}`
+    const db = quoteIdent(database)
+    const statement =
+      `CREATE CONTINUOUS QUERY ${quoteIdent(name)} ON ${db} BEGIN ` +
+      `SELECT mean("value") AS "value", min("value") AS "min", max("value") AS "max" ` +
+      `INTO ${db}.${quoteIdent(downsample.retentionPolicy)}.:MEASUREMENT ` +
+      `FROM ${db}.${quoteIdent(retentionPolicy)}./.*/ GROUP BY time(${downsample.interval}), * END`
+    return { name, statement }
+  }
+
+  private async ensureContinuousQuery(_downsample: Required<InfluxDownsampleOptions>): Promise<void> {
+    const cq = this.continuousQuery()
+    if (!cq) return
+    try {
+      // Creating an identical CQ again is a no-op on InfluxDB 1.x.
+      await this.admin(cq.statement)
+    } catch (err) {
+      if (!(err instanceof KampungError) || err.code !== 'store_admin_failed') throw err
+      // A CQ of that name with a different query (config changed): replace it.
+      await this.admin(`DROP CONTINUOUS QUERY ${quoteIdent(cq.name)} ON ${quoteIdent(this.options.database)}`)
+      await this.admin(cq.statement)
+      log.info({ cq: cq.name }, 'continuous query replaced')
+    }
+  }
+
+  // --- HTTP ---
+
+  private async request(
+    path: '/write' | '/query',
+    params: Record<string, string>,
+    body: string | URLSearchParams,
+  ): Promise<{ status: number; body: string }> {
+    const { url, username, password, token, requestTimeoutMs } = this.options
+    const search = new URLSearchParams(params)
+    if (username !== undefined) search.set('u', username)
+    if (password !== undefined) search.set('p', password)
+    const headers: Record<string, string> = {}
+    if (token !== undefined) headers.Authorization = `Token ${token}`
+    if (typeof body === 'string') headers['Content-Type'] = 'text/plain; charset=utf-8'
+    try {
+      const res = await fetch(`${url}${path}?${search}`, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      })
+      return { status: res.status, body: await res.text() }
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
+      throw new KampungError(
+        timedOut ? 'store_timeout' : 'store_unreachable',
+        timedOut
+          ? `InfluxDB ${path} did not answer within ${requestTimeoutMs} ms`
+          : `InfluxDB ${path} unreachable at ${url}: ${causeMessage(err)}`,
+        { retryable: true, cause: err },
+      )
+    }
+  }
+}
+
+function httpError(path: string, status: number, message: string): KampungError {
+  // 5xx, 408 and 429 are the peer's trouble, worth retrying; any other 4xx is ours and will not heal.
+  const retryable = status >= 500 || status === 408 || status === 429
+  const code = retryable ? 'store_server_error' : status === 401 || status === 403 ? 'store_unauthorized' : 'store_bad_request'
+  return new KampungError(code, `InfluxDB ${path} answered ${status}: ${message}`, { retryable })
+}
+
+function errorMessage(body: string): string {
+  try {
+    const doc = JSON.parse(body) as { error?: unknown }
+    if (typeof doc.error === 'string') return doc.error
+  } catch {
+    // not JSON: use the text
+  }
+  return body.slice(0, 500)
+}
+
+function causeMessage(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  const cause = (err as { cause?: unknown }).cause
+  return cause instanceof Error ? `${err.message} (${cause.message})` : err.message
+}

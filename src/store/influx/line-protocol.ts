@@ -1,0 +1,76 @@
+import { isQuantity, unitOf } from '../../telemetry/quantities.ts'
+import type { Reading } from '../../telemetry/reading.ts'
+
+/*
+ * InfluxDB line protocol for readings, written so that no tag value can inject a line or a tag.
+ *
+ * One reading is one line:
+ *   <quantity>,device=<d>,sensor=<s>,unit=<u>,village=<v> value=<float> <timeMs>
+ * (tags sorted by key, as InfluxDB prefers; `precision=ms` on the request).
+ *
+ * Line protocol cannot carry some characters in a tag value: there is no escape for LF/CR, and
+ * InfluxDB 1.x treats a backslash before `,`/`=`/space as an escape even when the backslash is
+ * data, so a value ending in `\` swallows the next delimiter. So village/device/sensor values are
+ * first percent-encoded (reversibly) for `%`, `\` and the control characters U+0000–U+001F,
+ * U+007F; then `,`, `=` and space get the ordinary line-protocol backslash escape. The store
+ * decodes on the way out, so callers see exactly the strings they wrote. The stored form (what
+ * Grafana shows) differs only for ids containing those characters: `a%b` is stored `a%25b`.
+ */
+
+/** Characters percent-encoded in stored tag values. */
+const PERCENT_ENCODED = /[%\\\u0000-\u001f\u007f]/g
+const PERCENT_SEQUENCE = /%([0-9A-F]{2})/g
+const LINE_TAG_SPECIAL = /[,= ]/g
+const LINE_MEASUREMENT_SPECIAL = /[, ]/g
+
+/** The value as stored in InfluxDB (and as compared in InfluxQL WHERE clauses). */
+export function toStoredTag(raw: string): string {
+  return raw.replace(PERCENT_ENCODED, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+}
+
+/** Inverse of toStoredTag. */
+export function fromStoredTag(stored: string): string {
+  return stored.replace(PERCENT_SEQUENCE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+}
+
+/** Escapes a tag key or an already stored tag value for line protocol. */
+export function escapeTag(stored: string): string {
+  return stored.replace(LINE_TAG_SPECIAL, (ch) => `\\${ch}`)
+}
+
+export function escapeMeasurement(name: string): string {
+  return name.replace(LINE_MEASUREMENT_SPECIAL, (ch) => `\\${ch}`)
+}
+
+/**
+ * A float field value. JavaScript prints integral numbers without a decimal point (`23`), which
+ * line protocol reads as a float as long as there is no `i` suffix; exponents (`1e-7`) are
+ * accepted too. Non-finite numbers have no line-protocol form.
+ */
+export function formatFloat(value: number): string {
+  if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`)
+  return String(value)
+}
+
+/**
+ * One reading as one line. The reading must already be valid (see validateReadings); the
+ * quantity is still checked because it becomes the measurement name.
+ */
+export function encodeReading(r: Reading): string {
+  if (!isQuantity(r.quantity)) throw new RangeError(`unknown quantity: ${String(r.quantity)}`)
+  if (!Number.isSafeInteger(r.timeMs)) throw new RangeError(`timeMs is not an integer: ${r.timeMs}`)
+  const unit = unitOf(r.quantity)
+  return (
+    `${escapeMeasurement(r.quantity)}` +
+    `,device=${escapeTag(toStoredTag(r.device))}` +
+    `,sensor=${escapeTag(toStoredTag(r.sensor))}` +
+    // Units come from the fixed QUANTITIES table and are stored verbatim (readable `%VWC`).
+    `,unit=${escapeTag(unit)}` +
+    `,village=${escapeTag(toStoredTag(r.village))}` +
+    ` value=${formatFloat(r.value)} ${r.timeMs}`
+  )
+}
+
+export function encodeReadings(readings: readonly Reading[]): string[] {
+  return readings.map(encodeReading)
+}

@@ -1,0 +1,359 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { isRetryable, KampungError } from '../../errors.ts'
+import { getLogger } from '../../log.ts'
+import type { Quantity } from '../../telemetry/quantities.ts'
+import type { Reading } from '../../telemetry/reading.ts'
+import type { ReadingQuery, TelemetryStore } from '../types.ts'
+import { validateReadings } from '../validate.ts'
+
+export interface SpoolWriteEvent {
+  /** `direct`: stored by the inner store; `spooled`: durable in the spool, to be drained later. */
+  path: 'direct' | 'spooled'
+  readings: number
+  durationMs: number
+}
+
+export interface SpoolingStoreOptions {
+  /** Data directory; the spool is `<dir>/<fileName>`. */
+  dir: string
+  fileName?: string
+  /** First retry delay of the drainer after a failure. Default 250 ms. */
+  initialBackoffMs?: number
+  /** Cap of the drainer's exponential backoff. Default 10 000 ms. */
+  maxBackoffMs?: number
+  /** How long stop() keeps trying to drain before leaving the rest on disk. Default 2 000 ms. */
+  stopDrainTimeoutMs?: number
+  /** Readings per inner write while draining (several spooled batches coalesced). Default 5 000. */
+  maxReadingsPerDrain?: number
+  /** For metrics: called after every successful write(). */
+  onWrite?: (event: SpoolWriteEvent) => void
+}
+
+export interface SpoolDepth {
+  batches: number
+  readings: number
+  /** Batches the inner store refused for good (not retryable); kept on disk for inspection. */
+  deadBatches: number
+}
+
+const defaultOptions = {
+  fileName: 'spool.sqlite',
+  initialBackoffMs: 250,
+  maxBackoffMs: 10_000,
+  stopDrainTimeoutMs: 2_000,
+  maxReadingsPerDrain: 5_000,
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS batches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_ms INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  readings TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead_batches (
+  id INTEGER PRIMARY KEY,
+  created_ms INTEGER NOT NULL,
+  failed_ms INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  readings TEXT NOT NULL,
+  error TEXT NOT NULL
+);
+`
+
+/** Compact on-disk form of a reading: [timeMs, village, device, sensor, quantity, value]. */
+type SpooledReading = [number, string, string, string, Quantity, number]
+
+const toSpooled = (r: Reading): SpooledReading => [r.timeMs, r.village, r.device, r.sensor, r.quantity, r.value]
+const fromSpooled = ([timeMs, village, device, sensor, quantity, value]: SpooledReading): Reading => ({
+  timeMs,
+  village,
+  device,
+  sensor,
+  quantity,
+  value,
+})
+
+interface BatchRow {
+  id: number
+  n: number
+  readings: string
+}
+
+/**
+ * Wraps a TelemetryStore so that a write resolves as soon as the readings are durable: in the
+ * inner store, or, while the inner store fails with a retryable error, in an on-disk spool
+ * (SQLite, synchronous=FULL) that a background drainer replays oldest-first when the peer is back.
+ * While the spool holds anything, new writes go behind it, in order. Redelivery after a crash is
+ * harmless because inner stores are idempotent. Queries go to the inner store (spooled readings
+ * become visible once drained).
+ */
+export class SpoolingStore implements TelemetryStore {
+  readonly name: string
+  private readonly inner: TelemetryStore
+  private readonly options: Required<Omit<SpoolingStoreOptions, 'onWrite'>> & Pick<SpoolingStoreOptions, 'onWrite'>
+  private readonly log = getLogger('store')
+
+  private db: Database.Database | undefined
+  private innerStarted = false
+  private depth: SpoolDepth = { batches: 0, readings: 0, deadBatches: 0 }
+  private writeTail: Promise<unknown> = Promise.resolve()
+
+  private stopping = false
+  private timer: NodeJS.Timeout | undefined
+  private draining: Promise<void> | undefined
+  private backoffMs: number
+  /** Set when the peer went down (logged once); cleared with one log line when the spool drained. */
+  private outage: { readingsDrained: number } | undefined
+
+  constructor(inner: TelemetryStore, options: SpoolingStoreOptions) {
+    this.inner = inner
+    this.name = `spool(${inner.name})`
+    this.options = { ...defaultOptions, ...options }
+    this.backoffMs = this.options.initialBackoffMs
+  }
+
+  async start(): Promise<void> {
+    if (this.db) return
+    mkdirSync(this.options.dir, { recursive: true })
+    const db = new Database(join(this.options.dir, this.options.fileName))
+    db.pragma('journal_mode = WAL')
+    // FULL: a batch is on disk before write() resolves, and survives kill -9 and power loss.
+    db.pragma('synchronous = FULL')
+    db.exec(SCHEMA)
+    this.db = db
+    this.stopping = false
+    this.refreshDepth()
+    if (this.depth.batches > 0) {
+      this.log.info({ batches: this.depth.batches, readings: this.depth.readings }, 'spool from a previous run, draining')
+      this.outage = { readingsDrained: 0 }
+    }
+    await this.startInner()
+    this.scheduleDrain(0)
+  }
+
+  async stop(): Promise<void> {
+    if (!this.db || this.stopping) return
+    this.stopping = true
+    clearTimeout(this.timer)
+    this.timer = undefined
+    await this.writeTail.catch(() => {})
+    const deadline = Date.now() + this.options.stopDrainTimeoutMs
+    const inFlight = this.draining
+    if (inFlight) await raceDeadline(inFlight, deadline)
+    if (!this.draining && this.depth.batches > 0) {
+      // One last bounded attempt; what is left stays on disk and drains at the next start.
+      const last = this.drainLoop(deadline)
+      this.draining = last.finally(() => {
+        this.draining = undefined
+      })
+      await raceDeadline(last, deadline)
+    }
+    if (this.depth.batches > 0) {
+      this.log.warn({ batches: this.depth.batches, readings: this.depth.readings }, 'spool left on disk at stop')
+    }
+    this.db.close()
+    this.db = undefined
+    if (this.innerStarted) await this.inner.stop()
+    this.innerStarted = false
+  }
+
+  write(readings: readonly Reading[]): Promise<void> {
+    const run = this.writeTail.then(
+      () => this.writeNow(readings),
+      () => this.writeNow(readings),
+    )
+    this.writeTail = run.catch(() => {})
+    return run
+  }
+
+  query(q: ReadingQuery): Promise<Reading[]> {
+    return this.inner.query(q)
+  }
+
+  count(q: ReadingQuery): Promise<number> {
+    return this.inner.count(q)
+  }
+
+  spoolDepth(): SpoolDepth {
+    return { ...this.depth }
+  }
+
+  // --- write path ---
+
+  private async writeNow(readings: readonly Reading[]): Promise<void> {
+    if (!this.db || this.stopping) {
+      throw new KampungError('store_stopped', `${this.name} is not running`, { retryable: true })
+    }
+    if (readings.length === 0) return
+    // Invalid readings must never reach the spool, where they would block the drain.
+    validateReadings(readings)
+    const started = performance.now()
+    if (this.depth.batches === 0 && this.innerStarted) {
+      try {
+        await this.inner.write(readings)
+        this.options.onWrite?.({ path: 'direct', readings: readings.length, durationMs: performance.now() - started })
+        return
+      } catch (err) {
+        if (!isRetryable(err)) throw err
+        this.peerDown(err)
+      }
+    }
+    this.append(readings)
+    this.options.onWrite?.({ path: 'spooled', readings: readings.length, durationMs: performance.now() - started })
+    if (!this.timer && !this.draining) this.scheduleDrain(this.backoffMs)
+  }
+
+  private append(readings: readonly Reading[]): void {
+    const db = this.db!
+    db.prepare('INSERT INTO batches (created_ms, n, readings) VALUES (?, ?, ?)').run(
+      Date.now(),
+      readings.length,
+      JSON.stringify(readings.map(toSpooled)),
+    )
+    this.depth.batches += 1
+    this.depth.readings += readings.length
+  }
+
+  private peerDown(err: unknown): void {
+    if (this.outage) return
+    this.outage = { readingsDrained: 0 }
+    this.log.warn({ store: this.inner.name, err: String(err) }, `${this.inner.name} unreachable, spooling`)
+  }
+
+  // --- drainer ---
+
+  private scheduleDrain(delayMs: number): void {
+    if (this.stopping || !this.db || this.timer || this.draining) return
+    if (this.depth.batches === 0 && this.innerStarted) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.draining = this.drainLoop(Number.POSITIVE_INFINITY).finally(() => {
+        this.draining = undefined
+        if (this.depth.batches > 0 || !this.innerStarted) this.scheduleDrain(this.backoffMs)
+      })
+    }, delayMs)
+  }
+
+  /** Drains until the spool is empty, a failure (backoff grows), the deadline, or stop(). */
+  private async drainLoop(deadline: number): Promise<void> {
+    try {
+      if (!this.innerStarted) await this.startInner(true)
+      while (this.db && this.depth.batches > 0 && Date.now() < deadline) {
+        if (this.stopping && deadline === Number.POSITIVE_INFINITY) return
+        const rows = this.oldestBatches()
+        const readings = rows.flatMap((row) => (JSON.parse(row.readings) as SpooledReading[]).map(fromSpooled))
+        try {
+          await this.inner.write(readings)
+        } catch (err) {
+          if (isRetryable(err)) throw err
+          if (!this.db) return
+          // Refused for good: with several batches coalesced, find the bad one by retrying singly.
+          if (rows.length > 1) {
+            await this.drainSingly(rows)
+            continue
+          }
+          this.bury(rows[0]!, err)
+          continue
+        }
+        if (!this.db) return // stopped meanwhile: the batches stay and are redelivered next start
+        this.remove(rows)
+        this.backoffMs = this.options.initialBackoffMs
+        if (this.outage) this.outage.readingsDrained += readings.length
+      }
+      if (this.db && this.depth.batches === 0 && this.outage) {
+        this.log.info(
+          { store: this.inner.name, readings: this.outage.readingsDrained },
+          `${this.inner.name} back, spool drained`,
+        )
+        this.outage = undefined
+      }
+    } catch (err) {
+      this.peerDown(err)
+      this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs)
+    }
+  }
+
+  private async drainSingly(rows: BatchRow[]): Promise<void> {
+    for (const row of rows) {
+      const readings = (JSON.parse(row.readings) as SpooledReading[]).map(fromSpooled)
+      try {
+        await this.inner.write(readings)
+      } catch (err) {
+        if (isRetryable(err)) throw err
+        if (!this.db) return
+        this.bury(row, err)
+        continue
+      }
+      if (!this.db) return
+      this.remove([row])
+      if (this.outage) this.outage.readingsDrained += readings.length
+    }
+  }
+
+  private oldestBatches(): BatchRow[] {
+    const rows: BatchRow[] = []
+    let total = 0
+    const iter = this.db!.prepare('SELECT id, n, readings FROM batches ORDER BY id').iterate() as IterableIterator<BatchRow>
+    for (const row of iter) {
+      if (rows.length > 0 && total + row.n > this.options.maxReadingsPerDrain) break
+      rows.push(row)
+      total += row.n
+    }
+    return rows
+  }
+
+  private remove(rows: BatchRow[]): void {
+    const del = this.db!.prepare('DELETE FROM batches WHERE id = ?')
+    this.db!.transaction(() => {
+      for (const row of rows) del.run(row.id)
+    })()
+    this.depth.batches -= rows.length
+    this.depth.readings -= rows.reduce((sum, row) => sum + row.n, 0)
+  }
+
+  /** Moves a batch the inner store refused for good out of the way, keeping it on disk. */
+  private bury(row: BatchRow, err: unknown): void {
+    const db = this.db!
+    db.transaction(() => {
+      db.prepare(
+        `INSERT INTO dead_batches (id, created_ms, failed_ms, n, readings, error)
+         SELECT id, created_ms, ?, n, readings, ? FROM batches WHERE id = ?`,
+      ).run(Date.now(), String(err), row.id)
+      db.prepare('DELETE FROM batches WHERE id = ?').run(row.id)
+    })()
+    this.depth.batches -= 1
+    this.depth.readings -= row.n
+    this.depth.deadBatches += 1
+    this.log.error({ store: this.inner.name, batch: row.id, readings: row.n, err: String(err) }, 'spooled batch refused')
+  }
+
+  private refreshDepth(): void {
+    const db = this.db!
+    const live = db.prepare('SELECT count(*) AS b, coalesce(sum(n), 0) AS r FROM batches').get() as { b: number; r: number }
+    const dead = db.prepare('SELECT count(*) AS b FROM dead_batches').get() as { b: number }
+    this.depth = { batches: live.b, readings: live.r, deadBatches: dead.b }
+  }
+
+  /** Starts the inner store; a retryable failure leaves it to the drainer (we spool meanwhile). */
+  private async startInner(rethrowRetryable = false): Promise<void> {
+    try {
+      await this.inner.start()
+      this.innerStarted = true
+    } catch (err) {
+      if (!isRetryable(err) || rethrowRetryable) throw err
+      this.peerDown(err)
+    }
+  }
+}
+
+async function raceDeadline(p: Promise<unknown>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const wait = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))
+  })
+  await Promise.race([p.catch(() => {}), wait])
+  clearTimeout(timer)
+}

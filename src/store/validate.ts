@@ -1,0 +1,29 @@
+import { KampungError } from '../errors.ts'
+import { isQuantity } from '../telemetry/quantities.ts'
+import type { Reading } from '../telemetry/reading.ts'
+
+/**
+ * Checks what every store needs before anything is sent or stored, so an invalid reading never
+ * reaches a peer or the spool (where it would block the drain). Upstream decoders already
+ * validate; this is the store's own guard, and it rejects the whole batch (not retryable).
+ */
+export function validateReadings(readings: readonly Reading[]): void {
+  for (let i = 0; i < readings.length; i++) {
+    const problem = readingProblem(readings[i]!)
+    if (problem) {
+      throw new KampungError('invalid_reading', `reading [${i}]: ${problem}`, { retryable: false })
+    }
+  }
+}
+
+function readingProblem(r: Reading): string | undefined {
+  if (typeof r !== 'object' || r === null) return 'not an object'
+  if (typeof r.quantity !== 'string' || !isQuantity(r.quantity)) return `unknown quantity ${String(r.quantity)}`
+  if (!Number.isSafeInteger(r.timeMs)) return `timeMs must be an integer number of ms, got ${r.timeMs}`
+  if (typeof r.value !== 'number' || !Number.isFinite(r.value)) return `value must be a finite number, got ${r.value}`
+  for (const key of ['village', 'device', 'sensor'] as const) {
+    // InfluxDB drops a tag with an empty value, which would merge series: refuse it everywhere.
+    if (typeof r[key] !== 'string' || r[key].length === 0) return `${key} must be a non-empty string`
+  }
+  return undefined
+}

@@ -1,0 +1,368 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { Broker } from '../../broker/index.ts'
+import { type Device, Registry, topics } from '../../src/registry/index.ts'
+import { mosquittoPub, runClient } from '../harness/clients.ts'
+
+interface Uplink {
+  device: Device
+  topic: string
+  payload: string
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } {
+  let resolve!: () => void
+  let reject!: (err: Error) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+const hasOpenssl = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
+
+describe('Broker', () => {
+  let dir: string
+  let registry: Registry
+  let broker: Broker
+  const secrets: Record<string, string> = {}
+  const devices: Record<string, Device> = {}
+  const uplinks: Uplink[] = []
+  /** What onUplink awaits; tests swap it to hold or fail the acknowledgement. */
+  let gate: () => Promise<void> = async () => {}
+  const clients: MqttClient[] = []
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-broker-'))
+    registry = new Registry({ path: path.join(dir, 'registry.db') })
+    await registry.start()
+    registry.addVillage({ id: 'desa-a', name: 'Desa A' })
+    registry.addVillage({ id: 'desa-b', name: 'Desa B' })
+    for (const [id, village, kind] of [
+      ['soil-1', 'desa-a', 'soil'],
+      ['soil-2', 'desa-b', 'soil'],
+      ['ingest', 'desa-a', 'service'],
+    ] as const) {
+      const added = await registry.addDevice({ id, village, kind, format: 'json' })
+      secrets[id] = added.secret
+      devices[id] = added.device
+    }
+    let tls: { port: number; keyPath: string; certPath: string } | undefined
+    if (hasOpenssl) {
+      const keyPath = path.join(dir, 'k.pem')
+      const certPath = path.join(dir, 'c.pem')
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1'].concat([
+          '-addext',
+          'subjectAltName=DNS:localhost,IP:127.0.0.1',
+          '-keyout',
+          keyPath,
+          '-out',
+          certPath,
+        ]),
+        { stdio: 'ignore' },
+      )
+      tls = { port: 0, keyPath, certPath }
+    }
+    broker = new Broker({
+      host: '127.0.0.1',
+      port: 0,
+      tls,
+      registry,
+      onUplink: async (device, topic, payload) => {
+        uplinks.push({ device, topic, payload: payload.toString() })
+        await gate()
+      },
+    })
+    await broker.start()
+  })
+
+  afterAll(async () => {
+    for (const c of clients) c.end(true)
+    await broker?.stop()
+    await registry?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  beforeEach(() => {
+    uplinks.length = 0
+    gate = async () => {}
+  })
+
+  function connect(id: string, extra: IClientOptions = {}): MqttClient {
+    const client = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`, {
+      protocolVersion: 4,
+      clientId: id,
+      username: id,
+      password: secrets[id],
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+      ...extra,
+    })
+    clients.push(client)
+    return client
+  }
+
+  async function connected(id: string, extra: IClientOptions = {}): Promise<MqttClient> {
+    const client = connect(id, extra)
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve())
+      client.once('error', reject)
+    })
+    return client
+  }
+
+  /** The CONNACK return code of a refused connection. */
+  async function refusedCode(id: string, extra: IClientOptions): Promise<number | undefined> {
+    const client = connect(id, extra)
+    return new Promise((resolve) => {
+      client.once('connect', () => resolve(0))
+      client.once('error', (err) => resolve((err as { code?: number }).code))
+    })
+  }
+
+  const pub = (id: string, topic: string, message: string, clientId = id, password = secrets[id]!) =>
+    mosquittoPub({ port: broker.port, username: id, password, clientId, topic, message })
+
+  it('accepts a good publish from mosquitto_pub and hands it to onUplink', async () => {
+    const result = await pub('soil-1', topics.up('desa-a', 'soil-1'), '{"soil_moisture":31.5}')
+    expect(result).toMatchObject({ code: 0, stderr: '' })
+    expect(uplinks).toHaveLength(1)
+    expect(uplinks[0]!.device.id).toBe('soil-1')
+    expect(uplinks[0]!.topic).toBe('kampung/desa-a/soil-1/up')
+    expect(uplinks[0]!.payload).toBe('{"soil_moisture":31.5}')
+  })
+
+  it('refuses a wrong password with CONNACK 4 (bad user name or password)', async () => {
+    const result = await pub('soil-1', topics.up('desa-a', 'soil-1'), '{}', 'soil-1', `${secrets['soil-1']}x`)
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain('Connection Refused: bad user name or password')
+    expect(await refusedCode('soil-1', { password: 'wrong' })).toBe(4)
+    expect(await refusedCode('ghost', { password: 'whatever' })).toBe(4)
+    expect(uplinks).toHaveLength(0)
+    expect(broker.stats().refused.bad_credentials).toBeGreaterThanOrEqual(3)
+  })
+
+  it('refuses a client id that belongs to another device with CONNACK 2 (identifier rejected)', async () => {
+    const result = await pub('soil-2', topics.up('desa-b', 'soil-2'), '{}', 'soil-1')
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain('Connection Refused: identifier rejected')
+    expect(await refusedCode('soil-2', { clientId: 'soil-1' })).toBe(2)
+    expect(await refusedCode('soil-2', { clientId: 'soil-2x' })).toBe(2)
+    // the device's own prefixes are fine
+    const a = await connected('soil-2', { clientId: 'soil-2-a' })
+    const b = await connected('soil-2', { clientId: 'soil-2:b' })
+    a.end()
+    b.end()
+    expect(uplinks).toHaveLength(0)
+  })
+
+  it('refuses a will aimed outside the device’s own status topic with CONNACK 5', async () => {
+    const code = await refusedCode('soil-1', { will: { topic: topics.up('desa-b', 'soil-2'), payload: Buffer.from('x'), qos: 1, retain: false } })
+    expect(code).toBe(5)
+  })
+
+  it('refuses publishing to another device’s topic: no onUplink, no PUBACK, disconnected', async () => {
+    const client = await connected('soil-1')
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+    let acked = false
+    client.publish(topics.up('desa-b', 'soil-2'), '{"soil_moisture":1}', { qos: 1 }, (err) => {
+      if (!err) acked = true
+    })
+    await closed
+    await sleep(100)
+    expect(acked).toBe(false)
+    expect(uplinks).toHaveLength(0)
+    expect(broker.stats().refused.publish_topic).toBeGreaterThanOrEqual(1)
+  })
+
+  it('refuses sub-levels under up and topics outside kampung/', async () => {
+    for (const topic of [`${topics.up('desa-a', 'soil-1')}/extra`, '$SYS/x', 'other/topic']) {
+      const client = await connected('soil-1')
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+      client.publish(topic, '{}', { qos: 1 })
+      await closed
+    }
+    expect(uplinks).toHaveLength(0)
+  })
+
+  it('refuses an oversized payload (just over the limit: ACL; far over: dropped at the frame header)', async () => {
+    const before = broker.stats().refused
+    for (const bytes of [65 * 1024, 1024 * 1024]) {
+      const client = await connected('soil-1')
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+      let acked = false
+      client.publish(topics.up('desa-a', 'soil-1'), Buffer.alloc(bytes, 0x41), { qos: 1 }, (err) => {
+        if (!err) acked = true
+      })
+      await closed
+      expect(acked).toBe(false)
+    }
+    const after = broker.stats().refused
+    expect(after.payload_too_large).toBe(before.payload_too_large + 1)
+    expect(after.packet_too_large).toBe(before.packet_too_large + 1)
+    expect(uplinks).toHaveLength(0)
+  })
+
+  it('sends the PUBACK only after onUplink’s promise resolved', async () => {
+    const durable = deferred()
+    gate = () => durable.promise
+    const client = await connected('soil-1')
+    let ackedAtMs: number | undefined
+    const acked = new Promise<void>((resolve) =>
+      client.publish(topics.up('desa-a', 'soil-1'), '{"n":1}', { qos: 1 }, () => {
+        ackedAtMs = Date.now()
+        resolve()
+      }),
+    )
+    await until('onUplink to be called', () => uplinks.length === 1)
+    await sleep(300)
+    expect(ackedAtMs).toBeUndefined() // still not durable: no PUBACK yet
+    const resolvedAtMs = Date.now()
+    durable.resolve()
+    await acked
+    expect(ackedAtMs).toBeGreaterThanOrEqual(resolvedAtMs)
+    client.end()
+  })
+
+  it('withholds the PUBACK when onUplink rejects; the resent message is then acknowledged', async () => {
+    let failures = 1
+    gate = async () => {
+      if (failures-- > 0) throw new Error('store down')
+    }
+    // mqtt.js with a persistent session resends unacknowledged QoS 1 messages after reconnecting
+    const client = connect('soil-1', { reconnectPeriod: 200, clean: false, clientId: 'soil-1-resend' })
+    const acked = new Promise<void>((resolve) =>
+      client.publish(topics.up('desa-a', 'soil-1'), '{"n":2}', { qos: 1 }, () => resolve()),
+    )
+    await acked
+    expect(uplinks.map((u) => u.payload)).toEqual(['{"n":2}', '{"n":2}'])
+    expect(broker.stats().refused.uplink_failed).toBeGreaterThanOrEqual(1)
+    client.end()
+  })
+
+  it('publishes retained online / offline status, visible to a service principal', async () => {
+    const service = await connected('ingest')
+    const seen: string[] = []
+    service.on('message', (topic, payload) => {
+      if (topic === topics.status('desa-b', 'soil-2')) seen.push(JSON.parse(payload.toString()).state)
+    })
+    await service.subscribeAsync('kampung/+/+/status', { qos: 1 })
+    const device = await connected('soil-2')
+    await until('online', () => seen.includes('online'))
+    device.end()
+    await until('offline', () => seen.includes('offline'))
+    expect(seen.slice(-2)).toEqual(['online', 'offline'])
+
+    // retained: a late subscriber still gets the last state
+    const late = await connected('ingest', { clientId: 'ingest-late' })
+    const retained = new Promise<string>((resolve) =>
+      late.on('message', (topic, payload, packet) => {
+        if (topic === topics.status('desa-b', 'soil-2') && packet.retain) resolve(payload.toString())
+      }),
+    )
+    await late.subscribeAsync(topics.status('desa-b', 'soil-2'), { qos: 1 })
+    expect(JSON.parse(await retained)).toMatchObject({ state: 'offline', atMs: expect.any(Number) })
+    service.end()
+    late.end()
+  })
+
+  it('keeps a device’s own will on its status topic instead of "offline"', async () => {
+    const status = topics.status('desa-a', 'soil-1')
+    const service = await connected('ingest', { clientId: 'ingest-will' })
+    const seen: string[] = []
+    service.on('message', (topic, payload) => {
+      if (topic === status) seen.push(payload.toString())
+    })
+    await service.subscribeAsync(status, { qos: 1 })
+    const device = await connected('soil-1', { will: { topic: status, payload: Buffer.from('{"state":"lost"}'), qos: 1, retain: true } })
+    await until('online', () => seen.some((s) => s.includes('online')))
+    device.stream.destroy() // an unclean disconnect: the broker publishes the will
+    await until('will', () => seen.includes('{"state":"lost"}'))
+    await sleep(200)
+    expect(seen.at(-1)).toBe('{"state":"lost"}')
+    service.end()
+  })
+
+  it('lets a device subscribe only to its own down and errors topics (others granted 128)', async () => {
+    const client = await connected('soil-1')
+    const granted = await client.subscribeAsync(
+      [
+        topics.down('desa-a', 'soil-1'),
+        `${topics.down('desa-a', 'soil-1')}/#`,
+        topics.errors('desa-a', 'soil-1'),
+        topics.down('desa-b', 'soil-2'),
+        'kampung/#',
+        topics.up('desa-a', 'soil-1'),
+      ].map((topic) => ({ topic, qos: 1 as const })),
+    )
+    expect(granted.map((g) => g.qos)).toEqual([1, 1, 1, 128, 128, 128])
+    client.end()
+  })
+
+  it('delivers publishError reports to the device’s errors topic', async () => {
+    const client = await connected('soil-1')
+    await client.subscribeAsync(topics.errors('desa-a', 'soil-1'), { qos: 1 })
+    const got = new Promise<string>((resolve) => client.on('message', (_t, payload) => resolve(payload.toString())))
+    await broker.publishError(devices['soil-1']!, { reason: 'malformed', message: 'bad JSON' })
+    expect(JSON.parse(await got)).toEqual({ reason: 'malformed', message: 'bad JSON' })
+    client.end()
+  })
+
+  it('lets a service publish downlinks and a device receive them', async () => {
+    const device = await connected('soil-1')
+    await device.subscribeAsync(topics.down('desa-a', 'soil-1'), { qos: 1 })
+    const got = new Promise<string>((resolve) => device.on('message', (_t, payload) => resolve(payload.toString())))
+    const result = await pub('ingest', topics.down('desa-a', 'soil-1'), '{"intervalMs":60000}')
+    expect(result.code).toBe(0)
+    expect(await got).toBe('{"intervalMs":60000}')
+    device.end()
+  })
+
+  it('keeps serving other clients while one sends garbage', async () => {
+    const errorsBefore = broker.stats().clientErrors
+    const socket = net.connect(broker.port, '127.0.0.1')
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+    const dropped = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    socket.on('error', () => {})
+    socket.write(Buffer.from([0xff, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x13, 0x37]))
+    await dropped
+    await until('the error to be counted', () => broker.stats().clientErrors > errorsBefore)
+    const result = await pub('soil-1', topics.up('desa-a', 'soil-1'), '{"still":"alive"}')
+    expect(result.code).toBe(0)
+    expect(uplinks.map((u) => u.payload)).toEqual(['{"still":"alive"}'])
+  })
+
+  it.skipIf(!hasOpenssl)('accepts MQTT over TLS (mosquitto_pub --cafile)', async () => {
+    const args = ['-h', '127.0.0.1', '-p', String(broker.tlsPort), '--cafile', path.join(dir, 'c.pem')]
+    args.push('-u', 'soil-1', '-P', secrets['soil-1']!, '-i', 'soil-1', '-q', '1')
+    args.push('-t', topics.up('desa-a', 'soil-1'), '-m', '{"over":"tls"}')
+    const result = await runClient('mosquitto_pub', args)
+    expect(result).toMatchObject({ code: 0, stderr: '' })
+    expect(uplinks.map((u) => u.payload)).toEqual(['{"over":"tls"}'])
+  })
+})

@@ -1,0 +1,58 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+
+export interface KampungProcess {
+  child: ChildProcess
+  output(): string
+  /** Resolves when a line of output matches. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>
+  kill(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Run `kampung <args>` (src/cli/main.ts through tsx) as a separate process, as an operator would. */
+export function spawnKampung(args: string[], env: Record<string, string>): KampungProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    env: { ...process.env, KAMPUNG_LOG_LEVEL: 'info', VITEST: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  const listeners = new Set<() => void>()
+  const onData = (d: Buffer) => {
+    out += d.toString()
+    for (const l of listeners) l()
+  }
+  child.stdout!.on('data', onData)
+  child.stderr!.on('data', onData)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return {
+    child,
+    output: () => out,
+    waitForOutput(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(out)) {
+            listeners.delete(check)
+            clearTimeout(timer)
+            resolve()
+          }
+        }
+        const timer = setTimeout(() => {
+          listeners.delete(check)
+          reject(new Error(`no output matching ${pattern} within ${timeoutMs} ms; output:\n${out.slice(-3000)}`))
+        }, timeoutMs)
+        listeners.add(check)
+        check()
+        void exited.then(() => {
+          if (listeners.has(check)) {
+            listeners.delete(check)
+            clearTimeout(timer)
+            reject(new Error(`process exited before printing ${pattern}; output:\n${out.slice(-3000)}`))
+          }
+        })
+      })
+    },
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    },
+  }
+}

@@ -1,0 +1,170 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { KampungError } from '../../src/errors.ts'
+import { type NewDevice, Registry } from '../../src/registry/index.ts'
+
+const soil: NewDevice = { id: 'soil-1', village: 'desa-a', kind: 'soil', format: 'json', lat: -8.2, lon: 114.3 }
+
+async function rejection(p: Promise<unknown> | (() => unknown)): Promise<KampungError> {
+  try {
+    await (typeof p === 'function' ? p() : p)
+  } catch (err) {
+    expect(err).toBeInstanceOf(KampungError)
+    return err as KampungError
+  }
+  throw new Error('expected a rejection')
+}
+
+describe('Registry', () => {
+  let dir: string
+  let dbPath: string
+  let registry: Registry
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-registry-'))
+    dbPath = path.join(dir, 'registry.db')
+    registry = new Registry({ path: dbPath })
+    await registry.start()
+    registry.addVillage({ id: 'desa-a', name: 'Desa A' })
+  })
+
+  afterEach(async () => {
+    await registry.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('migrates the schema once and records its version', async () => {
+    expect(registry.schemaVersion()).toBe(1)
+    await registry.stop()
+    await registry.start() // second start: nothing left to migrate, data kept
+    expect(registry.schemaVersion()).toBe(1)
+    expect(registry.listVillages()).toEqual([{ id: 'desa-a', name: 'Desa A' }])
+  })
+
+  it('adds villages idempotently (an upsert renames)', () => {
+    registry.addVillage({ id: 'desa-a', name: 'Desa A Baru' })
+    registry.addVillage({ id: 'desa-b', name: 'Desa B' })
+    expect(registry.listVillages()).toEqual([
+      { id: 'desa-a', name: 'Desa A Baru' },
+      { id: 'desa-b', name: 'Desa B' },
+    ])
+  })
+
+  it('adds, gets and lists devices; the secret is shown once and verifies', async () => {
+    const { device, secret } = await registry.addDevice({
+      ...soil,
+      channels: { '1': { quantity: 'soil_moisture', sensor: 'soil1' } },
+    })
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{32}$/)
+    expect(device).toMatchObject({ id: 'soil-1', village: 'desa-a', kind: 'soil', lat: -8.2, lon: 114.3 })
+    expect(device.channels).toEqual({ '1': { quantity: 'soil_moisture', sensor: 'soil1' } })
+    expect(registry.getDevice('soil-1')).toEqual(device)
+    expect(registry.getDevice('nope')).toBeUndefined()
+
+    registry.addVillage({ id: 'desa-b', name: 'Desa B' })
+    await registry.addDevice({ ...soil, id: 'wx-1', village: 'desa-b', kind: 'weather' })
+    expect(registry.listDevices().map((d) => d.id)).toEqual(['soil-1', 'wx-1'])
+    expect(registry.listDevices({ village: 'desa-b' }).map((d) => d.id)).toEqual(['wx-1'])
+
+    expect(await registry.verifySecret('soil-1', secret)).toEqual(device)
+  })
+
+  it('stores only a scrypt hash, never the secret', async () => {
+    const { secret } = await registry.addDevice(soil)
+    await registry.stop()
+    const db = new Database(dbPath, { readonly: true })
+    const row = db.prepare('SELECT secret_hash FROM devices WHERE id = ?').get('soil-1') as { secret_hash: string }
+    db.close()
+    expect(row.secret_hash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/)
+    expect(row.secret_hash).not.toContain(secret)
+    await registry.start()
+  })
+
+  it('refuses a wrong secret, an unknown device and another device’s secret', async () => {
+    const { secret } = await registry.addDevice(soil)
+    const other = await registry.addDevice({ ...soil, id: 'soil-2' })
+    expect(await registry.verifySecret('soil-1', `${secret}x`)).toBeUndefined()
+    expect(await registry.verifySecret('soil-1', '')).toBeUndefined()
+    expect(await registry.verifySecret('soil-1', other.secret)).toBeUndefined()
+    expect(await registry.verifySecret('ghost', secret)).toBeUndefined()
+    // a cached success must not let a wrong secret through
+    expect(await registry.verifySecret('soil-1', secret)).toBeDefined()
+    expect(await registry.verifySecret('soil-1', `${secret}x`)).toBeUndefined()
+  })
+
+  it('rotating a secret invalidates the old one at once, cache included', async () => {
+    const { secret: old } = await registry.addDevice(soil)
+    expect(await registry.verifySecret('soil-1', old)).toBeDefined() // now cached
+    const fresh = await registry.rotateSecret('soil-1')
+    expect(fresh).not.toBe(old)
+    expect(await registry.verifySecret('soil-1', old)).toBeUndefined()
+    expect((await registry.verifySecret('soil-1', fresh))?.id).toBe('soil-1')
+    expect((await rejection(registry.rotateSecret('ghost'))).code).toBe('unknown_device')
+  })
+
+  it('caches successful verifications (no second scrypt within the TTL)', async () => {
+    const { secret } = await registry.addDevice(soil)
+    await registry.verifySecret('soil-1', secret)
+    const started = performance.now()
+    for (let i = 0; i < 50; i++) await registry.verifySecret('soil-1', secret)
+    // 50 scrypt checks would take seconds; 50 cache hits take well under one scrypt
+    expect(performance.now() - started).toBeLessThan(200)
+  })
+
+  it('removes devices and forgets their cached verifications', async () => {
+    const { secret } = await registry.addDevice(soil)
+    await registry.verifySecret('soil-1', secret)
+    expect(registry.removeDevice('soil-1')).toBe(true)
+    expect(registry.removeDevice('soil-1')).toBe(false)
+    expect(await registry.verifySecret('soil-1', secret)).toBeUndefined()
+  })
+
+  it('requires the village to exist', async () => {
+    const err = await rejection(registry.addDevice({ ...soil, village: 'desa-z' }))
+    expect(err.code).toBe('unknown_village')
+    expect(err.retryable).toBe(false)
+    expect(err.message).toContain('village "desa-z" does not exist')
+  })
+
+  it('refuses a duplicate device id', async () => {
+    await registry.addDevice(soil)
+    const err = await rejection(registry.addDevice(soil))
+    expect(err.code).toBe('device_exists')
+    expect(err.retryable).toBe(false)
+  })
+
+  it('refuses bad ids with a message naming the allowed alphabet', async () => {
+    for (const id of ['Soil-1', 'soil 1', '-soil', 'soil/1', '', 'x'.repeat(64), 'kebun+1']) {
+      const err = await rejection(registry.addDevice({ ...soil, id }))
+      expect(err.code).toBe('invalid_id')
+      expect(err.message).toContain(`device id ${JSON.stringify(id)} is not valid`)
+      expect(err.message).toContain("a-z, 0-9, '_' and '-'")
+    }
+    const err = await rejection(() => registry.addVillage({ id: 'Desa A', name: 'x' }))
+    expect(err.message).toContain('village id "Desa A" is not valid')
+  })
+
+  it('refuses bad kinds, formats, channels and coordinates', async () => {
+    const cases: Array<[Partial<NewDevice> | Record<string, unknown>, string]> = [
+      [{ kind: 'robot' }, 'kind "robot" is not one of'],
+      [{ format: 'xml' }, 'format "xml" is not one of'],
+      [{ channels: { '1': { quantity: 'vibes' } } }, 'channels.1.quantity "vibes" is not a known quantity'],
+      [{ lat: 91 }, 'lat 91 must be a number from -90 to 90'],
+      [{ lon: Number.NaN }, 'lon null must be a number'],
+    ]
+    for (const [patch, message] of cases) {
+      const err = await rejection(registry.addDevice({ ...soil, ...patch } as NewDevice))
+      expect(err.code).toBe('invalid_device')
+      expect(err.message).toContain(message)
+    }
+    expect(registry.listDevices()).toEqual([])
+  })
+
+  it('says clearly when used before start()', async () => {
+    const idle = new Registry({ path: path.join(dir, 'idle.db') })
+    expect((await rejection(() => idle.listVillages())).code).toBe('not_started')
+  })
+})

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest'
+import { KampungError } from '../../src/errors.ts'
+import { WriteBatcher } from '../../src/ingest/batcher.ts'
+import type { ReadingQuery, TelemetryStore } from '../../src/store/types.ts'
+import type { Reading } from '../../src/telemetry/reading.ts'
+
+/** A store whose writes finish only when the test says so. */
+class GatedStore implements TelemetryStore {
+  readonly name = 'gated'
+  writes: Reading[][] = []
+  private gates: Array<{ resolve: () => void; reject: (e: unknown) => void }> = []
+  async start() {}
+  async stop() {}
+  write(readings: readonly Reading[]): Promise<void> {
+    this.writes.push([...readings])
+    return new Promise((resolve, reject) => this.gates.push({ resolve, reject }))
+  }
+  open(n = 1) {
+    for (const g of this.gates.splice(0, n)) g.resolve()
+  }
+  fail(err: unknown) {
+    for (const g of this.gates.splice(0)) g.reject(err)
+  }
+  async query(_q: ReadingQuery) {
+    return []
+  }
+  async count(_q: ReadingQuery) {
+    return 0
+  }
+}
+
+const reading = (i: number): Reading => ({
+  timeMs: 1_700_000_000_000 + i,
+  village: 'v1',
+  device: 'd1',
+  sensor: 'main',
+  quantity: 'soil_moisture',
+  value: i % 100,
+})
+const tick = () => new Promise((r) => setTimeout(r, 5))
+
+describe('WriteBatcher', () => {
+  it('resolves a message only once the write holding its readings is durable', async () => {
+    const store = new GatedStore()
+    const b = new WriteBatcher({ store, maxReadings: 10, maxWaitMs: 1, maxPending: 1000 })
+    let done = false
+    const p = b.add([reading(1), reading(2)]).then(() => {
+      done = true
+    })
+    await tick()
+    expect(store.writes).toHaveLength(1)
+    expect(done).toBe(false)
+    store.open()
+    await p
+    expect(done).toBe(true)
+  })
+
+  it('keeps one write in flight and batches what arrives meanwhile into the next write', async () => {
+    const store = new GatedStore()
+    const b = new WriteBatcher({ store, maxReadings: 3, maxWaitMs: 1, maxPending: 1000 })
+    const first = b.add([reading(1), reading(2), reading(3)])
+    await tick()
+    const rest = [b.add([reading(4)]), b.add([reading(5)]), b.add([reading(6), reading(7)])]
+    await tick()
+    expect(store.writes).toHaveLength(1)
+    store.open()
+    await first
+    await tick()
+    expect(store.writes).toHaveLength(2)
+    expect(store.writes[1]).toHaveLength(4)
+    store.open()
+    await Promise.all(rest)
+  })
+
+  it('applies backpressure instead of buffering without limit', async () => {
+    const store = new GatedStore()
+    const b = new WriteBatcher({ store, maxReadings: 2, maxWaitMs: 1, maxPending: 4 })
+    const accepted: number[] = []
+    const adds = [0, 1, 2, 3, 4].map((i) => b.add([reading(2 * i), reading(2 * i + 1)]).then(() => accepted.push(i)))
+    await tick()
+    expect(b.pending).toBeLessThanOrEqual(4)
+    for (let i = 0; i < 5; i++) {
+      store.open()
+      await tick()
+      expect(b.pending).toBeLessThanOrEqual(4)
+    }
+    await Promise.all(adds)
+    expect(accepted.sort()).toEqual([0, 1, 2, 3, 4])
+    expect(store.writes.flat()).toHaveLength(10)
+  })
+
+  it('rejects every message of a failed write so none is acknowledged', async () => {
+    const store = new GatedStore()
+    const b = new WriteBatcher({ store, maxReadings: 100, maxWaitMs: 1, maxPending: 1000 })
+    const a = b.add([reading(1)])
+    const c = b.add([reading(2)])
+    await tick()
+    store.fail(new KampungError('disk', 'disk full', { retryable: false }))
+    await expect(a).rejects.toThrow('disk full')
+    await expect(c).rejects.toThrow('disk full')
+  })
+
+  it('drain waits for everything accepted', async () => {
+    const store = new GatedStore()
+    const b = new WriteBatcher({ store, maxReadings: 100, maxWaitMs: 1000, maxPending: 1000 })
+    void b.add([reading(1)])
+    let drained = false
+    const d = b.drain().then(() => {
+      drained = true
+    })
+    await tick()
+    expect(store.writes).toHaveLength(1)
+    expect(drained).toBe(false)
+    store.open()
+    await d
+    expect(drained).toBe(true)
+  })
+})

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { ConfigError, loadConfig, parseConfig } from '../../src/config.ts'
+
+describe('config', () => {
+  it('the commented example holds exactly the defaults', () => {
+    const example = parse(readFileSync('config/kampung.example.yaml', 'utf8'))
+    expect(parseConfig(example)).toEqual(parseConfig({}))
+  })
+
+  it('reports every error at once with its path, unknown keys included', () => {
+    let error: unknown
+    try {
+      parseConfig({ broker: { port: 'x', bogus: 1 }, store: { kind: 'mongo' }, extra: true })
+    } catch (err) {
+      error = err
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    const problems = (error as ConfigError).problems
+    expect(problems).toHaveLength(4)
+    expect(problems.some((p) => p.startsWith('broker.port:'))).toBe(true)
+    expect(problems.some((p) => p.startsWith('broker:') && p.includes('bogus'))).toBe(true)
+    expect(problems.some((p) => p.startsWith('store.kind:'))).toBe(true)
+    expect(problems.some((p) => p.includes('extra'))).toBe(true)
+  })
+
+  it('environment overrides the file; an InfluxDB URL selects the InfluxDB store', () => {
+    const cfg = loadConfig({ env: { KAMPUNG_INFLUX_URL: 'http://10.0.0.5:8086', KAMPUNG_MQTT_PORT: '1884' } })
+    expect(cfg.store.kind).toBe('influx')
+    expect(cfg.store.influx.url).toBe('http://10.0.0.5:8086')
+    expect(cfg.broker.port).toBe(1884)
+  })
+
+  it('malformed environment values are named', () => {
+    expect(() => loadConfig({ env: { KAMPUNG_API_PORT: 'eighty' } })).toThrow(/KAMPUNG_API_PORT: expected a number/)
+  })
+})
