@@ -27,7 +27,9 @@ export function clientIdBelongsTo(clientId: string, deviceId: string): boolean {
 }
 
 /** `kampung/<village>/<device>/<leaf>` with exactly four non-empty levels, or undefined. */
-export function parseDeviceTopic(topic: string): { village: string; device: string; leaf: string } | undefined {
+export function parseDeviceTopic(
+  topic: string,
+): { village: string; device: string; leaf: string } | undefined {
   const levels = topic.split('/')
   if (levels.length !== 4 || levels[0] !== 'kampung' || levels.some((level) => level === '')) return undefined
   return { village: levels[1]!, device: levels[2]!, leaf: levels[3]! }

@@ -4,7 +4,14 @@ import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes'
 import { getLogger } from '../src/log.ts'
 import { type Device, type Registry, topics } from '../src/registry/index.ts'
-import { canSubscribe, classifyPublish, clientIdBelongsTo, parseDeviceTopic, type RefusalCause, willAllowed } from './acl.ts'
+import {
+  canSubscribe,
+  classifyPublish,
+  clientIdBelongsTo,
+  parseDeviceTopic,
+  type RefusalCause,
+  willAllowed,
+} from './acl.ts'
 import { guardSocket, PacketTooLargeError } from './frame-guard.ts'
 
 const log = getLogger('broker')
@@ -216,23 +223,32 @@ export class Broker {
    * rejected and why. Never rejects (callers fire and forget); a failure is logged once per device.
    */
   publishError(device: Device, error: object): Promise<void> {
-    return this.publish(topics.errors(device.village, device.id), JSON.stringify(error), false).catch((err) => {
-      if (this.once.first(`errors|${device.id}`)) log.warn({ device: device.id, err }, 'error report not published')
-    })
+    return this.publish(topics.errors(device.village, device.id), JSON.stringify(error), false).catch(
+      (err) => {
+        if (this.once.first(`errors|${device.id}`))
+          log.warn({ device: device.id, err }, 'error report not published')
+      },
+    )
   }
 
   private publish(topic: string, payload: string, retain: boolean): Promise<void> {
     const aedes = this.aedes
     if (!aedes) return Promise.reject(new Error('broker is not started'))
     return new Promise((resolve, reject) => {
-      aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }, (err) =>
-        err ? reject(err) : resolve(),
+      aedes.publish(
+        { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false },
+        (err) => (err ? reject(err) : resolve()),
       )
     })
   }
 
   /** Counts a refusal; logs it once per device and cause (and topic, for topic refusals). */
-  private refuse(cause: RefusalCause, who: string, detail: string, extra: { topic?: string; [key: string]: unknown } = {}): void {
+  private refuse(
+    cause: RefusalCause,
+    who: string,
+    detail: string,
+    extra: { topic?: string; [key: string]: unknown } = {},
+  ): void {
     this.refused[cause]++
     this.opts.onRefused?.(cause)
     if (this.once.first(`${who}|${cause}|${extra.topic ?? ''}`)) {
@@ -279,7 +295,11 @@ export class Broker {
    * ingest. aedes also calls this for a client's will (client.js close → finish) and, with
    * client null, for wills left over from before a restart (aedes.js _clearWills).
    */
-  private async authorizePublish(client: Client | null, topic: string, payload: Buffer | string): Promise<void> {
+  private async authorizePublish(
+    client: Client | null,
+    topic: string,
+    payload: Buffer | string,
+  ): Promise<void> {
     if (!client) {
       // A stale will from a previous run: only a registered device's own status topic.
       const parsed = parseDeviceTopic(topic)
@@ -317,7 +337,9 @@ export class Broker {
   private authorizeSubscribe(client: Client, topicFilter: string): boolean {
     const principal = this.principals.get(client)
     if (principal && canSubscribe(principal, topicFilter)) return true
-    this.refuse('subscribe_topic', principal?.id ?? client.id, `subscribe to ${topicFilter}`, { topic: topicFilter })
+    this.refuse('subscribe_topic', principal?.id ?? client.id, `subscribe to ${topicFilter}`, {
+      topic: topicFilter,
+    })
     return false
   }
 
@@ -347,7 +369,8 @@ export class Broker {
     if (!this.aedes) return
     const topic = topics.status(device.village, device.id)
     this.publish(topic, JSON.stringify({ state, atMs: Date.now() }), true).catch((err) => {
-      if (this.once.first(`status|${device.id}`)) log.warn({ device: device.id, err }, 'status publish failed')
+      if (this.once.first(`status|${device.id}`))
+        log.warn({ device: device.id, err }, 'status publish failed')
     })
   }
 

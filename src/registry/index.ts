@@ -1,3 +1,3 @@
 export { defaultRegistryOptions, Registry, type RegistryOptions } from './registry.ts'
 export * from './types.ts'
-export { checkId, ID_RULE } from './validate.ts'
+export { checkChannels, checkId, ID_RULE } from './validate.ts'

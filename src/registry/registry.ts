@@ -122,7 +122,9 @@ export class Registry {
 
   private open(): Database.Database {
     if (!this.db) {
-      throw new KampungError('not_started', 'registry is not started: call start() first', { retryable: false })
+      throw new KampungError('not_started', 'registry is not started: call start() first', {
+        retryable: false,
+      })
     }
     return this.db
   }
@@ -137,7 +139,9 @@ export class Registry {
       })
     }
     this.open()
-      .prepare('INSERT INTO villages (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name')
+      .prepare(
+        'INSERT INTO villages (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name',
+      )
       .run(village.id, name)
     return { id: village.id, name }
   }
@@ -187,7 +191,9 @@ export class Registry {
       )
     }
     if (this.getDevice(input.id)) {
-      throw new KampungError('device_exists', `device "${input.id}" is already registered`, { retryable: false })
+      throw new KampungError('device_exists', `device "${input.id}" is already registered`, {
+        retryable: false,
+      })
     }
   }
 
@@ -235,7 +241,11 @@ export class Registry {
     if (!current || current.secret_hash !== row.secret_hash) return undefined
     const device = toDevice(current)
     if (this.opts.verifyCacheTtlMs > 0) {
-      this.verified.set(id, { secretDigest: digest, device, expiresAtMs: Date.now() + this.opts.verifyCacheTtlMs })
+      this.verified.set(id, {
+        secretDigest: digest,
+        device,
+        expiresAtMs: Date.now() + this.opts.verifyCacheTtlMs,
+      })
     }
     return device
   }

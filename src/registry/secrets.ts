@@ -13,7 +13,11 @@ export function newSecret(): string {
   return randomBytes(SECRET_BYTES).toString('base64url')
 }
 
-function scryptAsync(secret: string, salt: Buffer, params: { N: number; r: number; p: number }): Promise<Buffer> {
+function scryptAsync(
+  secret: string,
+  salt: Buffer,
+  params: { N: number; r: number; p: number },
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(secret, salt, HASH_BYTES, { ...params, maxmem: SCRYPT_MAXMEM_BYTES }, (err, key) =>
       err ? reject(err) : resolve(key),

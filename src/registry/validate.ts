@@ -25,11 +25,17 @@ export function checkChannels(channels: unknown): ChannelMap {
   for (const [channel, spec] of Object.entries(channels)) {
     const quantity = (spec as { quantity?: unknown } | null)?.quantity
     if (typeof quantity !== 'string' || !isQuantity(quantity)) {
-      throw invalid('invalid_device', `channels.${channel}.quantity ${JSON.stringify(quantity)} is not a known quantity`)
+      throw invalid(
+        'invalid_device',
+        `channels.${channel}.quantity ${JSON.stringify(quantity)} is not a known quantity`,
+      )
     }
     const sensor = (spec as { sensor?: unknown }).sensor
     if (sensor !== undefined && (typeof sensor !== 'string' || !ID_PATTERN.test(sensor))) {
-      throw invalid('invalid_device', `channels.${channel}.sensor ${JSON.stringify(sensor)} is not valid: use ${ID_RULE}`)
+      throw invalid(
+        'invalid_device',
+        `channels.${channel}.sensor ${JSON.stringify(sensor)} is not valid: use ${ID_RULE}`,
+      )
     }
   }
   return channels as ChannelMap
@@ -38,7 +44,10 @@ export function checkChannels(channels: unknown): ChannelMap {
 function checkCoordinate(name: 'lat' | 'lon', value: unknown, limit: number): void {
   if (value === undefined) return
   if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > limit) {
-    throw invalid('invalid_device', `${name} ${JSON.stringify(value)} must be a number from -${limit} to ${limit}`)
+    throw invalid(
+      'invalid_device',
+      `${name} ${JSON.stringify(value)} must be a number from -${limit} to ${limit}`,
+    )
   }
 }
 
@@ -50,7 +59,10 @@ export function checkNewDevice(d: NewDevice): void {
     throw invalid('invalid_device', `kind ${JSON.stringify(d.kind)} is not one of ${DEVICE_KINDS.join(', ')}`)
   }
   if (!(PAYLOAD_FORMATS as readonly string[]).includes(d.format)) {
-    throw invalid('invalid_device', `format ${JSON.stringify(d.format)} is not one of ${PAYLOAD_FORMATS.join(', ')}`)
+    throw invalid(
+      'invalid_device',
+      `format ${JSON.stringify(d.format)} is not one of ${PAYLOAD_FORMATS.join(', ')}`,
+    )
   }
   if (d.channels !== undefined) checkChannels(d.channels)
   checkCoordinate('lat', d.lat, 90)

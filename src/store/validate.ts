@@ -18,9 +18,11 @@ export function validateReadings(readings: readonly Reading[]): void {
 
 function readingProblem(r: Reading): string | undefined {
   if (typeof r !== 'object' || r === null) return 'not an object'
-  if (typeof r.quantity !== 'string' || !isQuantity(r.quantity)) return `unknown quantity ${String(r.quantity)}`
+  if (typeof r.quantity !== 'string' || !isQuantity(r.quantity))
+    return `unknown quantity ${String(r.quantity)}`
   if (!Number.isSafeInteger(r.timeMs)) return `timeMs must be an integer number of ms, got ${r.timeMs}`
-  if (typeof r.value !== 'number' || !Number.isFinite(r.value)) return `value must be a finite number, got ${r.value}`
+  if (typeof r.value !== 'number' || !Number.isFinite(r.value))
+    return `value must be a finite number, got ${r.value}`
   for (const key of ['village', 'device', 'sensor'] as const) {
     // InfluxDB drops a tag with an empty value, which would merge series: refuse it everywhere.
     if (typeof r[key] !== 'string' || r[key].length === 0) return `${key} must be a non-empty string`

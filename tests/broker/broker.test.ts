@@ -182,7 +182,9 @@ describe('Broker', () => {
   })
 
   it('refuses a will aimed outside the device’s own status topic with CONNACK 5', async () => {
-    const code = await refusedCode('soil-1', { will: { topic: topics.up('desa-b', 'soil-2'), payload: Buffer.from('x'), qos: 1, retain: false } })
+    const code = await refusedCode('soil-1', {
+      will: { topic: topics.up('desa-b', 'soil-2'), payload: Buffer.from('x'), qos: 1, retain: false },
+    })
     expect(code).toBe(5)
   })
 
@@ -268,15 +270,17 @@ describe('Broker', () => {
   it('publishes retained online / offline status, visible to a service principal', async () => {
     const service = await connected('ingest')
     const seen: string[] = []
-    service.on('message', (topic, payload) => {
-      if (topic === topics.status('desa-b', 'soil-2')) seen.push(JSON.parse(payload.toString()).state)
+    service.on('message', (topic, payload, packet) => {
+      // live deliveries only: the retained state of earlier tests arrives first with retain set
+      if (topic === topics.status('desa-b', 'soil-2') && !packet.retain)
+        seen.push(JSON.parse(payload.toString()).state)
     })
     await service.subscribeAsync('kampung/+/+/status', { qos: 1 })
     const device = await connected('soil-2')
     await until('online', () => seen.includes('online'))
     device.end()
     await until('offline', () => seen.includes('offline'))
-    expect(seen.slice(-2)).toEqual(['online', 'offline'])
+    expect(seen).toEqual(['online', 'offline'])
 
     // retained: a late subscriber still gets the last state
     const late = await connected('ingest', { clientId: 'ingest-late' })
@@ -299,7 +303,9 @@ describe('Broker', () => {
       if (topic === status) seen.push(payload.toString())
     })
     await service.subscribeAsync(status, { qos: 1 })
-    const device = await connected('soil-1', { will: { topic: status, payload: Buffer.from('{"state":"lost"}'), qos: 1, retain: true } })
+    const device = await connected('soil-1', {
+      will: { topic: status, payload: Buffer.from('{"state":"lost"}'), qos: 1, retain: true },
+    })
     await until('online', () => seen.some((s) => s.includes('online')))
     device.stream.destroy() // an unclean disconnect: the broker publishes the will
     await until('will', () => seen.includes('{"state":"lost"}'))
@@ -310,24 +316,32 @@ describe('Broker', () => {
 
   it('lets a device subscribe only to its own down and errors topics (others granted 128)', async () => {
     const client = await connected('soil-1')
-    const granted = await client.subscribeAsync(
-      [
-        topics.down('desa-a', 'soil-1'),
-        `${topics.down('desa-a', 'soil-1')}/#`,
-        topics.errors('desa-a', 'soil-1'),
-        topics.down('desa-b', 'soil-2'),
-        'kampung/#',
-        topics.up('desa-a', 'soil-1'),
-      ].map((topic) => ({ topic, qos: 1 as const })),
-    )
-    expect(granted.map((g) => g.qos)).toEqual([1, 1, 1, 128, 128, 128])
+    const filters = [
+      topics.down('desa-a', 'soil-1'),
+      `${topics.down('desa-a', 'soil-1')}/#`,
+      topics.errors('desa-a', 'soil-1'),
+      topics.down('desa-b', 'soil-2'),
+      'kampung/#',
+      topics.up('desa-a', 'soil-1'),
+    ]
+    // mqtt.js rejects a SUBACK holding any 128 and attaches the packet: read the grants from it
+    const suback = await client
+      .subscribeAsync(Object.fromEntries(filters.map((topic) => [topic, { qos: 1 as const }])))
+      .then(
+        () => undefined,
+        (err: { packet?: { granted?: number[] } }) => err.packet,
+      )
+    expect(suback?.granted).toEqual([1, 1, 1, 128, 128, 128])
+    expect(broker.stats().refused.subscribe_topic).toBeGreaterThanOrEqual(3)
     client.end()
   })
 
   it('delivers publishError reports to the device’s errors topic', async () => {
     const client = await connected('soil-1')
     await client.subscribeAsync(topics.errors('desa-a', 'soil-1'), { qos: 1 })
-    const got = new Promise<string>((resolve) => client.on('message', (_t, payload) => resolve(payload.toString())))
+    const got = new Promise<string>((resolve) =>
+      client.on('message', (_t, payload) => resolve(payload.toString())),
+    )
     await broker.publishError(devices['soil-1']!, { reason: 'malformed', message: 'bad JSON' })
     expect(JSON.parse(await got)).toEqual({ reason: 'malformed', message: 'bad JSON' })
     client.end()
@@ -336,7 +350,9 @@ describe('Broker', () => {
   it('lets a service publish downlinks and a device receive them', async () => {
     const device = await connected('soil-1')
     await device.subscribeAsync(topics.down('desa-a', 'soil-1'), { qos: 1 })
-    const got = new Promise<string>((resolve) => device.on('message', (_t, payload) => resolve(payload.toString())))
+    const got = new Promise<string>((resolve) =>
+      device.on('message', (_t, payload) => resolve(payload.toString())),
+    )
     const result = await pub('ingest', topics.down('desa-a', 'soil-1'), '{"intervalMs":60000}')
     expect(result.code).toBe(0)
     expect(await got).toBe('{"intervalMs":60000}')

@@ -110,7 +110,8 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<I
     })
     const deadline = Date.now() + startTimeoutMs
     for (;;) {
-      if (exitInfo) throw new Error(`influxd ${exitInfo} before answering /ping\n--- stderr tail ---\n${stderrTail}`)
+      if (exitInfo)
+        throw new Error(`influxd ${exitInfo} before answering /ping\n--- stderr tail ---\n${stderrTail}`)
       try {
         const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1_000) })
         if (res.status === 204) return

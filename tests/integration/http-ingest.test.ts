@@ -7,7 +7,7 @@ describe('POST /api/v1/telemetry', () => {
   let gwSecret: string
   let nodeSecret: string
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
-  const post = (query: string, body: string | Buffer, auth?: string) =>
+  const post = (query: string, body: string, auth?: string) =>
     fetch(`${t.apiUrl}/api/v1/telemetry${query}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },

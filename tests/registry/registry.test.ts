@@ -6,7 +6,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { KampungError } from '../../src/errors.ts'
 import { type NewDevice, Registry } from '../../src/registry/index.ts'
 
-const soil: NewDevice = { id: 'soil-1', village: 'desa-a', kind: 'soil', format: 'json', lat: -8.2, lon: 114.3 }
+const soil: NewDevice = {
+  id: 'soil-1',
+  village: 'desa-a',
+  kind: 'soil',
+  format: 'json',
+  lat: -8.2,
+  lon: 114.3,
+}
 
 async function rejection(p: Promise<unknown> | (() => unknown)): Promise<KampungError> {
   try {
@@ -76,7 +83,9 @@ describe('Registry', () => {
     const { secret } = await registry.addDevice(soil)
     await registry.stop()
     const db = new Database(dbPath, { readonly: true })
-    const row = db.prepare('SELECT secret_hash FROM devices WHERE id = ?').get('soil-1') as { secret_hash: string }
+    const row = db.prepare('SELECT secret_hash FROM devices WHERE id = ?').get('soil-1') as {
+      secret_hash: string
+    }
     db.close()
     expect(row.secret_hash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/)
     expect(row.secret_hash).not.toContain(secret)

@@ -88,7 +88,10 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         )
       }
       await store.write(rs)
-      const expectMatch = async (q: Omit<Parameters<TelemetryStore['query']>[0], 'quantity'>, pick: (r: Reading) => boolean) => {
+      const expectMatch = async (
+        q: Omit<Parameters<TelemetryStore['query']>[0], 'quantity'>,
+        pick: (r: Reading) => boolean,
+      ) => {
         const expected = rs.filter(pick)
         expect(await store.query({ quantity: 'soil_moisture', ...q })).toEqual(expected)
         expect(await store.count({ quantity: 'soil_moisture', ...q })).toBe(expected.length)
@@ -96,12 +99,14 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
       await expectMatch({ village: 'kemiren' }, (r) => r.village === 'kemiren')
       await expectMatch({ device: 'node-a' }, (r) => r.device === 'node-a')
       await expectMatch({ sensor: 's1' }, (r) => r.sensor === 's1')
-      await expectMatch({ village: 'sukorejo', device: 'node-b', sensor: 's2' }, (r) =>
-        r.village === 'sukorejo' && r.device === 'node-b' && r.sensor === 's2',
+      await expectMatch(
+        { village: 'sukorejo', device: 'node-b', sensor: 's2' },
+        (r) => r.village === 'sukorejo' && r.device === 'node-b' && r.sensor === 's2',
       )
       // fromMs inclusive, toMs exclusive.
-      await expectMatch({ fromMs: BASE_MS + 3_000, toMs: BASE_MS + 7_000 }, (r) =>
-        r.timeMs >= BASE_MS + 3_000 && r.timeMs < BASE_MS + 7_000,
+      await expectMatch(
+        { fromMs: BASE_MS + 3_000, toMs: BASE_MS + 7_000 },
+        (r) => r.timeMs >= BASE_MS + 3_000 && r.timeMs < BASE_MS + 7_000,
       )
       await expectMatch({ fromMs: BASE_MS + 10_000 }, (r) => r.timeMs >= BASE_MS + 10_000)
       await expectMatch({ toMs: BASE_MS + 1 }, (r) => r.timeMs < BASE_MS + 1)
@@ -166,7 +171,11 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
       await store.write(many)
       expect(await store.count({ quantity: 'soil_moisture' })).toBe(20_000)
       expect(await store.count({ quantity: 'soil_moisture', device: 'node-7' })).toBe(400)
-      const spot = await store.query({ quantity: 'soil_moisture', fromMs: BASE_MS + 123_450, toMs: BASE_MS + 123_451 })
+      const spot = await store.query({
+        quantity: 'soil_moisture',
+        fromMs: BASE_MS + 123_450,
+        toMs: BASE_MS + 123_451,
+      })
       expect(spot).toEqual([many[12_345]])
       const all = await store.query({ quantity: 'soil_moisture' })
       expect(all).toHaveLength(20_000)

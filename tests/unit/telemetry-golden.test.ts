@@ -1,7 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { Buffer } from 'node:buffer'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { PayloadFormat } from '../../src/registry/types.ts'
 import { type DecodeContext, type DecodeResult, decode } from '../../src/telemetry/index.ts'
@@ -43,7 +42,9 @@ describe('telemetry golden fixtures', () => {
 
   it.each(cases)('%s', (name) => {
     const dir = join(TESTDATA, name)
-    const { format, ...ctx } = JSON.parse(readFileSync(join(dir, 'context.json'), 'utf8')) as DecodeContext & {
+    const { format, ...ctx } = JSON.parse(
+      readFileSync(join(dir, 'context.json'), 'utf8'),
+    ) as DecodeContext & {
       format: PayloadFormat
     }
     const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as DecodeResult

@@ -70,7 +70,9 @@ export class InfluxPartialWriteError extends KampungError {
 
   constructor(refused: InfluxPartialWriteError['refused']) {
     const summary = refused.map((r) => `readings [${r.fromIndex}, ${r.fromIndex + r.count}): ${r.message}`)
-    super('store_partial_write', `InfluxDB refused part of the write: ${summary.join('; ')}`, { retryable: false })
+    super('store_partial_write', `InfluxDB refused part of the write: ${summary.join('; ')}`, {
+      retryable: false,
+    })
     this.name = 'InfluxPartialWriteError'
     this.refused = refused
   }
@@ -106,7 +108,8 @@ export class InfluxStore implements TelemetryStore {
       database: options.database,
       retentionPolicy: options.retentionPolicy ?? defaultOptions.retentionPolicy,
       rawRetention: options.rawRetention ?? defaultOptions.rawRetention,
-      downsample: options.downsample === false ? false : { ...defaultOptions.downsample, ...options.downsample },
+      downsample:
+        options.downsample === false ? false : { ...defaultOptions.downsample, ...options.downsample },
       username: options.username,
       password: options.password,
       token: options.token,
@@ -128,7 +131,7 @@ export class InfluxStore implements TelemetryStore {
     await this.ensureRetentionPolicy(existing, retentionPolicy, rawRetention, true)
     if (downsample) {
       await this.ensureRetentionPolicy(existing, downsample.retentionPolicy, downsample.retention, false)
-      await this.ensureContinuousQuery(downsample)
+      await this.ensureContinuousQuery()
     }
     log.debug({ database, retentionPolicy }, 'influxdb schema ready')
   }
@@ -155,7 +158,13 @@ export class InfluxStore implements TelemetryStore {
     for (const result of await this.runQuery(text, true)) {
       for (const series of result.series ?? []) {
         const col = (name: string) => series.columns.indexOf(name)
-        const [iTime, iValue, iVillage, iDevice, iSensor] = ['time', 'value', 'village', 'device', 'sensor'].map(col)
+        const [iTime, iValue, iVillage, iDevice, iSensor] = [
+          'time',
+          'value',
+          'village',
+          'device',
+          'sensor',
+        ].map(col)
         for (const row of series.values ?? []) {
           readings.push({
             timeMs: Number(row[iTime!]),
@@ -201,7 +210,12 @@ export class InfluxStore implements TelemetryStore {
       if (res.status === 400 && /partial write/i.test(message)) {
         // The good lines of this request are stored; go on with the rest and report at the end.
         const dropped = /dropped=(\d+)/.exec(message)?.[1]
-        refused.push({ fromIndex: from, count: chunk.length, dropped: dropped ? Number(dropped) : undefined, message })
+        refused.push({
+          fromIndex: from,
+          count: chunk.length,
+          dropped: dropped ? Number(dropped) : undefined,
+          message,
+        })
         continue
       }
       throw httpError('/write', res.status, message)
@@ -230,7 +244,8 @@ export class InfluxStore implements TelemetryStore {
   }
 
   private checkTime(ms: number): number {
-    if (!Number.isFinite(ms)) throw new KampungError('invalid_query', `bad time bound ${ms}`, { retryable: false })
+    if (!Number.isFinite(ms))
+      throw new KampungError('invalid_query', `bad time bound ${ms}`, { retryable: false })
     // Bounds are whole ms: an inclusive lower bound rounds up, an exclusive upper bound too.
     return Math.ceil(ms)
   }
@@ -249,17 +264,24 @@ export class InfluxStore implements TelemetryStore {
       params.chunked = 'true'
       params.chunk_size = String(defaultOptions.queryChunkSize)
     }
-    const res = await this.request('/query', params, new URLSearchParams({ q: text, db: this.options.database }))
+    const res = await this.request(
+      '/query',
+      params,
+      new URLSearchParams({ q: text, db: this.options.database }),
+    )
     if (res.status !== 200) throw httpError('/query', res.status, errorMessage(res.body))
     const results: StatementResult[] = []
     // A chunked answer is one JSON document per line; an unchunked one is a single document.
     for (const line of res.body.split('\n')) {
       if (line.trim() === '') continue
       const doc = JSON.parse(line) as { results?: StatementResult[]; error?: string }
-      if (doc.error) throw new KampungError('store_query_failed', `InfluxDB: ${doc.error}`, { retryable: false })
+      if (doc.error)
+        throw new KampungError('store_query_failed', `InfluxDB: ${doc.error}`, { retryable: false })
       for (const result of doc.results ?? []) {
         if (result.error) {
-          throw new KampungError('store_query_failed', `InfluxDB: ${result.error} (${text})`, { retryable: false })
+          throw new KampungError('store_query_failed', `InfluxDB: ${result.error} (${text})`, {
+            retryable: false,
+          })
         }
         results.push(result)
       }
@@ -277,10 +299,14 @@ export class InfluxStore implements TelemetryStore {
     if (!SAFE_NAME.test(retentionPolicy)) problems.push(`retentionPolicy: must match ${SAFE_NAME}`)
     if (!DURATION.test(rawRetention)) problems.push(`rawRetention: not an InfluxQL duration: ${rawRetention}`)
     if (downsample) {
-      if (!SAFE_NAME.test(downsample.retentionPolicy)) problems.push(`downsample.retentionPolicy: must match ${SAFE_NAME}`)
-      if (downsample.retentionPolicy === retentionPolicy) problems.push('downsample.retentionPolicy: must differ from retentionPolicy')
-      if (!DURATION.test(downsample.retention)) problems.push(`downsample.retention: not a duration: ${downsample.retention}`)
-      if (!/^\d+(?:s|m|h|d|w)$/.test(downsample.interval)) problems.push(`downsample.interval: bad interval ${downsample.interval}`)
+      if (!SAFE_NAME.test(downsample.retentionPolicy))
+        problems.push(`downsample.retentionPolicy: must match ${SAFE_NAME}`)
+      if (downsample.retentionPolicy === retentionPolicy)
+        problems.push('downsample.retentionPolicy: must differ from retentionPolicy')
+      if (!DURATION.test(downsample.retention))
+        problems.push(`downsample.retention: not a duration: ${downsample.retention}`)
+      if (!/^\d+(?:s|m|h|d|w)$/.test(downsample.interval))
+        problems.push(`downsample.interval: bad interval ${downsample.interval}`)
     }
     if (problems.length > 0) {
       throw new KampungError('config_invalid', `InfluxStore: ${problems.join('; ')}`, { retryable: false })
@@ -294,7 +320,10 @@ export class InfluxStore implements TelemetryStore {
     const doc = JSON.parse(res.body) as { results?: StatementResult[] }
     const results = doc.results ?? []
     const failed = results.find((r) => r.error)
-    if (failed) throw new KampungError('store_admin_failed', `InfluxDB: ${failed.error} (${statement})`, { retryable: false })
+    if (failed)
+      throw new KampungError('store_admin_failed', `InfluxDB: ${failed.error} (${statement})`, {
+        retryable: false,
+      })
     return results
   }
 
@@ -304,7 +333,8 @@ export class InfluxStore implements TelemetryStore {
     for (const series of results[0]?.series ?? []) {
       const iName = series.columns.indexOf('name')
       const iDefault = series.columns.indexOf('default')
-      for (const row of series.values ?? []) policies.set(String(row[iName]), { default: row[iDefault] === true })
+      for (const row of series.values ?? [])
+        policies.set(String(row[iName]), { default: row[iDefault] === true })
     }
     return policies
   }
@@ -318,7 +348,9 @@ export class InfluxStore implements TelemetryStore {
     const on = `${quoteIdent(name)} ON ${quoteIdent(this.options.database)}`
     const tail = `DURATION ${duration} REPLICATION 1${isDefault ? ' DEFAULT' : ''}`
     // ALTER keeps an existing policy (and its data) and applies a changed duration.
-    await this.admin(existing.has(name) ? `ALTER RETENTION POLICY ${on} ${tail}` : `CREATE RETENTION POLICY ${on} ${tail}`)
+    await this.admin(
+      existing.has(name) ? `ALTER RETENTION POLICY ${on} ${tail}` : `CREATE RETENTION POLICY ${on} ${tail}`,
+    )
   }
 
   /** The continuous query that downsamples every measurement of the raw policy. */
@@ -335,7 +367,7 @@ export class InfluxStore implements TelemetryStore {
     return { name, statement }
   }
 
-  private async ensureContinuousQuery(_downsample: Required<InfluxDownsampleOptions>): Promise<void> {
+  private async ensureContinuousQuery(): Promise<void> {
     const cq = this.continuousQuery()
     if (!cq) return
     try {
@@ -388,7 +420,11 @@ export class InfluxStore implements TelemetryStore {
 function httpError(path: string, status: number, message: string): KampungError {
   // 5xx, 408 and 429 are the peer's trouble, worth retrying; any other 4xx is ours and will not heal.
   const retryable = status >= 500 || status === 408 || status === 429
-  const code = retryable ? 'store_server_error' : status === 401 || status === 403 ? 'store_unauthorized' : 'store_bad_request'
+  const code = retryable
+    ? 'store_server_error'
+    : status === 401 || status === 403
+      ? 'store_unauthorized'
+      : 'store_bad_request'
   return new KampungError(code, `InfluxDB ${path} answered ${status}: ${message}`, { retryable })
 }
 

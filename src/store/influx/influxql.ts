@@ -6,11 +6,12 @@ export function quoteIdent(name: string): string {
 }
 
 /**
- * A single-quoted string literal: `\` and `'` escaped. Raw newlines end a literal in InfluxQL;
- * they are escaped as `\n`/`\r`, which the InfluxQL scanner turns back into the characters.
+ * A single-quoted string literal: `\` and `'` escaped. A raw newline would end the literal, so
+ * CR/LF are refused; stored tag values never contain them (see line-protocol.ts).
  */
 export function quoteString(value: string): string {
-  return `'${value.replace(/[\\']/g, (ch) => `\\${ch}`).replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`
+  if (/[\r\n]/.test(value)) throw new RangeError('InfluxQL string literal with CR/LF')
+  return `'${value.replace(/[\\']/g, (ch) => `\\${ch}`)}'`
 }
 
 /** `"db"."rp"."measurement"` */

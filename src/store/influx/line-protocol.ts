@@ -18,6 +18,7 @@ import type { Reading } from '../../telemetry/reading.ts'
  */
 
 /** Characters percent-encoded in stored tag values. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const PERCENT_ENCODED = /[%\\\u0000-\u001f\u007f]/g
 const PERCENT_SEQUENCE = /%([0-9A-F]{2})/g
 const LINE_TAG_SPECIAL = /[,= ]/g
@@ -25,7 +26,10 @@ const LINE_MEASUREMENT_SPECIAL = /[, ]/g
 
 /** The value as stored in InfluxDB (and as compared in InfluxQL WHERE clauses). */
 export function toStoredTag(raw: string): string {
-  return raw.replace(PERCENT_ENCODED, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+  return raw.replace(
+    PERCENT_ENCODED,
+    (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  )
 }
 
 /** Inverse of toStoredTag. */

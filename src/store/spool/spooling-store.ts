@@ -16,6 +16,8 @@ export interface SpoolWriteEvent {
 }
 
 export interface SpoolingStoreOptions {
+  /** The store the spool protects (InfluxStore in production); it is started and stopped with this one. */
+  inner: TelemetryStore
   /** Data directory; the spool is `<dir>/<fileName>`. */
   dir: string
   fileName?: string
@@ -66,7 +68,14 @@ CREATE TABLE IF NOT EXISTS dead_batches (
 /** Compact on-disk form of a reading: [timeMs, village, device, sensor, quantity, value]. */
 type SpooledReading = [number, string, string, string, Quantity, number]
 
-const toSpooled = (r: Reading): SpooledReading => [r.timeMs, r.village, r.device, r.sensor, r.quantity, r.value]
+const toSpooled = (r: Reading): SpooledReading => [
+  r.timeMs,
+  r.village,
+  r.device,
+  r.sensor,
+  r.quantity,
+  r.value,
+]
 const fromSpooled = ([timeMs, village, device, sensor, quantity, value]: SpooledReading): Reading => ({
   timeMs,
   village,
@@ -93,7 +102,8 @@ interface BatchRow {
 export class SpoolingStore implements TelemetryStore {
   readonly name: string
   private readonly inner: TelemetryStore
-  private readonly options: Required<Omit<SpoolingStoreOptions, 'onWrite'>> & Pick<SpoolingStoreOptions, 'onWrite'>
+  private readonly options: Required<Omit<SpoolingStoreOptions, 'onWrite' | 'inner'>> &
+    Pick<SpoolingStoreOptions, 'onWrite'>
   private readonly log = getLogger('store')
 
   private db: Database.Database | undefined
@@ -108,7 +118,7 @@ export class SpoolingStore implements TelemetryStore {
   /** Set when the peer went down (logged once); cleared with one log line when the spool drained. */
   private outage: { readingsDrained: number } | undefined
 
-  constructor(inner: TelemetryStore, options: SpoolingStoreOptions) {
+  constructor({ inner, ...options }: SpoolingStoreOptions) {
     this.inner = inner
     this.name = `spool(${inner.name})`
     this.options = { ...defaultOptions, ...options }
@@ -127,7 +137,10 @@ export class SpoolingStore implements TelemetryStore {
     this.stopping = false
     this.refreshDepth()
     if (this.depth.batches > 0) {
-      this.log.info({ batches: this.depth.batches, readings: this.depth.readings }, 'spool from a previous run, draining')
+      this.log.info(
+        { batches: this.depth.batches, readings: this.depth.readings },
+        'spool from a previous run, draining',
+      )
       this.outage = { readingsDrained: 0 }
     }
     await this.startInner()
@@ -152,7 +165,10 @@ export class SpoolingStore implements TelemetryStore {
       await raceDeadline(last, deadline)
     }
     if (this.depth.batches > 0) {
-      this.log.warn({ batches: this.depth.batches, readings: this.depth.readings }, 'spool left on disk at stop')
+      this.log.warn(
+        { batches: this.depth.batches, readings: this.depth.readings },
+        'spool left on disk at stop',
+      )
     }
     this.db.close()
     this.db = undefined
@@ -194,7 +210,11 @@ export class SpoolingStore implements TelemetryStore {
     if (this.depth.batches === 0 && this.innerStarted) {
       try {
         await this.inner.write(readings)
-        this.options.onWrite?.({ path: 'direct', readings: readings.length, durationMs: performance.now() - started })
+        this.options.onWrite?.({
+          path: 'direct',
+          readings: readings.length,
+          durationMs: performance.now() - started,
+        })
         return
       } catch (err) {
         if (!isRetryable(err)) throw err
@@ -202,7 +222,11 @@ export class SpoolingStore implements TelemetryStore {
       }
     }
     this.append(readings)
-    this.options.onWrite?.({ path: 'spooled', readings: readings.length, durationMs: performance.now() - started })
+    this.options.onWrite?.({
+      path: 'spooled',
+      readings: readings.length,
+      durationMs: performance.now() - started,
+    })
     if (!this.timer && !this.draining) this.scheduleDrain(this.backoffMs)
   }
 
@@ -244,7 +268,9 @@ export class SpoolingStore implements TelemetryStore {
       while (this.db && this.depth.batches > 0 && Date.now() < deadline) {
         if (this.stopping && deadline === Number.POSITIVE_INFINITY) return
         const rows = this.oldestBatches()
-        const readings = rows.flatMap((row) => (JSON.parse(row.readings) as SpooledReading[]).map(fromSpooled))
+        const readings = rows.flatMap((row) =>
+          (JSON.parse(row.readings) as SpooledReading[]).map(fromSpooled),
+        )
         try {
           await this.inner.write(readings)
         } catch (err) {
@@ -296,7 +322,9 @@ export class SpoolingStore implements TelemetryStore {
   private oldestBatches(): BatchRow[] {
     const rows: BatchRow[] = []
     let total = 0
-    const iter = this.db!.prepare('SELECT id, n, readings FROM batches ORDER BY id').iterate() as IterableIterator<BatchRow>
+    const iter = this.db!.prepare(
+      'SELECT id, n, readings FROM batches ORDER BY id',
+    ).iterate() as IterableIterator<BatchRow>
     for (const row of iter) {
       if (rows.length > 0 && total + row.n > this.options.maxReadingsPerDrain) break
       rows.push(row)
@@ -327,12 +355,18 @@ export class SpoolingStore implements TelemetryStore {
     this.depth.batches -= 1
     this.depth.readings -= row.n
     this.depth.deadBatches += 1
-    this.log.error({ store: this.inner.name, batch: row.id, readings: row.n, err: String(err) }, 'spooled batch refused')
+    this.log.error(
+      { store: this.inner.name, batch: row.id, readings: row.n, err: String(err) },
+      'spooled batch refused',
+    )
   }
 
   private refreshDepth(): void {
     const db = this.db!
-    const live = db.prepare('SELECT count(*) AS b, coalesce(sum(n), 0) AS r FROM batches').get() as { b: number; r: number }
+    const live = db.prepare('SELECT count(*) AS b, coalesce(sum(n), 0) AS r FROM batches').get() as {
+      b: number
+      r: number
+    }
     const dead = db.prepare('SELECT count(*) AS b FROM dead_batches').get() as { b: number }
     this.depth = { batches: live.b, readings: live.r, deadBatches: dead.b }
   }

@@ -1,0 +1,222 @@
+/**
+ * `npm run bench`: the ingest benchmark of the foundation issue.
+ *
+ *  1. raw limit: the same number of points written straight to InfluxDB's /write in batches of
+ *     5 000, one request in flight;
+ *  2. end-to-end: `kampung up` (broker + in-process ingest + InfluxDB store) as its own process;
+ *     50+ device connections publish QoS 1 reports of 4–6 readings; publish→PUBACK latency is
+ *     publish→stored (the broker acknowledges only durable readings); the run ends when the last
+ *     reading is queryable.
+ *
+ * Writes bench/results/ingest.json and ingest.md. Sizes: BENCH_READINGS (default 250 000),
+ * BENCH_DEVICES (default 50), BENCH_WINDOW (unacknowledged messages per connection, default 100).
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Worker } from 'node:worker_threads'
+import { Registry } from '../src/registry/index.ts'
+import { encodeReadings } from '../src/store/influx/line-protocol.ts'
+import type { Reading } from '../src/telemetry/reading.ts'
+import { startInfluxd } from '../tests/harness/influxd.ts'
+import { influxCount } from '../tests/harness/influxql.ts'
+import { freePort } from '../tests/harness/ports.ts'
+import { spawnKampung } from '../tests/harness/process.ts'
+import type { LoadDevice, LoadJob, LoadResult } from './load-client.ts'
+
+const TARGET_READINGS = Number(process.env.BENCH_READINGS ?? 250_000)
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 50)
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 100)
+const LOAD_WORKERS = 2
+const RAW_BATCH = 5000
+const VILLAGE = 'bench'
+
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+async function rawLimit(influxUrl: string, points: number): Promise<{ pointsPerS: number; seconds: number }> {
+  await fetch(`${influxUrl}/query?q=${encodeURIComponent('CREATE DATABASE rawbench')}`, { method: 'POST' })
+  const base = Date.UTC(2026, 0, 1)
+  const bodies: string[] = []
+  for (let start = 0; start < points; start += RAW_BATCH) {
+    const readings: Reading[] = []
+    for (let i = start; i < Math.min(points, start + RAW_BATCH); i++) {
+      readings.push({ timeMs: base + Math.floor(i / DEVICES) * 1000, village: VILLAGE, device: `dev-${i % DEVICES}`, sensor: 'main', quantity: 'soil_moisture', value: (i % 1000) / 10 })
+    }
+    bodies.push(encodeReadings(readings).join('\n'))
+  }
+  const started = performance.now()
+  for (const body of bodies) {
+    const res = await fetch(`${influxUrl}/write?db=rawbench&precision=ms`, { method: 'POST', body })
+    if (res.status !== 204) throw new Error(`raw write failed: ${res.status} ${await res.text()}`)
+  }
+  const seconds = (performance.now() - started) / 1000
+  const stored = await influxCount(influxUrl, 'rawbench', 'soil_moisture').catch(async () => {
+    const r = await fetch(`${influxUrl}/query?db=rawbench&q=${encodeURIComponent('SELECT count(value) FROM "rawbench"."autogen"."soil_moisture"')}`)
+    const j = (await r.json()) as { results: Array<{ series?: Array<{ values: number[][] }> }> }
+    return j.results[0]?.series?.[0]?.values[0]?.[1] ?? 0
+  })
+  if (stored !== points) log(`raw limit: ${stored} of ${points} points stored`)
+  return { pointsPerS: points / seconds, seconds }
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  return Math.round(kb / 1024)
+}
+
+async function main(): Promise<void> {
+  const influx = await startInfluxd()
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-bench-'))
+  try {
+    // Devices: every fifth a weather station (6 readings per report), the rest soil nodes (4).
+    const registry = new Registry({ path: path.join(dataDir, 'registry.db') })
+    await registry.start()
+    registry.addVillage({ id: VILLAGE, name: 'Bench' })
+    const devices: LoadDevice[] = []
+    for (let i = 0; i < DEVICES; i++) {
+      const kind = i % 5 === 0 ? 'weather' : 'soil'
+      const id = `dev-${i}`
+      const { secret } = await registry.addDevice({ id, village: VILLAGE, kind, format: 'json' })
+      devices.push({ id, village: VILLAGE, secret, kind })
+    }
+    await registry.stop()
+    const readingsPerRound = devices.reduce((n, d) => n + (d.kind === 'weather' ? 6 : 4), 0)
+    const messagesPerDevice = Math.ceil(TARGET_READINGS / readingsPerRound)
+    const totalReadings = messagesPerDevice * readingsPerRound
+
+    log(`raw limit: ${totalReadings} points to /write in batches of ${RAW_BATCH}, one in flight`)
+    const raw = await rawLimit(influx.url, totalReadings)
+    log(`raw limit: ${Math.round(raw.pointsPerS)} points/s`)
+
+    const mqttPort = await freePort()
+    const server = spawnKampung(['up'], {
+      KAMPUNG_DATA_DIR: dataDir,
+      KAMPUNG_INFLUX_URL: influx.url,
+      KAMPUNG_MQTT_HOST: '127.0.0.1',
+      KAMPUNG_MQTT_PORT: String(mqttPort),
+      KAMPUNG_API_HOST: '127.0.0.1',
+      KAMPUNG_API_PORT: String(await freePort()),
+      KAMPUNG_LOG_LEVEL: 'warn',
+    })
+    await server.waitForOutput(/smart-kampung running/)
+    const pid = server.child.pid!
+
+    log(`end-to-end: ${devices.length} connections × ${messagesPerDevice} messages = ${totalReadings} readings, window ${WINDOW}`)
+    const baseTimeMs = Date.UTC(2026, 10, 1)
+    const workers = Array.from({ length: LOAD_WORKERS }, (_, w) => {
+      const job: LoadJob = { port: mqttPort, devices: devices.filter((_, i) => i % LOAD_WORKERS === w), messagesPerDevice, window: WINDOW, baseTimeMs }
+      return new Worker(new URL('./load-client.ts', import.meta.url), { workerData: job, execArgv: ['--import', 'tsx'] })
+    })
+    await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))))
+    const startedMs = performance.timeOrigin + performance.now()
+    const results = Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<LoadResult>((resolve, reject) => {
+            w.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => (m.ok ? resolve(m.result!) : reject(new Error(m.error))))
+            w.once('error', reject)
+            w.postMessage('go')
+          }),
+      ),
+    )
+    let peakRss = 0
+    const rssTimer = setInterval(() => {
+      peakRss = Math.max(peakRss, peakRssMb(pid))
+    }, 200)
+    const loads = await results
+    const lastAckMs = Math.max(...loads.map((l) => l.lastAckMs))
+    // the last reading is queryable (it was durable at PUBACK; InfluxDB makes it visible at once)
+    let stored = 0
+    for (;;) {
+      stored = 0
+      for (const q of ['soil_moisture', 'soil_temperature', 'battery_voltage', 'signal_strength', 'air_temperature', 'relative_humidity', 'pressure', 'rainfall', 'wind_speed', 'solar_radiation']) {
+        stored += await influxCount(influx.url, 'kampung', q).catch(() => 0)
+      }
+      if (stored >= totalReadings || performance.timeOrigin + performance.now() - lastAckMs > 30_000) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const queryableMs = performance.timeOrigin + performance.now()
+    clearInterval(rssTimer)
+    peakRss = Math.max(peakRss, peakRssMb(pid))
+    await Promise.all(workers.map((w) => w.terminate()))
+    await server.kill('SIGTERM')
+
+    const latencies = new Float64Array(loads.reduce((n, l) => n + l.latenciesMs.length, 0))
+    let o = 0
+    for (const l of loads) {
+      latencies.set(l.latenciesMs, o)
+      o += l.latenciesMs.length
+    }
+    latencies.sort()
+    const messages = loads.reduce((n, l) => n + l.messages, 0)
+    const firstSendMs = Math.min(...loads.map((l) => l.firstSendMs))
+    const e2eSeconds = (queryableMs - firstSendMs) / 1000
+    const ackSeconds = (lastAckMs - firstSendMs) / 1000
+    const e2eReadingsPerS = totalReadings / e2eSeconds
+    const result = {
+      name: 'ingest',
+      date: new Date().toISOString(),
+      machine: {
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        cores: os.cpus().length,
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        influxd: execFileSync('influxd', ['version']).toString().trim(),
+        os: `${os.type()} ${os.release()}`,
+      },
+      setup: { connections: devices.length, messagesPerConnection: messagesPerDevice, windowPerConnection: WINDOW, readingsPerMessage: '4 (soil) or 6 (weather)', qos: 1, loadWorkers: LOAD_WORKERS, store: 'InfluxDB via spool', ingest: 'in-process (embedded aedes)' },
+      endToEnd: {
+        messages,
+        readings: totalReadings,
+        stored,
+        lost: totalReadings - stored,
+        seconds: Number(e2eSeconds.toFixed(3)),
+        readingsPerS: Math.round(e2eReadingsPerS),
+        messagesPerS: Math.round(messages / e2eSeconds),
+        messagesPerSUntilLastAck: Math.round(messages / ackSeconds),
+        latencyMs: { p50: Number(percentile(latencies, 50).toFixed(1)), p99: Number(percentile(latencies, 99).toFixed(1)), max: Number(percentile(latencies, 100).toFixed(1)) },
+        peakRssMb: peakRss,
+      },
+      rawLimit: { points: totalReadings, batch: RAW_BATCH, inFlight: 1, seconds: Number(raw.seconds.toFixed(3)), pointsPerS: Math.round(raw.pointsPerS) },
+      ratio: Number((e2eReadingsPerS / raw.pointsPerS).toFixed(3)),
+      targets: { zeroLost: stored === totalReadings, e2eAtLeastHalfRaw: e2eReadingsPerS >= 0.5 * raw.pointsPerS, messagesPerSAtLeast35k: messages / e2eSeconds >= 35_000 },
+    }
+    const dir = path.join(import.meta.dirname, 'results')
+    writeFileSync(path.join(dir, 'ingest.json'), `${JSON.stringify(result, null, 2)}\n`)
+    const e = result.endToEnd
+    const md = [
+      `# Ingest benchmark (${result.date})`,
+      '',
+      `Machine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, ${result.machine.influxd}.`,
+      `Setup: ${devices.length} MQTT connections, QoS 1, window ${WINDOW} per connection, ${messagesPerDevice} messages each of 4–6 readings; \`kampung up\` (embedded aedes + in-process ingest) → InfluxDB.`,
+      '',
+      '| figure | value | target |',
+      '|---|---|---|',
+      `| readings published / stored / lost | ${totalReadings} / ${e.stored} / ${e.lost} | 0 lost |`,
+      `| end-to-end readings/s (first publish → last queryable) | ${e.readingsPerS} | ≥ 50 % of raw |`,
+      `| end-to-end messages/s | ${e.messagesPerS} | ≥ 35 000 |`,
+      `| raw /write limit, points/s (batches of ${RAW_BATCH}, 1 in flight) | ${result.rawLimit.pointsPerS} | |`,
+      `| end-to-end / raw | ${(result.ratio * 100).toFixed(1)} % | ≥ 50 % |`,
+      `| publish → stored latency p50 / p99 / max (ms) | ${e.latencyMs.p50} / ${e.latencyMs.p99} / ${e.latencyMs.max} | |`,
+      `| peak RSS of the service (MB) | ${e.peakRssMb} | |`,
+      '',
+    ].join('\n')
+    writeFileSync(path.join(dir, 'ingest.md'), md)
+    console.log(md)
+  } finally {
+    await influx.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { KampungError } from '../../src/errors.ts'
+import { InfluxPartialWriteError, InfluxStore } from '../../src/store/index.ts'
+import { freePort, type InfluxdHandle, startInfluxd } from '../harness/influxd.ts'
+import { BASE_MS, reading, storeContract } from './contract.ts'
+
+let influxd: InfluxdHandle
+let dbSeq = 0
+
+beforeAll(async () => {
+  influxd = await startInfluxd()
+})
+afterAll(async () => {
+  await influxd?.stop()
+})
+
+/** Rows of every series of one statement, straight from the HTTP API. */
+async function influxql(q: string): Promise<unknown[][]> {
+  const res = await fetch(`${influxd.url}/query?epoch=ms`, {
+    method: 'POST',
+    body: new URLSearchParams({ q }),
+  })
+  const doc = (await res.json()) as {
+    results: Array<{ series?: Array<{ values?: unknown[][] }>; error?: string }>
+  }
+  if (doc.results[0]?.error) throw new Error(doc.results[0].error)
+  return (doc.results[0]?.series ?? []).flatMap((s) => s.values ?? [])
+}
+
+function newStore(over: Partial<ConstructorParameters<typeof InfluxStore>[0]> = {}): InfluxStore {
+  dbSeq += 1
+  return new InfluxStore({
+    url: influxd.url,
+    database: `kampung_test_${dbSeq}`,
+    requestTimeoutMs: 5_000,
+    ...over,
+  })
+}
+
+storeContract('InfluxStore', async () => {
+  const store = newStore()
+  await store.start()
+  return {
+    store,
+    cleanup: async () => {
+      await store.stop()
+    },
+  }
+})
+
+describe('InfluxStore on a real influxd', () => {
+  it('creates the raw (default) and downsampled retention policies and the continuous query', async () => {
+    const store = newStore({ database: 'kampung_schema', rawRetention: '90d' })
+    await store.start()
+    const rps = await influxql('SHOW RETENTION POLICIES ON "kampung_schema"')
+    expect(rps).toContainEqual(['raw', '2160h0m0s', '24h0m0s', 1, true])
+    expect(rps).toContainEqual(['rp_1h', '43680h0m0s', '168h0m0s', 1, false])
+    const ours = async () =>
+      (await influxql('SHOW CONTINUOUS QUERIES')).filter((row) =>
+        String(row[1]).includes(' ON kampung_schema '),
+      )
+    const cqs = await ours()
+    expect(cqs).toHaveLength(1)
+    expect(cqs[0]?.[0]).toBe('cq_rp_1h')
+    expect(cqs[0]?.[1]).toBe(
+      'CREATE CONTINUOUS QUERY cq_rp_1h ON kampung_schema BEGIN SELECT mean(value) AS value, min(value) AS min, ' +
+        'max(value) AS max INTO kampung_schema.rp_1h.:MEASUREMENT FROM kampung_schema.raw./.*/ GROUP BY time(1h), * END',
+    )
+    // Starting again (a restart of the service) is fine, and applies a changed retention.
+    await store.start()
+    const again = newStore({
+      database: 'kampung_schema',
+      rawRetention: '30d',
+      downsample: { interval: '2h' },
+    })
+    await again.start()
+    expect(await influxql('SHOW RETENTION POLICIES ON "kampung_schema"')).toContainEqual([
+      'raw',
+      '720h0m0s',
+      '24h0m0s',
+      1,
+      true,
+    ])
+    const replaced = await ours()
+    expect(replaced).toHaveLength(1)
+    expect(String(replaced[0]?.[1])).toContain('GROUP BY time(2h), *')
+  })
+
+  it('the continuous query downsamples into hourly mean/min/max (run by hand with its SELECT)', async () => {
+    const store = newStore({ database: 'kampung_cq' })
+    await store.start()
+    const hour = BASE_MS - 3_600_000
+    await store.write([
+      reading({ timeMs: hour + 1_000, value: 10 }),
+      reading({ timeMs: hour + 2_000, value: 20 }),
+      reading({ timeMs: hour + 3_000, value: 60 }),
+    ])
+    // The CQ's own SELECT, bounded to one hour, as the CQ service would run it.
+    await influxql(
+      'SELECT mean("value") AS "value", min("value") AS "min", max("value") AS "max" ' +
+        `INTO "kampung_cq"."rp_1h".:MEASUREMENT FROM "kampung_cq"."raw"./.*/ ` +
+        `WHERE time >= ${hour}ms AND time < ${hour + 3_600_000}ms GROUP BY time(1h), *`,
+    )
+    const rows = await influxql(
+      'SELECT "value","min","max","device","unit" FROM "kampung_cq"."rp_1h"."soil_moisture"',
+    )
+    expect(rows).toEqual([[hour, 30, 10, 60, 'node-01', '%VWC']])
+  })
+
+  it('refuses a point outside the raw retention as a not-retryable partial write, keeping the good lines', async () => {
+    const store = newStore()
+    await store.start()
+    const err = await store
+      .write([reading({ timeMs: BASE_MS }), reading({ timeMs: 1_000 }), reading({ timeMs: BASE_MS + 1 })])
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(InfluxPartialWriteError)
+    expect((err as InfluxPartialWriteError).retryable).toBe(false)
+    expect((err as InfluxPartialWriteError).refused[0]?.dropped).toBe(1)
+    expect(await store.count({ quantity: 'soil_moisture' })).toBe(2)
+  })
+
+  it('reports a missing database as not retryable, and a wrong URL as retryable', async () => {
+    const unstarted = newStore()
+    const err = await unstarted.write([reading()]).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(KampungError)
+    expect((err as KampungError).retryable).toBe(false)
+    const badConfig = await newStore({ database: 'bad name"' })
+      .start()
+      .catch((e: unknown) => e)
+    expect((badConfig as KampungError).code).toBe('config_invalid')
+    const nobody = new InfluxStore({ url: `http://127.0.0.1:${await freePort()}`, database: 'x' })
+    const down = await nobody.write([reading()]).catch((e: unknown) => e)
+    expect((down as KampungError).retryable).toBe(true)
+    expect((down as KampungError).code).toBe('store_unreachable')
+  })
+
+  it('fails retryably while influxd is down and works at once when it is back', async () => {
+    const store = newStore()
+    await store.start()
+    await store.write([reading({ value: 1 })])
+    await influxd.kill('SIGKILL')
+    for (const attempt of [
+      () => store.write([reading({ value: 2 })]),
+      () => store.count({ quantity: 'soil_moisture' }),
+    ]) {
+      const err = await attempt().catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(KampungError)
+      expect((err as KampungError).retryable).toBe(true)
+    }
+    await influxd.restart()
+    // No host-down grace period: the first query and write after the restart succeed.
+    expect(await store.query({ quantity: 'soil_moisture' })).toEqual([reading({ value: 1 })])
+    await store.write([reading({ value: 3 })])
+    expect(await store.query({ quantity: 'soil_moisture' })).toEqual([reading({ value: 3 })])
+    await store.start()
+  })
+})
