@@ -44,11 +44,21 @@ function report(kind: LoadDevice['kind'], ts: number, i: number): { payload: str
     }
     return { payload: JSON.stringify({ ts, values }), readings: 6 }
   }
-  const values = { soil_moisture: 15 + (i % 300) / 10, soil_temperature: 25 + (i % 40) / 10, battery_voltage: 3.9, signal_strength: -70 - (i % 30) }
+  const values = {
+    soil_moisture: 15 + (i % 300) / 10,
+    soil_temperature: 25 + (i % 40) / 10,
+    battery_voltage: 3.9,
+    signal_strength: -70 - (i % 30),
+  }
   return { payload: JSON.stringify({ ts, values }), readings: 4 }
 }
 
-function runDevice(job: LoadJob, device: LoadDevice, latencies: number[], totals: { readings: number; first: number; last: number }): Promise<void> {
+function runDevice(
+  job: LoadJob,
+  device: LoadDevice,
+  latencies: number[],
+  totals: { readings: number; first: number; last: number },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(job.port, '127.0.0.1')
     socket.setNoDelay(true)
@@ -69,7 +79,17 @@ function runDevice(job: LoadJob, device: LoadDevice, latencies: number[], totals
         messageId = (messageId % 65535) + 1
         sentAt[messageId] = now
         inFlight++
-        chunks.push(mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 1, messageId, retain: false, dup: false }))
+        chunks.push(
+          mqttPacket.generate({
+            cmd: 'publish',
+            topic,
+            payload,
+            qos: 1,
+            messageId,
+            retain: false,
+            dup: false,
+          }),
+        )
       }
       if (totals.first === 0) totals.first = now
       if (chunks.length) socket.write(Buffer.concat(chunks))
@@ -93,7 +113,8 @@ function runDevice(job: LoadJob, device: LoadDevice, latencies: number[], totals
     socket.on('data', (d) => parser.parse(d))
     socket.on('error', reject)
     socket.on('close', () => {
-      if (acked < job.messagesPerDevice) reject(new Error(`${device.id}: connection closed after ${acked} acks`))
+      if (acked < job.messagesPerDevice)
+        reject(new Error(`${device.id}: connection closed after ${acked} acks`))
     })
     socket.write(
       mqttPacket.generate({

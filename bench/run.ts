@@ -11,7 +11,7 @@
  * Writes bench/results/ingest.json and ingest.md. Sizes: BENCH_READINGS (default 250 000),
  * BENCH_DEVICES (default 50), BENCH_WINDOW (unacknowledged messages per connection, default 100).
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -21,7 +21,7 @@ import { encodeReadings } from '../src/store/influx/line-protocol.ts'
 import type { Reading } from '../src/telemetry/reading.ts'
 import { startInfluxd } from '../tests/harness/influxd.ts'
 import { influxCount } from '../tests/harness/influxql.ts'
-import { freePort } from '../tests/harness/ports.ts'
+import { freePort, waitForPort } from '../tests/harness/ports.ts'
 import { spawnKampung } from '../tests/harness/process.ts'
 import type { LoadDevice, LoadJob, LoadResult } from './load-client.ts'
 
@@ -46,7 +46,14 @@ async function rawLimit(influxUrl: string, points: number): Promise<{ pointsPerS
   for (let start = 0; start < points; start += RAW_BATCH) {
     const readings: Reading[] = []
     for (let i = start; i < Math.min(points, start + RAW_BATCH); i++) {
-      readings.push({ timeMs: base + Math.floor(i / DEVICES) * 1000, village: VILLAGE, device: `dev-${i % DEVICES}`, sensor: 'main', quantity: 'soil_moisture', value: (i % 1000) / 10 })
+      readings.push({
+        timeMs: base + Math.floor(i / DEVICES) * 1000,
+        village: VILLAGE,
+        device: `dev-${i % DEVICES}`,
+        sensor: 'main',
+        quantity: 'soil_moisture',
+        value: (i % 1000) / 10,
+      })
     }
     bodies.push(encodeReadings(readings).join('\n'))
   }
@@ -57,7 +64,9 @@ async function rawLimit(influxUrl: string, points: number): Promise<{ pointsPerS
   }
   const seconds = (performance.now() - started) / 1000
   const stored = await influxCount(influxUrl, 'rawbench', 'soil_moisture').catch(async () => {
-    const r = await fetch(`${influxUrl}/query?db=rawbench&q=${encodeURIComponent('SELECT count(value) FROM "rawbench"."autogen"."soil_moisture"')}`)
+    const r = await fetch(
+      `${influxUrl}/query?db=rawbench&q=${encodeURIComponent('SELECT count(value) FROM "rawbench"."autogen"."soil_moisture"')}`,
+    )
     const j = (await r.json()) as { results: Array<{ series?: Array<{ values: number[][] }> }> }
     return j.results[0]?.series?.[0]?.values[0]?.[1] ?? 0
   })
@@ -69,6 +78,69 @@ function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0)
   return Math.round(kb / 1024)
+}
+
+/** Run the load generator (LOAD_WORKERS worker threads) against an MQTT port until every PUBACK. */
+async function runLoad(
+  port: number,
+  devices: LoadDevice[],
+  messagesPerDevice: number,
+): Promise<LoadResult[]> {
+  const baseTimeMs = Date.UTC(2026, 10, 1)
+  const workers = Array.from({ length: LOAD_WORKERS }, (_, w) => {
+    const job: LoadJob = {
+      port,
+      devices: devices.filter((_, i) => i % LOAD_WORKERS === w),
+      messagesPerDevice,
+      window: WINDOW,
+      baseTimeMs,
+    }
+    // A worker does not inherit tsx's loader: register it inside, then load the TypeScript module.
+    const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL('./load-client.ts', import.meta.url).href)}) })`
+    return new Worker(boot, { eval: true, workerData: job })
+  })
+  try {
+    await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))))
+    return await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<LoadResult>((resolve, reject) => {
+            w.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) =>
+              m.ok ? resolve(m.result!) : reject(new Error(m.error)),
+            )
+            w.once('error', reject)
+            w.postMessage('go')
+          }),
+      ),
+    )
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()))
+  }
+}
+
+/** Stock aedes, no auth, no ingest: the same load, for the broker's own ceiling on this machine. */
+async function bareAedes(
+  devices: LoadDevice[],
+  messagesPerDevice: number,
+): Promise<{ messagesPerS: number }> {
+  const port = await freePort()
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL('./bare-aedes.ts', import.meta.url).pathname, String(port)],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  )
+  try {
+    await waitForPort(port)
+    const loads = await runLoad(port, devices, messagesPerDevice)
+    const first = Math.min(...loads.map((l) => l.firstSendMs))
+    const last = Math.max(...loads.map((l) => l.lastAckMs))
+    const messages = loads.reduce((n, l) => n + l.messages, 0)
+    return { messagesPerS: Math.round(messages / ((last - first) / 1000)) }
+  } finally {
+    child.kill('SIGTERM')
+  }
 }
 
 async function main(): Promise<void> {
@@ -95,48 +167,56 @@ async function main(): Promise<void> {
     const raw = await rawLimit(influx.url, totalReadings)
     log(`raw limit: ${Math.round(raw.pointsPerS)} points/s`)
 
+    log(`bare aedes (no auth, no ingest, nothing stored): the same load`)
+    const bare = await bareAedes(devices, messagesPerDevice)
+    log(`bare aedes: ${bare.messagesPerS} QoS 1 messages/s acknowledged`)
+
     const mqttPort = await freePort()
-    const server = spawnKampung(['up'], {
-      KAMPUNG_DATA_DIR: dataDir,
-      KAMPUNG_INFLUX_URL: influx.url,
-      KAMPUNG_MQTT_HOST: '127.0.0.1',
-      KAMPUNG_MQTT_PORT: String(mqttPort),
-      KAMPUNG_API_HOST: '127.0.0.1',
-      KAMPUNG_API_PORT: String(await freePort()),
-      KAMPUNG_LOG_LEVEL: 'warn',
-    })
+    const server = spawnKampung(
+      ['up'],
+      {
+        KAMPUNG_DATA_DIR: dataDir,
+        KAMPUNG_INFLUX_URL: influx.url,
+        KAMPUNG_MQTT_HOST: '127.0.0.1',
+        KAMPUNG_MQTT_PORT: String(mqttPort),
+        KAMPUNG_API_HOST: '127.0.0.1',
+        KAMPUNG_API_PORT: String(await freePort()),
+        KAMPUNG_LOG_LEVEL: 'warn',
+      },
+      // BENCH_PROFILE=DIR writes a V8 CPU profile of the service there (open in Chrome DevTools).
+      [
+        ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+      ],
+    )
     await server.waitForOutput(/smart-kampung running/)
     const pid = server.child.pid!
 
-    log(`end-to-end: ${devices.length} connections × ${messagesPerDevice} messages = ${totalReadings} readings, window ${WINDOW}`)
-    const baseTimeMs = Date.UTC(2026, 10, 1)
-    const workers = Array.from({ length: LOAD_WORKERS }, (_, w) => {
-      const job: LoadJob = { port: mqttPort, devices: devices.filter((_, i) => i % LOAD_WORKERS === w), messagesPerDevice, window: WINDOW, baseTimeMs }
-      return new Worker(new URL('./load-client.ts', import.meta.url), { workerData: job, execArgv: ['--import', 'tsx'] })
-    })
-    await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))))
-    const startedMs = performance.timeOrigin + performance.now()
-    const results = Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<LoadResult>((resolve, reject) => {
-            w.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => (m.ok ? resolve(m.result!) : reject(new Error(m.error))))
-            w.once('error', reject)
-            w.postMessage('go')
-          }),
-      ),
+    log(
+      `end-to-end: ${devices.length} connections × ${messagesPerDevice} messages = ${totalReadings} readings, window ${WINDOW}`,
     )
     let peakRss = 0
     const rssTimer = setInterval(() => {
       peakRss = Math.max(peakRss, peakRssMb(pid))
     }, 200)
-    const loads = await results
+    const loads = await runLoad(mqttPort, devices, messagesPerDevice)
     const lastAckMs = Math.max(...loads.map((l) => l.lastAckMs))
     // the last reading is queryable (it was durable at PUBACK; InfluxDB makes it visible at once)
     let stored = 0
     for (;;) {
       stored = 0
-      for (const q of ['soil_moisture', 'soil_temperature', 'battery_voltage', 'signal_strength', 'air_temperature', 'relative_humidity', 'pressure', 'rainfall', 'wind_speed', 'solar_radiation']) {
+      for (const q of [
+        'soil_moisture',
+        'soil_temperature',
+        'battery_voltage',
+        'signal_strength',
+        'air_temperature',
+        'relative_humidity',
+        'pressure',
+        'rainfall',
+        'wind_speed',
+        'solar_radiation',
+      ]) {
         stored += await influxCount(influx.url, 'kampung', q).catch(() => 0)
       }
       if (stored >= totalReadings || performance.timeOrigin + performance.now() - lastAckMs > 30_000) break
@@ -145,7 +225,6 @@ async function main(): Promise<void> {
     const queryableMs = performance.timeOrigin + performance.now()
     clearInterval(rssTimer)
     peakRss = Math.max(peakRss, peakRssMb(pid))
-    await Promise.all(workers.map((w) => w.terminate()))
     await server.kill('SIGTERM')
 
     const latencies = new Float64Array(loads.reduce((n, l) => n + l.latenciesMs.length, 0))
@@ -171,7 +250,16 @@ async function main(): Promise<void> {
         influxd: execFileSync('influxd', ['version']).toString().trim(),
         os: `${os.type()} ${os.release()}`,
       },
-      setup: { connections: devices.length, messagesPerConnection: messagesPerDevice, windowPerConnection: WINDOW, readingsPerMessage: '4 (soil) or 6 (weather)', qos: 1, loadWorkers: LOAD_WORKERS, store: 'InfluxDB via spool', ingest: 'in-process (embedded aedes)' },
+      setup: {
+        connections: devices.length,
+        messagesPerConnection: messagesPerDevice,
+        windowPerConnection: WINDOW,
+        readingsPerMessage: '4 (soil) or 6 (weather)',
+        qos: 1,
+        loadWorkers: LOAD_WORKERS,
+        store: 'InfluxDB via spool',
+        ingest: 'in-process (embedded aedes)',
+      },
       endToEnd: {
         messages,
         readings: totalReadings,
@@ -181,12 +269,30 @@ async function main(): Promise<void> {
         readingsPerS: Math.round(e2eReadingsPerS),
         messagesPerS: Math.round(messages / e2eSeconds),
         messagesPerSUntilLastAck: Math.round(messages / ackSeconds),
-        latencyMs: { p50: Number(percentile(latencies, 50).toFixed(1)), p99: Number(percentile(latencies, 99).toFixed(1)), max: Number(percentile(latencies, 100).toFixed(1)) },
+        latencyMs: {
+          p50: Number(percentile(latencies, 50).toFixed(1)),
+          p99: Number(percentile(latencies, 99).toFixed(1)),
+          max: Number(percentile(latencies, 100).toFixed(1)),
+        },
         peakRssMb: peakRss,
       },
-      rawLimit: { points: totalReadings, batch: RAW_BATCH, inFlight: 1, seconds: Number(raw.seconds.toFixed(3)), pointsPerS: Math.round(raw.pointsPerS) },
+      rawLimit: {
+        points: totalReadings,
+        batch: RAW_BATCH,
+        inFlight: 1,
+        seconds: Number(raw.seconds.toFixed(3)),
+        pointsPerS: Math.round(raw.pointsPerS),
+      },
+      bareAedes: {
+        messagesPerS: bare.messagesPerS,
+        note: 'stock aedes, no auth, no ingest, nothing stored; same load',
+      },
       ratio: Number((e2eReadingsPerS / raw.pointsPerS).toFixed(3)),
-      targets: { zeroLost: stored === totalReadings, e2eAtLeastHalfRaw: e2eReadingsPerS >= 0.5 * raw.pointsPerS, messagesPerSAtLeast35k: messages / e2eSeconds >= 35_000 },
+      targets: {
+        zeroLost: stored === totalReadings,
+        e2eAtLeastHalfRaw: e2eReadingsPerS >= 0.5 * raw.pointsPerS,
+        messagesPerSAtLeast35k: messages / e2eSeconds >= 35_000,
+      },
     }
     const dir = path.join(import.meta.dirname, 'results')
     writeFileSync(path.join(dir, 'ingest.json'), `${JSON.stringify(result, null, 2)}\n`)
@@ -204,6 +310,7 @@ async function main(): Promise<void> {
       `| end-to-end messages/s | ${e.messagesPerS} | ≥ 35 000 |`,
       `| raw /write limit, points/s (batches of ${RAW_BATCH}, 1 in flight) | ${result.rawLimit.pointsPerS} | |`,
       `| end-to-end / raw | ${(result.ratio * 100).toFixed(1)} % | ≥ 50 % |`,
+      `| bare aedes, same load (no auth, no ingest, nothing stored), messages/s | ${bare.messagesPerS} | (the broker's own ceiling) |`,
       `| publish → stored latency p50 / p99 / max (ms) | ${e.latencyMs.p50} / ${e.latencyMs.p99} / ${e.latencyMs.max} | |`,
       `| peak RSS of the service (MB) | ${e.peakRssMb} | |`,
       '',

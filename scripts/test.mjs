@@ -20,7 +20,9 @@ function has(bin, paths = []) {
 const missing = NEEDED.filter((n) => !has(n.bin, n.paths)).map((n) => n.pkg)
 if (missing.length > 0) {
   if (process.getuid?.() !== 0) {
-    console.error(`missing Debian packages: ${missing.join(' ')}; install them as root: apt-get install -y ${missing.join(' ')}`)
+    console.error(
+      `missing Debian packages: ${missing.join(' ')}; install them as root: apt-get install -y ${missing.join(' ')}`,
+    )
     process.exit(1)
   }
   console.log(`installing Debian packages: ${missing.join(' ')}`)

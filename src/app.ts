@@ -34,7 +34,10 @@ export class KampungApp {
   private readonly log = getLogger('app')
   private started: Array<{ stop(): Promise<void> }> = []
 
-  constructor(config: Config, roles: Roles = { broker: config.broker.enabled, ingest: true, api: config.api.enabled }) {
+  constructor(
+    config: Config,
+    roles: Roles = { broker: config.broker.enabled, ingest: true, api: config.api.enabled },
+  ) {
     this.config = config
     this.roles = roles
     const paths = resolvePaths(config)
@@ -70,7 +73,11 @@ export class KampungApp {
       await this.startPart(this.pipeline)
       if (this.store instanceof SpoolingStore) {
         const spool = this.store
-        this.metrics.gauge('kampung_spool_readings', 'Readings waiting in the on-disk spool', () => spool.spoolDepth().readings)
+        this.metrics.gauge(
+          'kampung_spool_readings',
+          'Readings waiting in the on-disk spool',
+          () => spool.spoolDepth().readings,
+        )
       }
     }
     if (roles.ingest && this.ingestMode === 'mqtt') {

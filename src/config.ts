@@ -60,10 +60,7 @@ const ingestSchema = z
 const storeSchema = z
   .object({
     kind: z.enum(['sqlite', 'influx']).default('sqlite'),
-    sqlite: z
-      .object({ path: z.string().optional() })
-      .strict()
-      .prefault({}),
+    sqlite: z.object({ path: z.string().optional() }).strict().prefault({}),
     influx: z
       .object({
         url: z.string().default('http://127.0.0.1:8086'),
@@ -199,7 +196,9 @@ export function parseConfig(input: unknown, source = 'config'): Config {
  * Load the config: the file (KAMPUNG_CONFIG or the given path, YAML or JSON), then environment
  * overrides. Throws ConfigError listing every problem.
  */
-export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: ConfigInput } = {}): Config {
+export function loadConfig(
+  opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: ConfigInput } = {},
+): Config {
   const env = opts.env ?? process.env
   const file = opts.file ?? env.KAMPUNG_CONFIG
   const problems: string[] = []

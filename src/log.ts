@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino'
+import { type Logger, pino } from 'pino'
 
 /** The root logger; every module takes a child named after itself (`logger.child({ mod: 'ingest' })`). */
 export const rootLogger: Logger = pino({

@@ -1,2 +1,2 @@
-export { ApiServer, type ApiOptions } from './server.ts'
-export { telemetryRouter, type TelemetryRouteOptions } from './telemetry-route.ts'
+export { type ApiOptions, ApiServer } from './server.ts'
+export { type TelemetryRouteOptions, telemetryRouter } from './telemetry-route.ts'

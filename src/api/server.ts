@@ -49,20 +49,31 @@ export class ApiServer {
       res.status(404).json({ error: 'not_found', message: 'no such endpoint' })
     })
     // Malformed requests (bad body, too large) get a structured answer, never a crash.
-    app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
-      const status = err.status ?? 500
-      if (status >= 500) this.log.error({ err }, 'request failed')
-      res.status(status).json({
-        error: err.type === 'entity.too.large' ? 'too_large' : status >= 500 ? 'internal' : 'bad_request',
-        message:
-          err.type === 'entity.too.large' ? `body larger than ${this.opts.maxBodyBytes} bytes` : err.message,
-      })
-    })
+    app.use(
+      (
+        err: Error & { status?: number; type?: string },
+        _req: Request,
+        res: Response,
+        _next: NextFunction,
+      ) => {
+        const status = err.status ?? 500
+        if (status >= 500) this.log.error({ err }, 'request failed')
+        res.status(status).json({
+          error: err.type === 'entity.too.large' ? 'too_large' : status >= 500 ? 'internal' : 'bad_request',
+          message:
+            err.type === 'entity.too.large'
+              ? `body larger than ${this.opts.maxBodyBytes} bytes`
+              : err.message,
+        })
+      },
+    )
     const server = app.listen(this.opts.port, this.opts.host)
     this.server = server
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve)
-      server.once('error', (err) => reject(new Error(`API could not listen on ${this.opts.host}:${this.opts.port}: ${err.message}`)))
+      server.once('error', (err) =>
+        reject(new Error(`API could not listen on ${this.opts.host}:${this.opts.port}: ${err.message}`)),
+      )
     })
   }
 

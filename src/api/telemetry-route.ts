@@ -38,8 +38,12 @@ function credentials(req: Request): { id: string; secret: string } | undefined {
 function deviceNamedInPayload(format: PayloadFormat, body: Buffer): string | undefined {
   if (format !== 'chirpstack' && format !== 'tts') return undefined
   try {
-    const doc = JSON.parse(body.toString('utf8')) as Record<string, any>
-    const id = format === 'chirpstack' ? (doc.deviceInfo?.deviceName ?? doc.deviceInfo?.devEui) : doc.end_device_ids?.device_id
+    const doc = JSON.parse(body.toString('utf8')) as {
+      deviceInfo?: { deviceName?: unknown; devEui?: unknown }
+      end_device_ids?: { device_id?: unknown }
+    }
+    const id =
+      format === 'chirpstack' ? (doc.deviceInfo?.deviceName ?? doc.deviceInfo?.devEui) : doc.end_device_ids?.device_id
     return typeof id === 'string' ? id.toLowerCase() : undefined
   } catch {
     return undefined
@@ -70,10 +74,14 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
     const creds = credentials(req)
     if (!creds) {
       res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')
-      return fail(res, 401, { error: 'unauthorized', message: 'send the gateway id and secret as HTTP Basic credentials' })
+      return fail(res, 401, {
+        error: 'unauthorized',
+        message: 'send the gateway id and secret as HTTP Basic credentials',
+      })
     }
     const caller = await opts.registry.verifySecret(creds.id, creds.secret)
-    if (!caller) return fail(res, 401, { error: 'unauthorized', message: `bad id or secret for "${creds.id}"` })
+    if (!caller)
+      return fail(res, 401, { error: 'unauthorized', message: `bad id or secret for "${creds.id}"` })
 
     const formatParam = typeof req.query.format === 'string' ? req.query.format : undefined
     if (formatParam && !(PAYLOAD_FORMATS as readonly string[]).includes(formatParam)) {
@@ -88,9 +96,12 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
     const payload: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
     const deviceParam = typeof req.query.device === 'string' ? req.query.device : undefined
     const targetId =
-      deviceParam ?? deviceNamedInPayload((formatParam as PayloadFormat) ?? caller.format, payload) ?? caller.id
+      deviceParam ??
+      deviceNamedInPayload((formatParam as PayloadFormat) ?? caller.format, payload) ??
+      caller.id
     const target = targetId === caller.id ? caller : opts.registry.getDevice(targetId)
-    if (!target) return fail(res, 404, { error: 'unknown_device', message: `no registered device "${targetId}"` })
+    if (!target)
+      return fail(res, 404, { error: 'unknown_device', message: `no registered device "${targetId}"` })
     if (!mayPostFor(caller, target)) {
       return fail(res, 403, {
         error: 'forbidden',
@@ -100,7 +111,8 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
     const device = formatParam ? { ...target, format: formatParam as PayloadFormat } : target
     try {
       const outcome = await opts.pipeline.handle(device, payload, req.path, 'http')
-      if (outcome.rejected.length === 0) return res.status(200).json({ accepted: outcome.accepted, rejected: [] })
+      if (outcome.rejected.length === 0)
+        return res.status(200).json({ accepted: outcome.accepted, rejected: [] })
       return fail(res, 422, {
         error: outcome.accepted > 0 ? 'partially_rejected' : 'rejected',
         message: `${outcome.accepted} readings stored, ${outcome.rejected.length} parts rejected`,
@@ -110,7 +122,10 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
     } catch (err) {
       if (isRetryable(err)) {
         res.set('Retry-After', '5')
-        return fail(res, 503, { error: 'store_unavailable', message: 'readings could not be stored now; retry' })
+        return fail(res, 503, {
+          error: 'store_unavailable',
+          message: 'readings could not be stored now; retry',
+        })
       }
       return fail(res, 500, { error: 'internal', message: (err as Error).message })
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
-import { type Roles, KampungApp } from '../app.ts'
+import { KampungApp, type Roles } from '../app.ts'
 import { type Config, ConfigError, loadConfig, resolvePaths } from '../config.ts'
 import { getLogger } from '../log.ts'
 import { Registry } from '../registry/index.ts'
@@ -36,14 +36,17 @@ async function run(opts: { config?: string }, roles: (c: Config) => Roles): Prom
   const parts: string[] = []
   if (app.broker) parts.push(`MQTT broker on ${cfg.broker.host}:${app.broker.port}`)
   if (app.mqttIngest) parts.push(`ingest from ${cfg.ingest.mqtt.url}`)
-  if (app.api) parts.push(`API on http://${cfg.api.host === '0.0.0.0' ? 'localhost' : cfg.api.host}:${app.api.port}`)
-  const store = cfg.store.kind === 'influx' ? `InfluxDB ${cfg.store.influx.url}` : `SQLite ${resolvePaths(cfg).sqlite}`
+  if (app.api)
+    parts.push(`API on http://${cfg.api.host === '0.0.0.0' ? 'localhost' : cfg.api.host}:${app.api.port}`)
+  const store =
+    cfg.store.kind === 'influx' ? `InfluxDB ${cfg.store.influx.url}` : `SQLite ${resolvePaths(cfg).sqlite}`
   console.log(`smart-kampung running: ${parts.join(', ')}; store: ${store}. Ctrl-C stops.`)
 }
 
 const program = new Command()
 program.name('kampung').description('Smart Kampung: village sensor telemetry, alerts and tree verification')
-const withConfig = (c: Command) => c.option('-c, --config <file>', 'config file (YAML or JSON); env KAMPUNG_CONFIG')
+const withConfig = (c: Command) =>
+  c.option('-c, --config <file>', 'config file (YAML or JSON); env KAMPUNG_CONFIG')
 
 withConfig(program.command('up'))
   .description('run everything in one process: broker, ingest, store, API')

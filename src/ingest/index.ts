@@ -1,3 +1,3 @@
-export { WriteBatcher, type BatcherOptions } from './batcher.ts'
+export { type BatcherOptions, WriteBatcher } from './batcher.ts'
 export { MqttIngest, type MqttIngestOptions } from './mqtt-ingest.ts'
-export { IngestPipeline, type IngestOptions, type IngestOutcome, type RejectionReport } from './pipeline.ts'
+export { type IngestOptions, type IngestOutcome, IngestPipeline, type RejectionReport } from './pipeline.ts'

@@ -60,7 +60,10 @@ export class MqttIngest {
       protocolVersion: o.protocolVersion,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      properties: o.protocolVersion === 5 ? { sessionExpiryInterval: SESSION_EXPIRY_S, receiveMaximum: 65535 } : undefined,
+      properties:
+        o.protocolVersion === 5
+          ? { sessionExpiryInterval: SESSION_EXPIRY_S, receiveMaximum: 65535 }
+          : undefined,
     }
     const client = mqtt.connect(o.url, options)
     this.client = client
@@ -96,7 +99,8 @@ export class MqttIngest {
       client.on('error', onError)
     })
     client.on('connect', (connack) => {
-      if (!this.wasConnected) this.log.info({ url: o.url, sessionPresent: connack.sessionPresent }, 'broker connection back')
+      if (!this.wasConnected)
+        this.log.info({ url: o.url, sessionPresent: connack.sessionPresent }, 'broker connection back')
       this.wasConnected = true
       if (!connack.sessionPresent) this.subscribe(client)
     })
@@ -110,17 +114,23 @@ export class MqttIngest {
     return new Promise((resolve, reject) => {
       client.subscribe(topic, { qos: 1 }, (err, granted) => {
         if (err) return reject(err)
-        if (granted?.some((g) => g.qos > 2)) return reject(new Error(`broker refused subscription to ${topic}`))
+        if (granted?.some((g) => g.qos > 2))
+          return reject(new Error(`broker refused subscription to ${topic}`))
         resolve()
       })
     })
   }
 
   private holdPubacks(client: MqttClient): void {
-    const internal = client as unknown as { _sendPacket: (p: PacketLike, cb?: (e?: Error) => void, ...rest: unknown[]) => void }
+    const internal = client as unknown as {
+      _sendPacket: (p: PacketLike, cb?: (e?: Error) => void, ...rest: unknown[]) => void
+    }
     const send = internal._sendPacket.bind(client)
     internal._sendPacket = (packet, cb, ...rest) => {
-      const durable = packet.cmd === 'puback' && packet.messageId !== undefined ? this.durable.get(packet.messageId) : undefined
+      const durable =
+        packet.cmd === 'puback' && packet.messageId !== undefined
+          ? this.durable.get(packet.messageId)
+          : undefined
       if (!durable) return send(packet, cb, ...rest)
       this.durable.delete(packet.messageId!)
       const generation = this.generation
@@ -130,7 +140,10 @@ export class MqttIngest {
         },
         (err) => {
           // Not durable: no PUBACK. Reconnecting makes the broker redeliver it.
-          this.log.error({ err: (err as Error).message }, 'store failed; dropping connection so the broker redelivers')
+          this.log.error(
+            { err: (err as Error).message },
+            'store failed; dropping connection so the broker redelivers',
+          )
           if (generation === this.generation) client.stream?.destroy()
         },
       )

@@ -365,7 +365,8 @@ describe('Broker', () => {
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
     const dropped = new Promise<void>((resolve) => socket.once('close', () => resolve()))
     socket.on('error', () => {})
-    socket.write(Buffer.from([0xff, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x13, 0x37]))
+    // reserved packet type 0 with a 6-byte body: not oversized, so the MQTT parser itself must reject it
+    socket.write(Buffer.from([0x00, 0x06, 0xde, 0xad, 0xbe, 0xef, 0x13, 0x37]))
     await dropped
     await until('the error to be counted', () => broker.stats().clientErrors > errorsBefore)
     const result = await pub('soil-1', topics.up('desa-a', 'soil-1'), '{"still":"alive"}')

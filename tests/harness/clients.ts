@@ -7,7 +7,12 @@ export interface PubResult {
 }
 
 /** Run one of Eclipse's own clients (mosquitto_pub / mosquitto_sub) and collect its output. */
-export function runClient(bin: string, args: string[], stdin?: Buffer, timeoutMs = 15_000): Promise<PubResult> {
+export function runClient(
+  bin: string,
+  args: string[],
+  stdin?: Buffer,
+  timeoutMs = 15_000,
+): Promise<PubResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''

@@ -9,11 +9,21 @@ export interface KampungProcess {
 }
 
 /** Run `kampung <args>` (src/cli/main.ts through tsx) as a separate process, as an operator would. */
-export function spawnKampung(args: string[], env: Record<string, string>): KampungProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    env: { ...process.env, KAMPUNG_LOG_LEVEL: 'info', VITEST: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+export function spawnKampung(
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): KampungProcess {
+  // The same Node flags as `npm start` (package.json): a larger young generation halves GC time
+  // under ingest load (bench/results/ingest.md).
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=64', ...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', ...args],
+    {
+      env: { ...process.env, KAMPUNG_LOG_LEVEL: 'info', VITEST: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let out = ''
   const listeners = new Set<() => void>()
   const onData = (d: Buffer) => {
@@ -37,7 +47,9 @@ export function spawnKampung(args: string[], env: Record<string, string>): Kampu
         }
         const timer = setTimeout(() => {
           listeners.delete(check)
-          reject(new Error(`no output matching ${pattern} within ${timeoutMs} ms; output:\n${out.slice(-3000)}`))
+          reject(
+            new Error(`no output matching ${pattern} within ${timeoutMs} ms; output:\n${out.slice(-3000)}`),
+          )
         }, timeoutMs)
         listeners.add(check)
         check()

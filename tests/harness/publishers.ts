@@ -18,7 +18,12 @@ export interface FleetOptions {
 export function soilReport(timeMs: number, i: number): string {
   return JSON.stringify({
     ts: timeMs,
-    values: { soil_moisture: 20 + (i % 50) / 2, soil_temperature: 26 + (i % 10) / 10, battery_voltage: 3.7, signal_strength: -80 },
+    values: {
+      soil_moisture: 20 + (i % 50) / 2,
+      soil_temperature: 26 + (i % 10) / 10,
+      battery_voltage: 3.7,
+      signal_strength: -80,
+    },
   })
 }
 export const READINGS_PER_REPORT = 4

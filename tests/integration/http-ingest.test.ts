@@ -30,13 +30,21 @@ describe('POST /api/v1/telemetry', () => {
 
   it('a gateway flushes a backlog for a node of its village; 200 once stored', async () => {
     const base = Date.UTC(2026, 10, 20)
-    const backlog = Array.from({ length: 50 }, (_, i) => ({ ts: base + i * 60_000, values: { soil_moisture: 30 + i / 10 } }))
+    const backlog = Array.from({ length: 50 }, (_, i) => ({
+      ts: base + i * 60_000,
+      values: { soil_moisture: 30 + i / 10 },
+    }))
     const res = await post('?device=sawah-1', JSON.stringify(backlog), basic('gw-kemiren', gwSecret))
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ accepted: 50, rejected: [] })
     const stored = await t.app.store.query({ quantity: 'soil_moisture', device: 'sawah-1' })
     expect(stored).toHaveLength(50)
-    expect(stored[49]).toMatchObject({ timeMs: base + 49 * 60_000, value: 34.9, village: 'kemiren', sensor: 'main' })
+    expect(stored[49]).toMatchObject({
+      timeMs: base + 49 * 60_000,
+      value: 34.9,
+      village: 'kemiren',
+      sensor: 'main',
+    })
   })
 
   it('lists each rejected reading and why, storing the good ones (422)', async () => {
@@ -46,12 +54,21 @@ describe('POST /api/v1/telemetry', () => {
     ]
     const res = await post('', JSON.stringify(body), basic('sawah-1', nodeSecret))
     expect(res.status).toBe(422)
-    const out = (await res.json()) as { accepted: number; rejected: Array<{ path: string; reason: string; message: string }> }
+    const out = (await res.json()) as {
+      accepted: number
+      rejected: Array<{ path: string; reason: string; message: string }>
+    }
     expect(out.accepted).toBe(1)
     const reasons = out.rejected.map((r) => r.reason).sort()
     expect(reasons).toEqual(['bad_time', 'out_of_range', 'unknown_quantity'])
     for (const r of out.rejected) expect(r.path).toMatch(/^\$\[/)
-    expect(await t.app.store.count({ quantity: 'soil_moisture', device: 'sawah-1', fromMs: Date.UTC(2026, 10, 21) })).toBe(1)
+    expect(
+      await t.app.store.count({
+        quantity: 'soil_moisture',
+        device: 'sawah-1',
+        fromMs: Date.UTC(2026, 10, 21),
+      }),
+    ).toBe(1)
   })
 
   it('malformed JSON is a 422 naming the problem, not a crash', async () => {
@@ -73,7 +90,11 @@ describe('POST /api/v1/telemetry', () => {
     expect((await post('?format=xml', body, basic('gw-kemiren', gwSecret))).status).toBe(400)
     // a node may post only for itself
     expect((await post('?device=sawah-1', body, basic('sawah-1', nodeSecret))).status).toBe(200)
-    const big = await post('', JSON.stringify({ values: { soil_moisture: 1 }, pad: 'x'.repeat(80 * 1024) }), basic('sawah-1', nodeSecret))
+    const big = await post(
+      '',
+      JSON.stringify({ values: { soil_moisture: 1 }, pad: 'x'.repeat(80 * 1024) }),
+      basic('sawah-1', nodeSecret),
+    )
     expect(big.status).toBe(413)
     expect(((await big.json()) as { error: string }).error).toBe('too_large')
   })
@@ -88,13 +109,28 @@ describe('POST /api/v1/telemetry', () => {
       data: Buffer.from('01020c4e', 'hex').toString('base64'), // ch1 analog 31.50 → soil_moisture
       rxInfo: [{ rssi: -97, snr: 7.5 }],
     }
-    const res = await post('?event=up&format=chirpstack', JSON.stringify(uplink), basic('gw-kemiren', gwSecret))
+    const res = await post(
+      '?event=up&format=chirpstack',
+      JSON.stringify(uplink),
+      basic('gw-kemiren', gwSecret),
+    )
     expect(res.status).toBe(200)
     const sm = await t.app.store.query({ quantity: 'soil_moisture', device: 'lora-7' })
     expect(sm).toEqual([
-      { timeMs: Date.UTC(2026, 10, 22, 1), village: 'kemiren', device: 'lora-7', sensor: 'probe', quantity: 'soil_moisture', value: 31.5 },
+      {
+        timeMs: Date.UTC(2026, 10, 22, 1),
+        village: 'kemiren',
+        device: 'lora-7',
+        sensor: 'probe',
+        quantity: 'soil_moisture',
+        value: 31.5,
+      },
     ])
-    const join = await post('?event=join&format=chirpstack', JSON.stringify({ deviceInfo: { deviceName: 'lora-7' } }), basic('gw-kemiren', gwSecret))
+    const join = await post(
+      '?event=join&format=chirpstack',
+      JSON.stringify({ deviceInfo: { deviceName: 'lora-7' } }),
+      basic('gw-kemiren', gwSecret),
+    )
     expect(join.status).toBe(200)
   })
 

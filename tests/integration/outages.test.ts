@@ -34,7 +34,9 @@ describe('nothing accepted is lost', () => {
   it('influxd killed with SIGKILL mid-stream and restarted: every reading stored exactly once', async () => {
     const influx: InfluxdHandle = await startInfluxd()
     cleanups.push(() => influx.stop())
-    const t = await startApp({ store: { kind: 'influx', influx: { url: influx.url, requestTimeoutMs: 2000 } } })
+    const t = await startApp({
+      store: { kind: 'influx', influx: { url: influx.url, requestTimeoutMs: 2000 } },
+    })
     cleanups.push(() => t.stop())
     const devices = await Promise.all(
       Array.from({ length: 10 }, async (_, i) => {
@@ -64,7 +66,11 @@ describe('nothing accepted is lost', () => {
     expect(killed).toBe(true)
     await restarted
     await expectExactlyOnce(influx.url, devices.length * messagesPerDevice)
-    await waitFor('spool drained', () => t.app.health().spool !== undefined && (t.app.health().spool as { readings: number }).readings === 0)
+    await waitFor(
+      'spool drained',
+      () =>
+        t.app.health().spool !== undefined && (t.app.health().spool as { readings: number }).readings === 0,
+    )
   })
 
   it('ingest worker (MQTT client of Mosquitto) killed with SIGKILL mid-stream and restarted: exactly once', async () => {
@@ -104,7 +110,11 @@ describe('nothing accepted is lost', () => {
       baseTimeMs: Date.UTC(2026, 10, 2),
       protocolVersion: 5,
     })
-    await waitFor('some readings stored', async () => (await influxCount(influx.url, 'kampung', 'signal_strength').catch(() => 0)) > 100, 30_000)
+    await waitFor(
+      'some readings stored',
+      async () => (await influxCount(influx.url, 'kampung', 'signal_strength').catch(() => 0)) > 100,
+      30_000,
+    )
     await worker.kill('SIGKILL')
     killedAt = await influxCount(influx.url, 'kampung', 'signal_strength')
     await fleet // Mosquitto keeps accepting while the worker is down (persistent session)
@@ -150,7 +160,11 @@ describe('nothing accepted is lost', () => {
       messagesPerDevice,
       baseTimeMs: Date.UTC(2026, 10, 3),
     })
-    await waitFor('some readings stored', async () => (await influxCount(influx.url, 'kampung', 'signal_strength').catch(() => 0)) > 100, 30_000)
+    await waitFor(
+      'some readings stored',
+      async () => (await influxCount(influx.url, 'kampung', 'signal_strength').catch(() => 0)) > 100,
+      30_000,
+    )
     await app.kill('SIGKILL')
     const atKill = await influxCount(influx.url, 'kampung', 'signal_strength')
     expect(atKill).toBeLessThan(devices.length * messagesPerDevice)

@@ -57,8 +57,8 @@ describe('WriteBatcher', () => {
 
   it('keeps one write in flight and batches what arrives meanwhile into the next write', async () => {
     const store = new GatedStore()
-    const b = new WriteBatcher({ store, maxReadings: 3, maxWaitMs: 1, maxPending: 1000 })
-    const first = b.add([reading(1), reading(2), reading(3)])
+    const b = new WriteBatcher({ store, maxReadings: 4, maxWaitMs: 1, maxPending: 1000 })
+    const first = b.add([reading(0), reading(1), reading(2), reading(3)])
     await tick()
     const rest = [b.add([reading(4)]), b.add([reading(5)]), b.add([reading(6), reading(7)])]
     await tick()
@@ -76,7 +76,9 @@ describe('WriteBatcher', () => {
     const store = new GatedStore()
     const b = new WriteBatcher({ store, maxReadings: 2, maxWaitMs: 1, maxPending: 4 })
     const accepted: number[] = []
-    const adds = [0, 1, 2, 3, 4].map((i) => b.add([reading(2 * i), reading(2 * i + 1)]).then(() => accepted.push(i)))
+    const adds = [0, 1, 2, 3, 4].map((i) =>
+      b.add([reading(2 * i), reading(2 * i + 1)]).then(() => accepted.push(i)),
+    )
     await tick()
     expect(b.pending).toBeLessThanOrEqual(4)
     for (let i = 0; i < 5; i++) {
@@ -114,5 +116,43 @@ describe('WriteBatcher', () => {
     store.open()
     await d
     expect(drained).toBe(true)
+  })
+})
+
+describe('WriteBatcher write size', () => {
+  it('writes at most maxReadings per store write and resolves a message spanning two writes after both', async () => {
+    const store = new GatedStore()
+    const b = new WriteBatcher({ store, maxReadings: 3, maxWaitMs: 1, maxPending: 1000 })
+    const first = b.add([reading(1), reading(2)])
+    const spanning = b.add([reading(3), reading(4), reading(5)]) // readings 3 | 4, 5 split across writes
+    let spanningDone = false
+    void spanning.then(() => {
+      spanningDone = true
+    })
+    await tick()
+    expect(store.writes.map((w) => w.length)).toEqual([3])
+    store.open()
+    await first
+    await tick()
+    expect(spanningDone).toBe(false)
+    expect(store.writes.map((w) => w.length)).toEqual([3, 2])
+    store.open()
+    await spanning
+  })
+
+  it('a failed write rejects every message with a reading in it, and only those', async () => {
+    const store = new GatedStore()
+    const b = new WriteBatcher({ store, maxReadings: 3, maxWaitMs: 1, maxPending: 1000 })
+    const a = b.add([reading(1), reading(2)])
+    const spanning = b.add([reading(3), reading(4)])
+    const later = b.add([reading(5)])
+    await tick()
+    store.fail(new KampungError('down', 'store down', { retryable: true }))
+    await expect(a).rejects.toThrow('store down')
+    await expect(spanning).rejects.toThrow('store down')
+    await tick()
+    store.open()
+    await later
+    expect(store.writes.map((w) => w.length)).toEqual([3, 2])
   })
 })

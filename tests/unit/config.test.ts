@@ -33,6 +33,8 @@ describe('config', () => {
   })
 
   it('malformed environment values are named', () => {
-    expect(() => loadConfig({ env: { KAMPUNG_API_PORT: 'eighty' } })).toThrow(/KAMPUNG_API_PORT: expected a number/)
+    expect(() => loadConfig({ env: { KAMPUNG_API_PORT: 'eighty' } })).toThrow(
+      /KAMPUNG_API_PORT: expected a number/,
+    )
   })
 })

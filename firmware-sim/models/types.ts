@@ -1,0 +1,7 @@
+import type { Quantity } from '../../src/telemetry/quantities.ts'
+
+/** What a model reports at one time: one number about one quantity, in the quantity's canonical unit. */
+export interface SimReading {
+  quantity: Quantity
+  value: number
+}
