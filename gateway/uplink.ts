@@ -20,6 +20,8 @@ const REFUSAL_CODES: Readonly<Record<number, string>> = {
 const JITTER = 0.2
 /** A connection that lasted this long was a good one: the next failure starts the backoff afresh. */
 const STABLE_CONNECTION_MS = 5_000
+/** Drops before any PUBACK, in a row, after which a node's link is reported stuck (once). */
+const STUCK_AFTER_DROPS = 3
 
 export interface ConnectionOptions {
   url: string
@@ -247,6 +249,10 @@ export class NodeUplink {
   private rejectedByServer = 0
   private maxInFlightSeen = 0
   private readonly loggedReasons = new Set<string>()
+  /** Connections in a row that closed with messages in flight and not one PUBACK. */
+  private dropsWithoutAck = 0
+  private ackedThisSession = false
+  private stuckLogged = false
 
   constructor(opts: NodeUplinkOptions) {
     this.opts = opts
@@ -304,6 +310,7 @@ export class NodeUplink {
 
   private onUp(client: MqttClient): void {
     this.sessionGen++
+    this.ackedThisSession = false
     this.inFlight.clear()
     this.lastSentId = 0
     client.on('message', (topic, payload) => this.onServerReport(topic, payload))
@@ -313,6 +320,18 @@ export class NodeUplink {
   }
 
   private onDown(): void {
+    if (this.inFlight.size > 0 && !this.ackedThisSession) {
+      this.dropsWithoutAck++
+      // The broker drops a connection on a publish it refuses (ACL, payload size): the same batch
+      // then fails again on every reconnect. Say so once; the backoff keeps it from spinning.
+      if (this.dropsWithoutAck >= STUCK_AFTER_DROPS && !this.stuckLogged) {
+        this.stuckLogged = true
+        this.opts.log.error(
+          { device: this.deviceId, topic: this.topic, drops: this.dropsWithoutAck },
+          'broker keeps dropping the connection before any PUBACK: is the village right? readings stay queued',
+        )
+      }
+    }
     this.sessionGen++
     this.inFlight.clear()
     this.lastSentId = 0
@@ -355,6 +374,9 @@ export class NodeUplink {
         }
         // PUBACK = the readings are durable in the store: only now may they leave the queue.
         o.queue.ack(ids)
+        this.ackedThisSession = true
+        this.dropsWithoutAck = 0
+        this.stuckLogged = false
         this.forwarded += ids.length
         o.onForwarded?.(ids.length)
         this.conn.progressed()

@@ -43,7 +43,9 @@ function deviceNamedInPayload(format: PayloadFormat, body: Buffer): string | und
       end_device_ids?: { device_id?: unknown }
     }
     const id =
-      format === 'chirpstack' ? (doc.deviceInfo?.deviceName ?? doc.deviceInfo?.devEui) : doc.end_device_ids?.device_id
+      format === 'chirpstack'
+        ? (doc.deviceInfo?.deviceName ?? doc.deviceInfo?.devEui)
+        : doc.end_device_ids?.device_id
     return typeof id === 'string' ? id.toLowerCase() : undefined
   } catch {
     return undefined
