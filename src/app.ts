@@ -109,6 +109,7 @@ export class KampungApp {
         maxBodyBytes: config.api.maxBodyBytes,
         registry: this.registry,
         pipeline: this.pipeline,
+        store: this.store,
         metrics: this.metrics,
         health: () => this.health(),
       })

@@ -5,3 +5,9 @@ export interface SimReading {
   quantity: Quantity
   value: number
 }
+
+/** A model advanced in simulated time; `step` returns the readings at `toMs`. */
+export interface SteppableModel {
+  readonly nowMs: number
+  step(toMs: number): SimReading[]
+}

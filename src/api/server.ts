@@ -6,6 +6,8 @@ import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
+import type { TelemetryStore } from '../store/types.ts'
+import { readingsRouter } from './readings-route.ts'
 import { telemetryRouter } from './telemetry-route.ts'
 
 export interface ApiOptions {
@@ -14,12 +16,13 @@ export interface ApiOptions {
   maxBodyBytes: number
   registry: Registry
   pipeline: IngestPipeline
+  store: TelemetryStore
   metrics: Metrics
   /** Extra health facts (store, spool, broker), merged into GET /health. */
   health?: () => Record<string, unknown>
 }
 
-/** The HTTP API: telemetry POST for gateways, /health, /metrics (Prometheus). */
+/** The HTTP API: telemetry POST for gateways, readings GET, /health, /metrics (Prometheus). */
 export class ApiServer {
   private readonly opts: ApiOptions
   private readonly log: Logger
@@ -45,6 +48,7 @@ export class ApiServer {
       res.send(await this.opts.metrics.registry.metrics())
     })
     app.use(telemetryRouter(this.opts))
+    app.use(readingsRouter(this.opts))
     app.use((_req, res) => {
       res.status(404).json({ error: 'not_found', message: 'no such endpoint' })
     })

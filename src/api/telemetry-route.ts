@@ -2,6 +2,7 @@ import express, { type Request, type Response, type Router } from 'express'
 import { isRetryable } from '../errors.ts'
 import type { IngestPipeline } from '../ingest/index.ts'
 import type { Registry } from '../registry/index.ts'
+import { credentials } from './auth.ts'
 import { type Device, PAYLOAD_FORMATS, type PayloadFormat } from '../registry/types.ts'
 
 export interface TelemetryRouteOptions {
@@ -20,18 +21,6 @@ interface ErrorBody {
 
 function fail(res: Response, status: number, body: ErrorBody): void {
   res.status(status).json(body)
-}
-
-/** Credentials: HTTP Basic (device id : secret) or `Authorization: Bearer <id>:<secret>`. */
-function credentials(req: Request): { id: string; secret: string } | undefined {
-  const header = req.get('authorization') ?? ''
-  const [scheme, value] = header.split(' ', 2)
-  if (!value) return undefined
-  const text = scheme?.toLowerCase() === 'basic' ? Buffer.from(value, 'base64').toString('utf8') : value
-  if (scheme?.toLowerCase() !== 'basic' && scheme?.toLowerCase() !== 'bearer') return undefined
-  const colon = text.indexOf(':')
-  if (colon <= 0) return undefined
-  return { id: text.slice(0, colon), secret: text.slice(colon + 1) }
 }
 
 /** ChirpStack and The Things Stack name the end device inside the payload. */

@@ -4,6 +4,9 @@ import { KampungApp, type Roles } from '../app.ts'
 import { type Config, ConfigError, loadConfig, resolvePaths } from '../config.ts'
 import { getLogger } from '../log.ts'
 import { Registry } from '../registry/index.ts'
+import { InfluxStore, SqliteStore } from '../store/index.ts'
+import type { TelemetryStore } from '../store/types.ts'
+import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/quantities.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
 
 const log = getLogger('cli')
@@ -44,28 +47,40 @@ async function run(opts: { config?: string }, roles: (c: Config) => Roles): Prom
 }
 
 const program = new Command()
-program.name('kampung').description('Smart Kampung: village sensor telemetry, alerts and tree verification')
-const withConfig = (c: Command) =>
-  c.option('-c, --config <file>', 'config file (YAML or JSON); env KAMPUNG_CONFIG')
+program
+  .name('kampung')
+  .description('Smart Kampung: village sensor telemetry, alerts and tree verification')
+  .option('-c, --config <file>', 'config file (YAML or JSON); env KAMPUNG_CONFIG')
 
-withConfig(program.command('up'))
+program
+  .command('up')
   .description('run everything in one process: broker, ingest, store, API')
-  .action((o) => run(o, (c) => ({ broker: c.broker.enabled, ingest: true, api: c.api.enabled })))
+  .action(() => run(program.opts(), (c) => ({ broker: c.broker.enabled, ingest: true, api: c.api.enabled })))
 
-withConfig(program.command('broker'))
+program
+  .command('broker')
   .description('run only the MQTT broker (ingest runs elsewhere as an MQTT client)')
-  .action((o) => run(o, () => ({ broker: true, ingest: false, api: false })))
+  .action(() => run(program.opts(), () => ({ broker: true, ingest: false, api: false })))
 
-withConfig(program.command('ingest'))
+program
+  .command('ingest')
   .description('run only an ingest worker: an MQTT client of the broker in ingest.mqtt.url')
   .option('--api', 'also serve the HTTP API (telemetry POST, /metrics)')
-  .action((o) => run(o, () => ({ broker: false, ingest: true, api: Boolean(o.api) })))
+  .action((o) => run(program.opts(), () => ({ broker: false, ingest: true, api: Boolean(o.api) })))
 
-withConfig(program.command('config'))
+program
+  .command('config')
   .description('check the configuration and print it with every default filled in')
-  .action((o) => {
-    console.log(JSON.stringify(config(o), null, 2))
+  .action(() => {
+    console.log(JSON.stringify(config(program.opts()), null, 2))
   })
+
+/** The store for reading only (no spool: readings not yet drained are not queryable anyway). */
+function openStore(cfg: Config): TelemetryStore {
+  return cfg.store.kind === 'influx'
+    ? new InfluxStore(cfg.store.influx)
+    : new SqliteStore({ path: resolvePaths(cfg).sqlite })
+}
 
 async function openRegistry(): Promise<Registry> {
   const opts = program.opts<{ config?: string }>()
@@ -76,7 +91,44 @@ async function openRegistry(): Promise<Registry> {
   return registry
 }
 
-program.option('-c, --config <file>', 'config file (YAML or JSON); env KAMPUNG_CONFIG')
+program
+  .command('readings <quantity>')
+  .description(`stored readings of one quantity, newest last (${QUANTITY_NAMES.join(', ')})`)
+  .option('--village <id>')
+  .option('--device <id>')
+  .option('--sensor <name>')
+  .option('--since <duration>', 'how far back: 30m, 6h, 7d', '24h')
+  .option('--limit <n>', 'at most this many', '50')
+  .option('--json', 'print JSON')
+  .action(async (quantity: string, o) => {
+    if (!isQuantity(quantity))
+      throw new Error(`unknown quantity "${quantity}"; one of ${QUANTITY_NAMES.join(', ')}`)
+    const m = /^(\d+)([smhd])$/.exec(o.since)
+    if (!m) throw new Error(`--since "${o.since}": expected a number and s, m, h or d (e.g. 6h)`)
+    const sinceMs = Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd']
+    const cfg = config(program.opts())
+    const store = openStore(cfg)
+    await store.start()
+    try {
+      const all = await store.query({
+        quantity,
+        village: o.village,
+        device: o.device,
+        sensor: o.sensor,
+        fromMs: Date.now() - sinceMs,
+      })
+      const readings = all.slice(-Number(o.limit))
+      if (o.json) return console.log(JSON.stringify(readings, null, 2))
+      if (readings.length === 0) return console.log(`no ${quantity} readings in the last ${o.since}`)
+      for (const r of readings) {
+        console.log(
+          `${new Date(r.timeMs).toISOString()}  ${r.village}/${r.device}/${r.sensor}  ${r.value} ${unitOf(quantity)}`,
+        )
+      }
+    } finally {
+      await store.stop()
+    }
+  })
 program.addCommand(devicesCommand(openRegistry))
 program.addCommand(villagesCommand(openRegistry))
 

@@ -134,6 +134,22 @@ describe('POST /api/v1/telemetry', () => {
     expect(join.status).toBe(200)
   })
 
+  it('serves stored readings to authenticated callers, limited to their village', async () => {
+    const get = (query: string, auth?: string) =>
+      fetch(`${t.apiUrl}/api/v1/readings${query}`, { headers: auth ? { authorization: auth } : {} })
+    expect((await get('?quantity=soil_moisture')).status).toBe(401)
+    const ok = await get('?quantity=soil_moisture&device=sawah-1&limit=2', basic('gw-kemiren', gwSecret))
+    expect(ok.status).toBe(200)
+    const body = (await ok.json()) as { readings: Array<{ device: string; value: number; timeMs: number }> }
+    expect(body.readings).toHaveLength(2)
+    expect(body.readings[0]).toMatchObject({ device: 'sawah-1', value: 30, timeMs: Date.UTC(2026, 10, 20) })
+    expect((await get('?quantity=soil_moisture&village=glagah', basic('gw-kemiren', gwSecret))).status).toBe(403)
+    const bad = await get('?quantity=moisture_of_soil&from=yesterday', basic('gw-kemiren', gwSecret))
+    expect(bad.status).toBe(400)
+    const problems = ((await bad.json()) as { problems: string[] }).problems
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['quantity', 'from'])
+  })
+
   it('serves health and Prometheus metrics', async () => {
     const health = (await (await fetch(`${t.apiUrl}/health`)).json()) as Record<string, unknown>
     expect(health).toMatchObject({ status: 'ok', store: expect.any(String) })

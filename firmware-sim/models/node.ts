@@ -1,0 +1,36 @@
+import { type FaultedSample, FaultInjector, type FaultSpec } from './faults.ts'
+import { type NodeStatusOptions, statusReadings } from './status.ts'
+import type { SteppableModel } from './types.ts'
+
+export interface SimNodeOptions {
+  /** The physics the node senses (a weather station, a field's soil, a tree's stem). */
+  model: SteppableModel
+  faults?: readonly FaultSpec[]
+  /** Seed of the fault decisions. */
+  seed: number
+  /** Report battery voltage (and position, when given) with every sample; default true. */
+  status?: boolean | NodeStatusOptions
+}
+
+/**
+ * One simulated node: its model's readings plus its own status, passed through its faults.
+ * `sample(t)` is what the node would send at simulated time t (null: nothing is sent).
+ */
+export class SimNode {
+  private readonly model: SteppableModel
+  private readonly faults: FaultInjector
+  private readonly status: NodeStatusOptions | undefined
+
+  constructor(options: SimNodeOptions) {
+    this.model = options.model
+    this.faults = new FaultInjector({ specs: options.faults ?? [], seed: options.seed })
+    const status = options.status ?? true
+    this.status = status === false ? undefined : status === true ? {} : status
+  }
+
+  sample(toMs: number): FaultedSample | null {
+    const readings = this.model.step(toMs)
+    if (this.status) readings.push(...statusReadings(toMs, this.status))
+    return this.faults.apply(toMs, readings)
+  }
+}

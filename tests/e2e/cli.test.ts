@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, describe, expect, it } from 'vitest'
+import { mosquittoPub } from '../harness/clients.ts'
+import { freePort } from '../harness/ports.ts'
+import { spawnKampung } from '../harness/process.ts'
+
+const run = promisify(execFile)
+
+/** An operator's first session: start the system, register a device, publish, read it back, stop. */
+describe('kampung CLI, as a newcomer uses it', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-cli-'))
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+  it('up → villages add → devices add → mosquitto_pub → readings → Ctrl-C', async () => {
+    const env = {
+      KAMPUNG_DATA_DIR: dataDir,
+      KAMPUNG_MQTT_HOST: '127.0.0.1',
+      KAMPUNG_MQTT_PORT: String(await freePort()),
+      KAMPUNG_API_HOST: '127.0.0.1',
+      KAMPUNG_API_PORT: String(await freePort()),
+    }
+    const kampung = (...args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+        env: { ...process.env, ...env, KAMPUNG_LOG_LEVEL: 'warn' },
+      })
+
+    const up = spawnKampung(['up'], env)
+    try {
+      await up.waitForOutput(
+        /smart-kampung running: MQTT broker on 127\.0\.0\.1:\d+, API on http:\/\/127\.0\.0\.1:\d+; store: SQLite/,
+      )
+
+      await kampung('villages', 'add', 'kemiren', '--name', 'Kemiren')
+      const added = await kampung(
+        'devices',
+        'add',
+        'soil-01',
+        '--village',
+        'kemiren',
+        '--kind',
+        'soil',
+        '--format',
+        'json',
+      )
+      const secret = /secret: (\S+)/.exec(added.stdout)?.[1]
+      expect(secret, added.stdout).toBeTruthy()
+      expect(added.stdout).toMatch(/will not be shown again/)
+
+      const ts = Date.now() - 60_000
+      const pub = await mosquittoPub({
+        port: Number(env.KAMPUNG_MQTT_PORT),
+        username: 'soil-01',
+        password: secret!,
+        topic: 'kampung/kemiren/soil-01/up',
+        message: JSON.stringify({ ts, values: { soil_moisture: 27.5 } }),
+      })
+      expect(pub.code, pub.stderr).toBe(0)
+
+      const readings = await kampung('readings', 'soil_moisture', '--device', 'soil-01', '--since', '1h')
+      expect(readings.stdout.trim()).toBe(`${new Date(ts).toISOString()}  kemiren/soil-01/main  27.5 %VWC`)
+
+      const bad = await kampung('readings', 'wetness').catch((err: { code: number; stderr: string }) => err)
+      expect(bad).toMatchObject({ code: 1, stderr: expect.stringContaining('unknown quantity "wetness"') })
+    } finally {
+      const code = await up.kill('SIGINT')
+      expect(code).toBe(0)
+      expect(up.output()).toMatch(/stopping: draining buffers[\s\S]*stopped/)
+    }
+  })
+
+  it('refuses a bad config file, listing every problem with its path', async () => {
+    const file = path.join(dataDir, 'bad.yaml')
+    const { writeFileSync } = await import('node:fs')
+    writeFileSync(file, 'broker:\n  port: "high"\n  colour: blue\nstore:\n  kind: mongo\n')
+    const out = await run(process.execPath, [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'config',
+      '-c',
+      file,
+    ]).catch((err: { code: number; stderr: string }) => err)
+    expect(out).toMatchObject({ code: 1 })
+    const stderr = (out as { stderr: string }).stderr
+    expect(stderr).toContain('broker.port:')
+    expect(stderr).toContain('colour')
+    expect(stderr).toContain('store.kind:')
+  })
+})
