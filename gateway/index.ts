@@ -8,5 +8,11 @@ export {
   type SubmitResult,
   type UplinkHealth,
 } from './gateway.ts'
-export { defaultQueueOptions, GatewayQueue, type QueueBatch, type QueueEntry, type QueueOptions } from './queue.ts'
+export {
+  defaultQueueOptions,
+  GatewayQueue,
+  type QueueBatch,
+  type QueueEntry,
+  type QueueOptions,
+} from './queue.ts'
 export type { LinkState, NodeUplinkStats } from './uplink.ts'

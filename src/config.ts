@@ -47,6 +47,8 @@ const ingestSchema = z
         /** With MQTT 5 shared subscriptions several workers split the load: `$share/<group>/...`. */
         sharedGroup: z.string().optional(),
         protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+        /** Messages taken but not yet durable; beyond this the worker stops reading (backpressure). */
+        maxInFlightMessages: z.number().int().min(1).max(65_535).default(5000),
       })
       .strict()
       .prefault({}),

@@ -47,6 +47,7 @@ export {
   DAY_MS,
   dayOfYear,
   equationOfTimeH,
+  fractionalDayOfYearUtc,
   HOUR_MS,
   JAKARTA_UTC_OFFSET_H,
   localDayIndex,

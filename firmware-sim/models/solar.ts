@@ -1,8 +1,7 @@
 /**
  * Local time and sun position. Banyuwangi keeps Asia/Jakarta time (WIB, UTC+7, no DST), so a fixed
- * offset is exact. Solar geometry follows FAO-56 (Allen et al. 1998) chapter 3: declination eq. 24,
- * equation of time eq. 32–33, solar time angle eq. 31, and sin(elevation) = sin φ sin δ +
- * cos φ cos δ cos ω.
+ * offset is exact. Sun position: Spencer (1971) declination and equation of time, hour angle from
+ * apparent solar time, and sin(elevation) = sin φ sin δ + cos φ cos δ cos ω (FAO-56 eq. 25 ff.).
  */
 
 export const HOUR_MS = 3_600_000
@@ -42,27 +41,53 @@ export function dayOfYear(timeMs: number, utcOffsetH = JAKARTA_UTC_OFFSET_H): nu
   return Math.floor((local.getTime() - startOfYear) / DAY_MS) + 1
 }
 
-/** Solar declination in radians (FAO-56 eq. 24). */
-export function solarDeclinationRad(doy: number): number {
-  return 0.409 * Math.sin(((2 * Math.PI) / 365) * doy - 1.39)
+/** Fractional day of the year in UTC: 1.0 at 1 January 00:00 UTC. */
+export function fractionalDayOfYearUtc(timeMs: number): number {
+  const d = new Date(timeMs)
+  return 1 + (timeMs - Date.UTC(d.getUTCFullYear(), 0, 1)) / DAY_MS
 }
 
-/** Equation of time in hours (FAO-56 eq. 32–33, the seasonal correction Sc). */
+function yearAngle(doy: number): number {
+  return (2 * Math.PI * (doy - 1)) / 365
+}
+
+/**
+ * Solar declination in radians, Spencer (1971) Fourier series (error < 0.04°). `doy` may be
+ * fractional. FAO-56 eq. 24 (0.409 sin(2πJ/365 − 1.39)) is within ~0.7° of it; the agronomy module
+ * uses that one for ET0, as FAO-56 does.
+ */
+export function solarDeclinationRad(doy: number): number {
+  const g = yearAngle(doy)
+  return (
+    0.006918 -
+    0.399912 * Math.cos(g) +
+    0.070257 * Math.sin(g) -
+    0.006758 * Math.cos(2 * g) +
+    0.000907 * Math.sin(2 * g) -
+    0.002697 * Math.cos(3 * g) +
+    0.00148 * Math.sin(3 * g)
+  )
+}
+
+/** Equation of time in hours, Spencer (1971): apparent minus mean solar time. */
 export function equationOfTimeH(doy: number): number {
-  const b = (2 * Math.PI * (doy - 81)) / 364
-  return 0.1645 * Math.sin(2 * b) - 0.1255 * Math.cos(b) - 0.025 * Math.sin(b)
+  const g = yearAngle(doy)
+  const minutes =
+    229.18 *
+    (0.000075 + 0.001868 * Math.cos(g) - 0.032077 * Math.sin(g) - 0.014615 * Math.cos(2 * g) - 0.040849 * Math.sin(2 * g))
+  return minutes / 60
 }
 
 /** Apparent solar time in hours [0, 24) at a longitude (east positive). */
 export function solarTimeH(timeMs: number, lonDeg: number): number {
   const utcH = localHours(timeMs, 0)
-  const t = utcH + lonDeg / 15 + equationOfTimeH(dayOfYear(timeMs, 0))
+  const t = utcH + lonDeg / 15 + equationOfTimeH(fractionalDayOfYearUtc(timeMs))
   return ((t % 24) + 24) % 24
 }
 
 /** Sun elevation above the horizon in degrees (negative at night). */
 export function sunElevationDeg(timeMs: number, latDeg: number, lonDeg: number): number {
-  const decl = solarDeclinationRad(dayOfYear(timeMs, 0))
+  const decl = solarDeclinationRad(fractionalDayOfYearUtc(timeMs))
   const hourAngle = (solarTimeH(timeMs, lonDeg) - 12) * 15 * DEG
   const lat = latDeg * DEG
   const sinEl = Math.sin(lat) * Math.sin(decl) + Math.cos(lat) * Math.cos(decl) * Math.cos(hourAngle)

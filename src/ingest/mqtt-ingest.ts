@@ -13,6 +13,12 @@ export interface MqttIngestOptions {
   /** Join an MQTT 5 shared subscription group so several workers split the load. */
   sharedGroup?: string
   protocolVersion: 4 | 5
+  /**
+   * Messages taken from the broker but not yet durable. At the limit the worker stops reading its
+   * socket (TCP backpressure), so memory stays bounded even on MQTT 3.1.1, which has no flow
+   * control; with MQTT 5 the broker is also told (Receive Maximum).
+   */
+  maxInFlightMessages: number
   pipeline: IngestPipeline
   registry: Registry
 }
@@ -43,6 +49,7 @@ export class MqttIngest {
   private generation = 0
   private readonly durable = new Map<number, Promise<void>>()
   private readonly inFlight = new Set<Promise<void>>()
+  private readonly resumeWhenRoom: Array<() => void> = []
   private wasConnected = false
 
   constructor(opts: MqttIngestOptions) {
@@ -71,11 +78,16 @@ export class MqttIngest {
     client.handleMessage = (packet, callback) => {
       const work = this.process(packet.topic, packet.payload as Buffer)
       this.inFlight.add(work)
-      const forget = () => this.inFlight.delete(work)
+      const forget = () => {
+        this.inFlight.delete(work)
+        if (this.inFlight.size < this.opts.maxInFlightMessages) this.resumeWhenRoom.shift()?.()
+      }
       work.then(forget, forget)
       if (packet.qos > 0 && packet.messageId !== undefined) this.durable.set(packet.messageId, work)
       else work.catch((err) => this.log.error({ err: (err as Error).message }, 'QoS 0 message not stored'))
-      callback()
+      // mqtt.js reads no further packet until `callback`: holding it is backpressure to the broker.
+      if (this.inFlight.size < this.opts.maxInFlightMessages) callback()
+      else this.resumeWhenRoom.push(callback)
     }
     client.on('close', () => {
       this.generation++
@@ -167,6 +179,11 @@ export class MqttIngest {
       return
     }
     await pipeline.handle(device, payload, topic, 'mqtt')
+  }
+
+  /** Messages taken from the broker and not yet durable. */
+  get inFlightMessages(): number {
+    return this.inFlight.size
   }
 
   /** Publish a rejection report to the device's errors topic. */
