@@ -46,8 +46,6 @@ export {
   cloudFactor,
   DAY_MS,
   dayOfYear,
-  equationOfTimeH,
-  fractionalDayOfYearUtc,
   HOUR_MS,
   JAKARTA_UTC_OFFSET_H,
   localDayIndex,
@@ -57,6 +55,7 @@ export {
   solarDeclinationRad,
   solarNoonElevationDeg,
   solarTimeH,
+  sunPosition,
   sunElevationDeg,
 } from './solar.ts'
 export type { NodeStatusOptions } from './status.ts'

@@ -1,7 +1,7 @@
 /**
  * Local time and sun position. Banyuwangi keeps Asia/Jakarta time (WIB, UTC+7, no DST), so a fixed
- * offset is exact. Sun position: Spencer (1971) declination and equation of time, hour angle from
- * apparent solar time, and sin(elevation) = sin φ sin δ + cos φ cos δ cos ω (FAO-56 eq. 25 ff.).
+ * offset is exact. Sun position: declination and equation of time from the Astronomical Almanac's
+ * low-precision formulae, hour angle from apparent solar time, and sin(elevation) = sin φ sin δ + cos φ cos δ cos ω (FAO-56 eq. 25 ff.).
  */
 
 export const HOUR_MS = 3_600_000
@@ -12,6 +12,8 @@ export const JAKARTA_UTC_OFFSET_H = 7
 export const BANYUWANGI = { latDeg: -8.22, lonDeg: 114.37 } as const
 
 const DEG = Math.PI / 180
+/** 2000-01-01 12:00 TT ≈ UTC (the 64 s between them do not matter here). */
+const J2000_MS = Date.UTC(2000, 0, 1, 12)
 
 /** Local clock hours in [0, 24). */
 export function localHours(timeMs: number, utcOffsetH = JAKARTA_UTC_OFFSET_H): number {
@@ -41,62 +43,51 @@ export function dayOfYear(timeMs: number, utcOffsetH = JAKARTA_UTC_OFFSET_H): nu
   return Math.floor((local.getTime() - startOfYear) / DAY_MS) + 1
 }
 
-/** Fractional day of the year in UTC: 1.0 at 1 January 00:00 UTC. */
-export function fractionalDayOfYearUtc(timeMs: number): number {
-  const d = new Date(timeMs)
-  return 1 + (timeMs - Date.UTC(d.getUTCFullYear(), 0, 1)) / DAY_MS
-}
-
-function yearAngle(doy: number): number {
-  return (2 * Math.PI * (doy - 1)) / 365
-}
-
 /**
- * Solar declination in radians, Spencer (1971) Fourier series (error < 0.04°). `doy` may be
- * fractional. FAO-56 eq. 24 (0.409 sin(2πJ/365 − 1.39)) is within ~0.7° of it; the agronomy module
- * uses that one for ET0, as FAO-56 does.
+ * Sun declination and equation of time by the low-precision formulae of the Astronomical Almanac
+ * (also NOAA's): mean longitude and anomaly from days since J2000, ecliptic longitude, obliquity.
+ * Good to ~0.01° in declination and a few seconds in the equation of time for 1950–2050, with no
+ * leap-year drift (FAO-56 eq. 24 can be ~0.5° off; the agronomy module keeps FAO-56's for ET0).
  */
-export function solarDeclinationRad(doy: number): number {
-  const g = yearAngle(doy)
-  return (
-    0.006918 -
-    0.399912 * Math.cos(g) +
-    0.070257 * Math.sin(g) -
-    0.006758 * Math.cos(2 * g) +
-    0.000907 * Math.sin(2 * g) -
-    0.002697 * Math.cos(3 * g) +
-    0.00148 * Math.sin(3 * g)
-  )
+export function sunPosition(timeMs: number): { declinationRad: number; equationOfTimeH: number } {
+  const n = (timeMs - J2000_MS) / DAY_MS
+  const meanLongitudeDeg = 280.46 + 0.9856474 * n
+  const meanAnomaly = (357.528 + 0.9856003 * n) * DEG
+  const eclipticLongitude = (meanLongitudeDeg + 1.915 * Math.sin(meanAnomaly) + 0.02 * Math.sin(2 * meanAnomaly)) * DEG
+  const obliquity = (23.439 - 0.0000004 * n) * DEG
+  const declinationRad = Math.asin(Math.sin(obliquity) * Math.sin(eclipticLongitude))
+  const rightAscensionDeg =
+    Math.atan2(Math.cos(obliquity) * Math.sin(eclipticLongitude), Math.cos(eclipticLongitude)) / DEG
+  // Equation of time = mean longitude − right ascension, wrapped to ±180°, 15° per hour.
+  const diffDeg = ((((meanLongitudeDeg - rightAscensionDeg) % 360) + 540) % 360) - 180
+  return { declinationRad, equationOfTimeH: diffDeg / 15 }
 }
 
-/** Equation of time in hours, Spencer (1971): apparent minus mean solar time. */
-export function equationOfTimeH(doy: number): number {
-  const g = yearAngle(doy)
-  const minutes =
-    229.18 *
-    (0.000075 + 0.001868 * Math.cos(g) - 0.032077 * Math.sin(g) - 0.014615 * Math.cos(2 * g) - 0.040849 * Math.sin(2 * g))
-  return minutes / 60
+/** Solar declination at a time, radians. */
+export function solarDeclinationRad(timeMs: number): number {
+  return sunPosition(timeMs).declinationRad
 }
 
 /** Apparent solar time in hours [0, 24) at a longitude (east positive). */
 export function solarTimeH(timeMs: number, lonDeg: number): number {
   const utcH = localHours(timeMs, 0)
-  const t = utcH + lonDeg / 15 + equationOfTimeH(fractionalDayOfYearUtc(timeMs))
+  const t = utcH + lonDeg / 15 + sunPosition(timeMs).equationOfTimeH
   return ((t % 24) + 24) % 24
 }
 
 /** Sun elevation above the horizon in degrees (negative at night). */
 export function sunElevationDeg(timeMs: number, latDeg: number, lonDeg: number): number {
-  const decl = solarDeclinationRad(fractionalDayOfYearUtc(timeMs))
-  const hourAngle = (solarTimeH(timeMs, lonDeg) - 12) * 15 * DEG
+  const { declinationRad: decl, equationOfTimeH } = sunPosition(timeMs)
+  const solarTime = (((localHours(timeMs, 0) + lonDeg / 15 + equationOfTimeH) % 24) + 24) % 24
+  const hourAngle = (solarTime - 12) * 15 * DEG
   const lat = latDeg * DEG
   const sinEl = Math.sin(lat) * Math.sin(decl) + Math.cos(lat) * Math.cos(decl) * Math.cos(hourAngle)
   return Math.asin(Math.max(-1, Math.min(1, sinEl))) / DEG
 }
 
-/** Sun elevation at solar noon: 90° − |φ − δ|. */
-export function solarNoonElevationDeg(latDeg: number, doy: number): number {
-  return 90 - Math.abs(latDeg - solarDeclinationRad(doy) / DEG)
+/** Sun elevation at solar noon on the day of `timeMs`: 90° − |φ − δ|. */
+export function solarNoonElevationDeg(latDeg: number, timeMs: number): number {
+  return 90 - Math.abs(latDeg - solarDeclinationRad(timeMs) / DEG)
 }
 
 /**

@@ -5,7 +5,6 @@ import {
   cropCoefficient,
   DAY_MS,
   dayOfYear,
-  fractionalDayOfYearUtc,
   FaultInjector,
   gaussianAt,
   HOUR_MS,
@@ -17,6 +16,7 @@ import {
   solarDeclinationRad,
   solarNoonElevationDeg,
   sunElevationDeg,
+  sunPosition,
   uniformAt,
   validateFaultSpecs,
   WeatherModel,
@@ -28,9 +28,9 @@ const LAT = -8.2
 describe('solar geometry', () => {
   it('puts the noon sun at 81.8° at −8.2° latitude on the March equinox', () => {
     // The 2025 March equinox: 20 March 09:01 UTC.
-    const equinox = fractionalDayOfYearUtc(Date.parse('2025-03-20T09:01:00Z'))
+    const equinox = Date.parse('2025-03-20T09:01:00Z')
     expect(dayOfYear(Date.parse('2025-03-20T12:00:00+07:00'))).toBe(79)
-    expect(Math.abs(solarDeclinationRad(equinox) / DEG)).toBeLessThan(0.1)
+    expect(Math.abs(solarDeclinationRad(equinox) / DEG)).toBeLessThan(0.02)
     expect(solarNoonElevationDeg(LAT, equinox)).toBeCloseTo(81.8, 1)
   })
 
@@ -41,8 +41,7 @@ describe('solar geometry', () => {
       const elevation = sunElevationDeg(t, LAT, BANYUWANGI.lonDeg)
       if (elevation > best.elevation) best = { timeMs: t, elevation }
     }
-    expect(best.elevation).toBeGreaterThan(81.7)
-    expect(best.elevation).toBeLessThan(82)
+    expect(best.elevation).toBeCloseTo(81.8, 0)
     // Solar noon: 12:00 − (114.37° − 105°)/15° per hour ≈ 11:23, plus the equation of time (+7 min in March).
     expect(localHours(best.timeMs)).toBeGreaterThan(11.3)
     expect(localHours(best.timeMs)).toBeLessThan(11.7)
@@ -50,8 +49,12 @@ describe('solar geometry', () => {
   })
 
   it('has the declination of the solstices', () => {
-    expect(solarDeclinationRad(172) / DEG).toBeCloseTo(23.44, 1)
-    expect(solarDeclinationRad(355.5) / DEG).toBeCloseTo(-23.44, 1)
+    // 2025 solstices: 21 June 02:42 UTC, 21 December 15:03 UTC.
+    expect(solarDeclinationRad(Date.parse('2025-06-21T02:42:00Z')) / DEG).toBeCloseTo(23.44, 1)
+    expect(solarDeclinationRad(Date.parse('2025-12-21T15:03:00Z')) / DEG).toBeCloseTo(-23.44, 1)
+    // Equation of time: about −14 min mid-February, +16 min early November.
+    expect(sunPosition(Date.parse('2025-02-11T12:00:00Z')).equationOfTimeH * 60).toBeCloseTo(-14.2, 0)
+    expect(sunPosition(Date.parse('2025-11-03T12:00:00Z')).equationOfTimeH * 60).toBeCloseTo(16.4, 0)
   })
 
   it('gives about 1000 W/m² of clear-sky radiation with a high sun and none below the horizon', () => {

@@ -3,13 +3,16 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { PayloadFormat } from '../../src/registry/types.ts'
+import { encodeReadings } from '../../src/store/influx/line-protocol.ts'
 import { type DecodeContext, type DecodeResult, decode } from '../../src/telemetry/index.ts'
 
 /**
  * Golden fixtures: one folder per case under src/telemetry/testdata, each with an input
  * (`input.json` / `input.txt` passed as text, `input.hex` / `input.bin` passed as bytes), a
  * `context.json` ({format, village, device, receivedAtMs, channels?}) and `expected.json`.
- * Readings must match exactly; errors match on path and reason and must carry a message.
+ * Readings must match exactly; errors match on path and reason and must carry a message. Where
+ * readings are expected, `expected.lp` holds the InfluxDB line protocol they become: the whole
+ * chain payload → readings → line protocol.
  */
 const TESTDATA = join(import.meta.dirname, '../../src/telemetry/testdata')
 const cases = readdirSync(TESTDATA, { withFileTypes: true })
@@ -55,5 +58,9 @@ describe('telemetry golden fixtures', () => {
       expected.errors.map(({ path, reason }) => ({ path, reason })),
     )
     for (const error of actual.errors) expect(error.message.length).toBeGreaterThan(0)
+    if (expected.readings.length > 0) {
+      const lines = readFileSync(join(dir, 'expected.lp'), 'utf8').trimEnd().split('\n')
+      expect(encodeReadings(actual.readings)).toEqual(lines)
+    }
   })
 })
