@@ -22,7 +22,7 @@ import type { Reading } from '../src/telemetry/reading.ts'
 import { startInfluxd } from '../tests/harness/influxd.ts'
 import { influxCount } from '../tests/harness/influxql.ts'
 import { freePort, waitForPort } from '../tests/harness/ports.ts'
-import { spawnKampung } from '../tests/harness/process.ts'
+import { serviceEnv, spawnKampung } from '../tests/harness/process.ts'
 import type { LoadDevice, LoadJob, LoadResult } from './load-client.ts'
 
 const TARGET_READINGS = Number(process.env.BENCH_READINGS ?? 250_000)
@@ -175,12 +175,7 @@ async function main(): Promise<void> {
     const server = spawnKampung(
       ['up'],
       {
-        KAMPUNG_DATA_DIR: dataDir,
-        KAMPUNG_INFLUX_URL: influx.url,
-        KAMPUNG_MQTT_HOST: '127.0.0.1',
-        KAMPUNG_MQTT_PORT: String(mqttPort),
-        KAMPUNG_API_HOST: '127.0.0.1',
-        KAMPUNG_API_PORT: String(await freePort()),
+        ...serviceEnv({ dataDir, influxUrl: influx.url, mqttPort, apiPort: await freePort() }),
         KAMPUNG_LOG_LEVEL: 'warn',
       },
       // BENCH_PROFILE=DIR writes a V8 CPU profile of the service there (open in Chrome DevTools).

@@ -9,7 +9,8 @@
  *   convective event per day, starting 13:00–18:00 local;
  * - `pDryWeek` is the chance that a whole 7-day block is rainless, which strings together into dry
  *   spells of days to weeks in the dry season.
- * Monthly rain ≈ days × pRainDay × meanEventMm (Jan: 31 × 0.55 × 14 ≈ 240 mm; Aug ≈ 10 mm).
+ * Monthly rain ≈ days × pRainDay × (1 − pDryWeek) × meanEventMm (Jan: 31 × 0.55 × 0.95 × 16 ≈ 260 mm;
+ * Aug ≈ 7 mm); a year comes to 800–1,700 mm depending on the seed, ~1,300 on average.
  */
 export interface MonthClimate {
   /** Probability that a day (outside a dry week) has a convective rain event. */
@@ -32,18 +33,18 @@ export interface MonthClimate {
 
 //                       pRain  mmEv  pDryWk tMin  tMax  dewDep wind  pres    cloud
 const ROWS: Array<[number, number, number, number, number, number, number, number, number]> = [
-  /* Jan */ [0.55, 14, 0.05, 23.5, 31.0, 0.8, 1.8, 1009.0, 0.5],
-  /* Feb */ [0.55, 14, 0.05, 23.5, 31.0, 0.8, 1.8, 1009.0, 0.5],
-  /* Mar */ [0.45, 13, 0.08, 23.5, 31.5, 0.9, 1.7, 1009.5, 0.45],
-  /* Apr */ [0.35, 12, 0.15, 23.3, 31.5, 1.0, 1.8, 1010.0, 0.4],
+  /* Jan */ [0.55, 16, 0.05, 23.5, 31.0, 0.8, 1.8, 1009.0, 0.5],
+  /* Feb */ [0.55, 16, 0.05, 23.5, 31.0, 0.8, 1.8, 1009.0, 0.5],
+  /* Mar */ [0.45, 15, 0.08, 23.5, 31.5, 0.9, 1.7, 1009.5, 0.45],
+  /* Apr */ [0.35, 13, 0.15, 23.3, 31.5, 1.0, 1.8, 1010.0, 0.4],
   /* May */ [0.2, 10, 0.3, 22.8, 31.0, 1.2, 2.2, 1010.5, 0.3],
   /* Jun */ [0.12, 8, 0.45, 22.0, 30.5, 1.5, 2.8, 1011.0, 0.25],
   /* Jul */ [0.08, 7, 0.55, 21.5, 30.5, 1.8, 3.0, 1011.5, 0.2],
   /* Aug */ [0.05, 6, 0.6, 21.5, 31.0, 2.0, 3.0, 1011.5, 0.15],
   /* Sep */ [0.06, 6, 0.55, 22.0, 32.0, 1.8, 3.0, 1011.0, 0.15],
   /* Oct */ [0.12, 8, 0.4, 23.0, 33.0, 1.5, 2.6, 1010.5, 0.25],
-  /* Nov */ [0.35, 12, 0.15, 23.5, 32.5, 1.2, 2.0, 1010.0, 0.4],
-  /* Dec */ [0.5, 14, 0.06, 23.5, 31.5, 0.9, 1.8, 1009.5, 0.45],
+  /* Nov */ [0.35, 13, 0.15, 23.5, 32.5, 1.2, 2.0, 1010.0, 0.4],
+  /* Dec */ [0.5, 16, 0.06, 23.5, 31.5, 0.9, 1.8, 1009.5, 0.45],
 ]
 
 export const MONTHLY_CLIMATE: readonly MonthClimate[] = ROWS.map(

@@ -55,8 +55,8 @@ export {
   solarDeclinationRad,
   solarNoonElevationDeg,
   solarTimeH,
-  sunPosition,
   sunElevationDeg,
+  sunPosition,
 } from './solar.ts'
 export type { NodeStatusOptions } from './status.ts'
 export { BATTERY, healthyBatteryV, statusReadings } from './status.ts'

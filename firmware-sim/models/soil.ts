@@ -109,7 +109,7 @@ export const SOIL_DEFAULTS = {
   /** The sensor sits ~10 cm deep: the daily soil temperature wave arrives damped and ~3 h late. */
   soilTemperatureTimeConstantH: 3,
   /** Sun heats bare soil above air temperature: °C per W/m² of radiation reaching the ground. */
-  soilHeatingCPerWm2: 0.006,
+  soilHeatingCPerWm2: 0.004,
   /** Sensor noise σ: capacitive probe %VWC, thermistor °C. */
   moistureNoiseVwcPct: 0.3,
   temperatureNoiseC: 0.1,

@@ -53,7 +53,8 @@ export function sunPosition(timeMs: number): { declinationRad: number; equationO
   const n = (timeMs - J2000_MS) / DAY_MS
   const meanLongitudeDeg = 280.46 + 0.9856474 * n
   const meanAnomaly = (357.528 + 0.9856003 * n) * DEG
-  const eclipticLongitude = (meanLongitudeDeg + 1.915 * Math.sin(meanAnomaly) + 0.02 * Math.sin(2 * meanAnomaly)) * DEG
+  const eclipticLongitude =
+    (meanLongitudeDeg + 1.915 * Math.sin(meanAnomaly) + 0.02 * Math.sin(2 * meanAnomaly)) * DEG
   const obliquity = (23.439 - 0.0000004 * n) * DEG
   const declinationRad = Math.asin(Math.sin(obliquity) * Math.sin(eclipticLongitude))
   const rightAscensionDeg =

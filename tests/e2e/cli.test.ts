@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { mosquittoPub } from '../harness/clients.ts'
 import { freePort } from '../harness/ports.ts'
-import { spawnKampung } from '../harness/process.ts'
+import { serviceEnv, spawnKampung } from '../harness/process.ts'
 
 const run = promisify(execFile)
 
@@ -16,13 +16,7 @@ describe('kampung CLI, as a newcomer uses it', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
   it('up → villages add → devices add → mosquitto_pub → readings → Ctrl-C', async () => {
-    const env = {
-      KAMPUNG_DATA_DIR: dataDir,
-      KAMPUNG_MQTT_HOST: '127.0.0.1',
-      KAMPUNG_MQTT_PORT: String(await freePort()),
-      KAMPUNG_API_HOST: '127.0.0.1',
-      KAMPUNG_API_PORT: String(await freePort()),
-    }
+    const env = serviceEnv({ dataDir, mqttPort: await freePort(), apiPort: await freePort() })
     const kampung = (...args: string[]) =>
       run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
         env: { ...process.env, ...env, KAMPUNG_LOG_LEVEL: 'warn' },

@@ -68,3 +68,20 @@ export function spawnKampung(
     },
   }
 }
+
+/** Environment for `kampung up` on free-port-style fixed ports, a data dir and (optionally) InfluxDB. */
+export function serviceEnv(o: {
+  dataDir: string
+  mqttPort: number
+  apiPort: number
+  influxUrl?: string
+}): Record<string, string> {
+  return {
+    KAMPUNG_DATA_DIR: o.dataDir,
+    ...(o.influxUrl ? { KAMPUNG_INFLUX_URL: o.influxUrl } : {}),
+    KAMPUNG_MQTT_HOST: '127.0.0.1',
+    KAMPUNG_MQTT_PORT: String(o.mqttPort),
+    KAMPUNG_API_HOST: '127.0.0.1',
+    KAMPUNG_API_PORT: String(o.apiPort),
+  }
+}

@@ -143,7 +143,9 @@ describe('POST /api/v1/telemetry', () => {
     const body = (await ok.json()) as { readings: Array<{ device: string; value: number; timeMs: number }> }
     expect(body.readings).toHaveLength(2)
     expect(body.readings[0]).toMatchObject({ device: 'sawah-1', value: 30, timeMs: Date.UTC(2026, 10, 20) })
-    expect((await get('?quantity=soil_moisture&village=glagah', basic('gw-kemiren', gwSecret))).status).toBe(403)
+    expect((await get('?quantity=soil_moisture&village=glagah', basic('gw-kemiren', gwSecret))).status).toBe(
+      403,
+    )
     const bad = await get('?quantity=moisture_of_soil&from=yesterday', basic('gw-kemiren', gwSecret))
     expect(bad.status).toBe(400)
     const problems = ((await bad.json()) as { problems: string[] }).problems

@@ -8,7 +8,7 @@ import { type InfluxdHandle, startInfluxd } from '../harness/influxd.ts'
 import { influxCount } from '../harness/influxql.ts'
 import { type MosquittoHandle, startMosquitto } from '../harness/mosquitto.ts'
 import { freePort } from '../harness/ports.ts'
-import { type KampungProcess, spawnKampung } from '../harness/process.ts'
+import { type KampungProcess, serviceEnv, spawnKampung } from '../harness/process.ts'
 import { runFleet } from '../harness/publishers.ts'
 
 const V = 'olehsari'
@@ -131,14 +131,7 @@ describe('nothing accepted is lost', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-up-'))
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }))
     const mqttPort = await freePort()
-    const env = {
-      KAMPUNG_DATA_DIR: dataDir,
-      KAMPUNG_INFLUX_URL: influx.url,
-      KAMPUNG_MQTT_HOST: '127.0.0.1',
-      KAMPUNG_MQTT_PORT: String(mqttPort),
-      KAMPUNG_API_HOST: '127.0.0.1',
-      KAMPUNG_API_PORT: String(await freePort()),
-    }
+    const env = serviceEnv({ dataDir, influxUrl: influx.url, mqttPort, apiPort: await freePort() })
     const registry = new Registry({ path: path.join(dataDir, 'registry.db') })
     await registry.start()
     registry.addVillage({ id: V, name: 'Olehsari' })

@@ -4,11 +4,11 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KampungApp } from '../../src/app.ts'
 import { parseConfig } from '../../src/config.ts'
+import { waitFor } from '../harness/app.ts'
 import { mosquittoPub, runClient } from '../harness/clients.ts'
 import { type InfluxdHandle, startInfluxd } from '../harness/influxd.ts'
 import { influxCount } from '../harness/influxql.ts'
 import { runFleet } from '../harness/publishers.ts'
-import { waitFor } from '../harness/app.ts'
 
 /**
  * `kampung broker` and `kampung ingest` as separate roles: ingest is an ordinary MQTT 3.1.1 client

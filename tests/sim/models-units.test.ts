@@ -42,7 +42,7 @@ describe('solar geometry', () => {
       if (elevation > best.elevation) best = { timeMs: t, elevation }
     }
     expect(best.elevation).toBeCloseTo(81.8, 0)
-    // Solar noon: 12:00 − (114.37° − 105°)/15° per hour ≈ 11:23, plus the equation of time (+7 min in March).
+    // Solar noon: 12:00 − (114.37° − 105°)/15° per hour ≈ 11:23, and 7 min later for the equation of time.
     expect(localHours(best.timeMs)).toBeGreaterThan(11.3)
     expect(localHours(best.timeMs)).toBeLessThan(11.7)
     expect(sunElevationDeg(midnight, LAT, BANYUWANGI.lonDeg)).toBeLessThan(-60)
@@ -78,7 +78,8 @@ describe('weather model', () => {
     const from = Date.parse('2025-01-01T00:00:00+07:00')
     const to = from + 60 * DAY_MS
     let sum = 0
-    for (let t = from; t < to; t += 7 * 60_000 + 13) sum += w.rainMmBetween(t, Math.min(to, t + 7 * 60_000 + 13))
+    for (let t = from; t < to; t += 7 * 60_000 + 13)
+      sum += w.rainMmBetween(t, Math.min(to, t + 7 * 60_000 + 13))
     expect(sum).toBeCloseTo(w.rainMmBetween(from, to), 6)
   })
 
@@ -228,7 +229,10 @@ describe('faults', () => {
   ]
 
   it('drops samples in a window', () => {
-    const f = new FaultInjector({ specs: [{ kind: 'dropout', fromMs: T0 + HOUR_MS, toMs: T0 + 2 * HOUR_MS }], seed: 1 })
+    const f = new FaultInjector({
+      specs: [{ kind: 'dropout', fromMs: T0 + HOUR_MS, toMs: T0 + 2 * HOUR_MS }],
+      seed: 1,
+    })
     expect(f.apply(T0, readings(30))).not.toBeNull()
     expect(f.apply(T0 + HOUR_MS, readings(30))).toBeNull()
     expect(f.apply(T0 + 2 * HOUR_MS, readings(30))).not.toBeNull()
@@ -250,7 +254,10 @@ describe('faults', () => {
   })
 
   it('freezes a stuck value at its last value before the fault', () => {
-    const f = new FaultInjector({ specs: [{ kind: 'stuck', fromMs: T0 + 10, quantity: 'soil_moisture' }], seed: 1 })
+    const f = new FaultInjector({
+      specs: [{ kind: 'stuck', fromMs: T0 + 10, quantity: 'soil_moisture' }],
+      seed: 1,
+    })
     f.apply(T0, readings(31))
     expect(f.apply(T0 + 10, readings(29))!.readings[0]!.value).toBe(31)
     expect(f.apply(T0 + 20, readings(20))!.readings[0]!.value).toBe(31)
@@ -296,7 +303,10 @@ describe('faults', () => {
   })
 
   it('reports the new position of a moved node', () => {
-    const f = new FaultInjector({ specs: [{ kind: 'moved', fromMs: T0, latDeg: -8.4, lonDeg: 114.1 }], seed: 1 })
+    const f = new FaultInjector({
+      specs: [{ kind: 'moved', fromMs: T0, latDeg: -8.4, lonDeg: 114.1 }],
+      seed: 1,
+    })
     const s = f.apply(T0, [
       { quantity: 'latitude', value: -8.2 },
       { quantity: 'longitude', value: 114.37 },

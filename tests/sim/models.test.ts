@@ -52,10 +52,26 @@ function record(series: Map<string, Series>, name: string, timeMs: number, readi
 function runScenario(seed: number) {
   const weather = makeWeather(seed)
   const station = new WeatherStation({ weather, startMs: START_MS })
-  const maize = new SoilModel({ weather, crop: 'maize', plantedAtMs: START_MS - 20 * DAY_MS, startMs: START_MS })
-  const chili = new SoilModel({ weather, crop: 'chili', plantedAtMs: START_MS - 30 * DAY_MS, startMs: START_MS })
-  const rice = new SoilModel({ weather, crop: 'rice', plantedAtMs: START_MS - 40 * DAY_MS, startMs: START_MS })
-  const stem = (s: number) => new StemModel({ weather, species: 'durian', plantedAtMs: START_MS, startMs: START_MS, seed: s })
+  const maize = new SoilModel({
+    weather,
+    crop: 'maize',
+    plantedAtMs: START_MS - 20 * DAY_MS,
+    startMs: START_MS,
+  })
+  const chili = new SoilModel({
+    weather,
+    crop: 'chili',
+    plantedAtMs: START_MS - 30 * DAY_MS,
+    startMs: START_MS,
+  })
+  const rice = new SoilModel({
+    weather,
+    crop: 'rice',
+    plantedAtMs: START_MS - 40 * DAY_MS,
+    startMs: START_MS,
+  })
+  const stem = (s: number) =>
+    new StemModel({ weather, species: 'durian', plantedAtMs: START_MS, startMs: START_MS, seed: s })
   const healthy = stem(seed + 1)
   const dead = new SimNode({
     model: stem(seed + 2),
@@ -151,7 +167,9 @@ describe('seeded 30-day run (wet season, 10-day dry spell, then a storm)', () =>
   it('soil moisture falls through the dry spell', () => {
     for (const crop of ['maize', 'chili']) {
       const s = run.get(`${crop}.soil_moisture`)
-      const daily = Array.from({ length: SPELL_TO_DAY - SPELL_FROM_DAY }, (_, k) => valueAt(s, SPELL_FROM_DAY + k, 6))
+      const daily = Array.from({ length: SPELL_TO_DAY - SPELL_FROM_DAY }, (_, k) =>
+        valueAt(s, SPELL_FROM_DAY + k, 6),
+      )
       // Monotonic but for sensor noise (σ 0.3 %VWC), and clearly lower at the end than at the start.
       for (let k = 1; k < daily.length; k++) expect(daily[k]!).toBeLessThan(daily[k - 1]! + 1)
       expect(daily[daily.length - 1]!).toBeLessThan(daily[0]! - 2)
@@ -264,7 +282,12 @@ describe('seeded 30-day run (wet season, 10-day dry spell, then a storm)', () =>
 
   it('is deterministic: same seed, same readings; another seed, other rain', () => {
     const again = runScenario(42)
-    for (const key of ['station.rainfall', 'station.air_temperature', 'maize.soil_moisture', 'healthy.stem_diameter']) {
+    for (const key of [
+      'station.rainfall',
+      'station.air_temperature',
+      'maize.soil_moisture',
+      'healthy.stem_diameter',
+    ]) {
       expect(again.get(key).values).toEqual(run.get(key).values)
     }
     const other = new WeatherModel({ seed: 43 })
@@ -281,7 +304,13 @@ describe('step-size independence', () => {
     const states = [10 * 60_000, HOUR_MS, DAY_MS].map((stepMs) => {
       const weather = makeWeather(7)
       const soil = new SoilModel({ weather, crop: 'chili', plantedAtMs: START_MS, startMs: START_MS })
-      const stem = new StemModel({ weather, species: 'teak', plantedAtMs: START_MS, startMs: START_MS, seed: 1 })
+      const stem = new StemModel({
+        weather,
+        species: 'teak',
+        plantedAtMs: START_MS,
+        startMs: START_MS,
+        seed: 1,
+      })
       for (let t = START_MS + stepMs; t <= endMs; t += stepMs) {
         soil.step(t)
         stem.step(t)
@@ -330,7 +359,10 @@ describe('water balance', () => {
 
 describe('fault injector on a stream', () => {
   it('keeps a node silent after brown-out', () => {
-    const faults = new FaultInjector({ specs: [{ kind: 'battery_decline', fromMs: START_MS, voltsPerDay: 0.2 }], seed: 1 })
+    const faults = new FaultInjector({
+      specs: [{ kind: 'battery_decline', fromMs: START_MS, voltsPerDay: 0.2 }],
+      seed: 1,
+    })
     const sent: Array<number | null> = []
     for (let day = 0; day < 6; day++) {
       const s = faults.apply(START_MS + day * DAY_MS, [{ quantity: 'battery_voltage', value: 4.1 }])

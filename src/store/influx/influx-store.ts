@@ -2,6 +2,7 @@ import { KampungError } from '../../errors.ts'
 import { getLogger } from '../../log.ts'
 import { isQuantity } from '../../telemetry/quantities.ts'
 import type { Reading } from '../../telemetry/reading.ts'
+import { SerialQueue } from '../serial.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
 import { validateReadings } from '../validate.ts'
 import { DURATION, qualified, quoteIdent, quoteString, SAFE_NAME } from './influxql.ts'
@@ -100,7 +101,7 @@ export class InfluxStore implements TelemetryStore {
   readonly name = 'influxdb'
   private readonly options: ResolvedOptions
   /** One request in flight per store; each write waits for the previous one. */
-  private writeTail: Promise<unknown> = Promise.resolve()
+  private readonly writes = new SerialQueue()
 
   constructor(options: InfluxStoreOptions) {
     this.options = {
@@ -137,16 +138,11 @@ export class InfluxStore implements TelemetryStore {
   }
 
   async stop(): Promise<void> {
-    await this.writeTail.catch(() => {})
+    await this.writes.idle()
   }
 
   write(readings: readonly Reading[]): Promise<void> {
-    const run = this.writeTail.then(
-      () => this.writeNow(readings),
-      () => this.writeNow(readings),
-    )
-    this.writeTail = run.catch(() => {})
-    return run
+    return this.writes.run(() => this.writeNow(readings))
   }
 
   async query(q: ReadingQuery): Promise<Reading[]> {

@@ -5,6 +5,7 @@ import { isRetryable, KampungError } from '../../errors.ts'
 import { getLogger } from '../../log.ts'
 import type { Quantity } from '../../telemetry/quantities.ts'
 import type { Reading } from '../../telemetry/reading.ts'
+import { SerialQueue } from '../serial.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
 import { validateReadings } from '../validate.ts'
 
@@ -109,7 +110,7 @@ export class SpoolingStore implements TelemetryStore {
   private db: Database.Database | undefined
   private innerStarted = false
   private depth: SpoolDepth = { batches: 0, readings: 0, deadBatches: 0 }
-  private writeTail: Promise<unknown> = Promise.resolve()
+  private readonly writes = new SerialQueue()
 
   private stopping = false
   private timer: NodeJS.Timeout | undefined
@@ -152,7 +153,7 @@ export class SpoolingStore implements TelemetryStore {
     this.stopping = true
     clearTimeout(this.timer)
     this.timer = undefined
-    await this.writeTail.catch(() => {})
+    await this.writes.idle()
     const deadline = Date.now() + this.options.stopDrainTimeoutMs
     const inFlight = this.draining
     if (inFlight) await raceDeadline(inFlight, deadline)
@@ -177,12 +178,7 @@ export class SpoolingStore implements TelemetryStore {
   }
 
   write(readings: readonly Reading[]): Promise<void> {
-    const run = this.writeTail.then(
-      () => this.writeNow(readings),
-      () => this.writeNow(readings),
-    )
-    this.writeTail = run.catch(() => {})
-    return run
+    return this.writes.run(() => this.writeNow(readings))
   }
 
   query(q: ReadingQuery): Promise<Reading[]> {
