@@ -373,3 +373,30 @@ describe('fault injector on a stream', () => {
     expect(sent.slice(4)).toEqual([null, null])
   })
 })
+
+describe('drought', () => {
+  it('a long dry spell stops growth and leaves the stem shrunk at dawn', () => {
+    const from = Date.parse('2025-07-01T00:00:00+07:00')
+    const weather = new WeatherModel({ seed: 8 }).forceDrySpell(from, from + 70 * DAY_MS)
+    const tree = new StemModel({
+      weather,
+      species: 'sengon',
+      plantedAtMs: from,
+      startMs: from,
+      seed: 1,
+      noise: false,
+    })
+    const dawn = (day: number) => {
+      tree.step(from + day * DAY_MS + 6 * HOUR_MS)
+      return tree.state()
+    }
+    const early = [dawn(1), dawn(11)]
+    const late = [dawn(50), dawn(60)]
+    const growth = (pair: typeof early) => pair[1]!.growthUm - pair[0]!.growthUm
+    expect(late[1]!.waterStress).toBeGreaterThan(0.5)
+    expect(growth(late)).toBeLessThan(0.1 * growth(early))
+    // At dawn a watered stem is refilled; a droughted one is not (persistent TWD).
+    expect(early[1]!.twdUm).toBeLessThan(3)
+    expect(late[1]!.twdUm).toBeGreaterThan(20)
+  })
+})
