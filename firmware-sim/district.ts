@@ -1,0 +1,128 @@
+import type { PayloadFormat } from '../src/registry/types.ts'
+import {
+  type Crop,
+  type FaultSpec,
+  SimNode,
+  SoilModel,
+  type Species,
+  StemModel,
+  type SteppableModel,
+  WeatherModel,
+  WeatherStation,
+} from './models/index.ts'
+
+/**
+ * A simulated district: villages of Banyuwangi, each with a weather station, soil nodes in rice,
+ * maize and chili fields and dendrometers on newly planted Sedekah Oksigen trees, all from one
+ * seed. Pure layout and physics: transport (gateway, broker) is the fleet's business.
+ */
+
+/** Real villages of Kabupaten Banyuwangi (approximate centres), in the order the simulator uses them. */
+export const VILLAGES = [
+  { id: 'kemiren', name: 'Kemiren', latDeg: -8.2031, lonDeg: 114.3072 },
+  { id: 'olehsari', name: 'Olehsari', latDeg: -8.2115, lonDeg: 114.3192 },
+  { id: 'glagah', name: 'Glagah', latDeg: -8.2226, lonDeg: 114.3277 },
+  { id: 'licin', name: 'Licin', latDeg: -8.1878, lonDeg: 114.2556 },
+  { id: 'tamansari', name: 'Tamansari', latDeg: -8.1606, lonDeg: 114.2344 },
+  { id: 'sumberagung', name: 'Sumberagung', latDeg: -8.5914, lonDeg: 114.2355 },
+  { id: 'gombolirang', name: 'Gombolirang', latDeg: -8.1402, lonDeg: 114.3466 },
+  { id: 'jambewangi', name: 'Jambewangi', latDeg: -8.3964, lonDeg: 114.2118 },
+] as const
+
+const FIELD_CROPS: readonly Crop[] = ['rice', 'maize', 'chili']
+const TREE_SPECIES: readonly Species[] = ['sengon', 'teak', 'durian', 'avocado', 'soursop', 'trembesi']
+const DAY_MS = 86_400_000
+
+export type NodeKind = 'weather' | 'soil' | 'dendrometer'
+
+export interface SimNodeSpec {
+  id: string
+  village: string
+  kind: NodeKind
+  format: PayloadFormat
+  /** What the node is on: a crop for soil nodes, a species for dendrometers. */
+  subject?: string
+  latDeg: number
+  lonDeg: number
+  node: SimNode
+}
+
+export interface SimVillage {
+  id: string
+  name: string
+  gatewayId: string
+  weather: WeatherModel
+  nodes: SimNodeSpec[]
+}
+
+export interface DistrictOptions {
+  seed: number
+  villages: number
+  /** Soil nodes per village (cycling rice, maize, chili). */
+  fieldsPerVillage?: number
+  /** Dendrometer nodes per village (cycling the species handed out). */
+  treesPerVillage?: number
+  /** Simulated time the models start at. */
+  startMs: number
+  /** Faults per node id. */
+  faults?: Record<string, FaultSpec[]>
+  /** Weather forcing for scenarios: a dry spell and rain events, applied to every village. */
+  forcing?: {
+    drySpells?: Array<{ fromMs: number; toMs: number }>
+    rain?: Array<{ atMs: number; mm: number }>
+  }
+}
+
+export function buildDistrict(o: DistrictOptions): SimVillage[] {
+  const fields = o.fieldsPerVillage ?? 3
+  const trees = o.treesPerVillage ?? 2
+  const villages: SimVillage[] = []
+  for (let v = 0; v < o.villages; v++) {
+    const base = VILLAGES[v % VILLAGES.length]!
+    const suffix = v < VILLAGES.length ? '' : `-${Math.floor(v / VILLAGES.length) + 1}`
+    const id = `${base.id}${suffix}`
+    const seed = o.seed * 1000 + v
+    const weather = new WeatherModel({ seed, latDeg: base.latDeg, lonDeg: base.lonDeg })
+    for (const d of o.forcing?.drySpells ?? []) weather.forceDrySpell(d.fromMs, d.toMs)
+    for (const r of o.forcing?.rain ?? []) weather.forceRain(r.atMs, r.mm)
+    const at = (i: number) => ({ latDeg: base.latDeg + 0.001 * i, lonDeg: base.lonDeg + 0.001 * i })
+    const nodes: SimNodeSpec[] = []
+    const add = (nodeId: string, kind: NodeKind, model: SteppableModel, i: number, subject?: string) => {
+      const position = at(i)
+      nodes.push({
+        id: nodeId,
+        village: id,
+        kind,
+        format: 'json',
+        subject,
+        ...position,
+        node: new SimNode({ model, seed: seed * 100 + i, faults: o.faults?.[nodeId], status: position }),
+      })
+    }
+    add(`${id}-wx`, 'weather', new WeatherStation({ weather, startMs: o.startMs, seed }), 0)
+    for (let f = 0; f < fields; f++) {
+      const crop = FIELD_CROPS[f % FIELD_CROPS.length]!
+      const model = new SoilModel({
+        weather,
+        crop,
+        plantedAtMs: o.startMs - 20 * DAY_MS,
+        startMs: o.startMs,
+        seed: seed + f + 1,
+      })
+      add(`${id}-sawah${f + 1}`, 'soil', model, f + 1, crop)
+    }
+    for (let t = 0; t < trees; t++) {
+      const species = TREE_SPECIES[(v + t) % TREE_SPECIES.length]!
+      const model = new StemModel({
+        weather,
+        species,
+        plantedAtMs: o.startMs - 30 * DAY_MS,
+        startMs: o.startMs,
+        seed: seed + 50 + t,
+      })
+      add(`${id}-pohon${t + 1}`, 'dendrometer', model, fields + t + 1, species)
+    }
+    villages.push({ id, name: base.name + suffix, gatewayId: `${id}-gw`, weather, nodes })
+  }
+  return villages
+}

@@ -1,0 +1,230 @@
+import path from 'node:path'
+import { Gateway, type GatewayOptions } from '../gateway/index.ts'
+import { getLogger } from '../src/log.ts'
+import type { Registry } from '../src/registry/index.ts'
+import type { DeviceKind } from '../src/registry/types.ts'
+import type { SimNodeSpec, SimVillage } from './district.ts'
+
+/** Supplies a node's report at a simulated time; the johnny-five driver plugs in here. */
+export type NodeDriver = (spec: SimNodeSpec, timeMs: number) => Promise<NodeReport | null> | NodeReport | null
+
+export interface NodeReport {
+  /** The node's own timestamp; null when it has no clock (the gateway stamps it). */
+  timeMs: number | null
+  values: Record<string, number>
+}
+
+/** Reads the models directly (load mode, tests of the physics): no board in between. */
+export const directDriver: NodeDriver = (spec, timeMs) => {
+  const sample = spec.node.sample(timeMs)
+  if (!sample) return null
+  const values: Record<string, number> = {}
+  for (const r of sample.readings) values[r.quantity] = r.value
+  return { timeMs: sample.timeMs, values }
+}
+
+export interface FleetOptions {
+  villages: SimVillage[]
+  /** The broker the village gateways forward to. */
+  url: string
+  /** Gateway queues live in `<dataDir>/gateways/<village>`. */
+  dataDir: string
+  /** Device id → secret (see provisionDistrict). */
+  secrets: ReadonlyMap<string, string>
+  /** Simulated time between two reports of a node. */
+  reportIntervalMs: number
+  /** Simulated time of the first report. */
+  startMs: number
+  /**
+   * Simulated ms per real ms while catching up with the present (e.g. 600: ten minutes a second).
+   * Simulated time never passes the real present (the ingest refuses readings from the future);
+   * once there, the fleet runs in real time.
+   */
+  speed: number
+  /** Stop producing at this simulated time (tests, fixed runs); default: run until stop(). */
+  endMs?: number
+  /** Real interval of the simulation loop. */
+  tickMs?: number
+  driver?: NodeDriver
+  gateway?: Partial<Omit<GatewayOptions, 'gateway' | 'url' | 'nodes' | 'dataDir' | 'clock'>>
+}
+
+export interface FleetStats {
+  simNowMs: number
+  nodes: number
+  /** Nodes that produced a report within the last two report intervals (simulated). */
+  nodesOnline: number
+  submitted: number
+  forwarded: number
+  queueDepth: number
+  /** Readings the gateway could not queue (full queue, invalid) or the server rejected. */
+  refused: number
+  rejectedByServer: number
+}
+
+/**
+ * Runs a simulated district: each node reports every `reportIntervalMs` of simulated time to its
+ * village gateway (durable queue, MQTT with the node's own credentials), accelerated until the
+ * simulated clock reaches the present, then in real time.
+ */
+export class Fleet {
+  private readonly opts: FleetOptions
+  private readonly log = getLogger('fleet')
+  private readonly gateways = new Map<string, Gateway>()
+  private readonly nextMs = new Map<string, number>()
+  private readonly lastReportMs = new Map<string, number>()
+  private timer: NodeJS.Timeout | undefined
+  private simNowMs: number
+  private realStartMs = 0
+  private submitted = 0
+  private refused = 0
+  private stepping = false
+  private finished: (() => void) | undefined
+  /** Resolves once endMs is reached and every gateway queue is empty. */
+  readonly done: Promise<void>
+
+  constructor(opts: FleetOptions) {
+    this.opts = opts
+    this.simNowMs = opts.startMs
+    this.done = new Promise((resolve) => {
+      this.finished = resolve
+    })
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts
+    for (const v of o.villages) {
+      const nodes: GatewayOptions['nodes'] = {}
+      for (const n of v.nodes) {
+        nodes[n.id] = { village: v.id, secret: this.secret(n.id) }
+        this.nextMs.set(n.id, o.startMs)
+      }
+      const gateway = new Gateway({
+        ...o.gateway,
+        gateway: { id: v.gatewayId, village: v.id, secret: this.secret(v.gatewayId) },
+        url: o.url,
+        nodes,
+        dataDir: path.join(o.dataDir, 'gateways', v.id),
+        clock: () => this.simNowMs,
+      })
+      await gateway.start()
+      this.gateways.set(v.id, gateway)
+    }
+    this.realStartMs = Date.now()
+    const tick = o.tickMs ?? 200
+    this.timer = setInterval(() => void this.step(), tick)
+    this.log.info({ villages: o.villages.length, nodes: this.nextMs.size, speed: o.speed }, 'fleet started')
+  }
+
+  private secret(id: string): string {
+    const secret = this.opts.secrets.get(id)
+    if (!secret) throw new Error(`no secret for simulated device ${id}: provision the district first`)
+    return secret
+  }
+
+  /** Advance simulated time and hand every due report to its gateway. */
+  private async step(): Promise<void> {
+    if (this.stepping) return
+    this.stepping = true
+    try {
+      const o = this.opts
+      const elapsed = Date.now() - this.realStartMs
+      let target = Math.min(o.startMs + elapsed * o.speed, Date.now())
+      if (o.endMs !== undefined) target = Math.min(target, o.endMs)
+      const driver = o.driver ?? directDriver
+      for (const v of o.villages) {
+        const gateway = this.gateways.get(v.id)!
+        for (const n of v.nodes) {
+          let next = this.nextMs.get(n.id)!
+          while (next <= target) {
+            this.simNowMs = next
+            const report = await driver(n, next)
+            if (report) {
+              const result = gateway.submit(n.id, { values: report.values }, report.timeMs ?? undefined)
+              if (result.ok) this.submitted++
+              else this.refused++
+              this.lastReportMs.set(n.id, next)
+            }
+            next += o.reportIntervalMs
+          }
+          this.nextMs.set(n.id, next)
+        }
+      }
+      this.simNowMs = target
+      if (o.endMs !== undefined && target >= o.endMs && this.queueDepth() === 0) this.finished?.()
+    } catch (err) {
+      this.log.error({ err }, 'simulation step failed')
+    } finally {
+      this.stepping = false
+    }
+  }
+
+  private queueDepth(): number {
+    let depth = 0
+    for (const g of this.gateways.values()) depth += g.health().queueDepth
+    return depth
+  }
+
+  stats(): FleetStats {
+    let forwarded = 0
+    let queueDepth = 0
+    let rejectedByServer = 0
+    let refused = this.refused
+    for (const g of this.gateways.values()) {
+      const h = g.health()
+      forwarded += h.forwarded
+      queueDepth += h.queueDepth
+      refused += h.refusedQueueFull
+      for (const n of Object.values(h.nodes)) rejectedByServer += n.rejectedByServer ?? 0
+    }
+    const recent = this.simNowMs - 2 * this.opts.reportIntervalMs
+    let nodesOnline = 0
+    for (const t of this.lastReportMs.values()) if (t >= recent) nodesOnline++
+    return {
+      simNowMs: this.simNowMs,
+      nodes: this.nextMs.size,
+      nodesOnline,
+      submitted: this.submitted,
+      forwarded,
+      queueDepth,
+      refused,
+      rejectedByServer,
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    while (this.stepping) await new Promise((r) => setTimeout(r, 10))
+    await Promise.all([...this.gateways.values()].map((g) => g.stop()))
+    this.gateways.clear()
+  }
+}
+
+const KIND: Record<SimNodeSpec['kind'], DeviceKind> = {
+  weather: 'weather',
+  soil: 'soil',
+  dendrometer: 'dendrometer',
+}
+
+/**
+ * Register the district's villages, gateways and nodes in the registry, with fresh secrets: a new
+ * device gets one, an existing one has its secret rotated (secrets are stored hashed, so the
+ * simulator cannot read back an old one). Returns device id → secret.
+ */
+export async function provisionDistrict(
+  registry: Registry,
+  villages: SimVillage[],
+): Promise<Map<string, string>> {
+  const secrets = new Map<string, string>()
+  const ensure = async (id: string, village: string, kind: DeviceKind, lat?: number, lon?: number) => {
+    if (registry.getDevice(id)) secrets.set(id, await registry.rotateSecret(id))
+    else secrets.set(id, (await registry.addDevice({ id, village, kind, format: 'json', lat, lon })).secret)
+  }
+  for (const v of villages) {
+    registry.addVillage({ id: v.id, name: v.name })
+    await ensure(v.gatewayId, v.id, 'gateway')
+    for (const n of v.nodes) await ensure(n.id, v.id, KIND[n.kind], n.latDeg, n.lonDeg)
+  }
+  return secrets
+}
