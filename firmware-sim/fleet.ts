@@ -14,12 +14,20 @@ export interface NodeReport {
   values: Record<string, number>
 }
 
+/** Reported precision: what the node's ADC and firmware would send (µm for stems, 0.01 otherwise). */
+const round = (quantity: string, value: number) =>
+  quantity === 'stem_diameter'
+    ? Math.round(value)
+    : quantity === 'latitude' || quantity === 'longitude'
+      ? value
+      : Math.round(value * 100) / 100
+
 /** Reads the models directly (load mode, tests of the physics): no board in between. */
 export const directDriver: NodeDriver = (spec, timeMs) => {
   const sample = spec.node.sample(timeMs)
   if (!sample) return null
   const values: Record<string, number> = {}
-  for (const r of sample.readings) values[r.quantity] = r.value
+  for (const r of sample.readings) values[r.quantity] = round(r.quantity, r.value)
   return { timeMs: sample.timeMs, values }
 }
 

@@ -93,6 +93,25 @@ const apiSchema = z
   })
   .strict()
 
+/** The simulated district (firmware-sim/): `kampung up --sim` (what `npm start` runs) or `kampung sim`. */
+const simSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    villages: z.number().int().min(1).max(10_000).default(3),
+    fieldsPerVillage: z.number().int().min(0).max(100).default(3),
+    treesPerVillage: z.number().int().min(0).max(100).default(2),
+    seed: z.number().int().default(42),
+    /** Simulated history replayed before the present, at `speed`. */
+    backfillDays: z.number().min(0).max(90).default(2),
+    /** Simulated ms per real ms while catching up with the present; then real time. */
+    speed: z.number().min(1).max(100_000_000).default(20_000),
+    /** Simulated time between two reports of a node. */
+    reportIntervalMs: z.number().int().min(1000).default(60_000),
+    /** Faults per node id: `{ "kemiren-pohon2": [{ "kind": "dead_tree", "fromMs": 1790000000000 }] }`. */
+    faults: z.record(z.string(), z.array(z.unknown())).default({}),
+  })
+  .strict()
+
 export const configSchema = z
   .object({
     dataDir: z.string().default('./data'),
@@ -101,6 +120,7 @@ export const configSchema = z
     ingest: ingestSchema.prefault({}),
     store: storeSchema.prefault({}),
     api: apiSchema.prefault({}),
+    sim: simSchema.prefault({}),
   })
   .strict()
 

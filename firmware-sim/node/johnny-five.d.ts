@@ -17,7 +17,12 @@ declare module 'johnny-five' {
     i2cConfig(options?: unknown): void
     i2cWrite(address: number, registerOrBytes: number | number[], bytes?: number | number[]): void
     i2cRead(address: number, registerOrBytes: number, bytesOrCb: number | I2cCallback, cb?: I2cCallback): void
-    i2cReadOnce(address: number, registerOrBytes: number, bytesOrCb: number | I2cCallback, cb?: I2cCallback): void
+    i2cReadOnce(
+      address: number,
+      registerOrBytes: number,
+      bytesOrCb: number | I2cCallback,
+      cb?: I2cCallback,
+    ): void
   }
   export type I2cCallback = (bytes: number[]) => void
 

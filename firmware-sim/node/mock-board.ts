@@ -161,7 +161,14 @@ export function createMockBoard(opts: { id?: string; timeoutMs?: number } = {}):
   const io = new mock.Firmata()
   const pins = new SimulatedPins()
   pins.attach(io)
-  const board = new five.Board({ io, id: opts.id, repl: false, debug: false, sigint: false, timeout: timeoutMs })
+  const board = new five.Board({
+    io,
+    id: opts.id,
+    repl: false,
+    debug: false,
+    sigint: false,
+    timeout: timeoutMs,
+  })
   return new Promise((resolve, reject) => {
     board.once('ready', () => resolve({ board, io, pins, timers: new VirtualTimers() }))
     board.once('error', reject)

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { mkdirSync, readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { KampungApp, type Roles } from '../app.ts'
 import { type Config, ConfigError, loadConfig, resolvePaths } from '../config.ts'
@@ -8,6 +9,7 @@ import { InfluxStore, SqliteStore } from '../store/index.ts'
 import type { TelemetryStore } from '../store/types.ts'
 import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/quantities.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
+import { type Simulation, startSimulation } from './sim.ts'
 
 const log = getLogger('cli')
 
@@ -15,21 +17,33 @@ function config(opts: { config?: string }): Config {
   return loadConfig({ file: opts.config })
 }
 
-/** Run the given roles until SIGINT/SIGTERM, then drain and stop. */
-async function run(opts: { config?: string }, roles: (c: Config) => Roles): Promise<void> {
-  const cfg = config(opts)
-  const app = new KampungApp(cfg, roles(cfg))
+/** Stop cleanly on Ctrl-C / SIGTERM: `stops` run in order, then the process exits 0. */
+function onShutdown(stops: Array<() => Promise<void>>): void {
   let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
     log.info({ signal }, 'stopping: draining buffers')
-    await app.stop()
+    for (const stop of stops) {
+      try {
+        await stop()
+      } catch (err) {
+        log.error({ err }, 'error while stopping')
+      }
+    }
     log.info('stopped')
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
+}
+
+/** Run the given roles (and the simulated district when asked) until SIGINT/SIGTERM, then drain. */
+async function run(opts: { config?: string }, roles: (c: Config) => Roles, withSim = false): Promise<void> {
+  const cfg = config(opts)
+  const app = new KampungApp(cfg, roles(cfg))
+  let sim: Simulation | undefined
+  onShutdown([async () => sim?.stop(), () => app.stop()])
   try {
     await app.start()
   } catch (err) {
@@ -44,6 +58,53 @@ async function run(opts: { config?: string }, roles: (c: Config) => Roles): Prom
   const store =
     cfg.store.kind === 'influx' ? `InfluxDB ${cfg.store.influx.url}` : `SQLite ${resolvePaths(cfg).sqlite}`
   console.log(`smart-kampung running: ${parts.join(', ')}; store: ${store}. Ctrl-C stops.`)
+  if ((withSim || cfg.sim.enabled) && app.broker) {
+    sim = await startSimulation({
+      cfg,
+      registry: app.registry,
+      url: `mqtt://127.0.0.1:${app.broker.port}`,
+      metrics: app.metrics,
+    })
+    const nodes = sim.villages.reduce((n, v) => n + v.nodes.length, 0)
+    console.log(
+      `simulated district: ${sim.villages.length} villages (${sim.villages.map((v) => v.id).join(', ')}), ${nodes} nodes, ` +
+        `replaying ${cfg.sim.backfillDays} days then live; try: npm run kampung -- readings soil_moisture --village ${sim.villages[0]!.id}`,
+    )
+  }
+}
+
+/** `kampung sim` / `kampung gateway`: the simulated district (or one village of it) against a broker. */
+async function runSim(
+  opts: { url: string; village?: string },
+  overrides: Partial<Config['sim']>,
+): Promise<void> {
+  const base = config(program.opts())
+  const cfg = { ...base, sim: { ...base.sim, ...overrides } }
+  const registry = new Registry({ path: resolvePaths(cfg).registry })
+  mkdirSync(cfg.dataDir, { recursive: true })
+  await registry.start()
+  const sim = await startSimulation({ cfg, registry, url: opts.url, village: opts.village })
+  onShutdown([() => sim.stop(), () => registry.stop()])
+  const nodes = sim.villages.reduce((n, v) => n + v.nodes.length, 0)
+  console.log(`simulating ${sim.villages.length} villages, ${nodes} nodes against ${opts.url}. Ctrl-C stops.`)
+}
+
+function int(name: string) {
+  return (value: string) => {
+    const n = Number(value)
+    if (!Number.isFinite(n)) throw new Error(`${name}: "${value}" is not a number`)
+    return n
+  }
+}
+
+/** `--faults` takes JSON or @file: node id → fault specs. */
+function faultsOption(value: string): Record<string, unknown[]> {
+  const text = value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value
+  try {
+    return JSON.parse(text) as Record<string, unknown[]>
+  } catch (err) {
+    throw new Error(`--faults: not JSON (${(err as Error).message})`)
+  }
 }
 
 const program = new Command()
@@ -55,7 +116,55 @@ program
 program
   .command('up')
   .description('run everything in one process: broker, ingest, store, API')
-  .action(() => run(program.opts(), (c) => ({ broker: c.broker.enabled, ingest: true, api: c.api.enabled })))
+  .option('--sim', 'also run the simulated district of config "sim" (what npm start does)')
+  .action((o) =>
+    run(
+      program.opts(),
+      (c) => ({ broker: c.broker.enabled, ingest: true, api: c.api.enabled }),
+      Boolean(o.sim),
+    ),
+  )
+
+const simOptions = (c: Command) =>
+  c
+    .option('--url <url>', 'the broker', 'mqtt://127.0.0.1:1883')
+    .option('--villages <n>', 'number of villages', int('--villages'))
+    .option('--fields <n>', 'soil nodes per village', int('--fields'))
+    .option('--trees <n>', 'dendrometer nodes per village', int('--trees'))
+    .option('--speed <x>', 'simulated ms per real ms while catching up', int('--speed'))
+    .option('--seed <n>', 'seed of the whole district', int('--seed'))
+    .option('--backfill-days <d>', 'simulated history before now', int('--backfill-days'))
+    .option('--interval-ms <ms>', 'simulated time between reports', int('--interval-ms'))
+    .option(
+      '--faults <json|@file>',
+      'faults per node id, e.g. {"kemiren-pohon2":[{"kind":"dead_tree","fromMs":0}]}',
+      faultsOption,
+    )
+
+const simOverrides = (o: Record<string, unknown>): Partial<Config['sim']> =>
+  Object.fromEntries(
+    Object.entries({
+      villages: o.villages,
+      fieldsPerVillage: o.fields,
+      treesPerVillage: o.trees,
+      speed: o.speed,
+      seed: o.seed,
+      backfillDays: o.backfillDays,
+      reportIntervalMs: o.intervalMs,
+      faults: o.faults,
+    }).filter(([, v]) => v !== undefined),
+  ) as Partial<Config['sim']>
+
+simOptions(program.command('sim'))
+  .description(
+    'a simulated district (weather stations, fields, trees, village gateways) against any broker; devices are provisioned in the local registry',
+  )
+  .action((o) => runSim({ url: o.url }, simOverrides(o)))
+
+simOptions(program.command('gateway'))
+  .description('one village gateway with its simulated nodes (durable queue, forwards to the broker)')
+  .requiredOption('--village <id>', 'the village, e.g. kemiren')
+  .action((o) => runSim({ url: o.url, village: o.village }, simOverrides(o)))
 
 program
   .command('broker')

@@ -1,0 +1,149 @@
+import path from 'node:path'
+import { buildDistrict, type SimVillage } from '../../firmware-sim/district.ts'
+import { Fleet, type NodeDriver, provisionDistrict } from '../../firmware-sim/fleet.ts'
+import { type FaultSpec, validateFaultSpecs } from '../../firmware-sim/models/index.ts'
+import { type Config, ConfigError } from '../config.ts'
+import type { Metrics } from '../metrics.ts'
+import type { Registry } from '../registry/index.ts'
+
+const DAY_MS = 86_400_000
+
+export interface Simulation {
+  fleet: Fleet
+  villages: SimVillage[]
+  progress: Progress
+  stop(): Promise<void>
+}
+
+/** Fault specs from config, checked against the district's node ids; every problem at once. */
+function checkFaults(raw: Record<string, unknown[]>, villages: SimVillage[]): Record<string, FaultSpec[]> {
+  const ids = new Set(villages.flatMap((v) => v.nodes.map((n) => n.id)))
+  const problems: string[] = []
+  const faults: Record<string, FaultSpec[]> = {}
+  for (const [id, specs] of Object.entries(raw)) {
+    if (!ids.has(id)) {
+      problems.push(
+        `sim.faults.${id}: no simulated node "${id}" (nodes are e.g. ${[...ids].slice(0, 3).join(', ')})`,
+      )
+      continue
+    }
+    const result = validateFaultSpecs(specs)
+    if (result.ok) faults[id] = result.specs
+    else for (const e of result.errors) problems.push(`sim.faults.${id}${e.replace(/^\$/, '')}`)
+  }
+  if (problems.length) throw new ConfigError('sim.faults', problems)
+  return faults
+}
+
+/**
+ * Provision and start the simulated district of `cfg.sim` against the broker at `url`, replaying
+ * `backfillDays` of history at `speed`, then reporting in real time.
+ */
+export async function startSimulation(o: {
+  cfg: Config
+  registry: Registry
+  url: string
+  /** Only this village of the district (`kampung gateway`). */
+  village?: string
+  metrics?: Metrics
+  driver?: NodeDriver
+  print?: (line: string) => void
+}): Promise<Simulation> {
+  const sim = o.cfg.sim
+  const interval = sim.reportIntervalMs
+  const startMs = Math.floor((Date.now() - sim.backfillDays * DAY_MS) / interval) * interval
+  const layout = {
+    seed: sim.seed,
+    villages: sim.villages,
+    fieldsPerVillage: sim.fieldsPerVillage,
+    treesPerVillage: sim.treesPerVillage,
+    startMs,
+  }
+  const faults = checkFaults(sim.faults, buildDistrict(layout))
+  let villages = buildDistrict({ ...layout, faults })
+  if (o.village) {
+    const ids = villages.map((v) => v.id)
+    villages = villages.filter((v) => v.id === o.village)
+    if (villages.length === 0)
+      throw new ConfigError('--village', [`no simulated village "${o.village}"; one of ${ids.join(', ')}`])
+  }
+  const secrets = await provisionDistrict(o.registry, villages)
+  const fleet = new Fleet({
+    villages,
+    url: o.url,
+    dataDir: path.join(o.cfg.dataDir, 'sim'),
+    secrets,
+    reportIntervalMs: interval,
+    startMs,
+    speed: sim.speed,
+    driver: o.driver,
+    // Catching up is a backlog flush: let it go faster than a real gateway's default pace.
+    gateway: { maxMessagesPerSec: 200, healthIntervalMs: 10_000 },
+  })
+  await fleet.start()
+  const progress = new Progress(fleet, o.metrics, o.print)
+  progress.start()
+  return {
+    fleet,
+    villages,
+    progress,
+    async stop() {
+      progress.stop()
+      await fleet.stop()
+    },
+  }
+}
+
+const WIB_MS = 7 * 3_600_000
+const PROGRESS_EVERY_MS = 5_000
+
+/** One status line every few seconds: simulated time, nodes online, throughput, queue, rejects. */
+export class Progress {
+  private timer: NodeJS.Timeout | undefined
+  private lastForwarded = 0
+  private lastStored = 0
+  private lastAtMs = 0
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly metrics: Metrics | undefined,
+    private readonly print: (line: string) => void = (line) => console.log(line),
+  ) {}
+
+  start(): void {
+    this.lastAtMs = Date.now()
+    this.timer = setInterval(() => void this.report(), PROGRESS_EVERY_MS)
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
+
+  private async stored(): Promise<number> {
+    if (!this.metrics) return 0
+    const m = await this.metrics.readingsAccepted.get()
+    return m.values.reduce((n, v) => n + v.value, 0)
+  }
+
+  async report(): Promise<string> {
+    const s = this.fleet.stats()
+    const now = Date.now()
+    const seconds = Math.max(0.001, (now - this.lastAtMs) / 1000)
+    const stored = await this.stored()
+    const simTime = new Date(s.simNowMs + WIB_MS).toISOString().slice(0, 16).replace('T', ' ')
+    const catchingUp = now - s.simNowMs > 2 * 60_000 ? ' (catching up)' : ''
+    const parts = [
+      `sim ${simTime} WIB${catchingUp}`,
+      `nodes ${s.nodesOnline}/${s.nodes} online`,
+      `${Math.round((s.forwarded - this.lastForwarded) / seconds)} reports/s forwarded`,
+    ]
+    if (this.metrics) parts.push(`${Math.round((stored - this.lastStored) / seconds)} readings/s stored`)
+    parts.push(`queued ${s.queueDepth}`, `rejected ${s.rejectedByServer + s.refused}`)
+    this.lastForwarded = s.forwarded
+    this.lastStored = stored
+    this.lastAtMs = now
+    const line = parts.join(' | ')
+    this.print(line)
+    return line
+  }
+}
