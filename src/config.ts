@@ -107,6 +107,11 @@ const simSchema = z
     speed: z.number().min(1).max(100_000_000).default(20_000),
     /** Simulated time between two reports of a node. */
     reportIntervalMs: z.number().int().min(1000).default(60_000),
+    /**
+     * board: every node runs its johnny-five firmware on a mock Firmata board (the code a real
+     * Arduino runs); direct: reports straight from the models (load mode: thousands of nodes).
+     */
+    driver: z.enum(['board', 'direct']).default('board'),
     /** Faults per node id: `{ "kemiren-pohon2": [{ "kind": "dead_tree", "fromMs": 1790000000000 }] }`. */
     faults: z.record(z.string(), z.array(z.unknown())).default({}),
   })

@@ -1,3 +1,3 @@
+export { type ReadingsRouteOptions, readingsRouter } from './readings-route.ts'
 export { type ApiOptions, ApiServer } from './server.ts'
 export { type TelemetryRouteOptions, telemetryRouter } from './telemetry-route.ts'
-export { readingsRouter, type ReadingsRouteOptions } from './readings-route.ts'

@@ -16,7 +16,8 @@ function time(value: unknown, name: string, problems: string[]): number | undefi
   if (value === undefined) return undefined
   const text = String(value)
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text)
-  if (!Number.isFinite(ms)) problems.push(`${name}: "${text}" is neither ms since the epoch nor an ISO-8601 time`)
+  if (!Number.isFinite(ms))
+    problems.push(`${name}: "${text}" is neither ms since the epoch nor an ISO-8601 time`)
   return ms
 }
 
@@ -32,14 +33,18 @@ export function readingsRouter(opts: ReadingsRouteOptions): Router {
     const caller = creds && (await opts.registry.verifySecret(creds.id, creds.secret))
     if (!caller) {
       res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')
-      return res.status(401).json({ error: 'unauthorized', message: 'send a device id and secret as HTTP Basic credentials' })
+      return res
+        .status(401)
+        .json({ error: 'unauthorized', message: 'send a device id and secret as HTTP Basic credentials' })
     }
     const q = req.query
     const problems: string[] = []
     const quantity = typeof q.quantity === 'string' ? q.quantity : ''
-    if (!isQuantity(quantity)) problems.push(`quantity: "${quantity}" is not one of ${QUANTITY_NAMES.join(', ')}`)
+    if (!isQuantity(quantity))
+      problems.push(`quantity: "${quantity}" is not one of ${QUANTITY_NAMES.join(', ')}`)
     const limit = q.limit === undefined ? 1000 : Number(q.limit)
-    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) problems.push(`limit: expected an integer 0..${MAX_LIMIT}`)
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT)
+      problems.push(`limit: expected an integer 0..${MAX_LIMIT}`)
     const query: ReadingQuery = {
       quantity: quantity as ReadingQuery['quantity'],
       village: typeof q.village === 'string' ? q.village : undefined,
@@ -49,10 +54,13 @@ export function readingsRouter(opts: ReadingsRouteOptions): Router {
       toMs: time(q.to, 'to', problems),
       limit,
     }
-    if (problems.length) return res.status(400).json({ error: 'bad_request', message: problems.join('; '), problems })
+    if (problems.length)
+      return res.status(400).json({ error: 'bad_request', message: problems.join('; '), problems })
     if (caller.kind !== 'service') {
       if (query.village && query.village !== caller.village) {
-        return res.status(403).json({ error: 'forbidden', message: `"${caller.id}" may read only village ${caller.village}` })
+        return res
+          .status(403)
+          .json({ error: 'forbidden', message: `"${caller.id}" may read only village ${caller.village}` })
       }
       query.village = caller.village
     }

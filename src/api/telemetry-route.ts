@@ -2,8 +2,8 @@ import express, { type Request, type Response, type Router } from 'express'
 import { isRetryable } from '../errors.ts'
 import type { IngestPipeline } from '../ingest/index.ts'
 import type { Registry } from '../registry/index.ts'
-import { credentials } from './auth.ts'
 import { type Device, PAYLOAD_FORMATS, type PayloadFormat } from '../registry/types.ts'
+import { credentials } from './auth.ts'
 
 export interface TelemetryRouteOptions {
   registry: Registry

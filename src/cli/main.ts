@@ -152,6 +152,7 @@ const simOverrides = (o: Record<string, unknown>): Partial<Config['sim']> =>
       backfillDays: o.backfillDays,
       reportIntervalMs: o.intervalMs,
       faults: o.faults,
+      driver: o.driver,
     }).filter(([, v]) => v !== undefined),
   ) as Partial<Config['sim']>
 

@@ -1,6 +1,7 @@
 import path from 'node:path'
+import { boardDriver } from '../../firmware-sim/board-driver.ts'
 import { buildDistrict, type SimVillage } from '../../firmware-sim/district.ts'
-import { Fleet, type NodeDriver, provisionDistrict } from '../../firmware-sim/fleet.ts'
+import { directDriver, Fleet, provisionDistrict } from '../../firmware-sim/fleet.ts'
 import { type FaultSpec, validateFaultSpecs } from '../../firmware-sim/models/index.ts'
 import { type Config, ConfigError } from '../config.ts'
 import type { Metrics } from '../metrics.ts'
@@ -46,7 +47,6 @@ export async function startSimulation(o: {
   /** Only this village of the district (`kampung gateway`). */
   village?: string
   metrics?: Metrics
-  driver?: NodeDriver
   print?: (line: string) => void
 }): Promise<Simulation> {
   const sim = o.cfg.sim
@@ -68,6 +68,7 @@ export async function startSimulation(o: {
       throw new ConfigError('--village', [`no simulated village "${o.village}"; one of ${ids.join(', ')}`])
   }
   const secrets = await provisionDistrict(o.registry, villages)
+  const board = sim.driver === 'board' ? boardDriver(interval) : undefined
   const fleet = new Fleet({
     villages,
     url: o.url,
@@ -76,7 +77,7 @@ export async function startSimulation(o: {
     reportIntervalMs: interval,
     startMs,
     speed: sim.speed,
-    driver: o.driver,
+    driver: board ?? directDriver,
     // Catching up is a backlog flush: let it go faster than a real gateway's default pace.
     gateway: { maxMessagesPerSec: 200, healthIntervalMs: 10_000 },
   })
@@ -90,6 +91,7 @@ export async function startSimulation(o: {
     async stop() {
       progress.stop()
       await fleet.stop()
+      board?.stop()
     },
   }
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { boardDriver } from '../../firmware-sim/board-driver.ts'
 import { buildDistrict } from '../../firmware-sim/district.ts'
 import { Fleet, provisionDistrict } from '../../firmware-sim/fleet.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
@@ -9,7 +10,10 @@ import { influxQuery } from '../harness/influxql.ts'
 const DAY = 86_400_000
 const WIB = 7 * 3_600_000
 
-/** A seeded 30-simulated-day run of one village through gateway, broker and ingest into InfluxDB. */
+/**
+ * A seeded 30-simulated-day run of one village: models → johnny-five firmware on mock Firmata
+ * boards → village gateway → broker → ingest → InfluxDB.
+ */
 describe('simulated district, 30 days, through the real broker into the real InfluxDB', () => {
   let influx: InfluxdHandle
   let t: TestApp
@@ -33,7 +37,9 @@ describe('simulated district, 30 days, through the real broker into the real Inf
       faults: { 'kemiren-pohon2': [{ kind: 'dead_tree', fromMs: startMs }] },
     })
     const secrets = await provisionDistrict(t.app.registry, villages)
+    const driver = boardDriver(10 * 60_000)
     const fleet = new Fleet({
+      driver,
       villages,
       url: `mqtt://127.0.0.1:${t.mqttPort}`,
       dataDir: t.dataDir,
@@ -48,6 +54,7 @@ describe('simulated district, 30 days, through the real broker into the real Inf
     await fleet.start()
     await fleet.done
     await fleet.stop()
+    driver.stop()
   }, 120_000)
 
   afterAll(async () => {
