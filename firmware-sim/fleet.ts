@@ -57,6 +57,8 @@ export interface FleetOptions {
   /** Real interval of the simulation loop. */
   tickMs?: number
   driver?: NodeDriver
+  /** Nodes that are real boards (reporting through `gatewayOf(village).submit`), not simulated. */
+  realNodes?: ReadonlySet<string>
   gateway?: Partial<Omit<GatewayOptions, 'gateway' | 'url' | 'nodes' | 'dataDir' | 'clock'>>
 }
 
@@ -152,6 +154,7 @@ export class Fleet {
         const gateway = this.gateways.get(v.id)
         if (!gateway) return // stopped meanwhile
         for (const n of v.nodes) {
+          if (o.realNodes?.has(n.id)) continue
           let next = this.nextMs.get(n.id)!
           const batch: Array<{ values: Record<string, number>; timeMs?: number }> = []
           const flush = () => {
@@ -186,6 +189,11 @@ export class Fleet {
     } finally {
       this.stepping = false
     }
+  }
+
+  /** The running gateway of a village (real boards submit their reports to it). */
+  gatewayOf(village: string): Gateway | undefined {
+    return this.gateways.get(village)
   }
 
   private queueDepth(): number {
@@ -250,10 +258,18 @@ export async function provisionDistrict(
     if (registry.getDevice(id)) secrets.set(id, await registry.rotateSecret(id))
     else secrets.set(id, (await registry.addDevice({ id, village, kind, format: 'json', lat, lon })).secret)
   }
+  const jobs: Array<() => Promise<void>> = []
   for (const v of villages) {
     registry.addVillage({ id: v.id, name: v.name })
-    await ensure(v.gatewayId, v.id, 'gateway')
-    for (const n of v.nodes) await ensure(n.id, v.id, KIND[n.kind], n.latDeg, n.lonDeg)
+    jobs.push(() => ensure(v.gatewayId, v.id, 'gateway'))
+    for (const n of v.nodes) jobs.push(() => ensure(n.id, v.id, KIND[n.kind], n.latDeg, n.lonDeg))
   }
+  // Hashing runs on libuv's thread pool: a few at a time keep every core busy.
+  const CONCURRENCY = 8
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let job = jobs.shift(); job; job = jobs.shift()) await job()
+    }),
+  )
   return secrets
 }

@@ -75,7 +75,7 @@ async function run(opts: { config?: string }, roles: (c: Config) => Roles, withS
 
 /** `kampung sim` / `kampung gateway`: the simulated district (or one village of it) against a broker. */
 async function runSim(
-  opts: { url: string; village?: string },
+  opts: { url: string; village?: string; serial?: Record<string, string> },
   overrides: Partial<Config['sim']>,
 ): Promise<void> {
   const base = config(program.opts())
@@ -83,7 +83,13 @@ async function runSim(
   const registry = new Registry({ path: resolvePaths(cfg).registry })
   mkdirSync(cfg.dataDir, { recursive: true })
   await registry.start()
-  const sim = await startSimulation({ cfg, registry, url: opts.url, village: opts.village })
+  const sim = await startSimulation({
+    cfg,
+    registry,
+    url: opts.url,
+    village: opts.village,
+    serial: opts.serial,
+  })
   onShutdown([() => sim.stop(), () => registry.stop()])
   const nodes = sim.villages.reduce((n, v) => n + v.nodes.length, 0)
   console.log(`simulating ${sim.villages.length} villages, ${nodes} nodes against ${opts.url}. Ctrl-C stops.`)
@@ -129,24 +135,39 @@ const simOptions = (c: Command) =>
   c
     .option('--url <url>', 'the broker', 'mqtt://127.0.0.1:1883')
     .option('--villages <n>', 'number of villages', int('--villages'))
+    .option(
+      '--nodes <n>',
+      'nodes per village: one weather station, the rest soil nodes and dendrometers (3:2)',
+      int('--nodes'),
+    )
     .option('--fields <n>', 'soil nodes per village', int('--fields'))
     .option('--trees <n>', 'dendrometer nodes per village', int('--trees'))
     .option('--speed <x>', 'simulated ms per real ms while catching up', int('--speed'))
     .option('--seed <n>', 'seed of the whole district', int('--seed'))
     .option('--backfill-days <d>', 'simulated history before now', int('--backfill-days'))
     .option('--interval-ms <ms>', 'simulated time between reports', int('--interval-ms'))
+    .option('--driver <board|direct>', 'board: johnny-five firmware on mock Firmata; direct: models only (load mode)')
     .option(
       '--faults <json|@file>',
       'faults per node id, e.g. {"kemiren-pohon2":[{"kind":"dead_tree","fromMs":0}]}',
       faultsOption,
     )
 
-const simOverrides = (o: Record<string, unknown>): Partial<Config['sim']> =>
-  Object.fromEntries(
+/** `--nodes n`: one weather station, then soil nodes and dendrometers 3:2. */
+function splitNodes(n: unknown): { fields?: number; trees?: number } {
+  if (typeof n !== 'number') return {}
+  if (n < 1) throw new Error('--nodes: at least 1 (the weather station)')
+  const fields = Math.round(((n - 1) * 3) / 5)
+  return { fields, trees: n - 1 - fields }
+}
+
+const simOverrides = (o: Record<string, unknown>): Partial<Config['sim']> => {
+  const split = splitNodes(o.nodes)
+  return Object.fromEntries(
     Object.entries({
       villages: o.villages,
-      fieldsPerVillage: o.fields,
-      treesPerVillage: o.trees,
+      fieldsPerVillage: o.fields ?? split.fields,
+      treesPerVillage: o.trees ?? split.trees,
       speed: o.speed,
       seed: o.seed,
       backfillDays: o.backfillDays,
@@ -155,6 +176,7 @@ const simOverrides = (o: Record<string, unknown>): Partial<Config['sim']> =>
       driver: o.driver,
     }).filter(([, v]) => v !== undefined),
   ) as Partial<Config['sim']>
+}
 
 simOptions(program.command('sim'))
   .description(
@@ -165,7 +187,16 @@ simOptions(program.command('sim'))
 simOptions(program.command('gateway'))
   .description('one village gateway with its simulated nodes (durable queue, forwards to the broker)')
   .requiredOption('--village <id>', 'the village, e.g. kemiren')
-  .action((o) => runSim({ url: o.url, village: o.village }, simOverrides(o)))
+  .option(
+    '--serial <node=port>',
+    'a real board (Arduino with StandardFirmata) for a node, e.g. kemiren-sawah1=/dev/ttyACM0; repeatable',
+    (value: string, all: Record<string, string> = {}) => {
+      const [node, port] = value.split('=')
+      if (!node || !port) throw new Error(`--serial "${value}": expected <node id>=<serial port>`)
+      return { ...all, [node]: port }
+    },
+  )
+  .action((o) => runSim({ url: o.url, village: o.village, serial: o.serial }, simOverrides(o)))
 
 program
   .command('broker')

@@ -3,6 +3,7 @@ import { boardDriver } from '../../firmware-sim/board-driver.ts'
 import { buildDistrict, type SimVillage } from '../../firmware-sim/district.ts'
 import { directDriver, Fleet, provisionDistrict } from '../../firmware-sim/fleet.ts'
 import { type FaultSpec, validateFaultSpecs } from '../../firmware-sim/models/index.ts'
+import { startSerialNodes } from '../../firmware-sim/serial-nodes.ts'
 import { type Config, ConfigError } from '../config.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
@@ -46,6 +47,8 @@ export async function startSimulation(o: {
   url: string
   /** Only this village of the district (`kampung gateway`). */
   village?: string
+  /** Node id → serial port of a real board (Arduino with StandardFirmata) replacing the simulated one. */
+  serial?: Record<string, string>
   metrics?: Metrics
   print?: (line: string) => void
 }): Promise<Simulation> {
@@ -67,6 +70,14 @@ export async function startSimulation(o: {
     if (villages.length === 0)
       throw new ConfigError('--village', [`no simulated village "${o.village}"; one of ${ids.join(', ')}`])
   }
+  const nodeSpecs = new Map(villages.flatMap((v) => v.nodes.map((n) => [n.id, n] as const)))
+  const serial = Object.entries(o.serial ?? {})
+  const unknown = serial.filter(([id]) => !nodeSpecs.has(id)).map(([id]) => id)
+  if (unknown.length)
+    throw new ConfigError(
+      '--serial',
+      unknown.map((id) => `no node "${id}" in ${villages.map((v) => v.id).join(', ')}`),
+    )
   const secrets = await provisionDistrict(o.registry, villages)
   const board = sim.driver === 'board' ? boardDriver(interval) : undefined
   const fleet = new Fleet({
@@ -78,10 +89,18 @@ export async function startSimulation(o: {
     startMs,
     speed: sim.speed,
     driver: board ?? directDriver,
+    realNodes: new Set(serial.map(([id]) => id)),
     // Catching up is a backlog flush: let it go faster than a real gateway's default pace.
     gateway: { maxMessagesPerSec: 200, healthIntervalMs: 10_000 },
   })
   await fleet.start()
+  const real = serial.length
+    ? await startSerialNodes({
+        nodes: serial.map(([id, port]) => ({ spec: nodeSpecs.get(id)!, port })),
+        gateway: fleet.gatewayOf(nodeSpecs.get(serial[0]![0])!.village)!,
+        reportIntervalMs: interval,
+      })
+    : undefined
   const progress = new Progress(fleet, o.metrics, o.print)
   progress.start()
   return {
@@ -90,6 +109,7 @@ export async function startSimulation(o: {
     progress,
     async stop() {
       progress.stop()
+      real?.stop()
       await fleet.stop()
       board?.stop()
     },

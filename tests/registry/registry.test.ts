@@ -87,7 +87,7 @@ describe('Registry', () => {
       secret_hash: string
     }
     db.close()
-    expect(row.secret_hash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/)
+    expect(row.secret_hash).toMatch(/^scrypt\$1024\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/)
     expect(row.secret_hash).not.toContain(secret)
     await registry.start()
   })
@@ -175,5 +175,17 @@ describe('Registry', () => {
   it('says clearly when used before start()', async () => {
     const idle = new Registry({ path: path.join(dir, 'idle.db') })
     expect((await rejection(() => idle.listVillages())).code).toBe('not_started')
+  })
+})
+
+describe('secret hashes', () => {
+  it('verifies a hash stored with another scrypt cost (the cost is read from the hash)', async () => {
+    const { scryptSync } = await import('node:crypto')
+    const { verifyHash } = await import('../../src/registry/secrets.ts')
+    const salt = Buffer.from('0123456789abcdef')
+    const hash = scryptSync('the-secret', salt, 32, { N: 16_384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 })
+    const stored = ['scrypt', 16_384, 8, 1, salt.toString('base64url'), hash.toString('base64url')].join('$')
+    expect(await verifyHash('the-secret', stored)).toBe(true)
+    expect(await verifyHash('another-secret', stored)).toBe(false)
   })
 })
