@@ -9,7 +9,14 @@ import { InfluxStore, SqliteStore } from '../store/index.ts'
 import type { TelemetryStore } from '../store/types.ts'
 import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/quantities.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
-import { type Simulation, startSimulation } from './sim.ts'
+import type { Simulation } from './sim.ts'
+
+/**
+ * The simulator is loaded only when asked for: johnny-five pulls in node:repl, which loads
+ * node:domain, which makes every EventEmitter.emit in the process slower (seen in the ingest
+ * benchmark profile).
+ */
+const loadSim = () => import('./sim.ts')
 
 const log = getLogger('cli')
 
@@ -59,6 +66,7 @@ async function run(opts: { config?: string }, roles: (c: Config) => Roles, withS
     cfg.store.kind === 'influx' ? `InfluxDB ${cfg.store.influx.url}` : `SQLite ${resolvePaths(cfg).sqlite}`
   console.log(`smart-kampung running: ${parts.join(', ')}; store: ${store}. Ctrl-C stops.`)
   if ((withSim || cfg.sim.enabled) && app.broker) {
+    const { startSimulation } = await loadSim()
     sim = await startSimulation({
       cfg,
       registry: app.registry,
@@ -83,6 +91,7 @@ async function runSim(
   const registry = new Registry({ path: resolvePaths(cfg).registry })
   mkdirSync(cfg.dataDir, { recursive: true })
   await registry.start()
+  const { startSimulation } = await loadSim()
   const sim = await startSimulation({
     cfg,
     registry,
@@ -146,7 +155,10 @@ const simOptions = (c: Command) =>
     .option('--seed <n>', 'seed of the whole district', int('--seed'))
     .option('--backfill-days <d>', 'simulated history before now', int('--backfill-days'))
     .option('--interval-ms <ms>', 'simulated time between reports', int('--interval-ms'))
-    .option('--driver <board|direct>', 'board: johnny-five firmware on mock Firmata; direct: models only (load mode)')
+    .option(
+      '--driver <board|direct>',
+      'board: johnny-five firmware on mock Firmata; direct: models only (load mode)',
+    )
     .option(
       '--faults <json|@file>',
       'faults per node id, e.g. {"kemiren-pohon2":[{"kind":"dead_tree","fromMs":0}]}',

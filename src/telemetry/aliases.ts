@@ -45,8 +45,12 @@ function buildTable(): Map<string, Quantity> {
 }
 
 const TABLE = buildTable()
+/** Keys exactly as written in ALIASES (and the canonical names): the common case, no normalising. */
+const EXACT = new Map<string, Quantity>(
+  QUANTITY_NAMES.flatMap((q) => [q, ...ALIASES[q]].map((name) => [name, q] as [string, Quantity])),
+)
 
 /** The quantity a payload key names, or undefined when it names none we know. */
 export function resolveQuantity(key: string): Quantity | undefined {
-  return TABLE.get(normalizeKey(key))
+  return EXACT.get(key) ?? TABLE.get(normalizeKey(key))
 }

@@ -31,12 +31,12 @@ function decodeEntry(entry: unknown, path: string, out: Collector): void {
     out.error(path, 'invalid_field', 'expected an object {"ts", "sensor", "values"}')
     return
   }
-  const timeMs = entryTime(entry.ts, childPath(path, 'ts'), out)
+  const timeMs = entryTime(entry.ts, path, out)
   if (timeMs === undefined) return
 
   let sensor = DEFAULT_SENSOR
   if (entry.sensor !== undefined) {
-    const sensorPath = childPath(path, 'sensor')
+    const sensorPath = `${path}.sensor`
     if (typeof entry.sensor !== 'string') {
       out.error(sensorPath, 'invalid_field', 'sensor must be a string, e.g. "soil1"')
       return
@@ -49,16 +49,16 @@ function decodeEntry(entry: unknown, path: string, out: Collector): void {
     sensor = entry.sensor
   }
 
-  const valuesPath = childPath(path, 'values')
   if (!isPlainObject(entry.values)) {
-    out.error(valuesPath, 'invalid_field', 'values must be an object of {"<quantity>": number}')
+    out.error(`${path}.values`, 'invalid_field', 'values must be an object of {"<quantity>": number}')
     return
   }
-  decodeValueMap(entry.values, valuesPath, timeMs, sensor, out)
+  decodeValueMap(entry.values, `${path}.values`, timeMs, sensor, out)
 }
 
 /** The entry's time, or undefined after reporting why it has none (then its values are skipped). */
-function entryTime(ts: unknown, path: string, out: Collector): number | undefined {
+function entryTime(ts: unknown, entryPath: string, out: Collector): number | undefined {
+  const path = `${entryPath}.ts`
   const receivedAtMs = out.ctx.receivedAtMs
   let timeMs: number
   if (ts === undefined) {

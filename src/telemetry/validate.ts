@@ -132,6 +132,26 @@ export class Collector {
     return true
   }
 
+  /** `add` with the path built only if the candidate is refused (`parent` + `key`, see childPath). */
+  addAt(parent: string, key: string, candidate: Candidate): boolean {
+    const { timeMs, sensor, quantity, value } = candidate
+    const problem =
+      checkSensor(sensor) ?? checkValue(quantity, value) ?? checkTime(timeMs, this.ctx.receivedAtMs)
+    if (problem) {
+      this.error(childPath(parent, key), problem.reason, problem.message)
+      return false
+    }
+    this.readings.push({
+      timeMs,
+      village: this.ctx.village,
+      device: this.ctx.device,
+      sensor,
+      quantity,
+      value: value as number,
+    })
+    return true
+  }
+
   /** Append another collector's output (a nested payload, e.g. LPP inside a ChirpStack event). */
   merge(other: DecodeResult): void {
     this.readings.push(...other.readings)

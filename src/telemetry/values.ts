@@ -14,29 +14,50 @@ export function decodeValueMap(
   defaultSensor: string,
   out: Collector,
 ): void {
-  const seen = new Map<string, string>()
-  for (const [key, value] of Object.entries(values)) {
-    const keyPath = childPath(path, key)
+  // Paths are built only for errors, and duplicate series are found by scanning this entry's few
+  // readings: the hot path of every native-JSON message allocates nothing it does not keep.
+  const firstReading = out.readings.length
+  const firstKeys: string[] = []
+  for (const key in values) {
+    if (!Object.hasOwn(values, key)) continue
+    const value = values[key]
     const slash = key.lastIndexOf('/')
     const sensor = slash >= 0 ? key.slice(0, slash) : defaultSensor
     const name = slash >= 0 ? key.slice(slash + 1) : key
     const quantity = resolveQuantity(name)
     if (quantity === undefined) {
       out.error(
-        keyPath,
+        childPath(path, key),
         'unknown_quantity',
         `unknown quantity ${JSON.stringify(name)}; expected one of ${QUANTITY_NAMES.join(', ')} or an alias`,
       )
       continue
     }
     // Two keys for one series at one time (e.g. `temp` and `temperature`) would overwrite each other.
-    const series = `${sensor}\u0000${quantity}`
-    const first = seen.get(series)
-    if (first !== undefined) {
-      out.error(keyPath, 'invalid_field', `duplicates ${first}: both are ${quantity} of sensor ${sensor}`)
+    const dup = duplicateOf(out, firstReading, firstKeys, sensor, quantity)
+    if (dup !== undefined) {
+      out.error(
+        childPath(path, key),
+        'invalid_field',
+        `duplicates ${childPath(path, dup)}: both are ${quantity} of sensor ${sensor}`,
+      )
       continue
     }
-    seen.set(series, keyPath)
-    out.add(keyPath, { timeMs, sensor, quantity, value })
+    if (out.addAt(path, key, { timeMs, sensor, quantity, value })) firstKeys.push(key)
   }
+}
+
+/** The key of an earlier reading of this entry with the same sensor and quantity, if any. */
+function duplicateOf(
+  out: Collector,
+  from: number,
+  keys: string[],
+  sensor: string,
+  quantity: string,
+): string | undefined {
+  for (let i = from; i < out.readings.length; i++) {
+    const r = out.readings[i]!
+    if (r.quantity === quantity && r.sensor === sensor) return keys[i - from]
+  }
+  return undefined
 }
