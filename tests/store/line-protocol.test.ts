@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { quoteIdent, quoteString } from '../../src/store/influx/influxql.ts'
 import {
+  encodeBody,
   encodeReading,
   escapeTag,
   formatFloat,
@@ -60,6 +61,16 @@ describe('line protocol', () => {
       'soil_moisture,device=x%0Asoil_moisture\\,device\\=y\\ value\\=1\\ 1%0D%5C' +
         ',sensor=s\\=1\\,\\ %5C,unit=%VWC,village=v%5C value=31.5 1700000000123',
     )
+  })
+
+  it('writes a range of readings as one body, a line each, and keeps series apart whatever their ids', () => {
+    // ids chosen so that naive concatenation of quantity/village/device/sensor would collide
+    const a = { ...base, village: 'v', device: 'a|b', sensor: 'c' }
+    const b = { ...base, village: 'v', device: 'a', sensor: 'b|c' }
+    const body = encodeBody([base, a, b, base], 1, 3)
+    expect(body).toBe(`${encodeReading(a)}\n${encodeReading(b)}\n`)
+    expect(encodeReading(a)).toContain('device=a|b,sensor=c,')
+    expect(encodeReading(b)).toContain('device=a,sensor=b|c,')
   })
 
   it('refuses unknown quantities and non-integer times', () => {

@@ -6,7 +6,7 @@ import { SerialQueue } from '../serial.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
 import { validateReadings } from '../validate.ts'
 import { DURATION, qualified, quoteIdent, quoteString, SAFE_NAME } from './influxql.ts'
-import { encodeReadings, fromStoredTag, toStoredTag } from './line-protocol.ts'
+import { encodeBody, fromStoredTag, toStoredTag } from './line-protocol.ts'
 
 export interface InfluxDownsampleOptions {
   /** Retention policy the hourly means go to. Default `rp_1h`. */
@@ -194,13 +194,12 @@ export class InfluxStore implements TelemetryStore {
   private async writeNow(readings: readonly Reading[]): Promise<void> {
     if (readings.length === 0) return
     validateReadings(readings)
-    const lines = encodeReadings(readings)
     const { database, retentionPolicy, maxLinesPerRequest } = this.options
     const params = { db: database, rp: retentionPolicy, precision: 'ms' }
     const refused: Array<InfluxPartialWriteError['refused'][number]> = []
-    for (let from = 0; from < lines.length; from += maxLinesPerRequest) {
-      const chunk = lines.slice(from, from + maxLinesPerRequest)
-      const res = await this.request('/write', params, chunk.join('\n'))
+    for (let from = 0; from < readings.length; from += maxLinesPerRequest) {
+      const to = Math.min(readings.length, from + maxLinesPerRequest)
+      const res = await this.request('/write', params, encodeBody(readings, from, to))
       if (res.status === 204 || res.status === 200) continue
       const message = errorMessage(res.body)
       if (res.status === 400 && /partial write/i.test(message)) {
@@ -208,7 +207,7 @@ export class InfluxStore implements TelemetryStore {
         const dropped = /dropped=(\d+)/.exec(message)?.[1]
         refused.push({
           fromIndex: from,
-          count: chunk.length,
+          count: to - from,
           dropped: dropped ? Number(dropped) : undefined,
           message,
         })
