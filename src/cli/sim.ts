@@ -31,7 +31,7 @@ function checkFaults(raw: Record<string, unknown[]>, villages: SimVillage[]): Re
     }
     const result = validateFaultSpecs(specs)
     if (result.ok) faults[id] = result.specs
-    else for (const e of result.errors) problems.push(`sim.faults.${id}${e.replace(/^\$/, '')}`)
+    else for (const e of result.errors) problems.push(`sim.faults.${id}${e.replace(/^\$(\S*) /, '$1: ')}`)
   }
   if (problems.length) throw new ConfigError('sim.faults', problems)
   return faults
