@@ -1,6 +1,6 @@
 import { gaussianAt } from './random.ts'
 import { DAY_MS, HOUR_MS } from './solar.ts'
-import type { SimReading } from './types.ts'
+import { type SimReading, stepOnGrid } from './types.ts'
 import type { WeatherModel, WeatherState } from './weather.ts'
 import { saturationVapourPressureKpa } from './weather.ts'
 
@@ -248,13 +248,10 @@ export class SoilModel {
 
   /** Advance to `toMs` and return the readings at `toMs`. */
   step(toMs: number): SimReading[] {
-    if (toMs < this.timeMs) throw new RangeError(`SoilModel.step: ${toMs} is before ${this.timeMs}`)
-    const sub = SOIL_DEFAULTS.substepMs
-    while (this.timeMs < toMs) {
-      const next = Math.min(toMs, Math.floor(this.timeMs / sub) * sub + sub)
-      this.advance(this.timeMs, next)
-      this.timeMs = next
-    }
+    stepOnGrid('SoilModel', this.timeMs, toMs, SOIL_DEFAULTS.substepMs, (t0, t1) => {
+      this.advance(t0, t1)
+      this.timeMs = t1
+    })
     return this.readings()
   }
 

@@ -1,7 +1,7 @@
 import { gaussianAt } from './random.ts'
 import { SoilModel } from './soil.ts'
 import { dayOfYear, HOUR_MS } from './solar.ts'
-import type { SimReading } from './types.ts'
+import { type SimReading, stepOnGrid } from './types.ts'
 import type { WeatherModel } from './weather.ts'
 
 /**
@@ -160,13 +160,10 @@ export class StemModel {
   }
 
   step(toMs: number): SimReading[] {
-    if (toMs < this.timeMs) throw new RangeError(`StemModel.step: ${toMs} is before ${this.timeMs}`)
-    const sub = STEM_DEFAULTS.substepMs
-    while (this.timeMs < toMs) {
-      const next = Math.min(toMs, Math.floor(this.timeMs / sub) * sub + sub)
-      this.advance(this.timeMs, next)
-      this.timeMs = next
-    }
+    stepOnGrid('StemModel', this.timeMs, toMs, STEM_DEFAULTS.substepMs, (t0, t1) => {
+      this.advance(t0, t1)
+      this.timeMs = t1
+    })
     return this.readings()
   }
 

@@ -114,31 +114,20 @@ export class Collector {
 
   /** Validate and keep one reading; `note` is added to an error message (e.g. the unit converted from). */
   add(path: string, candidate: Candidate, note?: string): boolean {
-    const { timeMs, sensor, quantity, value } = candidate
-    const problem =
-      checkSensor(sensor) ?? checkValue(quantity, value) ?? checkTime(timeMs, this.ctx.receivedAtMs)
-    if (problem) {
-      this.error(path, problem.reason, note ? `${problem.message} (${note})` : problem.message)
-      return false
-    }
-    this.readings.push({
-      timeMs,
-      village: this.ctx.village,
-      device: this.ctx.device,
-      sensor,
-      quantity,
-      value: value as number,
-    })
-    return true
+    return this.keep(candidate, () => path, note)
   }
 
   /** `add` with the path built only if the candidate is refused (`parent` + `key`, see childPath). */
   addAt(parent: string, key: string, candidate: Candidate): boolean {
+    return this.keep(candidate, () => childPath(parent, key))
+  }
+
+  private keep(candidate: Candidate, path: () => string, note?: string): boolean {
     const { timeMs, sensor, quantity, value } = candidate
     const problem =
       checkSensor(sensor) ?? checkValue(quantity, value) ?? checkTime(timeMs, this.ctx.receivedAtMs)
     if (problem) {
-      this.error(childPath(parent, key), problem.reason, problem.message)
+      this.error(path(), problem.reason, note ? `${problem.message} (${note})` : problem.message)
       return false
     }
     this.readings.push({
