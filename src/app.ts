@@ -52,6 +52,7 @@ export class KampungApp {
       batchMaxReadings: config.ingest.batchMaxReadings,
       batchMaxWaitMs: config.ingest.batchMaxWaitMs,
       maxPendingReadings: config.ingest.maxPendingReadings,
+      maxWritesInFlight: config.ingest.maxWritesInFlight,
       reportRejected: (device, report) => {
         if (this.broker) this.broker.publishError(device, report)
         else this.mqttIngest?.report(device, report)

@@ -54,6 +54,8 @@ const ingestSchema = z
       .prefault({}),
     batchMaxReadings: z.number().int().min(1).max(50_000).default(5000),
     batchMaxWaitMs: z.number().int().min(0).max(10_000).default(25),
+    /** Store writes in flight at most: the store writes one batch while the next is gathered. */
+    maxWritesInFlight: z.number().int().min(1).max(8).default(2),
     /** Backpressure threshold: beyond this many readings waiting for the store, new messages wait. */
     maxPendingReadings: z.number().int().min(100).max(5_000_000).default(100_000),
   })

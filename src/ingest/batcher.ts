@@ -9,6 +9,8 @@ export interface BatcherOptions {
   maxWaitMs: number
   /** Backpressure: `add` waits while this many readings are buffered or being written. */
   maxPending: number
+  /** Store writes in flight at most (the store may allow fewer). Default 2. */
+  maxWritesInFlight?: number
   onWrite?: (readings: number, seconds: number) => void
 }
 
@@ -19,27 +21,40 @@ interface Waiter {
   reject: (err: unknown) => void
 }
 
+interface WriteOutcome {
+  endSeq: number
+  failed: boolean
+  error?: unknown
+}
+
 /**
- * Collects readings from many messages into large store writes, one write in flight at a time
- * (influxd 1.6 fails with "error syncing wal" when many writes wait) and at most `maxReadings`
- * per write, so a write's latency stays bounded however far behind the store is. Each `add`
- * resolves only once all its readings are durable, so the caller can acknowledge the message
- * then and not before; a failed write rejects every message with a reading in it.
+ * Collects readings from many messages into large store writes: at most `maxReadings` per write,
+ * so a write's latency stays bounded however far behind the store is, and a couple in flight, so
+ * the store writes one batch while the next is gathered and encoded (influxd 1.6 fails with
+ * "error syncing wal" when many writes wait). Each `add` resolves only once all its readings are
+ * durable, so the caller can acknowledge the message then and not before; a failed write rejects
+ * every message with a reading in it.
  */
 export class WriteBatcher {
   private readonly opts: BatcherOptions
+  private readonly maxWrites: number
   private buffer: Reading[] = []
   /** Sequence number of buffer[0]; readings are numbered in the order they were added. */
   private bufferStartSeq = 0
+  /** Waiters in order; contiguous: each one's readings start where the previous one's end. */
   private readonly waiters: Waiter[] = []
   private timer: NodeJS.Timeout | undefined
-  private writing = false
+  private writes = 0
   private inFlight = 0
+  /** Writes are settled in sequence order: outcomes that arrive early wait here. */
+  private settledUpTo = 0
+  private readonly outcomes = new Map<number, WriteOutcome>()
   private readonly roomWaiters: Array<() => void> = []
   private readonly idleWaiters: Array<() => void> = []
 
   constructor(opts: BatcherOptions) {
     this.opts = opts
+    this.maxWrites = Math.max(1, opts.maxWritesInFlight ?? 2)
   }
 
   /** Readings buffered or being written, not yet durable. */
@@ -63,64 +78,81 @@ export class WriteBatcher {
 
   /** Resolves once everything added so far is durable (or failed). */
   async drain(): Promise<void> {
-    if (this.pending === 0 && !this.writing) return
+    if (this.pending === 0 && this.writes === 0) return
     this.flushSoon(0)
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
   }
 
   private flushSoon(delayMs: number): void {
-    if (this.writing) return // the running write flushes the rest when it finishes
+    if (this.writes >= this.maxWrites) return // a finishing write flushes the rest
     if (delayMs === 0) {
       if (this.timer) clearTimeout(this.timer)
       this.timer = undefined
-      setImmediate(() => void this.flush())
+      setImmediate(() => this.flush())
       return
     }
     this.timer ??= setTimeout(() => {
       this.timer = undefined
-      void this.flush()
+      this.flush()
     }, delayMs)
   }
 
-  private async flush(): Promise<void> {
-    if (this.writing || this.buffer.length === 0) return
-    this.writing = true
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = undefined
-    const take = Math.min(this.buffer.length, this.opts.maxReadings)
-    const batch = take === this.buffer.length ? this.buffer : this.buffer.slice(0, take)
-    this.buffer = take === this.buffer.length ? [] : this.buffer.slice(take)
-    const endSeq = this.bufferStartSeq + take
-    this.bufferStartSeq = endSeq
-    this.inFlight = take
+  private flush(): void {
+    while (this.writes < this.maxWrites && this.buffer.length > 0) {
+      if (this.timer) clearTimeout(this.timer)
+      this.timer = undefined
+      const take = Math.min(this.buffer.length, this.opts.maxReadings)
+      const batch = take === this.buffer.length ? this.buffer : this.buffer.slice(0, take)
+      this.buffer = take === this.buffer.length ? [] : this.buffer.slice(take)
+      const startSeq = this.bufferStartSeq
+      const endSeq = startSeq + take
+      this.bufferStartSeq = endSeq
+      this.writes++
+      this.inFlight += take
+      void this.write(batch, startSeq, endSeq)
+      // A small remainder waits for more (up to maxWaitMs) rather than going out as a tiny write.
+      if (this.buffer.length < this.opts.maxReadings) break
+    }
+    if (this.buffer.length > 0) this.flushSoon(this.opts.maxWaitMs)
+  }
+
+  private async write(batch: Reading[], startSeq: number, endSeq: number): Promise<void> {
     const started = performance.now()
-    let failure: unknown
-    let failed = false
+    let outcome: WriteOutcome
     try {
       await this.opts.store.write(batch)
-      this.opts.onWrite?.(take, (performance.now() - started) / 1000)
-    } catch (err) {
-      failed = true
-      failure = err
+      this.opts.onWrite?.(batch.length, (performance.now() - started) / 1000)
+      outcome = { endSeq, failed: false }
+    } catch (error) {
+      outcome = { endSeq, failed: true, error }
     }
-    // Waiters are ordered by endSeq. Success: every message ending within this write is durable.
-    // Failure: every message with a reading in this write fails (its other readings may be
-    // stored; the resend is harmless because the stores are idempotent).
-    // (Waiters are contiguous: each one's readings start where the previous one's end.)
-    const w = this.waiters
-    let n = 0
-    if (!failed) while (n < w.length && w[n]!.endSeq <= endSeq) n++
-    else while (n < w.length && (n === 0 || w[n - 1]!.endSeq < endSeq)) n++
-    const settled = this.waiters.splice(0, n)
-    for (const w of settled) {
-      if (failed) w.reject(failure)
-      else w.resolve()
-    }
-    this.inFlight = 0
-    this.writing = false
+    this.outcomes.set(startSeq, outcome)
+    this.settle()
+    this.writes--
+    this.inFlight -= batch.length
     for (const wake of this.roomWaiters.splice(0)) wake()
     // What arrived during the write has waited long enough: write it next.
     if (this.buffer.length > 0) this.flushSoon(0)
-    else for (const idle of this.idleWaiters.splice(0)) idle()
+    else if (this.writes === 0) for (const idle of this.idleWaiters.splice(0)) idle()
+  }
+
+  /**
+   * Settle waiters write by write, in sequence order. Success: every message ending within the
+   * write is durable. Failure: every message with a reading in it fails (its other readings may
+   * be stored; the resend is harmless because the stores are idempotent).
+   */
+  private settle(): void {
+    for (let o = this.outcomes.get(this.settledUpTo); o; o = this.outcomes.get(this.settledUpTo)) {
+      this.outcomes.delete(this.settledUpTo)
+      const w = this.waiters
+      let n = 0
+      if (!o.failed) while (n < w.length && w[n]!.endSeq <= o.endSeq) n++
+      else while (n < w.length && (n === 0 || w[n - 1]!.endSeq < o.endSeq)) n++
+      for (const waiter of w.splice(0, n)) {
+        if (o.failed) waiter.reject(o.error)
+        else waiter.resolve()
+      }
+      this.settledUpTo = o.endSeq
+    }
   }
 }

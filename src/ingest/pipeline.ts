@@ -13,6 +13,7 @@ export interface IngestOptions {
   batchMaxReadings: number
   batchMaxWaitMs: number
   maxPendingReadings: number
+  maxWritesInFlight?: number
   /** Tell the device what was rejected (its MQTT errors topic); must not throw. */
   reportRejected?: (device: Device, report: RejectionReport) => void
 }
@@ -56,6 +57,7 @@ export class IngestPipeline {
       maxReadings: this.opts.batchMaxReadings,
       maxWaitMs: this.opts.batchMaxWaitMs,
       maxPending: this.opts.maxPendingReadings,
+      maxWritesInFlight: this.opts.maxWritesInFlight,
       onWrite: (_n, seconds) => metrics.storeWriteSeconds.observe(seconds),
     })
     metrics.gauge('kampung_ingest_buffered_readings', 'Readings in the ingest batcher', () => this.pending)

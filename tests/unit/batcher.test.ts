@@ -18,6 +18,10 @@ class GatedStore implements TelemetryStore {
   open(n = 1) {
     for (const g of this.gates.splice(0, n)) g.resolve()
   }
+  /** Finish the i-th still-open write (out of order). */
+  openAt(i: number) {
+    this.gates.splice(i, 1)[0]!.resolve()
+  }
   fail(err: unknown) {
     for (const g of this.gates.splice(0)) g.reject(err)
   }
@@ -57,7 +61,13 @@ describe('WriteBatcher', () => {
 
   it('keeps one write in flight and batches what arrives meanwhile into the next write', async () => {
     const store = new GatedStore()
-    const b = new WriteBatcher({ store, maxReadings: 4, maxWaitMs: 1, maxPending: 1000 })
+    const b = new WriteBatcher({
+      store,
+      maxReadings: 4,
+      maxWaitMs: 1,
+      maxPending: 1000,
+      maxWritesInFlight: 1,
+    })
     const first = b.add([reading(0), reading(1), reading(2), reading(3)])
     await tick()
     const rest = [b.add([reading(4)]), b.add([reading(5)]), b.add([reading(6), reading(7)])]
@@ -122,7 +132,13 @@ describe('WriteBatcher', () => {
 describe('WriteBatcher write size', () => {
   it('writes at most maxReadings per store write and resolves a message spanning two writes after both', async () => {
     const store = new GatedStore()
-    const b = new WriteBatcher({ store, maxReadings: 3, maxWaitMs: 1, maxPending: 1000 })
+    const b = new WriteBatcher({
+      store,
+      maxReadings: 3,
+      maxWaitMs: 1,
+      maxPending: 1000,
+      maxWritesInFlight: 1,
+    })
     const first = b.add([reading(1), reading(2)])
     const spanning = b.add([reading(3), reading(4), reading(5)]) // readings 3 | 4, 5 split across writes
     let spanningDone = false
@@ -142,7 +158,13 @@ describe('WriteBatcher write size', () => {
 
   it('a failed write rejects every message with a reading in it, and only those', async () => {
     const store = new GatedStore()
-    const b = new WriteBatcher({ store, maxReadings: 3, maxWaitMs: 1, maxPending: 1000 })
+    const b = new WriteBatcher({
+      store,
+      maxReadings: 3,
+      maxWaitMs: 1,
+      maxPending: 1000,
+      maxWritesInFlight: 1,
+    })
     const a = b.add([reading(1), reading(2)])
     const spanning = b.add([reading(3), reading(4)])
     const later = b.add([reading(5)])
@@ -154,5 +176,31 @@ describe('WriteBatcher write size', () => {
     store.open()
     await later
     expect(store.writes.map((w) => w.length)).toEqual([3, 2])
+  })
+})
+
+describe('WriteBatcher with two writes in flight', () => {
+  it('acknowledges a message only after every write holding its readings, whatever order writes finish in', async () => {
+    const store = new GatedStore()
+    const b = new WriteBatcher({
+      store,
+      maxReadings: 2,
+      maxWaitMs: 1,
+      maxPending: 1000,
+      maxWritesInFlight: 2,
+    })
+    const done: string[] = []
+    const track = (name: string, p: Promise<void>) => p.then(() => done.push(name))
+    const a = track('a', b.add([reading(1)]))
+    const spanning = track('spanning', b.add([reading(2), reading(3)])) // write 1 | write 2
+    const c = track('c', b.add([reading(4)]))
+    await tick()
+    expect(store.writes.map((w) => w.length)).toEqual([2, 2])
+    store.openAt(1) // write 2 finishes first: nothing may be acknowledged yet (a, spanning need write 1)
+    await tick()
+    expect(done).toEqual([])
+    store.open() // write 1
+    await Promise.all([a, spanning, c])
+    expect(done.sort()).toEqual(['a', 'c', 'spanning'])
   })
 })

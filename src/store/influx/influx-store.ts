@@ -2,7 +2,7 @@ import { KampungError } from '../../errors.ts'
 import { getLogger } from '../../log.ts'
 import { isQuantity } from '../../telemetry/quantities.ts'
 import type { Reading } from '../../telemetry/reading.ts'
-import { SerialQueue } from '../serial.ts'
+import { STORE_WRITES_IN_FLIGHT, WriteQueue } from '../serial.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
 import { validateReadings } from '../validate.ts'
 import { DURATION, qualified, quoteIdent, quoteString, SAFE_NAME } from './influxql.ts'
@@ -44,8 +44,8 @@ const defaultOptions = {
   downsample: { retentionPolicy: 'rp_1h', retention: '260w', interval: '1h' },
   // A write of 5 000 lines takes ~50 ms on influxd 1.6 here; 10 s means the peer is really stuck.
   requestTimeoutMs: 10_000,
-  // Big batches with one request in flight: influxd 1.6 answers 500 "error syncing wal" when about
-  // 1 000 small writes wait at once.
+  // Big batches, few requests in flight (STORE_WRITES_IN_FLIGHT): influxd 1.6 answers 500 "error
+  // syncing wal" when about 1 000 small writes wait at once.
   maxLinesPerRequest: 5_000,
   // Rows per chunk of a chunked /query answer: keeps memory flat and sidesteps max-row-limit.
   queryChunkSize: 10_000,
@@ -101,7 +101,7 @@ export class InfluxStore implements TelemetryStore {
   readonly name = 'influxdb'
   private readonly options: ResolvedOptions
   /** One request in flight per store; each write waits for the previous one. */
-  private readonly writes = new SerialQueue()
+  private readonly writes = new WriteQueue(STORE_WRITES_IN_FLIGHT)
 
   constructor(options: InfluxStoreOptions) {
     this.options = {

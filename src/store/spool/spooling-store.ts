@@ -5,7 +5,7 @@ import { isRetryable, KampungError } from '../../errors.ts'
 import { getLogger } from '../../log.ts'
 import type { Quantity } from '../../telemetry/quantities.ts'
 import type { Reading } from '../../telemetry/reading.ts'
-import { SerialQueue } from '../serial.ts'
+import { STORE_WRITES_IN_FLIGHT, WriteQueue } from '../serial.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
 import { validateReadings } from '../validate.ts'
 
@@ -110,7 +110,7 @@ export class SpoolingStore implements TelemetryStore {
   private db: Database.Database | undefined
   private innerStarted = false
   private depth: SpoolDepth = { batches: 0, readings: 0, deadBatches: 0 }
-  private readonly writes = new SerialQueue()
+  private readonly writes = new WriteQueue(STORE_WRITES_IN_FLIGHT)
 
   private stopping = false
   private timer: NodeJS.Timeout | undefined
