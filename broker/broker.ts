@@ -16,7 +16,7 @@ import { guardSocket, PacketTooLargeError } from './frame-guard.ts'
 
 const log = getLogger('broker')
 
-export type OnUplink = (device: Device, topic: string, payload: Buffer) => Promise<void>
+export type OnUplink = (device: Device, topic: string, payload: Buffer) => Promise<unknown>
 
 export interface BrokerTlsOptions {
   port: number
@@ -173,10 +173,27 @@ export class Broker {
         )
       },
       authorizePublish: (client, packet, done) => {
-        this.authorizePublish(client, packet.topic, packet.payload).then((consumed) => {
-          if (consumed && !this.opts.forwardUplinks) this.consumed.add(packet)
-          done(null)
-        }, done)
+        // Synchronous checks first; only an uplink waits (for the in-process ingest), with no
+        // promise layer in between on this per-message path.
+        let uplink: { device: Device; bytes: Buffer } | undefined
+        try {
+          uplink = this.checkPublish(client, packet.topic, packet.payload)
+        } catch (err) {
+          return done(err as Error)
+        }
+        const onUplink = this.opts.onUplink
+        if (!uplink || !onUplink) return done(null)
+        const { device, bytes } = uplink
+        onUplink(device, packet.topic, bytes).then(
+          () => {
+            if (!this.opts.forwardUplinks) this.consumed.add(packet)
+            done(null)
+          },
+          (err: unknown) => {
+            this.refuse('uplink_failed', device.id, 'onUplink rejected', { err })
+            done(new AclRefusal('onUplink rejected: not acknowledged', { cause: err }))
+          },
+        )
       },
       authorizeSubscribe: (client, sub, done) => {
         done(null, this.authorizeSubscribe(client, sub.topic) ? sub : null)
@@ -319,16 +336,20 @@ export class Broker {
    * ingest. aedes also calls this for a client's will (client.js close → finish) and, with
    * client null, for wills left over from before a restart (aedes.js _clearWills).
    */
-  private async authorizePublish(
+  /**
+   * The ACL for one publish: throws the refusal, returns the device and payload of an uplink
+   * (`kampung/<village>/<device>/up` of the publishing device), undefined for other allowed topics.
+   */
+  private checkPublish(
     client: Client | null,
     topic: string,
     payload: Buffer | string,
-  ): Promise<boolean> {
+  ): { device: Device; bytes: Buffer } | undefined {
     if (!client) {
       // A stale will from a previous run: only a registered device's own status topic.
       const parsed = parseDeviceTopic(topic)
       const device = parsed && this.opts.registry.getDevice(parsed.device)
-      if (parsed?.leaf === 'status' && device?.village === parsed.village) return false
+      if (parsed?.leaf === 'status' && device?.village === parsed.village) return undefined
       throw new Error(`stale will on ${topic} refused`)
     }
     const principal = this.principals.get(client)
@@ -348,16 +369,7 @@ export class Broker {
     }
     // A will is published after the client started closing; the own-status check above passed.
     if (client.closed) this.willPublished.add(client)
-    if (kind === 'uplink' && this.opts.onUplink) {
-      try {
-        await this.opts.onUplink(principal, topic, bytes)
-      } catch (err) {
-        this.refuse('uplink_failed', principal.id, 'onUplink rejected', { err })
-        throw new AclRefusal('onUplink rejected: not acknowledged', { cause: err })
-      }
-      return true
-    }
-    return false
+    return kind === 'uplink' ? { device: principal, bytes } : undefined
   }
 
   private authorizeSubscribe(client: Client, topicFilter: string): boolean {

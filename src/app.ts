@@ -96,9 +96,7 @@ export class KampungApp {
         registry: this.registry,
         onRefused: (cause) => this.metrics.brokerRefusals.inc({ cause }),
         onUplink: inProcess
-          ? async (device, topic, payload) => {
-              await this.pipeline.handle(device, payload, topic, 'mqtt')
-            }
+          ? (device, topic, payload) => this.pipeline.handle(device, payload, topic, 'mqtt')
           : undefined,
       })
       await this.startPart(this.broker)

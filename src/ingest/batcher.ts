@@ -62,10 +62,11 @@ export class WriteBatcher {
     return this.buffer.length + this.inFlight
   }
 
-  async add(readings: readonly Reading[]): Promise<void> {
-    if (readings.length === 0) return
-    while (this.pending >= this.opts.maxPending) {
-      await new Promise<void>((resolve) => this.roomWaiters.push(resolve))
+  add(readings: readonly Reading[]): Promise<void> {
+    if (readings.length === 0) return Promise.resolve()
+    if (this.pending >= this.opts.maxPending) {
+      // Backpressure: wait for room, then try again (others may have taken it first).
+      return new Promise<void>((resolve) => this.roomWaiters.push(resolve)).then(() => this.add(readings))
     }
     for (const r of readings) this.buffer.push(r)
     const endSeq = this.bufferStartSeq + this.buffer.length

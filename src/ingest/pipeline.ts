@@ -72,31 +72,33 @@ export class IngestPipeline {
     return this.batcher?.pending ?? 0
   }
 
-  async handle(
+  /** (Promise chains rather than async functions: this runs for every message.) */
+  handle(
     device: Device,
     payload: Buffer,
     source: string,
     transport: string,
     receivedAtMs = Date.now(),
   ): Promise<IngestOutcome> {
-    if (!this.batcher) throw new Error('IngestPipeline.handle() before start()')
     const { readings, errors } = decode(device.format, payload, {
       village: device.village,
       device: device.id,
       receivedAtMs,
       channels: device.channels,
     })
-    await this.store(readings, device.format)
-    this.account(device, readings, errors, source, transport, receivedAtMs)
-    return { accepted: readings.length, rejected: errors }
+    return this.store(readings, device.format).then(() => {
+      this.account(device, readings, errors, source, transport, receivedAtMs)
+      return { accepted: readings.length, rejected: errors }
+    })
   }
 
   /** Store readings already decoded elsewhere (HTTP batches spanning several devices). */
-  async store(readings: Reading[], format: string): Promise<void> {
-    if (!this.batcher) throw new Error('IngestPipeline.store() before start()')
-    if (readings.length === 0) return
-    await this.batcher.add(readings)
-    this.opts.metrics.readingsAccepted.inc({ format }, readings.length)
+  store(readings: Reading[], format: string): Promise<void> {
+    if (!this.batcher) return Promise.reject(new Error('IngestPipeline used before start()'))
+    if (readings.length === 0) return Promise.resolve()
+    return this.batcher.add(readings).then(() => {
+      this.opts.metrics.readingsAccepted.inc({ format }, readings.length)
+    })
   }
 
   account(

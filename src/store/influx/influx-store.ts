@@ -1,3 +1,5 @@
+import http from 'node:http'
+import https from 'node:https'
 import { KampungError } from '../../errors.ts'
 import { getLogger } from '../../log.ts'
 import { isQuantity } from '../../telemetry/quantities.ts'
@@ -102,6 +104,8 @@ export class InfluxStore implements TelemetryStore {
   private readonly options: ResolvedOptions
   /** One request in flight per store; each write waits for the previous one. */
   private readonly writes = new WriteQueue(STORE_WRITES_IN_FLIGHT)
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 })
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8 })
 
   constructor(options: InfluxStoreOptions) {
     this.options = {
@@ -139,6 +143,8 @@ export class InfluxStore implements TelemetryStore {
 
   async stop(): Promise<void> {
     await this.writes.idle()
+    this.httpAgent.destroy()
+    this.httpsAgent.destroy()
   }
 
   write(readings: readonly Reading[]): Promise<void> {
@@ -379,7 +385,12 @@ export class InfluxStore implements TelemetryStore {
 
   // --- HTTP ---
 
-  private async request(
+  /**
+   * One HTTP request to InfluxDB over a keep-alive connection (node:http rather than fetch: the
+   * /write body goes out as one buffer without the copies undici makes, which cost ~5 % of the
+   * ingest's CPU in the benchmark). Network errors and timeouts are retryable KampungErrors.
+   */
+  private request(
     path: '/write' | '/query',
     params: Record<string, string>,
     body: string | URLSearchParams,
@@ -388,19 +399,37 @@ export class InfluxStore implements TelemetryStore {
     const search = new URLSearchParams(params)
     if (username !== undefined) search.set('u', username)
     if (password !== undefined) search.set('p', password)
-    const headers: Record<string, string> = {}
+    const target = new URL(`${url}${path}?${search}`)
+    const data = Buffer.from(typeof body === 'string' ? body : body.toString())
+    const headers: Record<string, string | number> = {
+      'Content-Type':
+        typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/x-www-form-urlencoded',
+      'Content-Length': data.length,
+    }
     if (token !== undefined) headers.Authorization = `Token ${token}`
-    if (typeof body === 'string') headers['Content-Type'] = 'text/plain; charset=utf-8'
-    try {
-      const res = await fetch(`${url}${path}?${search}`, {
-        method: 'POST',
-        headers,
-        body,
-        signal: AbortSignal.timeout(requestTimeoutMs),
+    const secure = target.protocol === 'https:'
+    return new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = (secure ? https : http).request(
+        target,
+        { method: 'POST', headers, agent: secure ? this.httpsAgent : this.httpAgent },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (chunk: Buffer) => chunks.push(chunk))
+          res.on('end', () => {
+            clearTimeout(timer)
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })
+          })
+          res.on('error', reject)
+        },
+      )
+      const timer = setTimeout(() => req.destroy(new RequestTimeout()), requestTimeoutMs)
+      req.on('error', (err) => {
+        clearTimeout(timer)
+        reject(err)
       })
-      return { status: res.status, body: await res.text() }
-    } catch (err) {
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
+      req.end(data)
+    }).catch((err: unknown) => {
+      const timedOut = err instanceof RequestTimeout
       throw new KampungError(
         timedOut ? 'store_timeout' : 'store_unreachable',
         timedOut
@@ -408,8 +437,12 @@ export class InfluxStore implements TelemetryStore {
           : `InfluxDB ${path} unreachable at ${url}: ${causeMessage(err)}`,
         { retryable: true, cause: err },
       )
-    }
+    })
   }
+}
+
+class RequestTimeout extends Error {
+  override name = 'TimeoutError'
 }
 
 function httpError(path: string, status: number, message: string): KampungError {
