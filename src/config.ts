@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { policySchema } from './oksigen/policy.ts'
 
 /**
  * The one configuration schema. Every key has a default, so `npm start` runs with no file at all
@@ -119,6 +120,21 @@ const simSchema = z
   })
   .strict()
 
+/** Sedekah Oksigen tree verification (src/oksigen). */
+const oksigenSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Where citizens check a certificate: the QR code points to <publicBaseUrl>/verify/<id>. */
+    publicBaseUrl: z.string().url().default('http://localhost:8080'),
+    /** Ed25519 signing keys (private keys mode 0600); default <dataDir>/oksigen/keys. */
+    keyDir: z.string().optional(),
+    /** How often trees with new readings are re-assessed. */
+    evaluateEveryMs: z.number().int().min(100).default(10_000),
+    /** Verification policy per certificate type; `default` applies to types not listed. */
+    policies: z.record(z.string(), policySchema).default({ default: policySchema.parse({}) }),
+  })
+  .strict()
+
 export const configSchema = z
   .object({
     dataDir: z.string().default('./data'),
@@ -128,6 +144,7 @@ export const configSchema = z
     store: storeSchema.prefault({}),
     api: apiSchema.prefault({}),
     sim: simSchema.prefault({}),
+    oksigen: oksigenSchema.prefault({}),
   })
   .strict()
 
@@ -253,10 +270,19 @@ export function loadConfig(
 }
 
 /** Paths derived from dataDir where the config leaves them unset. */
-export function resolvePaths(config: Config): { registry: string; sqlite: string; spoolDir: string } {
+export function resolvePaths(config: Config): {
+  registry: string
+  sqlite: string
+  spoolDir: string
+  oksigenDir: string
+  keyDir: string
+} {
+  const oksigenDir = path.join(config.dataDir, 'oksigen')
   return {
     registry: config.registryPath ?? path.join(config.dataDir, 'registry.db'),
     sqlite: config.store.sqlite.path ?? path.join(config.dataDir, 'telemetry.db'),
     spoolDir: config.store.spoolDir ?? path.join(config.dataDir, 'spool'),
+    oksigenDir,
+    keyDir: config.oksigen.keyDir ?? path.join(oksigenDir, 'keys'),
   }
 }

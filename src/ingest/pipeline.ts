@@ -44,6 +44,7 @@ export class IngestPipeline {
   private readonly opts: IngestOptions
   private readonly log: Logger
   private batcher: WriteBatcher | undefined
+  private readonly storedListeners: Array<(readings: readonly Reading[]) => void> = []
 
   constructor(opts: IngestOptions) {
     this.opts = opts
@@ -98,7 +99,22 @@ export class IngestPipeline {
     if (readings.length === 0) return Promise.resolve()
     return this.batcher.add(readings).then(() => {
       this.opts.metrics.readingsAccepted.inc({ format }, readings.length)
+      for (const listener of this.storedListeners) {
+        try {
+          listener(readings)
+        } catch (err) {
+          this.log.error({ err }, 'a listener of stored readings failed')
+        }
+      }
     })
+  }
+
+  /**
+   * Readings once they are durable, for the capabilities downstream of the store (tree
+   * verification, alerts). A listener must be quick and must not throw; it is called in order.
+   */
+  onStored(listener: (readings: readonly Reading[]) => void): void {
+    this.storedListeners.push(listener)
   }
 
   account(

@@ -43,6 +43,52 @@ const MIGRATIONS: readonly string[] = [
      created_at_ms INTEGER NOT NULL
    );
    CREATE INDEX devices_village ON devices(village);`,
+  // Sedekah Oksigen (src/oksigen): planted trees, certificate applications, every decision taken
+  // on a tree with its reason and data, the tree's processing state, signed records.
+  `CREATE TABLE trees (
+     id                  TEXT PRIMARY KEY,
+     village             TEXT NOT NULL REFERENCES villages(id),
+     device              TEXT NOT NULL UNIQUE REFERENCES devices(id),
+     species             TEXT NOT NULL,
+     planted_at_ms       INTEGER NOT NULL,
+     lat                 REAL,
+     lon                 REAL,
+     initial_diameter_mm REAL NOT NULL,
+     initial_height_m    REAL,
+     created_at_ms       INTEGER NOT NULL
+   );
+   CREATE TABLE applications (
+     id               TEXT PRIMARY KEY,
+     tree             TEXT NOT NULL REFERENCES trees(id),
+     certificate_type TEXT NOT NULL,
+     reference_hash   TEXT NOT NULL,
+     planter_phone    TEXT,
+     created_at_ms    INTEGER NOT NULL
+   );
+   CREATE TABLE tree_states (
+     tree          TEXT PRIMARY KEY REFERENCES trees(id),
+     state         TEXT NOT NULL,
+     detail        TEXT NOT NULL,
+     processor     TEXT,
+     updated_at_ms INTEGER NOT NULL
+   );
+   CREATE TABLE tree_decisions (
+     id         INTEGER PRIMARY KEY AUTOINCREMENT,
+     tree       TEXT NOT NULL REFERENCES trees(id),
+     at_ms      INTEGER NOT NULL,
+     from_state TEXT,
+     to_state   TEXT NOT NULL,
+     by         TEXT NOT NULL,
+     reason     TEXT NOT NULL,
+     data       TEXT NOT NULL
+   );
+   CREATE INDEX tree_decisions_tree ON tree_decisions(tree, at_ms);
+   CREATE TABLE certificates (
+     id           TEXT PRIMARY KEY,
+     tree         TEXT NOT NULL REFERENCES trees(id),
+     signed       TEXT NOT NULL,
+     issued_at_ms INTEGER NOT NULL
+   );`,
 ]
 
 interface DeviceRow {
@@ -113,6 +159,11 @@ export class Registry {
     this.db = undefined
     this.verified.clear()
     return Promise.resolve()
+  }
+
+  /** The SQLite handle, for capabilities whose tables these migrations create (src/oksigen). */
+  database(): Database.Database {
+    return this.open()
   }
 
   /** How many migrations have run on this database. */

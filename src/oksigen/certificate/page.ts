@@ -1,0 +1,229 @@
+import { getSpecies } from '../species.ts'
+import type { DailyPoint, VerificationRecord } from './record.ts'
+import type { VerifyReason } from './sign.ts'
+
+/*
+ * The public verification page: plain HTML, inline CSS and SVG, no script, no external assets
+ * (works offline from a saved copy and on a cheap phone). Bahasa Indonesia first, English below.
+ * Every piece of record text goes through `esc`: the record is data from a store, not markup.
+ */
+
+export type PageView =
+  | { kind: 'valid'; record: VerificationRecord; keyId: string; url: string; qrSvg: string }
+  | { kind: 'invalid'; id: string; reason: VerifyReason }
+  | { kind: 'unknown'; id: string }
+
+export function esc(text: unknown): string {
+  return String(text).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  )
+}
+
+const bi = (id: string, en: string) => `${esc(id)} <small lang="en">${esc(en)}</small>`
+
+const REASONS: Record<VerifyReason | 'unknown_record', [string, string]> = {
+  unknown_record: [
+    'Catatan tidak dikenal: tidak ada sertifikat dengan kode ini.',
+    'Unknown record: no certificate has this code.',
+  ],
+  bad_signature: [
+    'Tanda tangan tidak cocok: isi catatan telah diubah setelah ditandatangani.',
+    'Bad signature: the record was changed after it was signed.',
+  ],
+  unknown_key: [
+    'Kunci penanda tangan tidak dikenal: catatan ini tidak ditandatangani oleh sistem ini.',
+    'Unknown signing key: this record was not signed by this system.',
+  ],
+  malformed: ['Catatan rusak atau formatnya tidak benar.', 'The record is damaged or malformed.'],
+}
+
+const WIB_OFFSET_MS = 7 * 3_600_000
+
+function wib(ms: number): string {
+  const t = new Date(ms + WIB_OFFSET_MS).toISOString()
+  return `${t.slice(0, 10)} ${t.slice(11, 16)} WIB`
+}
+
+const fmt = (v: number, decimals: number) => v.toFixed(decimals)
+
+const CSS = `
+body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1b1b;background:#f4f6f2}
+main{max-width:44rem;margin:0 auto;padding:1rem}
+h1{font-size:1.35rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.4rem 0 .4rem}
+small{display:block;font-size:.8em;font-weight:normal;color:#5b6256}
+.status{border-radius:.6rem;padding:1rem;color:#fff}
+.status strong{font-size:2rem;letter-spacing:.05em}.status small{color:#f0f0f0;font-size:1rem}
+.ok{background:#1f7a33}.bad{background:#b3261e}.unknown{background:#5b5b5b}
+dl{display:grid;grid-template-columns:minmax(8rem,40%) 1fr;gap:.3rem .8rem;margin:0}
+dt{color:#39402f}dd{margin:0;font-weight:600}
+.note{background:#fff6d6;border-left:4px solid #d9a400;padding:.5rem .7rem}
+.chart svg,.qr svg{width:100%;height:auto;background:#fff;border-radius:.4rem}
+.qr{max-width:12rem}code{word-break:break-all;font-size:.85em}
+footer{margin-top:2rem;font-size:.85rem;color:#5b6256}
+`
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="id">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body><main>
+<h1>${bi('Verifikasi Sedekah Oksigen', 'Sedekah Oksigen tree verification')}</h1>
+${body}
+<footer>${bi(
+    'Halaman ini tidak memuat data pribadi pemohon. Pohon dikenali dengan kode samaran; lokasi dibulatkan.',
+    "This page holds no applicant's personal data. The tree has a pseudonymous code; the location is rounded.",
+  )}</footer>
+</main></body>
+</html>
+`
+}
+
+function row(id: string, en: string, value: string): string {
+  return `<dt>${bi(id, en)}</dt><dd>${value}</dd>`
+}
+
+export function renderPage(view: PageView): string {
+  if (view.kind === 'unknown') {
+    const [id, en] = REASONS.unknown_record
+    return page(
+      'Tidak dikenal / Unknown',
+      `<section class="status unknown" role="status"><strong>TIDAK DIKENAL</strong><small lang="en">UNKNOWN</small>
+<p>${bi(id, en)}</p><p>Kode / code: <code>${esc(view.id)}</code></p></section>`,
+    )
+  }
+  if (view.kind === 'invalid') {
+    const [id, en] = REASONS[view.reason]
+    // The data of an invalid record is not shown: it is exactly what cannot be trusted.
+    return page(
+      'TIDAK SAH / INVALID',
+      `<section class="status bad" role="status"><strong>TIDAK SAH</strong><small lang="en">INVALID</small>
+<p>${bi(id, en)}</p><p>Kode / code: <code>${esc(view.id)}</code></p></section>
+<p>${bi(
+        'Jangan percayai sertifikat ini. Hubungi kantor desa atau dinas lingkungan hidup.',
+        'Do not rely on this certificate. Contact the village office or the environment agency.',
+      )}</p>`,
+    )
+  }
+  return page('SAH / VALID', validBody(view))
+}
+
+function validBody(view: Extract<PageView, { kind: 'valid' }>): string {
+  const r = view.record
+  const ev = r.evidence
+  const est = r.estimate
+  const sp = getSpecies(r.species)
+  const speciesText = sp
+    ? `${esc(sp.localName)} <i>(${esc(sp.scientificName)})</i>`
+    : `<code>${esc(r.species)}</code>`
+  const flags = ev.flags.length ? ev.flags.map(esc).join(', ') : 'tidak ada / none'
+  const o2 =
+    est.inFittedRange && est.o2Kg !== null
+      ? `<p><strong>≈ ${esc(fmt(est.o2Kg, 1))} kg O₂</strong></p>
+<p>${bi(
+          `Oksigen yang dilepaskan untuk membentuk karbon dalam biomassa di atas tanah pohon ini (≈ ${fmt(est.agbKg ?? 0, 1)} kg), menurut Chave dkk. 2014 persamaan 4.`,
+          `Oxygen released to build the carbon in this tree's above-ground biomass (≈ ${fmt(est.agbKg ?? 0, 1)} kg), from Chave et al. 2014 eq. 4.`,
+        )}</p>`
+      : `<p class="note">${bi(
+          'Di luar rentang data persamaan (diameter di bawah 5 cm): belum ada perkiraan yang dapat dipertanggungjawabkan untuk pohon sekecil ini.',
+          est.note ?? 'Outside the fitted range of the equation: no sound estimate for a tree this small.',
+        )}</p>`
+  const by =
+    r.decision.by === 'auto' ? 'otomatis / automatic' : `petugas / officer <code>${esc(r.decision.by)}</code>`
+  return `<section class="status ok" role="status"><strong>SAH</strong><small lang="en">VALID</small>
+<p>${bi(
+    'Tanda tangan digital cocok: catatan ini asli dan tidak diubah.',
+    'The digital signature matches: this record is genuine and unaltered.',
+  )}</p></section>
+<h2>${bi('Pohon', 'Tree')}</h2>
+<dl>
+${row('Kode pohon', 'Tree code', `<code>${esc(r.treeId)}</code>`)}
+${row('Jenis', 'Species', speciesText)}
+${row('Tanggal tanam', 'Planted on', esc(r.plantedOn))}
+${row('Lokasi (dibulatkan)', 'Location (rounded)', `${esc(fmt(r.location.lat, 3))}, ${esc(fmt(r.location.lon, 3))}`)}
+</dl>
+<h2>${bi('Bukti pertumbuhan', 'Growth evidence')}</h2>
+<dl>
+${row('Diameter awal', 'Initial diameter', `${esc(fmt(ev.initialDiameterMm, 1))} mm`)}
+${row('Diameter sekarang', 'Current diameter', `${esc(fmt(ev.currentDiameterMm, 1))} mm`)}
+${row('Pertambahan diameter', 'Diameter increment', `${esc(fmt(ev.diameterIncrementMm, 2))} mm`)}
+${row('Pertumbuhan tetap (GRO)', 'Irreversible growth (GRO)', `${esc(fmt(ev.groUm, 0))} µm`)}
+${row('Laju pertumbuhan', 'Growth rate', `${esc(fmt(ev.growthUmPerMonth, 0))} µm/bulan · month`)}
+${row('Amplitudo harian', 'Daily amplitude', `${esc(fmt(ev.dailyAmplitudeUm, 0))} µm`)}
+${row('Hari pengamatan', 'Days observed', esc(ev.daysObserved))}
+${row('Hidup', 'Alive', ev.alive ? 'ya / yes' : 'tidak / no')}
+${row('Tanda', 'Flags', flags)}
+</dl>
+<div class="chart">${growthChartSvg(ev.daily ?? [])}</div>
+<h2>${bi('Perkiraan oksigen', 'Oxygen estimate')}</h2>
+${o2}
+<p><small>D ${esc(fmt(est.diameterCm, 2))} cm · H ${esc(fmt(est.heightM, 1))} m (${esc(est.heightSource)}) · ρ ${esc(fmt(est.woodDensityGCm3, 2))} g/cm³</small></p>
+<h2>${bi('Keputusan', 'Decision')}</h2>
+<dl>
+${row('Status', 'State', 'terverifikasi / verified')}
+${row('Oleh', 'By', by)}
+${row('Alasan', 'Reason', esc(r.decision.reason))}
+${row('Waktu', 'Time', esc(wib(r.decision.atMs)))}
+${row('Diterbitkan', 'Issued', esc(wib(r.issuedAtMs)))}
+</dl>
+<h2>${bi('Periksa sendiri', 'Check it yourself')}</h2>
+<p>${bi(
+    'Catatan bertanda tangan dan kunci publik:',
+    'The signed record and the public keys (Ed25519, verify offline):',
+  )} <a href="${esc(r.id)}.json">${esc(r.id)}.json</a> · <a href="keys.json">keys.json</a></p>
+<dl>${row('Kunci', 'Key', `<code>${esc(view.keyId)}</code>`)}${row('Alamat', 'URL', `<code>${esc(view.url)}</code>`)}</dl>
+<div class="qr">${view.qrSvg}</div>`
+}
+
+const CHART = { widthPx: 640, panelPx: 140, gapPx: 34, leftPx: 64, rightPx: 12, topPx: 22 } as const
+
+/**
+ * Two stacked panels sharing the day axis: GRO (irreversible growth, rises in steps) above, TWD
+ * (tree water deficit, swelling and shrinking, never counted as growth) below.
+ */
+export function growthChartSvg(daily: readonly DailyPoint[]): string {
+  const { widthPx, panelPx, gapPx, leftPx, rightPx, topPx } = CHART
+  const heightPx = topPx + 2 * panelPx + gapPx + 26
+  const title = bi('Grafik pertumbuhan harian', 'Daily growth chart')
+  if (daily.length < 2) return `<p>${title}: ${bi('data harian tidak tersedia', 'no daily data')}</p>`
+  const plotW = widthPx - leftPx - rightPx
+  const x = (i: number) => leftPx + (i * plotW) / (daily.length - 1)
+  const panel = (values: number[], y0: number, color: string, label: string) => {
+    const min = Math.min(0, ...values)
+    const max = Math.max(...values, min + 1) // flat series still get a scale
+    const y = (v: number) => y0 + panelPx - ((v - min) / (max - min)) * panelPx
+    const points = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')
+    return `<text x="4" y="${y0 - 6}">${esc(label)}</text>
+<rect x="${leftPx}" y="${y0}" width="${plotW}" height="${panelPx}" fill="#fafbf8" stroke="#ccd2c4"/>
+<text x="${leftPx - 4}" y="${y0 + 10}" text-anchor="end">${esc(fmt(max, 0))}</text>
+<text x="${leftPx - 4}" y="${y0 + panelPx}" text-anchor="end">${esc(fmt(min, 0))}</text>
+<polyline fill="none" stroke="${color}" stroke-width="2" points="${points}"/>`
+  }
+  const gro = panel(
+    daily.map((d) => d.groUm),
+    topPx,
+    '#1f7a33',
+    'GRO µm — pertumbuhan tetap / irreversible growth',
+  )
+  const twd = panel(
+    daily.map((d) => d.twdUm),
+    topPx + panelPx + gapPx,
+    '#1f5fa8',
+    'TWD µm — defisit air batang / tree water deficit',
+  )
+  const first = daily[0]!.day
+  const last = daily[daily.length - 1]!.day
+  return `<p>${title}</p>
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${widthPx} ${heightPx}" role="img" aria-label="GRO / TWD ${esc(first)} – ${esc(last)}" font-family="sans-serif" font-size="11" fill="#39402f">
+${gro}
+${twd}
+<text x="${leftPx}" y="${heightPx - 6}">${esc(first)}</text>
+<text x="${widthPx - rightPx}" y="${heightPx - 6}" text-anchor="end">${esc(last)}</text>
+</svg>`
+}

@@ -1,0 +1,6 @@
+export type { CycleEvidence, Flag, FlagKind, FlagSeverity, Liveness, LivenessOptions } from './liveness.ts'
+export { assessLiveness, dailyCycle, hasFailure, LIVENESS_DEFAULTS } from './liveness.ts'
+export type { DendroOptions } from './options.ts'
+export { DENDRO_DEFAULTS, LOCATION_DEFAULTS, resolveDendroOptions } from './options.ts'
+export type { DendroDay, DendroJump, DendroLocation, DendroSnapshot, DendroState } from './processor.ts'
+export { DendroProcessor, fitDailyCycle, haversineM } from './processor.ts'

@@ -1,0 +1,100 @@
+import { z } from 'zod'
+import type { TreeState } from './repo.ts'
+
+/**
+ * Verification policy per certificate type, from config: what a tree must show before its
+ * certificate is released. Every field has a unit in its name.
+ */
+export const policySchema = z
+  .object({
+    /** Stem diameter increment since the sensor was mounted at planting. */
+    minIncrementMm: z.number().positive().default(5),
+    /** The growth must still be going on: mean over the last 30 days at least this. */
+    minGrowthUmPerDay: z.number().nonnegative().default(5),
+    /** Days of data before any decision. */
+    minObservedDays: z.number().int().min(1).default(7),
+    /** Release the certificate on eligibility (true) or wait for an officer's decision (false). */
+    autoVerify: z.boolean().default(true),
+    /** Tree water deficit beyond which a tree with stalled growth is at risk of drought. */
+    droughtTwdUm: z.number().positive().default(150),
+  })
+  .strict()
+
+export type Policy = z.infer<typeof policySchema>
+
+/** What the dendrometer processing says about a tree, in the units the policy uses. */
+export interface GrowthEvidence {
+  daysObserved: number
+  groUm: number
+  twdUm: number
+  growthUmPerDay7d: number
+  growthUmPerDay30d: number
+  dailyAmplitudeUm: number
+  alive: boolean | 'unknown'
+  flags: Array<{ kind: string; message: string; sinceMs?: number; evidence?: Record<string, unknown> }>
+  lastTimeMs?: number
+}
+
+export interface Assessment {
+  state: TreeState
+  reason: string
+  /** Share of the required increment reached, 0–100. */
+  progressPct: number
+  /** When the increment is projected to be reached at the recent growth rate. */
+  projectedEligibleMs?: number
+}
+
+/** Flags that mean the evidence cannot be trusted or the tree is dead: never verified. */
+export const FAILING_FLAGS = new Set(['no_daily_cycle', 'wrong_phase', 'location_changed'])
+const DAY_MS = 86_400_000
+
+/**
+ * The state a tree's evidence supports now. Failure (dead, tampered) wins over everything; then
+ * lack of data; then risk (data stopped, drought, stalled growth); then eligibility.
+ */
+export function assess(e: GrowthEvidence, policy: Policy, nowMs: number): Assessment {
+  const incrementMm = e.groUm / 1000
+  const progressPct = Math.max(0, Math.min(100, (100 * incrementMm) / policy.minIncrementMm))
+  const failing = e.flags.filter((f) => FAILING_FLAGS.has(f.kind))
+  if (failing.length > 0) {
+    return { state: 'failed', reason: failing.map((f) => f.message).join('; '), progressPct }
+  }
+  if (e.daysObserved < policy.minObservedDays) {
+    return {
+      state: 'awaiting_data',
+      reason: `${e.daysObserved} of ${policy.minObservedDays} days of dendrometer data`,
+      progressPct,
+    }
+  }
+  const stopped = e.flags.find((f) => f.kind === 'data_stopped')
+  if (stopped) return { state: 'at_risk', reason: stopped.message, progressPct }
+  if (e.growthUmPerDay7d <= 0 && e.twdUm >= policy.droughtTwdUm) {
+    return {
+      state: 'at_risk',
+      reason: `drought stress: no growth for 7 days and tree water deficit ${Math.round(e.twdUm)} µm (≥ ${policy.droughtTwdUm})`,
+      progressPct,
+    }
+  }
+  const remainingUm = Math.max(0, policy.minIncrementMm * 1000 - e.groUm)
+  const rate = e.growthUmPerDay30d
+  const projectedEligibleMs =
+    remainingUm === 0 ? nowMs : rate > 0 ? nowMs + (remainingUm / rate) * DAY_MS : undefined
+  if (remainingUm === 0 && rate >= policy.minGrowthUmPerDay && e.alive === true) {
+    return {
+      state: 'eligible',
+      reason: `diameter +${incrementMm.toFixed(2)} mm (≥ ${policy.minIncrementMm}), growing ${rate.toFixed(1)} µm/day, alive`,
+      progressPct,
+      projectedEligibleMs,
+    }
+  }
+  if (rate <= 0 && e.daysObserved >= 30) {
+    return { state: 'at_risk', reason: 'growth stalled: no net growth over the last 30 days', progressPct }
+  }
+  const why =
+    remainingUm > 0
+      ? `diameter +${incrementMm.toFixed(2)} of ${policy.minIncrementMm} mm`
+      : rate < policy.minGrowthUmPerDay
+        ? `growth ${rate.toFixed(1)} µm/day below ${policy.minGrowthUmPerDay}`
+        : 'daily cycle not yet confirmed'
+  return { state: 'growing', reason: why, progressPct, projectedEligibleMs }
+}

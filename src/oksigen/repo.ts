@@ -1,0 +1,311 @@
+import { createHmac, randomBytes, randomInt } from 'node:crypto'
+import type Database from 'better-sqlite3'
+import { KampungError } from '../errors.ts'
+import type { Registry } from '../registry/index.ts'
+
+/** Where a tree stands on its way to a certificate. */
+export const TREE_STATES = ['awaiting_data', 'growing', 'eligible', 'verified', 'at_risk', 'failed'] as const
+export type TreeState = (typeof TREE_STATES)[number]
+
+export interface Tree {
+  /** Public, pseudonymous id: it names the tree on certificates; no applicant data in it. */
+  id: string
+  village: string
+  device: string
+  species: string
+  plantedAtMs: number
+  lat?: number
+  lon?: number
+  initialDiameterMm: number
+  initialHeightM?: number
+  createdAtMs: number
+}
+
+export interface NewTree {
+  /** Default: a new random public id. */
+  id?: string
+  device: string
+  species: string
+  plantedAtMs: number
+  lat?: number
+  lon?: number
+  initialDiameterMm: number
+  initialHeightM?: number
+}
+
+export interface Application {
+  id: string
+  tree: string
+  certificateType: string
+  /** HMAC of the applicant's certificate reference: links to the civil-registry file without holding it. */
+  referenceHash: string
+  /** For the planter's SMS (verified, needs water); never shown on public pages. */
+  planterPhone?: string
+  createdAtMs: number
+}
+
+export interface Decision {
+  atMs: number
+  fromState?: TreeState
+  toState: TreeState
+  /** `auto` or the officer's id. */
+  by: string
+  reason: string
+  data: Record<string, unknown>
+}
+
+export interface StoredTreeState {
+  state: TreeState
+  detail: Record<string, unknown>
+  processor?: unknown
+  updatedAtMs: number
+}
+
+/** Public tree ids: short, unguessable-ish, no personal data (e.g. `T-7QK2M9`). */
+export const TREE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$/
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+
+export function newTreeId(): string {
+  let id = 'T-'
+  for (let i = 0; i < 6; i++) id += CROCKFORD[randomInt(CROCKFORD.length)]
+  return id
+}
+
+const fail = (code: string, message: string) => new KampungError(code, message, { retryable: false })
+
+/**
+ * Trees, applications, decisions, processing state and certificates, in the registry's SQLite
+ * database (tables from the registry's migrations). Constructor assigns; the registry must be
+ * started.
+ */
+export class TreeRepo {
+  private readonly registry: Registry
+  private readonly pseudonymKey: Buffer
+
+  constructor(registry: Registry, pseudonymKey: Buffer) {
+    this.registry = registry
+    this.pseudonymKey = pseudonymKey
+  }
+
+  static newPseudonymKey(): Buffer {
+    return randomBytes(32)
+  }
+
+  private get db(): Database.Database {
+    return this.registry.database()
+  }
+
+  addTree(input: NewTree, knownSpecies: readonly string[]): Tree {
+    const t = { ...input, id: input.id ?? newTreeId() }
+    if (!TREE_ID_PATTERN.test(t.id))
+      throw fail('invalid_id', `tree id "${t.id}": use A-Z, a-z, 0-9, - and _ (3 to 32)`)
+    if (!knownSpecies.includes(t.species)) {
+      throw fail('unknown_species', `species "${t.species}" is not one of ${knownSpecies.join(', ')}`)
+    }
+    const device = this.registry.getDevice(t.device)
+    if (!device) throw fail('unknown_device', `device "${t.device}" is not registered`)
+    if (device.kind !== 'dendrometer') {
+      throw fail('invalid_device', `device "${t.device}" is a ${device.kind} node, not a dendrometer`)
+    }
+    if (!(t.initialDiameterMm > 0)) throw fail('invalid_tree', 'initialDiameterMm must be a positive number')
+    if (this.treeByDevice(t.device)) throw fail('device_in_use', `device "${t.device}" is already on a tree`)
+    if (this.getTree(t.id)) throw fail('tree_exists', `tree "${t.id}" already exists`)
+    const tree: Tree = { ...t, village: device.village, createdAtMs: Date.now() }
+    this.db
+      .prepare(
+        `INSERT INTO trees (id, village, device, species, planted_at_ms, lat, lon, initial_diameter_mm, initial_height_m, created_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        tree.id,
+        tree.village,
+        tree.device,
+        tree.species,
+        tree.plantedAtMs,
+        tree.lat ?? null,
+        tree.lon ?? null,
+        tree.initialDiameterMm,
+        tree.initialHeightM ?? null,
+        tree.createdAtMs,
+      )
+    this.saveState(tree.id, {
+      state: 'awaiting_data',
+      detail: { reason: 'registered' },
+      updatedAtMs: tree.createdAtMs,
+    })
+    return tree
+  }
+
+  getTree(id: string): Tree | undefined {
+    const row = this.db.prepare('SELECT * FROM trees WHERE id = ?').get(id) as TreeRow | undefined
+    return row && toTree(row)
+  }
+
+  treeByDevice(device: string): Tree | undefined {
+    const row = this.db.prepare('SELECT * FROM trees WHERE device = ?').get(device) as TreeRow | undefined
+    return row && toTree(row)
+  }
+
+  listTrees(filter: { state?: TreeState; village?: string } = {}): Array<Tree & { state: TreeState }> {
+    const rows = this.db
+      .prepare(
+        `SELECT trees.*, tree_states.state AS state FROM trees JOIN tree_states ON tree_states.tree = trees.id
+         WHERE (@state IS NULL OR tree_states.state = @state) AND (@village IS NULL OR trees.village = @village)
+         ORDER BY trees.id`,
+      )
+      .all({ state: filter.state ?? null, village: filter.village ?? null }) as Array<
+      TreeRow & { state: TreeState }
+    >
+    return rows.map((r) => ({ ...toTree(r), state: r.state }))
+  }
+
+  addApplication(a: {
+    id: string
+    tree: string
+    certificateType: string
+    reference: string
+    planterPhone?: string
+  }): Application {
+    if (!this.getTree(a.tree)) throw fail('unknown_tree', `tree "${a.tree}" is not registered`)
+    if (a.planterPhone !== undefined && !/^\+[1-9]\d{6,14}$/.test(a.planterPhone)) {
+      throw fail('invalid_phone', `phone "${a.planterPhone}" is not in E.164 form, e.g. +6281234567890`)
+    }
+    const app: Application = {
+      id: a.id,
+      tree: a.tree,
+      certificateType: a.certificateType,
+      referenceHash: createHmac('sha256', this.pseudonymKey).update(a.reference).digest('base64url'),
+      planterPhone: a.planterPhone,
+      createdAtMs: Date.now(),
+    }
+    this.db
+      .prepare(
+        'INSERT INTO applications (id, tree, certificate_type, reference_hash, planter_phone, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        app.id,
+        app.tree,
+        app.certificateType,
+        app.referenceHash,
+        app.planterPhone ?? null,
+        app.createdAtMs,
+      )
+    return app
+  }
+
+  applicationsOf(tree: string): Application[] {
+    const rows = this.db
+      .prepare('SELECT * FROM applications WHERE tree = ? ORDER BY created_at_ms')
+      .all(tree) as Array<{
+      id: string
+      tree: string
+      certificate_type: string
+      reference_hash: string
+      planter_phone: string | null
+      created_at_ms: number
+    }>
+    return rows.map((r) => ({
+      id: r.id,
+      tree: r.tree,
+      certificateType: r.certificate_type,
+      referenceHash: r.reference_hash,
+      planterPhone: r.planter_phone ?? undefined,
+      createdAtMs: r.created_at_ms,
+    }))
+  }
+
+  getState(tree: string): StoredTreeState | undefined {
+    const row = this.db.prepare('SELECT * FROM tree_states WHERE tree = ?').get(tree) as
+      | { state: TreeState; detail: string; processor: string | null; updated_at_ms: number }
+      | undefined
+    if (!row) return undefined
+    return {
+      state: row.state,
+      detail: JSON.parse(row.detail),
+      processor: row.processor === null ? undefined : JSON.parse(row.processor),
+      updatedAtMs: row.updated_at_ms,
+    }
+  }
+
+  saveState(tree: string, s: StoredTreeState): void {
+    this.db
+      .prepare(
+        `INSERT INTO tree_states (tree, state, detail, processor, updated_at_ms) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(tree) DO UPDATE SET state = excluded.state, detail = excluded.detail,
+           processor = COALESCE(excluded.processor, tree_states.processor), updated_at_ms = excluded.updated_at_ms`,
+      )
+      .run(
+        tree,
+        s.state,
+        JSON.stringify(s.detail),
+        s.processor === undefined ? null : JSON.stringify(s.processor),
+        s.updatedAtMs,
+      )
+  }
+
+  addDecision(tree: string, d: Decision): void {
+    this.db
+      .prepare(
+        'INSERT INTO tree_decisions (tree, at_ms, from_state, to_state, by, reason, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(tree, d.atMs, d.fromState ?? null, d.toState, d.by, d.reason, JSON.stringify(d.data))
+  }
+
+  decisions(tree: string): Decision[] {
+    const rows = this.db
+      .prepare('SELECT * FROM tree_decisions WHERE tree = ? ORDER BY id')
+      .all(tree) as Array<{
+      at_ms: number
+      from_state: TreeState | null
+      to_state: TreeState
+      by: string
+      reason: string
+      data: string
+    }>
+    return rows.map((r) => ({
+      atMs: r.at_ms,
+      fromState: r.from_state ?? undefined,
+      toState: r.to_state,
+      by: r.by,
+      reason: r.reason,
+      data: JSON.parse(r.data),
+    }))
+  }
+
+  certificatesOf(tree: string): string[] {
+    return (
+      this.db.prepare('SELECT id FROM certificates WHERE tree = ? ORDER BY issued_at_ms').all(tree) as Array<{
+        id: string
+      }>
+    ).map((r) => r.id)
+  }
+}
+
+interface TreeRow {
+  id: string
+  village: string
+  device: string
+  species: string
+  planted_at_ms: number
+  lat: number | null
+  lon: number | null
+  initial_diameter_mm: number
+  initial_height_m: number | null
+  created_at_ms: number
+}
+
+function toTree(r: TreeRow): Tree {
+  const t: Tree = {
+    id: r.id,
+    village: r.village,
+    device: r.device,
+    species: r.species,
+    plantedAtMs: r.planted_at_ms,
+    initialDiameterMm: r.initial_diameter_mm,
+    createdAtMs: r.created_at_ms,
+  }
+  if (r.lat !== null) t.lat = r.lat
+  if (r.lon !== null) t.lon = r.lon
+  if (r.initial_height_m !== null) t.initialHeightM = r.initial_height_m
+  return t
+}
