@@ -5,6 +5,7 @@ import { type Config, resolvePaths } from './config.ts'
 import { IngestPipeline, MqttIngest } from './ingest/index.ts'
 import { getLogger } from './log.ts'
 import { Metrics } from './metrics.ts'
+import { Oksigen } from './oksigen/index.ts'
 import { Registry } from './registry/index.ts'
 import { InfluxStore, SpoolingStore, SqliteStore } from './store/index.ts'
 import type { TelemetryStore } from './store/types.ts'
@@ -31,6 +32,7 @@ export class KampungApp {
   broker: Broker | undefined
   mqttIngest: MqttIngest | undefined
   api: ApiServer | undefined
+  oksigen: Oksigen | undefined
   private readonly log = getLogger('app')
   private started: Array<{ stop(): Promise<void> }> = []
 
@@ -81,6 +83,20 @@ export class KampungApp {
         )
       }
     }
+    if (config.oksigen.enabled && (roles.ingest || roles.api)) {
+      const paths = resolvePaths(config)
+      // The pseudonym key is read at construction: the registry must be open (it is, above).
+      this.oksigen = new Oksigen({
+        registry: this.registry,
+        dir: paths.oksigenDir,
+        keyDir: paths.keyDir,
+        policies: config.oksigen.policies,
+        evaluateEveryMs: config.oksigen.evaluateEveryMs,
+      })
+      await this.startPart(this.oksigen)
+      const verifier = this.oksigen.verifier
+      this.pipeline.onStored((readings) => verifier.onReadings(readings))
+    }
     if (roles.ingest && this.ingestMode === 'mqtt') {
       const m = config.ingest.mqtt
       this.mqttIngest = new MqttIngest({ ...m, pipeline: this.pipeline, registry: this.registry })
@@ -111,6 +127,8 @@ export class KampungApp {
         store: this.store,
         metrics: this.metrics,
         health: () => this.health(),
+        oksigen: this.oksigen,
+        publicBaseUrl: config.oksigen.publicBaseUrl,
       })
       await this.startPart(this.api)
     }

@@ -5,10 +5,13 @@ import type { IngestPipeline } from '../ingest/index.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
+import { verifyRouter } from '../oksigen/certificate/index.ts'
+import type { Oksigen } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { TelemetryStore } from '../store/types.ts'
 import { readingsRouter } from './readings-route.ts'
 import { telemetryRouter } from './telemetry-route.ts'
+import { treesRouter } from './trees-route.ts'
 
 export interface ApiOptions {
   host: string
@@ -18,6 +21,9 @@ export interface ApiOptions {
   pipeline: IngestPipeline
   store: TelemetryStore
   metrics: Metrics
+  /** Sedekah Oksigen: the officers' tree API and the public certificate pages. */
+  oksigen?: Oksigen
+  publicBaseUrl?: string
   /** Extra health facts (store, spool, broker), merged into GET /health. */
   health?: () => Record<string, unknown>
 }
@@ -49,6 +55,17 @@ export class ApiServer {
     })
     app.use(telemetryRouter(this.opts))
     app.use(readingsRouter(this.opts))
+    const oksigen = this.opts.oksigen
+    if (oksigen) {
+      app.use(treesRouter({ registry: this.opts.registry, oksigen }))
+      app.use(
+        verifyRouter({
+          store: oksigen.certificates,
+          keyRing: oksigen.keyRing,
+          publicBaseUrl: this.opts.publicBaseUrl ?? `http://localhost:${this.opts.port}`,
+        }),
+      )
+    }
     app.use((_req, res) => {
       res.status(404).json({ error: 'not_found', message: 'no such endpoint' })
     })

@@ -7,8 +7,8 @@ import type { TreeState } from './repo.ts'
  */
 export const policySchema = z
   .object({
-    /** Stem diameter increment since the sensor was mounted at planting. */
-    minIncrementMm: z.number().positive().default(5),
+    /** Stem diameter increment since the sensor was mounted at planting; default: the species' requirement. */
+    minIncrementMm: z.number().positive().optional(),
     /** The growth must still be going on: mean over the last 30 days at least this. */
     minGrowthUmPerDay: z.number().nonnegative().default(5),
     /** Days of data before any decision. */
@@ -31,7 +31,13 @@ export interface GrowthEvidence {
   growthUmPerDay30d: number
   dailyAmplitudeUm: number
   alive: boolean | 'unknown'
-  flags: Array<{ kind: string; message: string; sinceMs?: number; evidence?: Record<string, unknown> }>
+  flags: Array<{
+    kind: string
+    severity: 'failure' | 'warning' | 'info'
+    message: string
+    sinceMs?: number | null
+    evidence?: Record<string, unknown>
+  }>
   lastTimeMs?: number
 }
 
@@ -44,18 +50,21 @@ export interface Assessment {
   projectedEligibleMs?: number
 }
 
-/** Flags that mean the evidence cannot be trusted or the tree is dead: never verified. */
-export const FAILING_FLAGS = new Set(['no_daily_cycle', 'wrong_phase', 'location_changed'])
 const DAY_MS = 86_400_000
 
 /**
  * The state a tree's evidence supports now. Failure (dead, tampered) wins over everything; then
  * lack of data; then risk (data stopped, drought, stalled growth); then eligibility.
  */
-export function assess(e: GrowthEvidence, policy: Policy, nowMs: number): Assessment {
+export function assess(
+  e: GrowthEvidence,
+  policy: Policy & { minIncrementMm: number },
+  nowMs: number,
+): Assessment {
   const incrementMm = e.groUm / 1000
   const progressPct = Math.max(0, Math.min(100, (100 * incrementMm) / policy.minIncrementMm))
-  const failing = e.flags.filter((f) => FAILING_FLAGS.has(f.kind))
+  // dead (no daily cycle, wrong phase: a post) or tampered (node moved): never verified
+  const failing = e.flags.filter((f) => f.severity === 'failure')
   if (failing.length > 0) {
     return { state: 'failed', reason: failing.map((f) => f.message).join('; '), progressPct }
   }

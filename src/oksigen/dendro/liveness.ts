@@ -49,7 +49,7 @@ export const LIVENESS_DEFAULTS = {
   minPhaseConsistency: 0.6,
   /** Hour (local) of the fitted cycle's trough must lie in [from, to): afternoon shrinkage. */
   troughFromHourLocal: 10,
-  troughToHourLocal: 20,
+  troughToHourLocal: 21,
   /** No reading for longer than this is "data stopped". */
   maxSilenceMs: 6 * HOUR_MS,
   /** A node farther than this from its first fix has been moved, m. */

@@ -23,8 +23,11 @@ export const DENDRO_DEFAULTS = {
   minMadUm: 1,
   /** The MAD is taken over the step differences of the last this many intervals (3 days). */
   madWindowIntervals: 432,
-  /** …and refreshed every this many intervals (6 h): a sort per push would cost more than the rest. */
-  madRefreshIntervals: 36,
+  /**
+   * …and refreshed every this many intervals (1 day; and once as soon as `madMinSamples` are known):
+   * a MAD costs ~9 µs, per push it would be most of the processing; the noise level changes slowly.
+   */
+  madRefreshIntervals: 144,
   /** Before this many step differences are known the MAD is `minMadUm`. */
   madMinSamples: 36,
   /** Grid values looked at after a suspicious step to tell an outlier (returns) from a jump (stays). */

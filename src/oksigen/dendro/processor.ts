@@ -1,4 +1,5 @@
 import { DAY_MS, type DendroOptions, HOUR_MS, resolveDendroOptions } from './options.ts'
+import { mad, median } from './stats.ts'
 
 /**
  * Incremental dendrometer processing for one tree, in the spirit of treenetproc (Knüsel et al. 2021):
@@ -313,7 +314,9 @@ export class DendroProcessor {
     this.diffs[this.diffIdx] = stepUm
     this.diffIdx = (this.diffIdx + 1) % this.diffs.length
     if (this.diffCount < this.diffs.length) this.diffCount++
-    if (++this.sinceMadRefresh >= o.madRefreshIntervals && this.diffCount >= o.madMinSamples) {
+    this.sinceMadRefresh++
+    const due = this.sinceMadRefresh >= o.madRefreshIntervals || this.diffCount === o.madMinSamples
+    if (due && this.diffCount >= o.madMinSamples) {
       this.sinceMadRefresh = 0
       this.madUm = Math.max(o.minMadUm, mad(this.diffs, this.diffCount, this.scratch))
     }
@@ -541,20 +544,6 @@ function sum<T>(items: readonly T[], f: (t: T) => number): number {
   let s = 0
   for (const it of items) s += f(it)
   return s
-}
-
-/** Median of the first n values of `a` (reorders them). */
-function median(a: Float64Array, n: number): number {
-  const v = a.subarray(0, n).sort()
-  return n % 2 === 1 ? v[(n - 1) / 2]! : (v[n / 2 - 1]! + v[n / 2]!) / 2
-}
-
-/** Median absolute deviation (unscaled) of the first n values of `values`. */
-function mad(values: Float64Array, n: number, scratch: Float64Array): number {
-  for (let i = 0; i < n; i++) scratch[i] = values[i]!
-  const m = median(scratch, n)
-  for (let i = 0; i < n; i++) scratch[i] = Math.abs(values[i]! - m)
-  return median(scratch, n)
 }
 
 /** Great-circle distance, m (haversine, mean Earth radius 6 371 km). */

@@ -1,0 +1,159 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express'
+import { z } from 'zod'
+import { KampungError } from '../errors.ts'
+import { type Oksigen, SPECIES_IDS, TREE_STATES, type TreeState } from '../oksigen/index.ts'
+import type { Registry } from '../registry/index.ts'
+import { credentials } from './auth.ts'
+
+export interface TreesRouteOptions {
+  registry: Registry
+  oksigen: Oksigen
+}
+
+const time = z
+  .union([z.number().int(), z.string().datetime({ offset: true })])
+  .transform((v) => (typeof v === 'number' ? v : Date.parse(v)))
+
+const newTreeSchema = z.strictObject({
+  id: z.string().optional(),
+  device: z.string(),
+  species: z.enum(SPECIES_IDS),
+  plantedAt: time,
+  initialDiameterMm: z.number().positive(),
+  initialHeightM: z.number().positive().optional(),
+  lat: z.number().min(-90).max(90).optional(),
+  lon: z.number().min(-180).max(180).optional(),
+})
+
+const applicationSchema = z.strictObject({
+  id: z.string().min(3).max(64),
+  certificateType: z.string().min(1).max(64),
+  reference: z.string().min(1).max(200),
+  planterPhone: z.string().optional(),
+})
+
+const decisionSchema = z.strictObject({
+  decision: z.enum(['verify', 'reject', 'reopen']),
+  reason: z.string().min(3).max(500),
+})
+
+function problems(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+}
+
+/**
+ * Officers' API for Sedekah Oksigen (HTTP Basic as a `service` principal until officer logins
+ * arrive with the console): register trees and applications, list trees by state, one tree's
+ * evidence, record a decision, re-run verification. The CLI uses the same operations.
+ */
+export function treesRouter(opts: TreesRouteOptions): Router {
+  const router = express.Router()
+  const { oksigen } = opts
+  const json = express.json({ limit: '64kb' })
+
+  const officer = async (req: Request, res: Response, next: NextFunction) => {
+    const creds = credentials(req)
+    const caller = creds && (await opts.registry.verifySecret(creds.id, creds.secret))
+    if (!caller) {
+      res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')
+      return res
+        .status(401)
+        .json({ error: 'unauthorized', message: 'officer credentials required (HTTP Basic)' })
+    }
+    if (caller.kind !== 'service') {
+      return res.status(403).json({
+        error: 'forbidden',
+        message: `"${caller.id}" is a ${caller.kind} device, not an officer account`,
+      })
+    }
+    res.locals.officer = caller.id
+    next()
+  }
+
+  const fail = (res: Response, err: unknown) => {
+    if (err instanceof KampungError && !err.retryable) {
+      const status = /^unknown_/.test(err.code) ? 404 : /_exists|in_use/.test(err.code) ? 409 : 400
+      return res.status(status).json({ error: err.code, message: err.message })
+    }
+    const message = (err as Error).message
+    if (/^unknown tree/.test(message)) return res.status(404).json({ error: 'unknown_tree', message })
+    if (/cannot be verified/.test(message)) return res.status(409).json({ error: 'not_verifiable', message })
+    return res.status(500).json({ error: 'internal', message })
+  }
+
+  router.get('/api/v1/trees', officer, (req, res) => {
+    const state = typeof req.query.state === 'string' ? req.query.state : undefined
+    if (state && !(TREE_STATES as readonly string[]).includes(state)) {
+      return res
+        .status(400)
+        .json({ error: 'bad_request', message: `state "${state}" is not one of ${TREE_STATES.join(', ')}` })
+    }
+    const village = typeof req.query.village === 'string' ? req.query.village : undefined
+    res.json({ trees: oksigen.repo.listTrees({ state: state as TreeState | undefined, village }) })
+  })
+
+  router.post('/api/v1/trees', officer, json, (req, res) => {
+    const parsed = newTreeSchema.safeParse(req.body)
+    if (!parsed.success)
+      return res
+        .status(400)
+        .json({ error: 'bad_request', message: 'invalid tree', problems: problems(parsed.error) })
+    try {
+      const { plantedAt, ...rest } = parsed.data
+      const tree = oksigen.repo.addTree({ ...rest, plantedAtMs: plantedAt }, SPECIES_IDS)
+      oksigen.verifier.refreshTrees()
+      res.status(201).json({ tree })
+    } catch (err) {
+      fail(res, err)
+    }
+  })
+
+  router.get('/api/v1/trees/:id', officer, (req, res) => {
+    const evidence = oksigen.verifier.evidence(String(req.params.id))
+    if (!evidence)
+      return res.status(404).json({ error: 'unknown_tree', message: `no tree "${req.params.id}"` })
+    res.json(evidence)
+  })
+
+  router.post('/api/v1/trees/:id/applications', officer, json, (req, res) => {
+    const parsed = applicationSchema.safeParse(req.body)
+    if (!parsed.success)
+      return res
+        .status(400)
+        .json({ error: 'bad_request', message: 'invalid application', problems: problems(parsed.error) })
+    try {
+      const app = oksigen.repo.addApplication({ ...parsed.data, tree: String(req.params.id) })
+      // the reference itself is not returned: only its pseudonym is kept
+      res.status(201).json({ application: { ...app, planterPhone: app.planterPhone ? 'stored' : undefined } })
+    } catch (err) {
+      fail(res, err)
+    }
+  })
+
+  router.post('/api/v1/trees/:id/decisions', officer, json, (req, res) => {
+    const parsed = decisionSchema.safeParse(req.body)
+    if (!parsed.success)
+      return res
+        .status(400)
+        .json({ error: 'bad_request', message: 'invalid decision', problems: problems(parsed.error) })
+    try {
+      const state = oksigen.verifier.decide(String(req.params.id), {
+        ...parsed.data,
+        by: res.locals.officer as string,
+      })
+      res.json({ state })
+    } catch (err) {
+      fail(res, err)
+    }
+  })
+
+  router.post('/api/v1/trees/:id/reverify', officer, (req, res) => {
+    try {
+      res.json({ state: oksigen.verifier.evaluate(String(req.params.id)) })
+    } catch (err) {
+      fail(res, err)
+    }
+  })
+
+  return router
+}

@@ -1,0 +1,64 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import type { Registry } from '../registry/index.ts'
+import { RegistryCertificateStore } from './cert-store.ts'
+import { KeyRing } from './certificate/index.ts'
+import type { Policy } from './policy.ts'
+import { TreeRepo } from './repo.ts'
+import { Verifier } from './verifier.ts'
+
+export { estimateBiomass } from './biomass.ts'
+export { RegistryCertificateStore } from './cert-store.ts'
+export { type Assessment, assess, type GrowthEvidence, type Policy, policySchema } from './policy.ts'
+export { type Application, type NewTree, TREE_STATES, type Tree, TreeRepo, type TreeState } from './repo.ts'
+export { getSpecies, SPECIES, SPECIES_IDS } from './species.ts'
+export { type OfficerDecision, type TreeEvidence, Verifier } from './verifier.ts'
+
+/** The Sedekah Oksigen capability, assembled: tree registry, signing keys, certificates, verifier. */
+export class Oksigen {
+  readonly repo: TreeRepo
+  readonly keyRing: KeyRing
+  readonly certificates: RegistryCertificateStore
+  readonly verifier: Verifier
+
+  constructor(o: {
+    registry: Registry
+    dir: string
+    keyDir: string
+    policies: Record<string, Policy>
+    evaluateEveryMs: number
+  }) {
+    this.repo = new TreeRepo(o.registry, pseudonymKey(o.dir))
+    this.keyRing = new KeyRing({ dir: o.keyDir })
+    this.certificates = new RegistryCertificateStore(o.registry)
+    this.verifier = new Verifier({
+      repo: this.repo,
+      certificates: this.certificates,
+      keyRing: this.keyRing,
+      policies: o.policies,
+      evaluateEveryMs: o.evaluateEveryMs,
+    })
+  }
+
+  async start(): Promise<void> {
+    await this.keyRing.start()
+    await this.verifier.start()
+  }
+
+  async stop(): Promise<void> {
+    await this.verifier.stop()
+  }
+}
+
+/**
+ * The key that makes application references pseudonymous (HMAC), created once per installation
+ * next to the data; losing it only means old references can no longer be matched.
+ */
+function pseudonymKey(dir: string): Buffer {
+  const file = path.join(dir, 'pseudonym.key')
+  if (existsSync(file)) return readFileSync(file)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const key = TreeRepo.newPseudonymKey()
+  writeFileSync(file, key, { mode: 0o600, flag: 'wx' })
+  return key
+}

@@ -1,0 +1,324 @@
+import type { Logger } from '../log.ts'
+import { getLogger } from '../log.ts'
+import type { Reading } from '../telemetry/reading.ts'
+import { estimateBiomass } from './biomass.ts'
+import { buildRecordDraft, type KeyRing, signRecord } from './certificate/index.ts'
+import type { CertificateStore } from './certificate/store.ts'
+import {
+  assessLiveness,
+  DendroProcessor,
+  type DendroSnapshot,
+  type DendroState,
+  type Liveness,
+} from './dendro/index.ts'
+import { type Assessment, assess, type GrowthEvidence, type Policy } from './policy.ts'
+import type { Tree, TreeRepo, TreeState } from './repo.ts'
+import { estimateHeightM, getSpecies, type SpeciesId } from './species.ts'
+
+export interface VerifierOptions {
+  repo: TreeRepo
+  certificates: CertificateStore
+  keyRing: KeyRing
+  /** Per certificate type; `default` for the rest. */
+  policies: Record<string, Policy>
+  evaluateEveryMs: number
+}
+
+/** What an officer sees for one tree: its state, why, the numbers behind it and every decision. */
+export interface TreeEvidence {
+  tree: Tree
+  state: TreeState
+  assessment: Assessment | undefined
+  growth: GrowthEvidence | undefined
+  dendro: DendroState | undefined
+  liveness: Liveness | undefined
+  decisions: ReturnType<TreeRepo['decisions']>
+  certificates: string[]
+}
+
+export type OfficerDecision = 'verify' | 'reject' | 'reopen'
+
+/**
+ * Sedekah Oksigen verification: every stored stem-diameter and position reading of a tree's
+ * dendrometer goes through the tree's incremental DendroProcessor; trees with new data are
+ * re-assessed against their certificate type's policy every `evaluateEveryMs`; every change of
+ * state is kept as a decision with its reason and data; a verified tree gets a signed record.
+ * Processor state is saved with each assessment, so a restart resumes without re-reading history.
+ */
+export class Verifier {
+  private readonly opts: VerifierOptions
+  private readonly log: Logger = getLogger('oksigen')
+  private readonly byDevice = new Map<string, string>()
+  private readonly processors = new Map<string, DendroProcessor>()
+  private readonly dirty = new Set<string>()
+  private timer: NodeJS.Timeout | undefined
+  /** The newest reading time seen from any tree: "now" for data that is being replayed. */
+  private dataNowMs = 0
+
+  constructor(opts: VerifierOptions) {
+    this.opts = opts
+  }
+
+  async start(): Promise<void> {
+    this.refreshTrees()
+    this.timer = setInterval(() => this.evaluateDirty(), this.opts.evaluateEveryMs)
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    this.evaluateDirty()
+  }
+
+  /** Pick up trees registered since start (the API calls this after adding one). */
+  refreshTrees(): void {
+    for (const t of this.opts.repo.listTrees()) this.byDevice.set(t.device, t.id)
+  }
+
+  /** Stored readings (IngestPipeline.onStored): only trees' dendrometers matter. */
+  onReadings(readings: readonly Reading[]): void {
+    let lat: { tree: string; timeMs: number; value: number } | undefined
+    for (const r of readings) {
+      const treeId = this.byDevice.get(r.device)
+      if (!treeId) continue
+      const p = this.processor(treeId)
+      if (r.quantity === 'stem_diameter') {
+        p.push(r.timeMs, r.value)
+        if (r.timeMs > this.dataNowMs) this.dataNowMs = r.timeMs
+      } else if (r.quantity === 'latitude') lat = { tree: treeId, timeMs: r.timeMs, value: r.value }
+      else if (r.quantity === 'longitude' && lat?.tree === treeId && lat.timeMs === r.timeMs) {
+        p.pushLocation(r.timeMs, lat.value, r.value)
+      } else continue
+      this.dirty.add(treeId)
+    }
+  }
+
+  private processor(treeId: string): DendroProcessor {
+    let p = this.processors.get(treeId)
+    if (!p) {
+      const saved = this.opts.repo.getState(treeId)?.processor as DendroSnapshot | undefined
+      p = saved ? DendroProcessor.restore(saved) : new DendroProcessor()
+      this.processors.set(treeId, p)
+    }
+    return p
+  }
+
+  private policyFor(tree: Tree): Policy & { minIncrementMm: number } {
+    const type = this.opts.repo.applicationsOf(tree.id)[0]?.certificateType
+    const policy = (type && this.opts.policies[type]) || this.opts.policies.default
+    if (!policy) throw new Error('no verification policy named "default" in config oksigen.policies')
+    const species = getSpecies(tree.species)
+    return {
+      ...policy,
+      minIncrementMm: policy.minIncrementMm ?? species?.requirement.minDiameterIncrementMm ?? 5,
+    }
+  }
+
+  evaluateDirty(): void {
+    for (const treeId of [...this.dirty]) {
+      this.dirty.delete(treeId)
+      try {
+        this.evaluate(treeId)
+      } catch (err) {
+        this.log.error({ err, tree: treeId }, 'tree assessment failed')
+      }
+    }
+  }
+
+  private growthEvidence(
+    treeId: string,
+    nowMs: number,
+  ): { state: DendroState; liveness: Liveness; growth: GrowthEvidence } {
+    const state = this.processor(treeId).state()
+    const liveness = assessLiveness(state, { nowMs })
+    const growth: GrowthEvidence = {
+      daysObserved: state.days,
+      groUm: state.groUm,
+      twdUm: state.twdUm,
+      growthUmPerDay7d: state.growthUmPerDay7d ?? 0,
+      growthUmPerDay30d: state.growthUmPerDay30d ?? 0,
+      dailyAmplitudeUm: state.dailyAmplitudeUm ?? 0,
+      alive: liveness.alive,
+      flags: liveness.flags.map((f) => ({
+        kind: f.kind,
+        severity: f.severity,
+        message: f.message,
+        sinceMs: f.sinceMs,
+        evidence: f.evidence,
+      })),
+      lastTimeMs: state.lastTimeMs ?? undefined,
+    }
+    return { state, liveness, growth }
+  }
+
+  /** Re-assess one tree now; returns its (possibly new) state. */
+  evaluate(treeId: string): TreeState {
+    const repo = this.opts.repo
+    const tree = repo.getTree(treeId)
+    if (!tree) throw new Error(`unknown tree ${treeId}`)
+    const nowMs = this.dataNowMs || Date.now()
+    const { state: dendro, growth } = this.growthEvidence(treeId, nowMs)
+    const policy = this.policyFor(tree)
+    const current = repo.getState(treeId)
+    let assessment = assess(growth, policy, nowMs)
+    // An officer's or an earlier verification stands unless the evidence turns to failure.
+    const held = current?.state === 'verified' && assessment.state !== 'failed'
+    let next: TreeState = held ? 'verified' : assessment.state
+    if (next === 'eligible' && policy.autoVerify) next = 'verified'
+    const detail = { ...assessment, growth: summarize(growth), assessedAtMs: nowMs }
+    if (current?.state !== next) {
+      const reason = next === 'verified' && !held ? `automatic: ${assessment.reason}` : assessment.reason
+      repo.addDecision(treeId, {
+        atMs: nowMs,
+        fromState: current?.state,
+        toState: next,
+        by: 'auto',
+        reason,
+        data: detail,
+      })
+      if (next === 'verified' && !held) this.issueCertificate(tree, growth, dendro, 'auto', reason, nowMs)
+      if (next === 'at_risk' && /drought/.test(assessment.reason)) {
+        // The planter's SMS goes through the notify layer of the alerts issue; until it exists the
+        // state records that one is owed.
+        assessment = {
+          ...assessment,
+          reason: `${assessment.reason} (planter SMS pending: no notify layer yet)`,
+        }
+      }
+      this.log.info(
+        { tree: treeId, from: current?.state, to: next, reason: assessment.reason },
+        'tree state changed',
+      )
+    }
+    repo.saveState(treeId, {
+      state: next,
+      detail: { ...detail, reason: assessment.reason },
+      processor: this.processor(treeId).snapshot(),
+      updatedAtMs: nowMs,
+    })
+    return next
+  }
+
+  /** An officer's decision, kept with who and why. `verify` issues the certificate. */
+  decide(treeId: string, d: { decision: OfficerDecision; by: string; reason: string }): TreeState {
+    const repo = this.opts.repo
+    const tree = repo.getTree(treeId)
+    if (!tree) throw new Error(`unknown tree ${treeId}`)
+    const current = repo.getState(treeId)
+    const nowMs = Date.now()
+    const { state: dendro, growth } = this.growthEvidence(treeId, this.dataNowMs || nowMs)
+    const assessment = assess(growth, this.policyFor(tree), this.dataNowMs || nowMs)
+    let next: TreeState
+    if (d.decision === 'verify') {
+      if (assessment.state === 'failed') {
+        throw new Error(`tree ${treeId} cannot be verified: ${assessment.reason}`)
+      }
+      next = 'verified'
+    } else if (d.decision === 'reject') next = 'failed'
+    else next = assessment.state
+    repo.addDecision(treeId, {
+      atMs: nowMs,
+      fromState: current?.state,
+      toState: next,
+      by: d.by,
+      reason: d.reason,
+      data: { assessment, growth: summarize(growth) },
+    })
+    if (next === 'verified' && current?.state !== 'verified') {
+      this.issueCertificate(tree, growth, dendro, d.by, d.reason, nowMs)
+    }
+    repo.saveState(treeId, {
+      state: next,
+      detail: { ...assessment, growth: summarize(growth), decidedBy: d.by, reason: d.reason },
+      updatedAtMs: nowMs,
+    })
+    return next
+  }
+
+  /** Everything about one tree, for the officer's view and the API. */
+  evidence(treeId: string): TreeEvidence | undefined {
+    const repo = this.opts.repo
+    const tree = repo.getTree(treeId)
+    if (!tree) return undefined
+    const stored = repo.getState(treeId)
+    const hasData = this.processors.has(treeId) || stored?.processor !== undefined
+    const nowMs = this.dataNowMs || Date.now()
+    const computed = hasData ? this.growthEvidence(treeId, nowMs) : undefined
+    return {
+      tree,
+      state: stored?.state ?? 'awaiting_data',
+      assessment: computed ? assess(computed.growth, this.policyFor(tree), nowMs) : undefined,
+      growth: computed?.growth,
+      dendro: computed?.state,
+      liveness: computed?.liveness,
+      decisions: repo.decisions(treeId),
+      certificates: repo.certificatesOf(treeId),
+    }
+  }
+
+  private issueCertificate(
+    tree: Tree,
+    growth: GrowthEvidence,
+    dendro: DendroState,
+    by: string,
+    reason: string,
+    nowMs: number,
+  ): void {
+    const species = getSpecies(tree.species)
+    if (!species) throw new Error(`tree ${tree.id}: unknown species ${tree.species}`)
+    const currentDiameterMm = tree.initialDiameterMm + growth.groUm / 1000
+    const diameterCm = currentDiameterMm / 10
+    const height = estimateHeightM(
+      species.id as SpeciesId,
+      diameterCm,
+      tree.initialHeightM
+        ? { heightM: tree.initialHeightM, diameterCm: tree.initialDiameterMm / 10 }
+        : undefined,
+    )
+    const biomassInput = { diameterCm, heightM: height.heightM, woodDensity: species.woodDensityGCm3 }
+    const draft = buildRecordDraft({
+      treeId: tree.id,
+      species: species.id,
+      plantedOn: tree.plantedAtMs,
+      location: { lat: tree.lat ?? 0, lon: tree.lon ?? 0 },
+      evidence: {
+        initialDiameterMm: tree.initialDiameterMm,
+        currentDiameterMm,
+        diameterIncrementMm: growth.groUm / 1000,
+        groUm: growth.groUm,
+        daysObserved: growth.daysObserved,
+        dailyAmplitudeUm: growth.dailyAmplitudeUm,
+        growthUmPerMonth: dendro.growthUmPerMonth ?? growth.growthUmPerDay30d * 30,
+        alive: growth.alive === true,
+        flags: growth.flags.map((f) => f.kind),
+        daily: dendro.history.map((d) => ({
+          day: new Date(d.dayStartMs + 7 * 3_600_000).toISOString().slice(0, 10),
+          groUm: d.groUm,
+          twdUm: d.twdUm,
+        })),
+      },
+      biomass: estimateBiomass(biomassInput),
+      biomassInput: { ...biomassInput, heightSource: height.source },
+      decision: { by, reason: reason.slice(0, 500), atMs: nowMs },
+      nowMs,
+    })
+    const signed = signRecord(draft, this.opts.keyRing)
+    void this.opts.certificates.put(signed).then(
+      () => this.log.info({ tree: tree.id, certificate: signed.record.id }, 'certificate issued'),
+      (err) => this.log.error({ err, tree: tree.id }, 'certificate could not be stored'),
+    )
+  }
+}
+
+function summarize(g: GrowthEvidence): Record<string, unknown> {
+  return {
+    daysObserved: g.daysObserved,
+    groUm: Math.round(g.groUm),
+    twdUm: Math.round(g.twdUm),
+    growthUmPerDay7d: Number(g.growthUmPerDay7d.toFixed(2)),
+    growthUmPerDay30d: Number(g.growthUmPerDay30d.toFixed(2)),
+    dailyAmplitudeUm: Math.round(g.dailyAmplitudeUm),
+    alive: g.alive,
+    flags: g.flags.filter((f) => f.severity !== 'info').map((f) => ({ kind: f.kind, message: f.message })),
+  }
+}
