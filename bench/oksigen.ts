@@ -67,8 +67,7 @@ function makeTree(seed: number) {
   const growthUmPerStep = (25_000 / 365 / PUSHES_PER_DAY) * (0.8 + (seed % 5) * 0.1)
   const cycleUm = 15
   const cosTable = new Float64Array(PUSHES_PER_DAY)
-  for (let i = 0; i < PUSHES_PER_DAY; i++)
-    cosTable[i] = Math.cos((2 * Math.PI * (i / PUSHES_PER_DAY - 4 / 24)) / 1)
+  for (let i = 0; i < PUSHES_PER_DAY; i++) cosTable[i] = Math.cos(2 * Math.PI * (i / PUSHES_PER_DAY - 4 / 24))
   return (k: number) => {
     const spike = (k * 2_654_435_761 + seed) % 997 === 0 ? 3000 : 0
     return baseUm + growthUmPerStep * k + cycleUm * cosTable[k % PUSHES_PER_DAY]! + g() + spike

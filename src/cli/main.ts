@@ -10,6 +10,7 @@ import type { TelemetryStore } from '../store/types.ts'
 import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/quantities.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
 import type { Simulation } from './sim.ts'
+import { treesCommand } from './trees.ts'
 
 /**
  * The simulator is loaded only when asked for: johnny-five pulls in node:repl, which loads
@@ -284,6 +285,12 @@ program
   })
 program.addCommand(devicesCommand(openRegistry))
 program.addCommand(villagesCommand(openRegistry))
+program.addCommand(
+  treesCommand(() => {
+    const api = config(program.opts()).api
+    return `http://${api.host === '0.0.0.0' ? '127.0.0.1' : api.host}:${api.port}`
+  }),
+)
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(err.message)

@@ -189,3 +189,58 @@ describe('Sedekah Oksigen verification from simulated trees', () => {
     expect(((await list.json()) as { trees: unknown[] }).trees.length).toBeGreaterThanOrEqual(3)
   })
 })
+
+describe('kampung trees (CLI, a client of the same API)', () => {
+  it('lists, shows and decides through the running service', async () => {
+    const { execFile } = await import('node:child_process')
+    const { promisify } = await import('node:util')
+    const run = promisify(execFile)
+    const t = await startApp({})
+    try {
+      t.app.registry.addVillage({ id: 'dinas', name: 'Dinas' })
+      const secret = await t.addDevice({ id: 'officer-2', village: 'dinas', kind: 'service' })
+      await t.addDevice({ id: 'dendro-9', village: 'kemiren', kind: 'dendrometer' })
+      const kampung = (...args: string[]) =>
+        run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'trees', '--api', t.apiUrl, ...args], {
+          env: {
+            ...process.env,
+            KAMPUNG_API_USER: 'officer-2',
+            KAMPUNG_API_PASSWORD: secret,
+            KAMPUNG_LOG_LEVEL: 'warn',
+          },
+        })
+      const added = await kampung(
+        'add',
+        '--device',
+        'dendro-9',
+        '--species',
+        'teak',
+        '--planted',
+        '2026-11-01T08:00:00+07:00',
+        '--diameter-mm',
+        '12',
+      )
+      const id = /tree (\S+) registered/.exec(added.stdout)?.[1]
+      expect(id, added.stdout).toMatch(/^T-[0-9A-Z]{6}$/)
+      expect((await kampung('list', '--state', 'awaiting_data')).stdout).toContain(
+        `${id}  awaiting_data  teak  kemiren/dendro-9`,
+      )
+      expect((await kampung('show', id!)).stdout).toContain('state: awaiting_data')
+      const bad = await kampung(
+        'add',
+        '--device',
+        'dendro-9',
+        '--species',
+        'oak',
+        '--planted',
+        'yesterday',
+        '--diameter-mm',
+        '12',
+      ).catch((err: { stderr: string; code: number }) => err)
+      expect(bad).toMatchObject({ code: 1 })
+      expect((bad as { stderr: string }).stderr).toMatch(/species[\s\S]*plantedAt/)
+    } finally {
+      await t.stop()
+    }
+  })
+})

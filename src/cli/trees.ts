@@ -1,0 +1,156 @@
+import { Command } from 'commander'
+
+/**
+ * `kampung trees …`: the officers' Sedekah Oksigen commands, as a client of the HTTP API of a
+ * running service (the same API a console uses). Credentials: a `service` account, from
+ * --user/--password or KAMPUNG_API_USER/KAMPUNG_API_PASSWORD.
+ */
+export function treesCommand(defaultApiUrl: () => string): Command {
+  const cmd = new Command('trees').description(
+    'Sedekah Oksigen trees: register, list by state, evidence, decisions',
+  )
+  cmd
+    .option('--api <url>', 'the service API (default: from config)')
+    .option('--user <id>', 'officer account (a registered device of kind service); env KAMPUNG_API_USER')
+    .option('--password <secret>', 'its secret; env KAMPUNG_API_PASSWORD')
+
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const o = cmd.opts<{ api?: string; user?: string; password?: string }>()
+    const user = o.user ?? process.env.KAMPUNG_API_USER
+    const password = o.password ?? process.env.KAMPUNG_API_PASSWORD
+    if (!user || !password)
+      throw new Error(
+        'officer credentials needed: --user/--password or KAMPUNG_API_USER/KAMPUNG_API_PASSWORD',
+      )
+    const url = `${o.api ?? defaultApiUrl()}${path}`
+    let res: Response
+    try {
+      res = await fetch(url, {
+        method,
+        headers: {
+          authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+          'content-type': 'application/json',
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+    } catch (err) {
+      throw new Error(
+        `cannot reach the service at ${url}: ${(err as Error).message} (is \`kampung up\` running?)`,
+      )
+    }
+    const out = (await res.json().catch(() => ({}))) as { message?: string; problems?: string[] }
+    if (!res.ok)
+      throw new Error(
+        [`${res.status}: ${out.message ?? res.statusText}`, ...(out.problems ?? [])].join('\n  '),
+      )
+    return out
+  }
+
+  cmd
+    .command('list')
+    .option('--state <state>', 'awaiting_data | growing | eligible | verified | at_risk | failed')
+    .option('--village <id>')
+    .option('--json')
+    .action(async (o) => {
+      const q = new URLSearchParams(
+        Object.entries({ state: o.state, village: o.village }).filter(([, v]) => v) as string[][],
+      )
+      const { trees } = (await call('GET', `/api/v1/trees?${q}`)) as { trees: Array<Record<string, unknown>> }
+      if (o.json) return console.log(JSON.stringify(trees, null, 2))
+      if (trees.length === 0) return console.log('no trees')
+      for (const t of trees) console.log(`${t.id}  ${t.state}  ${t.species}  ${t.village}/${t.device}`)
+    })
+
+  cmd
+    .command('show <id>')
+    .description("one tree's state, evidence and decisions")
+    .action(async (id: string) => {
+      const e = (await call('GET', `/api/v1/trees/${encodeURIComponent(id)}`)) as {
+        tree: Record<string, unknown>
+        state: string
+        assessment?: { reason: string; progressPct: number; projectedEligibleMs?: number }
+        growth?: Record<string, unknown>
+        decisions: Array<{ atMs: number; toState: string; by: string; reason: string }>
+        certificates: string[]
+      }
+      console.log(
+        `${e.tree.id}  ${e.tree.species}  planted ${new Date(Number(e.tree.plantedAtMs)).toISOString().slice(0, 10)}  state: ${e.state}`,
+      )
+      if (e.assessment) {
+        const projected = e.assessment.projectedEligibleMs
+          ? `, projected eligible ${new Date(e.assessment.projectedEligibleMs).toISOString().slice(0, 10)}`
+          : ''
+        console.log(`  ${e.assessment.reason} (${e.assessment.progressPct.toFixed(0)} %${projected})`)
+      }
+      if (e.growth) console.log(`  evidence: ${JSON.stringify(e.growth)}`)
+      for (const d of e.decisions)
+        console.log(`  ${new Date(d.atMs).toISOString()}  → ${d.toState}  by ${d.by}: ${d.reason}`)
+      for (const c of e.certificates) console.log(`  certificate ${c}`)
+    })
+
+  cmd
+    .command('add')
+    .description('register a planted tree carrying a dendrometer node')
+    .requiredOption('--device <id>', 'the dendrometer node on the tree')
+    .requiredOption('--species <id>', 'avocado | durian | soursop | teak | sengon | trembesi')
+    .requiredOption('--planted <date>', 'planting date, ISO 8601 (e.g. 2026-11-01T08:00:00+07:00)')
+    .requiredOption('--diameter-mm <mm>', 'stem diameter at planting (where the dendrometer sits)', Number)
+    .option('--height-m <m>', 'height at planting', Number)
+    .option('--lat <deg>', 'latitude', Number)
+    .option('--lon <deg>', 'longitude', Number)
+    .action(async (o) => {
+      const body = {
+        device: o.device,
+        species: o.species,
+        plantedAt: o.planted,
+        initialDiameterMm: o.diameterMm,
+        initialHeightM: o.heightM,
+        lat: o.lat,
+        lon: o.lon,
+      }
+      const { tree } = (await call('POST', '/api/v1/trees', body)) as { tree: { id: string } }
+      console.log(`tree ${tree.id} registered (public id: it names the tree on its certificate)`)
+    })
+
+  cmd
+    .command('apply <id>')
+    .description('record a certificate application for a tree (the reference is kept only as a pseudonym)')
+    .requiredOption('--application <id>')
+    .requiredOption('--type <certificateType>')
+    .requiredOption('--reference <ref>')
+    .option('--phone <e164>', "the planter's phone, for SMS")
+    .action(async (id: string, o) => {
+      await call('POST', `/api/v1/trees/${encodeURIComponent(id)}/applications`, {
+        id: o.application,
+        certificateType: o.type,
+        reference: o.reference,
+        planterPhone: o.phone,
+      })
+      console.log(`application ${o.application} recorded for tree ${id}`)
+    })
+
+  cmd
+    .command('decide <id> <decision>')
+    .description('verify | reject | reopen, with the reason (kept with your id)')
+    .requiredOption('--reason <text>')
+    .action(async (id: string, decision: string, o) => {
+      const { state } = (await call('POST', `/api/v1/trees/${encodeURIComponent(id)}/decisions`, {
+        decision,
+        reason: o.reason,
+      })) as {
+        state: string
+      }
+      console.log(`tree ${id}: ${state}`)
+    })
+
+  cmd
+    .command('reverify <id>')
+    .description('re-run the verification of a tree on the data it has')
+    .action(async (id: string) => {
+      const { state } = (await call('POST', `/api/v1/trees/${encodeURIComponent(id)}/reverify`)) as {
+        state: string
+      }
+      console.log(`tree ${id}: ${state}`)
+    })
+  return cmd
+}
