@@ -11,6 +11,7 @@
  * Writes bench/results/ingest.json and ingest.md. Sizes: BENCH_READINGS (default 250 000),
  * BENCH_DEVICES (default 50), BENCH_WINDOW (unacknowledged messages per connection, default 100),
  * BENCH_RUNS (default 3; the headline is the median run).
+ * Then the Sedekah Oksigen processing benchmark (bench/oksigen.ts): bench/results/oksigen.{json,md}.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,6 +26,7 @@ import { influxCount } from '../tests/harness/influxql.ts'
 import { freePort, waitForPort } from '../tests/harness/ports.ts'
 import { serviceEnv, spawnKampung } from '../tests/harness/process.ts'
 import type { LoadDevice, LoadJob, LoadResult } from './load-client.ts'
+import { runOksigenBench, writeOksigenResults } from './oksigen.ts'
 
 const TARGET_READINGS = Number(process.env.BENCH_READINGS ?? 250_000)
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 50)
@@ -364,6 +366,9 @@ async function main(): Promise<void> {
     ].join('\n')
     writeFileSync(path.join(dir, 'ingest.md'), md)
     console.log(md)
+    log('Sedekah Oksigen: dendrometer processing throughput and incremental cost')
+    writeOksigenResults(await runOksigenBench(), dir)
+    console.log(readFileSync(path.join(dir, 'oksigen.md'), 'utf8'))
   } finally {
     await influx.stop()
     rmSync(dataDir, { recursive: true, force: true })

@@ -63,8 +63,9 @@ export function assess(
 ): Assessment {
   const incrementMm = e.groUm / 1000
   const progressPct = Math.max(0, Math.min(100, (100 * incrementMm) / policy.minIncrementMm))
-  // dead (no daily cycle, wrong phase: a post) or tampered (node moved): never verified
-  const failing = e.flags.filter((f) => f.severity === 'failure')
+  // dead (no daily cycle, wrong phase: a post) or tampered (node moved): never verified. Data that
+  // stopped is a risk to look at, not proof of anything.
+  const failing = e.flags.filter((f) => f.severity === 'failure' && f.kind !== 'data_stopped')
   if (failing.length > 0) {
     return { state: 'failed', reason: failing.map((f) => f.message).join('; '), progressPct }
   }
