@@ -26,7 +26,6 @@ import { influxCount } from '../tests/harness/influxql.ts'
 import { freePort, waitForPort } from '../tests/harness/ports.ts'
 import { serviceEnv, spawnKampung } from '../tests/harness/process.ts'
 import type { LoadDevice, LoadJob, LoadResult } from './load-client.ts'
-import { runOksigenBench, writeOksigenResults } from './oksigen.ts'
 
 const TARGET_READINGS = Number(process.env.BENCH_READINGS ?? 250_000)
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 50)
@@ -366,8 +365,9 @@ async function main(): Promise<void> {
     ].join('\n')
     writeFileSync(path.join(dir, 'ingest.md'), md)
     console.log(md)
+    // Its own process, so its peak RSS is its own.
     log('Sedekah Oksigen: dendrometer processing throughput and incremental cost')
-    writeOksigenResults(await runOksigenBench(), dir)
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'oksigen.ts')], { stdio: 'inherit' })
     console.log(readFileSync(path.join(dir, 'oksigen.md'), 'utf8'))
   } finally {
     await influx.stop()
