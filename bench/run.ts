@@ -367,7 +367,9 @@ async function main(): Promise<void> {
     console.log(md)
     // Its own process, so its peak RSS is its own.
     log('Sedekah Oksigen: dendrometer processing throughput and incremental cost')
-    execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'oksigen.ts')], { stdio: 'inherit' })
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'oksigen.ts')], {
+      stdio: 'inherit',
+    })
     console.log(readFileSync(path.join(dir, 'oksigen.md'), 'utf8'))
   } finally {
     await influx.stop()

@@ -285,6 +285,24 @@ program
   })
 program.addCommand(devicesCommand(openRegistry))
 program.addCommand(villagesCommand(openRegistry))
+program
+  .command('keys')
+  .description(
+    'certificate signing keys: list, or rotate (old records stay valid; restart the service to sign with the new key)',
+  )
+  .argument('[action]', 'list | rotate', 'list')
+  .action(async (action: string) => {
+    const { KeyRing } = await import('../oksigen/certificate/index.ts')
+    const ring = new KeyRing({ dir: resolvePaths(config(program.opts())).keyDir })
+    await ring.start()
+    if (action === 'rotate') {
+      await ring.rotate()
+      console.log(`new signing key ${ring.current().keyId}; earlier keys are kept for verification`)
+    } else if (action !== 'list') throw new Error(`unknown action "${action}": list or rotate`)
+    for (const k of ring.publicKeys())
+      console.log(`${k.keyId}${k.keyId === ring.current().keyId ? '  (current)' : ''}`)
+  })
+
 program.addCommand(
   treesCommand(() => {
     const api = config(program.opts()).api

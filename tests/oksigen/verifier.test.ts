@@ -65,7 +65,8 @@ describe('Verifier', () => {
   it('puts a drought-stressed tree at risk and records the SMS owed to its planter; state survives a restart', async () => {
     const readings = stem(Date.UTC(2026, 0, 1) - WIB, 40, 30)
     const feed = (from: number, to: number) => {
-      for (let i = from; i < to; i += 500) oksigen.verifier.onReadings(readings.slice(i, Math.min(to, i + 500)))
+      for (let i = from; i < to; i += 500)
+        oksigen.verifier.onReadings(readings.slice(i, Math.min(to, i + 500)))
       oksigen.verifier.evaluateDirty()
     }
     feed(0, 30 * 144) // 30 days of growth
