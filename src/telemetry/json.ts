@@ -1,7 +1,7 @@
 import { type Payload, parseJson } from './payload.ts'
 import type { DecodeContext, DecodeResult } from './reading.ts'
 import { parseIsoTime } from './time.ts'
-import { Collector, checkSensor, checkTime, childPath, DEFAULT_SENSOR, isPlainObject } from './validate.ts'
+import { Collector, checkSensor, checkTime, DEFAULT_SENSOR, isPlainObject } from './validate.ts'
 import { decodeValueMap } from './values.ts'
 
 /**

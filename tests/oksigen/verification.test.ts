@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildDistrict } from '../../firmware-sim/district.ts'
 import { Fleet, provisionDistrict } from '../../firmware-sim/fleet.ts'
 import { SPECIES_IDS, type TreeState } from '../../src/oksigen/index.ts'
-import { startApp, type TestApp, waitFor } from '../harness/app.ts'
+import { startApp, type TestApp } from '../harness/app.ts'
 
 const DAY = 86_400_000
 const WIB = 7 * 3_600_000
