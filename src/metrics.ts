@@ -7,11 +7,23 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 export class Metrics {
   readonly registry = new Registry()
 
+  /**
+   * Per-message counts are kept in plain maps and handed to prom-client at scrape time: a labelled
+   * `inc` per message (label hashing) was a measurable share of the ingest's CPU.
+   */
+  private readonly pendingMessages = new Map<string, number>()
+  private readonly pendingAccepted = new Map<string, number>()
+
   readonly messages = new Counter({
     name: 'kampung_messages_total',
     help: 'Uplink messages handled, by transport and outcome (stored, partial, rejected)',
     labelNames: ['transport', 'outcome'] as const,
     registers: [this.registry],
+    collect: () =>
+      this.flush(this.pendingMessages, (key, n) => {
+        const [transport, outcome] = key.split('|') as [string, string]
+        this.messages.inc({ transport, outcome }, n)
+      }),
   })
 
   readonly readingsAccepted = new Counter({
@@ -19,7 +31,24 @@ export class Metrics {
     help: 'Readings decoded, validated and stored durably',
     labelNames: ['format'] as const,
     registers: [this.registry],
+    collect: () => this.flush(this.pendingAccepted, (format, n) => this.readingsAccepted.inc({ format }, n)),
   })
+
+  /** Count one message (cheap; published at the next scrape). */
+  countMessage(transport: string, outcome: string): void {
+    const key = `${transport}|${outcome}`
+    this.pendingMessages.set(key, (this.pendingMessages.get(key) ?? 0) + 1)
+  }
+
+  /** Count stored readings (cheap; published at the next scrape). */
+  countAccepted(format: string, n: number): void {
+    this.pendingAccepted.set(format, (this.pendingAccepted.get(format) ?? 0) + n)
+  }
+
+  private flush(pending: Map<string, number>, apply: (key: string, n: number) => void): void {
+    for (const [key, n] of pending) apply(key, n)
+    pending.clear()
+  }
 
   readonly readingsRejected = new Counter({
     name: 'kampung_readings_rejected_total',

@@ -98,7 +98,7 @@ export class IngestPipeline {
     if (!this.batcher) return Promise.reject(new Error('IngestPipeline used before start()'))
     if (readings.length === 0) return Promise.resolve()
     return this.batcher.add(readings).then(() => {
-      this.opts.metrics.readingsAccepted.inc({ format }, readings.length)
+      this.opts.metrics.countAccepted(format, readings.length)
       for (const listener of this.storedListeners) {
         try {
           listener(readings)
@@ -127,7 +127,7 @@ export class IngestPipeline {
   ): void {
     const { metrics } = this.opts
     const outcome = errors.length === 0 ? 'stored' : readings.length > 0 ? 'partial' : 'rejected'
-    metrics.messages.inc({ transport, outcome })
+    metrics.countMessage(transport, outcome)
     if (errors.length === 0) return
     for (const e of errors) metrics.readingsRejected.inc({ reason: e.reason })
     const rejected =
