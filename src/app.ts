@@ -140,10 +140,13 @@ export class KampungApp {
   }
 
   health(): Record<string, unknown> {
+    const spool = this.store instanceof SpoolingStore ? this.store.spoolDepth() : undefined
     return {
+      // degraded: readings are safe on disk but InfluxDB is not taking them (or not yet drained)
+      status: spool && spool.readings > 0 ? 'degraded' : 'ok',
       store: this.store.name,
       pendingReadings: this.pipeline.pending,
-      spool: this.store instanceof SpoolingStore ? this.store.spoolDepth() : undefined,
+      spool,
       broker: this.broker ? { port: this.broker.port } : undefined,
     }
   }

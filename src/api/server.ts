@@ -47,7 +47,7 @@ export class ApiServer {
     const app = express()
     app.disable('x-powered-by')
     app.get('/health', (_req, res) => {
-      res.json({ status: 'ok', ...(this.opts.health?.() ?? {}) })
+      res.json({ status: 'ok', ...(this.opts.health?.() ?? {}) }) // `status` from health() wins
     })
     app.get('/metrics', async (_req, res) => {
       res.set('Content-Type', this.opts.metrics.registry.contentType)

@@ -73,6 +73,32 @@ describe('nothing accepted is lost', () => {
     )
   })
 
+  it('health says degraded while InfluxDB is down and readings wait in the spool, ok once drained', async () => {
+    const influx = await startInfluxd()
+    cleanups.push(() => influx.stop())
+    const t = await startApp({
+      store: { kind: 'influx', influx: { url: influx.url, requestTimeoutMs: 1000 } },
+    })
+    cleanups.push(() => t.stop())
+    const secret = await t.addDevice({ id: 'h-1', village: V })
+    const health = async () =>
+      (await (await fetch(`${t.apiUrl}/health`)).json()) as { status: string; spool: { readings: number } }
+    expect((await health()).status).toBe('ok')
+    await influx.kill('SIGKILL')
+    await runFleet({
+      url: `mqtt://127.0.0.1:${t.mqttPort}`,
+      village: V,
+      devices: [{ id: 'h-1', secret }],
+      messagesPerDevice: 5,
+      baseTimeMs: Date.UTC(2026, 10, 4),
+    })
+    const down = await health()
+    expect(down).toMatchObject({ status: 'degraded', spool: { readings: 20 } })
+    await influx.restart()
+    await waitFor('spool drained', async () => (await health()).status === 'ok', 30_000)
+    expect(await influxCount(influx.url, 'kampung', 'soil_moisture')).toBe(5)
+  })
+
   it('ingest worker (MQTT client of Mosquitto) killed with SIGKILL mid-stream and restarted: exactly once', async () => {
     const influx = await startInfluxd()
     cleanups.push(() => influx.stop())
