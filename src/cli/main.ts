@@ -65,7 +65,8 @@ async function run(opts: { config?: string }, roles: (c: Config) => Roles, withS
     parts.push(`API on http://${cfg.api.host === '0.0.0.0' ? 'localhost' : cfg.api.host}:${app.api.port}`)
   const store =
     cfg.store.kind === 'influx' ? `InfluxDB ${cfg.store.influx.url}` : `SQLite ${resolvePaths(cfg).sqlite}`
-  console.log(`smart-kampung running: ${parts.join(', ')}; store: ${store}. Ctrl-C stops.`)
+  const storeNote = app.roles.ingest || app.roles.api ? `; store: ${store}` : ''
+  console.log(`smart-kampung running: ${parts.join(', ')}${storeNote}. Ctrl-C stops.`)
   if ((withSim || cfg.sim.enabled) && app.broker) {
     const { startSimulation } = await loadSim()
     sim = await startSimulation({
