@@ -431,9 +431,19 @@ export class Broker {
 
 function listen<S extends Server>(server: S, port: number, host: string): Promise<S> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject)
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const hint =
+        err.code === 'EADDRINUSE'
+          ? ' (another broker is running there: stop it or set broker.port / KAMPUNG_MQTT_PORT)'
+          : err.code === 'EACCES'
+            ? ' (ports below 1024 need privileges)'
+            : ''
+      reject(
+        new Error(`MQTT broker could not listen on ${host}:${port}: ${err.message}${hint}`, { cause: err }),
+      )
+    })
     server.listen(port, host, () => {
-      server.off('error', reject)
+      server.removeAllListeners('error')
       resolve(server)
     })
   })
