@@ -50,6 +50,8 @@ const ingestSchema = z
         protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
         /** Messages taken but not yet durable; beyond this the worker stops reading (backpressure). */
         maxInFlightMessages: z.number().int().min(1).max(65_535).default(5000),
+        /** MQTT 5 session expiry, s: how long the broker queues for this worker while it is away. */
+        sessionExpiryS: z.number().int().min(0).default(7 * 24 * 3600),
       })
       .strict()
       .prefault({}),
@@ -174,6 +176,7 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'number
   KAMPUNG_INGEST_MQTT_CLIENT_ID: { path: ['ingest', 'mqtt', 'clientId'], type: 'string' },
   KAMPUNG_INGEST_MQTT_PROTOCOL: { path: ['ingest', 'mqtt', 'protocolVersion'], type: 'number' },
   KAMPUNG_INGEST_MQTT_SHARED_GROUP: { path: ['ingest', 'mqtt', 'sharedGroup'], type: 'string' },
+  KAMPUNG_INGEST_MQTT_SESSION_EXPIRY_S: { path: ['ingest', 'mqtt', 'sessionExpiryS'], type: 'number' },
   KAMPUNG_PUBLIC_BASE_URL: { path: ['oksigen', 'publicBaseUrl'], type: 'string' },
   KAMPUNG_STORE: { path: ['store', 'kind'], type: 'string' },
   KAMPUNG_INFLUX_URL: { path: ['store', 'influx', 'url'], type: 'string' },

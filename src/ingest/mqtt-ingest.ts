@@ -19,6 +19,8 @@ export interface MqttIngestOptions {
    * control; with MQTT 5 the broker is also told (Receive Maximum).
    */
   maxInFlightMessages: number
+  /** MQTT 5 session expiry: how long the broker keeps this worker's session (and queue) while it is away. */
+  sessionExpiryS?: number
   pipeline: IngestPipeline
   registry: Registry
 }
@@ -69,7 +71,10 @@ export class MqttIngest {
       connectTimeout: 10_000,
       properties:
         o.protocolVersion === 5
-          ? { sessionExpiryInterval: SESSION_EXPIRY_S, receiveMaximum: 65535 }
+          ? {
+              sessionExpiryInterval: o.sessionExpiryS ?? SESSION_EXPIRY_S,
+              receiveMaximum: Math.min(65535, o.maxInFlightMessages),
+            }
           : undefined,
     }
     const client = mqtt.connect(o.url, options)
