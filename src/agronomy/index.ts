@@ -1,0 +1,3 @@
+export * from './crops.ts'
+export * from './et0.ts'
+export * from './water-balance.ts'
