@@ -51,7 +51,11 @@ const ingestSchema = z
         /** Messages taken but not yet durable; beyond this the worker stops reading (backpressure). */
         maxInFlightMessages: z.number().int().min(1).max(65_535).default(5000),
         /** MQTT 5 session expiry, s: how long the broker queues for this worker while it is away. */
-        sessionExpiryS: z.number().int().min(0).default(7 * 24 * 3600),
+        sessionExpiryS: z
+          .number()
+          .int()
+          .min(0)
+          .default(7 * 24 * 3600),
       })
       .strict()
       .prefault({}),
