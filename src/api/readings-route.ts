@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express'
 import type { Registry } from '../registry/index.ts'
 import type { ReadingQuery, TelemetryStore } from '../store/types.ts'
 import { isQuantity, QUANTITY_NAMES } from '../telemetry/quantities.ts'
-import { credentials } from './auth.ts'
+import { authenticate } from './auth.ts'
 
 export interface ReadingsRouteOptions {
   registry: Registry
@@ -29,14 +29,13 @@ function time(value: unknown, name: string, problems: string[]): number | undefi
 export function readingsRouter(opts: ReadingsRouteOptions): Router {
   const router = express.Router()
   router.get('/api/v1/readings', async (req: Request, res: Response) => {
-    const creds = credentials(req)
-    const caller = creds && (await opts.registry.verifySecret(creds.id, creds.secret))
-    if (!caller) {
-      res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')
-      return res
-        .status(401)
-        .json({ error: 'unauthorized', message: 'send a device id and secret as HTTP Basic credentials' })
-    }
+    const caller = await authenticate(
+      opts.registry,
+      req,
+      res,
+      'send a device id and secret as HTTP Basic credentials',
+    )
+    if (!caller) return
     const q = req.query
     const problems: string[] = []
     const quantity = typeof q.quantity === 'string' ? q.quantity : ''

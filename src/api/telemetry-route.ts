@@ -3,7 +3,7 @@ import { isRetryable } from '../errors.ts'
 import type { IngestPipeline } from '../ingest/index.ts'
 import type { Registry } from '../registry/index.ts'
 import { type Device, PAYLOAD_FORMATS, type PayloadFormat } from '../registry/types.ts'
-import { credentials } from './auth.ts'
+import { authenticate } from './auth.ts'
 
 export interface TelemetryRouteOptions {
   registry: Registry
@@ -62,17 +62,13 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
   const body = express.raw({ type: () => true, limit: opts.maxBodyBytes })
 
   router.post('/api/v1/telemetry', body, async (req: Request, res: Response) => {
-    const creds = credentials(req)
-    if (!creds) {
-      res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')
-      return fail(res, 401, {
-        error: 'unauthorized',
-        message: 'send the gateway id and secret as HTTP Basic credentials',
-      })
-    }
-    const caller = await opts.registry.verifySecret(creds.id, creds.secret)
-    if (!caller)
-      return fail(res, 401, { error: 'unauthorized', message: `bad id or secret for "${creds.id}"` })
+    const caller = await authenticate(
+      opts.registry,
+      req,
+      res,
+      'send the gateway id and secret as HTTP Basic credentials',
+    )
+    if (!caller) return
 
     const formatParam = typeof req.query.format === 'string' ? req.query.format : undefined
     if (formatParam && !(PAYLOAD_FORMATS as readonly string[]).includes(formatParam)) {

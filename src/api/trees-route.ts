@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { KampungError } from '../errors.ts'
 import { type Oksigen, SPECIES_IDS, TREE_STATES, type TreeState } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
-import { credentials } from './auth.ts'
+import { authenticate } from './auth.ts'
 
 export interface TreesRouteOptions {
   registry: Registry
@@ -52,14 +52,8 @@ export function treesRouter(opts: TreesRouteOptions): Router {
   const json = express.json({ limit: '64kb' })
 
   const officer = async (req: Request, res: Response, next: NextFunction) => {
-    const creds = credentials(req)
-    const caller = creds && (await opts.registry.verifySecret(creds.id, creds.secret))
-    if (!caller) {
-      res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')
-      return res
-        .status(401)
-        .json({ error: 'unauthorized', message: 'officer credentials required (HTTP Basic)' })
-    }
+    const caller = await authenticate(opts.registry, req, res, 'officer credentials required (HTTP Basic)')
+    if (!caller) return
     if (caller.kind !== 'service') {
       return res.status(403).json({
         error: 'forbidden',
