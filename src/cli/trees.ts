@@ -72,6 +72,7 @@ export function treesCommand(defaultApiUrl: () => string): Command {
         growth?: Record<string, unknown>
         decisions: Array<{ atMs: number; toState: string; by: string; reason: string }>
         certificates: string[]
+        applications: Array<{ id: string; certificateType: string; status: string }>
       }
       console.log(
         `${e.tree.id}  ${e.tree.species}  planted ${new Date(Number(e.tree.plantedAtMs)).toISOString().slice(0, 10)}  state: ${e.state}`,
@@ -85,6 +86,7 @@ export function treesCommand(defaultApiUrl: () => string): Command {
       if (e.growth) console.log(`  evidence: ${JSON.stringify(e.growth)}`)
       for (const d of e.decisions)
         console.log(`  ${new Date(d.atMs).toISOString()}  → ${d.toState}  by ${d.by}: ${d.reason}`)
+      for (const a of e.applications) console.log(`  application ${a.id} (${a.certificateType}): ${a.status}`)
       for (const c of e.certificates) console.log(`  certificate ${c}`)
     })
 

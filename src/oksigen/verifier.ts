@@ -34,6 +34,15 @@ export interface TreeEvidence {
   liveness: Liveness | undefined
   decisions: ReturnType<TreeRepo['decisions']>
   certificates: string[]
+  /** The certificate applications that wait on this tree; their status follows the tree's state. */
+  applications: Array<{ id: string; certificateType: string; status: ApplicationStatus; createdAtMs: number }>
+}
+
+/** pending while the tree grows (or is at risk); released with a verified tree; refused when it failed. */
+export type ApplicationStatus = 'pending' | 'released' | 'refused'
+
+export function applicationStatus(state: TreeState): ApplicationStatus {
+  return state === 'verified' ? 'released' : state === 'failed' ? 'refused' : 'pending'
 }
 
 export type OfficerDecision = 'verify' | 'reject' | 'reopen'
@@ -244,9 +253,17 @@ export class Verifier {
     const hasData = this.processors.has(treeId) || stored?.processor !== undefined
     const nowMs = this.dataNowMs || Date.now()
     const computed = hasData ? this.growthEvidence(treeId, nowMs) : undefined
+    const state = stored?.state ?? 'awaiting_data'
     return {
       tree,
-      state: stored?.state ?? 'awaiting_data',
+      state,
+      // the reference pseudonym and the planter's phone stay out of this view
+      applications: repo.applicationsOf(treeId).map((a) => ({
+        id: a.id,
+        certificateType: a.certificateType,
+        status: applicationStatus(state),
+        createdAtMs: a.createdAtMs,
+      })),
       assessment: computed ? assess(computed.growth, this.policyFor(tree), nowMs) : undefined,
       growth: computed?.growth,
       dendro: computed?.state,
