@@ -27,6 +27,7 @@ export class Oksigen {
     keyDir: string
     policies: Record<string, Policy>
     evaluateEveryMs: number
+    clock?: () => number
   }) {
     this.repo = new TreeRepo(o.registry, pseudonymKey(o.dir))
     this.keyRing = new KeyRing({ dir: o.keyDir })
@@ -37,6 +38,7 @@ export class Oksigen {
       keyRing: this.keyRing,
       policies: o.policies,
       evaluateEveryMs: o.evaluateEveryMs,
+      clock: o.clock,
     })
   }
 

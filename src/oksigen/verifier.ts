@@ -22,7 +22,12 @@ export interface VerifierOptions {
   /** Per certificate type; `default` for the rest. */
   policies: Record<string, Policy>
   evaluateEveryMs: number
+  /** The wall clock (tests replace it). */
+  clock?: () => number
 }
+
+/** Readings this close to the wall clock mean the data is live, not a replay of the past. */
+const LIVE_WITHIN_MS = 3_600_000
 
 /** What an officer sees for one tree: its state, why, the numbers behind it and every decision. */
 export interface TreeEvidence {
@@ -63,6 +68,8 @@ export class Verifier {
   private timer: NodeJS.Timeout | undefined
   /** The newest reading time seen from any tree: "now" for data that is being replayed. */
   private dataNowMs = 0
+  /** Once data arrives live, "now" is the wall clock, so trees whose data stops are flagged. */
+  private live = false
 
   constructor(opts: VerifierOptions) {
     this.opts = opts
@@ -94,12 +101,26 @@ export class Verifier {
       if (r.quantity === 'stem_diameter') {
         p.push(r.timeMs, r.value)
         if (r.timeMs > this.dataNowMs) this.dataNowMs = r.timeMs
+        if (!this.live && this.wallNow() - r.timeMs < LIVE_WITHIN_MS) this.live = true
       } else if (r.quantity === 'latitude') lat = { tree: treeId, timeMs: r.timeMs, value: r.value }
       else if (r.quantity === 'longitude' && lat?.tree === treeId && lat.timeMs === r.timeMs) {
         p.pushLocation(r.timeMs, lat.value, r.value)
       } else continue
       this.dirty.add(treeId)
     }
+  }
+
+  private wallNow(): number {
+    return (this.opts.clock ?? Date.now)()
+  }
+
+  /**
+   * The time trees are judged at: the wall clock once data is live; while the past is replayed
+   * (a simulator catching up, a gateway flushing a backlog) the newest reading's time, so a replay
+   * does not make every tree look silent.
+   */
+  private nowMs(): number {
+    return this.live || this.dataNowMs === 0 ? this.wallNow() : this.dataNowMs
   }
 
   private processor(treeId: string): DendroProcessor {
@@ -165,7 +186,7 @@ export class Verifier {
     const repo = this.opts.repo
     const tree = repo.getTree(treeId)
     if (!tree) throw new Error(`unknown tree ${treeId}`)
-    const nowMs = this.dataNowMs || Date.now()
+    const nowMs = this.nowMs()
     const { state: dendro, growth } = this.growthEvidence(treeId, nowMs)
     const policy = this.policyFor(tree)
     const current = repo.getState(treeId)
@@ -214,9 +235,9 @@ export class Verifier {
     const tree = repo.getTree(treeId)
     if (!tree) throw new Error(`unknown tree ${treeId}`)
     const current = repo.getState(treeId)
-    const nowMs = Date.now()
-    const { state: dendro, growth } = this.growthEvidence(treeId, this.dataNowMs || nowMs)
-    const assessment = assess(growth, this.policyFor(tree), this.dataNowMs || nowMs)
+    const nowMs = this.wallNow()
+    const { state: dendro, growth } = this.growthEvidence(treeId, this.nowMs())
+    const assessment = assess(growth, this.policyFor(tree), this.nowMs())
     let next: TreeState
     if (d.decision === 'verify') {
       if (assessment.state === 'failed') {
@@ -251,7 +272,7 @@ export class Verifier {
     if (!tree) return undefined
     const stored = repo.getState(treeId)
     const hasData = this.processors.has(treeId) || stored?.processor !== undefined
-    const nowMs = this.dataNowMs || Date.now()
+    const nowMs = this.nowMs()
     const computed = hasData ? this.growthEvidence(treeId, nowMs) : undefined
     const state = stored?.state ?? 'awaiting_data'
     return {

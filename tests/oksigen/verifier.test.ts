@@ -93,3 +93,52 @@ describe('Verifier', () => {
     expect(evidence.growth!.groUm).toBeGreaterThan(1000)
   })
 })
+
+describe('Verifier and the wall clock', () => {
+  it('flags a tree whose live data stopped, but not trees whose past is being replayed', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-verifier-clock-'))
+    const registry = new Registry({ path: path.join(dir, 'registry.db') })
+    await registry.start()
+    registry.addVillage({ id: 'kemiren', name: 'Kemiren' })
+    await registry.addDevice({ id: 'dendro-1', village: 'kemiren', kind: 'dendrometer', format: 'json' })
+    const start = Date.UTC(2026, 0, 1) - WIB
+    let wall = start + 400 * DAY // the data below is a replay of the past
+    const oksigen = new Oksigen({
+      registry,
+      dir: path.join(dir, 'oksigen'),
+      keyDir: path.join(dir, 'oksigen', 'keys'),
+      policies: { default: policySchema.parse({}) },
+      evaluateEveryMs: 60_000,
+      clock: () => wall,
+    })
+    await oksigen.start()
+    try {
+      const tree = oksigen.repo.addTree(
+        { device: 'dendro-1', species: 'teak', plantedAtMs: start, initialDiameterMm: 20 },
+        SPECIES_IDS,
+      ).id
+      oksigen.verifier.refreshTrees()
+      const readings = stem(start, 20, 99)
+      oksigen.verifier.onReadings(readings.slice(0, 10 * 144))
+      oksigen.verifier.evaluateDirty()
+      expect(oksigen.repo.getState(tree)!.state).toBe('growing') // replay: judged at the data's time
+
+      // the rest arrives live: the wall clock is the last reading's time
+      wall = readings.at(-1)!.timeMs + 60_000
+      oksigen.verifier.onReadings(readings.slice(10 * 144))
+      oksigen.verifier.evaluateDirty()
+      expect(oksigen.repo.getState(tree)!.state).toBe('growing')
+
+      // then nothing for 7 hours
+      wall += 7 * 3_600_000
+      oksigen.verifier.evaluate(tree)
+      const s = oksigen.repo.getState(tree)!
+      expect(s.state).toBe('at_risk')
+      expect(String((s.detail as { reason: string }).reason)).toMatch(/no reading|stopped|silent/i)
+    } finally {
+      await oksigen.stop()
+      await registry.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
