@@ -64,12 +64,6 @@ export class Metrics {
     registers: [this.registry],
   })
 
-  readonly pendingReadings = new Gauge({
-    name: 'kampung_ingest_pending_readings',
-    help: 'Readings accepted from the network and waiting to become durable',
-    registers: [this.registry],
-  })
-
   readonly brokerRefusals = new Counter({
     name: 'kampung_broker_refusals_total',
     help: 'Connections, publishes and subscriptions the broker refused, by cause',

@@ -61,7 +61,11 @@ export class IngestPipeline {
       maxWritesInFlight: this.opts.maxWritesInFlight,
       onWrite: (_n, seconds) => metrics.storeWriteSeconds.observe(seconds),
     })
-    metrics.gauge('kampung_ingest_buffered_readings', 'Readings in the ingest batcher', () => this.pending)
+    metrics.gauge(
+      'kampung_ingest_pending_readings',
+      'Readings accepted from the network and waiting to become durable',
+      () => this.pending,
+    )
   }
 
   /** Drain: everything already accepted becomes durable before this resolves. */

@@ -190,39 +190,34 @@ export class Verifier {
     const { state: dendro, growth } = this.growthEvidence(treeId, nowMs)
     const policy = this.policyFor(tree)
     const current = repo.getState(treeId)
-    let assessment = assess(growth, policy, nowMs)
+    const assessment = assess(growth, policy, nowMs)
     // An officer's or an earlier verification stands unless the evidence turns to failure.
     const held = current?.state === 'verified' && assessment.state !== 'failed'
     let next: TreeState = held ? 'verified' : assessment.state
     if (next === 'eligible' && policy.autoVerify) next = 'verified'
-    const detail = { ...assessment, growth: summarize(growth), assessedAtMs: nowMs }
+    // The planter's SMS about drought goes through the notify layer of the alerts issue; until it
+    // exists, the decision and the state record that one is owed.
+    const smsOwed = next === 'at_risk' && /^drought/.test(assessment.reason)
+    const reason = smsOwed
+      ? `${assessment.reason} (planter SMS pending: no notify layer yet)`
+      : assessment.reason
+    const detail = { ...assessment, reason, growth: summarize(growth), assessedAtMs: nowMs }
     if (current?.state !== next) {
-      const reason = next === 'verified' && !held ? `automatic: ${assessment.reason}` : assessment.reason
+      const decided = next === 'verified' && !held ? `automatic: ${reason}` : reason
       repo.addDecision(treeId, {
         atMs: nowMs,
         fromState: current?.state,
         toState: next,
         by: 'auto',
-        reason,
+        reason: decided,
         data: detail,
       })
-      if (next === 'verified' && !held) this.issueCertificate(tree, growth, dendro, 'auto', reason, nowMs)
-      if (next === 'at_risk' && /drought/.test(assessment.reason)) {
-        // The planter's SMS goes through the notify layer of the alerts issue; until it exists the
-        // state records that one is owed.
-        assessment = {
-          ...assessment,
-          reason: `${assessment.reason} (planter SMS pending: no notify layer yet)`,
-        }
-      }
-      this.log.info(
-        { tree: treeId, from: current?.state, to: next, reason: assessment.reason },
-        'tree state changed',
-      )
+      if (next === 'verified' && !held) this.issueCertificate(tree, growth, dendro, 'auto', decided, nowMs)
+      this.log.info({ tree: treeId, from: current?.state, to: next, reason }, 'tree state changed')
     }
     repo.saveState(treeId, {
       state: next,
-      detail: { ...detail, reason: assessment.reason },
+      detail,
       processor: this.processor(treeId).snapshot(),
       updatedAtMs: nowMs,
     })

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './ports.ts'
 
 /** A real influxd started for one test file. Never a service somebody started by hand. */
 export interface InfluxdHandle {
@@ -30,19 +30,6 @@ const defaults = {
   pingIntervalMs: 50,
   stopGraceMs: 5_000,
   stderrTailBytes: 4_000,
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 function configText(dir: string, httpPort: number, rpcPort: number): string {

@@ -26,7 +26,6 @@ export function soilReport(timeMs: number, i: number): string {
     },
   })
 }
-export const READINGS_PER_REPORT = 4
 
 /**
  * Devices publishing QoS 1 through reconnects: mqtt.js keeps unacknowledged messages and resends

@@ -77,6 +77,12 @@ describe('Verifier', () => {
     expect(String((s.detail as { reason: string }).reason)).toMatch(/^drought stress.*planter SMS pending/)
     const decisions = oksigen.repo.decisions(treeId).map((d) => d.toState)
     expect(decisions).toEqual(['growing', 'at_risk'])
+    expect(oksigen.repo.decisions(treeId).at(-1)!.reason).toMatch(/planter SMS pending/)
+    // a later assessment, still at risk, keeps the record of the SMS owed
+    oksigen.verifier.evaluate(treeId)
+    expect(String((oksigen.repo.getState(treeId)!.detail as { reason: string }).reason)).toMatch(
+      /planter SMS pending/,
+    )
 
     // a new Oksigen on the same registry resumes from the saved processor state, not from history
     await oksigen.stop()

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KampungError } from '../../src/errors.ts'
 import { InfluxPartialWriteError, InfluxStore } from '../../src/store/index.ts'
-import { freePort, type InfluxdHandle, startInfluxd } from '../harness/influxd.ts'
+import { type InfluxdHandle, startInfluxd } from '../harness/influxd.ts'
+import { freePort } from '../harness/ports.ts'
 import { BASE_MS, reading, storeContract } from './contract.ts'
 
 let influxd: InfluxdHandle
