@@ -10,6 +10,10 @@ const NEEDED = [
   { bin: 'mosquitto', pkg: 'mosquitto', paths: ['/usr/sbin/mosquitto'] },
   { bin: 'mosquitto_pub', pkg: 'mosquitto-clients' },
   { bin: 'openssl', pkg: 'openssl' },
+  { bin: 'redis-server', pkg: 'redis-server' },
+  { bin: 'bearerbox', pkg: 'kannel', paths: ['/usr/sbin/bearerbox'] },
+  { bin: 'fakesmsc', pkg: 'kannel-extras', paths: ['/usr/lib/kannel/test/fakesmsc'] },
+  { bin: 'chromium', pkg: 'chromium', paths: ['/usr/bin/chromium'] },
 ]
 
 function has(bin, paths = []) {
