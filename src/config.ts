@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { notifySchema } from './notify/config.ts'
 import { policySchema } from './oksigen/policy.ts'
 
 /**
@@ -151,6 +152,7 @@ export const configSchema = z
     api: apiSchema.prefault({}),
     sim: simSchema.prefault({}),
     oksigen: oksigenSchema.prefault({}),
+    notify: notifySchema.prefault({}),
   })
   .strict()
 
@@ -190,6 +192,15 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'number
   KAMPUNG_INFLUX_TOKEN: { path: ['store', 'influx', 'token'], type: 'string' },
   KAMPUNG_API_HOST: { path: ['api', 'host'], type: 'string' },
   KAMPUNG_API_PORT: { path: ['api', 'port'], type: 'number' },
+  KAMPUNG_NOTIFY_SENDER: { path: ['notify', 'sender'], type: 'string' },
+  KAMPUNG_KANNEL_SENDSMS_URL: { path: ['notify', 'kannel', 'sendsmsUrl'], type: 'string' },
+  KAMPUNG_KANNEL_USERNAME: { path: ['notify', 'kannel', 'username'], type: 'string' },
+  KAMPUNG_KANNEL_PASSWORD: { path: ['notify', 'kannel', 'password'], type: 'string' },
+  KAMPUNG_KANNEL_CALLBACK_TOKEN: { path: ['notify', 'kannel', 'callbackToken'], type: 'string' },
+  KAMPUNG_SMPP_HOST: { path: ['notify', 'smpp', 'host'], type: 'string' },
+  KAMPUNG_SMPP_PORT: { path: ['notify', 'smpp', 'port'], type: 'number' },
+  KAMPUNG_SMPP_SYSTEM_ID: { path: ['notify', 'smpp', 'systemId'], type: 'string' },
+  KAMPUNG_SMPP_PASSWORD: { path: ['notify', 'smpp', 'password'], type: 'string' },
 }
 
 function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {

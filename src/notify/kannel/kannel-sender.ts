@@ -1,0 +1,202 @@
+import express, { type Request, type Response, type Router } from 'express'
+import { KampungError } from '../../errors.ts'
+import { getLogger } from '../../log.ts'
+import type { DeliveryReport, InboundSms, SmsSender, SubmitRequest } from '../types.ts'
+import { decodeMoText, parseRawQuery } from './query.ts'
+
+const log = getLogger('notify.kannel')
+
+export interface KannelSenderOptions {
+  /** smsbox's sendsms endpoint, e.g. http://127.0.0.1:13013/cgi-bin/sendsms */
+  sendsmsUrl: string
+  username: string
+  password: string
+  /** Sender id shown on the phone (a short code or a name, as the operator allows). */
+  from?: string
+  /** Our API as Kannel reaches it (the router is mounted there), e.g. http://10.0.0.5:8080/api/v1 */
+  callbackBaseUrl: string
+  /** When set, the callback routes answer only requests carrying `token=<this>` (put it in the MO get-url too). */
+  callbackToken?: string
+  requestTimeoutMs?: number
+  clock?: () => number
+}
+
+/** Kannel dlr-mask bits (userguide "Delivery reports"): all of them, so every state change is reported. */
+const DLR = { delivered: 1, failed: 2, buffered: 4, smscAccepted: 8, smscRejected: 16 } as const
+const DLR_MASK = DLR.delivered | DLR.failed | DLR.buffered | DLR.smscAccepted | DLR.smscRejected
+
+/** Kannel's `coding` parameter: 0 7-bit, 1 8-bit, 2 UCS-2. */
+const KANNEL_CODING = { gsm7: 0, ucs2: 2 } as const
+
+/**
+ * Kannel (bearerbox + smsbox) over HTTP sendsms. Our outbox id travels in the dlr-url, so every
+ * delivery report names its message even if this process restarted in between. MO messages come
+ * back through the smsbox get-url to `router()`.
+ */
+export class KannelSender implements SmsSender {
+  readonly name = 'kannel'
+  private readonly opts: KannelSenderOptions
+  private readonly reportCbs: Array<(r: DeliveryReport) => void> = []
+  private readonly inboundCbs: Array<(mo: InboundSms) => void> = []
+  private down = false
+  /** Callback requests we could not use (missing id, bad state, bad token), for /metrics via the outbox log. */
+  malformedCallbacks = 0
+
+  constructor(opts: KannelSenderOptions) {
+    this.opts = opts
+  }
+
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {}
+
+  onDeliveryReport(cb: (r: DeliveryReport) => void): void {
+    this.reportCbs.push(cb)
+  }
+
+  onInbound(cb: (mo: InboundSms) => void): void {
+    this.inboundCbs.push(cb)
+  }
+
+  dlrUrl(id: number): string {
+    const token = this.opts.callbackToken ? `&token=${encodeURIComponent(this.opts.callbackToken)}` : ''
+    // %d: DLR type, %F: the SMSC's message id, %A: the SMSC's answer; Kannel fills these in.
+    return `${this.opts.callbackBaseUrl.replace(/\/$/, '')}/sms/kannel/dlr?id=${id}&s=%d&fid=%F&reply=%A${token}`
+  }
+
+  async submit(msg: SubmitRequest): Promise<{ gatewayId?: string }> {
+    const params = new URLSearchParams({
+      username: this.opts.username,
+      password: this.opts.password,
+      to: msg.to,
+      text: msg.text,
+      charset: 'UTF-8',
+      coding: String(KANNEL_CODING[msg.coding]),
+      'dlr-mask': String(DLR_MASK),
+      'dlr-url': this.dlrUrl(msg.id),
+    })
+    if (this.opts.from) params.set('from', this.opts.from)
+    const url = `${this.opts.sendsmsUrl}?${params}`
+    let res: globalThis.Response
+    let body: string
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(this.opts.requestTimeoutMs ?? 10_000) })
+      body = await res.text()
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code
+      // Refused or unresolvable: the request never reached Kannel, so trying again is safe.
+      if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') {
+        this.markDown(code)
+        throw new KampungError('gateway_down', `Kannel sendsms unreachable (${code})`, {
+          retryable: true,
+          cause: err,
+        })
+      }
+      // Timed out or cut off after sending: Kannel may have queued it.
+      throw new KampungError('in_doubt', `Kannel sendsms gave no answer: ${(err as Error).message}`, {
+        retryable: false,
+        cause: err,
+      })
+    }
+    this.markUp()
+    // "0: Accepted for delivery" or "3: Queued for later delivery" (SMSC down: Kannel's store keeps it).
+    if (res.status === 200 || res.status === 202) return {}
+    const text = body.trim()
+    if (res.status === 403 && /authori[sz]ation failed/i.test(text)) {
+      // Fixable by the operator without touching the message: keep retrying within max age.
+      throw new KampungError('gateway_auth', `Kannel refused our credentials: ${text}`, { retryable: true })
+    }
+    if (res.status >= 500) {
+      throw new KampungError('gateway_busy', `Kannel answered ${res.status}: ${text}`, { retryable: true })
+    }
+    throw new KampungError('rejected', `Kannel rejected the message (${res.status}): ${text}`, {
+      retryable: false,
+    })
+  }
+
+  /** GET /sms/kannel/dlr (Kannel's dlr-url) and GET /sms/kannel/mo (smsbox get-url). */
+  router(): Router {
+    const router = express.Router()
+    router.get('/sms/kannel/dlr', (req, res) => this.handleDlr(req, res))
+    router.get('/sms/kannel/mo', (req, res) => this.handleMo(req, res))
+    return router
+  }
+
+  private authorised(q: Map<string, Buffer>, res: Response): boolean {
+    const want = this.opts.callbackToken
+    if (!want || q.get('token')?.toString('utf8') === want) return true
+    this.malformedCallbacks++
+    res.status(403).json({ error: 'forbidden', message: 'missing or wrong token' })
+    return false
+  }
+
+  private handleDlr(req: Request, res: Response): void {
+    const q = parseRawQuery(req.originalUrl)
+    if (!this.authorised(q, res)) return
+    const id = Number(q.get('id')?.toString('utf8'))
+    const type = Number(q.get('s')?.toString('utf8'))
+    const state = dlrState(type)
+    if (!Number.isInteger(id) || id <= 0 || !state) {
+      this.malformedCallbacks++
+      res
+        .status(400)
+        .json({ error: 'bad_request', message: 'a delivery report needs id and s (1, 2, 4, 8 or 16)' })
+      return
+    }
+    const fid = q.get('fid')?.toString('utf8')
+    const reply = q.get('reply')?.toString('utf8')
+    const report: DeliveryReport = {
+      id,
+      state,
+      gatewayId: fid || undefined,
+      detail: `kannel dlr ${type}${reply ? `: ${reply}` : ''}`,
+    }
+    for (const cb of this.reportCbs) cb(report)
+    res.type('text/plain').send('ok')
+  }
+
+  private handleMo(req: Request, res: Response): void {
+    const q = parseRawQuery(req.originalUrl)
+    if (!this.authorised(q, res)) return
+    const from = q.get('from')?.toString('utf8')
+    const to = q.get('to')?.toString('utf8') ?? ''
+    const raw = q.get('text')
+    if (!from || raw === undefined) {
+      this.malformedCallbacks++
+      res.status(400).json({ error: 'bad_request', message: 'an MO message needs from and text' })
+      return
+    }
+    const text = decodeMoText(raw, q.get('coding')?.toString('utf8'), q.get('charset')?.toString('utf8'))
+    const mo: InboundSms = { from, to, text, receivedAtMs: (this.opts.clock ?? Date.now)(), via: this.name }
+    for (const cb of this.inboundCbs) cb(mo)
+    // An empty body: smsbox sends no reply SMS (answers go through the outbox like any message).
+    res.status(200).type('text/plain').send('')
+  }
+
+  private markDown(code: string): void {
+    if (this.down) return
+    this.down = true
+    log.warn({ code }, 'Kannel unreachable; messages wait in the outbox')
+  }
+
+  private markUp(): void {
+    if (!this.down) return
+    this.down = false
+    log.info('Kannel reachable again')
+  }
+}
+
+function dlrState(type: number): DeliveryReport['state'] | undefined {
+  switch (type) {
+    case DLR.delivered:
+      return 'delivered'
+    case DLR.failed:
+    case DLR.smscRejected:
+      return 'failed'
+    case DLR.buffered:
+    case DLR.smscAccepted:
+      return 'accepted'
+    default:
+      return undefined
+  }
+}
