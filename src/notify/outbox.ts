@@ -325,16 +325,14 @@ export class Outbox {
       via: string
       received_ms: number
     }>
-    return rows
-      .reverse()
-      .map((r) => ({
-        id: r.id,
-        from: r.from_addr,
-        to: r.to_addr,
-        text: r.text,
-        via: r.via,
-        receivedAtMs: r.received_ms,
-      }))
+    return rows.reverse().map((r) => ({
+      id: r.id,
+      from: r.from_addr,
+      to: r.to_addr,
+      text: r.text,
+      via: r.via,
+      receivedAtMs: r.received_ms,
+    }))
   }
 
   /** Messages by state, for the depth gauge and /health. */

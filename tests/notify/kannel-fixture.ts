@@ -1,0 +1,58 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express from 'express'
+import { KannelSender, type SmsSender } from '../../src/notify/index.ts'
+import { type KannelHandle, startKannel } from '../harness/kannel.ts'
+import { freePort } from '../harness/ports.ts'
+
+/**
+ * A real Kannel whose DLR and MO callbacks reach the KannelSender's router, mounted under
+ * /api/v1 in a bare express app (as src/api/server.ts would mount it). `current` lets a test
+ * swap the sender behind the routes (a "restarted process").
+ */
+export interface KannelRig {
+  kannel: KannelHandle
+  apiBaseUrl: string
+  newSender(opts?: { callbackToken?: string }): KannelSender
+  /** The sender whose routes answer callbacks now. */
+  use(sender: KannelSender): void
+  stop(): Promise<void>
+}
+
+export async function startKannelRig(): Promise<KannelRig> {
+  const port = await freePort()
+  const apiBaseUrl = `http://127.0.0.1:${port}/api/v1`
+  let current: ReturnType<KannelSender['router']> | undefined
+  const app = express()
+  app.use('/api/v1', (req, res, next) => (current ? current(req, res, next) : next()))
+  const server: Server = app.listen(port, '127.0.0.1')
+  await new Promise<void>((resolve) => server.once('listening', resolve))
+  const kannel = await startKannel({ moUrl: `${apiBaseUrl}/sms/kannel/mo` })
+  return {
+    kannel,
+    apiBaseUrl,
+    newSender: (opts = {}) =>
+      new KannelSender({
+        sendsmsUrl: kannel.sendsmsUrl,
+        username: kannel.username,
+        password: kannel.password,
+        from: 'KAMPUNG',
+        callbackBaseUrl: apiBaseUrl,
+        ...opts,
+      }),
+    use(sender) {
+      current = sender.router()
+    },
+    async stop() {
+      await kannel.stop()
+      server.closeAllConnections()
+      await new Promise((r) => server.close(r))
+    },
+  }
+}
+
+export function serverPort(server: Server): number {
+  return (server.address() as AddressInfo).port
+}
+
+export type { SmsSender }
