@@ -171,6 +171,7 @@ max-messages = 0
       await stopChild(bearerbox)
     },
     async startSmsc() {
+      if (smsc && smsc.exitCode === null && smsc.signalCode === null) return
       smsc = await spawnSmsc(['-m', '0'])
     },
     async stopSmsc() {
