@@ -79,7 +79,7 @@ export async function startSmppPeer(opts: {
     })
     session.on('submit_sm', (pdu: Pdu) => {
       const to = String(pdu.destination_addr)
-      const content = (pdu.short_message ?? pdu.message_payload) as { message?: string | Buffer }
+      const content = (pdu.message_payload ?? pdu.short_message) as { message?: string | Buffer }
       const text = typeof content?.message === 'string' ? content.message : String(content?.message ?? '')
       if (peer.silent) return
       if (opts.rejectNumbers?.includes(`+${to}`)) {

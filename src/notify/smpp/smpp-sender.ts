@@ -74,16 +74,12 @@ export class SmppSender implements SmsSender {
     this.session = undefined
     if (!session) return
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => session.destroy(() => resolve()), 2_000)
-      if (this.bound) {
-        session.unbind({}, () => {
-          clearTimeout(timer)
-          session.close(() => resolve())
-        })
-      } else {
-        clearTimeout(timer)
-        session.destroy(() => resolve())
-      }
+      if (session.socket.destroyed) return resolve()
+      session.socket.once('close', () => resolve())
+      // A polite unbind first; an SMSC that does not answer within 2 s is cut off.
+      const timer = setTimeout(() => session.destroy(), 2_000)
+      session.socket.once('close', () => clearTimeout(timer))
+      if (!this.bound || !session.unbind({}, () => session.close())) session.destroy()
     })
     this.bound = false
   }
@@ -232,7 +228,8 @@ export class SmppSender implements SmsSender {
   private onDeliver(session: Session, pdu: Pdu): void {
     session.send(pdu.response())
     const esm = Number(pdu.esm_class ?? 0)
-    const content = (pdu.short_message ?? pdu.message_payload) as { message?: string | Buffer } | undefined
+    // message_payload carries long texts; short_message is then empty.
+    const content = (pdu.message_payload ?? pdu.short_message) as { message?: string | Buffer } | undefined
     const text =
       typeof content?.message === 'string' ? content.message : (content?.message?.toString('latin1') ?? '')
     if ((esm & ESM_TYPE_MASK) === ESM_DELIVERY_RECEIPT) {
