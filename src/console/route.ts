@@ -220,7 +220,10 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
   })
   pages.use('/vendor/uplot', express.static(UPLOT_DIR, { index: false }))
   pages.use(express.static(PUBLIC_DIR, { extensions: ['html'], index: 'index.html' }))
-  router.get('/console', (_req, res) => res.redirect(301, '/console/'))
+  // '/console' matches '/console/' too (non-strict routing): redirect only the bare one
+  router.get('/console', (req, res, next) =>
+    req.originalUrl === '/console' ? res.redirect(301, '/console/') : next(),
+  )
   router.use('/console', pages)
   return router
 }
