@@ -1,6 +1,7 @@
 import { api, el, fmtTime, message, startPage } from './app.js'
 
-const STATES = ['firing', 'pending', 'acknowledged', 'resolved']
+// The alerts API's states; an acknowledgement is shown on the alert (it stays firing until resolved).
+const STATES = ['firing', 'pending', 'resolved']
 await startPage('alerts')
 const content = document.getElementById('content')
 const tabs = el('div', { class: 'tabs', role: 'group', 'aria-label': 'alert state' })
@@ -13,7 +14,7 @@ async function ack(alert) {
     body: {},
   })
   if (!ok) return message(data.message ?? `acknowledge refused (${status})`, 'error')
-  message(`Alert ${alert.id} acknowledged.`)
+  message(`Alert ${alert.id} (${alert.rule}, ${alert.subject}) acknowledged.`)
   await show(current)
 }
 
@@ -46,7 +47,7 @@ async function show(state) {
           el(
             'tr',
             {},
-            ['Severity', 'Village', 'Subject', 'Alert', 'Since', 'Message', ''].map((h, i) =>
+            ['Severity', 'Village', 'Subject', 'Alert', 'Since', 'Message', 'Acknowledged'].map((h, i) =>
               el('th', { class: i === 3 || i === 4 ? 'wide-only' : '' }, h),
             ),
           ),
@@ -62,14 +63,16 @@ async function show(state) {
               el('td', {}, a.village),
               el('td', {}, [a.subject, a.field].filter(Boolean).join(' / ')),
               el('td', { class: 'wide-only' }, `${a.rule}${a.value !== undefined ? ` (${a.value})` : ''}`),
-              el('td', { class: 'wide-only' }, fmtTime(a.startsAt)),
-              el('td', {}, a.message),
+              el('td', { class: 'wide-only' }, fmtTime(a.startsAt ?? a.firedAtMs ?? a.startedAtMs)),
+              el('td', {}, a.message ?? ''),
               el(
                 'td',
-                {},
-                state === 'firing' || state === 'pending'
-                  ? el('button', { type: 'button', class: 'plain', onclick: () => ack(a) }, 'Acknowledge')
-                  : '',
+                { class: 'ack' },
+                a.ackedAtMs || a.state === 'acknowledged'
+                  ? `by ${a.ackedBy ?? '?'} ${fmtTime(a.ackedAtMs)}`
+                  : state === 'firing' || state === 'pending'
+                    ? el('button', { type: 'button', class: 'plain', onclick: () => ack(a) }, 'Acknowledge')
+                    : '',
               ),
             ),
           ),
