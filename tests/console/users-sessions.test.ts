@@ -16,8 +16,7 @@ describe('console users and sessions (registry SQLite)', () => {
   })
   afterEach(() => registry.stop())
 
-  it('the users and sessions tables come from the registry migration appended last', () => {
-    expect(registry.schemaVersion()).toBe(3)
+  it('the users and sessions tables come from a registry migration', () => {
     const tables = registry
       .database()
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('users', 'sessions')")
