@@ -41,7 +41,8 @@ export const CONSOLE_HEADER = 'x-kampung-console'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-function sameToken(a: string, b: string): boolean {
+/** Constant-time comparison of two tokens. */
+export function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a)
   const y = Buffer.from(b)
   return x.length === y.length && timingSafeEqual(x, y)

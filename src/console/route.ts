@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import express, { type Request, type Response, type Router } from 'express'
 import { Counter } from 'prom-client'
 import { z } from 'zod'
-import { CSRF_HEADER, SESSION_LOCAL, type SessionLocal } from '../api/auth.ts'
+import { CSRF_HEADER, SESSION_LOCAL, type SessionLocal, sameToken } from '../api/auth.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
@@ -55,6 +55,14 @@ const CSP = [
   "base-uri 'none'",
 ].join('; ')
 
+function safeHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host
+  } catch {
+    return undefined // "null" (sandboxed frames, file:) is never our origin
+  }
+}
+
 function readCookie(req: Request, name: string): string | undefined {
   for (const part of (req.get('cookie') ?? '').split(';')) {
     const eq = part.indexOf('=')
@@ -62,6 +70,9 @@ function readCookie(req: Request, name: string): string | undefined {
   }
   return undefined
 }
+
+/** Addresses with recent failures kept before a sweep of the expired ones. */
+const MAX_TRACKED_ADDRESSES = 10_000
 
 /** Failed logins per client address in a sliding window: guessing across many accounts. */
 class FailureWindow {
@@ -83,6 +94,9 @@ class FailureWindow {
     return list.length >= this.max ? list[0]! + this.windowMs - nowMs : undefined
   }
   add(key: string, nowMs: number): void {
+    // addresses that never come back would otherwise stay forever: sweep when the map grows
+    if (this.failures.size >= MAX_TRACKED_ADDRESSES)
+      for (const k of [...this.failures.keys()]) this.recent(k, nowMs)
     this.failures.set(key, [...this.recent(key, nowMs), nowMs])
   }
 }
@@ -139,7 +153,8 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
    */
   const sameOrigin = (req: Request, res: Response): boolean => {
     const origin = req.get('origin')
-    if (!origin || origin === `${req.protocol}://${req.get('host')}`) return true
+    // host only: behind a TLS proxy the browser's https origin reaches us as plain http
+    if (!origin || safeHost(origin) === req.get('host')) return true
     res.status(403).json({ error: 'csrf', message: `requests from ${origin} are not accepted` })
     return false
   }
@@ -201,7 +216,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
     const s = res.locals[SESSION_LOCAL] as SessionLocal | undefined
     // a live session is ended only with its CSRF token: another page cannot log the officer out
     if (token && s && !s.expired) {
-      if (req.get(CSRF_HEADER) !== s.csrfToken)
+      if (!sameToken(req.get(CSRF_HEADER) ?? '', s.csrfToken))
         return res.status(403).json({ error: 'csrf', message: `logout needs the session's ${CSRF_HEADER}` })
       sessions.destroy(token)
     }

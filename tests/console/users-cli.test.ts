@@ -77,5 +77,5 @@ describe('kampung users add|list|passwd', () => {
     expect((await kampung(dir, ['users', 'passwd', 'nobody'], 'whatever-pw-1\n')).err).toContain(
       'user "nobody" does not exist',
     )
-  })
+  }, 240_000) // six CLI processes, each loading tsx: up to ~10 s apiece on the shared machine
 })
