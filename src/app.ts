@@ -129,6 +129,7 @@ export class KampungApp {
         health: () => this.health(),
         oksigen: this.oksigen,
         publicBaseUrl: config.oksigen.publicBaseUrl,
+        console: config.console.enabled ? config.console : undefined,
       })
       await this.startPart(this.api)
     }

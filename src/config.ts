@@ -142,6 +142,36 @@ const oksigenSchema = z
   })
   .strict()
 
+/** The officer console (src/console): logins, sessions, lockout. */
+const consoleSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** A session unused this long is over (the officer logs in again). */
+    sessionIdleMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(30 * 60_000),
+    /** And any session is over this long after login, used or not. */
+    sessionAbsoluteMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(12 * 3_600_000),
+    /** Wrong passwords in a row before an account is locked for `lockoutMs`. */
+    maxFailedLogins: z.number().int().min(1).max(100).default(5),
+    lockoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(15 * 60_000),
+    /** Failed logins from one address within `lockoutMs` before it is refused (guessing many accounts). */
+    maxFailedLoginsPerIp: z.number().int().min(1).max(10_000).default(20),
+    /** Mark the session cookie Secure: set true when the API is served over HTTPS (a TLS proxy). */
+    secureCookie: z.boolean().default(false),
+  })
+  .strict()
+
 export const configSchema = z
   .object({
     dataDir: z.string().default('./data'),
@@ -153,6 +183,7 @@ export const configSchema = z
     sim: simSchema.prefault({}),
     oksigen: oksigenSchema.prefault({}),
     notify: notifySchema.prefault({}),
+    console: consoleSchema.prefault({}),
   })
   .strict()
 

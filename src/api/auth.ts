@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto'
 import type { Request, Response } from 'express'
 import type { Registry } from '../registry/index.ts'
 import type { Device } from '../registry/types.ts'
@@ -14,23 +15,121 @@ export function credentials(req: Request): { id: string; secret: string } | unde
   return { id: text.slice(0, colon), secret: text.slice(colon + 1) }
 }
 
+/** A person logged in to the officer console (src/console), acting through the same API. */
+export interface UserCaller {
+  kind: 'user'
+  id: string
+  role: 'officer' | 'admin'
+}
+
+/** Who calls: a registered device (or `service` account) with HTTP Basic, or a console user. */
+export type Caller = Device | UserCaller
+
+/**
+ * What the console's session middleware leaves in `res.locals[SESSION_LOCAL]` for a request whose
+ * cookie names a live session (`expired: true` when it named one that is over).
+ */
+export const SESSION_LOCAL = 'consoleSession'
+export type SessionLocal =
+  | { expired: false; user: string; role: 'officer' | 'admin'; csrfToken: string }
+  | { expired: true }
+
+/** The header the console's pages send the session's CSRF token in. */
+export const CSRF_HEADER = 'x-csrf-token'
+/** The console's pages mark their requests, so a 401 does not pop up the browser's Basic dialog. */
+export const CONSOLE_HEADER = 'x-kampung-console'
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** Constant-time comparison of two tokens. */
+export function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
 /**
  * The registered device (or service account) making the request, or undefined after answering
- * 401 with `message` (what credentials the caller should send).
+ * 401 with `message` (what credentials the caller should send). With `{ users: true }` a console
+ * session is accepted too (HTTP Basic wins when both are sent); a state-changing request on a
+ * session must carry the session's CSRF token in X-CSRF-Token, else 403 `csrf`: the cookie alone
+ * proves only that the browser sent it, not that our page did.
  */
 export async function authenticate(
   registry: Registry,
   req: Request,
   res: Response,
   message: string,
-): Promise<Device | undefined> {
+): Promise<Device | undefined>
+export async function authenticate(
+  registry: Registry,
+  req: Request,
+  res: Response,
+  message: string,
+  opts: { users: true },
+): Promise<Caller | undefined>
+export async function authenticate(
+  registry: Registry,
+  req: Request,
+  res: Response,
+  message: string,
+  opts: { users?: boolean } = {},
+): Promise<Caller | undefined> {
   const creds = credentials(req)
+  const session = res.locals[SESSION_LOCAL] as SessionLocal | undefined
+  if (!creds && opts.users && session && !session.expired) {
+    if (!SAFE_METHODS.has(req.method)) {
+      const token = req.get(CSRF_HEADER) ?? ''
+      if (!sameToken(token, session.csrfToken)) {
+        res.status(403).json({
+          error: 'csrf',
+          message: `a ${req.method} on a console session needs the session's CSRF token in ${CSRF_HEADER}`,
+        })
+        return undefined
+      }
+    }
+    return { kind: 'user', id: session.user, role: session.role }
+  }
   const caller = creds && (await registry.verifySecret(creds.id, creds.secret))
   if (caller) return caller
-  res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')
+  // A console page handles 401 itself (back to the login page); the header would open a dialog.
+  if (!session && !req.get(CONSOLE_HEADER)) res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')
   res.status(401).json({
     error: 'unauthorized',
-    message: creds ? `bad id or secret for "${creds.id}"` : message,
+    message: creds
+      ? `bad id or secret for "${creds.id}"`
+      : opts.users && session?.expired
+        ? 'your session has ended: log in again'
+        : message,
+  })
+  return undefined
+}
+
+/** An officer's caller: a `service` account (HTTP Basic) or a console user with one of `roles`. */
+export async function authenticateOfficer(
+  registry: Registry,
+  req: Request,
+  res: Response,
+  roles: ReadonlyArray<UserCaller['role']>,
+  opts: { services: boolean } = { services: true },
+): Promise<Caller | undefined> {
+  const caller = await authenticate(
+    registry,
+    req,
+    res,
+    'officer credentials required (console login or HTTP Basic)',
+    { users: true },
+  )
+  if (!caller) return undefined
+  const allowed =
+    caller.kind === 'user' ? roles.includes(caller.role) : opts.services && caller.kind === 'service'
+  if (allowed) return caller
+  res.status(403).json({
+    error: 'forbidden',
+    message:
+      caller.kind === 'user'
+        ? `"${caller.id}" is a console ${caller.role}; this needs ${roles.join(' or ')}`
+        : `"${caller.id}" is a ${caller.kind} device, not an officer account`,
   })
   return undefined
 }

@@ -24,7 +24,7 @@ function time(value: unknown, name: string, problems: string[]): number | undefi
 /**
  * GET /api/v1/readings?quantity=soil_moisture[&village&device&sensor&from&to&limit]: stored
  * readings, oldest first. A service principal may read every village, any other device only its
- * own village (HTTP Basic, as for POST /api/v1/telemetry).
+ * own village (HTTP Basic, as for POST /api/v1/telemetry); a console session reads every village.
  */
 export function readingsRouter(opts: ReadingsRouteOptions): Router {
   const router = express.Router()
@@ -34,6 +34,7 @@ export function readingsRouter(opts: ReadingsRouteOptions): Router {
       req,
       res,
       'send a device id and secret as HTTP Basic credentials',
+      { users: true },
     )
     if (!caller) return
     const q = req.query
@@ -55,7 +56,8 @@ export function readingsRouter(opts: ReadingsRouteOptions): Router {
     }
     if (problems.length)
       return res.status(400).json({ error: 'bad_request', message: problems.join('; '), problems })
-    if (caller.kind !== 'service') {
+    // service accounts and console users read every village; a device only its own
+    if (caller.kind !== 'service' && caller.kind !== 'user') {
       if (query.village && query.village !== caller.village) {
         return res
           .status(403)

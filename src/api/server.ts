@@ -1,6 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type NextFunction, type Request, type Response } from 'express'
+import { type ConsoleOptions, consoleRouter } from '../console/index.ts'
 import type { IngestPipeline } from '../ingest/index.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
@@ -9,6 +10,7 @@ import { verifyRouter } from '../oksigen/certificate/index.ts'
 import type { Oksigen } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { TelemetryStore } from '../store/types.ts'
+import { devicesRouter } from './devices-route.ts'
 import { readingsRouter } from './readings-route.ts'
 import { telemetryRouter } from './telemetry-route.ts'
 import { treesRouter } from './trees-route.ts'
@@ -24,6 +26,8 @@ export interface ApiOptions {
   /** Sedekah Oksigen: the officers' tree API and the public certificate pages. */
   oksigen?: Oksigen
   publicBaseUrl?: string
+  /** The officer console (logins, sessions, pages at /console/); off when absent. */
+  console?: ConsoleOptions
   /** Extra health facts (store, spool, broker), merged into GET /health. */
   health?: () => Record<string, unknown>
 }
@@ -53,7 +57,14 @@ export class ApiServer {
       res.set('Content-Type', this.opts.metrics.registry.contentType)
       res.send(await this.opts.metrics.registry.metrics())
     })
+    // first: it resolves the session cookie that the routers below may accept
+    if (this.opts.console) {
+      app.use(
+        consoleRouter({ ...this.opts.console, registry: this.opts.registry, metrics: this.opts.metrics }),
+      )
+    }
     app.use(telemetryRouter(this.opts))
+    app.use(devicesRouter(this.opts))
     app.use(readingsRouter(this.opts))
     const oksigen = this.opts.oksigen
     if (oksigen) {

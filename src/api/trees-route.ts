@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { KampungError } from '../errors.ts'
 import { type Oksigen, SPECIES_IDS, TREE_STATES, type TreeState } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
-import { authenticate } from './auth.ts'
+import { authenticateOfficer } from './auth.ts'
 
 export interface TreesRouteOptions {
   registry: Registry
@@ -42,8 +42,8 @@ function problems(error: z.ZodError): string[] {
 }
 
 /**
- * Officers' API for Sedekah Oksigen (HTTP Basic as a `service` principal until officer logins
- * arrive with the console): register trees and applications, list trees by state, one tree's
+ * Officers' API for Sedekah Oksigen (a console login as officer or admin, or HTTP Basic as a
+ * `service` principal): register trees and applications, list trees by state, one tree's
  * evidence, record a decision, re-run verification. The CLI uses the same operations.
  */
 export function treesRouter(opts: TreesRouteOptions): Router {
@@ -51,15 +51,10 @@ export function treesRouter(opts: TreesRouteOptions): Router {
   const { oksigen } = opts
   const json = express.json({ limit: '64kb' })
 
+  // officers and admins logged in to the console, or a `service` account (the CLI)
   const officer = async (req: Request, res: Response, next: NextFunction) => {
-    const caller = await authenticate(opts.registry, req, res, 'officer credentials required (HTTP Basic)')
+    const caller = await authenticateOfficer(opts.registry, req, res, ['officer', 'admin'])
     if (!caller) return
-    if (caller.kind !== 'service') {
-      return res.status(403).json({
-        error: 'forbidden',
-        message: `"${caller.id}" is a ${caller.kind} device, not an officer account`,
-      })
-    }
     res.locals.officer = caller.id
     next()
   }

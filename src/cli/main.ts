@@ -11,6 +11,7 @@ import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/quantities.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
 import type { Simulation } from './sim.ts'
 import { treesCommand } from './trees.ts'
+import { usersCommand } from './users.ts'
 
 /**
  * The simulator is loaded only when asked for: johnny-five pulls in node:repl, which loads
@@ -286,6 +287,7 @@ program
   })
 program.addCommand(devicesCommand(openRegistry))
 program.addCommand(villagesCommand(openRegistry))
+program.addCommand(usersCommand(openRegistry))
 program
   .command('keys')
   .description(

@@ -31,11 +31,17 @@ function scryptAsync(
   })
 }
 
-/** `scrypt$N$r$p$salt$hash`, salt and hash base64url: self-describing so the cost can rise later. */
-export async function hashSecret(secret: string): Promise<string> {
+/**
+ * `scrypt$N$r$p$salt$hash`, salt and hash base64url: self-describing so the cost can rise later.
+ * `params` lets people's passwords (guessable, unlike device secrets) pay a higher cost.
+ */
+export async function hashSecret(
+  secret: string,
+  params: { N: number; r: number; p: number } = SCRYPT_PARAMS,
+): Promise<string> {
   const salt = randomBytes(SALT_BYTES)
-  const hash = await scryptAsync(secret, salt, SCRYPT_PARAMS)
-  const { N, r, p } = SCRYPT_PARAMS
+  const hash = await scryptAsync(secret, salt, params)
+  const { N, r, p } = params
   return ['scrypt', N, r, p, salt.toString('base64url'), hash.toString('base64url')].join('$')
 }
 

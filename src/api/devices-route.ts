@@ -1,0 +1,79 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express'
+import { z } from 'zod'
+import { KampungError } from '../errors.ts'
+import { checkChannels, DEVICE_KINDS, PAYLOAD_FORMATS, type Registry } from '../registry/index.ts'
+import { authenticateOfficer } from './auth.ts'
+
+export interface DevicesRouteOptions {
+  registry: Registry
+}
+
+const newDeviceSchema = z.strictObject({
+  id: z.string(),
+  village: z.string(),
+  kind: z.enum(DEVICE_KINDS),
+  format: z.enum(PAYLOAD_FORMATS),
+  lat: z.number().min(-90).max(90).optional(),
+  lon: z.number().min(-180).max(180).optional(),
+  channels: z.record(z.string(), z.unknown()).optional(),
+})
+
+/**
+ * Device management over HTTP, the operations of `kampung devices` (same Registry methods): list,
+ * add (the secret is in this one answer only), rotate a secret. Admins of the console only: a
+ * device secret lets its holder publish as that device, and a `service` account can read every
+ * village, so neither officers nor service accounts may mint them.
+ */
+export function devicesRouter(opts: DevicesRouteOptions): Router {
+  const router = express.Router()
+  const { registry } = opts
+  const json = express.json({ limit: '64kb' })
+
+  const admin = async (req: Request, res: Response, next: NextFunction) => {
+    const caller = await authenticateOfficer(registry, req, res, ['admin'], { services: false })
+    if (!caller) return
+    next()
+  }
+
+  const fail = (res: Response, err: unknown) => {
+    if (err instanceof KampungError && !err.retryable) {
+      const status = /^unknown_/.test(err.code) ? 404 : /_exists/.test(err.code) ? 409 : 400
+      return res.status(status).json({ error: err.code, message: err.message })
+    }
+    throw err
+  }
+
+  router.get('/api/v1/devices', admin, (req, res) => {
+    const village = typeof req.query.village === 'string' ? req.query.village : undefined
+    res.json({ devices: registry.listDevices({ village }) })
+  })
+
+  router.post('/api/v1/devices', admin, json, async (req, res) => {
+    const parsed = newDeviceSchema.safeParse(req.body)
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+      return res.status(400).json({ error: 'bad_request', message: 'invalid device', problems })
+    }
+    try {
+      const { channels, ...rest } = parsed.data
+      const { device, secret } = await registry.addDevice({
+        ...rest,
+        channels: channels === undefined ? undefined : checkChannels(channels),
+      })
+      res.set('Cache-Control', 'no-store').status(201).json({ device, secret })
+    } catch (err) {
+      fail(res, err)
+    }
+  })
+
+  router.post('/api/v1/devices/:id/rotate-secret', admin, async (req, res) => {
+    try {
+      const secret = await registry.rotateSecret(String(req.params.id))
+      res.set('Cache-Control', 'no-store').json({ device: registry.getDevice(String(req.params.id)), secret })
+    } catch (err) {
+      fail(res, err)
+    }
+  })
+
+  return router
+}

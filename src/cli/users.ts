@@ -1,0 +1,117 @@
+import { createInterface } from 'node:readline'
+import { Command, Option } from 'commander'
+import { MIN_PASSWORD_LENGTH, USER_ROLES, type UserRole, UserStore } from '../console/index.ts'
+import { KampungError } from '../errors.ts'
+import type { Registry } from '../registry/index.ts'
+import { table } from './devices.ts'
+
+/** Where the commands read passwords and write; tests pass their own. */
+export interface UsersIo {
+  out: (line: string) => void
+  err: (line: string) => void
+  /** The new password: typed twice at a terminal (not echoed), or the first line of piped stdin. */
+  password: () => Promise<string>
+}
+
+async function askHidden(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true })
+  // readline echoes what is typed through _writeToOutput: print the question, then nothing
+  const out = rl as unknown as { _writeToOutput: (s: string) => void; output: NodeJS.WritableStream }
+  let asked = false
+  out._writeToOutput = (s: string) => {
+    if (!asked) out.output.write(s)
+  }
+  return new Promise((resolve) => {
+    rl.question(question, (answer) => {
+      rl.close()
+      process.stdout.write('\n')
+      resolve(answer)
+    })
+    asked = true
+  })
+}
+
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) {
+    const first = await askHidden(`password (at least ${MIN_PASSWORD_LENGTH} characters): `)
+    const again = await askHidden('again: ')
+    if (first !== again)
+      throw new KampungError('password_mismatch', 'the two passwords differ', { retryable: false })
+    return first
+  }
+  let text = ''
+  for await (const chunk of process.stdin) text += chunk
+  return text.split(/\r?\n/)[0] ?? ''
+}
+
+const consoleIo: UsersIo = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+  password: readPassword,
+}
+
+/** `users add|list|passwd`: the officer console's accounts, straight in the registry database. */
+export function usersCommand(getRegistry: () => Promise<Registry>, io: UsersIo = consoleIo): Command {
+  const users = new Command('users').description(
+    'officer console accounts (officer | admin); passwords typed at the terminal or piped on stdin',
+  )
+
+  const run =
+    <A extends unknown[]>(fn: (store: UserStore, ...args: A) => Promise<void> | void) =>
+    async (...args: A) => {
+      let registry: Registry | undefined
+      try {
+        registry = await getRegistry()
+        await fn(new UserStore(registry), ...args)
+      } catch (err) {
+        if (!(err instanceof KampungError)) throw err
+        io.err(`error: ${err.message}`)
+        process.exitCode = 1
+      } finally {
+        await registry?.stop()
+      }
+    }
+
+  users
+    .command('add <id>')
+    .description('create an account; the first one should be an admin (it manages devices)')
+    .addOption(new Option('--role <role>', 'officer or admin').choices(USER_ROLES).default('officer'))
+    .action(
+      run(async (store, id: string, o: { role: UserRole }) => {
+        const user = await store.add({ id, role: o.role, password: await io.password() })
+        io.out(`added ${user.role} ${user.id}; log in at /console/`)
+      }),
+    )
+
+  users
+    .command('list')
+    .description('list accounts')
+    .option('--json', 'print JSON')
+    .action(
+      run((store, o: { json?: boolean }) => {
+        const list = store.list()
+        if (o.json) return io.out(JSON.stringify(list, null, 2))
+        const now = Date.now()
+        const rows = list.map((u) => [
+          u.id,
+          u.role,
+          new Date(u.createdAtMs).toISOString(),
+          u.lockedUntilMs > now ? `locked until ${new Date(u.lockedUntilMs).toISOString()}` : '',
+        ])
+        for (const line of table(['ID', 'ROLE', 'CREATED', 'STATE'], rows)) io.out(line)
+        io.out(`${list.length} user(s)`)
+      }),
+    )
+
+  users
+    .command('passwd <id>')
+    .description('set a new password: ends the account lockout and every session of the user')
+    .action(
+      run(async (store, id: string) => {
+        await store.setPassword(id, await io.password())
+        io.out(`new password for ${id}; its sessions are ended`)
+      }),
+    )
+
+  return users
+}

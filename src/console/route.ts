@@ -1,0 +1,244 @@
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import express, { type Request, type Response, type Router } from 'express'
+import { Counter } from 'prom-client'
+import { z } from 'zod'
+import { CSRF_HEADER, SESSION_LOCAL, type SessionLocal, sameToken } from '../api/auth.ts'
+import { getLogger } from '../log.ts'
+import type { Metrics } from '../metrics.ts'
+import type { Registry } from '../registry/index.ts'
+import { SessionStore } from './sessions.ts'
+import { UserStore } from './users.ts'
+
+export interface ConsoleOptions {
+  sessionIdleMs: number
+  sessionAbsoluteMs: number
+  maxFailedLogins: number
+  lockoutMs: number
+  maxFailedLoginsPerIp: number
+  secureCookie: boolean
+}
+
+export interface ConsoleRouteOptions extends ConsoleOptions {
+  registry: Registry
+  metrics: Metrics
+  /** The wall clock (tests replace it). */
+  clock?: () => number
+}
+
+export const SESSION_COOKIE = 'kampung_session'
+
+const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url))
+const UPLOT_DIR = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('uplot/package.json')),
+  'dist',
+)
+
+const loginSchema = z.strictObject({
+  user: z.string().min(1).max(64),
+  password: z.string().min(1).max(500),
+})
+
+/**
+ * Same-origin pages only: they may run our scripts and styles and talk to this server, nothing
+ * else (no inline script, so injected markup cannot run), and no one may frame them (clickjacking).
+ */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+  "base-uri 'none'",
+].join('; ')
+
+function safeHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host
+  } catch {
+    return undefined // "null" (sandboxed frames, file:) is never our origin
+  }
+}
+
+function readCookie(req: Request, name: string): string | undefined {
+  for (const part of (req.get('cookie') ?? '').split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+/** Addresses with recent failures kept before a sweep of the expired ones. */
+const MAX_TRACKED_ADDRESSES = 10_000
+
+/** Failed logins per client address in a sliding window: guessing across many accounts. */
+class FailureWindow {
+  private readonly failures = new Map<string, number[]>()
+  private readonly windowMs: number
+  private readonly max: number
+  constructor(windowMs: number, max: number) {
+    this.windowMs = windowMs
+    this.max = max
+  }
+  private recent(key: string, nowMs: number): number[] {
+    const list = (this.failures.get(key) ?? []).filter((t) => t > nowMs - this.windowMs)
+    if (list.length) this.failures.set(key, list)
+    else this.failures.delete(key)
+    return list
+  }
+  blocked(key: string, nowMs: number): number | undefined {
+    const list = this.recent(key, nowMs)
+    return list.length >= this.max ? list[0]! + this.windowMs - nowMs : undefined
+  }
+  add(key: string, nowMs: number): void {
+    // addresses that never come back would otherwise stay forever: sweep when the map grows
+    if (this.failures.size >= MAX_TRACKED_ADDRESSES)
+      for (const k of [...this.failures.keys()]) this.recent(k, nowMs)
+    this.failures.set(key, [...this.recent(key, nowMs), nowMs])
+  }
+}
+
+/**
+ * The officer console: resolves the session cookie of every request for authenticate()
+ * (src/api/auth.ts), the login/logout/session endpoints, and the pages with their scripts. Mount it
+ * before the API's routers. The pages hold no data: their scripts fetch it from /api/v1 like the CLI.
+ */
+export function consoleRouter(opts: ConsoleRouteOptions): Router {
+  const router = express.Router()
+  const log = getLogger('console')
+  const clock = opts.clock ?? Date.now
+  const users = new UserStore(opts.registry)
+  const sessions = new SessionStore(opts.registry, {
+    idleMs: opts.sessionIdleMs,
+    absoluteMs: opts.sessionAbsoluteMs,
+    clock,
+  })
+  const perIp = new FailureWindow(opts.lockoutMs, opts.maxFailedLoginsPerIp)
+  const logins = new Counter({
+    name: 'kampung_console_logins_total',
+    help: 'Console login attempts by outcome (ok, bad_credentials, locked, rate_limited)',
+    labelNames: ['outcome'] as const,
+    registers: [opts.metrics.registry],
+  })
+
+  const cookie = (value: string, maxAgeS: number) =>
+    [
+      `${SESSION_COOKIE}=${value}`,
+      'Path=/',
+      'HttpOnly',
+      'SameSite=Strict',
+      `Max-Age=${maxAgeS}`,
+      ...(opts.secureCookie ? ['Secure'] : []),
+    ].join('; ')
+
+  // Every request: which session (if any) its cookie names.
+  router.use((req, res, next) => {
+    const token = readCookie(req, SESSION_COOKIE)
+    if (token) {
+      const s = sessions.lookup(token)
+      const local: SessionLocal = s
+        ? { expired: false, user: s.user, role: s.role, csrfToken: s.csrfToken }
+        : { expired: true }
+      res.locals[SESSION_LOCAL] = local
+    }
+    next()
+  })
+
+  /**
+   * Login and logout need no CSRF token (there is no session yet; logout ends one), so a request
+   * from another site is refused by its Origin: browsers send it on every cross-origin POST.
+   */
+  const sameOrigin = (req: Request, res: Response): boolean => {
+    const origin = req.get('origin')
+    // host only: behind a TLS proxy the browser's https origin reaches us as plain http
+    if (!origin || safeHost(origin) === req.get('host')) return true
+    res.status(403).json({ error: 'csrf', message: `requests from ${origin} are not accepted` })
+    return false
+  }
+
+  const noStore = (res: Response) => res.set('Cache-Control', 'no-store')
+
+  router.get('/api/v1/session', (_req, res) => {
+    noStore(res)
+    const s = res.locals[SESSION_LOCAL] as SessionLocal | undefined
+    if (!s || s.expired)
+      return res
+        .status(401)
+        .json({ error: 'unauthorized', message: s ? 'your session has ended' : 'not logged in' })
+    res.json({ user: s.user, role: s.role, csrfToken: s.csrfToken })
+  })
+
+  router.post('/api/v1/session', express.json({ limit: '4kb' }), async (req, res) => {
+    noStore(res)
+    if (!sameOrigin(req, res)) return
+    const parsed = loginSchema.safeParse(req.body)
+    if (!parsed.success)
+      return res.status(400).json({ error: 'bad_request', message: 'send {"user": ..., "password": ...}' })
+    const nowMs = clock()
+    const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown'
+    const ipWaitMs = perIp.blocked(ip, nowMs)
+    if (ipWaitMs !== undefined) {
+      logins.inc({ outcome: 'rate_limited' })
+      res.set('Retry-After', String(Math.ceil(ipWaitMs / 1000)))
+      return res
+        .status(429)
+        .json({ error: 'rate_limited', message: 'too many failed logins from your address: try again later' })
+    }
+    const { user, password } = parsed.data
+    const result = await users.login(user, password, opts, nowMs)
+    if (!result.ok) {
+      perIp.add(ip, nowMs)
+      logins.inc({ outcome: result.reason })
+      if (result.reason === 'locked') {
+        log.warn({ user, ip }, 'login refused: account locked')
+        res.set('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)))
+        return res.status(429).json({
+          error: 'locked',
+          message: `too many wrong passwords: account locked for ${Math.ceil(result.retryAfterMs / 60_000)} min`,
+        })
+      }
+      return res.status(401).json({ error: 'bad_credentials', message: 'wrong user or password' })
+    }
+    logins.inc({ outcome: 'ok' })
+    const { token, csrfToken } = sessions.create(result.user.id)
+    log.info({ user: result.user.id, role: result.user.role }, 'logged in')
+    res.set('Set-Cookie', cookie(token, Math.ceil(opts.sessionAbsoluteMs / 1000)))
+    res.json({ user: result.user.id, role: result.user.role, csrfToken })
+  })
+
+  router.delete('/api/v1/session', (req, res) => {
+    noStore(res)
+    if (!sameOrigin(req, res)) return
+    const token = readCookie(req, SESSION_COOKIE)
+    const s = res.locals[SESSION_LOCAL] as SessionLocal | undefined
+    // a live session is ended only with its CSRF token: another page cannot log the officer out
+    if (token && s && !s.expired) {
+      if (!sameToken(req.get(CSRF_HEADER) ?? '', s.csrfToken))
+        return res.status(403).json({ error: 'csrf', message: `logout needs the session's ${CSRF_HEADER}` })
+      sessions.destroy(token)
+    }
+    res.set('Set-Cookie', cookie('', 0))
+    res.status(204).end()
+  })
+
+  const pages = express.Router()
+  pages.use((_req, res, next) => {
+    res.set({
+      'Content-Security-Policy': CSP,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    })
+    next()
+  })
+  pages.use('/vendor/uplot', express.static(UPLOT_DIR, { index: false }))
+  pages.use(express.static(PUBLIC_DIR, { extensions: ['html'], index: 'index.html' }))
+  // '/console' matches '/console/' too (non-strict routing): redirect only the bare one
+  router.get('/console', (req, res, next) =>
+    req.originalUrl === '/console' ? res.redirect(301, '/console/') : next(),
+  )
+  router.use('/console', pages)
+  return router
+}

@@ -1,0 +1,153 @@
+import type Database from 'better-sqlite3'
+import { KampungError } from '../errors.ts'
+import type { Registry } from '../registry/index.ts'
+import { hashSecret, verifyHash } from '../registry/secrets.ts'
+import { ID_PATTERN } from '../registry/types.ts'
+
+export const USER_ROLES = ['officer', 'admin'] as const
+export type UserRole = (typeof USER_ROLES)[number]
+
+/**
+ * People's passwords are guessable, unlike device secrets: they pay Node's default scrypt cost
+ * (N=2^14, 16 MiB, about 70 ms a check on this 2-core machine), which only logins pay.
+ */
+const PASSWORD_SCRYPT = { N: 16_384, r: 8, p: 1 } as const
+/** NIST SP 800-63B asks for at least 8; officers' accounts release certificates, so 10. */
+export const MIN_PASSWORD_LENGTH = 10
+const MAX_PASSWORD_LENGTH = 200
+
+export interface User {
+  id: string
+  role: UserRole
+  createdAtMs: number
+  failedLogins: number
+  /** 0 when not locked. */
+  lockedUntilMs: number
+}
+
+interface UserRow {
+  id: string
+  role: string
+  password_hash: string
+  failed_logins: number
+  locked_until_ms: number
+  created_at_ms: number
+}
+
+const toUser = (r: UserRow): User => ({
+  id: r.id,
+  role: r.role as UserRole,
+  createdAtMs: r.created_at_ms,
+  failedLogins: r.failed_logins,
+  lockedUntilMs: r.locked_until_ms,
+})
+
+const fail = (code: string, message: string) => new KampungError(code, message, { retryable: false })
+
+export type LoginResult =
+  | { ok: true; user: User }
+  | { ok: false; reason: 'bad_credentials' }
+  | { ok: false; reason: 'locked'; retryAfterMs: number }
+
+export interface LockoutPolicy {
+  maxFailedLogins: number
+  lockoutMs: number
+}
+
+/** A hash of a random password: unknown ids are checked against it so they take as long as known ones. */
+let dummyHash: Promise<string> | undefined
+
+/**
+ * Console users (officer | admin) in the registry's SQLite database; passwords only as scrypt
+ * hashes. Constructor assigns; the registry must be started.
+ */
+export class UserStore {
+  private readonly registry: Registry
+
+  constructor(registry: Registry) {
+    this.registry = registry
+  }
+
+  private get db(): Database.Database {
+    return this.registry.database()
+  }
+
+  async add(input: { id: string; role: string; password: string }): Promise<User> {
+    if (!ID_PATTERN.test(input.id))
+      throw fail('invalid_id', `user id "${input.id}": use a-z, 0-9, - and _ (1 to 63, starting a-z or 0-9)`)
+    if (!(USER_ROLES as readonly string[]).includes(input.role))
+      throw fail('invalid_role', `role "${input.role}" is not one of ${USER_ROLES.join(', ')}`)
+    checkPassword(input.password)
+    if (this.get(input.id)) throw fail('user_exists', `user "${input.id}" already exists`)
+    const hash = await hashSecret(input.password, PASSWORD_SCRYPT)
+    try {
+      this.db
+        .prepare('INSERT INTO users (id, role, password_hash, created_at_ms) VALUES (?, ?, ?, ?)')
+        .run(input.id, input.role, hash, Date.now())
+    } catch (err) {
+      // another caller added the same id while scrypt ran
+      if (/UNIQUE/.test((err as Error).message))
+        throw fail('user_exists', `user "${input.id}" already exists`)
+      throw err
+    }
+    return this.get(input.id)!
+  }
+
+  get(id: string): User | undefined {
+    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined
+    return row && toUser(row)
+  }
+
+  list(): User[] {
+    return (this.db.prepare('SELECT * FROM users ORDER BY id').all() as UserRow[]).map(toUser)
+  }
+
+  /** New password: clears a lockout and ends every session of the user. */
+  async setPassword(id: string, password: string): Promise<void> {
+    if (!this.get(id)) throw fail('unknown_user', `user "${id}" does not exist`)
+    checkPassword(password)
+    const hash = await hashSecret(password, PASSWORD_SCRYPT)
+    this.db.transaction(() => {
+      this.db
+        .prepare('UPDATE users SET password_hash = ?, failed_logins = 0, locked_until_ms = 0 WHERE id = ?')
+        .run(hash, id)
+      this.db.prepare('DELETE FROM sessions WHERE user = ?').run(id)
+    })()
+  }
+
+  /**
+   * Checks a login. `maxFailedLogins` wrong passwords in a row lock the account for `lockoutMs`;
+   * while locked the password is not even checked, so guessing cannot go on.
+   */
+  async login(id: string, password: string, policy: LockoutPolicy, nowMs = Date.now()): Promise<LoginResult> {
+    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined
+    if (!row) {
+      dummyHash ??= hashSecret(`${Math.random()}${Date.now()}`, PASSWORD_SCRYPT)
+      await verifyHash(password, await dummyHash)
+      return { ok: false, reason: 'bad_credentials' }
+    }
+    if (row.locked_until_ms > nowMs)
+      return { ok: false, reason: 'locked', retryAfterMs: row.locked_until_ms - nowMs }
+    const good = password.length <= MAX_PASSWORD_LENGTH && (await verifyHash(password, row.password_hash))
+    if (good) {
+      this.db.prepare('UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE id = ?').run(id)
+      return { ok: true, user: toUser({ ...row, failed_logins: 0, locked_until_ms: 0 }) }
+    }
+    const failed = row.failed_logins + 1
+    if (failed >= policy.maxFailedLogins) {
+      this.db
+        .prepare('UPDATE users SET failed_logins = 0, locked_until_ms = ? WHERE id = ?')
+        .run(nowMs + policy.lockoutMs, id)
+    } else {
+      this.db.prepare('UPDATE users SET failed_logins = ? WHERE id = ?').run(failed, id)
+    }
+    return { ok: false, reason: 'bad_credentials' }
+  }
+}
+
+function checkPassword(password: string): void {
+  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH)
+    throw fail('weak_password', `a password needs at least ${MIN_PASSWORD_LENGTH} characters`)
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw fail('invalid_password', `a password has at most ${MAX_PASSWORD_LENGTH} characters`)
+}
