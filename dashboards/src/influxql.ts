@@ -57,10 +57,13 @@ export function anyOf(...conditions: Condition[]): Condition {
 /** Grafana's time range of the dashboard (or of the panel's override). */
 export const timeFilter: Condition = { text: '$timeFilter' }
 
+/** Grafana's end of range in ms since the epoch (`${__to}`, braced so `ms` can follow). */
+const TO_MS = '$' + '{__to}'
+
 /** The last `window` (InfluxQL duration) before the end of the dashboard range. */
 export function windowBeforeTo(window: string): Condition {
   if (!/^\d+[smhdw]$/.test(window)) throw new RangeError(`not a duration: ${window}`)
-  return { text: `time > \${__to}ms - ${window} AND time <= \${__to}ms` }
+  return { text: `time > ${TO_MS}ms - ${window} AND time <= ${TO_MS}ms` }
 }
 
 export type Fill = 'none' | 'null' | 'previous' | 'linear' | number
@@ -150,7 +153,7 @@ export class SelectQuery {
     if (p.columns.length === 0) throw new RangeError('SELECT without columns')
     if (
       p.from.kind === 'measurement' &&
-      !p.where.some((c) => c.text.includes('$timeFilter') || c.text.includes('${__to}'))
+      !p.where.some((c) => c.text.includes('$timeFilter') || c.text.includes(TO_MS))
     )
       throw new RangeError(`query on ${p.from.measurement} without a time filter`)
     if (p.groupByTime && p.fill === undefined) throw new RangeError('GROUP BY time() without fill()')
