@@ -11,7 +11,8 @@ import {
 
 /**
  * The alerts engine writes one `alert_events` point per state change; an alert is active when the
- * latest event of its (village, field, rule) is firing or acknowledged. The inner query takes that
+ * latest event of its (village, field, rule) is firing, escalated (to the village officer) or
+ * acknowledged. The inner query takes that
  * latest event with its state tag; the outer one keeps the active ones.
  */
 export function activeAlerts(...extra: Condition[]): SelectQuery {
@@ -35,5 +36,5 @@ export function activeAlerts(...extra: Condition[]): SelectQuery {
     col('state'),
     col('message'),
     col('value'),
-  ).where(anyOf(equals('state', 'firing'), equals('state', 'acknowledged')))
+  ).where(anyOf(equals('state', 'firing'), equals('state', 'escalated'), equals('state', 'acknowledged')))
 }

@@ -75,7 +75,7 @@ export function districtOverview(): Dashboard {
     .withPanel(
       new StatPanel()
         .title('Active alerts')
-        .description('Alerts whose latest event in the last 30 days is firing or acknowledged.')
+        .description('Alerts whose latest event in the last 30 days is firing, escalated or acknowledged.')
         .gridPos({ x: 12, y: 6, w: 12, h: 6 })
         .timeFrom('30d')
         .withTarget(

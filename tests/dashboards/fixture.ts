@@ -22,7 +22,7 @@ export interface LoadedDistrict {
   fromMs: number
   toMs: number
   /** Active alerts written as fixture data (village → fields with an active alert). */
-  activeAlerts: Array<{ village: string; field: string; state: 'firing' | 'acknowledged' }>
+  activeAlerts: Array<{ village: string; field: string; state: 'firing' | 'escalated' | 'acknowledged' }>
   /** Tree ids the verifier assessed, with their village. */
   trees: Array<{ id: string; village: string; device: string }>
   /** Readings written through the InfluxStore. */
@@ -58,7 +58,7 @@ const tag = (v: string) => escapeTag(toStoredTag(v))
  * - oksigen_assessment: the real Verifier fed the dendrometer readings, with the real
  *   InfluxAssessmentSink;
  * - alert_events and irrigation_advice: FIXTURE DATA in the schema the alerts engine writes
- *   (another branch builds that engine); the advice numbers come from src/agronomy (FAO-56 ET0 from
+ *   (another branch builds that engine; states firing, escalated, acknowledged, resolved); the advice numbers come from src/agronomy (FAO-56 ET0 from
  *   the simulated weather's daily summary, Kc, effective rain).
  */
 export async function loadDistrict(
@@ -233,9 +233,32 @@ export async function loadDistrict(
   alert(v2, `${v2}-sawah1`, 'dry', 'warning', 'acknowledged', 3, 16.1, 'Diterima petugas', toMs - DAY_MS)
   alert(v3, `${v3}-sawah3`, 'heat', 'warning', 'firing', 4, 35.5, 'Panas 35.5 °C', toMs - 5 * DAY_MS)
   alert(v3, `${v3}-sawah3`, 'heat', 'warning', 'resolved', 4, 31, 'Suhu normal', toMs - 4 * DAY_MS)
+  alert(
+    v3,
+    `${v3}-sawah2`,
+    'dry',
+    'critical',
+    'firing',
+    5,
+    12.5,
+    'Sawah 2 kering: 12.5 %VWC',
+    toMs - 2 * DAY_MS,
+  )
+  alert(
+    v3,
+    `${v3}-sawah2`,
+    'dry',
+    'critical',
+    'escalated',
+    5,
+    12.5,
+    'Diteruskan ke petugas desa',
+    toMs - DAY_MS,
+  )
   activeAlerts.push(
     { village: v1, field: `${v1}-sawah2`, state: 'firing' },
     { village: v2, field: `${v2}-sawah1`, state: 'acknowledged' },
+    { village: v3, field: `${v3}-sawah2`, state: 'escalated' },
   )
   await writeLines(influxUrl, 'events', alertLines)
 
