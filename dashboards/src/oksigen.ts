@@ -1,3 +1,4 @@
+import { ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common'
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard'
 import { PanelBuilder as PiechartPanel } from '@grafana/grafana-foundation-sdk/piechart'
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
@@ -74,6 +75,8 @@ export function oksigenView(): Dashboard {
         .description('Latest state of each tree, counted by state (Grafana groupBy transformation).')
         .height(9)
         .span(8)
+        // one slice per row of the grouped table (state, count), not one reduced value per field
+        .reduceOptions(new ReduceDataOptionsBuilder().values(true).calcs([]))
         .withTarget(influx('A', latestPerTree(), { format: 'table' }))
         .withTransformation({
           id: 'groupBy',

@@ -15,7 +15,8 @@ import type { Reading } from '../../src/telemetry/reading.ts'
 export const DATABASE = 'kampung'
 const DAY_MS = 86_400_000
 const HOUR_MS = 3_600_000
-const STEP_MS = 30 * 60_000
+// The dendrometer processing counts a day only when its 10-minute grid is mostly covered.
+const STEP_MS = 10 * 60_000
 
 export interface LoadedDistrict {
   villages: SimVillage[]
@@ -49,7 +50,7 @@ const tag = (v: string) => escapeTag(toStoredTag(v))
  * Loads a simulated district into a real influxd, each kind of data through the code that writes
  * it in production where that code exists:
  * - readings: the firmware-sim district (3 villages, 3 fields and 2 trees each) sampled every
- *   30 min for 10 days ending now, each node report encoded as the JSON uplink a gateway sends,
+ *   10 min for 10 days ending now, each node report encoded as the JSON uplink a gateway sends,
  *   decoded by the real decoder and written by the real InfluxStore (RP raw);
  * - signal strength: the ChirpStack uplink fixture of src/telemetry/testdata, re-addressed to a
  *   sim node and re-timed, decoded by the real ChirpStack decoder (the sim's JSON nodes have none);
@@ -72,6 +73,8 @@ export async function loadDistrict(
     fieldsPerVillage: 3,
     treesPerVillage: 2,
     startMs: fromMs,
+    // a tree that dies on day 2: the verifier must fail it
+    faults: { 'glagah-pohon2': [{ kind: 'dead_tree', fromMs: fromMs + 2 * DAY_MS, noiseUm: 1 }] },
   })
 
   const store = new InfluxStore({ url: influxUrl, database: DATABASE })

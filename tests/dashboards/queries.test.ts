@@ -75,6 +75,7 @@ const dashboards: Array<[string, DashboardJson]> = readdirSync(GENERATED_DIR)
 let influxd: InfluxdHandle
 let district: LoadedDistrict & { cleanup(): Promise<void> }
 const report: string[] = []
+let loadMs = 0
 
 async function run(q: string): Promise<Series[]> {
   // As Grafana's backend asks: the datasource's URL and database, epoch=ms.
@@ -137,13 +138,18 @@ beforeAll(async () => {
   influxd = await startInfluxd()
   datasources = provisionedDatasources(influxd.url)
   influxDs = datasources.find((d) => d.type === 'influxdb')!
+  const started = Date.now()
   district = await loadDistrict(influxd.url)
+  loadMs = Date.now() - started
 }, 600_000)
 
 afterAll(async () => {
   await district?.cleanup()
   await influxd?.stop()
-  if (report.length) console.log(`dashboard queries run against influxd:\n${report.join('\n')}`)
+  if (report.length)
+    console.log(
+      `loaded ${district?.readings} readings in ${loadMs} ms; dashboard queries run against influxd:\n${report.join('\n')}`,
+    )
 })
 
 describe.each(['some', 'all'] as const)('generated dashboards, variables selecting %s', (mode) => {
@@ -381,6 +387,21 @@ function checkSpecific(
       const expected = district.trees.filter((t) => villages.includes(t.village) && trees.includes(t.id))
       expect(series.map((s) => s.tags!.tree).sort()).toEqual(expected.map((t) => t.id).sort())
       for (const state of column('state')) expect(TREE_STATES).toContain(state)
+      // 9 complete days observed: every tree is judged; the one that died on day 2 has failed
+      for (const s of series) {
+        const tree = district.trees.find((t) => t.id === s.tags!.tree)!
+        const state = s.values[0]![s.columns.indexOf('state')]
+        if (tree.device === 'glagah-pohon2') expect(state, key).toBe('failed')
+        else expect(['growing', 'eligible', 'verified', 'at_risk'], `${key} ${tree.device}`).toContain(state)
+      }
+      if (title === 'Trees by state') {
+        // what the panel's groupBy transformation makes of the rows: a count per state
+        const counts = new Map<string, number>()
+        for (const state of column('state'))
+          counts.set(state as string, (counts.get(state as string) ?? 0) + 1)
+        expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(expected.length)
+        report.push(`  trees by state: ${JSON.stringify(Object.fromEntries(counts))}`)
+      }
       break
     }
     case 'oksigen.json Estimated O2 released (trees with D ≥ 5 cm) A':
