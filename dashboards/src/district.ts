@@ -1,6 +1,6 @@
 import { FrameGeometrySourceMode } from '@grafana/grafana-foundation-sdk/common'
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard'
-import { PanelBuilder as GeomapPanel } from '@grafana/grafana-foundation-sdk/geomap'
+import { PanelBuilder as GeomapPanel, TooltipMode } from '@grafana/grafana-foundation-sdk/geomap'
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table'
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries'
@@ -43,6 +43,7 @@ export function districtOverview(): Dashboard {
         .withTransformation({ id: 'joinByField', options: { byField: 'village', mode: 'outer' } })
         .view({ build: () => ({ id: 'coords', lat: -8.3, lon: 114.3, zoom: 10 }) })
         .basemap({ build: () => ({ type: 'default', name: 'Basemap' }) })
+        .tooltip({ build: () => ({ mode: TooltipMode.Details }) })
         .layers([
           {
             build: () => ({

@@ -1,6 +1,10 @@
-import { ReduceDataOptionsBuilder } from '@grafana/grafana-foundation-sdk/common'
+import {
+  LegendDisplayMode,
+  LegendPlacement,
+  ReduceDataOptionsBuilder,
+} from '@grafana/grafana-foundation-sdk/common'
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard'
-import { PanelBuilder as PiechartPanel } from '@grafana/grafana-foundation-sdk/piechart'
+import { PieChartLegendValues, PanelBuilder as PiechartPanel } from '@grafana/grafana-foundation-sdk/piechart'
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table'
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries'
@@ -77,6 +81,15 @@ export function oksigenView(): Dashboard {
         .span(8)
         // one slice per row of the grouped table (state, count), not one reduced value per field
         .reduceOptions(new ReduceDataOptionsBuilder().values(true).calcs([]))
+        .legend({
+          build: () => ({
+            values: [PieChartLegendValues.Value],
+            displayMode: LegendDisplayMode.Table,
+            placement: LegendPlacement.Right,
+            showLegend: true,
+            calcs: [],
+          }),
+        })
         .withTarget(influx('A', latestPerTree(), { format: 'table' }))
         .withTransformation({
           id: 'groupBy',
