@@ -5,7 +5,7 @@ import { type Config, resolvePaths } from './config.ts'
 import { IngestPipeline, MqttIngest } from './ingest/index.ts'
 import { getLogger } from './log.ts'
 import { Metrics } from './metrics.ts'
-import { Oksigen } from './oksigen/index.ts'
+import { InfluxAssessmentSink, Oksigen } from './oksigen/index.ts'
 import { Registry } from './registry/index.ts'
 import { InfluxStore, SpoolingStore, SqliteStore } from './store/index.ts'
 import type { TelemetryStore } from './store/types.ts'
@@ -85,6 +85,12 @@ export class KampungApp {
     }
     if (config.oksigen.enabled && (roles.ingest || roles.api)) {
       const paths = resolvePaths(config)
+      // Assessments are copied to InfluxDB (when it is the store) for the Sedekah Oksigen dashboard.
+      let sink: InfluxAssessmentSink | undefined
+      if (config.store.kind === 'influx') {
+        sink = new InfluxAssessmentSink(config.store.influx)
+        await this.startPart(sink)
+      }
       // The pseudonym key is read at construction: the registry must be open (it is, above).
       this.oksigen = new Oksigen({
         registry: this.registry,
@@ -92,6 +98,7 @@ export class KampungApp {
         keyDir: paths.keyDir,
         policies: config.oksigen.policies,
         evaluateEveryMs: config.oksigen.evaluateEveryMs,
+        onAssessment: sink ? (record) => sink.add(record) : undefined,
       })
       await this.startPart(this.oksigen)
       const verifier = this.oksigen.verifier

@@ -3,12 +3,20 @@ import path from 'node:path'
 import type { Registry } from '../registry/index.ts'
 import { RegistryCertificateStore } from './cert-store.ts'
 import { KeyRing } from './certificate/index.ts'
+import type { AssessmentRecord } from './influx-sink.ts'
 import type { Policy } from './policy.ts'
 import { TreeRepo } from './repo.ts'
 import { Verifier } from './verifier.ts'
 
 export { estimateBiomass } from './biomass.ts'
 export { RegistryCertificateStore } from './cert-store.ts'
+export {
+  type AssessmentRecord,
+  assessmentRecord,
+  encodeAssessment,
+  InfluxAssessmentSink,
+  type InfluxAssessmentSinkOptions,
+} from './influx-sink.ts'
 export { type Assessment, assess, type GrowthEvidence, type Policy, policySchema } from './policy.ts'
 export { type Application, type NewTree, TREE_STATES, type Tree, TreeRepo, type TreeState } from './repo.ts'
 export { getSpecies, SPECIES, SPECIES_IDS } from './species.ts'
@@ -28,6 +36,7 @@ export class Oksigen {
     policies: Record<string, Policy>
     evaluateEveryMs: number
     clock?: () => number
+    onAssessment?: (record: AssessmentRecord) => void
   }) {
     this.repo = new TreeRepo(o.registry, pseudonymKey(o.dir))
     this.keyRing = new KeyRing({ dir: o.keyDir })
@@ -39,6 +48,7 @@ export class Oksigen {
       policies: o.policies,
       evaluateEveryMs: o.evaluateEveryMs,
       clock: o.clock,
+      onAssessment: o.onAssessment,
     })
   }
 

@@ -11,6 +11,7 @@ import {
   type DendroState,
   type Liveness,
 } from './dendro/index.ts'
+import { type AssessmentRecord, assessmentRecord } from './influx-sink.ts'
 import { type Assessment, assess, type GrowthEvidence, type Policy } from './policy.ts'
 import type { Tree, TreeRepo, TreeState } from './repo.ts'
 import { estimateHeightM, getSpecies, type SpeciesId } from './species.ts'
@@ -24,6 +25,8 @@ export interface VerifierOptions {
   evaluateEveryMs: number
   /** The wall clock (tests replace it). */
   clock?: () => number
+  /** Told every assessment (and officer decision) with its numbers: dashboards chart them. */
+  onAssessment?: (record: AssessmentRecord) => void
 }
 
 /** Readings this close to the wall clock mean the data is live, not a replay of the past. */
@@ -221,6 +224,7 @@ export class Verifier {
       processor: this.processor(treeId).snapshot(),
       updatedAtMs: nowMs,
     })
+    this.report(tree, next, growth, assessment.progressPct, nowMs)
     return next
   }
 
@@ -257,7 +261,24 @@ export class Verifier {
       detail: { ...assessment, growth: summarize(growth), decidedBy: d.by, reason: d.reason },
       updatedAtMs: nowMs,
     })
+    this.report(tree, next, growth, assessment.progressPct, nowMs)
     return next
+  }
+
+  /** A failing sink must not stop verification: the record is a copy for charts. */
+  private report(
+    tree: Tree,
+    state: TreeState,
+    growth: GrowthEvidence,
+    progressPct: number,
+    atMs: number,
+  ): void {
+    if (!this.opts.onAssessment) return
+    try {
+      this.opts.onAssessment(assessmentRecord(tree, state, growth, progressPct, atMs))
+    } catch (err) {
+      this.log.warn({ err, tree: tree.id }, 'assessment not reported')
+    }
   }
 
   /** Everything about one tree, for the officer's view and the API. */

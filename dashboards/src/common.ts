@@ -1,0 +1,145 @@
+import type * as cog from '@grafana/grafana-foundation-sdk/cog'
+import type * as common from '@grafana/grafana-foundation-sdk/common'
+import {
+  AnnotationQueryBuilder,
+  DashboardBuilder,
+  DashboardLinkBuilder,
+  DashboardLinkType,
+  QueryVariableBuilder,
+  VariableRefresh,
+  VariableSort,
+} from '@grafana/grafana-foundation-sdk/dashboard'
+import { DataqueryBuilder as PromQueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus'
+import {
+  type Condition,
+  type RetentionPolicy,
+  type SelectQuery,
+  showTagValues,
+  tagMatchesVariable,
+  type VariableName,
+} from './influxql.ts'
+
+/** Datasource uids: fixed here and in provisioning/datasources/kampung.yaml. */
+export const INFLUX: common.DataSourceRef = { type: 'influxdb', uid: 'kampung-influxdb' }
+export const PROMETHEUS: common.DataSourceRef = { type: 'prometheus', uid: 'kampung-prometheus' }
+
+/** The JSON Grafana stores for one InfluxQL (raw mode) panel query. */
+export interface InfluxTarget {
+  refId: string
+  datasource: common.DataSourceRef
+  query: string
+  rawQuery: true
+  resultFormat: 'time_series' | 'table'
+  /** Series name pattern (`$tag_device`, `$col`). */
+  alias?: string
+}
+
+/** A target the SDK's panel builders accept; only the data fields reach the JSON. */
+export function influx(
+  refId: string,
+  query: SelectQuery,
+  options: { format?: 'time_series' | 'table'; alias?: string } = {},
+): cog.Builder<cog.Dataquery> {
+  const target: InfluxTarget & cog.Dataquery = {
+    refId,
+    datasource: INFLUX,
+    query: query.toString(),
+    rawQuery: true,
+    resultFormat: options.format ?? 'time_series',
+    ...(options.alias ? { alias: options.alias } : {}),
+    _implementsDataqueryVariant() {},
+  }
+  return { build: () => target }
+}
+
+/** A PromQL target: shown by Grafana from the provisioned Prometheus datasource. */
+export function promql(refId: string, expr: string, legendFormat: string): cog.Builder<cog.Dataquery> {
+  return new PromQueryBuilder()
+    .refId(refId)
+    .datasource(PROMETHEUS)
+    .expr(expr)
+    .legendFormat(legendFormat)
+    .range()
+}
+
+interface VariableOptions {
+  label: string
+  rp: RetentionPolicy
+  measurement: string
+  key: string
+  where?: Condition[]
+  multi?: boolean
+}
+
+/**
+ * A template variable filled by `SHOW TAG VALUES`. Multi-value variables get "All" as `.*`, so
+ * `/^($village)$/` matches every village without Grafana listing them all in the query.
+ */
+export function tagVariable(name: VariableName, o: VariableOptions): QueryVariableBuilder {
+  const query = showTagValues(o.rp, o.measurement, o.key, ...(o.where ?? []))
+  const v = new QueryVariableBuilder(name)
+    .label(o.label)
+    .datasource(INFLUX)
+    .query(query)
+    .definition(query)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+  return o.multi ? v.multi(true).includeAll(true).allValue('.*') : v.multi(false).includeAll(false)
+}
+
+/** Every node reports its battery: the village list is the list of villages with nodes. */
+export function villageVariable(multi: boolean): QueryVariableBuilder {
+  return tagVariable('village', {
+    label: 'Village',
+    rp: 'raw',
+    measurement: 'battery_voltage',
+    key: 'village',
+    multi,
+  })
+}
+
+/**
+ * Alerts as annotations: every state change of an alert (firing, acknowledged, resolved) of the
+ * selected villages, from the alerts engine's `alert_events`.
+ */
+export function alertAnnotations(...extra: Condition[]): AnnotationQueryBuilder {
+  const where = [tagMatchesVariable('village', 'village'), ...extra].map((c) => c.text).join(' AND ')
+  const query =
+    'SELECT "message", "state", "rule", "severity", "field" FROM "events"."alert_events" ' +
+    `WHERE ${where} AND $timeFilter`
+  const target: cog.Dataquery & Record<string, unknown> = {
+    refId: 'Anno',
+    query,
+    rawQuery: true,
+    fromAnnotations: true,
+    textColumn: 'message',
+    tagsColumn: 'state,rule,severity,field',
+    _implementsDataqueryVariant() {},
+  }
+  return new AnnotationQueryBuilder()
+    .name('Alerts')
+    .datasource(INFLUX)
+    .enable(true)
+    .iconColor('red')
+    .target({ build: () => target })
+}
+
+/** What every smart-kampung dashboard shares: tags, time zone, range, refresh, a link to the others. */
+export function baseDashboard(uid: string, title: string, description: string): DashboardBuilder {
+  return new DashboardBuilder(title)
+    .uid(uid)
+    .description(description)
+    .tags(['smart-kampung'])
+    .timezone('Asia/Jakarta')
+    .time({ from: 'now-7d', to: 'now' })
+    .refresh('1m')
+    .readonly()
+    .link(
+      new DashboardLinkBuilder('Smart Kampung')
+        .type(DashboardLinkType.Dashboards)
+        .tags(['smart-kampung'])
+        .asDropdown(true)
+        .includeVars(true)
+        .keepTime(true),
+    )
+}

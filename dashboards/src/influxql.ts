@@ -1,0 +1,188 @@
+import { quoteIdent, quoteString } from '../../src/store/influx/influxql.ts'
+
+/*
+ * A small typed InfluxQL builder for Grafana panel queries. The foundation SDK has no InfluxDB
+ * query builder, and hand-written query strings are where quoting goes wrong, so every query in
+ * the dashboards is built here:
+ * - identifiers go through the store's quoteIdent, string literals through quoteString;
+ * - every FROM names its retention policy (`"raw"."soil_moisture"`): the database comes from the
+ *   Grafana datasource, and a query without a policy would read `autogen`, which holds nothing;
+ * - every SELECT on stored data carries `$timeFilter` (or an explicit window ending at `$__to`);
+ * - template variables are matched as regexes `/^($village)$/`: Grafana joins a multi-value
+ *   selection with `|`, and the parentheses keep `^…$` around the whole alternation.
+ */
+
+/** Retention policies the system writes (src/store/influx, the alerts engine, the oksigen sink). */
+export type RetentionPolicy = 'raw' | 'rp_1h' | 'events'
+
+/** A Grafana template variable's name, as used in `$name`. */
+export type VariableName = 'village' | 'field' | 'device' | 'tree'
+
+export type Aggregate = 'mean' | 'min' | 'max' | 'sum' | 'last' | 'first' | 'count' | 'spread'
+
+/** One column of a SELECT. */
+export interface Column {
+  readonly text: string
+}
+
+/** `fn("field") AS "alias"` */
+export function agg(fn: Aggregate, field: string, alias?: string): Column {
+  return { text: `${fn}(${quoteIdent(field)})${alias ? ` AS ${quoteIdent(alias)}` : ''}` }
+}
+
+/** A plain field or tag key (a tag in SELECT needs a selector alongside, or a subquery around). */
+export function col(name: string, alias?: string): Column {
+  return { text: `${quoteIdent(name)}${alias ? ` AS ${quoteIdent(alias)}` : ''}` }
+}
+
+/** A condition of a WHERE clause. */
+export interface Condition {
+  readonly text: string
+}
+
+/** `"key" =~ /^($variable)$/`: a tag matched against a (multi-value) template variable. */
+export function tagMatchesVariable(key: string, variable: VariableName): Condition {
+  return { text: `${quoteIdent(key)} =~ /^($${variable})$/` }
+}
+
+/** `"key" = 'value'` (tag or string field). */
+export function equals(key: string, value: string): Condition {
+  return { text: `${quoteIdent(key)} = ${quoteString(value)}` }
+}
+
+export function anyOf(...conditions: Condition[]): Condition {
+  return { text: `(${conditions.map((c) => c.text).join(' OR ')})` }
+}
+
+/** Grafana's time range of the dashboard (or of the panel's override). */
+export const timeFilter: Condition = { text: '$timeFilter' }
+
+/** Grafana's end of range in ms since the epoch (`${__to}`, braced so `ms` can follow). */
+const TO_MS = '$' + '{__to}'
+
+/** The last `window` (InfluxQL duration) before the end of the dashboard range. */
+export function windowBeforeTo(window: string): Condition {
+  if (!/^\d+[smhdw]$/.test(window)) throw new RangeError(`not a duration: ${window}`)
+  return { text: `time > ${TO_MS}ms - ${window} AND time <= ${TO_MS}ms` }
+}
+
+export type Fill = 'none' | 'null' | 'previous' | 'linear' | number
+
+export type Source =
+  | { kind: 'measurement'; rp: RetentionPolicy; measurement: string }
+  | { kind: 'subquery'; query: SelectQuery }
+
+interface SelectParts {
+  columns: Column[]
+  from: Source
+  where: Condition[]
+  groupByTime?: string
+  groupByTags: string[]
+  fill?: Fill
+  orderDesc: boolean
+  limit?: number
+}
+
+/** An immutable SELECT; every method returns a new query. */
+export class SelectQuery {
+  private readonly parts: SelectParts
+
+  private constructor(parts: SelectParts) {
+    this.parts = parts
+  }
+
+  static from(rp: RetentionPolicy, measurement: string, ...columns: Column[]): SelectQuery {
+    return new SelectQuery({
+      columns,
+      from: { kind: 'measurement', rp, measurement },
+      where: [],
+      groupByTags: [],
+      orderDesc: false,
+    })
+  }
+
+  /** `SELECT … FROM (inner)`: the inner query carries the time filter. */
+  static fromSubquery(inner: SelectQuery, ...columns: Column[]): SelectQuery {
+    return new SelectQuery({
+      columns,
+      from: { kind: 'subquery', query: inner },
+      where: [],
+      groupByTags: [],
+      orderDesc: false,
+    })
+  }
+
+  private with(change: Partial<SelectParts>): SelectQuery {
+    return new SelectQuery({ ...this.parts, ...change })
+  }
+
+  where(...conditions: Condition[]): SelectQuery {
+    return this.with({ where: [...this.parts.where, ...conditions] })
+  }
+
+  /** `GROUP BY time($__interval)` by default: Grafana picks the interval from range and width. */
+  groupByTime(interval = '$__interval'): SelectQuery {
+    return this.with({ groupByTime: interval })
+  }
+
+  groupBy(...tags: string[]): SelectQuery {
+    return this.with({ groupByTags: [...this.parts.groupByTags, ...tags] })
+  }
+
+  fill(fill: Fill): SelectQuery {
+    return this.with({ fill })
+  }
+
+  orderByTimeDesc(): SelectQuery {
+    return this.with({ orderDesc: true })
+  }
+
+  limit(rows: number): SelectQuery {
+    if (!Number.isSafeInteger(rows) || rows < 1) throw new RangeError(`bad limit ${rows}`)
+    return this.with({ limit: rows })
+  }
+
+  /** Retention policies this query reads, the subqueries' included. */
+  retentionPolicies(): RetentionPolicy[] {
+    const f = this.parts.from
+    return f.kind === 'measurement' ? [f.rp] : f.query.retentionPolicies()
+  }
+
+  toString(): string {
+    const p = this.parts
+    if (p.columns.length === 0) throw new RangeError('SELECT without columns')
+    if (
+      p.from.kind === 'measurement' &&
+      !p.where.some((c) => c.text.includes('$timeFilter') || c.text.includes(TO_MS))
+    )
+      throw new RangeError(`query on ${p.from.measurement} without a time filter`)
+    if (p.groupByTime && p.fill === undefined) throw new RangeError('GROUP BY time() without fill()')
+    const from =
+      p.from.kind === 'measurement'
+        ? `${quoteIdent(p.from.rp)}.${quoteIdent(p.from.measurement)}`
+        : `(${p.from.query.toString()})`
+    let text = `SELECT ${p.columns.map((c) => c.text).join(', ')} FROM ${from}`
+    if (p.where.length) text += ` WHERE ${p.where.map((c) => c.text).join(' AND ')}`
+    const groups = [...(p.groupByTime ? [`time(${p.groupByTime})`] : []), ...p.groupByTags.map(quoteIdent)]
+    if (groups.length) text += ` GROUP BY ${groups.join(', ')}`
+    if (p.fill !== undefined) text += ` fill(${p.fill})`
+    if (p.orderDesc) text += ' ORDER BY time DESC'
+    if (p.limit !== undefined) text += ` LIMIT ${p.limit}`
+    return text
+  }
+}
+
+/**
+ * `SHOW TAG VALUES FROM "rp"."measurement" WITH KEY = "key" [WHERE …]`, for template variables.
+ * InfluxDB 1.x keeps tag values in the database-wide index, so this answers for all time.
+ */
+export function showTagValues(
+  rp: RetentionPolicy,
+  measurement: string,
+  key: string,
+  ...where: Condition[]
+): string {
+  let text = `SHOW TAG VALUES FROM ${quoteIdent(rp)}.${quoteIdent(measurement)} WITH KEY = ${quoteIdent(key)}`
+  if (where.length) text += ` WHERE ${where.map((c) => c.text).join(' AND ')}`
+  return text
+}

@@ -1,0 +1,182 @@
+/*
+ * What Grafana does to an InfluxQL (raw mode) query before it reaches InfluxDB, re-done here so a
+ * test can run the committed dashboard JSON against a real influxd. Sources: Grafana's InfluxDB
+ * datasource (interpolateQueryExpr, influxRegularEscape, influxSpecialRegexEscape, getTimeFilter)
+ * and @grafana/data rangeutil (calculateInterval, roundInterval). No Grafana can run here, so this
+ * is a reading of its behaviour, not Grafana itself.
+ */
+
+export interface VariableState {
+  multi: boolean
+  includeAll: boolean
+  allValue?: string
+  /** The selection: one value, several, or All. */
+  value: string | string[] | { all: true }
+}
+
+export interface ExpandContext {
+  fromMs: number
+  toMs: number
+  /** `$__interval` in ms, as computed by intervalFor(). */
+  intervalMs: number
+  variables: Record<string, VariableState>
+}
+
+/** Escapes regex metacharacters, as Grafana's escapeRegex (single-value variables). */
+function regularEscape(value: string): string {
+  // Grafana leaves numbers alone.
+  if (!Number.isNaN(Number.parseFloat(value))) return value
+  return value.replace(/[\\^$*+?.()|[\]{}/]/g, '\\$&')
+}
+
+/** Grafana's influxSpecialRegexEscape (multi-value / include-All variables). */
+function specialRegexEscape(value: string): string {
+  return value.replace(/\\/g, '\\\\\\\\').replace(/[$^*{}[\]'+?.()|]/g, '\\\\$&')
+}
+
+/** One variable's text in a query, as Grafana's InfluxDB datasource formats it. */
+export function formatVariable(v: VariableState): string {
+  if (typeof v.value === 'object' && !Array.isArray(v.value)) {
+    // A custom "All" value goes in as written; without one Grafana lists every option.
+    if (v.allValue === undefined) throw new Error('All without allValue is not modelled')
+    return v.allValue
+  }
+  if (!v.multi && !v.includeAll) {
+    const value = Array.isArray(v.value) ? v.value[0]! : v.value
+    return regularEscape(value)
+  }
+  if (typeof v.value === 'string') return specialRegexEscape(v.value)
+  const escaped = v.value.map(specialRegexEscape)
+  return escaped.length === 1 ? escaped[0]! : escaped.join('|')
+}
+
+/** Grafana's interval text: `30s`, `5m`, `1h`, `1d`. */
+export function intervalText(ms: number): string {
+  for (const [unit, size] of [
+    ['y', 31_536_000_000],
+    ['w', 604_800_000],
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
+    if (ms % size === 0 && ms >= size) return `${ms / size}${unit}`
+  }
+  return `${ms}ms`
+}
+
+export function parseInterval(text: string): number {
+  const m = /^(\d+)(ms|s|m|h|d|w|y)$/.exec(text)
+  if (!m) throw new Error(`not an interval: ${text}`)
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 }[
+    m[2] as 'ms'
+  ]
+  return Number(m[1]) * unit
+}
+
+/** rangeutil.roundInterval: the raw interval rounded to a readable one. */
+const ROUNDING: Array<[below: number, to: number]> = [
+  [15, 10],
+  [35, 20],
+  [75, 50],
+  [150, 100],
+  [350, 200],
+  [750, 500],
+  [1_500, 1_000],
+  [3_500, 2_000],
+  [7_500, 5_000],
+  [12_500, 10_000],
+  [17_500, 15_000],
+  [25_000, 20_000],
+  [45_000, 30_000],
+  [90_000, 60_000],
+  [210_000, 120_000],
+  [450_000, 300_000],
+  [750_000, 600_000],
+  [1_050_000, 900_000],
+  [1_500_000, 1_200_000],
+  [2_700_000, 1_800_000],
+  [5_400_000, 3_600_000],
+  [9_000_000, 7_200_000],
+  [16_200_000, 10_800_000],
+  [32_400_000, 21_600_000],
+  [86_400_000, 43_200_000],
+  [604_800_000, 86_400_000],
+  [1_814_400_000, 604_800_000],
+  [3_628_800_000, 2_592_000_000],
+]
+
+export function roundInterval(ms: number): number {
+  for (const [below, to] of ROUNDING) if (ms < below) return to
+  return 31_536_000_000
+}
+
+/**
+ * `$__interval` for a panel: range / maxDataPoints (Grafana uses the panel's pixel width),
+ * rounded, never below the panel's `interval` or else the datasource's `timeInterval`.
+ */
+export function intervalFor(rangeMs: number, maxDataPoints: number, minInterval: string | undefined): number {
+  const raw = roundInterval(rangeMs / maxDataPoints)
+  const min = minInterval ? parseInterval(minInterval.replace(/^>/, '')) : 0
+  return Math.max(raw, min)
+}
+
+/** The query text Grafana sends to InfluxDB. */
+export function expand(query: string, ctx: ExpandContext): string {
+  const builtins: Record<string, string> = {
+    timeFilter: `time >= ${ctx.fromMs}ms and time <= ${ctx.toMs}ms`,
+    __interval: intervalText(ctx.intervalMs),
+    __interval_ms: String(ctx.intervalMs),
+    __from: String(ctx.fromMs),
+    __to: String(ctx.toMs),
+  }
+  // $name, ${name} and [[name]], the three forms Grafana's template service replaces.
+  const out = query.replace(/\$(\w+)|\$\{(\w+)\}|\[\[(\w+)\]\]/g, (whole, a, b, c) => {
+    const name = (a ?? b ?? c) as string
+    if (name in builtins) return builtins[name]!
+    const v = ctx.variables[name]
+    if (!v) return whole // Grafana leaves unknown variables in place; InfluxDB then refuses the query
+    return formatVariable(v)
+  })
+  return out
+}
+
+/** Every panel of a dashboard JSON, rows' nested panels included. */
+export function allPanels(dashboard: { panels?: Panel[] }): Panel[] {
+  const out: Panel[] = []
+  for (const p of dashboard.panels ?? []) {
+    out.push(p)
+    if (p.panels) out.push(...p.panels)
+  }
+  return out
+}
+
+export interface Panel {
+  type: string
+  title: string
+  interval?: string
+  timeFrom?: string
+  maxDataPoints?: number
+  datasource?: { type: string; uid: string }
+  targets?: Array<Record<string, unknown> & { refId: string; datasource?: { type: string; uid: string } }>
+  transformations?: Array<{ id: string; options: Record<string, unknown> }>
+  panels?: Panel[]
+}
+
+/**
+ * Grafana's environment interpolation of provisioning files: `$VAR` and `${VAR}` in every string
+ * value (after YAML parsing, so comments are never expanded). A missing variable is an error here
+ * (Grafana would put an empty string, and the datasource would fail at its first query).
+ */
+export function interpolateEnv<T>(value: T, env: Record<string, string>): T {
+  if (typeof value === 'string')
+    return value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a, b) => {
+      const name = (a ?? b) as string
+      if (!(name in env)) throw new Error(`provisioning uses $${name}, not set`)
+      return env[name]!
+    }) as T
+  if (Array.isArray(value)) return value.map((v) => interpolateEnv(v, env)) as T
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env)])) as T
+  return value
+}

@@ -1,0 +1,421 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
+import { GENERATED_DIR } from '../../dashboards/src/generate.ts'
+import { TREE_STATES } from '../../src/oksigen/index.ts'
+import { type InfluxdHandle, startInfluxd } from '../harness/influxd.ts'
+import { DATABASE, type LoadedDistrict, loadDistrict } from './fixture.ts'
+import {
+  allPanels,
+  type ExpandContext,
+  expand,
+  interpolateEnv,
+  intervalFor,
+  type Panel,
+  type VariableState,
+} from './grafana.ts'
+
+/*
+ * Every query of every generated dashboard, run against a real influxd holding a simulated
+ * district: template variables first (each expanded with the ones before it), then every panel
+ * target and every annotation, with Grafana's macros expanded as Grafana would. The dashboards
+ * are read from the committed JSON, so a new panel is covered without touching this file.
+ */
+
+interface Series {
+  name: string
+  tags?: Record<string, string>
+  columns: string[]
+  values: unknown[][]
+}
+
+interface DashboardJson {
+  uid: string
+  title: string
+  panels?: Panel[]
+  templating?: { list: Array<Record<string, unknown>> }
+  annotations?: { list: Array<Record<string, unknown>> }
+}
+
+const PROVISIONING = path.join(GENERATED_DIR, '..', 'provisioning')
+
+interface ProvisionedDatasource {
+  uid: string
+  type: string
+  url: string
+  user?: string
+  jsonData?: { timeInterval?: string; dbName?: string }
+  secureJsonData?: { password?: string }
+}
+
+/** The provisioned datasources with the environment a deployment would give Grafana. */
+function provisionedDatasources(influxUrl: string): ProvisionedDatasource[] {
+  const doc = parseYaml(readFileSync(path.join(PROVISIONING, 'datasources', 'kampung.yaml'), 'utf8')) as {
+    datasources: ProvisionedDatasource[]
+  }
+  return interpolateEnv(doc.datasources, {
+    KAMPUNG_INFLUX_URL: influxUrl,
+    KAMPUNG_INFLUX_DATABASE: DATABASE,
+    KAMPUNG_INFLUX_USERNAME: '',
+    KAMPUNG_INFLUX_PASSWORD: '',
+    KAMPUNG_PROMETHEUS_URL: 'http://127.0.0.1:9090',
+  })
+}
+let datasources: ProvisionedDatasource[]
+let influxDs: ProvisionedDatasource
+/** Grafana passes the panel's width in pixels as maxDataPoints; a half-width panel on a laptop. */
+const MAX_DATA_POINTS = 800
+
+const dashboards: Array<[string, DashboardJson]> = readdirSync(GENERATED_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => [f, JSON.parse(readFileSync(path.join(GENERATED_DIR, f), 'utf8')) as DashboardJson])
+
+let influxd: InfluxdHandle
+let district: LoadedDistrict & { cleanup(): Promise<void> }
+const report: string[] = []
+let loadMs = 0
+
+async function run(q: string): Promise<Series[]> {
+  // As Grafana's backend asks: the datasource's URL and database, epoch=ms.
+  const res = await fetch(`${influxDs.url}/query`, {
+    method: 'POST',
+    body: new URLSearchParams({ db: influxDs.jsonData!.dbName!, epoch: 'ms', q }),
+  })
+  const body = (await res.json()) as { error?: string; results: Array<{ error?: string; series?: Series[] }> }
+  if (res.status !== 200 || body.error || body.results[0]?.error)
+    throw new Error(`InfluxDB refused ${q}: ${body.error ?? body.results[0]?.error}`)
+  return body.results[0]?.series ?? []
+}
+
+/** Splits at top-level (parenthesis depth 0) occurrences of `sep`. */
+function splitTop(text: string, sep: string): string[] {
+  const parts: string[] = []
+  let depth = 0
+  let start = 0
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]
+    if (ch === '(') depth++
+    else if (ch === ')') depth--
+    else if (depth === 0 && text.startsWith(sep, i)) {
+      parts.push(text.slice(start, i))
+      start = i + sep.length
+      i += sep.length - 1
+    }
+  }
+  parts.push(text.slice(start))
+  return parts
+}
+
+/** What a query promises to return, read from its text (built by dashboards/src/influxql.ts). */
+function shapeOf(query: string) {
+  const [selectPart, rest = ''] = splitTop(query.replace(/^SELECT /, ''), ' FROM ')
+  const columns = splitTop(selectPart!, ', ').map((c) => {
+    const alias = /AS "(\w+)"$/.exec(c)
+    if (alias) return alias[1]!
+    const fn = /^(\w+)\(/.exec(c)
+    return fn ? fn[1]! : c.replace(/"/g, '')
+  })
+  const groupBy = splitTop(rest, ' GROUP BY ')[1]
+  const tags = groupBy
+    ? splitTop(groupBy.replace(/ fill\(.*$| ORDER BY.*$| LIMIT.*$/, ''), ', ')
+        .filter((g) => !g.startsWith('time('))
+        .map((g) => g.replace(/"/g, ''))
+    : []
+  const measurement = /FROM "(\w+)"\."(\w+)"/.exec(query)![2]!
+  const filters = [...query.matchAll(/"(\w+)" =~ \/\^\(\$(\w+)\)\$\//g)].map((m) => ({
+    tag: m[1]!,
+    variable: m[2]!,
+  }))
+  return { columns, tags, measurement, filters }
+}
+
+const selectedValues = (v: VariableState | undefined, options: string[]): string[] =>
+  !v ? options : typeof v.value === 'string' ? [v.value] : Array.isArray(v.value) ? v.value : options
+
+beforeAll(async () => {
+  influxd = await startInfluxd()
+  datasources = provisionedDatasources(influxd.url)
+  influxDs = datasources.find((d) => d.type === 'influxdb')!
+  const started = Date.now()
+  district = await loadDistrict(influxd.url)
+  loadMs = Date.now() - started
+}, 600_000)
+
+afterAll(async () => {
+  await district?.cleanup()
+  await influxd?.stop()
+  if (report.length)
+    console.log(
+      `loaded ${district?.readings} readings in ${loadMs} ms; dashboard queries run against influxd:\n${report.join('\n')}`,
+    )
+})
+
+describe.each(['some', 'all'] as const)('generated dashboards, variables selecting %s', (mode) => {
+  it.each(dashboards)(
+    '%s: every variable, panel and annotation query returns its series',
+    async (file, d) => {
+      const vars: Record<string, VariableState> = {}
+      const options: Record<string, string[]> = {}
+      const range = { fromMs: district.fromMs, toMs: district.toMs }
+      const ctx = (overrides: Partial<ExpandContext> = {}): ExpandContext => ({
+        ...range,
+        intervalMs: intervalFor(range.toMs - range.fromMs, MAX_DATA_POINTS, influxDs.jsonData?.timeInterval),
+        variables: vars,
+        ...overrides,
+      })
+      const villageIds = district.villages.map((v) => v.id)
+
+      // 1. Template variables, in order: each may depend on the ones before it.
+      for (const v of d.templating?.list ?? []) {
+        const name = v.name as string
+        expect(v.type, `${file} $${name}`).toBe('query')
+        expect((v.datasource as { uid: string }).uid).toBe(influxDs.uid)
+        const q = expand(v.query as string, ctx())
+        expect(q, `${file} $${name} left a variable unexpanded`).not.toMatch(/\$\w|\$\{|\[\[/)
+        const series = await run(q)
+        const values = series.flatMap((s) => s.values.map((row) => String(row[s.columns.indexOf('value')])))
+        expect(values.length, `${file} $${name}: ${q}`).toBeGreaterThan(0)
+        options[name] = values
+        const shown = selectedValues(vars.village, options.village ?? villageIds)
+        if (name === 'village') expect(values.every((x) => villageIds.includes(x))).toBe(true)
+        else if (name === 'tree') {
+          const expected = district.trees.filter((t) => shown.includes(t.village)).map((t) => t.id)
+          expect(new Set(values)).toEqual(new Set(expected))
+        } else {
+          // device and field ids of the simulated district start with their village's id
+          expect(
+            values.every((x) => shown.some((village) => x.startsWith(`${village}-`))),
+            `${file} $${name} = ${values} outside ${shown}`,
+          ).toBe(true)
+        }
+        const multi = v.multi === true
+        const preferred = values.includes(villageIds[0]!) ? villageIds[0]! : values[0]!
+        vars[name] = {
+          multi,
+          includeAll: v.includeAll === true,
+          allValue: v.allValue as string | undefined,
+          value: !multi ? preferred : mode === 'all' ? { all: true } : values.slice(0, 2),
+        }
+        report.push(`${mode} ${file} $${name}: ${values.length} options`)
+      }
+
+      // 2. Every target of every panel.
+      let targets = 0
+      let executed = 0
+      let promql = 0
+      for (const panel of allPanels(d)) {
+        for (const target of panel.targets ?? []) {
+          targets++
+          const where = `${file} "${panel.title}" ${target.refId}`
+          const ds = target.datasource ?? panel.datasource
+          if (ds?.type === 'prometheus') {
+            // Not executable here (no Prometheus): asserted to be PromQL on our metrics, and listed.
+            expect(target.expr, where).toMatch(
+              /^sum by \([\w, ]+\) \((increase|rate)\(kampung_\w+_total\[\$__rate_interval\]\)\)$/,
+            )
+            expect(target.query, where).toBeUndefined()
+            expect(ds.uid).toBe(datasources.find((x) => x.type === 'prometheus')!.uid)
+            promql++
+            report.push(`${mode} ${file} "${panel.title}": PromQL, NOT EXECUTED: ${target.expr}`)
+            continue
+          }
+          expect(ds?.uid, where).toBe(influxDs.uid)
+          expect(target.rawQuery, where).toBe(true)
+          const query = target.query as string
+          const fromMs = panel.timeFrom
+            ? range.toMs - Number.parseInt(panel.timeFrom, 10) * 86_400_000
+            : range.fromMs
+          if (panel.timeFrom) expect(panel.timeFrom).toMatch(/^\d+d$/)
+          const c = ctx({
+            fromMs,
+            intervalMs: intervalFor(
+              range.toMs - fromMs,
+              MAX_DATA_POINTS,
+              panel.interval ?? influxDs.jsonData?.timeInterval,
+            ),
+          })
+          const text = expand(query, c)
+          expect(text, `${where} left a variable unexpanded`).not.toMatch(/\$\w|\$\{|\[\[/)
+          const series = await run(text)
+          executed++
+          if (!expectsData(file, panel.title, target.refId, vars, options)) {
+            expect(series, `${where} should be empty for this selection: ${text}`).toEqual([])
+            report.push(
+              `${mode} ${file} "${panel.title}" ${target.refId}: empty, as expected for this selection`,
+            )
+            continue
+          }
+          expect(series.length, `${where} returned nothing: ${text}`).toBeGreaterThan(0)
+          const shape = shapeOf(query)
+          for (const s of series) {
+            expect(s.name, where).toBe(shape.measurement)
+            expect(s.columns, where).toEqual(['time', ...shape.columns])
+            for (const t of shape.tags) expect(s.tags?.[t], `${where} series without tag ${t}`).toBeTruthy()
+            for (const f of shape.filters) {
+              const tagValue = s.tags?.[f.tag]
+              if (tagValue !== undefined)
+                expect(
+                  selectedValues(vars[f.variable], options[f.variable] ?? []),
+                  `${where} ${f.tag}`,
+                ).toContain(tagValue)
+            }
+          }
+          const firstValue = shape.columns[0]!
+          const numbers = series.flatMap((s) => s.values.map((row) => row[s.columns.indexOf(firstValue)]))
+          expect(
+            numbers.some((x) => x !== null),
+            `${where}: only nulls in ${firstValue}`,
+          ).toBe(true)
+          checkSpecific(file, panel.title, target.refId, series, vars, options)
+          const rows = series.reduce((n, s) => n + s.values.length, 0)
+          report.push(
+            `${mode} ${file} "${panel.title}" ${target.refId}: ${series.length} series, ${rows} rows`,
+          )
+        }
+      }
+      expect(executed + promql).toBe(targets)
+      expect(targets).toBeGreaterThan(0)
+
+      // 3. Annotations (alert events).
+      for (const a of d.annotations?.list ?? []) {
+        const target = a.target as { query: string; textColumn: string; tagsColumn: string }
+        expect((a.datasource as { uid: string }).uid).toBe(influxDs.uid)
+        const text = expand(target.query, ctx())
+        const series = await run(text)
+        expect(series.length, `${file} annotation ${a.name}: ${text}`).toBeGreaterThan(0)
+        for (const s of series)
+          for (const col of [target.textColumn, ...target.tagsColumn.split(',')])
+            expect(s.columns).toContain(col)
+        if (vars.field) {
+          const fields = series.flatMap((s) => s.values.map((row) => row[s.columns.indexOf('field')]))
+          expect(new Set(fields)).toEqual(new Set(selectedValues(vars.field, [])))
+        }
+        report.push(`${mode} ${file} annotation "${a.name}": ${series[0]!.values.length} events`)
+      }
+    },
+  )
+})
+
+/**
+ * Panels whose data depends on the selection. O2 is estimated only for trees with D ≥ 5 cm (the fixture's `pohon1` trees, planted at 6 cm);
+ * saplings (`pohon2`, 1.5 cm) get only the rough extrapolation. Whether a panel has data depends
+ * on which trees the selection holds.
+ */
+function expectsData(
+  file: string,
+  title: string,
+  refId: string,
+  vars: Record<string, VariableState>,
+  options: Record<string, string[]>,
+): boolean {
+  const key = `${file} ${title} ${refId}`
+  const villages = selectedValues(vars.village, options.village ?? [])
+  const trees = selectedValues(vars.tree, options.tree ?? [])
+  const selected = district.trees.filter((t) => villages.includes(t.village) && trees.includes(t.id))
+  const big = selected.some((t) => t.device.endsWith('pohon1'))
+  const small = selected.some((t) => t.device.endsWith('pohon2'))
+  if (key === 'fleet.json Radio signal (RSSI of LoRaWAN uplinks) A') {
+    // Only the first village's soil nodes sent LoRaWAN uplinks (the ChirpStack fixture).
+    const devices = selectedValues(vars.device, options.device ?? [])
+    const lora = district.villages[0]!.nodes.filter((n) => n.kind === 'soil').map((n) => n.id)
+    return devices.some((d) => lora.includes(d))
+  }
+  if (key === 'oksigen.json Estimated O2 released (trees with D ≥ 5 cm) A') return big
+  if (key === 'oksigen.json Estimated O2 per tree A') return big
+  if (key === 'oksigen.json Estimated O2 per tree B') return small
+  return true
+}
+
+/** What particular panels must show, from what the fixture loaded. */
+function checkSpecific(
+  file: string,
+  title: string,
+  refId: string,
+  series: Series[],
+  vars: Record<string, VariableState>,
+  options: Record<string, string[]>,
+): void {
+  const villages = selectedValues(vars.village, options.village ?? [])
+  const column = (name: string) => series.flatMap((s) => s.values.map((row) => row[s.columns.indexOf(name)]))
+  const nodesIn = district.villages.filter((v) => villages.includes(v.id)).flatMap((v) => v.nodes)
+  const key = `${file} ${title} ${refId}`
+  switch (key) {
+    case 'district.json Nodes online A':
+    case 'district.json Nodes known A':
+      expect(column('nodes'), key).toEqual([nodesIn.length])
+      break
+    case 'district.json Active alerts A':
+      expect(column('active'), key).toEqual([
+        district.activeAlerts.filter((a) => villages.includes(a.village)).length,
+      ])
+      break
+    case 'district.json Active alerts by village A': {
+      const expected = district.activeAlerts.filter((a) => villages.includes(a.village))
+      const got = series.flatMap((s) =>
+        s.values.map((row) => ({
+          village: s.tags!.village!,
+          field: row[s.columns.indexOf('field')],
+          state: row[s.columns.indexOf('state')],
+        })),
+      )
+      expect(got).toEqual(expect.arrayContaining(expected))
+      expect(got.length).toBe(expected.length)
+      break
+    }
+    case 'district.json Villages A':
+    case 'district.json Villages B': {
+      const q = refId === 'A' ? 'latitude' : 'longitude'
+      for (const s of series) {
+        const v = district.villages.find((x) => x.id === s.tags!.village)!
+        const base = v.nodes[0]![q === 'latitude' ? 'latDeg' : 'lonDeg']
+        // nodes sit 0.001° apart from the village centre: their mean is within 0.01°
+        expect(Math.abs((s.values[0]![1] as number) - base), key).toBeLessThan(0.01)
+      }
+      expect(series.map((s) => s.tags!.village).sort()).toEqual([...villages].sort())
+      break
+    }
+    case 'fleet.json Radio signal (RSSI of LoRaWAN uplinks) A':
+      // only the first village's soil nodes sent LoRaWAN uplinks; the fixture's best gateway heard -97 dBm
+      for (const s of series) expect(s.tags!.device).toMatch(new RegExp(`^${district.villages[0]!.id}-sawah`))
+      expect(column('rssi_dbm').filter((x) => x !== null)).toContain(-97)
+      break
+    case 'oksigen.json Trees by state A':
+    case 'oksigen.json Trees, latest assessment A': {
+      const trees = selectedValues(vars.tree, options.tree ?? [])
+      const expected = district.trees.filter((t) => villages.includes(t.village) && trees.includes(t.id))
+      expect(series.map((s) => s.tags!.tree).sort()).toEqual(expected.map((t) => t.id).sort())
+      for (const state of column('state')) expect(TREE_STATES).toContain(state)
+      // 9 complete days observed: every tree is judged; the one that died on day 2 has failed
+      for (const s of series) {
+        const tree = district.trees.find((t) => t.id === s.tags!.tree)!
+        const state = s.values[0]![s.columns.indexOf('state')]
+        if (tree.device === 'glagah-pohon2') expect(state, key).toBe('failed')
+        else expect(['growing', 'eligible', 'verified', 'at_risk'], `${key} ${tree.device}`).toContain(state)
+      }
+      if (title === 'Trees by state') {
+        // what the panel's groupBy transformation makes of the rows: a count per state
+        const counts = new Map<string, number>()
+        for (const state of column('state'))
+          counts.set(state as string, (counts.get(state as string) ?? 0) + 1)
+        expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(expected.length)
+        report.push(`  trees by state: ${JSON.stringify(Object.fromEntries(counts))}`)
+      }
+      break
+    }
+    case 'oksigen.json Estimated O2 released (trees with D ≥ 5 cm) A':
+      expect(column('o2_kg')[0] as number, key).toBeGreaterThan(0)
+      break
+    case 'village.json Irrigation advice, latest per field A':
+      expect(series.map((s) => s.tags!.field).sort(), key).toEqual(
+        district.villages
+          .find((v) => v.id === villages[0])!
+          .nodes.filter((n) => n.kind === 'soil')
+          .map((n) => n.id)
+          .sort(),
+      )
+      for (const s of series) expect(['rice', 'maize', 'chili']).toContain(s.tags!.crop)
+      break
+  }
+}
