@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { alertsSchema } from './alerts/config.ts'
 import { policySchema } from './oksigen/policy.ts'
 
 /**
@@ -151,6 +152,8 @@ export const configSchema = z
     api: apiSchema.prefault({}),
     sim: simSchema.prefault({}),
     oksigen: oksigenSchema.prefault({}),
+    /** Smart Farming alerts and irrigation advice (src/alerts). */
+    alerts: alertsSchema.prefault({}),
   })
   .strict()
 

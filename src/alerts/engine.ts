@@ -1,0 +1,1188 @@
+import type Database from 'better-sqlite3'
+import { growthStageOnDay } from '../agronomy/index.ts'
+import { getLogger } from '../log.ts'
+import type { Registry } from '../registry/index.ts'
+import type { Reading } from '../telemetry/reading.ts'
+import { handleCommand } from './commands.ts'
+import type { AlertsConfig, MoistureThreshold, Severity } from './config.ts'
+import { Directory, type Field, type Language } from './directory.ts'
+import type { EventSink, StoredEvent } from './influx-events.ts'
+import { IrrigationAdvisor } from './irrigation.ts'
+import type { InboundSms, OutboxPort } from './notify-port.ts'
+import { type AlertView, escalationText, type MessageItem, renderGroup } from './templates.ts'
+import { DAY_MS, inQuietHours, localClock, quietHoursEnd } from './time.ts'
+
+const HOUR_MS = 3_600_000
+
+export const ALERT_STATES = ['pending', 'firing', 'resolved'] as const
+export type AlertState = (typeof ALERT_STATES)[number]
+/** field: soil of one field; weather: the village's weather at a field; sensor: node/gateway health. */
+export type AlertCategory = 'field' | 'weather' | 'sensor'
+
+export interface Alert {
+  id: number
+  rule: string
+  subject: string
+  category: AlertCategory
+  village: string
+  field?: string
+  device?: string
+  severity: Severity
+  state: AlertState
+  value?: number
+  threshold?: number
+  startedAtMs: number
+  firedAtMs?: number
+  resolvedAtMs?: number
+  updatedAtMs: number
+  ackedAtMs?: number
+  ackedBy?: string
+  escalatedAtMs?: number
+}
+
+interface AlertRow {
+  id: number
+  rule: string
+  subject: string
+  category: string
+  village: string
+  field: string | null
+  device: string | null
+  severity: string
+  state: string
+  value: number | null
+  threshold: number | null
+  started_at_ms: number
+  fired_at_ms: number | null
+  resolved_at_ms: number | null
+  updated_at_ms: number
+  acked_at_ms: number | null
+  acked_by: string | null
+  escalated_at_ms: number | null
+}
+
+function toAlert(r: AlertRow): Alert {
+  const a: Alert = {
+    id: r.id,
+    rule: r.rule,
+    subject: r.subject,
+    category: r.category as AlertCategory,
+    village: r.village,
+    severity: r.severity as Severity,
+    state: r.state as AlertState,
+    startedAtMs: r.started_at_ms,
+    updatedAtMs: r.updated_at_ms,
+  }
+  if (r.field !== null) a.field = r.field
+  if (r.device !== null) a.device = r.device
+  if (r.value !== null) a.value = r.value
+  if (r.threshold !== null) a.threshold = r.threshold
+  if (r.fired_at_ms !== null) a.firedAtMs = r.fired_at_ms
+  if (r.resolved_at_ms !== null) a.resolvedAtMs = r.resolved_at_ms
+  if (r.acked_at_ms !== null) a.ackedAtMs = r.acked_at_ms
+  if (r.acked_by !== null) a.ackedBy = r.acked_by
+  if (r.escalated_at_ms !== null) a.escalatedAtMs = r.escalated_at_ms
+  return a
+}
+
+/**
+ * What a rule found about one subject at one time. `active`: the condition holds (pending, then
+ * firing after `forMs`). `clear`: far enough back (hysteresis) to resolve a firing alert. Neither:
+ * a firing alert stays, a pending one is dropped.
+ */
+export interface Finding {
+  rule: string
+  subject: string
+  category: AlertCategory
+  village: string
+  field?: string
+  device?: string
+  severity: Severity
+  active: boolean
+  clear: boolean
+  value?: number
+  threshold?: number
+  atMs: number
+  forMs: number
+}
+
+export interface SilenceMatchers {
+  rule?: string
+  village?: string
+  field?: string
+  device?: string
+  severity?: Severity
+}
+
+export interface Silence {
+  id: number
+  matchers: SilenceMatchers
+  startsAtMs: number
+  endsAtMs: number
+  createdBy: string
+  comment: string
+}
+
+interface Recipient {
+  key: string
+  phone: string
+  language: Language
+  quietStart?: string
+  quietEnd?: string
+}
+
+export interface AlertEngineOptions {
+  registry: Registry
+  outbox: OutboxPort
+  config: AlertsConfig
+  /** Injected so scenario tests run simulated days in seconds. */
+  clock?: () => number
+  /** InfluxDB for dashboard annotations; without it events stay in SQLite. */
+  events?: EventSink
+  /** false: no timers (tests call tick() themselves). */
+  timers?: boolean
+}
+
+const SOIL = 'soil_moisture'
+/** Quantities a village's weather station reports that the weather rules and the advisor use. */
+const WEATHER_QUANTITIES = new Set([
+  'air_temperature',
+  'relative_humidity',
+  'rainfall',
+  'wind_speed',
+  'solar_radiation',
+])
+
+/**
+ * The alert engine: rules over stored readings, the Alertmanager/ThingsBoard lifecycle in SQLite
+ * (one active alert per rule and subject, enforced by a unique index), grouping per recipient,
+ * repeat interval, quiet hours, inhibition, silences, escalation, all-clear, farmer commands, and
+ * events for InfluxDB. Everything it decides is committed before it acts, so a restart neither
+ * forgets an alert nor sends an SMS twice (each SMS is written with its idempotency key first,
+ * then handed to the outbox; unsent ones are handed again on start).
+ */
+export class AlertEngine {
+  readonly directory: Directory
+  readonly advisor: IrrigationAdvisor
+  private readonly opts: AlertEngineOptions
+  private readonly clock: () => number
+  private readonly log = getLogger('alerts')
+  private timer: NodeJS.Timeout | undefined
+  private exportTimer: NodeJS.Timeout | undefined
+  private exporting = false
+  private eventsDown = false
+  private started = false
+
+  constructor(opts: AlertEngineOptions) {
+    this.opts = opts
+    this.clock = opts.clock ?? Date.now
+    this.directory = new Directory({ registry: opts.registry, quietHours: opts.config.quietHours })
+    this.advisor = new IrrigationAdvisor({ registry: opts.registry, config: opts.config.irrigation })
+  }
+
+  private get db(): Database.Database {
+    return this.opts.registry.database()
+  }
+
+  private get cfg(): AlertsConfig {
+    return this.opts.config
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return
+    this.started = true
+    this.opts.outbox.onInbound((mo) => this.onInbound(mo))
+    this.handOver()
+    if (this.opts.events) {
+      try {
+        await this.opts.events.start()
+      } catch (err) {
+        // InfluxDB down at start: events wait in SQLite; the export loop retries start() too.
+        this.eventsDown = true
+        this.log.warn(
+          { err: (err as Error).message },
+          'InfluxDB not reachable for events; they wait in SQLite',
+        )
+      }
+    }
+    if (this.opts.timers !== false) {
+      this.timer = setInterval(() => this.safeTick(), this.cfg.tickIntervalMs)
+      this.timer.unref()
+      if (this.opts.events) {
+        this.exportTimer = setInterval(() => void this.exportEvents(), this.cfg.exportEveryMs)
+        this.exportTimer.unref()
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    clearInterval(this.exportTimer)
+    this.timer = undefined
+    this.exportTimer = undefined
+    if (this.opts.events) {
+      await this.exportEvents()
+      await this.opts.events.stop()
+    }
+    this.started = false
+  }
+
+  private safeTick(): void {
+    try {
+      this.tick(this.clock())
+    } catch (err) {
+      this.log.error({ err }, 'alert tick failed')
+    }
+  }
+
+  // ---------------------------------------------------------------- readings
+
+  /** Stored readings (IngestPipeline.onStored): remember them, evaluate the rules they touch. */
+  onReadings(readings: readonly Reading[]): void {
+    if (readings.length === 0) return
+    const fieldsByDevice = this.fieldsByDevice()
+    const touchedFields = new Map<string, number>()
+    const touchedVillages = new Map<string, number>()
+    const touchedDevices = new Map<string, { village: string; atMs: number }>()
+    const insert = this.db.prepare(
+      `INSERT OR REPLACE INTO recent_readings (device, sensor, quantity, time_ms, village, value)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    )
+    const seen = this.db.prepare(
+      `INSERT INTO device_seen (device, village, last_ms) VALUES (?, ?, ?)
+       ON CONFLICT(device) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), village = excluded.village`,
+    )
+    this.db.transaction(() => {
+      for (const r of readings) {
+        insert.run(r.device, r.sensor, r.quantity, r.timeMs, r.village, r.value)
+        const d = touchedDevices.get(r.device)
+        if (!d || d.atMs < r.timeMs) touchedDevices.set(r.device, { village: r.village, atMs: r.timeMs })
+        if (r.quantity === SOIL) {
+          for (const f of fieldsByDevice.get(r.device) ?? [])
+            touchedFields.set(f.id, Math.max(touchedFields.get(f.id) ?? 0, r.timeMs))
+        }
+        if (WEATHER_QUANTITIES.has(r.quantity)) {
+          touchedVillages.set(r.village, Math.max(touchedVillages.get(r.village) ?? 0, r.timeMs))
+        }
+      }
+      for (const [device, { village, atMs }] of touchedDevices) seen.run(device, village, atMs)
+      this.advisor.accumulate(readings.filter((r) => WEATHER_QUANTITIES.has(r.quantity)))
+    })()
+
+    const findings: Finding[] = []
+    const fields = this.directory.listFields()
+    for (const [fieldId, atMs] of touchedFields) {
+      const field = fields.find((f) => f.id === fieldId)
+      if (field) findings.push(...this.fieldFindings(field, atMs))
+    }
+    for (const [village, atMs] of touchedVillages) {
+      for (const field of fields.filter((f) => f.village === village))
+        findings.push(...this.weatherFindings(field, atMs))
+    }
+    for (const [device, { village, atMs }] of touchedDevices) {
+      findings.push(...this.sensorFindings(device, village, atMs, fieldsByDevice.get(device)?.[0]))
+    }
+    for (const f of findings) this.apply(f)
+    this.flush(this.clock())
+  }
+
+  /**
+   * A device's connection state (the broker's retained `kampung/<village>/<device>/status`):
+   * a gateway offline holds back sensor alerts of its village (inhibition).
+   */
+  onDeviceStatus(device: string, village: string, state: 'online' | 'offline', atMs: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO device_seen (device, village, last_ms, status, status_at_ms) VALUES (?, ?, 0, ?, ?)
+         ON CONFLICT(device) DO UPDATE SET status = excluded.status, status_at_ms = excluded.status_at_ms`,
+      )
+      .run(device, village, state, atMs)
+    if (state === 'online') {
+      this.apply({
+        rule: 'gateway_offline',
+        subject: `device:${device}`,
+        category: 'sensor',
+        village,
+        device,
+        severity: this.cfg.rules.sensorHealth.severity,
+        active: false,
+        clear: true,
+        atMs,
+        forMs: 0,
+      })
+    }
+  }
+
+  private fieldsByDevice(): Map<string, Field[]> {
+    const map = new Map<string, Field[]>()
+    for (const f of this.directory.listFields()) {
+      for (const d of f.devices) map.set(d, [...(map.get(d) ?? []), f])
+    }
+    return map
+  }
+
+  private latest(device: string, quantity: string): { value: number; timeMs: number } | undefined {
+    const row = this.db
+      .prepare(
+        'SELECT value, time_ms AS timeMs FROM recent_readings WHERE device = ? AND quantity = ? ORDER BY time_ms DESC LIMIT 1',
+      )
+      .get(device, quantity) as { value: number; timeMs: number } | undefined
+    return row
+  }
+
+  /** The growth stage of a field on a day (explicit stage wins; before planting counts as initial). */
+  stageOf(field: Field, atMs: number): 'initial' | 'development' | 'mid' | 'late' {
+    if (field.stage) return field.stage
+    const days = Math.max(0, Math.floor((atMs - (field.plantedAtMs ?? atMs)) / DAY_MS))
+    const stage = growthStageOnDay(field.crop, days)
+    return stage === 'after-season' ? 'late' : stage
+  }
+
+  /** The crop's rule with the stage's overrides merged over it. */
+  moistureRule(field: Field, kind: 'dry' | 'waterlogged', atMs: number): MoistureThreshold {
+    const crop = this.cfg.rules.crops[field.crop]
+    return { ...crop[kind], ...crop.stages[this.stageOf(field, atMs)]?.[kind] }
+  }
+
+  /** Soil moisture of a field: the mean of its probes' latest readings. */
+  fieldMoisture(field: Field): { value: number; timeMs: number } | undefined {
+    const latest = field.devices
+      .map((d) => this.latest(d, SOIL))
+      .filter((x): x is { value: number; timeMs: number } => x !== undefined)
+    if (latest.length === 0) return undefined
+    return {
+      value: latest.reduce((s, x) => s + x.value, 0) / latest.length,
+      timeMs: Math.max(...latest.map((x) => x.timeMs)),
+    }
+  }
+
+  private fieldFindings(field: Field, atMs: number): Finding[] {
+    const m = this.fieldMoisture(field)
+    if (!m) return []
+    const base = { category: 'field' as const, village: field.village, field: field.id, atMs }
+    const out: Finding[] = []
+    const dry = this.moistureRule(field, 'dry', atMs)
+    if (dry.enabled) {
+      out.push({
+        ...base,
+        rule: 'dry',
+        subject: `field:${field.id}`,
+        severity: dry.severity,
+        active: m.value < dry.thresholdPct,
+        clear: m.value >= dry.thresholdPct + dry.hysteresisPct,
+        value: m.value,
+        threshold: dry.thresholdPct,
+        forMs: dry.forMs,
+      })
+    }
+    const wet = this.moistureRule(field, 'waterlogged', atMs)
+    if (wet.enabled) {
+      out.push({
+        ...base,
+        rule: 'waterlogged',
+        subject: `field:${field.id}`,
+        severity: wet.severity,
+        active: m.value > wet.thresholdPct,
+        clear: m.value <= wet.thresholdPct - wet.hysteresisPct,
+        value: m.value,
+        threshold: wet.thresholdPct,
+        forMs: wet.forMs,
+      })
+    }
+    const drop = this.cfg.rules.moistureDrop
+    if (drop.enabled) {
+      let worst = 0
+      for (const d of field.devices) {
+        const row = this.db
+          .prepare(
+            `SELECT max(value) AS hi FROM recent_readings WHERE device = ? AND quantity = ? AND time_ms >= ? AND time_ms <= ?`,
+          )
+          .get(d, SOIL, atMs - drop.windowMs, atMs) as { hi: number | null }
+        const now = this.latest(d, SOIL)
+        if (row.hi !== null && now) worst = Math.max(worst, row.hi - now.value)
+      }
+      out.push({
+        ...base,
+        rule: 'moisture_drop',
+        subject: `field:${field.id}`,
+        severity: drop.severity,
+        active: worst >= drop.dropPct,
+        clear: worst < drop.dropPct / 2,
+        value: worst,
+        threshold: drop.dropPct,
+        forMs: 0,
+      })
+    }
+    return out
+  }
+
+  /** Village weather at one field: heavy rain, heat stress, disease risk. */
+  private weatherFindings(field: Field, atMs: number): Finding[] {
+    const rules = this.cfg.rules
+    const base = {
+      category: 'weather' as const,
+      village: field.village,
+      field: field.id,
+      subject: `field:${field.id}`,
+      atMs,
+    }
+    const out: Finding[] = []
+    const rain = rules.heavyRain
+    if (rain.enabled) {
+      const { mm } = this.db
+        .prepare(
+          `SELECT coalesce(sum(value), 0) AS mm FROM recent_readings
+           WHERE village = ? AND quantity = 'rainfall' AND time_ms > ? AND time_ms <= ?`,
+        )
+        .get(field.village, atMs - rain.windowMs, atMs) as { mm: number }
+      out.push({
+        ...base,
+        rule: 'heavy_rain',
+        severity: rain.severity,
+        active: mm >= rain.mm,
+        clear: mm < rain.mm - rain.hysteresisMm,
+        value: mm,
+        threshold: rain.mm,
+        forMs: 0,
+      })
+    }
+    const heat = rules.heatStress
+    if (heat.enabled) {
+      const row = this.db
+        .prepare(
+          `SELECT value FROM recent_readings WHERE village = ? AND quantity = 'air_temperature' AND time_ms <= ?
+           ORDER BY time_ms DESC LIMIT 1`,
+        )
+        .get(field.village, atMs) as { value: number } | undefined
+      if (row) {
+        out.push({
+          ...base,
+          rule: 'heat_stress',
+          severity: heat.severity,
+          active: row.value > heat.aboveC,
+          clear: row.value <= heat.aboveC - heat.hysteresisC,
+          value: row.value,
+          threshold: heat.aboveC,
+          forMs: heat.forMs,
+        })
+      }
+    }
+    const disease = rules.diseaseRisk
+    if (disease.enabled) {
+      const hours = this.humidHours(field.village, atMs)
+      out.push({
+        ...base,
+        rule: 'disease_risk',
+        severity: disease.severity,
+        active: hours >= disease.hours,
+        clear: hours < disease.hours - disease.hysteresisHours,
+        value: hours,
+        threshold: disease.hours,
+        forMs: 0,
+      })
+    }
+    return out
+  }
+
+  /**
+   * Hours within the window with RH ≥ x and the air temperature in the band. Each humidity reading
+   * counts for the time since the previous one from the same sensor (at most an hour: a gap is not
+   * evidence of humid weather).
+   */
+  humidHours(village: string, atMs: number): number {
+    const d = this.cfg.rules.diseaseRisk
+    const rows = this.db
+      .prepare(
+        `SELECT h.device, h.time_ms AS t, h.value AS rh, (
+           SELECT value FROM recent_readings a WHERE a.device = h.device AND a.quantity = 'air_temperature'
+             AND a.time_ms <= h.time_ms ORDER BY a.time_ms DESC LIMIT 1) AS temp
+         FROM recent_readings h
+         WHERE h.village = ? AND h.quantity = 'relative_humidity' AND h.time_ms > ? AND h.time_ms <= ?
+         ORDER BY h.device, h.time_ms`,
+      )
+      .all(village, atMs - d.windowMs, atMs) as Array<{
+      device: string
+      t: number
+      rh: number
+      temp: number | null
+    }>
+    let ms = 0
+    let prev: { device: string; t: number } | undefined
+    for (const r of rows) {
+      if (prev && prev.device === r.device) {
+        const wet = r.rh >= d.rhAbovePct && r.temp !== null && r.temp >= d.tempMinC && r.temp <= d.tempMaxC
+        if (wet) ms += Math.min(r.t - prev.t, HOUR_MS)
+      }
+      prev = r
+    }
+    return ms / HOUR_MS
+  }
+
+  private sensorFindings(device: string, village: string, atMs: number, field: Field | undefined): Finding[] {
+    const h = this.cfg.rules.sensorHealth
+    if (!h.enabled) return []
+    const base = {
+      category: 'sensor' as const,
+      village,
+      device,
+      field: field?.id,
+      severity: h.severity,
+      atMs,
+    }
+    // A reading arrived: the node is not offline.
+    const out: Finding[] = [
+      { ...base, rule: 'device_offline', subject: `device:${device}`, active: false, clear: true, forMs: 0 },
+    ]
+    for (const q of h.stuckQuantities) {
+      const window = this.db
+        .prepare(
+          `SELECT min(value) AS lo, max(value) AS hi, count(*) AS n FROM recent_readings
+           WHERE device = ? AND quantity = ? AND time_ms >= ? AND time_ms <= ?`,
+        )
+        .get(device, q, atMs - h.stuckForMs, atMs) as { lo: number | null; hi: number | null; n: number }
+      if (window.n === 0 || window.lo === null || window.hi === null) continue
+      // Evidence must span the whole period: a reading at or before its start.
+      const before = this.db
+        .prepare(
+          'SELECT value FROM recent_readings WHERE device = ? AND quantity = ? AND time_ms <= ? ORDER BY time_ms DESC LIMIT 1',
+        )
+        .get(device, q, atMs - h.stuckForMs) as { value: number } | undefined
+      const flat =
+        window.hi - window.lo < 1e-9 && before !== undefined && Math.abs(before.value - window.lo) < 1e-9
+      out.push({
+        ...base,
+        rule: 'stuck',
+        subject: `device:${device}:${q}`,
+        active: flat,
+        clear: !flat,
+        value: window.lo,
+        forMs: 0,
+      })
+    }
+    for (const [q, range] of Object.entries(h.plausible)) {
+      const v = this.latest(device, q)
+      if (!v || v.timeMs < atMs) continue
+      const outside = v.value < range.min || v.value > range.max
+      out.push({
+        ...base,
+        rule: 'out_of_range',
+        subject: `device:${device}:${q}`,
+        active: outside,
+        clear: !outside,
+        value: v.value,
+        forMs: h.outOfRangeForMs,
+      })
+    }
+    const battery = this.latest(device, 'battery_voltage')
+    if (battery && battery.timeMs >= atMs) {
+      out.push({
+        ...base,
+        rule: 'battery_low',
+        subject: `device:${device}`,
+        active: battery.value < h.batteryLowV,
+        // 0.1 V of hysteresis: a cell recovers a little when the load stops.
+        clear: battery.value >= h.batteryLowV + 0.1,
+        value: battery.value,
+        threshold: h.batteryLowV,
+        forMs: h.batteryForMs,
+      })
+    }
+    return out
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  private activeAlert(rule: string, subject: string): AlertRow | undefined {
+    return this.db
+      .prepare(`SELECT * FROM alerts WHERE rule = ? AND subject = ? AND state IN ('pending', 'firing')`)
+      .get(rule, subject) as AlertRow | undefined
+  }
+
+  /**
+   * One finding → the alert's next state, in one IMMEDIATE transaction: the unique index on
+   * (rule, subject) for pending/firing alerts makes a second insert a no-op, so two near-
+   * simultaneous batches (or two processes) cannot open two alerts; the state updates are
+   * conditional on the state read, so a transition happens once.
+   */
+  apply(f: Finding): void {
+    const tx = this.db.transaction(() => {
+      let row = this.activeAlert(f.rule, f.subject)
+      if (f.active) {
+        if (!row) {
+          this.db
+            .prepare(
+              `INSERT OR IGNORE INTO alerts (rule, subject, category, village, field, device, severity, state,
+                 value, threshold, started_at_ms, updated_at_ms)
+               VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+            )
+            .run(
+              f.rule,
+              f.subject,
+              f.category,
+              f.village,
+              f.field ?? null,
+              f.device ?? null,
+              f.severity,
+              f.value ?? null,
+              f.threshold ?? null,
+              f.atMs,
+              f.atMs,
+            )
+          row = this.activeAlert(f.rule, f.subject)!
+        } else {
+          this.db
+            .prepare('UPDATE alerts SET value = ?, severity = ?, updated_at_ms = ? WHERE id = ?')
+            .run(f.value ?? row.value, f.severity, Math.max(f.atMs, row.updated_at_ms), row.id)
+        }
+        if (row.state === 'pending' && f.atMs - row.started_at_ms >= f.forMs) {
+          const changed = this.db
+            .prepare(
+              `UPDATE alerts SET state = 'firing', fired_at_ms = ?, value = ?, updated_at_ms = ? WHERE id = ? AND state = 'pending'`,
+            )
+            .run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
+          if (changed) this.recordEvent(row.id, 'firing', f.atMs)
+        }
+        return
+      }
+      if (!row) return
+      if (row.state === 'pending') {
+        // Prometheus semantics: a pending alert whose condition lapses is dropped, not resolved.
+        this.db.prepare(`DELETE FROM alerts WHERE id = ? AND state = 'pending'`).run(row.id)
+        return
+      }
+      if (f.clear && f.atMs >= (row.fired_at_ms ?? 0)) {
+        const changed = this.db
+          .prepare(
+            `UPDATE alerts SET state = 'resolved', resolved_at_ms = ?, value = ?, updated_at_ms = ? WHERE id = ? AND state = 'firing'`,
+          )
+          .run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
+        if (changed) this.recordEvent(row.id, 'resolved', f.atMs)
+      }
+    })
+    tx.immediate()
+  }
+
+  /** Timers: offline nodes and gateways, day close (irrigation advice), group flushes, escalation. */
+  tick(nowMs: number = this.clock()): void {
+    const h = this.cfg.rules.sensorHealth
+    if (h.enabled) {
+      const fieldsByDevice = this.fieldsByDevice()
+      const rows = this.db.prepare('SELECT * FROM device_seen').all() as Array<{
+        device: string
+        village: string
+        last_ms: number
+        status: string | null
+        status_at_ms: number | null
+      }>
+      for (const r of rows) {
+        if (r.last_ms > 0 && nowMs - r.last_ms >= h.offlineAfterMs) {
+          this.apply({
+            rule: 'device_offline',
+            subject: `device:${r.device}`,
+            category: 'sensor',
+            village: r.village,
+            device: r.device,
+            field: fieldsByDevice.get(r.device)?.[0]?.id,
+            severity: h.severity,
+            active: true,
+            clear: false,
+            value: r.last_ms,
+            atMs: nowMs,
+            forMs: 0,
+          })
+        }
+        if (
+          r.status === 'offline' &&
+          r.status_at_ms !== null &&
+          nowMs - r.status_at_ms >= h.gatewayOfflineAfterMs
+        ) {
+          this.apply({
+            rule: 'gateway_offline',
+            subject: `device:${r.device}`,
+            category: 'sensor',
+            village: r.village,
+            device: r.device,
+            severity: h.severity,
+            active: true,
+            clear: false,
+            value: r.status_at_ms,
+            atMs: nowMs,
+            forMs: 0,
+          })
+        }
+      }
+    }
+    if (this.cfg.irrigation.enabled) {
+      for (const advice of this.advisor.closeDays(nowMs)) {
+        this.addEvent({
+          measurement: 'irrigation_advice',
+          timeMs: advice.dayStartMs,
+          tags: { village: advice.village, field: advice.field, crop: advice.crop },
+          fields: {
+            et0_mm: advice.et0Mm,
+            kc: advice.kc,
+            etc_mm: advice.etcMm,
+            rain_mm: advice.rainMm,
+            rain_eff_mm: advice.effectiveRainMm,
+            need_mm: advice.netNeedMm,
+            litres: advice.litres,
+            days: advice.days,
+          },
+        })
+      }
+    }
+    this.flush(nowMs)
+    this.escalate(nowMs)
+    this.prune(nowMs)
+  }
+
+  private prune(nowMs: number): void {
+    const r = this.cfg.rules
+    const keepMs = Math.max(
+      r.heavyRain.windowMs,
+      r.diseaseRisk.windowMs,
+      r.sensorHealth.stuckForMs + HOUR_MS,
+      r.moistureDrop.windowMs,
+      DAY_MS,
+    )
+    // Keep the newest reading of every series (CEK replies, stuck checks) however old it is.
+    this.db
+      .prepare(
+        `DELETE FROM recent_readings WHERE time_ms < ? AND time_ms < (
+           SELECT max(time_ms) FROM recent_readings x
+           WHERE x.device = recent_readings.device AND x.quantity = recent_readings.quantity AND x.sensor = recent_readings.sensor)`,
+      )
+      .run(nowMs - keepMs)
+  }
+
+  // ---------------------------------------------------------------- notification
+
+  private silences(nowMs: number): Silence[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM silences WHERE starts_at_ms <= ? AND ends_at_ms > ?')
+        .all(nowMs, nowMs) as Array<{
+        id: number
+        matchers: string
+        starts_at_ms: number
+        ends_at_ms: number
+        created_by: string
+        comment: string
+      }>
+    ).map((r) => ({
+      id: r.id,
+      matchers: JSON.parse(r.matchers) as SilenceMatchers,
+      startsAtMs: r.starts_at_ms,
+      endsAtMs: r.ends_at_ms,
+      createdBy: r.created_by,
+      comment: r.comment,
+    }))
+  }
+
+  private silenced(a: AlertRow, silences: Silence[]): boolean {
+    return silences.some((s) =>
+      (Object.entries(s.matchers) as Array<[keyof SilenceMatchers, string]>).every(
+        ([k, v]) => (a as unknown as Record<string, unknown>)[k] === v,
+      ),
+    )
+  }
+
+  /**
+   * Inhibition (Alertmanager): while a village's gateway is offline every sensor alert of that
+   * village is held; while a node is offline its other sensor alerts are held. Held alerts are
+   * sent if they are still firing once the inhibiting alert resolves.
+   */
+  private inhibited(a: AlertRow, firing: AlertRow[]): boolean {
+    if (a.category !== 'sensor' || a.rule === 'gateway_offline') return false
+    return firing.some(
+      (b) =>
+        (b.rule === 'gateway_offline' && b.village === a.village) ||
+        (a.rule !== 'device_offline' && b.rule === 'device_offline' && b.device === a.device),
+    )
+  }
+
+  private recipientsOf(a: AlertRow): Recipient[] {
+    if (a.field) {
+      return this.directory
+        .subscribersOf(a.field)
+        .filter((f) => !f.stopped)
+        .map((f) => ({
+          key: `farmer:${f.id}`,
+          phone: f.phone,
+          language: f.language,
+          quietStart: f.quietStart,
+          quietEnd: f.quietEnd,
+        }))
+    }
+    // No field (a weather station, a gateway): the village officers look after the equipment.
+    return this.directory.officersOf(a.village).map((o) => ({
+      key: `officer:${o.id}`,
+      phone: o.phone,
+      language: o.language,
+      quietStart: this.cfg.quietHours.start,
+      quietEnd: this.cfg.quietHours.end,
+    }))
+  }
+
+  /**
+   * Group flush (Alertmanager group_wait / group_interval / repeat_interval), per recipient: new
+   * firing alerts, reminders of unacknowledged ones after the repeat interval, and all-clears,
+   * in one SMS. Critical findings skip group_interval and quiet hours.
+   */
+  flush(nowMs: number): void {
+    const all = this.db
+      .prepare(
+        `SELECT * FROM alerts WHERE state = 'firing'
+           OR (state = 'resolved' AND id IN (SELECT alert FROM alert_deliveries WHERE resolved_sent = 0))`,
+      )
+      .all() as AlertRow[]
+    if (all.length === 0) return
+    const firing = all.filter((a) => a.state === 'firing')
+    const silences = this.silences(nowMs)
+    const delivery = this.db.prepare('SELECT * FROM alert_deliveries WHERE alert = ? AND recipient = ?')
+    type Due = { alert: AlertRow; kind: MessageItem['kind']; dueMs: number; critical: boolean }
+    const byRecipient = new Map<string, { recipient: Recipient; due: Due[] }>()
+    for (const a of all) {
+      if (a.state === 'firing' && (this.silenced(a, silences) || this.inhibited(a, firing))) continue
+      for (const r of this.recipientsOf(a)) {
+        const d = delivery.get(a.id, r.key) as
+          | { notified_at_ms: number; count: number; resolved_sent: number }
+          | undefined
+        let item: Due | undefined
+        const critical = a.severity === 'critical'
+        if (a.state === 'resolved') {
+          if (d && d.resolved_sent === 0)
+            item = { alert: a, kind: 'resolved', dueMs: a.resolved_at_ms!, critical }
+        } else if (!d) {
+          item = { alert: a, kind: 'firing', dueMs: a.fired_at_ms!, critical }
+        } else if (a.acked_at_ms === null && nowMs - d.notified_at_ms >= this.cfg.repeatIntervalMs) {
+          item = { alert: a, kind: 'repeat', dueMs: d.notified_at_ms + this.cfg.repeatIntervalMs, critical }
+        }
+        if (!item) continue
+        const entry = byRecipient.get(r.key) ?? { recipient: r, due: [] }
+        entry.due.push(item)
+        byRecipient.set(r.key, entry)
+      }
+    }
+    for (const { recipient, due } of byRecipient.values()) {
+      const state = this.db
+        .prepare('SELECT * FROM alert_recipients WHERE recipient = ?')
+        .get(recipient.key) as { seq: number; last_sent_ms: number | null } | undefined
+      const lastSent = state?.last_sent_ms ?? Number.NEGATIVE_INFINITY
+      const earliest = Math.min(...due.map((d) => d.dueMs))
+      const critical = due.filter((d) => d.critical)
+      const flushAt = Math.max(earliest + this.cfg.groupWaitMs, lastSent + this.cfg.groupIntervalMs)
+      const criticalAt =
+        critical.length > 0
+          ? Math.min(...critical.map((d) => d.dueMs)) + this.cfg.groupWaitMs
+          : Number.POSITIVE_INFINITY
+      if (nowMs < flushAt && nowMs < criticalAt) continue
+      const ready = nowMs >= flushAt ? due : critical
+      this.send(recipient, ready, nowMs, state?.seq ?? 0)
+    }
+  }
+
+  private send(
+    r: Recipient,
+    due: Array<{ alert: AlertRow; kind: MessageItem['kind']; critical: boolean }>,
+    nowMs: number,
+    seq: number,
+  ): void {
+    const quiet = r.quietStart !== undefined && inQuietHours(nowMs, r.quietStart, r.quietEnd!)
+    // In quiet hours non-critical findings wait for the morning in the outbox; critical go now.
+    const parts = quiet
+      ? [due.filter((d) => d.critical), due.filter((d) => !d.critical)].filter((p) => p.length > 0)
+      : [due]
+    const insert = this.db.prepare(
+      `INSERT OR IGNORE INTO alert_messages (key, recipient, phone, text, critical, not_before_ms, alerts, created_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    this.db.transaction(() => {
+      let n = seq
+      for (const part of parts) {
+        n += 1
+        const critical = part.some((d) => d.critical)
+        const ids = part.map((d) => d.alert.id)
+        const text = renderGroup(
+          part.map((d) => ({ alert: this.view(d.alert), kind: d.kind })),
+          r.language,
+        )
+        const notBefore = quiet && !critical ? quietHoursEnd(nowMs, r.quietEnd!) : null
+        // Key = alert ids + the recipient's notification sequence: a restart recomputes the same key.
+        insert.run(
+          `alert:${ids.join('.')}:${r.key}:${n}`,
+          r.key,
+          r.phone,
+          text,
+          critical ? 1 : 0,
+          notBefore,
+          JSON.stringify(ids),
+          nowMs,
+        )
+        for (const d of part) {
+          if (d.kind === 'resolved') {
+            this.db
+              .prepare('UPDATE alert_deliveries SET resolved_sent = 1 WHERE alert = ? AND recipient = ?')
+              .run(d.alert.id, r.key)
+          } else {
+            this.db
+              .prepare(
+                `INSERT INTO alert_deliveries (alert, recipient, notified_at_ms, count) VALUES (?, ?, ?, 1)
+                 ON CONFLICT(alert, recipient) DO UPDATE SET notified_at_ms = excluded.notified_at_ms, count = count + 1`,
+              )
+              .run(d.alert.id, r.key, nowMs)
+          }
+        }
+      }
+      this.db
+        .prepare(
+          `INSERT INTO alert_recipients (recipient, seq, last_sent_ms) VALUES (?, ?, ?)
+           ON CONFLICT(recipient) DO UPDATE SET seq = excluded.seq, last_sent_ms = excluded.last_sent_ms`,
+        )
+        .run(r.key, n, nowMs)
+    })()
+    this.handOver()
+  }
+
+  /** Escalation: a critical alert firing unacknowledged for escalateAfterMs goes to the village officers. */
+  private escalate(nowMs: number): void {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM alerts WHERE state = 'firing' AND severity = 'critical' AND acked_at_ms IS NULL
+           AND escalated_at_ms IS NULL AND fired_at_ms <= ?`,
+      )
+      .all(nowMs - this.cfg.escalateAfterMs) as AlertRow[]
+    if (rows.length === 0) return
+    const silences = this.silences(nowMs)
+    const insert = this.db.prepare(
+      `INSERT OR IGNORE INTO alert_messages (key, recipient, phone, text, critical, not_before_ms, alerts, created_at_ms)
+       VALUES (?, ?, ?, ?, 1, NULL, ?, ?)`,
+    )
+    for (const a of rows) {
+      if (this.silenced(a, silences)) continue
+      const minutes = Math.round((nowMs - a.fired_at_ms!) / 60_000)
+      this.db.transaction(() => {
+        for (const o of this.directory.officersOf(a.village)) {
+          insert.run(
+            `escalation:${a.id}:officer:${o.id}`,
+            `officer:${o.id}`,
+            o.phone,
+            escalationText(this.view(a), minutes, o.language),
+            JSON.stringify([a.id]),
+            nowMs,
+          )
+        }
+        this.db.prepare('UPDATE alerts SET escalated_at_ms = ? WHERE id = ?').run(nowMs, a.id)
+      })()
+      this.recordEvent(a.id, 'escalated', nowMs)
+    }
+    this.handOver()
+  }
+
+  /** Hands every SMS not yet handed to the outbox; the key makes a repeat harmless. */
+  private handOver(): void {
+    const rows = this.db
+      .prepare('SELECT * FROM alert_messages WHERE enqueued_at_ms IS NULL ORDER BY id')
+      .all() as Array<{
+      id: number
+      key: string
+      phone: string
+      text: string
+      critical: number
+      not_before_ms: number | null
+    }>
+    const mark = this.db.prepare('UPDATE alert_messages SET enqueued_at_ms = ? WHERE id = ?')
+    for (const m of rows) {
+      try {
+        this.opts.outbox.enqueue({
+          key: m.key,
+          to: m.phone,
+          text: m.text,
+          critical: m.critical === 1,
+          ...(m.not_before_ms !== null ? { notBeforeMs: m.not_before_ms } : {}),
+        })
+        mark.run(this.clock(), m.id)
+      } catch (err) {
+        // The outbox refused (its disk?): the message stays here and is handed again next time.
+        this.log.error({ err, key: m.key }, 'outbox did not take an alert SMS; will retry')
+        return
+      }
+    }
+  }
+
+  /** The facts a template needs about one alert. */
+  view(a: AlertRow | Alert): AlertView {
+    const row = a as Partial<AlertRow> & Partial<Alert>
+    const fieldId = row.field ?? undefined
+    const field = fieldId ? this.directory.getField(fieldId) : undefined
+    const v: AlertView = { id: a.id, rule: a.rule, village: a.village }
+    if (field) {
+      v.fieldName = field.name
+      v.areaHa = field.areaHa
+    }
+    if (row.device) v.device = row.device
+    if (row.value !== null && row.value !== undefined) v.value = row.value
+    if (row.threshold !== null && row.threshold !== undefined) v.threshold = row.threshold
+    if (a.rule === 'device_offline' || a.rule === 'gateway_offline') {
+      if (v.value !== undefined) v.sinceLocal = localClock(v.value)
+    }
+    if (a.rule === 'dry' && field) {
+      const advice = this.advisor.latestAdvice(field.id)
+      if (advice) {
+        v.needMm = advice.netNeedMm
+        v.litres = advice.litres
+      }
+    }
+    return v
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  getAlert(id: number): Alert | undefined {
+    const r = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined
+    return r && toAlert(r)
+  }
+
+  listAlerts(filter: { state?: AlertState; village?: string; field?: string; limit?: number } = {}): Alert[] {
+    const where: string[] = []
+    const args: unknown[] = []
+    for (const k of ['state', 'village', 'field'] as const) {
+      if (filter[k] !== undefined) {
+        where.push(`${k} = ?`)
+        args.push(filter[k])
+      }
+    }
+    const sql = `SELECT * FROM alerts${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 500) as AlertRow[]).map(toAlert)
+  }
+
+  /** Acknowledge (ThingsBoard): stops reminders and escalation; the alert still resolves by itself. */
+  ack(id: number, by: string, atMs: number = this.clock()): Alert | undefined {
+    const changed = this.db
+      .prepare(
+        `UPDATE alerts SET acked_at_ms = ?, acked_by = ? WHERE id = ? AND acked_at_ms IS NULL AND state IN ('pending', 'firing')`,
+      )
+      .run(atMs, by, id).changes
+    if (changed) this.recordEvent(id, 'acknowledged', atMs)
+    return this.getAlert(id)
+  }
+
+  addSilence(s: Omit<Silence, 'id'>): Silence {
+    const id = Number(
+      this.db
+        .prepare(
+          `INSERT INTO silences (matchers, starts_at_ms, ends_at_ms, created_by, comment, created_at_ms)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(JSON.stringify(s.matchers), s.startsAtMs, s.endsAtMs, s.createdBy, s.comment, this.clock())
+        .lastInsertRowid,
+    )
+    return { id, ...s }
+  }
+
+  listSilences(nowMs: number = this.clock()): Silence[] {
+    return this.silences(nowMs)
+  }
+
+  /** MO SMS from farmers: OK <id>, CEK <field>, STOP, BANTUAN. Replies go through the outbox. */
+  onInbound(mo: InboundSms): void {
+    try {
+      const reply = handleCommand(this, mo)
+      if (!reply) return
+      const key = `reply:${mo.from}:${mo.receivedAtMs}:${hash(mo.text)}`
+      this.opts.outbox.enqueue({ key, to: reply.to, text: reply.text })
+    } catch (err) {
+      this.log.error({ err, from: mo.from }, 'farmer command failed')
+    }
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private recordEvent(alertId: number, state: string, atMs: number): void {
+    const row = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(alertId) as AlertRow | undefined
+    if (!row) return
+    const view = this.view(row)
+    let message: string
+    try {
+      message = renderGroup([{ alert: view, kind: state === 'resolved' ? 'resolved' : 'firing' }], 'id')
+    } catch {
+      message = `${row.rule} ${state}`
+    }
+    this.addEvent({
+      measurement: 'alert_events',
+      timeMs: atMs,
+      tags: {
+        village: row.village,
+        field: row.field ?? undefined,
+        rule: row.rule,
+        severity: row.severity,
+        state,
+      },
+      fields: { alert_id: row.id, value: row.value ?? 0, message },
+    })
+  }
+
+  private addEvent(e: StoredEvent): void {
+    this.db
+      .prepare('INSERT INTO alert_events (measurement, time_ms, tags, fields) VALUES (?, ?, ?, ?)')
+      .run(e.measurement, e.timeMs, JSON.stringify(e.tags), JSON.stringify(e.fields))
+  }
+
+  /** Events not yet in InfluxDB, oldest first. */
+  pendingEvents(limit = 5000): Array<StoredEvent & { id: number }> {
+    return (
+      this.db
+        .prepare('SELECT * FROM alert_events WHERE exported_at_ms IS NULL ORDER BY id LIMIT ?')
+        .all(limit) as Array<{
+        id: number
+        measurement: string
+        time_ms: number
+        tags: string
+        fields: string
+      }>
+    ).map((r) => ({
+      id: r.id,
+      measurement: r.measurement,
+      timeMs: r.time_ms,
+      tags: JSON.parse(r.tags),
+      fields: JSON.parse(r.fields),
+    }))
+  }
+
+  /** Writes waiting events to InfluxDB; on failure they stay and the next run retries. */
+  async exportEvents(): Promise<number> {
+    const sink = this.opts.events
+    if (!sink || this.exporting) return 0
+    this.exporting = true
+    let written = 0
+    try {
+      if (this.eventsDown) await sink.start()
+      for (;;) {
+        const batch = this.pendingEvents()
+        if (batch.length === 0) break
+        await sink.write(batch)
+        const mark = this.db.prepare('UPDATE alert_events SET exported_at_ms = ? WHERE id = ?')
+        const now = this.clock()
+        this.db.transaction(() => {
+          for (const e of batch) mark.run(now, e.id)
+        })()
+        written += batch.length
+      }
+      if (this.eventsDown) this.log.info('InfluxDB takes events again')
+      this.eventsDown = false
+    } catch (err) {
+      if (!this.eventsDown)
+        this.log.warn({ err: (err as Error).message }, 'InfluxDB events export failed; will retry')
+      this.eventsDown = true
+    } finally {
+      this.exporting = false
+    }
+    return written
+  }
+}
+
+function hash(text: string): string {
+  let h = 2166136261
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619)
+  return (h >>> 0).toString(36)
+}
