@@ -712,6 +712,16 @@ export class AlertEngine {
         }
       }
     }
+    // Window rules (rain sums, humid hours) lapse with time alone: re-evaluate firing ones now.
+    const weatherFiring = this.db
+      .prepare(
+        `SELECT DISTINCT field FROM alerts WHERE category = 'weather' AND state IN ('pending', 'firing')`,
+      )
+      .all() as Array<{ field: string | null }>
+    for (const { field: id } of weatherFiring) {
+      const field = id ? this.directory.getField(id) : undefined
+      if (field) for (const f of this.weatherFindings(field, nowMs)) this.apply(f)
+    }
     if (this.cfg.irrigation.enabled) {
       for (const advice of this.advisor.closeDays(nowMs)) {
         this.addEvent({
