@@ -195,3 +195,22 @@ export function only(
     },
   } satisfies AlertsConfigInput
 }
+
+/**
+ * One hour of a synthetic dry-season day at the weather station wx-1 (WIB hour h): Tmin 23 °C at
+ * 05:00, Tmax 32 °C at 14:00 (28 otherwise), RH 92 % / 58 % at those hours (75 otherwise), wind
+ * 3.2 m/s 12:00–17:00 and 2.0 otherwise (mean 2.3), radiation SOLAR_WM2 (Σ 5 680 W/m² × 1 h =
+ * 20.448 MJ/m²), rain as given.
+ */
+export const SOLAR_WM2 = [
+  0, 0, 0, 0, 0, 0, 80, 240, 400, 560, 680, 760, 784, 720, 600, 440, 280, 120, 16, 0, 0, 0, 0, 0,
+]
+export function syntheticWeather(h: number, t: number, rainMm = 0): Reading[] {
+  return [
+    reading('wx-1', 'air_temperature', h === 5 ? 23 : h === 14 ? 32 : 28, t),
+    reading('wx-1', 'relative_humidity', h === 5 ? 92 : h === 14 ? 58 : 75, t),
+    reading('wx-1', 'wind_speed', h >= 12 && h <= 17 ? 3.2 : 2.0, t),
+    reading('wx-1', 'solar_radiation', SOLAR_WM2[h]!, t),
+    reading('wx-1', 'rainfall', rainMm, t),
+  ]
+}
