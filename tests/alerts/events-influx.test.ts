@@ -28,7 +28,7 @@ describe('alert events in InfluxDB (real influxd)', () => {
         fields: { alert_id: 12, value: 18.5, message: 'say "hi"\\ \nnext' },
       }),
     ).toBe(
-      String.raw`alert_events,rule=dry\,x\=1,severity=warning,state=firing,village=ke\ miren alert_id=12i,value=18.5,message="say \"hi\"\\ next" 1780000000000`,
+      String.raw`alert_events,rule=dry\,x\=1,severity=warning,state=firing,village=ke\ miren alert_id=12i,value=18.5,message="say \"hi\"\\  next" 1780000000000`,
     )
   })
 
