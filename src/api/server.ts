@@ -1,6 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type NextFunction, type Request, type Response } from 'express'
+import { type AlertEngine, alertsRouter } from '../alerts/index.ts'
 import type { IngestPipeline } from '../ingest/index.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
@@ -24,6 +25,8 @@ export interface ApiOptions {
   /** Sedekah Oksigen: the officers' tree API and the public certificate pages. */
   oksigen?: Oksigen
   publicBaseUrl?: string
+  /** Smart Farming alerts: the officers' alerts, fields, farmers and silences API. */
+  alerts?: AlertEngine
   /** Extra health facts (store, spool, broker), merged into GET /health. */
   health?: () => Record<string, unknown>
 }
@@ -66,6 +69,7 @@ export class ApiServer {
         }),
       )
     }
+    if (this.opts.alerts) app.use(alertsRouter({ registry: this.opts.registry, engine: this.opts.alerts }))
     app.use((_req, res) => {
       res.status(404).json({ error: 'not_found', message: 'no such endpoint' })
     })
