@@ -3,6 +3,7 @@ import { CROP_IDS, type CropId, type GrowthStage } from '../agronomy/index.ts'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
 import { checkId } from '../registry/index.ts'
+import { statement } from './sql.ts'
 
 /**
  * Who and what alerts are about: fields (a crop on an area, with its sensor nodes), farmers
@@ -144,6 +145,10 @@ export class Directory {
     return this.registry.database()
   }
 
+  private sql(text: string): Database.Statement {
+    return statement(this.db, text)
+  }
+
   addField(input: NewField): Field {
     const problems: string[] = []
     const tryId = (what: 'device' | 'village', id: unknown, label: string) => {
@@ -183,29 +188,27 @@ export class Directory {
         retryable: false,
       })
     if (problems.length > 0) throw invalid('invalid_field', problems)
-    this.db
-      .prepare(
-        `INSERT INTO fields (id, village, name, crop, stage, planted_at_ms, area_ha, lat, lon, devices, created_at_ms)
+    this.sql(
+      `INSERT INTO fields (id, village, name, crop, stage, planted_at_ms, area_ha, lat, lon, devices, created_at_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        input.id,
-        input.village,
-        input.name,
-        input.crop,
-        input.stage ?? null,
-        input.plantedAtMs ?? null,
-        input.areaHa,
-        input.lat ?? null,
-        input.lon ?? null,
-        JSON.stringify(devices),
-        Date.now(),
-      )
+    ).run(
+      input.id,
+      input.village,
+      input.name,
+      input.crop,
+      input.stage ?? null,
+      input.plantedAtMs ?? null,
+      input.areaHa,
+      input.lat ?? null,
+      input.lon ?? null,
+      JSON.stringify(devices),
+      Date.now(),
+    )
     return this.getField(input.id)!
   }
 
   getField(id: string): Field | undefined {
-    const r = this.db.prepare('SELECT * FROM fields WHERE id = ?').get(id) as FieldRow | undefined
+    const r = this.sql('SELECT * FROM fields WHERE id = ?').get(id) as FieldRow | undefined
     return r && toField(r)
   }
 
@@ -217,8 +220,8 @@ export class Directory {
   listFields(filter: { village?: string } = {}): Field[] {
     const rows = (
       filter.village === undefined
-        ? this.db.prepare('SELECT * FROM fields ORDER BY village, id').all()
-        : this.db.prepare('SELECT * FROM fields WHERE village = ? ORDER BY id').all(filter.village)
+        ? this.sql('SELECT * FROM fields ORDER BY village, id').all()
+        : this.sql('SELECT * FROM fields WHERE village = ? ORDER BY id').all(filter.village)
     ) as FieldRow[]
     return rows.map(toField)
   }
@@ -246,43 +249,41 @@ export class Directory {
       throw new KampungError('farmer_exists', `a farmer with id "${input.id}" or phone ${phone} exists`, {
         retryable: false,
       })
-    this.db
-      .prepare(
-        `INSERT INTO farmers (id, name, phone, village, language, quiet_start, quiet_end, stopped, created_at_ms)
+    this.sql(
+      `INSERT INTO farmers (id, name, phone, village, language, quiet_start, quiet_end, stopped, created_at_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
-      )
-      .run(
-        input.id,
-        input.name.trim(),
-        phone,
-        input.village ?? null,
-        language,
-        quietStart,
-        quietEnd,
-        Date.now(),
-      )
+    ).run(
+      input.id,
+      input.name.trim(),
+      phone,
+      input.village ?? null,
+      language,
+      quietStart,
+      quietEnd,
+      Date.now(),
+    )
     return this.getFarmer(input.id)!
   }
 
   getFarmer(id: string): Farmer | undefined {
-    const r = this.db.prepare('SELECT * FROM farmers WHERE id = ?').get(id) as FarmerRow | undefined
+    const r = this.sql('SELECT * FROM farmers WHERE id = ?').get(id) as FarmerRow | undefined
     return r && toFarmer(r)
   }
 
   farmerByPhone(phone: string): Farmer | undefined {
-    const r = this.db.prepare('SELECT * FROM farmers WHERE phone = ?').get(normalisePhone(phone)) as
+    const r = this.sql('SELECT * FROM farmers WHERE phone = ?').get(normalisePhone(phone)) as
       | FarmerRow
       | undefined
     return r && toFarmer(r)
   }
 
   listFarmers(): Farmer[] {
-    return (this.db.prepare('SELECT * FROM farmers ORDER BY id').all() as FarmerRow[]).map(toFarmer)
+    return (this.sql('SELECT * FROM farmers ORDER BY id').all() as FarmerRow[]).map(toFarmer)
   }
 
   /** STOP sets this; a new subscription by an officer (or MULAI) clears it. */
   setStopped(farmer: string, stopped: boolean): void {
-    this.db.prepare('UPDATE farmers SET stopped = ? WHERE id = ?').run(stopped ? 1 : 0, farmer)
+    this.sql('UPDATE farmers SET stopped = ? WHERE id = ?').run(stopped ? 1 : 0, farmer)
   }
 
   subscribe(farmer: string, field: string): void {
@@ -290,14 +291,12 @@ export class Directory {
       throw new KampungError('unknown_farmer', `farmer "${farmer}" is not registered`, { retryable: false })
     if (!this.getField(field))
       throw new KampungError('unknown_field', `field "${field}" is not registered`, { retryable: false })
-    this.db.prepare('INSERT OR IGNORE INTO subscriptions (farmer, field) VALUES (?, ?)').run(farmer, field)
+    this.sql('INSERT OR IGNORE INTO subscriptions (farmer, field) VALUES (?, ?)').run(farmer, field)
   }
 
   subscriptionsOf(farmer: string): string[] {
     return (
-      this.db
-        .prepare('SELECT field FROM subscriptions WHERE farmer = ? ORDER BY field')
-        .all(farmer) as Array<{
+      this.sql('SELECT field FROM subscriptions WHERE farmer = ? ORDER BY field').all(farmer) as Array<{
         field: string
       }>
     ).map((r) => r.field)
@@ -305,11 +304,9 @@ export class Directory {
 
   subscribersOf(field: string): Farmer[] {
     return (
-      this.db
-        .prepare(
-          'SELECT f.* FROM farmers f JOIN subscriptions s ON s.farmer = f.id WHERE s.field = ? ORDER BY f.id',
-        )
-        .all(field) as FarmerRow[]
+      this.sql(
+        'SELECT f.* FROM farmers f JOIN subscriptions s ON s.farmer = f.id WHERE s.field = ? ORDER BY f.id',
+      ).all(field) as FarmerRow[]
     ).map(toFarmer)
   }
 
@@ -327,21 +324,19 @@ export class Directory {
     const language = input.language ?? 'id'
     if (!(LANGUAGES as readonly string[]).includes(language)) problems.push('language: id or en')
     if (problems.length > 0) throw invalid('invalid_officer', problems)
-    this.db
-      .prepare(
-        `INSERT INTO officers (id, name, phone, village, language) VALUES (?, ?, ?, ?, ?)
+    this.sql(
+      `INSERT INTO officers (id, name, phone, village, language) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, phone = excluded.phone,
            village = excluded.village, language = excluded.language`,
-      )
-      .run(input.id, input.name, phone, input.village, language)
+    ).run(input.id, input.name, phone, input.village, language)
     return { id: input.id, name: input.name, phone, village: input.village, language }
   }
 
   officersOf(village: string): Officer[] {
-    return this.db.prepare('SELECT * FROM officers WHERE village = ? ORDER BY id').all(village) as Officer[]
+    return this.sql('SELECT * FROM officers WHERE village = ? ORDER BY id').all(village) as Officer[]
   }
 
   listOfficers(): Officer[] {
-    return this.db.prepare('SELECT * FROM officers ORDER BY village, id').all() as Officer[]
+    return this.sql('SELECT * FROM officers ORDER BY village, id').all() as Officer[]
   }
 }

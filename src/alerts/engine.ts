@@ -9,6 +9,7 @@ import { Directory, type Field, type Language } from './directory.ts'
 import type { EventSink, StoredEvent } from './influx-events.ts'
 import { IrrigationAdvisor } from './irrigation.ts'
 import type { InboundSms, OutboxPort } from './notify-port.ts'
+import { statement } from './sql.ts'
 import { type AlertView, escalationText, type MessageItem, renderGroup } from './templates.ts'
 import { DAY_MS, inQuietHours, localClock, quietHoursEnd } from './time.ts'
 
@@ -144,6 +145,8 @@ export interface AlertEngineOptions {
 }
 
 const SOIL = 'soil_moisture'
+/** A stuck value is judged over hours; checking every 10 min of reading time is plenty. */
+const STUCK_CHECK_EVERY_MS = 10 * 60_000
 /** Quantities a village's weather station reports that the weather rules and the advisor use. */
 const WEATHER_QUANTITIES = new Set([
   'air_temperature',
@@ -172,6 +175,13 @@ export class AlertEngine {
   private exporting = false
   private eventsDown = false
   private started = false
+  /**
+   * Newest reading per device and quantity, as read or written by this process: saves a query
+   * per rule and device on every batch. Filled from SQLite on a miss (after a restart).
+   */
+  private readonly latestCache = new Map<string, { value: number; timeMs: number }>()
+  /** Reading time of the last stuck-value check per device: a 6 h window needs no check per reading. */
+  private readonly stuckCheckedAt = new Map<string, number>()
 
   constructor(opts: AlertEngineOptions) {
     this.opts = opts
@@ -182,6 +192,10 @@ export class AlertEngine {
 
   private get db(): Database.Database {
     return this.opts.registry.database()
+  }
+
+  private sql(text: string): Database.Statement {
+    return statement(this.db, text)
   }
 
   private get cfg(): AlertsConfig {
@@ -244,17 +258,21 @@ export class AlertEngine {
     const touchedFields = new Map<string, number>()
     const touchedVillages = new Map<string, number>()
     const touchedDevices = new Map<string, { village: string; atMs: number }>()
-    const insert = this.db.prepare(
+    const insert = this.sql(
       `INSERT OR REPLACE INTO recent_readings (device, sensor, quantity, time_ms, village, value)
        VALUES (?, ?, ?, ?, ?, ?)`,
     )
-    const seen = this.db.prepare(
+    const seen = this.sql(
       `INSERT INTO device_seen (device, village, last_ms) VALUES (?, ?, ?)
        ON CONFLICT(device) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), village = excluded.village`,
     )
     this.db.transaction(() => {
       for (const r of readings) {
         insert.run(r.device, r.sensor, r.quantity, r.timeMs, r.village, r.value)
+        const key = `${r.device}\u0000${r.quantity}`
+        const known = this.latest(r.device, r.quantity)
+        if (!known || known.timeMs <= r.timeMs)
+          this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
         const d = touchedDevices.get(r.device)
         if (!d || d.atMs < r.timeMs) touchedDevices.set(r.device, { village: r.village, atMs: r.timeMs })
         if (r.quantity === SOIL) {
@@ -271,18 +289,21 @@ export class AlertEngine {
 
     const findings: Finding[] = []
     const fields = this.directory.listFields()
+    const fieldById = new Map(fields.map((f) => [f.id, f]))
     for (const [fieldId, atMs] of touchedFields) {
-      const field = fields.find((f) => f.id === fieldId)
+      const field = fieldById.get(fieldId)
       if (field) findings.push(...this.fieldFindings(field, atMs))
     }
     for (const [village, atMs] of touchedVillages) {
-      for (const field of fields.filter((f) => f.village === village))
-        findings.push(...this.weatherFindings(field, atMs))
+      const inVillage = fields.filter((f) => f.village === village)
+      if (inVillage.length === 0) continue
+      const weather = this.villageWeather(village, atMs)
+      for (const field of inVillage) findings.push(...this.weatherFindings(field, atMs, weather))
     }
     for (const [device, { village, atMs }] of touchedDevices) {
       findings.push(...this.sensorFindings(device, village, atMs, fieldsByDevice.get(device)?.[0]))
     }
-    for (const f of findings) this.apply(f)
+    this.applyAll(findings)
     this.flush(this.clock())
   }
 
@@ -291,12 +312,10 @@ export class AlertEngine {
    * a gateway offline holds back sensor alerts of its village (inhibition).
    */
   onDeviceStatus(device: string, village: string, state: 'online' | 'offline', atMs: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO device_seen (device, village, last_ms, status, status_at_ms) VALUES (?, ?, 0, ?, ?)
+    this.sql(
+      `INSERT INTO device_seen (device, village, last_ms, status, status_at_ms) VALUES (?, ?, 0, ?, ?)
          ON CONFLICT(device) DO UPDATE SET status = excluded.status, status_at_ms = excluded.status_at_ms`,
-      )
-      .run(device, village, state, atMs)
+    ).run(device, village, state, atMs)
     if (state === 'online') {
       this.apply({
         rule: 'gateway_offline',
@@ -322,11 +341,13 @@ export class AlertEngine {
   }
 
   private latest(device: string, quantity: string): { value: number; timeMs: number } | undefined {
-    const row = this.db
-      .prepare(
-        'SELECT value, time_ms AS timeMs FROM recent_readings WHERE device = ? AND quantity = ? ORDER BY time_ms DESC LIMIT 1',
-      )
-      .get(device, quantity) as { value: number; timeMs: number } | undefined
+    const key = `${device}\u0000${quantity}`
+    const cached = this.latestCache.get(key)
+    if (cached) return cached
+    const row = this.sql(
+      'SELECT value, time_ms AS timeMs FROM recent_readings WHERE device = ? AND quantity = ? ORDER BY time_ms DESC LIMIT 1',
+    ).get(device, quantity) as { value: number; timeMs: number } | undefined
+    if (row) this.latestCache.set(key, row)
     return row
   }
 
@@ -393,11 +414,9 @@ export class AlertEngine {
     if (drop.enabled) {
       let worst = 0
       for (const d of field.devices) {
-        const row = this.db
-          .prepare(
-            `SELECT max(value) AS hi FROM recent_readings WHERE device = ? AND quantity = ? AND time_ms >= ? AND time_ms <= ?`,
-          )
-          .get(d, SOIL, atMs - drop.windowMs, atMs) as { hi: number | null }
+        const row = this.sql(
+          `SELECT max(value) AS hi FROM recent_readings WHERE device = ? AND quantity = ? AND time_ms >= ? AND time_ms <= ?`,
+        ).get(d, SOIL, atMs - drop.windowMs, atMs) as { hi: number | null }
         const now = this.latest(d, SOIL)
         if (row.hi !== null && now) worst = Math.max(worst, row.hi - now.value)
       }
@@ -416,8 +435,33 @@ export class AlertEngine {
     return out
   }
 
+  /** The village's weather facts the weather rules need, computed once per village and batch. */
+  villageWeather(
+    village: string,
+    atMs: number,
+  ): { rainMm: number; airTemperatureC?: number; humidHours: number } {
+    const rules = this.cfg.rules
+    const { mm } = this.sql(
+      `SELECT coalesce(sum(value), 0) AS mm FROM recent_readings
+           WHERE village = ? AND quantity = 'rainfall' AND time_ms > ? AND time_ms <= ?`,
+    ).get(village, atMs - rules.heavyRain.windowMs, atMs) as { mm: number }
+    const temp = this.sql(
+      `SELECT value FROM recent_readings WHERE village = ? AND quantity = 'air_temperature' AND time_ms <= ?
+           ORDER BY time_ms DESC LIMIT 1`,
+    ).get(village, atMs) as { value: number } | undefined
+    return {
+      rainMm: mm,
+      ...(temp ? { airTemperatureC: temp.value } : {}),
+      humidHours: rules.diseaseRisk.enabled ? this.humidHours(village, atMs) : 0,
+    }
+  }
+
   /** Village weather at one field: heavy rain, heat stress, disease risk. */
-  private weatherFindings(field: Field, atMs: number): Finding[] {
+  private weatherFindings(
+    field: Field,
+    atMs: number,
+    w = this.villageWeather(field.village, atMs),
+  ): Finding[] {
     const rules = this.cfg.rules
     const base = {
       category: 'weather' as const,
@@ -429,54 +473,39 @@ export class AlertEngine {
     const out: Finding[] = []
     const rain = rules.heavyRain
     if (rain.enabled) {
-      const { mm } = this.db
-        .prepare(
-          `SELECT coalesce(sum(value), 0) AS mm FROM recent_readings
-           WHERE village = ? AND quantity = 'rainfall' AND time_ms > ? AND time_ms <= ?`,
-        )
-        .get(field.village, atMs - rain.windowMs, atMs) as { mm: number }
       out.push({
         ...base,
         rule: 'heavy_rain',
         severity: rain.severity,
-        active: mm >= rain.mm,
-        clear: mm < rain.mm - rain.hysteresisMm,
-        value: mm,
+        active: w.rainMm >= rain.mm,
+        clear: w.rainMm < rain.mm - rain.hysteresisMm,
+        value: w.rainMm,
         threshold: rain.mm,
         forMs: 0,
       })
     }
     const heat = rules.heatStress
-    if (heat.enabled) {
-      const row = this.db
-        .prepare(
-          `SELECT value FROM recent_readings WHERE village = ? AND quantity = 'air_temperature' AND time_ms <= ?
-           ORDER BY time_ms DESC LIMIT 1`,
-        )
-        .get(field.village, atMs) as { value: number } | undefined
-      if (row) {
-        out.push({
-          ...base,
-          rule: 'heat_stress',
-          severity: heat.severity,
-          active: row.value > heat.aboveC,
-          clear: row.value <= heat.aboveC - heat.hysteresisC,
-          value: row.value,
-          threshold: heat.aboveC,
-          forMs: heat.forMs,
-        })
-      }
+    if (heat.enabled && w.airTemperatureC !== undefined) {
+      out.push({
+        ...base,
+        rule: 'heat_stress',
+        severity: heat.severity,
+        active: w.airTemperatureC > heat.aboveC,
+        clear: w.airTemperatureC <= heat.aboveC - heat.hysteresisC,
+        value: w.airTemperatureC,
+        threshold: heat.aboveC,
+        forMs: heat.forMs,
+      })
     }
     const disease = rules.diseaseRisk
     if (disease.enabled) {
-      const hours = this.humidHours(field.village, atMs)
       out.push({
         ...base,
         rule: 'disease_risk',
         severity: disease.severity,
-        active: hours >= disease.hours,
-        clear: hours < disease.hours - disease.hysteresisHours,
-        value: hours,
+        active: w.humidHours >= disease.hours,
+        clear: w.humidHours < disease.hours - disease.hysteresisHours,
+        value: w.humidHours,
         threshold: disease.hours,
         forMs: 0,
       })
@@ -491,16 +520,14 @@ export class AlertEngine {
    */
   humidHours(village: string, atMs: number): number {
     const d = this.cfg.rules.diseaseRisk
-    const rows = this.db
-      .prepare(
-        `SELECT h.device, h.time_ms AS t, h.value AS rh, (
+    const rows = this.sql(
+      `SELECT h.device, h.time_ms AS t, h.value AS rh, (
            SELECT value FROM recent_readings a WHERE a.device = h.device AND a.quantity = 'air_temperature'
              AND a.time_ms <= h.time_ms ORDER BY a.time_ms DESC LIMIT 1) AS temp
          FROM recent_readings h
          WHERE h.village = ? AND h.quantity = 'relative_humidity' AND h.time_ms > ? AND h.time_ms <= ?
          ORDER BY h.device, h.time_ms`,
-      )
-      .all(village, atMs - d.windowMs, atMs) as Array<{
+    ).all(village, atMs - d.windowMs, atMs) as Array<{
       device: string
       t: number
       rh: number
@@ -533,20 +560,19 @@ export class AlertEngine {
     const out: Finding[] = [
       { ...base, rule: 'device_offline', subject: `device:${device}`, active: false, clear: true, forMs: 0 },
     ]
-    for (const q of h.stuckQuantities) {
-      const window = this.db
-        .prepare(
-          `SELECT min(value) AS lo, max(value) AS hi, count(*) AS n FROM recent_readings
+    const lastCheck = this.stuckCheckedAt.get(device)
+    const checkStuck = lastCheck === undefined || atMs - lastCheck >= STUCK_CHECK_EVERY_MS || atMs < lastCheck
+    if (checkStuck) this.stuckCheckedAt.set(device, atMs)
+    for (const q of checkStuck ? h.stuckQuantities : []) {
+      const window = this.sql(
+        `SELECT min(value) AS lo, max(value) AS hi, count(*) AS n FROM recent_readings
            WHERE device = ? AND quantity = ? AND time_ms >= ? AND time_ms <= ?`,
-        )
-        .get(device, q, atMs - h.stuckForMs, atMs) as { lo: number | null; hi: number | null; n: number }
+      ).get(device, q, atMs - h.stuckForMs, atMs) as { lo: number | null; hi: number | null; n: number }
       if (window.n === 0 || window.lo === null || window.hi === null) continue
       // Evidence must span the whole period: a reading at or before its start.
-      const before = this.db
-        .prepare(
-          'SELECT value FROM recent_readings WHERE device = ? AND quantity = ? AND time_ms <= ? ORDER BY time_ms DESC LIMIT 1',
-        )
-        .get(device, q, atMs - h.stuckForMs) as { value: number } | undefined
+      const before = this.sql(
+        'SELECT value FROM recent_readings WHERE device = ? AND quantity = ? AND time_ms <= ? ORDER BY time_ms DESC LIMIT 1',
+      ).get(device, q, atMs - h.stuckForMs) as { value: number } | undefined
       const flat =
         window.hi - window.lo < 1e-9 && before !== undefined && Math.abs(before.value - window.lo) < 1e-9
       out.push({
@@ -593,9 +619,9 @@ export class AlertEngine {
   // ---------------------------------------------------------------- lifecycle
 
   private activeAlert(rule: string, subject: string): AlertRow | undefined {
-    return this.db
-      .prepare(`SELECT * FROM alerts WHERE rule = ? AND subject = ? AND state IN ('pending', 'firing')`)
-      .get(rule, subject) as AlertRow | undefined
+    return this.sql(
+      `SELECT * FROM alerts WHERE rule = ? AND subject = ? AND state IN ('pending', 'firing')`,
+    ).get(rule, subject) as AlertRow | undefined
   }
 
   /**
@@ -605,69 +631,78 @@ export class AlertEngine {
    * conditional on the state read, so a transition happens once.
    */
   apply(f: Finding): void {
-    const tx = this.db.transaction(() => {
-      let row = this.activeAlert(f.rule, f.subject)
-      if (f.active) {
-        if (!row) {
-          this.db
-            .prepare(
-              `INSERT OR IGNORE INTO alerts (rule, subject, category, village, field, device, severity, state,
+    this.applyAll([f])
+  }
+
+  /** Many findings in one IMMEDIATE transaction: one commit per batch of readings, not per finding. */
+  applyAll(findings: readonly Finding[]): void {
+    if (findings.length === 0) return
+    this.db
+      .transaction(() => {
+        for (const f of findings) this.applyOne(f)
+      })
+      .immediate()
+  }
+
+  private applyOne(f: Finding): void {
+    let row = this.activeAlert(f.rule, f.subject)
+    if (f.active) {
+      if (!row) {
+        this.sql(
+          `INSERT OR IGNORE INTO alerts (rule, subject, category, village, field, device, severity, state,
                  value, threshold, started_at_ms, updated_at_ms)
                VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-            )
-            .run(
-              f.rule,
-              f.subject,
-              f.category,
-              f.village,
-              f.field ?? null,
-              f.device ?? null,
-              f.severity,
-              f.value ?? null,
-              f.threshold ?? null,
-              f.atMs,
-              f.atMs,
-            )
-          row = this.activeAlert(f.rule, f.subject)!
-        } else {
-          this.db
-            .prepare('UPDATE alerts SET value = ?, severity = ?, updated_at_ms = ? WHERE id = ?')
-            .run(f.value ?? row.value, f.severity, Math.max(f.atMs, row.updated_at_ms), row.id)
-        }
-        if (row.state === 'pending' && f.atMs - row.started_at_ms >= f.forMs) {
-          const changed = this.db
-            .prepare(
-              `UPDATE alerts SET state = 'firing', fired_at_ms = ?, value = ?, updated_at_ms = ? WHERE id = ? AND state = 'pending'`,
-            )
-            .run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
-          if (changed) this.recordEvent(row.id, 'firing', f.atMs)
-        }
-        return
+        ).run(
+          f.rule,
+          f.subject,
+          f.category,
+          f.village,
+          f.field ?? null,
+          f.device ?? null,
+          f.severity,
+          f.value ?? null,
+          f.threshold ?? null,
+          f.atMs,
+          f.atMs,
+        )
+        row = this.activeAlert(f.rule, f.subject)!
+      } else {
+        this.sql('UPDATE alerts SET value = ?, severity = ?, updated_at_ms = ? WHERE id = ?').run(
+          f.value ?? row.value,
+          f.severity,
+          Math.max(f.atMs, row.updated_at_ms),
+          row.id,
+        )
       }
-      if (!row) return
-      if (row.state === 'pending') {
-        // Prometheus semantics: a pending alert whose condition lapses is dropped, not resolved.
-        this.db.prepare(`DELETE FROM alerts WHERE id = ? AND state = 'pending'`).run(row.id)
-        return
+      if (row.state === 'pending' && f.atMs - row.started_at_ms >= f.forMs) {
+        const changed = this.sql(
+          `UPDATE alerts SET state = 'firing', fired_at_ms = ?, value = ?, updated_at_ms = ? WHERE id = ? AND state = 'pending'`,
+        ).run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
+        if (changed) this.recordEvent(row.id, 'firing', f.atMs)
       }
-      if (f.clear && f.atMs >= (row.fired_at_ms ?? 0)) {
-        const changed = this.db
-          .prepare(
-            `UPDATE alerts SET state = 'resolved', resolved_at_ms = ?, value = ?, updated_at_ms = ? WHERE id = ? AND state = 'firing'`,
-          )
-          .run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
-        if (changed) this.recordEvent(row.id, 'resolved', f.atMs)
-      }
-    })
-    tx.immediate()
+      return
+    }
+    if (!row) return
+    if (row.state === 'pending') {
+      // Prometheus semantics: a pending alert whose condition lapses is dropped, not resolved.
+      this.sql(`DELETE FROM alerts WHERE id = ? AND state = 'pending'`).run(row.id)
+      return
+    }
+    if (f.clear && f.atMs >= (row.fired_at_ms ?? 0)) {
+      const changed = this.sql(
+        `UPDATE alerts SET state = 'resolved', resolved_at_ms = ?, value = ?, updated_at_ms = ? WHERE id = ? AND state = 'firing'`,
+      ).run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
+      if (changed) this.recordEvent(row.id, 'resolved', f.atMs)
+    }
   }
 
   /** Timers: offline nodes and gateways, day close (irrigation advice), group flushes, escalation. */
   tick(nowMs: number = this.clock()): void {
     const h = this.cfg.rules.sensorHealth
+    const findings: Finding[] = []
     if (h.enabled) {
       const fieldsByDevice = this.fieldsByDevice()
-      const rows = this.db.prepare('SELECT * FROM device_seen').all() as Array<{
+      const rows = this.sql('SELECT * FROM device_seen').all() as Array<{
         device: string
         village: string
         last_ms: number
@@ -676,7 +711,7 @@ export class AlertEngine {
       }>
       for (const r of rows) {
         if (r.last_ms > 0 && nowMs - r.last_ms >= h.offlineAfterMs) {
-          this.apply({
+          findings.push({
             rule: 'device_offline',
             subject: `device:${r.device}`,
             category: 'sensor',
@@ -696,7 +731,7 @@ export class AlertEngine {
           r.status_at_ms !== null &&
           nowMs - r.status_at_ms >= h.gatewayOfflineAfterMs
         ) {
-          this.apply({
+          findings.push({
             rule: 'gateway_offline',
             subject: `device:${r.device}`,
             category: 'sensor',
@@ -713,15 +748,14 @@ export class AlertEngine {
       }
     }
     // Window rules (rain sums, humid hours) lapse with time alone: re-evaluate firing ones now.
-    const weatherFiring = this.db
-      .prepare(
-        `SELECT DISTINCT field FROM alerts WHERE category = 'weather' AND state IN ('pending', 'firing')`,
-      )
-      .all() as Array<{ field: string | null }>
+    const weatherFiring = this.sql(
+      `SELECT DISTINCT field FROM alerts WHERE category = 'weather' AND state IN ('pending', 'firing')`,
+    ).all() as Array<{ field: string | null }>
     for (const { field: id } of weatherFiring) {
       const field = id ? this.directory.getField(id) : undefined
-      if (field) for (const f of this.weatherFindings(field, nowMs)) this.apply(f)
+      if (field) findings.push(...this.weatherFindings(field, nowMs))
     }
+    this.applyAll(findings)
     if (this.cfg.irrigation.enabled) {
       for (const advice of this.advisor.closeDays(nowMs)) {
         this.addEvent({
@@ -756,22 +790,21 @@ export class AlertEngine {
       DAY_MS,
     )
     // Keep the newest reading of every series (CEK replies, stuck checks) however old it is.
-    this.db
-      .prepare(
-        `DELETE FROM recent_readings WHERE time_ms < ? AND time_ms < (
+    this.sql(
+      `DELETE FROM recent_readings WHERE time_ms < ? AND time_ms < (
            SELECT max(time_ms) FROM recent_readings x
            WHERE x.device = recent_readings.device AND x.quantity = recent_readings.quantity AND x.sensor = recent_readings.sensor)`,
-      )
-      .run(nowMs - keepMs)
+    ).run(nowMs - keepMs)
   }
 
   // ---------------------------------------------------------------- notification
 
   private silences(nowMs: number): Silence[] {
     return (
-      this.db
-        .prepare('SELECT * FROM silences WHERE starts_at_ms <= ? AND ends_at_ms > ?')
-        .all(nowMs, nowMs) as Array<{
+      this.sql('SELECT * FROM silences WHERE starts_at_ms <= ? AND ends_at_ms > ?').all(
+        nowMs,
+        nowMs,
+      ) as Array<{
         id: number
         matchers: string
         starts_at_ms: number
@@ -840,16 +873,14 @@ export class AlertEngine {
    * in one SMS. Critical findings skip group_interval and quiet hours.
    */
   flush(nowMs: number): void {
-    const all = this.db
-      .prepare(
-        `SELECT * FROM alerts WHERE state = 'firing'
+    const all = this.sql(
+      `SELECT * FROM alerts WHERE state = 'firing'
            OR (state = 'resolved' AND id IN (SELECT alert FROM alert_deliveries WHERE resolved_sent = 0))`,
-      )
-      .all() as AlertRow[]
+    ).all() as AlertRow[]
     if (all.length === 0) return
     const firing = all.filter((a) => a.state === 'firing')
     const silences = this.silences(nowMs)
-    const delivery = this.db.prepare('SELECT * FROM alert_deliveries WHERE alert = ? AND recipient = ?')
+    const delivery = this.sql('SELECT * FROM alert_deliveries WHERE alert = ? AND recipient = ?')
     type Due = { alert: AlertRow; kind: MessageItem['kind']; dueMs: number; critical: boolean }
     const byRecipient = new Map<string, { recipient: Recipient; due: Due[] }>()
     for (const a of all) {
@@ -875,9 +906,9 @@ export class AlertEngine {
       }
     }
     for (const { recipient, due } of byRecipient.values()) {
-      const state = this.db
-        .prepare('SELECT * FROM alert_recipients WHERE recipient = ?')
-        .get(recipient.key) as { seq: number; last_sent_ms: number | null } | undefined
+      const state = this.sql('SELECT * FROM alert_recipients WHERE recipient = ?').get(recipient.key) as
+        | { seq: number; last_sent_ms: number | null }
+        | undefined
       const lastSent = state?.last_sent_ms ?? Number.NEGATIVE_INFINITY
       const earliest = Math.min(...due.map((d) => d.dueMs))
       const critical = due.filter((d) => d.critical)
@@ -903,7 +934,7 @@ export class AlertEngine {
     const parts = quiet
       ? [due.filter((d) => d.critical), due.filter((d) => !d.critical)].filter((p) => p.length > 0)
       : [due]
-    const insert = this.db.prepare(
+    const insert = this.sql(
       `INSERT OR IGNORE INTO alert_messages (key, recipient, phone, text, critical, not_before_ms, alerts, created_at_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     )
@@ -931,40 +962,35 @@ export class AlertEngine {
         )
         for (const d of part) {
           if (d.kind === 'resolved') {
-            this.db
-              .prepare('UPDATE alert_deliveries SET resolved_sent = 1 WHERE alert = ? AND recipient = ?')
-              .run(d.alert.id, r.key)
+            this.sql('UPDATE alert_deliveries SET resolved_sent = 1 WHERE alert = ? AND recipient = ?').run(
+              d.alert.id,
+              r.key,
+            )
           } else {
-            this.db
-              .prepare(
-                `INSERT INTO alert_deliveries (alert, recipient, notified_at_ms, count) VALUES (?, ?, ?, 1)
+            this.sql(
+              `INSERT INTO alert_deliveries (alert, recipient, notified_at_ms, count) VALUES (?, ?, ?, 1)
                  ON CONFLICT(alert, recipient) DO UPDATE SET notified_at_ms = excluded.notified_at_ms, count = count + 1`,
-              )
-              .run(d.alert.id, r.key, nowMs)
+            ).run(d.alert.id, r.key, nowMs)
           }
         }
       }
-      this.db
-        .prepare(
-          `INSERT INTO alert_recipients (recipient, seq, last_sent_ms) VALUES (?, ?, ?)
+      this.sql(
+        `INSERT INTO alert_recipients (recipient, seq, last_sent_ms) VALUES (?, ?, ?)
            ON CONFLICT(recipient) DO UPDATE SET seq = excluded.seq, last_sent_ms = excluded.last_sent_ms`,
-        )
-        .run(r.key, n, nowMs)
+      ).run(r.key, n, nowMs)
     })()
     this.handOver()
   }
 
   /** Escalation: a critical alert firing unacknowledged for escalateAfterMs goes to the village officers. */
   private escalate(nowMs: number): void {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM alerts WHERE state = 'firing' AND severity = 'critical' AND acked_at_ms IS NULL
+    const rows = this.sql(
+      `SELECT * FROM alerts WHERE state = 'firing' AND severity = 'critical' AND acked_at_ms IS NULL
            AND escalated_at_ms IS NULL AND fired_at_ms <= ?`,
-      )
-      .all(nowMs - this.cfg.escalateAfterMs) as AlertRow[]
+    ).all(nowMs - this.cfg.escalateAfterMs) as AlertRow[]
     if (rows.length === 0) return
     const silences = this.silences(nowMs)
-    const insert = this.db.prepare(
+    const insert = this.sql(
       `INSERT OR IGNORE INTO alert_messages (key, recipient, phone, text, critical, not_before_ms, alerts, created_at_ms)
        VALUES (?, ?, ?, ?, 1, NULL, ?, ?)`,
     )
@@ -982,7 +1008,7 @@ export class AlertEngine {
             nowMs,
           )
         }
-        this.db.prepare('UPDATE alerts SET escalated_at_ms = ? WHERE id = ?').run(nowMs, a.id)
+        this.sql('UPDATE alerts SET escalated_at_ms = ? WHERE id = ?').run(nowMs, a.id)
       })()
       this.recordEvent(a.id, 'escalated', nowMs)
     }
@@ -991,9 +1017,9 @@ export class AlertEngine {
 
   /** Hands every SMS not yet handed to the outbox; the key makes a repeat harmless. */
   private handOver(): void {
-    const rows = this.db
-      .prepare('SELECT * FROM alert_messages WHERE enqueued_at_ms IS NULL ORDER BY id')
-      .all() as Array<{
+    const rows = this.sql(
+      'SELECT * FROM alert_messages WHERE enqueued_at_ms IS NULL ORDER BY id',
+    ).all() as Array<{
       id: number
       key: string
       phone: string
@@ -1001,7 +1027,7 @@ export class AlertEngine {
       critical: number
       not_before_ms: number | null
     }>
-    const mark = this.db.prepare('UPDATE alert_messages SET enqueued_at_ms = ? WHERE id = ?')
+    const mark = this.sql('UPDATE alert_messages SET enqueued_at_ms = ? WHERE id = ?')
     for (const m of rows) {
       try {
         this.opts.outbox.enqueue({
@@ -1049,7 +1075,7 @@ export class AlertEngine {
   // ---------------------------------------------------------------- operations
 
   getAlert(id: number): Alert | undefined {
-    const r = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined
+    const r = this.sql('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined
     return r && toAlert(r)
   }
 
@@ -1063,28 +1089,24 @@ export class AlertEngine {
       }
     }
     const sql = `SELECT * FROM alerts${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
-    return (this.db.prepare(sql).all(...args, filter.limit ?? 500) as AlertRow[]).map(toAlert)
+    return (this.sql(sql).all(...args, filter.limit ?? 500) as AlertRow[]).map(toAlert)
   }
 
   /** Acknowledge (ThingsBoard): stops reminders and escalation; the alert still resolves by itself. */
   ack(id: number, by: string, atMs: number = this.clock()): Alert | undefined {
-    const changed = this.db
-      .prepare(
-        `UPDATE alerts SET acked_at_ms = ?, acked_by = ? WHERE id = ? AND acked_at_ms IS NULL AND state IN ('pending', 'firing')`,
-      )
-      .run(atMs, by, id).changes
+    const changed = this.sql(
+      `UPDATE alerts SET acked_at_ms = ?, acked_by = ? WHERE id = ? AND acked_at_ms IS NULL AND state IN ('pending', 'firing')`,
+    ).run(atMs, by, id).changes
     if (changed) this.recordEvent(id, 'acknowledged', atMs)
     return this.getAlert(id)
   }
 
   addSilence(s: Omit<Silence, 'id'>): Silence {
     const id = Number(
-      this.db
-        .prepare(
-          `INSERT INTO silences (matchers, starts_at_ms, ends_at_ms, created_by, comment, created_at_ms)
+      this.sql(
+        `INSERT INTO silences (matchers, starts_at_ms, ends_at_ms, created_by, comment, created_at_ms)
            VALUES (?, ?, ?, ?, ?, ?)`,
-        )
-        .run(JSON.stringify(s.matchers), s.startsAtMs, s.endsAtMs, s.createdBy, s.comment, this.clock())
+      ).run(JSON.stringify(s.matchers), s.startsAtMs, s.endsAtMs, s.createdBy, s.comment, this.clock())
         .lastInsertRowid,
     )
     return { id, ...s }
@@ -1109,7 +1131,7 @@ export class AlertEngine {
   // ---------------------------------------------------------------- events
 
   private recordEvent(alertId: number, state: string, atMs: number): void {
-    const row = this.db.prepare('SELECT * FROM alerts WHERE id = ?').get(alertId) as AlertRow | undefined
+    const row = this.sql('SELECT * FROM alerts WHERE id = ?').get(alertId) as AlertRow | undefined
     if (!row) return
     const view = this.view(row)
     let message: string
@@ -1133,17 +1155,20 @@ export class AlertEngine {
   }
 
   private addEvent(e: StoredEvent): void {
-    this.db
-      .prepare('INSERT INTO alert_events (measurement, time_ms, tags, fields) VALUES (?, ?, ?, ?)')
-      .run(e.measurement, e.timeMs, JSON.stringify(e.tags), JSON.stringify(e.fields))
+    this.sql('INSERT INTO alert_events (measurement, time_ms, tags, fields) VALUES (?, ?, ?, ?)').run(
+      e.measurement,
+      e.timeMs,
+      JSON.stringify(e.tags),
+      JSON.stringify(e.fields),
+    )
   }
 
   /** Events not yet in InfluxDB, oldest first. */
   pendingEvents(limit = 5000): Array<StoredEvent & { id: number }> {
     return (
-      this.db
-        .prepare('SELECT * FROM alert_events WHERE exported_at_ms IS NULL ORDER BY id LIMIT ?')
-        .all(limit) as Array<{
+      this.sql('SELECT * FROM alert_events WHERE exported_at_ms IS NULL ORDER BY id LIMIT ?').all(
+        limit,
+      ) as Array<{
         id: number
         measurement: string
         time_ms: number
@@ -1171,7 +1196,7 @@ export class AlertEngine {
         const batch = this.pendingEvents()
         if (batch.length === 0) break
         await sink.write(batch)
-        const mark = this.db.prepare('UPDATE alert_events SET exported_at_ms = ? WHERE id = ?')
+        const mark = this.sql('UPDATE alert_events SET exported_at_ms = ? WHERE id = ?')
         const now = this.clock()
         this.db.transaction(() => {
           for (const e of batch) mark.run(now, e.id)

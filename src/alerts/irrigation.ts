@@ -5,6 +5,7 @@ import type { Registry } from '../registry/index.ts'
 import type { Reading } from '../telemetry/reading.ts'
 import type { AlertsConfig } from './config.ts'
 import type { Field } from './directory.ts'
+import { statement } from './sql.ts'
 import { DAY_MS, localDayOfYear, localDayStart } from './time.ts'
 
 const log = getLogger('alerts.irrigation')
@@ -68,13 +69,15 @@ export class IrrigationAdvisor {
     return this.registry.database()
   }
 
+  private sql(text: string): Database.Statement {
+    return statement(this.db, text)
+  }
+
   /** Adds weather readings to their village-day (call inside the caller's transaction). */
   accumulate(readings: readonly Reading[]): void {
     if (readings.length === 0 || !this.cfg.enabled) return
     const days = new Map<string, { village: string; dayStartMs: number; day: WeatherDay }>()
-    const get = this.db.prepare(
-      'SELECT summary, closed FROM weather_days WHERE village = ? AND day_start_ms = ?',
-    )
+    const get = this.sql('SELECT summary, closed FROM weather_days WHERE village = ? AND day_start_ms = ?')
     const sorted = [...readings].sort((a, b) => a.timeMs - b.timeMs)
     for (const r of sorted) {
       const dayStartMs = localDayStart(r.timeMs)
@@ -117,7 +120,7 @@ export class IrrigationAdvisor {
         }
       }
     }
-    const put = this.db.prepare(
+    const put = this.sql(
       `INSERT INTO weather_days (village, day_start_ms, summary) VALUES (?, ?, ?)
        ON CONFLICT(village, day_start_ms) DO UPDATE SET summary = excluded.summary`,
     )
@@ -126,9 +129,10 @@ export class IrrigationAdvisor {
 
   /** The weather of one village-day. */
   weatherDay(village: string, dayStartMs: number): WeatherDay | undefined {
-    const row = this.db
-      .prepare('SELECT summary FROM weather_days WHERE village = ? AND day_start_ms = ?')
-      .get(village, dayStartMs) as { summary: string } | undefined
+    const row = this.sql('SELECT summary FROM weather_days WHERE village = ? AND day_start_ms = ?').get(
+      village,
+      dayStartMs,
+    ) as { summary: string } | undefined
     return row && (JSON.parse(row.summary) as WeatherDay)
   }
 
@@ -167,11 +171,9 @@ export class IrrigationAdvisor {
    * of the village. Returns the new advice (the engine writes it as events).
    */
   closeDays(nowMs: number): FieldAdvice[] {
-    const rows = this.db
-      .prepare(
-        'SELECT village, day_start_ms, summary FROM weather_days WHERE closed = 0 AND day_start_ms <= ? ORDER BY day_start_ms',
-      )
-      .all(nowMs - DAY_MS - this.cfg.closeDayAfterMs) as Array<{
+    const rows = this.sql(
+      'SELECT village, day_start_ms, summary FROM weather_days WHERE closed = 0 AND day_start_ms <= ? ORDER BY day_start_ms',
+    ).all(nowMs - DAY_MS - this.cfg.closeDayAfterMs) as Array<{
       village: string
       day_start_ms: number
       summary: string
@@ -181,20 +183,22 @@ export class IrrigationAdvisor {
       const day = JSON.parse(row.summary) as WeatherDay
       const et0 = this.et0(row.village, row.day_start_ms, day, this.cfg.latitudeDeg)
       if (et0 !== undefined) day.et0Mm = et0
-      this.db
-        .prepare('UPDATE weather_days SET summary = ?, closed = 1 WHERE village = ? AND day_start_ms = ?')
-        .run(JSON.stringify(day), row.village, row.day_start_ms)
+      this.sql('UPDATE weather_days SET summary = ?, closed = 1 WHERE village = ? AND day_start_ms = ?').run(
+        JSON.stringify(day),
+        row.village,
+        row.day_start_ms,
+      )
       if (et0 === undefined) continue
-      const fields = this.db.prepare('SELECT id FROM fields WHERE village = ?').all(row.village) as Array<{
+      const fields = this.sql('SELECT id FROM fields WHERE village = ?').all(row.village) as Array<{
         id: string
       }>
       for (const { id } of fields) {
         const field = this.field(id)
         const advice = field && this.adviseField(field, row.day_start_ms)
         if (!advice) continue
-        this.db
-          .prepare('INSERT OR REPLACE INTO irrigation_advice (field, day_start_ms, detail) VALUES (?, ?, ?)')
-          .run(id, row.day_start_ms, JSON.stringify(advice))
+        this.sql(
+          'INSERT OR REPLACE INTO irrigation_advice (field, day_start_ms, detail) VALUES (?, ?, ?)',
+        ).run(id, row.day_start_ms, JSON.stringify(advice))
         out.push(advice)
       }
     }
@@ -202,7 +206,7 @@ export class IrrigationAdvisor {
   }
 
   private field(id: string): Field | undefined {
-    const r = this.db.prepare('SELECT * FROM fields WHERE id = ?').get(id) as
+    const r = this.sql('SELECT * FROM fields WHERE id = ?').get(id) as
       | {
           id: string
           village: string
@@ -287,9 +291,9 @@ export class IrrigationAdvisor {
   }
 
   latestAdvice(field: string): FieldAdvice | undefined {
-    const row = this.db
-      .prepare('SELECT detail FROM irrigation_advice WHERE field = ? ORDER BY day_start_ms DESC LIMIT 1')
-      .get(field) as { detail: string } | undefined
+    const row = this.sql(
+      'SELECT detail FROM irrigation_advice WHERE field = ? ORDER BY day_start_ms DESC LIMIT 1',
+    ).get(field) as { detail: string } | undefined
     return row && (JSON.parse(row.detail) as FieldAdvice)
   }
 }

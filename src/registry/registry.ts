@@ -193,7 +193,7 @@ const MIGRATIONS: readonly string[] = [
      time_ms  INTEGER NOT NULL,
      village  TEXT NOT NULL,
      value    REAL NOT NULL,
-     PRIMARY KEY (device, quantity, sensor, time_ms)
+     PRIMARY KEY (device, quantity, time_ms, sensor)
    ) WITHOUT ROWID;
    CREATE INDEX recent_readings_village ON recent_readings(village, quantity, time_ms);
    CREATE TABLE device_seen (
