@@ -2,7 +2,7 @@ import type { Language } from './directory.ts'
 import { normaliseName } from './directory.ts'
 import type { AlertEngine } from './engine.ts'
 import type { InboundSms } from './notify-port.ts'
-import { formatNumber } from './templates.ts'
+import { formatNumber, LABELS } from './templates.ts'
 import { localClock } from './time.ts'
 
 /**
@@ -100,7 +100,7 @@ export function fieldReport(engine: AlertEngine, fieldId: string, lang: Language
     )
   }
   const active = engine.listAlerts({ field: field.id, state: 'firing' })
-  for (const a of active.slice(0, 2)) parts.push(`#${a.id} ${a.rule}`)
+  for (const a of active.slice(0, 2)) parts.push(`#${a.id} ${LABELS(a.rule, lang)}`)
   const advice = engine.advisor.latestAdvice(field.id)
   if (advice && advice.netNeedMm >= 1) {
     const litres = formatNumber(Math.round(advice.litres / 100) * 100, 0, lang)
