@@ -147,6 +147,8 @@ export interface AlertEngineOptions {
 const SOIL = 'soil_moisture'
 /** A stuck value is judged over hours; checking every 10 min of reading time is plenty. */
 const STUCK_CHECK_EVERY_MS = 10 * 60_000
+/** recent_readings is trimmed to the longest rule window this often. */
+const PRUNE_EVERY_MS = 10 * 60_000
 /** Quantities a village's weather station reports that the weather rules and the advisor use. */
 const WEATHER_QUANTITIES = new Set([
   'air_temperature',
@@ -182,6 +184,8 @@ export class AlertEngine {
   private readonly latestCache = new Map<string, { value: number; timeMs: number }>()
   /** Reading time of the last stuck-value check per device: a 6 h window needs no check per reading. */
   private readonly stuckCheckedAt = new Map<string, number>()
+  private prunedAtMs = Number.NEGATIVE_INFINITY
+  private kept: Set<string> | undefined
 
   constructor(opts: AlertEngineOptions) {
     this.opts = opts
@@ -267,14 +271,16 @@ export class AlertEngine {
        ON CONFLICT(device) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), village = excluded.village`,
     )
     this.db.transaction(() => {
+      const kept = this.ruleQuantities()
       for (const r of readings) {
+        const d = touchedDevices.get(r.device)
+        if (!d || d.atMs < r.timeMs) touchedDevices.set(r.device, { village: r.village, atMs: r.timeMs })
+        if (!kept.has(r.quantity)) continue
         insert.run(r.device, r.sensor, r.quantity, r.timeMs, r.village, r.value)
         const key = `${r.device}\u0000${r.quantity}`
         const known = this.latest(r.device, r.quantity)
         if (!known || known.timeMs <= r.timeMs)
           this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
-        const d = touchedDevices.get(r.device)
-        if (!d || d.atMs < r.timeMs) touchedDevices.set(r.device, { village: r.village, atMs: r.timeMs })
         if (r.quantity === SOIL) {
           for (const f of fieldsByDevice.get(r.device) ?? [])
             touchedFields.set(f.id, Math.max(touchedFields.get(f.id) ?? 0, r.timeMs))
@@ -780,7 +786,10 @@ export class AlertEngine {
     this.prune(nowMs)
   }
 
+  /** Old readings go, at most once per PRUNE_EVERY_MS (the delete scans the time index). */
   private prune(nowMs: number): void {
+    if (nowMs - this.prunedAtMs < PRUNE_EVERY_MS && nowMs >= this.prunedAtMs) return
+    this.prunedAtMs = nowMs
     const r = this.cfg.rules
     const keepMs = Math.max(
       r.heavyRain.windowMs,
@@ -789,12 +798,22 @@ export class AlertEngine {
       r.moistureDrop.windowMs,
       DAY_MS,
     )
-    // Keep the newest reading of every series (CEK replies, stuck checks) however old it is.
-    this.sql(
-      `DELETE FROM recent_readings WHERE time_ms < ? AND time_ms < (
-           SELECT max(time_ms) FROM recent_readings x
-           WHERE x.device = recent_readings.device AND x.quantity = recent_readings.quantity AND x.sensor = recent_readings.sensor)`,
-    ).run(nowMs - keepMs)
+    this.sql('DELETE FROM recent_readings WHERE time_ms < ?').run(nowMs - keepMs)
+  }
+
+  /** Quantities a rule looks back on; other readings (stem diameter, pressure…) are not kept. */
+  private ruleQuantities(): Set<string> {
+    if (!this.kept) {
+      const h = this.cfg.rules.sensorHealth
+      this.kept = new Set([
+        SOIL,
+        'battery_voltage',
+        ...WEATHER_QUANTITIES,
+        ...h.stuckQuantities,
+        ...Object.keys(h.plausible),
+      ])
+    }
+    return this.kept
   }
 
   // ---------------------------------------------------------------- notification

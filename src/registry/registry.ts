@@ -196,6 +196,7 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (device, quantity, time_ms, sensor)
    ) WITHOUT ROWID;
    CREATE INDEX recent_readings_village ON recent_readings(village, quantity, time_ms);
+   CREATE INDEX recent_readings_time ON recent_readings(time_ms);
    CREATE TABLE device_seen (
      device       TEXT PRIMARY KEY,
      village      TEXT NOT NULL,
