@@ -134,6 +134,8 @@ export type NewFarmer = Omit<Farmer, 'stopped' | 'language' | 'quietStart' | 'qu
 
 export class Directory {
   private readonly registry: Registry
+  /** Bumped by every change made through this object (the engine re-reads what depends on it). */
+  version = 0
   private readonly defaultQuiet: { start: string; end: string }
 
   constructor(opts: { registry: Registry; quietHours: { start: string; end: string } }) {
@@ -188,6 +190,7 @@ export class Directory {
         retryable: false,
       })
     if (problems.length > 0) throw invalid('invalid_field', problems)
+    this.version++
     this.sql(
       `INSERT INTO fields (id, village, name, crop, stage, planted_at_ms, area_ha, lat, lon, devices, created_at_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -249,6 +252,7 @@ export class Directory {
       throw new KampungError('farmer_exists', `a farmer with id "${input.id}" or phone ${phone} exists`, {
         retryable: false,
       })
+    this.version++
     this.sql(
       `INSERT INTO farmers (id, name, phone, village, language, quiet_start, quiet_end, stopped, created_at_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
@@ -283,6 +287,7 @@ export class Directory {
 
   /** STOP sets this; a new subscription by an officer (or MULAI) clears it. */
   setStopped(farmer: string, stopped: boolean): void {
+    this.version++
     this.sql('UPDATE farmers SET stopped = ? WHERE id = ?').run(stopped ? 1 : 0, farmer)
   }
 
@@ -291,6 +296,7 @@ export class Directory {
       throw new KampungError('unknown_farmer', `farmer "${farmer}" is not registered`, { retryable: false })
     if (!this.getField(field))
       throw new KampungError('unknown_field', `field "${field}" is not registered`, { retryable: false })
+    this.version++
     this.sql('INSERT OR IGNORE INTO subscriptions (farmer, field) VALUES (?, ?)').run(farmer, field)
   }
 
@@ -324,6 +330,7 @@ export class Directory {
     const language = input.language ?? 'id'
     if (!(LANGUAGES as readonly string[]).includes(language)) problems.push('language: id or en')
     if (problems.length > 0) throw invalid('invalid_officer', problems)
+    this.version++
     this.sql(
       `INSERT INTO officers (id, name, phone, village, language) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, phone = excluded.phone,

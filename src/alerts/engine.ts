@@ -149,6 +149,9 @@ const SOIL = 'soil_moisture'
 const STUCK_CHECK_EVERY_MS = 10 * 60_000
 /** recent_readings is trimmed to the longest rule window this often. */
 const PRUNE_EVERY_MS = 10 * 60_000
+/** A fall within an hour, checked at most every 5 min of reading time per field. */
+const DROP_CHECK_EVERY_MS = 5 * 60_000
+const FIELDS_CACHE_MS = 10_000
 /** Quantities a village's weather station reports that the weather rules and the advisor use. */
 const WEATHER_QUANTITIES = new Set([
   'air_temperature',
@@ -184,8 +187,22 @@ export class AlertEngine {
   private readonly latestCache = new Map<string, { value: number; timeMs: number }>()
   /** Reading time of the last stuck-value check per device: a 6 h window needs no check per reading. */
   private readonly stuckCheckedAt = new Map<string, number>()
+  /** Reading time of the last moisture-drop check per field (a range query per probe). */
+  private readonly dropCheckedAt = new Map<string, number>()
   private prunedAtMs = Number.NEGATIVE_INFINITY
   private kept: Set<string> | undefined
+  private fieldCache:
+    | {
+        fields: Field[]
+        byId: Map<string, Field>
+        byDevice: Map<string, Field[]>
+        atMs: number
+        version: number
+      }
+    | undefined
+  /** Nothing can be due to send before this (see flush); a state change resets it. */
+  private flushDueAtMs = Number.NEGATIVE_INFINITY
+  private flushedDirectoryVersion = -1
 
   constructor(opts: AlertEngineOptions) {
     this.opts = opts
@@ -270,7 +287,9 @@ export class AlertEngine {
       `INSERT INTO device_seen (device, village, last_ms) VALUES (?, ?, ?)
        ON CONFLICT(device) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), village = excluded.village`,
     )
-    this.db.transaction(() => {
+    // One IMMEDIATE transaction for the batch: its readings, the rules' findings and the state
+    // changes commit together (one commit per batch; the findings' nested transaction is a savepoint).
+    const evaluate = this.db.transaction(() => {
       const kept = this.ruleQuantities()
       for (const r of readings) {
         const d = touchedDevices.get(r.device)
@@ -291,26 +310,28 @@ export class AlertEngine {
       }
       for (const [device, { village, atMs }] of touchedDevices) seen.run(device, village, atMs)
       this.advisor.accumulate(readings.filter((r) => WEATHER_QUANTITIES.has(r.quantity)))
-    })()
 
-    const findings: Finding[] = []
-    const fields = this.directory.listFields()
-    const fieldById = new Map(fields.map((f) => [f.id, f]))
-    for (const [fieldId, atMs] of touchedFields) {
-      const field = fieldById.get(fieldId)
-      if (field) findings.push(...this.fieldFindings(field, atMs))
-    }
-    for (const [village, atMs] of touchedVillages) {
-      const inVillage = fields.filter((f) => f.village === village)
-      if (inVillage.length === 0) continue
-      const weather = this.villageWeather(village, atMs)
-      for (const field of inVillage) findings.push(...this.weatherFindings(field, atMs, weather))
-    }
-    for (const [device, { village, atMs }] of touchedDevices) {
-      findings.push(...this.sensorFindings(device, village, atMs, fieldsByDevice.get(device)?.[0]))
-    }
-    this.applyAll(findings)
-    this.flush(this.clock())
+      const findings: Finding[] = []
+      const { fields, byId: fieldById } = this.fieldIndex()
+      for (const [fieldId, atMs] of touchedFields) {
+        const field = fieldById.get(fieldId)
+        if (field) findings.push(...this.fieldFindings(field, atMs))
+      }
+      for (const [village, atMs] of touchedVillages) {
+        const inVillage = fields.filter((f) => f.village === village)
+        if (inVillage.length === 0) continue
+        const weather = this.villageWeather(village, atMs)
+        for (const field of inVillage) findings.push(...this.weatherFindings(field, atMs, weather))
+      }
+      for (const [device, { village, atMs }] of touchedDevices) {
+        findings.push(...this.sensorFindings(device, village, atMs, fieldsByDevice.get(device)?.[0]))
+      }
+      this.applyAll(findings)
+    })
+    evaluate.immediate()
+    const now = this.clock()
+    // Subscriptions, STOP/MULAI change who is owed what: a directory change flushes too.
+    if (now >= this.flushDueAtMs || this.directory.version !== this.flushedDirectoryVersion) this.flush(now)
   }
 
   /**
@@ -338,12 +359,36 @@ export class AlertEngine {
     }
   }
 
-  private fieldsByDevice(): Map<string, Field[]> {
-    const map = new Map<string, Field[]>()
-    for (const f of this.directory.listFields()) {
-      for (const d of f.devices) map.set(d, [...(map.get(d) ?? []), f])
+  /**
+   * Fields and which device is in which, cached for FIELDS_CACHE_MS: they change rarely (officers
+   * add fields), and listing them per batch of readings cost more than the rules. This process's
+   * own changes (Directory) show at once; another process's within FIELDS_CACHE_MS.
+   */
+  private fieldIndex(): { fields: Field[]; byId: Map<string, Field>; byDevice: Map<string, Field[]> } {
+    const now = Date.now()
+    if (
+      this.fieldCache &&
+      this.fieldCache.version === this.directory.version &&
+      now - this.fieldCache.atMs < FIELDS_CACHE_MS
+    )
+      return this.fieldCache
+    const fields = this.directory.listFields()
+    const byDevice = new Map<string, Field[]>()
+    for (const f of fields) {
+      for (const d of f.devices) byDevice.set(d, [...(byDevice.get(d) ?? []), f])
     }
-    return map
+    this.fieldCache = {
+      fields,
+      byId: new Map(fields.map((f) => [f.id, f])),
+      byDevice,
+      atMs: now,
+      version: this.directory.version,
+    }
+    return this.fieldCache
+  }
+
+  private fieldsByDevice(): Map<string, Field[]> {
+    return this.fieldIndex().byDevice
   }
 
   private latest(device: string, quantity: string): { value: number; timeMs: number } | undefined {
@@ -417,7 +462,10 @@ export class AlertEngine {
       })
     }
     const drop = this.cfg.rules.moistureDrop
-    if (drop.enabled) {
+    const lastDrop = this.dropCheckedAt.get(field.id)
+    const checkDrop = lastDrop === undefined || atMs - lastDrop >= DROP_CHECK_EVERY_MS || atMs < lastDrop
+    if (drop.enabled && checkDrop) {
+      this.dropCheckedAt.set(field.id, atMs)
       let worst = 0
       for (const d of field.devices) {
         const row = this.sql(
@@ -684,7 +732,10 @@ export class AlertEngine {
         const changed = this.sql(
           `UPDATE alerts SET state = 'firing', fired_at_ms = ?, value = ?, updated_at_ms = ? WHERE id = ? AND state = 'pending'`,
         ).run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
-        if (changed) this.recordEvent(row.id, 'firing', f.atMs)
+        if (changed) {
+          this.recordEvent(row.id, 'firing', f.atMs)
+          this.flushDueAtMs = Number.NEGATIVE_INFINITY
+        }
       }
       return
     }
@@ -698,7 +749,10 @@ export class AlertEngine {
       const changed = this.sql(
         `UPDATE alerts SET state = 'resolved', resolved_at_ms = ?, value = ?, updated_at_ms = ? WHERE id = ? AND state = 'firing'`,
       ).run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
-      if (changed) this.recordEvent(row.id, 'resolved', f.atMs)
+      if (changed) {
+        this.recordEvent(row.id, 'resolved', f.atMs)
+        this.flushDueAtMs = Number.NEGATIVE_INFINITY
+      }
     }
   }
 
@@ -896,14 +950,19 @@ export class AlertEngine {
       `SELECT * FROM alerts WHERE state = 'firing'
            OR (state = 'resolved' AND id IN (SELECT alert FROM alert_deliveries WHERE resolved_sent = 0))`,
     ).all() as AlertRow[]
-    if (all.length === 0) return
+    // The earliest time anything not sent now could become due (a tick flushes regardless).
+    let next = Number.POSITIVE_INFINITY
     const firing = all.filter((a) => a.state === 'firing')
     const silences = this.silences(nowMs)
     const delivery = this.sql('SELECT * FROM alert_deliveries WHERE alert = ? AND recipient = ?')
     type Due = { alert: AlertRow; kind: MessageItem['kind']; dueMs: number; critical: boolean }
     const byRecipient = new Map<string, { recipient: Recipient; due: Due[] }>()
     for (const a of all) {
-      if (a.state === 'firing' && (this.silenced(a, silences) || this.inhibited(a, firing))) continue
+      if (a.state === 'firing' && this.silenced(a, silences)) {
+        next = Math.min(next, ...silences.map((x) => x.endsAtMs))
+        continue
+      }
+      if (a.state === 'firing' && this.inhibited(a, firing)) continue
       for (const r of this.recipientsOf(a)) {
         const d = delivery.get(a.id, r.key) as
           | { notified_at_ms: number; count: number; resolved_sent: number }
@@ -915,8 +974,10 @@ export class AlertEngine {
             item = { alert: a, kind: 'resolved', dueMs: a.resolved_at_ms!, critical }
         } else if (!d) {
           item = { alert: a, kind: 'firing', dueMs: a.fired_at_ms!, critical }
-        } else if (a.acked_at_ms === null && nowMs - d.notified_at_ms >= this.cfg.repeatIntervalMs) {
-          item = { alert: a, kind: 'repeat', dueMs: d.notified_at_ms + this.cfg.repeatIntervalMs, critical }
+        } else if (a.acked_at_ms === null) {
+          const repeatAt = d.notified_at_ms + this.cfg.repeatIntervalMs
+          if (nowMs >= repeatAt) item = { alert: a, kind: 'repeat', dueMs: repeatAt, critical }
+          else next = Math.min(next, repeatAt)
         }
         if (!item) continue
         const entry = byRecipient.get(r.key) ?? { recipient: r, due: [] }
@@ -936,10 +997,18 @@ export class AlertEngine {
         critical.length > 0
           ? Math.min(...critical.map((d) => d.dueMs)) + this.cfg.groupWaitMs
           : Number.POSITIVE_INFINITY
-      if (nowMs < flushAt && nowMs < criticalAt) continue
+      if (nowMs < flushAt && nowMs < criticalAt) {
+        next = Math.min(next, flushAt, criticalAt)
+        continue
+      }
       const ready = nowMs >= flushAt ? due : critical
+      if (ready.length < due.length)
+        next = Math.min(next, Math.max(flushAt, nowMs + this.cfg.groupIntervalMs))
+      if (ready.some((d) => d.kind !== 'resolved')) next = Math.min(next, nowMs + this.cfg.repeatIntervalMs)
       this.send(recipient, ready, nowMs, state?.seq ?? 0)
     }
+    this.flushDueAtMs = next
+    this.flushedDirectoryVersion = this.directory.version
   }
 
   private send(
@@ -1128,6 +1197,7 @@ export class AlertEngine {
       ).run(JSON.stringify(s.matchers), s.startsAtMs, s.endsAtMs, s.createdBy, s.comment, this.clock())
         .lastInsertRowid,
     )
+    this.flushDueAtMs = Number.NEGATIVE_INFINITY
     return { id, ...s }
   }
 
