@@ -99,6 +99,16 @@ export function fieldReport(engine: AlertEngine, fieldId: string, lang: Language
       `${lang === 'id' ? 'lengas' : 'moisture'} ${formatNumber(m.value, 1, lang)}% (${localClock(m.timeMs)})`,
     )
   }
+  const soilTemps = field.devices
+    .map((d) => engine.latest(d, 'soil_temperature'))
+    .filter((x): x is { value: number; timeMs: number } => x !== undefined)
+  if (soilTemps.length > 0) {
+    const t = soilTemps.reduce((a, x) => a + x.value, 0) / soilTemps.length
+    parts.push(`${lang === 'id' ? 'suhu tanah' : 'soil'} ${formatNumber(t, 1, lang)} C`)
+  }
+  const now = m?.timeMs ?? Date.now()
+  const rain = engine.villageWeather(field.village, now).rainMm
+  parts.push(`${lang === 'id' ? 'hujan 24j' : 'rain 24h'} ${formatNumber(rain, 1, lang)} mm`)
   const active = engine.listAlerts({ field: field.id, state: 'firing' })
   for (const a of active.slice(0, 2)) parts.push(`#${a.id} ${LABELS(a.rule, lang)}`)
   const advice = engine.advisor.latestAdvice(field.id)

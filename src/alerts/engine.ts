@@ -294,9 +294,15 @@ export class AlertEngine {
       for (const r of readings) {
         const d = touchedDevices.get(r.device)
         if (!d || d.atMs < r.timeMs) touchedDevices.set(r.device, { village: r.village, atMs: r.timeMs })
-        if (!kept.has(r.quantity)) continue
-        insert.run(r.device, r.sensor, r.quantity, r.timeMs, r.village, r.value)
         const key = `${r.device}\u0000${r.quantity}`
+        if (!kept.has(r.quantity)) {
+          // Not kept in SQLite, but remembered for CEK replies (lost on restart until the next reading).
+          const known = this.latestCache.get(key)
+          if (!known || known.timeMs <= r.timeMs)
+            this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
+          continue
+        }
+        insert.run(r.device, r.sensor, r.quantity, r.timeMs, r.village, r.value)
         const known = this.latest(r.device, r.quantity)
         if (!known || known.timeMs <= r.timeMs)
           this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
@@ -391,7 +397,8 @@ export class AlertEngine {
     return this.fieldIndex().byDevice
   }
 
-  private latest(device: string, quantity: string): { value: number; timeMs: number } | undefined {
+  /** The newest reading of a device's quantity (kept quantities survive a restart; others until one). */
+  latest(device: string, quantity: string): { value: number; timeMs: number } | undefined {
     const key = `${device}\u0000${quantity}`
     const cached = this.latestCache.get(key)
     if (cached) return cached

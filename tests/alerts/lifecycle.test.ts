@@ -76,7 +76,7 @@ describe('farmer commands by SMS', () => {
 
     await r.outbox.receive(PHONE_A, 'cek sawah1')
     const cek = r.outbox.to(PHONE_A).at(-1)!.text
-    expect(cek).toMatch(/^SAWAH1: lengas 18,4% \(09:00\); #\d+ kering$/)
+    expect(cek).toMatch(/^SAWAH1: lengas 18,4% \(09:00\); suhu tanah 27,1 C; hujan 24j 0,0 mm; #\d+ kering$/)
 
     await r.outbox.receive(PHONE_A, 'CEK SAWAH7')
     expect(r.outbox.to(PHONE_A).at(-1)!.text).toBe('Lahan SAWAH7 tidak ditemukan. Lahan Anda: SAWAH1')
