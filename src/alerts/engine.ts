@@ -180,6 +180,7 @@ export class AlertEngine {
   private exporting = false
   private eventsDown = false
   private started = false
+  private inboundRegistered = false
   /**
    * Newest reading per device and quantity, as read or written by this process: saves a query
    * per rule and device on every batch. Filled from SQLite on a miss (after a restart).
@@ -226,7 +227,9 @@ export class AlertEngine {
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
-    this.opts.outbox.onInbound((mo) => this.onInbound(mo))
+    // The outbox keeps its handlers: register once even if this engine is started again.
+    if (!this.inboundRegistered) this.opts.outbox.onInbound((mo) => this.onInbound(mo))
+    this.inboundRegistered = true
     this.handOver()
     if (this.opts.events) {
       try {
