@@ -189,7 +189,7 @@ export type AlertRules = z.infer<typeof rulesSchema>
 const irrigationSchema = z
   .object({
     enabled: z.boolean().default(true),
-    /** Used when a field has no coordinates of its own. */
+    /** Latitude of the villages' weather stations (one value for the district: ~0.1° changes ET0 little). */
     latitudeDeg: z.number().min(-90).max(90).default(-8.22),
     elevationM: z.number().default(50),
     /** Height of the weather station's anemometer (FAO-56 eq. 47 brings it to 2 m). */
