@@ -181,6 +181,7 @@ export class AlertEngine {
   private eventsDown = false
   private started = false
   private inboundRegistered = false
+  private outboxDown = false
   /**
    * Newest reading per device and quantity, as read or written by this process: saves a query
    * per rule and device on every batch. Filled from SQLite on a miss (after a restart).
@@ -845,6 +846,8 @@ export class AlertEngine {
         })
       }
     }
+    // SMS the outbox refused earlier (its disk full, a restart) are handed again.
+    this.handOver()
     this.flush(nowMs)
     this.escalate(nowMs)
     this.prune(nowMs)
@@ -1136,9 +1139,13 @@ export class AlertEngine {
           ...(m.not_before_ms !== null ? { notBeforeMs: m.not_before_ms } : {}),
         })
         mark.run(this.clock(), m.id)
+        if (this.outboxDown) this.log.info('outbox takes alert SMS again')
+        this.outboxDown = false
       } catch (err) {
-        // The outbox refused (its disk?): the message stays here and is handed again next time.
-        this.log.error({ err, key: m.key }, 'outbox did not take an alert SMS; will retry')
+        // The outbox refused (its disk?): the message stays here and is handed again next tick.
+        if (!this.outboxDown)
+          this.log.error({ err, key: m.key }, 'outbox did not take an alert SMS; will retry')
+        this.outboxDown = true
         return
       }
     }

@@ -177,6 +177,7 @@ const MIGRATIONS: readonly string[] = [
      created_at_ms  INTEGER NOT NULL,
      enqueued_at_ms INTEGER
    );
+   CREATE INDEX alert_messages_unsent ON alert_messages(id) WHERE enqueued_at_ms IS NULL;
    CREATE TABLE silences (
      id            INTEGER PRIMARY KEY AUTOINCREMENT,
      matchers      TEXT NOT NULL,

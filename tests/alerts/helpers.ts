@@ -26,7 +26,11 @@ export class MemoryOutbox implements OutboxPort {
   private readonly byKey = new Map<string, number>()
   constructor(private readonly clock: () => number = Date.now) {}
 
+  /** While set, enqueue throws, like an outbox that cannot write. */
+  failing = false
+
   enqueue(msg: OutboundSms): { id: number; state: string; duplicate: boolean } {
+    if (this.failing) throw new Error('outbox unavailable')
     const existing = this.byKey.get(msg.key)
     if (existing !== undefined) {
       this.duplicates += 1

@@ -239,4 +239,23 @@ describe('grouping, escalation, inhibition, silences', () => {
     expect(r.outbox.to(PHONE_A)).toHaveLength(1)
     expect(r.outbox.to(PHONE_A)[0]!.text).toMatch(/^SAWAH1 kering/)
   })
+
+  it('an outbox that refuses loses nothing: the SMS waits in SQLite and is handed over at the next tick, once', async () => {
+    const t0 = wib(2026, 7, 2, 9)
+    r = await rig({ ...instant(only('dry')), groupWaitMs: 0 }, { startMs: t0 })
+    await seed(r)
+    r.outbox.failing = true
+    at(r, t0, reading('soil-1', 'soil_moisture', 18, t0))
+    expect(r.outbox.messages).toHaveLength(0)
+    at(r, t0 + MIN)
+    expect(r.outbox.messages).toHaveLength(0)
+    r.outbox.failing = false
+    at(r, t0 + 2 * MIN)
+    expect(r.outbox.to(PHONE_A)).toHaveLength(1)
+    expect(r.outbox.to(PHONE_B)).toHaveLength(1)
+    at(r, t0 + 3 * MIN)
+    await r.restart()
+    expect(r.outbox.messages).toHaveLength(2)
+    expect(r.outbox.duplicates).toBe(0)
+  })
 })
