@@ -113,11 +113,13 @@ export function fieldReport(engine: AlertEngine, fieldId: string, lang: Language
   for (const a of active.slice(0, 2)) parts.push(`#${a.id} ${LABELS(a.rule, lang)}`)
   const advice = engine.advisor.latestAdvice(field.id)
   if (advice && advice.netNeedMm >= 1) {
-    const litres = formatNumber(Math.round(advice.litres / 100) * 100, 0, lang)
+    // As in the alert SMS: the litres of the rounded depth, so the two numbers agree.
+    const mm = Math.round(advice.netNeedMm)
+    const litres = formatNumber(Math.round((mm * field.areaHa * 10_000) / 100) * 100, 0, lang)
     parts.push(
       lang === 'id'
-        ? `perlu air ~${formatNumber(advice.netNeedMm, 0, lang)} mm = ${litres} L`
-        : `water need ~${formatNumber(advice.netNeedMm, 0, lang)} mm = ${litres} L`,
+        ? `perlu air ~${formatNumber(mm, 0, lang)} mm = ${litres} L`
+        : `water need ~${formatNumber(mm, 0, lang)} mm = ${litres} L`,
     )
   }
   if (parts.length === 0)

@@ -22,9 +22,17 @@ function n(value: number, lang: Language, decimals?: number): string {
   return formatNumber(value, decimals ?? (Math.abs(value) < 10 ? 1 : 0), lang)
 }
 
-/** Litres rounded to 100 L (a farmer measures in jerrycans and pump hours, not litres). */
-function litres(value: number, lang: Language): string {
-  return formatNumber(Math.round(value / 100) * 100, 0, lang)
+/**
+ * "~12 mm = 18.000 L": the depth rounded to whole mm and the litres of that rounded depth over the
+ * field (1 mm on 1 ha = 10 000 L), so the two numbers agree and a farmer can check one with the
+ * other; then to 100 L (a farmer measures in jerrycans and pump hours).
+ */
+function water(needMm: number, areaHa: number, lang: Language): { mm: string; litres: string } {
+  const mm = Math.max(1, Math.round(needMm))
+  return {
+    mm: formatNumber(mm, 0, lang),
+    litres: formatNumber(Math.round((mm * areaHa * 10_000) / 100) * 100, 0, lang),
+  }
 }
 
 /** What a template gets about one alert. */
@@ -50,11 +58,14 @@ const ID: Record<string, Texts> = {
   dry: {
     label: 'kering',
     firing: (a, l) => {
-      const water =
-        a.needMm !== undefined && a.needMm >= 1 && a.litres !== undefined && a.areaHa !== undefined
-          ? ` Siram ~${n(a.needMm, l, 0)} mm = ${litres(a.litres, l)} L utk ${formatNumber(a.areaHa, 2, l)} ha.`
-          : ' Segera siram.'
-      return `${a.fieldName} kering: lengas ${n(a.value!, l, 0)}% (batas ${n(a.threshold!, l, 0)}%).${water}`
+      const w =
+        a.needMm !== undefined && a.needMm >= 1 && a.areaHa !== undefined
+          ? water(a.needMm, a.areaHa, l)
+          : undefined
+      const advice = w
+        ? ` Siram ~${w.mm} mm = ${w.litres} L utk ${formatNumber(a.areaHa!, 2, l)} ha.`
+        : ' Segera siram.'
+      return `${a.fieldName} kering: lengas ${n(a.value!, l, 0)}% (batas ${n(a.threshold!, l, 0)}%).${advice}`
     },
   },
   waterlogged: {
@@ -112,11 +123,14 @@ const EN: Record<string, Texts> = {
   dry: {
     label: 'dry',
     firing: (a, l) => {
-      const water =
-        a.needMm !== undefined && a.needMm >= 1 && a.litres !== undefined && a.areaHa !== undefined
-          ? ` Irrigate ~${n(a.needMm, l, 0)} mm = ${litres(a.litres, l)} L for ${formatNumber(a.areaHa, 2, l)} ha.`
-          : ' Irrigate soon.'
-      return `${a.fieldName} dry: moisture ${n(a.value!, l, 0)}% (limit ${n(a.threshold!, l, 0)}%).${water}`
+      const w =
+        a.needMm !== undefined && a.needMm >= 1 && a.areaHa !== undefined
+          ? water(a.needMm, a.areaHa, l)
+          : undefined
+      const advice = w
+        ? ` Irrigate ~${w.mm} mm = ${w.litres} L for ${formatNumber(a.areaHa!, 2, l)} ha.`
+        : ' Irrigate soon.'
+      return `${a.fieldName} dry: moisture ${n(a.value!, l, 0)}% (limit ${n(a.threshold!, l, 0)}%).${advice}`
     },
   },
   waterlogged: {

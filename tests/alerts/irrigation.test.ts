@@ -119,8 +119,9 @@ describe('irrigation advisor (FAO-56 daily water balance)', () => {
     r.clock.now = t + 3 * HOUR
     r.engine.onReadings([reading('soil-1', 'soil_moisture', 18, t + 3 * HOUR)])
     const sms = r.outbox.to(PHONE_A)[0]!
-    const mm = Math.round(need).toString()
-    const l = (Math.round(litres / 100) * 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, '.')
+    // The SMS rounds the depth and gives the litres of that depth: N mm × 0.15 ha × 10 000 L.
+    const mm = Math.round(need)
+    const l = (mm * 1500).toString().replace(/\B(?=(\d{3})+(?!\d))/g, '.')
     expect(sms.text).toBe(
       `SAWAH1 kering: lengas 18% (batas 25%). Siram ~${mm} mm = ${l} L utk 0,15 ha. Balas OK ${r.engine.listAlerts()[0]!.id}`,
     )
