@@ -2,10 +2,11 @@
  * Alert engine latency under load: `npx tsx bench/alerts.ts` (about 30 s).
  *
  * A district of BENCH_VILLAGES villages × BENCH_FIELDS fields (one soil node each, one farmer
- * each, a weather station per village) gets a background load of BENCH_RATE readings/s, handed to
- * the engine the way IngestPipeline.onStored does (one batch per 25 ms batch window). Every 200 ms
+ * each, a weather station per village) gets a background load of BENCH_RATE readings/s in messages
+ * of 5 readings, handed to the engine the way the service wires it: IngestPipeline.onStored calls
+ * once per stored message → enqueueReadings (gathered for 25 ms, evaluated together). Every 200 ms
  * one field's moisture crosses its dry threshold (for 0, group wait 0). Latency is measured from
- * the moment the stored batch is handed to the engine to the SMS being given to the outbox, i.e.
+ * the moment the stored message is handed to the engine to the SMS being given to the outbox, i.e.
  * the engine's share of "reading published → SMS submitted" (the broker/ingest share is in the
  * ingest benchmark; the SMS gateway's in notify's).
  */
@@ -71,7 +72,15 @@ let busyMs = 0
 let readings = 0
 let cursor = 0
 let crossings = 0
+const dry = new Set<number>()
 const pending: Array<{ phone: string; handedAt: number }> = []
+// Engine time: the evaluations enqueueReadings schedules.
+const evaluate = engine.onReadings.bind(engine)
+engine.onReadings = (rs) => {
+  const t = performance.now()
+  evaluate(rs)
+  busyMs += performance.now() - t
+}
 const started = performance.now()
 let nextCross = started
 let lastTick = started
@@ -99,7 +108,8 @@ while (performance.now() - started < SECONDS * 1000) {
         device: `v${v}-s${f}`,
         sensor: 'main',
         quantity: 'soil_moisture',
-        value: 30,
+        // A field that crossed stays dry: its background readings must not undo the crossing.
+        value: dry.has(k) ? 15 : 30,
       })
     }
   }
@@ -107,6 +117,7 @@ while (performance.now() - started < SECONDS * 1000) {
     nextCross += CROSS_EVERY_MS
     const k = (crossings * 7919) % (VILLAGES * FIELDS) // a different field each time
     crossings++
+    dry.add(k)
     const v = Math.floor(k / FIELDS)
     const f = k % FIELDS
     batch.push({
@@ -117,16 +128,17 @@ while (performance.now() - started < SECONDS * 1000) {
       quantity: 'soil_moisture',
       value: 15,
     })
-    pending.push({ phone: phoneOf(v, f), handedAt: windowStart })
+    pending.push({ phone: phoneOf(v, f), handedAt: performance.now() })
   }
-  const t = performance.now()
-  engine.onReadings(batch)
-  if (t - lastTick >= 1000) {
+  if (performance.now() - lastTick >= 1000) {
     engine.tick(Date.now())
-    lastTick = t
+    lastTick = performance.now()
   }
-  busyMs += performance.now() - t
+  // One onStored call per message of 5 readings (the crossing is the last one).
+  for (let i = 0; i < batch.length; i += 5) engine.enqueueReadings(batch.slice(i, i + 5))
   readings += batch.length
+  const wait = BATCH_WINDOW_MS - (performance.now() - windowStart)
+  await new Promise((r) => setTimeout(r, Math.max(0, wait)))
   for (let i = pending.length - 1; i >= 0; i--) {
     const p = pending[i]!
     const at = submitted.get(p.phone)
@@ -135,8 +147,11 @@ while (performance.now() - started < SECONDS * 1000) {
       pending.splice(i, 1)
     }
   }
-  const wait = BATCH_WINDOW_MS - (performance.now() - windowStart)
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+}
+engine.drainBuffer()
+for (const p of pending) {
+  const at = submitted.get(p.phone)
+  if (at !== undefined && at >= p.handedAt) latencies.push(at - p.handedAt)
 }
 const wallS = (performance.now() - started) / 1000
 latencies.sort((a, b) => a - b)
@@ -146,7 +161,8 @@ const result = {
   villages: VILLAGES,
   fields: VILLAGES * FIELDS,
   offeredReadingsPerS: RATE,
-  handledReadingsPerS: Math.round(readings / wallS),
+  // What the loop managed to feed (its 25 ms timer overshoots a little on a busy machine).
+  fedReadingsPerS: Math.round(readings / wallS),
   engineBusyPct: Math.round((100 * busyMs) / (wallS * 1000)),
   crossings,
   smsMeasured: latencies.length,

@@ -152,6 +152,8 @@ const PRUNE_EVERY_MS = 10 * 60_000
 /** A fall within an hour, checked at most every 5 min of reading time per field. */
 const DROP_CHECK_EVERY_MS = 5 * 60_000
 const FIELDS_CACHE_MS = 10_000
+/** enqueueReadings gathers this long: as the ingest batcher's window, so latency stays small. */
+const BATCH_WINDOW_MS = 25
 /** Quantities a village's weather station reports that the weather rules and the advisor use. */
 const WEATHER_QUANTITIES = new Set([
   'air_temperature',
@@ -182,6 +184,8 @@ export class AlertEngine {
   private started = false
   private inboundRegistered = false
   private outboxDown = false
+  private buffered: Reading[] = []
+  private bufferTimer: NodeJS.Timeout | undefined
   /**
    * Newest reading per device and quantity, as read or written by this process: saves a query
    * per rule and device on every batch. Filled from SQLite on a miss (after a restart).
@@ -255,6 +259,7 @@ export class AlertEngine {
   }
 
   async stop(): Promise<void> {
+    this.drainBuffer()
     clearInterval(this.timer)
     clearInterval(this.exportTimer)
     this.timer = undefined
@@ -275,6 +280,33 @@ export class AlertEngine {
   }
 
   // ---------------------------------------------------------------- readings
+
+  /**
+   * For IngestPipeline.onStored, which calls once per message: readings are gathered for
+   * BATCH_WINDOW_MS and evaluated together (one transaction per window rather than per message).
+   * Never throws: an evaluation error is logged and the readings are dropped from evaluation (they
+   * are stored all the same).
+   */
+  enqueueReadings(readings: readonly Reading[]): void {
+    if (readings.length === 0) return
+    this.buffered.push(...readings)
+    if (this.bufferTimer) return
+    this.bufferTimer = setTimeout(() => this.drainBuffer(), BATCH_WINDOW_MS)
+  }
+
+  /** Evaluates what enqueueReadings gathered (stop() calls it too). */
+  drainBuffer(): void {
+    clearTimeout(this.bufferTimer)
+    this.bufferTimer = undefined
+    const batch = this.buffered
+    this.buffered = []
+    if (batch.length === 0) return
+    try {
+      this.onReadings(batch)
+    } catch (err) {
+      this.log.error({ err, readings: batch.length }, 'alert evaluation failed for a batch')
+    }
+  }
 
   /** Stored readings (IngestPipeline.onStored): remember them, evaluate the rules they touch. */
   onReadings(readings: readonly Reading[]): void {

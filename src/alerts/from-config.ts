@@ -9,7 +9,7 @@ import type { OutboxPort } from './notify-port.ts'
  * database and credentials, RP `events`), else they stay in SQLite. Wiring in KampungApp:
  *   const alerts = alertEngineFromConfig(config, this.registry, outbox)
  *   await this.startPart(alerts)
- *   this.pipeline.onStored((readings) => alerts.onReadings(readings))
+ *   this.pipeline.onStored((readings) => alerts.enqueueReadings(readings))
  */
 export function alertEngineFromConfig(config: Config, registry: Registry, outbox: OutboxPort): AlertEngine {
   const influx = config.store.influx

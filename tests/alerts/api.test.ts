@@ -40,7 +40,7 @@ describe('alerts HTTP API and the ingest hook', () => {
     const clock = r.clock
     pipeline.onStored((readings) => {
       clock.now = Date.now()
-      engine.onReadings(readings)
+      engine.enqueueReadings(readings) // as the service wires it: gathered for 25 ms
     })
     await store.start()
     await pipeline.start()
@@ -77,6 +77,9 @@ describe('alerts HTTP API and the ingest hook', () => {
       body: JSON.stringify({ values: { soil_moisture: 17.5 } }),
     })
     expect(post.status).toBeLessThan(300)
+    const deadline = Date.now() + 10_000
+    while (r.outbox.to(PHONE_A).length === 0 && Date.now() < deadline)
+      await new Promise((ok) => setTimeout(ok, 10))
     expect(r.outbox.to(PHONE_A)[0]!.text).toMatch(
       /^SAWAH1 kering: lengas 18% \(batas 25%\)\. Segera siram\. Balas OK \d+$/,
     )
