@@ -1201,7 +1201,8 @@ export class AlertEngine {
     }
     if (a.rule === 'dry' && field) {
       const advice = this.advisor.latestAdvice(field.id)
-      if (advice) {
+      // Yesterday's balance (or the day before, early in the morning); older advice is not advice.
+      if (advice && advice.dayStartMs >= this.clock() - 3 * DAY_MS) {
         v.needMm = advice.netNeedMm
         v.litres = advice.litres
       }
