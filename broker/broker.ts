@@ -45,6 +45,11 @@ export interface BrokerOptions {
   forwardUplinks?: boolean
   /** Called on every refusal, e.g. to count it in Prometheus. */
   onRefused?: (cause: RefusalCause) => void
+  /**
+   * Every message on a device status topic (`kampung/<village>/<device>/status`): the broker's own
+   * online/offline, a device's will, a gateway's health. The alerts engine's offline inhibition.
+   */
+  onStatus?: (topic: string, payload: Buffer) => void
 }
 
 /** Every tunable, with the reason for its default. */
@@ -211,6 +216,16 @@ export class Broker {
       if (this.consumed.delete(packet))
         return (typeof client === 'function' ? (client as Done) : done)?.(null)
       return publish(packet, client, done)
+    }
+    const onStatus = this.opts.onStatus
+    if (onStatus) {
+      aedes.on('publish', (packet) => {
+        if (packet.topic.endsWith('/status') && !packet.topic.startsWith('$'))
+          onStatus(
+            packet.topic,
+            Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+          )
+      })
     }
     aedes.on('clientReady', (client) => this.onClientReady(client))
     aedes.on('clientDisconnect', (client) => this.onClientDisconnect(client))

@@ -1,10 +1,12 @@
 import { mkdirSync } from 'node:fs'
 import { Broker } from '../broker/index.ts'
+import { type AlertEngine, alertEngineFromConfig, parseStatusMessage } from './alerts/index.ts'
 import { ApiServer } from './api/index.ts'
 import { type Config, resolvePaths } from './config.ts'
 import { IngestPipeline, MqttIngest } from './ingest/index.ts'
 import { getLogger } from './log.ts'
 import { Metrics } from './metrics.ts'
+import { createNotify } from './notify/index.ts'
 import { InfluxAssessmentSink, Oksigen } from './oksigen/index.ts'
 import { Registry } from './registry/index.ts'
 import { InfluxStore, SpoolingStore, SqliteStore } from './store/index.ts'
@@ -33,6 +35,8 @@ export class KampungApp {
   mqttIngest: MqttIngest | undefined
   api: ApiServer | undefined
   oksigen: Oksigen | undefined
+  notify: ReturnType<typeof createNotify> | undefined
+  alerts: AlertEngine | undefined
   private readonly log = getLogger('app')
   private started: Array<{ stop(): Promise<void> }> = []
 
@@ -104,6 +108,17 @@ export class KampungApp {
       const verifier = this.oksigen.verifier
       this.pipeline.onStored((readings) => verifier.onReadings(readings))
     }
+    if (config.alerts.enabled && (roles.ingest || roles.api)) {
+      // SMS outbox first: alerts hand it messages from their first evaluation on.
+      const notify = createNotify(config.notify, { dataDir: config.dataDir, metrics: this.metrics })
+      this.notify = notify
+      await this.startPart(notify.outbox)
+      this.alerts = alertEngineFromConfig(config, this.registry, notify.outbox)
+      await this.startPart(this.alerts)
+      const alerts = this.alerts
+      // onStored fires per message; enqueueReadings gathers them into one evaluation per window
+      this.pipeline.onStored((readings) => alerts.enqueueReadings(readings))
+    }
     if (roles.ingest && this.ingestMode === 'mqtt') {
       const m = config.ingest.mqtt
       this.mqttIngest = new MqttIngest({ ...m, pipeline: this.pipeline, registry: this.registry })
@@ -118,6 +133,7 @@ export class KampungApp {
         maxPayloadBytes: config.broker.maxPayloadBytes,
         registry: this.registry,
         onRefused: (cause) => this.metrics.brokerRefusals.inc({ cause }),
+        onStatus: this.alerts ? (topic, payload) => this.onDeviceStatus(topic, payload) : undefined,
         onUplink: inProcess
           ? (device, topic, payload) => this.pipeline.handle(device, payload, topic, 'mqtt')
           : undefined,
@@ -137,9 +153,17 @@ export class KampungApp {
         oksigen: this.oksigen,
         publicBaseUrl: config.oksigen.publicBaseUrl,
         console: config.console.enabled ? config.console : undefined,
+        alerts: this.alerts,
+        notifyRouter: this.notify?.router,
       })
       await this.startPart(this.api)
     }
+  }
+
+  /** A device's retained status (broker, will or gateway) to the alerts engine's offline state. */
+  private onDeviceStatus(topic: string, payload: Buffer): void {
+    const status = parseStatusMessage(topic, payload)
+    if (status) this.alerts?.onDeviceStatus(status.device, status.village, status.state, status.atMs)
   }
 
   private async startPart(part: { start(): Promise<void>; stop(): Promise<void> }): Promise<void> {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { alertsSchema } from './alerts/config.ts'
 import { notifySchema } from './notify/config.ts'
 import { policySchema } from './oksigen/policy.ts'
 
@@ -184,6 +185,8 @@ export const configSchema = z
     oksigen: oksigenSchema.prefault({}),
     notify: notifySchema.prefault({}),
     console: consoleSchema.prefault({}),
+    /** Smart Farming alerts and irrigation advice (src/alerts). */
+    alerts: alertsSchema.prefault({}),
   })
   .strict()
 

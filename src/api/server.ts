@@ -1,6 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type NextFunction, type Request, type Response } from 'express'
+import { type AlertEngine, alertsRouter } from '../alerts/index.ts'
 import { type ConsoleOptions, consoleRouter } from '../console/index.ts'
 import type { IngestPipeline } from '../ingest/index.ts'
 import type { Logger } from '../log.ts'
@@ -28,6 +29,10 @@ export interface ApiOptions {
   publicBaseUrl?: string
   /** The officer console (logins, sessions, pages at /console/); off when absent. */
   console?: ConsoleOptions
+  /** Smart Farming alerts: the officers' alerts, fields, farmers and silences API. */
+  alerts?: AlertEngine
+  /** SMS gateway callbacks (Kannel delivery reports and farmers' replies); no login: Kannel calls them. */
+  notifyRouter?: express.Router
   /** Extra health facts (store, spool, broker), merged into GET /health. */
   health?: () => Record<string, unknown>
 }
@@ -77,6 +82,8 @@ export class ApiServer {
         }),
       )
     }
+    if (this.opts.notifyRouter) app.use('/api/v1', this.opts.notifyRouter)
+    if (this.opts.alerts) app.use(alertsRouter({ registry: this.opts.registry, engine: this.opts.alerts }))
     app.use((_req, res) => {
       res.status(404).json({ error: 'not_found', message: 'no such endpoint' })
     })

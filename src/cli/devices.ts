@@ -17,7 +17,7 @@ export interface CliIo {
   err: (line: string) => void
 }
 
-const consoleIo: CliIo = {
+export const consoleIo: CliIo = {
   out: (line) => console.log(line),
   err: (line) => console.error(line),
 }
@@ -26,7 +26,7 @@ const consoleIo: CliIo = {
  * Runs an action with a registry from `getRegistry` (which these commands own and stop). A user
  * error (KampungError) prints one line and sets exit code 1; anything else is a bug and goes up.
  */
-function action<A extends unknown[]>(
+export function action<A extends unknown[]>(
   getRegistry: () => Promise<Registry>,
   io: CliIo,
   run: (registry: Registry, ...args: A) => Promise<void> | void,

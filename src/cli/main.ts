@@ -8,6 +8,7 @@ import { Registry } from '../registry/index.ts'
 import { InfluxStore, SqliteStore } from '../store/index.ts'
 import type { TelemetryStore } from '../store/types.ts'
 import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/quantities.ts'
+import { alertsCommands } from './alerts.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
 import type { Simulation } from './sim.ts'
 import { treesCommand } from './trees.ts'
@@ -288,6 +289,7 @@ program
 program.addCommand(devicesCommand(openRegistry))
 program.addCommand(villagesCommand(openRegistry))
 program.addCommand(usersCommand(openRegistry))
+for (const c of alertsCommands(openRegistry, () => config(program.opts()).alerts)) program.addCommand(c)
 program
   .command('keys')
   .description(

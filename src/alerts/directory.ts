@@ -1,0 +1,349 @@
+import type Database from 'better-sqlite3'
+import { CROP_IDS, type CropId, type GrowthStage } from '../agronomy/index.ts'
+import { KampungError } from '../errors.ts'
+import type { Registry } from '../registry/index.ts'
+import { checkId } from '../registry/index.ts'
+import { statement } from './sql.ts'
+
+/**
+ * Who and what alerts are about: fields (a crop on an area, with its sensor nodes), farmers
+ * (phone, language, quiet hours), who is subscribed to which field, and village officers. Stored in
+ * the registry's SQLite (its MIGRATIONS create the tables); every check runs before any write and
+ * a bad input is a non-retryable KampungError naming every problem.
+ */
+
+export const LANGUAGES = ['id', 'en'] as const
+export type Language = (typeof LANGUAGES)[number]
+export const STAGES = ['initial', 'development', 'mid', 'late'] as const
+
+export interface Field {
+  id: string
+  village: string
+  /** What the farmer calls it, e.g. SAWAH1; unique per village, case-insensitive (used by CEK). */
+  name: string
+  crop: CropId
+  /** Explicit growth stage, when the planting date is not known. */
+  stage?: Exclude<GrowthStage, 'after-season'>
+  plantedAtMs?: number
+  areaHa: number
+  lat?: number
+  lon?: number
+  /** Sensor nodes in the field (soil probes). */
+  devices: string[]
+}
+
+export interface Farmer {
+  id: string
+  name: string
+  /** E.164: + and 8–15 digits. */
+  phone: string
+  village?: string
+  language: Language
+  /** Local time (WIB) HH:MM; the window may wrap midnight. */
+  quietStart: string
+  quietEnd: string
+  stopped: boolean
+}
+
+export interface Officer {
+  id: string
+  name: string
+  phone: string
+  village: string
+  language: Language
+}
+
+/** ITU-T E.164: a + then up to 15 digits, no leading 0. */
+export const E164 = /^\+[1-9]\d{7,14}$/
+const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/
+
+function invalid(code: string, problems: string[]): KampungError {
+  return new KampungError(code, problems.join('; '), { retryable: false })
+}
+
+/** "0812…" and "62812…" are how Indonesians write numbers; E.164 is +62812…. */
+export function normalisePhone(raw: string): string {
+  const s = raw.replace(/[\s().-]/g, '')
+  if (/^0\d{8,13}$/.test(s)) return `+62${s.slice(1)}`
+  if (/^62\d{8,13}$/.test(s)) return `+${s}`
+  return s
+}
+
+/** Names compare without case or spaces: "Sawah 1" = "SAWAH1". */
+export function normaliseName(name: string): string {
+  return name.replace(/\s+/g, '').toUpperCase()
+}
+
+interface FieldRow {
+  id: string
+  village: string
+  name: string
+  crop: string
+  stage: string | null
+  planted_at_ms: number | null
+  area_ha: number
+  lat: number | null
+  lon: number | null
+  devices: string
+}
+
+function toField(r: FieldRow): Field {
+  const f: Field = {
+    id: r.id,
+    village: r.village,
+    name: r.name,
+    crop: r.crop as CropId,
+    areaHa: r.area_ha,
+    devices: JSON.parse(r.devices) as string[],
+  }
+  if (r.stage !== null) f.stage = r.stage as Field['stage']
+  if (r.planted_at_ms !== null) f.plantedAtMs = r.planted_at_ms
+  if (r.lat !== null) f.lat = r.lat
+  if (r.lon !== null) f.lon = r.lon
+  return f
+}
+
+interface FarmerRow {
+  id: string
+  name: string
+  phone: string
+  village: string | null
+  language: string
+  quiet_start: string
+  quiet_end: string
+  stopped: number
+}
+
+function toFarmer(r: FarmerRow): Farmer {
+  const f: Farmer = {
+    id: r.id,
+    name: r.name,
+    phone: r.phone,
+    language: r.language as Language,
+    quietStart: r.quiet_start,
+    quietEnd: r.quiet_end,
+    stopped: r.stopped === 1,
+  }
+  if (r.village !== null) f.village = r.village
+  return f
+}
+
+export type NewField = Omit<Field, 'devices'> & { devices?: string[] }
+export type NewFarmer = Omit<Farmer, 'stopped' | 'language' | 'quietStart' | 'quietEnd'> &
+  Partial<Pick<Farmer, 'language' | 'quietStart' | 'quietEnd'>>
+
+export class Directory {
+  private readonly registry: Registry
+  /** Bumped by every change made through this object (the engine re-reads what depends on it). */
+  version = 0
+  private readonly defaultQuiet: { start: string; end: string }
+
+  constructor(opts: { registry: Registry; quietHours: { start: string; end: string } }) {
+    this.registry = opts.registry
+    this.defaultQuiet = opts.quietHours
+  }
+
+  private get db(): Database.Database {
+    return this.registry.database()
+  }
+
+  private sql(text: string): Database.Statement {
+    return statement(this.db, text)
+  }
+
+  addField(input: NewField): Field {
+    const problems: string[] = []
+    const tryId = (what: 'device' | 'village', id: unknown, label: string) => {
+      try {
+        checkId(what, id)
+      } catch (err) {
+        problems.push(`${label}: ${(err as Error).message}`)
+      }
+    }
+    tryId('device', input.id, 'id')
+    tryId('village', input.village, 'village')
+    if (typeof input.name !== 'string' || !/^[\p{L}\p{N} _-]{1,32}$/u.test(input.name))
+      problems.push('name: 1 to 32 letters, digits, spaces, _ or -')
+    if (!(CROP_IDS as string[]).includes(input.crop)) problems.push(`crop: one of ${CROP_IDS.join(', ')}`)
+    if (input.stage !== undefined && !(STAGES as readonly string[]).includes(input.stage))
+      problems.push(`stage: one of ${STAGES.join(', ')}`)
+    if (input.stage === undefined && input.plantedAtMs === undefined)
+      problems.push('give a planting date or a growth stage')
+    if (input.plantedAtMs !== undefined && !Number.isFinite(input.plantedAtMs))
+      problems.push('plantedAtMs: a time')
+    if (!(typeof input.areaHa === 'number' && input.areaHa > 0 && input.areaHa < 10_000))
+      problems.push('areaHa: a number of hectares > 0')
+    if (input.lat !== undefined && !(Math.abs(input.lat) <= 90)) problems.push('lat: -90 to 90')
+    if (input.lon !== undefined && !(Math.abs(input.lon) <= 180)) problems.push('lon: -180 to 180')
+    const devices = input.devices ?? []
+    for (const d of devices) {
+      if (!this.registry.getDevice(d)) problems.push(`devices: "${d}" is not a registered device`)
+    }
+    if (problems.length === 0 && !this.registry.getVillage(input.village))
+      throw new KampungError('unknown_village', `village "${input.village}" does not exist`, {
+        retryable: false,
+      })
+    if (problems.length === 0 && this.getField(input.id))
+      throw new KampungError('field_exists', `field "${input.id}" already exists`, { retryable: false })
+    if (problems.length === 0 && this.findFieldByName(input.village, input.name))
+      throw new KampungError('field_exists', `village ${input.village} already has a field "${input.name}"`, {
+        retryable: false,
+      })
+    if (problems.length > 0) throw invalid('invalid_field', problems)
+    this.version++
+    this.sql(
+      `INSERT INTO fields (id, village, name, crop, stage, planted_at_ms, area_ha, lat, lon, devices, created_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      input.id,
+      input.village,
+      input.name,
+      input.crop,
+      input.stage ?? null,
+      input.plantedAtMs ?? null,
+      input.areaHa,
+      input.lat ?? null,
+      input.lon ?? null,
+      JSON.stringify(devices),
+      Date.now(),
+    )
+    return this.getField(input.id)!
+  }
+
+  getField(id: string): Field | undefined {
+    const r = this.sql('SELECT * FROM fields WHERE id = ?').get(id) as FieldRow | undefined
+    return r && toField(r)
+  }
+
+  findFieldByName(village: string, name: string): Field | undefined {
+    const wanted = normaliseName(name)
+    return this.listFields({ village }).find((f) => normaliseName(f.name) === wanted)
+  }
+
+  listFields(filter: { village?: string } = {}): Field[] {
+    const rows = (
+      filter.village === undefined
+        ? this.sql('SELECT * FROM fields ORDER BY village, id').all()
+        : this.sql('SELECT * FROM fields WHERE village = ? ORDER BY id').all(filter.village)
+    ) as FieldRow[]
+    return rows.map(toField)
+  }
+
+  addFarmer(input: NewFarmer): Farmer {
+    const problems: string[] = []
+    try {
+      checkId('device', input.id)
+    } catch (err) {
+      problems.push(`id: ${(err as Error).message}`)
+    }
+    if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 64)
+      problems.push('name: 1 to 64 characters')
+    const phone = typeof input.phone === 'string' ? normalisePhone(input.phone) : ''
+    if (!E164.test(phone)) problems.push(`phone: "${input.phone}" is not an E.164 number like +6281234567890`)
+    const language = input.language ?? 'id'
+    if (!(LANGUAGES as readonly string[]).includes(language)) problems.push('language: id or en')
+    const quietStart = input.quietStart ?? this.defaultQuiet.start
+    const quietEnd = input.quietEnd ?? this.defaultQuiet.end
+    if (!CLOCK.test(quietStart) || !CLOCK.test(quietEnd)) problems.push('quiet hours: HH:MM')
+    if (input.village !== undefined && !this.registry.getVillage(input.village))
+      problems.push(`village: "${input.village}" does not exist`)
+    if (problems.length > 0) throw invalid('invalid_farmer', problems)
+    if (this.getFarmer(input.id) || this.farmerByPhone(phone))
+      throw new KampungError('farmer_exists', `a farmer with id "${input.id}" or phone ${phone} exists`, {
+        retryable: false,
+      })
+    this.version++
+    this.sql(
+      `INSERT INTO farmers (id, name, phone, village, language, quiet_start, quiet_end, stopped, created_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+    ).run(
+      input.id,
+      input.name.trim(),
+      phone,
+      input.village ?? null,
+      language,
+      quietStart,
+      quietEnd,
+      Date.now(),
+    )
+    return this.getFarmer(input.id)!
+  }
+
+  getFarmer(id: string): Farmer | undefined {
+    const r = this.sql('SELECT * FROM farmers WHERE id = ?').get(id) as FarmerRow | undefined
+    return r && toFarmer(r)
+  }
+
+  farmerByPhone(phone: string): Farmer | undefined {
+    const r = this.sql('SELECT * FROM farmers WHERE phone = ?').get(normalisePhone(phone)) as
+      | FarmerRow
+      | undefined
+    return r && toFarmer(r)
+  }
+
+  listFarmers(): Farmer[] {
+    return (this.sql('SELECT * FROM farmers ORDER BY id').all() as FarmerRow[]).map(toFarmer)
+  }
+
+  /** STOP sets this; a new subscription by an officer (or MULAI) clears it. */
+  setStopped(farmer: string, stopped: boolean): void {
+    this.version++
+    this.sql('UPDATE farmers SET stopped = ? WHERE id = ?').run(stopped ? 1 : 0, farmer)
+  }
+
+  subscribe(farmer: string, field: string): void {
+    if (!this.getFarmer(farmer))
+      throw new KampungError('unknown_farmer', `farmer "${farmer}" is not registered`, { retryable: false })
+    if (!this.getField(field))
+      throw new KampungError('unknown_field', `field "${field}" is not registered`, { retryable: false })
+    this.version++
+    this.sql('INSERT OR IGNORE INTO subscriptions (farmer, field) VALUES (?, ?)').run(farmer, field)
+  }
+
+  subscriptionsOf(farmer: string): string[] {
+    return (
+      this.sql('SELECT field FROM subscriptions WHERE farmer = ? ORDER BY field').all(farmer) as Array<{
+        field: string
+      }>
+    ).map((r) => r.field)
+  }
+
+  subscribersOf(field: string): Farmer[] {
+    return (
+      this.sql(
+        'SELECT f.* FROM farmers f JOIN subscriptions s ON s.farmer = f.id WHERE s.field = ? ORDER BY f.id',
+      ).all(field) as FarmerRow[]
+    ).map(toFarmer)
+  }
+
+  addOfficer(input: Omit<Officer, 'language'> & { language?: Language }): Officer {
+    const problems: string[] = []
+    try {
+      checkId('device', input.id)
+    } catch (err) {
+      problems.push(`id: ${(err as Error).message}`)
+    }
+    const phone = typeof input.phone === 'string' ? normalisePhone(input.phone) : ''
+    if (!E164.test(phone)) problems.push(`phone: "${input.phone}" is not an E.164 number`)
+    if (!input.name || input.name.length > 64) problems.push('name: 1 to 64 characters')
+    if (!this.registry.getVillage(input.village)) problems.push(`village: "${input.village}" does not exist`)
+    const language = input.language ?? 'id'
+    if (!(LANGUAGES as readonly string[]).includes(language)) problems.push('language: id or en')
+    if (problems.length > 0) throw invalid('invalid_officer', problems)
+    this.version++
+    this.sql(
+      `INSERT INTO officers (id, name, phone, village, language) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, phone = excluded.phone,
+           village = excluded.village, language = excluded.language`,
+    ).run(input.id, input.name, phone, input.village, language)
+    return { id: input.id, name: input.name, phone, village: input.village, language }
+  }
+
+  officersOf(village: string): Officer[] {
+    return this.sql('SELECT * FROM officers WHERE village = ? ORDER BY id').all(village) as Officer[]
+  }
+
+  listOfficers(): Officer[] {
+    return this.sql('SELECT * FROM officers ORDER BY village, id').all() as Officer[]
+  }
+}

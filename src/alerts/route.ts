@@ -1,0 +1,167 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express'
+import { z } from 'zod'
+import { authenticateOfficer } from '../api/auth.ts'
+import { KampungError } from '../errors.ts'
+import type { Registry } from '../registry/index.ts'
+import { SEVERITIES } from './config.ts'
+import { LANGUAGES, STAGES } from './directory.ts'
+import { ALERT_STATES, type AlertEngine, type AlertState } from './engine.ts'
+
+export interface AlertsRouteOptions {
+  registry: Registry
+  engine: AlertEngine
+}
+
+const time = z
+  .union([z.number().int(), z.string().datetime({ offset: true })])
+  .transform((v) => (typeof v === 'number' ? v : Date.parse(v)))
+
+const fieldSchema = z.strictObject({
+  id: z.string(),
+  village: z.string(),
+  name: z.string(),
+  crop: z.enum(['rice', 'maize', 'chili']),
+  stage: z.enum(STAGES).optional(),
+  plantedAt: time.optional(),
+  areaHa: z.number().positive(),
+  lat: z.number().min(-90).max(90).optional(),
+  lon: z.number().min(-180).max(180).optional(),
+  devices: z.array(z.string()).default([]),
+})
+
+const farmerSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  phone: z.string(),
+  village: z.string().optional(),
+  language: z.enum(LANGUAGES).optional(),
+  quietStart: z.string().optional(),
+  quietEnd: z.string().optional(),
+  fields: z.array(z.string()).default([]),
+})
+
+const silenceSchema = z.strictObject({
+  matchers: z
+    .strictObject({
+      rule: z.string().optional(),
+      village: z.string().optional(),
+      field: z.string().optional(),
+      device: z.string().optional(),
+      severity: z.enum(SEVERITIES).optional(),
+    })
+    .refine((m) => Object.keys(m).length > 0, 'at least one matcher'),
+  startsAt: time.optional(),
+  endsAt: time,
+  comment: z.string().min(3).max(500),
+})
+
+function problems(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+}
+
+/**
+ * Officers' alerts API under /api/v1 (HTTP Basic as a `service` account, like the trees routes):
+ * alerts by state, acknowledge, fields, farmers, silences. The officer console calls these.
+ */
+export function alertsRouter(opts: AlertsRouteOptions): Router {
+  const router = express.Router()
+  const { engine } = opts
+  const json = express.json({ limit: '64kb' })
+
+  // console users (officer, admin; CSRF-checked by the console router) or a `service` device
+  const officer = async (req: Request, res: Response, next: NextFunction) => {
+    const caller = await authenticateOfficer(opts.registry, req, res, ['officer', 'admin'])
+    if (!caller) return
+    res.locals.officer = caller.id
+    next()
+  }
+
+  const fail = (res: Response, err: unknown) => {
+    if (err instanceof KampungError && !err.retryable) {
+      const status = /^unknown_/.test(err.code) ? 404 : /_exists$/.test(err.code) ? 409 : 400
+      return res.status(status).json({ error: err.code, message: err.message })
+    }
+    return res.status(500).json({ error: 'internal', message: (err as Error).message })
+  }
+
+  const bad = (res: Response, message: string, error?: z.ZodError) =>
+    res.status(400).json({ error: 'bad_request', message, problems: error ? problems(error) : undefined })
+
+  router.get('/api/v1/alerts', officer, (req, res) => {
+    const state = typeof req.query.state === 'string' ? req.query.state : undefined
+    if (state && !(ALERT_STATES as readonly string[]).includes(state))
+      return bad(res, `state "${state}" is not one of ${ALERT_STATES.join(', ')}`)
+    const village = typeof req.query.village === 'string' ? req.query.village : undefined
+    const field = typeof req.query.field === 'string' ? req.query.field : undefined
+    res.json({ alerts: engine.listAlerts({ state: state as AlertState | undefined, village, field }) })
+  })
+
+  router.post('/api/v1/alerts/:id/ack', officer, (req, res) => {
+    const id = Number(req.params.id)
+    const alert = Number.isInteger(id) ? engine.getAlert(id) : undefined
+    if (!alert) return res.status(404).json({ error: 'unknown_alert', message: `no alert ${req.params.id}` })
+    res.json({ alert: engine.ack(id, `officer:${res.locals.officer as string}`) })
+  })
+
+  router.get('/api/v1/fields', officer, (req, res) => {
+    const village = typeof req.query.village === 'string' ? req.query.village : undefined
+    res.json({ fields: engine.directory.listFields({ village }) })
+  })
+
+  router.post('/api/v1/fields', officer, json, (req, res) => {
+    const parsed = fieldSchema.safeParse(req.body)
+    if (!parsed.success) return bad(res, 'invalid field', parsed.error)
+    try {
+      const { plantedAt, ...rest } = parsed.data
+      const field = engine.directory.addField({
+        ...rest,
+        ...(plantedAt !== undefined ? { plantedAtMs: plantedAt } : {}),
+      })
+      res.status(201).json({ field })
+    } catch (err) {
+      fail(res, err)
+    }
+  })
+
+  router.get('/api/v1/farmers', officer, (_req, res) => {
+    res.json({
+      farmers: engine.directory
+        .listFarmers()
+        .map((f) => ({ ...f, fields: engine.directory.subscriptionsOf(f.id) })),
+    })
+  })
+
+  router.post('/api/v1/farmers', officer, json, (req, res) => {
+    const parsed = farmerSchema.safeParse(req.body)
+    if (!parsed.success) return bad(res, 'invalid farmer', parsed.error)
+    try {
+      const { fields, ...rest } = parsed.data
+      const missing = fields.filter((f) => !engine.directory.getField(f))
+      if (missing.length > 0)
+        return res.status(404).json({ error: 'unknown_field', message: `no field ${missing.join(', ')}` })
+      const farmer = engine.directory.addFarmer(rest)
+      for (const f of fields) engine.directory.subscribe(farmer.id, f)
+      res.status(201).json({ farmer: { ...farmer, fields } })
+    } catch (err) {
+      fail(res, err)
+    }
+  })
+
+  router.post('/api/v1/silences', officer, json, (req, res) => {
+    const parsed = silenceSchema.safeParse(req.body)
+    if (!parsed.success) return bad(res, 'invalid silence', parsed.error)
+    const { matchers, startsAt, endsAt, comment } = parsed.data
+    const startsAtMs = startsAt ?? Date.now()
+    if (!(endsAt > startsAtMs)) return bad(res, 'endsAt must be after startsAt')
+    const silence = engine.addSilence({
+      matchers,
+      startsAtMs,
+      endsAtMs: endsAt,
+      comment,
+      createdBy: res.locals.officer as string,
+    })
+    res.status(201).json({ silence })
+  })
+
+  return router
+}

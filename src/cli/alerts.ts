@@ -1,0 +1,286 @@
+import { Command, InvalidArgumentError, Option } from 'commander'
+import {
+  ALERT_STATES,
+  AlertEngine,
+  type AlertsConfig,
+  LANGUAGES,
+  type OutboxPort,
+  STAGES,
+} from '../alerts/index.ts'
+import { KampungError } from '../errors.ts'
+import type { Registry } from '../registry/index.ts'
+import { action, type CliIo, consoleIo, table } from './devices.ts'
+
+/**
+ * `kampung fields|farmers|officers|alerts …`: the alerts registry and alert operations on the
+ * local registry database (like `devices`). The commands never send SMS: acknowledging or
+ * silencing only changes state; the running service notices at its next tick.
+ */
+
+/** The CLI never sends: any attempt is a bug, said loudly. */
+const noOutbox: OutboxPort = {
+  enqueue() {
+    throw new KampungError('no_outbox', 'the command line does not send SMS; the running service does', {
+      retryable: false,
+    })
+  },
+  onInbound() {},
+}
+
+function when(name: string) {
+  return (value: string): number => {
+    const rel = /^(\d+)([mhd])$/.exec(value)
+    if (rel)
+      return (
+        Date.now() + Number(rel[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[rel[2] as 'm' | 'h' | 'd']
+      )
+    const t = Date.parse(value)
+    if (!Number.isFinite(t))
+      throw new InvalidArgumentError(`${name}: an ISO 8601 time or a duration like 6h, 2d.`)
+    return t
+  }
+}
+
+function num(name: string) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n))
+      throw new InvalidArgumentError(`${name} must be a number.`)
+    return n
+  }
+}
+
+export function alertsCommands(
+  getRegistry: () => Promise<Registry>,
+  alertsConfig: () => AlertsConfig,
+  io: CliIo = consoleIo,
+): Command[] {
+  const engineOf = (registry: Registry) =>
+    new AlertEngine({ registry, outbox: noOutbox, config: alertsConfig(), timers: false })
+
+  const fields = new Command('fields').description(
+    'fields (a crop on an area, with its sensor nodes) for alerts',
+  )
+  fields
+    .command('add <id>')
+    .description('register a field')
+    .requiredOption('--village <village>')
+    .requiredOption('--name <name>', 'what the farmer calls it, e.g. SAWAH1 (used by CEK)')
+    .addOption(new Option('--crop <crop>').choices(['rice', 'maize', 'chili']).makeOptionMandatory())
+    .option('--planted <date>', 'planting date, ISO 8601', when('--planted'))
+    .addOption(
+      new Option('--stage <stage>', 'growth stage when the planting date is unknown').choices(STAGES),
+    )
+    .requiredOption('--area-ha <ha>', 'area in hectares', num('--area-ha'))
+    .option('--lat <deg>', 'latitude', num('--lat'))
+    .option('--lon <deg>', 'longitude', num('--lon'))
+    .option('--devices <ids>', 'soil nodes in the field, comma-separated', (v: string) =>
+      v.split(',').filter(Boolean),
+    )
+    .action(
+      action(getRegistry, io, (registry, id: string, o: Record<string, unknown>) => {
+        const f = engineOf(registry).directory.addField({
+          id,
+          village: o.village as string,
+          name: o.name as string,
+          crop: o.crop as 'rice',
+          ...(o.planted !== undefined ? { plantedAtMs: o.planted as number } : {}),
+          ...(o.stage !== undefined ? { stage: o.stage as 'mid' } : {}),
+          areaHa: o.areaHa as number,
+          ...(o.lat !== undefined ? { lat: o.lat as number } : {}),
+          ...(o.lon !== undefined ? { lon: o.lon as number } : {}),
+          devices: (o.devices as string[] | undefined) ?? [],
+        })
+        io.out(`added field ${f.id} (${f.name}, ${f.crop}, ${f.areaHa} ha) in village ${f.village}`)
+      }),
+    )
+  fields
+    .command('list')
+    .option('--village <village>')
+    .option('--json')
+    .action(
+      action(getRegistry, io, (registry, o: { village?: string; json?: boolean }) => {
+        const list = engineOf(registry).directory.listFields({ village: o.village })
+        if (o.json) return io.out(JSON.stringify(list, null, 2))
+        const rows = list.map((f) => [
+          f.id,
+          f.village,
+          f.name,
+          f.crop,
+          f.plantedAtMs ? new Date(f.plantedAtMs).toISOString().slice(0, 10) : (f.stage ?? ''),
+          String(f.areaHa),
+          f.devices.join(','),
+        ])
+        for (const line of table(['ID', 'VILLAGE', 'NAME', 'CROP', 'PLANTED/STAGE', 'HA', 'DEVICES'], rows))
+          io.out(line)
+        io.out(`${list.length} field(s)`)
+      }),
+    )
+
+  const farmers = new Command('farmers').description('farmers who get SMS alerts, and their subscriptions')
+  farmers
+    .command('add <id>')
+    .requiredOption('--name <name>')
+    .requiredOption('--phone <number>', 'E.164 (+62…) or 08…')
+    .option('--village <village>')
+    .addOption(new Option('--language <lang>').choices(LANGUAGES).default('id'))
+    .option('--quiet <HH:MM-HH:MM>', 'quiet hours, local time (default from config)')
+    .action(
+      action(getRegistry, io, (registry, id: string, o: Record<string, string | undefined>) => {
+        const [quietStart, quietEnd] = o.quiet ? o.quiet.split('-') : []
+        const f = engineOf(registry).directory.addFarmer({
+          id,
+          name: o.name!,
+          phone: o.phone!,
+          ...(o.village ? { village: o.village } : {}),
+          language: o.language as 'id',
+          ...(quietStart ? { quietStart } : {}),
+          ...(quietEnd ? { quietEnd } : {}),
+        })
+        io.out(`added farmer ${f.id} (${f.phone}, ${f.language}, quiet ${f.quietStart}-${f.quietEnd})`)
+      }),
+    )
+  farmers
+    .command('list')
+    .option('--json')
+    .action(
+      action(getRegistry, io, (registry, o: { json?: boolean }) => {
+        const d = engineOf(registry).directory
+        const list = d.listFarmers().map((f) => ({ ...f, fields: d.subscriptionsOf(f.id) }))
+        if (o.json) return io.out(JSON.stringify(list, null, 2))
+        const rows = list.map((f) => [
+          f.id,
+          f.name,
+          f.phone,
+          f.language,
+          `${f.quietStart}-${f.quietEnd}`,
+          f.stopped ? 'STOP' : '',
+          f.fields.join(','),
+        ])
+        for (const line of table(['ID', 'NAME', 'PHONE', 'LANG', 'QUIET', 'STOPPED', 'FIELDS'], rows))
+          io.out(line)
+      }),
+    )
+  farmers
+    .command('subscribe <farmer> <fields...>')
+    .description('subscribe a farmer to fields (clears a STOP)')
+    .action(
+      action(getRegistry, io, (registry, farmer: string, list: string[]) => {
+        const d = engineOf(registry).directory
+        for (const f of list) d.subscribe(farmer, f)
+        d.setStopped(farmer, false)
+        io.out(`${farmer} subscribed to ${d.subscriptionsOf(farmer).join(', ')}`)
+      }),
+    )
+
+  const officers = new Command('officers').description('village officers (escalations, equipment alerts)')
+  officers
+    .command('add <id>')
+    .requiredOption('--name <name>')
+    .requiredOption('--phone <number>')
+    .requiredOption('--village <village>')
+    .addOption(new Option('--language <lang>').choices(LANGUAGES).default('id'))
+    .action(
+      action(getRegistry, io, (registry, id: string, o: Record<string, string>) => {
+        const x = engineOf(registry).directory.addOfficer({
+          id,
+          name: o.name!,
+          phone: o.phone!,
+          village: o.village!,
+          language: o.language as 'id',
+        })
+        io.out(`officer ${x.id} (${x.phone}) for village ${x.village}`)
+      }),
+    )
+  officers.command('list').action(
+    action(getRegistry, io, (registry) => {
+      const rows = engineOf(registry)
+        .directory.listOfficers()
+        .map((o) => [o.id, o.name, o.phone, o.village])
+      for (const line of table(['ID', 'NAME', 'PHONE', 'VILLAGE'], rows)) io.out(line)
+    }),
+  )
+
+  const alerts = new Command('alerts').description('alerts: list, acknowledge, silence')
+  alerts
+    .command('list')
+    .addOption(new Option('--state <state>').choices(ALERT_STATES))
+    .option('--village <village>')
+    .option('--field <field>')
+    .option('--json')
+    .action(
+      action(
+        getRegistry,
+        io,
+        (registry, o: { state?: 'firing'; village?: string; field?: string; json?: boolean }) => {
+          const list = engineOf(registry).listAlerts(o)
+          if (o.json) return io.out(JSON.stringify(list, null, 2))
+          const rows = list.map((a) => [
+            String(a.id),
+            a.state,
+            a.severity,
+            a.rule,
+            a.field ?? a.device ?? a.village,
+            a.value === undefined ? '' : String(Math.round(a.value * 10) / 10),
+            new Date(a.firedAtMs ?? a.startedAtMs).toISOString(),
+            a.ackedBy ?? '',
+          ])
+          for (const line of table(
+            ['ID', 'STATE', 'SEVERITY', 'RULE', 'SUBJECT', 'VALUE', 'SINCE', 'ACKED BY'],
+            rows,
+          ))
+            io.out(line)
+          io.out(`${list.length} alert(s)`)
+        },
+      ),
+    )
+  alerts
+    .command('ack <id>')
+    .description('acknowledge: no more reminders or escalation; it still resolves by itself')
+    .option('--by <name>', 'who acknowledges', 'cli')
+    .action(
+      action(getRegistry, io, (registry, id: string, o: { by: string }) => {
+        const engine = engineOf(registry)
+        if (!engine.getAlert(Number(id)))
+          throw new KampungError('unknown_alert', `no alert ${id}`, { retryable: false })
+        const a = engine.ack(Number(id), `cli:${o.by}`)!
+        io.out(`alert ${a.id} (${a.rule}, ${a.state}) acknowledged by ${a.ackedBy}`)
+      }),
+    )
+  alerts
+    .command('silence')
+    .description('hold notifications for matching alerts until a time (maintenance)')
+    .requiredOption('--until <time>', 'ISO 8601 or a duration from now (6h, 2d)', when('--until'))
+    .requiredOption('--comment <text>')
+    .option('--rule <rule>')
+    .option('--village <village>')
+    .option('--field <field>')
+    .option('--device <device>')
+    .option('--by <name>', 'who', 'cli')
+    .action(
+      action(getRegistry, io, (registry, o: Record<string, string | number | undefined>) => {
+        const matchers = Object.fromEntries(
+          (['rule', 'village', 'field', 'device'] as const)
+            .filter((k) => o[k] !== undefined)
+            .map((k) => [k, o[k]]),
+        )
+        if (Object.keys(matchers).length === 0)
+          throw new KampungError(
+            'invalid_silence',
+            'give at least one of --rule, --village, --field, --device',
+            {
+              retryable: false,
+            },
+          )
+        const s = engineOf(registry).addSilence({
+          matchers,
+          startsAtMs: Date.now(),
+          endsAtMs: o.until as number,
+          createdBy: `cli:${o.by}`,
+          comment: String(o.comment),
+        })
+        io.out(`silence ${s.id} until ${new Date(s.endsAtMs).toISOString()}: ${JSON.stringify(s.matchers)}`)
+      }),
+    )
+  return [fields, farmers, officers, alerts]
+}

@@ -1,0 +1,148 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  DAY,
+  HOUR,
+  only,
+  PHONE_A,
+  type Rig,
+  reading,
+  rig,
+  SOLAR_WM2,
+  seed,
+  syntheticWeather,
+  wib,
+} from './helpers.ts'
+
+let r: Rig | undefined
+afterEach(async () => {
+  await r?.stop()
+  r = undefined
+})
+
+/**
+ * FAO-56 daily ET0 written out step by step (eq. 7, 8, 11–13, 17, 21–25, 37–40, 6) for the inputs
+ * read off the synthetic day above, independently of src/agronomy.
+ */
+function handEt0(dayOfYear: number): number {
+  const z = 50
+  const P = 101.3 * ((293 - 0.0065 * z) / 293) ** 5.26
+  const gamma = 0.665e-3 * P
+  const e0 = (t: number) => 0.6108 * Math.exp((17.27 * t) / (t + 237.3))
+  const tMin = 23
+  const tMax = 32
+  const tMean = (tMin + tMax) / 2
+  const delta = (4098 * e0(tMean)) / (tMean + 237.3) ** 2
+  const es = (e0(tMax) + e0(tMin)) / 2
+  const ea = (e0(tMin) * 0.92 + e0(tMax) * 0.58) / 2
+  const u2 = (18 * 2.0 + 6 * 3.2) / 24 // 2.3 m/s, anemometer at 2 m
+  const phi = (-8.22 * Math.PI) / 180
+  const dr = 1 + 0.033 * Math.cos(((2 * Math.PI) / 365) * dayOfYear)
+  const dec = 0.409 * Math.sin(((2 * Math.PI) / 365) * dayOfYear - 1.39)
+  const ws = Math.acos(-Math.tan(phi) * Math.tan(dec))
+  const Ra =
+    ((24 * 60) / Math.PI) *
+    0.082 *
+    dr *
+    (ws * Math.sin(phi) * Math.sin(dec) + Math.cos(phi) * Math.cos(dec) * Math.sin(ws))
+  expect(SOLAR_WM2.reduce((a, b) => a + b)).toBe(5680)
+  const Rs = (SOLAR_WM2.reduce((a, b) => a + b) * 3600) / 1e6 // Σ W/m² × 1 h = 20.448 MJ/m²
+  const Rso = (0.75 + 2e-5 * z) * Ra
+  const Rns = 0.77 * Rs
+  const Rnl =
+    4.903e-9 *
+    (((tMax + 273.16) ** 4 + (tMin + 273.16) ** 4) / 2) *
+    (0.34 - 0.14 * Math.sqrt(ea)) *
+    (1.35 * Math.min(1, Rs / Rso) - 0.35)
+  const Rn = Rns - Rnl
+  return (
+    (0.408 * delta * Rn + gamma * (900 / (tMean + 273)) * u2 * (es - ea)) / (delta + gamma * (1 + 0.34 * u2))
+  )
+}
+
+describe('irrigation advisor (FAO-56 daily water balance)', () => {
+  it('equals a hand-computed balance for a chili field on 2 July 2026', async () => {
+    const day1 = wib(2026, 7, 1)
+    const day2 = day1 + DAY
+    r = await rig({ ...only('dry'), groupWaitMs: 0 }, { startMs: day1 })
+    await seed(r, 'chili')
+    // SAWAH1: chili planted 70 days before 2 July (mid season, Kc mid 1.05), 0.15 ha.
+    r.registry
+      .database()
+      .prepare('UPDATE fields SET planted_at_ms = ? WHERE id = ?')
+      .run(day2 - 70 * DAY, 'kemiren-sawah1')
+    for (const dayStart of [day1, day2]) {
+      for (let h = 0; h < 24; h++) {
+        const t = dayStart + h * HOUR
+        r.clock.now = t
+        r.engine.onReadings(syntheticWeather(h, t, dayStart === day2 && h === 15 ? 2 : 0))
+        r.engine.tick(t)
+      }
+    }
+    // Day 2 is closed 1 h after the next midnight.
+    r.clock.now = day2 + DAY + HOUR
+    r.engine.tick(r.clock.now)
+
+    const et0Day1 = handEt0(182)
+    const et0Day2 = handEt0(183)
+    expect(et0Day2).toBeGreaterThan(4)
+    expect(et0Day2).toBeLessThan(7)
+    const kc = 1.05
+    const etc = kc * et0Day1 + kc * et0Day2
+    // USDA-SCS on a 2-day period: P (125 − 0.2 · (30/2) · P) / 125 with P = 2 mm.
+    const peff = (2 * (125 - 0.2 * 15 * 2)) / 125
+    expect(peff).toBeCloseTo(1.904, 10)
+    const need = etc - peff
+    const litres = need * 0.15 * 10_000 // 1 mm on 1 ha = 10 000 L
+
+    const advice = r.engine.advisor.latestAdvice('kemiren-sawah1')!
+    expect(advice.dayStartMs).toBe(day2)
+    expect(advice.days).toBe(2)
+    expect(advice.et0Mm).toBeCloseTo(et0Day2, 6)
+    expect(advice.kc).toBe(kc)
+    expect(advice.etcMm).toBeCloseTo(etc, 6)
+    expect(advice.rainMm).toBeCloseTo(2, 9)
+    expect(advice.effectiveRainMm).toBeCloseTo(peff, 9)
+    expect(advice.netNeedMm).toBeCloseTo(need, 6)
+    expect(advice.litres).toBeCloseTo(litres, 3)
+
+    // Written as an event for InfluxDB (measurement irrigation_advice, one per field and day).
+    const events = r.engine.pendingEvents().filter((e) => e.measurement === 'irrigation_advice')
+    const ev = events.find((e) => e.tags.field === 'kemiren-sawah1' && e.timeMs === day2)!
+    expect(ev.tags).toEqual({ village: 'kemiren', field: 'kemiren-sawah1', crop: 'chili' })
+    expect(ev.fields.need_mm).toBeCloseTo(need, 6)
+    expect(ev.fields.litres).toBeCloseTo(litres, 3)
+    expect(events).toHaveLength(4) // 2 fields × 2 days
+
+    // The dry SMS carries it, rounded: "Siram ~N mm = N.N00 L utk 0,15 ha".
+    const t = r.clock.now
+    r.engine.onReadings([reading('soil-1', 'soil_moisture', 18, t)])
+    r.clock.now = t + 3 * HOUR
+    r.engine.onReadings([reading('soil-1', 'soil_moisture', 18, t + 3 * HOUR)])
+    const sms = r.outbox.to(PHONE_A)[0]!
+    // The SMS rounds the depth and gives the litres of that depth: N mm × 0.15 ha × 10 000 L.
+    const mm = Math.round(need)
+    const l = (mm * 1500).toString().replace(/\B(?=(\d{3})+(?!\d))/g, '.')
+    expect(sms.text).toBe(
+      `SAWAH1 kering: lengas 18% (batas 25%). Siram ~${mm} mm = ${l} L utk 0,15 ha. Balas OK ${r.engine.listAlerts()[0]!.id}`,
+    )
+    expect(sms.text.length).toBeLessThanOrEqual(160)
+  })
+
+  it('a soaking rain restarts the balance', async () => {
+    const day1 = wib(2026, 7, 1)
+    r = await rig(only(), { startMs: day1 })
+    await seed(r, 'chili')
+    for (let d = 0; d < 3; d++) {
+      for (let h = 0; h < 24; h++) {
+        const t = day1 + d * DAY + h * HOUR
+        r.clock.now = t
+        r.engine.onReadings(syntheticWeather(h, t, d === 1 && h === 16 ? 30 : 0))
+      }
+    }
+    r.engine.tick(day1 + 3 * DAY + 2 * HOUR)
+    const advice = r.engine.advisor.latestAdvice('kemiren-sawah1')!
+    expect(advice.dayStartMs).toBe(day1 + 2 * DAY)
+    expect(advice.days).toBe(1) // day 2 had 30 mm ≥ 20 mm: the balance starts on day 3
+    expect(advice.rainMm).toBe(0)
+  })
+})

@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { HOUR, MIN, only, PHONE_A, type Rig, reading, rig, seed, wib } from './helpers.ts'
+
+let r: Rig | undefined
+afterEach(async () => {
+  await r?.stop()
+  r = undefined
+})
+
+function at(rg: Rig, t: number, ...rs: ReturnType<typeof reading>[]): void {
+  rg.clock.now = t
+  if (rs.length) rg.engine.onReadings(rs)
+  rg.engine.tick(t)
+}
+
+const firing = (rg: Rig) =>
+  rg.engine
+    .listAlerts({ state: 'firing' })
+    .map((a) => `${a.rule}:${a.subject}`)
+    .sort()
+
+describe('rules', () => {
+  it('rice at flowering (mid stage) is critical; in the initial stage a warning', async () => {
+    const t0 = wib(2026, 7, 2, 9)
+    r = await rig(
+      { groupWaitMs: 0, rules: { ...only('dry').rules, crops: { rice: { dry: { forMs: 0 } } } } },
+      { startMs: t0 },
+    )
+    await seed(r, 'rice') // planted 60 days ago: mid season (days 60–119)
+    r.registry
+      .database()
+      .prepare("UPDATE fields SET planted_at_ms = ? WHERE id = 'kemiren-sawah2'")
+      .run(t0 - 5 * 86_400_000)
+    at(r, t0, reading('soil-1', 'soil_moisture', 30, t0), reading('soil-2', 'soil_moisture', 30, t0))
+    const bySubject = Object.fromEntries(r.engine.listAlerts().map((a) => [a.field, a.severity]))
+    expect(bySubject).toEqual({ 'kemiren-sawah1': 'critical', 'kemiren-sawah2': 'warning' })
+    expect(r.outbox.to(PHONE_A)[0]!.critical).toBe(true)
+  })
+
+  it('waterlogged, moisture drop, heat stress and disease risk', async () => {
+    const t0 = wib(2026, 7, 2, 0)
+    r = await rig({ ...only('waterlogged', 'drop', 'heat', 'disease'), groupWaitMs: 0 }, { startMs: t0 })
+    await seed(r)
+    // 24 h of humid nights: RH 95 % at 24 °C from 00:00 to 13:00, then dry and hot (36 °C) afternoon.
+    for (let m = 0; m <= 16 * 60; m += 30) {
+      const t = t0 + m * MIN
+      const humid = m < 13 * 60
+      at(
+        r,
+        t,
+        reading('wx-1', 'relative_humidity', humid ? 95 : 50, t),
+        reading('wx-1', 'air_temperature', humid ? 24 : 36, t),
+        reading('soil-1', 'soil_moisture', m < 10 * 60 ? 41 : 30, t), // waterlogged until 10:00, then a drop
+        reading('soil-2', 'soil_moisture', 30, t),
+      )
+      if (m === 10 * 60) expect(firing(r)).toContain('moisture_drop:field:kemiren-sawah1') // 41 → 30 in an hour
+      if (m === 12 * 60 + 30) {
+        // 12.5 h humid at 24 °C: disease risk for both fields; the drop is an hour old: resolved.
+        expect(firing(r)).toEqual(['disease_risk:field:kemiren-sawah1', 'disease_risk:field:kemiren-sawah2'])
+      }
+    }
+    // Waterlogged needed 6 h above 38 % (00:00–06:00 → fired), resolved at 30 % ≤ 35 %.
+    const wet = r.engine.listAlerts().find((a) => a.rule === 'waterlogged')!
+    expect(wet.firedAtMs).toBe(t0 + 6 * HOUR)
+    expect(wet.state).toBe('resolved')
+    // Heat: above 35 °C from 13:00; 2 h later it fires.
+    const heat = r.engine.listAlerts().filter((a) => a.rule === 'heat_stress')
+    expect(heat).toHaveLength(2)
+    expect(heat.every((a) => a.state === 'firing' && a.firedAtMs === t0 + 15 * HOUR)).toBe(true)
+    expect(r.outbox.to(PHONE_A).some((m) => /SAWAH1 panas: suhu 36,0 C \(batas 35 C\)/.test(m.text))).toBe(
+      true,
+    )
+  })
+
+  it('sensor health: stuck value, implausible value, battery low; a node silent for an hour is offline', async () => {
+    const t0 = wib(2026, 7, 2, 8)
+    r = await rig({ ...only('sensor'), groupWaitMs: 0 }, { startMs: t0 })
+    await seed(r)
+    for (let m = 0; m <= 7 * 60; m += 30) {
+      const t = t0 + m * MIN
+      at(
+        r,
+        t,
+        reading('soil-1', 'soil_moisture', 27.3, t), // frozen
+        reading('soil-2', 'soil_moisture', m >= 60 ? 0.5 : 28 + (m % 60) / 100, t), // out of the soil after 1 h
+        reading('soil-2', 'battery_voltage', 3.4, t),
+      )
+    }
+    expect(firing(r)).toEqual([
+      'battery_low:device:soil-2',
+      'out_of_range:device:soil-2:soil_moisture',
+      'stuck:device:soil-1:soil_moisture',
+      'stuck:device:soil-2:soil_moisture', // 0.5 for 6 h: stuck as well as implausible
+    ])
+    const stuck = r.engine
+      .listAlerts()
+      .find((a) => a.subject === 'device:soil-1:soil_moisture' && a.rule === 'stuck')!
+    expect(stuck.firedAtMs).toBe(t0 + 6 * HOUR)
+    // soil-1 moves again: stuck resolves. soil-2 goes silent: offline after 60 min.
+    const t1 = t0 + 7 * HOUR + 30 * MIN
+    at(r, t1, reading('soil-1', 'soil_moisture', 27.9, t1))
+    at(r, t0 + 8 * HOUR + 5 * MIN)
+    expect(firing(r)).toEqual([
+      'battery_low:device:soil-2',
+      'device_offline:device:soil-2',
+      'out_of_range:device:soil-2:soil_moisture',
+      'stuck:device:soil-2:soil_moisture',
+    ])
+    // Inhibition: soil-2 is offline, so its other sensor alerts are held; Bu Sri (SAWAH2) was told
+    // about them before it went silent, and now only about the node being offline.
+    const sri = r.outbox.to('+6281200000002').map((m) => m.text)
+    expect(sri.at(-1)).toMatch(
+      /^SAWAH2: sensor soil-2 tdk kirim data sejak 15:00\. Cek baterai\/alat\. Balas OK \d+$/,
+    )
+  })
+})
