@@ -381,6 +381,8 @@ export class AlertEngine {
    * a gateway offline holds back sensor alerts of its village (inhibition).
    */
   onDeviceStatus(device: string, village: string, state: 'online' | 'offline', atMs: number): void {
+    // The broker announces every device offline while the service shuts down, after this stopped.
+    if (!this.started) return
     this.sql(
       `INSERT INTO device_seen (device, village, last_ms, status, status_at_ms) VALUES (?, ?, 0, ?, ?)
          ON CONFLICT(device) DO UPDATE SET status = excluded.status, status_at_ms = excluded.status_at_ms`,

@@ -222,17 +222,6 @@ describe('officer console in headless Chromium', () => {
     await admin.close()
   })
 
-  it('says alerts are not available while the server has no alerts API', async () => {
-    const context = await browser.newContext()
-    const page = await context.newPage()
-    await login(page, base, 'budi', PASSWORDS.officer)
-    await page.goto(`${base}/console/alerts`)
-    await page.locator('#unavailable').waitFor({ timeout: UI_TIMEOUT_MS })
-    expect(await page.textContent('#unavailable')).toContain('not available')
-    await screenshot(page, 'alerts-unavailable')
-    await context.close()
-  })
-
   it('locks an account after repeated wrong passwords, even for the right one', async () => {
     await new UserStore(w.t.app.registry).add({ id: 'citra', role: 'officer', password: 'citra-password-1' })
     const attempt = (password: string) =>
@@ -272,13 +261,16 @@ describe('officer console in headless Chromium', () => {
   })
 })
 
-describe('console sessions expire', () => {
+describe('console sessions expire (alerts disabled)', () => {
   let t: TestApp
   let browser: Browser
   const IDLE_MS = 1500
 
   beforeAll(async () => {
-    t = await startApp({ console: { sessionIdleMs: IDLE_MS, maxFailedLoginsPerIp: 3 } })
+    t = await startApp({
+      console: { sessionIdleMs: IDLE_MS, maxFailedLoginsPerIp: 3 },
+      alerts: { enabled: false },
+    })
     await new UserStore(t.app.registry).add({ id: 'dewi', role: 'officer', password: 'dewi-password-1' })
     browser = await launchChromium()
   }, 60_000)
@@ -286,6 +278,17 @@ describe('console sessions expire', () => {
   afterAll(async () => {
     await browser?.close()
     await t?.stop()
+  })
+
+  it('says alerts are not available on a server run with alerts disabled', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await login(page, t.apiUrl, 'dewi', 'dewi-password-1')
+    await page.goto(`${t.apiUrl}/console/alerts`)
+    await page.locator('#unavailable').waitFor({ timeout: UI_TIMEOUT_MS })
+    expect(await page.textContent('#unavailable')).toContain('not available')
+    await screenshot(page, 'alerts-unavailable')
+    await context.close()
   })
 
   it('refuses a session left idle past its expiry, in the API and in the pages', async () => {
