@@ -58,7 +58,7 @@ describe('Kannel outages and crash mid-send', () => {
     await new Promise((r) => setTimeout(r, 2000)) // time for a duplicate to show up, if there were one
     for (const text of texts) expect(timesReceived(text)).toBe(1)
     for (const id of ids) expect(outbox.get(id)!.gatewayId).toBeTruthy() // the SMSC's id, from the DLR
-  })
+  }, 180_000) // Kannel's restart and resend cycle is slow when the machine is loaded
 
   it('SMSC down, Kannel up: accepted (queued in Kannel), delivered once when the SMSC is back', async () => {
     const outbox = await liveOutbox('smsc-down.sqlite')
