@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { Broker } from '../broker/index.ts'
 import { ApiServer } from './api/index.ts'
 import { type Config, resolvePaths } from './config.ts'
+import { KampungError } from './errors.ts'
 import { IngestPipeline, MqttIngest } from './ingest/index.ts'
 import { getLogger } from './log.ts'
 import { Metrics } from './metrics.ts'
@@ -69,6 +70,15 @@ export class KampungApp {
 
   async start(): Promise<void> {
     const { config, roles } = this
+    if (config.broker.cluster && roles.broker && roles.ingest && this.ingestMode === 'in-process') {
+      // In-process ingest consumes uplinks without fanning them out: with several instances each
+      // would ingest (and verify trees for) only its own devices, invisible to the others.
+      throw new KampungError(
+        'config_invalid',
+        'broker.cluster: several broker instances need ingest as MQTT clients: run `kampung broker` on each instance and `kampung ingest` workers (ingest.mode: mqtt)',
+        { retryable: false },
+      )
+    }
     mkdirSync(config.dataDir, { recursive: true })
     await this.startPart(this.registry)
     if (roles.ingest || roles.api) {
@@ -108,6 +118,7 @@ export class KampungApp {
         host: config.broker.host,
         port: config.broker.port,
         tls: config.broker.tls,
+        cluster: config.broker.cluster,
         maxPayloadBytes: config.broker.maxPayloadBytes,
         registry: this.registry,
         onRefused: (cause) => this.metrics.brokerRefusals.inc({ cause }),

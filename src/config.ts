@@ -32,6 +32,17 @@ const brokerSchema = z
       .max(16 * 1024 * 1024)
       .default(64 * 1024),
     tls: tlsSchema.optional(),
+    /**
+     * Several broker instances behind one address share subscriptions, retained messages and
+     * offline queues through Redis (broker/cluster.ts). Ingest then runs as MQTT clients.
+     */
+    cluster: z
+      .object({
+        redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+        maxSessionDelivery: z.number().int().min(1).max(10_000_000).default(100_000),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
 
@@ -173,6 +184,7 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'number
   KAMPUNG_MQTT_HOST: { path: ['broker', 'host'], type: 'string' },
   KAMPUNG_MQTT_PORT: { path: ['broker', 'port'], type: 'number' },
   KAMPUNG_BROKER_ENABLED: { path: ['broker', 'enabled'], type: 'boolean' },
+  KAMPUNG_BROKER_REDIS_URL: { path: ['broker', 'cluster', 'redisUrl'], type: 'string' },
   KAMPUNG_INGEST_MODE: { path: ['ingest', 'mode'], type: 'string' },
   KAMPUNG_INGEST_MQTT_URL: { path: ['ingest', 'mqtt', 'url'], type: 'string' },
   KAMPUNG_INGEST_MQTT_USERNAME: { path: ['ingest', 'mqtt', 'username'], type: 'string' },
