@@ -90,6 +90,8 @@ const storeSchema = z
         username: z.string().optional(),
         password: z.string().optional(),
         token: z.string().optional(),
+        /** false: the database/bucket, retention policies (2.x: DBRP mappings) are made by an admin. */
+        manageSchema: z.boolean().default(true),
         rawRetention: z.string().default('90d'),
         requestTimeoutMs: z.number().int().min(100).default(10_000),
       })
