@@ -3,7 +3,7 @@ import { Broker } from '../broker/index.ts'
 import { ApiServer } from './api/index.ts'
 import { type Config, resolvePaths } from './config.ts'
 import { KampungError } from './errors.ts'
-import { IngestPipeline, MqttIngest } from './ingest/index.ts'
+import { IngestPipeline, MqttIngest, PeerAdoption, workerStateTopic } from './ingest/index.ts'
 import { getLogger } from './log.ts'
 import { Metrics } from './metrics.ts'
 import { Oksigen } from './oksigen/index.ts'
@@ -32,6 +32,7 @@ export class KampungApp {
   readonly pipeline: IngestPipeline
   broker: Broker | undefined
   mqttIngest: MqttIngest | undefined
+  peers: PeerAdoption | undefined
   api: ApiServer | undefined
   oksigen: Oksigen | undefined
   private readonly log = getLogger('app')
@@ -109,8 +110,21 @@ export class KampungApp {
     }
     if (roles.ingest && this.ingestMode === 'mqtt') {
       const m = config.ingest.mqtt
-      this.mqttIngest = new MqttIngest({ ...m, pipeline: this.pipeline, registry: this.registry })
+      const group = m.sharedGroup
+      const adopt = group !== undefined && m.protocolVersion === 5 && m.adoptPeersAfterS > 0
+      const worker = { ...m, pipeline: this.pipeline, registry: this.registry }
+      this.mqttIngest = new MqttIngest({
+        ...worker,
+        ...(adopt ? { stateTopic: workerStateTopic(group, m.clientId), willDelayS: m.adoptPeersAfterS } : {}),
+      })
       await this.startPart(this.mqttIngest)
+      if (adopt) {
+        this.peers = new PeerAdoption({
+          worker: { ...worker, sharedGroup: group },
+          adoptAfterS: m.adoptPeersAfterS,
+        })
+        await this.startPart(this.peers)
+      }
     }
     if (roles.broker) {
       const inProcess = roles.ingest && this.ingestMode === 'in-process'

@@ -67,6 +67,11 @@ const ingestSchema = z
           .int()
           .min(0)
           .default(7 * 24 * 3600),
+        /**
+         * With sharedGroup on MQTT 5: a worker gone this long has its session adopted by the
+         * others, so its share moves to them (src/ingest/peer-adoption.ts). 0: off.
+         */
+        adoptPeersAfterS: z.number().int().min(0).max(3600).default(5),
       })
       .strict()
       .prefault({}),
@@ -195,6 +200,7 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'number
   KAMPUNG_INGEST_MQTT_PROTOCOL: { path: ['ingest', 'mqtt', 'protocolVersion'], type: 'number' },
   KAMPUNG_INGEST_MQTT_SHARED_GROUP: { path: ['ingest', 'mqtt', 'sharedGroup'], type: 'string' },
   KAMPUNG_INGEST_MQTT_SESSION_EXPIRY_S: { path: ['ingest', 'mqtt', 'sessionExpiryS'], type: 'number' },
+  KAMPUNG_INGEST_MQTT_ADOPT_PEERS_AFTER_S: { path: ['ingest', 'mqtt', 'adoptPeersAfterS'], type: 'number' },
   KAMPUNG_PUBLIC_BASE_URL: { path: ['oksigen', 'publicBaseUrl'], type: 'string' },
   KAMPUNG_STORE: { path: ['store', 'kind'], type: 'string' },
   KAMPUNG_INFLUX_URL: { path: ['store', 'influx', 'url'], type: 'string' },

@@ -50,7 +50,13 @@ describe('ingest workers on a Mosquitto shared subscription', () => {
   })
 
   /** One worker process; `machine` names its data dir (its spool), as on its own host. */
-  const startWorker = async (database: string, clientId: string, machine: string, apiPort?: number) => {
+  const startWorker = async (
+    database: string,
+    clientId: string,
+    machine: string,
+    apiPort?: number,
+    env: Record<string, string> = {},
+  ) => {
     const w = spawnKampung(apiPort ? ['ingest', '--api'] : ['ingest'], {
       KAMPUNG_DATA_DIR: path.join(root, machine),
       KAMPUNG_REGISTRY_PATH: registryPath,
@@ -60,6 +66,7 @@ describe('ingest workers on a Mosquitto shared subscription', () => {
       KAMPUNG_INGEST_MQTT_CLIENT_ID: clientId,
       KAMPUNG_INGEST_MQTT_SHARED_GROUP: database, // a group per run: runs do not share sessions
       ...(apiPort ? { KAMPUNG_API_HOST: '127.0.0.1', KAMPUNG_API_PORT: String(apiPort) } : {}),
+      ...env,
     })
     workers.push(w)
     await w.waitForOutput(/ingest subscribed|broker connection back/)
@@ -114,10 +121,13 @@ describe('ingest workers on a Mosquitto shared subscription', () => {
       await Promise.all(running.map((w) => w.kill('SIGTERM')))
     }, 180_000)
 
-    it(`${n} workers, one SIGKILLed mid-run and brought back under its client id on another machine: exactly once`, async () => {
+    it(`${n} workers without peer adoption, one SIGKILLed mid-run: its share waits until its client id is back (on another machine); exactly once`, async () => {
       const db = `kill${n}`
+      const noAdoption = { KAMPUNG_INGEST_MQTT_ADOPT_PEERS_AFTER_S: '0' }
       const running = await Promise.all(
-        Array.from({ length: n }, (_, i) => startWorker(db, `${db}-ingest-${i + 1}`, `${db}-m${i + 1}`)),
+        Array.from({ length: n }, (_, i) =>
+          startWorker(db, `${db}-ingest-${i + 1}`, `${db}-m${i + 1}`, undefined, noAdoption),
+        ),
       )
       const victim = running[n - 1]!
       let killed = false
@@ -132,9 +142,53 @@ describe('ingest workers on a Mosquitto shared subscription', () => {
       const perQuantity = READINGS_PER_RUN / QUANTITIES.length
       expect((await counts(db))[0]).toBeLessThan(perQuantity)
       // The supervisor (or an operator on a spare machine) starts the same client id again.
-      await startWorker(db, `${db}-ingest-${n}`, `${db}-spare`)
+      await startWorker(db, `${db}-ingest-${n}`, `${db}-spare`, undefined, noAdoption)
       await expectExactlyOnce(db)
       await Promise.all(workers.map((w) => w.kill('SIGTERM')))
     }, 180_000)
   }
+
+  it('3 workers with peer adoption: one SIGKILLed and never restarted, the others take its share; it comes back and takes it again', async () => {
+    const db = 'adopt3'
+    const running = await Promise.all(
+      [1, 2, 3].map((i) => startWorker(db, `${db}-ingest-${i}`, `${db}-m${i}`)),
+    )
+    const victim = running[2]!
+    let killed = false
+    const killedAtMs = { value: 0 }
+    await fleet(Date.UTC(2026, 10, 12), (acked) => {
+      if (acked === 4000 && !killed) {
+        killed = true
+        killedAtMs.value = Date.now()
+        void victim.kill('SIGKILL')
+      }
+    })
+    expect(killed).toBe(true)
+    await expectExactlyOnce(db)
+    // A survivor adopted the dead worker's session (after the will's delay, 5 s by default).
+    const survivorsOutput = running
+      .slice(0, 2)
+      .map((w) => w.output())
+      .join('\n')
+    expect(survivorsOutput).toMatch(new RegExp(`"clientId":"${db}-ingest-3".*peer session adopted`))
+    // The owner comes back: it takes its session over, the adopter lets go, nothing is lost.
+    await startWorker(db, `${db}-ingest-3`, `${db}-m3`)
+    await waitFor(
+      'the adopter let go',
+      () => /adopted peer session released/.test(running.map((w) => w.output()).join('\n')),
+      20_000,
+    )
+    await runFleet({
+      url: mosquitto.url,
+      village: V,
+      devices: Array.from({ length: DEVICES }, (_, i) => ({ id: `s-${i}` })),
+      messagesPerDevice: REPORTS_PER_DEVICE,
+      baseTimeMs: Date.UTC(2026, 10, 13),
+      protocolVersion: 5,
+    })
+    const perQuantity = (2 * READINGS_PER_RUN) / QUANTITIES.length
+    await waitFor('both runs stored', async () => (await counts(db)).every((c) => c >= perQuantity), 60_000)
+    expect(await counts(db)).toEqual(QUANTITIES.map(() => perQuantity))
+    await Promise.all(workers.map((w) => w.kill('SIGTERM')))
+  }, 240_000)
 })
