@@ -25,8 +25,9 @@ export interface PeerAdoptionOptions {
  * with the dead worker's client id: the broker resumes that session, resends the messages it had
  * in flight and delivers what was queued and what keeps coming, and our held PUBACKs make each
  * durable before the broker forgets it. When the owner comes back it takes its session over (the
- * broker disconnects the adopter with 0x8E) and the adopter lets go without reconnecting. An
- * adopted connection carries the same will, so if its adopter dies too, another survivor adopts.
+ * broker closes the adopter's connection) and the adopter lets go without reconnecting; two
+ * survivors adopting at once settle the same way. An adopted connection carries the same will,
+ * so if its adopter dies too, another survivor adopts.
  */
 export class PeerAdoption {
   private readonly opts: PeerAdoptionOptions
