@@ -128,6 +128,8 @@ export class MqttIngest {
     client.on('close', () => {
       this.generation++
       if (o.adopted) {
+        // Not reconnecting (the owner is back, or the broker is gone): release the client too.
+        client.end(true)
         o.onClosed?.(this.disconnectReason)
         return
       }
