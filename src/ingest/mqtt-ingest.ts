@@ -70,6 +70,7 @@ export class MqttIngest {
   private readonly resumeWhenRoom: Array<() => void> = []
   private wasConnected = false
   private sessionWasPresent = false
+  private stopping = false
   private disconnectReason: number | undefined
 
   constructor(opts: MqttIngestOptions) {
@@ -133,7 +134,8 @@ export class MqttIngest {
         o.onClosed?.(this.disconnectReason)
         return
       }
-      if (this.wasConnected) this.log.warn({ url: o.url }, 'broker connection lost; reconnecting')
+      if (this.wasConnected && !this.stopping)
+        this.log.warn({ url: o.url }, 'broker connection lost; reconnecting')
       this.wasConnected = false
     })
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt client error'))
@@ -266,6 +268,7 @@ export class MqttIngest {
   async stop(): Promise<void> {
     const client = this.client
     if (!client) return
+    this.stopping = true
     // Stop taking messages, let accepted ones become durable and their PUBACKs go out, then close.
     await Promise.allSettled([...this.inFlight])
     // An adopted peer session shares the worker's pipeline: the worker stops that.

@@ -193,4 +193,16 @@ describe('ingest workers on a Mosquitto shared subscription', () => {
     expect(await counts(db)).toEqual(QUANTITIES.map(() => perQuantity))
     await Promise.all(workers.map((w) => w.kill('SIGTERM')))
   }, 240_000)
+
+  it('2 workers with peer adoption: one stopped (SIGTERM) and left down, the other takes its share', async () => {
+    const db = 'stop2'
+    const running = await Promise.all([1, 2].map((i) => startWorker(db, `${db}-ingest-${i}`, `${db}-m${i}`)))
+    // A planned stop: drained, then DISCONNECT with the will. Mosquitto keeps its session, which
+    // keeps taking every other message of the run below.
+    expect(await running[1]!.kill('SIGTERM')).toBe(0)
+    await fleet(Date.UTC(2026, 10, 14))
+    await expectExactlyOnce(db)
+    expect(running[0]!.output()).toMatch(new RegExp(`"clientId":"${db}-ingest-2".*peer session adopted`))
+    await running[0]!.kill('SIGTERM')
+  }, 180_000)
 })
