@@ -11,13 +11,15 @@
  * Writes bench/results/ingest.json and ingest.md. Sizes: BENCH_READINGS (default 250 000),
  * BENCH_DEVICES (default 50), BENCH_WINDOW (unacknowledged messages per connection, default 100),
  * BENCH_RUNS (default 3; the headline is the median run).
- * Then the Sedekah Oksigen processing benchmark (bench/oksigen.ts): bench/results/oksigen.{json,md}.
+ * Then the Sedekah Oksigen processing benchmark (bench/oksigen.ts): bench/results/oksigen.{json,md},
+ * and the scaling benchmark (bench/scaling.ts: 1, 2, 3 ingest workers on a Mosquitto shared
+ * subscription): bench/results/scaling.{json,md}. BENCH_ONLY=scaling runs only the latter,
+ * BENCH_ONLY=ingest only the first two.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Worker } from 'node:worker_threads'
 import { Registry } from '../src/registry/index.ts'
 import { encodeReadings } from '../src/store/influx/line-protocol.ts'
 import type { Reading } from '../src/telemetry/reading.ts'
@@ -25,14 +27,14 @@ import { startInfluxd } from '../tests/harness/influxd.ts'
 import { influxCount } from '../tests/harness/influxql.ts'
 import { freePort, waitForPort } from '../tests/harness/ports.ts'
 import { serviceEnv, spawnKampung } from '../tests/harness/process.ts'
-import type { LoadDevice, LoadJob, LoadResult } from './load-client.ts'
+import type { LoadDevice, LoadResult } from './load-client.ts'
+import { LOAD_WORKERS, runLoad as runLoadThreads } from './load-runner.ts'
 
 const TARGET_READINGS = Number(process.env.BENCH_READINGS ?? 250_000)
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 50)
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 100)
 /** Each phase runs this often; the headline is the median (this VM is noisy). */
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
-const LOAD_WORKERS = 2
 const RAW_BATCH = 5000
 const VILLAGE = 'bench'
 
@@ -86,42 +88,12 @@ function peakRssMb(pid: number): number {
   return Math.round(kb / 1024)
 }
 
-/** Run the load generator (LOAD_WORKERS worker threads) against an MQTT port until every PUBACK. */
 async function runLoad(
   port: number,
   devices: LoadDevice[],
   messagesPerDevice: number,
 ): Promise<LoadResult[]> {
-  const baseTimeMs = Date.UTC(2026, 10, 1)
-  const workers = Array.from({ length: LOAD_WORKERS }, (_, w) => {
-    const job: LoadJob = {
-      port,
-      devices: devices.filter((_, i) => i % LOAD_WORKERS === w),
-      messagesPerDevice,
-      window: WINDOW,
-      baseTimeMs,
-    }
-    // A worker does not inherit tsx's loader: register it inside, then load the TypeScript module.
-    const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL('./load-client.ts', import.meta.url).href)}) })`
-    return new Worker(boot, { eval: true, workerData: job })
-  })
-  try {
-    await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))))
-    return await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<LoadResult>((resolve, reject) => {
-            w.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) =>
-              m.ok ? resolve(m.result!) : reject(new Error(m.error)),
-            )
-            w.once('error', reject)
-            w.postMessage('go')
-          }),
-      ),
-    )
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()))
-  }
+  return runLoadThreads(port, devices, messagesPerDevice, WINDOW)
 }
 
 /** Stock aedes, no auth, no ingest: the same load, for the broker's own ceiling on this machine. */
@@ -377,7 +349,16 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+/** Its own process, like oksigen.ts: its workers and brokers are its own. */
+function scaling(): void {
+  if (process.env.BENCH_ONLY === 'ingest') return
+  log('scaling: 1, 2 and 3 ingest workers on a Mosquitto shared subscription')
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'scaling.ts')], {
+    stdio: 'inherit',
+  })
+}
+
+;(process.env.BENCH_ONLY === 'scaling' ? Promise.resolve() : main()).then(scaling).catch((err) => {
   console.error(err)
   process.exit(1)
 })

@@ -12,6 +12,7 @@ import {
   type RefusalCause,
   willAllowed,
 } from './acl.ts'
+import { type BrokerClusterOptions, type ClusterBackends, clusterDefaults, redisBackends } from './cluster.ts'
 import { guardSocket, PacketTooLargeError } from './frame-guard.ts'
 
 const log = getLogger('broker')
@@ -50,6 +51,11 @@ export interface BrokerOptions {
    * online/offline, a device's will, a gateway's health. The alerts engine's offline inhibition.
    */
   onStatus?: (topic: string, payload: Buffer) => void
+  /**
+   * Share subscriptions, retained messages and offline queues with other instances through Redis
+   * (mqemitter-redis + aedes-persistence-redis). Without it, all of that lives in this process.
+   */
+  cluster?: Partial<BrokerClusterOptions> & { redisUrl: string }
 }
 
 /** Every tunable, with the reason for its default. */
@@ -67,7 +73,13 @@ export const defaultOptions = {
   /** A socket that never sends CONNECT holds a file descriptor; aedes' default is 30 s. */
   connectTimeoutMs: 30_000,
   forwardUplinks: false,
-} satisfies Partial<BrokerOptions>
+  /**
+   * Clustered, a QoS 1 publish is handed to Redis (queues of persistent subscribers, pub/sub)
+   * before its PUBACK. Redis that does not answer in this time drops the client unacknowledged
+   * (it resends) rather than leaving its message hanging.
+   */
+  clusterPublishTimeoutMs: 10_000,
+} satisfies Partial<BrokerOptions> & { clusterPublishTimeoutMs: number }
 
 /**
  * Room for the rest of a PUBLISH besides the payload (topic up to 4 KiB, message id). A packet
@@ -115,6 +127,11 @@ class LogOnce {
 export class Broker {
   private readonly opts: BrokerOptions
   private aedes: Aedes | undefined
+  private backends: ClusterBackends | undefined
+  /** aedes' own publish (the fan-out), unwrapped: see start(). */
+  private fanOut:
+    | ((packet: object, client: unknown, done: (error?: Error | null) => void) => void)
+    | undefined
   private servers: Server[] = []
   private readonly principals = new WeakMap<Client, Device>()
   /** Uplink packets stored by onUplink, not to be fanned out again (see forwardUplinks). */
@@ -186,6 +203,14 @@ export class Broker {
         } catch (err) {
           return done(err as Error)
         }
+        if (
+          client &&
+          this.backends &&
+          !this.opts.onUplink &&
+          packet.qos === 1 &&
+          packet.messageId !== undefined
+        )
+          return this.handToCluster(client, packet, done)
         const onUplink = this.opts.onUplink
         if (!uplink || !onUplink) return done(null)
         const { device, bytes } = uplink
@@ -204,14 +229,33 @@ export class Broker {
         done(null, this.authorizeSubscribe(client, sub.topic) ? sub : null)
       },
     }
-    const aedes = await Aedes.createBroker(aedesOptions)
+    const cluster = this.opts.cluster
+    if (cluster) {
+      this.backends = redisBackends({ ...clusterDefaults, ...cluster })
+      aedesOptions.mq = this.backends.mq
+      aedesOptions.persistence = this.backends.persistence
+    }
+    let aedes: Aedes
+    try {
+      aedes = await Aedes.createBroker(aedesOptions)
+    } catch (err) {
+      await this.backends?.close()
+      this.backends = undefined
+      throw err
+    }
     this.aedes = aedes
+    // aedes emits 'error' when its persistence fails (e.g. Redis gone); unhandled, that would
+    // end the process. The publish it belonged to times out in handToCluster instead.
+    ;(aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => {
+      if (this.once.first(`aedes|${err.message}`)) log.error({ err: err.message }, 'broker persistence error')
+    })
     // aedes acknowledges a QoS 1 publish, then calls broker.publish with the same packet object:
     // an uplink the in-process ingest already stored ends there unless forwarding is asked for.
     // (aedes' typings declare publish(packet, callback); its code also takes (packet, client, callback).)
     type Done = (error?: Error | null) => void
     const untyped = aedes as unknown as { publish: (packet: object, client: unknown, done?: Done) => void }
     const publish = untyped.publish.bind(aedes)
+    this.fanOut = publish
     untyped.publish = (packet, client, done) => {
       if (this.consumed.delete(packet))
         return (typeof client === 'function' ? (client as Done) : done)?.(null)
@@ -263,7 +307,37 @@ export class Broker {
     const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()))
     await Promise.all(closed)
+    // aedes closed the emitter; the persistence connection is ours to close.
+    await this.backends?.close()
+    this.backends = undefined
     this.online.clear()
+  }
+
+  /**
+   * Clustered: publish (retained store, offline queues of persistent sessions, Redis pub/sub)
+   * before the PUBACK. aedes 1.2 writes a QoS 1 PUBACK first and publishes after it
+   * (lib/handlers/publish.js enqueuePublish), so an instance killed in between would lose a
+   * message its device was told was delivered. Done here, the PUBACK means "in Redis"; the
+   * packet is then marked consumed so aedes does not publish it a second time.
+   */
+  private handToCluster(client: Client, packet: object, done: (error?: Error | null) => void): void {
+    const fanOut = this.fanOut
+    if (!fanOut) {
+      done(new Error('broker is not started'))
+      return
+    }
+    let settled = false
+    const timer = setTimeout(() => {
+      settled = true
+      done(new Error('cluster publish timed out: not acknowledged, the client resends'))
+    }, defaultOptions.clusterPublishTimeoutMs)
+    fanOut(packet, client, (err) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      if (!err) this.consumed.add(packet)
+      done(err ?? null)
+    })
   }
 
   stats(): BrokerStats {

@@ -3,7 +3,8 @@ import { Broker } from '../broker/index.ts'
 import { type AlertEngine, alertEngineFromConfig, parseStatusMessage } from './alerts/index.ts'
 import { ApiServer } from './api/index.ts'
 import { type Config, resolvePaths } from './config.ts'
-import { IngestPipeline, MqttIngest } from './ingest/index.ts'
+import { KampungError } from './errors.ts'
+import { IngestPipeline, MqttIngest, PeerAdoption, workerStateTopic } from './ingest/index.ts'
 import { getLogger } from './log.ts'
 import { Metrics } from './metrics.ts'
 import { createNotify } from './notify/index.ts'
@@ -33,6 +34,7 @@ export class KampungApp {
   readonly pipeline: IngestPipeline
   broker: Broker | undefined
   mqttIngest: MqttIngest | undefined
+  peers: PeerAdoption | undefined
   api: ApiServer | undefined
   oksigen: Oksigen | undefined
   notify: ReturnType<typeof createNotify> | undefined
@@ -73,6 +75,15 @@ export class KampungApp {
 
   async start(): Promise<void> {
     const { config, roles } = this
+    if (config.broker.cluster && roles.broker && roles.ingest && this.ingestMode === 'in-process') {
+      // In-process ingest consumes uplinks without fanning them out: with several instances each
+      // would ingest (and verify trees for) only its own devices, invisible to the others.
+      throw new KampungError(
+        'config_invalid',
+        'broker.cluster: several broker instances need ingest as MQTT clients: run `kampung broker` on each instance and `kampung ingest` workers (ingest.mode: mqtt)',
+        { retryable: false },
+      )
+    }
     mkdirSync(config.dataDir, { recursive: true })
     await this.startPart(this.registry)
     if (roles.ingest || roles.api) {
@@ -121,8 +132,21 @@ export class KampungApp {
     }
     if (roles.ingest && this.ingestMode === 'mqtt') {
       const m = config.ingest.mqtt
-      this.mqttIngest = new MqttIngest({ ...m, pipeline: this.pipeline, registry: this.registry })
+      const group = m.sharedGroup
+      const adopt = group !== undefined && m.protocolVersion === 5 && m.adoptPeersAfterS > 0
+      const worker = { ...m, pipeline: this.pipeline, registry: this.registry }
+      this.mqttIngest = new MqttIngest({
+        ...worker,
+        ...(adopt ? { stateTopic: workerStateTopic(group, m.clientId), willDelayS: m.adoptPeersAfterS } : {}),
+      })
       await this.startPart(this.mqttIngest)
+      if (adopt) {
+        this.peers = new PeerAdoption({
+          worker: { ...worker, sharedGroup: group },
+          adoptAfterS: m.adoptPeersAfterS,
+        })
+        await this.startPart(this.peers)
+      }
     }
     if (roles.broker) {
       const inProcess = roles.ingest && this.ingestMode === 'in-process'
@@ -130,6 +154,7 @@ export class KampungApp {
         host: config.broker.host,
         port: config.broker.port,
         tls: config.broker.tls,
+        cluster: config.broker.cluster,
         maxPayloadBytes: config.broker.maxPayloadBytes,
         registry: this.registry,
         onRefused: (cause) => this.metrics.brokerRefusals.inc({ cause }),

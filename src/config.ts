@@ -34,6 +34,17 @@ const brokerSchema = z
       .max(16 * 1024 * 1024)
       .default(64 * 1024),
     tls: tlsSchema.optional(),
+    /**
+     * Several broker instances behind one address share subscriptions, retained messages and
+     * offline queues through Redis (broker/cluster.ts). Ingest then runs as MQTT clients.
+     */
+    cluster: z
+      .object({
+        redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+        maxSessionDelivery: z.number().int().min(1).max(10_000_000).default(100_000),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
 
@@ -58,6 +69,11 @@ const ingestSchema = z
           .int()
           .min(0)
           .default(7 * 24 * 3600),
+        /**
+         * With sharedGroup on MQTT 5: a worker gone this long has its session adopted by the
+         * others, so its share moves to them (src/ingest/peer-adoption.ts). 0: off.
+         */
+        adoptPeersAfterS: z.number().int().min(0).max(3600).default(5),
       })
       .strict()
       .prefault({}),
@@ -81,6 +97,8 @@ const storeSchema = z
         username: z.string().optional(),
         password: z.string().optional(),
         token: z.string().optional(),
+        /** false: the database/bucket, retention policies (2.x: DBRP mappings) are made by an admin. */
+        manageSchema: z.boolean().default(true),
         rawRetention: z.string().default('90d'),
         requestTimeoutMs: z.number().int().min(100).default(10_000),
       })
@@ -209,6 +227,7 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'number
   KAMPUNG_MQTT_HOST: { path: ['broker', 'host'], type: 'string' },
   KAMPUNG_MQTT_PORT: { path: ['broker', 'port'], type: 'number' },
   KAMPUNG_BROKER_ENABLED: { path: ['broker', 'enabled'], type: 'boolean' },
+  KAMPUNG_BROKER_REDIS_URL: { path: ['broker', 'cluster', 'redisUrl'], type: 'string' },
   KAMPUNG_INGEST_MODE: { path: ['ingest', 'mode'], type: 'string' },
   KAMPUNG_INGEST_MQTT_URL: { path: ['ingest', 'mqtt', 'url'], type: 'string' },
   KAMPUNG_INGEST_MQTT_USERNAME: { path: ['ingest', 'mqtt', 'username'], type: 'string' },
@@ -217,6 +236,7 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'number
   KAMPUNG_INGEST_MQTT_PROTOCOL: { path: ['ingest', 'mqtt', 'protocolVersion'], type: 'number' },
   KAMPUNG_INGEST_MQTT_SHARED_GROUP: { path: ['ingest', 'mqtt', 'sharedGroup'], type: 'string' },
   KAMPUNG_INGEST_MQTT_SESSION_EXPIRY_S: { path: ['ingest', 'mqtt', 'sessionExpiryS'], type: 'number' },
+  KAMPUNG_INGEST_MQTT_ADOPT_PEERS_AFTER_S: { path: ['ingest', 'mqtt', 'adoptPeersAfterS'], type: 'number' },
   KAMPUNG_PUBLIC_BASE_URL: { path: ['oksigen', 'publicBaseUrl'], type: 'string' },
   KAMPUNG_STORE: { path: ['store', 'kind'], type: 'string' },
   KAMPUNG_INFLUX_URL: { path: ['store', 'influx', 'url'], type: 'string' },

@@ -21,6 +21,20 @@ export interface MqttIngestOptions {
   maxInFlightMessages: number
   /** MQTT 5 session expiry: how long the broker keeps this worker's session (and queue) while it is away. */
   sessionExpiryS?: number
+  /**
+   * Where this session's liveness is kept (MQTT 5, retained): `online` on connect, and as the will
+   * `offline`, published by the broker only once nobody has held this client id for
+   * `willDelayS` (MQTT 5 Will Delay Interval). Peers adopt the session on `offline` (PeerAdoption).
+   */
+  stateTopic?: string
+  willDelayS?: number
+  /**
+   * A peer's session taken over by this process (PeerAdoption): no subscribe (the session has
+   * it), no `online` publish, no reconnect; `onClosed` when the connection ends (the owner is back
+   * and took the session over, or the broker went away).
+   */
+  adopted?: boolean
+  onClosed?: (reasonCode: number | undefined) => void
   pipeline: IngestPipeline
   registry: Registry
 }
@@ -28,6 +42,8 @@ export interface MqttIngestOptions {
 /** A persistent session outlives a restart of the worker by this much (MQTT 5 session expiry). */
 const SESSION_EXPIRY_S = 7 * 24 * 3600
 const UP_TOPIC = /^kampung\/([^/]+)\/([^/]+)\/up$/
+/** MQTT 5 DISCONNECT reason "Disconnect with Will Message": a planned stop still lets peers adopt. */
+const DISCONNECT_WITH_WILL = 4
 
 interface PacketLike {
   cmd: string
@@ -53,6 +69,9 @@ export class MqttIngest {
   private readonly inFlight = new Set<Promise<void>>()
   private readonly resumeWhenRoom: Array<() => void> = []
   private wasConnected = false
+  private sessionWasPresent = false
+  private stopping = false
+  private disconnectReason: number | undefined
 
   constructor(opts: MqttIngestOptions) {
     this.opts = opts
@@ -67,13 +86,23 @@ export class MqttIngest {
       password: o.password,
       clean: false,
       protocolVersion: o.protocolVersion,
-      reconnectPeriod: 1000,
+      reconnectPeriod: o.adopted ? 0 : 1000,
       connectTimeout: 10_000,
       properties:
         o.protocolVersion === 5
           ? {
               sessionExpiryInterval: o.sessionExpiryS ?? SESSION_EXPIRY_S,
               receiveMaximum: Math.min(65535, o.maxInFlightMessages),
+            }
+          : undefined,
+      will:
+        o.stateTopic && o.protocolVersion === 5
+          ? {
+              topic: o.stateTopic,
+              payload: Buffer.from(JSON.stringify({ state: 'offline' })),
+              qos: 1,
+              retain: true,
+              properties: { willDelayInterval: o.willDelayS ?? 0 },
             }
           : undefined,
     }
@@ -94,15 +123,26 @@ export class MqttIngest {
       if (this.inFlight.size < this.opts.maxInFlightMessages) callback()
       else this.resumeWhenRoom.push(callback)
     }
+    client.on('disconnect', (packet) => {
+      this.disconnectReason = packet.reasonCode
+    })
     client.on('close', () => {
       this.generation++
-      if (this.wasConnected) this.log.warn({ url: o.url }, 'broker connection lost; reconnecting')
+      if (o.adopted) {
+        // Not reconnecting (the owner is back, or the broker is gone): release the client too.
+        client.end(true)
+        o.onClosed?.(this.disconnectReason)
+        return
+      }
+      if (this.wasConnected && !this.stopping)
+        this.log.warn({ url: o.url }, 'broker connection lost; reconnecting')
       this.wasConnected = false
     })
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt client error'))
     await new Promise<void>((resolve, reject) => {
-      const onConnect = () => {
+      const onConnect = (connack: { sessionPresent: boolean }) => {
         client.off('error', onError)
+        this.sessionWasPresent = connack.sessionPresent
         resolve()
       }
       const onError = (err: Error) => {
@@ -120,10 +160,27 @@ export class MqttIngest {
         this.log.info({ url: o.url, sessionPresent: connack.sessionPresent }, 'broker connection back')
       this.wasConnected = true
       if (!connack.sessionPresent) this.subscribe(client)
+      this.announce(client)
     })
     this.wasConnected = true
+    if (o.adopted) {
+      this.log.info({ clientId: o.clientId, sessionPresent: this.sessionWasPresent }, 'peer session adopted')
+      return
+    }
     await this.subscribe(client)
+    this.announce(client)
     this.log.info({ url: o.url, clientId: o.clientId }, 'ingest subscribed')
+  }
+
+  /** Whether the broker still had this client id's session (for an adopted peer: anything to drain). */
+  get sessionPresent(): boolean {
+    return this.sessionWasPresent
+  }
+
+  private announce(client: MqttClient): void {
+    const topic = this.opts.stateTopic
+    if (!topic || this.opts.adopted) return
+    client.publish(topic, JSON.stringify({ state: 'online', atMs: Date.now() }), { qos: 1, retain: true })
   }
 
   private subscribe(client: MqttClient): Promise<void> {
@@ -186,6 +243,17 @@ export class MqttIngest {
     await pipeline.handle(device, payload, topic, 'mqtt')
   }
 
+  /**
+   * Ends this client id's session on the broker (MQTT 5 DISCONNECT with session expiry 0, no
+   * will): for an adopted peer whose session had already expired, so nothing lingers.
+   */
+  async endSession(): Promise<void> {
+    const client = this.client
+    if (!client) return
+    this.client = undefined
+    await client.endAsync(false, { reasonCode: 0, properties: { sessionExpiryInterval: 0 } })
+  }
+
   /** Messages taken from the broker and not yet durable. */
   get inFlightMessages(): number {
     return this.inFlight.size
@@ -200,11 +268,17 @@ export class MqttIngest {
   async stop(): Promise<void> {
     const client = this.client
     if (!client) return
+    this.stopping = true
     // Stop taking messages, let accepted ones become durable and their PUBACKs go out, then close.
     await Promise.allSettled([...this.inFlight])
-    await this.opts.pipeline.stop()
+    // An adopted peer session shares the worker's pipeline: the worker stops that.
+    if (!this.opts.adopted) await this.opts.pipeline.stop()
     await new Promise((r) => setImmediate(r))
-    await client.endAsync()
+    // With a state topic, a planned stop publishes the will too (after its delay): peers adopt the
+    // session, which on Mosquitto keeps receiving its share of the messages while we are away.
+    if (this.opts.stateTopic && this.opts.protocolVersion === 5)
+      await client.endAsync(false, { reasonCode: DISCONNECT_WITH_WILL })
+    else await client.endAsync()
     this.client = undefined
   }
 }

@@ -21,6 +21,11 @@ export interface InfluxdHandle {
 export interface StartInfluxdOptions {
   binary?: string
   startTimeoutMs?: number
+  /**
+   * `[http] auth-enabled = true`, with this admin user created at start (over the HTTP API, as
+   * InfluxDB 1.x allows for the first user). Every request then needs credentials.
+   */
+  admin?: { username: string; password: string }
 }
 
 const defaults = {
@@ -32,7 +37,7 @@ const defaults = {
   stderrTailBytes: 4_000,
 }
 
-function configText(dir: string, httpPort: number, rpcPort: number): string {
+function configText(dir: string, httpPort: number, rpcPort: number, auth: boolean): string {
   return `reporting-enabled = false
 bind-address = "127.0.0.1:${rpcPort}"
 [meta]
@@ -46,6 +51,7 @@ bind-address = "127.0.0.1:${rpcPort}"
 [http]
   bind-address = "127.0.0.1:${httpPort}"
   log-enabled = false
+  auth-enabled = ${auth}
 [logging]
   suppress-logo = true
   level = "warn"
@@ -65,7 +71,7 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<I
   let rpcPort = await freePort()
   while (rpcPort === port) rpcPort = await freePort()
   const configPath = join(dir, 'influxdb.conf')
-  await writeFile(configPath, configText(dir, port, rpcPort))
+  await writeFile(configPath, configText(dir, port, rpcPort, options.admin !== undefined))
   const url = `http://127.0.0.1:${port}`
 
   let child: ChildProcess | undefined
@@ -127,6 +133,12 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<I
 
   try {
     await launch()
+    const admin = options.admin
+    if (admin) {
+      const q = `CREATE USER "${admin.username}" WITH PASSWORD '${admin.password}' WITH ALL PRIVILEGES`
+      const res = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q }) })
+      if (!res.ok) throw new Error(`influxd: creating the admin user failed: ${await res.text()}`)
+    }
   } catch (err) {
     await rm(dir, { recursive: true, force: true })
     throw err

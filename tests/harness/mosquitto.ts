@@ -7,6 +7,8 @@ import { freePort, waitForPort } from './ports.ts'
 export interface MosquittoHandle {
   url: string
   port: number
+  /** The broker's process id (the benchmark reads its CPU time from /proc). */
+  pid: number
   stop(): Promise<void>
 }
 
@@ -65,6 +67,7 @@ export async function startMosquitto(): Promise<MosquittoHandle> {
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r))

@@ -29,11 +29,25 @@ export interface InfluxStoreOptions {
   rawRetention?: string
   /** Downsampling into hourly mean/min/max by a continuous query; `false` turns it off. */
   downsample?: InfluxDownsampleOptions | false
-  /** InfluxDB 1.x credentials, sent as `u`/`p` query parameters. */
+  /**
+   * Credentials sent as HTTP Basic auth: an InfluxDB 1.x user, or on 2.x a v1 authorization
+   * (`influx v1 auth create`), or on 3.x any name with the token as password. Basic rather than
+   * `u`/`p` query parameters, which end up in proxy and access logs.
+   */
   username?: string
   password?: string
-  /** InfluxDB 2.x/3.x token, sent as `Authorization: Token <token>`. */
+  /**
+   * `Authorization: Token <token>`: an InfluxDB 2.x/3.x API token (v1 compatibility API), or
+   * `user:password` on InfluxDB 1.8+ (1.6/1.7 refuse it: use username/password there).
+   */
   token?: string
+  /**
+   * true (default): start() creates the database, retention policies and continuous query, which
+   * needs an InfluxDB 1.x admin. false: someone else made them (InfluxDB 2.x/3.x: a bucket and a
+   * DBRP mapping; or a 1.x user without admin rights); start() only checks that `database` with
+   * `retentionPolicy` exists and that the credentials may read it.
+   */
+  manageSchema?: boolean
   /** Per HTTP request. Default 10 000 ms. */
   requestTimeoutMs?: number
   /** Lines per /write request. Default and maximum 5 000. */
@@ -62,6 +76,7 @@ interface ResolvedOptions {
   username?: string
   password?: string
   token?: string
+  manageSchema: boolean
   requestTimeoutMs: number
   maxLinesPerRequest: number
 }
@@ -118,6 +133,7 @@ export class InfluxStore implements TelemetryStore {
       username: options.username,
       password: options.password,
       token: options.token,
+      manageSchema: options.manageSchema ?? true,
       requestTimeoutMs: options.requestTimeoutMs ?? defaultOptions.requestTimeoutMs,
       maxLinesPerRequest: Math.min(
         Math.max(1, options.maxLinesPerRequest ?? defaultOptions.maxLinesPerRequest),
@@ -129,7 +145,8 @@ export class InfluxStore implements TelemetryStore {
   /** Creates the database, retention policies and continuous query; safe to run on every start. */
   async start(): Promise<void> {
     this.checkConfig()
-    const { database, retentionPolicy, rawRetention, downsample } = this.options
+    const { database, retentionPolicy, rawRetention, downsample, manageSchema } = this.options
+    if (!manageSchema) return this.checkSchema()
     const db = quoteIdent(database)
     await this.admin(`CREATE DATABASE ${db}`)
     const existing = await this.retentionPolicies()
@@ -296,6 +313,10 @@ export class InfluxStore implements TelemetryStore {
     const { database, retentionPolicy, rawRetention, downsample, url } = this.options
     const problems: string[] = []
     if (!/^https?:\/\//.test(url)) problems.push(`url: must be http(s), got ${url}`)
+    if (this.options.token !== undefined && this.options.username !== undefined)
+      problems.push('token and username: give one way to authenticate, not both')
+    if ((this.options.username === undefined) !== (this.options.password === undefined))
+      problems.push('username and password: give both or neither')
     if (!SAFE_NAME.test(database)) problems.push(`database: must match ${SAFE_NAME}, got ${database}`)
     if (!SAFE_NAME.test(retentionPolicy)) problems.push(`retentionPolicy: must match ${SAFE_NAME}`)
     if (!DURATION.test(rawRetention)) problems.push(`rawRetention: not an InfluxQL duration: ${rawRetention}`)
@@ -326,6 +347,36 @@ export class InfluxStore implements TelemetryStore {
         retryable: false,
       })
     return results
+  }
+
+  /**
+   * With a schema made by someone else: the retention policy (on 2.x, the DBRP mapping) must be
+   * there, or every write would fail later with a less helpful message.
+   */
+  private async checkSchema(): Promise<void> {
+    const { database, retentionPolicy } = this.options
+    let policies: Map<string, { default: boolean }>
+    try {
+      policies = await this.retentionPolicies()
+    } catch (err) {
+      if (
+        err instanceof KampungError &&
+        err.code === 'store_admin_failed' &&
+        /database not found/i.test(err.message)
+      )
+        policies = new Map()
+      else throw err
+    }
+    if (!policies.has(retentionPolicy)) {
+      throw new KampungError(
+        'config_invalid',
+        `InfluxStore: no retention policy "${retentionPolicy}" on database "${database}" (manageSchema is off). ` +
+          `InfluxDB 1.x: CREATE DATABASE ${quoteIdent(database)}; CREATE RETENTION POLICY ${quoteIdent(retentionPolicy)} ON ${quoteIdent(database)} DURATION 90d REPLICATION 1 DEFAULT. ` +
+          `InfluxDB 2.x: influx v1 dbrp create --db ${database} --rp ${retentionPolicy} --bucket-id <bucket> --default`,
+        { retryable: false },
+      )
+    }
+    log.debug({ database, retentionPolicy }, 'influxdb schema present (managed elsewhere)')
   }
 
   private async retentionPolicies(): Promise<Map<string, { default: boolean }>> {
@@ -397,8 +448,6 @@ export class InfluxStore implements TelemetryStore {
   ): Promise<{ status: number; body: string }> {
     const { url, username, password, token, requestTimeoutMs } = this.options
     const search = new URLSearchParams(params)
-    if (username !== undefined) search.set('u', username)
-    if (password !== undefined) search.set('p', password)
     const target = new URL(`${url}${path}?${search}`)
     const data = Buffer.from(typeof body === 'string' ? body : body.toString())
     const headers: Record<string, string | number> = {
@@ -407,6 +456,8 @@ export class InfluxStore implements TelemetryStore {
       'Content-Length': data.length,
     }
     if (token !== undefined) headers.Authorization = `Token ${token}`
+    else if (username !== undefined)
+      headers.Authorization = `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`
     const secure = target.protocol === 'https:'
     return new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = (secure ? https : http).request(

@@ -1,0 +1,44 @@
+import { Worker } from 'node:worker_threads'
+import type { LoadDevice, LoadJob, LoadResult } from './load-client.ts'
+
+/** Threads of the load generator (bench/load-client.ts). */
+export const LOAD_WORKERS = 2
+
+/** Run the load generator (LOAD_WORKERS worker threads) against an MQTT port until every PUBACK. */
+export async function runLoad(
+  port: number,
+  devices: LoadDevice[],
+  messagesPerDevice: number,
+  window: number,
+  baseTimeMs = Date.UTC(2026, 10, 1),
+): Promise<LoadResult[]> {
+  const workers = Array.from({ length: LOAD_WORKERS }, (_, w) => {
+    const job: LoadJob = {
+      port,
+      devices: devices.filter((_, i) => i % LOAD_WORKERS === w),
+      messagesPerDevice,
+      window,
+      baseTimeMs,
+    }
+    // A worker does not inherit tsx's loader: register it inside, then load the TypeScript module.
+    const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL('./load-client.ts', import.meta.url).href)}) })`
+    return new Worker(boot, { eval: true, workerData: job })
+  })
+  try {
+    await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))))
+    return await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<LoadResult>((resolve, reject) => {
+            w.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) =>
+              m.ok ? resolve(m.result!) : reject(new Error(m.error)),
+            )
+            w.once('error', reject)
+            w.postMessage('go')
+          }),
+      ),
+    )
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()))
+  }
+}
