@@ -11,7 +11,8 @@
  * Writes bench/results/ingest.json and ingest.md. Sizes: BENCH_READINGS (default 250 000),
  * BENCH_DEVICES (default 50), BENCH_WINDOW (unacknowledged messages per connection, default 100),
  * BENCH_RUNS (default 3; the headline is the median run).
- * Then the Sedekah Oksigen processing benchmark (bench/oksigen.ts): bench/results/oksigen.{json,md}.
+ * Then the Sedekah Oksigen processing benchmark (bench/oksigen.ts): bench/results/oksigen.{json,md},
+ * and the alerts end-to-end benchmark (bench/alerts-e2e.ts): bench/results/alerts.{json,md}.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -371,6 +372,12 @@ async function main(): Promise<void> {
       stdio: 'inherit',
     })
     console.log(readFileSync(path.join(dir, 'oksigen.md'), 'utf8'))
+    // Issue 4: reading published → SMS accepted by a real Kannel, under 5 000 readings/s (own influxd).
+    log('alerts: publish → SMS submitted to Kannel under background load')
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'alerts-e2e.ts')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
+    console.log(readFileSync(path.join(dir, 'alerts.md'), 'utf8'))
   } finally {
     await influx.stop()
     rmSync(dataDir, { recursive: true, force: true })
