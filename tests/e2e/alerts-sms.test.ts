@@ -17,6 +17,7 @@ type ApiBody = { alerts: Alert[] } & Record<string, unknown>
 const VILLAGE = 'kemiren'
 const PHONE_BUDI = '+6281200000001'
 const PHONE_SITI = '+6281200000002'
+const PHONE_OFFICER = '+6281200000009'
 const SHORT_CODE = '1234'
 const SMS_TIMEOUT_MS = 30_000
 
@@ -111,11 +112,21 @@ describe('alerts by SMS through Kannel, end to end', () => {
         groupIntervalMs: 0,
         // no quiet hours: the test must not depend on the time of day it runs at
         quietHours: { start: '00:00', end: '00:00' },
-        rules: { crops: { chili: { dry: { thresholdPct: 25, forMs: 500, hysteresisPct: 3 } } } },
+        rules: {
+          crops: { chili: { dry: { thresholdPct: 25, forMs: 500, hysteresisPct: 3 } } },
+          sensorHealth: { gatewayOfflineAfterMs: 1000 },
+        },
       },
     })
-    for (const id of ['soil-1', 'soil-2', 'soil-3'])
+    for (const id of ['soil-1', 'soil-2', 'soil-3', 'soil-4'])
       secrets.set(id, await t.addDevice({ id, village: VILLAGE }))
+    secrets.set('gw-1', await t.addDevice({ id: 'gw-1', village: VILLAGE, kind: 'gateway' }))
+    t.app.alerts!.directory.addOfficer({
+      id: 'pak-lurah',
+      name: 'Pak Lurah',
+      phone: PHONE_OFFICER,
+      village: VILLAGE,
+    })
     const consoleSecret = await t.addDevice({ id: 'console', village: VILLAGE, kind: 'service' })
     officer = {
       authorization: `Basic ${Buffer.from(`console:${consoleSecret}`).toString('base64')}`,
@@ -213,6 +224,33 @@ describe('alerts by SMS through Kannel, end to end', () => {
     await quiet(3000)
     expect(smsTo(PHONE_BUDI)).toHaveLength(5)
     expect(outboxTo(PHONE_BUDI)).toHaveLength(5)
+  }, 60_000)
+
+  it("the broker's status topic: a gateway gone offline → SMS to the village officer; a node disconnecting is not a gateway", async () => {
+    // A soil node that connects, reports and disconnects (as battery nodes do): its broker status
+    // goes offline, which must not read as the village's gateway being down.
+    await publish('soil-4', 31)
+    const node = clients.find((c) => c.options.clientId === 'soil-4')!
+    await node.endAsync()
+    clients.splice(clients.indexOf(node), 1)
+    await quiet(3000) // 3× gatewayOfflineAfterMs, ticks every 200 ms
+    expect(t.app.alerts!.listAlerts().filter((a) => a.rule === 'gateway_offline')).toEqual([])
+    expect(smsTo(PHONE_OFFICER)).toHaveLength(0)
+
+    const gw = await mqtt.connectAsync(`mqtt://127.0.0.1:${t.mqttPort}`, {
+      clientId: 'gw-1',
+      username: 'gw-1',
+      password: secrets.get('gw-1'),
+    })
+    await gw.endAsync()
+    expect(await nthSms(PHONE_OFFICER, 1)).toMatch(
+      /^Gateway gw-1 desa kemiren mati sejak \d\d:\d\d\. Cek listrik\/jaringan\. Balas OK \d+$/,
+    )
+    expect(
+      t.app.alerts!.listAlerts({ state: 'firing' }).find((a) => a.rule === 'gateway_offline'),
+    ).toMatchObject({
+      device: 'gw-1',
+    })
   }, 60_000)
 
   it('Kannel down while an alert fires, then back: the SMS reaches the fake SMSC exactly once and is delivered', async () => {
