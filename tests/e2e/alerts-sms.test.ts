@@ -46,6 +46,14 @@ describe('alerts by SMS through Kannel, end to end', () => {
   }
 
   async function publish(device: string, soilMoisture: number): Promise<void> {
+    await publishValues(device, Date.now(), { soil_moisture: soilMoisture })
+  }
+
+  async function publishValues(device: string, ts: number, values: Record<string, number>): Promise<void> {
+    await publishPayload(device, JSON.stringify({ ts, values }))
+  }
+
+  async function publishPayload(device: string, payload: string): Promise<void> {
     let client = clients.find((c) => c.options.clientId === device)
     if (!client) {
       client = await mqtt.connectAsync(`mqtt://127.0.0.1:${t.mqttPort}`, {
@@ -56,11 +64,7 @@ describe('alerts by SMS through Kannel, end to end', () => {
       })
       clients.push(client)
     }
-    await client.publishAsync(
-      `kampung/${VILLAGE}/${device}/up`,
-      JSON.stringify({ ts: Date.now(), values: { soil_moisture: soilMoisture } }),
-      { qos: 1 },
-    )
+    await client.publishAsync(`kampung/${VILLAGE}/${device}/up`, payload, { qos: 1 })
   }
 
   /** Two readings past the rule's `for` (500 ms): the alert fires. */
@@ -112,6 +116,7 @@ describe('alerts by SMS through Kannel, end to end', () => {
         groupIntervalMs: 0,
         // no quiet hours: the test must not depend on the time of day it runs at
         quietHours: { start: '00:00', end: '00:00' },
+        irrigation: { closeDayAfterMs: 0 },
         rules: {
           crops: { chili: { dry: { thresholdPct: 25, forMs: 500, hysteresisPct: 3 } } },
           sensorHealth: { gatewayOfflineAfterMs: 1000 },
@@ -121,6 +126,7 @@ describe('alerts by SMS through Kannel, end to end', () => {
     for (const id of ['soil-1', 'soil-2', 'soil-3', 'soil-4'])
       secrets.set(id, await t.addDevice({ id, village: VILLAGE }))
     secrets.set('gw-1', await t.addDevice({ id: 'gw-1', village: VILLAGE, kind: 'gateway' }))
+    secrets.set('ws-1', await t.addDevice({ id: 'ws-1', village: VILLAGE, kind: 'weather' }))
     t.app.alerts!.directory.addOfficer({
       id: 'pak-lurah',
       name: 'Pak Lurah',
@@ -161,6 +167,31 @@ describe('alerts by SMS through Kannel, end to end', () => {
       fields: ['kemiren-sawah2', 'kemiren-sawah3'],
     })
     expect(siti.status, JSON.stringify(siti.json)).toBe(201)
+
+    // Yesterday (WIB) from the village's weather station, hourly, through the broker: the day closes
+    // (closeDayAfterMs 0) and the FAO-56 advisor gives each field its water need for the dry SMS.
+    const DAY_MS = 86_400_000
+    const WIB_MS = 7 * 3_600_000
+    const yesterday = Math.floor((Date.now() + WIB_MS) / DAY_MS) * DAY_MS - WIB_MS - DAY_MS
+    // One message, as a gateway flushing its backlog: the day is complete before a tick closes it.
+    const backlog = Array.from({ length: 25 }, (_, h) => {
+      const sun = Math.max(0, Math.sin(((h + 0.5 - 6) / 12) * Math.PI)) // 06:00–18:00
+      return {
+        ts: h < 24 ? yesterday + h * 3_600_000 + 1_800_000 : Date.now(), // and one now: not offline
+        values: {
+          air_temperature: 24 + 7 * sun + (h % 3) * 0.1,
+          relative_humidity: 85 - 25 * sun,
+          wind_speed: 1.5 + sun,
+          rainfall: 0,
+          solar_radiation: 850 * sun,
+        },
+      }
+    })
+    await publishPayload('ws-1', JSON.stringify(backlog))
+    await waitFor(
+      'irrigation advice for SAWAH1',
+      () => t.app.alerts!.advisor.latestAdvice('kemiren-sawah1') !== undefined,
+    )
   }, 90_000)
 
   afterAll(async () => {
@@ -177,7 +208,14 @@ describe('alerts by SMS through Kannel, end to end', () => {
     expect(smsTo(PHONE_BUDI)).toHaveLength(0)
     await publish('soil-1', 18)
     const text = await nthSms(PHONE_BUDI, 1)
-    expect(text).toMatch(/^SAWAH1 kering: lengas 18% \(batas 25%\)\. Segera siram\. Balas OK \d+$/)
+    // the advice: yesterday's balance, rounded to whole mm, and the litres of that depth on 0,15 ha
+    const advice = t.app.alerts!.advisor.latestAdvice('kemiren-sawah1')!
+    const mm = Math.max(1, Math.round(advice.netNeedMm))
+    const litres = (Math.round((mm * 0.15 * 10_000) / 100) * 100).toLocaleString('de-DE')
+    expect(mm).toBeGreaterThanOrEqual(2) // a dry sunny day: ET0 of a few mm, Kc ~1
+    expect(text).toBe(
+      `SAWAH1 kering: lengas 18% (batas 25%). Siram ~${mm} mm = ${litres} L utk 0,15 ha. Balas OK 1`,
+    )
     // still dry: more readings, no second SMS (one alert per rule and field, no repeat yet)
     for (const v of [17.5, 17, 16.8]) await publish('soil-1', v)
     await quiet(2000)
@@ -258,7 +296,11 @@ describe('alerts by SMS through Kannel, end to end', () => {
     await dryFor('soil-3', 20)
     await waitFor(
       'the SMS to have failed against the stopped Kannel at least twice',
-      () => (outboxTo(PHONE_SITI).find((r) => r.text.startsWith('SAWAH3'))?.attempts ?? 0) >= 2,
+      () => {
+        const row = outboxTo(PHONE_SITI).find((r) => r.text.startsWith('SAWAH3'))
+        // between two attempts (not caught mid-submission)
+        return row !== undefined && row.attempts >= 2 && row.state === 'queued'
+      },
       SMS_TIMEOUT_MS,
     )
     const queued = outboxTo(PHONE_SITI).find((r) => r.text.startsWith('SAWAH3'))!
