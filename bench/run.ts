@@ -12,9 +12,10 @@
  * BENCH_DEVICES (default 50), BENCH_WINDOW (unacknowledged messages per connection, default 100),
  * BENCH_RUNS (default 3; the headline is the median run).
  * Then the Sedekah Oksigen processing benchmark (bench/oksigen.ts): bench/results/oksigen.{json,md},
- * and the scaling benchmark (bench/scaling.ts: 1, 2, 3 ingest workers on a Mosquitto shared
- * subscription): bench/results/scaling.{json,md}. BENCH_ONLY=scaling runs only the latter,
- * BENCH_ONLY=ingest only the first two.
+ * the scaling benchmark (bench/scaling.ts: 1, 2, 3 ingest workers on a Mosquitto shared
+ * subscription): bench/results/scaling.{json,md}, and the alerts end-to-end benchmark
+ * (bench/alerts-e2e.ts): bench/results/alerts.{json,md}. BENCH_ONLY=scaling runs only the scaling
+ * one, BENCH_ONLY=ingest all but the scaling one.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -343,6 +344,12 @@ async function main(): Promise<void> {
       stdio: 'inherit',
     })
     console.log(readFileSync(path.join(dir, 'oksigen.md'), 'utf8'))
+    // Issue 4: reading published → SMS accepted by a real Kannel, under 5 000 readings/s (own influxd).
+    log('alerts: publish → SMS submitted to Kannel under background load')
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'alerts-e2e.ts')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
+    console.log(readFileSync(path.join(dir, 'alerts.md'), 'utf8'))
   } finally {
     await influx.stop()
     rmSync(dataDir, { recursive: true, force: true })

@@ -185,10 +185,16 @@ export class KampungApp {
     }
   }
 
-  /** A device's retained status (broker, will or gateway) to the alerts engine's offline state. */
+  /**
+   * A gateway's retained status (broker, will or the gateway itself) to the alerts engine, whose
+   * `gateway_offline` rule holds every sensor alert of the village. The broker publishes a status
+   * for every device, but a node or service that disconnects is not a gateway down: nodes that stop
+   * reporting are found from their data (`device_offline`).
+   */
   private onDeviceStatus(topic: string, payload: Buffer): void {
     const status = parseStatusMessage(topic, payload)
-    if (status) this.alerts?.onDeviceStatus(status.device, status.village, status.state, status.atMs)
+    if (!status || this.registry.getDevice(status.device)?.kind !== 'gateway') return
+    this.alerts?.onDeviceStatus(status.device, status.village, status.state, status.atMs)
   }
 
   private async startPart(part: { start(): Promise<void>; stop(): Promise<void> }): Promise<void> {
