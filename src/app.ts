@@ -168,6 +168,17 @@ export class KampungApp {
         'state worker owns these registered villages',
       )
     }
+    if (
+      roles.ingest &&
+      this.ingestMode === 'mqtt' &&
+      config.ingest.mqtt.sharedGroup &&
+      (this.alerts || this.oksigen)
+    )
+      // Each worker of a shared subscription sees only part of a field's or tree's readings.
+      this.log.warn(
+        { alerts: Boolean(this.alerts), oksigen: Boolean(this.oksigen) },
+        'ingest on a shared subscription with alerts or oksigen on: their state needs every reading of a village; run `kampung state` workers (docs/scaling-state.md) and set alerts.enabled and oksigen.enabled false here',
+      )
     if (roles.ingest && this.ingestMode === 'mqtt') {
       const m = config.ingest.mqtt
       this.mqttIngest = new MqttIngest({ ...m, pipeline: this.pipeline, registry: this.registry })

@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
@@ -11,6 +13,7 @@ import { type ConfigError, loadConfig } from '../../src/config.ts'
 import { Registry } from '../../src/registry/index.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
 import { HOUR, MIN, PHONE_A, PHONE_B, rig, wib } from '../alerts/helpers.ts'
+import { spawnKampung } from '../harness/process.ts'
 
 /** ~200 village ids shaped like the district's (names, and numbered ids that differ by one character). */
 const VILLAGES = [
@@ -83,6 +86,40 @@ describe('village ownership', () => {
     expect(problems({ index: 0, count: 2, worker: 1 })[0]).toMatch(/worker/)
     expect(problems({ index: 1, count: 2 })).toEqual([])
   })
+})
+
+describe('kampung state refuses a missing or invalid partition', () => {
+  const run = async (config: Record<string, unknown>) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-state-refuse-'))
+    try {
+      const file = path.join(dir, 'kampung.json')
+      writeFileSync(file, JSON.stringify(config))
+      // the broker URL goes nowhere: refusing must happen before any connection is tried
+      const p = spawnKampung(['state'], {
+        KAMPUNG_CONFIG: file,
+        KAMPUNG_DATA_DIR: dir,
+        KAMPUNG_INGEST_MQTT_URL: 'mqtt://127.0.0.1:1',
+      })
+      const code = await new Promise<number | null>((resolve) => p.child.once('exit', resolve))
+      return { code, output: p.output() }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
+  it('exits 1 naming each problem', async () => {
+    const none = await run({})
+    expect(none.code).toBe(1)
+    expect(none.output).toContain('the state role needs alerts.partition (index and count, or villages)')
+    const bad = await run({
+      alerts: { partition: { index: 2, count: 2 } },
+      ingest: { mqtt: { protocolVersion: 3 } },
+    })
+    expect(bad.code).toBe(1)
+    // every problem at once, with its path
+    expect(bad.output).toContain('alerts.partition.index: must be below count (2)')
+    expect(bad.output).toContain('ingest.mqtt.protocolVersion')
+  }, 60_000)
 })
 
 const soil = (village: string, device: string, timeMs: number, value: number): Reading => ({
