@@ -269,6 +269,7 @@ export class StateFeed {
     this.evaluate()
     await Promise.allSettled([...this.inFlight])
     await new Promise((r) => setImmediate(r))
+    this.wasConnected = false // a planned close is not a lost connection
     await client.endAsync()
     this.client = undefined
   }
