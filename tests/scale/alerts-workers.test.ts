@@ -331,13 +331,18 @@ describe('alert state with several workers (real Mosquitto, InfluxDB, SQLite out
     }
     expect([...sent.values()].reduce((a, b) => a + b, 0)).toBe(expected.length)
     for (const r of outboxRows([outbox])) expect(r.text).toMatch(/^SAWAH1 kering: lengas 19% \(batas 25%\)/)
-    // both really evaluated every message: the duplicates were absorbed, not avoided
-    for (const port of ports) {
+    // both really evaluated every message (QoS 1: at least once): the duplicates were absorbed, not avoided
+    const evaluated = async (port: number) => {
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-      expect(metrics).toContain(
-        `kampung_state_messages_total{outcome="evaluated"} ${villages.length * PROBES_PER_FIELD * MESSAGES}`,
-      )
+      return Number(/kampung_state_messages_total\{outcome="evaluated"\} (\d+)/.exec(metrics)?.[1] ?? 0)
     }
+    const total = villages.length * PROBES_PER_FIELD * MESSAGES
+    for (const port of ports)
+      await waitFor(
+        `worker on ${port} evaluated all ${total}`,
+        async () => (await evaluated(port)) >= total,
+        30_000,
+      )
     // one alert per field, whoever opened it
     const db = new Database(site.registryPath, { readonly: true })
     try {
