@@ -1001,8 +1001,18 @@ export class AlertEngine {
    * Group flush (Alertmanager group_wait / group_interval / repeat_interval), per recipient: new
    * firing alerts, reminders of unacknowledged ones after the repeat interval, and all-clears,
    * in one SMS. Critical findings skip group_interval and quiet hours.
+   *
+   * One IMMEDIATE transaction from reading who is owed what to recording what was sent: two
+   * processes flushing on one registry (workers wrongly owning the same village) take turns, and
+   * the second sees the first's deliveries, so it cannot group the same alert into a second,
+   * differently keyed SMS. Hand-over to the outbox follows the commit.
    */
   flush(nowMs: number): void {
+    this.db.transaction(() => this.flushLocked(nowMs)).immediate()
+    this.handOver()
+  }
+
+  private flushLocked(nowMs: number): void {
     const all = this.sql(
       `SELECT * FROM alerts WHERE state = 'firing'
            OR (state = 'resolved' AND id IN (SELECT alert FROM alert_deliveries WHERE resolved_sent = 0))`,
@@ -1126,7 +1136,6 @@ export class AlertEngine {
            ON CONFLICT(recipient) DO UPDATE SET seq = excluded.seq, last_sent_ms = excluded.last_sent_ms`,
       ).run(r.key, n, nowMs)
     })()
-    this.handOver()
   }
 
   /** Escalation: a critical alert firing unacknowledged for escalateAfterMs goes to the village officers. */
