@@ -1,6 +1,13 @@
 import { mkdirSync } from 'node:fs'
 import { Broker } from '../broker/index.ts'
-import { type AlertEngine, alertEngineFromConfig, parseStatusMessage } from './alerts/index.ts'
+import {
+  type AlertEngine,
+  alertEngineFromConfig,
+  ownership,
+  parseStatusMessage,
+  partitionClientId,
+  StateFeed,
+} from './alerts/index.ts'
 import { ApiServer } from './api/index.ts'
 import { type Config, resolvePaths } from './config.ts'
 import { KampungError } from './errors.ts'
@@ -17,6 +24,11 @@ export interface Roles {
   broker: boolean
   ingest: boolean
   api: boolean
+  /**
+   * The state role (`kampung state`): alerts and Oksigen for the villages of `alerts.partition`, fed
+   * by its own MQTT subscription instead of the ingest pipeline; stores nothing.
+   */
+  state?: boolean
 }
 
 /**
@@ -39,6 +51,7 @@ export class KampungApp {
   oksigen: Oksigen | undefined
   notify: ReturnType<typeof createNotify> | undefined
   alerts: AlertEngine | undefined
+  stateFeed: StateFeed | undefined
   private readonly log = getLogger('app')
   private started: Array<{ stop(): Promise<void> }> = []
 
@@ -98,7 +111,12 @@ export class KampungApp {
         )
       }
     }
-    if (config.oksigen.enabled && (roles.ingest || roles.api)) {
+    const evaluates = roles.ingest || roles.api || roles.state === true
+    if (roles.state && !config.alerts.partition)
+      throw new Error('the state role needs alerts.partition (index and count, or villages)')
+    // With a partition, only owned villages' trees are this process's to assess.
+    const owns = config.alerts.partition ? ownership(config.alerts.partition) : undefined
+    if (config.oksigen.enabled && evaluates) {
       const paths = resolvePaths(config)
       // Assessments are copied to InfluxDB (when it is the store) for the Sedekah Oksigen dashboard.
       let sink: InfluxAssessmentSink | undefined
@@ -117,9 +135,11 @@ export class KampungApp {
       })
       await this.startPart(this.oksigen)
       const verifier = this.oksigen.verifier
-      this.pipeline.onStored((readings) => verifier.onReadings(readings))
+      this.pipeline.onStored((readings) =>
+        verifier.onReadings(owns ? readings.filter((r) => owns(r.village)) : readings),
+      )
     }
-    if (config.alerts.enabled && (roles.ingest || roles.api)) {
+    if (config.alerts.enabled && evaluates) {
       // SMS outbox first: alerts hand it messages from their first evaluation on.
       const notify = createNotify(config.notify, { dataDir: config.dataDir, metrics: this.metrics })
       this.notify = notify
@@ -130,6 +150,46 @@ export class KampungApp {
       // onStored fires per message; enqueueReadings gathers them into one evaluation per window
       this.pipeline.onStored((readings) => alerts.enqueueReadings(readings))
     }
+    if (roles.state) {
+      const m = config.ingest.mqtt
+      const partition = config.alerts.partition!
+      const alerts = this.alerts
+      const verifier = this.oksigen?.verifier
+      this.stateFeed = new StateFeed({
+        url: m.url,
+        username: m.username,
+        password: m.password,
+        clientId: partitionClientId(partition),
+        protocolVersion: m.protocolVersion,
+        sessionExpiryS: m.sessionExpiryS,
+        maxInFlightMessages: m.maxInFlightMessages,
+        partition,
+        registry: this.registry,
+        metrics: this.metrics,
+        // Synchronous evaluation: the messages are acknowledged once the engine has committed.
+        onReadings: (readings) => {
+          alerts?.onReadings(readings)
+          verifier?.onReadings(readings)
+        },
+        onStatus: (s) => alerts?.onDeviceStatus(s.device, s.village, s.state, s.atMs),
+      })
+      await this.startPart(this.stateFeed)
+      this.log.info(
+        { villages: this.stateFeed.ownedVillages() },
+        'state worker owns these registered villages',
+      )
+    }
+    if (
+      roles.ingest &&
+      this.ingestMode === 'mqtt' &&
+      config.ingest.mqtt.sharedGroup &&
+      (this.alerts || this.oksigen)
+    )
+      // Each worker of a shared subscription sees only part of a field's or tree's readings.
+      this.log.warn(
+        { alerts: Boolean(this.alerts), oksigen: Boolean(this.oksigen) },
+        'ingest on a shared subscription with alerts or oksigen on: their state needs every reading of a village; run `kampung state` workers (docs/scaling-state.md) and set alerts.enabled and oksigen.enabled false here',
+      )
     if (roles.ingest && this.ingestMode === 'mqtt') {
       const m = config.ingest.mqtt
       const group = m.sharedGroup

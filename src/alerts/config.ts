@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { partitionSchema } from './partition.ts'
 
 /**
  * The `alerts` section of the one config schema (src/config.ts). Every rule has a default, so
@@ -225,6 +226,11 @@ export const alertsSchema = z
     exportEveryMs: z.number().int().min(100).default(10_000),
     rules: rulesSchema.prefault({}),
     irrigation: irrigationSchema.prefault({}),
+    /**
+     * With several workers (`kampung state`): the villages this process owns; alerts, SMS and
+     * Oksigen trees of other villages are left to their owner. Unset: every village (one process).
+     */
+    partition: partitionSchema.optional(),
   })
   .strict()
 

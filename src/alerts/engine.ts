@@ -9,6 +9,7 @@ import { Directory, type Field, type Language } from './directory.ts'
 import type { EventSink, StoredEvent } from './influx-events.ts'
 import { IrrigationAdvisor } from './irrigation.ts'
 import type { InboundSms, OutboxPort } from './notify-port.ts'
+import { ownership } from './partition.ts'
 import { statement } from './sql.ts'
 import { type AlertView, escalationText, type MessageItem, renderGroup } from './templates.ts'
 import { DAY_MS, inQuietHours, localClock, quietHoursEnd } from './time.ts'
@@ -144,6 +145,8 @@ export interface AlertEngineOptions {
   timers?: boolean
 }
 
+const OWNS_ALL = () => true
+
 const SOIL = 'soil_moisture'
 /** A stuck value is judged over hours; checking every 10 min of reading time is plenty. */
 const STUCK_CHECK_EVERY_MS = 10 * 60_000
@@ -176,6 +179,11 @@ export class AlertEngine {
   readonly advisor: IrrigationAdvisor
   private readonly opts: AlertEngineOptions
   private readonly clock: () => number
+  /**
+   * config.partition: the villages this engine owns. Readings, statuses, timers and SMS of other
+   * villages are their owner's, even when the registry file is shared (several workers on one machine).
+   */
+  private readonly owns: (village: string) => boolean
   private readonly log = getLogger('alerts')
   private timer: NodeJS.Timeout | undefined
   private exportTimer: NodeJS.Timeout | undefined
@@ -213,6 +221,7 @@ export class AlertEngine {
   constructor(opts: AlertEngineOptions) {
     this.opts = opts
     this.clock = opts.clock ?? Date.now
+    this.owns = opts.config.partition ? ownership(opts.config.partition) : OWNS_ALL
     this.directory = new Directory({ registry: opts.registry, quietHours: opts.config.quietHours })
     this.advisor = new IrrigationAdvisor({ registry: opts.registry, config: opts.config.irrigation })
   }
@@ -309,7 +318,8 @@ export class AlertEngine {
   }
 
   /** Stored readings (IngestPipeline.onStored): remember them, evaluate the rules they touch. */
-  onReadings(readings: readonly Reading[]): void {
+  onReadings(all: readonly Reading[]): void {
+    const readings = this.owns === OWNS_ALL ? all : all.filter((r) => this.owns(r.village))
     if (readings.length === 0) return
     const fieldsByDevice = this.fieldsByDevice()
     const touchedFields = new Map<string, number>()
@@ -383,6 +393,7 @@ export class AlertEngine {
   onDeviceStatus(device: string, village: string, state: 'online' | 'offline', atMs: number): void {
     // The broker announces every device offline while the service shuts down, after this stopped.
     if (!this.started) return
+    if (!this.owns(village)) return
     this.sql(
       `INSERT INTO device_seen (device, village, last_ms, status, status_at_ms) VALUES (?, ?, 0, ?, ?)
          ON CONFLICT(device) DO UPDATE SET status = excluded.status, status_at_ms = excluded.status_at_ms`,
@@ -815,6 +826,7 @@ export class AlertEngine {
         status_at_ms: number | null
       }>
       for (const r of rows) {
+        if (!this.owns(r.village)) continue
         if (r.last_ms > 0 && nowMs - r.last_ms >= h.offlineAfterMs) {
           findings.push({
             rule: 'device_offline',
@@ -858,11 +870,11 @@ export class AlertEngine {
     ).all() as Array<{ field: string | null }>
     for (const { field: id } of weatherFiring) {
       const field = id ? this.directory.getField(id) : undefined
-      if (field) findings.push(...this.weatherFindings(field, nowMs))
+      if (field && this.owns(field.village)) findings.push(...this.weatherFindings(field, nowMs))
     }
     this.applyAll(findings)
     if (this.cfg.irrigation.enabled) {
-      for (const advice of this.advisor.closeDays(nowMs)) {
+      for (const advice of this.advisor.closeDays(nowMs, this.owns)) {
         this.addEvent({
           measurement: 'irrigation_advice',
           timeMs: advice.dayStartMs,
@@ -991,12 +1003,24 @@ export class AlertEngine {
    * Group flush (Alertmanager group_wait / group_interval / repeat_interval), per recipient: new
    * firing alerts, reminders of unacknowledged ones after the repeat interval, and all-clears,
    * in one SMS. Critical findings skip group_interval and quiet hours.
+   *
+   * One IMMEDIATE transaction from reading who is owed what to recording what was sent: two
+   * processes flushing on one registry (workers wrongly owning the same village) take turns, and
+   * the second sees the first's deliveries, so it cannot group the same alert into a second,
+   * differently keyed SMS. Hand-over to the outbox follows the commit.
    */
   flush(nowMs: number): void {
+    this.db.transaction(() => this.flushLocked(nowMs)).immediate()
+    this.handOver()
+  }
+
+  private flushLocked(nowMs: number): void {
     const all = this.sql(
       `SELECT * FROM alerts WHERE state = 'firing'
            OR (state = 'resolved' AND id IN (SELECT alert FROM alert_deliveries WHERE resolved_sent = 0))`,
-    ).all() as AlertRow[]
+    )
+      .all()
+      .filter((a) => this.owns((a as AlertRow).village)) as AlertRow[]
     // The earliest time anything not sent now could become due (a tick flushes regardless).
     let next = Number.POSITIVE_INFINITY
     const firing = all.filter((a) => a.state === 'firing')
@@ -1114,7 +1138,6 @@ export class AlertEngine {
            ON CONFLICT(recipient) DO UPDATE SET seq = excluded.seq, last_sent_ms = excluded.last_sent_ms`,
       ).run(r.key, n, nowMs)
     })()
-    this.handOver()
   }
 
   /** Escalation: a critical alert firing unacknowledged for escalateAfterMs goes to the village officers. */
@@ -1122,7 +1145,9 @@ export class AlertEngine {
     const rows = this.sql(
       `SELECT * FROM alerts WHERE state = 'firing' AND severity = 'critical' AND acked_at_ms IS NULL
            AND escalated_at_ms IS NULL AND fired_at_ms <= ?`,
-    ).all(nowMs - this.cfg.escalateAfterMs) as AlertRow[]
+    )
+      .all(nowMs - this.cfg.escalateAfterMs)
+      .filter((a) => this.owns((a as AlertRow).village)) as AlertRow[]
     if (rows.length === 0) return
     const silences = this.silences(nowMs)
     const insert = this.sql(
@@ -1152,16 +1177,21 @@ export class AlertEngine {
 
   /** Hands every SMS not yet handed to the outbox; the key makes a repeat harmless. */
   private handOver(): void {
-    const rows = this.sql(
-      'SELECT * FROM alert_messages WHERE enqueued_at_ms IS NULL ORDER BY id',
-    ).all() as Array<{
-      id: number
-      key: string
-      phone: string
-      text: string
-      critical: number
-      not_before_ms: number | null
-    }>
+    // A message belongs to the village of its (first) alert: with a shared registry, only its owner hands it over.
+    const rows = (
+      this.sql(
+        `SELECT m.*, a.village FROM alert_messages m LEFT JOIN alerts a ON a.id = json_extract(m.alerts, '$[0]')
+         WHERE m.enqueued_at_ms IS NULL ORDER BY m.id`,
+      ).all() as Array<{
+        id: number
+        key: string
+        phone: string
+        text: string
+        critical: number
+        not_before_ms: number | null
+        village: string | null
+      }>
+    ).filter((m) => m.village === null || this.owns(m.village))
     const mark = this.sql('UPDATE alert_messages SET enqueued_at_ms = ? WHERE id = ?')
     for (const m of rows) {
       try {

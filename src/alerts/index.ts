@@ -6,6 +6,15 @@ export { alertEngineFromConfig } from './from-config.ts'
 export * from './influx-events.ts'
 export { IrrigationAdvisor } from './irrigation.ts'
 export type { InboundSms, OutboundSms, OutboxPort } from './notify-port.ts'
+export {
+  describePartition,
+  ownership,
+  type PartitionConfig,
+  partitionClientId,
+  partitionSchema,
+  villageBucket,
+} from './partition.ts'
 export { alertsRouter } from './route.ts'
+export { StateFeed, type StateFeedOptions } from './state-feed.ts'
 export { type DeviceStatus, parseStatusMessage } from './status.ts'
 export * from './templates.ts'

@@ -170,14 +170,16 @@ export class IrrigationAdvisor {
    * Closes every village-day that ended at least closeDayAfterMs ago: ET0, then advice per field
    * of the village. Returns the new advice (the engine writes it as events).
    */
-  closeDays(nowMs: number): FieldAdvice[] {
-    const rows = this.sql(
+  closeDays(nowMs: number, owns: (village: string) => boolean = () => true): FieldAdvice[] {
+    const all = this.sql(
       'SELECT village, day_start_ms, summary FROM weather_days WHERE closed = 0 AND day_start_ms <= ? ORDER BY day_start_ms',
     ).all(nowMs - DAY_MS - this.cfg.closeDayAfterMs) as Array<{
       village: string
       day_start_ms: number
       summary: string
     }>
+    // With a shared registry, another worker's villages are its to close.
+    const rows = all.filter((r) => owns(r.village))
     const out: FieldAdvice[] = []
     for (const row of rows) {
       const day = JSON.parse(row.summary) as WeatherDay

@@ -63,6 +63,7 @@ async function run(opts: { config?: string }, roles: (c: Config) => Roles, withS
   const parts: string[] = []
   if (app.broker) parts.push(`MQTT broker on ${cfg.broker.host}:${app.broker.port}`)
   if (app.mqttIngest) parts.push(`ingest from ${cfg.ingest.mqtt.url}`)
+  if (app.stateFeed) parts.push(`state worker on ${cfg.ingest.mqtt.url}`)
   if (app.api)
     parts.push(`API on http://${cfg.api.host === '0.0.0.0' ? 'localhost' : cfg.api.host}:${app.api.port}`)
   const store =
@@ -224,6 +225,16 @@ program
   .description('run only an ingest worker: an MQTT client of the broker in ingest.mqtt.url')
   .option('--api', 'also serve the HTTP API (telemetry POST, /metrics)')
   .action((o) => run(program.opts(), () => ({ broker: false, ingest: true, api: Boolean(o.api) })))
+
+program
+  .command('state')
+  .description(
+    'run only a state worker: alerts, SMS and Oksigen for the villages of alerts.partition, on its own MQTT subscription (stores nothing)',
+  )
+  .option('--api', 'also serve the HTTP API (alerts routes, SMS gateway callbacks, /metrics)')
+  .action((o) =>
+    run(program.opts(), () => ({ broker: false, ingest: false, api: Boolean(o.api), state: true })),
+  )
 
 program
   .command('config')
