@@ -1,5 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { Counter } from 'prom-client'
+import { holdPubacks } from '../ingest/held-puback.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
@@ -33,11 +34,6 @@ export interface StateFeedOptions {
 const BATCH_WINDOW_MS = 25
 const BATCH_MAX_READINGS = 5000
 const UP_TOPIC = /^kampung\/([^/]+)\/([^/]+)\/up$/
-
-interface PacketLike {
-  cmd: string
-  messageId?: number
-}
 
 /**
  * The state role's input (`kampung state`): ALL readings of the villages this worker owns, on its
@@ -105,7 +101,18 @@ export class StateFeed {
     }
     const client = mqtt.connect(o.url, options)
     this.client = client
-    this.holdPubacks(client)
+    holdPubacks(client, {
+      pending: this.evaluated,
+      generation: () => this.generation,
+      onFailed: (err) => {
+        // no PUBACK: reconnecting makes the broker redeliver the message
+        this.log.error(
+          { err: err.message },
+          'evaluation failed; dropping connection so the broker redelivers',
+        )
+        client.stream?.destroy()
+      },
+    })
     client.handleMessage = (packet, callback) => {
       const work = this.process(packet.topic, packet.payload as Buffer)
       this.inFlight.add(work)
@@ -179,35 +186,6 @@ export class StateFeed {
         resolve()
       })
     })
-  }
-
-  private holdPubacks(client: MqttClient): void {
-    const internal = client as unknown as {
-      _sendPacket: (p: PacketLike, cb?: (e?: Error) => void, ...rest: unknown[]) => void
-    }
-    const send = internal._sendPacket.bind(client)
-    internal._sendPacket = (packet, cb, ...rest) => {
-      const done =
-        packet.cmd === 'puback' && packet.messageId !== undefined
-          ? this.evaluated.get(packet.messageId)
-          : undefined
-      if (!done) return send(packet, cb, ...rest)
-      this.evaluated.delete(packet.messageId!)
-      const generation = this.generation
-      done.then(
-        () => {
-          if (generation === this.generation && client.connected) send(packet)
-        },
-        (err) => {
-          this.log.error(
-            { err: (err as Error).message },
-            'evaluation failed; dropping connection so the broker redelivers',
-          )
-          if (generation === this.generation) client.stream?.destroy()
-        },
-      )
-      cb?.()
-    }
   }
 
   private process(topic: string, payload: Buffer): Promise<void> {

@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Registry } from '../registry/index.ts'
 import { type Device, topics } from '../registry/types.ts'
+import { holdPubacks } from './held-puback.ts'
 import type { IngestPipeline, RejectionReport } from './pipeline.ts'
 
 export interface MqttIngestOptions {
@@ -44,11 +45,6 @@ const SESSION_EXPIRY_S = 7 * 24 * 3600
 const UP_TOPIC = /^kampung\/([^/]+)\/([^/]+)\/up$/
 /** MQTT 5 DISCONNECT reason "Disconnect with Will Message": a planned stop still lets peers adopt. */
 const DISCONNECT_WITH_WILL = 4
-
-interface PacketLike {
-  cmd: string
-  messageId?: number
-}
 
 /**
  * Ingest as an ordinary MQTT client of any broker (Mosquitto, EMQX, our own): QoS 1 on a persistent
@@ -108,7 +104,15 @@ export class MqttIngest {
     }
     const client = mqtt.connect(o.url, options)
     this.client = client
-    this.holdPubacks(client)
+    holdPubacks(client, {
+      pending: this.durable,
+      generation: () => this.generation,
+      onFailed: (err) => {
+        // no PUBACK: reconnecting makes the broker redeliver the message
+        this.log.error({ err: err.message }, 'store failed; dropping connection so the broker redelivers')
+        client.stream?.destroy()
+      },
+    })
     client.handleMessage = (packet, callback) => {
       const work = this.process(packet.topic, packet.payload as Buffer)
       this.inFlight.add(work)
@@ -193,36 +197,6 @@ export class MqttIngest {
         resolve()
       })
     })
-  }
-
-  private holdPubacks(client: MqttClient): void {
-    const internal = client as unknown as {
-      _sendPacket: (p: PacketLike, cb?: (e?: Error) => void, ...rest: unknown[]) => void
-    }
-    const send = internal._sendPacket.bind(client)
-    internal._sendPacket = (packet, cb, ...rest) => {
-      const durable =
-        packet.cmd === 'puback' && packet.messageId !== undefined
-          ? this.durable.get(packet.messageId)
-          : undefined
-      if (!durable) return send(packet, cb, ...rest)
-      this.durable.delete(packet.messageId!)
-      const generation = this.generation
-      durable.then(
-        () => {
-          if (generation === this.generation && client.connected) send(packet)
-        },
-        (err) => {
-          // Not durable: no PUBACK. Reconnecting makes the broker redeliver it.
-          this.log.error(
-            { err: (err as Error).message },
-            'store failed; dropping connection so the broker redelivers',
-          )
-          if (generation === this.generation) client.stream?.destroy()
-        },
-      )
-      cb?.()
-    }
   }
 
   private async process(topic: string, payload: Buffer): Promise<void> {
