@@ -54,6 +54,7 @@ export class KampungApp {
   stateFeed: StateFeed | undefined
   private readonly log = getLogger('app')
   private started: Array<{ stop(): Promise<void> }> = []
+  private stopping = false
 
   constructor(
     config: Config,
@@ -87,6 +88,7 @@ export class KampungApp {
   }
 
   async start(): Promise<void> {
+    this.stopping = false
     const { config, roles } = this
     if (config.broker.cluster && roles.broker && roles.ingest && this.ingestMode === 'in-process') {
       // In-process ingest consumes uplinks without fanning them out: with several instances each
@@ -252,9 +254,16 @@ export class KampungApp {
    * reporting are found from their data (`device_offline`).
    */
   private onDeviceStatus(topic: string, payload: Buffer): void {
-    const status = parseStatusMessage(topic, payload)
-    if (!status || this.registry.getDevice(status.device)?.kind !== 'gateway') return
-    this.alerts?.onDeviceStatus(status.device, status.village, status.state, status.atMs)
+    // Called from aedes' publish event: it must never throw. While stopping, the broker announces
+    // every device offline after the registry and the engine may already be closed.
+    if (this.stopping) return
+    try {
+      const status = parseStatusMessage(topic, payload)
+      if (!status || this.registry.getDevice(status.device)?.kind !== 'gateway') return
+      this.alerts?.onDeviceStatus(status.device, status.village, status.state, status.atMs)
+    } catch (err) {
+      this.log.error({ err, topic }, 'device status not applied to alerts')
+    }
   }
 
   private async startPart(part: { start(): Promise<void>; stop(): Promise<void> }): Promise<void> {
@@ -276,6 +285,7 @@ export class KampungApp {
 
   /** Reverse order: stop taking messages first, then drain ingest and the store, then close. */
   async stop(): Promise<void> {
+    this.stopping = true
     const parts = this.started.reverse()
     this.started = []
     for (const part of parts) {

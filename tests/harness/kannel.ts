@@ -167,6 +167,10 @@ max-messages = 0
       await waitForPort(sendsmsPort, 20_000)
     },
     async stopBoxes() {
+      // The fake SMSC is bearerbox's client and does not reconnect: it goes with the boxes, and
+      // startSmsc() after startBoxes() brings a fresh one (as a real SMSC link would reconnect).
+      // Waiting for it here also avoids a race where startSmsc() saw the old one not yet exited.
+      await stopChild(smsc)
       await stopChild(smsbox)
       await stopChild(bearerbox)
     },
