@@ -238,6 +238,8 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'number
   KAMPUNG_INGEST_MQTT_SESSION_EXPIRY_S: { path: ['ingest', 'mqtt', 'sessionExpiryS'], type: 'number' },
   KAMPUNG_INGEST_MQTT_ADOPT_PEERS_AFTER_S: { path: ['ingest', 'mqtt', 'adoptPeersAfterS'], type: 'number' },
   KAMPUNG_PUBLIC_BASE_URL: { path: ['oksigen', 'publicBaseUrl'], type: 'string' },
+  KAMPUNG_OKSIGEN_ENABLED: { path: ['oksigen', 'enabled'], type: 'boolean' },
+  KAMPUNG_ALERTS_ENABLED: { path: ['alerts', 'enabled'], type: 'boolean' },
   KAMPUNG_STORE: { path: ['store', 'kind'], type: 'string' },
   KAMPUNG_INFLUX_URL: { path: ['store', 'influx', 'url'], type: 'string' },
   KAMPUNG_INFLUX_DATABASE: { path: ['store', 'influx', 'database'], type: 'string' },
