@@ -1,6 +1,6 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express'
+import express, { type Response, type Router } from 'express'
 import { z } from 'zod'
-import { authenticateOfficer } from '../api/auth.ts'
+import { bodyProblems, requireOfficer } from '../api/auth.ts'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
 import { SEVERITIES } from './config.ts'
@@ -55,10 +55,6 @@ const silenceSchema = z.strictObject({
   comment: z.string().min(3).max(500),
 })
 
-function problems(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
-}
-
 /**
  * Officers' alerts API under /api/v1 (HTTP Basic as a `service` account, like the trees routes):
  * alerts by state, acknowledge, fields, farmers, silences. The officer console calls these.
@@ -68,13 +64,7 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
   const { engine } = opts
   const json = express.json({ limit: '64kb' })
 
-  // console users (officer, admin; CSRF-checked by the console router) or a `service` device
-  const officer = async (req: Request, res: Response, next: NextFunction) => {
-    const caller = await authenticateOfficer(opts.registry, req, res, ['officer', 'admin'])
-    if (!caller) return
-    res.locals.officer = caller.id
-    next()
-  }
+  const officer = requireOfficer(opts.registry)
 
   const fail = (res: Response, err: unknown) => {
     if (err instanceof KampungError && !err.retryable) {
@@ -85,7 +75,7 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
   }
 
   const bad = (res: Response, message: string, error?: z.ZodError) =>
-    res.status(400).json({ error: 'bad_request', message, problems: error ? problems(error) : undefined })
+    res.status(400).json({ error: 'bad_request', message, problems: error ? bodyProblems(error) : undefined })
 
   router.get('/api/v1/alerts', officer, (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : undefined

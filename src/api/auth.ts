@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
-import type { Request, Response } from 'express'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { z } from 'zod'
 import type { Registry } from '../registry/index.ts'
 import type { Device } from '../registry/types.ts'
 
@@ -132,4 +133,22 @@ export async function authenticateOfficer(
         : `"${caller.id}" is a ${caller.kind} device, not an officer account`,
   })
   return undefined
+}
+
+/**
+ * Middleware for officers' routes: a console officer or admin (CSRF-checked by the console router)
+ * or a `service` device (the CLI). Sets `res.locals.officer` to who is acting.
+ */
+export function requireOfficer(registry: Registry): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const caller = await authenticateOfficer(registry, req, res, ['officer', 'admin'])
+    if (!caller) return
+    res.locals.officer = caller.id
+    next()
+  }
+}
+
+/** A request body's validation problems, one `path: message` each, for a 400 answer. */
+export function bodyProblems(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
 }

@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { z } from 'zod'
 import { KampungError } from '../errors.ts'
 import { checkChannels, DEVICE_KINDS, PAYLOAD_FORMATS, type Registry } from '../registry/index.ts'
-import { authenticateOfficer } from './auth.ts'
+import { authenticateOfficer, bodyProblems } from './auth.ts'
 
 export interface DevicesRouteOptions {
   registry: Registry
@@ -51,7 +51,7 @@ export function devicesRouter(opts: DevicesRouteOptions): Router {
   router.post('/api/v1/devices', admin, json, async (req, res) => {
     const parsed = newDeviceSchema.safeParse(req.body)
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+      const problems = bodyProblems(parsed.error)
       return res.status(400).json({ error: 'bad_request', message: 'invalid device', problems })
     }
     try {

@@ -1,9 +1,9 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express'
+import express, { type Response, type Router } from 'express'
 import { z } from 'zod'
 import { KampungError } from '../errors.ts'
 import { type Oksigen, SPECIES_IDS, TREE_STATES, type TreeState } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
-import { authenticateOfficer } from './auth.ts'
+import { bodyProblems, requireOfficer } from './auth.ts'
 
 export interface TreesRouteOptions {
   registry: Registry
@@ -37,10 +37,6 @@ const decisionSchema = z.strictObject({
   reason: z.string().min(3).max(500),
 })
 
-function problems(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
-}
-
 /**
  * Officers' API for Sedekah Oksigen (a console login as officer or admin, or HTTP Basic as a
  * `service` principal): register trees and applications, list trees by state, one tree's
@@ -51,13 +47,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
   const { oksigen } = opts
   const json = express.json({ limit: '64kb' })
 
-  // officers and admins logged in to the console, or a `service` account (the CLI)
-  const officer = async (req: Request, res: Response, next: NextFunction) => {
-    const caller = await authenticateOfficer(opts.registry, req, res, ['officer', 'admin'])
-    if (!caller) return
-    res.locals.officer = caller.id
-    next()
-  }
+  const officer = requireOfficer(opts.registry)
 
   const fail = (res: Response, err: unknown) => {
     if (err instanceof KampungError && !err.retryable) {
@@ -86,7 +76,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
     if (!parsed.success)
       return res
         .status(400)
-        .json({ error: 'bad_request', message: 'invalid tree', problems: problems(parsed.error) })
+        .json({ error: 'bad_request', message: 'invalid tree', problems: bodyProblems(parsed.error) })
     try {
       const { plantedAt, ...rest } = parsed.data
       const tree = oksigen.repo.addTree({ ...rest, plantedAtMs: plantedAt }, SPECIES_IDS)
@@ -109,7 +99,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
     if (!parsed.success)
       return res
         .status(400)
-        .json({ error: 'bad_request', message: 'invalid application', problems: problems(parsed.error) })
+        .json({ error: 'bad_request', message: 'invalid application', problems: bodyProblems(parsed.error) })
     try {
       const app = oksigen.repo.addApplication({ ...parsed.data, tree: String(req.params.id) })
       // the reference itself is not returned: only its pseudonym is kept
@@ -124,7 +114,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
     if (!parsed.success)
       return res
         .status(400)
-        .json({ error: 'bad_request', message: 'invalid decision', problems: problems(parsed.error) })
+        .json({ error: 'bad_request', message: 'invalid decision', problems: bodyProblems(parsed.error) })
     try {
       const state = oksigen.verifier.decide(String(req.params.id), {
         ...parsed.data,
