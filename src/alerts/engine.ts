@@ -150,6 +150,8 @@ const OWNS_ALL = () => true
 const SOIL = 'soil_moisture'
 /** A stuck value is judged over hours; checking every 10 min of reading time is plenty. */
 const STUCK_CHECK_EVERY_MS = 10 * 60_000
+/** Rows per multi-row INSERT into recent_readings (6 parameters each, far below SQLite's limit). */
+const RECENT_ROWS_PER_INSERT = 200
 /** recent_readings is trimmed to the longest rule window this often. */
 const PRUNE_EVERY_MS = 10 * 60_000
 /** A fall within an hour, checked at most every 5 min of reading time per field. */
@@ -325,10 +327,7 @@ export class AlertEngine {
     const touchedFields = new Map<string, number>()
     const touchedVillages = new Map<string, number>()
     const touchedDevices = new Map<string, { village: string; atMs: number }>()
-    const insert = this.sql(
-      `INSERT OR REPLACE INTO recent_readings (device, sensor, quantity, time_ms, village, value)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-    )
+    const rows: Array<string | number> = []
     const seen = this.sql(
       `INSERT INTO device_seen (device, village, last_ms) VALUES (?, ?, ?)
        ON CONFLICT(device) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), village = excluded.village`,
@@ -348,7 +347,7 @@ export class AlertEngine {
             this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
           continue
         }
-        insert.run(r.device, r.sensor, r.quantity, r.timeMs, r.village, r.value)
+        rows.push(r.device, r.sensor, r.quantity, r.timeMs, r.village, r.value)
         const known = this.latest(r.device, r.quantity)
         if (!known || known.timeMs <= r.timeMs)
           this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
@@ -360,6 +359,7 @@ export class AlertEngine {
           touchedVillages.set(r.village, Math.max(touchedVillages.get(r.village) ?? 0, r.timeMs))
         }
       }
+      this.keepRecent(rows)
       for (const [device, { village, atMs }] of touchedDevices) seen.run(device, village, atMs)
       this.advisor.accumulate(readings.filter((r) => WEATHER_QUANTITIES.has(r.quantity)))
 
@@ -447,6 +447,26 @@ export class AlertEngine {
   }
 
   /** The newest reading of a device's quantity (kept quantities survive a restart; others until one). */
+  /**
+   * Rows (6 values each, in arrival order) into recent_readings, many per statement: at ingest rates
+   * one statement per reading was most of the engine's CPU. Rows apply in order, so the last of two
+   * readings with the same key wins, as one by one.
+   */
+  private keepRecent(values: ReadonlyArray<string | number>): void {
+    const perRow = 6
+    for (let at = 0; at < values.length; at += RECENT_ROWS_PER_INSERT * perRow) {
+      const chunk = values.slice(at, at + RECENT_ROWS_PER_INSERT * perRow)
+      const rows = chunk.length / perRow
+      this.sql(
+        `INSERT OR REPLACE INTO recent_readings (device, sensor, quantity, time_ms, village, value) VALUES ${Array(
+          rows,
+        )
+          .fill('(?, ?, ?, ?, ?, ?)')
+          .join(', ')}`,
+      ).run(chunk)
+    }
+  }
+
   latest(device: string, quantity: string): { value: number; timeMs: number } | undefined {
     const key = `${device}\u0000${quantity}`
     const cached = this.latestCache.get(key)
