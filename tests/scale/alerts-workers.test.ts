@@ -321,7 +321,8 @@ describe('alert state with several workers (real Mosquitto, InfluxDB, SQLite out
     ])
     await publish(0, MESSAGES, Date.now())
     const expected = dryVillages.flatMap((v) => phonesOf.get(v)!)
-    await waitFor('every SMS handed to the sender', () => sentTo(state).length >= expected.length, 60_000)
+    // 9 s alone; once timed out at 60 s inside a loaded full `npm test` (cause not found: see the note)
+    await waitFor('every SMS handed to the sender', () => sentTo(state).length >= expected.length, 150_000)
     await new Promise((r) => setTimeout(r, 3000))
     const perPhone = count(outboxRows([outbox]).map((r) => r.to))
     const sent = count(sentTo(state))
@@ -353,5 +354,5 @@ describe('alert state with several workers (real Mosquitto, InfluxDB, SQLite out
       db.close()
     }
     for (const p of [...ingest, ...state]) await p.kill('SIGTERM')
-  }, 240_000)
+  }, 330_000)
 })
