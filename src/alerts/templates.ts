@@ -27,11 +27,17 @@ function n(value: number, lang: Language, decimals?: number): string {
  * field (1 mm on 1 ha = 10 000 L), so the two numbers agree and a farmer can check one with the
  * other; then to 100 L (a farmer measures in jerrycans and pump hours).
  */
-function water(needMm: number, areaHa: number, lang: Language): { mm: string; litres: string } {
-  const mm = Math.max(1, Math.round(needMm))
+/** The irrigation advice of a dry alert (mm, litres, area as text), when there is some worth giving. */
+function water(
+  a: { needMm?: number; areaHa?: number },
+  lang: Language,
+): { mm: string; litres: string; area: string } | undefined {
+  if (a.needMm === undefined || a.needMm < 1 || a.areaHa === undefined) return undefined
+  const mm = Math.max(1, Math.round(a.needMm))
   return {
     mm: formatNumber(mm, 0, lang),
-    litres: formatNumber(Math.round((mm * areaHa * 10_000) / 100) * 100, 0, lang),
+    litres: formatNumber(Math.round((mm * a.areaHa * 10_000) / 100) * 100, 0, lang),
+    area: formatNumber(a.areaHa, 2, lang),
   }
 }
 
@@ -58,13 +64,8 @@ const ID: Record<string, Texts> = {
   dry: {
     label: 'kering',
     firing: (a, l) => {
-      const w =
-        a.needMm !== undefined && a.needMm >= 1 && a.areaHa !== undefined
-          ? water(a.needMm, a.areaHa, l)
-          : undefined
-      const advice = w
-        ? ` Siram ~${w.mm} mm = ${w.litres} L utk ${formatNumber(a.areaHa!, 2, l)} ha.`
-        : ' Segera siram.'
+      const w = water(a, l)
+      const advice = w ? ` Siram ~${w.mm} mm = ${w.litres} L utk ${w.area} ha.` : ' Segera siram.'
       return `${a.fieldName} kering: lengas ${n(a.value!, l, 0)}% (batas ${n(a.threshold!, l, 0)}%).${advice}`
     },
   },
@@ -123,13 +124,8 @@ const EN: Record<string, Texts> = {
   dry: {
     label: 'dry',
     firing: (a, l) => {
-      const w =
-        a.needMm !== undefined && a.needMm >= 1 && a.areaHa !== undefined
-          ? water(a.needMm, a.areaHa, l)
-          : undefined
-      const advice = w
-        ? ` Irrigate ~${w.mm} mm = ${w.litres} L for ${formatNumber(a.areaHa!, 2, l)} ha.`
-        : ' Irrigate soon.'
+      const w = water(a, l)
+      const advice = w ? ` Irrigate ~${w.mm} mm = ${w.litres} L for ${w.area} ha.` : ' Irrigate soon.'
       return `${a.fieldName} dry: moisture ${n(a.value!, l, 0)}% (limit ${n(a.threshold!, l, 0)}%).${advice}`
     },
   },
