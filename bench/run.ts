@@ -15,7 +15,7 @@
  * the scaling benchmark (bench/scaling.ts: 1, 2, 3 ingest workers on a Mosquitto shared
  * subscription): bench/results/scaling.{json,md}, and the alerts end-to-end benchmark
  * (bench/alerts-e2e.ts): bench/results/alerts.{json,md}. BENCH_ONLY=scaling runs only the scaling
- * one, BENCH_ONLY=ingest all but the scaling one.
+ * one, BENCH_ONLY=ingest all but the scaling one, BENCH_ONLY=e2e only the ingest benchmark itself.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -338,6 +338,7 @@ async function main(): Promise<void> {
     ].join('\n')
     writeFileSync(path.join(dir, 'ingest.md'), md)
     console.log(md)
+    if (process.env.BENCH_ONLY === 'e2e') return
     // Its own process, so its peak RSS is its own.
     log('Sedekah Oksigen: dendrometer processing throughput and incremental cost')
     execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'oksigen.ts')], {
@@ -358,7 +359,7 @@ async function main(): Promise<void> {
 
 /** Its own process, like oksigen.ts: its workers and brokers are its own. */
 function scaling(): void {
-  if (process.env.BENCH_ONLY === 'ingest') return
+  if (process.env.BENCH_ONLY === 'ingest' || process.env.BENCH_ONLY === 'e2e') return
   log('scaling: 1, 2 and 3 ingest workers on a Mosquitto shared subscription')
   execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'scaling.ts')], {
     stdio: 'inherit',

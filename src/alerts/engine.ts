@@ -152,6 +152,16 @@ const SOIL = 'soil_moisture'
 const STUCK_CHECK_EVERY_MS = 10 * 60_000
 /** Rows per multi-row INSERT into recent_readings (6 parameters each, far below SQLite's limit). */
 const RECENT_ROWS_PER_INSERT = 200
+/**
+ * recent_readings keeps at most one row per series (device, sensor, quantity) per this much reading
+ * time. Real nodes report every few minutes, so every reading is kept; a node (or a benchmark)
+ * reporting every second keeps one a minute, which is all the hour-long rules look at. Kept in
+ * full: rainfall (summed over the window) and air temperature (its newest value per village is
+ * read from here): a weather station is one device per village. (At 100 000 readings/s the
+ * per-reading INSERT was most of the engine's CPU.)
+ */
+const RECENT_SPACING_MS = 60_000
+const KEPT_IN_FULL = new Set(['rainfall', 'air_temperature'])
 /** recent_readings is trimmed to the longest rule window this often. */
 const PRUNE_EVERY_MS = 10 * 60_000
 /** A fall within an hour, checked at most every 5 min of reading time per field. */
@@ -201,6 +211,8 @@ export class AlertEngine {
    * per rule and device on every batch. Filled from SQLite on a miss (after a restart).
    */
   private readonly latestCache = new Map<string, { value: number; timeMs: number }>()
+  /** Reading time of the row last kept in recent_readings per series (see RECENT_SPACING_MS). */
+  private readonly keptAt = new Map<string, number>()
   /** Reading time of the last stuck-value check per device: a 6 h window needs no check per reading. */
   private readonly stuckCheckedAt = new Map<string, number>()
   /** Reading time of the last moisture-drop check per field (a range query per probe). */
@@ -347,7 +359,7 @@ export class AlertEngine {
             this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
           continue
         }
-        rows.push(r.device, r.sensor, r.quantity, r.timeMs, r.village, r.value)
+        if (this.keepRow(r)) rows.push(r.device, r.sensor, r.quantity, r.timeMs, r.village, r.value)
         const known = this.latest(r.device, r.quantity)
         if (!known || known.timeMs <= r.timeMs)
           this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
@@ -465,6 +477,17 @@ export class AlertEngine {
           .join(', ')}`,
       ).run(chunk)
     }
+  }
+
+  /** Whether a reading becomes a recent_readings row: see RECENT_SPACING_MS. */
+  private keepRow(r: Reading): boolean {
+    if (KEPT_IN_FULL.has(r.quantity)) return true
+    const series = `${r.device}\u0000${r.sensor}\u0000${r.quantity}`
+    const last = this.keptAt.get(series)
+    // An older reading (a gateway's backlog arriving late) is kept: it fills a gap.
+    if (last !== undefined && r.timeMs >= last && r.timeMs - last < RECENT_SPACING_MS) return false
+    if (last === undefined || r.timeMs > last) this.keptAt.set(series, r.timeMs)
+    return true
   }
 
   latest(device: string, quantity: string): { value: number; timeMs: number } | undefined {

@@ -113,4 +113,35 @@ describe('rules', () => {
       /^SAWAH2: sensor soil-2 tdk kirim data sejak 15:00\. Cek baterai\/alat\. Balas OK \d+$/,
     )
   })
+  it('a node reporting every 10 s: one history row a minute per series, every rain reading, the rules still hold', async () => {
+    const t0 = wib(2026, 7, 2, 8)
+    r = await rig({ ...only('sensor', 'heavyRain'), groupWaitMs: 0 }, { startMs: t0 })
+    await seed(r)
+    const every = 10_000
+    let rainFiredAt: number | undefined
+    for (let t = t0; t <= t0 + 6 * HOUR + 10 * MIN; t += every) {
+      at(
+        r,
+        t,
+        reading('soil-1', 'soil_moisture', 27.3, t), // frozen
+        reading('soil-2', 'soil_moisture', 28 + ((t - t0) % 7), t), // alive
+        reading('wx-1', 'rainfall', 0.5, t), // 0.5 mm every 10 s: 50 mm after 100 readings
+      )
+      if (rainFiredAt === undefined && firing(r).some((a) => a.startsWith('heavy_rain'))) rainFiredAt = t
+    }
+    const rows = (device: string, quantity: string) =>
+      (
+        r!.registry
+          .database()
+          .prepare('SELECT count(*) AS n FROM recent_readings WHERE device = ? AND quantity = ?')
+          .get(device, quantity) as { n: number }
+      ).n
+    const minutes = 6 * 60 + 10
+    expect(rows('soil-1', 'soil_moisture')).toBe(minutes + 1)
+    expect(rows('wx-1', 'rainfall')).toBe(minutes * 6 + 1)
+    // Rain is summed over every reading: the 100th brings it to 50 mm.
+    expect(rainFiredAt).toBe(t0 + 99 * every)
+    expect(firing(r)).toContain('stuck:device:soil-1:soil_moisture')
+    expect(firing(r)).not.toContain('stuck:device:soil-2:soil_moisture')
+  })
 })

@@ -67,7 +67,7 @@ describe('line protocol', () => {
     // ids chosen so that naive concatenation of quantity/village/device/sensor would collide
     const a = { ...base, village: 'v', device: 'a|b', sensor: 'c' }
     const b = { ...base, village: 'v', device: 'a', sensor: 'b|c' }
-    const body = encodeBody([base, a, b, base], 1, 3)
+    const body = encodeBody([base, a, b, base], 1, 3).toString('utf8')
     expect(body).toBe(`${encodeReading(a)}\n${encodeReading(b)}\n`)
     expect(encodeReading(a)).toContain('device=a|b,sensor=c,')
     expect(encodeReading(b)).toContain('device=a,sensor=b|c,')

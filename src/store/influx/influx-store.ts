@@ -444,15 +444,15 @@ export class InfluxStore implements TelemetryStore {
   private request(
     path: '/write' | '/query',
     params: Record<string, string>,
-    body: string | URLSearchParams,
+    body: Buffer | URLSearchParams,
   ): Promise<{ status: number; body: string }> {
     const { url, username, password, token, requestTimeoutMs } = this.options
     const search = new URLSearchParams(params)
     const target = new URL(`${url}${path}?${search}`)
-    const data = Buffer.from(typeof body === 'string' ? body : body.toString())
+    const form = body instanceof URLSearchParams
+    const data = form ? Buffer.from(body.toString()) : body
     const headers: Record<string, string | number> = {
-      'Content-Type':
-        typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/x-www-form-urlencoded',
+      'Content-Type': form ? 'application/x-www-form-urlencoded' : 'text/plain; charset=utf-8',
       'Content-Length': data.length,
     }
     if (token !== undefined) headers.Authorization = `Token ${token}`

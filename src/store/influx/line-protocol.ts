@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer'
 import { isQuantity, unitOf } from '../../telemetry/quantities.ts'
 import type { Reading } from '../../telemetry/reading.ts'
 
@@ -61,8 +62,13 @@ export function formatFloat(value: number): string {
  * quantity is still checked because it becomes the measurement name.
  */
 export function encodeReading(r: Reading): string {
+  return `${seriesKey(r).text}${fieldAndTime(r)}`
+}
+
+/** ` value=<float> <timeMs>`: the part of a line after the series key (ASCII only). */
+function fieldAndTime(r: Reading): string {
   if (!Number.isSafeInteger(r.timeMs)) throw new RangeError(`timeMs is not an integer: ${r.timeMs}`)
-  return `${seriesKey(r)} value=${formatFloat(r.value)} ${r.timeMs}`
+  return ` value=${formatFloat(r.value)} ${r.timeMs}`
 }
 
 /**
@@ -74,7 +80,12 @@ export function encodeReading(r: Reading): string {
  */
 const SERIES_CACHE_MAX = 200_000
 type Level<T> = Map<string, T>
-let seriesCache: Level<Level<Level<Level<string>>>> = new Map()
+/** A series key as text and as the UTF-8 bytes a /write body is made of. */
+interface SeriesKey {
+  text: string
+  bytes: Buffer
+}
+let seriesCache: Level<Level<Level<Level<SeriesKey>>>> = new Map()
 let cachedSeries = 0
 
 function level<T>(parent: Level<T>, key: string, make: () => T): T {
@@ -86,23 +97,24 @@ function level<T>(parent: Level<T>, key: string, make: () => T): T {
   return child
 }
 
-function seriesKey(r: Reading): string {
+function seriesKey(r: Reading): SeriesKey {
   const byDevice = level(
     level(seriesCache, r.quantity, () => new Map()),
     r.village,
     () => new Map(),
   )
-  const bySensor = level(byDevice, r.device, () => new Map<string, string>())
+  const bySensor = level(byDevice, r.device, () => new Map<string, SeriesKey>())
   let key = bySensor.get(r.sensor)
   if (key === undefined) {
     if (!isQuantity(r.quantity)) throw new RangeError(`unknown quantity: ${String(r.quantity)}`)
-    key =
+    const text =
       `${escapeMeasurement(r.quantity)}` +
       `,device=${escapeTag(toStoredTag(r.device))}` +
       `,sensor=${escapeTag(toStoredTag(r.sensor))}` +
       // Units come from the fixed QUANTITIES table and are stored verbatim (readable `%VWC`).
       `,unit=${escapeTag(unitOf(r.quantity))}` +
       `,village=${escapeTag(toStoredTag(r.village))}`
+    key = { text, bytes: Buffer.from(text, 'utf8') }
     if (++cachedSeries > SERIES_CACHE_MAX) {
       seriesCache = new Map()
       cachedSeries = 0
@@ -112,11 +124,27 @@ function seriesKey(r: Reading): string {
   return key
 }
 
-/** Readings [from, to) as one /write body, one line each, without an intermediate array. */
-export function encodeBody(readings: readonly Reading[], from = 0, to = readings.length): string {
-  let body = ''
-  for (let i = from; i < to; i++) body += `${encodeReading(readings[i]!)}\n`
-  return body
+/**
+ * Readings [from, to) as one /write body, one line each, written straight into one buffer: the
+ * cached series key's bytes are copied, only ` value=… <time>` is formatted per reading. (Building
+ * the body as a string and converting it at the end cost ~7 % of the ingest's CPU in the benchmark.)
+ */
+export function encodeBody(readings: readonly Reading[], from = 0, to = readings.length): Buffer {
+  const keys: Buffer[] = new Array(to - from)
+  let size = 0
+  for (let i = from; i < to; i++) {
+    const key = seriesKey(readings[i]!).bytes
+    keys[i - from] = key
+    // key + ` value=` (7) + a float (at most 24) + space + a safe integer (at most 17) + LF
+    size += key.length + 50
+  }
+  const body = Buffer.allocUnsafe(size)
+  let at = 0
+  for (let i = from; i < to; i++) {
+    at += keys[i - from]!.copy(body, at)
+    at += body.write(`${fieldAndTime(readings[i]!)}\n`, at, 'latin1')
+  }
+  return body.subarray(0, at)
 }
 
 export function encodeReadings(readings: readonly Reading[]): string[] {
