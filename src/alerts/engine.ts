@@ -344,9 +344,11 @@ export class AlertEngine {
       `INSERT INTO device_seen (device, village, last_ms) VALUES (?, ?, ?)
        ON CONFLICT(device) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), village = excluded.village`,
     )
-    // One IMMEDIATE transaction for the batch: its readings, the rules' findings and the state
-    // changes commit together (one commit per batch; the findings' nested transaction is a savepoint).
-    const evaluate = this.db.transaction(() => {
+    // Two IMMEDIATE transactions per batch. First what the rules look back on (recent readings,
+    // last seen, the day's weather), committed without waiting for the disk (see relaxed()); then
+    // the rules' findings and the state changes, committed durably (a batch that changes no
+    // alert writes nothing there, so it costs no fsync). Per batch, not per message.
+    const remember = this.db.transaction(() => {
       const kept = this.ruleQuantities()
       for (const r of readings) {
         const d = touchedDevices.get(r.device)
@@ -374,7 +376,9 @@ export class AlertEngine {
       this.keepRecent(rows)
       for (const [device, { village, atMs }] of touchedDevices) seen.run(device, village, atMs)
       this.advisor.accumulate(readings.filter((r) => WEATHER_QUANTITIES.has(r.quantity)))
-
+    })
+    this.relaxed(() => remember.immediate())
+    const evaluate = this.db.transaction(() => {
       const findings: Finding[] = []
       const { fields, byId: fieldById } = this.fieldIndex()
       for (const [fieldId, atMs] of touchedFields) {
@@ -458,6 +462,24 @@ export class AlertEngine {
     return this.fieldIndex().byDevice
   }
 
+  /**
+   * Runs fn with `synchronous = NORMAL`: its commit reaches the WAL without an fsync. A power cut
+   * may lose such a commit until the next durable one (any later FULL commit syncs the WAL with
+   * everything before it, and so does every checkpoint); a process crash loses nothing. Only for
+   * the history the rules look back on, never for alert state or what was sent: at ingest rates
+   * one fsync per batch was a tenth of the service's time.
+   */
+  private relaxed(fn: () => void): void {
+    // SQLite refuses to change the level inside a transaction; there the outer commit decides.
+    if (this.db.inTransaction) return fn()
+    this.db.pragma('synchronous = NORMAL')
+    try {
+      fn()
+    } finally {
+      this.db.pragma('synchronous = FULL')
+    }
+  }
+
   /** The newest reading of a device's quantity (kept quantities survive a restart; others until one). */
   /**
    * Rows (6 values each, in arrival order) into recent_readings, many per statement: at ingest rates
@@ -466,17 +488,26 @@ export class AlertEngine {
    */
   private keepRecent(values: ReadonlyArray<string | number>): void {
     const perRow = 6
-    for (let at = 0; at < values.length; at += RECENT_ROWS_PER_INSERT * perRow) {
-      const chunk = values.slice(at, at + RECENT_ROWS_PER_INSERT * perRow)
-      const rows = chunk.length / perRow
-      this.sql(
+    const full = RECENT_ROWS_PER_INSERT * perRow
+    let at = 0
+    // Only two statement texts (a full chunk and one row), so both stay prepared: a text per
+    // row count would be compiled again for nearly every batch.
+    if (values.length >= full) {
+      const many = this.sql(
         `INSERT OR REPLACE INTO recent_readings (device, sensor, quantity, time_ms, village, value) VALUES ${Array(
-          rows,
+          RECENT_ROWS_PER_INSERT,
         )
           .fill('(?, ?, ?, ?, ?, ?)')
           .join(', ')}`,
-      ).run(chunk)
+      )
+      for (; at + full <= values.length; at += full) many.run(values.slice(at, at + full))
     }
+    if (at === values.length) return
+    const one = this.sql(
+      'INSERT OR REPLACE INTO recent_readings (device, sensor, quantity, time_ms, village, value) VALUES (?, ?, ?, ?, ?, ?)',
+    )
+    for (; at < values.length; at += perRow)
+      one.run(values[at], values[at + 1], values[at + 2], values[at + 3], values[at + 4], values[at + 5])
   }
 
   /** Whether a reading becomes a recent_readings row: see RECENT_SPACING_MS. */
