@@ -83,6 +83,16 @@ async function rawLimit(
   return { pointsPerS: points / seconds, seconds }
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
+
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0)
@@ -131,6 +141,8 @@ interface EndToEnd {
   readingsPerS: number
   messagesPerS: number
   latencyMs: { p50: number; p99: number; max: number }
+  /** CPU the service and influxd used from the first publish until all queryable, µs per message. */
+  cpuUsPerMessage: { service: number; influxd: number }
   /** Last PUBACK → every reading counted by a query (includes the counting query itself). */
   lastAckToQueryableMs: number
   peakRssMb: number
@@ -154,6 +166,7 @@ async function endToEnd(o: {
   dataDir: string
   influxUrl: string
   database: string
+  influxPid: () => number | undefined
   devices: LoadDevice[]
   messagesPerDevice: number
   totalReadings: number
@@ -179,6 +192,7 @@ async function endToEnd(o: {
     const rssTimer = setInterval(() => {
       peakRss = Math.max(peakRss, peakRssMb(pid))
     }, 200)
+    const cpuBefore = { service: cpuSeconds(pid), influxd: cpuSeconds(o.influxPid()) }
     const loads = await runLoad(mqttPort, o.devices, o.messagesPerDevice)
     const lastAckMs = Math.max(...loads.map((l) => l.lastAckMs))
     // the last reading is queryable (it was durable at PUBACK; InfluxDB makes it visible at once)
@@ -192,6 +206,7 @@ async function endToEnd(o: {
       await new Promise((r) => setTimeout(r, 20))
     }
     const queryableMs = performance.timeOrigin + performance.now()
+    const cpuAfter = { service: cpuSeconds(pid), influxd: cpuSeconds(o.influxPid()) }
     clearInterval(rssTimer)
     peakRss = Math.max(peakRss, peakRssMb(pid))
     const latencies = new Float64Array(loads.reduce((n, l) => n + l.latenciesMs.length, 0))
@@ -212,6 +227,10 @@ async function endToEnd(o: {
       readingsPerS: Math.round(o.totalReadings / seconds),
       messagesPerS: Math.round(messages / seconds),
       lastAckToQueryableMs: Math.round(queryableMs - lastAckMs),
+      cpuUsPerMessage: {
+        service: Number((((cpuAfter.service - cpuBefore.service) * 1e6) / messages).toFixed(1)),
+        influxd: Number((((cpuAfter.influxd - cpuBefore.influxd) * 1e6) / messages).toFixed(1)),
+      },
       latencyMs: {
         p50: Number(percentile(latencies, 50).toFixed(1)),
         p99: Number(percentile(latencies, 99).toFixed(1)),
@@ -258,6 +277,7 @@ async function main(): Promise<void> {
       const e2e = await endToEnd({
         dataDir,
         influxUrl: influx.url,
+        influxPid: () => influx.pid,
         database: `kampung${run}`,
         devices,
         messagesPerDevice,
@@ -333,11 +353,11 @@ async function main(): Promise<void> {
       `| publish → stored latency p50 / p99 / max (ms) | ${e.latencyMs.p50} / ${e.latencyMs.p99} / ${e.latencyMs.max} | |`,
       `| peak RSS of the service (MB) | ${e.peakRssMb} | |`,
       '',
-      '| run | raw points/s | bare aedes msg/s | end-to-end msg/s | end-to-end readings/s | p50 / p99 ms | last PUBACK → all queryable, ms |',
-      '|---|---|---|---|---|---|---|',
+      '| run | raw points/s | bare aedes msg/s | end-to-end msg/s | end-to-end readings/s | p50 / p99 ms | last PUBACK → all queryable, ms | CPU µs per message: service / influxd |',
+      '|---|---|---|---|---|---|---|---|',
       ...runs.map(
         (r, i) =>
-          `| ${i + 1} | ${r.raw} | ${r.bare} | ${r.e2e.messagesPerS} | ${r.e2e.readingsPerS} | ${r.e2e.latencyMs.p50} / ${r.e2e.latencyMs.p99} | ${r.e2e.lastAckToQueryableMs} |`,
+          `| ${i + 1} | ${r.raw} | ${r.bare} | ${r.e2e.messagesPerS} | ${r.e2e.readingsPerS} | ${r.e2e.latencyMs.p50} / ${r.e2e.latencyMs.p99} | ${r.e2e.lastAckToQueryableMs} | ${r.e2e.cpuUsPerMessage.service} / ${r.e2e.cpuUsPerMessage.influxd} |`,
       ),
       '',
     ].join('\n')

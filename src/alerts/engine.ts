@@ -155,13 +155,14 @@ const RECENT_ROWS_PER_INSERT = 200
 /**
  * recent_readings keeps at most one row per series (device, sensor, quantity) per this much reading
  * time. Real nodes report every few minutes, so every reading is kept; a node (or a benchmark)
- * reporting every second keeps one a minute, which is all the hour-long rules look at. Kept in
- * full: rainfall (summed over the window) and air temperature (its newest value per village is
- * read from here): a weather station is one device per village. (At 100 000 readings/s the
- * per-reading INSERT was most of the engine's CPU.)
+ * reporting every second keeps one a minute, which is all the hour-long rules look at. Rainfall is
+ * summed, so a skipped rainfall reading's millimetres are carried into the series' next row (and
+ * counted from memory until then); the newest air temperature per village is kept in memory. (At
+ * 100 000 readings/s the per-reading INSERT was most of the engine's CPU.)
  */
 const RECENT_SPACING_MS = 60_000
-const KEPT_IN_FULL = new Set(['rainfall', 'air_temperature'])
+const RAIN = 'rainfall'
+const AIR = 'air_temperature'
 /** recent_readings is trimmed to the longest rule window this often. */
 const PRUNE_EVERY_MS = 10 * 60_000
 /** A fall within an hour, checked at most every 5 min of reading time per field. */
@@ -213,6 +214,14 @@ export class AlertEngine {
   private readonly latestCache = new Map<string, { value: number; timeMs: number }>()
   /** Reading time of the row last kept in recent_readings per series (see RECENT_SPACING_MS). */
   private readonly keptAt = new Map<string, number>()
+  /**
+   * Rain of skipped rainfall readings per series, not yet in a row (its next row carries it), and
+   * the same summed per village for the heavy-rain rule. Lost on a crash: at most a minute of rain.
+   */
+  private readonly rainCarry = new Map<string, { village: string; mm: number }>()
+  private readonly rainCarryByVillage = new Map<string, number>()
+  /** Newest air temperature per village (null: none in SQLite either); filled from SQLite on a miss. */
+  private readonly airNewest = new Map<string, { value: number; timeMs: number } | null>()
   /** Reading time of the last stuck-value check per device: a 6 h window needs no check per reading. */
   private readonly stuckCheckedAt = new Map<string, number>()
   /** Reading time of the last moisture-drop check per field (a range query per probe). */
@@ -352,7 +361,11 @@ export class AlertEngine {
       const kept = this.ruleQuantities()
       for (const r of readings) {
         const d = touchedDevices.get(r.device)
-        if (!d || d.atMs < r.timeMs) touchedDevices.set(r.device, { village: r.village, atMs: r.timeMs })
+        if (!d) touchedDevices.set(r.device, { village: r.village, atMs: r.timeMs })
+        else if (d.atMs < r.timeMs) {
+          d.village = r.village
+          d.atMs = r.timeMs
+        }
         const key = `${r.device}\u0000${r.quantity}`
         if (!kept.has(r.quantity)) {
           // Not kept in SQLite, but remembered for CEK replies (lost on restart until the next reading).
@@ -361,7 +374,9 @@ export class AlertEngine {
             this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
           continue
         }
-        if (this.keepRow(r)) rows.push(r.device, r.sensor, r.quantity, r.timeMs, r.village, r.value)
+        if (r.quantity === AIR) this.noteAir(r)
+        const row = this.keepRow(r)
+        if (row !== undefined) rows.push(r.device, r.sensor, r.quantity, r.timeMs, r.village, row)
         const known = this.latest(r.device, r.quantity)
         if (!known || known.timeMs <= r.timeMs)
           this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
@@ -510,15 +525,51 @@ export class AlertEngine {
       one.run(values[at], values[at + 1], values[at + 2], values[at + 3], values[at + 4], values[at + 5])
   }
 
-  /** Whether a reading becomes a recent_readings row: see RECENT_SPACING_MS. */
-  private keepRow(r: Reading): boolean {
-    if (KEPT_IN_FULL.has(r.quantity)) return true
+  /**
+   * The value of the recent_readings row a reading becomes, or undefined when it is skipped (see
+   * RECENT_SPACING_MS); a rainfall row carries the rain of the readings skipped before it.
+   */
+  private keepRow(r: Reading): number | undefined {
     const series = `${r.device}\u0000${r.sensor}\u0000${r.quantity}`
     const last = this.keptAt.get(series)
     // An older reading (a gateway's backlog arriving late) is kept: it fills a gap.
-    if (last !== undefined && r.timeMs >= last && r.timeMs - last < RECENT_SPACING_MS) return false
+    if (last !== undefined && r.timeMs >= last && r.timeMs - last < RECENT_SPACING_MS) {
+      if (r.quantity === RAIN && r.value !== 0) {
+        const carry = this.rainCarry.get(series)
+        if (carry) carry.mm += r.value
+        else this.rainCarry.set(series, { village: r.village, mm: r.value })
+        this.rainCarryByVillage.set(r.village, (this.rainCarryByVillage.get(r.village) ?? 0) + r.value)
+      }
+      return undefined
+    }
     if (last === undefined || r.timeMs > last) this.keptAt.set(series, r.timeMs)
-    return true
+    if (r.quantity !== RAIN) return r.value
+    const carry = this.rainCarry.get(series)
+    if (!carry) return r.value
+    this.rainCarry.delete(series)
+    const left = (this.rainCarryByVillage.get(carry.village) ?? 0) - carry.mm
+    if (left > 1e-9) this.rainCarryByVillage.set(carry.village, left)
+    else this.rainCarryByVillage.delete(carry.village)
+    return r.value + carry.mm
+  }
+
+  /** The newest air temperature of a village, from memory (SQLite on the first miss). */
+  private villageAir(village: string): { value: number; timeMs: number } | undefined {
+    let known = this.airNewest.get(village)
+    if (known === undefined) {
+      known =
+        (this.sql(
+          `SELECT value, time_ms AS timeMs FROM recent_readings WHERE village = ? AND quantity = '${AIR}'
+             ORDER BY time_ms DESC LIMIT 1`,
+        ).get(village) as { value: number; timeMs: number } | undefined) ?? null
+      this.airNewest.set(village, known)
+    }
+    return known ?? undefined
+  }
+
+  private noteAir(r: Reading): void {
+    const known = this.villageAir(r.village)
+    if (!known || known.timeMs <= r.timeMs) this.airNewest.set(r.village, { value: r.value, timeMs: r.timeMs })
   }
 
   latest(device: string, quantity: string): { value: number; timeMs: number } | undefined {
@@ -627,14 +678,19 @@ export class AlertEngine {
     const rules = this.cfg.rules
     const { mm } = this.sql(
       `SELECT coalesce(sum(value), 0) AS mm FROM recent_readings
-           WHERE village = ? AND quantity = 'rainfall' AND time_ms > ? AND time_ms <= ?`,
+           WHERE village = ? AND quantity = '${RAIN}' AND time_ms > ? AND time_ms <= ?`,
     ).get(village, atMs - rules.heavyRain.windowMs, atMs) as { mm: number }
-    const temp = this.sql(
-      `SELECT value FROM recent_readings WHERE village = ? AND quantity = 'air_temperature' AND time_ms <= ?
-           ORDER BY time_ms DESC LIMIT 1`,
-    ).get(village, atMs) as { value: number } | undefined
+    // The newest temperature is in memory unless an earlier moment is asked for.
+    const newest = this.villageAir(village)
+    const temp =
+      newest === undefined || newest.timeMs <= atMs
+        ? newest
+        : (this.sql(
+            `SELECT value FROM recent_readings WHERE village = ? AND quantity = '${AIR}' AND time_ms <= ?
+               ORDER BY time_ms DESC LIMIT 1`,
+          ).get(village, atMs) as { value: number } | undefined)
     return {
-      rainMm: mm,
+      rainMm: mm + (this.rainCarryByVillage.get(village) ?? 0),
       ...(temp ? { airTemperatureC: temp.value } : {}),
       humidHours: rules.diseaseRisk.enabled ? this.humidHours(village, atMs) : 0,
     }

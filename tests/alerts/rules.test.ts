@@ -113,9 +113,9 @@ describe('rules', () => {
       /^SAWAH2: sensor soil-2 tdk kirim data sejak 15:00\. Cek baterai\/alat\. Balas OK \d+$/,
     )
   })
-  it('a node reporting every 10 s: one history row a minute per series, every rain reading, the rules still hold', async () => {
+  it('a node reporting every 10 s: one history row a minute per series, rain carried, the rules still hold', async () => {
     const t0 = wib(2026, 7, 2, 8)
-    r = await rig({ ...only('sensor', 'heavyRain'), groupWaitMs: 0 }, { startMs: t0 })
+    r = await rig({ ...only('sensor', 'heavyRain', 'heat'), groupWaitMs: 0 }, { startMs: t0 })
     await seed(r)
     const every = 10_000
     let rainFiredAt: number | undefined
@@ -126,7 +126,11 @@ describe('rules', () => {
         reading('soil-1', 'soil_moisture', 27.3, t), // frozen
         reading('soil-2', 'soil_moisture', 28 + ((t - t0) % 7), t), // alive
         reading('wx-1', 'rainfall', 0.5, t), // 0.5 mm every 10 s: 50 mm after 100 readings
+        // hot for one reading of every six: what the rule sees is the newest, not a kept row
+        reading('wx-1', 'air_temperature', (t - t0) % MIN === 30_000 ? 40 : 30, t),
       )
+      if ((t - t0) % MIN === 30_000) expect(r.engine.villageWeather('kemiren', t).airTemperatureC).toBe(40)
+      if ((t - t0) % MIN === 40_000) expect(r.engine.villageWeather('kemiren', t).airTemperatureC).toBe(30)
       if (rainFiredAt === undefined && firing(r).some((a) => a.startsWith('heavy_rain'))) rainFiredAt = t
     }
     const rows = (device: string, quantity: string) =>
@@ -138,9 +142,18 @@ describe('rules', () => {
       ).n
     const minutes = 6 * 60 + 10
     expect(rows('soil-1', 'soil_moisture')).toBe(minutes + 1)
-    expect(rows('wx-1', 'rainfall')).toBe(minutes * 6 + 1)
-    // Rain is summed over every reading: the 100th brings it to 50 mm.
+    expect(rows('wx-1', 'rainfall')).toBe(minutes + 1)
+    // Every reading's rain counts, in a row or carried: the 100th (at 16:30, between two kept
+    // rows) brings it to 50 mm; the last reading is on a minute, so its row carries the rest.
     expect(rainFiredAt).toBe(t0 + 99 * every)
+    const inRows = (
+      r.registry
+        .database()
+        .prepare("SELECT sum(value) AS mm FROM recent_readings WHERE quantity = 'rainfall'")
+        .get() as { mm: number }
+    ).mm
+    expect(inRows).toBe((minutes * 6 + 1) * 0.5)
+    expect(r.engine.villageWeather('kemiren', t0 + 6 * HOUR + 10 * MIN).rainMm).toBe((minutes * 6 + 1) * 0.5)
     expect(firing(r)).toContain('stuck:device:soil-1:soil_moisture')
     expect(firing(r)).not.toContain('stuck:device:soil-2:soil_moisture')
   })

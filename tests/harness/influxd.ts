@@ -10,6 +10,8 @@ export interface InfluxdHandle {
   readonly url: string
   readonly port: number
   readonly dir: string
+  /** The running influxd's process id (undefined while it is down). */
+  readonly pid: number | undefined
   /** Sends the signal (default SIGTERM) and resolves once the process has exited. */
   kill(signal?: NodeJS.Signals): Promise<void>
   /** Starts influxd again on the same ports and data dir (data persists); resolves on /ping 204. */
@@ -148,6 +150,9 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<I
     url,
     port,
     dir,
+    get pid() {
+      return child?.exitCode === null && child.signalCode === null ? child.pid : undefined
+    },
     kill,
     async restart() {
       await kill('SIGTERM')
