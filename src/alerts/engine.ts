@@ -179,6 +179,22 @@ const WEATHER_QUANTITIES = new Set([
   'solar_radiation',
 ])
 
+/** What the engine remembers of one device's quantity (AlertEngine.memo). */
+interface SeriesMemo {
+  /** The newest reading (updated in place). */
+  newest: { value: number; timeMs: number } | undefined
+  /** Per sensor: reading time of the row last kept, rain of the readings skipped since. */
+  sensors: Map<string, { keptAtMs: number; rainMm: number }>
+}
+
+function noteNewest(m: SeriesMemo, r: Reading): void {
+  if (m.newest === undefined) m.newest = { value: r.value, timeMs: r.timeMs }
+  else if (m.newest.timeMs <= r.timeMs) {
+    m.newest.value = r.value
+    m.newest.timeMs = r.timeMs
+  }
+}
+
 /**
  * The alert engine: rules over stored readings, the Alertmanager/ThingsBoard lifecycle in SQLite
  * (one active alert per rule and subject, enforced by a unique index), grouping per recipient,
@@ -208,17 +224,13 @@ export class AlertEngine {
   private buffered: Reading[] = []
   private bufferTimer: NodeJS.Timeout | undefined
   /**
-   * Newest reading per device and quantity, as read or written by this process: saves a query
-   * per rule and device on every batch. Filled from SQLite on a miss (after a restart).
+   * Per device and quantity, as read or written by this process: the newest reading (saves a query
+   * per rule and device on every batch; filled from SQLite on a miss, e.g. after a restart) and,
+   * per sensor, the recent_readings bookkeeping (see keepRow). Nested maps: no key string is built
+   * per reading.
    */
-  private readonly latestCache = new Map<string, { value: number; timeMs: number }>()
-  /** Reading time of the row last kept in recent_readings per series (see RECENT_SPACING_MS). */
-  private readonly keptAt = new Map<string, number>()
-  /**
-   * Rain of skipped rainfall readings per series, not yet in a row (its next row carries it), and
-   * the same summed per village for the heavy-rain rule. Lost on a crash: at most a minute of rain.
-   */
-  private readonly rainCarry = new Map<string, { village: string; mm: number }>()
+  private readonly memo = new Map<string, Map<string, SeriesMemo>>()
+  /** Rain of skipped rainfall readings not yet in a row, per village (see keepRow). */
   private readonly rainCarryByVillage = new Map<string, number>()
   /** Newest air temperature per village (null: none in SQLite either); filled from SQLite on a miss. */
   private readonly airNewest = new Map<string, { value: number; timeMs: number } | null>()
@@ -366,20 +378,17 @@ export class AlertEngine {
           d.village = r.village
           d.atMs = r.timeMs
         }
-        const key = `${r.device}\u0000${r.quantity}`
+        const m = this.memoOf(r.device, r.quantity)
         if (!kept.has(r.quantity)) {
           // Not kept in SQLite, but remembered for CEK replies (lost on restart until the next reading).
-          const known = this.latestCache.get(key)
-          if (!known || known.timeMs <= r.timeMs)
-            this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
+          noteNewest(m, r)
           continue
         }
         if (r.quantity === AIR) this.noteAir(r)
-        const row = this.keepRow(r)
+        const row = this.keepRow(r, m)
         if (row !== undefined) rows.push(r.device, r.sensor, r.quantity, r.timeMs, r.village, row)
-        const known = this.latest(r.device, r.quantity)
-        if (!known || known.timeMs <= r.timeMs)
-          this.latestCache.set(key, { value: r.value, timeMs: r.timeMs })
+        if (m.newest === undefined) this.latest(r.device, r.quantity)
+        noteNewest(m, r)
         if (r.quantity === SOIL) {
           for (const f of fieldsByDevice.get(r.device) ?? [])
             touchedFields.set(f.id, Math.max(touchedFields.get(f.id) ?? 0, r.timeMs))
@@ -529,28 +538,42 @@ export class AlertEngine {
    * The value of the recent_readings row a reading becomes, or undefined when it is skipped (see
    * RECENT_SPACING_MS); a rainfall row carries the rain of the readings skipped before it.
    */
-  private keepRow(r: Reading): number | undefined {
-    const series = `${r.device}\u0000${r.sensor}\u0000${r.quantity}`
-    const last = this.keptAt.get(series)
+  private keepRow(r: Reading, m: SeriesMemo): number | undefined {
+    const s = m.sensors.get(r.sensor)
     // An older reading (a gateway's backlog arriving late) is kept: it fills a gap.
-    if (last !== undefined && r.timeMs >= last && r.timeMs - last < RECENT_SPACING_MS) {
+    if (s !== undefined && r.timeMs >= s.keptAtMs && r.timeMs - s.keptAtMs < RECENT_SPACING_MS) {
       if (r.quantity === RAIN && r.value !== 0) {
-        const carry = this.rainCarry.get(series)
-        if (carry) carry.mm += r.value
-        else this.rainCarry.set(series, { village: r.village, mm: r.value })
+        s.rainMm += r.value
         this.rainCarryByVillage.set(r.village, (this.rainCarryByVillage.get(r.village) ?? 0) + r.value)
       }
       return undefined
     }
-    if (last === undefined || r.timeMs > last) this.keptAt.set(series, r.timeMs)
-    if (r.quantity !== RAIN) return r.value
-    const carry = this.rainCarry.get(series)
-    if (!carry) return r.value
-    this.rainCarry.delete(series)
-    const left = (this.rainCarryByVillage.get(carry.village) ?? 0) - carry.mm
-    if (left > 1e-9) this.rainCarryByVillage.set(carry.village, left)
-    else this.rainCarryByVillage.delete(carry.village)
-    return r.value + carry.mm
+    if (s === undefined) {
+      m.sensors.set(r.sensor, { keptAtMs: r.timeMs, rainMm: 0 })
+      return r.value
+    }
+    if (r.timeMs > s.keptAtMs) s.keptAtMs = r.timeMs
+    if (s.rainMm === 0) return r.value
+    const carried = s.rainMm
+    s.rainMm = 0
+    const left = (this.rainCarryByVillage.get(r.village) ?? 0) - carried
+    if (left > 1e-9) this.rainCarryByVillage.set(r.village, left)
+    else this.rainCarryByVillage.delete(r.village)
+    return r.value + carried
+  }
+
+  private memoOf(device: string, quantity: string): SeriesMemo {
+    let byQuantity = this.memo.get(device)
+    if (byQuantity === undefined) {
+      byQuantity = new Map()
+      this.memo.set(device, byQuantity)
+    }
+    let m = byQuantity.get(quantity)
+    if (m === undefined) {
+      m = { newest: undefined, sensors: new Map() }
+      byQuantity.set(quantity, m)
+    }
+    return m
   }
 
   /** The newest air temperature of a village, from memory (SQLite on the first miss). */
@@ -569,17 +592,17 @@ export class AlertEngine {
 
   private noteAir(r: Reading): void {
     const known = this.villageAir(r.village)
-    if (!known || known.timeMs <= r.timeMs) this.airNewest.set(r.village, { value: r.value, timeMs: r.timeMs })
+    if (!known || known.timeMs <= r.timeMs)
+      this.airNewest.set(r.village, { value: r.value, timeMs: r.timeMs })
   }
 
   latest(device: string, quantity: string): { value: number; timeMs: number } | undefined {
-    const key = `${device}\u0000${quantity}`
-    const cached = this.latestCache.get(key)
-    if (cached) return cached
+    const m = this.memoOf(device, quantity)
+    if (m.newest) return m.newest
     const row = this.sql(
       'SELECT value, time_ms AS timeMs FROM recent_readings WHERE device = ? AND quantity = ? ORDER BY time_ms DESC LIMIT 1',
     ).get(device, quantity) as { value: number; timeMs: number } | undefined
-    if (row) this.latestCache.set(key, row)
+    if (row) m.newest = row
     return row
   }
 
