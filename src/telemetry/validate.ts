@@ -71,8 +71,16 @@ export function checkTime(timeMs: number, receivedAtMs: number): Problem | undef
   return undefined
 }
 
+/** Sensor names already found valid: a fleet uses a handful, and the check runs per reading. */
+const VALID_SENSORS = new Set<string>([DEFAULT_SENSOR])
+const VALID_SENSORS_MAX = 10_000
+
 export function checkSensor(sensor: string): Problem | undefined {
-  if (SENSOR_PATTERN.test(sensor)) return undefined
+  if (VALID_SENSORS.has(sensor)) return undefined
+  if (SENSOR_PATTERN.test(sensor)) {
+    if (VALID_SENSORS.size < VALID_SENSORS_MAX) VALID_SENSORS.add(sensor)
+    return undefined
+  }
   return {
     reason: 'invalid_field',
     message: `sensor name ${JSON.stringify(sensor)} is not allowed; expected 1-63 of A-Z a-z 0-9 _ . - starting with a letter or digit`,
@@ -114,20 +122,32 @@ export class Collector {
 
   /** Validate and keep one reading; `note` is added to an error message (e.g. the unit converted from). */
   add(path: string, candidate: Candidate, note?: string): boolean {
-    return this.keep(candidate, () => path, note)
-  }
-
-  /** `add` with the path built only if the candidate is refused (`parent` + `key`, see childPath). */
-  addAt(parent: string, key: string, candidate: Candidate): boolean {
-    return this.keep(candidate, () => childPath(parent, key))
-  }
-
-  private keep(candidate: Candidate, path: () => string, note?: string): boolean {
     const { timeMs, sensor, quantity, value } = candidate
+    return this.keep(timeMs, sensor, quantity, value, path, undefined, note)
+  }
+
+  /**
+   * `add` without a candidate object, and with the path built only if the reading is refused
+   * (`parent` + `key`, see childPath): the per-reading path of native JSON.
+   */
+  addAt(parent: string, key: string, timeMs: number, sensor: string, quantity: Quantity, value: unknown): boolean {
+    return this.keep(timeMs, sensor, quantity, value, parent, key)
+  }
+
+  private keep(
+    timeMs: number,
+    sensor: string,
+    quantity: Quantity,
+    value: unknown,
+    path: string,
+    key: string | undefined,
+    note?: string,
+  ): boolean {
     const problem =
       checkSensor(sensor) ?? checkValue(quantity, value) ?? checkTime(timeMs, this.ctx.receivedAtMs)
     if (problem) {
-      this.error(path(), problem.reason, note ? `${problem.message} (${note})` : problem.message)
+      const where = key === undefined ? path : childPath(path, key)
+      this.error(where, problem.reason, note ? `${problem.message} (${note})` : problem.message)
       return false
     }
     this.readings.push({

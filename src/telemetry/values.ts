@@ -43,7 +43,7 @@ export function decodeValueMap(
       )
       continue
     }
-    if (out.addAt(path, key, { timeMs, sensor, quantity, value })) firstKeys.push(key)
+    if (out.addAt(path, key, timeMs, sensor, quantity, value)) firstKeys.push(key)
   }
 }
 
