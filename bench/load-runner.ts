@@ -11,6 +11,8 @@ export async function runLoad(
   messagesPerDevice: number,
   window: number,
   baseTimeMs = Date.UTC(2026, 10, 1),
+  /** Called once every packet is built, just before the first publish (e.g. to read CPU counters). */
+  onGo?: () => void,
 ): Promise<LoadResult[]> {
   const workers = Array.from({ length: LOAD_WORKERS }, (_, w) => {
     const job: LoadJob = {
@@ -26,6 +28,7 @@ export async function runLoad(
   })
   try {
     await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))))
+    onGo?.()
     return await Promise.all(
       workers.map(
         (w) =>

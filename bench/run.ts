@@ -103,8 +103,9 @@ async function runLoad(
   port: number,
   devices: LoadDevice[],
   messagesPerDevice: number,
+  onGo?: () => void,
 ): Promise<LoadResult[]> {
-  return runLoadThreads(port, devices, messagesPerDevice, WINDOW)
+  return runLoadThreads(port, devices, messagesPerDevice, WINDOW, undefined, onGo)
 }
 
 /** Stock aedes, no auth, no ingest: the same load, for the broker's own ceiling on this machine. */
@@ -142,7 +143,9 @@ interface EndToEnd {
   messagesPerS: number
   latencyMs: { p50: number; p99: number; max: number }
   /** CPU the service and influxd used from the first publish until all queryable, µs per message. */
-  cpuUsPerMessage: { service: number; influxd: number }
+  cpuUsPerMessage: { service: number; influxd: number; loadGenerator: number }
+  /** Share of all cores the three used over the run. */
+  cpuBusyPct: number
   /** Last PUBACK → every reading counted by a query (includes the counting query itself). */
   lastAckToQueryableMs: number
   peakRssMb: number
@@ -192,8 +195,16 @@ async function endToEnd(o: {
     const rssTimer = setInterval(() => {
       peakRss = Math.max(peakRss, peakRssMb(pid))
     }, 200)
-    const cpuBefore = { service: cpuSeconds(pid), influxd: cpuSeconds(o.influxPid()) }
-    const loads = await runLoad(mqttPort, o.devices, o.messagesPerDevice)
+    const cpuNow = () => ({
+      service: cpuSeconds(pid),
+      influxd: cpuSeconds(o.influxPid()),
+      // this process: the load generator's threads (and this thread's little work)
+      load: cpuSeconds(process.pid),
+    })
+    let cpuBefore = cpuNow()
+    const loads = await runLoad(mqttPort, o.devices, o.messagesPerDevice, () => {
+      cpuBefore = cpuNow()
+    })
     const lastAckMs = Math.max(...loads.map((l) => l.lastAckMs))
     // the last reading is queryable (it was durable at PUBACK; InfluxDB makes it visible at once)
     // One query counts every measurement sent (a regex FROM): the check itself must not add to the time.
@@ -206,7 +217,7 @@ async function endToEnd(o: {
       await new Promise((r) => setTimeout(r, 20))
     }
     const queryableMs = performance.timeOrigin + performance.now()
-    const cpuAfter = { service: cpuSeconds(pid), influxd: cpuSeconds(o.influxPid()) }
+    const cpuAfter = cpuNow()
     clearInterval(rssTimer)
     peakRss = Math.max(peakRss, peakRssMb(pid))
     const latencies = new Float64Array(loads.reduce((n, l) => n + l.latenciesMs.length, 0))
@@ -230,7 +241,20 @@ async function endToEnd(o: {
       cpuUsPerMessage: {
         service: Number((((cpuAfter.service - cpuBefore.service) * 1e6) / messages).toFixed(1)),
         influxd: Number((((cpuAfter.influxd - cpuBefore.influxd) * 1e6) / messages).toFixed(1)),
+        loadGenerator: Number((((cpuAfter.load - cpuBefore.load) * 1e6) / messages).toFixed(1)),
       },
+      cpuBusyPct: Number(
+        (
+          (100 *
+            (cpuAfter.service -
+              cpuBefore.service +
+              cpuAfter.influxd -
+              cpuBefore.influxd +
+              cpuAfter.load -
+              cpuBefore.load)) /
+          (seconds * os.cpus().length)
+        ).toFixed(0),
+      ),
       latencyMs: {
         p50: Number(percentile(latencies, 50).toFixed(1)),
         p99: Number(percentile(latencies, 99).toFixed(1)),
@@ -353,11 +377,11 @@ async function main(): Promise<void> {
       `| publish → stored latency p50 / p99 / max (ms) | ${e.latencyMs.p50} / ${e.latencyMs.p99} / ${e.latencyMs.max} | |`,
       `| peak RSS of the service (MB) | ${e.peakRssMb} | |`,
       '',
-      '| run | raw points/s | bare aedes msg/s | end-to-end msg/s | end-to-end readings/s | p50 / p99 ms | last PUBACK → all queryable, ms | CPU µs per message: service / influxd |',
-      '|---|---|---|---|---|---|---|---|',
+      '| run | raw points/s | bare aedes msg/s | end-to-end msg/s | end-to-end readings/s | p50 / p99 ms | last PUBACK → all queryable, ms | CPU µs per message: service / influxd / load generator | cores busy |',
+      '|---|---|---|---|---|---|---|---|---|',
       ...runs.map(
         (r, i) =>
-          `| ${i + 1} | ${r.raw} | ${r.bare} | ${r.e2e.messagesPerS} | ${r.e2e.readingsPerS} | ${r.e2e.latencyMs.p50} / ${r.e2e.latencyMs.p99} | ${r.e2e.lastAckToQueryableMs} | ${r.e2e.cpuUsPerMessage.service} / ${r.e2e.cpuUsPerMessage.influxd} |`,
+          `| ${i + 1} | ${r.raw} | ${r.bare} | ${r.e2e.messagesPerS} | ${r.e2e.readingsPerS} | ${r.e2e.latencyMs.p50} / ${r.e2e.latencyMs.p99} | ${r.e2e.lastAckToQueryableMs} | ${r.e2e.cpuUsPerMessage.service} / ${r.e2e.cpuUsPerMessage.influxd} / ${r.e2e.cpuUsPerMessage.loadGenerator} | ${r.e2e.cpuBusyPct} % |`,
       ),
       '',
     ].join('\n')
