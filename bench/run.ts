@@ -31,7 +31,10 @@ import { serviceEnv, spawnKampung } from '../tests/harness/process.ts'
 import type { LoadDevice, LoadResult } from './load-client.ts'
 import { LOAD_WORKERS, runLoad as runLoadThreads } from './load-runner.ts'
 
-const TARGET_READINGS = Number(process.env.BENCH_READINGS ?? 250_000)
+/** The measured (warm) phase. */
+const TARGET_READINGS = Number(process.env.BENCH_READINGS ?? 1_000_000)
+/** The cold phase first: the freshly started service, the issue's minimum size. */
+const COLD_READINGS = Number(process.env.BENCH_COLD_READINGS ?? 250_000)
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 50)
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 100)
 /** Each phase runs this often; the headline is the median (this VM is noisy). */
@@ -164,16 +167,27 @@ const QUANTITIES_SENT = [
   'solar_radiation',
 ]
 
-/** `kampung up` on its own database, the load through it, until the last reading is queryable. */
+/** One load through the running service, from the first publish until its last reading is queryable. */
+interface Phase {
+  /** Time of the first report of each device; phases use disjoint time ranges so each is counted alone. */
+  baseTimeMs: number
+  messagesPerDevice: number
+  totalReadings: number
+}
+
+/**
+ * `kampung up` on its own database; a cold phase (the freshly started process) and then the
+ * measured warm phase through the same process, each until its last reading is queryable.
+ */
 async function endToEnd(o: {
   dataDir: string
   influxUrl: string
   database: string
   influxPid: () => number | undefined
   devices: LoadDevice[]
-  messagesPerDevice: number
-  totalReadings: number
-}): Promise<EndToEnd> {
+  cold: Phase
+  warm: Phase
+}): Promise<{ cold: EndToEnd; warm: EndToEnd }> {
   const mqttPort = await freePort()
   const server = spawnKampung(
     ['up'],
@@ -201,67 +215,77 @@ async function endToEnd(o: {
       // this process: the load generator's threads (and this thread's little work)
       load: cpuSeconds(process.pid),
     })
-    let cpuBefore = cpuNow()
-    const loads = await runLoad(mqttPort, o.devices, o.messagesPerDevice, () => {
-      cpuBefore = cpuNow()
-    })
-    const lastAckMs = Math.max(...loads.map((l) => l.lastAckMs))
-    // the last reading is queryable (it was durable at PUBACK; InfluxDB makes it visible at once)
-    // One query counts every measurement sent (a regex FROM): the check itself must not add to the time.
-    const countAll = `SELECT count("value") FROM "${o.database}"."raw"./^(${QUANTITIES_SENT.join('|')})$/`
-    let stored = 0
-    for (;;) {
-      const rows = await influxQuery(o.influxUrl, o.database, countAll).catch(() => [])
-      stored = rows.reduce((n, row) => n + Number(row.count ?? 0), 0)
-      if (stored >= o.totalReadings || performance.timeOrigin + performance.now() - lastAckMs > 30_000) break
-      await new Promise((r) => setTimeout(r, 20))
+    const measure = async (phase: Phase): Promise<EndToEnd> => {
+      let cpuBefore = cpuNow()
+      const loads = await runLoadThreads(
+        mqttPort,
+        o.devices,
+        phase.messagesPerDevice,
+        WINDOW,
+        phase.baseTimeMs,
+        () => {
+          cpuBefore = cpuNow()
+        },
+      )
+      const lastAckMs = Math.max(...loads.map((l) => l.lastAckMs))
+      // The last reading is queryable (it was durable at PUBACK; InfluxDB makes it visible at once).
+      // One query counts every measurement sent (a regex FROM), within this phase's time range.
+      const endMs = phase.baseTimeMs + phase.messagesPerDevice * 1000
+      const countAll =
+        `SELECT count("value") FROM "${o.database}"."raw"./^(${QUANTITIES_SENT.join('|')})$/` +
+        ` WHERE time >= ${phase.baseTimeMs}ms AND time < ${endMs}ms`
+      let stored = 0
+      for (;;) {
+        const rows = await influxQuery(o.influxUrl, o.database, countAll).catch(() => [])
+        stored = rows.reduce((n, row) => n + Number(row.count ?? 0), 0)
+        if (stored >= phase.totalReadings || performance.timeOrigin + performance.now() - lastAckMs > 30_000)
+          break
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      const queryableMs = performance.timeOrigin + performance.now()
+      const cpuAfter = cpuNow()
+      peakRss = Math.max(peakRss, peakRssMb(pid))
+      const latencies = new Float64Array(loads.reduce((n, l) => n + l.latenciesMs.length, 0))
+      let at = 0
+      for (const l of loads) {
+        latencies.set(l.latenciesMs, at)
+        at += l.latenciesMs.length
+      }
+      latencies.sort()
+      const messages = loads.reduce((n, l) => n + l.messages, 0)
+      const seconds = (queryableMs - Math.min(...loads.map((l) => l.firstSendMs))) / 1000
+      const used = (k: 'service' | 'influxd' | 'load') => cpuAfter[k] - cpuBefore[k]
+      const perMessage = (k: 'service' | 'influxd' | 'load') =>
+        Number(((used(k) * 1e6) / messages).toFixed(1))
+      return {
+        messages,
+        readings: phase.totalReadings,
+        stored,
+        lost: phase.totalReadings - stored,
+        seconds: Number(seconds.toFixed(3)),
+        readingsPerS: Math.round(phase.totalReadings / seconds),
+        messagesPerS: Math.round(messages / seconds),
+        lastAckToQueryableMs: Math.round(queryableMs - lastAckMs),
+        cpuUsPerMessage: {
+          service: perMessage('service'),
+          influxd: perMessage('influxd'),
+          loadGenerator: perMessage('load'),
+        },
+        cpuBusyPct: Math.round(
+          (100 * (used('service') + used('influxd') + used('load'))) / (seconds * os.cpus().length),
+        ),
+        latencyMs: {
+          p50: Number(percentile(latencies, 50).toFixed(1)),
+          p99: Number(percentile(latencies, 99).toFixed(1)),
+          max: Number(percentile(latencies, 100).toFixed(1)),
+        },
+        peakRssMb: peakRss,
+      }
     }
-    const queryableMs = performance.timeOrigin + performance.now()
-    const cpuAfter = cpuNow()
+    const cold = await measure(o.cold)
+    const warm = await measure(o.warm)
     clearInterval(rssTimer)
-    peakRss = Math.max(peakRss, peakRssMb(pid))
-    const latencies = new Float64Array(loads.reduce((n, l) => n + l.latenciesMs.length, 0))
-    let at = 0
-    for (const l of loads) {
-      latencies.set(l.latenciesMs, at)
-      at += l.latenciesMs.length
-    }
-    latencies.sort()
-    const messages = loads.reduce((n, l) => n + l.messages, 0)
-    const seconds = (queryableMs - Math.min(...loads.map((l) => l.firstSendMs))) / 1000
-    return {
-      messages,
-      readings: o.totalReadings,
-      stored,
-      lost: o.totalReadings - stored,
-      seconds: Number(seconds.toFixed(3)),
-      readingsPerS: Math.round(o.totalReadings / seconds),
-      messagesPerS: Math.round(messages / seconds),
-      lastAckToQueryableMs: Math.round(queryableMs - lastAckMs),
-      cpuUsPerMessage: {
-        service: Number((((cpuAfter.service - cpuBefore.service) * 1e6) / messages).toFixed(1)),
-        influxd: Number((((cpuAfter.influxd - cpuBefore.influxd) * 1e6) / messages).toFixed(1)),
-        loadGenerator: Number((((cpuAfter.load - cpuBefore.load) * 1e6) / messages).toFixed(1)),
-      },
-      cpuBusyPct: Number(
-        (
-          (100 *
-            (cpuAfter.service -
-              cpuBefore.service +
-              cpuAfter.influxd -
-              cpuBefore.influxd +
-              cpuAfter.load -
-              cpuBefore.load)) /
-          (seconds * os.cpus().length)
-        ).toFixed(0),
-      ),
-      latencyMs: {
-        p50: Number(percentile(latencies, 50).toFixed(1)),
-        p99: Number(percentile(latencies, 99).toFixed(1)),
-        max: Number(percentile(latencies, 100).toFixed(1)),
-      },
-      peakRssMb: peakRss,
-    }
+    return { cold, warm: { ...warm, peakRssMb: Math.max(peakRss, peakRssMb(pid)) } }
   } finally {
     await server.kill('SIGTERM')
   }
@@ -286,8 +310,17 @@ async function main(): Promise<void> {
     const readingsPerRound = devices.reduce((n, d) => n + (d.kind === 'weather' ? 6 : 4), 0)
     const messagesPerDevice = Math.ceil(TARGET_READINGS / readingsPerRound)
     const totalReadings = messagesPerDevice * readingsPerRound
+    const coldMessagesPerDevice = Math.ceil(COLD_READINGS / readingsPerRound)
+    // Reports are one second apart per device; the cold phase's times end a day before the warm one's.
+    const warmBaseMs = Date.UTC(2026, 10, 1)
+    const cold: Phase = {
+      baseTimeMs: warmBaseMs - 86_400_000 - coldMessagesPerDevice * 1000,
+      messagesPerDevice: coldMessagesPerDevice,
+      totalReadings: coldMessagesPerDevice * readingsPerRound,
+    }
+    const warm: Phase = { baseTimeMs: warmBaseMs, messagesPerDevice, totalReadings }
 
-    const runs: Array<{ raw: number; bare: number; e2e: EndToEnd }> = []
+    const runs: Array<{ raw: number; bare: number; e2e: EndToEnd; cold: EndToEnd }> = []
     for (let run = 1; run <= RUNS; run++) {
       log(
         `run ${run}/${RUNS}: raw limit, ${totalReadings} points to /write in batches of ${RAW_BATCH}, one in flight`,
@@ -296,21 +329,22 @@ async function main(): Promise<void> {
       log(`run ${run}/${RUNS}: bare aedes (no auth, no ingest, nothing stored), the same load`)
       const bare = await bareAedes(devices, messagesPerDevice)
       log(
-        `run ${run}/${RUNS}: end-to-end, ${devices.length} connections × ${messagesPerDevice} messages = ${totalReadings} readings`,
+        `run ${run}/${RUNS}: end-to-end, ${devices.length} connections: cold ${cold.totalReadings} readings, then warm ${devices.length} × ${messagesPerDevice} messages = ${totalReadings} readings`,
       )
-      const e2e = await endToEnd({
+      const phases = await endToEnd({
         dataDir,
         influxUrl: influx.url,
         influxPid: () => influx.pid,
         database: `kampung${run}`,
         devices,
-        messagesPerDevice,
-        totalReadings,
+        cold,
+        warm,
       })
+      const e2e = phases.warm
       log(
-        `run ${run}/${RUNS}: raw ${Math.round(raw.pointsPerS)} points/s, bare aedes ${bare.messagesPerS} msg/s, end-to-end ${e2e.messagesPerS} msg/s`,
+        `run ${run}/${RUNS}: raw ${Math.round(raw.pointsPerS)} points/s, bare aedes ${bare.messagesPerS} msg/s, end-to-end cold ${phases.cold.messagesPerS} msg/s, warm ${e2e.messagesPerS} msg/s`,
       )
-      runs.push({ raw: Math.round(raw.pointsPerS), bare: bare.messagesPerS, e2e })
+      runs.push({ raw: Math.round(raw.pointsPerS), bare: bare.messagesPerS, e2e, cold: phases.cold })
     }
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!
     // The headline is the median run by end-to-end throughput, with the median raw limit and bare figures.
@@ -318,7 +352,10 @@ async function main(): Promise<void> {
     const e = byE2e[Math.floor(byE2e.length / 2)]!.e2e
     const rawPointsPerS = median(runs.map((r) => r.raw))
     const bareMessagesPerS = median(runs.map((r) => r.bare))
-    const lostAny = runs.some((r) => r.e2e.lost !== 0)
+    const lostAny = runs.some((r) => r.e2e.lost !== 0 || r.cold.lost !== 0)
+    const coldMedian = [...runs].sort((x, y) => x.cold.readingsPerS - y.cold.readingsPerS)[
+      Math.floor(runs.length / 2)
+    ]!.cold
     const result = {
       name: 'ingest',
       date: new Date().toISOString(),
@@ -340,9 +377,13 @@ async function main(): Promise<void> {
         store: 'InfluxDB via spool',
         ingest: 'in-process (embedded aedes)',
         runs: RUNS,
-        headline: 'median run by end-to-end readings/s; raw and bare aedes: medians',
+        phases:
+          'per run one service process: a cold phase right after start, then the measured warm phase (its own time range)',
+        coldReadings: cold.totalReadings,
+        headline: 'warm phase, median run by end-to-end readings/s; raw and bare aedes: medians',
       },
       endToEnd: e,
+      coldEndToEnd: coldMedian,
       rawLimit: { points: totalReadings, batch: RAW_BATCH, inFlight: 1, pointsPerS: rawPointsPerS },
       bareAedes: {
         messagesPerS: bareMessagesPerS,
@@ -362,7 +403,8 @@ async function main(): Promise<void> {
       `# Ingest benchmark (${result.date})`,
       '',
       `Machine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, ${result.machine.influxd}.`,
-      `Setup: ${devices.length} MQTT connections, QoS 1, window ${WINDOW} per connection, ${messagesPerDevice} messages each of 4–6 readings; \`kampung up\` (embedded aedes + in-process ingest) → InfluxDB.`,
+      `Setup: ${devices.length} MQTT connections, QoS 1, window ${WINDOW} per connection, ${messagesPerDevice} messages each of 4–6 readings; \`kampung up\` (embedded aedes + in-process ingest, alerts engine and Oksigen verifier on: the defaults) → InfluxDB.`,
+      `Each run starts one service process and sends it a cold phase (${cold.totalReadings} readings right after start) and then the measured warm phase (${totalReadings} readings, its own time range); both are timed from the first publish until the last reading is queryable.`,
       '',
       `Median of ${RUNS} runs (this VM's figures vary by ±30 % from run to run; every run is listed below).`,
       '',
@@ -376,12 +418,13 @@ async function main(): Promise<void> {
       `| bare aedes, same load (no auth, no ingest, nothing stored), messages/s | ${bareMessagesPerS} | (the broker's own ceiling) |`,
       `| publish → stored latency p50 / p99 / max (ms) | ${e.latencyMs.p50} / ${e.latencyMs.p99} / ${e.latencyMs.max} | |`,
       `| peak RSS of the service (MB) | ${e.peakRssMb} | |`,
+      `| cold phase (fresh process, ${cold.totalReadings} readings): readings/s, messages/s, lost | ${coldMedian.readingsPerS}, ${coldMedian.messagesPerS}, ${runs.map((r) => r.cold.lost).join(' / ')} | |`,
       '',
-      '| run | raw points/s | bare aedes msg/s | end-to-end msg/s | end-to-end readings/s | p50 / p99 ms | last PUBACK → all queryable, ms | CPU µs per message: service / influxd / load generator | cores busy |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| run | raw points/s | bare aedes msg/s | cold msg/s | warm msg/s | warm readings/s | p50 / p99 ms | last PUBACK → all queryable, ms | CPU µs per message: service / influxd / load generator | cores busy |',
+      '|---|---|---|---|---|---|---|---|---|---|',
       ...runs.map(
         (r, i) =>
-          `| ${i + 1} | ${r.raw} | ${r.bare} | ${r.e2e.messagesPerS} | ${r.e2e.readingsPerS} | ${r.e2e.latencyMs.p50} / ${r.e2e.latencyMs.p99} | ${r.e2e.lastAckToQueryableMs} | ${r.e2e.cpuUsPerMessage.service} / ${r.e2e.cpuUsPerMessage.influxd} / ${r.e2e.cpuUsPerMessage.loadGenerator} | ${r.e2e.cpuBusyPct} % |`,
+          `| ${i + 1} | ${r.raw} | ${r.bare} | ${r.cold.messagesPerS} | ${r.e2e.messagesPerS} | ${r.e2e.readingsPerS} | ${r.e2e.latencyMs.p50} / ${r.e2e.latencyMs.p99} | ${r.e2e.lastAckToQueryableMs} | ${r.e2e.cpuUsPerMessage.service} / ${r.e2e.cpuUsPerMessage.influxd} / ${r.e2e.cpuUsPerMessage.loadGenerator} | ${r.e2e.cpuBusyPct} % |`,
       ),
       '',
     ].join('\n')

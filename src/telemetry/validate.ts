@@ -130,7 +130,14 @@ export class Collector {
    * `add` without a candidate object, and with the path built only if the reading is refused
    * (`parent` + `key`, see childPath): the per-reading path of native JSON.
    */
-  addAt(parent: string, key: string, timeMs: number, sensor: string, quantity: Quantity, value: unknown): boolean {
+  addAt(
+    parent: string,
+    key: string,
+    timeMs: number,
+    sensor: string,
+    quantity: Quantity,
+    value: unknown,
+  ): boolean {
     return this.keep(timeMs, sensor, quantity, value, parent, key)
   }
 

@@ -80,10 +80,10 @@ function fieldAndTime(r: Reading): string {
  */
 const SERIES_CACHE_MAX = 200_000
 type Level<T> = Map<string, T>
-/** A series key as text and as the UTF-8 bytes a /write body is made of. */
+/** A series key as text, and as the UTF-8 bytes a /write body line starts with (` value=` included). */
 interface SeriesKey {
   text: string
-  bytes: Buffer
+  bytesWithField: Buffer
 }
 let seriesCache: Level<Level<Level<Level<SeriesKey>>>> = new Map()
 let cachedSeries = 0
@@ -114,7 +114,7 @@ function seriesKey(r: Reading): SeriesKey {
       // Units come from the fixed QUANTITIES table and are stored verbatim (readable `%VWC`).
       `,unit=${escapeTag(unitOf(r.quantity))}` +
       `,village=${escapeTag(toStoredTag(r.village))}`
-    key = { text, bytes: Buffer.from(text, 'utf8') }
+    key = { text, bytesWithField: Buffer.from(`${text} value=`, 'utf8') }
     if (++cachedSeries > SERIES_CACHE_MAX) {
       seriesCache = new Map()
       cachedSeries = 0
@@ -133,16 +133,25 @@ export function encodeBody(readings: readonly Reading[], from = 0, to = readings
   const keys: Buffer[] = new Array(to - from)
   let size = 0
   for (let i = from; i < to; i++) {
-    const key = seriesKey(readings[i]!).bytes
+    const key = seriesKey(readings[i]!).bytesWithField
     keys[i - from] = key
-    // key + ` value=` (7) + a float (at most 24) + space + a safe integer (at most 17) + LF
-    size += key.length + 50
+    // key and ` value=` + a float (at most 24) + space + a safe integer (at most 17) + LF
+    size += key.length + 43
   }
   const body = Buffer.allocUnsafe(size)
   let at = 0
+  // A report's readings share one time: its text is made once per report, not per reading.
+  let lastTimeMs = Number.NaN
+  let timeText = ''
   for (let i = from; i < to; i++) {
+    const r = readings[i]!
     at += keys[i - from]!.copy(body, at)
-    at += body.write(`${fieldAndTime(readings[i]!)}\n`, at, 'latin1')
+    if (r.timeMs !== lastTimeMs) {
+      if (!Number.isSafeInteger(r.timeMs)) throw new RangeError(`timeMs is not an integer: ${r.timeMs}`)
+      lastTimeMs = r.timeMs
+      timeText = ` ${r.timeMs}\n`
+    }
+    at += body.write(formatFloat(r.value) + timeText, at, 'latin1')
   }
   return body.subarray(0, at)
 }
