@@ -491,7 +491,7 @@ export class AlertEngine {
    * may lose such a commit until the next durable one (any later FULL commit syncs the WAL with
    * everything before it, and so does every checkpoint); a process crash loses nothing. Only for
    * the history the rules look back on, never for alert state or what was sent: at ingest rates
-   * one fsync per batch was a tenth of the service's time.
+   * one fsync per batch was ~7 % of the service's time.
    */
   private relaxed(fn: () => void): void {
     // SQLite refuses to change the level inside a transaction; there the outer commit decides.
