@@ -14,6 +14,7 @@ import {
 } from './acl.ts'
 import { type BrokerClusterOptions, type ClusterBackends, clusterDefaults, redisBackends } from './cluster.ts'
 import { guardSocket, PacketTooLargeError } from './frame-guard.ts'
+import { installPublishFastPath, type MqttPacketParser } from './publish-fast-path.ts'
 
 const log = getLogger('broker')
 
@@ -280,6 +281,7 @@ export class Broker {
     const handle = (socket: Socket) => {
       socket.on('error', () => {}) // reported through aedes' clientError; never an uncaught error
       const client = aedes.handle(guardSocket(socket, maxRemainingBytes))
+      installPublishFastPath((client as unknown as { _parser: MqttPacketParser })._parser)
       if (socket.remoteAddress) this.remotes.set(client, `${socket.remoteAddress}:${socket.remotePort}`)
     }
     try {
