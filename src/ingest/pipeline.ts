@@ -5,7 +5,7 @@ import type { Device } from '../registry/types.ts'
 import type { TelemetryStore } from '../store/types.ts'
 import { decode } from '../telemetry/index.ts'
 import type { DecodeError, Reading } from '../telemetry/reading.ts'
-import { WriteBatcher } from './batcher.ts'
+import { type AddDone, WriteBatcher } from './batcher.ts'
 
 export interface IngestOptions {
   store: TelemetryStore
@@ -77,7 +77,6 @@ export class IngestPipeline {
     return this.batcher?.pending ?? 0
   }
 
-  /** (Promise chains rather than async functions: this runs for every message.) */
   handle(
     device: Device,
     payload: Buffer,
@@ -85,31 +84,68 @@ export class IngestPipeline {
     transport: string,
     receivedAtMs = Date.now(),
   ): Promise<IngestOutcome> {
+    return new Promise((resolve, reject) =>
+      this.handleThen(device, payload, source, transport, (error, outcome) =>
+        outcome ? resolve(outcome) : reject(error),
+      ),
+    )
+  }
+
+  /**
+   * `handle` with a callback (the embedded broker's per-message path: no promise per message).
+   * `done` gets the outcome once the good readings are durable, or the store's error (outcome
+   * undefined); never synchronously.
+   */
+  handleThen(
+    device: Device,
+    payload: Buffer,
+    source: string,
+    transport: string,
+    done: (error: unknown, outcome?: IngestOutcome) => void,
+    receivedAtMs = Date.now(),
+  ): void {
     const { readings, errors } = decode(device.format, payload, {
       village: device.village,
       device: device.id,
       receivedAtMs,
       channels: device.channels,
     })
-    return this.store(readings, device.format).then(() => {
-      this.account(device, readings, errors, source, transport, receivedAtMs)
-      return { accepted: readings.length, rejected: errors }
+    this.storeThen(readings, device.format, (failed, error) => {
+      if (failed) return done(error)
+      try {
+        this.account(device, readings, errors, source, transport, receivedAtMs)
+      } catch (err) {
+        return done(err)
+      }
+      done(undefined, { accepted: readings.length, rejected: errors })
     })
   }
 
   /** Store readings already decoded elsewhere (HTTP batches spanning several devices). */
   store(readings: Reading[], format: string): Promise<void> {
-    if (!this.batcher) return Promise.reject(new Error('IngestPipeline used before start()'))
-    if (readings.length === 0) return Promise.resolve()
-    return this.batcher.add(readings).then(() => {
-      this.opts.metrics.countAccepted(format, readings.length)
-      for (const listener of this.storedListeners) {
-        try {
-          listener(readings)
-        } catch (err) {
-          this.log.error({ err }, 'a listener of stored readings failed')
+    return new Promise((resolve, reject) =>
+      this.storeThen(readings, format, (failed, error) => (failed ? reject(error) : resolve())),
+    )
+  }
+
+  private storeThen(readings: Reading[], format: string, done: AddDone): void {
+    if (!this.batcher) {
+      const error = new Error('IngestPipeline used before start()')
+      queueMicrotask(() => done(true, error))
+      return
+    }
+    this.batcher.addThen(readings, (failed, error) => {
+      if (!failed && readings.length > 0) {
+        this.opts.metrics.countAccepted(format, readings.length)
+        for (const listener of this.storedListeners) {
+          try {
+            listener(readings)
+          } catch (err) {
+            this.log.error({ err }, 'a listener of stored readings failed')
+          }
         }
       }
+      done(failed, error)
     })
   }
 

@@ -99,6 +99,8 @@ describe('PUBLISH fast path in front of mqtt-packet', () => {
       payload: 'x',
       qos: 1,
       messageId: 9,
+      retain: false,
+      dup: false,
     })
     const bothQosBits = Buffer.from(good)
     bothQosBits[0] = bothQosBits[0]! | 0x06
