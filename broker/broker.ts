@@ -304,7 +304,9 @@ export class Broker {
     const handle = (socket: Socket) => {
       socket.on('error', () => {}) // reported through aedes' clientError; never an uncaught error
       const client = aedes.handle(guardSocket(socket, maxRemainingBytes))
-      installPublishFastPath((client as unknown as { _parser: MqttPacketParser })._parser)
+      // aedes' private parser (1.2.0); without one (another aedes), mqtt-packet alone parses.
+      const parser = (client as unknown as { _parser?: MqttPacketParser })._parser
+      if (parser?._list && typeof parser.parse === 'function') installPublishFastPath(parser)
       if (socket.remoteAddress) this.remotes.set(client, `${socket.remoteAddress}:${socket.remotePort}`)
     }
     try {
