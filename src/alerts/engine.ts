@@ -495,7 +495,10 @@ export class AlertEngine {
    */
   private relaxed(fn: () => void): void {
     // SQLite refuses to change the level inside a transaction; there the outer commit decides.
-    if (this.db.inTransaction) return fn()
+    if (this.db.inTransaction) {
+      fn()
+      return
+    }
     this.db.pragma('synchronous = NORMAL')
     try {
       fn()

@@ -85,8 +85,13 @@ export class IngestPipeline {
     receivedAtMs = Date.now(),
   ): Promise<IngestOutcome> {
     return new Promise((resolve, reject) =>
-      this.handleThen(device, payload, source, transport, (error, outcome) =>
-        outcome ? resolve(outcome) : reject(error),
+      this.handleThen(
+        device,
+        payload,
+        source,
+        transport,
+        (error, outcome) => (outcome ? resolve(outcome) : reject(error)),
+        receivedAtMs,
       ),
     )
   }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { KampungError } from '../../src/errors.ts'
 import { WriteBatcher } from '../../src/ingest/batcher.ts'
+import { IngestPipeline } from '../../src/ingest/pipeline.ts'
+import { Metrics } from '../../src/metrics.ts'
 import type { ReadingQuery, TelemetryStore } from '../../src/store/types.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
 
@@ -204,3 +206,67 @@ describe('WriteBatcher with two writes in flight', () => {
     expect(done.sort()).toEqual(['a', 'c', 'spanning'])
   })
 })
+
+describe('IngestPipeline over the batcher', () => {
+  const device = {
+    id: 'd1',
+    village: 'v1',
+    kind: 'soil',
+    format: 'json',
+  } as unknown as import('../../src/registry/types.ts').Device
+
+  it('handle and handleThen: a report without ts gets the received time; durable before the outcome', async () => {
+    const store = new GatedStore()
+    const pipeline = new IngestPipeline({
+      store,
+      metrics: new Metrics(),
+      batchMaxReadings: 100,
+      batchMaxWaitMs: 1,
+      maxPendingReadings: 1000,
+    })
+    await pipeline.start()
+    const receivedAtMs = Date.UTC(2026, 10, 28, 3)
+    let settled = false
+    const outcome = pipeline
+      .handle(
+        device,
+        Buffer.from('{"values":{"soil_moisture":31.5,"x":1}}'),
+        'kampung/v1/d1/up',
+        'mqtt',
+        receivedAtMs,
+      )
+      .then((o) => {
+        settled = true
+        return o
+      })
+    await until(() => store.writes.length === 1)
+    expect(store.writes[0]!.map((r) => r.timeMs)).toEqual([receivedAtMs])
+    await new Promise((r) => setTimeout(r, 20))
+    expect(settled).toBe(false) // not before the write is durable
+    store.open()
+    const o = await outcome
+    expect(o.accepted).toBe(1)
+    expect(o.rejected.map((e) => e.reason)).toEqual(['unknown_quantity'])
+
+    const failed = new Promise<unknown>((resolve) =>
+      pipeline.handleThen(
+        device,
+        Buffer.from('{"values":{"soil_moisture":30}}'),
+        't',
+        'mqtt',
+        (err, outcome) => resolve(outcome ?? err),
+      ),
+    )
+    await until(() => store.writes.length === 2)
+    store.fail(new KampungError('store_unreachable', 'down', { retryable: true }))
+    expect(await failed).toBeInstanceOf(KampungError)
+  })
+})
+
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 2))
+  }
+}
