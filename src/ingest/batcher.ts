@@ -1,3 +1,4 @@
+import { getLogger } from '../log.ts'
 import type { TelemetryStore } from '../store/types.ts'
 import type { Reading } from '../telemetry/reading.ts'
 
@@ -22,6 +23,8 @@ interface Waiter {
   endSeq: number
   done: AddDone
 }
+
+const log = getLogger('ingest')
 
 interface WriteOutcome {
   endSeq: number
@@ -165,8 +168,9 @@ export class WriteBatcher {
       for (const waiter of w.splice(0, n)) {
         try {
           waiter.done(o.failed, o.error)
-        } catch {
-          // a caller's callback must not stop the others from being settled
+        } catch (err) {
+          // A caller's callback must not stop the others from being settled.
+          log.error({ err }, 'a callback of a settled write failed')
         }
       }
       this.settledUpTo = o.endSeq
