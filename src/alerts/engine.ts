@@ -499,11 +499,17 @@ export class AlertEngine {
       fn()
       return
     }
+    // The registry's own level (FULL, SQLite's default) comes back afterwards, whatever it is.
+    const level = this.db.pragma('synchronous', { simple: true }) as number
+    if (level <= 1) {
+      fn() // already NORMAL or OFF
+      return
+    }
     this.db.pragma('synchronous = NORMAL')
     try {
       fn()
     } finally {
-      this.db.pragma('synchronous = FULL')
+      this.db.pragma(`synchronous = ${level}`)
     }
   }
 

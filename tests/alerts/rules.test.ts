@@ -156,5 +156,7 @@ describe('rules', () => {
     expect(r.engine.villageWeather('kemiren', t0 + 6 * HOUR + 10 * MIN).rainMm).toBe((minutes * 6 + 1) * 0.5)
     expect(firing(r)).toContain('stuck:device:soil-1:soil_moisture')
     expect(firing(r)).not.toContain('stuck:device:soil-2:soil_moisture')
+    // History is committed with synchronous = NORMAL; the registry is left at its FULL afterwards.
+    expect(r.registry.database().pragma('synchronous', { simple: true })).toBe(2)
   })
 })
