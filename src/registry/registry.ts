@@ -297,6 +297,11 @@ export class Registry {
     if (this.db) return Promise.resolve()
     const db = new Database(this.opts.path)
     db.pragma('journal_mode = WAL')
+    // Explicitly: better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so a file that is
+    // already in WAL mode would open with NORMAL (no fsync per commit), a new one with FULL. Alert
+    // state and deliveries must survive a power cut as the outbox's idempotency keys do (the
+    // alerts engine commits only its look-back history with NORMAL, on purpose).
+    db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')
     const from = db.pragma('user_version', { simple: true }) as number
     for (let version = from; version < MIGRATIONS.length; version++) {
