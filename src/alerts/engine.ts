@@ -499,7 +499,7 @@ export class AlertEngine {
       fn()
       return
     }
-    // The registry's own level (FULL, SQLite's default) comes back afterwards, whatever it is.
+    // The registry's own level (FULL, set by Registry.start) comes back afterwards.
     const level = this.db.pragma('synchronous', { simple: true }) as number
     if (level <= 1) {
       fn() // already NORMAL or OFF
