@@ -1,5 +1,33 @@
 import { Worker } from 'node:worker_threads'
+import { Registry } from '../src/registry/index.ts'
 import type { LoadDevice, LoadJob, LoadResult } from './load-client.ts'
+
+/**
+ * The benchmarks' fleet, registered in a new registry at `registryPath`: every fifth device a
+ * weather station (6 readings per report), the rest soil nodes (4). `readingsPerRound`: readings
+ * when every device has sent one report.
+ */
+export async function registerFleet(
+  registryPath: string,
+  count: number,
+  village: string,
+): Promise<{ devices: LoadDevice[]; readingsPerRound: number }> {
+  const registry = new Registry({ path: registryPath })
+  await registry.start()
+  try {
+    registry.addVillage({ id: village, name: 'Bench' })
+    const devices: LoadDevice[] = []
+    for (let i = 0; i < count; i++) {
+      const kind = i % 5 === 0 ? 'weather' : 'soil'
+      const id = `dev-${i}`
+      const { secret } = await registry.addDevice({ id, village, kind, format: 'json' })
+      devices.push({ id, village, secret, kind })
+    }
+    return { devices, readingsPerRound: devices.reduce((n, d) => n + (d.kind === 'weather' ? 6 : 4), 0) }
+  } finally {
+    await registry.stop()
+  }
+}
 
 /** Threads of the load generator (bench/load-client.ts). */
 export const LOAD_WORKERS = 2

@@ -21,15 +21,14 @@ import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Registry } from '../src/registry/index.ts'
 import { encodeReadings } from '../src/store/influx/line-protocol.ts'
 import type { Reading } from '../src/telemetry/reading.ts'
 import { startInfluxd } from '../tests/harness/influxd.ts'
 import { influxQuery } from '../tests/harness/influxql.ts'
 import { freePort, waitForPort } from '../tests/harness/ports.ts'
 import { serviceEnv, spawnKampung } from '../tests/harness/process.ts'
-import type { LoadDevice, LoadResult } from './load-client.ts'
-import { LOAD_WORKERS, runLoad as runLoadThreads } from './load-runner.ts'
+import type { LoadDevice } from './load-client.ts'
+import { LOAD_WORKERS, registerFleet, runLoad } from './load-runner.ts'
 
 /** The measured (warm) phase. */
 const TARGET_READINGS = Number(process.env.BENCH_READINGS ?? 1_000_000)
@@ -102,15 +101,6 @@ function peakRssMb(pid: number): number {
   return Math.round(kb / 1024)
 }
 
-async function runLoad(
-  port: number,
-  devices: LoadDevice[],
-  messagesPerDevice: number,
-  onGo?: () => void,
-): Promise<LoadResult[]> {
-  return runLoadThreads(port, devices, messagesPerDevice, WINDOW, undefined, onGo)
-}
-
 /** Stock aedes, no auth, no ingest: the same load, for the broker's own ceiling on this machine. */
 async function bareAedes(
   devices: LoadDevice[],
@@ -126,7 +116,7 @@ async function bareAedes(
   )
   try {
     await waitForPort(port)
-    const loads = await runLoad(port, devices, messagesPerDevice)
+    const loads = await runLoad(port, devices, messagesPerDevice, WINDOW)
     const first = Math.min(...loads.map((l) => l.firstSendMs))
     const last = Math.max(...loads.map((l) => l.lastAckMs))
     const messages = loads.reduce((n, l) => n + l.messages, 0)
@@ -217,7 +207,7 @@ async function endToEnd(o: {
     })
     const measure = async (phase: Phase): Promise<EndToEnd> => {
       let cpuBefore = cpuNow()
-      const loads = await runLoadThreads(
+      const loads = await runLoad(
         mqttPort,
         o.devices,
         phase.messagesPerDevice,
@@ -295,19 +285,11 @@ async function main(): Promise<void> {
   const influx = await startInfluxd()
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-bench-'))
   try {
-    // Devices: every fifth a weather station (6 readings per report), the rest soil nodes (4).
-    const registry = new Registry({ path: path.join(dataDir, 'registry.db') })
-    await registry.start()
-    registry.addVillage({ id: VILLAGE, name: 'Bench' })
-    const devices: LoadDevice[] = []
-    for (let i = 0; i < DEVICES; i++) {
-      const kind = i % 5 === 0 ? 'weather' : 'soil'
-      const id = `dev-${i}`
-      const { secret } = await registry.addDevice({ id, village: VILLAGE, kind, format: 'json' })
-      devices.push({ id, village: VILLAGE, secret, kind })
-    }
-    await registry.stop()
-    const readingsPerRound = devices.reduce((n, d) => n + (d.kind === 'weather' ? 6 : 4), 0)
+    const { devices, readingsPerRound } = await registerFleet(
+      path.join(dataDir, 'registry.db'),
+      DEVICES,
+      VILLAGE,
+    )
     const messagesPerDevice = Math.ceil(TARGET_READINGS / readingsPerRound)
     const totalReadings = messagesPerDevice * readingsPerRound
     const coldMessagesPerDevice = Math.ceil(COLD_READINGS / readingsPerRound)

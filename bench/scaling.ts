@@ -18,14 +18,13 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Registry } from '../src/registry/index.ts'
 import { startInfluxd } from '../tests/harness/influxd.ts'
 import { influxCount } from '../tests/harness/influxql.ts'
 import { startMosquitto } from '../tests/harness/mosquitto.ts'
 import { freePort } from '../tests/harness/ports.ts'
 import { type KampungProcess, spawnKampung } from '../tests/harness/process.ts'
 import type { LoadDevice, LoadResult } from './load-client.ts'
-import { LOAD_WORKERS, runLoad } from './load-runner.ts'
+import { LOAD_WORKERS, registerFleet, runLoad } from './load-runner.ts'
 
 const TARGET_READINGS = Number(process.env.BENCH_READINGS ?? 250_000)
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 50)
@@ -213,18 +212,7 @@ async function main(): Promise<void> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'kampung-bench-scaling-'))
   try {
     const registryPath = path.join(root, 'registry.db')
-    const registry = new Registry({ path: registryPath })
-    await registry.start()
-    registry.addVillage({ id: VILLAGE, name: 'Bench' })
-    const devices: LoadDevice[] = []
-    for (let i = 0; i < DEVICES; i++) {
-      const kind = i % 5 === 0 ? 'weather' : 'soil'
-      const id = `dev-${i}`
-      const { secret } = await registry.addDevice({ id, village: VILLAGE, kind, format: 'json' })
-      devices.push({ id, village: VILLAGE, secret, kind })
-    }
-    await registry.stop()
-    const readingsPerRound = devices.reduce((n, d) => n + (d.kind === 'weather' ? 6 : 4), 0)
+    const { devices, readingsPerRound } = await registerFleet(registryPath, DEVICES, VILLAGE)
     const messagesPerDevice = Math.ceil(TARGET_READINGS / readingsPerRound)
 
     const brokerOnly: number[] = []
