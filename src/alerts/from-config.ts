@@ -26,6 +26,7 @@ export function alertEngineFromConfig(config: Config, registry: Registry, outbox
             ...(influx.password !== undefined ? { password: influx.password } : {}),
             ...(influx.token !== undefined ? { token: influx.token } : {}),
             requestTimeoutMs: influx.requestTimeoutMs,
+            manageSchema: influx.manageSchema,
           }),
         }
       : {}),

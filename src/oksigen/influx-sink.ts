@@ -1,7 +1,6 @@
-import { KampungError } from '../errors.ts'
+import { isRetryable, KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
-import { quoteIdent, SAFE_NAME } from '../store/influx/influxql.ts'
-import { escapeTag, formatFloat, toStoredTag } from '../store/influx/line-protocol.ts'
+import { encodePoint, InfluxClient, type InfluxConnectionOptions, InfluxSchema } from '../store/index.ts'
 import { estimateBiomass } from './biomass.ts'
 import type { GrowthEvidence } from './policy.ts'
 import type { Tree, TreeState } from './repo.ts'
@@ -85,40 +84,36 @@ export const ASSESSMENT_MEASUREMENT = 'oksigen_assessment'
 
 /** One record as one line of line protocol (tags sorted, as InfluxDB prefers). */
 export function encodeAssessment(r: AssessmentRecord): string {
-  if (!Number.isSafeInteger(r.timeMs)) throw new RangeError(`timeMs is not an integer: ${r.timeMs}`)
-  const tag = (v: string) => escapeTag(toStoredTag(v))
-  const fields: Array<[string, number | null]> = [
-    ['gro_um', r.groUm],
-    ['twd_um', r.twdUm],
-    ['progress_pct', r.progressPct],
-    ['diameter_mm', r.diameterMm],
-    ['growth_um_per_day_7d', r.growthUmPerDay7d],
-    ['daily_amplitude_um', r.dailyAmplitudeUm],
-    ['days_observed', r.daysObserved],
-    ['o2_kg', r.o2Kg],
-    ['o2_kg_rough', r.o2KgRough],
-  ]
-  const present = fields.filter(([, v]) => v !== null && Number.isFinite(v))
-  return (
-    `${ASSESSMENT_MEASUREMENT},device=${tag(r.device)},species=${tag(r.species)},state=${tag(r.state)}` +
-    `,tree=${tag(r.tree)},village=${tag(r.village)} ` +
-    `${present.map(([k, v]) => `${k}=${formatFloat(v as number)}`).join(',')} ${r.timeMs}`
-  )
+  // Non-finite figures (and nulls) are left out: a chart shows a gap rather than a wrong point.
+  const finite = (v: number | null) => (v !== null && Number.isFinite(v) ? v : null)
+  return encodePoint({
+    measurement: ASSESSMENT_MEASUREMENT,
+    tags: { device: r.device, species: r.species, state: r.state, tree: r.tree, village: r.village },
+    fields: {
+      gro_um: finite(r.groUm),
+      twd_um: finite(r.twdUm),
+      progress_pct: finite(r.progressPct),
+      diameter_mm: finite(r.diameterMm),
+      growth_um_per_day_7d: finite(r.growthUmPerDay7d),
+      daily_amplitude_um: finite(r.dailyAmplitudeUm),
+      days_observed: finite(r.daysObserved),
+      o2_kg: finite(r.o2Kg),
+      o2_kg_rough: finite(r.o2KgRough),
+    },
+    timeMs: r.timeMs,
+  })
 }
 
-export interface InfluxAssessmentSinkOptions {
-  url: string
+export interface InfluxAssessmentSinkOptions extends InfluxConnectionOptions {
   database: string
   /** Created with duration INF when missing. Default `events`. */
   retentionPolicy?: string
-  username?: string
-  password?: string
-  token?: string
+  /** false: the policy is made by an administrator; the sink sends no schema statement. */
+  manageSchema?: boolean
   /** Records are sent together at most this often. Default 1 000 ms. */
   flushIntervalMs?: number
   /** Records kept while InfluxDB is unreachable; the oldest go first beyond it. Default 10 000. */
   maxBufferedRecords?: number
-  requestTimeoutMs?: number
 }
 
 const defaultOptions = {
@@ -127,12 +122,16 @@ const defaultOptions = {
   flushIntervalMs: 1_000,
   // ~200 bytes a record: 2 MB while InfluxDB is down, hours of assessments for a district.
   maxBufferedRecords: 10_000,
-  requestTimeoutMs: 10_000,
 }
 
-/** Writes AssessmentRecords to InfluxDB in the background; `add()` never throws and never waits. */
+/**
+ * Writes AssessmentRecords to InfluxDB in the background, through the store's InfluxClient and
+ * InfluxSchema; `add()` never throws and never waits.
+ */
 export class InfluxAssessmentSink {
   private readonly opts: InfluxAssessmentSinkOptions & typeof defaultOptions
+  private readonly client: InfluxClient
+  private readonly schema: InfluxSchema
   private readonly log = getLogger('oksigen')
   private buffer: string[] = []
   private timer: NodeJS.Timeout | undefined
@@ -146,6 +145,8 @@ export class InfluxAssessmentSink {
 
   constructor(options: InfluxAssessmentSinkOptions) {
     this.opts = { ...defaultOptions, ...options }
+    this.client = new InfluxClient(options)
+    this.schema = new InfluxSchema(this.client, { manageSchema: options.manageSchema ?? true })
   }
 
   /**
@@ -153,30 +154,25 @@ export class InfluxAssessmentSink {
    * or, while InfluxDB is unreachable (the store spools meanwhile), before the first write.
    */
   async start(): Promise<void> {
-    const { database, retentionPolicy } = this.opts
-    for (const name of [database, retentionPolicy])
-      if (!SAFE_NAME.test(name))
-        throw new KampungError('config_invalid', `bad InfluxDB name ${JSON.stringify(name)}`, {
-          retryable: false,
-        })
+    const problems = [...this.client.configProblems(), ...InfluxSchema.problems(this.schemaNeeds())]
+    if (problems.length > 0)
+      throw new KampungError('config_invalid', `InfluxAssessmentSink: ${problems.join('; ')}`, {
+        retryable: false,
+      })
     this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs)
     await this.flush()
   }
 
-  private async ensureRetentionPolicy(): Promise<void> {
+  private schemaNeeds() {
     const { database, retentionPolicy } = this.opts
-    const shown = await this.query(`SHOW RETENTION POLICIES ON ${quoteIdent(database)}`)
-    if (!shown.includes(`"${retentionPolicy}"`))
-      await this.query(
-        `CREATE RETENTION POLICY ${quoteIdent(retentionPolicy)} ON ${quoteIdent(database)} DURATION INF REPLICATION 1`,
-      )
-    this.ready = true
+    return { database, retentionPolicies: [{ name: retentionPolicy, duration: 'INF' }] }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer)
     this.timer = undefined
     await this.flush()
+    this.client.close()
   }
 
   add(record: AssessmentRecord): void {
@@ -208,55 +204,27 @@ export class InfluxAssessmentSink {
     const lines = this.buffer
     this.buffer = []
     try {
-      if (!this.ready) await this.ensureRetentionPolicy()
+      if (!this.ready) {
+        await this.schema.ensure(this.schemaNeeds())
+        this.ready = true
+      }
       if (lines.length === 0) return
-      const res = await this.request(
-        '/write',
-        { rp: this.opts.retentionPolicy, precision: 'ms' },
-        lines.join('\n'),
-      )
-      // 4xx other than timeouts/throttling: the points are bad, sending them again cannot help.
-      if (res.status >= 500 || res.status === 408 || res.status === 429) throw new Error(`HTTP ${res.status}`)
-      if (res.status !== 204) this.log.warn({ status: res.status, body: res.body }, 'assessments refused')
+      const { database, retentionPolicy } = this.opts
+      const partial = await this.client.write({ database, retentionPolicy }, lines.join('\n'))
+      // Refused points are bad, sending them again cannot help.
+      if (partial) this.log.warn({ message: partial.message }, 'assessments refused')
       else this.written += lines.length
       if (this.down) this.log.info('influxdb back, assessments written')
       this.down = false
     } catch (err) {
+      if (this.ready && !isRetryable(err)) {
+        // The points or the credentials are refused for good (4xx): keeping them would block the rest.
+        this.log.warn({ err }, 'assessments refused')
+        return
+      }
       this.buffer = [...lines, ...this.buffer]
       if (!this.down) this.log.warn({ err }, 'influxdb not taking assessments, buffered')
       this.down = true
     }
-  }
-
-  private async query(q: string): Promise<string> {
-    const res = await this.request('/query', {}, new URLSearchParams({ q }).toString(), true)
-    if (res.status !== 200 || /"error"/.test(res.body))
-      throw new KampungError('store_query_failed', `InfluxDB: ${res.body.slice(0, 300)}`, {
-        retryable: res.status >= 500,
-      })
-    return res.body
-  }
-
-  private async request(
-    path: '/write' | '/query',
-    params: Record<string, string>,
-    body: string,
-    form = false,
-  ): Promise<{ status: number; body: string }> {
-    const o = this.opts
-    const search = new URLSearchParams({ db: o.database, ...params })
-    if (o.username !== undefined) search.set('u', o.username)
-    if (o.password !== undefined) search.set('p', o.password)
-    const headers: Record<string, string> = {
-      'content-type': form ? 'application/x-www-form-urlencoded' : 'text/plain; charset=utf-8',
-    }
-    if (o.token) headers.authorization = `Token ${o.token}`
-    const res = await fetch(`${o.url.replace(/\/+$/, '')}${path}?${search}`, {
-      method: 'POST',
-      headers,
-      body,
-      signal: AbortSignal.timeout(o.requestTimeoutMs),
-    })
-    return { status: res.status, body: await res.text() }
   }
 }

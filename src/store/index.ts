@@ -1,6 +1,22 @@
+export type {
+  InfluxConnectionOptions,
+  PartialWrite,
+  SeriesResult,
+  StatementResult,
+} from './influx/client.ts'
+export { InfluxClient, InfluxStatementError } from './influx/client.ts'
 export type { InfluxDownsampleOptions, InfluxStoreOptions } from './influx/influx-store.ts'
 export { InfluxPartialWriteError, InfluxStore } from './influx/influx-store.ts'
-export { encodeReading, encodeReadings, fromStoredTag, toStoredTag } from './influx/line-protocol.ts'
+export type { FieldValue, Point } from './influx/line-protocol.ts'
+export {
+  encodePoint,
+  encodeReading,
+  encodeReadings,
+  fromStoredTag,
+  toStoredTag,
+} from './influx/line-protocol.ts'
+export type { ContinuousQueryNeed, RetentionPolicyNeed, SchemaNeeds } from './influx/schema.ts'
+export { InfluxSchema } from './influx/schema.ts'
 export type { SpoolDepth, SpoolingStoreOptions, SpoolWriteEvent } from './spool/spooling-store.ts'
 export { SpoolingStore } from './spool/spooling-store.ts'
 export type { SqliteStoreOptions } from './sqlite/sqlite-store.ts'

@@ -58,6 +58,66 @@ export function formatFloat(value: number): string {
 }
 
 /**
+ * A measurement and its tags as line protocol: `<measurement>,<k>=<v>,…` with each tag value
+ * given in its stored form (see toStoredTag) and in the order given. The one series-key builder,
+ * for readings (cached below) and for every other point (encodePoint).
+ */
+function seriesText(measurement: string, storedTags: ReadonlyArray<readonly [string, string]>): string {
+  let text = escapeMeasurement(measurement)
+  for (const [key, value] of storedTags) text += `,${escapeTag(key)}=${escapeTag(value)}`
+  return text
+}
+
+/** A field value: a float (number), an integer (bigint, written `12i`), a string or a boolean. */
+export type FieldValue = number | bigint | string | boolean
+
+/** A point that is not a reading: alert events, irrigation advice, tree assessments. */
+export interface Point {
+  measurement: string
+  /** Stored percent-encoded like reading tags; undefined or empty values are left out. */
+  tags: Readonly<Record<string, string | undefined>>
+  /** In the order given; null or undefined values are left out (at least one must remain). */
+  fields: Readonly<Record<string, FieldValue | null | undefined>>
+  /** ms since the epoch, an integer (`precision=ms`). */
+  timeMs: number
+}
+
+/** A string field value: line protocol escapes only `"` and `\` there; newlines become spaces. */
+function stringField(value: string): string {
+  return `"${value.replace(/[\r\n]+/g, ' ').replace(/[\\"]/g, (c) => `\\${c}`)}"`
+}
+
+function fieldValue(value: FieldValue): string {
+  switch (typeof value) {
+    case 'number':
+      return formatFloat(value)
+    case 'bigint':
+      return `${value}i`
+    case 'string':
+      return stringField(value)
+    default:
+      return value ? 'true' : 'false'
+  }
+}
+
+/**
+ * One point as one line: tags sorted by key (as InfluxDB prefers) and escaped exactly like the
+ * readings' tags, so no value can inject a line, a tag or a field.
+ */
+export function encodePoint(p: Point): string {
+  if (!Number.isSafeInteger(p.timeMs)) throw new RangeError(`timeMs is not an integer: ${p.timeMs}`)
+  const tags = Object.entries(p.tags)
+    .filter((kv): kv is [string, string] => typeof kv[1] === 'string' && kv[1] !== '')
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => [k, toStoredTag(v)] as const)
+  const fields: string[] = []
+  for (const [key, value] of Object.entries(p.fields))
+    if (value !== null && value !== undefined) fields.push(`${escapeTag(key)}=${fieldValue(value)}`)
+  if (fields.length === 0) throw new RangeError(`point without fields: ${p.measurement}`)
+  return `${seriesText(p.measurement, tags)} ${fields.join(',')} ${p.timeMs}`
+}
+
+/**
  * One reading as one line. The reading must already be valid (see validateReadings); the
  * quantity is still checked because it becomes the measurement name.
  */
@@ -107,13 +167,13 @@ function seriesKey(r: Reading): SeriesKey {
   let key = bySensor.get(r.sensor)
   if (key === undefined) {
     if (!isQuantity(r.quantity)) throw new RangeError(`unknown quantity: ${String(r.quantity)}`)
-    const text =
-      `${escapeMeasurement(r.quantity)}` +
-      `,device=${escapeTag(toStoredTag(r.device))}` +
-      `,sensor=${escapeTag(toStoredTag(r.sensor))}` +
+    const text = seriesText(r.quantity, [
+      ['device', toStoredTag(r.device)],
+      ['sensor', toStoredTag(r.sensor)],
       // Units come from the fixed QUANTITIES table and are stored verbatim (readable `%VWC`).
-      `,unit=${escapeTag(unitOf(r.quantity))}` +
-      `,village=${escapeTag(toStoredTag(r.village))}`
+      ['unit', unitOf(r.quantity)],
+      ['village', toStoredTag(r.village)],
+    ])
     key = { text, bytesWithField: Buffer.from(`${text} value=`, 'utf8') }
     if (++cachedSeries > SERIES_CACHE_MAX) {
       seriesCache = new Map()
