@@ -4,11 +4,11 @@ import path from 'node:path'
 import { buildDistrict, type SimVillage } from '../../firmware-sim/district.ts'
 import { directDriver } from '../../firmware-sim/fleet.ts'
 import { type CropId, et0DailyMm, irrigationAdvice } from '../../src/agronomy/index.ts'
+import { encodeEvent } from '../../src/alerts/index.ts'
 import { InfluxAssessmentSink, Oksigen, SPECIES_IDS } from '../../src/oksigen/index.ts'
 import { policySchema } from '../../src/oksigen/policy.ts'
 import { Registry } from '../../src/registry/index.ts'
-import { InfluxStore } from '../../src/store/index.ts'
-import { escapeTag, formatFloat, toStoredTag } from '../../src/store/influx/line-protocol.ts'
+import { InfluxClient, InfluxStore } from '../../src/store/index.ts'
 import { decode } from '../../src/telemetry/index.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
 
@@ -30,21 +30,25 @@ export interface LoadedDistrict {
   readings: number
 }
 
+/** Fixture points go out through the system's own client and encoder (src/store/influx). */
 async function writeLines(url: string, rp: string, lines: string[]): Promise<void> {
-  const res = await fetch(`${url}/write?db=${DATABASE}&rp=${rp}&precision=ms`, {
-    method: 'POST',
-    body: lines.join('\n'),
-  })
-  if (res.status !== 204) throw new Error(`fixture write: ${res.status} ${await res.text()}`)
+  const client = new InfluxClient({ url })
+  try {
+    const partial = await client.write({ database: DATABASE, retentionPolicy: rp }, lines.join('\n'))
+    if (partial) throw new Error(`fixture write: ${partial.message}`)
+  } finally {
+    client.close()
+  }
 }
 
 async function admin(url: string, q: string): Promise<void> {
-  const res = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q }) })
-  const text = await res.text()
-  if (res.status !== 200 || text.includes('"error"')) throw new Error(`fixture query: ${text}`)
+  const client = new InfluxClient({ url })
+  try {
+    await client.query(q, { database: DATABASE })
+  } finally {
+    client.close()
+  }
 }
-
-const tag = (v: string) => escapeTag(toStoredTag(v))
 
 /**
  * Loads a simulated district into a real influxd, each kind of data through the code that writes
@@ -195,8 +199,12 @@ export async function loadDistrict(
     atMs: number,
   ) =>
     alertLines.push(
-      `alert_events,field=${tag(field)},rule=${tag(rule)},severity=${tag(severity)},state=${tag(state)},village=${tag(village)} ` +
-        `alert_id=${id}i,value=${formatFloat(value)},message="${message.replace(/["\\]/g, '\\$&')}" ${atMs}`,
+      encodeEvent({
+        measurement: 'alert_events',
+        timeMs: atMs,
+        tags: { field, rule, severity, state, village },
+        fields: { alert_id: id, value, message },
+      }),
     )
   const [v1, v2, v3] = villages.map((v) => v.id) as [string, string, string]
   alert(
@@ -295,9 +303,20 @@ export async function loadDistrict(
         })
         const kc = a.perDay[0]!.kc
         adviceLines.push(
-          `irrigation_advice,crop=${crop},field=${tag(n.id)},village=${tag(v.id)} ` +
-            `et0_mm=${formatFloat(et0)},kc=${formatFloat(kc)},etc_mm=${formatFloat(a.etcMm)},rain_mm=${formatFloat(s.rainMm)}` +
-            `,rain_eff_mm=${formatFloat(a.effectiveRainMm)},need_mm=${formatFloat(a.netNeedMm)},litres=${formatFloat(a.litres)} ${s.dayStartMs + 18 * HOUR_MS}`,
+          encodeEvent({
+            measurement: 'irrigation_advice',
+            timeMs: s.dayStartMs + 18 * HOUR_MS,
+            tags: { crop, field: n.id, village: v.id },
+            fields: {
+              et0_mm: et0,
+              kc,
+              etc_mm: a.etcMm,
+              rain_mm: s.rainMm,
+              rain_eff_mm: a.effectiveRainMm,
+              need_mm: a.netNeedMm,
+              litres: a.litres,
+            },
+          }),
         )
       }
     }
