@@ -223,7 +223,7 @@ export class KampungApp {
         onStatus: this.alerts ? (topic, payload) => this.onDeviceStatus(topic, payload) : undefined,
         onUplink: inProcess
           ? (device, topic, payload, done) => {
-              this.pipeline.handleThen(device, payload, topic, 'mqtt', (err, outcome) =>
+              this.pipeline.handle(device, payload, topic, 'mqtt', Date.now(), (err, outcome) =>
                 done(outcome ? undefined : (err ?? new Error('not stored'))),
               )
               return undefined

@@ -4,9 +4,8 @@ import { KampungError } from '../../errors.ts'
 import { getLogger } from '../../log.ts'
 import { isQuantity } from '../../telemetry/quantities.ts'
 import type { Reading } from '../../telemetry/reading.ts'
-import { STORE_WRITES_IN_FLIGHT, WriteQueue } from '../serial.ts'
+import { InFlight } from '../in-flight.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
-import { validateReadings } from '../validate.ts'
 import { DURATION, qualified, quoteIdent, quoteString, SAFE_NAME } from './influxql.ts'
 import { encodeBody, fromStoredTag, toStoredTag } from './line-protocol.ts'
 
@@ -60,7 +59,7 @@ const defaultOptions = {
   downsample: { retentionPolicy: 'rp_1h', retention: '260w', interval: '1h' },
   // A write of 5 000 lines takes ~50 ms on influxd 1.6 here; 10 s means the peer is really stuck.
   requestTimeoutMs: 10_000,
-  // Big batches, few requests in flight (STORE_WRITES_IN_FLIGHT): influxd 1.6 answers 500 "error
+  // Big batches, few requests in flight (ingest.maxWritesInFlight): influxd 1.6 answers 500 "error
   // syncing wal" when about 1 000 small writes wait at once.
   maxLinesPerRequest: 5_000,
   // Rows per chunk of a chunked /query answer: keeps memory flat and sidesteps max-row-limit.
@@ -117,8 +116,8 @@ const log = getLogger('store')
 export class InfluxStore implements TelemetryStore {
   readonly name = 'influxdb'
   private readonly options: ResolvedOptions
-  /** One request in flight per store; each write waits for the previous one. */
-  private readonly writes = new WriteQueue(STORE_WRITES_IN_FLIGHT)
+  /** Writes run as they come (the WriteBatcher limits them); stop() waits for these. */
+  private readonly writes = new InFlight()
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 })
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8 })
 
@@ -165,7 +164,7 @@ export class InfluxStore implements TelemetryStore {
   }
 
   write(readings: readonly Reading[]): Promise<void> {
-    return this.writes.run(() => this.writeNow(readings))
+    return this.writes.track(this.writeNow(readings))
   }
 
   async query(q: ReadingQuery): Promise<Reading[]> {
@@ -216,7 +215,6 @@ export class InfluxStore implements TelemetryStore {
 
   private async writeNow(readings: readonly Reading[]): Promise<void> {
     if (readings.length === 0) return
-    validateReadings(readings)
     const { database, retentionPolicy, maxLinesPerRequest } = this.options
     const params = { db: database, rp: retentionPolicy, precision: 'ms' }
     const refused: Array<InfluxPartialWriteError['refused'][number]> = []
