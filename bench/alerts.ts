@@ -21,7 +21,13 @@ const VILLAGES = Number(process.env.BENCH_VILLAGES ?? 41)
 const FIELDS = Number(process.env.BENCH_FIELDS ?? 25)
 const RATE = Number(process.env.BENCH_RATE ?? 5000)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20)
-const BATCH_WINDOW_MS = 25
+const alertsConfig = parseAlertsConfig({
+  groupWaitMs: 0,
+  quietHours: { start: '00:00', end: '00:00' },
+  rules: { crops: { chili: { dry: { forMs: 0 } } } },
+})
+/** The service's window (alerts.batchWindowMs), as enqueueReadings gathers them. */
+const BATCH_WINDOW_MS = alertsConfig.batchWindowMs
 const CROSS_EVERY_MS = 200
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-bench-alerts-'))
@@ -38,11 +44,7 @@ const outbox: OutboxPort = {
 const engine = new AlertEngine({
   registry,
   outbox,
-  config: parseAlertsConfig({
-    groupWaitMs: 0,
-    quietHours: { start: '00:00', end: '00:00' },
-    rules: { crops: { chili: { dry: { forMs: 0 } } } },
-  }),
+  config: alertsConfig,
   timers: false,
 })
 await engine.start()

@@ -14,21 +14,26 @@ import {
 } from './acl.ts'
 import { type BrokerClusterOptions, type ClusterBackends, clusterDefaults, redisBackends } from './cluster.ts'
 import { guardSocket, PacketTooLargeError } from './frame-guard.ts'
-import { installPublishFastPath, type MqttPacketParser } from './publish-fast-path.ts'
+import {
+  fastPathProblem,
+  installedVersions,
+  installPublishFastPath,
+  type MqttPacketParser,
+} from './publish-fast-path.ts'
 
 const log = getLogger('broker')
 
 /**
- * The in-process ingest's hook. Either it returns a promise (resolved: acknowledge; rejected: not),
- * or it returns undefined and calls `done` once: with no error (or null) to acknowledge, with an
- * error not to. The callback form spares a promise per message on the ingest's hot path.
+ * The in-process ingest's hook: calls `done` once, with no error (or null) to acknowledge the
+ * message, with an error not to. A callback, not a promise: it runs per message on the ingest's
+ * hot path (an edge that has a promise calls `done` from its settlement).
  */
 export type OnUplink = (
   device: Device,
   topic: string,
   payload: Buffer,
   done: (error?: unknown) => void,
-) => Promise<unknown> | undefined
+) => void
 
 export interface BrokerTlsOptions {
   port: number
@@ -169,6 +174,8 @@ export class Broker {
     ).map((cause) => [cause, 0]),
   ) as Record<RefusalCause, number>
   private clientErrors = 0
+  /** The PUBLISH fast path goes on every client's parser; off (said once) when it cannot. */
+  private fastPath = false
 
   constructor(opts: Partial<BrokerOptions> & { registry: Registry }) {
     this.opts = { ...defaultOptions, ...opts }
@@ -192,6 +199,9 @@ export class Broker {
 
   async start(): Promise<void> {
     if (this.aedes) return
+    this.fastPath = true
+    const problem = fastPathProblem(installedVersions())
+    if (problem) this.fastPathOff(problem)
     const aedesOptions: AedesOptions = {
       connectTimeout: this.opts.connectTimeoutMs,
       preConnect: (client, packet, done) => {
@@ -236,18 +246,11 @@ export class Broker {
           this.refuse('uplink_failed', device.id, 'onUplink rejected', { err })
           done(new AclRefusal('onUplink rejected: not acknowledged', { cause: err }))
         }
-        let result: Promise<unknown> | undefined
         try {
-          result = onUplink(device, packet.topic, bytes, (err) =>
-            finish(err !== undefined && err !== null, err),
-          )
+          onUplink(device, packet.topic, bytes, (err) => finish(err !== undefined && err !== null, err))
         } catch (err) {
-          return finish(true, err)
+          finish(true, err)
         }
-        result?.then(
-          () => finish(false),
-          (err: unknown) => finish(true, err),
-        )
       },
       authorizeSubscribe: (client, sub, done) => {
         done(null, this.authorizeSubscribe(client, sub.topic) ? sub : null)
@@ -304,9 +307,12 @@ export class Broker {
     const handle = (socket: Socket) => {
       socket.on('error', () => {}) // reported through aedes' clientError; never an uncaught error
       const client = aedes.handle(guardSocket(socket, maxRemainingBytes))
-      // aedes' private parser (1.2.0); without one (another aedes), mqtt-packet alone parses.
-      const parser = (client as unknown as { _parser?: MqttPacketParser })._parser
-      if (parser?._list && typeof parser.parse === 'function') installPublishFastPath(parser)
+      if (this.fastPath) {
+        // aedes' private parser (1.2.0); without one (another aedes), mqtt-packet alone parses.
+        const parser = (client as unknown as { _parser?: MqttPacketParser })._parser
+        if (!installPublishFastPath(parser))
+          this.fastPathOff("aedes' client has no mqtt-packet parser with the internals it reads")
+      }
       if (socket.remoteAddress) this.remotes.set(client, `${socket.remoteAddress}:${socket.remotePort}`)
     }
     try {
@@ -517,6 +523,15 @@ export class Broker {
     // The device's own will just went to its status topic: keep its words, not ours.
     if (this.willPublished.has(client)) return
     this.publishStatus(principal, 'offline')
+  }
+
+  private fastPathOff(reason: string): void {
+    if (!this.fastPath) return
+    this.fastPath = false
+    log.warn(
+      { reason },
+      'PUBLISH fast path not installed: mqtt-packet parses every packet (more CPU per message); see broker/README.md',
+    )
   }
 
   private publishStatus(device: Device, state: 'online' | 'offline'): void {

@@ -25,8 +25,9 @@ const broker = new Broker({
   host: '127.0.0.1',
   port: Number(process.env.PORT ?? 1883),
   registry,
-  onUplink: async (device, topic, payload) => {
+  onUplink: (device, topic, payload, done) => {
     console.log(`uplink from ${device.id} on ${topic}: ${payload.toString()}`)
+    done() // acknowledged: the PUBACK goes out now
   },
 })
 await broker.start()

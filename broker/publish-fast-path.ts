@@ -1,4 +1,7 @@
 import type { EventEmitter } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 
 /**
  * A fast path in front of the mqtt-packet parser aedes gives each client, for the packet that is
@@ -56,8 +59,74 @@ class PublishPacket {
 
 const PUBLISH = 3
 
-/** Installs the fast path on one client's parser; parse() still returns what mqtt-packet keeps buffered. */
-export function installPublishFastPath(parser: MqttPacketParser): void {
+/**
+ * The releases whose private internals (aedes' `client._parser`; mqtt-packet's `_list`,
+ * `_stateCounter`) this file reads. package.json pins exactly these; with others installed the
+ * broker leaves the fast path off and says so once at start.
+ */
+export const FAST_PATH_VERSIONS = { aedes: '1.2.0', 'mqtt-packet': '9.0.2' } as const
+export type FastPathVersions = Record<keyof typeof FAST_PATH_VERSIONS, string | undefined>
+
+/** Versions of the installed aedes and of the mqtt-packet that aedes itself loads. */
+export function installedVersions(): FastPathVersions {
+  const aedesMain = resolveFrom(import.meta.url, 'aedes')
+  const packetMain = aedesMain && resolveFrom(aedesMain, 'mqtt-packet')
+  return {
+    aedes: aedesMain && versionOf(aedesMain, 'aedes'),
+    'mqtt-packet': packetMain && versionOf(packetMain, 'mqtt-packet'),
+  }
+}
+
+/** Why the fast path must stay off with these versions; undefined when it may be installed. */
+export function fastPathProblem(installed: FastPathVersions): string | undefined {
+  const names = Object.keys(FAST_PATH_VERSIONS) as Array<keyof typeof FAST_PATH_VERSIONS>
+  const off = names.filter((name) => installed[name] !== FAST_PATH_VERSIONS[name])
+  if (off.length === 0) return undefined
+  return off
+    .map(
+      (name) =>
+        `${name} ${installed[name] ?? 'not found'} installed, written for ${FAST_PATH_VERSIONS[name]}`,
+    )
+    .join('; ')
+}
+
+function resolveFrom(from: string, name: string): string | undefined {
+  try {
+    return createRequire(from).resolve(name)
+  } catch {
+    return undefined
+  }
+}
+
+/** The version in the package.json of `name` that holds `file` (aedes exports no package.json). */
+function versionOf(file: string, name: string): string | undefined {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string
+        version?: string
+      }
+      if (pkg.name === name) return pkg.version
+    } catch {
+      // no package.json at this level: go up
+    }
+  }
+  return undefined
+}
+
+/**
+ * Installs the fast path on one client's parser; parse() still returns what mqtt-packet keeps
+ * buffered. Returns false, leaving the parser alone, when it lacks the internals read here.
+ */
+export function installPublishFastPath(parser: MqttPacketParser | undefined): boolean {
+  if (
+    typeof parser?.parse !== 'function' ||
+    typeof parser._list?.length !== 'number' ||
+    typeof parser._stateCounter !== 'number' ||
+    !('error' in parser) ||
+    typeof parser.settings !== 'object'
+  )
+    return false
   const parseSlow = parser.parse.bind(parser)
   parser.parse = (buf: Buffer): number => {
     if (
@@ -71,6 +140,7 @@ export function installPublishFastPath(parser: MqttPacketParser): void {
     if (at === buf.length) return 0
     return parseSlow(at === 0 ? buf : buf.subarray(at))
   }
+  return true
 }
 
 /** Emits every whole PUBLISH from the start of buf; returns where the first other byte is. */

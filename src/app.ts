@@ -222,12 +222,10 @@ export class KampungApp {
         onRefused: (cause) => this.metrics.brokerRefusals.inc({ cause }),
         onStatus: this.alerts ? (topic, payload) => this.onDeviceStatus(topic, payload) : undefined,
         onUplink: inProcess
-          ? (device, topic, payload, done) => {
-              this.pipeline.handleThen(device, payload, topic, 'mqtt', (err, outcome) =>
+          ? (device, topic, payload, done) =>
+              this.pipeline.handle(device, payload, topic, 'mqtt', Date.now(), (err, outcome) =>
                 done(outcome ? undefined : (err ?? new Error('not stored'))),
               )
-              return undefined
-            }
           : undefined,
       })
       await this.startPart(this.broker)

@@ -224,6 +224,13 @@ export const alertsSchema = z
       .prefault({}),
     /** Unexported InfluxDB events are retried this often (events stay in SQLite until written). */
     exportEveryMs: z.number().int().min(100).default(10_000),
+    /**
+     * Stored readings are gathered this long and the rules run on them together: one transaction
+     * per batch rather than per message. As the ingest batcher's window, so latency stays small.
+     */
+    batchWindowMs: z.number().int().min(0).max(10_000).default(25),
+    /** A batch is evaluated at once when it holds this many readings, so one stays short. */
+    batchMaxReadings: z.number().int().min(1).max(1_000_000).default(5_000),
     rules: rulesSchema.prefault({}),
     irrigation: irrigationSchema.prefault({}),
     /**

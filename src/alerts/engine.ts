@@ -168,8 +168,6 @@ const PRUNE_EVERY_MS = 10 * 60_000
 /** A fall within an hour, checked at most every 5 min of reading time per field. */
 const DROP_CHECK_EVERY_MS = 5 * 60_000
 const FIELDS_CACHE_MS = 10_000
-/** enqueueReadings gathers this long: as the ingest batcher's window, so latency stays small. */
-const BATCH_WINDOW_MS = 25
 /** Quantities a village's weather station reports that the weather rules and the advisor use. */
 const WEATHER_QUANTITIES = new Set([
   'air_temperature',
@@ -327,15 +325,23 @@ export class AlertEngine {
 
   /**
    * For IngestPipeline.onStored, which calls once per message: readings are gathered for
-   * BATCH_WINDOW_MS and evaluated together (one transaction per window rather than per message).
+   * `alerts.batchWindowMs` (or until `alerts.batchMaxReadings`) and evaluated together (one
+   * transaction per batch rather than per message).
    * Never throws: an evaluation error is logged and the readings are dropped from evaluation (they
    * are stored all the same).
    */
   enqueueReadings(readings: readonly Reading[]): void {
     if (readings.length === 0) return
     this.buffered.push(...readings)
+    const { batchWindowMs, batchMaxReadings } = this.cfg
+    if (this.buffered.length >= batchMaxReadings) {
+      // Full: evaluate soon, but not inside the caller (onStored listeners must be quick).
+      clearTimeout(this.bufferTimer)
+      this.bufferTimer = setTimeout(() => this.drainBuffer(), 0)
+      return
+    }
     if (this.bufferTimer) return
-    this.bufferTimer = setTimeout(() => this.drainBuffer(), BATCH_WINDOW_MS)
+    this.bufferTimer = setTimeout(() => this.drainBuffer(), batchWindowMs)
   }
 
   /** Evaluates what enqueueReadings gathered (stop() calls it too). */

@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express'
 import { isRetryable } from '../errors.ts'
-import type { IngestPipeline } from '../ingest/index.ts'
+import type { IngestOutcome, IngestPipeline } from '../ingest/index.ts'
 import type { Registry } from '../registry/index.ts'
 import { type Device, PAYLOAD_FORMATS, type PayloadFormat } from '../registry/types.ts'
 import { authenticate } from './auth.ts'
@@ -97,7 +97,12 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
     }
     const device = formatParam ? { ...target, format: formatParam as PayloadFormat } : target
     try {
-      const outcome = await opts.pipeline.handle(device, payload, req.path, 'http')
+      // The 200 goes out once the readings are durable: the pipeline's callback as a promise.
+      const outcome = await new Promise<IngestOutcome>((resolve, reject) =>
+        opts.pipeline.handle(device, payload, req.path, 'http', Date.now(), (err, outcome) =>
+          outcome ? resolve(outcome) : reject(err),
+        ),
+      )
       if (outcome.rejected.length === 0)
         return res.status(200).json({ accepted: outcome.accepted, rejected: [] })
       return fail(res, 422, {

@@ -10,12 +10,15 @@ export interface BatcherOptions {
   maxWaitMs: number
   /** Backpressure: `add` waits while this many readings are buffered or being written. */
   maxPending: number
-  /** Store writes in flight at most (the store may allow fewer). Default 2. */
+  /**
+   * Store writes in flight at most: the one concurrency limit of the write path (stores take
+   * writes as they come and keep no queue of their own). Default 2.
+   */
   maxWritesInFlight?: number
   onWrite?: (readings: number, seconds: number) => void
 }
 
-/** Called once: `failed` false when every reading is durable, else with the store's error. */
+/** Called once, never synchronously: `failed` false when every reading is durable, else with the store's error. */
 export type AddDone = (failed: boolean, error?: unknown) => void
 
 interface Waiter {
@@ -34,9 +37,10 @@ interface WriteOutcome {
 
 /**
  * Collects readings from many messages into large store writes: at most `maxReadings` per write,
- * so a write's latency stays bounded however far behind the store is, and a couple in flight, so
- * the store writes one batch while the next is gathered and encoded (influxd 1.6 fails with
- * "error syncing wal" when many writes wait). Each `add` resolves only once all its readings are
+ * so a write's latency stays bounded however far behind the store is, and `maxWritesInFlight`
+ * writes in flight (default 2), so the store writes one batch while the next is gathered and
+ * encoded (influxd 1.6 fails with "error syncing wal" when many writes wait). This is the only
+ * limit on store writes: the stores below run what they are given. Each `add` completes only once all its readings are
  * durable, so the caller can acknowledge the message then and not before; a failed write rejects
  * every message with a reading in it.
  */
@@ -67,25 +71,20 @@ export class WriteBatcher {
     return this.buffer.length + this.inFlight
   }
 
-  add(readings: readonly Reading[]): Promise<void> {
-    return new Promise<void>((resolve, reject) =>
-      this.addThen(readings, (failed, error) => (failed ? reject(error) : resolve())),
-    )
-  }
-
   /**
-   * `add` with a callback instead of a promise: the per-message path of the in-process ingest
-   * (a promise and its reactions per message were a few per cent of the service's CPU).
-   * `done` is called once, never synchronously from this call.
+   * Buffers one message's readings; `done` is called once they are all durable (or a write with
+   * one of them failed), never synchronously from this call. A callback, not a promise: this runs
+   * once per message, and a promise with its reactions per message was a few per cent of the
+   * service's CPU in the ingest benchmark.
    */
-  addThen(readings: readonly Reading[], done: AddDone): void {
+  add(readings: readonly Reading[], done: AddDone): void {
     if (readings.length === 0) {
       queueMicrotask(() => done(false))
       return
     }
     if (this.pending >= this.opts.maxPending) {
       // Backpressure: wait for room, then try again (others may have taken it first).
-      this.roomWaiters.push(() => this.addThen(readings, done))
+      this.roomWaiters.push(() => this.add(readings, done))
       return
     }
     for (const r of readings) this.buffer.push(r)

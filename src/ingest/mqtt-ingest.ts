@@ -214,7 +214,11 @@ export class MqttIngest {
       )
       return
     }
-    await pipeline.handle(device, payload, topic, 'mqtt')
+    await new Promise<void>((resolve, reject) =>
+      pipeline.handle(device, payload, topic, 'mqtt', Date.now(), (err, outcome) =>
+        outcome ? resolve() : reject(err),
+      ),
+    )
   }
 
   /**

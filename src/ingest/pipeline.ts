@@ -5,7 +5,7 @@ import type { Device } from '../registry/types.ts'
 import type { TelemetryStore } from '../store/types.ts'
 import { decode } from '../telemetry/index.ts'
 import type { DecodeError, Reading } from '../telemetry/reading.ts'
-import { type AddDone, WriteBatcher } from './batcher.ts'
+import { WriteBatcher } from './batcher.ts'
 
 export interface IngestOptions {
   store: TelemetryStore
@@ -13,6 +13,7 @@ export interface IngestOptions {
   batchMaxReadings: number
   batchMaxWaitMs: number
   maxPendingReadings: number
+  /** Store writes in flight at most (WriteBatcher): the write path's one concurrency limit. */
   maxWritesInFlight?: number
   /** Tell the device what was rejected (its MQTT errors topic); must not throw. */
   reportRejected?: (device: Device, report: RejectionReport) => void
@@ -36,9 +37,10 @@ export interface IngestOutcome {
 const MAX_REPORTED_ERRORS = 50
 
 /**
- * decode → validate → batch → store, shared by every transport (embedded broker, MQTT client,
- * HTTP). `handle` resolves once the message's good readings are durable: transports acknowledge
- * then, never before. Malformed input is data, not an exception: it is counted and reported.
+ * decode (and validate) → batch → store, shared by every transport (embedded broker, MQTT
+ * client, HTTP). `handle` calls back once the message's good readings are durable: transports
+ * acknowledge then, never before. Malformed input is data, not an exception: it is counted and
+ * reported.
  */
 export class IngestPipeline {
   private readonly opts: IngestOptions
@@ -77,47 +79,36 @@ export class IngestPipeline {
     return this.batcher?.pending ?? 0
   }
 
+  /**
+   * Decodes one message (the only validation on the write path: the stores trust the typed
+   * readings it yields), buffers the good readings and calls `done` once they are durable, with
+   * the outcome; or with the store's error and no outcome, when the message must not be
+   * acknowledged. `done` is never called synchronously. A callback, not a promise: this runs per
+   * message; edges that want a promise (the HTTP route) wrap it there.
+   */
   handle(
     device: Device,
     payload: Buffer,
     source: string,
     transport: string,
-    receivedAtMs = Date.now(),
-  ): Promise<IngestOutcome> {
-    return new Promise((resolve, reject) =>
-      this.handleThen(
-        device,
-        payload,
-        source,
-        transport,
-        (error, outcome) => (outcome ? resolve(outcome) : reject(error)),
-        receivedAtMs,
-      ),
-    )
-  }
-
-  /**
-   * `handle` with a callback (the embedded broker's per-message path: no promise per message).
-   * `done` gets the outcome once the good readings are durable, or the store's error (outcome
-   * undefined); never synchronously.
-   */
-  handleThen(
-    device: Device,
-    payload: Buffer,
-    source: string,
-    transport: string,
+    receivedAtMs: number,
     done: (error: unknown, outcome?: IngestOutcome) => void,
-    receivedAtMs = Date.now(),
   ): void {
+    const batcher = this.batcher
+    if (!batcher) {
+      queueMicrotask(() => done(new Error('IngestPipeline used before start()')))
+      return
+    }
     const { readings, errors } = decode(device.format, payload, {
       village: device.village,
       device: device.id,
       receivedAtMs,
       channels: device.channels,
     })
-    this.storeThen(readings, device.format, (failed, error) => {
+    batcher.add(readings, (failed, error) => {
       if (failed) return done(error)
       try {
+        if (readings.length > 0) this.stored(device.format, readings)
         this.account(device, readings, errors, source, transport, receivedAtMs)
       } catch (err) {
         return done(err)
@@ -126,32 +117,15 @@ export class IngestPipeline {
     })
   }
 
-  /** Store readings already decoded elsewhere (HTTP batches spanning several devices). */
-  store(readings: Reading[], format: string): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.storeThen(readings, format, (failed, error) => (failed ? reject(error) : resolve())),
-    )
-  }
-
-  private storeThen(readings: Reading[], format: string, done: AddDone): void {
-    if (!this.batcher) {
-      const error = new Error('IngestPipeline used before start()')
-      queueMicrotask(() => done(true, error))
-      return
-    }
-    this.batcher.addThen(readings, (failed, error) => {
-      if (!failed && readings.length > 0) {
-        this.opts.metrics.countAccepted(format, readings.length)
-        for (const listener of this.storedListeners) {
-          try {
-            listener(readings)
-          } catch (err) {
-            this.log.error({ err }, 'a listener of stored readings failed')
-          }
-        }
+  private stored(format: string, readings: readonly Reading[]): void {
+    this.opts.metrics.countAccepted(format, readings.length)
+    for (const listener of this.storedListeners) {
+      try {
+        listener(readings)
+      } catch (err) {
+        this.log.error({ err }, 'a listener of stored readings failed')
       }
-      done(failed, error)
-    })
+    }
   }
 
   /**

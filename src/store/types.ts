@@ -17,6 +17,13 @@ export interface ReadingQuery {
  * Where readings are kept. `write` resolves only once every reading is durable. Writing the same
  * reading twice (same quantity, village, device, sensor, time) keeps one point, so redelivery after
  * a crash never creates extra points. Failures are KampungError with `retryable` set.
+ *
+ * A store trusts the typed Readings it is given and does not check them again: they were
+ * validated once, at the boundary, by the decoder (`src/telemetry/validate.ts`: a known quantity,
+ * a finite value in its range, integer ms in a plausible window, a sensor name of SENSOR_PATTERN;
+ * village and device come from the registry, ID_PATTERN), the only producer of readings on the
+ * write path. A store runs every write it is given at once: the WriteBatcher is the one limit
+ * (`ingest.maxWritesInFlight`).
  */
 export interface TelemetryStore {
   readonly name: string

@@ -1,6 +1,13 @@
+import { readFileSync } from 'node:fs'
 import mqttPacket from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
-import { installPublishFastPath, type MqttPacketParser } from '../../broker/publish-fast-path.ts'
+import {
+  FAST_PATH_VERSIONS,
+  fastPathProblem,
+  installedVersions,
+  installPublishFastPath,
+  type MqttPacketParser,
+} from '../../broker/publish-fast-path.ts'
 
 /** A deterministic pseudo-random sequence (the test must repeat exactly). */
 function random(seed: number): () => number {
@@ -112,5 +119,35 @@ describe('PUBLISH fast path in front of mqtt-packet', () => {
       expect(fast).toEqual(slow)
       expect(fast.errors.length).toBeGreaterThan(0)
     }
+  })
+})
+
+describe('the versions the fast path reads the internals of', () => {
+  it('are the ones installed, and package.json pins exactly them', () => {
+    expect(installedVersions()).toEqual(FAST_PATH_VERSIONS)
+    expect(fastPathProblem(installedVersions())).toBeUndefined()
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, Record<string, string>>
+    expect(pkg.dependencies!.aedes).toBe(FAST_PATH_VERSIONS.aedes)
+    expect(pkg.devDependencies!['mqtt-packet'] ?? pkg.dependencies!['mqtt-packet']).toBe(
+      FAST_PATH_VERSIONS['mqtt-packet'],
+    )
+  })
+
+  it('another version, or none, is named as the reason to leave it off', () => {
+    expect(fastPathProblem({ aedes: '1.2.0', 'mqtt-packet': '9.1.0' })).toBe(
+      'mqtt-packet 9.1.0 installed, written for 9.0.2',
+    )
+    expect(fastPathProblem({ aedes: undefined, 'mqtt-packet': '9.0.2' })).toBe(
+      'aedes not found installed, written for 1.2.0',
+    )
+  })
+
+  it('a parser without the internals is left alone', () => {
+    expect(installPublishFastPath(undefined)).toBe(false)
+    const foreign = { parse: () => 0, settings: {} } as unknown as MqttPacketParser
+    const parse = foreign.parse
+    expect(installPublishFastPath(foreign)).toBe(false)
+    expect(foreign.parse).toBe(parse)
+    expect(installPublishFastPath(mqttPacket.parser() as unknown as MqttPacketParser)).toBe(true)
   })
 })

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { KampungError } from '../../src/errors.ts'
+import { ID_PATTERN } from '../../src/registry/types.ts'
 import type { TelemetryStore } from '../../src/store/types.ts'
+import { QUANTITIES, QUANTITY_NAMES } from '../../src/telemetry/quantities.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
+import { DEFAULT_SENSOR, SENSOR_PATTERN } from '../../src/telemetry/validate.ts'
 
 export interface StoreUnderTest {
   store: TelemetryStore
@@ -120,12 +122,40 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
       expect(await store.count({ quantity: 'soil_moisture' })).toBe(0)
     })
 
-    it('rejects an invalid reading as not retryable, storing nothing of that batch', async () => {
-      const bad = [reading({ timeMs: BASE_MS + 1 }), reading({ timeMs: BASE_MS + 2, value: Number.NaN })]
-      const err = await store.write(bad).catch((e: unknown) => e)
-      expect(err).toBeInstanceOf(KampungError)
-      expect((err as KampungError).retryable).toBe(false)
-      expect(await store.count({ quantity: 'soil_moisture' })).toBe(0)
+    // Stores trust their readings (validated once, by the decoder): the contract is that every
+    // reading the boundary lets through is kept exactly, at the edges of what it lets through.
+    it('keeps exactly every reading the decoder can let through, at the edges of each range', async () => {
+      const longSensor = `A.b-c_${'x'.repeat(57)}` // SENSOR_PATTERN at its longest
+      const longDevice = `n${'-_0'.repeat(20)}xy` // ID_PATTERN at its longest
+      expect(SENSOR_PATTERN.test(longSensor)).toBe(true)
+      expect(ID_PATTERN.test(longDevice) && longDevice.length === 63).toBe(true)
+      const edges: Reading[] = QUANTITY_NAMES.flatMap((quantity, q) => {
+        const { min, max } = QUANTITIES[quantity]
+        return [min, max, min + (max - min) / 3].map((value, k) =>
+          reading({
+            quantity,
+            value,
+            timeMs: BASE_MS + q * 10 + k,
+            device: k === 1 ? longDevice : 'node-01',
+            sensor: k === 2 ? longSensor : DEFAULT_SENSOR,
+          }),
+        )
+      })
+      await store.write(edges)
+      for (const quantity of QUANTITY_NAMES) {
+        expect(await store.query({ quantity })).toEqual(edges.filter((r) => r.quantity === quantity))
+      }
+    })
+
+    it('takes as many writes at once as the batcher allows (ingest.maxWritesInFlight, up to 8)', async () => {
+      const batches = Array.from({ length: 8 }, (_, w) =>
+        Array.from({ length: 250 }, (_, i) =>
+          reading({ timeMs: BASE_MS + w * 1_000 + i, device: `node-${w}`, value: i % 100 }),
+        ),
+      )
+      await Promise.all(batches.map((batch) => store.write(batch)))
+      expect(await store.count({ quantity: 'soil_moisture' })).toBe(2_000)
+      expect(await store.query({ quantity: 'soil_moisture', device: 'node-5' })).toEqual(batches[5])
     })
 
     it('stores hostile ids verbatim, without extra points or broken neighbours', async () => {

@@ -124,14 +124,16 @@ describe('SpoolingStore over InfluxStore on a real influxd', () => {
     await store.stop()
   })
 
-  it('rejects invalid readings instead of spooling them', async () => {
+  it('spools writes that arrive together while influxd is down, and drains them all', async () => {
     const store = spoolingStore('kampung_spool_4', await spoolDir())
     await store.start()
     await influxd.kill('SIGKILL')
-    const err = await store.write([reading({ value: Number.POSITIVE_INFINITY })]).catch((e: unknown) => e)
-    expect((err as { retryable?: boolean }).retryable).toBe(false)
-    expect(store.spoolDepth().batches).toBe(0)
+    // Eight writes at once, as the batcher sends them with ingest.maxWritesInFlight: 8.
+    await Promise.all(Array.from({ length: 8 }, (_, w) => store.write(batchOf(w * 200, 200))))
+    expect(store.spoolDepth()).toMatchObject({ batches: 8, readings: 1_600 })
     await influxd.restart()
+    await until('spool drained', () => store.spoolDepth().batches === 0)
+    expect(await store.count({ quantity: 'soil_moisture' })).toBe(1_600)
     await store.stop()
   })
 })

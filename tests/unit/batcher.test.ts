@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { KampungError } from '../../src/errors.ts'
 import { WriteBatcher } from '../../src/ingest/batcher.ts'
-import { IngestPipeline } from '../../src/ingest/pipeline.ts'
+import { type IngestOutcome, IngestPipeline } from '../../src/ingest/pipeline.ts'
 import { Metrics } from '../../src/metrics.ts'
 import type { ReadingQuery, TelemetryStore } from '../../src/store/types.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
@@ -44,13 +44,18 @@ const reading = (i: number): Reading => ({
   value: i % 100,
 })
 const tick = () => new Promise((r) => setTimeout(r, 5))
+/** The batcher's callback as a promise, for the tests. */
+const add = (b: WriteBatcher, readings: Reading[]) =>
+  new Promise<void>((resolve, reject) =>
+    b.add(readings, (failed, error) => (failed ? reject(error) : resolve())),
+  )
 
 describe('WriteBatcher', () => {
   it('resolves a message only once the write holding its readings is durable', async () => {
     const store = new GatedStore()
     const b = new WriteBatcher({ store, maxReadings: 10, maxWaitMs: 1, maxPending: 1000 })
     let done = false
-    const p = b.add([reading(1), reading(2)]).then(() => {
+    const p = add(b, [reading(1), reading(2)]).then(() => {
       done = true
     })
     await tick()
@@ -70,9 +75,9 @@ describe('WriteBatcher', () => {
       maxPending: 1000,
       maxWritesInFlight: 1,
     })
-    const first = b.add([reading(0), reading(1), reading(2), reading(3)])
+    const first = add(b, [reading(0), reading(1), reading(2), reading(3)])
     await tick()
-    const rest = [b.add([reading(4)]), b.add([reading(5)]), b.add([reading(6), reading(7)])]
+    const rest = [add(b, [reading(4)]), add(b, [reading(5)]), add(b, [reading(6), reading(7)])]
     await tick()
     expect(store.writes).toHaveLength(1)
     store.open()
@@ -89,7 +94,7 @@ describe('WriteBatcher', () => {
     const b = new WriteBatcher({ store, maxReadings: 2, maxWaitMs: 1, maxPending: 4 })
     const accepted: number[] = []
     const adds = [0, 1, 2, 3, 4].map((i) =>
-      b.add([reading(2 * i), reading(2 * i + 1)]).then(() => accepted.push(i)),
+      add(b, [reading(2 * i), reading(2 * i + 1)]).then(() => accepted.push(i)),
     )
     await tick()
     expect(b.pending).toBeLessThanOrEqual(4)
@@ -106,8 +111,8 @@ describe('WriteBatcher', () => {
   it('rejects every message of a failed write so none is acknowledged', async () => {
     const store = new GatedStore()
     const b = new WriteBatcher({ store, maxReadings: 100, maxWaitMs: 1, maxPending: 1000 })
-    const a = b.add([reading(1)])
-    const c = b.add([reading(2)])
+    const a = add(b, [reading(1)])
+    const c = add(b, [reading(2)])
     await tick()
     store.fail(new KampungError('disk', 'disk full', { retryable: false }))
     await expect(a).rejects.toThrow('disk full')
@@ -117,7 +122,7 @@ describe('WriteBatcher', () => {
   it('drain waits for everything accepted', async () => {
     const store = new GatedStore()
     const b = new WriteBatcher({ store, maxReadings: 100, maxWaitMs: 1000, maxPending: 1000 })
-    void b.add([reading(1)])
+    void add(b, [reading(1)])
     let drained = false
     const d = b.drain().then(() => {
       drained = true
@@ -141,8 +146,8 @@ describe('WriteBatcher write size', () => {
       maxPending: 1000,
       maxWritesInFlight: 1,
     })
-    const first = b.add([reading(1), reading(2)])
-    const spanning = b.add([reading(3), reading(4), reading(5)]) // readings 3 | 4, 5 split across writes
+    const first = add(b, [reading(1), reading(2)])
+    const spanning = add(b, [reading(3), reading(4), reading(5)]) // readings 3 | 4, 5 split across writes
     let spanningDone = false
     void spanning.then(() => {
       spanningDone = true
@@ -167,9 +172,9 @@ describe('WriteBatcher write size', () => {
       maxPending: 1000,
       maxWritesInFlight: 1,
     })
-    const a = b.add([reading(1), reading(2)])
-    const spanning = b.add([reading(3), reading(4)])
-    const later = b.add([reading(5)])
+    const a = add(b, [reading(1), reading(2)])
+    const spanning = add(b, [reading(3), reading(4)])
+    const later = add(b, [reading(5)])
     await tick()
     store.fail(new KampungError('down', 'store down', { retryable: true }))
     await expect(a).rejects.toThrow('store down')
@@ -193,9 +198,9 @@ describe('WriteBatcher with two writes in flight', () => {
     })
     const done: string[] = []
     const track = (name: string, p: Promise<void>) => p.then(() => done.push(name))
-    const a = track('a', b.add([reading(1)]))
-    const spanning = track('spanning', b.add([reading(2), reading(3)])) // write 1 | write 2
-    const c = track('c', b.add([reading(4)]))
+    const a = track('a', add(b, [reading(1)]))
+    const spanning = track('spanning', add(b, [reading(2), reading(3)])) // write 1 | write 2
+    const c = track('c', add(b, [reading(4)]))
     await tick()
     expect(store.writes.map((w) => w.length)).toEqual([2, 2])
     store.openAt(1) // write 2 finishes first: nothing may be acknowledged yet (a, spanning need write 1)
@@ -207,6 +212,44 @@ describe('WriteBatcher with two writes in flight', () => {
   })
 })
 
+describe('WriteBatcher maxWritesInFlight, the one limit of the write path', () => {
+  for (const limit of [1, 2, 8]) {
+    it(`keeps exactly ${limit} store writes in flight when given ${limit}`, async () => {
+      const store = new GatedStore()
+      const b = new WriteBatcher({
+        store,
+        maxReadings: 1,
+        maxWaitMs: 1,
+        maxPending: 1000,
+        maxWritesInFlight: limit,
+      })
+      const adds = Array.from({ length: 20 }, (_, i) => add(b, [reading(i)]))
+      await tick()
+      expect(store.writes).toHaveLength(limit)
+      store.open()
+      await tick()
+      expect(store.writes).toHaveLength(limit + 1)
+      while (store.writes.length < 20) {
+        store.open(limit)
+        await tick()
+      }
+      store.open(limit)
+      await Promise.all(adds)
+    })
+  }
+
+  it('calls back after the add returns, never from inside it', async () => {
+    const b = new WriteBatcher({ store: new GatedStore(), maxReadings: 1, maxWaitMs: 1, maxPending: 10 })
+    let called = false
+    b.add([], () => {
+      called = true
+    })
+    expect(called).toBe(false)
+    await tick()
+    expect(called).toBe(true)
+  })
+})
+
 describe('IngestPipeline over the batcher', () => {
   const device = {
     id: 'd1',
@@ -215,7 +258,7 @@ describe('IngestPipeline over the batcher', () => {
     format: 'json',
   } as unknown as import('../../src/registry/types.ts').Device
 
-  it('handle and handleThen: a report without ts gets the received time; durable before the outcome', async () => {
+  it('handle: a report without ts gets the received time; the outcome comes once durable; a failed write gives the error', async () => {
     const store = new GatedStore()
     const pipeline = new IngestPipeline({
       store,
@@ -227,18 +270,19 @@ describe('IngestPipeline over the batcher', () => {
     await pipeline.start()
     const receivedAtMs = Date.UTC(2026, 10, 28, 3)
     let settled = false
-    const outcome = pipeline
-      .handle(
+    const outcome = new Promise<IngestOutcome>((resolve, reject) =>
+      pipeline.handle(
         device,
         Buffer.from('{"values":{"soil_moisture":31.5,"x":1}}'),
         'kampung/v1/d1/up',
         'mqtt',
         receivedAtMs,
-      )
-      .then((o) => {
-        settled = true
-        return o
-      })
+        (err, o) => {
+          settled = true
+          return o ? resolve(o) : reject(err)
+        },
+      ),
+    )
     await until(() => store.writes.length === 1)
     expect(store.writes[0]!.map((r) => r.timeMs)).toEqual([receivedAtMs])
     await new Promise((r) => setTimeout(r, 20))
@@ -249,11 +293,12 @@ describe('IngestPipeline over the batcher', () => {
     expect(o.rejected.map((e) => e.reason)).toEqual(['unknown_quantity'])
 
     const failed = new Promise<unknown>((resolve) =>
-      pipeline.handleThen(
+      pipeline.handle(
         device,
         Buffer.from('{"values":{"soil_moisture":30}}'),
         't',
         'mqtt',
+        Date.now(),
         (err, outcome) => resolve(outcome ?? err),
       ),
     )

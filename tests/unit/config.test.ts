@@ -9,6 +9,31 @@ describe('config', () => {
     expect(parseConfig(example)).toEqual(parseConfig({}))
   })
 
+  it('the example names the write path and alert batching figures, with their defaults', () => {
+    // The test above passes when a key is missing from the example: these must be there.
+    const example = parse(readFileSync('config/kampung.example.yaml', 'utf8'))
+    const defaults = parseConfig({})
+    const figures = {
+      'ingest.batchMaxReadings': [example.ingest.batchMaxReadings, defaults.ingest.batchMaxReadings],
+      'ingest.batchMaxWaitMs': [example.ingest.batchMaxWaitMs, defaults.ingest.batchMaxWaitMs],
+      'ingest.maxWritesInFlight': [example.ingest.maxWritesInFlight, defaults.ingest.maxWritesInFlight],
+      'ingest.maxPendingReadings': [example.ingest.maxPendingReadings, defaults.ingest.maxPendingReadings],
+      'alerts.batchWindowMs': [example.alerts.batchWindowMs, defaults.alerts.batchWindowMs],
+      'alerts.batchMaxReadings': [example.alerts.batchMaxReadings, defaults.alerts.batchMaxReadings],
+    }
+    for (const [key, [inExample, byDefault]] of Object.entries(figures)) {
+      expect(inExample, key).toBeDefined()
+      expect(inExample, key).toBe(byDefault)
+    }
+    expect(defaults.alerts.batchWindowMs).toBe(25)
+  })
+
+  it('refuses a maxWritesInFlight it cannot honour, saying what it allows', () => {
+    expect(parseConfig({ ingest: { maxWritesInFlight: 8 } }).ingest.maxWritesInFlight).toBe(8)
+    expect(() => parseConfig({ ingest: { maxWritesInFlight: 9 } })).toThrow(/ingest\.maxWritesInFlight/)
+    expect(() => parseConfig({ ingest: { maxWritesInFlight: 0 } })).toThrow(/ingest\.maxWritesInFlight/)
+  })
+
   it('reports every error at once with its path, unknown keys included', () => {
     let error: unknown
     try {

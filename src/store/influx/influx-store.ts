@@ -1,9 +1,8 @@
 import { KampungError } from '../../errors.ts'
 import { isQuantity } from '../../telemetry/quantities.ts'
 import type { Reading } from '../../telemetry/reading.ts'
-import { STORE_WRITES_IN_FLIGHT, WriteQueue } from '../serial.ts'
+import { InFlight } from '../in-flight.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
-import { validateReadings } from '../validate.ts'
 import { InfluxClient, type InfluxConnectionOptions, type StatementResult } from './client.ts'
 import { qualified, quoteIdent, quoteString } from './influxql.ts'
 import { encodeBody, fromStoredTag, toStoredTag } from './line-protocol.ts'
@@ -41,7 +40,7 @@ const defaultOptions = {
   retentionPolicy: 'raw',
   rawRetention: '90d',
   downsample: { retentionPolicy: 'rp_1h', retention: '260w', interval: '1h' },
-  // Big batches, few requests in flight (STORE_WRITES_IN_FLIGHT): influxd 1.6 answers 500 "error
+  // Big batches, few requests in flight (ingest.maxWritesInFlight): influxd 1.6 answers 500 "error
   // syncing wal" when about 1 000 small writes wait at once.
   maxLinesPerRequest: 5_000,
   // Rows per chunk of a chunked /query answer: keeps memory flat and sidesteps max-row-limit.
@@ -80,8 +79,8 @@ export class InfluxPartialWriteError extends KampungError {
 export class InfluxStore implements TelemetryStore {
   readonly name = 'influxdb'
   private readonly options: ResolvedOptions
-  /** One request in flight per store; each write waits for the previous one. */
-  private readonly writes = new WriteQueue(STORE_WRITES_IN_FLIGHT)
+  /** Writes run as they come (the WriteBatcher limits them); stop() waits for these. */
+  private readonly writes = new InFlight()
   private readonly client: InfluxClient
   private readonly schema: InfluxSchema
 
@@ -130,7 +129,7 @@ export class InfluxStore implements TelemetryStore {
   }
 
   write(readings: readonly Reading[]): Promise<void> {
-    return this.writes.run(() => this.writeNow(readings))
+    return this.writes.track(this.writeNow(readings))
   }
 
   async query(q: ReadingQuery): Promise<Reading[]> {
@@ -181,7 +180,6 @@ export class InfluxStore implements TelemetryStore {
 
   private async writeNow(readings: readonly Reading[]): Promise<void> {
     if (readings.length === 0) return
-    validateReadings(readings)
     const { database, retentionPolicy, maxLinesPerRequest } = this.options
     const refused: Array<InfluxPartialWriteError['refused'][number]> = []
     for (let from = 0; from < readings.length; from += maxLinesPerRequest) {

@@ -5,9 +5,8 @@ import { isRetryable, KampungError } from '../../errors.ts'
 import { getLogger } from '../../log.ts'
 import type { Quantity } from '../../telemetry/quantities.ts'
 import type { Reading } from '../../telemetry/reading.ts'
-import { STORE_WRITES_IN_FLIGHT, WriteQueue } from '../serial.ts'
+import { InFlight } from '../in-flight.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
-import { validateReadings } from '../validate.ts'
 
 export interface SpoolWriteEvent {
   /** `direct`: stored by the inner store; `spooled`: durable in the spool, to be drained later. */
@@ -110,7 +109,8 @@ export class SpoolingStore implements TelemetryStore {
   private db: Database.Database | undefined
   private innerStarted = false
   private depth: SpoolDepth = { batches: 0, readings: 0, deadBatches: 0 }
-  private readonly writes = new WriteQueue(STORE_WRITES_IN_FLIGHT)
+  /** Writes run as they come (the WriteBatcher limits them); stop() waits for these. */
+  private readonly writes = new InFlight()
 
   private stopping = false
   private timer: NodeJS.Timeout | undefined
@@ -178,7 +178,7 @@ export class SpoolingStore implements TelemetryStore {
   }
 
   write(readings: readonly Reading[]): Promise<void> {
-    return this.writes.run(() => this.writeNow(readings))
+    return this.writes.track(this.writeNow(readings))
   }
 
   query(q: ReadingQuery): Promise<Reading[]> {
@@ -200,8 +200,6 @@ export class SpoolingStore implements TelemetryStore {
       throw new KampungError('store_stopped', `${this.name} is not running`, { retryable: true })
     }
     if (readings.length === 0) return
-    // Invalid readings must never reach the spool, where they would block the drain.
-    validateReadings(readings)
     const started = performance.now()
     if (this.depth.batches === 0 && this.innerStarted) {
       try {

@@ -5,7 +5,6 @@ import { KampungError } from '../../errors.ts'
 import { isQuantity } from '../../telemetry/quantities.ts'
 import type { Reading } from '../../telemetry/reading.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
-import { validateReadings } from '../validate.ts'
 
 export interface SqliteStoreOptions {
   /** Database file, or `:memory:` (tests only: nothing is durable). */
@@ -69,7 +68,6 @@ export class SqliteStore implements TelemetryStore {
 
   async write(readings: readonly Reading[]): Promise<void> {
     if (readings.length === 0) return
-    validateReadings(readings)
     const db = this.open()
     const insert = this.insert!
     db.transaction(() => {
