@@ -26,8 +26,8 @@ const alertsConfig = parseAlertsConfig({
   quietHours: { start: '00:00', end: '00:00' },
   rules: { crops: { chili: { dry: { forMs: 0 } } } },
 })
-/** The service's window (alerts.batchWindowMs), as enqueueReadings gathers them. */
-const BATCH_WINDOW_MS = alertsConfig.batchWindowMs
+/** The service's window (alerts.batchMaxWaitMs), as enqueueReadings gathers them. */
+const BATCH_WINDOW_MS = alertsConfig.batchMaxWaitMs
 const CROSS_EVERY_MS = 200
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-bench-alerts-'))

@@ -1,4 +1,5 @@
-import { type Device, topics } from '../src/registry/index.ts'
+import type { Device } from '../src/registry/index.ts'
+import { inTopicScheme, parseDeviceTopic, topics } from '../src/telemetry/index.ts'
 
 /**
  * Topic ACL as small pure functions: who may connect with which client id, publish where and
@@ -26,15 +27,6 @@ export function clientIdBelongsTo(clientId: string, deviceId: string): boolean {
   return clientId === deviceId || clientId.startsWith(`${deviceId}-`) || clientId.startsWith(`${deviceId}:`)
 }
 
-/** `kampung/<village>/<device>/<leaf>` with exactly four non-empty levels, or undefined. */
-export function parseDeviceTopic(
-  topic: string,
-): { village: string; device: string; leaf: string } | undefined {
-  const levels = topic.split('/')
-  if (levels.length !== 4 || levels[0] !== 'kampung' || levels.some((level) => level === '')) return undefined
-  return { village: levels[1]!, device: levels[2]!, leaf: levels[3]! }
-}
-
 const SERVICE_PUBLISH_LEAVES = new Set(['errors', 'status', 'down'])
 
 /** What a publish to `topic` by `principal` is: an uplink, another allowed publish, or refused. */
@@ -51,7 +43,7 @@ export function classifyPublish(principal: Device, topic: string): 'uplink' | 'a
 }
 
 export function canSubscribe(principal: Device, topicFilter: string): boolean {
-  if (principal.kind === 'service') return topicFilter === 'kampung/#' || topicFilter.startsWith('kampung/')
+  if (principal.kind === 'service') return inTopicScheme(topicFilter)
   const down = topics.down(principal.village, principal.id)
   return (
     topicFilter === down ||

@@ -3,15 +3,9 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes'
 import { getLogger } from '../src/log.ts'
-import { type Device, type Registry, topics } from '../src/registry/index.ts'
-import {
-  canSubscribe,
-  classifyPublish,
-  clientIdBelongsTo,
-  parseDeviceTopic,
-  type RefusalCause,
-  willAllowed,
-} from './acl.ts'
+import type { Device, Registry } from '../src/registry/index.ts'
+import { isStatusTopic, parseDeviceTopic, statusMessage, topics } from '../src/telemetry/index.ts'
+import { canSubscribe, classifyPublish, clientIdBelongsTo, type RefusalCause, willAllowed } from './acl.ts'
 import { type BrokerClusterOptions, type ClusterBackends, clusterDefaults, redisBackends } from './cluster.ts'
 import { guardSocket, PacketTooLargeError } from './frame-guard.ts'
 import {
@@ -291,7 +285,7 @@ export class Broker {
     const onStatus = this.opts.onStatus
     if (onStatus) {
       aedes.on('publish', (packet) => {
-        if (packet.topic.endsWith('/status') && !packet.topic.startsWith('$'))
+        if (isStatusTopic(packet.topic))
           onStatus(
             packet.topic,
             Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
@@ -537,7 +531,7 @@ export class Broker {
   private publishStatus(device: Device, state: 'online' | 'offline'): void {
     if (!this.aedes) return
     const topic = topics.status(device.village, device.id)
-    this.publish(topic, JSON.stringify({ state, atMs: Date.now() }), true).catch((err) => {
+    this.publish(topic, statusMessage(state, Date.now()), true).catch((err) => {
       if (this.once.first(`status|${device.id}`))
         log.warn({ device: device.id, err }, 'status publish failed')
     })

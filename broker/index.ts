@@ -2,7 +2,6 @@ export {
   canSubscribe,
   classifyPublish,
   clientIdBelongsTo,
-  parseDeviceTopic,
   type RefusalCause,
   willAllowed,
 } from './acl.ts'

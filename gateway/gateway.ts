@@ -1,7 +1,6 @@
 import type { MqttClient } from 'mqtt'
 import { getLogger } from '../src/log.ts'
-import { topics } from '../src/registry/types.ts'
-import { DEFAULT_SENSOR, SENSOR_PATTERN } from '../src/telemetry/validate.ts'
+import { DEFAULT_SENSOR, SENSOR_PATTERN, statusMessage, topics } from '../src/telemetry/index.ts'
 import { GatewayQueue } from './queue.ts'
 import {
   type Backoff,
@@ -177,7 +176,7 @@ export class Gateway {
       clientId: `${o.gateway.id}-health`,
       username: o.gateway.id,
       password: o.gateway.secret,
-      will: { topic: statusTopic, payload: JSON.stringify({ state: 'offline' }), retain: true, qos: 1 },
+      will: { topic: statusTopic, payload: statusMessage('offline'), retain: true, qos: 1 },
       connectTimeoutMs: o.connectTimeoutMs,
       backoff: o.reconnectBackoff,
       refusedBackoff: o.refusedBackoff,

@@ -4,14 +4,21 @@ import {
   type AlertEngine,
   alertEngineFromConfig,
   ownership,
-  parseStatusMessage,
   partitionClientId,
   StateFeed,
 } from './alerts/index.ts'
 import { ApiServer } from './api/index.ts'
 import { type Config, resolvePaths } from './config.ts'
 import { KampungError } from './errors.ts'
-import { IngestPipeline, MqttIngest, PeerAdoption, workerStateTopic } from './ingest/index.ts'
+import {
+  IngestPipeline,
+  type MqttConnection,
+  MqttConsumer,
+  PeerAdoption,
+  publishRejection,
+  uplinkHandler,
+  workerStateTopic,
+} from './ingest/index.ts'
 import { getLogger } from './log.ts'
 import { Metrics } from './metrics.ts'
 import { createNotify } from './notify/index.ts'
@@ -19,6 +26,7 @@ import { InfluxAssessmentSink, Oksigen } from './oksigen/index.ts'
 import { Registry } from './registry/index.ts'
 import { InfluxStore, SpoolingStore, SqliteStore } from './store/index.ts'
 import type { TelemetryStore } from './store/types.ts'
+import { parseStatusMessage, topics } from './telemetry/index.ts'
 
 export interface Roles {
   broker: boolean
@@ -45,13 +53,16 @@ export class KampungApp {
   readonly store: TelemetryStore
   readonly pipeline: IngestPipeline
   broker: Broker | undefined
-  mqttIngest: MqttIngest | undefined
+  /** The ingest role's MQTT consumer (`kampung ingest`, ingest.mode mqtt). */
+  mqttIngest: MqttConsumer | undefined
   peers: PeerAdoption | undefined
   api: ApiServer | undefined
   oksigen: Oksigen | undefined
   notify: ReturnType<typeof createNotify> | undefined
   alerts: AlertEngine | undefined
+  /** The state role (`kampung state`): its message handler, and the MQTT consumer feeding it. */
   stateFeed: StateFeed | undefined
+  stateConsumer: MqttConsumer | undefined
   private readonly log = getLogger('app')
   private started: Array<{ stop(): Promise<void> }> = []
   private stopping = false
@@ -77,7 +88,7 @@ export class KampungApp {
       maxWritesInFlight: config.ingest.maxWritesInFlight,
       reportRejected: (device, report) => {
         if (this.broker) this.broker.publishError(device, report)
-        else this.mqttIngest?.report(device, report)
+        else if (this.mqttIngest) publishRejection(this.mqttIngest, device, report)
       },
     })
   }
@@ -153,29 +164,36 @@ export class KampungApp {
       this.pipeline.onStored((readings) => alerts.enqueueReadings(readings))
     }
     if (roles.state) {
-      const m = config.ingest.mqtt
       const partition = config.alerts.partition!
       const alerts = this.alerts
       const verifier = this.oksigen?.verifier
-      this.stateFeed = new StateFeed({
-        url: m.url,
-        username: m.username,
-        password: m.password,
-        clientId: partitionClientId(partition),
-        protocolVersion: m.protocolVersion,
-        sessionExpiryS: m.sessionExpiryS,
-        maxInFlightMessages: m.maxInFlightMessages,
+      const feed = new StateFeed({
         partition,
         registry: this.registry,
         metrics: this.metrics,
+        batchMaxReadings: config.alerts.batchMaxReadings,
+        batchMaxWaitMs: config.alerts.batchMaxWaitMs,
         // Synchronous evaluation: the messages are acknowledged once the engine has committed.
         onReadings: (readings) => {
           alerts?.onReadings(readings)
           verifier?.onReadings(readings)
         },
-        onStatus: (s) => alerts?.onDeviceStatus(s.device, s.village, s.state, s.atMs),
+        // The engine decides which devices' statuses feed gateway health (feedsGatewayHealth).
+        onStatus: (status) => alerts?.onDeviceStatus(status),
       })
-      await this.startPart(this.stateFeed)
+      this.stateFeed = feed
+      // Its own non-shared persistent session: every message of the villages it owns.
+      this.stateConsumer = new MqttConsumer({
+        ...this.mqttConnection(),
+        clientId: partitionClientId(partition),
+        name: 'state worker',
+        logName: 'alerts-feed',
+        logFields: { owns: feed.describe() },
+        topicFilters: feed.topicFilters(),
+        onMessage: feed.onMessage,
+      })
+      await this.startPart(feed)
+      await this.startPart(this.stateConsumer)
       this.log.info(
         { villages: this.stateFeed.ownedVillages() },
         'state worker owns these registered villages',
@@ -196,8 +214,15 @@ export class KampungApp {
       const m = config.ingest.mqtt
       const group = m.sharedGroup
       const adopt = group !== undefined && m.protocolVersion === 5 && m.adoptPeersAfterS > 0
-      const worker = { ...m, pipeline: this.pipeline, registry: this.registry }
-      this.mqttIngest = new MqttIngest({
+      const worker = {
+        ...this.mqttConnection(),
+        name: 'ingest',
+        logName: 'ingest-mqtt',
+        topicFilters: [topics.filter('up')],
+        sharedGroup: group,
+        onMessage: uplinkHandler(this.pipeline, this.registry),
+      }
+      this.mqttIngest = new MqttConsumer({
         ...worker,
         ...(adopt ? { stateTopic: workerStateTopic(group, m.clientId), willDelayS: m.adoptPeersAfterS } : {}),
       })
@@ -220,7 +245,7 @@ export class KampungApp {
         maxPayloadBytes: config.broker.maxPayloadBytes,
         registry: this.registry,
         onRefused: (cause) => this.metrics.brokerRefusals.inc({ cause }),
-        onStatus: this.alerts ? (topic, payload) => this.onDeviceStatus(topic, payload) : undefined,
+        onStatus: this.alerts ? (topic, payload) => this.onBrokerStatus(topic, payload) : undefined,
         onUplink: inProcess
           ? (device, topic, payload, done) =>
               this.pipeline.handle(device, payload, topic, 'mqtt', Date.now(), (err, outcome) =>
@@ -250,20 +275,32 @@ export class KampungApp {
     }
   }
 
+  /** `ingest.mqtt`: the broker connection of both consumer roles (ingest and state). */
+  private mqttConnection(): MqttConnection {
+    const m = this.config.ingest.mqtt
+    return {
+      url: m.url,
+      username: m.username,
+      password: m.password,
+      clientId: m.clientId,
+      protocolVersion: m.protocolVersion,
+      maxInFlightMessages: m.maxInFlightMessages,
+      sessionExpiryS: m.sessionExpiryS,
+    }
+  }
+
   /**
-   * A gateway's retained status (broker, will or the gateway itself) to the alerts engine, whose
-   * `gateway_offline` rule holds every sensor alert of the village. The broker publishes a status
-   * for every device, but a node or service that disconnects is not a gateway down: nodes that stop
-   * reporting are found from their data (`device_offline`).
+   * A retained status seen by the embedded broker (its own, a will, or a gateway's report) to the
+   * alerts engine, as the state role's feed does: the engine decides which devices' statuses feed
+   * gateway health (feedsGatewayHealth), for every role alike.
    */
-  private onDeviceStatus(topic: string, payload: Buffer): void {
+  private onBrokerStatus(topic: string, payload: Buffer): void {
     // Called from aedes' publish event: it must never throw. While stopping, the broker announces
     // every device offline after the registry and the engine may already be closed.
     if (this.stopping) return
     try {
       const status = parseStatusMessage(topic, payload)
-      if (!status || this.registry.getDevice(status.device)?.kind !== 'gateway') return
-      this.alerts?.onDeviceStatus(status.device, status.village, status.state, status.atMs)
+      if (status) this.alerts?.onDeviceStatus(status)
     } catch (err) {
       this.log.error({ err, topic }, 'device status not applied to alerts')
     }

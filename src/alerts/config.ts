@@ -222,15 +222,15 @@ export const alertsSchema = z
       .object({ start: clock.default('21:00'), end: clock.default('06:00') })
       .strict()
       .prefault({}),
+    /**
+     * Readings are evaluated in batches, one SQLite transaction each: at most this many readings…
+     * (the state worker's feed, and the readings the ingest pipeline stored)
+     */
+    batchMaxReadings: z.number().int().min(1).max(50_000).default(5000),
+    /** …gathered for at most this long (as the ingest batcher's window, so latency stays small). */
+    batchMaxWaitMs: z.number().int().min(0).max(10_000).default(25),
     /** Unexported InfluxDB events are retried this often (events stay in SQLite until written). */
     exportEveryMs: z.number().int().min(100).default(10_000),
-    /**
-     * Stored readings are gathered this long and the rules run on them together: one transaction
-     * per batch rather than per message. As the ingest batcher's window, so latency stays small.
-     */
-    batchWindowMs: z.number().int().min(0).max(10_000).default(25),
-    /** A batch is evaluated at once when it holds this many readings, so one stays short. */
-    batchMaxReadings: z.number().int().min(1).max(1_000_000).default(5_000),
     rules: rulesSchema.prefault({}),
     irrigation: irrigationSchema.prefault({}),
     /**

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3'
 import { growthStageOnDay } from '../agronomy/index.ts'
 import { getLogger } from '../log.ts'
-import type { Registry } from '../registry/index.ts'
-import type { Reading } from '../telemetry/reading.ts'
+import type { Device, Registry } from '../registry/index.ts'
+import type { DeviceStatus, Reading } from '../telemetry/index.ts'
 import { handleCommand } from './commands.ts'
 import type { AlertsConfig, MoistureThreshold, Severity } from './config.ts'
 import { Directory, type Field, type Language } from './directory.ts'
@@ -146,6 +146,18 @@ export interface AlertEngineOptions {
 }
 
 const OWNS_ALL = () => true
+
+/**
+ * The one rule for which device statuses feed gateway health (`gateway_offline`, which holds every
+ * sensor alert of the village and texts its officers): a registered device of kind `gateway`, in
+ * the village its status topic names. The broker publishes a status for every device, and battery
+ * nodes disconnect between reports: a node or service going offline is not a gateway down (nodes
+ * that stop reporting are found from their data, `device_offline`). Every role hands its statuses
+ * to AlertEngine.onDeviceStatus, which applies this rule; the timer applies it too.
+ */
+export function feedsGatewayHealth(device: Device | undefined, village: string): boolean {
+  return device?.kind === 'gateway' && device.village === village
+}
 
 const SOIL = 'soil_moisture'
 /** A stuck value is judged over hours; checking every 10 min of reading time is plenty. */
@@ -324,16 +336,16 @@ export class AlertEngine {
   // ---------------------------------------------------------------- readings
 
   /**
-   * For IngestPipeline.onStored, which calls once per message: readings are gathered for
-   * `alerts.batchWindowMs` (or until `alerts.batchMaxReadings`) and evaluated together (one
-   * transaction per batch rather than per message).
+   * For IngestPipeline.onStored, which calls once per message: readings are gathered (config
+   * `batchMaxWaitMs`, at most `batchMaxReadings`) and evaluated together (one transaction per batch
+   * rather than per message).
    * Never throws: an evaluation error is logged and the readings are dropped from evaluation (they
    * are stored all the same).
    */
   enqueueReadings(readings: readonly Reading[]): void {
     if (readings.length === 0) return
     this.buffered.push(...readings)
-    const { batchWindowMs, batchMaxReadings } = this.cfg
+    const { batchMaxWaitMs, batchMaxReadings } = this.cfg
     if (this.buffered.length >= batchMaxReadings) {
       // Full: evaluate soon, but not inside the caller (onStored listeners must be quick).
       clearTimeout(this.bufferTimer)
@@ -341,7 +353,7 @@ export class AlertEngine {
       return
     }
     if (this.bufferTimer) return
-    this.bufferTimer = setTimeout(() => this.drainBuffer(), batchWindowMs)
+    this.bufferTimer = setTimeout(() => this.drainBuffer(), batchMaxWaitMs)
   }
 
   /** Evaluates what enqueueReadings gathered (stop() calls it too). */
@@ -433,30 +445,43 @@ export class AlertEngine {
   }
 
   /**
-   * A device's connection state (the broker's retained `kampung/<village>/<device>/status`):
-   * a gateway offline holds back sensor alerts of its village (inhibition).
+   * A device's connection state (its retained status message, from the embedded broker or the
+   * state worker's subscription): a gateway offline holds back sensor alerts of its village
+   * (inhibition). Statuses of other devices are ignored here (feedsGatewayHealth), whoever passes them.
    */
-  onDeviceStatus(device: string, village: string, state: 'online' | 'offline', atMs: number): void {
+  onDeviceStatus(status: DeviceStatus): void {
     // The broker announces every device offline while the service shuts down, after this stopped.
     if (!this.started) return
+    const { device, village, state, atMs } = status
     if (!this.owns(village)) return
+    if (!feedsGatewayHealth(this.opts.registry.getDevice(device), village)) return
     this.sql(
       `INSERT INTO device_seen (device, village, last_ms, status, status_at_ms) VALUES (?, ?, 0, ?, ?)
          ON CONFLICT(device) DO UPDATE SET status = excluded.status, status_at_ms = excluded.status_at_ms`,
     ).run(device, village, state, atMs)
-    if (state === 'online') {
-      this.apply({
-        rule: 'gateway_offline',
-        subject: `device:${device}`,
-        category: 'sensor',
-        village,
-        device,
-        severity: this.cfg.rules.sensorHealth.severity,
-        active: false,
-        clear: true,
-        atMs,
-        forMs: 0,
-      })
+    if (state === 'online') this.apply(this.gatewayOffline(device, village, false, atMs))
+  }
+
+  /** The gateway_offline finding of a device: active (offline since `sinceMs`) or clear. */
+  private gatewayOffline(
+    device: string,
+    village: string,
+    active: boolean,
+    atMs: number,
+    sinceMs?: number,
+  ): Finding {
+    return {
+      rule: 'gateway_offline',
+      subject: `device:${device}`,
+      category: 'sensor',
+      village,
+      device,
+      severity: this.cfg.rules.sensorHealth.severity,
+      active,
+      clear: !active,
+      value: sinceMs,
+      atMs,
+      forMs: 0,
     }
   }
 
@@ -995,6 +1020,13 @@ export class AlertEngine {
       }>
       for (const r of rows) {
         if (!this.owns(r.village)) continue
+        if (r.status !== null && !feedsGatewayHealth(this.opts.registry.getDevice(r.device), r.village)) {
+          // Written before the rule was applied on every path (a node's status in the state role):
+          // forget it, and resolve a gateway_offline it opened.
+          this.sql('UPDATE device_seen SET status = NULL, status_at_ms = NULL WHERE device = ?').run(r.device)
+          findings.push(this.gatewayOffline(r.device, r.village, false, nowMs))
+          r.status = null
+        }
         if (r.last_ms > 0 && nowMs - r.last_ms >= h.offlineAfterMs) {
           findings.push({
             rule: 'device_offline',
@@ -1015,21 +1047,8 @@ export class AlertEngine {
           r.status === 'offline' &&
           r.status_at_ms !== null &&
           nowMs - r.status_at_ms >= h.gatewayOfflineAfterMs
-        ) {
-          findings.push({
-            rule: 'gateway_offline',
-            subject: `device:${r.device}`,
-            category: 'sensor',
-            village: r.village,
-            device: r.device,
-            severity: h.severity,
-            active: true,
-            clear: false,
-            value: r.status_at_ms,
-            atMs: nowMs,
-            forMs: 0,
-          })
-        }
+        )
+          findings.push(this.gatewayOffline(r.device, r.village, true, nowMs, r.status_at_ms))
       }
     }
     // Window rules (rain sums, humid hours) lapse with time alone: re-evaluate firing ones now.

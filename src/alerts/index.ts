@@ -16,5 +16,4 @@ export {
 } from './partition.ts'
 export { alertsRouter } from './route.ts'
 export { StateFeed, type StateFeedOptions } from './state-feed.ts'
-export { type DeviceStatus, parseStatusMessage } from './status.ts'
 export * from './templates.ts'

@@ -8,8 +8,8 @@ import {
   PAYLOAD_FORMATS,
   type PayloadFormat,
   type Registry,
-  topics,
 } from '../registry/index.ts'
+import { topics } from '../telemetry/index.ts'
 
 /** Where the commands write; tests pass their own. */
 export interface CliIo {

@@ -1,4 +1,10 @@
 export { type BatcherOptions, WriteBatcher } from './batcher.ts'
-export { MqttIngest, type MqttIngestOptions } from './mqtt-ingest.ts'
+export {
+  type MessageHandler,
+  type MqttConnection,
+  MqttConsumer,
+  type MqttConsumerOptions,
+} from './mqtt-consumer.ts'
 export { PeerAdoption, type PeerAdoptionOptions, workerStateTopic } from './peer-adoption.ts'
 export { type IngestOptions, type IngestOutcome, IngestPipeline, type RejectionReport } from './pipeline.ts'
+export { publishRejection, uplinkHandler } from './uplinks.ts'

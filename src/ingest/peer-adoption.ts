@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { getLogger, type Logger } from '../log.ts'
-import { MqttIngest, type MqttIngestOptions } from './mqtt-ingest.ts'
+import { MqttConsumer, type MqttConsumerOptions } from './mqtt-consumer.ts'
 
 /** Where the workers of a shared group keep their liveness (retained, MQTT 5). */
 export function workerStateTopic(group: string, clientId: string): string {
@@ -8,8 +8,8 @@ export function workerStateTopic(group: string, clientId: string): string {
 }
 
 export interface PeerAdoptionOptions {
-  /** The worker's own MqttIngest options (url, credentials, group, client id, pipeline…). */
-  worker: MqttIngestOptions & { sharedGroup: string }
+  /** The worker's own MqttConsumer options (url, credentials, group, client id, handler…). */
+  worker: MqttConsumerOptions & { sharedGroup: string }
   /** A peer silent this long (its will's delay) has its session adopted. */
   adoptAfterS: number
 }
@@ -33,7 +33,7 @@ export class PeerAdoption {
   private readonly opts: PeerAdoptionOptions
   private readonly log: Logger
   private watcher: MqttClient | undefined
-  private readonly adopted = new Map<string, MqttIngest>()
+  private readonly adopted = new Map<string, MqttConsumer>()
   private stopping = false
 
   constructor(opts: PeerAdoptionOptions) {
@@ -75,7 +75,7 @@ export class PeerAdoption {
 
   private async adopt(peer: string): Promise<void> {
     const w = this.opts.worker
-    const ingest = new MqttIngest({
+    const ingest = new MqttConsumer({
       ...w,
       clientId: peer,
       adopted: true,

@@ -36,13 +36,3 @@ export interface NewDevice {
   lat?: number
   lon?: number
 }
-
-/** MQTT topics of one device; the ACL allows a device exactly these. */
-export const topics = {
-  up: (village: string, device: string) => `kampung/${village}/${device}/up`,
-  errors: (village: string, device: string) => `kampung/${village}/${device}/errors`,
-  status: (village: string, device: string) => `kampung/${village}/${device}/status`,
-  down: (village: string, device: string) => `kampung/${village}/${device}/down`,
-  /** What an ingest worker subscribes to. */
-  allUp: 'kampung/+/+/up',
-}

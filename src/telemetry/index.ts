@@ -22,6 +22,18 @@ export type {
   RejectReason,
 } from './reading.ts'
 export { decodeSenml } from './senml.ts'
+export {
+  type DeviceStatus,
+  type DeviceTopic,
+  inTopicScheme,
+  isStatusTopic,
+  parseDeviceTopic,
+  parseStatusMessage,
+  statusMessage,
+  TOPIC_LEAVES,
+  type TopicLeaf,
+  topics,
+} from './topic.ts'
 export { decodeTts } from './tts.ts'
 export { toCanonical, UNIT_CONVERSIONS } from './units.ts'
 export { RADIO_SENSOR } from './uplink.ts'

@@ -18,9 +18,9 @@ const reading = (i: number): Reading => ({
 })
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-describe('enqueueReadings batches as alerts.batchWindowMs and alerts.batchMaxReadings say', () => {
+describe('enqueueReadings batches as alerts.batchMaxWaitMs and alerts.batchMaxReadings say', () => {
   it('evaluates a full batch at once, and the rest after the window', async () => {
-    r = await rig({ ...only('dry'), batchWindowMs: 150, batchMaxReadings: 3 })
+    r = await rig({ ...only('dry'), batchMaxWaitMs: 150, batchMaxReadings: 3 })
     const evaluated: number[] = []
     vi.spyOn(r.engine, 'onReadings').mockImplementation((rs) => {
       evaluated.push(rs.length)

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  type AlertView,
-  formatNumber,
-  parseAlertsConfig,
-  parseStatusMessage,
-  renderGroup,
-} from '../../src/alerts/index.ts'
+import { type AlertView, formatNumber, parseAlertsConfig, renderGroup } from '../../src/alerts/index.ts'
 import { ConfigError, parseConfig } from '../../src/config.ts'
 
 /** GSM 03.38 basic set and extension table (extension characters cost 2 septets). */
@@ -139,22 +133,5 @@ describe('SMS templates', () => {
         }
       }
     }
-  })
-})
-
-describe('device status messages', () => {
-  it('parses the broker’s and gateways’ retained status; anything else is not a status', () => {
-    expect(parseStatusMessage('kampung/kemiren/gw-1/status', '{"state":"offline","atMs":5}')).toEqual({
-      village: 'kemiren',
-      device: 'gw-1',
-      state: 'offline',
-      atMs: 5,
-    })
-    expect(
-      parseStatusMessage('kampung/kemiren/gw-1/status', Buffer.from('{"state":"online"}'), 9)?.atMs,
-    ).toBe(9)
-    expect(parseStatusMessage('kampung/kemiren/gw-1/up', '{"state":"online"}')).toBeUndefined()
-    expect(parseStatusMessage('kampung/kemiren/gw-1/status', 'not json')).toBeUndefined()
-    expect(parseStatusMessage('kampung/kemiren/gw-1/status', '{"state":"sleeping"}')).toBeUndefined()
   })
 })

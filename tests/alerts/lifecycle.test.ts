@@ -188,7 +188,7 @@ describe('grouping, escalation, inhibition, silences', () => {
     const t0 = wib(2026, 7, 2, 9)
     r = await rig({ ...only('sensor'), groupWaitMs: 0, groupIntervalMs: 0 }, { startMs: t0 })
     await seed(r)
-    r.engine.onDeviceStatus('gw-1', 'kemiren', 'offline', t0)
+    r.engine.onDeviceStatus({ device: 'gw-1', village: 'kemiren', state: 'offline', atMs: t0 })
     at(r, t0 + 16 * MIN)
     const gw = r.engine.listAlerts({ state: 'firing' })
     expect(gw.map((a) => a.rule)).toEqual(['gateway_offline'])
@@ -205,7 +205,7 @@ describe('grouping, escalation, inhibition, silences', () => {
     ).toEqual(['battery_low', 'gateway_offline'])
     expect(r.outbox.to(PHONE_A)).toHaveLength(0)
     // Gateway back: the held alert goes out.
-    r.engine.onDeviceStatus('gw-1', 'kemiren', 'online', t0 + 70 * MIN)
+    r.engine.onDeviceStatus({ device: 'gw-1', village: 'kemiren', state: 'online', atMs: t0 + 70 * MIN })
     at(r, t0 + 70 * MIN, reading('soil-1', 'battery_voltage', 3.3, t0 + 70 * MIN))
     expect(r.outbox.to(PHONE_A).map((m) => m.text)).toEqual([
       expect.stringMatching(/^SAWAH1: baterai soil-1 lemah \(3,30 V\)\. Ganti\/isi baterai\. Balas OK \d+$/),

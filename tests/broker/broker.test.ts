@@ -6,7 +6,8 @@ import path from 'node:path'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Broker } from '../../broker/index.ts'
-import { type Device, Registry, topics } from '../../src/registry/index.ts'
+import { type Device, Registry } from '../../src/registry/index.ts'
+import { topics } from '../../src/telemetry/index.ts'
 import { mosquittoPub, runClient } from '../harness/clients.ts'
 
 interface Uplink {

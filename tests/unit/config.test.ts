@@ -18,14 +18,14 @@ describe('config', () => {
       'ingest.batchMaxWaitMs': [example.ingest.batchMaxWaitMs, defaults.ingest.batchMaxWaitMs],
       'ingest.maxWritesInFlight': [example.ingest.maxWritesInFlight, defaults.ingest.maxWritesInFlight],
       'ingest.maxPendingReadings': [example.ingest.maxPendingReadings, defaults.ingest.maxPendingReadings],
-      'alerts.batchWindowMs': [example.alerts.batchWindowMs, defaults.alerts.batchWindowMs],
+      'alerts.batchMaxWaitMs': [example.alerts.batchMaxWaitMs, defaults.alerts.batchMaxWaitMs],
       'alerts.batchMaxReadings': [example.alerts.batchMaxReadings, defaults.alerts.batchMaxReadings],
     }
     for (const [key, [inExample, byDefault]] of Object.entries(figures)) {
       expect(inExample, key).toBeDefined()
       expect(inExample, key).toBe(byDefault)
     }
-    expect(defaults.alerts.batchWindowMs).toBe(25)
+    expect(defaults.alerts.batchMaxWaitMs).toBe(25)
   })
 
   it('refuses a maxWritesInFlight it cannot honour, saying what it allows', () => {

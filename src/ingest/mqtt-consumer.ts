@@ -1,27 +1,43 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
-import type { Registry } from '../registry/index.ts'
-import { type Device, topics } from '../registry/types.ts'
 import { holdPubacks } from './held-puback.ts'
-import type { IngestPipeline, RejectionReport } from './pipeline.ts'
 
-export interface MqttIngestOptions {
+/** Where and as whom to connect: the `ingest.mqtt` config section, shared by both roles. */
+export interface MqttConnection {
   url: string
   username?: string
   password?: string
   clientId: string
-  /** Join an MQTT 5 shared subscription group so several workers split the load. */
-  sharedGroup?: string
   protocolVersion: 4 | 5
   /**
-   * Messages taken from the broker but not yet durable. At the limit the worker stops reading its
+   * Messages taken from the broker but not yet done. At the limit the consumer stops reading its
    * socket (TCP backpressure), so memory stays bounded even on MQTT 3.1.1, which has no flow
    * control; with MQTT 5 the broker is also told (Receive Maximum).
    */
   maxInFlightMessages: number
-  /** MQTT 5 session expiry: how long the broker keeps this worker's session (and queue) while it is away. */
+  /** MQTT 5 session expiry: how long the broker keeps this session (and its queue) while we are away. */
   sessionExpiryS?: number
+}
+
+/**
+ * What to do with one message. The promise settles once the message's work is done (durable in the
+ * store, or evaluated and committed): its PUBACK waits for it. A rejection sends no PUBACK and
+ * drops the connection, so the broker redelivers the message.
+ */
+export type MessageHandler = (topic: string, payload: Buffer) => Promise<void>
+
+export interface MqttConsumerOptions extends MqttConnection {
+  /** What the log lines call this consumer ('ingest', 'state worker') and its logger namespace. */
+  name: string
+  logName: string
+  /** Extra fields of the "subscribed" log line (e.g. the villages a state worker owns). */
+  logFields?: Record<string, unknown>
+  /** The session's subscriptions (QoS 1), e.g. `topics.filter('up')`. */
+  topicFilters: readonly string[]
+  /** Join an MQTT 5 shared subscription group (`$share/<group>/…`) so several workers split the load. */
+  sharedGroup?: string
+  onMessage: MessageHandler
   /**
    * Where this session's liveness is kept (MQTT 5, retained): `online` on connect, and as the will
    * `offline`, published by the broker only once nobody has held this client id for
@@ -36,32 +52,37 @@ export interface MqttIngestOptions {
    */
   adopted?: boolean
   onClosed?: (reasonCode: number | undefined) => void
-  pipeline: IngestPipeline
-  registry: Registry
 }
 
 /** A persistent session outlives a restart of the worker by this much (MQTT 5 session expiry). */
 const SESSION_EXPIRY_S = 7 * 24 * 3600
-const UP_TOPIC = /^kampung\/([^/]+)\/([^/]+)\/up$/
 /** MQTT 5 DISCONNECT reason "Disconnect with Will Message": a planned stop still lets peers adopt. */
 const DISCONNECT_WITH_WILL = 4
+const RECONNECT_PERIOD_MS = 1000
+const CONNECT_TIMEOUT_MS = 10_000
+/** MQTT 5 Receive Maximum is a two-byte integer. */
+const MAX_RECEIVE_MAXIMUM = 65_535
 
 /**
- * Ingest as an ordinary MQTT client of any broker (Mosquitto, EMQX, our own): QoS 1 on a persistent
- * session, so what is published while the worker is down waits in the broker.
+ * The one MQTT consumer of the system, for every role that takes messages from a broker
+ * (Mosquitto, EMQX, our own): `kampung ingest` stores uplinks through it, `kampung state` evaluates
+ * its villages' uplinks and statuses through it. QoS 1 on a persistent session (clean=false), so
+ * what is published while the worker is down waits in the broker; reconnects by itself, and
+ * subscribes again when the broker lost the session.
  *
- * Acknowledging only once durable: mqtt.js sends the PUBACK from handleMessage's callback and reads
- * no further packet until then, which would make every message wait for its own store write. So the
- * callback returns at once and the PUBACK packet itself is held back until the message's readings
- * are durable. A held PUBACK is dropped if the connection it belongs to has gone: the broker then
- * redelivers the message on the new session, and the idempotent store absorbs the duplicate.
+ * Acknowledging only once done: mqtt.js sends the PUBACK from handleMessage's callback and reads
+ * no further packet until then, which would make every message wait for its own work. So the
+ * callback returns at once and the PUBACK packet itself is held back until the handler's promise
+ * resolves (held-puback.ts). A held PUBACK is dropped if the connection it belongs to has gone: the
+ * broker then redelivers the message on the new session, and the idempotent work absorbs the
+ * duplicate. At most `maxInFlightMessages` messages are taken and not yet done.
  */
-export class MqttIngest {
-  private readonly opts: MqttIngestOptions
+export class MqttConsumer {
+  private readonly opts: MqttConsumerOptions
   private readonly log: Logger
   private client: MqttClient | undefined
   private generation = 0
-  private readonly durable = new Map<number, Promise<void>>()
+  private readonly pending = new Map<number, Promise<void>>()
   private readonly inFlight = new Set<Promise<void>>()
   private readonly resumeWhenRoom: Array<() => void> = []
   private wasConnected = false
@@ -69,26 +90,27 @@ export class MqttIngest {
   private stopping = false
   private disconnectReason: number | undefined
 
-  constructor(opts: MqttIngestOptions) {
+  constructor(opts: MqttConsumerOptions) {
     this.opts = opts
-    this.log = getLogger('ingest-mqtt')
+    this.log = getLogger(opts.logName)
   }
 
   async start(): Promise<void> {
     const o = this.opts
+    this.stopping = false
     const options: IClientOptions = {
       clientId: o.clientId,
       username: o.username,
       password: o.password,
       clean: false,
       protocolVersion: o.protocolVersion,
-      reconnectPeriod: o.adopted ? 0 : 1000,
-      connectTimeout: 10_000,
+      reconnectPeriod: o.adopted ? 0 : RECONNECT_PERIOD_MS,
+      connectTimeout: CONNECT_TIMEOUT_MS,
       properties:
         o.protocolVersion === 5
           ? {
               sessionExpiryInterval: o.sessionExpiryS ?? SESSION_EXPIRY_S,
-              receiveMaximum: Math.min(65535, o.maxInFlightMessages),
+              receiveMaximum: Math.min(MAX_RECEIVE_MAXIMUM, o.maxInFlightMessages),
             }
           : undefined,
       will:
@@ -105,26 +127,29 @@ export class MqttIngest {
     const client = mqtt.connect(o.url, options)
     this.client = client
     holdPubacks(client, {
-      pending: this.durable,
+      pending: this.pending,
       generation: () => this.generation,
       onFailed: (err) => {
         // no PUBACK: reconnecting makes the broker redeliver the message
-        this.log.error({ err: err.message }, 'store failed; dropping connection so the broker redelivers')
+        this.log.error(
+          { err: err.message },
+          `${o.name}: message failed; dropping connection so the broker redelivers`,
+        )
         client.stream?.destroy()
       },
     })
     client.handleMessage = (packet, callback) => {
-      const work = this.process(packet.topic, packet.payload as Buffer)
+      const work = o.onMessage(packet.topic, packet.payload as Buffer)
       this.inFlight.add(work)
       const forget = () => {
         this.inFlight.delete(work)
-        if (this.inFlight.size < this.opts.maxInFlightMessages) this.resumeWhenRoom.shift()?.()
+        if (this.inFlight.size < o.maxInFlightMessages) this.resumeWhenRoom.shift()?.()
       }
       work.then(forget, forget)
-      if (packet.qos > 0 && packet.messageId !== undefined) this.durable.set(packet.messageId, work)
-      else work.catch((err) => this.log.error({ err: (err as Error).message }, 'QoS 0 message not stored'))
+      if (packet.qos > 0 && packet.messageId !== undefined) this.pending.set(packet.messageId, work)
+      else work.catch((err) => this.log.error({ err: (err as Error).message }, 'QoS 0 message failed'))
       // mqtt.js reads no further packet until `callback`: holding it is backpressure to the broker.
-      if (this.inFlight.size < this.opts.maxInFlightMessages) callback()
+      if (this.inFlight.size < o.maxInFlightMessages) callback()
       else this.resumeWhenRoom.push(callback)
     }
     client.on('disconnect', (packet) => {
@@ -153,7 +178,7 @@ export class MqttIngest {
         if ((err as { code?: number }).code) {
           client.off('connect', onConnect)
           client.end(true)
-          reject(new Error(`ingest could not connect to ${o.url}: ${err.message}`))
+          reject(new Error(`${o.name} could not connect to ${o.url}: ${err.message}`))
         }
       }
       client.once('connect', onConnect)
@@ -163,7 +188,10 @@ export class MqttIngest {
       if (!this.wasConnected)
         this.log.info({ url: o.url, sessionPresent: connack.sessionPresent }, 'broker connection back')
       this.wasConnected = true
-      if (!connack.sessionPresent) this.subscribe(client)
+      if (!connack.sessionPresent)
+        this.subscribe(client).catch((err) =>
+          this.log.error({ err: (err as Error).message }, 'subscribe failed'),
+        )
       this.announce(client)
     })
     this.wasConnected = true
@@ -171,14 +199,28 @@ export class MqttIngest {
       this.log.info({ clientId: o.clientId, sessionPresent: this.sessionWasPresent }, 'peer session adopted')
       return
     }
+    // Subscribing again on a present session is harmless and covers changed filters.
     await this.subscribe(client)
     this.announce(client)
-    this.log.info({ url: o.url, clientId: o.clientId }, 'ingest subscribed')
+    this.log.info(
+      { url: o.url, clientId: o.clientId, sessionPresent: this.sessionWasPresent, ...o.logFields },
+      `${o.name} subscribed`,
+    )
   }
 
   /** Whether the broker still had this client id's session (for an adopted peer: anything to drain). */
   get sessionPresent(): boolean {
     return this.sessionWasPresent
+  }
+
+  /** Messages taken from the broker and not yet done. */
+  get inFlightMessages(): number {
+    return this.inFlight.size
+  }
+
+  /** Publish on this consumer's connection (QoS 1), e.g. a rejection report to a device's errors topic. */
+  publish(topic: string, payload: string): void {
+    this.client?.publish(topic, payload, { qos: 1 })
   }
 
   private announce(client: MqttClient): void {
@@ -188,37 +230,16 @@ export class MqttIngest {
   }
 
   private subscribe(client: MqttClient): Promise<void> {
-    const topic = this.opts.sharedGroup ? `$share/${this.opts.sharedGroup}/${topics.allUp}` : topics.allUp
+    const group = this.opts.sharedGroup
+    const filters = this.opts.topicFilters.map((f) => (group ? `$share/${group}/${f}` : f))
     return new Promise((resolve, reject) => {
-      client.subscribe(topic, { qos: 1 }, (err, granted) => {
+      client.subscribe(filters, { qos: 1 }, (err, granted) => {
         if (err) return reject(err)
         if (granted?.some((g) => g.qos > 2))
-          return reject(new Error(`broker refused subscription to ${topic}`))
+          return reject(new Error(`broker refused subscription to ${filters.join(', ')}`))
         resolve()
       })
     })
-  }
-
-  private async process(topic: string, payload: Buffer): Promise<void> {
-    const m = UP_TOPIC.exec(topic)
-    const { pipeline, registry } = this.opts
-    const device = m ? registry.getDevice(m[2]!) : undefined
-    if (!m || !device || device.village !== m[1]) {
-      pipeline.account(
-        undefined,
-        [],
-        [{ path: topic, reason: 'unknown_device', message: `no registered device for topic ${topic}` }],
-        topic,
-        'mqtt',
-        Date.now(),
-      )
-      return
-    }
-    await new Promise<void>((resolve, reject) =>
-      pipeline.handle(device, payload, topic, 'mqtt', Date.now(), (err, outcome) =>
-        outcome ? resolve() : reject(err),
-      ),
-    )
   }
 
   /**
@@ -232,25 +253,12 @@ export class MqttIngest {
     await client.endAsync(false, { reasonCode: 0, properties: { sessionExpiryInterval: 0 } })
   }
 
-  /** Messages taken from the broker and not yet durable. */
-  get inFlightMessages(): number {
-    return this.inFlight.size
-  }
-
-  /** Publish a rejection report to the device's errors topic. */
-  report(device: Device, report: RejectionReport): void {
-    if (device.kind === 'service' || !this.client) return
-    this.client.publish(topics.errors(device.village, device.id), JSON.stringify(report), { qos: 1 })
-  }
-
   async stop(): Promise<void> {
     const client = this.client
     if (!client) return
     this.stopping = true
-    // Stop taking messages, let accepted ones become durable and their PUBACKs go out, then close.
+    // Stop taking messages, let accepted ones finish and their PUBACKs go out, then close.
     await Promise.allSettled([...this.inFlight])
-    // An adopted peer session shares the worker's pipeline: the worker stops that.
-    if (!this.opts.adopted) await this.opts.pipeline.stop()
     await new Promise((r) => setImmediate(r))
     // With a state topic, a planned stop publishes the will too (after its delay): peers adopt the
     // session, which on Mosquitto keeps receiving its share of the messages while we are away.
