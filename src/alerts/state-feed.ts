@@ -49,7 +49,7 @@ const UP_TOPIC = /^kampung\/([^/]+)\/([^/]+)\/up$/
  */
 export class StateFeed {
   private readonly opts: StateFeedOptions
-  private readonly log = getLogger('alerts-feed')
+  private readonly log = getLogger('alerts.feed')
   private client: MqttClient | undefined
   private owns: (village: string) => boolean = () => false
   private generation = 0

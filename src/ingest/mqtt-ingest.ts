@@ -71,7 +71,7 @@ export class MqttIngest {
 
   constructor(opts: MqttIngestOptions) {
     this.opts = opts
-    this.log = getLogger('ingest-mqtt')
+    this.log = getLogger('ingest.mqtt')
   }
 
   async start(): Promise<void> {
