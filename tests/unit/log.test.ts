@@ -3,7 +3,10 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { getLogger, LOGGER_NAME } from '../../src/log.ts'
 
-const SRC = join(import.meta.dirname, '../../src')
+const ROOT = join(import.meta.dirname, '../..')
+const SRC = join(ROOT, 'src')
+/** Programs outside src that log through src/log.ts, and the capability name they log as. */
+const OTHER_PROGRAMS: Record<string, string> = { broker: 'broker', gateway: 'gateway', 'firmware-sim': 'sim' }
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -28,6 +31,20 @@ describe('logger names', () => {
       const folder = file.includes('/') ? file.split('/')[0]! : file.replace(/\.ts$/, '')
       expect(name.split('.')[0], file).toBe(folder)
     }
+  })
+
+  it('the broker, gateway and simulator programs follow the same style', () => {
+    let count = 0
+    for (const [dir, capability] of Object.entries(OTHER_PROGRAMS)) {
+      for (const file of sourceFiles(join(ROOT, dir))) {
+        for (const m of readFileSync(file, 'utf8').matchAll(/getLogger\('([^']*)'\)/g)) {
+          count++
+          expect(m[1], file).toMatch(LOGGER_NAME)
+          expect(m[1]!.split('.')[0], file).toBe(capability)
+        }
+      }
+    }
+    expect(count).toBeGreaterThanOrEqual(6)
   })
 
   it('refuses a name in another style', () => {
