@@ -82,7 +82,7 @@ export interface FleetStats {
  */
 export class Fleet {
   private readonly opts: FleetOptions
-  private readonly log = getLogger('fleet')
+  private readonly log = getLogger('sim.fleet')
   private readonly gateways = new Map<string, Gateway>()
   private readonly nextMs = new Map<string, number>()
   private readonly lastReportMs = new Map<string, number>()

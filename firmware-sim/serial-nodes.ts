@@ -18,7 +18,7 @@ export async function startSerialNodes(o: {
   /** A dendrometer's stem diameter at mounting, µm (measured by hand when the sensor is fitted). */
   stemBaseUm?: number
 }): Promise<{ stop(): void }> {
-  const log = getLogger('serial-nodes')
+  const log = getLogger('sim.serial')
   const running: NodeFirmware[] = []
   for (const { spec, port } of o.nodes) {
     const board = await openSerialBoard({ port, id: spec.id })

@@ -141,7 +141,7 @@ export class Gateway {
     queue.start()
     this.queue = queue
     const limiter = new RateLimiter(o.maxMessagesPerSec)
-    const linkLog = getLogger('gateway-uplink')
+    const linkLog = getLogger('gateway.uplink')
     for (const [deviceId, cred] of Object.entries(o.nodes)) {
       const link = new NodeUplink({
         url: o.url,

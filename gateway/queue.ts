@@ -100,7 +100,7 @@ interface Row {
  */
 export class GatewayQueue {
   private readonly opts: Required<Omit<QueueOptions, 'clock'>> & { clock: () => number }
-  private readonly log = getLogger('gateway-queue')
+  private readonly log = getLogger('gateway.queue')
   private db: Database.Database | undefined
   private entries = 0
   private bytes = 0

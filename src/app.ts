@@ -187,7 +187,7 @@ export class KampungApp {
         ...this.mqttConnection(),
         clientId: partitionClientId(partition),
         name: 'state worker',
-        logName: 'alerts-feed',
+        logName: 'alerts.feed',
         logFields: { owns: feed.describe() },
         topicFilters: feed.topicFilters(),
         onMessage: feed.onMessage,
@@ -217,7 +217,7 @@ export class KampungApp {
       const worker = {
         ...this.mqttConnection(),
         name: 'ingest',
-        logName: 'ingest-mqtt',
+        logName: 'ingest.mqtt',
         topicFilters: [topics.filter('up')],
         sharedGroup: group,
         onMessage: uplinkHandler(this.pipeline, this.registry),

@@ -346,6 +346,41 @@ export function loadConfig(
   return result.data!
 }
 
+/** Config keys whose values are credentials: printed as REDACTED, never as they are. */
+const SECRET_KEY = /(password|secret|token)$/i
+export const REDACTED = '***'
+
+/**
+ * The config with every credential replaced by `***`: values of keys named like a password,
+ * secret or token, and the password part of URLs (`redis://:pw@host`, `mqtt://u:pw@host`).
+ * For printing (`kampung config`) and logging; the config itself is not changed.
+ */
+export function redactSecrets(config: Config): Config {
+  const redact = (value: unknown, key: string): unknown => {
+    if (value === undefined || value === null) return value
+    if (SECRET_KEY.test(key)) return REDACTED
+    if (typeof value === 'string') return redactUrlPassword(value)
+    if (Array.isArray(value)) return value.map((v) => redact(v, ''))
+    if (typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]))
+    }
+    return value
+  }
+  return redact(config, '') as Config
+}
+
+function redactUrlPassword(text: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/\s]*@/i.test(text)) return text
+  try {
+    const url = new URL(text)
+    if (url.password === '') return text
+    url.password = REDACTED
+    return url.toString()
+  } catch {
+    return text
+  }
+}
+
 /** Paths derived from dataDir where the config leaves them unset. */
 export function resolvePaths(config: Config): {
   registry: string

@@ -8,7 +8,9 @@ import { KampungError } from '../errors.ts'
  * fields should override them with local extension-service (PPL) calendars.
  */
 
-export type CropId = 'rice' | 'maize' | 'chili'
+/** The crops the system knows: the one list. Alerts rules, the fields API and the CLI derive theirs from it. */
+export const CROP_IDS = ['rice', 'maize', 'chili'] as const
+export type CropId = (typeof CROP_IDS)[number]
 
 export type GrowthStage = 'initial' | 'development' | 'mid' | 'late' | 'after-season'
 
@@ -67,8 +69,6 @@ export const CROPS: Readonly<Record<CropId, CropCoefficients>> = {
     note: 'FAO-56 has no chili (Capsicum frutescens) row; sweet pepper stands in.',
   },
 }
-
-export const CROP_IDS = Object.keys(CROPS) as CropId[]
 
 export function seasonLengthDays(crop: CropId): number {
   const l = CROPS[crop].stageLengthsDays

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { CropId } from '../agronomy/index.ts'
 import { partitionSchema } from './partition.ts'
 
 /**
@@ -96,6 +97,7 @@ function cropRules(
  */
 const cropsSchema = z
   .object({
+    // One entry per agronomy crop: a crop added there and not here fails to compile.
     rice: cropRules(
       { thresholdPct: 38, forMs: 3 * HOUR_MS },
       // A paddy is meant to be flooded: no waterlogging rule.
@@ -106,7 +108,7 @@ const cropsSchema = z
     maize: cropRules({ thresholdPct: 21, forMs: 3 * HOUR_MS }, { thresholdPct: 40, forMs: 12 * HOUR_MS }),
     // Chili roots rot after a few hours in saturated soil.
     chili: cropRules({ thresholdPct: 25, forMs: 2 * HOUR_MS }, { thresholdPct: 38, forMs: 6 * HOUR_MS }),
-  })
+  } satisfies Record<CropId, z.ZodType>)
   .strict()
   .prefault({})
 export type CropRules = z.infer<typeof cropsSchema>['rice']

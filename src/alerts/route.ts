@@ -1,5 +1,6 @@
 import express, { type Response, type Router } from 'express'
 import { z } from 'zod'
+import { CROP_IDS } from '../agronomy/index.ts'
 import { bodyProblems, requireOfficer } from '../api/auth.ts'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
@@ -20,7 +21,7 @@ const fieldSchema = z.strictObject({
   id: z.string(),
   village: z.string(),
   name: z.string(),
-  crop: z.enum(['rice', 'maize', 'chili']),
+  crop: z.enum(CROP_IDS),
   stage: z.enum(STAGES).optional(),
   plantedAt: time.optional(),
   areaHa: z.number().positive(),

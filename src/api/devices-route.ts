@@ -1,8 +1,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { z } from 'zod'
-import { KampungError } from '../errors.ts'
 import { checkChannels, DEVICE_KINDS, PAYLOAD_FORMATS, type Registry } from '../registry/index.ts'
 import { authenticateOfficer, bodyProblems } from './auth.ts'
+import { sendError } from './errors.ts'
 
 export interface DevicesRouteOptions {
   registry: Registry
@@ -35,14 +35,6 @@ export function devicesRouter(opts: DevicesRouteOptions): Router {
     next()
   }
 
-  const fail = (res: Response, err: unknown) => {
-    if (err instanceof KampungError && !err.retryable) {
-      const status = /^unknown_/.test(err.code) ? 404 : /_exists/.test(err.code) ? 409 : 400
-      return res.status(status).json({ error: err.code, message: err.message })
-    }
-    throw err
-  }
-
   router.get('/api/v1/devices', admin, (req, res) => {
     const village = typeof req.query.village === 'string' ? req.query.village : undefined
     res.json({ devices: registry.listDevices({ village }) })
@@ -62,7 +54,7 @@ export function devicesRouter(opts: DevicesRouteOptions): Router {
       })
       res.set('Cache-Control', 'no-store').status(201).json({ device, secret })
     } catch (err) {
-      fail(res, err)
+      sendError(res, err)
     }
   })
 
@@ -71,7 +63,7 @@ export function devicesRouter(opts: DevicesRouteOptions): Router {
       const secret = await registry.rotateSecret(String(req.params.id))
       res.set('Cache-Control', 'no-store').json({ device: registry.getDevice(String(req.params.id)), secret })
     } catch (err) {
-      fail(res, err)
+      sendError(res, err)
     }
   })
 

@@ -1,9 +1,9 @@
-import express, { type Response, type Router } from 'express'
+import express, { type Router } from 'express'
 import { z } from 'zod'
-import { KampungError } from '../errors.ts'
 import { type Oksigen, SPECIES_IDS, TREE_STATES, type TreeState } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
 import { bodyProblems, requireOfficer } from './auth.ts'
+import { sendError } from './errors.ts'
 
 export interface TreesRouteOptions {
   registry: Registry
@@ -49,17 +49,6 @@ export function treesRouter(opts: TreesRouteOptions): Router {
 
   const officer = requireOfficer(opts.registry)
 
-  const fail = (res: Response, err: unknown) => {
-    if (err instanceof KampungError && !err.retryable) {
-      const status = /^unknown_/.test(err.code) ? 404 : /_exists|in_use/.test(err.code) ? 409 : 400
-      return res.status(status).json({ error: err.code, message: err.message })
-    }
-    const message = (err as Error).message
-    if (/^unknown tree/.test(message)) return res.status(404).json({ error: 'unknown_tree', message })
-    if (/cannot be verified/.test(message)) return res.status(409).json({ error: 'not_verifiable', message })
-    return res.status(500).json({ error: 'internal', message })
-  }
-
   router.get('/api/v1/trees', officer, (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : undefined
     if (state && !(TREE_STATES as readonly string[]).includes(state)) {
@@ -83,7 +72,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
       oksigen.verifier.refreshTrees()
       res.status(201).json({ tree })
     } catch (err) {
-      fail(res, err)
+      sendError(res, err)
     }
   })
 
@@ -105,7 +94,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
       // the reference itself is not returned: only its pseudonym is kept
       res.status(201).json({ application: { ...app, planterPhone: app.planterPhone ? 'stored' : undefined } })
     } catch (err) {
-      fail(res, err)
+      sendError(res, err)
     }
   })
 
@@ -122,7 +111,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
       })
       res.json({ state })
     } catch (err) {
-      fail(res, err)
+      sendError(res, err)
     }
   })
 
@@ -130,7 +119,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
     try {
       res.json({ state: oksigen.verifier.evaluate(String(req.params.id)) })
     } catch (err) {
-      fail(res, err)
+      sendError(res, err)
     }
   })
 

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { CROP_IDS, type CropId } from '../agronomy/index.ts'
 import {
   ALERT_STATES,
   AlertEngine,
@@ -66,7 +67,7 @@ export function alertsCommands(
     .description('register a field')
     .requiredOption('--village <village>')
     .requiredOption('--name <name>', 'what the farmer calls it, e.g. SAWAH1 (used by CEK)')
-    .addOption(new Option('--crop <crop>').choices(['rice', 'maize', 'chili']).makeOptionMandatory())
+    .addOption(new Option('--crop <crop>').choices(CROP_IDS).makeOptionMandatory())
     .option('--planted <date>', 'planting date, ISO 8601', when('--planted'))
     .addOption(
       new Option('--stage <stage>', 'growth stage when the planting date is unknown').choices(STAGES),
@@ -83,7 +84,7 @@ export function alertsCommands(
           id,
           village: o.village as string,
           name: o.name as string,
-          crop: o.crop as 'rice',
+          crop: o.crop as CropId,
           ...(o.planted !== undefined ? { plantedAtMs: o.planted as number } : {}),
           ...(o.stage !== undefined ? { stage: o.stage as 'mid' } : {}),
           areaHa: o.areaHa as number,

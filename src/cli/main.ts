@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { KampungApp, type Roles } from '../app.ts'
-import { type Config, ConfigError, loadConfig, resolvePaths } from '../config.ts'
+import { type Config, ConfigError, loadConfig, redactSecrets, resolvePaths } from '../config.ts'
 import { getLogger } from '../log.ts'
 import { Registry } from '../registry/index.ts'
 import { InfluxStore, SqliteStore } from '../store/index.ts'
@@ -238,9 +238,9 @@ program
 
 program
   .command('config')
-  .description('check the configuration and print it with every default filled in')
+  .description('check the configuration and print it with every default filled in (credentials as ***)')
   .action(() => {
-    console.log(JSON.stringify(config(program.opts()), null, 2))
+    console.log(JSON.stringify(redactSecrets(config(program.opts())), null, 2))
   })
 
 /** The store for reading only (no spool: readings not yet drained are not queryable anyway). */

@@ -86,7 +86,8 @@ export class UserStore {
         .run(input.id, input.role, hash, Date.now())
     } catch (err) {
       // another caller added the same id while scrypt ran
-      if (/UNIQUE/.test((err as Error).message))
+      const code = (err as { code?: unknown }).code
+      if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE')
         throw fail('user_exists', `user "${input.id}" already exists`)
       throw err
     }

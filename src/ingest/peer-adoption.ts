@@ -38,7 +38,7 @@ export class PeerAdoption {
 
   constructor(opts: PeerAdoptionOptions) {
     this.opts = opts
-    this.log = getLogger('ingest-peers')
+    this.log = getLogger('ingest.peers')
   }
 
   async start(): Promise<void> {

@@ -40,8 +40,8 @@ export function createSender(config: NotifyConfig, clock?: () => number): SmsSen
 }
 
 /**
- * The outbox over the configured sender, and for Kannel the callback router (DLR and MO) to mount
- * under /api/v1. `outbox.start()` starts the sender too.
+ * The outbox over the configured sender, and the sender's callback router (Kannel: DLR and MO)
+ * when it has one, to mount under /api/v1. `outbox.start()` starts the sender too.
  */
 export function createNotify(
   config: NotifyConfig,
@@ -55,6 +55,5 @@ export function createNotify(
     clock: deps.clock,
     metrics: deps.metrics,
   })
-  const router = sender instanceof KannelSender ? sender.router() : undefined
-  return { outbox, sender, router }
+  return { outbox, sender, router: sender.router?.() }
 }

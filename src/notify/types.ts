@@ -1,3 +1,5 @@
+import type { Router } from 'express'
+
 /** The shapes shared by the outbox, every SMS sender and the callers (alerts). */
 
 export type SmsState = 'queued' | 'sending' | 'accepted' | 'delivered' | 'failed'
@@ -53,6 +55,11 @@ export interface SmsSender {
   submit(msg: SubmitRequest): Promise<{ gatewayId?: string }>
   onDeliveryReport(cb: (r: DeliveryReport) => void): void
   onInbound(cb: (mo: InboundSms) => void): void
+  /**
+   * HTTP routes the gateway calls back on (delivery reports, inbound SMS), mounted under /api/v1;
+   * absent for senders whose gateway answers on their own connection (SMPP, console).
+   */
+  router?(): Router
 }
 
 export interface OutboxRow {

@@ -1,4 +1,3 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Registry } from '../registry/index.ts'
 import { RegistryCertificateStore } from './cert-store.ts'
@@ -38,7 +37,7 @@ export class Oksigen {
     clock?: () => number
     onAssessment?: (record: AssessmentRecord) => void
   }) {
-    this.repo = new TreeRepo(o.registry, pseudonymKey(o.dir))
+    this.repo = new TreeRepo(o.registry, path.join(o.dir, 'pseudonym.key'))
     this.keyRing = new KeyRing({ dir: o.keyDir })
     this.certificates = new RegistryCertificateStore(o.registry)
     this.verifier = new Verifier({
@@ -53,6 +52,7 @@ export class Oksigen {
   }
 
   async start(): Promise<void> {
+    await this.repo.start()
     await this.keyRing.start()
     await this.verifier.start()
   }
@@ -60,17 +60,4 @@ export class Oksigen {
   async stop(): Promise<void> {
     await this.verifier.stop()
   }
-}
-
-/**
- * The key that makes application references pseudonymous (HMAC), created once per installation
- * next to the data; losing it only means old references can no longer be matched.
- */
-function pseudonymKey(dir: string): Buffer {
-  const file = path.join(dir, 'pseudonym.key')
-  if (existsSync(file)) return readFileSync(file)
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const key = TreeRepo.newPseudonymKey()
-  writeFileSync(file, key, { mode: 0o600, flag: 'wx' })
-  return key
 }

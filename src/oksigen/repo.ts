@@ -1,4 +1,6 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import type Database from 'better-sqlite3'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
@@ -75,20 +77,50 @@ const fail = (code: string, message: string) => new KampungError(code, message, 
 
 /**
  * Trees, applications, decisions, processing state and certificates, in the registry's SQLite
- * database (tables from the registry's migrations). Constructor assigns; the registry must be
- * started.
+ * database (tables from the registry's migrations). Constructor assigns; `start()` loads the
+ * pseudonym key (creating it on first start); the registry must be started.
  */
 export class TreeRepo {
   private readonly registry: Registry
-  private readonly pseudonymKey: Buffer
+  private readonly pseudonymKeyFile: string
+  private pseudonymKey: Buffer | undefined
 
-  constructor(registry: Registry, pseudonymKey: Buffer) {
+  /** `pseudonymKeyFile`: the key that makes application references pseudonymous (HMAC). */
+  constructor(registry: Registry, pseudonymKeyFile: string) {
     this.registry = registry
-    this.pseudonymKey = pseudonymKey
+    this.pseudonymKeyFile = pseudonymKeyFile
   }
 
-  static newPseudonymKey(): Buffer {
-    return randomBytes(32)
+  /**
+   * Load the pseudonym key, or create it once per installation next to the data; losing it only
+   * means old references can no longer be matched.
+   */
+  async start(): Promise<void> {
+    if (this.pseudonymKey) return
+    const file = this.pseudonymKeyFile
+    const existing = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined
+      throw err
+    })
+    if (existing) {
+      this.pseudonymKey = existing
+      return
+    }
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
+    const key = randomBytes(32)
+    // `wx`: two processes starting at once must not each write their own key.
+    await writeFile(file, key, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err
+    })
+    this.pseudonymKey = await readFile(file)
+  }
+
+  private startedKey(): Buffer {
+    if (!this.pseudonymKey)
+      throw new KampungError('not_started', 'tree repository is not started: call start() first', {
+        retryable: true,
+      })
+    return this.pseudonymKey
   }
 
   private get db(): Database.Database {
@@ -174,7 +206,7 @@ export class TreeRepo {
       id: a.id,
       tree: a.tree,
       certificateType: a.certificateType,
-      referenceHash: createHmac('sha256', this.pseudonymKey).update(a.reference).digest('base64url'),
+      referenceHash: createHmac('sha256', this.startedKey()).update(a.reference).digest('base64url'),
       planterPhone: a.planterPhone,
       createdAtMs: Date.now(),
     }

@@ -1,3 +1,4 @@
+import { KampungError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Reading } from '../telemetry/reading.ts'
@@ -15,6 +16,9 @@ import { type AssessmentRecord, assessmentRecord } from './influx-sink.ts'
 import { type Assessment, assess, type GrowthEvidence, type Policy } from './policy.ts'
 import type { Tree, TreeRepo, TreeState } from './repo.ts'
 import { estimateHeightM, getSpecies, type SpeciesId } from './species.ts'
+
+const unknownTree = (treeId: string) =>
+  new KampungError('unknown_tree', `unknown tree ${treeId}`, { retryable: false })
 
 export interface VerifierOptions {
   repo: TreeRepo
@@ -188,7 +192,7 @@ export class Verifier {
   evaluate(treeId: string): TreeState {
     const repo = this.opts.repo
     const tree = repo.getTree(treeId)
-    if (!tree) throw new Error(`unknown tree ${treeId}`)
+    if (!tree) throw unknownTree(treeId)
     const nowMs = this.nowMs()
     const { state: dendro, growth } = this.growthEvidence(treeId, nowMs)
     const policy = this.policyFor(tree)
@@ -232,7 +236,7 @@ export class Verifier {
   decide(treeId: string, d: { decision: OfficerDecision; by: string; reason: string }): TreeState {
     const repo = this.opts.repo
     const tree = repo.getTree(treeId)
-    if (!tree) throw new Error(`unknown tree ${treeId}`)
+    if (!tree) throw unknownTree(treeId)
     const current = repo.getState(treeId)
     const nowMs = this.wallNow()
     const { state: dendro, growth } = this.growthEvidence(treeId, this.nowMs())
@@ -240,7 +244,9 @@ export class Verifier {
     let next: TreeState
     if (d.decision === 'verify') {
       if (assessment.state === 'failed') {
-        throw new Error(`tree ${treeId} cannot be verified: ${assessment.reason}`)
+        throw new KampungError('not_verifiable', `tree ${treeId} cannot be verified: ${assessment.reason}`, {
+          retryable: false,
+        })
       }
       next = 'verified'
     } else if (d.decision === 'reject') next = 'failed'

@@ -4,8 +4,9 @@ import { decodeUplink, type SignalCandidate } from './uplink.ts'
 import { Collector, isPlainObject } from './validate.ts'
 
 /**
- * The Things Stack v3 uplink message. Readings come from `uplink_message.decoded_payload` when the
- * payload formatter gave a flat object, else from `frm_payload` as Cayenne LPP. Messages without
+ * The Things Stack v3 uplink message. Readings come from `uplink_message.decoded_payload` when one
+ * of its keys resolves (a quantity, or the built-in CayenneLPP formatter's `temperature_3` form
+ * through the channel map), else from `frm_payload` as Cayenne LPP (see decodeUplink). Messages without
  * `uplink_message` (join accepts, downlink events) give nothing. Time is `received_at`.
  */
 export function decodeTts(payload: Payload, ctx: DecodeContext): DecodeResult {

@@ -1,7 +1,8 @@
-import { decodeLppBytes } from './lpp.ts'
+import { resolveQuantity } from './aliases.ts'
+import { decodeFormatterEntry, decodeLppBytes, parseFormatterKey } from './lpp.ts'
 import { decodeBase64 } from './payload.ts'
 import { parseIsoTime } from './time.ts'
-import { type Collector, checkTime, DEFAULT_SENSOR, isPlainObject } from './validate.ts'
+import { type Collector, checkTime, childPath, DEFAULT_SENSOR, isPlainObject } from './validate.ts'
 import { decodeValueMap } from './values.ts'
 
 /** The sensor the gateway-measured RSSI of an uplink is stored under. */
@@ -37,16 +38,19 @@ export function isFlatObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Codec output first (when it is a flat object), else the raw payload as Cayenne LPP with the
- * device's channel map. An event with neither (join, status, ack) gives nothing and no error.
+ * Codec output first, when at least one of its keys names something: a quantity or alias
+ * (`soil_moisture`, `soil1/vbat`), or a record of The Things Stack's CayenneLPP formatter
+ * (`temperature_3`, `gps_1`), read through the device's channel map as the LPP decoder does.
+ * Otherwise the raw payload as Cayenne LPP. An event with neither (join, status, ack) gives nothing
+ * and no error.
  */
 export function decodeUplink(uplink: Uplink, out: Collector): void {
   const { decoded, raw } = uplink
   const timeMs = uplinkTime(uplink, out)
   if (timeMs === undefined) return
 
-  if (isFlatObject(decoded)) {
-    decodeValueMap(decoded, uplink.decodedPath, timeMs, DEFAULT_SENSOR, out)
+  if (isPlainObject(decoded) && resolvesAnyKey(decoded)) {
+    decodeCodecOutput(decoded, uplink.decodedPath, timeMs, out)
   } else if (typeof raw === 'string') {
     const bytes = decodeBase64(raw)
     if (bytes === undefined) {
@@ -56,12 +60,50 @@ export function decodeUplink(uplink: Uplink, out: Collector): void {
     }
   } else if (raw !== undefined && raw !== null) {
     out.error(uplink.rawPath, 'invalid_field', 'expected the frame payload as a base64 string')
+  } else if (isFlatObject(decoded)) {
+    // Nothing to fall back to: say which keys were not understood.
+    decodeValueMap(decoded, uplink.decodedPath, timeMs, DEFAULT_SENSOR, out)
   } else if (decoded !== undefined && decoded !== null) {
-    out.error(uplink.decodedPath, 'invalid_field', 'expected a flat object of {"<quantity>": number}')
+    out.error(
+      uplink.decodedPath,
+      'invalid_field',
+      'expected a flat object of {"<quantity>": number} or CayenneLPP formatter output {"<type>_<channel>": ...}',
+    )
   } else {
     return
   }
   addSignal(uplink.signals, timeMs, out)
+}
+
+/** A key names a quantity (after its last `/`) or a CayenneLPP formatter record. */
+function resolvesAnyKey(decoded: Record<string, unknown>): boolean {
+  for (const key in decoded) {
+    if (!Object.hasOwn(decoded, key)) continue
+    if (parseFormatterKey(key) !== undefined) return true
+    if (resolveQuantity(key.slice(key.lastIndexOf('/') + 1)) !== undefined) return true
+  }
+  return false
+}
+
+/** CayenneLPP formatter keys through the channel map; the other keys as a quantity map. */
+function decodeCodecOutput(
+  decoded: Record<string, unknown>,
+  path: string,
+  timeMs: number,
+  out: Collector,
+): void {
+  let rest: Record<string, unknown> | undefined
+  for (const key in decoded) {
+    if (!Object.hasOwn(decoded, key)) continue
+    const record = parseFormatterKey(key)
+    if (record === undefined) {
+      rest ??= {}
+      rest[key] = decoded[key]
+    } else {
+      decodeFormatterEntry(record.typeId, record.channel, decoded[key], childPath(path, key), out, timeMs)
+    }
+  }
+  if (rest !== undefined) decodeValueMap(rest, path, timeMs, DEFAULT_SENSOR, out)
 }
 
 function uplinkTime(uplink: Uplink, out: Collector): number | undefined {

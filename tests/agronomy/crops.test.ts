@@ -55,3 +55,11 @@ describe('kcOnDay (FAO-56 Fig. 34, eq. 66)', () => {
     expect(() => kcOnDay('rice', Number.NaN)).toThrow(KampungError)
   })
 })
+
+describe('one crop list', () => {
+  it('the alerts rules have defaults for exactly the agronomy crops', async () => {
+    const { parseAlertsConfig } = await import('../../src/alerts/config.ts')
+    expect(Object.keys(parseAlertsConfig().rules.crops).sort()).toEqual([...CROP_IDS].sort())
+    expect(Object.keys(CROPS).sort()).toEqual([...CROP_IDS].sort())
+  })
+})

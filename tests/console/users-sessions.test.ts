@@ -24,6 +24,16 @@ describe('console users and sessions (registry SQLite)', () => {
     expect(tables).toHaveLength(2)
   })
 
+  it('two adds of one id racing through scrypt: one user, the other user_exists (by SQLite code)', async () => {
+    const results = await Promise.allSettled([
+      users.add({ id: 'budi', role: 'officer', password: 'long enough pw' }),
+      users.add({ id: 'budi', role: 'admin', password: 'another long pw' }),
+    ])
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
+    expect(refused.reason).toMatchObject({ code: 'user_exists', retryable: false })
+  })
+
   it('stores only a scrypt hash of the password; refuses bad ids, roles, short passwords and duplicates', async () => {
     await users.add({ id: 'ayu', role: 'admin', password: 'correct horse' })
     const row = registry.database().prepare('SELECT password_hash FROM users WHERE id = ?').get('ayu') as {

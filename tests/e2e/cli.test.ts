@@ -84,4 +84,56 @@ describe('kampung CLI, as a newcomer uses it', () => {
     expect(stderr).toContain('colour')
     expect(stderr).toContain('store.kind:')
   })
+
+  it('prints the effective config with every credential redacted', async () => {
+    const { writeFileSync } = await import('node:fs')
+    const file = path.join(dataDir, 'secrets.yaml')
+    const secrets = {
+      influxPassword: 'influx-pw-1f9c',
+      influxToken: 'influx-token-77ab',
+      kannelPassword: 'kannel-pw-3d2e',
+      callbackToken: 'dlr-token-9a8b',
+      mqttPassword: 'mqtt-pw-5c4d',
+      redisPassword: 'redis-pw-6e7f',
+      smppPassword: 'smpp-pw-0b1a',
+    }
+    writeFileSync(
+      file,
+      [
+        'broker:',
+        '  cluster:',
+        `    redisUrl: "redis://:${secrets.redisPassword}@10.0.0.5:6379"`,
+        'ingest:',
+        '  mode: mqtt',
+        '  mqtt:',
+        '    url: mqtt://10.0.0.6:1883',
+        '    username: ingest',
+        `    password: ${secrets.mqttPassword}`,
+        'store:',
+        '  kind: influx',
+        '  influx:',
+        '    username: kampung',
+        `    password: ${secrets.influxPassword}`,
+        `    token: ${secrets.influxToken}`,
+        'notify:',
+        '  sender: kannel',
+        '  kannel:',
+        `    password: ${secrets.kannelPassword}`,
+        `    callbackToken: ${secrets.callbackToken}`,
+        '',
+      ].join('\n'),
+    )
+    const out = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'config', '-c', file], {
+      env: { ...process.env, KAMPUNG_SMPP_PASSWORD: secrets.smppPassword, KAMPUNG_LOG_LEVEL: 'warn' },
+    })
+    for (const secret of Object.values(secrets)) expect(out.stdout).not.toContain(secret)
+    const printed = JSON.parse(out.stdout)
+    expect(printed.store.influx).toMatchObject({ username: 'kampung', password: '***', token: '***' })
+    expect(printed.notify.kannel).toMatchObject({ password: '***', callbackToken: '***' })
+    expect(printed.notify.smpp.password).toBe('***')
+    expect(printed.ingest.mqtt).toMatchObject({ username: 'ingest', password: '***' })
+    expect(printed.broker.cluster.redisUrl).toBe('redis://:***@10.0.0.5:6379')
+    // what is not a credential is printed as it is
+    expect(printed.store.influx.url).toBe('http://127.0.0.1:8086')
+  })
 })

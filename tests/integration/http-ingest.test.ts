@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ChannelMap, DecodeResult } from '../../src/telemetry/index.ts'
 import { startApp, type TestApp } from '../harness/app.ts'
 
 /** Gateways that cannot speak MQTT POST the same payloads; here on the embedded (SQLite) store. */
@@ -132,6 +135,44 @@ describe('POST /api/v1/telemetry', () => {
       basic('gw-kemiren', gwSecret),
     )
     expect(join.status).toBe(200)
+  })
+
+  it("stores every reading of The Things Stack's CayenneLPP formatter uplinks (golden fixtures)", async () => {
+    for (const name of ['tts-lpp-formatter', 'tts-lpp-formatter-soil-node']) {
+      const dir = join(import.meta.dirname, '../../src/telemetry/testdata', name)
+      const context = JSON.parse(readFileSync(join(dir, 'context.json'), 'utf8')) as {
+        device: string
+        channels: ChannelMap
+      }
+      const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as DecodeResult
+      await t.addDevice({ id: context.device, village: 'kemiren', format: 'tts', channels: context.channels })
+      // The webhook's base URL carries ?format=tts; TTS names the device in end_device_ids.
+      const res = await post(
+        '?format=tts',
+        readFileSync(join(dir, 'input.json'), 'utf8'),
+        basic('gw-kemiren', gwSecret),
+      )
+      const body = (await res.json()) as {
+        accepted: number
+        rejected: Array<{ path: string; reason: string }>
+      }
+      expect(res.status, JSON.stringify(body)).toBe(expected.errors.length === 0 ? 200 : 422)
+      expect(body.accepted).toBe(expected.readings.length)
+      expect(body.rejected.map(({ path, reason }) => ({ path, reason }))).toEqual(
+        expected.errors.map(({ path, reason }) => ({ path, reason })),
+      )
+      expect(expected.readings.length).toBeGreaterThan(2)
+      for (const reading of expected.readings) {
+        const stored = await t.app.store.query({
+          quantity: reading.quantity,
+          device: context.device,
+          sensor: reading.sensor,
+        })
+        expect(stored, `${name}: ${reading.sensor} ${reading.quantity}`).toEqual([
+          { ...reading, village: 'kemiren' },
+        ])
+      }
+    }
   })
 
   it('serves stored readings to authenticated callers, limited to their village', async () => {

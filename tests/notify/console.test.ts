@@ -1,4 +1,5 @@
-import { ConsoleSender } from '../../src/notify/index.ts'
+import { describe, expect, it } from 'vitest'
+import { ConsoleSender, createNotify, notifySchema } from '../../src/notify/index.ts'
 import { senderContract } from './contract.ts'
 
 senderContract('console', async () => {
@@ -12,4 +13,19 @@ senderContract('console', async () => {
     },
     async teardown() {},
   }
+})
+
+describe('sender callback routes', () => {
+  it('createNotify mounts the sender router() when the sender has one (Kannel), none otherwise', () => {
+    const kannel = createNotify(notifySchema.parse({ sender: 'kannel', kannel: { password: 'pw' } }), {
+      dataDir: '/nonexistent',
+    })
+    expect(typeof kannel.router).toBe('function') // an express Router
+    const consoleOnly = createNotify(notifySchema.parse({ sender: 'console' }), { dataDir: '/nonexistent' })
+    expect(consoleOnly.router).toBeUndefined()
+    const smpp = createNotify(notifySchema.parse({ sender: 'smpp', smpp: { password: 'pw' } }), {
+      dataDir: '/nonexistent',
+    })
+    expect(smpp.router).toBeUndefined()
+  })
 })

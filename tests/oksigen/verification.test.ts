@@ -178,6 +178,11 @@ describe('Sedekah Oksigen verification from simulated trees', () => {
       body: JSON.stringify({ decision: 'verify', reason: 'looked fine to me' }),
     })
     expect(refused.status).toBe(409)
+    expect(((await refused.json()) as { error: string }).error).toBe('not_verifiable')
+    // typed errors from the verifier: the route maps codes, not message text
+    const unknown = await api('/api/v1/trees/no-such-tree/reverify', { method: 'POST' })
+    expect(unknown.status).toBe(404)
+    expect(((await unknown.json()) as { error: string }).error).toBe('unknown_tree')
     const rejected = await api(`/api/v1/trees/${ids['kemiren-pohon2']}/decisions`, {
       method: 'POST',
       body: JSON.stringify({ decision: 'reject', reason: 'site visit: tree dead' }),

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -30,6 +30,37 @@ function stem(startMs: number, days: number, droughtFromDay: number): Reading[] 
   }
   return readings
 }
+
+describe('Oksigen lifecycle', () => {
+  it('writes nothing when constructed; start() creates the pseudonym key and keys once', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-oksigen-life-'))
+    const registry = new Registry({ path: path.join(dir, 'registry.db') })
+    await registry.start()
+    const options = {
+      registry,
+      dir: path.join(dir, 'oksigen'),
+      keyDir: path.join(dir, 'oksigen', 'keys'),
+      policies: { default: policySchema.parse({}) },
+      evaluateEveryMs: 60_000,
+    }
+    try {
+      const first = new Oksigen(options)
+      expect(existsSync(options.dir)).toBe(false)
+      await first.start()
+      const key = readFileSync(path.join(options.dir, 'pseudonym.key'))
+      expect(key.length).toBe(32)
+      expect(statSync(path.join(options.dir, 'pseudonym.key')).mode & 0o077).toBe(0)
+      await first.stop()
+      const second = new Oksigen(options)
+      await second.start()
+      expect(readFileSync(path.join(options.dir, 'pseudonym.key'))).toEqual(key)
+      await second.stop()
+    } finally {
+      await registry.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
 
 describe('Verifier', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-verifier-'))

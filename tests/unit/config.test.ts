@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { ConfigError, loadConfig, parseConfig } from '../../src/config.ts'
+import { ConfigError, loadConfig, parseConfig, redactSecrets } from '../../src/config.ts'
 
 describe('config', () => {
   it('the commented example holds exactly the defaults', () => {
@@ -61,5 +61,20 @@ describe('config', () => {
     expect(() => loadConfig({ env: { KAMPUNG_API_PORT: 'eighty' } })).toThrow(
       /KAMPUNG_API_PORT: expected a number/,
     )
+  })
+
+  it('redacts credentials for printing: secret-named keys and URL passwords, nothing else', () => {
+    const config = parseConfig({
+      ingest: { mode: 'mqtt', mqtt: { url: 'mqtts://worker:p%40ss@broker.example:8883' } },
+      store: { kind: 'influx', influx: { url: 'http://admin:hunter2@influx:8086', username: 'admin' } },
+    })
+    const redacted = redactSecrets(config)
+    expect(redacted.ingest.mqtt.url).toBe('mqtts://worker:***@broker.example:8883')
+    expect(redacted.store.influx.url).toBe('http://admin:***@influx:8086/')
+    expect(redacted.store.influx.username).toBe('admin')
+    // unset credentials stay unset; the config itself is untouched
+    expect(redacted.store.influx.password).toBeUndefined()
+    expect(config.store.influx.url).toBe('http://admin:hunter2@influx:8086')
+    expect({ ...redacted, ingest: config.ingest, store: config.store }).toEqual(config)
   })
 })

@@ -1,4 +1,6 @@
 import { Buffer } from 'node:buffer'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { PayloadFormat } from '../../src/registry/types.ts'
 import {
@@ -163,6 +165,52 @@ describe('network servers', () => {
     expect(result).toEqual({ readings: [], errors: [] })
     const withObject = { received_at: 'soon', uplink_message: { decoded_payload: { vbat: 3.3 } } }
     expect(decode('tts', JSON.stringify(withObject), ctx).readings[0]?.timeMs).toBe(T)
+  })
+
+  it("reads TTS's CayenneLPP formatter output as the same readings as its frm_payload", () => {
+    // The golden case carries both; decoding each alone must give one set of readings.
+    const dir = join(import.meta.dirname, '../../src/telemetry/testdata/tts-lpp-formatter-soil-node')
+    const { format: _format, ...soilCtx } = JSON.parse(readFileSync(join(dir, 'context.json'), 'utf8'))
+    const message = JSON.parse(readFileSync(join(dir, 'input.json'), 'utf8'))
+    const fromFormatter = decode('tts', JSON.stringify(message), soilCtx)
+    delete message.uplink_message.decoded_payload
+    const fromBytes = decode('tts', JSON.stringify(message), soilCtx)
+    const key = (r: { sensor: string; quantity: string }) => `${r.sensor}/${r.quantity}`
+    const sorted = <T extends { sensor: string; quantity: string }>(rs: T[]) =>
+      [...rs].sort((a, b) => key(a).localeCompare(key(b)))
+    expect(fromFormatter.readings.length).toBe(10)
+    expect(sorted(fromFormatter.readings)).toEqual(sorted(fromBytes.readings))
+    expect(fromFormatter.errors.map((e) => e.reason).sort()).toEqual(
+      fromBytes.errors.map((e) => e.reason).sort(),
+    )
+  })
+
+  it('rejects a malformed CayenneLPP formatter entry alone and keeps the others', () => {
+    const message = {
+      uplink_message: {
+        decoded_payload: { temperature_1: 'warm', gps_2: 7, relative_humidity_3: 61.5, luminosity_300: 5 },
+      },
+    }
+    const result = decode('tts', JSON.stringify(message), ctx)
+    expect(result.readings).toEqual([
+      expect.objectContaining({ sensor: 'ch3', quantity: 'relative_humidity', value: 61.5 }),
+    ])
+    // luminosity_300 names no channel (0-255): an unknown key, not a record.
+    expect(result.errors.map(({ path, reason }) => ({ path, reason }))).toEqual([
+      { path: '$.uplink_message.decoded_payload.temperature_1', reason: 'invalid_field' },
+      { path: '$.uplink_message.decoded_payload.gps_2', reason: 'invalid_field' },
+      { path: '$.uplink_message.decoded_payload.luminosity_300', reason: 'unknown_quantity' },
+    ])
+  })
+
+  it('reports the codec keys when none resolves and there is no frame payload to fall back to', () => {
+    const message = { uplink_message: { decoded_payload: { counter: 3 } } }
+    expect(decode('tts', JSON.stringify(message), ctx).errors).toEqual([
+      expect.objectContaining({
+        path: '$.uplink_message.decoded_payload.counter',
+        reason: 'unknown_quantity',
+      }),
+    ])
   })
 
   it('gives nothing for a TTS event that is not an uplink', () => {

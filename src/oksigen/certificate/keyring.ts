@@ -75,7 +75,7 @@ export class KeyRing implements PublicKeySource {
   constructor(options: KeyRingOptions) {
     this.dir = options.dir
     this.now = options.now ?? Date.now
-    this.log = getLogger('oksigen-keyring')
+    this.log = getLogger('oksigen.keyring')
   }
 
   async start(): Promise<void> {
