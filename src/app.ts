@@ -17,6 +17,7 @@ import { Metrics } from './metrics.ts'
 import { createNotify } from './notify/index.ts'
 import { InfluxAssessmentSink, Oksigen } from './oksigen/index.ts'
 import { Registry } from './registry/index.ts'
+import { SCHEMAS } from './schemas.ts'
 import { InfluxStore, SpoolingStore, SqliteStore } from './store/index.ts'
 import type { TelemetryStore } from './store/types.ts'
 
@@ -63,7 +64,7 @@ export class KampungApp {
     this.config = config
     this.roles = roles
     const paths = resolvePaths(config)
-    this.registry = new Registry({ path: paths.registry })
+    this.registry = new Registry({ path: paths.registry, schemas: SCHEMAS })
     this.store =
       config.store.kind === 'influx'
         ? new SpoolingStore({ inner: new InfluxStore(config.store.influx), dir: paths.spoolDir })

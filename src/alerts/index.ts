@@ -15,6 +15,7 @@ export {
   villageBucket,
 } from './partition.ts'
 export { alertsRouter } from './route.ts'
+export { alertsSchema } from './schema.ts'
 export { StateFeed, type StateFeedOptions } from './state-feed.ts'
 export { type DeviceStatus, parseStatusMessage } from './status.ts'
 export * from './templates.ts'

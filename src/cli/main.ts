@@ -5,6 +5,7 @@ import { KampungApp, type Roles } from '../app.ts'
 import { type Config, ConfigError, loadConfig, resolvePaths } from '../config.ts'
 import { getLogger } from '../log.ts'
 import { Registry } from '../registry/index.ts'
+import { SCHEMAS } from '../schemas.ts'
 import { InfluxStore, SqliteStore } from '../store/index.ts'
 import type { TelemetryStore } from '../store/types.ts'
 import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/quantities.ts'
@@ -93,7 +94,7 @@ async function runSim(
 ): Promise<void> {
   const base = config(program.opts())
   const cfg = { ...base, sim: { ...base.sim, ...overrides } }
-  const registry = new Registry({ path: resolvePaths(cfg).registry })
+  const registry = new Registry({ path: resolvePaths(cfg).registry, schemas: SCHEMAS })
   mkdirSync(cfg.dataDir, { recursive: true })
   await registry.start()
   const { startSimulation } = await loadSim()
@@ -252,7 +253,7 @@ function openStore(cfg: Config): TelemetryStore {
 
 async function openRegistry(): Promise<Registry> {
   const opts = program.opts<{ config?: string }>()
-  const registry = new Registry({ path: resolvePaths(config(opts)).registry })
+  const registry = new Registry({ path: resolvePaths(config(opts)).registry, schemas: SCHEMAS })
   const { mkdirSync } = await import('node:fs')
   mkdirSync(config(opts).dataDir, { recursive: true })
   await registry.start()

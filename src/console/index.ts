@@ -1,4 +1,5 @@
 export { type ConsoleOptions, type ConsoleRouteOptions, consoleRouter, SESSION_COOKIE } from './route.ts'
+export { consoleSchema } from './schema.ts'
 export { type Session, type SessionOptions, SessionStore } from './sessions.ts'
 export {
   type LockoutPolicy,

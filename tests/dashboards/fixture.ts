@@ -7,6 +7,7 @@ import { type CropId, et0DailyMm, irrigationAdvice } from '../../src/agronomy/in
 import { InfluxAssessmentSink, Oksigen, SPECIES_IDS } from '../../src/oksigen/index.ts'
 import { policySchema } from '../../src/oksigen/policy.ts'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import { InfluxStore } from '../../src/store/index.ts'
 import { escapeTag, formatFloat, toStoredTag } from '../../src/store/influx/line-protocol.ts'
 import { decode } from '../../src/telemetry/index.ts'
@@ -80,7 +81,7 @@ export async function loadDistrict(
   const store = new InfluxStore({ url: influxUrl, database: DATABASE })
   await store.start()
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-dash-'))
-  const registry = new Registry({ path: path.join(dir, 'registry.db') })
+  const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
   await registry.start()
   const sink = new InfluxAssessmentSink({ url: influxUrl, database: DATABASE })
   await sink.start()

@@ -1,0 +1,11 @@
+import { alertsSchema } from './alerts/index.ts'
+import { consoleSchema } from './console/index.ts'
+import { oksigenSchema } from './oksigen/index.ts'
+import type { CapabilitySchema } from './registry/index.ts'
+
+/**
+ * Every capability that keeps its tables in the registry's SQLite file, in migration order (each
+ * after the capabilities its tables reference; the registry's own run first). The registry imports
+ * none of them: the composition happens here, for the app, the CLI, tests and benchmarks alike.
+ */
+export const SCHEMAS: readonly CapabilitySchema[] = [oksigenSchema, consoleSchema, alertsSchema]
