@@ -5,11 +5,10 @@ import {
   DEVICE_KINDS,
   type Device,
   type DeviceKind,
-  PAYLOAD_FORMATS,
-  type PayloadFormat,
   type Registry,
   topics,
 } from '../registry/index.ts'
+import { PAYLOAD_FORMATS, type PayloadFormat } from '../telemetry/index.ts'
 
 /** Where the commands write; tests pass their own. */
 export interface CliIo {

@@ -2,10 +2,11 @@ import { timingSafeEqual } from 'node:crypto'
 import Database from 'better-sqlite3'
 import { KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
+import type { PayloadFormat } from '../telemetry/index.ts'
 import { type CapabilitySchema, migrate, schemaVersions } from './migrate.ts'
 import { registrySchema } from './schema.ts'
 import { hashSecret, newSecret, sha256, verifyHash } from './secrets.ts'
-import type { Device, DeviceKind, NewDevice, PayloadFormat, Village } from './types.ts'
+import type { Device, DeviceKind, NewDevice, Village } from './types.ts'
 import { checkId, checkNewDevice } from './validate.ts'
 
 const log = getLogger('registry')

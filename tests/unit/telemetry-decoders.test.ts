@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer'
 import { describe, expect, it } from 'vitest'
-import type { PayloadFormat } from '../../src/registry/types.ts'
+import type { PayloadFormat } from '../../src/telemetry/index.ts'
 import {
   ALIASES,
   type DecodeContext,
