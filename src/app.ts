@@ -247,7 +247,7 @@ export class KampungApp {
         publicBaseUrl: config.oksigen.publicBaseUrl,
         console: config.console.enabled ? config.console : undefined,
         alerts: this.alerts,
-        notifyRouter: this.notify?.router,
+        smsCallbacks: this.notify?.callbacks,
       })
       await this.startPart(this.api)
     }

@@ -14,7 +14,6 @@ export {
   partitionSchema,
   villageBucket,
 } from './partition.ts'
-export { alertsRouter } from './route.ts'
 export { alertsSchema } from './schema.ts'
 export { StateFeed, type StateFeedOptions } from './state-feed.ts'
 export { type DeviceStatus, parseStatusMessage } from './status.ts'

@@ -1,12 +1,11 @@
 import path from 'node:path'
-import type { Router } from 'express'
 import type { Metrics } from '../metrics.ts'
 import type { NotifyConfig } from './config.ts'
 import { ConsoleSender } from './console/console-sender.ts'
 import { KannelSender } from './kannel/kannel-sender.ts'
 import { Outbox } from './outbox.ts'
 import { SmppSender } from './smpp/smpp-sender.ts'
-import type { SmsSender } from './types.ts'
+import type { SmsCallback, SmsSender } from './types.ts'
 
 export { defaultOutboxOptions, type NotifyConfig, notifySchema } from './config.ts'
 export { ConsoleSender, type ConsoleSenderOptions } from './console/console-sender.ts'
@@ -21,6 +20,8 @@ export type {
   OutboundSms,
   OutboxFilter,
   OutboxRow,
+  SmsCallback,
+  SmsCallbackReply,
   SmsCoding,
   SmsSender,
   SmsState,
@@ -40,13 +41,13 @@ export function createSender(config: NotifyConfig, clock?: () => number): SmsSen
 }
 
 /**
- * The outbox over the configured sender, and for Kannel the callback router (DLR and MO) to mount
- * under /api/v1. `outbox.start()` starts the sender too.
+ * The outbox over the configured sender, and for Kannel the callbacks (DLR and MO) that src/api
+ * mounts under /api/v1. `outbox.start()` starts the sender too.
  */
 export function createNotify(
   config: NotifyConfig,
   deps: { dataDir: string; clock?: () => number; metrics?: Metrics },
-): { outbox: Outbox; sender: SmsSender; router?: Router } {
+): { outbox: Outbox; sender: SmsSender; callbacks?: SmsCallback[] } {
   const sender = createSender(config, deps.clock)
   const outbox = new Outbox({
     ...config.outbox,
@@ -55,6 +56,6 @@ export function createNotify(
     clock: deps.clock,
     metrics: deps.metrics,
   })
-  const router = sender instanceof KannelSender ? sender.router() : undefined
-  return { outbox, sender, router }
+  const callbacks = sender instanceof KannelSender ? sender.callbacks() : undefined
+  return { outbox, sender, callbacks }
 }

@@ -85,3 +85,17 @@ export interface OutboxFilter {
   key?: string
   limit?: number
 }
+
+/** What a sender's HTTP callback answers; src/api/sms-route.ts turns it into the response. */
+export type SmsCallbackReply =
+  | { status: number; text: string }
+  | { status: number; json: Record<string, unknown> }
+
+/**
+ * One HTTP GET endpoint a gateway calls back (delivery reports, farmers' replies), mounted under
+ * /api/v1 by src/api. `handle` gets the raw request URL (path and undecoded query).
+ */
+export interface SmsCallback {
+  path: string
+  handle(url: string): SmsCallbackReply
+}

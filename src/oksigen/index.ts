@@ -10,6 +10,7 @@ import { Verifier } from './verifier.ts'
 
 export { estimateBiomass } from './biomass.ts'
 export { RegistryCertificateStore } from './cert-store.ts'
+export * from './certificate/index.ts'
 export {
   type AssessmentRecord,
   assessmentRecord,
