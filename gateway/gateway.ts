@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt'
 import { getLogger } from '../src/log.ts'
-import { topics } from '../src/registry/types.ts'
-import { DEFAULT_SENSOR, SENSOR_PATTERN } from '../src/telemetry/validate.ts'
+import { topics } from '../src/registry/index.ts'
+import { DEFAULT_SENSOR, SENSOR_PATTERN } from '../src/telemetry/index.ts'
 import { GatewayQueue } from './queue.ts'
 import {
   type Backoff,

@@ -1,6 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import type { Logger } from '../src/log.ts'
-import { topics } from '../src/registry/types.ts'
+import { topics } from '../src/registry/index.ts'
 import type { GatewayQueue } from './queue.ts'
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'refused' | 'stopped'

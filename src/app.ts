@@ -18,8 +18,8 @@ import { createNotify } from './notify/index.ts'
 import { InfluxAssessmentSink, Oksigen } from './oksigen/index.ts'
 import { Registry } from './registry/index.ts'
 import { SCHEMAS } from './schemas.ts'
+import type { TelemetryStore } from './store/index.ts'
 import { InfluxStore, SpoolingStore, SqliteStore } from './store/index.ts'
-import type { TelemetryStore } from './store/types.ts'
 
 export interface Roles {
   broker: boolean

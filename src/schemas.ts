@@ -1,6 +1,6 @@
-import { alertsSchema } from './alerts/index.ts'
-import { consoleSchema } from './console/index.ts'
-import { oksigenSchema } from './oksigen/index.ts'
+import { alertsTables } from './alerts/index.ts'
+import { consoleTables } from './console/index.ts'
+import { oksigenTables } from './oksigen/index.ts'
 import type { CapabilitySchema } from './registry/index.ts'
 
 /**
@@ -8,4 +8,4 @@ import type { CapabilitySchema } from './registry/index.ts'
  * after the capabilities its tables reference; the registry's own run first). The registry imports
  * none of them: the composition happens here, for the app, the CLI, tests and benchmarks alike.
  */
-export const SCHEMAS: readonly CapabilitySchema[] = [oksigenSchema, consoleSchema, alertsSchema]
+export const SCHEMAS: readonly CapabilitySchema[] = [oksigenTables, consoleTables, alertsTables]

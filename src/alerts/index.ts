@@ -14,7 +14,7 @@ export {
   partitionSchema,
   villageBucket,
 } from './partition.ts'
-export { alertsSchema } from './schema.ts'
+export { alertsTables } from './schema.ts'
 export { StateFeed, type StateFeedOptions } from './state-feed.ts'
 export { type DeviceStatus, parseStatusMessage } from './status.ts'
 export * from './templates.ts'

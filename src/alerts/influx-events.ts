@@ -1,6 +1,6 @@
 import { KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
-import { escapeMeasurement, escapeTag, formatFloat, toStoredTag } from '../store/influx/line-protocol.ts'
+import { escapeMeasurement, escapeTag, formatFloat, toStoredTag } from '../store/index.ts'
 
 const log = getLogger('alerts.events')
 

@@ -6,7 +6,7 @@ import type { CapabilitySchema } from '../registry/index.ts'
 // waiting to be exported to InfluxDB.
 // The SQL text is kept byte for byte as it shipped: sqlite_master stores it, and an upgraded
 // file's schema must equal a fresh one's (tests/registry/migrate.test.ts).
-export const alertsSchema: CapabilitySchema = {
+export const alertsTables: CapabilitySchema = {
   capability: 'alerts',
   legacyUserVersion: 4,
   migrations: [

@@ -1,11 +1,11 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { Counter } from 'prom-client'
-import { holdPubacks } from '../ingest/held-puback.ts'
+import { holdPubacks } from '../ingest/index.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
+import type { Reading } from '../telemetry/index.ts'
 import { decode } from '../telemetry/index.ts'
-import type { Reading } from '../telemetry/reading.ts'
 import { describePartition, ownership, type PartitionConfig } from './partition.ts'
 import { type DeviceStatus, parseStatusMessage } from './status.ts'
 

@@ -1,8 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express'
 import { isRetryable } from '../errors.ts'
 import type { IngestPipeline } from '../ingest/index.ts'
-import type { Registry } from '../registry/index.ts'
-import type { Device } from '../registry/types.ts'
+import type { Device, Registry } from '../registry/index.ts'
 import { PAYLOAD_FORMATS, type PayloadFormat } from '../telemetry/index.ts'
 import { authenticate } from './auth.ts'
 

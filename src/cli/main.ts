@@ -6,9 +6,9 @@ import { type Config, ConfigError, loadConfig, resolvePaths } from '../config.ts
 import { getLogger } from '../log.ts'
 import { Registry } from '../registry/index.ts'
 import { SCHEMAS } from '../schemas.ts'
+import type { TelemetryStore } from '../store/index.ts'
 import { InfluxStore, SqliteStore } from '../store/index.ts'
-import type { TelemetryStore } from '../store/types.ts'
-import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/quantities.ts'
+import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/index.ts'
 import { alertsCommands } from './alerts.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
 import type { Simulation } from './sim.ts'
@@ -309,7 +309,7 @@ program
   )
   .argument('[action]', 'list | rotate', 'list')
   .action(async (action: string) => {
-    const { KeyRing } = await import('../oksigen/certificate/index.ts')
+    const { KeyRing } = await import('../oksigen/index.ts')
     const ring = new KeyRing({ dir: resolvePaths(config(program.opts())).keyDir })
     await ring.start()
     if (action === 'rotate') {

@@ -4,7 +4,7 @@ import type { CapabilitySchema } from '../registry/index.ts'
 // session is kept only as the SHA-256 of its cookie token, so a copy of this file logs no one in.
 // The SQL text is kept byte for byte as it shipped: sqlite_master stores it, and an upgraded
 // file's schema must equal a fresh one's (tests/registry/migrate.test.ts).
-export const consoleSchema: CapabilitySchema = {
+export const consoleTables: CapabilitySchema = {
   capability: 'console',
   legacyUserVersion: 3,
   migrations: [

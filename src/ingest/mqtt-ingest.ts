@@ -2,7 +2,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Registry } from '../registry/index.ts'
-import { type Device, topics } from '../registry/types.ts'
+import { type Device, topics } from '../registry/index.ts'
 import { holdPubacks } from './held-puback.ts'
 import type { IngestPipeline, RejectionReport } from './pipeline.ts'
 

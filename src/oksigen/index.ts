@@ -20,7 +20,7 @@ export {
 } from './influx-sink.ts'
 export { type Assessment, assess, type GrowthEvidence, type Policy, policySchema } from './policy.ts'
 export { type Application, type NewTree, TREE_STATES, type Tree, TreeRepo, type TreeState } from './repo.ts'
-export { oksigenSchema } from './schema.ts'
+export { oksigenTables } from './schema.ts'
 export { getSpecies, SPECIES, SPECIES_IDS } from './species.ts'
 export { type OfficerDecision, type TreeEvidence, Verifier } from './verifier.ts'
 

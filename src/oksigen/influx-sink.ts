@@ -1,7 +1,6 @@
 import { KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
-import { quoteIdent, SAFE_NAME } from '../store/influx/influxql.ts'
-import { escapeTag, formatFloat, toStoredTag } from '../store/influx/line-protocol.ts'
+import { escapeTag, formatFloat, quoteIdent, SAFE_NAME, toStoredTag } from '../store/index.ts'
 import { estimateBiomass } from './biomass.ts'
 import type { GrowthEvidence } from './policy.ts'
 import type { Tree, TreeState } from './repo.ts'

@@ -4,7 +4,7 @@ import type { CapabilitySchema } from '../registry/index.ts'
 // on a tree with its reason and data, the tree's processing state, signed records.
 // The SQL text is kept byte for byte as it shipped: sqlite_master stores it, and an upgraded
 // file's schema must equal a fresh one's (tests/registry/migrate.test.ts).
-export const oksigenSchema: CapabilitySchema = {
+export const oksigenTables: CapabilitySchema = {
   capability: 'oksigen',
   legacyUserVersion: 2,
   migrations: [

@@ -4,7 +4,7 @@ import { KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
 import type { PayloadFormat } from '../telemetry/index.ts'
 import { type CapabilitySchema, migrate, schemaVersions } from './migrate.ts'
-import { registrySchema } from './schema.ts'
+import { registryTables } from './schema.ts'
 import { hashSecret, newSecret, sha256, verifyHash } from './secrets.ts'
 import type { Device, DeviceKind, NewDevice, Village } from './types.ts'
 import { checkId, checkNewDevice } from './validate.ts'
@@ -87,7 +87,7 @@ export class Registry {
     // alerts engine commits only its look-back history with NORMAL, on purpose).
     db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')
-    for (const step of migrate(db, [registrySchema, ...this.opts.schemas])) log.info(step, 'schema migrated')
+    for (const step of migrate(db, [registryTables, ...this.opts.schemas])) log.info(step, 'schema migrated')
     this.db = db
     return Promise.resolve()
   }

@@ -3,7 +3,7 @@ import type { CapabilitySchema } from './migrate.ts'
 // Villages and devices (src/registry).
 // The SQL text is kept byte for byte as it shipped: sqlite_master stores it, and an upgraded
 // file's schema must equal a fresh one's (tests/registry/migrate.test.ts).
-export const registrySchema: CapabilitySchema = {
+export const registryTables: CapabilitySchema = {
   capability: 'registry',
   legacyUserVersion: 1,
   migrations: [

@@ -1,6 +1,6 @@
 import { KampungError } from '../errors.ts'
-import { isQuantity } from '../telemetry/quantities.ts'
-import type { Reading } from '../telemetry/reading.ts'
+import type { Reading } from '../telemetry/index.ts'
+import { isQuantity } from '../telemetry/index.ts'
 
 /**
  * Checks what every store needs before anything is sent or stored, so an invalid reading never

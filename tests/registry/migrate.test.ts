@@ -10,7 +10,7 @@ import {
   type CapabilitySchema,
   migrate,
   Registry,
-  registrySchema,
+  registryTables,
   schemaVersions,
 } from '../../src/registry/index.ts'
 import { SCHEMAS } from '../../src/schemas.ts'
@@ -141,7 +141,7 @@ describe('schema migrations keyed by capability', () => {
       expect(schemaOf(file)).toEqual(fresh)
       // Opening again runs nothing.
       const again = new Database(file)
-      expect(migrate(again, [registrySchema, ...SCHEMAS])).toEqual([])
+      expect(migrate(again, [registryTables, ...SCHEMAS])).toEqual([])
       again.close()
     })
   }
@@ -183,10 +183,10 @@ describe('schema migrations keyed by capability', () => {
 
   it('the registry lists no other capability: each capability owns its tables', () => {
     const owners = new Map<string, string>()
-    for (const schema of [registrySchema, ...SCHEMAS]) {
+    for (const schema of [registryTables, ...SCHEMAS]) {
       const db = new Database(':memory:')
       // Each capability's tables, created on top of the ones it comes after.
-      const before = [registrySchema, ...SCHEMAS].slice(0, [registrySchema, ...SCHEMAS].indexOf(schema))
+      const before = [registryTables, ...SCHEMAS].slice(0, [registryTables, ...SCHEMAS].indexOf(schema))
       migrate(db, before)
       const existing = new Set(
         db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all(),
