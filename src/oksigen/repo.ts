@@ -75,7 +75,7 @@ const fail = (code: string, message: string) => new KampungError(code, message, 
 
 /**
  * Trees, applications, decisions, processing state and certificates, in the registry's SQLite
- * database (tables from the registry's migrations). Constructor assigns; the registry must be
+ * database (tables from src/oksigen/schema.ts, run by the registry's migration runner). Constructor assigns; the registry must be
  * started.
  */
 export class TreeRepo {
