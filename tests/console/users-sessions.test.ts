@@ -17,7 +17,7 @@ describe('console users and sessions (registry SQLite)', () => {
   })
   afterEach(() => registry.stop())
 
-  it('the users and sessions tables come from the console's migration (src/console/schema.ts)', () => {
+  it('the users and sessions tables come from the console migration (src/console/schema.ts)', () => {
     const tables = registry
       .database()
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('users', 'sessions')")
