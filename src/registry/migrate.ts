@@ -29,6 +29,8 @@ export interface MigrationStep {
   capability: string
   from: number
   to: number
+  /** Migration 1 was found already applied by the old single list (`PRAGMA user_version`). */
+  adopted?: true
 }
 
 /** The version each capability has reached in this file (capabilities never migrated are absent). */
@@ -67,10 +69,12 @@ export function migrate(db: Database.Database, schemas: readonly CapabilitySchem
   const steps: MigrationStep[] = []
   for (const schema of schemas) {
     let from = schemaVersions(db)[schema.capability] ?? 0
+    let adopted = false
     if (from === 0 && schema.legacyUserVersion !== undefined && legacyVersion >= schema.legacyUserVersion) {
       // Migration 1 ran under the single user_version list: adopt it, do not run it again.
       record.run(schema.capability, 1, now)
       from = 1
+      adopted = true
     }
     if (from > schema.migrations.length) {
       throw new KampungError(
@@ -85,6 +89,7 @@ export function migrate(db: Database.Database, schemas: readonly CapabilitySchem
         record.run(schema.capability, version + 1, now)
       })()
     }
+    if (adopted) steps.push({ capability: schema.capability, from: 0, to: 1, adopted: true })
     if (from < schema.migrations.length)
       steps.push({ capability: schema.capability, from, to: schema.migrations.length })
   }

@@ -150,6 +150,9 @@ describe('schema migrations keyed by capability', () => {
     const file = path.join(dir, 'later.db')
     copyFileSync(path.join(FIXTURES, 'legacy-v4.sqlite'), file)
     // A tool that needs only villages and devices opens the old file first...
+    const db = new Database(file)
+    expect(migrate(db, [registryTables])).toEqual([{ capability: 'registry', from: 0, to: 1, adopted: true }])
+    db.close()
     const registryOnly = await open(file, [])
     expect(registryOnly.schemaVersions()).toEqual({ registry: 1 })
     await registryOnly.stop()
