@@ -41,8 +41,8 @@ export function createSender(config: NotifyConfig, clock?: () => number): SmsSen
 }
 
 /**
- * The outbox over the configured sender, and for Kannel the callbacks (DLR and MO) that src/api
- * mounts under /api/v1. `outbox.start()` starts the sender too.
+ * The outbox over the configured sender, and the sender's HTTP callbacks when it has them (Kannel:
+ * DLR and MO), which src/api mounts under /api/v1. `outbox.start()` starts the sender too.
  */
 export function createNotify(
   config: NotifyConfig,
@@ -56,6 +56,5 @@ export function createNotify(
     clock: deps.clock,
     metrics: deps.metrics,
   })
-  const callbacks = sender instanceof KannelSender ? sender.callbacks() : undefined
-  return { outbox, sender, callbacks }
+  return { outbox, sender, callbacks: sender.callbacks?.() }
 }

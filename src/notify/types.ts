@@ -53,6 +53,12 @@ export interface SmsSender {
   submit(msg: SubmitRequest): Promise<{ gatewayId?: string }>
   onDeliveryReport(cb: (r: DeliveryReport) => void): void
   onInbound(cb: (mo: InboundSms) => void): void
+  /**
+   * The HTTP GET endpoints the gateway calls back on (delivery reports, inbound SMS), served by
+   * src/api under /api/v1; absent for senders whose gateway answers on their own connection
+   * (SMPP, console).
+   */
+  callbacks?(): SmsCallback[]
 }
 
 export interface OutboxRow {
