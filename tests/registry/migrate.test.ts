@@ -23,9 +23,7 @@ function schemaOf(file: string): Array<{ type: string; name: string; tbl_name: s
   const db = new Database(file, { readonly: true })
   try {
     return db
-      .prepare(
-        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex%' ORDER BY type, name",
-      )
+      .prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name')
       .all() as Array<{ type: string; name: string; tbl_name: string; sql: string | null }>
   } finally {
     db.close()
