@@ -15,6 +15,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { AlertEngine, type OutboxPort, parseAlertsConfig } from '../src/alerts/index.ts'
 import { Registry } from '../src/registry/index.ts'
+import { SCHEMAS } from '../src/schemas.ts'
 import type { Reading } from '../src/telemetry/reading.ts'
 
 const VILLAGES = Number(process.env.BENCH_VILLAGES ?? 41)
@@ -31,7 +32,7 @@ const BATCH_WINDOW_MS = alertsConfig.batchMaxWaitMs
 const CROSS_EVERY_MS = 200
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-bench-alerts-'))
-const registry = new Registry({ path: path.join(dir, 'registry.db') })
+const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
 await registry.start()
 const submitted = new Map<string, number>()
 const outbox: OutboxPort = {

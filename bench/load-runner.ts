@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads'
 import { Registry } from '../src/registry/index.ts'
+import { SCHEMAS } from '../src/schemas.ts'
 import type { LoadDevice, LoadJob, LoadResult } from './load-client.ts'
 
 /**
@@ -12,7 +13,7 @@ export async function registerFleet(
   count: number,
   village: string,
 ): Promise<{ devices: LoadDevice[]; readingsPerRound: number }> {
-  const registry = new Registry({ path: registryPath })
+  const registry = new Registry({ path: registryPath, schemas: SCHEMAS })
   await registry.start()
   try {
     registry.addVillage({ id: village, name: 'Bench' })

@@ -13,6 +13,7 @@ import path from 'node:path'
 import mqtt from 'mqtt'
 import { Directory, villageBucket } from '../src/alerts/index.ts'
 import { Registry } from '../src/registry/index.ts'
+import { SCHEMAS } from '../src/schemas.ts'
 import { startMosquitto } from '../tests/harness/mosquitto.ts'
 import { freePort } from '../tests/harness/ports.ts'
 import { spawnKampung } from '../tests/harness/process.ts'
@@ -25,7 +26,7 @@ const READINGS_PER_MESSAGE = 3
 const root = mkdtempSync(path.join(os.tmpdir(), 'kampung-bench-state-'))
 const mosquitto = await startMosquitto()
 const registryPath = path.join(root, 'registry.db')
-const registry = new Registry({ path: registryPath })
+const registry = new Registry({ path: registryPath, schemas: SCHEMAS })
 await registry.start()
 const directory = new Directory({ registry, quietHours: { start: '21:00', end: '06:00' } })
 const villages = Array.from({ length: VILLAGES }, (_, i) => `desa-${String(i + 1).padStart(3, '0')}`)

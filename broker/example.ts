@@ -12,6 +12,7 @@ import { Broker } from './index.ts'
 
 const registry = new Registry({
   path: path.join(mkdtempSync(path.join(os.tmpdir(), 'kampung-example-')), 'r.db'),
+  schemas: [],
 })
 await registry.start()
 registry.addVillage({ id: 'kemiren', name: 'Desa Kemiren' })

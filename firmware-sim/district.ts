@@ -1,4 +1,4 @@
-import type { PayloadFormat } from '../src/registry/types.ts'
+import type { PayloadFormat } from '../src/telemetry/index.ts'
 import {
   type Crop,
   type FaultSpec,

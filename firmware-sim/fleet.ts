@@ -1,8 +1,7 @@
 import path from 'node:path'
 import { Gateway, type GatewayOptions } from '../gateway/index.ts'
 import { getLogger } from '../src/log.ts'
-import type { Registry } from '../src/registry/index.ts'
-import type { DeviceKind } from '../src/registry/types.ts'
+import type { DeviceKind, Registry } from '../src/registry/index.ts'
 import type { SimNodeSpec, SimVillage } from './district.ts'
 
 /** Supplies a node's report at a simulated time; the johnny-five driver plugs in here. */

@@ -24,8 +24,9 @@ import { Metrics } from './metrics.ts'
 import { createNotify } from './notify/index.ts'
 import { InfluxAssessmentSink, Oksigen } from './oksigen/index.ts'
 import { Registry } from './registry/index.ts'
+import { SCHEMAS } from './schemas.ts'
+import type { TelemetryStore } from './store/index.ts'
 import { InfluxStore, SpoolingStore, SqliteStore } from './store/index.ts'
-import type { TelemetryStore } from './store/types.ts'
 import { parseStatusMessage, topics } from './telemetry/index.ts'
 
 export interface Roles {
@@ -74,7 +75,7 @@ export class KampungApp {
     this.config = config
     this.roles = roles
     const paths = resolvePaths(config)
-    this.registry = new Registry({ path: paths.registry })
+    this.registry = new Registry({ path: paths.registry, schemas: SCHEMAS })
     this.store =
       config.store.kind === 'influx'
         ? new SpoolingStore({ inner: new InfluxStore(config.store.influx), dir: paths.spoolDir })
@@ -269,7 +270,7 @@ export class KampungApp {
         publicBaseUrl: config.oksigen.publicBaseUrl,
         console: config.console.enabled ? config.console : undefined,
         alerts: this.alerts,
-        notifyRouter: this.notify?.router,
+        smsCallbacks: this.notify?.callbacks,
       })
       await this.startPart(this.api)
     }

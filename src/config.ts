@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
-import { alertsSchema } from './alerts/config.ts'
-import { notifySchema } from './notify/config.ts'
-import { policySchema } from './oksigen/policy.ts'
+import { alertsSchema } from './alerts/index.ts'
+import { notifySchema } from './notify/index.ts'
+import { policySchema } from './oksigen/index.ts'
 
 /**
  * The one configuration schema. Every key has a default, so `npm start` runs with no file at all

@@ -1,4 +1,4 @@
-import { quoteIdent, quoteString } from '../../src/store/influx/influxql.ts'
+import { quoteIdent, quoteString } from '../../src/store/index.ts'
 
 /*
  * A small typed InfluxQL builder for Grafana panel queries. The foundation SDK has no InfluxDB

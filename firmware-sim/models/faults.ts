@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { QUANTITY_NAMES, type Quantity } from '../../src/telemetry/quantities.ts'
+import { QUANTITY_NAMES, type Quantity } from '../../src/telemetry/index.ts'
 import { gaussianAt, uniformAt } from './random.ts'
 import { DAY_MS, localHours } from './solar.ts'
 import type { SimReading } from './types.ts'

@@ -1,4 +1,4 @@
-import type { Quantity } from '../../src/telemetry/quantities.ts'
+import type { Quantity } from '../../src/telemetry/index.ts'
 
 /** What a model reports at one time: one number about one quantity, in the quantity's canonical unit. */
 export interface SimReading {

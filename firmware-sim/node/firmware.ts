@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import five, { type Board } from 'johnny-five'
-import type { Quantity } from '../../src/telemetry/quantities.ts'
+import type { Quantity } from '../../src/telemetry/index.ts'
 import { BME280_ADDRESS } from './bme280.ts'
 import {
   adcToBatteryV,

@@ -1,4 +1,4 @@
-import type { NodeReading } from '../../gateway/gateway.ts'
+import type { NodeReading } from '../../gateway/index.ts'
 import { Bme280Device } from './bme280.ts'
 import {
   batteryVToAdc,

@@ -8,7 +8,7 @@ import { statement } from './sql.ts'
 /**
  * Who and what alerts are about: fields (a crop on an area, with its sensor nodes), farmers
  * (phone, language, quiet hours), who is subscribed to which field, and village officers. Stored in
- * the registry's SQLite (its MIGRATIONS create the tables); every check runs before any write and
+ * the registry's SQLite (tables from src/alerts/schema.ts); every check runs before any write and
  * a bad input is a non-retryable KampungError naming every problem.
  */
 

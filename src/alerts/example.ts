@@ -3,7 +3,7 @@
  * Run: npx tsx src/alerts/example.ts
  */
 import { Registry } from '../registry/index.ts'
-import { AlertEngine, type OutboxPort, parseAlertsConfig } from './index.ts'
+import { AlertEngine, alertsTables, type OutboxPort, parseAlertsConfig } from './index.ts'
 
 const WIB = 7 * 3_600_000
 const at = (d: number, h: number, m = 0) => Date.UTC(2026, 6, d, h, m) - WIB // July 2026, local time
@@ -24,7 +24,7 @@ const outbox: OutboxPort & { reply(from: string, text: string): void } = {
   reply() {},
 }
 
-const registry = new Registry({ path: ':memory:' })
+const registry = new Registry({ path: ':memory:', schemas: [alertsTables] })
 await registry.start()
 registry.addVillage({ id: 'kemiren', name: 'Kemiren' })
 await registry.addDevice({ id: 'soil-01', village: 'kemiren', kind: 'soil', format: 'json' })

@@ -14,6 +14,6 @@ export {
   partitionSchema,
   villageBucket,
 } from './partition.ts'
-export { alertsRouter } from './route.ts'
+export { alertsTables } from './schema.ts'
 export { StateFeed, type StateFeedOptions } from './state-feed.ts'
 export * from './templates.ts'

@@ -1,4 +1,4 @@
-import type { InboundSms, OutboundSms } from '../notify/types.ts'
+import type { InboundSms, OutboundSms } from '../notify/index.ts'
 
 export type { InboundSms, OutboundSms }
 

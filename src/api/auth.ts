@@ -1,8 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { z } from 'zod'
-import type { Registry } from '../registry/index.ts'
-import type { Device } from '../registry/types.ts'
+import type { Device, Registry } from '../registry/index.ts'
 
 /** Credentials: HTTP Basic (device id : secret) or `Authorization: Bearer <id>:<secret>`. */
 export function credentials(req: Request): { id: string; secret: string } | undefined {

@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { z } from 'zod'
-import { checkChannels, DEVICE_KINDS, PAYLOAD_FORMATS, type Registry } from '../registry/index.ts'
+import { checkChannels, DEVICE_KINDS, type Registry } from '../registry/index.ts'
+import { PAYLOAD_FORMATS } from '../telemetry/index.ts'
 import { authenticateOfficer, bodyProblems } from './auth.ts'
 import { sendError } from './errors.ts'
 

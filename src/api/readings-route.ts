@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express'
 import type { Registry } from '../registry/index.ts'
-import type { ReadingQuery, TelemetryStore } from '../store/types.ts'
-import { isQuantity, QUANTITY_NAMES } from '../telemetry/quantities.ts'
+import type { ReadingQuery, TelemetryStore } from '../store/index.ts'
+import { isQuantity, QUANTITY_NAMES } from '../telemetry/index.ts'
 import { authenticate } from './auth.ts'
 
 export interface ReadingsRouteOptions {

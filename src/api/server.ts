@@ -1,20 +1,23 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type NextFunction, type Request, type Response } from 'express'
-import { type AlertEngine, alertsRouter } from '../alerts/index.ts'
-import { type ConsoleOptions, consoleRouter } from '../console/index.ts'
+import type { AlertEngine } from '../alerts/index.ts'
 import type { IngestPipeline } from '../ingest/index.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
-import { verifyRouter } from '../oksigen/certificate/index.ts'
+import type { SmsCallback } from '../notify/index.ts'
 import type { Oksigen } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
-import type { TelemetryStore } from '../store/types.ts'
+import type { TelemetryStore } from '../store/index.ts'
+import { alertsRouter } from './alerts-route.ts'
+import { type ConsoleOptions, consoleRouter } from './console-route.ts'
 import { devicesRouter } from './devices-route.ts'
 import { readingsRouter } from './readings-route.ts'
+import { smsRouter } from './sms-route.ts'
 import { telemetryRouter } from './telemetry-route.ts'
 import { treesRouter } from './trees-route.ts'
+import { verifyRouter } from './verify-route.ts'
 
 export interface ApiOptions {
   host: string
@@ -32,7 +35,7 @@ export interface ApiOptions {
   /** Smart Farming alerts: the officers' alerts, fields, farmers and silences API. */
   alerts?: AlertEngine
   /** SMS gateway callbacks (Kannel delivery reports and farmers' replies); no login: Kannel calls them. */
-  notifyRouter?: express.Router
+  smsCallbacks?: readonly SmsCallback[]
   /** Extra health facts (store, spool, broker), merged into GET /health. */
   health?: () => Record<string, unknown>
 }
@@ -82,7 +85,7 @@ export class ApiServer {
         }),
       )
     }
-    if (this.opts.notifyRouter) app.use('/api/v1', this.opts.notifyRouter)
+    if (this.opts.smsCallbacks) app.use('/api/v1', smsRouter(this.opts.smsCallbacks))
     if (this.opts.alerts) app.use(alertsRouter({ registry: this.opts.registry, engine: this.opts.alerts }))
     app.use((_req, res) => {
       res.status(404).json({ error: 'not_found', message: 'no such endpoint' })

@@ -1,8 +1,8 @@
 import express, { type Request, type Response, type Router } from 'express'
 import { isRetryable } from '../errors.ts'
 import type { IngestOutcome, IngestPipeline } from '../ingest/index.ts'
-import type { Registry } from '../registry/index.ts'
-import { type Device, PAYLOAD_FORMATS, type PayloadFormat } from '../registry/types.ts'
+import type { Device, Registry } from '../registry/index.ts'
+import { PAYLOAD_FORMATS, type PayloadFormat } from '../telemetry/index.ts'
 import { authenticate } from './auth.ts'
 
 export interface TelemetryRouteOptions {

@@ -5,11 +5,9 @@ import {
   DEVICE_KINDS,
   type Device,
   type DeviceKind,
-  PAYLOAD_FORMATS,
-  type PayloadFormat,
   type Registry,
 } from '../registry/index.ts'
-import { topics } from '../telemetry/index.ts'
+import { PAYLOAD_FORMATS, type PayloadFormat, topics } from '../telemetry/index.ts'
 
 /** Where the commands write; tests pass their own. */
 export interface CliIo {

@@ -5,9 +5,10 @@ import { KampungApp, type Roles } from '../app.ts'
 import { type Config, ConfigError, loadConfig, redactSecrets, resolvePaths } from '../config.ts'
 import { getLogger } from '../log.ts'
 import { Registry } from '../registry/index.ts'
+import { SCHEMAS } from '../schemas.ts'
+import type { TelemetryStore } from '../store/index.ts'
 import { InfluxStore, SqliteStore } from '../store/index.ts'
-import type { TelemetryStore } from '../store/types.ts'
-import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/quantities.ts'
+import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/index.ts'
 import { alertsCommands } from './alerts.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
 import type { Simulation } from './sim.ts'
@@ -93,7 +94,7 @@ async function runSim(
 ): Promise<void> {
   const base = config(program.opts())
   const cfg = { ...base, sim: { ...base.sim, ...overrides } }
-  const registry = new Registry({ path: resolvePaths(cfg).registry })
+  const registry = new Registry({ path: resolvePaths(cfg).registry, schemas: SCHEMAS })
   mkdirSync(cfg.dataDir, { recursive: true })
   await registry.start()
   const { startSimulation } = await loadSim()
@@ -252,7 +253,7 @@ function openStore(cfg: Config): TelemetryStore {
 
 async function openRegistry(): Promise<Registry> {
   const opts = program.opts<{ config?: string }>()
-  const registry = new Registry({ path: resolvePaths(config(opts)).registry })
+  const registry = new Registry({ path: resolvePaths(config(opts)).registry, schemas: SCHEMAS })
   const { mkdirSync } = await import('node:fs')
   mkdirSync(config(opts).dataDir, { recursive: true })
   await registry.start()
@@ -308,7 +309,7 @@ program
   )
   .argument('[action]', 'list | rotate', 'list')
   .action(async (action: string) => {
-    const { KeyRing } = await import('../oksigen/certificate/index.ts')
+    const { KeyRing } = await import('../oksigen/index.ts')
     const ring = new KeyRing({ dir: resolvePaths(config(program.opts())).keyDir })
     await ring.start()
     if (action === 'rotate') {

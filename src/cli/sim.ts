@@ -1,9 +1,15 @@
 import path from 'node:path'
-import { boardDriver } from '../../firmware-sim/board-driver.ts'
-import { buildDistrict, type SimVillage } from '../../firmware-sim/district.ts'
-import { directDriver, Fleet, provisionDistrict } from '../../firmware-sim/fleet.ts'
-import { type FaultSpec, validateFaultSpecs } from '../../firmware-sim/models/index.ts'
-import { startSerialNodes } from '../../firmware-sim/serial-nodes.ts'
+import {
+  boardDriver,
+  buildDistrict,
+  directDriver,
+  type FaultSpec,
+  Fleet,
+  provisionDistrict,
+  type SimVillage,
+  startSerialNodes,
+  validateFaultSpecs,
+} from '../../firmware-sim/index.ts'
 import { type Config, ConfigError } from '../config.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'

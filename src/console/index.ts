@@ -1,4 +1,8 @@
-export { type ConsoleOptions, type ConsoleRouteOptions, consoleRouter, SESSION_COOKIE } from './route.ts'
+import { fileURLToPath } from 'node:url'
+
+/** The console's pages, scripts and styles; src/api/console-route.ts serves them at /console/. */
+export const CONSOLE_PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url))
+export { consoleTables } from './schema.ts'
 export { type Session, type SessionOptions, SessionStore } from './sessions.ts'
 export {
   type LockoutPolicy,

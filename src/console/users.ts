@@ -1,8 +1,7 @@
 import type Database from 'better-sqlite3'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
-import { hashSecret, verifyHash } from '../registry/secrets.ts'
-import { ID_PATTERN } from '../registry/types.ts'
+import { hashSecret, ID_PATTERN, verifyHash } from '../registry/index.ts'
 
 export const USER_ROLES = ['officer', 'admin'] as const
 export type UserRole = (typeof USER_ROLES)[number]

@@ -1,6 +1,6 @@
 import { getLogger } from '../log.ts'
-import type { TelemetryStore } from '../store/types.ts'
-import type { Reading } from '../telemetry/reading.ts'
+import type { TelemetryStore } from '../store/index.ts'
+import type { Reading } from '../telemetry/index.ts'
 
 export interface BatcherOptions {
   store: TelemetryStore

@@ -1,10 +1,10 @@
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
-import type { Device } from '../registry/types.ts'
-import type { TelemetryStore } from '../store/types.ts'
+import type { Device } from '../registry/index.ts'
+import type { TelemetryStore } from '../store/index.ts'
+import type { DecodeError, Reading } from '../telemetry/index.ts'
 import { decode } from '../telemetry/index.ts'
-import type { DecodeError, Reading } from '../telemetry/reading.ts'
 import { WriteBatcher } from './batcher.ts'
 
 export interface IngestOptions {

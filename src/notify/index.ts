@@ -1,12 +1,11 @@
 import path from 'node:path'
-import type { Router } from 'express'
 import type { Metrics } from '../metrics.ts'
 import type { NotifyConfig } from './config.ts'
 import { ConsoleSender } from './console/console-sender.ts'
 import { KannelSender } from './kannel/kannel-sender.ts'
 import { Outbox } from './outbox.ts'
 import { SmppSender } from './smpp/smpp-sender.ts'
-import type { SmsSender } from './types.ts'
+import type { SmsCallback, SmsSender } from './types.ts'
 
 export { defaultOutboxOptions, type NotifyConfig, notifySchema } from './config.ts'
 export { ConsoleSender, type ConsoleSenderOptions } from './console/console-sender.ts'
@@ -21,6 +20,8 @@ export type {
   OutboundSms,
   OutboxFilter,
   OutboxRow,
+  SmsCallback,
+  SmsCallbackReply,
   SmsCoding,
   SmsSender,
   SmsState,
@@ -40,13 +41,13 @@ export function createSender(config: NotifyConfig, clock?: () => number): SmsSen
 }
 
 /**
- * The outbox over the configured sender, and the sender's callback router (Kannel: DLR and MO)
- * when it has one, to mount under /api/v1. `outbox.start()` starts the sender too.
+ * The outbox over the configured sender, and the sender's HTTP callbacks when it has them (Kannel:
+ * DLR and MO), which src/api mounts under /api/v1. `outbox.start()` starts the sender too.
  */
 export function createNotify(
   config: NotifyConfig,
   deps: { dataDir: string; clock?: () => number; metrics?: Metrics },
-): { outbox: Outbox; sender: SmsSender; router?: Router } {
+): { outbox: Outbox; sender: SmsSender; callbacks?: SmsCallback[] } {
   const sender = createSender(config, deps.clock)
   const outbox = new Outbox({
     ...config.outbox,
@@ -55,5 +56,5 @@ export function createNotify(
     clock: deps.clock,
     metrics: deps.metrics,
   })
-  return { outbox, sender, router: sender.router?.() }
+  return { outbox, sender, callbacks: sender.callbacks?.() }
 }

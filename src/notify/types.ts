@@ -56,10 +56,11 @@ export interface SmsSender {
   onDeliveryReport(cb: (r: DeliveryReport) => void): void
   onInbound(cb: (mo: InboundSms) => void): void
   /**
-   * HTTP routes the gateway calls back on (delivery reports, inbound SMS), mounted under /api/v1;
-   * absent for senders whose gateway answers on their own connection (SMPP, console).
+   * The HTTP GET endpoints the gateway calls back on (delivery reports, inbound SMS), served by
+   * src/api under /api/v1; absent for senders whose gateway answers on their own connection
+   * (SMPP, console).
    */
-  router?(): Router
+  callbacks?(): SmsCallback[]
 }
 
 export interface OutboxRow {
@@ -91,4 +92,18 @@ export interface OutboxFilter {
   to?: string
   key?: string
   limit?: number
+}
+
+/** What a sender's HTTP callback answers; src/api/sms-route.ts turns it into the response. */
+export type SmsCallbackReply =
+  | { status: number; text: string }
+  | { status: number; json: Record<string, unknown> }
+
+/**
+ * One HTTP GET endpoint a gateway calls back (delivery reports, farmers' replies), mounted under
+ * /api/v1 by src/api. `handle` gets the raw request URL (path and undecoded query).
+ */
+export interface SmsCallback {
+  path: string
+  handle(url: string): SmsCallbackReply
 }

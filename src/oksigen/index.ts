@@ -9,6 +9,7 @@ import { Verifier } from './verifier.ts'
 
 export { estimateBiomass } from './biomass.ts'
 export { RegistryCertificateStore } from './cert-store.ts'
+export * from './certificate/index.ts'
 export {
   type AssessmentRecord,
   assessmentRecord,
@@ -18,6 +19,7 @@ export {
 } from './influx-sink.ts'
 export { type Assessment, assess, type GrowthEvidence, type Policy, policySchema } from './policy.ts'
 export { type Application, type NewTree, TREE_STATES, type Tree, TreeRepo, type TreeState } from './repo.ts'
+export { oksigenTables } from './schema.ts'
 export { getSpecies, SPECIES, SPECIES_IDS } from './species.ts'
 export { type OfficerDecision, type TreeEvidence, Verifier } from './verifier.ts'
 

@@ -77,8 +77,9 @@ const fail = (code: string, message: string) => new KampungError(code, message, 
 
 /**
  * Trees, applications, decisions, processing state and certificates, in the registry's SQLite
- * database (tables from the registry's migrations). Constructor assigns; `start()` loads the
- * pseudonym key (creating it on first start); the registry must be started.
+ * database (tables from src/oksigen/schema.ts, run by the registry's migration runner).
+ * Constructor assigns; `start()` loads the pseudonym key (creating it on first start); the
+ * registry must be started.
  */
 export class TreeRepo {
   private readonly registry: Registry

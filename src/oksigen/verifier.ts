@@ -1,7 +1,7 @@
 import { KampungError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
-import type { Reading } from '../telemetry/reading.ts'
+import type { Reading } from '../telemetry/index.ts'
 import { estimateBiomass } from './biomass.ts'
 import { buildRecordDraft, type KeyRing, signRecord } from './certificate/index.ts'
 import type { CertificateStore } from './certificate/store.ts'

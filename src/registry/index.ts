@@ -1,3 +1,6 @@
+export { type CapabilitySchema, type MigrationStep, migrate, schemaVersions } from './migrate.ts'
 export { defaultRegistryOptions, Registry, type RegistryOptions } from './registry.ts'
+export { registryTables } from './schema.ts'
+export { hashSecret, verifyHash } from './secrets.ts'
 export * from './types.ts'
 export { checkChannels, checkId, ID_RULE } from './validate.ts'

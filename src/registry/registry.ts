@@ -2,8 +2,11 @@ import { timingSafeEqual } from 'node:crypto'
 import Database from 'better-sqlite3'
 import { KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
+import type { PayloadFormat } from '../telemetry/index.ts'
+import { type CapabilitySchema, migrate, schemaVersions } from './migrate.ts'
+import { registryTables } from './schema.ts'
 import { hashSecret, newSecret, sha256, verifyHash } from './secrets.ts'
-import type { Device, DeviceKind, NewDevice, PayloadFormat, Village } from './types.ts'
+import type { Device, DeviceKind, NewDevice, Village } from './types.ts'
 import { checkId, checkNewDevice } from './validate.ts'
 
 const log = getLogger('registry')
@@ -11,6 +14,12 @@ const log = getLogger('registry')
 export interface RegistryOptions {
   /** SQLite file; `:memory:` for a throwaway registry. */
   path: string
+  /**
+   * The tables of the capabilities that keep theirs in this file (Oksigen, console, alerts), run
+   * after the registry's own. Required so that every place opening a registry says which it
+   * needs: `SCHEMAS` from src/schemas.ts for all, `[]` for villages and devices only.
+   */
+  schemas: readonly CapabilitySchema[]
   /**
    * How long a successful secret check is remembered, so a village of devices reconnecting at
    * once costs one scrypt each, not one per attempt. 0 disables the cache.
@@ -21,231 +30,6 @@ export interface RegistryOptions {
 export const defaultRegistryOptions = {
   verifyCacheTtlMs: 60_000,
 } satisfies Partial<RegistryOptions>
-
-/**
- * Schema migrations, applied in order; `PRAGMA user_version` holds how many have run.
- * Later issues append here, never edit an entry that has shipped.
- */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE villages (
-     id   TEXT PRIMARY KEY,
-     name TEXT NOT NULL
-   );
-   CREATE TABLE devices (
-     id            TEXT PRIMARY KEY,
-     village       TEXT NOT NULL REFERENCES villages(id),
-     kind          TEXT NOT NULL,
-     format        TEXT NOT NULL,
-     channels      TEXT,
-     lat           REAL,
-     lon           REAL,
-     secret_hash   TEXT NOT NULL,
-     created_at_ms INTEGER NOT NULL
-   );
-   CREATE INDEX devices_village ON devices(village);`,
-  // Sedekah Oksigen (src/oksigen): planted trees, certificate applications, every decision taken
-  // on a tree with its reason and data, the tree's processing state, signed records.
-  `CREATE TABLE trees (
-     id                  TEXT PRIMARY KEY,
-     village             TEXT NOT NULL REFERENCES villages(id),
-     device              TEXT NOT NULL UNIQUE REFERENCES devices(id),
-     species             TEXT NOT NULL,
-     planted_at_ms       INTEGER NOT NULL,
-     lat                 REAL,
-     lon                 REAL,
-     initial_diameter_mm REAL NOT NULL,
-     initial_height_m    REAL,
-     created_at_ms       INTEGER NOT NULL
-   );
-   CREATE TABLE applications (
-     id               TEXT PRIMARY KEY,
-     tree             TEXT NOT NULL REFERENCES trees(id),
-     certificate_type TEXT NOT NULL,
-     reference_hash   TEXT NOT NULL,
-     planter_phone    TEXT,
-     created_at_ms    INTEGER NOT NULL
-   );
-   CREATE TABLE tree_states (
-     tree          TEXT PRIMARY KEY REFERENCES trees(id),
-     state         TEXT NOT NULL,
-     detail        TEXT NOT NULL,
-     processor     TEXT,
-     updated_at_ms INTEGER NOT NULL
-   );
-   CREATE TABLE tree_decisions (
-     id         INTEGER PRIMARY KEY AUTOINCREMENT,
-     tree       TEXT NOT NULL REFERENCES trees(id),
-     at_ms      INTEGER NOT NULL,
-     from_state TEXT,
-     to_state   TEXT NOT NULL,
-     by         TEXT NOT NULL,
-     reason     TEXT NOT NULL,
-     data       TEXT NOT NULL
-   );
-   CREATE INDEX tree_decisions_tree ON tree_decisions(tree, at_ms);
-   CREATE TABLE certificates (
-     id           TEXT PRIMARY KEY,
-     tree         TEXT NOT NULL REFERENCES trees(id),
-     signed       TEXT NOT NULL,
-     issued_at_ms INTEGER NOT NULL
-   );`,
-  // Officer console (src/console): people who log in (officer | admin) and their sessions. A
-  // session is kept only as the SHA-256 of its cookie token, so a copy of this file logs no one in.
-  `CREATE TABLE users (
-     id              TEXT PRIMARY KEY,
-     role            TEXT NOT NULL,
-     password_hash   TEXT NOT NULL,
-     failed_logins   INTEGER NOT NULL DEFAULT 0,
-     locked_until_ms INTEGER NOT NULL DEFAULT 0,
-     created_at_ms   INTEGER NOT NULL
-   );
-   CREATE TABLE sessions (
-     token_hash    TEXT PRIMARY KEY,
-     user          TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-     csrf_token    TEXT NOT NULL,
-     created_at_ms INTEGER NOT NULL,
-     last_seen_ms  INTEGER NOT NULL
-   );
-   CREATE INDEX sessions_user ON sessions(user);`,
-  // Alerts (src/alerts): fields, farmers, their subscriptions, village officers; alert lifecycle,
-  // per-recipient deliveries, SMS written before they are handed to the outbox, silences, the
-  // recent readings rules look back on, daily weather for the irrigation advisor, and events
-  // waiting to be exported to InfluxDB.
-  `CREATE TABLE fields (
-     id            TEXT PRIMARY KEY,
-     village       TEXT NOT NULL REFERENCES villages(id),
-     name          TEXT NOT NULL,
-     crop          TEXT NOT NULL,
-     stage         TEXT,
-     planted_at_ms INTEGER,
-     area_ha       REAL NOT NULL,
-     lat           REAL,
-     lon           REAL,
-     devices       TEXT NOT NULL DEFAULT '[]',
-     created_at_ms INTEGER NOT NULL
-   );
-   CREATE UNIQUE INDEX fields_village_name ON fields(village, name COLLATE NOCASE);
-   CREATE TABLE farmers (
-     id            TEXT PRIMARY KEY,
-     name          TEXT NOT NULL,
-     phone         TEXT NOT NULL UNIQUE,
-     village       TEXT REFERENCES villages(id),
-     language      TEXT NOT NULL DEFAULT 'id',
-     quiet_start   TEXT NOT NULL,
-     quiet_end     TEXT NOT NULL,
-     stopped       INTEGER NOT NULL DEFAULT 0,
-     created_at_ms INTEGER NOT NULL
-   );
-   CREATE TABLE subscriptions (
-     farmer TEXT NOT NULL REFERENCES farmers(id),
-     field  TEXT NOT NULL REFERENCES fields(id),
-     PRIMARY KEY (farmer, field)
-   );
-   CREATE TABLE officers (
-     id       TEXT PRIMARY KEY,
-     name     TEXT NOT NULL,
-     phone    TEXT NOT NULL,
-     village  TEXT NOT NULL REFERENCES villages(id),
-     language TEXT NOT NULL DEFAULT 'id'
-   );
-   CREATE TABLE alerts (
-     id              INTEGER PRIMARY KEY AUTOINCREMENT,
-     rule            TEXT NOT NULL,
-     subject         TEXT NOT NULL,
-     category        TEXT NOT NULL,
-     village         TEXT NOT NULL,
-     field           TEXT,
-     device          TEXT,
-     severity        TEXT NOT NULL,
-     state           TEXT NOT NULL,
-     value           REAL,
-     threshold       REAL,
-     started_at_ms   INTEGER NOT NULL,
-     fired_at_ms     INTEGER,
-     resolved_at_ms  INTEGER,
-     updated_at_ms   INTEGER NOT NULL,
-     acked_at_ms     INTEGER,
-     acked_by        TEXT,
-     escalated_at_ms INTEGER
-   );
-   CREATE UNIQUE INDEX alerts_one_active ON alerts(rule, subject) WHERE state IN ('pending', 'firing');
-   CREATE INDEX alerts_state ON alerts(state);
-   CREATE TABLE alert_deliveries (
-     alert          INTEGER NOT NULL REFERENCES alerts(id),
-     recipient      TEXT NOT NULL,
-     notified_at_ms INTEGER NOT NULL,
-     count          INTEGER NOT NULL,
-     resolved_sent  INTEGER NOT NULL DEFAULT 0,
-     PRIMARY KEY (alert, recipient)
-   );
-   CREATE TABLE alert_recipients (
-     recipient    TEXT PRIMARY KEY,
-     seq          INTEGER NOT NULL,
-     last_sent_ms INTEGER
-   );
-   CREATE TABLE alert_messages (
-     id             INTEGER PRIMARY KEY AUTOINCREMENT,
-     key            TEXT NOT NULL UNIQUE,
-     recipient      TEXT NOT NULL,
-     phone          TEXT NOT NULL,
-     text           TEXT NOT NULL,
-     critical       INTEGER NOT NULL,
-     not_before_ms  INTEGER,
-     alerts         TEXT NOT NULL,
-     created_at_ms  INTEGER NOT NULL,
-     enqueued_at_ms INTEGER
-   );
-   CREATE INDEX alert_messages_unsent ON alert_messages(id) WHERE enqueued_at_ms IS NULL;
-   CREATE TABLE silences (
-     id            INTEGER PRIMARY KEY AUTOINCREMENT,
-     matchers      TEXT NOT NULL,
-     starts_at_ms  INTEGER NOT NULL,
-     ends_at_ms    INTEGER NOT NULL,
-     created_by    TEXT NOT NULL,
-     comment       TEXT NOT NULL,
-     created_at_ms INTEGER NOT NULL
-   );
-   CREATE TABLE recent_readings (
-     device   TEXT NOT NULL,
-     sensor   TEXT NOT NULL,
-     quantity TEXT NOT NULL,
-     time_ms  INTEGER NOT NULL,
-     village  TEXT NOT NULL,
-     value    REAL NOT NULL,
-     PRIMARY KEY (device, quantity, time_ms, sensor)
-   ) WITHOUT ROWID;
-   CREATE INDEX recent_readings_village ON recent_readings(village, quantity, time_ms);
-   CREATE INDEX recent_readings_time ON recent_readings(time_ms);
-   CREATE TABLE device_seen (
-     device       TEXT PRIMARY KEY,
-     village      TEXT NOT NULL,
-     last_ms      INTEGER NOT NULL,
-     status       TEXT,
-     status_at_ms INTEGER
-   );
-   CREATE TABLE weather_days (
-     village      TEXT NOT NULL,
-     day_start_ms INTEGER NOT NULL,
-     summary      TEXT NOT NULL,
-     closed       INTEGER NOT NULL DEFAULT 0,
-     PRIMARY KEY (village, day_start_ms)
-   );
-   CREATE TABLE irrigation_advice (
-     field        TEXT NOT NULL,
-     day_start_ms INTEGER NOT NULL,
-     detail       TEXT NOT NULL,
-     PRIMARY KEY (field, day_start_ms)
-   );
-   CREATE TABLE alert_events (
-     id             INTEGER PRIMARY KEY AUTOINCREMENT,
-     measurement    TEXT NOT NULL,
-     time_ms        INTEGER NOT NULL,
-     tags           TEXT NOT NULL,
-     fields         TEXT NOT NULL,
-     exported_at_ms INTEGER
-   );
-   CREATE INDEX alert_events_unexported ON alert_events(id) WHERE exported_at_ms IS NULL;`,
-]
 
 interface DeviceRow {
   id: string
@@ -303,14 +87,7 @@ export class Registry {
     // alerts engine commits only its look-back history with NORMAL, on purpose).
     db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')
-    const from = db.pragma('user_version', { simple: true }) as number
-    for (let version = from; version < MIGRATIONS.length; version++) {
-      db.transaction(() => {
-        db.exec(MIGRATIONS[version]!)
-        db.pragma(`user_version = ${version + 1}`)
-      })()
-    }
-    if (from < MIGRATIONS.length) log.info({ from, to: MIGRATIONS.length }, 'registry schema migrated')
+    for (const step of migrate(db, [registryTables, ...this.opts.schemas])) log.info(step, 'schema migrated')
     this.db = db
     return Promise.resolve()
   }
@@ -322,14 +99,14 @@ export class Registry {
     return Promise.resolve()
   }
 
-  /** The SQLite handle, for capabilities whose tables these migrations create (src/oksigen). */
+  /** The SQLite handle, for the capabilities whose `schemas` this registry ran (Oksigen, console, alerts). */
   database(): Database.Database {
     return this.open()
   }
 
-  /** How many migrations have run on this database. */
-  schemaVersion(): number {
-    return this.open().pragma('user_version', { simple: true }) as number
+  /** Each capability's schema version in this file, e.g. `{ registry: 1, alerts: 1 }`. */
+  schemaVersions(): Record<string, number> {
+    return schemaVersions(this.open())
   }
 
   private open(): Database.Database {

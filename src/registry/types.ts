@@ -1,7 +1,4 @@
-import type { ChannelMap } from '../telemetry/reading.ts'
-
-export const PAYLOAD_FORMATS = ['json', 'senml', 'lpp', 'chirpstack', 'tts'] as const
-export type PayloadFormat = (typeof PAYLOAD_FORMATS)[number]
+import type { ChannelMap, PayloadFormat } from '../telemetry/index.ts'
 
 /** `service` principals (ingest workers, operators' tools) may read every village's topics. */
 export const DEVICE_KINDS = ['soil', 'weather', 'dendrometer', 'gateway', 'other', 'service'] as const

@@ -1,7 +1,7 @@
 import { KampungError } from '../errors.ts'
-import { isQuantity } from '../telemetry/quantities.ts'
-import type { ChannelMap } from '../telemetry/reading.ts'
-import { DEVICE_KINDS, ID_PATTERN, type NewDevice, PAYLOAD_FORMATS } from './types.ts'
+import type { ChannelMap } from '../telemetry/index.ts'
+import { isQuantity, PAYLOAD_FORMATS } from '../telemetry/index.ts'
+import { DEVICE_KINDS, ID_PATTERN, type NewDevice } from './types.ts'
 
 /** Says in words what ID_PATTERN allows, for error messages. */
 export const ID_RULE =

@@ -7,6 +7,7 @@ export type {
 export { InfluxClient, InfluxStatementError } from './influx/client.ts'
 export type { InfluxDownsampleOptions, InfluxStoreOptions } from './influx/influx-store.ts'
 export { InfluxPartialWriteError, InfluxStore } from './influx/influx-store.ts'
+export { quoteIdent, quoteString, SAFE_NAME } from './influx/influxql.ts'
 export type { FieldValue, Point } from './influx/line-protocol.ts'
 export {
   encodePoint,

@@ -1,5 +1,4 @@
-import type { Quantity } from '../telemetry/quantities.ts'
-import type { Reading } from '../telemetry/reading.ts'
+import type { Quantity, Reading } from '../telemetry/index.ts'
 
 export interface ReadingQuery {
   quantity: Quantity

@@ -3,7 +3,7 @@
  * The output is pasted in README.md.
  */
 
-import type { PayloadFormat } from '../registry/types.ts'
+import type { PayloadFormat } from './formats.ts'
 import { type DecodeContext, decode } from './index.ts'
 
 const ctx: DecodeContext = {

@@ -7,6 +7,7 @@ import { parseAlertsConfig } from '../../src/alerts/index.ts'
 import { alertsCommands } from '../../src/cli/alerts.ts'
 import { villagesCommand } from '../../src/cli/devices.ts'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 
 describe('fields / farmers / officers / alerts commands', () => {
   let dir: string
@@ -25,7 +26,7 @@ describe('fields / farmers / officers / alerts commands', () => {
     const err: string[] = []
     const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }
     const getRegistry = async () => {
-      const registry = new Registry({ path: path.join(dir, 'registry.db') })
+      const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
       await registry.start()
       return registry
     }
@@ -112,7 +113,7 @@ describe('fields / farmers / officers / alerts commands', () => {
     ).toBe(0)
 
     // An alert written by the service; the CLI acknowledges it.
-    const registry = new Registry({ path: path.join(dir, 'registry.db') })
+    const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
     await registry.start()
     registry
       .database()

@@ -11,6 +11,7 @@ import {
   parseAlertsConfig,
 } from '../../src/alerts/index.ts'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import type { Quantity } from '../../src/telemetry/quantities.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
 
@@ -87,7 +88,7 @@ export async function rig(
   const file = path.join(dir, 'registry.db')
   const cfg = parseAlertsConfig(config)
   const make = async () => {
-    const registry = new Registry({ path: file })
+    const registry = new Registry({ path: file, schemas: SCHEMAS })
     await registry.start()
     const engine = new AlertEngine({
       registry,

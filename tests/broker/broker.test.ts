@@ -49,7 +49,7 @@ describe('Broker', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-broker-'))
-    registry = new Registry({ path: path.join(dir, 'registry.db') })
+    registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: [] })
     await registry.start()
     registry.addVillage({ id: 'desa-a', name: 'Desa A' })
     registry.addVillage({ id: 'desa-b', name: 'Desa B' })

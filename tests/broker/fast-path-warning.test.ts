@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { FastPathVersions } from '../../broker/publish-fast-path.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 
 /** Log lines of every module (the real logger is silent under vitest), and the versions "installed". */
 const state = vi.hoisted(() => ({
@@ -42,7 +43,7 @@ afterEach(async () => {
 
 async function startBroker() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-fastpath-'))
-  const registry = new Registry({ path: path.join(dir, 'registry.db') })
+  const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
   await registry.start()
   const broker = new Broker({ host: '127.0.0.1', port: 0, registry })
   await broker.start()

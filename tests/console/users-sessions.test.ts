@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { SessionStore, UserStore } from '../../src/console/index.ts'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 
 const MIN = 60_000
 const policy = { maxFailedLogins: 3, lockoutMs: 15 * MIN }
@@ -10,13 +11,13 @@ describe('console users and sessions (registry SQLite)', () => {
   let users: UserStore
 
   beforeEach(async () => {
-    registry = new Registry({ path: ':memory:' })
+    registry = new Registry({ path: ':memory:', schemas: SCHEMAS })
     await registry.start()
     users = new UserStore(registry)
   })
   afterEach(() => registry.stop())
 
-  it('the users and sessions tables come from a registry migration', () => {
+  it('the users and sessions tables come from the console migration (src/console/schema.ts)', () => {
     const tables = registry
       .database()
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('users', 'sessions')")

@@ -8,6 +8,7 @@ import { encodeEvent } from '../../src/alerts/index.ts'
 import { InfluxAssessmentSink, Oksigen, SPECIES_IDS } from '../../src/oksigen/index.ts'
 import { policySchema } from '../../src/oksigen/policy.ts'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import { InfluxClient, InfluxStore } from '../../src/store/index.ts'
 import { decode } from '../../src/telemetry/index.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
@@ -84,7 +85,7 @@ export async function loadDistrict(
   const store = new InfluxStore({ url: influxUrl, database: DATABASE })
   await store.start()
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-dash-'))
-  const registry = new Registry({ path: path.join(dir, 'registry.db') })
+  const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
   await registry.start()
   const sink = new InfluxAssessmentSink({ url: influxUrl, database: DATABASE })
   await sink.start()

@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import { startApp, waitFor } from '../harness/app.ts'
 import { type InfluxdHandle, startInfluxd } from '../harness/influxd.ts'
 import { influxCount } from '../harness/influxql.ts'
@@ -106,7 +107,7 @@ describe('nothing accepted is lost', () => {
     cleanups.push(() => mosquitto.stop())
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-ingest-'))
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }))
-    const registry = new Registry({ path: path.join(dataDir, 'registry.db') })
+    const registry = new Registry({ path: path.join(dataDir, 'registry.db'), schemas: SCHEMAS })
     await registry.start()
     registry.addVillage({ id: V, name: 'Olehsari' })
     const devices: Array<{ id: string }> = []
@@ -158,7 +159,7 @@ describe('nothing accepted is lost', () => {
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }))
     const mqttPort = await freePort()
     const env = serviceEnv({ dataDir, influxUrl: influx.url, mqttPort, apiPort: await freePort() })
-    const registry = new Registry({ path: path.join(dataDir, 'registry.db') })
+    const registry = new Registry({ path: path.join(dataDir, 'registry.db'), schemas: SCHEMAS })
     await registry.start()
     registry.addVillage({ id: V, name: 'Olehsari' })
     const devices: Array<{ id: string; secret: string }> = []

@@ -16,16 +16,16 @@ senderContract('console', async () => {
 })
 
 describe('sender callback routes', () => {
-  it('createNotify mounts the sender router() when the sender has one (Kannel), none otherwise', () => {
+  it('createNotify serves the sender callbacks() when it has them (Kannel), none otherwise', () => {
     const kannel = createNotify(notifySchema.parse({ sender: 'kannel', kannel: { password: 'pw' } }), {
       dataDir: '/nonexistent',
     })
-    expect(typeof kannel.router).toBe('function') // an express Router
+    expect(kannel.callbacks?.map((c) => c.path).length).toBeGreaterThan(0)
     const consoleOnly = createNotify(notifySchema.parse({ sender: 'console' }), { dataDir: '/nonexistent' })
-    expect(consoleOnly.router).toBeUndefined()
+    expect(consoleOnly.callbacks).toBeUndefined()
     const smpp = createNotify(notifySchema.parse({ sender: 'smpp', smpp: { password: 'pw' } }), {
       dataDir: '/nonexistent',
     })
-    expect(smpp.router).toBeUndefined()
+    expect(smpp.callbacks).toBeUndefined()
   })
 })

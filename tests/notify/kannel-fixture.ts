@@ -1,13 +1,14 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
+import { smsRouter } from '../../src/api/index.ts'
 import { KannelSender, type SmsSender } from '../../src/notify/index.ts'
 import { type KannelHandle, startKannel } from '../harness/kannel.ts'
 import { freePort } from '../harness/ports.ts'
 
 /**
- * A real Kannel whose DLR and MO callbacks reach the KannelSender's router, mounted under
- * /api/v1 in a bare express app (as src/api/server.ts would mount it). `current` lets a test
+ * A real Kannel whose DLR and MO callbacks reach the KannelSender's callbacks through src/api's
+ * smsRouter, mounted under /api/v1 in a bare express app (as src/api/server.ts mounts it). `current` lets a test
  * swap the sender behind the routes (a "restarted process").
  */
 export interface KannelRig {
@@ -22,7 +23,7 @@ export interface KannelRig {
 export async function startKannelRig(): Promise<KannelRig> {
   const port = await freePort()
   const apiBaseUrl = `http://127.0.0.1:${port}/api/v1`
-  let current: ReturnType<KannelSender['router']> | undefined
+  let current: ReturnType<typeof smsRouter> | undefined
   const app = express()
   app.use('/api/v1', (req, res, next) => (current ? current(req, res, next) : next()))
   const server: Server = app.listen(port, '127.0.0.1')
@@ -41,7 +42,7 @@ export async function startKannelRig(): Promise<KannelRig> {
         ...opts,
       }),
     use(sender) {
-      current = sender.router()
+      current = smsRouter(sender.callbacks())
     },
     async stop() {
       await kannel.stop()

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verifyRouter } from '../../src/api/index.ts'
 import { estimateBiomass } from '../../src/oksigen/biomass.ts'
 import {
   FileCertificateStore,
@@ -14,7 +15,6 @@ import {
   type SignedRecord,
   StaticKeySet,
   signRecord,
-  verifyRouter,
   verifySignedRecord,
 } from '../../src/oksigen/certificate/index.ts'
 import { draft } from './certificate-fixtures.ts'

@@ -10,6 +10,7 @@ import {
   signRecord,
   verifySignedRecord,
 } from '../../src/oksigen/certificate/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import { draft } from './certificate-fixtures.ts'
 
 let dir: string
@@ -113,7 +114,10 @@ describe('FileCertificateStore', () => {
 certificateStoreContract('registry database', async () => {
   const { Registry } = await import('../../src/registry/index.ts')
   const { RegistryCertificateStore } = await import('../../src/oksigen/cert-store.ts')
-  const registry = new Registry({ path: join(await mkdtemp(join(dir, 'registry-')), 'registry.db') })
+  const registry = new Registry({
+    path: join(await mkdtemp(join(dir, 'registry-')), 'registry.db'),
+    schemas: SCHEMAS,
+  })
   await registry.start()
   registry.addVillage({ id: 'kemiren', name: 'Kemiren' })
   await registry.addDevice({ id: 'dendro-1', village: 'kemiren', kind: 'dendrometer', format: 'json' })

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Oksigen, SPECIES_IDS } from '../../src/oksigen/index.ts'
 import { policySchema } from '../../src/oksigen/policy.ts'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
 
 const DAY = 86_400_000
@@ -34,7 +35,7 @@ function stem(startMs: number, days: number, droughtFromDay: number): Reading[] 
 describe('Oksigen lifecycle', () => {
   it('writes nothing when constructed; start() creates the pseudonym key and keys once', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-oksigen-life-'))
-    const registry = new Registry({ path: path.join(dir, 'registry.db') })
+    const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
     await registry.start()
     const options = {
       registry,
@@ -64,7 +65,7 @@ describe('Oksigen lifecycle', () => {
 
 describe('Verifier', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-verifier-'))
-  const registry = new Registry({ path: path.join(dir, 'registry.db') })
+  const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
   let oksigen: Oksigen
   let treeId: string
 
@@ -134,7 +135,7 @@ describe('Verifier', () => {
 describe('Verifier and the wall clock', () => {
   it('flags a tree whose live data stopped, but not trees whose past is being replayed', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-verifier-clock-'))
-    const registry = new Registry({ path: path.join(dir, 'registry.db') })
+    const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
     await registry.start()
     registry.addVillage({ id: 'kemiren', name: 'Kemiren' })
     await registry.addDevice({ id: 'dendro-1', village: 'kemiren', kind: 'dendrometer', format: 'json' })

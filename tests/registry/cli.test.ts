@@ -5,6 +5,7 @@ import { Command } from 'commander'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { devicesCommand, villagesCommand } from '../../src/cli/devices.ts'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 
 describe('devices / villages commands', () => {
   let dir: string
@@ -27,7 +28,7 @@ describe('devices / villages commands', () => {
     err = []
     const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }
     const getRegistry = async () => {
-      const registry = new Registry({ path: path.join(dir, 'registry.db') })
+      const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
       await registry.start()
       return registry
     }

@@ -33,7 +33,7 @@ describe('Registry', () => {
   beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-registry-'))
     dbPath = path.join(dir, 'registry.db')
-    registry = new Registry({ path: dbPath })
+    registry = new Registry({ path: dbPath, schemas: [] })
     await registry.start()
     registry.addVillage({ id: 'desa-a', name: 'Desa A' })
   })
@@ -44,10 +44,10 @@ describe('Registry', () => {
   })
 
   it('migrates the schema once and records its version', async () => {
-    expect(registry.schemaVersion()).toBe(4)
+    expect(registry.schemaVersions()).toEqual({ registry: 1 })
     await registry.stop()
     await registry.start() // second start: nothing left to migrate, data kept
-    expect(registry.schemaVersion()).toBe(4)
+    expect(registry.schemaVersions()).toEqual({ registry: 1 })
     expect(registry.listVillages()).toEqual([{ id: 'desa-a', name: 'Desa A' }])
   })
 
@@ -173,7 +173,7 @@ describe('Registry', () => {
   })
 
   it('says clearly when used before start()', async () => {
-    const idle = new Registry({ path: path.join(dir, 'idle.db') })
+    const idle = new Registry({ path: path.join(dir, 'idle.db'), schemas: [] })
     expect((await rejection(() => idle.listVillages())).code).toBe('not_started')
   })
 })

@@ -11,6 +11,7 @@ import {
 } from '../../src/alerts/index.ts'
 import { type ConfigError, loadConfig } from '../../src/config.ts'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
 import { HOUR, MIN, PHONE_A, PHONE_B, rig, wib } from '../alerts/helpers.ts'
 import { spawnKampung } from '../harness/process.ts'
@@ -171,7 +172,7 @@ describe('an engine with a partition on a shared registry', () => {
       expect(r.outbox.to(PHONE_B)).toHaveLength(0)
       // The other owner on the same registry file and outbox: it opens kemiren's alert only, and
       // neither engine's timers send or hand over the other's SMS.
-      const registry = new Registry({ path: path.join(r.dir, 'registry.db') })
+      const registry = new Registry({ path: path.join(r.dir, 'registry.db'), schemas: SCHEMAS })
       await registry.start()
       const other = new AlertEngine({
         registry,

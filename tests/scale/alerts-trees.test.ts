@@ -8,6 +8,7 @@ import { KampungApp } from '../../src/app.ts'
 import { parseConfig } from '../../src/config.ts'
 import { SPECIES_IDS } from '../../src/oksigen/index.ts'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import { waitFor } from '../harness/app.ts'
 import { type MosquittoHandle, startMosquitto } from '../harness/mosquitto.ts'
 
@@ -43,7 +44,7 @@ describe('state worker: Sedekah Oksigen trees by village', () => {
     })
     app = new KampungApp(config, { broker: false, ingest: false, api: false, state: true })
     // devices and trees first, as an officer registers them before the worker starts
-    const registry = new Registry({ path: path.join(dir, 'registry.db') })
+    const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
     await registry.start()
     for (const v of ['licin', 'kemiren']) {
       registry.addVillage({ id: v, name: v })

@@ -6,6 +6,7 @@ import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Directory, villageBucket } from '../../src/alerts/index.ts'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import { waitFor } from '../harness/app.ts'
 import { type InfluxdHandle, startInfluxd } from '../harness/influxd.ts'
 import { influxCount } from '../harness/influxql.ts'
@@ -38,7 +39,7 @@ describe('alert state with several workers (real Mosquitto, InfluxDB, SQLite out
 
   /** The villages, probes, fields and farmers in a registry file; returns each village's farmers' phones. */
   const seed = async (file: string): Promise<Map<string, string[]>> => {
-    const registry = new Registry({ path: file })
+    const registry = new Registry({ path: file, schemas: SCHEMAS })
     await registry.start()
     const directory = new Directory({ registry, quietHours: { start: '21:00', end: '06:00' } })
     const phonesOf = new Map<string, string[]>()

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import { statusMessage, topics } from '../../src/telemetry/index.ts'
 import { waitFor } from '../harness/app.ts'
 import { type MosquittoHandle, startMosquitto } from '../harness/mosquitto.ts'
@@ -43,7 +44,7 @@ describe('gateway_offline from device statuses, in every role (real brokers, rea
 
   /** A registry with a soil node and the village's gateway; their MQTT secrets. */
   const seed = async (file: string): Promise<Record<'soil-1' | 'gw-1', string>> => {
-    const registry = new Registry({ path: file })
+    const registry = new Registry({ path: file, schemas: SCHEMAS })
     await registry.start()
     registry.addVillage({ id: V, name: 'Kemiren' })
     const soil = await registry.addDevice({ id: 'soil-1', village: V, kind: 'soil', format: 'json' })

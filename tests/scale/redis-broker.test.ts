@@ -4,6 +4,7 @@ import path from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import { waitFor } from '../harness/app.ts'
 import { type InfluxdHandle, startInfluxd } from '../harness/influxd.ts'
 import { influxCount } from '../harness/influxql.ts'
@@ -66,7 +67,7 @@ describe('aedes instances on Redis', () => {
     ;[influx, redis] = await Promise.all([startInfluxd(), startRedis()])
     ports.a = await freePort()
     ports.b = await freePort()
-    const registry = new Registry({ path: registryPath })
+    const registry = new Registry({ path: registryPath, schemas: SCHEMAS })
     await registry.start()
     registry.addVillage({ id: V, name: 'Tamansari' })
     registry.addVillage({ id: 'ops', name: 'Operations' })

@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import { waitFor } from '../harness/app.ts'
 import { type InfluxdHandle, startInfluxd } from '../harness/influxd.ts'
 import { influxCount } from '../harness/influxql.ts'
@@ -34,7 +35,7 @@ describe('ingest workers on a Mosquitto shared subscription', () => {
 
   beforeAll(async () => {
     ;[influx, mosquitto] = await Promise.all([startInfluxd(), startMosquitto()])
-    const registry = new Registry({ path: registryPath })
+    const registry = new Registry({ path: registryPath, schemas: SCHEMAS })
     await registry.start()
     registry.addVillage({ id: V, name: 'Licin' })
     for (let i = 0; i < DEVICES; i++)

@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { PayloadFormat } from '../../src/registry/types.ts'
+import type { PayloadFormat } from '../../src/telemetry/index.ts'
 import {
   ALIASES,
   type DecodeContext,

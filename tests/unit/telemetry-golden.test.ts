@@ -2,8 +2,8 @@ import { Buffer } from 'node:buffer'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { PayloadFormat } from '../../src/registry/types.ts'
 import { encodeReadings } from '../../src/store/influx/line-protocol.ts'
+import type { PayloadFormat } from '../../src/telemetry/index.ts'
 import { type DecodeContext, type DecodeResult, decode } from '../../src/telemetry/index.ts'
 
 /**

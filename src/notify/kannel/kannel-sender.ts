@@ -1,7 +1,13 @@
-import express, { type Request, type Response, type Router } from 'express'
 import { KampungError } from '../../errors.ts'
 import { getLogger } from '../../log.ts'
-import type { DeliveryReport, InboundSms, SmsSender, SubmitRequest } from '../types.ts'
+import type {
+  DeliveryReport,
+  InboundSms,
+  SmsCallback,
+  SmsCallbackReply,
+  SmsSender,
+  SubmitRequest,
+} from '../types.ts'
 import { decodeMoText, parseRawQuery } from './query.ts'
 
 const log = getLogger('notify.kannel')
@@ -31,7 +37,7 @@ const KANNEL_CODING = { gsm7: 0, ucs2: 2 } as const
 /**
  * Kannel (bearerbox + smsbox) over HTTP sendsms. Our outbox id travels in the dlr-url, so every
  * delivery report names its message even if this process restarted in between. MO messages come
- * back through the smsbox get-url to `router()`.
+ * back through the smsbox get-url to `callbacks()`.
  */
 export class KannelSender implements SmsSender {
   readonly name = 'kannel'
@@ -114,34 +120,38 @@ export class KannelSender implements SmsSender {
     })
   }
 
-  /** GET /sms/kannel/dlr (Kannel's dlr-url) and GET /sms/kannel/mo (smsbox get-url). */
-  router(): Router {
-    const router = express.Router()
-    router.get('/sms/kannel/dlr', (req, res) => this.handleDlr(req, res))
-    router.get('/sms/kannel/mo', (req, res) => this.handleMo(req, res))
-    return router
+  /**
+   * GET /sms/kannel/dlr (Kannel's dlr-url) and GET /sms/kannel/mo (smsbox get-url), served by
+   * src/api/sms-route.ts. Each handler takes the raw request URL: the query is decoded here, as
+   * bytes (MO text may be UTF-16BE).
+   */
+  callbacks(): SmsCallback[] {
+    return [
+      { path: '/sms/kannel/dlr', handle: (url) => this.handleDlr(url) },
+      { path: '/sms/kannel/mo', handle: (url) => this.handleMo(url) },
+    ]
   }
 
-  private authorised(q: Map<string, Buffer>, res: Response): boolean {
+  private unauthorised(q: Map<string, Buffer>): SmsCallbackReply | undefined {
     const want = this.opts.callbackToken
-    if (!want || q.get('token')?.toString('utf8') === want) return true
+    if (!want || q.get('token')?.toString('utf8') === want) return undefined
     this.malformedCallbacks++
-    res.status(403).json({ error: 'forbidden', message: 'missing or wrong token' })
-    return false
+    return { status: 403, json: { error: 'forbidden', message: 'missing or wrong token' } }
   }
 
-  private handleDlr(req: Request, res: Response): void {
-    const q = parseRawQuery(req.originalUrl)
-    if (!this.authorised(q, res)) return
+  private handleDlr(url: string): SmsCallbackReply {
+    const q = parseRawQuery(url)
+    const denied = this.unauthorised(q)
+    if (denied) return denied
     const id = Number(q.get('id')?.toString('utf8'))
     const type = Number(q.get('s')?.toString('utf8'))
     const state = dlrState(type)
     if (!Number.isInteger(id) || id <= 0 || !state) {
       this.malformedCallbacks++
-      res
-        .status(400)
-        .json({ error: 'bad_request', message: 'a delivery report needs id and s (1, 2, 4, 8 or 16)' })
-      return
+      return {
+        status: 400,
+        json: { error: 'bad_request', message: 'a delivery report needs id and s (1, 2, 4, 8 or 16)' },
+      }
     }
     const fid = q.get('fid')?.toString('utf8')
     const reply = q.get('reply')?.toString('utf8')
@@ -152,25 +162,25 @@ export class KannelSender implements SmsSender {
       detail: `kannel dlr ${type}${reply ? `: ${reply}` : ''}`,
     }
     for (const cb of this.reportCbs) cb(report)
-    res.type('text/plain').send('ok')
+    return { status: 200, text: 'ok' }
   }
 
-  private handleMo(req: Request, res: Response): void {
-    const q = parseRawQuery(req.originalUrl)
-    if (!this.authorised(q, res)) return
+  private handleMo(url: string): SmsCallbackReply {
+    const q = parseRawQuery(url)
+    const denied = this.unauthorised(q)
+    if (denied) return denied
     const from = q.get('from')?.toString('utf8')
     const to = q.get('to')?.toString('utf8') ?? ''
     const raw = q.get('text')
     if (!from || raw === undefined) {
       this.malformedCallbacks++
-      res.status(400).json({ error: 'bad_request', message: 'an MO message needs from and text' })
-      return
+      return { status: 400, json: { error: 'bad_request', message: 'an MO message needs from and text' } }
     }
     const text = decodeMoText(raw, q.get('coding')?.toString('utf8'), q.get('charset')?.toString('utf8'))
     const mo: InboundSms = { from, to, text, receivedAtMs: (this.opts.clock ?? Date.now)(), via: this.name }
     for (const cb of this.inboundCbs) cb(mo)
     // An empty body: smsbox sends no reply SMS (answers go through the outbox like any message).
-    res.status(200).type('text/plain').send('')
+    return { status: 200, text: '' }
   }
 
   private markDown(code: string): void {

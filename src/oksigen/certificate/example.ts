@@ -8,9 +8,10 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import express from 'express'
+import { verifyRouter } from '../../api/index.ts'
 import { estimateBiomass } from '../biomass.ts'
 import { estimateHeightM, SPECIES } from '../species.ts'
-import { buildRecordDraft, FileCertificateStore, KeyRing, signRecord, verifyRouter } from './index.ts'
+import { buildRecordDraft, FileCertificateStore, KeyRing, signRecord } from './index.ts'
 
 const out = process.argv[2] ?? (await mkdtemp(join(tmpdir(), 'oksigen-example-')))
 const keyRing = new KeyRing({ dir: join(out, 'keys') })

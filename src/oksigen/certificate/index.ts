@@ -18,6 +18,7 @@ export {
   MAX_DAILY_POINTS,
   MAX_LOCATION_DECIMALS,
   newRecordId,
+  RECORD_ID_PATTERN,
   type RecordDraft,
   type RecordEstimate,
   type RecordInput,
@@ -25,7 +26,6 @@ export {
   type VerificationRecord,
   verificationRecordSchema,
 } from './record.ts'
-export { type VerifyRouteOptions, verifyRouter } from './route.ts'
 export {
   SIGNING_CONTEXT,
   type SignedRecord,

@@ -1,6 +1,6 @@
 import { KampungError } from '../../errors.ts'
-import { isQuantity } from '../../telemetry/quantities.ts'
-import type { Reading } from '../../telemetry/reading.ts'
+import type { Reading } from '../../telemetry/index.ts'
+import { isQuantity } from '../../telemetry/index.ts'
 import { InFlight } from '../in-flight.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
 import { InfluxClient, type InfluxConnectionOptions, type StatementResult } from './client.ts'

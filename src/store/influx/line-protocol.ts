@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer'
-import { isQuantity, unitOf } from '../../telemetry/quantities.ts'
-import type { Reading } from '../../telemetry/reading.ts'
+import type { Reading } from '../../telemetry/index.ts'
+import { isQuantity, unitOf } from '../../telemetry/index.ts'
 
 /*
  * InfluxDB line protocol for readings, written so that no tag value can inject a line or a tag.

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { KampungError } from '../../errors.ts'
-import { isQuantity } from '../../telemetry/quantities.ts'
-import type { Reading } from '../../telemetry/reading.ts'
+import type { Reading } from '../../telemetry/index.ts'
+import { isQuantity } from '../../telemetry/index.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
 
 export interface SqliteStoreOptions {

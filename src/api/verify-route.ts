@@ -1,11 +1,17 @@
 import express, { type Request, type Response, type Router } from 'express'
-import { getLogger } from '../../log.ts'
-import type { KeyRing } from './keyring.ts'
-import { renderPage } from './page.ts'
-import { normalizeBaseUrl, qrPng, qrSvg, verifyUrl } from './qr.ts'
-import { RECORD_ID_PATTERN } from './record.ts'
-import { type VerifyResult, verifySignedRecord } from './sign.ts'
-import type { CertificateStore } from './store.ts'
+import { getLogger } from '../log.ts'
+import {
+  type CertificateStore,
+  type KeyRing,
+  normalizeBaseUrl,
+  qrPng,
+  qrSvg,
+  RECORD_ID_PATTERN,
+  renderPage,
+  type VerifyResult,
+  verifySignedRecord,
+  verifyUrl,
+} from '../oksigen/index.ts'
 
 export interface VerifyRouteOptions {
   store: CertificateStore

@@ -1,15 +1,13 @@
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import express, { type Request, type Response, type Router } from 'express'
 import { Counter } from 'prom-client'
 import { z } from 'zod'
-import { CSRF_HEADER, SESSION_LOCAL, type SessionLocal, sameToken } from '../api/auth.ts'
+import { CONSOLE_PUBLIC_DIR, SessionStore, UserStore } from '../console/index.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
-import { SessionStore } from './sessions.ts'
-import { UserStore } from './users.ts'
+import { CSRF_HEADER, SESSION_LOCAL, type SessionLocal, sameToken } from './auth.ts'
 
 export interface ConsoleOptions {
   sessionIdleMs: number
@@ -29,7 +27,6 @@ export interface ConsoleRouteOptions extends ConsoleOptions {
 
 export const SESSION_COOKIE = 'kampung_session'
 
-const PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.url))
 const UPLOT_DIR = path.join(
   path.dirname(createRequire(import.meta.url).resolve('uplot/package.json')),
   'dist',
@@ -234,7 +231,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
     next()
   })
   pages.use('/vendor/uplot', express.static(UPLOT_DIR, { index: false }))
-  pages.use(express.static(PUBLIC_DIR, { extensions: ['html'], index: 'index.html' }))
+  pages.use(express.static(CONSOLE_PUBLIC_DIR, { extensions: ['html'], index: 'index.html' }))
   // '/console' matches '/console/' too (non-strict routing): redirect only the bare one
   router.get('/console', (req, res, next) =>
     req.originalUrl === '/console' ? res.redirect(301, '/console/') : next(),

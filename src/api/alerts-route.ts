@@ -1,12 +1,17 @@
 import express, { type Response, type Router } from 'express'
 import { z } from 'zod'
 import { CROP_IDS } from '../agronomy/index.ts'
-import { bodyProblems, requireOfficer } from '../api/auth.ts'
+import {
+  ALERT_STATES,
+  type AlertEngine,
+  type AlertState,
+  LANGUAGES,
+  SEVERITIES,
+  STAGES,
+} from '../alerts/index.ts'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
-import { SEVERITIES } from './config.ts'
-import { LANGUAGES, STAGES } from './directory.ts'
-import { ALERT_STATES, type AlertEngine, type AlertState } from './engine.ts'
+import { bodyProblems, requireOfficer } from './auth.ts'
 
 export interface AlertsRouteOptions {
   registry: Registry
