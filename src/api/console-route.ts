@@ -105,7 +105,7 @@ class FailureWindow {
  */
 export function consoleRouter(opts: ConsoleRouteOptions): Router {
   const router = express.Router()
-  const log = getLogger('console')
+  const log = getLogger('api.console')
   const clock = opts.clock ?? Date.now
   const users = new UserStore(opts.registry)
   const sessions = new SessionStore(opts.registry, {

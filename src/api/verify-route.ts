@@ -44,7 +44,7 @@ const STATUS_HEADER = 'X-Oksigen-Verification'
  */
 export function verifyRouter(opts: VerifyRouteOptions): Router {
   const baseUrl = normalizeBaseUrl(opts.publicBaseUrl) // fails at wiring time, not per request
-  const log = getLogger('oksigen.verify')
+  const log = getLogger('api.verify')
   const router = express.Router()
 
   const load = async (id: string): Promise<{ signed: unknown; result: VerifyResult } | undefined> => {
