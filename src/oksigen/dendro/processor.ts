@@ -1,16 +1,18 @@
 import { DAY_MS, type DendroOptions, HOUR_MS, resolveDendroOptions } from './options.ts'
-import { mad, median } from './stats.ts'
+import { type StepBounds, StepHistogram } from './step-stats.ts'
 
 /**
- * Incremental dendrometer processing for one tree, in the spirit of treenetproc (Knüsel et al. 2021):
- * readings → regular grid (short gaps filled) → outliers dropped and jumps corrected from step
- * differences in MAD units → zero-growth split (Zweifel et al. 2016) into GRO and TWD → per-day
- * summaries (local Asia/Jakarta days) with a fitted 24 h cycle for the liveness check.
+ * Incremental dendrometer processing for one tree, as treenetproc's `proc_dendro_L2` cleans
+ * (Knüsel et al. 2021): readings → regular grid → outliers removed and jumps corrected from the
+ * steps per elapsed interval, judged against bounds from the distribution of all steps so far
+ * (step-stats.ts) → short holes filled linearly → zero-growth split (Zweifel et al. 2016) into GRO
+ * and TWD → per-day summaries (local days) with the maximum daily shrinkage (MDS) and a fitted 24 h
+ * cycle for the liveness check.
  *
- * State is bounded: a 3-day ring of step differences for the MAD, a few grid values of lookahead,
- * running sums for the current day and `historyDays` day summaries. A push costs the same after a
- * day as after a year. Output lags the newest reading by the open grid slot plus the lookahead
- * (≤ 40 min at the defaults).
+ * State is bounded: three step histograms of fixed size, a few grid values of lookahead, running
+ * sums for the current day and `historyDays` day summaries. A push costs the same after a day as
+ * after a year. Output lags the newest reading by the open grid slot plus the lookahead (≤ 40 min
+ * at the defaults).
  */
 
 export interface DendroJump {
@@ -26,7 +28,24 @@ export interface DendroDay {
   /** Corrected series (jumps removed), µm. */
   minUm: number
   maxUm: number
+  /**
+   * max − min of the day. For a growing stem this is mostly the day's growth, not its shrinkage:
+   * show `mdsUm` instead. Kept for existing readers.
+   */
   amplitudeUm: number
+  /**
+   * Maximum daily shrinkage (Deslauriers et al. 2007): the largest fall from a value to a later one
+   * within the day, i.e. the morning maximum to the following afternoon minimum, µm; null for a day
+   * with less than `completeDayCoverage` of its values.
+   */
+  mdsUm: number | null
+  /** Times of the maximum and the later minimum that make the MDS (null with it). */
+  mdsMaxAtMs: number | null
+  mdsMinAtMs: number | null
+  /** Grid values removed as outliers, jumps corrected and values filled in during the day. */
+  outliers: number
+  jumps: number
+  filled: number
   minAtMs: number
   maxAtMs: number
   /** GRO and TWD at the day's last value, µm. */
@@ -75,8 +94,10 @@ export interface DendroState {
   twdUm: number
   /** Running maximum of the corrected series, µm. */
   maxUm: number | null
-  /** Mean daily amplitude (max − min) over the last 7 complete days, µm. */
+  /** Mean daily amplitude (max − min) over the last 7 complete days, µm. Superseded by `mdsUm`. */
   dailyAmplitudeUm: number | null
+  /** Mean maximum daily shrinkage over the last 7 complete days, µm (null before one). */
+  mdsUm: number | null
   /** GRO gained per day over the last 7 and 30 days (fewer when fewer are known), µm/day. */
   growthUmPerDay7d: number | null
   growthUmPerDay30d: number | null
@@ -91,9 +112,27 @@ export interface DendroState {
   outOfOrderIgnored: number
   readingsAccepted: number
   gaps: { count: number; totalMs: number }
-  /** Current MAD of step differences, µm, and the sensor noise σ it implies (1.4826·MAD/√2). */
+  /** Grid values filled in linearly after cleaning (holes of ≤ `interpolateMaxIntervals`). */
+  filledValues: number
+  /**
+   * Unscaled MAD of the steps between consecutive values (per interval) over the whole history, µm,
+   * and the sensor noise σ it implies (1.4826·MAD/√2); 0 before `statsMinSamples` steps.
+   */
   madUm: number
   noiseUm: number
+  /**
+   * The bounds in force, µm per grid interval (null before `statsMinSamples` steps): outliers
+   * (non-frost and frost, the latter already × `frostFactor`) and jumps.
+   */
+  bounds: {
+    outlier: { low: number; high: number } | null
+    outlierFrost: { low: number; high: number } | null
+    jump: { low: number; high: number } | null
+  }
+  /** Grid values seen in frost (air temperature below `lowTempC`). */
+  frostValues: number
+  /** Total days closed since the first value (`history` keeps the last `historyDays`). */
+  daysClosed: number
   /** Complete days seen (≥ `completeDayCoverage` of the grid). */
   days: number
   /** Per-day summaries, oldest first, at most `historyDays`. */
@@ -103,7 +142,7 @@ export interface DendroState {
 
 /** JSON-able copy of everything the processor holds. */
 export interface DendroSnapshot {
-  version: 1
+  version: 2
   options: DendroOptions
   fields: Record<string, unknown>
 }
@@ -136,28 +175,45 @@ export class DendroProcessor {
   private curSum = 0
   private curN = 0
   private lastGridSlot: number | null = null
-  private lastGridValue = 0
   private gapCount = 0
   private gapTotalMs = 0
-  // Detector (lookahead queue of grid values, reference value, MAD window)
+  // Air temperature (frost), oldest first; bounded
+  private tempTimes: number[] = []
+  private tempValues: number[] = []
+  private frostValues = 0
+  // Pass 1, outliers: steps between consecutive grid values as they come
+  private prevRawSlot: number | null = null
+  private prevRawUm = 0
+  private outHist = new StepHistogram()
+  private outFrostHist = new StepHistogram()
+  private outSince = 0
+  private outFrostSince = 0
+  private outBounds: StepBounds | null = null
+  private outFrostBounds: StepBounds | null = null
+  private seenOutlier = false
+  private runSinceOutlier = 0
+  // Lookahead queue of grid values with their outlier and frost flags
   private queueSlots: number[] = []
   private queueValues: number[] = []
-  private refRaw: number | null = null
-  private refSlot = 0
+  private queueOut: boolean[] = []
+  private queueFrost: boolean[] = []
+  // Pass 2, jumps: steps between the values kept after outliers
+  private keptSlot: number | null = null
+  private keptRawUm = 0
+  private jumpHist = new StepHistogram()
+  private jumpSince = 0
+  private jumpBounds: StepBounds | null = null
   private offsetUm = 0
-  private diffs: Float64Array
-  private diffIdx = 0
-  private diffCount = 0
-  private sinceMadRefresh = 0
-  private madUm: number
   private outliersDropped = 0
   private jumps: DendroJump[] = []
   private jumpsTotal = 0
+  private filledValues = 0
   // Zero-growth
   private firstUm: number | null = null
   private maxUm = 0
   private lastCorrectedUm = 0
   private lastCorrectedTimeMs: number | null = null
+  private lastCorrectedSlot: number | null = null
   // Current local day
   private dayIndex: number | null = null
   private dayN = 0
@@ -168,21 +224,23 @@ export class DendroProcessor {
   private dayMaxAtMs = 0
   private dayGroIncUm = 0
   private dayNightGroIncUm = 0
+  private dayRunMaxUm = 0
+  private dayRunMaxAtMs = 0
+  private dayMdsUm = 0
+  private dayMdsMaxAtMs = 0
+  private dayMdsMinAtMs = 0
+  private dayOutliers = 0
+  private dayJumps = 0
+  private dayFilled = 0
   private daySums: Float64Array
   private history: DendroDay[] = []
   private completeDays = 0
+  private daysClosed = 0
   private location: DendroLocation | null = null
-  // Scratch, not state
-  private readonly scratch: Float64Array
-  private readonly lookScratch: Float64Array
 
   constructor(options: Partial<DendroOptions> = {}) {
     this.options = resolveDendroOptions(options)
-    this.diffs = new Float64Array(this.options.madWindowIntervals)
-    this.scratch = new Float64Array(this.options.madWindowIntervals)
-    this.lookScratch = new Float64Array(this.options.lookaheadIntervals)
     this.daySums = new Float64Array(SUMS)
-    this.madUm = this.options.minMadUm
   }
 
   /**
@@ -214,6 +272,25 @@ export class DendroProcessor {
     return true
   }
 
+  /**
+   * An air temperature reading (°C) near the tree, e.g. the village weather station's, in time order.
+   * Grid values while it is below `lowTempC` are judged as frost (see options). Push temperatures
+   * no later than the dendrometer readings of the same time: values are judged ≥ 1 slot + the
+   * lookahead after they arrive, so a temperature up to ~40 min late still counts.
+   */
+  pushTemperature(timeMs: number, tempC: number): void {
+    if (!Number.isFinite(timeMs) || !Number.isFinite(tempC)) return
+    const n = this.tempTimes.length
+    if (n > 0 && timeMs < this.tempTimes[n - 1]!) return
+    this.tempTimes.push(timeMs)
+    this.tempValues.push(tempC)
+    // Bounded: a station reporting while the dendrometer is silent must not grow the state.
+    if (this.tempTimes.length > MAX_TEMPS) {
+      this.tempTimes.splice(0, this.tempTimes.length - MAX_TEMPS)
+      this.tempValues.splice(0, this.tempValues.length - MAX_TEMPS)
+    }
+  }
+
   /** A GPS fix of the node. */
   pushLocation(timeMs: number, latDeg: number, lonDeg: number): void {
     if (!Number.isFinite(latDeg) || !Number.isFinite(lonDeg)) return
@@ -241,96 +318,161 @@ export class DendroProcessor {
     if (d > this.options.maxMoveM && loc.movedSinceMs === null) loc.movedSinceMs = timeMs
   }
 
+  /** Days closed so far (cheap; `state().daysClosed` is the same). */
+  daysClosedCount(): number {
+    return this.daysClosed
+  }
+
+  /** The newest closed day, null before the first; with `state().daysClosed` to follow every day cheaply. */
+  latestDay(): DendroDay | null {
+    const d = this.history.at(-1)
+    return d ? { ...d } : null
+  }
+
   // ---- grid ---------------------------------------------------------------------------------
 
   private closeSlot(slot: number, valueUm: number): void {
     const o = this.options
     if (this.lastGridSlot !== null) {
-      const k = slot - this.lastGridSlot
-      if (k > 1) {
-        if (k <= o.interpolateMaxIntervals) {
-          const from = this.lastGridValue
-          for (let j = 1; j < k; j++) this.enqueue(this.lastGridSlot + j, from + ((valueUm - from) * j) / k)
-        } else {
-          this.gapCount++
-          this.gapTotalMs += (k - 1) * o.intervalMs
-        }
+      const missing = slot - this.lastGridSlot - 1
+      if (missing > o.interpolateMaxIntervals) {
+        this.gapCount++
+        this.gapTotalMs += missing * o.intervalMs
       }
     }
     this.lastGridSlot = slot
-    this.lastGridValue = valueUm
-    this.enqueue(slot, valueUm)
+    this.judgeOutlier(slot, valueUm)
   }
 
-  // ---- outliers and jumps -------------------------------------------------------------------
+  /** Whether grid slot `slot` is in frost: the newest temperature at or before it, if recent. */
+  private frostAt(slot: number): boolean {
+    const o = this.options
+    const t = slot * o.intervalMs + o.intervalMs / 2
+    const times = this.tempTimes
+    let k = 0
+    while (k + 1 < times.length && times[k + 1]! <= t) k++
+    if (k > 0) {
+      times.splice(0, k)
+      this.tempValues.splice(0, k)
+    }
+    if (times.length === 0 || times[0]! > t || t - times[0]! > o.tempMaxAgeMs) return false
+    return this.tempValues[0]! < o.lowTempC
+  }
 
-  private enqueue(slot: number, valueUm: number): void {
+  // ---- pass 1: outliers ---------------------------------------------------------------------
+
+  private judgeOutlier(slot: number, valueUm: number): void {
+    const o = this.options
+    const frost = this.frostAt(slot)
+    if (frost) this.frostValues++
+    let out = false
+    if (this.prevRawSlot !== null) {
+      const step = (valueUm - this.prevRawUm) / (slot - this.prevRawSlot)
+      const b = frost ? (this.outFrostBounds ?? scaled(this.outBounds, 1)) : this.outBounds
+      const f = frost ? o.frostFactor : 1
+      out = b !== null && (step < b.low * f || step > b.high * f)
+      if (frost) {
+        if (this.outFrostHist.add(step) && ++this.outFrostSince >= o.statsRefreshSteps)
+          this.refresh('outFrost')
+        else if (this.outFrostHist.total === o.statsMinSamples) this.refresh('outFrost')
+      } else if (this.outHist.add(step) && ++this.outSince >= this.refreshEvery(this.outHist))
+        this.refresh('out')
+      else if (this.outHist.total === o.statsMinSamples) this.refresh('out')
+    }
+    this.prevRawSlot = slot
+    this.prevRawUm = valueUm
+    if (out) {
+      // A short run of unflagged values between two outliers goes with them (treenetproc frag_len).
+      const run = this.runSinceOutlier
+      if (this.seenOutlier && run > 0 && run <= o.fragmentMaxValues) {
+        const n = this.queueOut.length
+        for (let i = Math.max(0, n - run); i < n; i++) this.queueOut[i] = true
+      }
+      this.seenOutlier = true
+      this.runSinceOutlier = 0
+    } else this.runSinceOutlier++
     this.queueSlots.push(slot)
     this.queueValues.push(valueUm)
-    if (this.queueSlots.length > this.options.lookaheadIntervals) {
-      const headSlot = this.queueSlots.shift()!
-      const headValue = this.queueValues.shift()!
-      this.classify(headSlot, headValue)
+    this.queueOut.push(out)
+    this.queueFrost.push(frost)
+    if (this.queueSlots.length > o.lookaheadIntervals) {
+      this.judgeJump(
+        this.queueSlots.shift()!,
+        this.queueValues.shift()!,
+        this.queueOut.shift()!,
+        this.queueFrost.shift()!,
+      )
     }
   }
 
-  /** Decide on the oldest queued grid value, looking at the `lookaheadIntervals` after it. */
-  private classify(slot: number, valueUm: number): void {
+  /**
+   * Steps between two recomputations of a histogram's bounds: a day's worth, or 1/16 of the history
+   * once that is longer (the bounds describe the whole history, which such a share moves little),
+   * so the amortised cost per step falls as history grows.
+   */
+  private refreshEvery(h: StepHistogram): number {
+    return Math.max(this.options.statsRefreshSteps, h.total >>> 4)
+  }
+
+  private refresh(which: 'out' | 'outFrost' | 'jump'): void {
     const o = this.options
-    if (this.refRaw === null) {
-      this.acceptRaw(slot, valueUm)
-      return
+    if (which === 'out') {
+      this.outSince = 0
+      this.outBounds = this.outHist.bounds(o.tolOut, o.statsMinSamples)
+    } else if (which === 'outFrost') {
+      this.outFrostSince = 0
+      this.outFrostBounds = this.outFrostHist.bounds(o.tolOut, o.statsMinSamples)
+    } else {
+      this.jumpSince = 0
+      this.jumpBounds = this.jumpHist.bounds(o.tolJump, o.statsMinSamples)
     }
-    const stepUm = valueUm - this.refRaw
-    const absStep = Math.abs(stepUm)
-    if (absStep <= o.outlierMad * this.madUm) {
-      if (slot - this.refSlot === 1) this.recordDiff(stepUm)
-      this.acceptRaw(slot, valueUm)
-      return
-    }
-    // Does the series stay at the new level (jump or fast real change) or come back (outlier)?
-    const look = this.lookScratch
-    const n = this.queueValues.length
-    for (let i = 0; i < n; i++) look[i] = this.queueValues[i]!
-    const after = median(look, n)
-    const persistent = Math.abs(after - valueUm) < Math.abs(after - this.refRaw)
-    if (!persistent) {
+  }
+
+  // ---- pass 2: jumps ------------------------------------------------------------------------
+
+  private judgeJump(slot: number, rawUm: number, out: boolean, frost: boolean): void {
+    const o = this.options
+    if (out) {
       this.outliersDropped++
+      this.dayOutliers++
       return
     }
-    if (absStep > o.jumpMad * this.madUm) {
-      this.offsetUm += stepUm
-      this.jumpsTotal++
-      this.jumps.push({ timeMs: slot * o.intervalMs, offsetUm: stepUm })
-      if (this.jumps.length > o.maxJumpsKept) this.jumps.shift()
-    } else if (slot - this.refSlot === 1) {
-      this.recordDiff(stepUm)
+    if (this.keptSlot !== null) {
+      const diff = rawUm - this.keptRawUm
+      const step = diff / (slot - this.keptSlot)
+      const b = this.jumpBounds
+      const jump = b !== null && (step < b.low || step > b.high) && (o.frostJumps || !frost)
+      if (this.jumpHist.add(step) && ++this.jumpSince >= this.refreshEvery(this.jumpHist))
+        this.refresh('jump')
+      else if (this.jumpHist.total === o.statsMinSamples) this.refresh('jump')
+      if (jump) {
+        this.offsetUm += diff
+        this.jumpsTotal++
+        this.dayJumps++
+        this.jumps.push({ timeMs: slot * o.intervalMs, offsetUm: diff })
+        if (this.jumps.length > o.maxJumpsKept) this.jumps.shift()
+      }
     }
-    this.acceptRaw(slot, valueUm)
-  }
-
-  private recordDiff(stepUm: number): void {
-    const o = this.options
-    this.diffs[this.diffIdx] = stepUm
-    this.diffIdx = (this.diffIdx + 1) % this.diffs.length
-    if (this.diffCount < this.diffs.length) this.diffCount++
-    this.sinceMadRefresh++
-    const due = this.sinceMadRefresh >= o.madRefreshIntervals || this.diffCount === o.madMinSamples
-    if (due && this.diffCount >= o.madMinSamples) {
-      this.sinceMadRefresh = 0
-      this.madUm = Math.max(o.minMadUm, mad(this.diffs, this.diffCount, this.scratch))
+    this.keptSlot = slot
+    this.keptRawUm = rawUm
+    const um = rawUm - this.offsetUm
+    // Holes of up to `interpolateMaxIntervals` missing values (gaps or removed outliers) are filled.
+    const last = this.lastCorrectedSlot
+    if (last !== null && slot - last - 1 > 0 && slot - last - 1 <= o.interpolateMaxIntervals) {
+      const from = this.lastCorrectedUm
+      const k = slot - last
+      for (let j = 1; j < k; j++) {
+        this.filledValues++
+        this.addCorrected((last + j) * o.intervalMs, from + ((um - from) * j) / k, true)
+      }
     }
-  }
-
-  private acceptRaw(slot: number, rawUm: number): void {
-    this.refRaw = rawUm
-    this.refSlot = slot
-    this.addCorrected(slot * this.options.intervalMs, rawUm - this.offsetUm)
+    this.lastCorrectedSlot = slot
+    this.addCorrected(slot * o.intervalMs, um, false)
   }
 
   // ---- zero-growth and days -----------------------------------------------------------------
 
-  private addCorrected(timeMs: number, um: number): void {
+  private addCorrected(timeMs: number, um: number, filled: boolean): void {
     const o = this.options
     const localMs = timeMs + o.utcOffsetH * HOUR_MS
     const dayIndex = Math.floor(localMs / DAY_MS)
@@ -345,8 +487,17 @@ export class DendroProcessor {
       this.dayMaxAtMs = timeMs
       this.dayGroIncUm = 0
       this.dayNightGroIncUm = 0
+      this.dayRunMaxUm = um
+      this.dayRunMaxAtMs = timeMs
+      this.dayMdsUm = 0
+      this.dayMdsMaxAtMs = timeMs
+      this.dayMdsMinAtMs = timeMs
+      this.dayOutliers = 0
+      this.dayJumps = 0
+      this.dayFilled = 0
       this.daySums.fill(0)
     }
+    if (filled) this.dayFilled++
     const msOfDay = localMs - dayIndex * DAY_MS
     if (this.firstUm === null) {
       this.firstUm = um
@@ -368,6 +519,15 @@ export class DendroProcessor {
     if (um > this.dayMaxUm) {
       this.dayMaxUm = um
       this.dayMaxAtMs = timeMs
+    }
+    // MDS: the largest fall from the day's running maximum (a maximum before a later minimum).
+    if (um > this.dayRunMaxUm) {
+      this.dayRunMaxUm = um
+      this.dayRunMaxAtMs = timeMs
+    } else if (this.dayRunMaxUm - um > this.dayMdsUm) {
+      this.dayMdsUm = this.dayRunMaxUm - um
+      this.dayMdsMaxAtMs = this.dayRunMaxAtMs
+      this.dayMdsMinAtMs = timeMs
     }
     // Regressors of the daily fit: 1, τ (centred day fraction), cos θ, sin θ.
     const slotsPerDay = DAY_MS / o.intervalMs
@@ -401,11 +561,18 @@ export class DendroProcessor {
     const coverage = this.dayN / slotsPerDay
     const fit = coverage >= o.cycleFitCoverage ? fitDailyCycle(this.daySums) : null
     const gro = this.firstUm === null ? 0 : this.maxUm - this.firstUm
+    const complete = coverage >= o.completeDayCoverage
     this.history.push({
       dayStartMs: this.dayIndex! * DAY_MS - o.utcOffsetH * HOUR_MS,
       minUm: this.dayMinUm,
       maxUm: this.dayMaxUm,
       amplitudeUm: this.dayMaxUm - this.dayMinUm,
+      mdsUm: complete ? this.dayMdsUm : null,
+      mdsMaxAtMs: complete ? this.dayMdsMaxAtMs : null,
+      mdsMinAtMs: complete ? this.dayMdsMinAtMs : null,
+      outliers: this.dayOutliers,
+      jumps: this.dayJumps,
+      filled: this.dayFilled,
       minAtMs: this.dayMinAtMs,
       maxAtMs: this.dayMaxAtMs,
       groUm: gro,
@@ -418,7 +585,8 @@ export class DendroProcessor {
       cycleR2: fit?.r2 ?? null,
     })
     if (this.history.length > o.historyDays) this.history.shift()
-    if (coverage >= o.completeDayCoverage) this.completeDays++
+    if (complete) this.completeDays++
+    this.daysClosed++
   }
 
   // ---- output -------------------------------------------------------------------------------
@@ -439,9 +607,13 @@ export class DendroProcessor {
       return sum(w.entries, (d) => d.groIncreaseUm) / w.spanDays
     }
     const complete7 = windowOf(7).entries.filter((d) => d.coverage >= this.options.completeDayCoverage)
+    const mds7 = complete7.filter((d) => d.mdsUm !== null)
     const w30 = windowOf(30)
     const inc30 = sum(w30.entries, (d) => d.groIncreaseUm)
     const night30 = sum(w30.entries, (d) => d.nightGroIncreaseUm)
+    const madUm = this.outBounds?.madAll ?? 0
+    const ff = this.options.frostFactor
+    const lh = (b: StepBounds | null, f = 1) => (b ? { low: b.low * f, high: b.high * f } : null)
     return {
       lastTimeMs: this.lastTimeMs,
       lastDiameterUm: this.lastDiameterUm,
@@ -451,20 +623,29 @@ export class DendroProcessor {
       twdUm: this.firstUm === null ? 0 : this.maxUm - this.lastCorrectedUm,
       maxUm: this.firstUm === null ? null : this.maxUm,
       dailyAmplitudeUm: complete7.length > 0 ? sum(complete7, (d) => d.amplitudeUm) / complete7.length : null,
+      mdsUm: mds7.length > 0 ? sum(mds7, (d) => d.mdsUm!) / mds7.length : null,
       growthUmPerDay7d: rate(7),
       growthUmPerDay30d: rate(30),
       growthUmPerMonth: w30.spanDays >= 30 ? inc30 : null,
       // Below a few MAD the "growth" is the noise pushing the running max; no share to speak of.
-      nightGrowthShare: inc30 > 5 * this.madUm ? night30 / inc30 : null,
+      nightGrowthShare: inc30 > 5 * madUm ? night30 / inc30 : null,
       jumps: this.jumps.map((j) => ({ ...j })),
       jumpsTotal: this.jumpsTotal,
       outliersDropped: this.outliersDropped,
       outOfOrderIgnored: this.outOfOrderIgnored,
       readingsAccepted: this.readingsAccepted,
       gaps: { count: this.gapCount, totalMs: this.gapTotalMs },
-      madUm: this.madUm,
-      noiseUm: (1.4826 * this.madUm) / Math.SQRT2,
+      filledValues: this.filledValues,
+      madUm,
+      noiseUm: (1.4826 * madUm) / Math.SQRT2,
+      bounds: {
+        outlier: lh(this.outBounds),
+        outlierFrost: lh(this.outFrostBounds ?? this.outBounds, ff),
+        jump: lh(this.jumpBounds),
+      },
+      frostValues: this.frostValues,
       days: this.completeDays,
+      daysClosed: this.daysClosed,
       history: hist.map((d) => ({ ...d })),
       location: this.location ? { ...this.location } : null,
     }
@@ -475,23 +656,50 @@ export class DendroProcessor {
     const fields: Record<string, unknown> = {}
     for (const key of SNAPSHOT_FIELDS) {
       const v = (this as unknown as Record<string, unknown>)[key]
-      fields[key] = v instanceof Float64Array ? Array.from(v) : structuredClone(v)
+      if (v instanceof StepHistogram) fields[key] = { total: v.total, bins: sparse(v) }
+      else fields[key] = v instanceof Float64Array ? Array.from(v) : structuredClone(v)
     }
-    return { version: 1, options: { ...this.options }, fields }
+    return { version: 2, options: { ...this.options }, fields }
   }
 
   static restore(snapshot: DendroSnapshot): DendroProcessor {
-    if (snapshot?.version !== 1) throw new TypeError('unsupported dendro snapshot version')
+    if (snapshot?.version !== 2) throw new TypeError('unsupported dendro snapshot version')
     const p = new DendroProcessor(snapshot.options)
     const target = p as unknown as Record<string, unknown>
     for (const key of SNAPSHOT_FIELDS) {
       if (!(key in snapshot.fields)) throw new TypeError(`dendro snapshot lacks ${key}`)
       const v = snapshot.fields[key]
-      target[key] =
-        target[key] instanceof Float64Array ? Float64Array.from(v as number[]) : structuredClone(v)
+      const cur = target[key]
+      if (cur instanceof StepHistogram) {
+        const h = new StepHistogram()
+        const saved = v as { total: number; bins: number[] }
+        h.total = saved.total
+        for (let i = 0; i < saved.bins.length; i += 4) {
+          const bin = saved.bins[i]!
+          h.counts[bin] = saved.bins[i + 1]!
+          h.mins[bin] = saved.bins[i + 2]!
+          h.maxs[bin] = saved.bins[i + 3]!
+        }
+        target[key] = h
+      } else target[key] = cur instanceof Float64Array ? Float64Array.from(v as number[]) : structuredClone(v)
     }
     return p
   }
+}
+
+/** At most this many temperature readings wait for their grid values (2 days at 10 min). */
+const MAX_TEMPS = 288
+
+function scaled(b: StepBounds | null, f: number): StepBounds | null {
+  return b ? { ...b, low: b.low * f, high: b.high * f } : null
+}
+
+/** Non-empty bins as [index, count, min, max, …]. */
+function sparse(h: StepHistogram): number[] {
+  const out: number[] = []
+  for (let i = 0; i < h.counts.length; i++)
+    if (h.counts[i] !== 0) out.push(i, h.counts[i]!, h.mins[i]!, h.maxs[i]!)
+  return out
 }
 
 const SNAPSHOT_FIELDS = [
@@ -503,26 +711,40 @@ const SNAPSHOT_FIELDS = [
   'curSum',
   'curN',
   'lastGridSlot',
-  'lastGridValue',
   'gapCount',
   'gapTotalMs',
+  'tempTimes',
+  'tempValues',
+  'frostValues',
+  'prevRawSlot',
+  'prevRawUm',
+  'outHist',
+  'outFrostHist',
+  'outSince',
+  'outFrostSince',
+  'outBounds',
+  'outFrostBounds',
+  'seenOutlier',
+  'runSinceOutlier',
   'queueSlots',
   'queueValues',
-  'refRaw',
-  'refSlot',
+  'queueOut',
+  'queueFrost',
+  'keptSlot',
+  'keptRawUm',
+  'jumpHist',
+  'jumpSince',
+  'jumpBounds',
   'offsetUm',
-  'diffs',
-  'diffIdx',
-  'diffCount',
-  'sinceMadRefresh',
-  'madUm',
   'outliersDropped',
   'jumps',
   'jumpsTotal',
+  'filledValues',
   'firstUm',
   'maxUm',
   'lastCorrectedUm',
   'lastCorrectedTimeMs',
+  'lastCorrectedSlot',
   'dayIndex',
   'dayN',
   'dayRefUm',
@@ -532,9 +754,18 @@ const SNAPSHOT_FIELDS = [
   'dayMaxAtMs',
   'dayGroIncUm',
   'dayNightGroIncUm',
+  'dayRunMaxUm',
+  'dayRunMaxAtMs',
+  'dayMdsUm',
+  'dayMdsMaxAtMs',
+  'dayMdsMinAtMs',
+  'dayOutliers',
+  'dayJumps',
+  'dayFilled',
   'daySums',
   'history',
   'completeDays',
+  'daysClosed',
   'location',
 ] as const
 
