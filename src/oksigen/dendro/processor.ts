@@ -674,11 +674,13 @@ export class DendroProcessor {
         const h = new StepHistogram()
         const saved = v as { total: number; bins: number[] }
         h.total = saved.total
-        for (let i = 0; i < saved.bins.length; i += 4) {
+        for (let i = 0; i < saved.bins.length; i += 6) {
           const bin = saved.bins[i]!
           h.counts[bin] = saved.bins[i + 1]!
           h.mins[bin] = saved.bins[i + 2]!
           h.maxs[bin] = saved.bins[i + 3]!
+          h.atMin[bin] = saved.bins[i + 4]!
+          h.atMax[bin] = saved.bins[i + 5]!
         }
         target[key] = h
       } else target[key] = cur instanceof Float64Array ? Float64Array.from(v as number[]) : structuredClone(v)
@@ -694,11 +696,11 @@ function scaled(b: StepBounds | null, f: number): StepBounds | null {
   return b ? { ...b, low: b.low * f, high: b.high * f } : null
 }
 
-/** Non-empty bins as [index, count, min, max, …]. */
+/** Non-empty bins as [index, count, min, max, count at min, count at max, …]. */
 function sparse(h: StepHistogram): number[] {
   const out: number[] = []
   for (let i = 0; i < h.counts.length; i++)
-    if (h.counts[i] !== 0) out.push(i, h.counts[i]!, h.mins[i]!, h.maxs[i]!)
+    if (h.counts[i] !== 0) out.push(i, h.counts[i]!, h.mins[i]!, h.maxs[i]!, h.atMin[i]!, h.atMax[i]!)
   return out
 }
 

@@ -7,10 +7,10 @@
  * the 30 % and 70 % quantiles, and sets the bounds at q1 − tol·mad and q3 + tol·mad of what is left
  * (R's `quantile` type 7 and `mad`, scaled by 1.4826).
  *
- * Here each bin (10 % wide) keeps its count and the smallest and largest step in it; its values are
- * taken as spread evenly between the two, and a bin whose smallest and largest are equal is an atom
- * (a quantised sensor's steps are mostly a few exact multiples of its resolution, and R's strict
- * "between" keeps the ties). The same R statistics are then computed on these runs of order
+ * Here each bin (10 % wide) keeps its count, its smallest and largest step and how many steps
+ * equal each of them; the rest are taken as spread evenly between the two. A quantised sensor's
+ * steps are mostly a few exact multiples of its resolution, so most bins are one or two such
+ * values and are represented exactly (ties matter: R's strict "between" keeps them). The same R statistics are then computed on these runs of order
  * statistics. `treenetprocBounds` in stats.ts is the exact computation on a full array;
  * tests/oksigen/treenet.test.ts shows both agree on the real series.
  *
@@ -116,27 +116,51 @@ function madAbout(pieces: Piece[], m: number): number {
 
 export class StepHistogram {
   counts: Uint32Array
-  /** Smallest and largest step seen in each bin. */
+  /** Smallest and largest step seen in each bin, and how many steps equal each. */
   mins: Float64Array
   maxs: Float64Array
+  atMin: Uint32Array
+  atMax: Uint32Array
   total = 0
 
   constructor() {
     this.counts = new Uint32Array(STEP_BINS)
     this.mins = new Float64Array(STEP_BINS)
     this.maxs = new Float64Array(STEP_BINS)
+    this.atMin = new Uint32Array(STEP_BINS)
+    this.atMax = new Uint32Array(STEP_BINS)
   }
 
   /** Adds one step (per interval); "no change" steps (|d| < STEP_MIN_ABS) are not counted. */
   add(d: number): boolean {
     if (!(Math.abs(d) >= STEP_MIN_ABS) || !Number.isFinite(d)) return false
     const i = binOf(d)
-    if (this.counts[i] === 0) {
+    const c = this.counts[i]!
+    if (c === 0) {
       this.mins[i] = d
       this.maxs[i] = d
-    } else if (d < this.mins[i]!) this.mins[i] = d
-    else if (d > this.maxs[i]!) this.maxs[i] = d
-    this.counts[i]!++
+      this.atMin[i] = 1
+      this.atMax[i] = 1
+    } else {
+      const lo = this.mins[i]!
+      const hi = this.maxs[i]!
+      const same = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.abs(b)
+      if (same(d, lo) && same(d, hi)) {
+        this.atMin[i]!++
+        this.atMax[i]!++
+      } else if (same(d, lo)) this.atMin[i]!++
+      else if (same(d, hi)) this.atMax[i]!++
+      else if (d < lo) {
+        if (same(lo, hi)) this.atMax[i] = c // the old atom is now the maximum
+        this.mins[i] = d
+        this.atMin[i] = 1
+      } else if (d > hi) {
+        if (same(lo, hi)) this.atMin[i] = c
+        this.maxs[i] = d
+        this.atMax[i] = 1
+      }
+    }
+    this.counts[i] = c + 1
     this.total++
     return true
   }
@@ -147,7 +171,23 @@ export class StepHistogram {
     const all: Piece[] = []
     for (let i = 0; i < STEP_BINS; i++) {
       const c = this.counts[i]!
-      if (c > 0) all.push({ lo: this.mins[i]!, hi: this.maxs[i]!, c })
+      if (c === 0) continue
+      const lo = this.mins[i]!
+      const hi = this.maxs[i]!
+      if (lo === hi || c === 1) {
+        all.push({ lo, hi: lo, c })
+        continue
+      }
+      // An atom at the minimum, the rest spread evenly strictly inside, an atom at the maximum.
+      const a = this.atMin[i]!
+      const b = this.atMax[i]!
+      const m = c - a - b
+      all.push({ lo, hi: lo, c: a })
+      if (m > 0) {
+        const gap = (hi - lo) / (m + 1)
+        all.push({ lo: lo + gap, hi: hi - gap, c: m })
+      }
+      all.push({ lo: hi, hi, c: b })
     }
     const n = this.total
     const q30 = orderStat(all, 0.3 * (n - 1))
