@@ -66,6 +66,8 @@ export class Verifier {
   private readonly opts: VerifierOptions
   private readonly log: Logger = getLogger('oksigen')
   private readonly byDevice = new Map<string, string>()
+  /** Trees per village: the village weather station's air temperature goes to each (frost rule). */
+  private readonly byVillage = new Map<string, Set<string>>()
   private readonly processors = new Map<string, DendroProcessor>()
   private readonly dirty = new Set<string>()
   private timer: NodeJS.Timeout | undefined
@@ -91,7 +93,11 @@ export class Verifier {
 
   /** Pick up trees registered since start (the API calls this after adding one). */
   refreshTrees(): void {
-    for (const t of this.opts.repo.listTrees()) this.byDevice.set(t.device, t.id)
+    for (const t of this.opts.repo.listTrees()) {
+      this.byDevice.set(t.device, t.id)
+      const trees = this.byVillage.get(t.village) ?? new Set<string>()
+      this.byVillage.set(t.village, trees.add(t.id))
+    }
   }
 
   /** Stored readings (IngestPipeline.onStored): only trees' dendrometers matter. */
@@ -99,6 +105,12 @@ export class Verifier {
     let lat: { tree: string; timeMs: number; value: number } | undefined
     for (const r of readings) {
       const treeId = this.byDevice.get(r.device)
+      if (r.quantity === 'air_temperature' && !treeId) {
+        // The village weather station's air temperature: frost handling in each tree's processor.
+        for (const id of this.byVillage.get(r.village) ?? [])
+          this.processor(id).pushTemperature(r.timeMs, r.value)
+        continue
+      }
       if (!treeId) continue
       const p = this.processor(treeId)
       if (r.quantity === 'stem_diameter') {

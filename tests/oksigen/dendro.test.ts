@@ -211,20 +211,23 @@ describe('jumps, outliers and rain', () => {
     ['12 h', 12],
     ['24 h', 24],
     ['3-day', 72],
-  ])('a %s outage of the node loses no growth (the step across it is judged per interval)', (_label, hours) => {
-    // From the afternoon minimum: the stem refills and grows during the outage, so the first value
-    // after it is far above the last before (≈ 90 µm/day for this sengon) — normal change, not a jump.
-    const fromMs = START_MS + 15 * DAY_MS + 8 * HOUR_MS // 15:00 local
-    const { state } = simulate({
-      days: 30,
-      faults: [{ kind: 'dropout', fromMs, toMs: fromMs + hours * HOUR_MS }],
-    })
-    expect(state.jumpsTotal).toBe(0)
-    expect(state.gaps.count).toBe(1)
-    // The same readings after the outage: GRO at the end equals the run without it.
-    expect(Math.abs(state.groUm - healthy.state.groUm)).toBeLessThan(1)
-    expect(state.groUm).toBeGreaterThan(1500)
-  })
+  ])(
+    'a %s outage of the node loses no growth (the step across it is judged per interval)',
+    (_label, hours) => {
+      // From the afternoon minimum: the stem refills and grows during the outage, so the first value
+      // after it is far above the last before (≈ 90 µm/day for this sengon) — normal change, not a jump.
+      const fromMs = START_MS + 15 * DAY_MS + 8 * HOUR_MS // 15:00 local
+      const { state } = simulate({
+        days: 30,
+        faults: [{ kind: 'dropout', fromMs, toMs: fromMs + hours * HOUR_MS }],
+      })
+      expect(state.jumpsTotal).toBe(0)
+      expect(state.gaps.count).toBe(1)
+      // The same readings after the outage: GRO at the end equals the run without it.
+      expect(Math.abs(state.groUm - healthy.state.groUm)).toBeLessThan(1)
+      expect(state.groUm).toBeGreaterThan(1500)
+    },
+  )
 
   it('swelling after rain that ends a dry spell refills the stem; it is not growth', () => {
     const rainMs = START_MS + 35 * DAY_MS + 14 * HOUR_MS
@@ -287,6 +290,50 @@ describe('the stream', () => {
     // All 144 slots of day 1: the one missing value was filled.
     expect(Math.round(firstDay.coverage * 144)).toBe(144)
     expect(Math.round(s.history[1]!.coverage * 144)).toBe(144 - 3 - 30)
+  })
+
+  it('frost: below lowTempC a steep persistent step is kept (frost shrinkage), above it is a jump', () => {
+    const stepAtMs = START_MS + 2 * DAY_MS + 3 * HOUR_MS
+    const runWith = (tempC: number | null) => {
+      const p = new DendroProcessor()
+      for (const [t, v] of synthetic(START_MS, START_MS + 4 * DAY_MS, 9)) {
+        if (tempC !== null)
+          p.pushTemperature(t, t >= stepAtMs - 6 * HOUR_MS && t < stepAtMs + 6 * HOUR_MS ? tempC : 20)
+        p.push(t, t >= stepAtMs ? v - 400 : v)
+      }
+      return p.state()
+    }
+    const frost = runWith(-2)
+    expect(frost.jumpsTotal).toBe(0)
+    expect(frost.frostValues).toBe(72)
+    expect(frost.twdUm).toBeGreaterThan(300) // the shrinkage is kept as water deficit, not growth
+    expect(runWith(12).jumpsTotal).toBe(1)
+    expect(runWith(null).jumpsTotal).toBe(1)
+    expect(runWith(null).frostValues).toBe(0)
+  })
+
+  it('thresholds scale with the series: radius or diameter (×2) or mm → µm (×1000) clean the same', () => {
+    const base = [...synthetic(START_MS, START_MS + 10 * DAY_MS, 4)].map(
+      ([t, v], i) => [t, i === 500 ? v + 300 : i >= 800 ? v + 900 : v] as const,
+    )
+    const states = [1, 2, 1000].map((k) => {
+      const p = new DendroProcessor()
+      for (const [t, v] of base) p.push(t, v * k)
+      return { k, s: p.state() }
+    })
+    const one = states[0]!.s
+    expect(one.groUm).toBeGreaterThan(400) // 50 µm/day, the +900 µm step not counted
+    expect(one.groUm).toBeLessThan(600)
+    for (const { k, s } of states) {
+      expect(s.jumpsTotal, `×${k}`).toBe(1)
+      expect(s.jumps[0]!.offsetUm / k, `×${k}`).toBeCloseTo(900, -1)
+      expect(s.outliersDropped, `×${k}`).toBe(one.outliersDropped)
+      // The bounds scale with the data to within the histogram's bins (10 %); the cleaning is the
+      // same, so GRO scales exactly for ×2. ×1000 also moves the fixed "no change" band (1e-3 µm)
+      // relative to the data, which shifts when the bounds are refreshed: GRO within 1 %.
+      expect(Math.abs(s.groUm / one.groUm / k - 1), `×${k}`).toBeLessThan(k === 1000 ? 0.01 : 1e-9)
+      expect(s.bounds.jump!.high / one.bounds.jump!.high / k, `×${k}`).toBeCloseTo(1, 1)
+    }
   })
 
   it('averages several readings within one grid slot', () => {

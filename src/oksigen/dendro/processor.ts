@@ -372,12 +372,9 @@ export class DendroProcessor {
       const f = frost ? o.frostFactor : 1
       out = b !== null && (step < b.low * f || step > b.high * f)
       if (frost) {
-        if (this.outFrostHist.add(step) && ++this.outFrostSince >= o.statsRefreshSteps)
+        if (this.outFrostHist.add(step) && this.due(this.outFrostHist, ++this.outFrostSince))
           this.refresh('outFrost')
-        else if (this.outFrostHist.total === o.statsMinSamples) this.refresh('outFrost')
-      } else if (this.outHist.add(step) && ++this.outSince >= this.refreshEvery(this.outHist))
-        this.refresh('out')
-      else if (this.outHist.total === o.statsMinSamples) this.refresh('out')
+      } else if (this.outHist.add(step) && this.due(this.outHist, ++this.outSince)) this.refresh('out')
     }
     this.prevRawSlot = slot
     this.prevRawUm = valueUm
@@ -406,12 +403,13 @@ export class DendroProcessor {
   }
 
   /**
-   * Steps between two recomputations of a histogram's bounds: a day's worth, or 1/16 of the history
-   * once that is longer (the bounds describe the whole history, which such a share moves little),
+   * Whether a histogram's bounds are due: as soon as `statsMinSamples` steps are known, then after
+   * a day's worth of steps, or 1/8 of the history once that is longer (the bounds describe the whole history, which such a share moves little),
    * so the amortised cost per step falls as history grows.
    */
-  private refreshEvery(h: StepHistogram): number {
-    return Math.max(this.options.statsRefreshSteps, h.total >>> 4)
+  private due(h: StepHistogram, since: number): boolean {
+    const o = this.options
+    return h.total === o.statsMinSamples || since >= Math.max(o.statsRefreshSteps, h.total >>> 3)
   }
 
   private refresh(which: 'out' | 'outFrost' | 'jump'): void {
@@ -442,9 +440,7 @@ export class DendroProcessor {
       const step = diff / (slot - this.keptSlot)
       const b = this.jumpBounds
       const jump = b !== null && (step < b.low || step > b.high) && (o.frostJumps || !frost)
-      if (this.jumpHist.add(step) && ++this.jumpSince >= this.refreshEvery(this.jumpHist))
-        this.refresh('jump')
-      else if (this.jumpHist.total === o.statsMinSamples) this.refresh('jump')
+      if (this.jumpHist.add(step) && this.due(this.jumpHist, ++this.jumpSince)) this.refresh('jump')
       if (jump) {
         this.offsetUm += diff
         this.jumpsTotal++

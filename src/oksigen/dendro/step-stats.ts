@@ -93,16 +93,25 @@ function slice(p: Piece, k0: number, k1: number): Piece | null {
 
 /** Median of |x − m| over the pieces: the smallest t with ≥ half the values within m ± t. */
 function madAbout(pieces: Piece[], m: number): number {
-  const n = countOf(pieces)
-  const need = Math.floor((n - 1) / 2) + 1
-  const within = (t: number) => {
-    let c = 0
-    for (const p of pieces) {
-      if (p.hi < m - t || p.lo > m + t) continue
-      c += countBelow(p, m + t, false) - countBelow(p, m - t, true)
+  // Pieces are ascending and do not overlap: count(≤ x) is a binary search plus one partial piece.
+  const np = pieces.length
+  const cum = new Float64Array(np + 1)
+  for (let i = 0; i < np; i++) cum[i + 1] = cum[i]! + pieces[i]!.c
+  const countTo = (x: number, strict: boolean): number => {
+    let a = 0
+    let b = np - 1
+    if (np === 0 || (strict ? pieces[0]!.lo >= x : pieces[0]!.lo > x)) return 0
+    while (a < b) {
+      const mid = (a + b + 1) >>> 1
+      const lo = pieces[mid]!.lo
+      if (strict ? lo < x : lo <= x) a = mid
+      else b = mid - 1
     }
-    return c
+    return cum[a]! + countBelow(pieces[a]!, x, strict)
   }
+  const n = cum[np]!
+  const need = Math.floor((n - 1) / 2) + 1
+  const within = (t: number) => countTo(m + t, false) - countTo(m - t, true)
   let lo = 0
   let hi = 1e-9
   while (within(hi) < need && hi < 4 * STEP_MAX_ABS) hi *= 2
@@ -112,6 +121,11 @@ function madAbout(pieces: Piece[], m: number): number {
     else lo = mid
   }
   return hi
+}
+
+/** Equal but for floating-point noise (a quantised sensor's 0.61 − 0 and 1.83 − 1.22). */
+function same(a: number, b: number): boolean {
+  return Math.abs(a - b) <= 1e-9 * Math.abs(b)
 }
 
 export class StepHistogram {
@@ -144,7 +158,6 @@ export class StepHistogram {
     } else {
       const lo = this.mins[i]!
       const hi = this.maxs[i]!
-      const same = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.abs(b)
       if (same(d, lo) && same(d, hi)) {
         this.atMin[i]!++
         this.atMax[i]!++
