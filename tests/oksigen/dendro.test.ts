@@ -336,14 +336,19 @@ describe('the stream', () => {
     }
   })
 
-  it('averages several readings within one grid slot', () => {
+  it('aligns readings to the grid by linear interpolation (treenetproc proc_L1); same-time readings are averaged', () => {
     const p = new DendroProcessor()
     for (let k = 0; k < 20; k++) {
       const t = START_MS + k * STEP_MS
       p.push(t - 60_000, 100 + k)
-      p.push(t + 60_000, 102 + k)
+      p.push(t + 60_000, 101 + k)
+      p.push(t + 60_000, 103 + k) // same time: averaged to 102 + k
     }
+    // Grid value k lies halfway between 100 + k and 102 + k: 101 + k. The newest one processed is
+    // k = 15: k = 19's reading after it is not final yet, k = 18 has no later one, and three are
+    // held back for the outlier rule.
     expect(p.state().correctedDiameterUm).toBeCloseTo(101 + 15, 6)
+    expect(p.state().readingsAccepted).toBe(60)
   })
 
   it('snapshot/restore (through JSON) continues exactly as if never stopped', () => {

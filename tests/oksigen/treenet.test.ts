@@ -160,12 +160,14 @@ describe('treenetproc example series site-1_dendro-1 (2.7 years, 138 770 reading
     // temperatures over hours, not 157 µm in 20 minutes at +3 °C): treenetproc is wrong to keep it,
     // and so are we. Neither can tell: the two steepest values are outliers, the step across them
     // (−52 µm per interval) is well inside the jump bound, and in frost (below 5 °C) we do not
-    // correct jumps at all. The cost: TWD overstated by ~157 µm until the stem regains its old
+    // correct jumps at all. (treenetproc removes the two steepest values as outliers against its
+    // frost bounds from the whole series; ours in January 2014 come from the frost seen so far and
+    // may let them stand: the level after the fall is the same either way.) The cost: TWD overstated by ~157 µm until the stem regains its old
     // maximum, and up to that much of the next spring's growth uncounted. It is kept here so that
     // GRO stays comparable; the test pins the behaviour so a change to it is seen.
     const d = ours.days.get('2014-01-22')!
     expect(d.jumps).toBe(0)
-    expect(d.outliers).toBe(2)
+    expect(d.outliers).toBeLessThanOrEqual(2)
     const tnp = TNP.get('2014-01-22')!
     expect(Math.abs(d.twdUm - Number(tnp.twd_end))).toBeLessThan(3)
     expect(d.twdUm).toBeGreaterThan(350)
@@ -232,22 +234,20 @@ describe('treenetproc example series site-1_dendro-1 (2.7 years, 138 770 reading
 
   it('the incremental bounds match treenetproc: its own figures and the exact computation on the same steps', () => {
     const b = ours.state.bounds
-    // treenetproc on this series (its README): outliers ±23 µm, jumps ±127 µm per 10 minutes. Its
-    // steps come from values interpolated to the 10-minute grid, ours from the readings placed in
-    // their slot, which keeps the sensor's 0.61 µm quantisation; our bounds are within 10 % and
-    // 30 %, and nothing in this series lies between the two.
+    // treenetproc on this series (its README): outliers ±23 µm, jumps ±127 µm per 10 minutes.
+    // Ours at the end of the series: outliers −24.2…+23.5, jumps ±96. treenetproc's statistic is
+    // unstable on such data: with the central 30–70 % removed, the remaining steps' median is
+    // the mean of the two middle values, which lie either both in the lower half (median ≈ q30,
+    // MAD ≈ 1.83 µm) or one in each (median ≈ (q30 + q70)/2, MAD ≈ 1.48 µm) depending on a single
+    // value. On our own steps of this series R's formula gives a jump bound of ±94 or ±127
+    // depending on that; the outlier bound ±23.8 or ±28.9. Hence the tolerances here.
     expect(Math.abs(b.outlier!.high - 23) / 23).toBeLessThan(0.1)
     expect(Math.abs(b.outlier!.low + 23) / 23).toBeLessThan(0.1)
     expect(Math.abs(b.jump!.high - 127) / 127).toBeLessThan(0.3)
-    // Histogram against the exact R computation on the same steps (per interval, from the raw
-    // readings of the long Pfynwald part, in their 10-minute slots). The quartiles agree; the MAD
-    // does not yet: this sensor's steps are a few exact values (0.6100, 0.6103, 0.6104, 1.2207 …
-    // µm) several to a 10 % bin, and the trimmed set's median and MAD sit on one of them (exact:
-    // median 0.6104, MAD 1.2208 µm). A bin keeps only its smallest and largest value exactly, so a
-    // tie in the middle of a bin is smeared and the histogram's scaled MAD comes out 2.71 against
-    // 1.81 µm: bounds ±29 instead of ±20 µm at tol_out 10. Known limitation, measured here; the
-    // processor's own bounds (above) and every cleaning result in this file still agree with
-    // treenetproc's.
+    expect(Math.abs(b.jump!.low + 127) / 127).toBeLessThan(0.3)
+    // The histogram against the exact R computation on the same steps: per interval, from the raw
+    // readings of the long Pfynwald part in their 10-minute slots (quantised at 0.61 µm: the
+    // frequent exact values are counted exactly, which R's strict "between" needs).
     const rows = DENDRO.filter((r) => r.series === 'site-1_dendro-1' && r.ts! >= '2013-06-01')
     const steps: number[] = []
     let prev: { slot: number; v: number } | null = null
@@ -263,13 +263,10 @@ describe('treenetproc example series site-1_dendro-1 (2.7 years, 138 770 reading
       const exact = treenetprocBounds(steps, tol)
       const approx = h.bounds(tol, 144)!
       console.log(
-        `tol ${tol}: exact ${exact.low.toFixed(2)}…${exact.high.toFixed(2)} (q1 ${exact.q1.toFixed(3)}, q3 ${exact.q3.toFixed(3)}, mad ${exact.madScaled.toFixed(3)}), ` +
-          `histogram ${approx.low.toFixed(2)}…${approx.high.toFixed(2)} (q1 ${approx.q1.toFixed(3)}, q3 ${approx.q3.toFixed(3)}, mad ${approx.madScaled.toFixed(3)}) µm`,
+        `tol ${tol}: exact ${exact.low.toFixed(3)}…${exact.high.toFixed(3)}, histogram ${approx.low.toFixed(3)}…${approx.high.toFixed(3)} µm`,
       )
-      expect(Math.abs(approx.q1 - exact.q1)).toBeLessThan(0.02 * Math.abs(exact.q1))
-      expect(Math.abs(approx.q3 - exact.q3)).toBeLessThan(0.02 * Math.abs(exact.q3))
-      expect(approx.madScaled / exact.madScaled).toBeGreaterThan(1)
-      expect(approx.madScaled / exact.madScaled).toBeLessThan(1.6)
+      expect(Math.abs(approx.high - exact.high) / exact.high).toBeLessThan(0.01)
+      expect(Math.abs(approx.low - exact.low) / -exact.low).toBeLessThan(0.01)
     }
   })
 })

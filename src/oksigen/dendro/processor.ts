@@ -171,9 +171,11 @@ export class DendroProcessor {
   private readingsAccepted = 0
   private outOfOrderIgnored = 0
   // Grid
-  private curSlot: number | null = null
-  private curSum = 0
-  private curN = 0
+  /** Readings averaged at `lastTimeMs`. */
+  private sameTimeN = 0
+  /** The final reading before the newest: grid times between it and the newest come next. */
+  private alignTimeMs: number | null = null
+  private alignUm = 0
   private lastGridSlot: number | null = null
   private gapCount = 0
   private gapTotalMs = 0
@@ -245,30 +247,50 @@ export class DendroProcessor {
 
   /**
    * One reading, in time order. Returns false (and counts it) for a reading older than the newest
-   * accepted one or a non-finite value; readings at the same grid slot are averaged.
+   * accepted one or a non-finite value; readings with the same time are averaged.
+   *
+   * Readings are aligned to the grid as treenetproc's `proc_L1` does: a grid value is the linear
+   * interpolation between the readings either side of it, when those are less than
+   * `interpolateMaxIntervals` intervals apart (a reading exactly on the grid is taken as it is).
+   * A grid value is produced once the reading after it is final (a later reading has arrived).
    */
   push(timeMs: number, diameterUm: number): boolean {
     if (!Number.isFinite(timeMs) || !Number.isFinite(diameterUm)) {
       this.outOfOrderIgnored++
       return false
     }
-    if (this.lastTimeMs !== null && timeMs < this.lastTimeMs) {
+    const prevT = this.lastTimeMs
+    if (prevT !== null && timeMs < prevT) {
       this.outOfOrderIgnored++
       return false
     }
-    this.lastTimeMs = timeMs
-    this.lastDiameterUm = diameterUm
     this.readingsAccepted++
-    const slot = Math.round(timeMs / this.options.intervalMs)
-    if (this.curSlot === slot) {
-      this.curSum += diameterUm
-      this.curN++
+    if (prevT !== null && timeMs === prevT) {
+      this.sameTimeN++
+      this.lastDiameterUm! += (diameterUm - this.lastDiameterUm!) / this.sameTimeN
       return true
     }
-    if (this.curSlot !== null) this.closeSlot(this.curSlot, this.curSum / this.curN)
-    this.curSlot = slot
-    this.curSum = diameterUm
-    this.curN = 1
+    // The newest reading is final once a later one arrives: the grid times from the one before it
+    // up to it are produced now.
+    if (prevT !== null) {
+      const o = this.options
+      const I = o.intervalMs
+      const lastV = this.lastDiameterUm!
+      const fromT = this.alignTimeMs
+      const fromV = this.alignUm
+      if (fromT !== null) {
+        const near = prevT - fromT < o.interpolateMaxIntervals * I
+        for (let g = Math.ceil(fromT / I) * I; g < prevT; g += I) {
+          if (g === fromT) this.closeSlot(g / I, fromV)
+          else if (near) this.closeSlot(g / I, fromV + ((lastV - fromV) * (g - fromT)) / (prevT - fromT))
+        }
+      }
+      this.alignTimeMs = prevT
+      this.alignUm = lastV
+    }
+    this.lastTimeMs = timeMs
+    this.lastDiameterUm = diameterUm
+    this.sameTimeN = 1
     return true
   }
 
@@ -652,7 +674,8 @@ export class DendroProcessor {
     const fields: Record<string, unknown> = {}
     for (const key of SNAPSHOT_FIELDS) {
       const v = (this as unknown as Record<string, unknown>)[key]
-      if (v instanceof StepHistogram) fields[key] = { total: v.total, bins: sparse(v) }
+      if (v instanceof StepHistogram)
+        fields[key] = { total: v.total, misses: v.misses, bins: sparse(v), exact: [...v.exact] }
       else fields[key] = v instanceof Float64Array ? Array.from(v) : structuredClone(v)
     }
     return { version: 2, options: { ...this.options }, fields }
@@ -668,15 +691,19 @@ export class DendroProcessor {
       const cur = target[key]
       if (cur instanceof StepHistogram) {
         const h = new StepHistogram()
-        const saved = v as { total: number; bins: number[] }
+        const saved = v as { total: number; misses: number; bins: number[]; exact: Array<[number, number]> }
         h.total = saved.total
-        for (let i = 0; i < saved.bins.length; i += 6) {
+        h.misses = saved.misses
+        h.exact = new Map(saved.exact)
+        for (let i = 0; i < saved.bins.length; i += 8) {
           const bin = saved.bins[i]!
           h.counts[bin] = saved.bins[i + 1]!
           h.mins[bin] = saved.bins[i + 2]!
           h.maxs[bin] = saved.bins[i + 3]!
           h.atMin[bin] = saved.bins[i + 4]!
           h.atMax[bin] = saved.bins[i + 5]!
+          h.sums[bin] = saved.bins[i + 6]!
+          h.sumSqs[bin] = saved.bins[i + 7]!
         }
         target[key] = h
       } else target[key] = cur instanceof Float64Array ? Float64Array.from(v as number[]) : structuredClone(v)
@@ -692,11 +719,12 @@ function scaled(b: StepBounds | null, f: number): StepBounds | null {
   return b ? { ...b, low: b.low * f, high: b.high * f } : null
 }
 
-/** Non-empty bins as [index, count, min, max, count at min, count at max, …]. */
+/** Non-empty bins as [index, count, min, max, count at min, count at max, sum, sum of squares, …]. */
 function sparse(h: StepHistogram): number[] {
   const out: number[] = []
   for (let i = 0; i < h.counts.length; i++)
-    if (h.counts[i] !== 0) out.push(i, h.counts[i]!, h.mins[i]!, h.maxs[i]!, h.atMin[i]!, h.atMax[i]!)
+    if (h.counts[i] !== 0)
+      out.push(i, h.counts[i]!, h.mins[i]!, h.maxs[i]!, h.atMin[i]!, h.atMax[i]!, h.sums[i]!, h.sumSqs[i]!)
   return out
 }
 
@@ -705,9 +733,9 @@ const SNAPSHOT_FIELDS = [
   'lastDiameterUm',
   'readingsAccepted',
   'outOfOrderIgnored',
-  'curSlot',
-  'curSum',
-  'curN',
+  'sameTimeN',
+  'alignTimeMs',
+  'alignUm',
   'lastGridSlot',
   'gapCount',
   'gapTotalMs',

@@ -7,31 +7,34 @@
  * the 30 % and 70 % quantiles, and sets the bounds at q1 − tol·mad and q3 + tol·mad of what is left
  * (R's `quantile` type 7 and `mad`, scaled by 1.4826).
  *
- * Here each bin (10 % wide) keeps its count, its smallest and largest step and how many steps
- * equal each of them; the rest are taken as spread evenly between the two. A quantised sensor's
- * steps are mostly a few exact multiples of its resolution, so most bins are one or two such
- * values and are represented exactly (ties matter: R's strict "between" keeps them). The same R statistics are then computed on these runs of order
+ * Here each bin (19 % wide) keeps its count, its smallest and largest step, how many steps equal
+ * each of them, and the sum and sum of squares of its steps; the steps in between are taken as
+ * spread evenly over the interval with their mean and variance. A quantised sensor's steps are
+ * mostly a few exact multiples of its resolution (ties matter: R's strict "between" keeps them),
+ * so most bins are one to three such values and are represented exactly or nearly so. The same R statistics are then computed on these runs of order
  * statistics. `treenetprocBounds` in stats.ts is the exact computation on a full array;
  * tests/oksigen/treenet.test.ts shows both agree on the real series.
  *
- * Units: the bins are relative (each 5 % wider than the last), so scaling the series (radius ↔
- * diameter) scales the bounds with it; the only absolute numbers are the excluded "no change" band
- * |d| < 1e-3 µm per interval (treenetproc's 0.001, there per hour) and the histogram's span up to
- * 1e5 µm per interval (a larger step falls in the outermost bin; only the tails beyond 15/85 %
- * would notice).
+ * Units: the bins are relative, so scaling the series (radius ↔ diameter) scales the bounds with
+ * it; the only absolute numbers are the excluded "no change" band |d| < 2^-10 ≈ 0.001 µm per
+ * interval (treenetproc: 0.001 µm per hour) and the histogram's span up to 2^17 µm per interval (a
+ * larger step falls in the outermost bin, which only the far tails would notice).
  */
 
-export const STEP_MIN_ABS = 1e-3
-const STEP_MAX_ABS = 1e5
-const RATIO = 1.1
-const LOG_RATIO = Math.log(RATIO)
+/**
+ * Bins are powers of 2^(1/4) from 2^-10 µm (≈ 0.001, treenetproc's "no change" limit) to 2^17 µm
+ * per interval: doubling the data (radius → diameter) moves every step exactly four bins up, so
+ * the histogram of a diameter series is the radius one shifted, and the bounds double exactly.
+ */
+export const STEP_MIN_ABS = 2 ** -10
+const STEP_MAX_ABS = 2 ** 17
+const BINS_PER_OCTAVE = 4
 /** Bins per sign. */
-const NB = Math.ceil(Math.log(STEP_MAX_ABS / STEP_MIN_ABS) / LOG_RATIO)
+const NB = 27 * BINS_PER_OCTAVE
 export const STEP_BINS = 2 * NB
 
 function binOf(d: number): number {
-  const a = Math.abs(d)
-  const k = Math.min(NB - 1, Math.max(0, Math.floor(Math.log(a / STEP_MIN_ABS) / LOG_RATIO)))
+  const k = Math.min(NB - 1, Math.max(0, Math.floor((Math.log2(Math.abs(d)) + 10) * BINS_PER_OCTAVE)))
   return d > 0 ? NB + k : NB - 1 - k
 }
 
@@ -128,6 +131,9 @@ function same(a: number, b: number): boolean {
   return Math.abs(a - b) <= 1e-9 * Math.abs(b)
 }
 
+/** Distinct step values counted exactly (see StepHistogram). */
+export const EXACT_VALUES = 64
+
 export class StepHistogram {
   counts: Uint32Array
   /** Smallest and largest step seen in each bin, and how many steps equal each. */
@@ -135,6 +141,17 @@ export class StepHistogram {
   maxs: Float64Array
   atMin: Uint32Array
   atMax: Uint32Array
+  /** Sum and sum of squares of each bin's steps (the moments of the values between min and max). */
+  sums: Float64Array
+  sumSqs: Float64Array
+  /**
+   * Frequent exact values (float32-rounded, which merges floating-point noise) and their counts,
+   * kept apart from the bins: a quantised sensor's steps are mostly a few such values, and R's
+   * strict "between" keeps the ties at q30 and q70, so they must be counted exactly.
+   */
+  exact = new Map<number, number>()
+  /** Steps that missed the full table since it was last cleared of rare values. */
+  misses = 0
   total = 0
 
   constructor() {
@@ -143,64 +160,124 @@ export class StepHistogram {
     this.maxs = new Float64Array(STEP_BINS)
     this.atMin = new Uint32Array(STEP_BINS)
     this.atMax = new Uint32Array(STEP_BINS)
+    this.sums = new Float64Array(STEP_BINS)
+    this.sumSqs = new Float64Array(STEP_BINS)
   }
 
   /** Adds one step (per interval); "no change" steps (|d| < STEP_MIN_ABS) are not counted. */
   add(d: number): boolean {
     if (!(Math.abs(d) >= STEP_MIN_ABS) || !Number.isFinite(d)) return false
+    this.total++
+    const key = Math.fround(d)
+    const c = this.exact.get(key)
+    if (c !== undefined) this.exact.set(key, c + 1)
+    else if (this.exact.size < EXACT_VALUES) this.exact.set(key, 1)
+    else {
+      this.addToBin(d, 1)
+      // A full table of rare values would keep a frequent newcomer out: clear them now and then.
+      if (++this.misses >= EXACT_VALUES * 16) this.evictRare()
+    }
+    return true
+  }
+
+  /**
+   * Makes room in the exact table: values seen at most `total/1000` times (at least once) go to
+   * their bins, so that frequent values arriving later find a place. Called before each bounds().
+   */
+  private evictRare(): void {
+    this.misses = 0
+    const limit = Math.max(1, this.total / 1000)
+    for (const [v, c] of this.exact) {
+      if (c <= limit) {
+        this.exact.delete(v)
+        this.addToBin(v, c)
+      }
+    }
+  }
+
+  private addToBin(d: number, n: number): void {
     const i = binOf(d)
     const c = this.counts[i]!
     if (c === 0) {
       this.mins[i] = d
       this.maxs[i] = d
-      this.atMin[i] = 1
-      this.atMax[i] = 1
+      this.atMin[i] = n
+      this.atMax[i] = n
     } else {
       const lo = this.mins[i]!
       const hi = this.maxs[i]!
-      if (same(d, lo) && same(d, hi)) {
-        this.atMin[i]!++
-        this.atMax[i]!++
-      } else if (same(d, lo)) this.atMin[i]!++
-      else if (same(d, hi)) this.atMax[i]!++
+      if (same(lo, hi)) {
+        if (same(d, lo)) {
+          this.atMin[i]! += n
+          this.atMax[i]! += n
+        } else if (d < lo) {
+          this.atMax[i] = c // the old atom is now the maximum
+          this.mins[i] = d
+          this.atMin[i] = n
+        } else {
+          this.atMin[i] = c
+          this.maxs[i] = d
+          this.atMax[i] = n
+        }
+      } else if (same(d, lo)) this.atMin[i]! += n
+      else if (same(d, hi)) this.atMax[i]! += n
       else if (d < lo) {
-        if (same(lo, hi)) this.atMax[i] = c // the old atom is now the maximum
         this.mins[i] = d
-        this.atMin[i] = 1
+        this.atMin[i] = n
       } else if (d > hi) {
-        if (same(lo, hi)) this.atMin[i] = c
         this.maxs[i] = d
-        this.atMax[i] = 1
+        this.atMax[i] = n
       }
     }
-    this.counts[i] = c + 1
-    this.total++
-    return true
+    this.sums[i]! += n * d
+    this.sumSqs[i]! += n * d * d
+    this.counts[i] = c + n
   }
 
   /** treenetproc's bounds for `tol`, null below `minSamples` steps. */
   bounds(tol: number, minSamples: number): StepBounds | null {
     if (this.total < Math.max(minSamples, 2)) return null
+    this.evictRare()
     const all: Piece[] = []
     for (let i = 0; i < STEP_BINS; i++) {
       const c = this.counts[i]!
       if (c === 0) continue
       const lo = this.mins[i]!
       const hi = this.maxs[i]!
-      if (lo === hi || c === 1) {
+      if (same(lo, hi) || c === 1) {
         all.push({ lo, hi: lo, c })
         continue
       }
-      // An atom at the minimum, the rest spread evenly strictly inside, an atom at the maximum.
+      // An atom at the minimum, one at the maximum, and the rest spread evenly over the interval
+      // that has their mean and variance (√3·sd either side), inside the two.
       const a = this.atMin[i]!
       const b = this.atMax[i]!
       const m = c - a - b
       all.push({ lo, hi: lo, c: a })
       if (m > 0) {
-        const gap = (hi - lo) / (m + 1)
-        all.push({ lo: lo + gap, hi: hi - gap, c: m })
+        const mean = (this.sums[i]! - a * lo - b * hi) / m
+        const sd = Math.sqrt(Math.max(0, (this.sumSqs[i]! - a * lo * lo - b * hi * hi) / m - mean * mean))
+        const from = Math.max(lo, Math.min(hi, mean - Math.sqrt(3) * sd))
+        const to = Math.max(from, Math.min(hi, mean + Math.sqrt(3) * sd))
+        all.push({ lo: from, hi: m > 1 ? to : from, c: m })
       }
       all.push({ lo: hi, hi, c: b })
+    }
+    // The exact values, each placed in order (splitting a spread piece that contains it).
+    for (const [v, c] of [...this.exact].sort((x, y) => x[0] - y[0])) {
+      let j = all.length
+      while (j > 0 && all[j - 1]!.lo > v) j--
+      const p = all[j - 1]
+      if (p && p.hi > v && p.lo < v) {
+        const k = countBelow(p, v, false)
+        const left = slice(p, 0, k)
+        const right = slice(p, k, p.c)
+        const parts: Piece[] = []
+        if (left) parts.push(left)
+        parts.push({ lo: v, hi: v, c })
+        if (right) parts.push(right)
+        all.splice(j - 1, 1, ...parts)
+      } else all.splice(j, 0, { lo: v, hi: v, c })
     }
     const n = this.total
     const q30 = orderStat(all, 0.3 * (n - 1))
