@@ -11,12 +11,13 @@ import { type StepBounds, StepHistogram } from './step-stats.ts'
  *
  * State is bounded: three step histograms of fixed size, a few grid values of lookahead, running
  * sums for the current day and `historyDays` day summaries. A push costs the same after a day as
- * after a year. Output lags the newest reading by the open grid slot plus the lookahead (≤ 40 min
- * at the defaults).
+ * after a year. Output lags the newest reading by two readings (a grid value needs the reading
+ * after it, and that one is final when the next arrives) plus the lookahead: ~50 min at 10-minute
+ * readings.
  */
 
 export interface DendroJump {
-  /** Grid time of the first value at the new level. */
+  /** Grid time of the first value kept at the new level (the values just before it may have been removed as outliers). */
   timeMs: number
   /** Offset subtracted from this and all later values, µm. */
   offsetUm: number
@@ -187,7 +188,8 @@ export class DendroProcessor {
   private prevRawSlot: number | null = null
   private prevRawUm = 0
   private outHist = new StepHistogram()
-  private outFrostHist = new StepHistogram()
+  /** Created at the first frost step (most trees never see one). */
+  private outFrostHist: StepHistogram | null = null
   private outSince = 0
   private outFrostSince = 0
   private outBounds: StepBounds | null = null
@@ -297,8 +299,8 @@ export class DendroProcessor {
   /**
    * An air temperature reading (°C) near the tree, e.g. the village weather station's, in time order.
    * Grid values while it is below `lowTempC` are judged as frost (see options). Push temperatures
-   * no later than the dendrometer readings of the same time: values are judged ≥ 1 slot + the
-   * lookahead after they arrive, so a temperature up to ~40 min late still counts.
+   * no later than the dendrometer readings of the same time: values are judged two readings plus
+   * the lookahead after they arrive, so a temperature up to ~40 min late still counts.
    */
   pushTemperature(timeMs: number, tempC: number): void {
     if (!Number.isFinite(timeMs) || !Number.isFinite(tempC)) return
@@ -394,6 +396,7 @@ export class DendroProcessor {
       const f = frost ? o.frostFactor : 1
       out = b !== null && (step < b.low * f || step > b.high * f)
       if (frost) {
+        this.outFrostHist ??= new StepHistogram()
         if (this.outFrostHist.add(step) && this.due(this.outFrostHist, ++this.outFrostSince))
           this.refresh('outFrost')
       } else if (this.outHist.add(step) && this.due(this.outHist, ++this.outSince)) this.refresh('out')
@@ -441,7 +444,7 @@ export class DendroProcessor {
       this.outBounds = this.outHist.bounds(o.tolOut, o.statsMinSamples)
     } else if (which === 'outFrost') {
       this.outFrostSince = 0
-      this.outFrostBounds = this.outFrostHist.bounds(o.tolOut, o.statsMinSamples)
+      this.outFrostBounds = this.outFrostHist?.bounds(o.tolOut, o.statsMinSamples) ?? null
     } else {
       this.jumpSince = 0
       this.jumpBounds = this.jumpHist.bounds(o.tolJump, o.statsMinSamples)
@@ -689,7 +692,8 @@ export class DendroProcessor {
       if (!(key in snapshot.fields)) throw new TypeError(`dendro snapshot lacks ${key}`)
       const v = snapshot.fields[key]
       const cur = target[key]
-      if (cur instanceof StepHistogram) {
+      if (HISTOGRAM_FIELDS.has(key) && v === null) target[key] = null
+      else if (HISTOGRAM_FIELDS.has(key)) {
         const h = new StepHistogram()
         const saved = v as { total: number; misses: number; bins: number[]; exact: Array<[number, number]> }
         h.total = saved.total
@@ -727,6 +731,8 @@ function sparse(h: StepHistogram): number[] {
       out.push(i, h.counts[i]!, h.mins[i]!, h.maxs[i]!, h.atMin[i]!, h.atMax[i]!, h.sums[i]!, h.sumSqs[i]!)
   return out
 }
+
+const HISTOGRAM_FIELDS: ReadonlySet<string> = new Set(['outHist', 'outFrostHist', 'jumpHist'])
 
 const SNAPSHOT_FIELDS = [
   'lastTimeMs',
