@@ -37,7 +37,7 @@ const WEEK_PUSHES = 7 * PUSHES_PER_DAY
 
 export interface OksigenBenchResult {
   date: string
-  machine: { cpu: string; cores: number; node: string; os: string }
+  machine: { cpu: string; cores: number; node: string; os: string; loadAverage1m: number }
   trees: number
   daysPerTree: number
   pushes: number
@@ -209,6 +209,7 @@ export async function runOksigenBench(): Promise<OksigenBenchResult> {
       cores: os.cpus().length,
       node: process.version,
       os: `${os.type()} ${os.release()} ${os.arch()}`,
+      loadAverage1m: os.loadavg()[0]!,
     },
     trees: TREES,
     daysPerTree: DAYS,
@@ -238,7 +239,7 @@ function markdown(r: OksigenBenchResult): string {
     v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
   return `# Sedekah Oksigen benchmark (dendrometer processing)
 
-${r.date} · ${r.machine.cpu} · ${r.machine.cores} cores · Node ${r.machine.node} · ${r.machine.os}
+${r.date} · ${r.machine.cpu} · ${r.machine.cores} cores · Node ${r.machine.node} · ${r.machine.os} · load average ${r.machine.loadAverage1m.toFixed(1)} at the start
 
 | | |
 |---|---|
