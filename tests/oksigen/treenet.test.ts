@@ -93,7 +93,10 @@ describe('treenetproc example series site-1_dendro-1 (2.7 years, 138 770 reading
     const tnp2015 = Number(TNP.get('2015-12-31')!.gro_yr_end)
     expect(Math.abs(gro2014 - tnp2014) / tnp2014).toBeLessThan(0.02)
     expect(Math.abs(gro2015 - tnp2015) / tnp2015).toBeLessThan(0.02)
-    // Measured: 780.0 / 1 085.2 µm, i.e. within 0.1 µm; the whole series 2 205.6 against 2 205.8.
+    console.log(
+      `GRO: 2014 ${gro2014.toFixed(1)} (treenetproc ${tnp2014}), 2015 ${gro2015.toFixed(1)} (${tnp2015}), all ${ours.state.groUm.toFixed(1)} µm`,
+    )
+    // Measured: 780.0 / 1 085.2 µm, i.e. within 0.1 µm; the whole series 2 205.8 as treenetproc.
     expect(Math.abs(ours.state.groUm - 2205.8)).toBeLessThan(5)
   })
 
@@ -149,8 +152,11 @@ describe('treenetproc example series site-1_dendro-1 (2.7 years, 138 770 reading
       agreeing++
       if (Math.abs(d.twdUm - Number(r.twd_end)) <= 3) within++
     }
+    console.log(
+      `TWD: ${agreeing} days agree on the cleaning; within 3 µm on ${((100 * within) / agreeing).toFixed(1)} %`,
+    )
     expect(agreeing).toBeGreaterThan(900)
-    expect(within / agreeing).toBeGreaterThan(0.97)
+    expect(within / agreeing).toBeGreaterThan(0.99)
   })
 
   it('the −157 µm two-step fall of 2014-01-22 20:20 is kept as shrinkage, as treenetproc keeps it', () => {
