@@ -196,11 +196,13 @@ export class DendroProcessor {
   private outFrostBounds: StepBounds | null = null
   private seenOutlier = false
   private runSinceOutlier = 0
-  // Lookahead queue of grid values with their outlier and frost flags
-  private queueSlots: number[] = []
-  private queueValues: number[] = []
-  private queueOut: boolean[] = []
-  private queueFrost: boolean[] = []
+  // Lookahead queue of grid values with their outlier and frost flags (a ring: no allocation per push)
+  private queueSlots: Float64Array
+  private queueValues: Float64Array
+  private queueOut: Uint8Array
+  private queueFrost: Uint8Array
+  private queueHead = 0
+  private queueLen = 0
   // Pass 2, jumps: steps between the values kept after outliers
   private keptSlot: number | null = null
   private keptRawUm = 0
@@ -245,6 +247,11 @@ export class DendroProcessor {
   constructor(options: Partial<DendroOptions> = {}) {
     this.options = resolveDendroOptions(options)
     this.daySums = new Float64Array(SUMS)
+    const cap = this.options.lookaheadIntervals + 1
+    this.queueSlots = new Float64Array(cap)
+    this.queueValues = new Float64Array(cap)
+    this.queueOut = new Uint8Array(cap)
+    this.queueFrost = new Uint8Array(cap)
   }
 
   /**
@@ -407,22 +414,30 @@ export class DendroProcessor {
       // A short run of unflagged values between two outliers goes with them (treenetproc frag_len).
       const run = this.runSinceOutlier
       if (this.seenOutlier && run > 0 && run <= o.fragmentMaxValues) {
-        const n = this.queueOut.length
-        for (let i = Math.max(0, n - run); i < n; i++) this.queueOut[i] = true
+        const cap = this.queueOut.length
+        for (let j = Math.max(0, this.queueLen - run); j < this.queueLen; j++) {
+          this.queueOut[(this.queueHead + j) % cap] = 1
+        }
       }
       this.seenOutlier = true
       this.runSinceOutlier = 0
     } else this.runSinceOutlier++
-    this.queueSlots.push(slot)
-    this.queueValues.push(valueUm)
-    this.queueOut.push(out)
-    this.queueFrost.push(frost)
-    if (this.queueSlots.length > o.lookaheadIntervals) {
+    const cap = this.queueSlots.length
+    const tail = (this.queueHead + this.queueLen) % cap
+    this.queueSlots[tail] = slot
+    this.queueValues[tail] = valueUm
+    this.queueOut[tail] = out ? 1 : 0
+    this.queueFrost[tail] = frost ? 1 : 0
+    this.queueLen++
+    if (this.queueLen > o.lookaheadIntervals) {
+      const h = this.queueHead
+      this.queueHead = (h + 1) % cap
+      this.queueLen--
       this.judgeJump(
-        this.queueSlots.shift()!,
-        this.queueValues.shift()!,
-        this.queueOut.shift()!,
-        this.queueFrost.shift()!,
+        this.queueSlots[h]!,
+        this.queueValues[h]!,
+        this.queueOut[h] === 1,
+        this.queueFrost[h] === 1,
       )
     }
   }
@@ -678,8 +693,8 @@ export class DendroProcessor {
     for (const key of SNAPSHOT_FIELDS) {
       const v = (this as unknown as Record<string, unknown>)[key]
       if (v instanceof StepHistogram)
-        fields[key] = { total: v.total, misses: v.misses, bins: sparse(v), exact: [...v.exact] }
-      else fields[key] = v instanceof Float64Array ? Array.from(v) : structuredClone(v)
+        fields[key] = { total: v.total, misses: v.misses, bins: sparse(v), exact: v.exact.entries() }
+      else fields[key] = ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : structuredClone(v)
     }
     return { version: 2, options: { ...this.options }, fields }
   }
@@ -698,7 +713,7 @@ export class DendroProcessor {
         const saved = v as { total: number; misses: number; bins: number[]; exact: Array<[number, number]> }
         h.total = saved.total
         h.misses = saved.misses
-        h.exact = new Map(saved.exact)
+        h.exact.reset(saved.exact)
         for (let i = 0; i < saved.bins.length; i += 8) {
           const bin = saved.bins[i]!
           h.counts[bin] = saved.bins[i + 1]!
@@ -710,7 +725,9 @@ export class DendroProcessor {
           h.sumSqs[bin] = saved.bins[i + 7]!
         }
         target[key] = h
-      } else target[key] = cur instanceof Float64Array ? Float64Array.from(v as number[]) : structuredClone(v)
+      } else if (cur instanceof Float64Array) target[key] = Float64Array.from(v as number[])
+      else if (cur instanceof Uint8Array) target[key] = Uint8Array.from(v as number[])
+      else target[key] = structuredClone(v)
     }
     return p
   }
@@ -762,6 +779,8 @@ const SNAPSHOT_FIELDS = [
   'queueValues',
   'queueOut',
   'queueFrost',
+  'queueHead',
+  'queueLen',
   'keptSlot',
   'keptRawUm',
   'jumpHist',

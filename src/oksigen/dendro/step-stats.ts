@@ -133,6 +133,51 @@ function same(a: number, b: number): boolean {
 
 /** Distinct step values counted exactly (see StepHistogram). */
 export const EXACT_VALUES = 64
+const EXACT_SLOTS = 128 // open addressing at half load
+const f32 = new Float32Array(1)
+const u32 = new Uint32Array(f32.buffer)
+
+/** value → count for at most EXACT_VALUES float32 values, in typed arrays (no allocation per add). */
+export class ExactTable {
+  readonly keys = new Float64Array(EXACT_SLOTS).fill(Number.NaN)
+  readonly counts = new Uint32Array(EXACT_SLOTS)
+  size = 0
+
+  /** Counts `key` if present, or inserts it when there is room; false when the table is full. */
+  add(key: number, n: number): boolean {
+    f32[0] = key
+    let i = Math.imul(u32[0]!, 0x9e3779b1) >>> 25
+    for (;;) {
+      const k = this.keys[i]!
+      if (k === key) {
+        this.counts[i]! += n
+        return true
+      }
+      if (Number.isNaN(k)) break
+      i = (i + 1) & (EXACT_SLOTS - 1)
+    }
+    if (this.size >= EXACT_VALUES) return false
+    this.keys[i] = key
+    this.counts[i] = n
+    this.size++
+    return true
+  }
+
+  entries(): Array<[number, number]> {
+    const out: Array<[number, number]> = []
+    for (let i = 0; i < EXACT_SLOTS; i++)
+      if (!Number.isNaN(this.keys[i]!)) out.push([this.keys[i]!, this.counts[i]!])
+    return out
+  }
+
+  /** Empties the table and puts back the given entries. */
+  reset(entries: ReadonlyArray<readonly [number, number]>): void {
+    this.keys.fill(Number.NaN)
+    this.counts.fill(0)
+    this.size = 0
+    for (const [k, c] of entries) this.add(k, c)
+  }
+}
 
 export class StepHistogram {
   counts: Uint32Array
@@ -149,7 +194,7 @@ export class StepHistogram {
    * kept apart from the bins: a quantised sensor's steps are mostly a few such values, and R's
    * strict "between" keeps the ties at q30 and q70, so they must be counted exactly.
    */
-  exact = new Map<number, number>()
+  exact = new ExactTable()
   /** Steps that missed the full table since it was last cleared of rare values. */
   misses = 0
   total = 0
@@ -168,11 +213,7 @@ export class StepHistogram {
   add(d: number): boolean {
     if (!(Math.abs(d) >= STEP_MIN_ABS) || !Number.isFinite(d)) return false
     this.total++
-    const key = Math.fround(d)
-    const c = this.exact.get(key)
-    if (c !== undefined) this.exact.set(key, c + 1)
-    else if (this.exact.size < EXACT_VALUES) this.exact.set(key, 1)
-    else {
+    if (!this.exact.add(Math.fround(d), 1)) {
       this.addToBin(d, 1)
       // A full table of rare values would keep a frequent newcomer out: clear them now and then.
       if (++this.misses >= EXACT_VALUES * 16) this.evictRare()
@@ -187,12 +228,12 @@ export class StepHistogram {
   private evictRare(): void {
     this.misses = 0
     const limit = Math.max(1, this.total / 1000)
-    for (const [v, c] of this.exact) {
-      if (c <= limit) {
-        this.exact.delete(v)
-        this.addToBin(v, c)
-      }
+    const keep: Array<[number, number]> = []
+    for (const [v, c] of this.exact.entries()) {
+      if (c <= limit) this.addToBin(v, c)
+      else keep.push([v, c])
     }
+    this.exact.reset(keep)
   }
 
   private addToBin(d: number, n: number): void {
@@ -264,7 +305,7 @@ export class StepHistogram {
       all.push({ lo: hi, hi, c: b })
     }
     // The exact values, each placed in order (splitting a spread piece that contains it).
-    for (const [v, c] of [...this.exact].sort((x, y) => x[0] - y[0])) {
+    for (const [v, c] of this.exact.entries().sort((x, y) => x[0] - y[0])) {
       let j = all.length
       while (j > 0 && all[j - 1]!.lo > v) j--
       const p = all[j - 1]
