@@ -142,10 +142,23 @@ export class Verifier {
     let p = this.processors.get(treeId)
     if (!p) {
       const saved = this.opts.repo.getState(treeId)?.processor as DendroSnapshot | undefined
-      p = saved ? DendroProcessor.restore(saved) : new DendroProcessor()
+      p = saved ? this.restoreProcessor(treeId, saved) : new DendroProcessor()
       this.processors.set(treeId, p)
     }
     return p
+  }
+
+  /** A saved processor, or a fresh one when it was saved by an older version (logged). */
+  private restoreProcessor(treeId: string, saved: DendroSnapshot): DendroProcessor {
+    try {
+      return DendroProcessor.restore(saved)
+    } catch (err) {
+      this.log.warn(
+        { treeId, err: (err as Error).message },
+        'saved dendrometer state not usable; starting afresh',
+      )
+      return new DendroProcessor()
+    }
   }
 
   private policyFor(tree: Tree): Policy & { minIncrementMm: number } {
