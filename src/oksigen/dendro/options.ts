@@ -11,8 +11,9 @@ export const DENDRO_DEFAULTS = {
   /** Regular time grid; treenetproc's usual resolution for 10-minute loggers. */
   intervalMs: 10 * MINUTE_MS,
   /**
-   * After cleaning, holes of up to this many missing grid slots are filled linearly (treenetproc
-   * `interpol = 2.1 * reso`: two missing values).
+   * Readings less than this many intervals apart are interpolated to the grid times between them
+   * (treenetproc `proc_L1`), and after cleaning holes of up to this many missing grid values are
+   * filled linearly (`proc_dendro_L2` `interpol = 2.1 * reso`: two missing values).
    */
   interpolateMaxIntervals: 2.1,
   /**
