@@ -214,9 +214,11 @@ describe('jumps, outliers and rain', () => {
   ])(
     'a %s outage of the node loses no growth (the step across it is judged per interval)',
     (_label, hours) => {
-      // From the afternoon minimum: the stem refills and grows during the outage, so the first value
-      // after it is far above the last before (≈ 90 µm/day for this sengon) — normal change, not a jump.
-      const fromMs = START_MS + 15 * DAY_MS + 8 * HOUR_MS // 15:00 local
+      // From 20:00 local: the stem refills and grows overnight during the outage, so the first value
+      // after it is far above the last before (≈ 90 µm/day for this sengon) — normal change, not a
+      // jump. The former processor (10-minute thresholds on the step across the gap) deleted 74, 88
+      // and 250 µm here.
+      const fromMs = START_MS + 15 * DAY_MS + 20 * HOUR_MS
       const { state } = simulate({
         days: 30,
         faults: [{ kind: 'dropout', fromMs, toMs: fromMs + hours * HOUR_MS }],
