@@ -11,12 +11,19 @@
  * The incremental cost: pushes during each tree's first week vs its last week of the year are
  * timed separately; a bounded state keeps them equal.
  *
+ * The real series: treenetproc's example series site-1_dendro-1 (tests/fixtures/treenet, 138 770
+ * readings over 2.7 years, with the site's air temperature for the frost rule) parsed first, then
+ * streamed through one processor BENCH_OKSIGEN_REAL_RUNS times (default 5; the median run counts):
+ * readings per second, and the time 10 000 trees × 1 year (52 560 readings each) would take at
+ * that rate.
+ *
  * Writes bench/results/oksigen.json and oksigen.md. Run: `npx tsx bench/oksigen.ts`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { gunzipSync } from 'node:zlib'
 import { assessLiveness, DendroProcessor } from '../src/oksigen/dendro/index.ts'
 
 const TREES = Number(process.env.BENCH_OKSIGEN_TREES ?? 200)
@@ -30,7 +37,7 @@ const WEEK_PUSHES = 7 * PUSHES_PER_DAY
 
 export interface OksigenBenchResult {
   date: string
-  machine: { cpu: string; cores: number; node: string; os: string }
+  machine: { cpu: string; cores: number; node: string; os: string; loadAverage1m: number }
   trees: number
   daysPerTree: number
   pushes: number
@@ -45,7 +52,80 @@ export interface OksigenBenchResult {
   snapshotBytesAfterYear: number
   extrapolated10kTreesSeconds: number
   peakRssMb: number
+  /** The real series (treenetproc example data) through one processor. */
+  realSeries: RealSeriesResult
   notes: string[]
+}
+
+export interface RealSeriesResult {
+  series: string
+  readings: number
+  temperatureReadings: number
+  runs: number
+  /** Median run, s (parsing excluded). */
+  seconds: number
+  readingsPerS: number
+  /** 10 000 trees × 52 560 readings (a year at 10 min) at that rate, one thread, s. */
+  projected10kTreesYearSeconds: number
+  groUm: number
+  jumps: number
+  outliers: number
+}
+
+const REAL_RUNS = Number(process.env.BENCH_OKSIGEN_REAL_RUNS ?? 5)
+const YEAR_READINGS = 52_560
+
+function loadCsv(file: string): Array<{ series: string; timeMs: number; value: number }> {
+  const text = gunzipSync(readFileSync(file)).toString('utf8')
+  const out: Array<{ series: string; timeMs: number; value: number }> = []
+  for (const line of text.trim().split(/\r?\n/).slice(1)) {
+    const [series, ts, value] = line.split(',')
+    out.push({ series: series!, timeMs: Date.parse(`${ts!.replace(' ', 'T')}Z`), value: Number(value) })
+  }
+  return out
+}
+
+/** treenetproc's example series through the processor: readings per second on real data. */
+export function runRealSeries(): RealSeriesResult {
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '../tests/fixtures/treenet')
+  const series = 'site-1_dendro-1'
+  const dendro = loadCsv(path.join(dir, 'dendro_L0.csv.gz')).filter((r) => r.series === series)
+  const temp = loadCsv(path.join(dir, 'temp_L0.csv.gz'))
+  const dT = Float64Array.from(dendro, (r) => r.timeMs)
+  const dV = Float64Array.from(dendro, (r) => r.value)
+  const tT = Float64Array.from(temp, (r) => r.timeMs)
+  const tV = Float64Array.from(temp, (r) => r.value)
+  const times: number[] = []
+  let last: DendroProcessor | undefined
+  for (let run = 0; run < REAL_RUNS + 1; run++) {
+    const p = new DendroProcessor({ utcOffsetH: 0 })
+    const t0 = process.hrtime.bigint()
+    let ti = 0
+    for (let i = 0; i < dT.length; i++) {
+      const t = dT[i]!
+      while (ti < tT.length && tT[ti]! <= t) p.pushTemperature(tT[ti]!, tV[ti++]!)
+      p.push(t, dV[i]!)
+    }
+    const ns = Number(process.hrtime.bigint() - t0)
+    if (run > 0) times.push(ns / 1e9) // the first run warms the JIT
+    last = p
+  }
+  times.sort((a, b) => a - b)
+  const seconds = times[Math.floor(times.length / 2)]!
+  const readingsPerS = dT.length / seconds
+  const st = last!.state()
+  return {
+    series,
+    readings: dT.length,
+    temperatureReadings: tT.length,
+    runs: REAL_RUNS,
+    seconds,
+    readingsPerS,
+    projected10kTreesYearSeconds: (TARGET_TREES * YEAR_READINGS) / readingsPerS,
+    groUm: st.groUm,
+    jumps: st.jumpsTotal,
+    outliers: st.outliersDropped,
+  }
 }
 
 /** xorshift32 + Box–Muller: a cheap seeded Gaussian. */
@@ -129,6 +209,7 @@ export async function runOksigenBench(): Promise<OksigenBenchResult> {
       cores: os.cpus().length,
       node: process.version,
       os: `${os.type()} ${os.release()} ${os.arch()}`,
+      loadAverage1m: os.loadavg()[0]!,
     },
     trees: TREES,
     daysPerTree: DAYS,
@@ -142,6 +223,7 @@ export async function runOksigenBench(): Promise<OksigenBenchResult> {
     snapshotBytesAfterYear: snapshotBytes,
     extrapolated10kTreesSeconds: (processNs / 1e9) * (TARGET_TREES / TREES),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
+    realSeries: runRealSeries(),
     notes: [
       `${TREES} trees measured, extrapolated linearly to ${TARGET_TREES} (trees are independent; per-tree cost is constant)`,
       'synthetic stem (growth + daily sinusoid + Gaussian noise + 0.1 % spikes), not StemModel: its weather/soil physics would dominate the time',
@@ -157,7 +239,7 @@ function markdown(r: OksigenBenchResult): string {
     v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
   return `# Sedekah Oksigen benchmark (dendrometer processing)
 
-${r.date} · ${r.machine.cpu} · ${r.machine.cores} cores · Node ${r.machine.node} · ${r.machine.os}
+${r.date} · ${r.machine.cpu} · ${r.machine.cores} cores · Node ${r.machine.node} · ${r.machine.os} · load average ${r.machine.loadAverage1m.toFixed(1)} at the start
 
 | | |
 |---|---|
@@ -171,6 +253,16 @@ ${r.date} · ${r.machine.cpu} · ${r.machine.cores} cores · Node ${r.machine.no
 | **10 000 trees × 1 year, extrapolated** | **${f(r.extrapolated10kTreesSeconds, 0)} s** |
 | peak RSS | ${f(r.peakRssMb, 0)} MB |
 | generation alone (not counted) | ${f(r.generateSeconds, 2)} s |
+
+Real series: treenetproc's example \`${r.realSeries.series}\` (tests/fixtures/treenet), ${f(r.realSeries.readings)} readings
+over 2.7 years plus ${f(r.realSeries.temperatureReadings)} air temperatures (frost rule), one processor, median of ${r.realSeries.runs} runs:
+
+| | |
+|---|---|
+| time | ${f(r.realSeries.seconds, 3)} s |
+| throughput | ${f(r.realSeries.readingsPerS)} readings/s (one thread, temperature pushes included) |
+| **10 000 trees × 1 year (52 560 readings each) at that rate** | **${f(r.realSeries.projected10kTreesYearSeconds, 0)} s** |
+| result | GRO ${f(r.realSeries.groUm, 1)} µm (radius), ${r.realSeries.jumps} jump, ${r.realSeries.outliers} outliers removed |
 
 ${r.notes.map((n) => `- ${n}`).join('\n')}
 `

@@ -70,6 +70,8 @@ export class Verifier {
   private readonly opts: VerifierOptions
   private readonly log: Logger = getLogger('oksigen')
   private readonly byDevice = new Map<string, string>()
+  /** Trees per village: the village weather station's air temperature goes to each (frost rule). */
+  private readonly byVillage = new Map<string, Set<string>>()
   private readonly processors = new Map<string, DendroProcessor>()
   private readonly dirty = new Set<string>()
   private timer: NodeJS.Timeout | undefined
@@ -95,7 +97,11 @@ export class Verifier {
 
   /** Pick up trees registered since start (the API calls this after adding one). */
   refreshTrees(): void {
-    for (const t of this.opts.repo.listTrees()) this.byDevice.set(t.device, t.id)
+    for (const t of this.opts.repo.listTrees()) {
+      this.byDevice.set(t.device, t.id)
+      const trees = this.byVillage.get(t.village) ?? new Set<string>()
+      this.byVillage.set(t.village, trees.add(t.id))
+    }
   }
 
   /** Stored readings (IngestPipeline.onStored): only trees' dendrometers matter. */
@@ -103,6 +109,12 @@ export class Verifier {
     let lat: { tree: string; timeMs: number; value: number } | undefined
     for (const r of readings) {
       const treeId = this.byDevice.get(r.device)
+      if (r.quantity === 'air_temperature' && !treeId) {
+        // The village weather station's air temperature: frost handling in each tree's processor.
+        for (const id of this.byVillage.get(r.village) ?? [])
+          this.processor(id).pushTemperature(r.timeMs, r.value)
+        continue
+      }
       if (!treeId) continue
       const p = this.processor(treeId)
       if (r.quantity === 'stem_diameter') {
@@ -134,10 +146,23 @@ export class Verifier {
     let p = this.processors.get(treeId)
     if (!p) {
       const saved = this.opts.repo.getState(treeId)?.processor as DendroSnapshot | undefined
-      p = saved ? DendroProcessor.restore(saved) : new DendroProcessor()
+      p = saved ? this.restoreProcessor(treeId, saved) : new DendroProcessor()
       this.processors.set(treeId, p)
     }
     return p
+  }
+
+  /** A saved processor, or a fresh one when it was saved by an older version (logged). */
+  private restoreProcessor(treeId: string, saved: DendroSnapshot): DendroProcessor {
+    try {
+      return DendroProcessor.restore(saved)
+    } catch (err) {
+      this.log.warn(
+        { treeId, err: (err as Error).message },
+        'saved dendrometer state not usable; starting afresh',
+      )
+      return new DendroProcessor()
+    }
   }
 
   private policyFor(tree: Tree): Policy & { minIncrementMm: number } {

@@ -10,28 +10,47 @@ export const DAY_MS = 86_400_000
 export const DENDRO_DEFAULTS = {
   /** Regular time grid; treenetproc's usual resolution for 10-minute loggers. */
   intervalMs: 10 * MINUTE_MS,
-  /** Gaps up to this many intervals are filled linearly (treenetproc `interpol = 2.1 * reso`). */
+  /**
+   * Readings less than this many intervals apart are interpolated to the grid times between them
+   * (treenetproc `proc_L1`), and after cleaning holes of up to this many missing grid values are
+   * filled linearly (`proc_dendro_L2` `interpol = 2.1 * reso`: two missing values).
+   */
   interpolateMaxIntervals: 2.1,
-  /** Outlier: a step difference beyond this many MAD units that does not persist (treenetproc `tol_out`). */
-  outlierMad: 10,
-  /** Jump: a step difference beyond this many MAD units that persists (treenetproc `tol_jump`). */
-  jumpMad: 50,
   /**
-   * Floor of the MAD, µm: point dendrometers resolve ~1 µm; a noise-free or very quiet series would
-   * otherwise call a rain refill (≤ ~10 µm per 10 min) a jump.
+   * Outlier: a step (per interval elapsed) outside q1 − tolOut·mad … q3 + tolOut·mad of the
+   * series' steps after removing the central 30–70 % band (treenetproc `tol_out`); see step-stats.ts.
    */
-  minMadUm: 1,
-  /** The MAD is taken over the step differences of the last this many intervals (3 days). */
-  madWindowIntervals: 432,
+  tolOut: 10,
+  /** Jump (re-mounted sensor): the same bounds with treenetproc `tol_jump`, on the steps left after outliers. */
+  tolJump: 50,
   /**
-   * …and refreshed every this many intervals (1 day; and once as soon as `madMinSamples` are known):
-   * a MAD costs ~9 µs, per push it would be most of the processing; the noise level changes slowly.
+   * Unflagged runs of at most this many values between two outliers are outliers too (treenetproc
+   * `frag_len = 2.1`: the return leg of a spike and fragments within a burst of bad values).
    */
-  madRefreshIntervals: 144,
-  /** Before this many step differences are known the MAD is `minMadUm`. */
-  madMinSamples: 36,
-  /** Grid values looked at after a suspicious step to tell an outlier (returns) from a jump (stays). */
+  fragmentMaxValues: 2.1,
+  /** No bounds (no cleaning) before this many steps are known: one day at 10 minutes. */
+  statsMinSamples: 144,
+  /**
+   * The bounds are recomputed every this many new steps (one day; and as soon as `statsMinSamples`
+   * are known). They describe the whole history, as treenetproc's do, so a day's steps move them little.
+   */
+  statsRefreshSteps: 144,
+  /** Grid values held back (≥ 3): an outlier's fragment rule needs to see the values after it. */
   lookaheadIntervals: 3,
+  /** Below this air temperature, °C, frost shrinkage or expansion is possible (treenetproc `lowtemp`). */
+  lowTempC: 5,
+  /**
+   * In frost, outliers are judged against the frost steps' own bounds multiplied by this factor
+   * (treenetproc `frost_thr`).
+   */
+  frostFactor: 5,
+  /**
+   * Whether a step in frost may be corrected as a jump. treenetproc judges jumps in frost like any
+   * other; we do not (a thaw expansion or frost shrinkage can be steep, a re-mount in frost is rare).
+   */
+  frostJumps: false,
+  /** A temperature reading older than this says nothing about frost at a grid value, ms. */
+  tempMaxAgeMs: 3 * HOUR_MS,
   /** Local time zone offset: Banyuwangi keeps Asia/Jakarta time (WIB, UTC+7, no DST). */
   utcOffsetH: 7,
   /** Night for the night-growth share: 18:00–06:00 local. */
@@ -50,13 +69,16 @@ export const DENDRO_DEFAULTS = {
 export interface DendroOptions {
   intervalMs: number
   interpolateMaxIntervals: number
-  outlierMad: number
-  jumpMad: number
-  minMadUm: number
-  madWindowIntervals: number
-  madRefreshIntervals: number
-  madMinSamples: number
+  tolOut: number
+  tolJump: number
+  fragmentMaxValues: number
+  statsMinSamples: number
+  statsRefreshSteps: number
   lookaheadIntervals: number
+  lowTempC: number
+  frostFactor: number
+  frostJumps: boolean
+  tempMaxAgeMs: number
   utcOffsetH: number
   nightStartHourLocal: number
   nightEndHourLocal: number
@@ -75,10 +97,13 @@ export const LOCATION_DEFAULTS = {
 
 export function resolveDendroOptions(options: Partial<DendroOptions> = {}): DendroOptions {
   const o: DendroOptions = { ...DENDRO_DEFAULTS, ...LOCATION_DEFAULTS, ...options }
-  // The lookahead queue and the MAD window are fixed-size buffers: keep them sane.
-  o.lookaheadIntervals = Math.max(1, Math.min(12, Math.round(o.lookaheadIntervals)))
-  o.madWindowIntervals = Math.max(16, Math.round(o.madWindowIntervals))
-  o.madRefreshIntervals = Math.max(1, Math.round(o.madRefreshIntervals))
+  // The lookahead queue must hold a fragment and the outlier after it.
+  o.lookaheadIntervals = Math.max(
+    Math.floor(o.fragmentMaxValues) + 1,
+    Math.min(12, Math.round(o.lookaheadIntervals)),
+  )
+  o.statsMinSamples = Math.max(8, Math.round(o.statsMinSamples))
+  o.statsRefreshSteps = Math.max(1, Math.round(o.statsRefreshSteps))
   o.historyDays = Math.max(31, Math.round(o.historyDays))
   if (!(o.intervalMs > 0) || DAY_MS % o.intervalMs !== 0) {
     throw new RangeError(`intervalMs must divide a day evenly, got ${o.intervalMs}`)

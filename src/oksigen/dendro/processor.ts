@@ -1,20 +1,23 @@
 import { DAY_MS, type DendroOptions, HOUR_MS, resolveDendroOptions } from './options.ts'
-import { mad, median } from './stats.ts'
+import { type StepBounds, StepHistogram } from './step-stats.ts'
 
 /**
- * Incremental dendrometer processing for one tree, in the spirit of treenetproc (Knüsel et al. 2021):
- * readings → regular grid (short gaps filled) → outliers dropped and jumps corrected from step
- * differences in MAD units → zero-growth split (Zweifel et al. 2016) into GRO and TWD → per-day
- * summaries (local Asia/Jakarta days) with a fitted 24 h cycle for the liveness check.
+ * Incremental dendrometer processing for one tree, as treenetproc's `proc_dendro_L2` cleans
+ * (Knüsel et al. 2021): readings → regular grid → outliers removed and jumps corrected from the
+ * steps per elapsed interval, judged against bounds from the distribution of all steps so far
+ * (step-stats.ts) → short holes filled linearly → zero-growth split (Zweifel et al. 2016) into GRO
+ * and TWD → per-day summaries (local days) with the maximum daily shrinkage (MDS) and a fitted 24 h
+ * cycle for the liveness check.
  *
- * State is bounded: a 3-day ring of step differences for the MAD, a few grid values of lookahead,
- * running sums for the current day and `historyDays` day summaries. A push costs the same after a
- * day as after a year. Output lags the newest reading by the open grid slot plus the lookahead
- * (≤ 40 min at the defaults).
+ * State is bounded: three step histograms of fixed size, a few grid values of lookahead, running
+ * sums for the current day and `historyDays` day summaries. A push costs the same after a day as
+ * after a year. Output lags the newest reading by two readings (a grid value needs the reading
+ * after it, and that one is final when the next arrives) plus the lookahead: ~50 min at 10-minute
+ * readings.
  */
 
 export interface DendroJump {
-  /** Grid time of the first value at the new level. */
+  /** Grid time of the first value kept at the new level (the values just before it may have been removed as outliers). */
   timeMs: number
   /** Offset subtracted from this and all later values, µm. */
   offsetUm: number
@@ -26,7 +29,24 @@ export interface DendroDay {
   /** Corrected series (jumps removed), µm. */
   minUm: number
   maxUm: number
+  /**
+   * max − min of the day. For a growing stem this is mostly the day's growth, not its shrinkage:
+   * show `mdsUm` instead. Kept for existing readers.
+   */
   amplitudeUm: number
+  /**
+   * Maximum daily shrinkage (Deslauriers et al. 2007): the largest fall from a value to a later one
+   * within the day, i.e. the morning maximum to the following afternoon minimum, µm; null for a day
+   * with less than `completeDayCoverage` of its values.
+   */
+  mdsUm: number | null
+  /** Times of the maximum and the later minimum that make the MDS (null with it). */
+  mdsMaxAtMs: number | null
+  mdsMinAtMs: number | null
+  /** Grid values removed as outliers, jumps corrected and values filled in during the day. */
+  outliers: number
+  jumps: number
+  filled: number
   minAtMs: number
   maxAtMs: number
   /** GRO and TWD at the day's last value, µm. */
@@ -75,8 +95,10 @@ export interface DendroState {
   twdUm: number
   /** Running maximum of the corrected series, µm. */
   maxUm: number | null
-  /** Mean daily amplitude (max − min) over the last 7 complete days, µm. */
+  /** Mean daily amplitude (max − min) over the last 7 complete days, µm. Superseded by `mdsUm`. */
   dailyAmplitudeUm: number | null
+  /** Mean maximum daily shrinkage over the last 7 complete days, µm (null before one). */
+  mdsUm: number | null
   /** GRO gained per day over the last 7 and 30 days (fewer when fewer are known), µm/day. */
   growthUmPerDay7d: number | null
   growthUmPerDay30d: number | null
@@ -91,9 +113,27 @@ export interface DendroState {
   outOfOrderIgnored: number
   readingsAccepted: number
   gaps: { count: number; totalMs: number }
-  /** Current MAD of step differences, µm, and the sensor noise σ it implies (1.4826·MAD/√2). */
+  /** Grid values filled in linearly after cleaning (holes of ≤ `interpolateMaxIntervals`). */
+  filledValues: number
+  /**
+   * Unscaled MAD of the steps between consecutive values (per interval) over the whole history, µm,
+   * and the sensor noise σ it implies (1.4826·MAD/√2); 0 before `statsMinSamples` steps.
+   */
   madUm: number
   noiseUm: number
+  /**
+   * The bounds in force, µm per grid interval (null before `statsMinSamples` steps): outliers
+   * (non-frost and frost, the latter already × `frostFactor`) and jumps.
+   */
+  bounds: {
+    outlier: { low: number; high: number } | null
+    outlierFrost: { low: number; high: number } | null
+    jump: { low: number; high: number } | null
+  }
+  /** Grid values seen in frost (air temperature below `lowTempC`). */
+  frostValues: number
+  /** Total days closed since the first value (`history` keeps the last `historyDays`). */
+  daysClosed: number
   /** Complete days seen (≥ `completeDayCoverage` of the grid). */
   days: number
   /** Per-day summaries, oldest first, at most `historyDays`. */
@@ -103,7 +143,7 @@ export interface DendroState {
 
 /** JSON-able copy of everything the processor holds. */
 export interface DendroSnapshot {
-  version: 1
+  version: 2
   options: DendroOptions
   fields: Record<string, unknown>
 }
@@ -132,32 +172,54 @@ export class DendroProcessor {
   private readingsAccepted = 0
   private outOfOrderIgnored = 0
   // Grid
-  private curSlot: number | null = null
-  private curSum = 0
-  private curN = 0
+  /** Readings averaged at `lastTimeMs`. */
+  private sameTimeN = 0
+  /** The final reading before the newest: grid times between it and the newest come next. */
+  private alignTimeMs: number | null = null
+  private alignUm = 0
   private lastGridSlot: number | null = null
-  private lastGridValue = 0
   private gapCount = 0
   private gapTotalMs = 0
-  // Detector (lookahead queue of grid values, reference value, MAD window)
-  private queueSlots: number[] = []
-  private queueValues: number[] = []
-  private refRaw: number | null = null
-  private refSlot = 0
+  // Air temperature (frost), oldest first; bounded
+  private tempTimes: number[] = []
+  private tempValues: number[] = []
+  private frostValues = 0
+  // Pass 1, outliers: steps between consecutive grid values as they come
+  private prevRawSlot: number | null = null
+  private prevRawUm = 0
+  private outHist = new StepHistogram()
+  /** Created at the first frost step (most trees never see one). */
+  private outFrostHist: StepHistogram | null = null
+  private outSince = 0
+  private outFrostSince = 0
+  private outBounds: StepBounds | null = null
+  private outFrostBounds: StepBounds | null = null
+  private seenOutlier = false
+  private runSinceOutlier = 0
+  // Lookahead queue of grid values with their outlier and frost flags (a ring: no allocation per push)
+  private queueSlots: Float64Array
+  private queueValues: Float64Array
+  private queueOut: Uint8Array
+  private queueFrost: Uint8Array
+  private queueHead = 0
+  private queueLen = 0
+  // Pass 2, jumps: steps between the values kept after outliers
+  private keptSlot: number | null = null
+  private keptRawUm = 0
+  private jumpHist = new StepHistogram()
+  private jumpSince = 0
+  private jumpBounds: StepBounds | null = null
   private offsetUm = 0
-  private diffs: Float64Array
-  private diffIdx = 0
-  private diffCount = 0
-  private sinceMadRefresh = 0
-  private madUm: number
   private outliersDropped = 0
   private jumps: DendroJump[] = []
   private jumpsTotal = 0
+  private filledValues = 0
   // Zero-growth
   private firstUm: number | null = null
   private maxUm = 0
   private lastCorrectedUm = 0
   private lastCorrectedTimeMs: number | null = null
+  private lastCorrectedSlot: number | null = null
   // Current local day
   private dayIndex: number | null = null
   private dayN = 0
@@ -168,50 +230,96 @@ export class DendroProcessor {
   private dayMaxAtMs = 0
   private dayGroIncUm = 0
   private dayNightGroIncUm = 0
+  private dayRunMaxUm = 0
+  private dayRunMaxAtMs = 0
+  private dayMdsUm = 0
+  private dayMdsMaxAtMs = 0
+  private dayMdsMinAtMs = 0
+  private dayOutliers = 0
+  private dayJumps = 0
+  private dayFilled = 0
   private daySums: Float64Array
   private history: DendroDay[] = []
   private completeDays = 0
+  private daysClosed = 0
   private location: DendroLocation | null = null
-  // Scratch, not state
-  private readonly scratch: Float64Array
-  private readonly lookScratch: Float64Array
 
   constructor(options: Partial<DendroOptions> = {}) {
     this.options = resolveDendroOptions(options)
-    this.diffs = new Float64Array(this.options.madWindowIntervals)
-    this.scratch = new Float64Array(this.options.madWindowIntervals)
-    this.lookScratch = new Float64Array(this.options.lookaheadIntervals)
     this.daySums = new Float64Array(SUMS)
-    this.madUm = this.options.minMadUm
+    const cap = this.options.lookaheadIntervals + 1
+    this.queueSlots = new Float64Array(cap)
+    this.queueValues = new Float64Array(cap)
+    this.queueOut = new Uint8Array(cap)
+    this.queueFrost = new Uint8Array(cap)
   }
 
   /**
    * One reading, in time order. Returns false (and counts it) for a reading older than the newest
-   * accepted one or a non-finite value; readings at the same grid slot are averaged.
+   * accepted one or a non-finite value; readings with the same time are averaged.
+   *
+   * Readings are aligned to the grid as treenetproc's `proc_L1` does: a grid value is the linear
+   * interpolation between the readings either side of it, when those are less than
+   * `interpolateMaxIntervals` intervals apart (a reading exactly on the grid is taken as it is).
+   * A grid value is produced once the reading after it is final (a later reading has arrived).
    */
   push(timeMs: number, diameterUm: number): boolean {
     if (!Number.isFinite(timeMs) || !Number.isFinite(diameterUm)) {
       this.outOfOrderIgnored++
       return false
     }
-    if (this.lastTimeMs !== null && timeMs < this.lastTimeMs) {
+    const prevT = this.lastTimeMs
+    if (prevT !== null && timeMs < prevT) {
       this.outOfOrderIgnored++
       return false
     }
-    this.lastTimeMs = timeMs
-    this.lastDiameterUm = diameterUm
     this.readingsAccepted++
-    const slot = Math.round(timeMs / this.options.intervalMs)
-    if (this.curSlot === slot) {
-      this.curSum += diameterUm
-      this.curN++
+    if (prevT !== null && timeMs === prevT) {
+      this.sameTimeN++
+      this.lastDiameterUm! += (diameterUm - this.lastDiameterUm!) / this.sameTimeN
       return true
     }
-    if (this.curSlot !== null) this.closeSlot(this.curSlot, this.curSum / this.curN)
-    this.curSlot = slot
-    this.curSum = diameterUm
-    this.curN = 1
+    // The newest reading is final once a later one arrives: the grid times from the one before it
+    // up to it are produced now.
+    if (prevT !== null) {
+      const o = this.options
+      const I = o.intervalMs
+      const lastV = this.lastDiameterUm!
+      const fromT = this.alignTimeMs
+      const fromV = this.alignUm
+      if (fromT !== null) {
+        const near = prevT - fromT < o.interpolateMaxIntervals * I
+        for (let g = Math.ceil(fromT / I) * I; g < prevT; g += I) {
+          if (g === fromT) this.closeSlot(g / I, fromV)
+          else if (near) this.closeSlot(g / I, fromV + ((lastV - fromV) * (g - fromT)) / (prevT - fromT))
+        }
+      }
+      this.alignTimeMs = prevT
+      this.alignUm = lastV
+    }
+    this.lastTimeMs = timeMs
+    this.lastDiameterUm = diameterUm
+    this.sameTimeN = 1
     return true
+  }
+
+  /**
+   * An air temperature reading (°C) near the tree, e.g. the village weather station's, in time order.
+   * Grid values while it is below `lowTempC` are judged as frost (see options). Push temperatures
+   * no later than the dendrometer readings of the same time: values are judged two readings plus
+   * the lookahead after they arrive, so a temperature up to ~40 min late still counts.
+   */
+  pushTemperature(timeMs: number, tempC: number): void {
+    if (!Number.isFinite(timeMs) || !Number.isFinite(tempC)) return
+    const n = this.tempTimes.length
+    if (n > 0 && timeMs < this.tempTimes[n - 1]!) return
+    this.tempTimes.push(timeMs)
+    this.tempValues.push(tempC)
+    // Bounded: a station reporting while the dendrometer is silent must not grow the state.
+    if (this.tempTimes.length > MAX_TEMPS) {
+      this.tempTimes.splice(0, this.tempTimes.length - MAX_TEMPS)
+      this.tempValues.splice(0, this.tempValues.length - MAX_TEMPS)
+    }
   }
 
   /** A GPS fix of the node. */
@@ -241,96 +349,166 @@ export class DendroProcessor {
     if (d > this.options.maxMoveM && loc.movedSinceMs === null) loc.movedSinceMs = timeMs
   }
 
+  /** Days closed so far (cheap; `state().daysClosed` is the same). */
+  daysClosedCount(): number {
+    return this.daysClosed
+  }
+
+  /** The newest closed day, null before the first; with `state().daysClosed` to follow every day cheaply. */
+  latestDay(): DendroDay | null {
+    const d = this.history.at(-1)
+    return d ? { ...d } : null
+  }
+
   // ---- grid ---------------------------------------------------------------------------------
 
   private closeSlot(slot: number, valueUm: number): void {
     const o = this.options
     if (this.lastGridSlot !== null) {
-      const k = slot - this.lastGridSlot
-      if (k > 1) {
-        if (k <= o.interpolateMaxIntervals) {
-          const from = this.lastGridValue
-          for (let j = 1; j < k; j++) this.enqueue(this.lastGridSlot + j, from + ((valueUm - from) * j) / k)
-        } else {
-          this.gapCount++
-          this.gapTotalMs += (k - 1) * o.intervalMs
-        }
+      const missing = slot - this.lastGridSlot - 1
+      if (missing > o.interpolateMaxIntervals) {
+        this.gapCount++
+        this.gapTotalMs += missing * o.intervalMs
       }
     }
     this.lastGridSlot = slot
-    this.lastGridValue = valueUm
-    this.enqueue(slot, valueUm)
+    this.judgeOutlier(slot, valueUm)
   }
 
-  // ---- outliers and jumps -------------------------------------------------------------------
-
-  private enqueue(slot: number, valueUm: number): void {
-    this.queueSlots.push(slot)
-    this.queueValues.push(valueUm)
-    if (this.queueSlots.length > this.options.lookaheadIntervals) {
-      const headSlot = this.queueSlots.shift()!
-      const headValue = this.queueValues.shift()!
-      this.classify(headSlot, headValue)
-    }
-  }
-
-  /** Decide on the oldest queued grid value, looking at the `lookaheadIntervals` after it. */
-  private classify(slot: number, valueUm: number): void {
+  /** Whether grid slot `slot` is in frost: the newest temperature at or before it, if recent. */
+  private frostAt(slot: number): boolean {
     const o = this.options
-    if (this.refRaw === null) {
-      this.acceptRaw(slot, valueUm)
-      return
+    const t = slot * o.intervalMs + o.intervalMs / 2
+    const times = this.tempTimes
+    let k = 0
+    while (k + 1 < times.length && times[k + 1]! <= t) k++
+    if (k > 0) {
+      times.splice(0, k)
+      this.tempValues.splice(0, k)
     }
-    const stepUm = valueUm - this.refRaw
-    const absStep = Math.abs(stepUm)
-    if (absStep <= o.outlierMad * this.madUm) {
-      if (slot - this.refSlot === 1) this.recordDiff(stepUm)
-      this.acceptRaw(slot, valueUm)
-      return
+    if (times.length === 0 || times[0]! > t || t - times[0]! > o.tempMaxAgeMs) return false
+    return this.tempValues[0]! < o.lowTempC
+  }
+
+  // ---- pass 1: outliers ---------------------------------------------------------------------
+
+  private judgeOutlier(slot: number, valueUm: number): void {
+    const o = this.options
+    const frost = this.frostAt(slot)
+    if (frost) this.frostValues++
+    let out = false
+    if (this.prevRawSlot !== null) {
+      const step = (valueUm - this.prevRawUm) / (slot - this.prevRawSlot)
+      const b = frost ? (this.outFrostBounds ?? scaled(this.outBounds, 1)) : this.outBounds
+      const f = frost ? o.frostFactor : 1
+      out = b !== null && (step < b.low * f || step > b.high * f)
+      if (frost) {
+        this.outFrostHist ??= new StepHistogram()
+        if (this.outFrostHist.add(step) && this.due(this.outFrostHist, ++this.outFrostSince))
+          this.refresh('outFrost')
+      } else if (this.outHist.add(step) && this.due(this.outHist, ++this.outSince)) this.refresh('out')
     }
-    // Does the series stay at the new level (jump or fast real change) or come back (outlier)?
-    const look = this.lookScratch
-    const n = this.queueValues.length
-    for (let i = 0; i < n; i++) look[i] = this.queueValues[i]!
-    const after = median(look, n)
-    const persistent = Math.abs(after - valueUm) < Math.abs(after - this.refRaw)
-    if (!persistent) {
+    this.prevRawSlot = slot
+    this.prevRawUm = valueUm
+    if (out) {
+      // A short run of unflagged values between two outliers goes with them (treenetproc frag_len).
+      const run = this.runSinceOutlier
+      if (this.seenOutlier && run > 0 && run <= o.fragmentMaxValues) {
+        const cap = this.queueOut.length
+        for (let j = Math.max(0, this.queueLen - run); j < this.queueLen; j++) {
+          this.queueOut[(this.queueHead + j) % cap] = 1
+        }
+      }
+      this.seenOutlier = true
+      this.runSinceOutlier = 0
+    } else this.runSinceOutlier++
+    const cap = this.queueSlots.length
+    const tail = (this.queueHead + this.queueLen) % cap
+    this.queueSlots[tail] = slot
+    this.queueValues[tail] = valueUm
+    this.queueOut[tail] = out ? 1 : 0
+    this.queueFrost[tail] = frost ? 1 : 0
+    this.queueLen++
+    if (this.queueLen > o.lookaheadIntervals) {
+      const h = this.queueHead
+      this.queueHead = (h + 1) % cap
+      this.queueLen--
+      this.judgeJump(
+        this.queueSlots[h]!,
+        this.queueValues[h]!,
+        this.queueOut[h] === 1,
+        this.queueFrost[h] === 1,
+      )
+    }
+  }
+
+  /**
+   * Whether a histogram's bounds are due: as soon as `statsMinSamples` steps are known, then after
+   * a day's worth of steps, or 1/8 of the history once that is longer (the bounds describe the whole history, which such a share moves little),
+   * so the amortised cost per step falls as history grows.
+   */
+  private due(h: StepHistogram, since: number): boolean {
+    const o = this.options
+    return h.total === o.statsMinSamples || since >= Math.max(o.statsRefreshSteps, h.total >>> 3)
+  }
+
+  private refresh(which: 'out' | 'outFrost' | 'jump'): void {
+    const o = this.options
+    if (which === 'out') {
+      this.outSince = 0
+      this.outBounds = this.outHist.bounds(o.tolOut, o.statsMinSamples)
+    } else if (which === 'outFrost') {
+      this.outFrostSince = 0
+      this.outFrostBounds = this.outFrostHist?.bounds(o.tolOut, o.statsMinSamples) ?? null
+    } else {
+      this.jumpSince = 0
+      this.jumpBounds = this.jumpHist.bounds(o.tolJump, o.statsMinSamples)
+    }
+  }
+
+  // ---- pass 2: jumps ------------------------------------------------------------------------
+
+  private judgeJump(slot: number, rawUm: number, out: boolean, frost: boolean): void {
+    const o = this.options
+    if (out) {
       this.outliersDropped++
+      this.dayOutliers++
       return
     }
-    if (absStep > o.jumpMad * this.madUm) {
-      this.offsetUm += stepUm
-      this.jumpsTotal++
-      this.jumps.push({ timeMs: slot * o.intervalMs, offsetUm: stepUm })
-      if (this.jumps.length > o.maxJumpsKept) this.jumps.shift()
-    } else if (slot - this.refSlot === 1) {
-      this.recordDiff(stepUm)
+    if (this.keptSlot !== null) {
+      const diff = rawUm - this.keptRawUm
+      const step = diff / (slot - this.keptSlot)
+      const b = this.jumpBounds
+      const jump = b !== null && (step < b.low || step > b.high) && (o.frostJumps || !frost)
+      if (this.jumpHist.add(step) && this.due(this.jumpHist, ++this.jumpSince)) this.refresh('jump')
+      if (jump) {
+        this.offsetUm += diff
+        this.jumpsTotal++
+        this.dayJumps++
+        this.jumps.push({ timeMs: slot * o.intervalMs, offsetUm: diff })
+        if (this.jumps.length > o.maxJumpsKept) this.jumps.shift()
+      }
     }
-    this.acceptRaw(slot, valueUm)
-  }
-
-  private recordDiff(stepUm: number): void {
-    const o = this.options
-    this.diffs[this.diffIdx] = stepUm
-    this.diffIdx = (this.diffIdx + 1) % this.diffs.length
-    if (this.diffCount < this.diffs.length) this.diffCount++
-    this.sinceMadRefresh++
-    const due = this.sinceMadRefresh >= o.madRefreshIntervals || this.diffCount === o.madMinSamples
-    if (due && this.diffCount >= o.madMinSamples) {
-      this.sinceMadRefresh = 0
-      this.madUm = Math.max(o.minMadUm, mad(this.diffs, this.diffCount, this.scratch))
+    this.keptSlot = slot
+    this.keptRawUm = rawUm
+    const um = rawUm - this.offsetUm
+    // Holes of up to `interpolateMaxIntervals` missing values (gaps or removed outliers) are filled.
+    const last = this.lastCorrectedSlot
+    if (last !== null && slot - last - 1 > 0 && slot - last - 1 <= o.interpolateMaxIntervals) {
+      const from = this.lastCorrectedUm
+      const k = slot - last
+      for (let j = 1; j < k; j++) {
+        this.filledValues++
+        this.addCorrected((last + j) * o.intervalMs, from + ((um - from) * j) / k, true)
+      }
     }
-  }
-
-  private acceptRaw(slot: number, rawUm: number): void {
-    this.refRaw = rawUm
-    this.refSlot = slot
-    this.addCorrected(slot * this.options.intervalMs, rawUm - this.offsetUm)
+    this.lastCorrectedSlot = slot
+    this.addCorrected(slot * o.intervalMs, um, false)
   }
 
   // ---- zero-growth and days -----------------------------------------------------------------
 
-  private addCorrected(timeMs: number, um: number): void {
+  private addCorrected(timeMs: number, um: number, filled: boolean): void {
     const o = this.options
     const localMs = timeMs + o.utcOffsetH * HOUR_MS
     const dayIndex = Math.floor(localMs / DAY_MS)
@@ -345,8 +523,17 @@ export class DendroProcessor {
       this.dayMaxAtMs = timeMs
       this.dayGroIncUm = 0
       this.dayNightGroIncUm = 0
+      this.dayRunMaxUm = um
+      this.dayRunMaxAtMs = timeMs
+      this.dayMdsUm = 0
+      this.dayMdsMaxAtMs = timeMs
+      this.dayMdsMinAtMs = timeMs
+      this.dayOutliers = 0
+      this.dayJumps = 0
+      this.dayFilled = 0
       this.daySums.fill(0)
     }
+    if (filled) this.dayFilled++
     const msOfDay = localMs - dayIndex * DAY_MS
     if (this.firstUm === null) {
       this.firstUm = um
@@ -368,6 +555,15 @@ export class DendroProcessor {
     if (um > this.dayMaxUm) {
       this.dayMaxUm = um
       this.dayMaxAtMs = timeMs
+    }
+    // MDS: the largest fall from the day's running maximum (a maximum before a later minimum).
+    if (um > this.dayRunMaxUm) {
+      this.dayRunMaxUm = um
+      this.dayRunMaxAtMs = timeMs
+    } else if (this.dayRunMaxUm - um > this.dayMdsUm) {
+      this.dayMdsUm = this.dayRunMaxUm - um
+      this.dayMdsMaxAtMs = this.dayRunMaxAtMs
+      this.dayMdsMinAtMs = timeMs
     }
     // Regressors of the daily fit: 1, τ (centred day fraction), cos θ, sin θ.
     const slotsPerDay = DAY_MS / o.intervalMs
@@ -401,11 +597,18 @@ export class DendroProcessor {
     const coverage = this.dayN / slotsPerDay
     const fit = coverage >= o.cycleFitCoverage ? fitDailyCycle(this.daySums) : null
     const gro = this.firstUm === null ? 0 : this.maxUm - this.firstUm
+    const complete = coverage >= o.completeDayCoverage
     this.history.push({
       dayStartMs: this.dayIndex! * DAY_MS - o.utcOffsetH * HOUR_MS,
       minUm: this.dayMinUm,
       maxUm: this.dayMaxUm,
       amplitudeUm: this.dayMaxUm - this.dayMinUm,
+      mdsUm: complete ? this.dayMdsUm : null,
+      mdsMaxAtMs: complete ? this.dayMdsMaxAtMs : null,
+      mdsMinAtMs: complete ? this.dayMdsMinAtMs : null,
+      outliers: this.dayOutliers,
+      jumps: this.dayJumps,
+      filled: this.dayFilled,
       minAtMs: this.dayMinAtMs,
       maxAtMs: this.dayMaxAtMs,
       groUm: gro,
@@ -418,7 +621,8 @@ export class DendroProcessor {
       cycleR2: fit?.r2 ?? null,
     })
     if (this.history.length > o.historyDays) this.history.shift()
-    if (coverage >= o.completeDayCoverage) this.completeDays++
+    if (complete) this.completeDays++
+    this.daysClosed++
   }
 
   // ---- output -------------------------------------------------------------------------------
@@ -439,9 +643,13 @@ export class DendroProcessor {
       return sum(w.entries, (d) => d.groIncreaseUm) / w.spanDays
     }
     const complete7 = windowOf(7).entries.filter((d) => d.coverage >= this.options.completeDayCoverage)
+    const mds7 = complete7.filter((d) => d.mdsUm !== null)
     const w30 = windowOf(30)
     const inc30 = sum(w30.entries, (d) => d.groIncreaseUm)
     const night30 = sum(w30.entries, (d) => d.nightGroIncreaseUm)
+    const madUm = this.outBounds?.madAll ?? 0
+    const ff = this.options.frostFactor
+    const lh = (b: StepBounds | null, f = 1) => (b ? { low: b.low * f, high: b.high * f } : null)
     return {
       lastTimeMs: this.lastTimeMs,
       lastDiameterUm: this.lastDiameterUm,
@@ -451,20 +659,29 @@ export class DendroProcessor {
       twdUm: this.firstUm === null ? 0 : this.maxUm - this.lastCorrectedUm,
       maxUm: this.firstUm === null ? null : this.maxUm,
       dailyAmplitudeUm: complete7.length > 0 ? sum(complete7, (d) => d.amplitudeUm) / complete7.length : null,
+      mdsUm: mds7.length > 0 ? sum(mds7, (d) => d.mdsUm!) / mds7.length : null,
       growthUmPerDay7d: rate(7),
       growthUmPerDay30d: rate(30),
       growthUmPerMonth: w30.spanDays >= 30 ? inc30 : null,
       // Below a few MAD the "growth" is the noise pushing the running max; no share to speak of.
-      nightGrowthShare: inc30 > 5 * this.madUm ? night30 / inc30 : null,
+      nightGrowthShare: inc30 > 5 * madUm ? night30 / inc30 : null,
       jumps: this.jumps.map((j) => ({ ...j })),
       jumpsTotal: this.jumpsTotal,
       outliersDropped: this.outliersDropped,
       outOfOrderIgnored: this.outOfOrderIgnored,
       readingsAccepted: this.readingsAccepted,
       gaps: { count: this.gapCount, totalMs: this.gapTotalMs },
-      madUm: this.madUm,
-      noiseUm: (1.4826 * this.madUm) / Math.SQRT2,
+      filledValues: this.filledValues,
+      madUm,
+      noiseUm: (1.4826 * madUm) / Math.SQRT2,
+      bounds: {
+        outlier: lh(this.outBounds),
+        outlierFrost: lh(this.outFrostBounds ?? this.outBounds, ff),
+        jump: lh(this.jumpBounds),
+      },
+      frostValues: this.frostValues,
       days: this.completeDays,
+      daysClosed: this.daysClosed,
       history: hist.map((d) => ({ ...d })),
       location: this.location ? { ...this.location } : null,
     }
@@ -475,54 +692,110 @@ export class DendroProcessor {
     const fields: Record<string, unknown> = {}
     for (const key of SNAPSHOT_FIELDS) {
       const v = (this as unknown as Record<string, unknown>)[key]
-      fields[key] = v instanceof Float64Array ? Array.from(v) : structuredClone(v)
+      if (v instanceof StepHistogram)
+        fields[key] = { total: v.total, misses: v.misses, bins: sparse(v), exact: v.exact.entries() }
+      else fields[key] = ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : structuredClone(v)
     }
-    return { version: 1, options: { ...this.options }, fields }
+    return { version: 2, options: { ...this.options }, fields }
   }
 
   static restore(snapshot: DendroSnapshot): DendroProcessor {
-    if (snapshot?.version !== 1) throw new TypeError('unsupported dendro snapshot version')
+    if (snapshot?.version !== 2) throw new TypeError('unsupported dendro snapshot version')
     const p = new DendroProcessor(snapshot.options)
     const target = p as unknown as Record<string, unknown>
     for (const key of SNAPSHOT_FIELDS) {
       if (!(key in snapshot.fields)) throw new TypeError(`dendro snapshot lacks ${key}`)
       const v = snapshot.fields[key]
-      target[key] =
-        target[key] instanceof Float64Array ? Float64Array.from(v as number[]) : structuredClone(v)
+      const cur = target[key]
+      if (HISTOGRAM_FIELDS.has(key) && v === null) target[key] = null
+      else if (HISTOGRAM_FIELDS.has(key)) {
+        const h = new StepHistogram()
+        const saved = v as { total: number; misses: number; bins: number[]; exact: Array<[number, number]> }
+        h.total = saved.total
+        h.misses = saved.misses
+        h.exact.reset(saved.exact)
+        for (let i = 0; i < saved.bins.length; i += 8) {
+          const bin = saved.bins[i]!
+          h.counts[bin] = saved.bins[i + 1]!
+          h.mins[bin] = saved.bins[i + 2]!
+          h.maxs[bin] = saved.bins[i + 3]!
+          h.atMin[bin] = saved.bins[i + 4]!
+          h.atMax[bin] = saved.bins[i + 5]!
+          h.sums[bin] = saved.bins[i + 6]!
+          h.sumSqs[bin] = saved.bins[i + 7]!
+        }
+        target[key] = h
+      } else if (cur instanceof Float64Array) target[key] = Float64Array.from(v as number[])
+      else if (cur instanceof Uint8Array) target[key] = Uint8Array.from(v as number[])
+      else target[key] = structuredClone(v)
     }
     return p
   }
 }
+
+/** At most this many temperature readings wait for their grid values (2 days at 10 min). */
+const MAX_TEMPS = 288
+
+function scaled(b: StepBounds | null, f: number): StepBounds | null {
+  return b ? { ...b, low: b.low * f, high: b.high * f } : null
+}
+
+/** Non-empty bins as [index, count, min, max, count at min, count at max, sum, sum of squares, …]. */
+function sparse(h: StepHistogram): number[] {
+  const out: number[] = []
+  for (let i = 0; i < h.counts.length; i++)
+    if (h.counts[i] !== 0)
+      out.push(i, h.counts[i]!, h.mins[i]!, h.maxs[i]!, h.atMin[i]!, h.atMax[i]!, h.sums[i]!, h.sumSqs[i]!)
+  return out
+}
+
+const HISTOGRAM_FIELDS: ReadonlySet<string> = new Set(['outHist', 'outFrostHist', 'jumpHist'])
 
 const SNAPSHOT_FIELDS = [
   'lastTimeMs',
   'lastDiameterUm',
   'readingsAccepted',
   'outOfOrderIgnored',
-  'curSlot',
-  'curSum',
-  'curN',
+  'sameTimeN',
+  'alignTimeMs',
+  'alignUm',
   'lastGridSlot',
-  'lastGridValue',
   'gapCount',
   'gapTotalMs',
+  'tempTimes',
+  'tempValues',
+  'frostValues',
+  'prevRawSlot',
+  'prevRawUm',
+  'outHist',
+  'outFrostHist',
+  'outSince',
+  'outFrostSince',
+  'outBounds',
+  'outFrostBounds',
+  'seenOutlier',
+  'runSinceOutlier',
   'queueSlots',
   'queueValues',
-  'refRaw',
-  'refSlot',
+  'queueOut',
+  'queueFrost',
+  'queueHead',
+  'queueLen',
+  'keptSlot',
+  'keptRawUm',
+  'jumpHist',
+  'jumpSince',
+  'jumpBounds',
   'offsetUm',
-  'diffs',
-  'diffIdx',
-  'diffCount',
-  'sinceMadRefresh',
-  'madUm',
   'outliersDropped',
   'jumps',
   'jumpsTotal',
+  'filledValues',
   'firstUm',
   'maxUm',
   'lastCorrectedUm',
   'lastCorrectedTimeMs',
+  'lastCorrectedSlot',
   'dayIndex',
   'dayN',
   'dayRefUm',
@@ -532,9 +805,18 @@ const SNAPSHOT_FIELDS = [
   'dayMaxAtMs',
   'dayGroIncUm',
   'dayNightGroIncUm',
+  'dayRunMaxUm',
+  'dayRunMaxAtMs',
+  'dayMdsUm',
+  'dayMdsMaxAtMs',
+  'dayMdsMinAtMs',
+  'dayOutliers',
+  'dayJumps',
+  'dayFilled',
   'daySums',
   'history',
   'completeDays',
+  'daysClosed',
   'location',
 ] as const
 
