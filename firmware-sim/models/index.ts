@@ -15,6 +15,7 @@ export type {
   FaultedSample,
   FaultInjectorOptions,
   FaultKind,
+  ModelFaultSpec,
   FaultSpec,
   FaultValidation,
   ResolvedFaultSpec,
@@ -23,6 +24,8 @@ export {
   DEFAULT_SPIKE_MAGNITUDE,
   FaultInjector,
   faultSpecSchema,
+  isModelFault,
+  MODEL_FAULT_KINDS,
   faultSpecsSchema,
   parseFaultSpecs,
   validateFaultSpecs,
@@ -60,7 +63,14 @@ export {
 } from './solar.ts'
 export type { NodeStatusOptions } from './status.ts'
 export { BATTERY, healthyBatteryV, statusReadings } from './status.ts'
-export type { Species, SpeciesParams, StemOptions, StemState } from './stem.ts'
+export type {
+  Species,
+  SpeciesParams,
+  StemConditionChange,
+  StemOptions,
+  StemState,
+  StemTruth,
+} from './stem.ts'
 export { SPECIES, STEM_DEFAULTS, StemModel, StemModel as Tree } from './stem.ts'
 export type { SimReading, SteppableModel } from './types.ts'
 export type {

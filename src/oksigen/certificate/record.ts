@@ -53,7 +53,8 @@ export const estimateSchema = z.strictObject({
   note: z.string().max(500).optional(),
   diameterCm: num.positive(),
   heightM: num.positive(),
-  heightSource: z.enum(['measured', 'allometry', 'scaled-from-measured']),
+  /** 'allometry': the per-species power laws of records issued before Chave 2014 eq. 6a. */
+  heightSource: z.enum(['measured', 'allometry', 'scaled-from-measured', 'chave2014-eq6a']),
   woodDensityGCm3: num.positive(),
 })
 
