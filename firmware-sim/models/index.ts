@@ -15,18 +15,18 @@ export type {
   FaultedSample,
   FaultInjectorOptions,
   FaultKind,
-  ModelFaultSpec,
   FaultSpec,
   FaultValidation,
+  ModelFaultSpec,
   ResolvedFaultSpec,
 } from './faults.ts'
 export {
   DEFAULT_SPIKE_MAGNITUDE,
   FaultInjector,
   faultSpecSchema,
+  faultSpecsSchema,
   isModelFault,
   MODEL_FAULT_KINDS,
-  faultSpecsSchema,
   parseFaultSpecs,
   validateFaultSpecs,
 } from './faults.ts'

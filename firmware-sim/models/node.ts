@@ -1,4 +1,10 @@
-import { type FaultedSample, FaultInjector, type FaultSpec, isModelFault, type ModelFaultSpec } from './faults.ts'
+import {
+  type FaultedSample,
+  FaultInjector,
+  type FaultSpec,
+  isModelFault,
+  type ModelFaultSpec,
+} from './faults.ts'
 import { type NodeStatusOptions, statusReadings } from './status.ts'
 import type { SteppableModel } from './types.ts'
 

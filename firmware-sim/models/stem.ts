@@ -109,8 +109,11 @@ export const STEM_DEFAULTS = {
   /** Rain wets the wood: extra swelling (share of diameter) while wet, drying with τ 12 h. */
   rainWetFraction: 0.0004,
   rainWetDryingH: 12,
-  /** A leafless stem's bark still follows humidity, at this share of dead wood's swing. */
-  leaflessBarkHygroFactor: 0.5,
+  /**
+   * A leafless living stem is water-filled under living bark: it follows humidity only a little
+   * (this share of dead wood's swing), so it has almost no cycle (DOMAIN.md).
+   */
+  leaflessBarkHygroFactor: 0.1,
   /** A dead stem dries out: it shrinks by this share of its diameter, with this time constant. */
   deadDryingFraction: 0.004,
   deadDryingTimeConstantDays: 20,
@@ -276,7 +279,8 @@ export class StemModel {
     const sizeUm = this.frozenUm ?? this.baseUm + this.growthUm
     // Hygroscopic wood (dead stem, post) and bark follow humidity and rain.
     const hygroScale = this.truthNow !== 'alive' ? 1 : this.leafless ? d.leaflessBarkHygroFactor : 0
-    const hygroTarget = hygroScale * d.hygroFractionPerPctRh * sizeUm * (w.relativeHumidityPct - d.hygroNeutralRhPct)
+    const hygroTarget =
+      hygroScale * d.hygroFractionPerPctRh * sizeUm * (w.relativeHumidityPct - d.hygroNeutralRhPct)
     this.hygroUm = hygroTarget + (this.hygroUm - hygroTarget) * Math.exp(-dtH / d.hygroTimeConstantH)
     const wetTarget = rainMm > 0 ? hygroScale * d.rainWetFraction * sizeUm : 0
     this.wetUm =

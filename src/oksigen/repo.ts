@@ -4,7 +4,19 @@ import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
 
 /** Where a tree stands on its way to a certificate. */
-export const TREE_STATES = ['awaiting_data', 'growing', 'eligible', 'verified', 'at_risk', 'failed'] as const
+/**
+ * `dormant`: no growth expected now (a deciduous species' leafless season, a wet spell); not a
+ * failure, and a verified tree stays verified through it.
+ */
+export const TREE_STATES = [
+  'awaiting_data',
+  'growing',
+  'eligible',
+  'verified',
+  'dormant',
+  'at_risk',
+  'failed',
+] as const
 export type TreeState = (typeof TREE_STATES)[number]
 
 export interface Tree {
@@ -270,6 +282,11 @@ export class TreeRepo {
       reason: r.reason,
       data: JSON.parse(r.data),
     }))
+  }
+
+  /** The registry's kind of a device (`weather`, `dendrometer`, …), undefined when unknown. */
+  deviceKind(device: string): string | undefined {
+    return this.registry.getDevice(device)?.kind
   }
 
   certificatesOf(tree: string): string[] {

@@ -221,7 +221,8 @@ export function estimateHeightM(
   if (measurement && measurement.heightM > 0 && measurement.diameterCm > 0) {
     if (Math.abs(diameterCm / measurement.diameterCm - 1) <= 0.01)
       return { heightM: measurement.heightM, source: 'measured' }
-    const heightM = (measurement.heightM * chaveHeightM(diameterCm, e)) / chaveHeightM(measurement.diameterCm, e)
+    const heightM =
+      (measurement.heightM * chaveHeightM(diameterCm, e)) / chaveHeightM(measurement.diameterCm, e)
     return { heightM, source: 'scaled-from-measured' }
   }
   return { heightM: chaveHeightM(diameterCm, e), source: 'chave2014-eq6a', stressE: e }

@@ -9,12 +9,17 @@ import {
   DendroProcessor,
   type DendroSnapshot,
   type DendroState,
+  type LifeEvidence,
+  type LifeSnapshot,
+  type LifeSpecies,
+  LifeTracker,
   type Liveness,
+  VillageWeather,
 } from './dendro/index.ts'
 import { type AssessmentRecord, assessmentRecord } from './influx-sink.ts'
 import { type Assessment, assess, type GrowthEvidence, type Policy } from './policy.ts'
 import type { Tree, TreeRepo, TreeState } from './repo.ts'
-import { estimateHeightM, getSpecies, type SpeciesId } from './species.ts'
+import { estimateHeightM, getSpecies, isLeaflessMonth, type SpeciesId } from './species.ts'
 
 export interface VerifierOptions {
   repo: TreeRepo
@@ -31,6 +36,17 @@ export interface VerifierOptions {
 
 /** Readings this close to the wall clock mean the data is live, not a replay of the past. */
 const LIVE_WITHIN_MS = 3_600_000
+const WIB_MS = 7 * 3_600_000
+
+/**
+ * What a tree's saved processing state holds: the dendrometer processor and the life tracker.
+ * (Saved states from before the life tracker are a bare DendroSnapshot; they still restore.)
+ */
+interface SavedProcessing {
+  version: 2
+  dendro: DendroSnapshot
+  life: LifeSnapshot
+}
 
 /** What an officer sees for one tree: its state, why, the numbers behind it and every decision. */
 export interface TreeEvidence {
@@ -40,6 +56,8 @@ export interface TreeEvidence {
   growth: GrowthEvidence | undefined
   dendro: DendroState | undefined
   liveness: Liveness | undefined
+  /** Life proven by growth (life.ts): growth window, coupling to VPD, dormancy, season days without growth. */
+  life: LifeEvidence | undefined
   decisions: ReturnType<TreeRepo['decisions']>
   certificates: string[]
   /** The certificate applications that wait on this tree; their status follows the tree's state. */
@@ -67,6 +85,11 @@ export class Verifier {
   private readonly log: Logger = getLogger('oksigen')
   private readonly byDevice = new Map<string, string>()
   private readonly processors = new Map<string, DendroProcessor>()
+  private readonly lives = new Map<string, LifeTracker>()
+  /** The villages' weather stations, per local day (VPD, RH), for the life check. */
+  private readonly weather = new VillageWeather()
+  /** device → is it a weather station (registry kind `weather`)? */
+  private readonly weatherDevices = new Map<string, boolean>()
   private readonly dirty = new Set<string>()
   private timer: NodeJS.Timeout | undefined
   /** The newest reading time seen from any tree: "now" for data that is being replayed. */
@@ -99,7 +122,17 @@ export class Verifier {
     let lat: { tree: string; timeMs: number; value: number } | undefined
     for (const r of readings) {
       const treeId = this.byDevice.get(r.device)
-      if (!treeId) continue
+      if (!treeId) {
+        if (
+          r.quantity === 'air_temperature' ||
+          r.quantity === 'relative_humidity' ||
+          r.quantity === 'rainfall'
+        ) {
+          if (this.isWeatherStation(r.device))
+            this.weather.push(r.village, r.device, r.timeMs, r.quantity, r.value)
+        }
+        continue
+      }
       const p = this.processor(treeId)
       if (r.quantity === 'stem_diameter') {
         p.push(r.timeMs, r.value)
@@ -111,6 +144,15 @@ export class Verifier {
       } else continue
       this.dirty.add(treeId)
     }
+  }
+
+  private isWeatherStation(device: string): boolean {
+    let yes = this.weatherDevices.get(device)
+    if (yes === undefined) {
+      yes = this.opts.repo.deviceKind(device) === 'weather'
+      this.weatherDevices.set(device, yes)
+    }
+    return yes
   }
 
   private wallNow(): number {
@@ -129,11 +171,27 @@ export class Verifier {
   private processor(treeId: string): DendroProcessor {
     let p = this.processors.get(treeId)
     if (!p) {
-      const saved = this.opts.repo.getState(treeId)?.processor as DendroSnapshot | undefined
-      p = saved ? DendroProcessor.restore(saved) : new DendroProcessor()
+      const saved = this.opts.repo.getState(treeId)?.processor as SavedProcessing | DendroSnapshot | undefined
+      const dendro = saved && 'dendro' in saved ? saved.dendro : saved
+      p = dendro ? DendroProcessor.restore(dendro) : new DendroProcessor()
       this.processors.set(treeId, p)
+      if (saved && 'life' in saved) this.lives.set(treeId, LifeTracker.restore(saved.life))
     }
     return p
+  }
+
+  private life(treeId: string): LifeTracker {
+    this.processor(treeId) // restores a saved tracker with the processor
+    let t = this.lives.get(treeId)
+    if (!t) {
+      t = new LifeTracker()
+      this.lives.set(treeId, t)
+    }
+    return t
+  }
+
+  private saved(treeId: string): SavedProcessing {
+    return { version: 2, dendro: this.processor(treeId).snapshot(), life: this.life(treeId).snapshot() }
   }
 
   private policyFor(tree: Tree): Policy & { minIncrementMm: number } {
@@ -159,11 +217,20 @@ export class Verifier {
   }
 
   private growthEvidence(
-    treeId: string,
+    tree: Tree,
     nowMs: number,
-  ): { state: DendroState; liveness: Liveness; growth: GrowthEvidence } {
+  ): { state: DendroState; liveness: Liveness; growth: GrowthEvidence; life: LifeEvidence } {
+    const treeId = tree.id
     const state = this.processor(treeId).state()
-    const liveness = assessLiveness(state, { nowMs })
+    const species = getSpecies(tree.species)
+    const phenology: LifeSpecies = {
+      isLeafless: (month) => (species ? isLeaflessMonth(species, month) : false),
+    }
+    const tracker = this.life(treeId)
+    tracker.ingest(state.history, (day) => this.weather.day(tree.village, day), phenology)
+    const month = new Date(nowMs + WIB_MS).getUTCMonth() + 1
+    const life = tracker.evidence({ month, species: phenology })
+    const liveness = assessLiveness(state, { nowMs, life })
     const growth: GrowthEvidence = {
       daysObserved: state.days,
       groUm: state.groUm,
@@ -172,6 +239,7 @@ export class Verifier {
       growthUmPerDay30d: state.growthUmPerDay30d ?? 0,
       dailyAmplitudeUm: state.dailyAmplitudeUm ?? 0,
       alive: liveness.alive,
+      dormancy: liveness.dormancy ?? null,
       flags: liveness.flags.map((f) => ({
         kind: f.kind,
         severity: f.severity,
@@ -181,7 +249,7 @@ export class Verifier {
       })),
       lastTimeMs: state.lastTimeMs ?? undefined,
     }
-    return { state, liveness, growth }
+    return { state, liveness, growth, life }
   }
 
   /** Re-assess one tree now; returns its (possibly new) state. */
@@ -190,11 +258,12 @@ export class Verifier {
     const tree = repo.getTree(treeId)
     if (!tree) throw new Error(`unknown tree ${treeId}`)
     const nowMs = this.nowMs()
-    const { state: dendro, growth } = this.growthEvidence(treeId, nowMs)
+    const { state: dendro, growth } = this.growthEvidence(tree, nowMs)
     const policy = this.policyFor(tree)
     const current = repo.getState(treeId)
     const assessment = assess(growth, policy, nowMs)
-    // An officer's or an earlier verification stands unless the evidence turns to failure.
+    // An officer's or an earlier verification stands unless the evidence turns to failure (a
+    // growing season without growth, tampering): dormancy, drought or silence never revoke it.
     const held = current?.state === 'verified' && assessment.state !== 'failed'
     let next: TreeState = held ? 'verified' : assessment.state
     if (next === 'eligible' && policy.autoVerify) next = 'verified'
@@ -221,7 +290,7 @@ export class Verifier {
     repo.saveState(treeId, {
       state: next,
       detail,
-      processor: this.processor(treeId).snapshot(),
+      processor: this.saved(treeId),
       updatedAtMs: nowMs,
     })
     this.report(tree, next, growth, assessment.progressPct, nowMs)
@@ -235,7 +304,7 @@ export class Verifier {
     if (!tree) throw new Error(`unknown tree ${treeId}`)
     const current = repo.getState(treeId)
     const nowMs = this.wallNow()
-    const { state: dendro, growth } = this.growthEvidence(treeId, this.nowMs())
+    const { state: dendro, growth } = this.growthEvidence(tree, this.nowMs())
     const assessment = assess(growth, this.policyFor(tree), this.nowMs())
     let next: TreeState
     if (d.decision === 'verify') {
@@ -289,7 +358,7 @@ export class Verifier {
     const stored = repo.getState(treeId)
     const hasData = this.processors.has(treeId) || stored?.processor !== undefined
     const nowMs = this.nowMs()
-    const computed = hasData ? this.growthEvidence(treeId, nowMs) : undefined
+    const computed = hasData ? this.growthEvidence(tree, nowMs) : undefined
     const state = stored?.state ?? 'awaiting_data'
     return {
       tree,
@@ -305,6 +374,7 @@ export class Verifier {
       growth: computed?.growth,
       dendro: computed?.state,
       liveness: computed?.liveness,
+      life: computed?.life,
       decisions: repo.decisions(treeId),
       certificates: repo.certificatesOf(treeId),
     }
@@ -373,6 +443,7 @@ function summarize(g: GrowthEvidence): Record<string, unknown> {
     growthUmPerDay30d: Number(g.growthUmPerDay30d.toFixed(2)),
     dailyAmplitudeUm: Math.round(g.dailyAmplitudeUm),
     alive: g.alive,
+    dormancy: g.dormancy ?? null,
     flags: g.flags.filter((f) => f.severity !== 'info').map((f) => ({ kind: f.kind, message: f.message })),
   }
 }

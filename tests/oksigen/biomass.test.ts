@@ -103,7 +103,8 @@ describe('species table', () => {
       true,
       false,
     ])
-    for (const id of SPECIES_IDS.filter((s) => s !== 'teak')) expect(SPECIES[id].phenology.leafless).toBeNull()
+    for (const id of SPECIES_IDS.filter((s) => s !== 'teak'))
+      expect(SPECIES[id].phenology.leafless).toBeNull()
   })
 
   it('estimates height by Chave 2014 eq. 6a with a stated E, or from a measurement', () => {
@@ -115,9 +116,15 @@ describe('species table', () => {
     // ln H = 0.893 − E + 0.760 ln D − 0.0340 (ln D)², by hand at D 10 cm, E 0.2
     const lnD = Math.log(10)
     expect(chaveHeightM(10, 0.2)).toBeCloseTo(Math.exp(0.893 - 0.2 + 0.76 * lnD - 0.034 * lnD * lnD), 10)
-    expect(estimateHeightM('teak', 10, undefined, { stressE: 0.2 }).heightM).toBeCloseTo(chaveHeightM(10, 0.2), 10)
+    expect(estimateHeightM('teak', 10, undefined, { stressE: 0.2 }).heightM).toBeCloseTo(
+      chaveHeightM(10, 0.2),
+      10,
+    )
     // a measurement at this diameter is the height; at another diameter eq. 6a's shape scales it
-    expect(estimateHeightM('teak', 8, { heightM: 6, diameterCm: 8 })).toEqual({ heightM: 6, source: 'measured' })
+    expect(estimateHeightM('teak', 8, { heightM: 6, diameterCm: 8 })).toEqual({
+      heightM: 6,
+      source: 'measured',
+    })
     const scaled = estimateHeightM('sengon', 16, { heightM: 9, diameterCm: 8 })
     expect(scaled.source).toBe('scaled-from-measured')
     expect(scaled.heightM).toBeCloseTo((9 * chaveHeightM(16)) / chaveHeightM(8), 10)

@@ -15,7 +15,15 @@ import type { WeatherDay } from './weather.ts'
  *   is in a wet spell (a day of mean VPD ≤ `wetDayMaxVpdKpa` and the `wetAfterDays` after it):
  *   no growth and no cycle are expected, and nothing is counted against the tree;
  * - **failed** needs evidence across a growing season: `failAfterSeasonDays` growing-season days
- *   (months `growingSeasonMonths`, not leafless, not wet, with data) since growth was last proven.
+ *   since growth was last proven. A growing-season day is in the months `growingSeasonMonths`, not
+ *   dormant, with data, and — when the village station reports rain — not in a dry spell (less than
+ *   `dryMaxRainMm` over the last `dryWindowDays`: a living tree without water stops growing too;
+ *   that is drought, for the policy's at-risk rule, not evidence of death).
+ *
+ * Coupling to demand is judged only on MDS (morning maximum − afternoon minimum): the fitted 24 h
+ * harmonic, all the processor gives until it reports `mdsUm` per day, carries the night growth,
+ * which is smaller on high-VPD days (a turgor-gated growth), so its correlation with VPD says
+ * nothing (in the simulator: r −0.35…+0.5 for living stems, against +0.23…+0.6 for their MDS).
  *
  * One `LifeTracker` per tree consumes the processor's closed days with the village's weather for
  * the same day. Its state is bounded (`keepDays` day records) and JSON-able (snapshot/restore).
@@ -39,6 +47,12 @@ export const LIFE_DEFAULTS = {
    * can push the running maximum up once or twice by about one daily swing, never by several.
    */
   minGrowthCycles: 2,
+  /**
+   * … and growth must still be going on: this many growth days within the last `recentDays` (a
+   * stem that stops growing loses its proof within ~3 days, plus up to 2 days waiting for weather).
+   */
+  minRecentGrowthDays: 1,
+  recentDays: 3,
   /** Local months of the growing season (Banyuwangi's wet season, Nov–Apr). */
   growingSeasonMonths: [11, 12, 1, 2, 3, 4] as readonly number[],
   /** Growing-season days without proven growth before a tree has failed (about two wet-season months). */
@@ -49,14 +63,20 @@ export const LIFE_DEFAULTS = {
   wetAfterDays: 2,
   /** A day counts with at least this share of its 10-min slots (processor coverage). */
   minCoverage: 0.8,
-  /** Coupling to demand: Pearson r of daily shrinkage against daily mean VPD at least this … */
-  minCouplingR: 0.3,
-  /** … over at least this many days (not dormant, with weather) … */
-  minCouplingDays: 10,
+  /**
+   * Coupling to demand: Pearson r of daily MDS against daily mean VPD at least this … (simulated
+   * living stems: +0.23…+0.6 over 90 days; the check catches shrinkage that ignores demand) …
+   */
+  minCouplingR: 0.15,
+  /** … over at least this many days (not dormant, with weather and MDS) … */
+  minCouplingDays: 20,
   /** … with VPD varying at least this much (standard deviation, kPa); otherwise not judged. */
   minVpdSdKpa: 0.05,
   /** Weather samples a day needs to count (a station every 10 min gives 144). */
   minWeatherSamples: 12,
+  /** Dry spell: less than this much rain over the last `dryWindowDays` (station rain gauge), mm. */
+  dryMaxRainMm: 20,
+  dryWindowDays: 14,
 }
 
 export type LifeOptions = typeof LIFE_DEFAULTS
@@ -70,6 +90,12 @@ export interface LifeDay {
   vpdKpa: number | null
   rhPct: number | null
   wet: boolean | null
+  /** The village's rain that day, mm (null: unknown). */
+  rainMm: number | null
+  /** In a dry spell (too little rain over the last `dryWindowDays`); null when rain is unknown. */
+  dry: boolean | null
+  /** Shrinkage is MDS (not the harmonic proxy). */
+  mds: boolean
   leafless: boolean
   growingSeason: boolean
   /** Dormant (leafless or wet spell) */
@@ -202,9 +228,20 @@ export class LifeTracker {
     // a wet day, or one of the `wetAfterDays` after a wet day
     const recentWet =
       wet === true ||
-      this.days.some((p) => p.wet === true && d.dayStartMs - p.dayStartMs <= o.wetAfterDays * DAY_MS + HOUR_MS)
+      this.days.some(
+        (p) => p.wet === true && d.dayStartMs - p.dayStartMs <= o.wetAfterDays * DAY_MS + HOUR_MS,
+      )
     const dormant = leafless ? 'leafless' : recentWet ? 'wet_spell' : null
     const growingSeason = o.growingSeasonMonths.includes(month)
+    const rainMm = w?.rainMm ?? null
+    let dry: boolean | null = null
+    if (rainMm !== null) {
+      const from = d.dayStartMs - (o.dryWindowDays - 1) * DAY_MS - HOUR_MS
+      const recent = this.days.filter((p) => p.dayStartMs >= from && p.rainMm !== null)
+      const total = rainMm + recent.reduce((a, p) => a + (p.rainMm ?? 0), 0)
+      // judged once the window is mostly known
+      dry = recent.length + 1 >= Math.ceil(o.dryWindowDays / 2) ? total < o.dryMaxRainMm : null
+    }
     const day: LifeDay = {
       dayStartMs: d.dayStartMs,
       coverage: d.coverage,
@@ -213,10 +250,13 @@ export class LifeTracker {
       vpdKpa: w ? w.vpdMeanKpa : null,
       rhPct: w ? w.rhMeanPct : null,
       wet,
+      rainMm,
+      dry,
+      mds: shrinkageMethod(d) === 'mds',
       leafless,
       growingSeason,
       dormant,
-      counted: growingSeason && dormant === null && d.coverage >= o.minCoverage,
+      counted: growingSeason && dormant === null && dry !== true && d.coverage >= o.minCoverage,
     }
     this.days.push(day)
     if (this.days.length > o.keepDays) this.days.shift()
@@ -238,6 +278,8 @@ export class LifeTracker {
     if (!last) return { proven: false, days: 0, um: 0, meanShrinkUm: null }
     const from = last.dayStartMs - (o.growthWindowDays - 1) * DAY_MS
     const window = this.days.filter((d) => d.dayStartMs >= from)
+    const recentFrom = last.dayStartMs - (o.recentDays - 1) * DAY_MS
+    const recent = window.filter((d) => d.dayStartMs >= recentFrom && d.groIncreaseUm >= o.growthDayMinUm).length
     let days = 0
     let um = 0
     let shrink = 0
@@ -252,20 +294,42 @@ export class LifeTracker {
     }
     const meanShrinkUm = nShrink > 0 ? shrink / nShrink : null
     const proven =
-      days >= o.minGrowthDays && um >= o.minGrowthUm && um >= o.minGrowthCycles * (meanShrinkUm ?? 0)
+      days >= o.minGrowthDays &&
+      recent >= o.minRecentGrowthDays &&
+      um >= o.minGrowthUm &&
+      um >= o.minGrowthCycles * (meanShrinkUm ?? 0)
     return { proven, days, um, meanShrinkUm }
   }
 
   private coupling(): Coupling {
     const o = this.o
     const pairs = this.days.filter(
-      (d) => d.dormant === null && d.vpdKpa !== null && d.shrinkUm !== null && d.coverage >= o.minCoverage,
+      (d) =>
+        d.dormant === null &&
+        d.mds &&
+        d.vpdKpa !== null &&
+        d.shrinkUm !== null &&
+        d.coverage >= o.minCoverage,
     )
     const xs = pairs.map((d) => d.vpdKpa!)
     const ys = pairs.map((d) => d.shrinkUm!)
     const weatherDays = this.days.filter((d) => d.vpdKpa !== null).length
     if (weatherDays === 0)
-      return { status: 'unknown', r: null, days: 0, vpdSdKpa: null, why: 'no weather station readings from the village' }
+      return {
+        status: 'unknown',
+        r: null,
+        days: 0,
+        vpdSdKpa: null,
+        why: 'no weather station readings from the village',
+      }
+    if (!this.days.some((d) => d.mds))
+      return {
+        status: 'unknown',
+        r: null,
+        days: 0,
+        vpdSdKpa: null,
+        why: 'no MDS per day from the processor yet (the fitted harmonic carries night growth: not judged)',
+      }
     const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
     const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0
     if (pairs.length < o.minCouplingDays)
@@ -274,7 +338,7 @@ export class LifeTracker {
         r: null,
         days: pairs.length,
         vpdSdKpa: sd,
-        why: `${pairs.length} of ${o.minCouplingDays} days with weather and a cycle`,
+        why: `${pairs.length} of ${o.minCouplingDays} days with weather and MDS`,
       }
     if (sd < o.minVpdSdKpa)
       return {

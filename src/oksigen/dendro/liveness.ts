@@ -351,7 +351,6 @@ function lifeFlags(
   return true
 }
 
-
 /** True when any flag is a failure (the tree cannot be verified). */
 export function hasFailure(liveness: Liveness): boolean {
   return liveness.flags.some((f) => f.severity === 'failure')

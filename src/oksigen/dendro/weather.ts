@@ -29,6 +29,8 @@ export interface WeatherDay {
   vpdMeanKpa: number
   vpdMaxKpa: number
   rhMeanPct: number
+  /** Rain of the day from the station's `rainfall` readings, mm (null: the station reports none). */
+  rainMm: number | null
   /** The village has readings from a later day: this one is complete. */
   complete: boolean
 }
@@ -47,6 +49,7 @@ interface Acc {
   vpdSum: number
   vpdMax: number
   rhSum: number
+  rainMm: number | null
 }
 
 export class VillageWeather {
@@ -62,15 +65,21 @@ export class VillageWeather {
     this.o = { ...VILLAGE_WEATHER_DEFAULTS, ...options }
   }
 
-  /** One air_temperature (°C) or relative_humidity (%) reading of a village's weather device. */
+  /** One air_temperature (°C), relative_humidity (%) or rainfall (mm since the last report) reading. */
   push(
     village: string,
     device: string,
     timeMs: number,
-    quantity: 'air_temperature' | 'relative_humidity',
+    quantity: 'air_temperature' | 'relative_humidity' | 'rainfall',
     value: number,
   ): void {
     if (!Number.isFinite(value) || !Number.isFinite(timeMs)) return
+    if (quantity === 'rainfall') {
+      // rain reported at t fell in the interval before t: it counts for the day of t − 1 ms
+      const acc = this.acc(village, this.dayStartOf(timeMs - 1))
+      acc.rainMm = (acc.rainMm ?? 0) + Math.max(0, value)
+      return
+    }
     const last = this.lastByDevice.get(device) ?? {}
     this.lastByDevice.set(device, last)
     const sample = { timeMs, value }
@@ -91,21 +100,30 @@ export class VillageWeather {
     return Math.floor((timeMs + off) / DAY_MS) * DAY_MS - off
   }
 
-  private add(village: string, timeMs: number, vpd: number, rh: number): void {
-    const day = this.dayStartOf(timeMs)
+  private acc(village: string, day: number): Acc {
     let byDay = this.days.get(village)
     if (!byDay) {
       byDay = new Map()
       this.days.set(village, byDay)
     }
-    const acc = byDay.get(day) ?? { n: 0, vpdSum: 0, vpdMax: 0, rhSum: 0 }
+    let acc = byDay.get(day)
+    if (!acc) {
+      acc = { n: 0, vpdSum: 0, vpdMax: 0, rhSum: 0, rainMm: null }
+      byDay.set(day, acc)
+    }
+    return acc
+  }
+
+  private add(village: string, timeMs: number, vpd: number, rh: number): void {
+    const day = this.dayStartOf(timeMs)
+    const acc = this.acc(village, day)
     acc.n++
     acc.vpdSum += vpd
     acc.vpdMax = Math.max(acc.vpdMax, vpd)
     acc.rhSum += rh
-    byDay.set(day, acc)
     if (day > (this.newest.get(village) ?? Number.NEGATIVE_INFINITY)) {
       this.newest.set(village, day)
+      const byDay = this.days.get(village)!
       for (const d of byDay.keys()) if (d < day - this.o.keepDays * DAY_MS) byDay.delete(d)
     }
   }
@@ -120,6 +138,7 @@ export class VillageWeather {
       vpdMeanKpa: acc.vpdSum / acc.n,
       vpdMaxKpa: acc.vpdMax,
       rhMeanPct: acc.rhSum / acc.n,
+      rainMm: acc.rainMm,
       complete: (this.newest.get(village) ?? Number.NEGATIVE_INFINITY) > dayStartMs,
     }
   }
