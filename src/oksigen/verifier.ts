@@ -1,7 +1,6 @@
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Reading } from '../telemetry/reading.ts'
-import { estimateBiomass } from './biomass.ts'
 import { buildRecordDraft, type KeyRing, signRecord } from './certificate/index.ts'
 import type { CertificateStore } from './certificate/store.ts'
 import {
@@ -14,12 +13,14 @@ import {
   type LifeSpecies,
   LifeTracker,
   type Liveness,
+  meanDailyShrinkage,
   VillageWeather,
 } from './dendro/index.ts'
+import { estimateTree, type TreeEstimate, type TreeMeasurement } from './estimate.ts'
 import { type AssessmentRecord, assessmentRecord } from './influx-sink.ts'
 import { type Assessment, assess, type GrowthEvidence, type Policy } from './policy.ts'
-import type { Tree, TreeRepo, TreeState } from './repo.ts'
-import { estimateHeightM, getSpecies, isLeaflessMonth, type SpeciesId } from './species.ts'
+import type { NewMeasurement, Tree, TreeRepo, TreeState } from './repo.ts'
+import { getSpecies, isLeaflessMonth } from './species.ts'
 
 export interface VerifierOptions {
   repo: TreeRepo
@@ -32,6 +33,8 @@ export interface VerifierOptions {
   clock?: () => number
   /** Told every assessment (and officer decision) with its numbers: dashboards chart them. */
   onAssessment?: (record: AssessmentRecord) => void
+  /** Chave 2014 eq. 6a environmental stress E for heights not measured (default 0, species.ts). */
+  heightStressE?: number
 }
 
 /** Readings this close to the wall clock mean the data is live, not a replay of the past. */
@@ -58,6 +61,9 @@ export interface TreeEvidence {
   liveness: Liveness | undefined
   /** Life proven by growth (life.ts): growth window, coupling to VPD, dormancy, season days without growth. */
   life: LifeEvidence | undefined
+  /** The officers' DBH and height measurements, and the biomass estimate they give now. */
+  measurements: TreeMeasurement[]
+  estimate: TreeEstimate | undefined
   decisions: ReturnType<TreeRepo['decisions']>
   certificates: string[]
   /** The certificate applications that wait on this tree; their status follows the tree's state. */
@@ -334,6 +340,29 @@ export class Verifier {
     return next
   }
 
+  /**
+   * An officer measured a tree (DBH at 1.3 m and/or height): kept with the tree's GRO now, so later
+   * estimates add only the dendrometer's growth since (estimate.ts).
+   */
+  measure(treeId: string, m: NewMeasurement): TreeMeasurement {
+    const tree = this.opts.repo.getTree(treeId)
+    if (!tree) throw new Error(`unknown tree ${treeId}`)
+    return this.opts.repo.addMeasurement(treeId, m, this.processor(treeId).state().groUm)
+  }
+
+  /** Biomass and O2 of a tree now: from measured DBH plus growth since, or none yet (estimate.ts). */
+  estimate(tree: Tree, groUm: number): TreeEstimate | undefined {
+    const species = getSpecies(tree.species)
+    if (!species) return undefined
+    return estimateTree({
+      species,
+      measurements: this.opts.repo.measurements(tree.id),
+      groUm,
+      initialHeightM: tree.initialHeightM,
+      stressE: this.opts.heightStressE,
+    })
+  }
+
   /** A failing sink must not stop verification: the record is a copy for charts. */
   private report(
     tree: Tree,
@@ -344,7 +373,8 @@ export class Verifier {
   ): void {
     if (!this.opts.onAssessment) return
     try {
-      this.opts.onAssessment(assessmentRecord(tree, state, growth, progressPct, atMs))
+      const estimate = this.estimate(tree, growth.groUm)
+      this.opts.onAssessment(assessmentRecord(tree, state, growth, progressPct, atMs, estimate))
     } catch (err) {
       this.log.warn({ err, tree: tree.id }, 'assessment not reported')
     }
@@ -375,6 +405,8 @@ export class Verifier {
       dendro: computed?.state,
       liveness: computed?.liveness,
       life: computed?.life,
+      measurements: repo.measurements(treeId),
+      estimate: this.estimate(tree, computed?.growth.groUm ?? 0),
       decisions: repo.decisions(treeId),
       certificates: repo.certificatesOf(treeId),
     }
@@ -390,16 +422,10 @@ export class Verifier {
   ): void {
     const species = getSpecies(tree.species)
     if (!species) throw new Error(`tree ${tree.id}: unknown species ${tree.species}`)
+    // the stem at the dendrometer (evidence), and the DBH-based estimate (never the stem diameter)
     const currentDiameterMm = tree.initialDiameterMm + growth.groUm / 1000
-    const diameterCm = currentDiameterMm / 10
-    const height = estimateHeightM(
-      species.id as SpeciesId,
-      diameterCm,
-      tree.initialHeightM
-        ? { heightM: tree.initialHeightM, diameterCm: tree.initialDiameterMm / 10 }
-        : undefined,
-    )
-    const biomassInput = { diameterCm, heightM: height.heightM, woodDensity: species.woodDensityGCm3 }
+    const estimate = this.estimate(tree, growth.groUm)!
+    const mds = meanDailyShrinkage(dendro.history)
     const draft = buildRecordDraft({
       treeId: tree.id,
       species: species.id,
@@ -412,6 +438,8 @@ export class Verifier {
         groUm: growth.groUm,
         daysObserved: growth.daysObserved,
         dailyAmplitudeUm: growth.dailyAmplitudeUm,
+        ...(mds ? { mdsUm: mds.um, mdsMethod: mds.method } : {}),
+        ...(tree.mountHeightCm !== undefined ? { mountHeightCm: tree.mountHeightCm } : {}),
         growthUmPerMonth: dendro.growthUmPerMonth ?? growth.growthUmPerDay30d * 30,
         alive: growth.alive === true,
         flags: growth.flags.map((f) => f.kind),
@@ -421,8 +449,7 @@ export class Verifier {
           twdUm: d.twdUm,
         })),
       },
-      biomass: estimateBiomass(biomassInput),
-      biomassInput: { ...biomassInput, heightSource: height.source },
+      estimate,
       decision: { by, reason: reason.slice(0, 500), atMs: nowMs },
       nowMs,
     })

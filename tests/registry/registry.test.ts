@@ -44,10 +44,10 @@ describe('Registry', () => {
   })
 
   it('migrates the schema once and records its version', async () => {
-    expect(registry.schemaVersion()).toBe(4)
+    expect(registry.schemaVersion()).toBe(5)
     await registry.stop()
     await registry.start() // second start: nothing left to migrate, data kept
-    expect(registry.schemaVersion()).toBe(4)
+    expect(registry.schemaVersion()).toBe(5)
     expect(registry.listVillages()).toEqual([{ id: 'desa-a', name: 'Desa A' }])
   })
 

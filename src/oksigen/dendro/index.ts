@@ -1,5 +1,12 @@
 export type { Coupling, LifeDay, LifeEvidence, LifeOptions, LifeSnapshot, LifeSpecies } from './life.ts'
-export { dayShrinkageUm, LIFE_DEFAULTS, LifeTracker, pearson, shrinkageMethod } from './life.ts'
+export {
+  dayShrinkageUm,
+  LIFE_DEFAULTS,
+  LifeTracker,
+  meanDailyShrinkage,
+  pearson,
+  shrinkageMethod,
+} from './life.ts'
 export type { CycleEvidence, Flag, FlagKind, FlagSeverity, Liveness, LivenessOptions } from './liveness.ts'
 export { assessLiveness, dailyCycle, hasFailure, LIVENESS_DEFAULTS } from './liveness.ts'
 export type { DendroOptions } from './options.ts'

@@ -279,7 +279,9 @@ export class LifeTracker {
     const from = last.dayStartMs - (o.growthWindowDays - 1) * DAY_MS
     const window = this.days.filter((d) => d.dayStartMs >= from)
     const recentFrom = last.dayStartMs - (o.recentDays - 1) * DAY_MS
-    const recent = window.filter((d) => d.dayStartMs >= recentFrom && d.groIncreaseUm >= o.growthDayMinUm).length
+    const recent = window.filter(
+      (d) => d.dayStartMs >= recentFrom && d.groIncreaseUm >= o.growthDayMinUm,
+    ).length
     let days = 0
     let um = 0
     let shrink = 0
@@ -404,5 +406,27 @@ export class LifeTracker {
     t.lastProvenDayMs = s.lastProvenDayMs
     t.daysSeen = s.daysSeen
     return t
+  }
+}
+
+/**
+ * The tree's maximum daily shrinkage for records and pages: mean over the last `days` complete
+ * days (coverage ≥ 0.8). MDS when the processor gives it per day; until then the fitted harmonic's
+ * peak-to-peak, named as such by `method`.
+ */
+export function meanDailyShrinkage(
+  history: readonly DendroDay[],
+  days = 7,
+): { um: number; method: 'mds' | 'harmonic-peak-to-peak'; days: number } | null {
+  const values = history
+    .filter((d) => d.coverage >= LIFE_DEFAULTS.minCoverage)
+    .slice(-days)
+    .map((d) => ({ v: dayShrinkageUm(d), d }))
+    .filter((x): x is { v: number; d: DendroDay } => x.v !== null)
+  if (values.length === 0) return null
+  return {
+    um: values.reduce((a, x) => a + x.v, 0) / values.length,
+    method: shrinkageMethod(values.at(-1)!.d),
+    days: values.length,
   }
 }
