@@ -120,7 +120,11 @@ function validBody(view: Extract<PageView, { kind: 'valid' }>): string {
   const est = r.estimate
   const sp = getSpecies(r.species)
   const speciesText = sp
-    ? `${esc(sp.localName)} <i>(${esc(sp.scientificName)})</i>`
+    ? `${esc(sp.localName)} <i>(${esc(sp.scientificName)})</i>${
+        sp.synonyms.length
+          ? ` <small>syn. ${sp.synonyms.map((n) => `<i>${esc(n)}</i>`).join(', ')}</small>`
+          : ''
+      }`
     : `<code>${esc(r.species)}</code>`
   const flags = ev.flags.length ? ev.flags.map(esc).join(', ') : 'tidak ada / none'
   const o2 =
