@@ -22,10 +22,16 @@ const time = z
 
 /** Impossible DBH, height or mounting height: every problem at its field (repo.ts measurementProblems). */
 const plausible = (
-  v: { dbhCm?: number; heightM?: number; initialHeightM?: number; mountHeightCm?: number },
+  v: {
+    dbhCm?: number
+    heightM?: number
+    initialHeightM?: number
+    mountHeightCm?: number
+    initialDiameterMm?: number
+  },
   ctx: z.RefinementCtx,
 ) => {
-  for (const p of measurementProblems(v)) {
+  for (const p of measurementProblems({ ...v, stemDiameterMm: v.initialDiameterMm })) {
     const field = p.slice(0, p.indexOf(':'))
     ctx.addIssue({ code: 'custom', path: [field], message: p.slice(p.indexOf(':') + 2) })
   }

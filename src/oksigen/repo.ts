@@ -69,6 +69,8 @@ export function measurementProblems(m: {
   heightM?: number
   mountHeightCm?: number
   initialHeightM?: number
+  /** The stem diameter at the dendrometer now, mm (with `mountHeightCm`: the taper check). */
+  stemDiameterMm?: number
 }): string[] {
   const problems: string[] = []
   const range = (name: string, v: number | undefined, min: number, max: number, unit: string, hint = '') => {
@@ -87,6 +89,19 @@ export function measurementProblems(m: {
     problems.push(`dbhCm: a tree ${h} m tall has no diameter at breast height (1.3 m)`)
   if (m.dbhCm !== undefined && m.dbhCm > 0 && h !== undefined && h > 0 && m.dbhCm / 100 > h)
     problems.push(`dbhCm: ${m.dbhCm} cm is wider than the tree is tall (${h} m)`)
+  // A stem tapers: at 1.3 m it is not thicker than lower down where the dendrometer sits (2 % for
+  // the tape measure's error).
+  const stem = m.stemDiameterMm
+  if (
+    m.dbhCm !== undefined &&
+    stem !== undefined &&
+    m.mountHeightCm !== undefined &&
+    m.mountHeightCm < 130 &&
+    m.dbhCm * 10 > stem * 1.02
+  )
+    problems.push(
+      `dbhCm: ${m.dbhCm} cm is thicker than the stem at the dendrometer (${(stem / 10).toFixed(2)} cm at ${m.mountHeightCm} cm); a stem is thinner at 1.3 m — cm and mm mixed up?`,
+    )
   return problems
 }
 
@@ -165,7 +180,7 @@ export class TreeRepo {
       throw fail('invalid_device', `device "${t.device}" is a ${device.kind} node, not a dendrometer`)
     }
     if (!(t.initialDiameterMm > 0)) throw fail('invalid_tree', 'initialDiameterMm must be a positive number')
-    const problems = measurementProblems(t)
+    const problems = measurementProblems({ ...t, stemDiameterMm: t.initialDiameterMm })
     if (problems.length > 0) throw fail('invalid_tree', problems.join('; '))
     if (this.treeByDevice(t.device)) throw fail('device_in_use', `device "${t.device}" is already on a tree`)
     if (this.getTree(t.id)) throw fail('tree_exists', `tree "${t.id}" already exists`)
@@ -358,6 +373,8 @@ export class TreeRepo {
     const problems = measurementProblems({
       dbhCm: m.dbhCm,
       heightM: m.heightM ?? lastHeight ?? t.initialHeightM,
+      mountHeightCm: t.mountHeightCm,
+      stemDiameterMm: t.initialDiameterMm + Math.max(0, groUmNow) / 1000,
     })
     if (problems.length > 0) throw fail('invalid_measurement', problems.join('; '))
     const row: TreeMeasurement = {

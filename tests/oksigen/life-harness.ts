@@ -23,6 +23,8 @@ export interface SimTree {
   id: string
   species: Species
   faults?: FaultSpec[]
+  /** Stem diameter at the dendrometer (30 cm up) at the start, mm (default: the species' sapling). */
+  initialDiameterMm?: number
 }
 
 export interface DayRecord {
@@ -48,6 +50,8 @@ export async function runVillage(o: {
   seed: number
   wetSpells?: Array<{ fromMs: number; toMs: number }>
   policy?: Partial<Policy>
+  /** Officer measurements (DBH at 1.3 m, height) recorded at the end of a simulated day. */
+  measurements?: Array<{ tree: string; day: number; dbhCm?: number; heightM?: number }>
 }): Promise<{
   days: Record<string, DayRecord[]>
   decisions: Record<string, Array<{ toState: TreeState; atMs: number; reason: string }>>
@@ -88,11 +92,18 @@ export async function runVillage(o: {
       plantedAtMs: o.startMs - 30 * DAY,
       startMs: o.startMs,
       seed: o.seed + 10 + i,
+      ...(t.initialDiameterMm ? { initialDiameterUm: t.initialDiameterMm * 1000 } : {}),
     })
     stems[t.id] = stem
     nodes[t.id] = new SimNode({ model: stem, seed: o.seed + 20 + i, faults: t.faults, status: false })
     treeIds[t.id] = oksigen.repo.addTree(
-      { device: t.id, species: t.species, plantedAtMs: o.startMs - 30 * DAY, initialDiameterMm: 15 },
+      {
+        device: t.id,
+        species: t.species,
+        plantedAtMs: o.startMs - 30 * DAY,
+        initialDiameterMm: t.initialDiameterMm ?? 15,
+        mountHeightCm: 30,
+      },
       SPECIES_IDS,
     ).id
   }
@@ -120,6 +131,14 @@ export async function runVillage(o: {
     }
     oksigen.verifier.onReadings(batch)
     oksigen.verifier.evaluateDirty()
+    for (const m of (o.measurements ?? []).filter((x) => x.day === d)) {
+      oksigen.verifier.measure(treeIds[m.tree]!, {
+        dbhCm: m.dbhCm,
+        heightM: m.heightM,
+        atMs: o.startMs + (d + 1) * DAY,
+        by: 'officer-1',
+      })
+    }
     for (const tr of o.trees) {
       const ev = oksigen.verifier.evidence(treeIds[tr.id]!)!
       const { assessLiveness } = await import('../../src/oksigen/dendro/index.ts')

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { renderPage } from '../../src/oksigen/certificate/page.ts'
+import type { VerificationRecord } from '../../src/oksigen/certificate/record.ts'
 import { DAY, type DayRecord, dayName, runVillage, WIB } from './life-harness.ts'
 
 /**
@@ -21,11 +23,14 @@ describe('a hygroscopic post and a dead stem are never verified', () => {
       days: 150,
       seed: 7,
       trees: [
-        { id: 'alive', species: 'sengon' },
+        // a sengon planted a few years ago: 80 mm at the dendrometer (30 cm up)
+        { id: 'alive', species: 'sengon', initialDiameterMm: 80 },
         { id: 'post', species: 'sengon', faults: [{ kind: 'hygroscopic_post', fromMs: start }] },
         { id: 'dead', species: 'sengon', faults: [{ kind: 'dead_stem', fromMs: start + 15 * DAY }] },
         { id: 'dead-teak', species: 'teak', faults: [{ kind: 'dead_stem', fromMs: start + 5 * DAY }] },
       ],
+      // an officer measures the living sengon's DBH and height two months in
+      measurements: [{ tree: 'alive', day: 60, dbhCm: 6.5, heightM: 7 }],
     })
   }, 120_000)
   afterAll(() => run?.close())
@@ -72,10 +77,36 @@ describe('a hygroscopic post and a dead stem are never verified', () => {
     }
   })
 
-  it('a living sengon beside them is verified, with a certificate', () => {
+  it('a living sengon beside them is verified, with a certificate stating DBH, method, MDS and O2', async () => {
     expect(run.decisions.alive!.map((d) => d.toState)).toContain('verified')
     expect(run.decisions.alive!.map((d) => d.toState)).not.toContain('failed')
     expect(run.certificates.alive!.length).toBe(1)
+    const signed = (await run.oksigen.certificates.get(run.certificates.alive![0]!)) as {
+      record: VerificationRecord
+    }
+    const r = signed.record
+    expect(r.evidence.mdsMethod).toBe('harmonic-peak-to-peak') // until the processor reports MDS per day
+    expect(r.evidence.mdsUm).toBeGreaterThan(5)
+    expect(r.estimate).toMatchObject({
+      method: 'chave2014-eq4',
+      diameterKind: 'dbh',
+      dbhMeasuredCm: 6.5,
+      heightSource: 'scaled-from-measured',
+      woodDensityGCm3: 0.29,
+    })
+    if (r.estimate.method !== 'chave2014-eq4') return
+    // the dendrometer's growth after the measurement is added to the measured DBH
+    expect(r.estimate.dbhIncrementCm).toBeGreaterThan(0)
+    expect(r.estimate.diameterCm).toBeCloseTo(6.5 + r.estimate.dbhIncrementCm!, 2)
+    expect(r.estimate.o2Kg).toBeGreaterThan(0)
+    const html = renderPage({ kind: 'valid', record: r, keyId: r.keyId, url: 'u', qrSvg: '' })
+    for (const text of [
+      'Diameter at breast height (D)',
+      'Chave et al. 2014 eq. 4',
+      'Maximum daily shrinkage (MDS)',
+      'kg O₂',
+    ])
+      expect(html).toContain(text)
   })
 })
 

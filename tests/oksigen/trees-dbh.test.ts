@@ -42,7 +42,7 @@ describe('trees: DBH, mounting height and measurements (API and CLI)', () => {
       device: 'dendro-a',
       species: 'teak',
       plantedAt: '2026-01-05T08:00:00+07:00',
-      initialDiameterMm: 45,
+      initialDiameterMm: 70,
       initialHeightM: 3.2,
       mountHeightCm: 30,
       dbhCm: 3.6,
@@ -93,6 +93,20 @@ describe('trees: DBH, mounting height and measurements (API and CLI)', () => {
     const text = body.problems.join('\n')
     expect(text).toMatch(/mountHeightCm.*900 cm is outside 1–300 cm/)
     expect(text).toMatch(/dbhCm.*a tree 0.8 m tall has no diameter at breast height/)
+    // a DBH thicker than the stem lower down, where the dendrometer sits: cm and mm mixed up
+    const taper = await api('/api/v1/trees', {
+      device: 'dendro-b',
+      species: 'teak',
+      plantedAt: '2026-01-05T08:00:00+07:00',
+      initialDiameterMm: 30,
+      initialHeightM: 2,
+      mountHeightCm: 30,
+      dbhCm: 30,
+    })
+    expect(taper.status).toBe(400)
+    expect(((await taper.json()) as { problems: string[] }).problems.join('\n')).toMatch(
+      /dbhCm.*30 cm is thicker than the stem at the dendrometer \(3.00 cm at 30 cm\)/,
+    )
     const none = await api('/api/v1/trees/nope/measurements', { dbhCm: 5 })
     expect(none.status).toBe(404)
     const empty = await api('/api/v1/trees/nope/measurements', {})
@@ -109,7 +123,7 @@ describe('trees: DBH, mounting height and measurements (API and CLI)', () => {
       '--planted',
       '2026-01-05T08:00:00+07:00',
       '--diameter-mm',
-      '40',
+      '60',
       '--height-m',
       '2.5',
       '--mount-height-cm',
