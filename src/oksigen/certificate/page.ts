@@ -159,8 +159,8 @@ ${row('Lokasi (dibulatkan)', 'Location (rounded)', `${esc(fmt(r.location.lat, 3)
 </dl>
 <h2>${bi('Bukti pertumbuhan', 'Growth evidence')}</h2>
 <dl>
-${row('Diameter awal', 'Initial diameter', `${esc(fmt(ev.initialDiameterMm, 1))} mm`)}
-${row('Diameter sekarang', 'Current diameter', `${esc(fmt(ev.currentDiameterMm, 1))} mm`)}
+${row('Diameter awal (di dendrometer)', 'Initial diameter (at the dendrometer)', `${esc(fmt(ev.initialDiameterMm, 1))} mm`)}
+${row('Diameter sekarang (di dendrometer)', 'Current diameter (at the dendrometer)', `${esc(fmt(ev.currentDiameterMm, 1))} mm`)}
 ${row('Pertambahan diameter', 'Diameter increment', `${esc(fmt(ev.diameterIncrementMm, 2))} mm`)}
 ${row('Pertumbuhan tetap (GRO)', 'Irreversible growth (GRO)', `${esc(fmt(ev.groUm, 0))} µm`)}
 ${row('Laju pertumbuhan', 'Growth rate', `${esc(fmt(ev.growthUmPerMonth, 0))} µm/bulan · month`)}
