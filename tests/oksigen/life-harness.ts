@@ -9,6 +9,7 @@ import {
   WeatherModel,
   WeatherStation,
 } from '../../firmware-sim/models/index.ts'
+import { assessLiveness } from '../../src/oksigen/dendro/index.ts'
 import { Oksigen, SPECIES_IDS, type TreeState } from '../../src/oksigen/index.ts'
 import { type Policy, policySchema } from '../../src/oksigen/policy.ts'
 import { Registry } from '../../src/registry/index.ts'
@@ -141,7 +142,6 @@ export async function runVillage(o: {
     }
     for (const tr of o.trees) {
       const ev = oksigen.verifier.evidence(treeIds[tr.id]!)!
-      const { assessLiveness } = await import('../../src/oksigen/dendro/index.ts')
       days[tr.id]!.push({
         dayMs: o.startMs + d * DAY,
         state: ev.state,
