@@ -145,6 +145,7 @@ export class KampungApp {
         keyDir: paths.keyDir,
         policies: config.oksigen.policies,
         evaluateEveryMs: config.oksigen.evaluateEveryMs,
+        heightStressE: config.oksigen.heightStressE,
         onAssessment: sink ? (record) => sink.add(record) : undefined,
       })
       await this.startPart(this.oksigen)

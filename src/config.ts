@@ -156,6 +156,11 @@ const oksigenSchema = z
     keyDir: z.string().optional(),
     /** How often trees with new readings are re-assessed. */
     evaluateEveryMs: z.number().int().min(100).default(10_000),
+    /**
+     * Environmental stress E of Chave et al. 2014 eq. 6a for tree heights nobody measured (the
+     * published raster's value at the site); 0 until someone reads it for Banyuwangi.
+     */
+    heightStressE: z.number().min(-2).max(3).default(0),
     /** Verification policy per certificate type; `default` applies to types not listed. */
     policies: z.record(z.string(), policySchema).default({ default: policySchema.parse({}) }),
   })

@@ -59,6 +59,17 @@ export const faultSpecSchema = z.discriminatedUnion('kind', [
     fromMs: epochMs,
     noiseUm: z.number().nonnegative().default(1),
   }),
+  /**
+   * Model faults (the node hands them to its StemModel, which changes the physics, not the
+   * readings): the tree dies and its dead stem swells and shrinks with air humidity and rain, no
+   * growth; or the dendrometer is put on a wooden post that does the same.
+   */
+  z.strictObject({ kind: z.literal('dead_stem'), fromMs: epochMs }),
+  z.strictObject({
+    kind: z.literal('hygroscopic_post'),
+    fromMs: epochMs,
+    postDiameterUm: z.number().positive().optional(),
+  }),
   /** The dendrometer sits on a post: constant (another diameter if given) with a tiny thermal cycle. */
   z.strictObject({
     kind: z.literal('post'),
@@ -140,6 +151,14 @@ export const DEFAULT_SPIKE_MAGNITUDE: Partial<Record<Quantity, number>> = {
   solar_radiation: 800,
   stem_diameter: 3000,
   battery_voltage: 1,
+}
+
+/** Fault kinds that change a model's physics instead of its readings (see SimNode). */
+export const MODEL_FAULT_KINDS = ['dead_stem', 'hygroscopic_post'] as const
+export type ModelFaultSpec = Extract<ResolvedFaultSpec, { kind: (typeof MODEL_FAULT_KINDS)[number] }>
+
+export function isModelFault(spec: ResolvedFaultSpec): spec is ModelFaultSpec {
+  return (MODEL_FAULT_KINDS as readonly string[]).includes(spec.kind)
 }
 
 /** One sample as the node would send it; `timeMs` null when the node has no clock. */
@@ -266,6 +285,9 @@ export class FaultInjector {
         }
       case 'no_clock':
         return { timeMs: null, readings: sample.readings }
+      case 'dead_stem':
+      case 'hygroscopic_post':
+        return sample // the model changed its physics (SimNode handed the fault to it)
       case 'dead_tree':
         return map((r) =>
           r.quantity === 'stem_diameter'

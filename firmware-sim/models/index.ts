@@ -17,6 +17,7 @@ export type {
   FaultKind,
   FaultSpec,
   FaultValidation,
+  ModelFaultSpec,
   ResolvedFaultSpec,
 } from './faults.ts'
 export {
@@ -24,6 +25,8 @@ export {
   FaultInjector,
   faultSpecSchema,
   faultSpecsSchema,
+  isModelFault,
+  MODEL_FAULT_KINDS,
   parseFaultSpecs,
   validateFaultSpecs,
 } from './faults.ts'
@@ -60,7 +63,14 @@ export {
 } from './solar.ts'
 export type { NodeStatusOptions } from './status.ts'
 export { BATTERY, healthyBatteryV, statusReadings } from './status.ts'
-export type { Species, SpeciesParams, StemOptions, StemState } from './stem.ts'
+export type {
+  Species,
+  SpeciesParams,
+  StemConditionChange,
+  StemOptions,
+  StemState,
+  StemTruth,
+} from './stem.ts'
 export { SPECIES, STEM_DEFAULTS, StemModel, StemModel as Tree } from './stem.ts'
 export type { SimReading, SteppableModel } from './types.ts'
 export type {

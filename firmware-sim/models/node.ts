@@ -1,4 +1,10 @@
-import { type FaultedSample, FaultInjector, type FaultSpec } from './faults.ts'
+import {
+  type FaultedSample,
+  FaultInjector,
+  type FaultSpec,
+  isModelFault,
+  type ModelFaultSpec,
+} from './faults.ts'
 import { type NodeStatusOptions, statusReadings } from './status.ts'
 import type { SteppableModel } from './types.ts'
 
@@ -24,6 +30,14 @@ export class SimNode {
   constructor(options: SimNodeOptions) {
     this.model = options.model
     this.faults = new FaultInjector({ specs: options.faults ?? [], seed: options.seed })
+    // Model faults (a tree that dies, a sensor put on a post) change the physics: the model gets them.
+    const modelFaults = this.faults.specs.filter(isModelFault)
+    if (modelFaults.length > 0) {
+      const target = this.model as Partial<{ addCondition(spec: ModelFaultSpec): void }>
+      if (typeof target.addCondition !== 'function')
+        throw new TypeError(`fault ${modelFaults[0]!.kind} needs a stem model (StemModel)`)
+      for (const f of modelFaults) target.addCondition(f)
+    }
     const status = options.status ?? true
     this.status = status === false ? undefined : status === true ? {} : status
   }

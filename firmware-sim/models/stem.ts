@@ -1,6 +1,6 @@
 import { gaussianAt } from './random.ts'
 import { SoilModel } from './soil.ts'
-import { dayOfYear, HOUR_MS } from './solar.ts'
+import { dayOfYear, HOUR_MS, localMonth } from './solar.ts'
 import { type SimReading, stepOnGrid } from './types.ts'
 import type { WeatherModel } from './weather.ts'
 
@@ -22,6 +22,12 @@ export interface SpeciesParams {
   initialDiameterMm: number
   /** Expected diameter growth of a young, healthy, open-grown tree, mm per year. */
   diameterGrowthMmPerYear: number
+  /**
+   * Deciduous species: leaves fall in `dropMonth` (local, from its first day); no transpiration
+   * and no growth until the rains return — leaves flush once `flushRainMm` of rain has fallen
+   * since the first day of `flushFromMonth` (or on the first day of `flushLatestMonth`).
+   */
+  deciduous?: { dropMonth: number; flushFromMonth: number; flushRainMm: number; flushLatestMonth: number }
 }
 
 /**
@@ -36,6 +42,9 @@ export interface SpeciesParams {
  *   Species Profiles for Pacific Island Agroforestry) → 17 mm/yr;
  * - durian, avocado, soursop: grafted fruit trees, pruned for fruit, 0.5–1 cm/yr (assumption, no
  *   single source) → 7, 8 and 6 mm/yr.
+ * Teak is deciduous: in East Java it sheds its leaves as the dry season sets in (about July) and
+ * flushes with the first rains (October–November) (DOMAIN.md); the model drops leaves on 1 July and
+ * flushes after 30 mm of rain from 1 October, at the latest on 1 December.
  * Initial diameters: nursery saplings of 0.5–1 m height (assumption).
  * The oksigen module needs wood densities as well; they are not here on purpose (take them from
  * the Global Wood Density Database, Zanne et al. 2009).
@@ -44,8 +53,13 @@ export const SPECIES: Record<Species, SpeciesParams> = {
   avocado: { scientificName: 'Persea americana', initialDiameterMm: 12, diameterGrowthMmPerYear: 8 },
   durian: { scientificName: 'Durio zibethinus', initialDiameterMm: 12, diameterGrowthMmPerYear: 7 },
   soursop: { scientificName: 'Annona muricata', initialDiameterMm: 10, diameterGrowthMmPerYear: 6 },
-  teak: { scientificName: 'Tectona grandis', initialDiameterMm: 15, diameterGrowthMmPerYear: 12 },
-  sengon: { scientificName: 'Falcataria moluccana', initialDiameterMm: 15, diameterGrowthMmPerYear: 25 },
+  teak: {
+    scientificName: 'Tectona grandis',
+    initialDiameterMm: 15,
+    diameterGrowthMmPerYear: 12,
+    deciduous: { dropMonth: 7, flushFromMonth: 10, flushRainMm: 30, flushLatestMonth: 12 },
+  },
+  sengon: { scientificName: 'Falcataria falcata', initialDiameterMm: 15, diameterGrowthMmPerYear: 25 },
   trembesi: { scientificName: 'Samanea saman', initialDiameterMm: 12, diameterGrowthMmPerYear: 17 },
 }
 
@@ -82,7 +96,43 @@ export const STEM_DEFAULTS = {
   seasonalPeakDoy: 20,
   /** Point dendrometer noise σ, µm (resolution ~1 µm for LVDT/potentiometer types). */
   noiseUm: 1,
+  /**
+   * Hygroscopic swelling of dead wood and bark: the outer wood's moisture follows air humidity
+   * (equilibrium moisture content), so the diameter swells by this share per %RH above
+   * `hygroNeutralRhPct` (shrinks below it), with time constant `hygroTimeConstantH`. 0.0006 gives
+   * a 20 mm post a ~15–20 µm daily swing on a 60–95 %RH day: the size of a living sapling's cycle,
+   * and in the same phase (thinnest in the afternoon, when RH is lowest). Assumption, not a fit.
+   */
+  hygroFractionPerPctRh: 0.0006 / 20,
+  hygroNeutralRhPct: 80,
+  hygroTimeConstantH: 3,
+  /** Rain wets the wood: extra swelling (share of diameter) while wet, drying with τ 12 h. */
+  rainWetFraction: 0.0004,
+  rainWetDryingH: 12,
+  /**
+   * A leafless living stem is water-filled under living bark: it follows humidity only a little
+   * (this share of dead wood's swing), so it has almost no cycle (DOMAIN.md).
+   */
+  leaflessBarkHygroFactor: 0.1,
+  /** A dead stem dries out: it shrinks by this share of its diameter, with this time constant. */
+  deadDryingFraction: 0.004,
+  deadDryingTimeConstantDays: 20,
 } as const
+
+/**
+ * What the dendrometer is really on (the ground truth, set here and never by the rule under test):
+ * a living tree, a dead stem (the tree died: no growth, no transpiration; the wood swells and
+ * shrinks with humidity and rain) or a wooden post (the same hygroscopic wood, never a tree).
+ */
+export type StemTruth = 'alive' | 'dead' | 'post'
+
+/** Changes of what the dendrometer is on, from a time on (fault kinds `dead_stem`, `hygroscopic_post`). */
+export interface StemConditionChange {
+  kind: 'dead_stem' | 'hygroscopic_post'
+  fromMs: number
+  /** Post only: its diameter (default: the stem's diameter at `fromMs`). */
+  postDiameterUm?: number
+}
 
 export interface StemOptions {
   weather: WeatherModel
@@ -95,6 +145,8 @@ export interface StemOptions {
   /** The soil the roots draw on; by default the tree has its own (`tree` crop, loam). */
   soil?: SoilModel
   noise?: boolean
+  /** The tree dies, or the sensor is put on a post, at a time (see StemConditionChange). */
+  conditions?: readonly StemConditionChange[]
 }
 
 export interface StemState {
@@ -106,6 +158,12 @@ export interface StemState {
   /** Tree water deficit, µm of diameter. */
   twdUm: number
   waterStress: number
+  /** Ground truth: what the dendrometer is on now. */
+  truth: StemTruth
+  /** A deciduous tree without leaves (no transpiration, no growth). */
+  leafless: boolean
+  /** Hygroscopic swelling of the wood (or bark) now, µm. */
+  hygroUm: number
 }
 
 const NOISE_CH = 301
@@ -122,6 +180,14 @@ export class StemModel {
   private timeMs: number
   private growthUm = 0
   private twdUm = 0
+  private hygroUm = 0
+  private wetUm = 0
+  private leafless: boolean
+  private flushRainMm = 0
+  private readonly conditions: StemConditionChange[]
+  /** Diameter frozen when the stem died or the post was taken (before drying and swelling), µm. */
+  private frozenUm: number | null = null
+  private truthNow: StemTruth = 'alive'
 
   constructor(options: StemOptions) {
     const sp = SPECIES[options.species]
@@ -133,6 +199,11 @@ export class StemModel {
     this.growthUmPerH = (sp.diameterGrowthMmPerYear * 1000) / YEAR_H
     const ageH = Math.max(0, (options.startMs - options.plantedAtMs) / HOUR_MS)
     this.baseUm = options.initialDiameterUm ?? sp.initialDiameterMm * 1000 + this.growthUmPerH * ageH
+    this.conditions = [...(options.conditions ?? [])].sort((a, b) => a.fromMs - b.fromMs)
+    // A deciduous tree started between leaf fall and the earliest flush has no leaves.
+    const dec = sp.deciduous
+    const month = localMonth(options.startMs)
+    this.leafless = dec !== undefined && month >= dec.dropMonth && month < dec.flushFromMonth
     this.soil =
       options.soil ??
       new SoilModel({
@@ -152,11 +223,34 @@ export class StemModel {
   state(): StemState {
     return {
       timeMs: this.timeMs,
-      diameterUm: this.baseUm + this.growthUm - this.twdUm,
+      diameterUm: this.diameterUm(),
       growthUm: this.growthUm,
       twdUm: this.twdUm,
       waterStress: this.soil.state().waterStress,
+      truth: this.truthNow,
+      leafless: this.leafless,
+      hygroUm: this.hygroUm + this.wetUm,
     }
+  }
+
+  /** Ground truth now (see StemTruth). */
+  truth(): StemTruth {
+    return this.truthNow
+  }
+
+  /** A model fault (`dead_stem`, `hygroscopic_post`) handed over by the node: from `fromMs` on. */
+  addCondition(change: StemConditionChange): void {
+    if (change.fromMs < this.timeMs)
+      throw new RangeError(`StemModel: condition ${change.kind} at ${change.fromMs} is in the past`)
+    this.conditions.push(change)
+    this.conditions.sort((a, b) => a.fromMs - b.fromMs)
+  }
+
+  private diameterUm(): number {
+    const swell = this.hygroUm + this.wetUm
+    if (this.frozenUm === null) return this.baseUm + this.growthUm - this.twdUm + swell
+    // dead or post: the frozen diameter, the drying (TWD of a dead stem), the hygroscopic swelling
+    return this.frozenUm - this.twdUm + swell
   }
 
   step(toMs: number): SimReading[] {
@@ -175,13 +269,36 @@ export class StemModel {
   private advance(t0: number, t1: number): void {
     const d = STEM_DEFAULTS
     const dtH = (t1 - t0) / HOUR_MS
+    this.applyConditions(t0)
     if (this.soil.nowMs < t1) this.soil.step(t1)
     const stress = this.soil.state().waterStress
     const w = this.weather.at(Math.round((t0 + t1) / 2))
+    const rainMm = this.weather.rainMmBetween(t0, t1)
+    if (this.truthNow === 'alive') this.updatePhenology(t0, rainMm)
 
-    const sizeUm = this.baseUm + this.growthUm
+    const sizeUm = this.frozenUm ?? this.baseUm + this.growthUm
+    // Hygroscopic wood (dead stem, post) and bark follow humidity and rain.
+    const hygroScale = this.truthNow !== 'alive' ? 1 : this.leafless ? d.leaflessBarkHygroFactor : 0
+    const hygroTarget =
+      hygroScale * d.hygroFractionPerPctRh * sizeUm * (w.relativeHumidityPct - d.hygroNeutralRhPct)
+    this.hygroUm = hygroTarget + (this.hygroUm - hygroTarget) * Math.exp(-dtH / d.hygroTimeConstantH)
+    const wetTarget = rainMm > 0 ? hygroScale * d.rainWetFraction * sizeUm : 0
+    this.wetUm =
+      wetTarget > this.wetUm
+        ? wetTarget + (this.wetUm - wetTarget) * Math.exp(-dtH / 0.5)
+        : this.wetUm * Math.exp(-dtH / d.rainWetDryingH)
+
+    if (this.truthNow !== 'alive') {
+      // No sap flow, no growth: a dead stem dries out slowly; a post is already dry.
+      const target = this.truthNow === 'dead' ? d.deadDryingFraction * sizeUm : 0
+      this.twdUm = target + (this.twdUm - target) * Math.exp(-dtH / (24 * d.deadDryingTimeConstantDays))
+      return
+    }
+
     const amplitudeUm = d.shrinkFraction * sizeUm
-    const demand = Math.min(2, 0.5 * (w.vpdKpa / d.vpdRefKpa) + 0.5 * (w.solarRadiationWm2 / d.solarRefWm2))
+    const demand = this.leafless
+      ? 0
+      : Math.min(2, 0.5 * (w.vpdKpa / d.vpdRefKpa) + 0.5 * (w.solarRadiationWm2 / d.solarRefWm2))
     const targetUm = amplitudeUm * demand * (1 + stress) + d.droughtDeficitFraction * sizeUm * stress ** 2
     const tauH =
       targetUm > this.twdUm
@@ -189,9 +306,46 @@ export class StemModel {
         : d.refillTimeConstantH * (1 + d.droughtRefillSlowdown * stress)
     this.twdUm = targetUm + (this.twdUm - targetUm) * Math.exp(-dtH / tauH)
 
+    if (this.leafless) return
     const gate = Math.max(0, Math.min(1, 1 - this.twdUm / (d.growthGateFraction * amplitudeUm)))
     const season =
       1 + d.seasonalAmplitude * Math.cos((2 * Math.PI * (dayOfYear(t0) - d.seasonalPeakDoy)) / 365.25)
     this.growthUm += this.growthUmPerH * d.growthGateCompensation * season * (1 - stress) * gate * dtH
+  }
+
+  /** Deciduous species: leaf fall at the start of the dry season, flush with the returning rain. */
+  private updatePhenology(t0: number, rainMm: number): void {
+    const dec = SPECIES[this.species].deciduous
+    if (!dec) return
+    const month = localMonth(t0)
+    if (!this.leafless) {
+      if (month === dec.dropMonth && this.monthDay(t0) === 1) {
+        this.leafless = true
+        this.flushRainMm = 0
+      }
+      return
+    }
+    if (month >= dec.flushFromMonth || month < dec.dropMonth) this.flushRainMm += rainMm
+    if (this.flushRainMm >= dec.flushRainMm || month === dec.flushLatestMonth) this.leafless = false
+  }
+
+  private monthDay(t: number): number {
+    return new Date(t + 7 * HOUR_MS).getUTCDate()
+  }
+
+  private applyConditions(t0: number): void {
+    while (this.conditions.length > 0 && this.conditions[0]!.fromMs <= t0) {
+      const c = this.conditions.shift()!
+      const now = this.frozenUm ?? this.baseUm + this.growthUm
+      if (c.kind === 'dead_stem' && this.truthNow === 'alive') {
+        // The stem keeps its water-filled diameter at death, then dries (TWD grows) as wood.
+        this.frozenUm = now
+        this.truthNow = 'dead'
+      } else if (c.kind === 'hygroscopic_post') {
+        this.frozenUm = c.postDiameterUm ?? now - this.twdUm
+        this.twdUm = 0
+        this.truthNow = 'post'
+      }
+    }
   }
 }

@@ -97,6 +97,10 @@ export const WEATHER_DEFAULTS = {
   tMaxCloudSensitivityC: 4,
   /** Dry spells are clearer: the cloud cover is multiplied by this. */
   drySpellCloudFactor: 0.5,
+  /** A wet spell is overcast all day … */
+  wetSpellCloudiness: 0.97,
+  /** … with the dew point this close to the air temperature (RH ~94 % at 27 °C). */
+  wetSpellDewDepressionC: 1,
   /** Memo size for `at()`: fields sharing a weather model ask for the same instants. */
   memoEntries: 512,
 } as const
@@ -114,6 +118,8 @@ const CH = {
   dew: 9,
   wind: 10,
   pressure: 11,
+  wetStart: 12,
+  wetDepth: 13,
 } as const
 
 const DRY_WEEK_DAYS = 7
@@ -142,6 +148,7 @@ export class WeatherModel {
   readonly lonDeg: number
   readonly utcOffsetH: number
   private readonly drySpells: Array<{ fromMs: number; toMs: number }> = []
+  private readonly wetSpells: Array<{ fromMs: number; toMs: number }> = []
   private readonly forcedRain: RainEvent[] = []
   private readonly naturalByDay = new Map<number, RainEvent[]>()
   private readonly memo = new Map<number, WeatherState>()
@@ -162,6 +169,24 @@ export class WeatherModel {
     return this
   }
 
+  /**
+   * A rainy spell in [fromMs, toMs) (a "week of rain"): overcast all day, rain morning and
+   * afternoon every day, air near saturation (dew point ~1 °C below the air), so VPD stays low and
+   * trees barely transpire. Natural storms still fall as well.
+   */
+  forceWetSpell(fromMs: number, toMs: number): this {
+    if (!(toMs > fromMs))
+      throw new RangeError(`forceWetSpell: toMs (${toMs}) must be after fromMs (${fromMs})`)
+    this.wetSpells.push({ fromMs, toMs })
+    this.memo.clear()
+    return this
+  }
+
+  /** Is `timeMs` inside a forced wet spell? */
+  inWetSpell(timeMs: number): boolean {
+    return this.wetSpells.some((s) => s.fromMs <= timeMs && timeMs < s.toMs)
+  }
+
   /** A storm of `mm` starting at `atMs` (default one hour long). It falls even inside a forced dry spell. */
   forceRain(atMs: number, mm: number, durationMs: number = WEATHER_DEFAULTS.forcedRainDurationMs): this {
     if (!(mm >= 0) || !(durationMs > 0)) throw new RangeError('forceRain: mm must be ≥ 0 and durationMs > 0')
@@ -176,6 +201,9 @@ export class WeatherModel {
     const lastDay = localDayIndex(toMs, this.utcOffsetH)
     for (let day = localDayIndex(fromMs, this.utcOffsetH) - 1; day <= lastDay; day++) {
       for (const e of this.naturalEvents(day)) {
+        if (e.endMs > fromMs && e.startMs < toMs) events.push(e)
+      }
+      for (const e of this.wetSpellEvents(day)) {
         if (e.endMs > fromMs && e.startMs < toMs) events.push(e)
       }
     }
@@ -282,6 +310,26 @@ export class WeatherModel {
     return events
   }
 
+  /** Rain of a wet-spell day: a morning shower (08–10 h start) and an afternoon downpour (13–15 h). */
+  private wetSpellEvents(day: number): RainEvent[] {
+    if (this.wetSpells.length === 0) return []
+    const dayStart = localDayStartMs(day, this.utcOffsetH)
+    const out: RainEvent[] = []
+    const parts = [
+      { ch: 0, startH: 8, durationH: 2.5, meanMm: 6 },
+      { ch: 1, startH: 13, durationH: 4, meanMm: 15 },
+    ]
+    for (const p of parts) {
+      const startMs = Math.round(
+        dayStart + (p.startH + 2 * uniformAt(this.seed, CH.wetStart, day, p.ch)) * HOUR_MS,
+      )
+      if (!this.inWetSpell(startMs)) continue
+      const mm = p.meanMm * (0.5 + uniformAt(this.seed, CH.wetDepth, day, p.ch))
+      out.push({ startMs, endMs: Math.round(startMs + p.durationH * HOUR_MS), mm, forced: true })
+    }
+    return out
+  }
+
   private naturalEvents(day: number): RainEvent[] {
     return this.rawNaturalEvents(day).filter((e) => !this.inDrySpell(e.startMs, e.endMs))
   }
@@ -297,6 +345,7 @@ export class WeatherModel {
     const clim = climateAtDoy(dayOfYear(timeMs, this.utcOffsetH))
     // Cloud cover wanders on a half-day scale around the month's norm.
     const c = clim.cloudiness + 0.2 * valueNoise(this.seed, CH.cloud, timeMs / (12 * HOUR_MS))
+    if (this.inWetSpell(timeMs)) return WEATHER_DEFAULTS.wetSpellCloudiness
     const factor = this.inDrySpell(timeMs) ? WEATHER_DEFAULTS.drySpellCloudFactor : 1
     return Math.max(0, Math.min(1, c * factor))
   }
@@ -371,6 +420,7 @@ export class WeatherModel {
     // Humidity: the dew point holds near the night minimum all day, so RH falls as the air warms.
     const dewNoise = 0.4 * valueNoise(this.seed, CH.dew, timeMs / (8 * HOUR_MS))
     let dewPointC = this.tMinOfDay(hour < d.tMaxHour ? day : day + 1) - clim.dewDepressionC + dewNoise
+    if (this.inWetSpell(timeMs)) dewPointC = airC - d.wetSpellDewDepressionC + 0.3 * dewNoise
     dewPointC = Math.min(dewPointC, airC - 0.1)
     let rh = relativeHumidityPct(airC, dewPointC)
     if (rainRateMmH > 0) rh = Math.max(rh, 96)

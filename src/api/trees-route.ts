@@ -1,6 +1,12 @@
 import express, { type Router } from 'express'
 import { z } from 'zod'
-import { type Oksigen, SPECIES_IDS, TREE_STATES, type TreeState } from '../oksigen/index.ts'
+import {
+  measurementProblems,
+  type Oksigen,
+  SPECIES_IDS,
+  TREE_STATES,
+  type TreeState,
+} from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
 import { bodyProblems, requireOfficer } from './auth.ts'
 import { sendError } from './errors.ts'
@@ -14,16 +20,50 @@ const time = z
   .union([z.number().int(), z.string().datetime({ offset: true })])
   .transform((v) => (typeof v === 'number' ? v : Date.parse(v)))
 
-const newTreeSchema = z.strictObject({
-  id: z.string().optional(),
-  device: z.string(),
-  species: z.enum(SPECIES_IDS),
-  plantedAt: time,
-  initialDiameterMm: z.number().positive(),
-  initialHeightM: z.number().positive().optional(),
-  lat: z.number().min(-90).max(90).optional(),
-  lon: z.number().min(-180).max(180).optional(),
-})
+/** Impossible DBH, height or mounting height: every problem at its field (repo.ts measurementProblems). */
+const plausible = (
+  v: {
+    dbhCm?: number
+    heightM?: number
+    initialHeightM?: number
+    mountHeightCm?: number
+    initialDiameterMm?: number
+  },
+  ctx: z.RefinementCtx,
+) => {
+  for (const p of measurementProblems({ ...v, stemDiameterMm: v.initialDiameterMm })) {
+    const field = p.slice(0, p.indexOf(':'))
+    ctx.addIssue({ code: 'custom', path: [field], message: p.slice(p.indexOf(':') + 2) })
+  }
+}
+
+const newTreeSchema = z
+  .strictObject({
+    id: z.string().optional(),
+    device: z.string(),
+    species: z.enum(SPECIES_IDS),
+    plantedAt: time,
+    /** Stem diameter where the dendrometer sits, at planting. */
+    initialDiameterMm: z.number().positive(),
+    initialHeightM: z.number().positive().optional(),
+    /** Height of the dendrometer above ground, cm. */
+    mountHeightCm: z.number().positive().optional(),
+    /** Diameter at breast height (1.3 m) measured at registration, cm. */
+    dbhCm: z.number().positive().optional(),
+    lat: z.number().min(-90).max(90).optional(),
+    lon: z.number().min(-180).max(180).optional(),
+  })
+  .superRefine(plausible)
+
+const measurementSchema = z
+  .strictObject({
+    dbhCm: z.number().positive().optional(),
+    heightM: z.number().positive().optional(),
+    /** When it was measured (default now). */
+    at: time.optional(),
+  })
+  .refine((m) => m.dbhCm !== undefined || m.heightM !== undefined, 'give dbhCm and/or heightM')
+  .superRefine(plausible)
 
 const applicationSchema = z.strictObject({
   id: z.string().min(3).max(64),
@@ -110,6 +150,25 @@ export function treesRouter(opts: TreesRouteOptions): Router {
         by: res.locals.officer as string,
       })
       res.json({ state })
+    } catch (err) {
+      sendError(res, err)
+    }
+  })
+
+  router.post('/api/v1/trees/:id/measurements', officer, json, (req, res) => {
+    const parsed = measurementSchema.safeParse(req.body)
+    if (!parsed.success)
+      return res
+        .status(400)
+        .json({ error: 'bad_request', message: 'invalid measurement', problems: bodyProblems(parsed.error) })
+    try {
+      const { at, ...m } = parsed.data
+      const measurement = oksigen.verifier.measure(String(req.params.id), {
+        ...m,
+        atMs: at,
+        by: res.locals.officer as string,
+      })
+      res.status(201).json({ measurement })
     } catch (err) {
       sendError(res, err)
     }

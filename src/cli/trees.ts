@@ -48,7 +48,7 @@ export function treesCommand(defaultApiUrl: () => string): Command {
 
   cmd
     .command('list')
-    .option('--state <state>', 'awaiting_data | growing | eligible | verified | at_risk | failed')
+    .option('--state <state>', 'awaiting_data | growing | eligible | verified | dormant | at_risk | failed')
     .option('--village <id>')
     .option('--json')
     .action(async (o) => {
@@ -73,6 +73,14 @@ export function treesCommand(defaultApiUrl: () => string): Command {
         decisions: Array<{ atMs: number; toState: string; by: string; reason: string }>
         certificates: string[]
         applications: Array<{ id: string; certificateType: string; status: string }>
+        estimate?: {
+          method: string
+          note?: string
+          dbhCm?: number
+          heightM?: number
+          heightSource?: string
+          biomass?: { o2Kg: number | null }
+        }
       }
       console.log(
         `${e.tree.id}  ${e.tree.species}  planted ${new Date(Number(e.tree.plantedAtMs)).toISOString().slice(0, 10)}  state: ${e.state}`,
@@ -84,6 +92,12 @@ export function treesCommand(defaultApiUrl: () => string): Command {
         console.log(`  ${e.assessment.reason} (${e.assessment.progressPct.toFixed(0)} %${projected})`)
       }
       if (e.growth) console.log(`  evidence: ${JSON.stringify(e.growth)}`)
+      if (e.estimate)
+        console.log(
+          e.estimate.method === 'none'
+            ? `  estimate: ${e.estimate.note}`
+            : `  estimate: DBH ${e.estimate.dbhCm?.toFixed(2)} cm, H ${e.estimate.heightM?.toFixed(1)} m (${e.estimate.heightSource}), O2 ${e.estimate.biomass?.o2Kg === null ? 'none (D < 5 cm)' : `${e.estimate.biomass?.o2Kg?.toFixed(1)} kg`}`,
+        )
       for (const d of e.decisions)
         console.log(`  ${new Date(d.atMs).toISOString()}  → ${d.toState}  by ${d.by}: ${d.reason}`)
       for (const a of e.applications) console.log(`  application ${a.id} (${a.certificateType}): ${a.status}`)
@@ -98,6 +112,8 @@ export function treesCommand(defaultApiUrl: () => string): Command {
     .requiredOption('--planted <date>', 'planting date, ISO 8601 (e.g. 2026-11-01T08:00:00+07:00)')
     .requiredOption('--diameter-mm <mm>', 'stem diameter at planting (where the dendrometer sits)', Number)
     .option('--height-m <m>', 'height at planting', Number)
+    .option('--mount-height-cm <cm>', 'height of the dendrometer above ground', Number)
+    .option('--dbh-cm <cm>', 'diameter at breast height (1.3 m), if the tree is that tall', Number)
     .option('--lat <deg>', 'latitude', Number)
     .option('--lon <deg>', 'longitude', Number)
     .action(async (o) => {
@@ -107,11 +123,34 @@ export function treesCommand(defaultApiUrl: () => string): Command {
         plantedAt: o.planted,
         initialDiameterMm: o.diameterMm,
         initialHeightM: o.heightM,
+        mountHeightCm: o.mountHeightCm,
+        dbhCm: o.dbhCm,
         lat: o.lat,
         lon: o.lon,
       }
       const { tree } = (await call('POST', '/api/v1/trees', body)) as { tree: { id: string } }
       console.log(`tree ${tree.id} registered (public id: it names the tree on its certificate)`)
+    })
+
+  cmd
+    .command('measure <id>')
+    .description('record a DBH (at 1.3 m) and/or height measurement; biomass then uses it')
+    .option('--dbh-cm <cm>', 'diameter at breast height, cm', Number)
+    .option('--height-m <m>', 'tree height, m', Number)
+    .option('--at <date>', 'when it was measured, ISO 8601 (default now)')
+    .action(async (id: string, o) => {
+      const { measurement } = (await call('POST', `/api/v1/trees/${encodeURIComponent(id)}/measurements`, {
+        dbhCm: o.dbhCm,
+        heightM: o.heightM,
+        at: o.at,
+      })) as { measurement: { dbhCm?: number; heightM?: number; groUmAt: number } }
+      const parts = [
+        measurement.dbhCm !== undefined ? `DBH ${measurement.dbhCm} cm` : '',
+        measurement.heightM !== undefined ? `height ${measurement.heightM} m` : '',
+      ].filter(Boolean)
+      console.log(
+        `tree ${id}: ${parts.join(', ')} recorded (dendrometer growth so far ${Math.round(measurement.groUmAt)} µm)`,
+      )
     })
 
   cmd

@@ -11,6 +11,13 @@ export { estimateBiomass } from './biomass.ts'
 export { RegistryCertificateStore } from './cert-store.ts'
 export * from './certificate/index.ts'
 export {
+  BREAST_HEIGHT_M,
+  DBH_ASSUMPTION,
+  estimateTree,
+  type TreeEstimate,
+  type TreeMeasurement,
+} from './estimate.ts'
+export {
   type AssessmentRecord,
   assessmentRecord,
   encodeAssessment,
@@ -18,7 +25,16 @@ export {
   type InfluxAssessmentSinkOptions,
 } from './influx-sink.ts'
 export { type Assessment, assess, type GrowthEvidence, type Policy, policySchema } from './policy.ts'
-export { type Application, type NewTree, TREE_STATES, type Tree, TreeRepo, type TreeState } from './repo.ts'
+export {
+  type Application,
+  measurementProblems,
+  type NewMeasurement,
+  type NewTree,
+  TREE_STATES,
+  type Tree,
+  TreeRepo,
+  type TreeState,
+} from './repo.ts'
 export { oksigenTables } from './schema.ts'
 export { getSpecies, SPECIES, SPECIES_IDS } from './species.ts'
 export { type OfficerDecision, type TreeEvidence, Verifier } from './verifier.ts'
@@ -36,6 +52,7 @@ export class Oksigen {
     keyDir: string
     policies: Record<string, Policy>
     evaluateEveryMs: number
+    heightStressE?: number
     clock?: () => number
     onAssessment?: (record: AssessmentRecord) => void
   }) {
@@ -48,6 +65,7 @@ export class Oksigen {
       keyRing: this.keyRing,
       policies: o.policies,
       evaluateEveryMs: o.evaluateEveryMs,
+      heightStressE: o.heightStressE,
       clock: o.clock,
       onAssessment: o.onAssessment,
     })

@@ -1,10 +1,9 @@
 import { isRetryable, KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
 import { encodePoint, InfluxClient, type InfluxConnectionOptions, InfluxSchema } from '../store/index.ts'
-import { estimateBiomass } from './biomass.ts'
+import type { TreeEstimate } from './estimate.ts'
 import type { GrowthEvidence } from './policy.ts'
 import type { Tree, TreeState } from './repo.ts'
-import { estimateHeightM, getSpecies, type SpeciesId } from './species.ts'
 
 /**
  * Every tree assessment as one InfluxDB point, so Grafana can chart what the verifier decided
@@ -30,7 +29,7 @@ export interface AssessmentRecord {
   growthUmPerDay7d: number
   dailyAmplitudeUm: number
   daysObserved: number
-  /** Chave 2014 eq. 4 O2 estimate; null below its fitted range (D < 5 cm). */
+  /** Chave 2014 eq. 4 O2 estimate from DBH; null below its fitted range (D < 5 cm) or without a DBH. */
   o2Kg: number | null
   /** The same equation applied below its fitted range: a rough figure for officers, never certificates. */
   o2KgRough: number | null
@@ -43,23 +42,16 @@ export function assessmentRecord(
   growth: GrowthEvidence,
   progressPct: number,
   timeMs: number,
+  /** The verifier's DBH-based estimate (estimate.ts); none: no O2 figure. */
+  estimate?: TreeEstimate,
 ): AssessmentRecord {
   const diameterMm = tree.initialDiameterMm + Math.max(0, growth.groUm) / 1000
   let o2Kg: number | null = null
   let o2KgRough: number | null = null
-  const species = getSpecies(tree.species)
-  if (species) {
-    const diameterCm = diameterMm / 10
-    const reference = tree.initialHeightM
-      ? { heightM: tree.initialHeightM, diameterCm: tree.initialDiameterMm / 10 }
-      : undefined
-    const { heightM } = estimateHeightM(species.id as SpeciesId, diameterCm, reference)
-    const biomass = estimateBiomass(
-      { diameterCm, heightM, woodDensity: species.woodDensityGCm3 },
-      { extrapolate: true },
-    )
-    if (biomass.inFittedRange) o2Kg = biomass.o2Kg
-    else o2KgRough = biomass.extrapolated?.o2Kg ?? null
+  if (estimate?.method === 'chave2014-eq4') {
+    const b = estimate.biomass
+    if (b.inFittedRange) o2Kg = b.o2Kg
+    else o2KgRough = b.extrapolated?.o2Kg ?? null
   }
   return {
     timeMs,

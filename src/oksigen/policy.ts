@@ -31,6 +31,8 @@ export interface GrowthEvidence {
   growthUmPerDay30d: number
   dailyAmplitudeUm: number
   alive: boolean | 'unknown'
+  /** No growth expected now: the species' leafless season or a wet spell (life.ts). */
+  dormancy?: 'leafless' | 'wet_spell' | null
   flags: Array<{
     kind: string
     severity: 'failure' | 'warning' | 'info'
@@ -53,8 +55,9 @@ export interface Assessment {
 const DAY_MS = 86_400_000
 
 /**
- * The state a tree's evidence supports now. Failure (dead, tampered) wins over everything; then
- * lack of data; then risk (data stopped, drought, stalled growth); then eligibility.
+ * The state a tree's evidence supports now. Failure (no growth over a growing season, tampered)
+ * wins over everything; then lack of data; then data stopped (at risk); then dormancy; then risk
+ * (drought, stalled growth); then eligibility.
  */
 export function assess(
   e: GrowthEvidence,
@@ -63,8 +66,8 @@ export function assess(
 ): Assessment {
   const incrementMm = e.groUm / 1000
   const progressPct = Math.max(0, Math.min(100, (100 * incrementMm) / policy.minIncrementMm))
-  // dead (no daily cycle, wrong phase: a post) or tampered (node moved): never verified. Data that
-  // stopped is a risk to look at, not proof of anything.
+  // dead (no growth over a growing season), a post's thermal cycle or tampered (node moved): never
+  // verified. Data that stopped is a risk to look at, not proof of anything.
   const failing = e.flags.filter((f) => f.severity === 'failure' && f.kind !== 'data_stopped')
   if (failing.length > 0) {
     return { state: 'failed', reason: failing.map((f) => f.message).join('; '), progressPct }
@@ -78,6 +81,18 @@ export function assess(
   }
   const stopped = e.flags.find((f) => f.kind === 'data_stopped')
   if (stopped) return { state: 'at_risk', reason: stopped.message, progressPct }
+  // Dormancy is not a failure and not a risk: a leafless teak and a tree in a week of rain need not
+  // grow. A tree whose growth is proven (alive) is simply growing, rain or not.
+  if (e.dormancy && e.alive !== true) {
+    return {
+      state: 'dormant',
+      reason:
+        e.dormancy === 'leafless'
+          ? 'dormant: leafless season of the species (no growth expected; not a failure)'
+          : 'dormant: wet spell (hardly any transpiration; not a failure)',
+      progressPct,
+    }
+  }
   if (e.growthUmPerDay7d <= 0 && e.twdUm >= policy.droughtTwdUm) {
     return {
       state: 'at_risk',

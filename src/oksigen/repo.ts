@@ -4,9 +4,22 @@ import path from 'node:path'
 import type Database from 'better-sqlite3'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
+import type { TreeMeasurement } from './estimate.ts'
 
 /** Where a tree stands on its way to a certificate. */
-export const TREE_STATES = ['awaiting_data', 'growing', 'eligible', 'verified', 'at_risk', 'failed'] as const
+/**
+ * `dormant`: no growth expected now (a deciduous species' leafless season, a wet spell); not a
+ * failure, and a verified tree stays verified through it.
+ */
+export const TREE_STATES = [
+  'awaiting_data',
+  'growing',
+  'eligible',
+  'verified',
+  'dormant',
+  'at_risk',
+  'failed',
+] as const
 export type TreeState = (typeof TREE_STATES)[number]
 
 export interface Tree {
@@ -20,6 +33,8 @@ export interface Tree {
   lon?: number
   initialDiameterMm: number
   initialHeightM?: number
+  /** Height of the dendrometer above ground, cm (its diameter is not the DBH unless this is 130). */
+  mountHeightCm?: number
   createdAtMs: number
 }
 
@@ -33,6 +48,63 @@ export interface NewTree {
   lon?: number
   initialDiameterMm: number
   initialHeightM?: number
+  /** Height of the dendrometer above ground, cm. */
+  mountHeightCm?: number
+  /** Diameter at breast height (1.3 m) measured by the officer at registration, cm. */
+  dbhCm?: number
+}
+
+/** An officer's later measurement of a tree (`kampung trees measure`). */
+export interface NewMeasurement {
+  dbhCm?: number
+  heightM?: number
+  by: string
+  atMs?: number
+}
+
+/**
+ * Impossible values, every one listed: a sapling's DBH is 0.1–300 cm, a height 0.05–100 m, the
+ * dendrometer sits 1–300 cm above ground; a DBH needs a tree at least 1.3 m tall.
+ */
+export function measurementProblems(m: {
+  dbhCm?: number
+  heightM?: number
+  mountHeightCm?: number
+  initialHeightM?: number
+  /** The stem diameter at the dendrometer now, mm (with `mountHeightCm`: the taper check). */
+  stemDiameterMm?: number
+}): string[] {
+  const problems: string[] = []
+  const range = (name: string, v: number | undefined, min: number, max: number, unit: string, hint = '') => {
+    if (v === undefined) return
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      problems.push(`${name}: expected a number, got ${String(v)}`)
+    else if (v < min || v > max)
+      problems.push(`${name}: ${v} ${unit} is outside ${min}–${max} ${unit}${hint}`)
+  }
+  range('dbhCm', m.dbhCm, 0.1, 300, 'cm', ' (centimetres, not millimetres)')
+  range('heightM', m.heightM, 0.05, 100, 'm')
+  range('initialHeightM', m.initialHeightM, 0.05, 100, 'm')
+  range('mountHeightCm', m.mountHeightCm, 1, 300, 'cm')
+  const h = m.heightM ?? m.initialHeightM
+  if (m.dbhCm !== undefined && h !== undefined && Number.isFinite(h) && h < 1.3)
+    problems.push(`dbhCm: a tree ${h} m tall has no diameter at breast height (1.3 m)`)
+  if (m.dbhCm !== undefined && m.dbhCm > 0 && h !== undefined && h > 0 && m.dbhCm / 100 > h)
+    problems.push(`dbhCm: ${m.dbhCm} cm is wider than the tree is tall (${h} m)`)
+  // A stem tapers: at 1.3 m it is not thicker than lower down where the dendrometer sits (2 % for
+  // the tape measure's error).
+  const stem = m.stemDiameterMm
+  if (
+    m.dbhCm !== undefined &&
+    stem !== undefined &&
+    m.mountHeightCm !== undefined &&
+    m.mountHeightCm < 130 &&
+    m.dbhCm * 10 > stem * 1.02
+  )
+    problems.push(
+      `dbhCm: ${m.dbhCm} cm is thicker than the stem at the dendrometer (${(stem / 10).toFixed(2)} cm at ${m.mountHeightCm} cm); a stem is thinner at 1.3 m — cm and mm mixed up?`,
+    )
+  return problems
 }
 
 export interface Application {
@@ -141,13 +213,16 @@ export class TreeRepo {
       throw fail('invalid_device', `device "${t.device}" is a ${device.kind} node, not a dendrometer`)
     }
     if (!(t.initialDiameterMm > 0)) throw fail('invalid_tree', 'initialDiameterMm must be a positive number')
+    const problems = measurementProblems({ ...t, stemDiameterMm: t.initialDiameterMm })
+    if (problems.length > 0) throw fail('invalid_tree', problems.join('; '))
     if (this.treeByDevice(t.device)) throw fail('device_in_use', `device "${t.device}" is already on a tree`)
     if (this.getTree(t.id)) throw fail('tree_exists', `tree "${t.id}" already exists`)
-    const tree: Tree = { ...t, village: device.village, createdAtMs: Date.now() }
+    const { dbhCm, ...rest } = t
+    const tree: Tree = { ...rest, village: device.village, createdAtMs: Date.now() }
     this.db
       .prepare(
-        `INSERT INTO trees (id, village, device, species, planted_at_ms, lat, lon, initial_diameter_mm, initial_height_m, created_at_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO trees (id, village, device, species, planted_at_ms, lat, lon, initial_diameter_mm, initial_height_m, mount_height_cm, created_at_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         tree.id,
@@ -159,8 +234,19 @@ export class TreeRepo {
         tree.lon ?? null,
         tree.initialDiameterMm,
         tree.initialHeightM ?? null,
+        tree.mountHeightCm ?? null,
         tree.createdAtMs,
       )
+    // What the officer measured at registration (GRO 0: the dendrometer starts now).
+    if (dbhCm !== undefined || tree.initialHeightM !== undefined) {
+      this.insertMeasurement(tree.id, {
+        atMs: tree.createdAtMs,
+        dbhCm,
+        heightM: tree.initialHeightM,
+        groUmAt: 0,
+        by: 'registration',
+      })
+    }
     this.saveState(tree.id, {
       state: 'awaiting_data',
       detail: { reason: 'registered' },
@@ -305,6 +391,69 @@ export class TreeRepo {
     }))
   }
 
+  /**
+   * An officer's measurement (DBH and/or height), kept with the tree's GRO now (`groUmNow`) so
+   * the biomass estimate adds only the growth since. Throws listing every impossible value.
+   */
+  addMeasurement(tree: string, m: NewMeasurement, groUmNow: number): TreeMeasurement {
+    const t = this.getTree(tree)
+    if (!t) throw fail('unknown_tree', `tree "${tree}" is not registered`)
+    if (m.dbhCm === undefined && m.heightM === undefined)
+      throw fail('invalid_measurement', 'give dbhCm and/or heightM')
+    const lastHeight = this.measurements(tree)
+      .filter((x) => x.heightM !== undefined)
+      .at(-1)?.heightM
+    const problems = measurementProblems({
+      dbhCm: m.dbhCm,
+      heightM: m.heightM ?? lastHeight ?? t.initialHeightM,
+      mountHeightCm: t.mountHeightCm,
+      stemDiameterMm: t.initialDiameterMm + Math.max(0, groUmNow) / 1000,
+    })
+    if (problems.length > 0) throw fail('invalid_measurement', problems.join('; '))
+    const row: TreeMeasurement = {
+      atMs: m.atMs ?? Date.now(),
+      ...(m.dbhCm !== undefined ? { dbhCm: m.dbhCm } : {}),
+      ...(m.heightM !== undefined ? { heightM: m.heightM } : {}),
+      groUmAt: groUmNow,
+      by: m.by,
+    }
+    this.insertMeasurement(tree, row)
+    return row
+  }
+
+  private insertMeasurement(tree: string, m: TreeMeasurement): void {
+    this.db
+      .prepare(
+        'INSERT INTO tree_measurements (tree, at_ms, dbh_cm, height_m, gro_um_at, by) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(tree, m.atMs, m.dbhCm ?? null, m.heightM ?? null, m.groUmAt, m.by)
+  }
+
+  /** The officers' measurements of a tree, oldest first. */
+  measurements(tree: string): TreeMeasurement[] {
+    const rows = this.db
+      .prepare('SELECT * FROM tree_measurements WHERE tree = ? ORDER BY at_ms, id')
+      .all(tree) as Array<{
+      at_ms: number
+      dbh_cm: number | null
+      height_m: number | null
+      gro_um_at: number
+      by: string
+    }>
+    return rows.map((r) => ({
+      atMs: r.at_ms,
+      ...(r.dbh_cm !== null ? { dbhCm: r.dbh_cm } : {}),
+      ...(r.height_m !== null ? { heightM: r.height_m } : {}),
+      groUmAt: r.gro_um_at,
+      by: r.by,
+    }))
+  }
+
+  /** The registry's kind of a device (`weather`, `dendrometer`, …), undefined when unknown. */
+  deviceKind(device: string): string | undefined {
+    return this.registry.getDevice(device)?.kind
+  }
+
   certificatesOf(tree: string): string[] {
     return (
       this.db.prepare('SELECT id FROM certificates WHERE tree = ? ORDER BY issued_at_ms').all(tree) as Array<{
@@ -324,6 +473,7 @@ interface TreeRow {
   lon: number | null
   initial_diameter_mm: number
   initial_height_m: number | null
+  mount_height_cm: number | null
   created_at_ms: number
 }
 
@@ -340,5 +490,6 @@ function toTree(r: TreeRow): Tree {
   if (r.lat !== null) t.lat = r.lat
   if (r.lon !== null) t.lon = r.lon
   if (r.initial_height_m !== null) t.initialHeightM = r.initial_height_m
+  if (r.mount_height_cm !== null) t.mountHeightCm = r.mount_height_cm
   return t
 }

@@ -52,5 +52,19 @@ export const oksigenTables: CapabilitySchema = {
      signed       TEXT NOT NULL,
      issued_at_ms INTEGER NOT NULL
    );`,
+    // Issue 14: the dendrometer's mounting height, and the officers' measurements of a tree (DBH at
+    // 1.3 m, height) with the tree's GRO when each was recorded, so biomass uses DBH = measured DBH
+    // + growth since (src/oksigen/estimate.ts).
+    `ALTER TABLE trees ADD COLUMN mount_height_cm REAL;
+   CREATE TABLE tree_measurements (
+     id        INTEGER PRIMARY KEY AUTOINCREMENT,
+     tree      TEXT NOT NULL REFERENCES trees(id),
+     at_ms     INTEGER NOT NULL,
+     dbh_cm    REAL,
+     height_m  REAL,
+     gro_um_at REAL NOT NULL,
+     by        TEXT NOT NULL
+   );
+   CREATE INDEX tree_measurements_tree ON tree_measurements(tree, at_ms);`,
   ],
 }

@@ -2,7 +2,6 @@ import { KampungError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Reading } from '../telemetry/index.ts'
-import { estimateBiomass } from './biomass.ts'
 import { buildRecordDraft, type KeyRing, signRecord } from './certificate/index.ts'
 import type { CertificateStore } from './certificate/store.ts'
 import {
@@ -10,12 +9,19 @@ import {
   DendroProcessor,
   type DendroSnapshot,
   type DendroState,
+  type LifeEvidence,
+  type LifeSnapshot,
+  type LifeSpecies,
+  LifeTracker,
   type Liveness,
+  meanDailyShrinkage,
+  VillageWeather,
 } from './dendro/index.ts'
+import { estimateTree, type TreeEstimate, type TreeMeasurement } from './estimate.ts'
 import { type AssessmentRecord, assessmentRecord } from './influx-sink.ts'
 import { type Assessment, assess, type GrowthEvidence, type Policy } from './policy.ts'
-import type { Tree, TreeRepo, TreeState } from './repo.ts'
-import { estimateHeightM, getSpecies, type SpeciesId } from './species.ts'
+import type { NewMeasurement, Tree, TreeRepo, TreeState } from './repo.ts'
+import { getSpecies, isLeaflessMonth } from './species.ts'
 
 const unknownTree = (treeId: string) =>
   new KampungError('unknown_tree', `unknown tree ${treeId}`, { retryable: false })
@@ -31,10 +37,23 @@ export interface VerifierOptions {
   clock?: () => number
   /** Told every assessment (and officer decision) with its numbers: dashboards chart them. */
   onAssessment?: (record: AssessmentRecord) => void
+  /** Chave 2014 eq. 6a environmental stress E for heights not measured (default 0, species.ts). */
+  heightStressE?: number
 }
 
 /** Readings this close to the wall clock mean the data is live, not a replay of the past. */
 const LIVE_WITHIN_MS = 3_600_000
+const WIB_MS = 7 * 3_600_000
+
+/**
+ * What a tree's saved processing state holds: the dendrometer processor and the life tracker.
+ * (Saved states from before the life tracker are a bare DendroSnapshot; they still restore.)
+ */
+interface SavedProcessing {
+  version: 2
+  dendro: DendroSnapshot
+  life: LifeSnapshot
+}
 
 /** What an officer sees for one tree: its state, why, the numbers behind it and every decision. */
 export interface TreeEvidence {
@@ -44,6 +63,11 @@ export interface TreeEvidence {
   growth: GrowthEvidence | undefined
   dendro: DendroState | undefined
   liveness: Liveness | undefined
+  /** Life proven by growth (life.ts): growth window, coupling to VPD, dormancy, season days without growth. */
+  life: LifeEvidence | undefined
+  /** The officers' DBH and height measurements, and the biomass estimate they give now. */
+  measurements: TreeMeasurement[]
+  estimate: TreeEstimate | undefined
   decisions: ReturnType<TreeRepo['decisions']>
   certificates: string[]
   /** The certificate applications that wait on this tree; their status follows the tree's state. */
@@ -73,6 +97,11 @@ export class Verifier {
   /** Trees per village: the village weather station's air temperature goes to each (frost rule). */
   private readonly byVillage = new Map<string, Set<string>>()
   private readonly processors = new Map<string, DendroProcessor>()
+  private readonly lives = new Map<string, LifeTracker>()
+  /** The villages' weather stations, per local day (VPD, RH), for the life check. */
+  private readonly weather = new VillageWeather()
+  /** device → is it a weather station (registry kind `weather`)? */
+  private readonly weatherDevices = new Map<string, boolean>()
   private readonly dirty = new Set<string>()
   private timer: NodeJS.Timeout | undefined
   /** The newest reading time seen from any tree: "now" for data that is being replayed. */
@@ -109,13 +138,22 @@ export class Verifier {
     let lat: { tree: string; timeMs: number; value: number } | undefined
     for (const r of readings) {
       const treeId = this.byDevice.get(r.device)
-      if (r.quantity === 'air_temperature' && !treeId) {
-        // The village weather station's air temperature: frost handling in each tree's processor.
-        for (const id of this.byVillage.get(r.village) ?? [])
-          this.processor(id).pushTemperature(r.timeMs, r.value)
+      if (!treeId) {
+        if (
+          r.quantity === 'air_temperature' ||
+          r.quantity === 'relative_humidity' ||
+          r.quantity === 'rainfall'
+        ) {
+          if (this.isWeatherStation(r.device))
+            this.weather.push(r.village, r.device, r.timeMs, r.quantity, r.value)
+        }
+        if (r.quantity === 'air_temperature') {
+          // The village weather station's air temperature: frost handling in each tree's processor.
+          for (const id of this.byVillage.get(r.village) ?? [])
+            this.processor(id).pushTemperature(r.timeMs, r.value)
+        }
         continue
       }
-      if (!treeId) continue
       const p = this.processor(treeId)
       if (r.quantity === 'stem_diameter') {
         p.push(r.timeMs, r.value)
@@ -127,6 +165,15 @@ export class Verifier {
       } else continue
       this.dirty.add(treeId)
     }
+  }
+
+  private isWeatherStation(device: string): boolean {
+    let yes = this.weatherDevices.get(device)
+    if (yes === undefined) {
+      yes = this.opts.repo.deviceKind(device) === 'weather'
+      this.weatherDevices.set(device, yes)
+    }
+    return yes
   }
 
   private wallNow(): number {
@@ -145,9 +192,11 @@ export class Verifier {
   private processor(treeId: string): DendroProcessor {
     let p = this.processors.get(treeId)
     if (!p) {
-      const saved = this.opts.repo.getState(treeId)?.processor as DendroSnapshot | undefined
-      p = saved ? this.restoreProcessor(treeId, saved) : new DendroProcessor()
+      const saved = this.opts.repo.getState(treeId)?.processor as SavedProcessing | DendroSnapshot | undefined
+      const dendro = saved && 'dendro' in saved ? saved.dendro : saved
+      p = dendro ? this.restoreProcessor(treeId, dendro) : new DendroProcessor()
       this.processors.set(treeId, p)
+      if (saved && 'life' in saved) this.lives.set(treeId, LifeTracker.restore(saved.life))
     }
     return p
   }
@@ -163,6 +212,20 @@ export class Verifier {
       )
       return new DendroProcessor()
     }
+  }
+
+  private life(treeId: string): LifeTracker {
+    this.processor(treeId) // restores a saved tracker with the processor
+    let t = this.lives.get(treeId)
+    if (!t) {
+      t = new LifeTracker()
+      this.lives.set(treeId, t)
+    }
+    return t
+  }
+
+  private saved(treeId: string): SavedProcessing {
+    return { version: 2, dendro: this.processor(treeId).snapshot(), life: this.life(treeId).snapshot() }
   }
 
   private policyFor(tree: Tree): Policy & { minIncrementMm: number } {
@@ -188,11 +251,20 @@ export class Verifier {
   }
 
   private growthEvidence(
-    treeId: string,
+    tree: Tree,
     nowMs: number,
-  ): { state: DendroState; liveness: Liveness; growth: GrowthEvidence } {
+  ): { state: DendroState; liveness: Liveness; growth: GrowthEvidence; life: LifeEvidence } {
+    const treeId = tree.id
     const state = this.processor(treeId).state()
-    const liveness = assessLiveness(state, { nowMs })
+    const species = getSpecies(tree.species)
+    const phenology: LifeSpecies = {
+      isLeafless: (month) => (species ? isLeaflessMonth(species, month) : false),
+    }
+    const tracker = this.life(treeId)
+    tracker.ingest(state.history, (day) => this.weather.day(tree.village, day), phenology)
+    const month = new Date(nowMs + WIB_MS).getUTCMonth() + 1
+    const life = tracker.evidence({ month, species: phenology })
+    const liveness = assessLiveness(state, { nowMs, life })
     const growth: GrowthEvidence = {
       daysObserved: state.days,
       groUm: state.groUm,
@@ -201,6 +273,7 @@ export class Verifier {
       growthUmPerDay30d: state.growthUmPerDay30d ?? 0,
       dailyAmplitudeUm: state.dailyAmplitudeUm ?? 0,
       alive: liveness.alive,
+      dormancy: liveness.dormancy ?? null,
       flags: liveness.flags.map((f) => ({
         kind: f.kind,
         severity: f.severity,
@@ -210,7 +283,7 @@ export class Verifier {
       })),
       lastTimeMs: state.lastTimeMs ?? undefined,
     }
-    return { state, liveness, growth }
+    return { state, liveness, growth, life }
   }
 
   /** Re-assess one tree now; returns its (possibly new) state. */
@@ -219,11 +292,12 @@ export class Verifier {
     const tree = repo.getTree(treeId)
     if (!tree) throw unknownTree(treeId)
     const nowMs = this.nowMs()
-    const { state: dendro, growth } = this.growthEvidence(treeId, nowMs)
+    const { state: dendro, growth } = this.growthEvidence(tree, nowMs)
     const policy = this.policyFor(tree)
     const current = repo.getState(treeId)
     const assessment = assess(growth, policy, nowMs)
-    // An officer's or an earlier verification stands unless the evidence turns to failure.
+    // An officer's or an earlier verification stands unless the evidence turns to failure (a
+    // growing season without growth, tampering): dormancy, drought or silence never revoke it.
     const held = current?.state === 'verified' && assessment.state !== 'failed'
     let next: TreeState = held ? 'verified' : assessment.state
     if (next === 'eligible' && policy.autoVerify) next = 'verified'
@@ -250,7 +324,7 @@ export class Verifier {
     repo.saveState(treeId, {
       state: next,
       detail,
-      processor: this.processor(treeId).snapshot(),
+      processor: this.saved(treeId),
       updatedAtMs: nowMs,
     })
     this.report(tree, next, growth, assessment.progressPct, nowMs)
@@ -264,7 +338,7 @@ export class Verifier {
     if (!tree) throw unknownTree(treeId)
     const current = repo.getState(treeId)
     const nowMs = this.wallNow()
-    const { state: dendro, growth } = this.growthEvidence(treeId, this.nowMs())
+    const { state: dendro, growth } = this.growthEvidence(tree, this.nowMs())
     const assessment = assess(growth, this.policyFor(tree), this.nowMs())
     let next: TreeState
     if (d.decision === 'verify') {
@@ -296,6 +370,29 @@ export class Verifier {
     return next
   }
 
+  /**
+   * An officer measured a tree (DBH at 1.3 m and/or height): kept with the tree's GRO now, so later
+   * estimates add only the dendrometer's growth since (estimate.ts).
+   */
+  measure(treeId: string, m: NewMeasurement): TreeMeasurement {
+    const tree = this.opts.repo.getTree(treeId)
+    if (!tree) throw unknownTree(treeId)
+    return this.opts.repo.addMeasurement(treeId, m, this.processor(treeId).state().groUm)
+  }
+
+  /** Biomass and O2 of a tree now: from measured DBH plus growth since, or none yet (estimate.ts). */
+  estimate(tree: Tree, groUm: number): TreeEstimate | undefined {
+    const species = getSpecies(tree.species)
+    if (!species) return undefined
+    return estimateTree({
+      species,
+      measurements: this.opts.repo.measurements(tree.id),
+      groUm,
+      initialHeightM: tree.initialHeightM,
+      stressE: this.opts.heightStressE,
+    })
+  }
+
   /** A failing sink must not stop verification: the record is a copy for charts. */
   private report(
     tree: Tree,
@@ -306,7 +403,8 @@ export class Verifier {
   ): void {
     if (!this.opts.onAssessment) return
     try {
-      this.opts.onAssessment(assessmentRecord(tree, state, growth, progressPct, atMs))
+      const estimate = this.estimate(tree, growth.groUm)
+      this.opts.onAssessment(assessmentRecord(tree, state, growth, progressPct, atMs, estimate))
     } catch (err) {
       this.log.warn({ err, tree: tree.id }, 'assessment not reported')
     }
@@ -320,7 +418,7 @@ export class Verifier {
     const stored = repo.getState(treeId)
     const hasData = this.processors.has(treeId) || stored?.processor !== undefined
     const nowMs = this.nowMs()
-    const computed = hasData ? this.growthEvidence(treeId, nowMs) : undefined
+    const computed = hasData ? this.growthEvidence(tree, nowMs) : undefined
     const state = stored?.state ?? 'awaiting_data'
     return {
       tree,
@@ -336,6 +434,9 @@ export class Verifier {
       growth: computed?.growth,
       dendro: computed?.state,
       liveness: computed?.liveness,
+      life: computed?.life,
+      measurements: repo.measurements(treeId),
+      estimate: this.estimate(tree, computed?.growth.groUm ?? 0),
       decisions: repo.decisions(treeId),
       certificates: repo.certificatesOf(treeId),
     }
@@ -351,16 +452,10 @@ export class Verifier {
   ): void {
     const species = getSpecies(tree.species)
     if (!species) throw new Error(`tree ${tree.id}: unknown species ${tree.species}`)
+    // the stem at the dendrometer (evidence), and the DBH-based estimate (never the stem diameter)
     const currentDiameterMm = tree.initialDiameterMm + growth.groUm / 1000
-    const diameterCm = currentDiameterMm / 10
-    const height = estimateHeightM(
-      species.id as SpeciesId,
-      diameterCm,
-      tree.initialHeightM
-        ? { heightM: tree.initialHeightM, diameterCm: tree.initialDiameterMm / 10 }
-        : undefined,
-    )
-    const biomassInput = { diameterCm, heightM: height.heightM, woodDensity: species.woodDensityGCm3 }
+    const estimate = this.estimate(tree, growth.groUm)!
+    const mds = meanDailyShrinkage(dendro.history)
     const draft = buildRecordDraft({
       treeId: tree.id,
       species: species.id,
@@ -373,6 +468,8 @@ export class Verifier {
         groUm: growth.groUm,
         daysObserved: growth.daysObserved,
         dailyAmplitudeUm: growth.dailyAmplitudeUm,
+        ...(mds ? { mdsUm: mds.um, mdsMethod: mds.method } : {}),
+        ...(tree.mountHeightCm !== undefined ? { mountHeightCm: tree.mountHeightCm } : {}),
         growthUmPerMonth: dendro.growthUmPerMonth ?? growth.growthUmPerDay30d * 30,
         alive: growth.alive === true,
         flags: growth.flags.map((f) => f.kind),
@@ -382,8 +479,7 @@ export class Verifier {
           twdUm: d.twdUm,
         })),
       },
-      biomass: estimateBiomass(biomassInput),
-      biomassInput: { ...biomassInput, heightSource: height.source },
+      estimate,
       decision: { by, reason: reason.slice(0, 500), atMs: nowMs },
       nowMs,
     })
@@ -404,6 +500,7 @@ function summarize(g: GrowthEvidence): Record<string, unknown> {
     growthUmPerDay30d: Number(g.growthUmPerDay30d.toFixed(2)),
     dailyAmplitudeUm: Math.round(g.dailyAmplitudeUm),
     alive: g.alive,
+    dormancy: g.dormancy ?? null,
     flags: g.flags.filter((f) => f.severity !== 'info').map((f) => ({ kind: f.kind, message: f.message })),
   }
 }

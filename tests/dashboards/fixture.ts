@@ -112,7 +112,10 @@ export async function loadDistrict(
           species: n.subject!,
           plantedAtMs: fromMs - 30 * DAY_MS,
           initialDiameterMm: big ? 60 : 15,
-          initialHeightM: big ? 4 : 1.2,
+          initialHeightM: big ? 4 : 1.6,
+          // biomass uses the DBH measured at registration (1.0 cm: below eq. 4's range, a rough figure)
+          dbhCm: big ? 5.5 : 1.0,
+          mountHeightCm: 30,
           lat: n.latDeg,
           lon: n.lonDeg,
         },

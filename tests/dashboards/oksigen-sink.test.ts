@@ -92,6 +92,8 @@ describe('assessments reach InfluxDB', () => {
           plantedAtMs: Date.UTC(2026, 0, 1),
           initialDiameterMm: 60,
           initialHeightM: 4,
+          mountHeightCm: 30,
+          dbhCm: 5.5, // biomass uses the DBH, not the stem at the dendrometer
         },
         SPECIES_IDS,
       ).id
@@ -120,7 +122,7 @@ describe('assessments reach InfluxDB', () => {
     expect(states).toEqual(['awaiting_data', ...decisions])
     const last = rows.at(-1)!
     expect(last.gro_um as number).toBeGreaterThan(500) // ~40 µm a day for 20 days
-    expect(last.o2_kg as number).toBeGreaterThan(0) // D ≈ 6 cm: inside Chave's fitted range
+    expect(last.o2_kg as number).toBeGreaterThan(0) // DBH ≈ 5.6 cm: inside Chave's fitted range
     expect(last.o2_kg_rough ?? null).toBeNull() // no rough figure next to a sound one
     const rp = await influxQuery(influxd.url, 'kampung', 'SHOW RETENTION POLICIES ON "kampung"')
     expect(rp.find((r) => r.name === 'events')?.duration).toBe('0s') // INF

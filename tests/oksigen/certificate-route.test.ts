@@ -68,7 +68,8 @@ describe('GET /verify/:id', () => {
     expect(html).toContain('VALID')
     expect(html).not.toContain('TIDAK SAH')
     expect(html).toContain('T-7QK2M9')
-    expect(html).toContain('Falcataria moluccana')
+    expect(html).toContain('Falcataria falcata')
+    expect(html).toContain('Falcataria moluccana') // its synonym, still in use
     expect(html).toContain('2025-01-15')
     expect(html).toContain('-8.220, 114.369')
     expect(html).toContain('46.96 mm') // diameter increment

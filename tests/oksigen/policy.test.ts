@@ -66,4 +66,25 @@ describe('verification policy', () => {
       /^growth stalled/,
     )
   })
+
+  it('is dormant, not failed nor at risk, while leafless or in a wet spell without proven growth', () => {
+    const leafless = healthy({
+      alive: false,
+      dormancy: 'leafless',
+      growthUmPerDay7d: 0,
+      growthUmPerDay30d: 0,
+      twdUm: 400,
+    })
+    expect(assess(leafless, policy, now)).toMatchObject({
+      state: 'dormant',
+      reason: expect.stringMatching(/leafless/),
+    })
+    const wet = healthy({ alive: false, dormancy: 'wet_spell', growthUmPerDay7d: 0, growthUmPerDay30d: 0 })
+    expect(assess(wet, policy, now).state).toBe('dormant')
+    // growth proven: it grows in the rain, it is not dormant
+    expect(assess(healthy({ dormancy: 'wet_spell' }), policy, now).state).toBe('growing')
+    // a failure (a growing season without growth) still wins over dormancy
+    const failing = { ...wet, flags: [flag('no_growth_in_growing_season')] }
+    expect(assess(failing, policy, now).state).toBe('failed')
+  })
 })

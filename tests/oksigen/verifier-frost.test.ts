@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Oksigen, SPECIES_IDS } from '../../src/oksigen/index.ts'
 import { policySchema } from '../../src/oksigen/policy.ts'
 import { Registry } from '../../src/registry/index.ts'
+import { SCHEMAS } from '../../src/schemas.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
 
 const DAY = 86_400_000
@@ -17,7 +18,7 @@ const STEP = 10 * 60_000
  */
 describe('Verifier: air temperature of the village weather station', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-verifier-frost-'))
-  const registry = new Registry({ path: path.join(dir, 'registry.db') })
+  const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
   let oksigen: Oksigen
   const trees: Record<string, string> = {}
 

@@ -7,6 +7,7 @@ const TABS = [
   ['needs decision', NEEDS_DECISION],
   ['failed', ['failed']],
   ['growing', ['growing']],
+  ['dormant', ['dormant']], // leafless season or wet spell: not a failure
   ['awaiting data', ['awaiting_data']],
   ['verified', ['verified']],
   ['all', null],

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import express from 'express'
 import { verifyRouter } from '../../api/index.ts'
-import { estimateBiomass } from '../biomass.ts'
-import { estimateHeightM, SPECIES } from '../species.ts'
+import { estimateTree } from '../estimate.ts'
+import { SPECIES } from '../species.ts'
 import { buildRecordDraft, FileCertificateStore, KeyRing, signRecord } from './index.ts'
 
 const out = process.argv[2] ?? (await mkdtemp(join(tmpdir(), 'oksigen-example-')))
@@ -21,9 +21,16 @@ await store.start()
 
 const DAY_MS = 86_400_000
 const plantedAtMs = Date.UTC(2025, 0, 15)
-const diameterCm = 6.2
-const height = estimateHeightM('sengon', diameterCm, { heightM: 1.6, diameterCm: 1.5 })
-const biomassInput = { diameterCm, heightM: height.heightM, woodDensity: SPECIES.sengon.woodDensityGCm3 }
+// The officer measured DBH 2.8 cm and height 3.2 m half a year after planting, when the
+// dendrometer had recorded 22 000 µm of growth; it has recorded 47 000 µm by now.
+const estimate = estimateTree({
+  species: SPECIES.sengon,
+  measurements: [
+    { atMs: plantedAtMs, heightM: 1.1, groUmAt: 0, by: 'registration' },
+    { atMs: plantedAtMs + 182 * DAY_MS, dbhCm: 2.8, heightM: 3.2, groUmAt: 22_000, by: 'officer-1' },
+  ],
+  groUm: 47_000,
+})
 const draft = buildRecordDraft({
   treeId: 'pohon-7qk2m9',
   species: 'sengon',
@@ -36,6 +43,9 @@ const draft = buildRecordDraft({
     groUm: 47_000,
     daysObserved: 365,
     dailyAmplitudeUm: 84,
+    mdsUm: 61,
+    mdsMethod: 'harmonic-peak-to-peak',
+    mountHeightCm: 30,
     growthUmPerMonth: 3900,
     alive: true,
     flags: [],
@@ -45,8 +55,7 @@ const draft = buildRecordDraft({
       twdUm: 40 + 30 * Math.sin(i / 5),
     })),
   },
-  biomass: estimateBiomass(biomassInput),
-  biomassInput: { ...biomassInput, heightSource: height.source },
+  estimate,
   decision: {
     by: 'auto',
     reason: 'diameter +47 mm >= 5 mm; growing for 30 days',

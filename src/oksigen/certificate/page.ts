@@ -120,20 +120,29 @@ function validBody(view: Extract<PageView, { kind: 'valid' }>): string {
   const est = r.estimate
   const sp = getSpecies(r.species)
   const speciesText = sp
-    ? `${esc(sp.localName)} <i>(${esc(sp.scientificName)})</i>`
+    ? `${esc(sp.localName)} <i>(${esc(sp.scientificName)})</i>${
+        sp.synonyms.length
+          ? ` <small>syn. ${sp.synonyms.map((n) => `<i>${esc(n)}</i>`).join(', ')}</small>`
+          : ''
+      }`
     : `<code>${esc(r.species)}</code>`
   const flags = ev.flags.length ? ev.flags.map(esc).join(', ') : 'tidak ada / none'
   const o2 =
-    est.inFittedRange && est.o2Kg !== null
-      ? `<p><strong>≈ ${esc(fmt(est.o2Kg, 1))} kg O₂</strong></p>
+    est.method === 'none'
+      ? `<p class="note">${bi(
+          'Belum ada perkiraan berbasis DBH: diameter setinggi dada (1,3 m) belum diukur, atau pohon masih lebih pendek dari 1,3 m.',
+          est.note,
+        )}</p>`
+      : est.inFittedRange && est.o2Kg !== null
+        ? `<p><strong>≈ ${esc(fmt(est.o2Kg, 1))} kg O₂</strong></p>
 <p>${bi(
-          `Oksigen yang dilepaskan untuk membentuk karbon dalam biomassa di atas tanah pohon ini (≈ ${fmt(est.agbKg ?? 0, 1)} kg), menurut Chave dkk. 2014 persamaan 4.`,
-          `Oxygen released to build the carbon in this tree's above-ground biomass (≈ ${fmt(est.agbKg ?? 0, 1)} kg), from Chave et al. 2014 eq. 4.`,
-        )}</p>`
-      : `<p class="note">${bi(
-          'Di luar rentang data persamaan (diameter di bawah 5 cm): belum ada perkiraan yang dapat dipertanggungjawabkan untuk pohon sekecil ini.',
-          est.note ?? 'Outside the fitted range of the equation: no sound estimate for a tree this small.',
-        )}</p>`
+            `Oksigen yang dilepaskan untuk membentuk karbon dalam biomassa di atas tanah pohon ini (≈ ${fmt(est.agbKg ?? 0, 1)} kg), menurut Chave dkk. 2014 persamaan 4.`,
+            `Oxygen released to build the carbon in this tree's above-ground biomass (≈ ${fmt(est.agbKg ?? 0, 1)} kg), from Chave et al. 2014 eq. 4.`,
+          )}</p>`
+        : `<p class="note">${bi(
+            'Di luar rentang data persamaan (diameter di bawah 5 cm): belum ada perkiraan yang dapat dipertanggungjawabkan untuk pohon sekecil ini.',
+            est.note ?? 'Outside the fitted range of the equation: no sound estimate for a tree this small.',
+          )}</p>`
   const by =
     r.decision.by === 'auto' ? 'otomatis / automatic' : `petugas / officer <code>${esc(r.decision.by)}</code>`
   return `<section class="status ok" role="status"><strong>SAH</strong><small lang="en">VALID</small>
@@ -150,12 +159,25 @@ ${row('Lokasi (dibulatkan)', 'Location (rounded)', `${esc(fmt(r.location.lat, 3)
 </dl>
 <h2>${bi('Bukti pertumbuhan', 'Growth evidence')}</h2>
 <dl>
-${row('Diameter awal', 'Initial diameter', `${esc(fmt(ev.initialDiameterMm, 1))} mm`)}
-${row('Diameter sekarang', 'Current diameter', `${esc(fmt(ev.currentDiameterMm, 1))} mm`)}
+${row('Diameter awal (di dendrometer)', 'Initial diameter (at the dendrometer)', `${esc(fmt(ev.initialDiameterMm, 1))} mm`)}
+${row('Diameter sekarang (di dendrometer)', 'Current diameter (at the dendrometer)', `${esc(fmt(ev.currentDiameterMm, 1))} mm`)}
 ${row('Pertambahan diameter', 'Diameter increment', `${esc(fmt(ev.diameterIncrementMm, 2))} mm`)}
 ${row('Pertumbuhan tetap (GRO)', 'Irreversible growth (GRO)', `${esc(fmt(ev.groUm, 0))} µm`)}
 ${row('Laju pertumbuhan', 'Growth rate', `${esc(fmt(ev.growthUmPerMonth, 0))} µm/bulan · month`)}
-${row('Amplitudo harian', 'Daily amplitude', `${esc(fmt(ev.dailyAmplitudeUm, 0))} µm`)}
+${
+  ev.mdsUm !== undefined
+    ? row(
+        'Penyusutan harian maksimum (MDS)',
+        'Maximum daily shrinkage (MDS)',
+        `${esc(fmt(ev.mdsUm, 0))} µm <small>${
+          ev.mdsMethod === 'mds'
+            ? 'maksimum pagi − minimum sore / morning maximum − afternoon minimum, rata-rata 7 hari / 7-day mean'
+            : 'dari siklus 24 jam yang dicocokkan / from the fitted 24 h cycle, 7-day mean'
+        }</small>`,
+      )
+    : row('Amplitudo harian', 'Daily amplitude (max − min)', `${esc(fmt(ev.dailyAmplitudeUm, 0))} µm`)
+}
+${ev.mountHeightCm !== undefined ? row('Tinggi dendrometer', 'Dendrometer height', `${esc(fmt(ev.mountHeightCm, 0))} cm`) : ''}
 ${row('Hari pengamatan', 'Days observed', esc(ev.daysObserved))}
 ${row('Hidup', 'Alive', ev.alive ? 'ya / yes' : 'tidak / no')}
 ${row('Tanda', 'Flags', flags)}
@@ -163,7 +185,7 @@ ${row('Tanda', 'Flags', flags)}
 <div class="chart">${growthChartSvg(ev.daily ?? [])}</div>
 <h2>${bi('Perkiraan oksigen', 'Oxygen estimate')}</h2>
 ${o2}
-<p><small>D ${esc(fmt(est.diameterCm, 2))} cm · H ${esc(fmt(est.heightM, 1))} m (${esc(est.heightSource)}) · ρ ${esc(fmt(est.woodDensityGCm3, 2))} g/cm³</small></p>
+${estimateInputs(est)}
 <h2>${bi('Keputusan', 'Decision')}</h2>
 <dl>
 ${row('Status', 'State', 'terverifikasi / verified')}
@@ -179,6 +201,46 @@ ${row('Diterbitkan', 'Issued', esc(wib(r.issuedAtMs)))}
   )} <a href="${esc(r.id)}.json">${esc(r.id)}.json</a> · <a href="keys.json">keys.json</a></p>
 <dl>${row('Kunci', 'Key', `<code>${esc(view.keyId)}</code>`)}${row('Alamat', 'URL', `<code>${esc(view.url)}</code>`)}</dl>
 <div class="qr">${view.qrSvg}</div>`
+}
+
+const HEIGHT_SOURCE: Record<string, [string, string]> = {
+  measured: ['diukur', 'measured'],
+  'scaled-from-measured': [
+    'dari pengukuran, diskalakan dengan Chave 2014 pers. 6a',
+    'from a measurement, scaled by Chave 2014 eq. 6a',
+  ],
+  'chave2014-eq6a': ['Chave 2014 pers. 6a', 'Chave 2014 eq. 6a'],
+  allometry: ['rumus lama per jenis', "the species' former power law"],
+}
+
+/** Method and every input of the estimate, so anyone can redo it. */
+function estimateInputs(est: VerificationRecord['estimate']): string {
+  const rho = `${esc(fmt(est.woodDensityGCm3, 2))} g/cm³${
+    est.woodDensitySource
+      ? ` <small>${esc(est.woodDensitySource)}${est.woodDensityN ? `, n ${esc(est.woodDensityN)}` : ''}</small>`
+      : ''
+  }`
+  if (est.method === 'none') {
+    return `<dl>${row('Metode', 'Method', 'belum ada / none yet')}${row('Kerapatan kayu ρ', 'Wood density ρ', rho)}</dl>`
+  }
+  const d =
+    est.diameterKind === 'dbh'
+      ? `${esc(fmt(est.diameterCm, 2))} cm <small>${esc(
+          `diukur ${fmt(est.dbhMeasuredCm ?? 0, 2)} cm pada ${est.dbhMeasuredOn ?? '?'} + ${fmt(est.dbhIncrementCm ?? 0, 2)} cm dari dendrometer / measured ${fmt(est.dbhMeasuredCm ?? 0, 2)} cm on ${est.dbhMeasuredOn ?? '?'} + ${fmt(est.dbhIncrementCm ?? 0, 2)} cm from the dendrometer`,
+        )}${est.dbhAssumption ? `<br>${esc(est.dbhAssumption)}` : ''}</small>`
+      : `${esc(fmt(est.diameterCm, 2))} cm <small>${esc(
+          'diameter batang di dendrometer (catatan lama, bukan DBH) / stem diameter at the dendrometer (older record, not DBH)',
+        )}</small>`
+  const [hid, hen] = HEIGHT_SOURCE[est.heightSource] ?? [est.heightSource, est.heightSource]
+  const h = `${esc(fmt(est.heightM, 1))} m <small>${esc(`${hid} / ${hen}`)}${
+    est.heightMeasuredM !== undefined ? esc(` (${fmt(est.heightMeasuredM, 1)} m)`) : ''
+  }${est.heightStressE !== undefined ? esc(`, E = ${est.heightStressE}`) : ''}</small>`
+  return `<dl>
+${row('Metode', 'Method', 'Chave dkk. 2014 pers. 4 / Chave et al. 2014 eq. 4: AGB = 0.0673 (ρ D² H)^0.976; C = 0.47 AGB; O₂ = C · 44/12 · 32/44')}
+${row('DBH (D)', 'Diameter at breast height (D)', d)}
+${row('Tinggi (H)', 'Height (H)', h)}
+${row('Kerapatan kayu ρ', 'Wood density ρ', rho)}
+</dl>`
 }
 
 const CHART = { widthPx: 640, panelPx: 140, gapPx: 34, leftPx: 64, rightPx: 12, topPx: 22 } as const

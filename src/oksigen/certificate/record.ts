@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { KampungError } from '../../errors.ts'
 import type { BiomassEstimate, BiomassInput } from '../biomass.ts'
+import { DBH_ASSUMPTION, type TreeEstimate } from '../estimate.ts'
 
 /**
  * The verification record: what a certificate says about one tree. It is public (anyone with the
@@ -37,13 +38,22 @@ export const evidenceSchema = z.strictObject({
   groUm: num,
   daysObserved: z.number().int().nonnegative(),
   dailyAmplitudeUm: num.nonnegative(),
+  /**
+   * Maximum daily shrinkage, mean of the last 7 complete days (µm): `mdsMethod` 'mds' = morning
+   * maximum − afternoon minimum per day; 'harmonic-peak-to-peak' = the fitted 24 h harmonic's
+   * peak-to-peak (what the processor gave before it reported MDS). Absent on older records.
+   */
+  mdsUm: num.nonnegative().optional(),
+  mdsMethod: z.enum(['mds', 'harmonic-peak-to-peak']).optional(),
+  /** Height of the dendrometer above ground, cm. */
+  mountHeightCm: num.positive().optional(),
   growthUmPerMonth: num,
   alive: z.boolean(),
   flags: z.array(z.string().max(64)).max(MAX_FLAGS),
   daily: z.array(dailyPointSchema).max(MAX_DAILY_POINTS).optional(),
 })
 
-export const estimateSchema = z.strictObject({
+export const chaveEstimateSchema = z.strictObject({
   method: z.literal('chave2014-eq4'),
   /** null when D is below the fitted range: no number is better than an unsound one. */
   agbKg: num.nonnegative().nullable(),
@@ -53,9 +63,38 @@ export const estimateSchema = z.strictObject({
   note: z.string().max(500).optional(),
   diameterCm: num.positive(),
   heightM: num.positive(),
-  heightSource: z.enum(['measured', 'allometry', 'scaled-from-measured']),
+  /** 'allometry': the per-species power laws of records issued before Chave 2014 eq. 6a. */
+  heightSource: z.enum(['measured', 'allometry', 'scaled-from-measured', 'chave2014-eq6a']),
   woodDensityGCm3: num.positive(),
+  // Since issue 14; absent on older records, whose D was the stem diameter at the dendrometer.
+  /** `dbh`: diameterCm is the diameter at breast height (1.3 m). */
+  diameterKind: z.literal('dbh').optional(),
+  dbhMeasuredCm: num.positive().optional(),
+  dbhMeasuredOn: z.string().regex(DAY_PATTERN).optional(),
+  /** Dendrometer growth added to the measured DBH, cm. */
+  dbhIncrementCm: num.nonnegative().optional(),
+  dbhAssumption: z.string().max(300).optional(),
+  heightMeasuredM: num.positive().optional(),
+  /** E of Chave 2014 eq. 6a, when the height came from it. */
+  heightStressE: num.optional(),
+  woodDensitySource: z.string().max(200).optional(),
+  woodDensityN: z.number().int().positive().optional(),
 })
+
+/** No DBH-based estimate yet (no DBH measured, or a sapling below 1.3 m): no numbers, a note. */
+export const noEstimateSchema = z.strictObject({
+  method: z.literal('none'),
+  agbKg: z.null(),
+  co2Kg: z.null(),
+  o2Kg: z.null(),
+  inFittedRange: z.literal(false),
+  note: z.string().max(500),
+  woodDensityGCm3: num.positive(),
+  woodDensitySource: z.string().max(200).optional(),
+  woodDensityN: z.number().int().positive().optional(),
+})
+
+export const estimateSchema = z.discriminatedUnion('method', [chaveEstimateSchema, noEstimateSchema])
 
 export const decisionSchema = z.strictObject({
   state: z.literal('verified'),
@@ -99,8 +138,12 @@ export interface RecordInput {
   /** Exact location: rounded here, never stored as given. */
   location: { lat: number; lon: number }
   evidence: Evidence
-  biomass: BiomassEstimate
-  biomassInput: BiomassInput & { heightSource: RecordEstimate['heightSource'] }
+  /** The tree's estimate (estimate.ts); or, as before issue 14, `biomass` with its `biomassInput`. */
+  estimate?: TreeEstimate
+  biomass?: BiomassEstimate
+  biomassInput?: BiomassInput & {
+    heightSource: Extract<RecordEstimate, { method: 'chave2014-eq4' }>['heightSource']
+  }
   decision: Omit<Decision, 'state'>
   /** 0..3; fewer decimals = coarser location (2 ≈ 1.1 km). */
   locationDecimals?: number
@@ -132,6 +175,68 @@ export function thinDaily(daily: readonly DailyPoint[], max = MAX_DAILY_POINTS):
   return out
 }
 
+const amountsOf = (b: BiomassEstimate) => ({
+  agbKg: b.agbKg === null ? null : round(b.agbKg, 2),
+  co2Kg: b.co2Kg === null ? null : round(b.co2Kg, 2),
+  o2Kg: b.o2Kg === null ? null : round(b.o2Kg, 2),
+  inFittedRange: b.inFittedRange,
+  ...(b.note ? { note: b.note } : {}),
+})
+
+function recordEstimate(input: RecordInput): RecordEstimate {
+  const e = input.estimate
+  if (e?.method === 'none') {
+    return {
+      method: 'none',
+      agbKg: null,
+      co2Kg: null,
+      o2Kg: null,
+      inFittedRange: false,
+      note: e.note,
+      woodDensityGCm3: round(e.woodDensityGCm3, 3),
+      woodDensitySource: e.woodDensitySource,
+      ...(e.woodDensityN ? { woodDensityN: e.woodDensityN } : {}),
+    }
+  }
+  if (e) {
+    return {
+      method: 'chave2014-eq4',
+      ...amountsOf(e.biomass),
+      diameterCm: round(e.dbhCm, 3),
+      heightM: round(e.heightM, 2),
+      heightSource: e.heightSource,
+      woodDensityGCm3: round(e.woodDensityGCm3, 3),
+      diameterKind: 'dbh',
+      dbhMeasuredCm: round(e.dbhMeasuredCm, 2),
+      dbhMeasuredOn: jakartaDay(e.dbhMeasuredAtMs),
+      dbhIncrementCm: round(e.dbhIncrementCm, 3),
+      dbhAssumption: DBH_ASSUMPTION,
+      ...(e.heightMeasuredM !== undefined ? { heightMeasuredM: round(e.heightMeasuredM, 2) } : {}),
+      ...(e.stressE !== undefined ? { heightStressE: e.stressE } : {}),
+      woodDensitySource: e.woodDensitySource,
+      ...(e.woodDensityN ? { woodDensityN: e.woodDensityN } : {}),
+    }
+  }
+  const b = input.biomass
+  const bi = input.biomassInput
+  if (!b || !bi)
+    throw new KampungError(
+      'invalid_record',
+      'record draft: give `estimate` or `biomass` with `biomassInput`',
+      {
+        retryable: false,
+      },
+    )
+  return {
+    method: 'chave2014-eq4',
+    ...amountsOf(b),
+    diameterCm: round(bi.diameterCm, 3),
+    heightM: round(bi.heightM, 2),
+    heightSource: bi.heightSource,
+    woodDensityGCm3: round(bi.woodDensity, 3),
+  }
+}
+
 /**
  * Builds a record draft from the verification outcome: rounds the location (privacy) and the
  * numbers (µm to 0.1, mm to 0.001, kg to 0.01 — no false precision, short canonical form), thins
@@ -140,7 +245,6 @@ export function thinDaily(daily: readonly DailyPoint[], max = MAX_DAILY_POINTS):
 export function buildRecordDraft(input: RecordInput): RecordDraft {
   const decimals = Math.max(0, Math.min(MAX_LOCATION_DECIMALS, Math.floor(input.locationDecimals ?? 3)))
   const ev = input.evidence
-  const b = input.biomass
   const draft: RecordDraft = {
     id: input.id ?? newRecordId(),
     version: 1,
@@ -155,6 +259,9 @@ export function buildRecordDraft(input: RecordInput): RecordDraft {
       groUm: round(ev.groUm, 1),
       daysObserved: Math.round(ev.daysObserved),
       dailyAmplitudeUm: round(ev.dailyAmplitudeUm, 1),
+      ...(ev.mdsUm !== undefined ? { mdsUm: round(ev.mdsUm, 1) } : {}),
+      ...(ev.mdsMethod ? { mdsMethod: ev.mdsMethod } : {}),
+      ...(ev.mountHeightCm !== undefined ? { mountHeightCm: round(ev.mountHeightCm, 1) } : {}),
       growthUmPerMonth: round(ev.growthUmPerMonth, 1),
       alive: ev.alive,
       flags: [...ev.flags],
@@ -168,18 +275,7 @@ export function buildRecordDraft(input: RecordInput): RecordDraft {
           }
         : {}),
     },
-    estimate: {
-      method: 'chave2014-eq4',
-      agbKg: b.agbKg === null ? null : round(b.agbKg, 2),
-      co2Kg: b.co2Kg === null ? null : round(b.co2Kg, 2),
-      o2Kg: b.o2Kg === null ? null : round(b.o2Kg, 2),
-      inFittedRange: b.inFittedRange,
-      ...(b.note ? { note: b.note } : {}),
-      diameterCm: round(input.biomassInput.diameterCm, 3),
-      heightM: round(input.biomassInput.heightM, 2),
-      heightSource: input.biomassInput.heightSource,
-      woodDensityGCm3: round(input.biomassInput.woodDensity, 3),
-    },
+    estimate: recordEstimate(input),
     decision: { state: 'verified', ...input.decision },
     issuedAtMs: input.nowMs ?? Date.now(),
   }

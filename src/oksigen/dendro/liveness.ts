@@ -1,3 +1,4 @@
+import type { LifeEvidence } from './life.ts'
 import { HOUR_MS } from './options.ts'
 import type { DendroState } from './processor.ts'
 
@@ -11,6 +12,12 @@ import type { DendroState } from './processor.ts'
  * dendrometer on a post has a small, steady thermal cycle peaking in the afternoon: (a) and (c) fail.
  * The peak-to-peak of a fitted harmonic is used instead of max − min, which for white noise alone
  * is ~5σ over 144 values a day and would pass a post as a tree.
+ *
+ * That cycle check alone is what `assessLiveness(state)` does without `life`. The verifier always
+ * passes `life` (LifeTracker evidence, life.ts): then a daily cycle is necessary evidence of nothing —
+ * dead wood and posts have one too, dormant trees lack it — so the cycle flags become warnings
+ * (info while dormant), `alive` means irreversible growth with shrinkage coupled to VPD, and a tree
+ * fails only after a growing season without growth (`no_growth_in_growing_season`).
  */
 
 export type FlagKind =
@@ -21,6 +28,11 @@ export type FlagKind =
   | 'location_changed'
   | 'jump_corrected'
   | 'growth_not_at_night'
+  | 'dormant'
+  | 'no_growth_in_growing_season'
+  | 'growth_not_proven'
+  | 'shrinkage_not_coupled'
+  | 'no_village_weather'
 
 /** failure: the tree cannot be verified while it stands; warning: look at it; info: for the record. */
 export type FlagSeverity = 'failure' | 'warning' | 'info'
@@ -36,6 +48,8 @@ export interface Flag {
 export interface Liveness {
   alive: boolean | 'unknown'
   flags: Flag[]
+  /** With `life`: the tree's dormancy now (leafless season, wet spell), null when none. */
+  dormancy?: 'leafless' | 'wet_spell' | null
 }
 
 export const LIVENESS_DEFAULTS = {
@@ -121,8 +135,9 @@ const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** di
 /** Liveness and tamper evidence as of `nowMs` (default: the newest reading's time). */
 export function assessLiveness(
   state: DendroState,
-  options: Partial<LivenessOptions> & { nowMs?: number } = {},
+  options: Partial<LivenessOptions> & { nowMs?: number; life?: LifeEvidence } = {},
 ): Liveness {
+  const life = options.life
   const o = { ...LIVENESS_DEFAULTS, ...options }
   const flags: Flag[] = []
   let alive: boolean | 'unknown' = 'unknown'
@@ -156,10 +171,11 @@ export function assessLiveness(
     const steady = cycle.phaseConsistency >= o.minPhaseConsistency
     const inPhase =
       cycle.troughHourLocal >= o.troughFromHourLocal && cycle.troughHourLocal < o.troughToHourLocal
+    const dormant = life?.dormancy != null
     if (!bigEnough || !steady) {
       flags.push({
         kind: 'no_daily_cycle',
-        severity: 'failure',
+        severity: life ? (dormant ? 'info' : 'warning') : 'failure',
         sinceMs: since,
         evidence,
         message: !bigEnough
@@ -170,7 +186,9 @@ export function assessLiveness(
     if (steady && !inPhase) {
       flags.push({
         kind: 'wrong_phase',
-        severity: 'failure',
+        // A large, steady cycle thickest in the afternoon is a post's or a frame's thermal cycle:
+        // evidence of tampering whatever the season. A small one, or one while dormant, is not.
+        severity: !life || (bigEnough && !dormant) ? 'failure' : 'warning',
         sinceMs: since,
         evidence,
         message: `the stem is thinnest at ${evidence.troughHourLocal} h local; a living stem is thinnest in the afternoon (${o.troughFromHourLocal}–${o.troughToHourLocal} h): a sensor on a post or not on a tree?`,
@@ -178,6 +196,7 @@ export function assessLiveness(
     }
     alive = bigEnough && steady && inPhase
   }
+  if (life) alive = lifeFlags(life, cycle, flags, state)
 
   const w30Increase =
     state.growthUmPerDay30d === null ? 0 : state.growthUmPerDay30d * Math.min(30, state.history.length)
@@ -243,7 +262,93 @@ export function assessLiveness(
     })
   }
 
-  return { alive, flags }
+  return life ? { alive, flags, dormancy: life.dormancy } : { alive, flags }
+}
+
+/**
+ * The life rule's flags (see life.ts) and `alive`: growth proven and its shrinkage not decoupled
+ * from VPD → true; no growth → false (a failure only after `failAfterSeasonDays` growing-season
+ * days); dormant → the cycle's absence is expected and nothing counts against the tree.
+ */
+function lifeFlags(
+  life: LifeEvidence,
+  cycle: CycleEvidence | null,
+  flags: Flag[],
+  state: DendroState,
+): boolean | 'unknown' {
+  const since = life.lastProvenDayMs ?? state.history[0]?.dayStartMs ?? null
+  const c = life.coupling
+  const couplingEvidence = {
+    couplingR: c.r === null ? null : round(c.r, 3),
+    couplingDays: c.days,
+    vpdSdKpa: c.vpdSdKpa === null ? null : round(c.vpdSdKpa, 3),
+  }
+  const growthEvidence = {
+    growthDays: life.growthDays,
+    growthUmWindow: round(life.growthUmWindow, 1),
+    meanShrinkUm: life.meanShrinkUm === null ? null : round(life.meanShrinkUm, 1),
+    seasonDaysWithoutGrowth: life.seasonDaysWithoutGrowth,
+    failAfterSeasonDays: life.failAfterSeasonDays,
+  }
+  if (life.dormancy) {
+    flags.push({
+      kind: 'dormant',
+      severity: 'info',
+      sinceMs: state.history.at(-1)?.dayStartMs ?? null,
+      evidence: { ...growthEvidence },
+      message:
+        life.dormancy === 'leafless'
+          ? 'dormant: the species is leafless in this season (no transpiration, no growth expected)'
+          : 'dormant: wet spell (air near saturation, hardly any transpiration)',
+    })
+  }
+  if (c.status === 'unknown' && life.weatherDays === 0) {
+    flags.push({
+      kind: 'no_village_weather',
+      severity: 'info',
+      sinceMs: null,
+      evidence: couplingEvidence,
+      message: 'no weather station readings from the village: shrinkage not checked against VPD',
+    })
+  }
+  const cycleWords = !cycle
+    ? 'no daily cycle judged yet'
+    : cycle.amplitudeUm > cycle.thresholdUm
+      ? `its daily cycle (${round(cycle.amplitudeUm, 1)} µm) is what wood does with air humidity, not proof of life`
+      : `no daily cycle (${round(cycle.amplitudeUm, 1)} µm)`
+  if (life.failed) {
+    flags.push({
+      kind: 'no_growth_in_growing_season',
+      severity: 'failure',
+      sinceMs: since,
+      evidence: growthEvidence,
+      message: `no irreversible growth over ${life.seasonDaysWithoutGrowth} growing-season days (limit ${life.failAfterSeasonDays}); ${cycleWords}`,
+    })
+    return false
+  }
+  if (!life.growthProven) {
+    if (!life.dormancy && life.daysSeen > 0) {
+      flags.push({
+        kind: 'growth_not_proven',
+        severity: 'warning',
+        sinceMs: since,
+        evidence: growthEvidence,
+        message: `growth not proven: ${life.growthDays} growth days and ${round(life.growthUmWindow, 0)} µm in the last 30 days; ${cycleWords}`,
+      })
+    }
+    return life.daysSeen === 0 ? 'unknown' : false
+  }
+  if (c.status === 'not_coupled') {
+    flags.push({
+      kind: 'shrinkage_not_coupled',
+      severity: 'warning',
+      sinceMs: since,
+      evidence: couplingEvidence,
+      message: `daily shrinkage does not follow atmospheric demand (r ${round(c.r, 2)} with VPD over ${c.days} days, needs ≥ 0.3)`,
+    })
+    return false
+  }
+  return true
 }
 
 /** True when any flag is a failure (the tree cannot be verified). */
