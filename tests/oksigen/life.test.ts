@@ -85,7 +85,7 @@ describe('a hygroscopic post and a dead stem are never verified', () => {
       record: VerificationRecord
     }
     const r = signed.record
-    expect(r.evidence.mdsMethod).toBe('harmonic-peak-to-peak') // until the processor reports MDS per day
+    expect(r.evidence.mdsMethod).toBe('mds') // the processor reports MDS per day (morning max → afternoon min)
     expect(r.evidence.mdsUm).toBeGreaterThan(5)
     expect(r.estimate).toMatchObject({
       method: 'chave2014-eq4',

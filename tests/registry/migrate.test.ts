@@ -16,7 +16,8 @@ import {
 import { SCHEMAS } from '../../src/schemas.ts'
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures')
-const ALL_AT_1 = { registry: 1, oksigen: 1, console: 1, alerts: 1 }
+// Every capability at its latest version (oksigen 2: issue 14's DBH measurements).
+const ALL_AT_1 = { registry: 1, ...Object.fromEntries(SCHEMAS.map((s) => [s.capability, s.migrations.length])) }
 
 /** Every table, index and trigger with its SQL as SQLite stores it (root pages differ, so left out). */
 function schemaOf(file: string): Array<{ type: string; name: string; tbl_name: string; sql: string | null }> {
@@ -69,6 +70,7 @@ describe('schema migrations keyed by capability', () => {
       { capability: 'alerts', version: 1 },
       { capability: 'console', version: 1 },
       { capability: 'oksigen', version: 1 },
+      { capability: 'oksigen', version: 2 },
       { capability: 'registry', version: 1 },
     ])
     await registry.stop()

@@ -44,7 +44,7 @@ const draft = buildRecordDraft({
     daysObserved: 365,
     dailyAmplitudeUm: 84,
     mdsUm: 61,
-    mdsMethod: 'harmonic-peak-to-peak',
+    mdsMethod: 'mds',
     mountHeightCm: 30,
     growthUmPerMonth: 3900,
     alive: true,
