@@ -1,0 +1,37 @@
+import { z } from 'zod'
+import type { Language } from '../directory.ts'
+
+/** Shared pieces of the rules' config schemas and texts (no imports from the engine or config). */
+
+export const MINUTE_MS = 60_000
+export const HOUR_MS = 60 * MINUTE_MS
+export const DAY_MS = 24 * HOUR_MS
+
+export const SEVERITIES = ['info', 'warning', 'critical'] as const
+export type Severity = (typeof SEVERITIES)[number]
+export const severity = z.enum(SEVERITIES)
+export const durationMs = z.number().int().min(0)
+
+/**
+ * A number the way its reader writes it (PUEBI for Indonesian: "18.000", "0,15"; English "18,000",
+ * "0.15").
+ */
+export function formatNumber(value: number, decimals: number, lang: Language): string {
+  const fixed = Math.abs(value).toFixed(decimals)
+  const [int, frac] = fixed.split('.') as [string, string | undefined]
+  const group = lang === 'id' ? '.' : ','
+  const point = lang === 'id' ? ',' : '.'
+  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, group)
+  const sign = value < 0 && Number(fixed) !== 0 ? '-' : ''
+  return `${sign}${grouped}${frac ? point + frac : ''}`
+}
+
+/** One decimal below 10, none above: "18" %, "3,7" V. */
+export function n(value: number, lang: Language, decimals?: number): string {
+  return formatNumber(value, decimals ?? (Math.abs(value) < 10 ? 1 : 0), lang)
+}
+
+/** Where an alert is: the field's name, else the device, else the village. */
+export function where(a: { fieldName?: string; device?: string; village: string }): string {
+  return a.fieldName ?? a.device ?? a.village
+}
