@@ -50,9 +50,13 @@ export interface SeasonDay {
 /** Where a field is in its season on a day (stage from the calendar, scaled to the variety). */
 export function seasonDay(crop: CropId, daysSincePlanting: number, seasonDays?: number): SeasonDay {
   if (!Number.isFinite(daysSincePlanting))
-    throw new KampungError('invalid_agronomy_input', `daysSincePlanting must be finite, got ${daysSincePlanting}`, {
-      retryable: false,
-    })
+    throw new KampungError(
+      'invalid_agronomy_input',
+      `daysSincePlanting must be finite, got ${daysSincePlanting}`,
+      {
+        retryable: false,
+      },
+    )
   const season = seasonDaysOf(crop, seasonDays)
   const stage = daysSincePlanting < 0 ? 'initial' : growthStageOnDay(crop, daysSincePlanting, season)
   const out: SeasonDay = {

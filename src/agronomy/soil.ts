@@ -38,11 +38,12 @@ export const SOIL_TEXTURE_IDS = Object.keys(SOIL_TEXTURES) as SoilTexture[]
  * range [m] (its middle is the default Zr). Rice: 0.20 (of saturation in the table's note; a paddy
  * is judged by its water level where it has a tube); maize (grain) 0.55; peppers 0.30.
  */
-export const CROP_SOIL_WATER: Readonly<Record<CropId, { p: number; rootDepthM: readonly [number, number] }>> = {
-  rice: { p: 0.2, rootDepthM: [0.5, 1.0] },
-  maize: { p: 0.55, rootDepthM: [1.0, 1.7] },
-  chili: { p: 0.3, rootDepthM: [0.5, 1.0] },
-}
+export const CROP_SOIL_WATER: Readonly<Record<CropId, { p: number; rootDepthM: readonly [number, number] }>> =
+  {
+    rice: { p: 0.2, rootDepthM: [0.5, 1.0] },
+    maize: { p: 0.55, rootDepthM: [1.0, 1.7] },
+    chili: { p: 0.3, rootDepthM: [0.5, 1.0] },
+  }
 
 /** FAO-56 p. 162: p adjusted for the day's ETc, p = p_table + 0.04 (5 − ETc), kept within 0.1–0.8. */
 export const P_MIN = 0.1
@@ -104,7 +105,8 @@ export function soilProblems(s: SoilInput): string[] {
     problems.push(`soil.p: a depletion fraction between 0 and 1, got ${s.p}`)
   if (s.calibration !== undefined) {
     const { slope, offset } = s.calibration
-    if (!(Number.isFinite(slope) && slope > 0)) problems.push(`soil.calibration.slope: a number > 0, got ${slope}`)
+    if (!(Number.isFinite(slope) && slope > 0))
+      problems.push(`soil.calibration.slope: a number > 0, got ${slope}`)
     if (!Number.isFinite(offset)) problems.push(`soil.calibration.offset: a number, got ${offset}`)
   }
   return problems

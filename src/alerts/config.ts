@@ -1,19 +1,17 @@
 import { z } from 'zod'
-import { partitionSchema } from './partition.ts'
-
-
 import { SOIL_TEXTURE_IDS, type SoilTexture } from '../agronomy/index.ts'
+import { partitionSchema } from './partition.ts'
 import { diseaseRiskSchema } from './rules/disease.ts'
 import { heatStressSchema } from './rules/heat.ts'
 import { heavyRainSchema } from './rules/heavy-rain.ts'
-import { moistureDropSchema } from './rules/moisture-drop.ts'
 import { cropsSchema } from './rules/moisture.ts'
+import { moistureDropSchema } from './rules/moisture-drop.ts'
 import { durationMs, HOUR_MS, MINUTE_MS, SEVERITIES, type Severity } from './rules/schema.ts'
 import { sensorHealthSchema } from './rules/sensor-health.ts'
 import { waterLevelSchema } from './rules/water-level.ts'
 
-export { SEVERITIES, type Severity }
 export type { CropRules, MoistureThreshold } from './rules/moisture.ts'
+export { SEVERITIES, type Severity }
 
 /**
  * The `alerts` section of the one config schema (src/config.ts). Every rule has a default, so

@@ -59,7 +59,6 @@ export class Delivery {
     return this.opts.config
   }
 
-
   silences(nowMs: number): Silence[] {
     return (
       this.sql('SELECT * FROM silences WHERE starts_at_ms <= ? AND ends_at_ms > ?').all(

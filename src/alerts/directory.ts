@@ -88,8 +88,13 @@ export function fieldAgronomyProblems(f: Pick<Field, 'soil' | 'seasonDays' | 'th
       problems.push(`thresholds.${k}: a % VWC between 0 and 100, got ${v}`)
   }
   if (t.dryPct !== undefined && t.waterloggedPct !== undefined && t.dryPct >= t.waterloggedPct)
-    problems.push(`thresholds.dryPct (${t.dryPct}) must be below thresholds.waterloggedPct (${t.waterloggedPct})`)
-  if (t.waterLevelMinCm !== undefined && !(Number.isFinite(t.waterLevelMinCm) && Math.abs(t.waterLevelMinCm) <= 40))
+    problems.push(
+      `thresholds.dryPct (${t.dryPct}) must be below thresholds.waterloggedPct (${t.waterloggedPct})`,
+    )
+  if (
+    t.waterLevelMinCm !== undefined &&
+    !(Number.isFinite(t.waterLevelMinCm) && Math.abs(t.waterLevelMinCm) <= 40)
+  )
     problems.push(`thresholds.waterLevelMinCm: cm between -40 and 40, got ${t.waterLevelMinCm}`)
   const fc = f.soil?.fcPct
   if (fc !== undefined && t.dryPct !== undefined && t.dryPct >= fc)
@@ -310,7 +315,10 @@ export class Directory {
       return Object.keys(out).length === 0 ? undefined : (out as T)
     }
     const { soil, thresholds, ...plain } = patch
-    const next: Field = { ...old, ...Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined)) }
+    const next: Field = {
+      ...old,
+      ...Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined)),
+    }
     const s = merge<SoilInput>(old.soil, soil)
     const t = merge<FieldThresholds>(old.thresholds, thresholds)
     if (s) next.soil = s
@@ -325,12 +333,17 @@ export class Directory {
       problems.push(`stage: one of ${STAGES.join(', ')}`)
     if (!(typeof next.areaHa === 'number' && next.areaHa > 0 && next.areaHa < 10_000))
       problems.push('areaHa: a number of hectares > 0')
-    if (next.plantedAtMs !== undefined && !Number.isFinite(next.plantedAtMs)) problems.push('plantedAtMs: a time')
+    if (next.plantedAtMs !== undefined && !Number.isFinite(next.plantedAtMs))
+      problems.push('plantedAtMs: a time')
     for (const d of next.devices) {
       if (!this.registry.getDevice(d)) problems.push(`devices: "${d}" is not a registered device`)
     }
     problems.push(...fieldAgronomyProblems(next))
-    if (problems.length > 0) throw invalid('invalid_field', problems.map((p) => `field ${id}: ${p}`))
+    if (problems.length > 0)
+      throw invalid(
+        'invalid_field',
+        problems.map((p) => `field ${id}: ${p}`),
+      )
     const clash = this.findFieldByName(next.village, next.name)
     if (clash && clash.id !== id)
       throw new KampungError('field_exists', `village ${next.village} already has a field "${next.name}"`, {

@@ -107,7 +107,6 @@ function toAlert(r: AlertRow): Alert {
   return a
 }
 
-
 export interface SilenceMatchers {
   rule?: string
   village?: string
@@ -445,7 +444,13 @@ export class AlertEngine implements RuleContext {
       for (const [device, { village, atMs }] of touchedDevices) {
         const field = fieldsByDevice.get(device)?.[0]
         findings.push(
-          ...this.evaluateFamilies(DEVICE_FAMILIES, { kind: 'device', device, village, atMs, ...(field ? { field } : {}) }),
+          ...this.evaluateFamilies(DEVICE_FAMILIES, {
+            kind: 'device',
+            device,
+            village,
+            atMs,
+            ...(field ? { field } : {}),
+          }),
         )
       }
       this.applyAll(findings)
@@ -668,7 +673,12 @@ export class AlertEngine implements RuleContext {
   // ---------------------------------------------------------------- what rules see (RuleContext)
 
   /** min/max/count of a device's quantity over [fromMs, toMs] in recent_readings. */
-  window(device: string, quantity: Quantity, fromMs: number, toMs: number): { lo: number | null; hi: number | null; n: number } {
+  window(
+    device: string,
+    quantity: Quantity,
+    fromMs: number,
+    toMs: number,
+  ): { lo: number | null; hi: number | null; n: number } {
     return this.sql(
       `SELECT min(value) AS lo, max(value) AS hi, count(*) AS n FROM recent_readings
          WHERE device = ? AND quantity = ? AND time_ms >= ? AND time_ms <= ?`,
@@ -697,7 +707,9 @@ export class AlertEngine implements RuleContext {
       ...(own.fcPct === undefined ? { texture: own.texture ?? this.cfg.soil.texture } : {}),
       ...own,
       ...(own.p === undefined && crop.p !== undefined ? { p: crop.p } : {}),
-      ...(own.rootDepthM === undefined && crop.rootDepthM !== undefined ? { rootDepthM: crop.rootDepthM } : {}),
+      ...(own.rootDepthM === undefined && crop.rootDepthM !== undefined
+        ? { rootDepthM: crop.rootDepthM }
+        : {}),
     })
   }
 
@@ -795,7 +807,10 @@ export class AlertEngine implements RuleContext {
   }
 
   /** The village's air temperature at a time: the newest from memory unless an earlier moment is asked for. */
-  villageAir(village: string, atMs: number = Number.POSITIVE_INFINITY): { value: number; timeMs: number } | undefined {
+  villageAir(
+    village: string,
+    atMs: number = Number.POSITIVE_INFINITY,
+  ): { value: number; timeMs: number } | undefined {
     const newest = this.villageAirNewest(village)
     if (newest === undefined || newest.timeMs <= atMs) return newest
     return this.sql(
@@ -804,7 +819,11 @@ export class AlertEngine implements RuleContext {
     ).get(village, atMs) as { value: number; timeMs: number } | undefined
   }
 
-  weatherDays(village: string, dayStartMs: number, count: number): Array<{ dayStartMs: number; day: WeatherDay }> {
+  weatherDays(
+    village: string,
+    dayStartMs: number,
+    count: number,
+  ): Array<{ dayStartMs: number; day: WeatherDay }> {
     return this.advisor.closedDays(village, dayStartMs, count)
   }
 
@@ -868,7 +887,9 @@ export class AlertEngine implements RuleContext {
         )
         row = this.activeAlert(f.rule, f.subject)!
       } else {
-        this.sql('UPDATE alerts SET value = ?, threshold = ?, severity = ?, updated_at_ms = ? WHERE id = ?').run(
+        this.sql(
+          'UPDATE alerts SET value = ?, threshold = ?, severity = ?, updated_at_ms = ? WHERE id = ?',
+        ).run(
           f.value ?? row.value,
           f.threshold ?? row.threshold,
           f.severity,
@@ -945,7 +966,9 @@ export class AlertEngine implements RuleContext {
     for (const { village, dayStartMs } of closed.days) {
       for (const field of this.fieldIndex().fields) {
         if (field.village === village)
-          daily.push(...this.evaluateFamilies(DAY_FAMILIES, { kind: 'field', field, atMs: dayStartMs + DAY_MS }))
+          daily.push(
+            ...this.evaluateFamilies(DAY_FAMILIES, { kind: 'field', field, atMs: dayStartMs + DAY_MS }),
+          )
       }
     }
     this.applyAll(daily)

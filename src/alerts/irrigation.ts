@@ -1,5 +1,11 @@
 import type Database from 'better-sqlite3'
-import { CROPS, et0DailyMm, irrigationAdvice, type SoilWater, totalAvailableWaterMm } from '../agronomy/index.ts'
+import {
+  CROPS,
+  et0DailyMm,
+  irrigationAdvice,
+  type SoilWater,
+  totalAvailableWaterMm,
+} from '../agronomy/index.ts'
 import { getLogger } from '../log.ts'
 import type { Registry } from '../registry/index.ts'
 import type { Reading } from '../telemetry/reading.ts'
@@ -250,7 +256,9 @@ export class IrrigationAdvisor {
     const out: FieldAdvice[] = []
     for (const row of rows) {
       const day = JSON.parse(row.summary) as WeatherDay
-      const et0 = this.cfg.enabled ? this.et0(row.village, row.day_start_ms, day, this.cfg.latitudeDeg) : undefined
+      const et0 = this.cfg.enabled
+        ? this.et0(row.village, row.day_start_ms, day, this.cfg.latitudeDeg)
+        : undefined
       if (et0 !== undefined) day.et0Mm = et0
       this.sql('UPDATE weather_days SET summary = ?, closed = 1 WHERE village = ? AND day_start_ms = ?').run(
         JSON.stringify(day),
@@ -272,7 +280,11 @@ export class IrrigationAdvisor {
   }
 
   /** Closed days of a village, newest first, from the day starting at dayStartMs back. */
-  closedDays(village: string, dayStartMs: number, count: number): Array<{ dayStartMs: number; day: WeatherDay }> {
+  closedDays(
+    village: string,
+    dayStartMs: number,
+    count: number,
+  ): Array<{ dayStartMs: number; day: WeatherDay }> {
     return (
       this.sql(
         `SELECT day_start_ms, summary FROM weather_days WHERE village = ? AND closed = 1 AND day_start_ms <= ?
@@ -302,7 +314,9 @@ export class IrrigationAdvisor {
   /** Water events of a field at or after fromMs, oldest first. */
   waterSince(field: string, fromMs: number, toMs = Number.POSITIVE_INFINITY): FieldWater[] {
     return (
-      this.sql('SELECT at_ms, mm, source FROM field_water WHERE field = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms').all(
+      this.sql(
+        'SELECT at_ms, mm, source FROM field_water WHERE field = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms',
+      ).all(
         field,
         Number.isFinite(fromMs) ? fromMs : -8.64e15,
         Number.isFinite(toMs) ? toMs : 8.64e15,
@@ -315,7 +329,10 @@ export class IrrigationAdvisor {
    * the latest advice (at most 3 days old) less the water reported since its day ended (a refill
    * since then: nothing is needed until the next day closes).
    */
-  currentNeed(field: Field, nowMs: number): { netNeedMm: number; litres: number; source: 'probe' | 'balance' } | undefined {
+  currentNeed(
+    field: Field,
+    nowMs: number,
+  ): { netNeedMm: number; litres: number; source: 'probe' | 'balance' } | undefined {
     const dr = this.opts.probeDepletionMm(field, nowMs)
     if (dr !== undefined) return { netNeedMm: dr, litres: dr * field.areaHa * 10_000, source: 'probe' }
     const advice = this.latestAdvice(field.id)
@@ -349,7 +366,11 @@ export class IrrigationAdvisor {
   }
 
   /** The balance for a field ending on a closed day (which must have its ET0). */
-  adviseField(field: Field, dayStartMs: number, nowMs: number = dayStartMs + DAY_MS): FieldAdvice | undefined {
+  adviseField(
+    field: Field,
+    dayStartMs: number,
+    nowMs: number = dayStartMs + DAY_MS,
+  ): FieldAdvice | undefined {
     const dsp = this.daysSincePlanting(field, dayStartMs)
     if (dsp === undefined) return undefined
     const dayEndMs = dayStartMs + DAY_MS

@@ -12,8 +12,8 @@ import { formatNumber, n } from './rules/schema.ts'
  * tidak kering lagi", "saluran pembuangan".
  */
 
-export { formatNumber }
 export type { AlertView }
+export { formatNumber }
 
 /** An unknown rule (an old row after a rule was removed) still gets a plain line. */
 function texts(rule: string, lang: Language): RuleText {

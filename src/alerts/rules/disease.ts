@@ -44,12 +44,17 @@ export type DiseaseRiskConfig = z.infer<typeof diseaseRiskSchema>
 export function blastConduciveDay(day: WeatherDay, cfg: DiseaseRiskConfig): boolean {
   if (day.nightTMinC === undefined || day.humidHours === undefined) return false
   return (
-    day.nightTMinC >= cfg.nightTempMinC && day.nightTMinC <= cfg.nightTempMaxC && day.humidHours > cfg.humidHoursOver
+    day.nightTMinC >= cfg.nightTempMinC &&
+    day.nightTMinC <= cfg.nightTempMaxC &&
+    day.humidHours > cfg.humidHoursOver
   )
 }
 
 /** Consecutive conducive days ending with the newest (days newest first; a missing day breaks the run). */
-export function blastConduciveRun(days: ReadonlyArray<{ dayStartMs: number; day: WeatherDay }>, cfg: DiseaseRiskConfig): number {
+export function blastConduciveRun(
+  days: ReadonlyArray<{ dayStartMs: number; day: WeatherDay }>,
+  cfg: DiseaseRiskConfig,
+): number {
   let run = 0
   let expected = days[0]?.dayStartMs
   for (const d of days) {

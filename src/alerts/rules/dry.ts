@@ -1,7 +1,7 @@
-import { SOIL } from './quantities.ts'
 import { cropsSchema, fieldMoistureRule } from './moisture.ts'
+import { SOIL } from './quantities.ts'
 import { n } from './schema.ts'
-import type { AlertView, Finding, FieldTarget, RuleContext, RuleFamily } from './types.ts'
+import type { AlertView, FieldTarget, Finding, RuleContext, RuleFamily } from './types.ts'
 
 /**
  * Dry soil: θ below the field's threshold (from its soil: θFC − p (θFC − θWP), FAO-56) for `forMs`.
@@ -73,7 +73,9 @@ export const dry: RuleFamily<'dry'> = {
         firing: (a, l) => {
           const w = water(a, l)
           const verb = paddy(a) ? 'Airi sawah' : 'Siram'
-          const advice = w ? ` ${verb} ~${w.mm} mm = ${w.litres} L utk ${w.area} ha.` : ` Segera ${verb.toLowerCase()}.`
+          const advice = w
+            ? ` ${verb} ~${w.mm} mm = ${w.litres} L utk ${w.area} ha.`
+            : ` Segera ${verb.toLowerCase()}.`
           return `${a.fieldName} kering: kelembapan tanah ${n(a.value!, l, 0)}% (batas ${n(a.threshold!, l, 0)}%).${advice}`
         },
         resolved: (a) => `${a.fieldName} sudah normal, tidak kering lagi (#${a.id}).`,

@@ -33,7 +33,8 @@ export const heavyRainSchema = z
   .strict()
   .prefault({})
 
-const cls = (a: AlertView, lang: 'id' | 'en') => bmkgRainClass(a.value ?? 0)?.[lang] ?? (lang === 'id' ? 'lebat' : 'heavy')
+const cls = (a: AlertView, lang: 'id' | 'en') =>
+  bmkgRainClass(a.value ?? 0)?.[lang] ?? (lang === 'id' ? 'lebat' : 'heavy')
 
 export const heavyRain: RuleFamily<'heavy_rain'> = {
   family: 'heavy-rain',
@@ -42,7 +43,8 @@ export const heavyRain: RuleFamily<'heavy_rain'> = {
   schema: heavyRainSchema,
   quantities: [RAIN],
   trigger: 'village',
-  describe: 'rain ≥ 50 mm within 24 h at the village station, labelled by BMKG class (lebat, sangat lebat, ekstrem)',
+  describe:
+    'rain ≥ 50 mm within 24 h at the village station, labelled by BMKG class (lebat, sangat lebat, ekstrem)',
   windowMs: (c) => c.rules.heavyRain.windowMs,
   evaluate(ctx, t) {
     const rain = ctx.config.rules.heavyRain

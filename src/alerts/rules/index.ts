@@ -38,8 +38,8 @@ export const RULE_TEXTS = {
   ...sensorHealth.texts,
 } satisfies Record<RuleId, RuleTexts>
 
-export { bmkgRainClass, BMKG_RAIN_CLASSES } from './heavy-rain.ts'
 export { blastConduciveDay, blastConduciveRun } from './disease.ts'
-export { fieldMoistureRule, cropsSchema, type CropRules, type MoistureThreshold } from './moisture.ts'
-export { RULE_IDS, type RuleId, isRuleId } from './ids.ts'
+export { BMKG_RAIN_CLASSES, bmkgRainClass } from './heavy-rain.ts'
+export { isRuleId, RULE_IDS, type RuleId } from './ids.ts'
+export { type CropRules, cropsSchema, fieldMoistureRule, type MoistureThreshold } from './moisture.ts'
 export * from './types.ts'

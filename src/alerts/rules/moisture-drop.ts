@@ -64,7 +64,8 @@ export const moistureDrop: RuleFamily<'moisture_drop'> = {
       },
       en: {
         label: () => 'moisture falling fast',
-        firing: (a, l) => `${a.fieldName}: soil moisture fell ${n(a.value!, l)}% in 1 h. Check bunds and sensor.`,
+        firing: (a, l) =>
+          `${a.fieldName}: soil moisture fell ${n(a.value!, l)}% in 1 h. Check bunds and sensor.`,
       },
     },
   },

@@ -36,7 +36,11 @@ function moistureThreshold(d: {
       /** A district-wide θ [% VWC] for this crop; unset: from each field's soil (recommended). */
       thresholdPct: z.number().min(0).max(100).optional(),
       /** waterlogged only: how far above field capacity [% VWC] when the threshold comes from the soil. */
-      aboveFcPct: z.number().min(0).max(50).default(d.aboveFcPct ?? 10),
+      aboveFcPct: z
+        .number()
+        .min(0)
+        .max(50)
+        .default(d.aboveFcPct ?? 10),
       forMs: durationMs.default(d.forMs),
       /** How far back past the threshold θ must come to resolve (capped at half the RAW band). */
       hysteresisPct: z.number().min(0).max(50).default(3),
@@ -82,9 +86,11 @@ function cropRules(
       waterlogged: moistureThreshold(waterlogged),
       /** Per growth stage (FAO-56 stages), merged over the crop's rule. */
       stages: z
-        .object(Object.fromEntries(STAGE_KEYS.map((s) => [s, stageOverrides.optional()])) as {
-          [K in StageKey]: z.ZodOptional<typeof stageOverrides>
-        })
+        .object(
+          Object.fromEntries(STAGE_KEYS.map((s) => [s, stageOverrides.optional()])) as {
+            [K in StageKey]: z.ZodOptional<typeof stageOverrides>
+          },
+        )
         .strict()
         .default(stages),
       /** Depletion fraction for every field of this crop (default FAO-56 Table 22, ETc-adjusted). */
@@ -137,7 +143,8 @@ export function fieldMoistureRule(
 ): FieldMoistureRule {
   const crop = ctx.config.rules.crops[field.crop]
   const stage = ctx.season(field, atMs)?.stage
-  const stageKey: StageKey | undefined = stage === undefined ? undefined : stage === 'after-season' ? 'late' : stage
+  const stageKey: StageKey | undefined =
+    stage === undefined ? undefined : stage === 'after-season' ? 'late' : stage
   const override = stageKey ? crop.stages[stageKey]?.[kind] : undefined
   const rule = { ...crop[kind], ...override }
   const soil = ctx.soil(field)
@@ -160,7 +167,8 @@ export function fieldMoistureRule(
   }
   // From the soil, a dry alert must be able to clear before field capacity: at most half the way back.
   const band = Math.abs(soil.fcPct - thresholdPct)
-  const hysteresisPct = source === 'soil' && band > 0 ? Math.min(rule.hysteresisPct, band / 2) : rule.hysteresisPct
+  const hysteresisPct =
+    source === 'soil' && band > 0 ? Math.min(rule.hysteresisPct, band / 2) : rule.hysteresisPct
   return { ...rule, thresholdPct, hysteresisPct, source, soil, p }
 }
 

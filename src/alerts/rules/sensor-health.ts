@@ -51,7 +51,14 @@ export const sensorHealth: RuleFamily<(typeof IDS)[number]> = {
     const h = ctx.config.rules.sensorHealth
     if (t.kind !== 'device' || !h.enabled) return []
     const { device, village, atMs, field } = t
-    const base = { category: 'sensor' as const, village, device, field: field?.id, severity: h.severity, atMs }
+    const base = {
+      category: 'sensor' as const,
+      village,
+      device,
+      field: field?.id,
+      severity: h.severity,
+      atMs,
+    }
     // A reading arrived: the node is not offline.
     const out: Finding[] = [
       { ...base, rule: 'device_offline', subject: `device:${device}`, active: false, clear: true, forMs: 0 },
@@ -63,7 +70,15 @@ export const sensorHealth: RuleFamily<(typeof IDS)[number]> = {
       // Evidence must span the whole period: a reading at or before its start.
       const before = ctx.valueAtOrBefore(device, q, atMs - h.stuckForMs)
       const flat = w.hi - w.lo < 1e-9 && before !== undefined && Math.abs(before - w.lo) < 1e-9
-      out.push({ ...base, rule: 'stuck', subject: `device:${device}:${q}`, active: flat, clear: !flat, value: w.lo, forMs: 0 })
+      out.push({
+        ...base,
+        rule: 'stuck',
+        subject: `device:${device}:${q}`,
+        active: flat,
+        clear: !flat,
+        value: w.lo,
+        forMs: 0,
+      })
     }
     for (const [q, range] of Object.entries(h.plausible)) {
       const v = ctx.latest(device, q as Quantity)
@@ -116,7 +131,11 @@ export const sensorHealth: RuleFamily<(typeof IDS)[number]> = {
           forMs: 0,
         })
       }
-      if (r.status === 'offline' && r.statusAtMs !== null && nowMs - r.statusAtMs >= h.gatewayOfflineAfterMs) {
+      if (
+        r.status === 'offline' &&
+        r.statusAtMs !== null &&
+        nowMs - r.statusAtMs >= h.gatewayOfflineAfterMs
+      ) {
         out.push({
           rule: 'gateway_offline',
           subject: `device:${r.device}`,
@@ -143,7 +162,8 @@ export const sensorHealth: RuleFamily<(typeof IDS)[number]> = {
       },
       en: {
         label: () => 'sensor offline',
-        firing: (a) => `${a.fieldName ?? a.village}: sensor ${a.device} silent since ${a.sinceLocal}. Check battery.`,
+        firing: (a) =>
+          `${a.fieldName ?? a.village}: sensor ${a.device} silent since ${a.sinceLocal}. Check battery.`,
       },
     },
     gateway_offline: {
@@ -154,33 +174,39 @@ export const sensorHealth: RuleFamily<(typeof IDS)[number]> = {
       },
       en: {
         label: () => 'gateway offline',
-        firing: (a) => `Gateway ${a.device} (${a.village}) offline since ${a.sinceLocal}. Check power/network.`,
+        firing: (a) =>
+          `Gateway ${a.device} (${a.village}) offline since ${a.sinceLocal}. Check power/network.`,
       },
     },
     stuck: {
       id: {
         label: () => 'sensor macet',
-        firing: (a, l) => `${a.fieldName ?? a.village}: sensor ${a.device} macet (nilai tetap ${n(a.value!, l)}). Cek alat.`,
+        firing: (a, l) =>
+          `${a.fieldName ?? a.village}: sensor ${a.device} macet (nilai tetap ${n(a.value!, l)}). Cek alat.`,
       },
       en: {
         label: () => 'sensor stuck',
-        firing: (a, l) => `${a.fieldName ?? a.village}: sensor ${a.device} stuck at ${n(a.value!, l)}. Check it.`,
+        firing: (a, l) =>
+          `${a.fieldName ?? a.village}: sensor ${a.device} stuck at ${n(a.value!, l)}. Check it.`,
       },
     },
     out_of_range: {
       id: {
         label: () => 'sensor tdk wajar',
-        firing: (a, l) => `${a.fieldName ?? a.village}: sensor ${a.device} tdk wajar (${n(a.value!, l)}). Cek pemasangan.`,
+        firing: (a, l) =>
+          `${a.fieldName ?? a.village}: sensor ${a.device} tdk wajar (${n(a.value!, l)}). Cek pemasangan.`,
       },
       en: {
         label: () => 'sensor implausible',
-        firing: (a, l) => `${a.fieldName ?? a.village}: sensor ${a.device} implausible (${n(a.value!, l)}). Check it.`,
+        firing: (a, l) =>
+          `${a.fieldName ?? a.village}: sensor ${a.device} implausible (${n(a.value!, l)}). Check it.`,
       },
     },
     battery_low: {
       id: {
         label: () => 'baterai lemah',
-        firing: (a, l) => `${a.fieldName ?? a.village}: baterai ${a.device} lemah (${n(a.value!, l, 2)} V). Ganti/isi baterai.`,
+        firing: (a, l) =>
+          `${a.fieldName ?? a.village}: baterai ${a.device} lemah (${n(a.value!, l, 2)} V). Ganti/isi baterai.`,
       },
       en: {
         label: () => 'battery low',

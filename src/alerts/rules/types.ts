@@ -75,7 +75,12 @@ export interface RuleContext {
   /** The newest reading of a device's quantity. */
   latest(device: string, quantity: Quantity): Reading1 | undefined
   /** min/max/count of a device's quantity over [fromMs, toMs] in the recent history. */
-  window(device: string, quantity: Quantity, fromMs: number, toMs: number): { lo: number | null; hi: number | null; n: number }
+  window(
+    device: string,
+    quantity: Quantity,
+    fromMs: number,
+    toMs: number,
+  ): { lo: number | null; hi: number | null; n: number }
   /** The newest value at or before a time. */
   valueAtOrBefore(device: string, quantity: Quantity, atMs: number): number | undefined
   /** Calibrated θ [% VWC] of the field: the mean of its probes' newest readings. */
@@ -93,7 +98,11 @@ export interface RuleContext {
   /** The village's air temperature at a time (the newest at or before it). */
   villageAir(village: string, atMs: number): Reading1 | undefined
   /** Closed weather days of a village, newest first, ending with the day starting at dayStartMs. */
-  weatherDays(village: string, dayStartMs: number, count: number): Array<{ dayStartMs: number; day: WeatherDay }>
+  weatherDays(
+    village: string,
+    dayStartMs: number,
+    count: number,
+  ): Array<{ dayStartMs: number; day: WeatherDay }>
   /** True at most once per `everyMs` of reading time per key (a rule's costly check). */
   due(key: string, atMs: number, everyMs: number): boolean
 }
@@ -149,7 +158,13 @@ export interface RuleFamily<Id extends RuleId = RuleId> {
 /** Extra facts for tick(). */
 export interface TickContext {
   /** Devices the engine has seen, with their last reading time and broker status. */
-  devicesSeen(): Array<{ device: string; village: string; lastMs: number; status: string | null; statusAtMs: number | null }>
+  devicesSeen(): Array<{
+    device: string
+    village: string
+    lastMs: number
+    status: string | null
+    statusAtMs: number | null
+  }>
   /** Fields with an active (pending or firing) alert of one of these rules. */
   fieldsWithActive(rules: readonly RuleId[]): Field[]
   fieldOfDevice(device: string): Field | undefined

@@ -65,9 +65,7 @@ export const waterLevel: RuleFamily<'water_low'> = {
     }
     const flowering =
       season?.daysFromFlowering !== undefined && Math.abs(season.daysFromFlowering) <= cfg.floweringWindowDays
-    const threshold = flowering
-      ? cfg.floweringMinCm
-      : (field.thresholds?.waterLevelMinCm ?? cfg.awdMinCm)
+    const threshold = flowering ? cfg.floweringMinCm : (field.thresholds?.waterLevelMinCm ?? cfg.awdMinCm)
     return [
       {
         ...base,
