@@ -113,17 +113,21 @@ describe('irrigation advisor (FAO-56 daily water balance)', () => {
     expect(ev.fields.litres).toBeCloseTo(litres, 3)
     expect(events).toHaveLength(4) // 2 fields × 2 days
 
-    // The dry SMS carries it, rounded: "Siram ~N mm = N.N00 L utk 0,15 ha".
+    // The advice was a balance (no probe reading that day). Once the probe reads, the dry SMS
+    // gives the measured depletion instead (FAO-56 ch. 8, issue 13): loam θFC 25 %, chili Zr
+    // 0.75 m, θ 18 %: Dr = 10 × (25 − 18) × 0.75 = 52.5 mm, rounded "~53 mm = 79.500 L".
+    expect(advice.source).toBe('balance')
     const t = r.clock.now
     r.engine.onReadings([reading('soil-1', 'soil_moisture', 18, t)])
     r.clock.now = t + 3 * HOUR
     r.engine.onReadings([reading('soil-1', 'soil_moisture', 18, t + 3 * HOUR)])
     const sms = r.outbox.to(PHONE_A)[0]!
     // The SMS rounds the depth and gives the litres of that depth: N mm × 0.15 ha × 10 000 L.
-    const mm = Math.round(need)
+    const mm = Math.round(10 * (25 - 18) * 0.75)
+    expect(mm).toBe(53)
     const l = (mm * 1500).toString().replace(/\B(?=(\d{3})+(?!\d))/g, '.')
     expect(sms.text).toBe(
-      `SAWAH1 kering: lengas 18% (batas 25%). Siram ~${mm} mm = ${l} L utk 0,15 ha. Balas OK ${r.engine.listAlerts()[0]!.id}`,
+      `SAWAH1 kering: kelembapan tanah 18% (batas 25%). Siram ~${mm} mm = ${l} L utk 0,15 ha. Balas OK ${r.engine.listAlerts()[0]!.id}`,
     )
     expect(sms.text.length).toBeLessThanOrEqual(160)
   })

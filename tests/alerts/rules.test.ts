@@ -26,12 +26,14 @@ describe('rules', () => {
       { groupWaitMs: 0, rules: { ...only('dry').rules, crops: { rice: { dry: { forMs: 0 } } } } },
       { startMs: t0 },
     )
-    await seed(r, 'rice') // planted 60 days ago: mid season (days 60–119)
+    await seed(r, 'rice') // planted 60 days ago: mid season of a 115-day variety (days 46–91)
     r.registry
       .database()
       .prepare("UPDATE fields SET planted_at_ms = ? WHERE id = 'kemiren-sawah2'")
       .run(t0 - 5 * 86_400_000)
-    at(r, t0, reading('soil-1', 'soil_moisture', 30, t0), reading('soil-2', 'soil_moisture', 30, t0))
+    // Issue 13: the threshold follows from the soil (loam θFC 25, θWP 12, rice p 0.20 → 22,4 %),
+    // no longer the fixed 38 % of the simulator's loam; 20 % is dry.
+    at(r, t0, reading('soil-1', 'soil_moisture', 20, t0), reading('soil-2', 'soil_moisture', 20, t0))
     const bySubject = Object.fromEntries(r.engine.listAlerts().map((a) => [a.field, a.severity]))
     expect(bySubject).toEqual({ 'kemiren-sawah1': 'critical', 'kemiren-sawah2': 'warning' })
     expect(r.outbox.to(PHONE_A)[0]!.critical).toBe(true)
@@ -55,8 +57,9 @@ describe('rules', () => {
       )
       if (m === 10 * 60) expect(firing(r)).toContain('moisture_drop:field:kemiren-sawah1') // 41 → 30 in an hour
       if (m === 12 * 60 + 30) {
-        // 12.5 h humid at 24 °C: disease risk for both fields; the drop is an hour old: resolved.
-        expect(firing(r)).toEqual(['disease_risk:field:kemiren-sawah1', 'disease_risk:field:kemiren-sawah2'])
+        // 12.5 h humid at 24 °C: one humid night is no disease risk (issue 13: the published model
+        // needs a week of conducive days, and only for rice); the drop is an hour old: resolved.
+        expect(firing(r)).toEqual([])
       }
     }
     // Waterlogged needed 6 h above 38 % (00:00–06:00 → fired), resolved at 30 % ≤ 35 %.
@@ -110,7 +113,7 @@ describe('rules', () => {
     // about them before it went silent, and now only about the node being offline.
     const sri = r.outbox.to('+6281200000002').map((m) => m.text)
     expect(sri.at(-1)).toMatch(
-      /^SAWAH2: sensor soil-2 tdk kirim data sejak 15:00\. Cek baterai\/alat\. Balas OK \d+$/,
+      /^SAWAH2: sensor soil-2 tdk kirim data sejak 15.00\. Cek baterai\/alat\. Balas OK \d+$/,
     )
   })
   it('a node reporting every 10 s: one history row a minute per series, rain carried, the rules still hold', async () => {
