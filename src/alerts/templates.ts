@@ -72,8 +72,8 @@ function shortResolved(a: AlertView, lang: Language): string {
 export function escalationText(a: AlertView, minutes: number, lang: Language): string {
   const body = texts(a.rule, lang).firing(a, lang)
   return lang === 'id'
-    ? `PETUGAS: peringatan ${a.id} blm ditanggapi ${minutes} mnt. ${body}`
-    : `OFFICER: alert ${a.id} unacknowledged ${minutes} min. ${body}`
+    ? `PETUGAS #${a.id} blm dibalas ${minutes} mnt: ${body}`
+    : `OFFICER #${a.id} unanswered ${minutes} min: ${body}`
 }
 
 /** A rule's short label for one alert (CEK replies). */

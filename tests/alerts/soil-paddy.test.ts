@@ -76,7 +76,10 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
   }
 
   const flat = (fromMs: number, hours: number, value: number, stepMs = 30 * MIN) =>
-    Array.from({ length: Math.floor((hours * HOUR) / stepMs) + 1 }, (_, i) => ({ ts: fromMs + i * stepMs, value }))
+    Array.from({ length: Math.floor((hours * HOUR) / stepMs) + 1 }, (_, i) => ({
+      ts: fromMs + i * stepMs,
+      value,
+    }))
 
   async function api(method: string, path: string, body?: unknown) {
     const consoleSecret = secrets.get('console')!
@@ -126,7 +129,8 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
         },
       },
     })
-    for (const v of ['kemiren', 'glagah', 'licin', 'tamansari', 'olehsari']) t.app.registry.addVillage({ id: v, name: v })
+    for (const v of ['kemiren', 'glagah', 'licin', 'tamansari', 'olehsari'])
+      t.app.registry.addVillage({ id: v, name: v })
     secrets.set('console', await t.addDevice({ id: 'console', village: 'kemiren', kind: 'service' }))
   }, 60_000)
 
@@ -179,7 +183,9 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
       expect(dr).toBeGreaterThan(raw)
       expect(dr - raw).toBeLessThan(10 * 0.31 * ZR[c.crop]) // within 0.3 % VWC of RAW
       const sms = smsOf(c.id)[0]!
-      expect(sms).toMatch(/ kering: kelembapan tanah \d+% \(batas \d+%\)\. Siram ~\d+ mm = [\d.]+ L utk 0,20 ha\. Balas OK \d+$/)
+      expect(sms).toMatch(
+        / kering: kelembapan tanah \d+% \(batas \d+%\)\. Siram ~\d+ mm = [\d.]+ L utk 0,20 ha\. Balas OK \d+$/,
+      )
     }
     // The old fixed thresholds (maize 21 %, chili 25 %) were wrong both ways: on clay maize would
     // alert below the wilting point (21 < 22), on sandy loam chili would never stop (25 > θFC 23).
@@ -190,7 +196,8 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
   it('paddies: drain-down and AWD between irrigations send no dry SMS; below −15 cm a few days before flowering sends one', async () => {
     const now = Date.now()
     // A 115-day variety: flowering on day 85, drain-down from day 100 (15 days before harvest).
-    for (const id of ['awd-drain', 'soil-drain', 'awd-veg', 'soil-veg', 'awd-flower', 'awd-late']) await device(id, 'glagah')
+    for (const id of ['awd-drain', 'soil-drain', 'awd-veg', 'soil-veg', 'awd-flower', 'awd-late'])
+      await device(id, 'glagah')
     await field({
       id: 'glagah-drain',
       village: 'glagah',
@@ -254,12 +261,20 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
 
     const flower = smsOf('glagah-flower')
     expect(flower).toHaveLength(1)
-    expect(flower[0]).toMatch(/^SAWAH3: sawah kering saat berbunga \(air -?\d+(,\d)? cm\)\. Airi sawah, jaga genangan ~5 cm\. Balas OK \d+$/)
+    expect(flower[0]).toMatch(
+      /^SAWAH3: sawah kering saat berbunga \(air -?\d+(,\d)? cm\)\. Airi sawah, jaga genangan ~5 cm\. Balas OK \d+$/,
+    )
     const [fa] = alertsOf('glagah-flower')
     expect(fa).toMatchObject({ rule: 'water_low', severity: 'critical', threshold: 0 })
     const late = smsOf('glagah-late')
-    expect(late[0]).toMatch(/^SAWAH4: air sawah \d+(,\d)? cm di bawah tanah \(batas 15 cm\)\. Airi sawah sampai tergenang ~5 cm\. Balas OK \d+$/)
-    expect(alertsOf('glagah-late')[0]).toMatchObject({ rule: 'water_low', severity: 'warning', threshold: -15 })
+    expect(late[0]).toMatch(
+      /^SAWAH4: air sawah \d+(,\d)? cm di bawah tanah \(batas 15 cm\)\. Airi sawah sampai tergenang ~5 cm\. Balas OK \d+$/,
+    )
+    expect(alertsOf('glagah-late')[0]).toMatchObject({
+      rule: 'water_low',
+      severity: 'warning',
+      threshold: -15,
+    })
   }, 120_000)
 
   /** Hourly weather for one local day (WIB) starting at dayStartMs, as a station's backlog. */
@@ -289,8 +304,22 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
     await device('wx-licin', 'licin', 'weather')
     await device('wx-taman', 'tamansari', 'weather')
     // Rice at tillering (susceptible) in both villages.
-    await field({ id: 'licin-padi', village: 'licin', name: 'SAWAH1', crop: 'rice', plantedAt: today - 25 * DAY, devices: [] })
-    await field({ id: 'taman-padi', village: 'tamansari', name: 'SAWAH1', crop: 'rice', plantedAt: today - 25 * DAY, devices: [] })
+    await field({
+      id: 'licin-padi',
+      village: 'licin',
+      name: 'SAWAH1',
+      crop: 'rice',
+      plantedAt: today - 25 * DAY,
+      devices: [],
+    })
+    await field({
+      id: 'taman-padi',
+      village: 'tamansari',
+      name: 'SAWAH1',
+      crop: 'rice',
+      plantedAt: today - 25 * DAY,
+      devices: [],
+    })
     for (let d = 9; d >= 1; d--) {
       const day = today - d * DAY
       // licin: a humid night every other day (never two in a row); tamansari: nine humid days in a row.
@@ -299,13 +328,18 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
       await pause(100)
     }
     await waitFor('the blast-risk SMS', () => smsOf('taman-padi').length === 1, 30_000)
-    await waitFor('licin’s days closed', () => t.app.alerts!.advisor.closedDays('licin', today - DAY, 9).length === 9)
+    await waitFor(
+      'licin’s days closed',
+      () => t.app.alerts!.advisor.closedDays('licin', today - DAY, 9).length === 9,
+    )
     await pause(1000)
     expect(smsOf('licin-padi')).toEqual([])
     expect(alertsOf('licin-padi').filter((a) => a.rule === 'disease_risk')).toEqual([])
     const sms = smsOf('taman-padi')
     expect(sms).toHaveLength(1)
-    expect(sms[0]).toMatch(/^SAWAH1: lembap \d hari berturut, risiko penyakit blas\. Periksa daun dulu, semprot hanya bila ada bercak\. Balas OK \d+$/)
+    expect(sms[0]).toMatch(
+      /^SAWAH1: \d hari lembap, awas penyakit blas\. Cek daun dulu, semprot hanya bila ada bercak\. Balas OK \d+$/,
+    )
     const alert = alertsOf('taman-padi').find((a) => a.rule === 'disease_risk')!
     expect(alert.state).toBe('firing')
     expect(alert.threshold).toBe(7)
@@ -316,7 +350,14 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
     await device('wx-oleh', 'olehsari', 'weather')
     // Maize without probes: the advice is the FAO-56 balance, closed day by day from the station.
     for (const [i, id] of ['oleh-j1', 'oleh-j2', 'oleh-j3'].entries())
-      await field({ id, village: 'olehsari', name: `JAGUNG${i + 1}`, crop: 'maize', plantedAt: today - 60 * DAY, devices: [] })
+      await field({
+        id,
+        village: 'olehsari',
+        name: `JAGUNG${i + 1}`,
+        crop: 'maize',
+        plantedAt: today - 60 * DAY,
+        devices: [],
+      })
     const advisor = t.app.alerts!.advisor
     for (let d = 6; d >= 3; d--) {
       await publish('wx-oleh', 'olehsari', weatherDay(today - d * DAY, false))
@@ -327,10 +368,24 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
     // On day −2 at 07.00 one farmer answers SUDAH (watered), another AIR 10. (The MO path through
     // Kannel is tests/e2e/alerts-sms.test.ts; here the engine gets the MO as the outbox hands it.)
     const replyAt = today - 2 * DAY + 7 * HOUR
-    t.app.alerts!.onInbound({ from: phones.get('oleh-j1')!, to: '1234', text: 'sudah', receivedAtMs: replyAt, via: 'test' })
-    t.app.alerts!.onInbound({ from: phones.get('oleh-j2')!, to: '1234', text: 'AIR 10', receivedAtMs: replyAt, via: 'test' })
+    t.app.alerts!.onInbound({
+      from: phones.get('oleh-j1')!,
+      to: '1234',
+      text: 'sudah',
+      receivedAtMs: replyAt,
+      via: 'test',
+    })
+    t.app.alerts!.onInbound({
+      from: phones.get('oleh-j2')!,
+      to: '1234',
+      text: 'AIR 10',
+      receivedAtMs: replyAt,
+      via: 'test',
+    })
     await waitFor('the replies', () => smsOf('oleh-j1').length === 1 && smsOf('oleh-j2').length === 1)
-    expect(smsOf('oleh-j1')[0]).toBe('Tercatat: JAGUNG1 sudah diairi. Hitungan kebutuhan air mulai lagi dari sekarang.')
+    expect(smsOf('oleh-j1')[0]).toBe(
+      'Tercatat: JAGUNG1 sudah diairi. Hitungan kebutuhan air mulai lagi dari sekarang.',
+    )
     expect(smsOf('oleh-j2')[0]).toBe('Tercatat: JAGUNG2 diairi 10 mm.')
     // Day −2's weather arrives through the broker and the day closes.
     await publish('wx-oleh', 'olehsari', weatherDay(today - 2 * DAY, false))
@@ -350,4 +405,44 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
     expect(j2!.appliedMm).toBe(10)
     expect(j2!.netNeedMm).toBeCloseTo(j3!.netNeedMm - 10, 6)
   }, 60_000)
+
+  it('the API refuses impossible soils with a problem naming the field; PATCH changes a field’s soil', async () => {
+    const base = {
+      id: 'kemiren-bad',
+      village: 'kemiren',
+      name: 'BAD1',
+      crop: 'maize',
+      stage: 'mid',
+      areaHa: 0.1,
+    }
+    const wp = await api('POST', '/fields', { ...base, soil: { fcPct: 20, wpPct: 25 } })
+    expect(wp.status).toBe(400)
+    expect(wp.json.message).toContain(
+      'soil.wpPct: the wilting point (25 %) must be below field capacity (20 %)',
+    )
+    const p = await api('POST', '/fields', { ...base, soil: { p: 1.4, rootDepthM: -0.3 }, seasonDays: 20 })
+    expect(p.status).toBe(400)
+    expect(p.json.message).toContain('soil.p: a depletion fraction between 0 and 1, got 1.4')
+    expect(p.json.message).toContain('soil.rootDepthM')
+    expect(p.json.message).toContain('seasonDays: whole days from 60 to 240, got 20')
+    const texture = await api('POST', '/fields', { ...base, soil: { texture: 'peat' } })
+    expect(texture.status).toBe(400)
+    expect(JSON.stringify(texture.json.problems)).toContain('soil.texture')
+    expect((await api('POST', '/fields', base)).status).toBe(201)
+    const patched = await api('PATCH', '/fields/kemiren-bad', {
+      soil: { texture: 'clay' },
+      thresholds: { dryPct: 27 },
+    })
+    expect(patched.status, JSON.stringify(patched.json)).toBe(200)
+    expect(patched.json.field).toMatchObject({ soil: { texture: 'clay' }, thresholds: { dryPct: 27 } })
+    const worse = await api('PATCH', '/fields/kemiren-bad', {
+      thresholds: { dryPct: 40 },
+      soil: { fcPct: 36, wpPct: 22 },
+    })
+    expect(worse.status).toBe(400)
+    expect(worse.json.message).toContain(
+      'field kemiren-bad: thresholds.dryPct (40) must be below field capacity soil.fcPct (36)',
+    )
+    expect((await api('PATCH', '/fields/nope', { seasonDays: 100 })).status).toBe(404)
+  })
 })

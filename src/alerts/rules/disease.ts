@@ -111,12 +111,12 @@ export const disease: RuleFamily<'disease_risk'> = {
       id: {
         label: () => 'risiko blas',
         firing: (a, l) =>
-          `${a.fieldName}: lembap ${n(a.value!, l, 0)} hari berturut, risiko penyakit blas. Periksa daun dulu, semprot hanya bila ada bercak.`,
+          `${a.fieldName}: ${n(a.value!, l, 0)} hari lembap, awas penyakit blas. Cek daun dulu, semprot hanya bila ada bercak.`,
       },
       en: {
         label: () => 'blast risk',
         firing: (a, l) =>
-          `${a.fieldName}: ${n(a.value!, l, 0)} humid days in a row, rice blast risk. Scout leaves first; spray only if spots are found.`,
+          `${a.fieldName}: ${n(a.value!, l, 0)} humid days in a row, blast risk. Scout leaves first, spray only if spots found.`,
       },
     },
   },

@@ -72,10 +72,11 @@ export const dry: RuleFamily<'dry'> = {
         label: () => 'kering',
         firing: (a, l) => {
           const w = water(a, l)
-          const verb = paddy(a) ? 'Airi sawah' : 'Siram'
+          // A paddy is flooded ("airi"), an upland field watered ("siram").
+          const verb = paddy(a) ? 'Airi' : 'Siram'
           const advice = w
             ? ` ${verb} ~${w.mm} mm = ${w.litres} L utk ${w.area} ha.`
-            : ` Segera ${verb.toLowerCase()}.`
+            : ` Segera ${paddy(a) ? 'airi sawah' : 'siram'}.`
           return `${a.fieldName} kering: kelembapan tanah ${n(a.value!, l, 0)}% (batas ${n(a.threshold!, l, 0)}%).${advice}`
         },
         resolved: (a) => `${a.fieldName} sudah normal, tidak kering lagi (#${a.id}).`,

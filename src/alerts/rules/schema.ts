@@ -35,3 +35,15 @@ export function n(value: number, lang: Language, decimals?: number): string {
 export function where(a: { fieldName?: string; device?: string; village: string }): string {
   return a.fieldName ?? a.device ?? a.village
 }
+
+/** Device and village ids shown in an SMS: at most this many characters (ids may have 63). */
+export const SMS_ID_MAX = 20
+
+/**
+ * An id as an SMS shows it: whole when short, else ".." and its last characters (ids like
+ * "kemiren-soil-12" differ at the end), so every template stays one segment.
+ */
+export function shortId(id: string | undefined, max = SMS_ID_MAX): string {
+  if (id === undefined) return ''
+  return id.length <= max ? id : `..${id.slice(id.length - (max - 2))}`
+}

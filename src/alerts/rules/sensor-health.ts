@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { Quantity } from '../../telemetry/quantities.ts'
 import { BATTERY } from './quantities.ts'
-import { durationMs, HOUR_MS, MINUTE_MS, n, severity } from './schema.ts'
+import { durationMs, HOUR_MS, MINUTE_MS, n, severity, shortId } from './schema.ts'
 import type { Finding, RuleFamily } from './types.ts'
 
 /** A stuck value is judged over hours; checking every 10 min of reading time is plenty. */
@@ -158,59 +158,60 @@ export const sensorHealth: RuleFamily<(typeof IDS)[number]> = {
       id: {
         label: () => 'sensor mati',
         firing: (a) =>
-          `${a.fieldName ?? a.village}: sensor ${a.device} tdk kirim data sejak ${a.sinceLocal?.replace(':', '.')}. Cek baterai/alat.`,
+          `${a.fieldName ?? shortId(a.village)}: sensor ${shortId(a.device)} tdk kirim data sejak ${a.sinceLocal?.replace(':', '.')}. Cek baterai/alat.`,
       },
       en: {
         label: () => 'sensor offline',
         firing: (a) =>
-          `${a.fieldName ?? a.village}: sensor ${a.device} silent since ${a.sinceLocal}. Check battery.`,
+          `${a.fieldName ?? shortId(a.village)}: sensor ${shortId(a.device)} silent since ${a.sinceLocal}. Check battery.`,
       },
     },
     gateway_offline: {
       id: {
         label: () => 'gateway mati',
         firing: (a) =>
-          `Gateway ${a.device} desa ${a.village} mati sejak ${a.sinceLocal?.replace(':', '.')}. Cek listrik/jaringan.`,
+          `Gateway ${shortId(a.device)} desa ${shortId(a.village)} mati sejak ${a.sinceLocal?.replace(':', '.')}. Cek listrik/jaringan.`,
       },
       en: {
         label: () => 'gateway offline',
         firing: (a) =>
-          `Gateway ${a.device} (${a.village}) offline since ${a.sinceLocal}. Check power/network.`,
+          `Gateway ${shortId(a.device)} (${shortId(a.village)}) offline since ${a.sinceLocal}. Check power/network.`,
       },
     },
     stuck: {
       id: {
         label: () => 'sensor macet',
         firing: (a, l) =>
-          `${a.fieldName ?? a.village}: sensor ${a.device} macet (nilai tetap ${n(a.value!, l)}). Cek alat.`,
+          `${a.fieldName ?? shortId(a.village)}: sensor ${shortId(a.device)} macet (nilai tetap ${n(a.value!, l)}). Cek alat.`,
       },
       en: {
         label: () => 'sensor stuck',
         firing: (a, l) =>
-          `${a.fieldName ?? a.village}: sensor ${a.device} stuck at ${n(a.value!, l)}. Check it.`,
+          `${a.fieldName ?? shortId(a.village)}: sensor ${shortId(a.device)} stuck at ${n(a.value!, l)}. Check it.`,
       },
     },
     out_of_range: {
       id: {
         label: () => 'sensor tdk wajar',
         firing: (a, l) =>
-          `${a.fieldName ?? a.village}: sensor ${a.device} tdk wajar (${n(a.value!, l)}). Cek pemasangan.`,
+          `${a.fieldName ?? shortId(a.village)}: sensor ${shortId(a.device)} tdk wajar (${n(a.value!, l)}). Cek pemasangan.`,
       },
       en: {
         label: () => 'sensor implausible',
         firing: (a, l) =>
-          `${a.fieldName ?? a.village}: sensor ${a.device} implausible (${n(a.value!, l)}). Check it.`,
+          `${a.fieldName ?? shortId(a.village)}: sensor ${shortId(a.device)} implausible (${n(a.value!, l)}). Check it.`,
       },
     },
     battery_low: {
       id: {
         label: () => 'baterai lemah',
         firing: (a, l) =>
-          `${a.fieldName ?? a.village}: baterai ${a.device} lemah (${n(a.value!, l, 2)} V). Ganti/isi baterai.`,
+          `${a.fieldName ?? shortId(a.village)}: baterai ${shortId(a.device)} lemah (${n(a.value!, l, 2)} V). Ganti/isi baterai.`,
       },
       en: {
         label: () => 'battery low',
-        firing: (a, l) => `${a.fieldName ?? a.village}: ${a.device} battery low (${n(a.value!, l, 2)} V).`,
+        firing: (a, l) =>
+          `${a.fieldName ?? shortId(a.village)}: ${shortId(a.device)} battery low (${n(a.value!, l, 2)} V).`,
       },
     },
   },
