@@ -1,7 +1,9 @@
 import { cropsSchema, fieldMoistureRule } from './moisture.ts'
 import { SOIL } from './quantities.ts'
-import { n } from './schema.ts'
+import { n, valueAndLimit } from './schema.ts'
 import type { AlertView, FieldTarget, Finding, RuleContext, RuleFamily } from './types.ts'
+
+const vl = (a: AlertView, l: 'id' | 'en') => valueAndLimit(a.value!, a.threshold!, l)
 
 /**
  * Dry soil: θ below the field's threshold (from its soil: θFC − p (θFC − θWP), FAO-56) for `forMs`.
@@ -77,7 +79,7 @@ export const dry: RuleFamily<'dry'> = {
           const advice = w
             ? ` ${verb} ~${w.mm} mm = ${w.litres} L utk ${w.area} ha.`
             : ` Segera ${paddy(a) ? 'airi sawah' : 'siram'}.`
-          return `${a.fieldName} kering: kelembapan tanah ${n(a.value!, l, 0)}% (batas ${n(a.threshold!, l, 0)}%).${advice}`
+          return `${a.fieldName} kering: kelembapan tanah ${vl(a, l)[0]}% (batas ${vl(a, l)[1]}%).${advice}`
         },
         resolved: (a) => `${a.fieldName} sudah normal, tidak kering lagi (#${a.id}).`,
       },
@@ -86,7 +88,7 @@ export const dry: RuleFamily<'dry'> = {
         firing: (a, l) => {
           const w = water(a, l)
           const advice = w ? ` Irrigate ~${w.mm} mm = ${w.litres} L for ${w.area} ha.` : ' Irrigate soon.'
-          return `${a.fieldName} dry: soil moisture ${n(a.value!, l, 0)}% (limit ${n(a.threshold!, l, 0)}%).${advice}`
+          return `${a.fieldName} dry: soil moisture ${vl(a, l)[0]}% (limit ${vl(a, l)[1]}%).${advice}`
         },
         resolved: (a) => `${a.fieldName} back to normal, no longer dry (#${a.id}).`,
       },

@@ -47,3 +47,13 @@ export function shortId(id: string | undefined, max = SMS_ID_MAX): string {
   if (id === undefined) return ''
   return id.length <= max ? id : `..${id.slice(id.length - (max - 2))}`
 }
+
+/**
+ * A reading and its limit as whole numbers, or with one decimal when whole numbers would read the
+ * same ("19,3% (batas 19,4%)", never "19% (batas 19%)").
+ */
+export function valueAndLimit(value: number, limit: number, lang: Language): [string, string] {
+  const whole = [formatNumber(value, 0, lang), formatNumber(limit, 0, lang)] as [string, string]
+  if (whole[0] !== whole[1]) return whole
+  return [formatNumber(value, 1, lang), formatNumber(limit, 1, lang)]
+}

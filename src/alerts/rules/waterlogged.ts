@@ -1,7 +1,9 @@
 import { cropsSchema, fieldMoistureRule } from './moisture.ts'
 import { SOIL } from './quantities.ts'
-import { n } from './schema.ts'
-import type { RuleFamily } from './types.ts'
+import { valueAndLimit } from './schema.ts'
+import type { AlertView, RuleFamily } from './types.ts'
+
+const vl = (a: AlertView, l: 'id' | 'en') => valueAndLimit(a.value!, a.threshold!, l)
 
 /**
  * Waterlogged upland soil: θ above field capacity + `aboveFcPct` (or the field's / crop's own
@@ -44,13 +46,13 @@ export const waterlogged: RuleFamily<'waterlogged'> = {
       id: {
         label: () => 'tergenang',
         firing: (a, l) =>
-          `${a.fieldName} tergenang: kelembapan tanah ${n(a.value!, l, 0)}% (batas ${n(a.threshold!, l, 0)}%). Buka saluran pembuangan.`,
+          `${a.fieldName} tergenang: kelembapan tanah ${vl(a, l)[0]}% (batas ${vl(a, l)[1]}%). Buka saluran pembuangan.`,
         resolved: (a) => `${a.fieldName} sudah normal, tidak tergenang lagi (#${a.id}).`,
       },
       en: {
         label: () => 'waterlogged',
         firing: (a, l) =>
-          `${a.fieldName} waterlogged: soil moisture ${n(a.value!, l, 0)}% (limit ${n(a.threshold!, l, 0)}%). Open the drains.`,
+          `${a.fieldName} waterlogged: soil moisture ${vl(a, l)[0]}% (limit ${vl(a, l)[1]}%). Open the drains.`,
         resolved: (a) => `${a.fieldName} back to normal, no longer waterlogged (#${a.id}).`,
       },
     },
