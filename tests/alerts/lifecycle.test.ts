@@ -170,7 +170,7 @@ describe('grouping, escalation, inhibition, silences', () => {
     const esc = r.outbox.to(PHONE_OFFICER)
     // Two fields, two alerts (one per field) → two escalations, each once.
     expect(esc).toHaveLength(2)
-    expect(esc[0]!.text).toMatch(/^PETUGAS: peringatan \d+ blm ditanggapi 61 mnt\. SAWAH\d: hujan lebat/)
+    expect(esc[0]!.text).toMatch(/^PETUGAS #\d+ blm dibalas 61 mnt: SAWAH\d: hujan lebat/)
     expect(esc[0]!.critical).toBe(true)
     at(r, t0 + 3 * HOUR)
     expect(r.outbox.to(PHONE_OFFICER)).toHaveLength(2)

@@ -184,7 +184,7 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
       expect(dr - raw).toBeLessThan(10 * 0.31 * ZR[c.crop]) // within 0.3 % VWC of RAW
       const sms = smsOf(c.id)[0]!
       expect(sms).toMatch(
-        / kering: kelembapan tanah \d+% \(batas \d+%\)\. Siram ~\d+ mm = [\d.]+ L utk 0,20 ha\. Balas OK \d+$/,
+        / kering: kelembapan tanah \d+(,\d)?% \(batas \d+(,\d)?%\)\. Siram ~\d+ mm = [\d.]+ L utk 0,20 ha\. Balas OK \d+$/,
       )
     }
     // The old fixed thresholds (maize 21 %, chili 25 %) were wrong both ways: on clay maize would
