@@ -16,7 +16,7 @@ import type { AlertsConfig, Severity } from './config.ts'
 import { Delivery } from './delivery.ts'
 import { Directory, type Field } from './directory.ts'
 import type { EventSink, StoredEvent } from './influx-events.ts'
-import { IrrigationAdvisor, type WeatherDay } from './irrigation.ts'
+import { type FieldAdvice, IrrigationAdvisor, type WeatherDay } from './irrigation.ts'
 import type { InboundSms, OutboxPort } from './notify-port.ts'
 import { ownership } from './partition.ts'
 import {
@@ -240,6 +240,8 @@ export class AlertEngine implements RuleContext {
   private readonly rainCarryByVillage = new Map<string, number>()
   /** Newest air temperature per village (null: none in SQLite either); filled from SQLite on a miss. */
   private readonly airNewest = new Map<string, { value: number; timeMs: number } | null>()
+  /** Each field's latest irrigation advice (null: none), until the next day close. */
+  private readonly adviceCache = new Map<string, FieldAdvice | null>()
   /** Reading time of a rule's last costly check per key (see due()). */
   private readonly checkedAt = new Map<string, number>()
   private prunedAtMs = Number.NEGATIVE_INFINITY
@@ -734,7 +736,12 @@ export class AlertEngine implements RuleContext {
   }
 
   etcMmPerDay(field: Field, atMs: number): number | undefined {
-    const advice = this.advisor.latestAdvice(field.id)
+    // Advice changes once a day (at day close): cached, not a query per field and batch.
+    let advice = this.adviceCache.get(field.id)
+    if (advice === undefined) {
+      advice = this.advisor.latestAdvice(field.id) ?? null
+      this.adviceCache.set(field.id, advice)
+    }
     // Last week's ETc is still the field's; older says nothing about today.
     if (!advice || advice.dayStartMs < atMs - 7 * DAY_MS) return undefined
     return advice.etcMmPerDay
@@ -944,6 +951,7 @@ export class AlertEngine implements RuleContext {
     }
     this.applyAll(findings)
     const closed = this.advisor.closeDays(nowMs, this.owns)
+    if (closed.days.length > 0) this.adviceCache.clear()
     for (const advice of closed.advice) {
       this.addEvent({
         measurement: 'irrigation_advice',
