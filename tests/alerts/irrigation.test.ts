@@ -149,4 +149,28 @@ describe('irrigation advisor (FAO-56 daily water balance)', () => {
     expect(advice.days).toBe(1) // day 2 had 30 mm ≥ 20 mm: the balance starts on day 3
     expect(advice.rainMm).toBe(0)
   })
+
+  it('a probe that rises by 5 % VWC within an hour saw water arrive: the balance restarts there', async () => {
+    const day1 = wib(2026, 7, 1)
+    r = await rig(only(), { startMs: day1 })
+    await seed(r, 'chili')
+    for (let d = 0; d < 3; d++) {
+      for (let h = 0; h < 24; h++) {
+        const t = day1 + d * DAY + h * HOUR
+        r.clock.now = t
+        // SAWAH2's probe (soil-2) reads 20 % until day 3, 10:00, then 27 % (watered by hand, no rain).
+        const theta = d === 2 && h >= 10 ? 27 : 20
+        r.engine.onReadings([...syntheticWeather(h, t), reading('soil-2', 'soil_moisture', theta, t)])
+        r.engine.tick(t)
+      }
+    }
+    r.engine.tick(day1 + 3 * DAY + 2 * HOUR)
+    const water = r.engine.advisor.lastWater('kemiren-sawah2')!
+    expect(water).toEqual({ atMs: day1 + 2 * DAY + 10 * HOUR, source: 'probe' })
+    expect(r.engine.advisor.lastWater('kemiren-sawah1')).toBeUndefined() // no probe rise there
+    const [two, one] = ['kemiren-sawah2', 'kemiren-sawah1'].map((f) => r!.engine.advisor.latestAdvice(f)!)
+    expect(one!.days).toBe(3)
+    expect(two!.days).toBe(1) // only day 3, from the watering on
+    expect(two!.refilledAtMs).toBe(water.atMs)
+  })
 })
