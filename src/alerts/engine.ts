@@ -2,7 +2,6 @@ import type Database from 'better-sqlite3'
 import {
   calibratedPct,
   depletionFromThetaMm,
-  type SeasonDay,
   type SoilWater,
   seasonDay,
   soilWater,
@@ -23,6 +22,7 @@ import {
   type AlertCategory,
   type AlertView,
   type AnyRuleFamily,
+  type FieldSeason,
   type Finding,
   RULE_FAMILIES,
   type RuleContext,
@@ -720,13 +720,13 @@ export class AlertEngine implements RuleContext {
    * duration (field, else the crop's config), stage from the calendar; a field known only by its
    * stage sits in the middle of that stage.
    */
-  season(field: Field, atMs: number): SeasonDay | undefined {
+  season(field: Field, atMs: number): FieldSeason | undefined {
     const seasonDays = field.seasonDays ?? this.cfg.rules.crops[field.crop].seasonDays
+    // Known only by its stage: no calendar (no flowering window, no drain-down).
+    if (field.plantedAtMs === undefined) return field.stage ? { stage: field.stage, seasonDays } : undefined
     const days = this.advisor.daysSincePlanting(field, localDayStart(atMs), { allowBefore: true })
     if (days === undefined) return undefined
-    const s = seasonDay(field.crop, days, seasonDays)
-    // An explicit stage (no planting date) wins over the calendar.
-    return field.plantedAtMs === undefined && field.stage ? { ...s, stage: field.stage } : s
+    return seasonDay(field.crop, days, seasonDays)
   }
 
   /** The growth stage of a field on a day (explicit stage wins; before planting counts as initial). */

@@ -402,7 +402,8 @@ export class IrrigationAdvisor {
       crop: field.crop,
       daysSincePlanting: dsp,
       areaHa: field.areaHa,
-      seasonDays: this.opts.seasonDays(field),
+      // Days of a field known only by its stage are Table 11 days already (daysSincePlanting).
+      ...(field.plantedAtMs !== undefined ? { seasonDays: this.opts.seasonDays(field) } : {}),
     })
     const last = a.perDay[a.perDay.length - 1]
     if (!last) return undefined

@@ -82,10 +82,13 @@ export const disease: RuleFamily<'disease_risk'> = {
     const closedDayStart = atMs - 86_400_000
     const season = ctx.season(field, closedDayStart)
     if (!season) return []
-    const f = season.daysFromFlowering ?? Number.NaN
+    const f = season.daysFromFlowering
+    // Without a calendar (a field known by its stage) only seedling and tillering are recognisable.
     const susceptible =
-      season.daysSincePlanting >= 0 &&
-      (f <= -cfg.panicleInitiationBeforeFloweringDays || Math.abs(f) <= cfg.headingWindowDays)
+      f === undefined
+        ? season.stage === 'initial' || season.stage === 'development'
+        : (season.daysSincePlanting ?? -1) >= 0 &&
+          (f <= -cfg.panicleInitiationBeforeFloweringDays || Math.abs(f) <= cfg.headingWindowDays)
     const days = ctx.weatherDays(field.village, closedDayStart, cfg.consecutiveDays + 1)
     const run = blastConduciveRun(days, cfg)
     const active = susceptible && run >= cfg.consecutiveDays

@@ -15,7 +15,8 @@ export function paddySkipsDry(ctx: RuleContext, t: FieldTarget): boolean {
   if (field.crop !== 'rice') return false
   if (ctx.fieldWaterLevel(field) !== undefined) return true
   const season = ctx.season(field, atMs)
-  return season !== undefined && season.daysToHarvest <= ctx.config.rules.waterLevel.drainDownDays
+  const toHarvest = season?.daysToHarvest
+  return toHarvest !== undefined && toHarvest <= ctx.config.rules.waterLevel.drainDownDays
 }
 
 /** "~12 mm = 18.000 L utk 0,15 ha": the depth to whole mm and the litres of that depth (1 mm on 1 ha = 10 000 L). */

@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import type { SeasonDay, SoilWater } from '../../agronomy/index.ts'
+import type { GrowthStage, SoilWater } from '../../agronomy/index.ts'
 import type { Quantity } from '../../telemetry/quantities.ts'
 import type { AlertsConfig } from '../config.ts'
 import type { Field, Language } from '../directory.ts'
@@ -50,6 +50,21 @@ export interface AlertView {
   crop?: string
 }
 
+/**
+ * Where a field is in its season. With a planting date, a calendar (stage from the variety's
+ * duration, days to harvest, days from flowering for rice); a field known only by its stage has no
+ * calendar: only `stage`.
+ */
+export interface FieldSeason {
+  stage: GrowthStage
+  seasonDays: number
+  /** Whole days since planting (negative before it). */
+  daysSincePlanting?: number
+  daysToHarvest?: number
+  /** Rice only. */
+  daysFromFlowering?: number
+}
+
 /** One rule's SMS text in one language: a short label (grouped SMS, CEK) and the full text. */
 export interface RuleText {
   /** A few words for grouped SMS and CEK replies ("kering", "hujan sangat lebat"). */
@@ -90,7 +105,7 @@ export interface RuleContext {
   /** The field's soil water characteristics (field, then config defaults). */
   soil(field: Field): SoilWater
   /** Where the field is in its season (undefined: neither planting date nor stage known). */
-  season(field: Field, atMs: number): SeasonDay | undefined
+  season(field: Field, atMs: number): FieldSeason | undefined
   /** The field's crop ETc of late [mm/day], from the irrigation advisor (for FAO-56 p adjustment). */
   etcMmPerDay(field: Field, atMs: number): number | undefined
   /** Rain at the village over (atMs − windowMs, atMs] [mm]. */

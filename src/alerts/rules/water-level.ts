@@ -59,7 +59,7 @@ export const waterLevel: RuleFamily<'water_low'> = {
       atMs,
       forMs: cfg.forMs,
     }
-    if (season && season.daysToHarvest <= cfg.drainDownDays) {
+    if (season?.daysToHarvest !== undefined && season.daysToHarvest <= cfg.drainDownDays) {
       // Drained on purpose: a water alert still firing resolves.
       return [{ ...base, severity: cfg.severity, active: false, clear: true }]
     }
