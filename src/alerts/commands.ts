@@ -18,8 +18,8 @@ const MAX_REPORTED_MM = 300
  * Farmer commands by SMS (playSMS-style keywords), case- and whitespace-insensitive:
  *   OK <id>       acknowledge alert <id> (only an alert on one of the farmer's fields)
  *   CEK <field>   latest readings of that field
- *   SUDAH [field] watered: the field is taken as refilled to field capacity (the readily available
- *                 water, or the amount advised, was applied); the irrigation balance restarts now
+ *   SUDAH [field] watered: we assume the amount advised was applied, i.e. the whole deficit, so
+ *                 the field is back at field capacity and the irrigation balance restarts now
  *   AIR <mm> [field]  this many mm were applied; subtracted from the balance
  *                 (without a field name: the farmer's only field, else the ones with a dry alert)
  *   STOP          unsubscribe: nothing more is sent (MULAI subscribes again)

@@ -56,10 +56,9 @@ const irrigationSchema = z
     /** A day with at least this much rain refills the root zone: the balance restarts after it. */
     soakingRainMm: z.number().positive().default(20),
     /**
-     * A farmer's "SUDAH" (watered) reply: the field is taken as refilled to field capacity — the
-     * RAW (or the advised amount) was applied — and the balance restarts from that moment.
-     * A probe rise of at least this much [% VWC] within an hour without matching rain is an
-     * irrigation too (the balance restarts).
+     * A probe rise of at least this much [% VWC] within an hour is water arriving (irrigation or
+     * rain): the field is taken as refilled and the balance restarts, as after a farmer's SUDAH
+     * (which assumes the advised amount — the whole deficit — was applied).
      */
     probeRisePct: z.number().positive().default(5),
     /** The balance covers at most this many days. */

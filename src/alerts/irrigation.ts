@@ -294,8 +294,8 @@ export class IrrigationAdvisor {
   }
 
   /**
-   * Water reached a field: a farmer's SUDAH (mm undefined: refilled — the RAW or the advised amount
-   * applied, the balance restarts), AIR <mm> (mm applied, subtracted from the balance), or a probe's
+   * Water reached a field: a farmer's SUDAH (mm undefined: the advised amount, i.e. the whole
+   * deficit, was applied; back at field capacity, the balance restarts), AIR <mm> (mm applied, subtracted from the balance), or a probe's
    * rise (refilled). Call inside the caller's transaction or alone.
    */
   recordWater(field: string, atMs: number, mm: number | undefined, source: string): void {
