@@ -4,10 +4,12 @@ import { durationMs, HOUR_MS, n, severity } from './schema.ts'
 import type { RuleFamily } from './types.ts'
 
 /**
- * Paddy water level under safe AWD (IRRI, "Alternate wetting and drying"; Lampayan et al. 2015,
- * Field Crops Research 170): the field is let dry until the water in a perforated field tube is
- * 15 cm below the soil surface, then flooded again to ~5 cm; from a week before to a week after
- * flowering it is kept flooded (AWD there costs yield); 10–15 days before harvest it is drained.
+ * Paddy water level under safe AWD (IRRI brochure "Overview of AWD", irri.org; Lampayan et al.
+ * 2015, Field Crops Research 170): the field is let dry until the water in a perforated field tube
+ * is 15 cm below the soil surface, then re-flooded to 3–5 cm; it is kept flooded during flowering,
+ * when the plants are very sensitive to dry conditions (a week before to a week after, DOMAIN.md);
+ * 10–15 days before harvest it is drained. IRRI starts AWD two weeks after transplanting; that is
+ * not enforced here (a field's planting date may be its sowing date).
  * So: below `awdMinCm` (−15) → alert; within `floweringWindowDays` of flowering below
  * `floweringMinCm` (0: no standing water) → alert, critical; in the drain-down (`drainDownDays`
  * before the expected harvest) and after it → nothing. Flowering day: season.ts
