@@ -202,10 +202,11 @@ function noteNewest(m: SeriesMemo, r: Reading): void {
 }
 
 /**
- * The alert engine: rules over stored readings, the Alertmanager/ThingsBoard lifecycle in SQLite
- * (one active alert per rule and subject, enforced by a unique index), grouping per recipient,
- * repeat interval, quiet hours, inhibition, silences, escalation, all-clear, farmer commands, and
- * events for InfluxDB. Everything it decides is committed before it acts, so a restart neither
+ * The alert engine: the rule families (rules/) over stored readings, the Alertmanager/ThingsBoard
+ * lifecycle in SQLite (one active alert per rule and subject, enforced by a unique index), the
+ * facts rules read (RuleContext: recent history, a field's soil and season, the village weather),
+ * day close (irrigation advice, daily models), farmer commands, and events for InfluxDB; who gets
+ * which SMS when (grouping, repeat, quiet hours, inhibition, silences, escalation) is delivery.ts. Everything it decides is committed before it acts, so a restart neither
  * forgets an alert nor sends an SMS twice (each SMS is written with its idempotency key first,
  * then handed to the outbox; unsent ones are handed again on start).
  */

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { fieldMoistureRule } from '../../src/alerts/rules/index.ts'
 import { HOUR, MIN, only, PHONE_A, type Rig, reading, rig, seed, wib } from './helpers.ts'
 
 let r: Rig | undefined
@@ -161,5 +162,31 @@ describe('rules', () => {
     expect(firing(r)).not.toContain('stuck:device:soil-2:soil_moisture')
     // History is committed with synchronous = NORMAL; the registry is left at its FULL afterwards.
     expect(r.registry.database().pragma('synchronous', { simple: true })).toBe(2)
+  })
+
+  it('a field’s dry threshold: its own, else the crop’s, else its soil with p adjusted for its ETc (FAO-56 p. 162)', async () => {
+    const t0 = wib(2026, 7, 2, 9)
+    r = await rig({}, { startMs: t0 })
+    await seed(r, 'maize')
+    const d = () => r!.engine.directory
+    const field = () => d().getField('kemiren-sawah1')!
+    const threshold = () => fieldMoistureRule(r!.engine, field(), 'dry', t0)
+    // Loam (the district default): 25 − 0.55 × (25 − 12) = 17.85 % with Table 22's p.
+    expect(threshold()).toMatchObject({ source: 'soil', p: 0.55 })
+    expect(threshold().thresholdPct).toBeCloseTo(17.85, 10)
+    // Yesterday's advice says the maize used 8 mm/day: p = 0.55 + 0.04 × (5 − 8) = 0.43.
+    r.registry
+      .database()
+      .prepare('INSERT INTO irrigation_advice (field, day_start_ms, detail) VALUES (?, ?, ?)')
+      .run('kemiren-sawah1', wib(2026, 7, 1), JSON.stringify({ dayStartMs: wib(2026, 7, 1), etcMmPerDay: 8 }))
+    await r.restart() // a process reads a field's advice once per day close
+
+    expect(threshold().p).toBeCloseTo(0.43, 12)
+    expect(threshold().thresholdPct).toBeCloseTo(25 - 0.43 * 13, 10)
+    // The field's own measured soil, then its own threshold, win.
+    d().updateField('kemiren-sawah1', { soil: { fcPct: 30, wpPct: 14, p: 0.5 } })
+    expect(threshold()).toMatchObject({ source: 'soil', p: 0.5, thresholdPct: 22 })
+    d().updateField('kemiren-sawah1', { thresholds: { dryPct: 20 } })
+    expect(threshold()).toMatchObject({ source: 'field', thresholdPct: 20 })
   })
 })
