@@ -85,9 +85,22 @@ function checkDay(daysSincePlanting: number): void {
   }
 }
 
-/** Growth stage on a day counted from planting (day 0 = planting day). */
-export function growthStageOnDay(crop: CropId, daysSincePlanting: number): GrowthStage {
+/**
+ * A day of a variety's season as the day of the Table 11 row with the same fraction of the season
+ * (stage fractions kept, FAO-56 p. 104: "…lengths of stages vary with variety"; see season.ts).
+ */
+function tableDay(crop: CropId, daysSincePlanting: number, seasonDays: number | undefined): number {
+  if (seasonDays === undefined) return daysSincePlanting
+  return (daysSincePlanting * seasonLengthDays(crop)) / seasonDays
+}
+
+/**
+ * Growth stage on a day counted from planting (day 0 = planting day); with `seasonDays` (the
+ * variety's duration) the Table 11 stage lengths are scaled to it.
+ */
+export function growthStageOnDay(crop: CropId, daysSincePlanting: number, seasonDays?: number): GrowthStage {
   checkDay(daysSincePlanting)
+  daysSincePlanting = tableDay(crop, daysSincePlanting, seasonDays)
   const l = CROPS[crop].stageLengthsDays
   let end = l.initial
   if (daysSincePlanting < end) return 'initial'
@@ -108,10 +121,11 @@ export function growthStageOnDay(crop: CropId, daysSincePlanting: number): Growt
  * After the season (harvest) Kc end is returned; the caller should stop advising by then
  * (`growthStageOnDay` says 'after-season').
  */
-export function kcOnDay(crop: CropId, daysSincePlanting: number): number {
+export function kcOnDay(crop: CropId, daysSincePlanting: number, seasonDays?: number): number {
   const c = CROPS[crop]
   const l = c.stageLengthsDays
-  const stage = growthStageOnDay(crop, daysSincePlanting)
+  const stage = growthStageOnDay(crop, daysSincePlanting, seasonDays)
+  daysSincePlanting = tableDay(crop, daysSincePlanting, seasonDays)
   switch (stage) {
     case 'initial':
       return c.kcInitial

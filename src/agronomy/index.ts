@@ -1,3 +1,5 @@
 export * from './crops.ts'
 export * from './et0.ts'
+export * from './season.ts'
+export * from './soil.ts'
 export * from './water-balance.ts'

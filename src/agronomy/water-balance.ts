@@ -63,6 +63,8 @@ export interface IrrigationAdviceInput {
    * moisture reading (readily available water minus depletion); subtracted from the need.
    */
   soilWaterCreditMm?: number
+  /** The variety's season length [days] (season.ts); stages scale to it. Default: the Table 11 row. */
+  seasonDays?: number
 }
 
 export interface IrrigationDay {
@@ -141,7 +143,7 @@ export function irrigationAdvice(input: IrrigationAdviceInput): IrrigationAdvice
     const dsp = input.daysSincePlanting - (n - 1 - i)
     if (dsp < 0) continue
     const et0Mm = input.et0Mm[i]!
-    const kc = kcOnDay(input.crop, dsp)
+    const kc = kcOnDay(input.crop, dsp, input.seasonDays)
     perDay.push({
       daysSincePlanting: dsp,
       et0Mm,
@@ -167,7 +169,7 @@ export function irrigationAdvice(input: IrrigationAdviceInput): IrrigationAdvice
     netNeedMm,
     litres: mmOverAreaToLitres(netNeedMm, input.areaHa),
     etcMmPerDay: perDay.length > 0 ? etcMm / perDay.length : 0,
-    stageToday: growthStageOnDay(input.crop, input.daysSincePlanting),
+    stageToday: growthStageOnDay(input.crop, input.daysSincePlanting, input.seasonDays),
     perDay,
   }
 }

@@ -1,22 +1,35 @@
-import type { Language } from './directory.ts'
+import type { Field, Language } from './directory.ts'
 import { normaliseName } from './directory.ts'
 import type { AlertEngine } from './engine.ts'
 import type { InboundSms } from './notify-port.ts'
 import { formatNumber, LABELS } from './templates.ts'
 import { localClock } from './time.ts'
 
+/** Local time as the reader writes it: Indonesian 07.00, English 07:00. */
+function clockOf(ms: number, lang: Language): string {
+  const t = localClock(ms)
+  return lang === 'id' ? t.replace(':', '.') : t
+}
+
+/** A farmer may report at most this much water in one reply [mm] (more is a typo, e.g. litres). */
+const MAX_REPORTED_MM = 300
+
 /**
  * Farmer commands by SMS (playSMS-style keywords), case- and whitespace-insensitive:
  *   OK <id>       acknowledge alert <id> (only an alert on one of the farmer's fields)
  *   CEK <field>   latest readings of that field
+ *   SUDAH [field] watered: we assume the amount advised was applied, i.e. the whole deficit, so
+ *                 the field is back at field capacity and the irrigation balance restarts now
+ *   AIR <mm> [field]  this many mm were applied; subtracted from the balance
+ *                 (without a field name: the farmer's only field, else the ones with a dry alert)
  *   STOP          unsubscribe: nothing more is sent (MULAI subscribes again)
  *   BANTUAN       the commands (HELP in English)
  * Anything else gets a short help. A number that is not a registered farmer gets one line saying so.
  */
 
 const HELP: Record<Language, string> = {
-  id: 'Perintah: OK <no> = terima peringatan; CEK <lahan> = data terbaru; STOP = berhenti; MULAI = langganan lagi.',
-  en: 'Commands: OK <no> = acknowledge; CEK <field> = latest data; STOP = unsubscribe; MULAI = subscribe again.',
+  id: 'Perintah: OK <no> = terima; CEK <lahan> = data; SUDAH = sudah diairi; AIR 10 = diairi 10 mm; STOP = berhenti; MULAI = langganan lagi.',
+  en: 'Commands: OK <no> = ack; CEK <field> = data; SUDAH = watered; AIR 10 = watered 10 mm; STOP = unsubscribe; MULAI = subscribe again.',
 }
 
 export interface Reply {
@@ -68,6 +81,46 @@ export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | unde
       }
       return reply(fieldReport(engine, field.id, lang))
     }
+    case 'SUDAH':
+    case 'DONE':
+    case 'AIR':
+    case 'WATER': {
+      const full = cmd === 'SUDAH' || cmd === 'DONE'
+      const [amount, ...name] = full ? ['', ...rest] : rest
+      const mm = full ? undefined : Number((amount ?? '').replace(',', '.'))
+      if (!full && !(mm !== undefined && Number.isFinite(mm) && mm > 0 && mm <= MAX_REPORTED_MM))
+        return reply(
+          lang === 'id'
+            ? `Tulis jumlah air dalam mm, mis. AIR 10 (1 sampai ${MAX_REPORTED_MM}).`
+            : `Give the water in mm, e.g. AIR 10 (1 to ${MAX_REPORTED_MM}).`,
+        )
+      const fields = wateredFields(engine, farmer.id, name.join(''))
+      if (fields.length === 0) {
+        const names = engine.directory
+          .subscriptionsOf(farmer.id)
+          .map((id) => engine.directory.getField(id)?.name)
+          .filter(Boolean)
+          .join(', ')
+        return reply(
+          lang === 'id'
+            ? `Lahan mana? Tulis mis. ${full ? 'SUDAH' : `AIR ${amount}`} SAWAH1.${names ? ` Lahan Anda: ${names}` : ''}`
+            : `Which field? E.g. ${full ? 'SUDAH' : `AIR ${amount}`} SAWAH1.${names ? ` Your fields: ${names}` : ''}`,
+        )
+      }
+      for (const f of fields) engine.advisor.recordWater(f.id, mo.receivedAtMs, mm, `farmer:${farmer.id}`)
+      const list = fields.map((f) => f.name).join(', ')
+      if (full)
+        return reply(
+          lang === 'id'
+            ? `Tercatat: ${list} sudah diairi. Hitungan kebutuhan air mulai lagi dari sekarang.`
+            : `Noted: ${list} watered. The water count starts again from now.`,
+        )
+      return reply(
+        lang === 'id'
+          ? `Tercatat: ${list} diairi ${formatNumber(mm!, mm! % 1 === 0 ? 0 : 1, lang)} mm.`
+          : `Noted: ${list} got ${formatNumber(mm!, mm! % 1 === 0 ? 0 : 1, lang)} mm.`,
+      )
+    }
     case 'STOP':
     case 'BERHENTI':
       engine.directory.setStopped(farmer.id, true)
@@ -89,14 +142,40 @@ export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | unde
   }
 }
 
-/** "SAWAH1 07:10: lengas 28,4%, suhu tanah 27,1 C; hujan 24j 3,2 mm; perlu air ~12 mm = 18.000 L" */
+/**
+ * The fields a SUDAH / AIR reply is about: the named one (of the farmer's), else the farmer's only
+ * field, else those of the farmer's fields with a dry or water-low alert firing.
+ */
+function wateredFields(engine: AlertEngine, farmerId: string, name: string): Field[] {
+  const mine = engine.directory
+    .subscriptionsOf(farmerId)
+    .map((id) => engine.directory.getField(id))
+    .filter((f): f is Field => f !== undefined)
+  if (name) return mine.filter((f) => normaliseName(f.name) === name)
+  if (mine.length === 1) return mine
+  const thirsty = new Set(
+    engine
+      .listAlerts({ state: 'firing' })
+      .filter((a) => a.rule === 'dry' || a.rule === 'water_low')
+      .map((a) => a.field),
+  )
+  return mine.filter((f) => thirsty.has(f.id))
+}
+
+/** "SAWAH1: kelembapan tanah 28,4% (07.10); suhu tanah 27,1 C; hujan 24j 3,2 mm; perlu air ~12 mm = 18.000 L" */
 export function fieldReport(engine: AlertEngine, fieldId: string, lang: Language): string {
   const field = engine.directory.getField(fieldId)!
   const m = engine.fieldMoisture(field)
   const parts: string[] = []
   if (m) {
     parts.push(
-      `${lang === 'id' ? 'lengas' : 'moisture'} ${formatNumber(m.value, 1, lang)}% (${localClock(m.timeMs)})`,
+      `${lang === 'id' ? 'kelembapan tanah' : 'soil moisture'} ${formatNumber(m.value, 1, lang)}% (${clockOf(m.timeMs, lang)})`,
+    )
+  }
+  const level = engine.fieldWaterLevel(field)
+  if (level) {
+    parts.push(
+      `${lang === 'id' ? 'air sawah' : 'water'} ${formatNumber(level.value, 0, lang)} cm (${clockOf(level.timeMs, lang)})`,
     )
   }
   const soilTemps = field.devices
@@ -110,8 +189,8 @@ export function fieldReport(engine: AlertEngine, fieldId: string, lang: Language
   const rain = engine.villageWeather(field.village, now).rainMm
   parts.push(`${lang === 'id' ? 'hujan 24j' : 'rain 24h'} ${formatNumber(rain, 1, lang)} mm`)
   const active = engine.listAlerts({ field: field.id, state: 'firing' })
-  for (const a of active.slice(0, 2)) parts.push(`#${a.id} ${LABELS(a.rule, lang)}`)
-  const advice = engine.advisor.latestAdvice(field.id)
+  for (const a of active.slice(0, 2)) parts.push(`#${a.id} ${LABELS(a.rule, lang, engine.view(a))}`)
+  const advice = engine.advisor.currentNeed(field, now)
   if (advice && advice.netNeedMm >= 1) {
     // As in the alert SMS: the litres of the rounded depth, so the two numbers agree.
     const mm = Math.round(advice.netNeedMm)

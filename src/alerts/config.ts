@@ -1,6 +1,17 @@
 import { z } from 'zod'
-import type { CropId } from '../agronomy/index.ts'
+import { type CropId, SOIL_TEXTURE_IDS, type SoilTexture } from '../agronomy/index.ts'
 import { partitionSchema } from './partition.ts'
+import { diseaseRiskSchema } from './rules/disease.ts'
+import { heatStressSchema } from './rules/heat.ts'
+import { heavyRainSchema } from './rules/heavy-rain.ts'
+import { cropsSchema } from './rules/moisture.ts'
+import { moistureDropSchema } from './rules/moisture-drop.ts'
+import { durationMs, HOUR_MS, MINUTE_MS, SEVERITIES, type Severity } from './rules/schema.ts'
+import { sensorHealthSchema } from './rules/sensor-health.ts'
+import { waterLevelSchema } from './rules/water-level.ts'
+
+export type { CropRules, MoistureThreshold } from './rules/moisture.ts'
+export { SEVERITIES, type Severity }
 
 /**
  * The `alerts` section of the one config schema (src/config.ts). Every rule has a default, so
@@ -8,186 +19,31 @@ import { partitionSchema } from './partition.ts'
  * Durations are ms, moisture %VWC, temperatures °C, rain mm.
  */
 
-const MINUTE_MS = 60_000
-const HOUR_MS = 60 * MINUTE_MS
-
-export const SEVERITIES = ['info', 'warning', 'critical'] as const
-export type Severity = (typeof SEVERITIES)[number]
-const severity = z.enum(SEVERITIES)
-const durationMs = z.number().int().min(0)
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)')
 
 /**
- * One threshold on soil moisture, with the crop's own defaults so a config may change one key;
- * `hysteresisPct` is how far back the value must come before the alert resolves.
+ * One key per rule family (src/alerts/rules/): each family owns its schema; the families' list
+ * test checks every family's `configKey` is here. `crops` is shared by dry and waterlogged.
  */
-function moistureThreshold(d: {
-  thresholdPct: number
-  forMs: number
-  enabled?: boolean
-  severity?: Severity
-}) {
-  return z
-    .object({
-      enabled: z.boolean().default(d.enabled ?? true),
-      thresholdPct: z.number().min(0).max(100).default(d.thresholdPct),
-      forMs: durationMs.default(d.forMs),
-      hysteresisPct: z.number().min(0).max(50).default(3),
-      severity: severity.default(d.severity ?? 'warning'),
-    })
-    .strict()
-    .prefault({})
-}
-export interface MoistureThreshold {
-  enabled: boolean
-  thresholdPct: number
-  forMs: number
-  hysteresisPct: number
-  severity: Severity
-}
-
-/** Stage overrides carry only what they change (no defaults, or they would mask the crop's rule). */
-const moistureOverride = z
-  .object({
-    enabled: z.boolean(),
-    thresholdPct: z.number().min(0).max(100),
-    forMs: durationMs,
-    hysteresisPct: z.number().min(0).max(50),
-    severity,
-  })
-  .partial()
-  .strict()
-const stageOverrides = z
-  .object({
-    dry: moistureOverride.optional(),
-    waterlogged: moistureOverride.optional(),
-  })
-  .strict()
-type StageOverrides = z.input<typeof stageOverrides>
-
-function cropRules(
-  dry: Parameters<typeof moistureThreshold>[0],
-  waterlogged: Parameters<typeof moistureThreshold>[0],
-  stages: Partial<Record<'initial' | 'development' | 'mid' | 'late', StageOverrides>> = {},
-) {
-  return z
-    .object({
-      dry: moistureThreshold(dry),
-      waterlogged: moistureThreshold(waterlogged),
-      /** Per growth stage (FAO-56 stages), merged over the crop's rule. */
-      stages: z
-        .object({
-          initial: stageOverrides.optional(),
-          development: stageOverrides.optional(),
-          mid: stageOverrides.optional(),
-          late: stageOverrides.optional(),
-        })
-        .strict()
-        .default(stages),
-    })
-    .strict()
-    .prefault({})
-}
-
-/*
- * Crop defaults for the simulator's loam (FC 30 %, WP 14 %, saturation 45 % VWC) and FAO-56
- * Table 22 depletion fractions p: stress starts below FC − p·(FC − WP).
- * maize p 0.55 → 21 %; chili p 0.30 → 25 %; rice p 0.20 but a paddy should stay near saturation
- * (45 %): dry below 38 % means the standing water is gone and the soil is draining.
- */
-const cropsSchema = z
-  .object({
-    // One entry per agronomy crop: a crop added there and not here fails to compile.
-    rice: cropRules(
-      { thresholdPct: 38, forMs: 3 * HOUR_MS },
-      // A paddy is meant to be flooded: no waterlogging rule.
-      { thresholdPct: 100, forMs: 2 * HOUR_MS, enabled: false },
-      // Water shortage at flowering (mid season) costs most yield.
-      { mid: { dry: { severity: 'critical' } } },
-    ),
-    maize: cropRules({ thresholdPct: 21, forMs: 3 * HOUR_MS }, { thresholdPct: 40, forMs: 12 * HOUR_MS }),
-    // Chili roots rot after a few hours in saturated soil.
-    chili: cropRules({ thresholdPct: 25, forMs: 2 * HOUR_MS }, { thresholdPct: 38, forMs: 6 * HOUR_MS }),
-  } satisfies Record<CropId, z.ZodType>)
-  .strict()
-  .prefault({})
-export type CropRules = z.infer<typeof cropsSchema>['rice']
-
 const rulesSchema = z
   .object({
     crops: cropsSchema,
-    /** A sudden fall of soil moisture (a breached bund, a sensor pulled out). */
-    moistureDrop: z
-      .object({
-        enabled: z.boolean().default(true),
-        dropPct: z.number().positive().default(8),
-        windowMs: durationMs.default(HOUR_MS),
-        severity: severity.default('warning'),
-      })
-      .strict()
-      .prefault({}),
-    /** BMKG: 50–100 mm/day "hujan lebat", > 100 mm/day "sangat lebat". */
-    heavyRain: z
-      .object({
-        enabled: z.boolean().default(true),
-        mm: z.number().positive().default(50),
-        windowMs: durationMs.default(24 * HOUR_MS),
-        hysteresisMm: z.number().min(0).default(10),
-        severity: severity.default('critical'),
-      })
-      .strict()
-      .prefault({}),
-    heatStress: z
-      .object({
-        enabled: z.boolean().default(true),
-        aboveC: z.number().default(35),
-        forMs: durationMs.default(2 * HOUR_MS),
-        hysteresisC: z.number().min(0).default(1),
-        severity: severity.default('warning'),
-      })
-      .strict()
-      .prefault({}),
-    /** Hours of high humidity in a temperature band within a window (blast, anthracnose). */
-    diseaseRisk: z
-      .object({
-        enabled: z.boolean().default(true),
-        rhAbovePct: z.number().min(0).max(100).default(90),
-        tempMinC: z.number().default(20),
-        tempMaxC: z.number().default(30),
-        hours: z.number().positive().default(12),
-        windowMs: durationMs.default(24 * HOUR_MS),
-        hysteresisHours: z.number().min(0).default(4),
-        severity: severity.default('warning'),
-      })
-      .strict()
-      .prefault({}),
-    sensorHealth: z
-      .object({
-        enabled: z.boolean().default(true),
-        /** A node that sent nothing for this long is offline. */
-        offlineAfterMs: durationMs.default(60 * MINUTE_MS),
-        /** A gateway reported offline (status topic) for this long. */
-        gatewayOfflineAfterMs: durationMs.default(15 * MINUTE_MS),
-        /** The same value for this long means a stuck sensor. */
-        stuckForMs: durationMs.default(6 * HOUR_MS),
-        stuckQuantities: z.array(z.string()).default(['soil_moisture', 'air_temperature']),
-        /**
-         * Plausible ranges, narrower than the physical ranges ingest enforces: a soil probe reading
-         * 0 % or 80 % VWC in a loam is out of the soil or broken.
-         */
-        plausible: z
-          .record(z.string(), z.object({ min: z.number(), max: z.number() }).strict())
-          .default({ soil_moisture: { min: 2, max: 60 }, air_temperature: { min: 10, max: 45 } }),
-        outOfRangeForMs: durationMs.default(30 * MINUTE_MS),
-        batteryLowV: z.number().positive().default(3.5),
-        batteryForMs: durationMs.default(30 * MINUTE_MS),
-        severity: severity.default('warning'),
-      })
-      .strict()
-      .prefault({}),
+    moistureDrop: moistureDropSchema,
+    waterLevel: waterLevelSchema,
+    heavyRain: heavyRainSchema,
+    heatStress: heatStressSchema,
+    diseaseRisk: diseaseRiskSchema,
+    sensorHealth: sensorHealthSchema,
   })
   .strict()
 export type AlertRules = z.infer<typeof rulesSchema>
+export const RULE_CONFIG_KEYS = Object.keys(rulesSchema.shape) as Array<keyof AlertRules>
+
+/** The soil a field has when it says nothing of its own (FAO-56 Table 19 texture, mid-range). */
+const soilSchema = z
+  .object({ texture: z.enum(SOIL_TEXTURE_IDS as [SoilTexture, ...SoilTexture[]]).default('loam') })
+  .strict()
+  .prefault({})
 
 const irrigationSchema = z
   .object({
@@ -199,6 +55,12 @@ const irrigationSchema = z
     windHeightM: z.number().min(0.5).default(2),
     /** A day with at least this much rain refills the root zone: the balance restarts after it. */
     soakingRainMm: z.number().positive().default(20),
+    /**
+     * A probe rise of at least this much [% VWC] within an hour is water arriving (irrigation or
+     * rain): the field is taken as refilled and the balance restarts, as after a farmer's SUDAH
+     * (which assumes the advised amount — the whole deficit — was applied).
+     */
+    probeRisePct: z.number().positive().default(5),
     /** The balance covers at most this many days. */
     maxBalanceDays: z.number().int().min(1).max(30).default(7),
     /** A day is closed this long after local midnight (late readings from gateway backlogs). */
@@ -234,6 +96,7 @@ export const alertsSchema = z
     /** Unexported InfluxDB events are retried this often (events stay in SQLite until written). */
     exportEveryMs: z.number().int().min(100).default(10_000),
     rules: rulesSchema.prefault({}),
+    soil: soilSchema,
     irrigation: irrigationSchema.prefault({}),
     /**
      * With several workers (`kampung state`): the villages this process owns; alerts, SMS and

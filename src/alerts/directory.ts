@@ -1,5 +1,12 @@
 import type Database from 'better-sqlite3'
-import { CROP_IDS, type CropId, type GrowthStage } from '../agronomy/index.ts'
+import {
+  CROP_IDS,
+  type CropId,
+  type GrowthStage,
+  SEASON_DAYS_LIMITS,
+  type SoilInput,
+  soilProblems,
+} from '../agronomy/index.ts'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
 import { checkId } from '../registry/index.ts'
@@ -28,8 +35,71 @@ export interface Field {
   areaHa: number
   lat?: number
   lon?: number
-  /** Sensor nodes in the field (soil probes). */
+  /** Sensor nodes in the field (soil probes, AWD water-level tubes). */
   devices: string[]
+  /**
+   * The field's soil: FAO-56 Table 19 texture, or measured FC/WP [% VWC]; root depth [m]; depletion
+   * fraction p; probe calibration (θ = slope · raw + offset). Unset parts take the defaults
+   * (config `alerts.soil`, then loam and FAO-56 Table 22 for the crop).
+   */
+  soil?: SoilInput
+  /** The variety's season length [days] (rice 110–125, maize hybrids 95–110); stages scale to it. */
+  seasonDays?: number
+  /** Per-field thresholds that win over what the soil gives (an officer who knows the field). */
+  thresholds?: FieldThresholds
+}
+
+export interface FieldThresholds {
+  /** Dry below this θ [% VWC]. */
+  dryPct?: number
+  /** Waterlogged above this θ [% VWC]. */
+  waterloggedPct?: number
+  /** Paddy water level [cm] below which the AWD rule alerts (default −15). */
+  waterLevelMinCm?: number
+}
+
+/** What `fields set` / PATCH may change. */
+export type FieldPatch = Partial<
+  Pick<Field, 'name' | 'crop' | 'stage' | 'plantedAtMs' | 'areaHa' | 'lat' | 'lon' | 'devices' | 'seasonDays'>
+> & {
+  /** Merged over the stored soil; a key set to null removes it. */
+  soil?: { [K in keyof SoilInput]?: SoilInput[K] | null }
+  thresholds?: { [K in keyof FieldThresholds]?: FieldThresholds[K] | null }
+}
+
+/** Every problem with a field's soil, season and thresholds, each naming its field. */
+export function fieldAgronomyProblems(f: Pick<Field, 'soil' | 'seasonDays' | 'thresholds'>): string[] {
+  const problems = f.soil ? soilProblems(f.soil) : []
+  if (
+    f.seasonDays !== undefined &&
+    !(
+      Number.isInteger(f.seasonDays) &&
+      f.seasonDays >= SEASON_DAYS_LIMITS.min &&
+      f.seasonDays <= SEASON_DAYS_LIMITS.max
+    )
+  )
+    problems.push(
+      `seasonDays: whole days from ${SEASON_DAYS_LIMITS.min} to ${SEASON_DAYS_LIMITS.max}, got ${f.seasonDays}`,
+    )
+  const t = f.thresholds ?? {}
+  for (const k of ['dryPct', 'waterloggedPct'] as const) {
+    const v = t[k]
+    if (v !== undefined && !(Number.isFinite(v) && v > 0 && v < 100))
+      problems.push(`thresholds.${k}: a % VWC between 0 and 100, got ${v}`)
+  }
+  if (t.dryPct !== undefined && t.waterloggedPct !== undefined && t.dryPct >= t.waterloggedPct)
+    problems.push(
+      `thresholds.dryPct (${t.dryPct}) must be below thresholds.waterloggedPct (${t.waterloggedPct})`,
+    )
+  if (
+    t.waterLevelMinCm !== undefined &&
+    !(Number.isFinite(t.waterLevelMinCm) && Math.abs(t.waterLevelMinCm) <= 40)
+  )
+    problems.push(`thresholds.waterLevelMinCm: cm between -40 and 40, got ${t.waterLevelMinCm}`)
+  const fc = f.soil?.fcPct
+  if (fc !== undefined && t.dryPct !== undefined && t.dryPct >= fc)
+    problems.push(`thresholds.dryPct (${t.dryPct}) must be below field capacity soil.fcPct (${fc})`)
+  return problems
 }
 
 export interface Farmer {
@@ -85,6 +155,9 @@ interface FieldRow {
   lat: number | null
   lon: number | null
   devices: string
+  soil: string | null
+  season_days: number | null
+  thresholds: string | null
 }
 
 function toField(r: FieldRow): Field {
@@ -100,7 +173,17 @@ function toField(r: FieldRow): Field {
   if (r.planted_at_ms !== null) f.plantedAtMs = r.planted_at_ms
   if (r.lat !== null) f.lat = r.lat
   if (r.lon !== null) f.lon = r.lon
+  if (r.soil !== null) f.soil = JSON.parse(r.soil) as SoilInput
+  if (r.season_days !== null) f.seasonDays = r.season_days
+  if (r.thresholds !== null) f.thresholds = JSON.parse(r.thresholds) as FieldThresholds
   return f
+}
+
+/** undefined or an empty object → NULL; otherwise JSON without undefined keys. */
+function jsonOrNull(o: object | undefined): string | null {
+  if (o === undefined) return null
+  const clean = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null))
+  return Object.keys(clean).length === 0 ? null : JSON.stringify(clean)
 }
 
 interface FarmerRow {
@@ -176,6 +259,7 @@ export class Directory {
       problems.push('areaHa: a number of hectares > 0')
     if (input.lat !== undefined && !(Math.abs(input.lat) <= 90)) problems.push('lat: -90 to 90')
     if (input.lon !== undefined && !(Math.abs(input.lon) <= 180)) problems.push('lon: -180 to 180')
+    problems.push(...fieldAgronomyProblems(input))
     const devices = input.devices ?? []
     for (const d of devices) {
       if (!this.registry.getDevice(d)) problems.push(`devices: "${d}" is not a registered device`)
@@ -193,8 +277,9 @@ export class Directory {
     if (problems.length > 0) throw invalid('invalid_field', problems)
     this.version++
     this.sql(
-      `INSERT INTO fields (id, village, name, crop, stage, planted_at_ms, area_ha, lat, lon, devices, created_at_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO fields (id, village, name, crop, stage, planted_at_ms, area_ha, lat, lon, devices, created_at_ms,
+                           soil, season_days, thresholds)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       input.id,
       input.village,
@@ -207,8 +292,84 @@ export class Directory {
       input.lon ?? null,
       JSON.stringify(devices),
       Date.now(),
+      jsonOrNull(input.soil),
+      input.seasonDays ?? null,
+      jsonOrNull(input.thresholds),
     )
     return this.getField(input.id)!
+  }
+
+  /**
+   * Changes a field (`kampung fields set`, PATCH /api/v1/fields/:id): the patch is merged over the
+   * stored field and the result checked as a whole, so "WP ≥ FC" is caught whichever was changed.
+   */
+  updateField(id: string, patch: FieldPatch): Field {
+    const old = this.getField(id)
+    if (!old) throw new KampungError('unknown_field', `field "${id}" is not registered`, { retryable: false })
+    const merge = <T extends object>(a: T | undefined, b: object | undefined): T | undefined => {
+      if (b === undefined) return a
+      const out = { ...(a ?? {}) } as Record<string, unknown>
+      for (const [k, v] of Object.entries(b)) {
+        if (v === null) delete out[k]
+        else if (v !== undefined) out[k] = v
+      }
+      return Object.keys(out).length === 0 ? undefined : (out as T)
+    }
+    const { soil, thresholds, ...plain } = patch
+    const next: Field = {
+      ...old,
+      ...Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined)),
+    }
+    const s = merge<SoilInput>(old.soil, soil)
+    const t = merge<FieldThresholds>(old.thresholds, thresholds)
+    if (s) next.soil = s
+    else delete next.soil
+    if (t) next.thresholds = t
+    else delete next.thresholds
+    const problems: string[] = []
+    if (typeof next.name !== 'string' || !/^[\p{L}\p{N} _-]{1,32}$/u.test(next.name))
+      problems.push('name: 1 to 32 letters, digits, spaces, _ or -')
+    if (!(CROP_IDS as readonly string[]).includes(next.crop))
+      problems.push(`crop: one of ${CROP_IDS.join(', ')}`)
+    if (next.stage !== undefined && !(STAGES as readonly string[]).includes(next.stage))
+      problems.push(`stage: one of ${STAGES.join(', ')}`)
+    if (!(typeof next.areaHa === 'number' && next.areaHa > 0 && next.areaHa < 10_000))
+      problems.push('areaHa: a number of hectares > 0')
+    if (next.plantedAtMs !== undefined && !Number.isFinite(next.plantedAtMs))
+      problems.push('plantedAtMs: a time')
+    for (const d of next.devices) {
+      if (!this.registry.getDevice(d)) problems.push(`devices: "${d}" is not a registered device`)
+    }
+    problems.push(...fieldAgronomyProblems(next))
+    if (problems.length > 0)
+      throw invalid(
+        'invalid_field',
+        problems.map((p) => `field ${id}: ${p}`),
+      )
+    const clash = this.findFieldByName(next.village, next.name)
+    if (clash && clash.id !== id)
+      throw new KampungError('field_exists', `village ${next.village} already has a field "${next.name}"`, {
+        retryable: false,
+      })
+    this.version++
+    this.sql(
+      `UPDATE fields SET name = ?, crop = ?, stage = ?, planted_at_ms = ?, area_ha = ?, lat = ?, lon = ?,
+         devices = ?, soil = ?, season_days = ?, thresholds = ? WHERE id = ?`,
+    ).run(
+      next.name,
+      next.crop,
+      next.stage ?? null,
+      next.plantedAtMs ?? null,
+      next.areaHa,
+      next.lat ?? null,
+      next.lon ?? null,
+      JSON.stringify(next.devices),
+      jsonOrNull(next.soil),
+      next.seasonDays ?? null,
+      jsonOrNull(next.thresholds),
+      id,
+    )
+    return this.getField(id)!
   }
 
   getField(id: string): Field | undefined {

@@ -1,25 +1,43 @@
 import type Database from 'better-sqlite3'
-import { growthStageOnDay } from '../agronomy/index.ts'
+import {
+  calibratedPct,
+  depletionFromThetaMm,
+  type SoilWater,
+  seasonDay,
+  soilWater,
+} from '../agronomy/index.ts'
 import { getLogger } from '../log.ts'
 import type { Device, Registry } from '../registry/index.ts'
-import type { DeviceStatus, Reading } from '../telemetry/index.ts'
+import type { DeviceStatus, Quantity, Reading } from '../telemetry/index.ts'
 import { handleCommand } from './commands.ts'
-import type { AlertsConfig, MoistureThreshold, Severity } from './config.ts'
-import { Directory, type Field, type Language } from './directory.ts'
+import type { AlertsConfig, Severity } from './config.ts'
+import { Delivery } from './delivery.ts'
+import { Directory, type Field } from './directory.ts'
 import type { EventSink, StoredEvent } from './influx-events.ts'
-import { IrrigationAdvisor } from './irrigation.ts'
+import { type FieldAdvice, IrrigationAdvisor, type WeatherDay } from './irrigation.ts'
 import type { InboundSms, OutboxPort } from './notify-port.ts'
 import { ownership } from './partition.ts'
+import {
+  type AlertCategory,
+  type AlertView,
+  type AnyRuleFamily,
+  type FieldSeason,
+  type Finding,
+  RULE_FAMILIES,
+  type RuleContext,
+  type RuleId,
+  type TickContext,
+} from './rules/index.ts'
 import { statement } from './sql.ts'
-import { type AlertView, escalationText, type MessageItem, renderGroup } from './templates.ts'
-import { DAY_MS, inQuietHours, localClock, quietHoursEnd } from './time.ts'
+import { renderGroup } from './templates.ts'
+import { DAY_MS, localClock, localDayStart } from './time.ts'
 
 const HOUR_MS = 3_600_000
 
+export type { AlertCategory, Finding }
+
 export const ALERT_STATES = ['pending', 'firing', 'resolved'] as const
 export type AlertState = (typeof ALERT_STATES)[number]
-/** field: soil of one field; weather: the village's weather at a field; sensor: node/gateway health. */
-export type AlertCategory = 'field' | 'weather' | 'sensor'
 
 export interface Alert {
   id: number
@@ -42,7 +60,8 @@ export interface Alert {
   escalatedAtMs?: number
 }
 
-interface AlertRow {
+/** An alert as stored (snake_case columns). */
+export interface AlertRow {
   id: number
   rule: string
   subject: string
@@ -87,27 +106,6 @@ function toAlert(r: AlertRow): Alert {
   return a
 }
 
-/**
- * What a rule found about one subject at one time. `active`: the condition holds (pending, then
- * firing after `forMs`). `clear`: far enough back (hysteresis) to resolve a firing alert. Neither:
- * a firing alert stays, a pending one is dropped.
- */
-export interface Finding {
-  rule: string
-  subject: string
-  category: AlertCategory
-  village: string
-  field?: string
-  device?: string
-  severity: Severity
-  active: boolean
-  clear: boolean
-  value?: number
-  threshold?: number
-  atMs: number
-  forMs: number
-}
-
 export interface SilenceMatchers {
   rule?: string
   village?: string
@@ -123,14 +121,6 @@ export interface Silence {
   endsAtMs: number
   createdBy: string
   comment: string
-}
-
-interface Recipient {
-  key: string
-  phone: string
-  language: Language
-  quietStart?: string
-  quietEnd?: string
 }
 
 export interface AlertEngineOptions {
@@ -160,8 +150,9 @@ export function feedsGatewayHealth(device: Device | undefined, village: string):
 }
 
 const SOIL = 'soil_moisture'
-/** A stuck value is judged over hours; checking every 10 min of reading time is plenty. */
-const STUCK_CHECK_EVERY_MS = 10 * 60_000
+const WATER_LEVEL = 'water_level'
+/** Readings of a field's own devices that make its field rules evaluate. */
+const FIELD_QUANTITIES = new Set<string>([SOIL, WATER_LEVEL])
 /** Rows per multi-row INSERT into recent_readings (6 parameters each, far below SQLite's limit). */
 const RECENT_ROWS_PER_INSERT = 200
 /**
@@ -177,8 +168,14 @@ const RAIN = 'rainfall'
 const AIR = 'air_temperature'
 /** recent_readings is trimmed to the longest rule window this often. */
 const PRUNE_EVERY_MS = 10 * 60_000
-/** A fall within an hour, checked at most every 5 min of reading time per field. */
-const DROP_CHECK_EVERY_MS = 5 * 60_000
+/** A probe's rise is looked for at most this often per field (a range query per probe). */
+const RISE_CHECK_EVERY_MS = 5 * 60_000
+/** A rise counts when it happened within this window. */
+const RISE_WINDOW_MS = HOUR_MS
+/** A second rise within this long of a recorded one is the same watering. */
+const RISE_DEDUP_MS = 6 * HOUR_MS
+/** Probe depletion is used for advice while the probe's reading is this fresh. */
+const PROBE_FRESH_MS = 6 * HOUR_MS
 const FIELDS_CACHE_MS = 10_000
 /** Quantities a village's weather station reports that the weather rules and the advisor use. */
 const WEATHER_QUANTITIES = new Set([
@@ -188,6 +185,14 @@ const WEATHER_QUANTITIES = new Set([
   'wind_speed',
   'solar_radiation',
 ])
+
+const FAMILIES: readonly AnyRuleFamily[] = RULE_FAMILIES
+const byTrigger = (t: AnyRuleFamily['trigger']) => FAMILIES.filter((f) => f.trigger === t)
+const FIELD_FAMILIES = byTrigger('field')
+const VILLAGE_FAMILIES = byTrigger('village')
+const DEVICE_FAMILIES = byTrigger('device')
+const DAY_FAMILIES = byTrigger('day')
+const VILLAGE_RULE_IDS: readonly RuleId[] = VILLAGE_FAMILIES.flatMap((f) => f.ids)
 
 /** What the engine remembers of one device's quantity (AlertEngine.memo). */
 interface SeriesMemo {
@@ -206,16 +211,18 @@ function noteNewest(m: SeriesMemo, r: Reading): void {
 }
 
 /**
- * The alert engine: rules over stored readings, the Alertmanager/ThingsBoard lifecycle in SQLite
- * (one active alert per rule and subject, enforced by a unique index), grouping per recipient,
- * repeat interval, quiet hours, inhibition, silences, escalation, all-clear, farmer commands, and
- * events for InfluxDB. Everything it decides is committed before it acts, so a restart neither
+ * The alert engine: the rule families (rules/) over stored readings, the Alertmanager/ThingsBoard
+ * lifecycle in SQLite (one active alert per rule and subject, enforced by a unique index), the
+ * facts rules read (RuleContext: recent history, a field's soil and season, the village weather),
+ * day close (irrigation advice, daily models), farmer commands, and events for InfluxDB; who gets
+ * which SMS when (grouping, repeat, quiet hours, inhibition, silences, escalation) is delivery.ts. Everything it decides is committed before it acts, so a restart neither
  * forgets an alert nor sends an SMS twice (each SMS is written with its idempotency key first,
  * then handed to the outbox; unsent ones are handed again on start).
  */
-export class AlertEngine {
+export class AlertEngine implements RuleContext {
   readonly directory: Directory
   readonly advisor: IrrigationAdvisor
+  readonly delivery: Delivery
   private readonly opts: AlertEngineOptions
   private readonly clock: () => number
   /**
@@ -230,7 +237,6 @@ export class AlertEngine {
   private eventsDown = false
   private started = false
   private inboundRegistered = false
-  private outboxDown = false
   private buffered: Reading[] = []
   private bufferTimer: NodeJS.Timeout | undefined
   /**
@@ -244,10 +250,10 @@ export class AlertEngine {
   private readonly rainCarryByVillage = new Map<string, number>()
   /** Newest air temperature per village (null: none in SQLite either); filled from SQLite on a miss. */
   private readonly airNewest = new Map<string, { value: number; timeMs: number } | null>()
-  /** Reading time of the last stuck-value check per device: a 6 h window needs no check per reading. */
-  private readonly stuckCheckedAt = new Map<string, number>()
-  /** Reading time of the last moisture-drop check per field (a range query per probe). */
-  private readonly dropCheckedAt = new Map<string, number>()
+  /** Each field's latest irrigation advice (null: none), until the next day close. */
+  private readonly adviceCache = new Map<string, FieldAdvice | null>()
+  /** Reading time of a rule's last costly check per key (see due()). */
+  private readonly checkedAt = new Map<string, number>()
   private prunedAtMs = Number.NEGATIVE_INFINITY
   private kept: Set<string> | undefined
   private fieldCache:
@@ -259,16 +265,36 @@ export class AlertEngine {
         version: number
       }
     | undefined
-  /** Nothing can be due to send before this (see flush); a state change resets it. */
-  private flushDueAtMs = Number.NEGATIVE_INFINITY
-  private flushedDirectoryVersion = -1
 
   constructor(opts: AlertEngineOptions) {
     this.opts = opts
     this.clock = opts.clock ?? Date.now
     this.owns = opts.config.partition ? ownership(opts.config.partition) : OWNS_ALL
     this.directory = new Directory({ registry: opts.registry, quietHours: opts.config.quietHours })
-    this.advisor = new IrrigationAdvisor({ registry: opts.registry, config: opts.config.irrigation })
+    this.advisor = new IrrigationAdvisor({
+      registry: opts.registry,
+      config: opts.config.irrigation,
+      // Daily summaries serve the daily disease model too.
+      accumulate: opts.config.irrigation.enabled || opts.config.rules.diseaseRisk.enabled,
+      fields: (village) => this.fieldIndex().fields.filter((f) => f.village === village),
+      soil: (field) => this.soil(field),
+      probeDepletionMm: (field, atMs) => this.probeDepletionMm(field, atMs),
+      seasonDays: (field) => field.seasonDays ?? opts.config.rules.crops[field.crop].seasonDays,
+    })
+    this.delivery = new Delivery({
+      db: () => this.db,
+      config: opts.config,
+      directory: this.directory,
+      outbox: opts.outbox,
+      clock: this.clock,
+      owns: this.owns,
+      view: (a) => this.view(a),
+      recordEvent: (id, state, atMs) => this.recordEvent(id, state, atMs),
+    })
+  }
+
+  get config(): AlertsConfig {
+    return this.opts.config
   }
 
   private get db(): Database.Database {
@@ -289,7 +315,7 @@ export class AlertEngine {
     // The outbox keeps its handlers: register once even if this engine is started again.
     if (!this.inboundRegistered) this.opts.outbox.onInbound((mo) => this.onInbound(mo))
     this.inboundRegistered = true
-    this.handOver()
+    this.delivery.handOver()
     if (this.opts.events) {
       try {
         await this.opts.events.start()
@@ -407,7 +433,7 @@ export class AlertEngine {
         if (row !== undefined) rows.push(r.device, r.sensor, r.quantity, r.timeMs, r.village, row)
         if (m.newest === undefined) this.latest(r.device, r.quantity)
         noteNewest(m, r)
-        if (r.quantity === SOIL) {
+        if (FIELD_QUANTITIES.has(r.quantity)) {
           for (const f of fieldsByDevice.get(r.device) ?? [])
             touchedFields.set(f.id, Math.max(touchedFields.get(f.id) ?? 0, r.timeMs))
         }
@@ -425,23 +451,54 @@ export class AlertEngine {
       const { fields, byId: fieldById } = this.fieldIndex()
       for (const [fieldId, atMs] of touchedFields) {
         const field = fieldById.get(fieldId)
-        if (field) findings.push(...this.fieldFindings(field, atMs))
+        if (!field) continue
+        this.detectRefill(field, atMs)
+        findings.push(...this.evaluateFamilies(FIELD_FAMILIES, { kind: 'field', field, atMs }))
       }
       for (const [village, atMs] of touchedVillages) {
-        const inVillage = fields.filter((f) => f.village === village)
-        if (inVillage.length === 0) continue
-        const weather = this.villageWeather(village, atMs)
-        for (const field of inVillage) findings.push(...this.weatherFindings(field, atMs, weather))
+        for (const field of fields) {
+          if (field.village === village)
+            findings.push(...this.evaluateFamilies(VILLAGE_FAMILIES, { kind: 'field', field, atMs }))
+        }
       }
       for (const [device, { village, atMs }] of touchedDevices) {
-        findings.push(...this.sensorFindings(device, village, atMs, fieldsByDevice.get(device)?.[0]))
+        const field = fieldsByDevice.get(device)?.[0]
+        findings.push(
+          ...this.evaluateFamilies(DEVICE_FAMILIES, {
+            kind: 'device',
+            device,
+            village,
+            atMs,
+            ...(field ? { field } : {}),
+          }),
+        )
       }
       this.applyAll(findings)
     })
     evaluate.immediate()
     const now = this.clock()
     // Subscriptions, STOP/MULAI change who is owed what: a directory change flushes too.
-    if (now >= this.flushDueAtMs || this.directory.version !== this.flushedDirectoryVersion) this.flush(now)
+    if (now >= this.delivery.dueAtMs || this.directory.version !== this.delivery.flushedDirectoryVersion)
+      this.flush(now)
+  }
+
+  /**
+   * Each family's findings; one family that throws (a bug, a bad config value it did not expect)
+   * is logged and skipped, never stopping the others.
+   */
+  private evaluateFamilies(
+    families: readonly AnyRuleFamily[],
+    target: Parameters<AnyRuleFamily['evaluate']>[1],
+  ): Finding[] {
+    const out: Finding[] = []
+    for (const family of families) {
+      try {
+        out.push(...family.evaluate(this, target))
+      } catch (err) {
+        this.log.error({ err, family: family.family }, 'alert rule failed; other rules go on')
+      }
+    }
+    return out
   }
 
   /**
@@ -617,7 +674,7 @@ export class AlertEngine {
   }
 
   /** The newest air temperature of a village, from memory (SQLite on the first miss). */
-  private villageAir(village: string): { value: number; timeMs: number } | undefined {
+  private villageAirNewest(village: string): { value: number; timeMs: number } | undefined {
     let known = this.airNewest.get(village)
     if (known === undefined) {
       known =
@@ -631,7 +688,7 @@ export class AlertEngine {
   }
 
   private noteAir(r: Reading): void {
-    const known = this.villageAir(r.village)
+    const known = this.villageAirNewest(r.village)
     if (!known || known.timeMs <= r.timeMs)
       this.airNewest.set(r.village, { value: r.value, timeMs: r.timeMs })
   }
@@ -646,277 +703,175 @@ export class AlertEngine {
     return row
   }
 
-  /** The growth stage of a field on a day (explicit stage wins; before planting counts as initial). */
-  stageOf(field: Field, atMs: number): 'initial' | 'development' | 'mid' | 'late' {
-    if (field.stage) return field.stage
-    const days = Math.max(0, Math.floor((atMs - (field.plantedAtMs ?? atMs)) / DAY_MS))
-    const stage = growthStageOnDay(field.crop, days)
-    return stage === 'after-season' ? 'late' : stage
+  // ---------------------------------------------------------------- what rules see (RuleContext)
+
+  /** min/max/count of a device's quantity over [fromMs, toMs] in recent_readings. */
+  window(
+    device: string,
+    quantity: Quantity,
+    fromMs: number,
+    toMs: number,
+  ): { lo: number | null; hi: number | null; n: number } {
+    return this.sql(
+      `SELECT min(value) AS lo, max(value) AS hi, count(*) AS n FROM recent_readings
+         WHERE device = ? AND quantity = ? AND time_ms >= ? AND time_ms <= ?`,
+    ).get(device, quantity, fromMs, toMs) as { lo: number | null; hi: number | null; n: number }
   }
 
-  /** The crop's rule with the stage's overrides merged over it. */
-  moistureRule(field: Field, kind: 'dry' | 'waterlogged', atMs: number): MoistureThreshold {
+  valueAtOrBefore(device: string, quantity: Quantity, atMs: number): number | undefined {
+    const row = this.sql(
+      'SELECT value FROM recent_readings WHERE device = ? AND quantity = ? AND time_ms <= ? ORDER BY time_ms DESC LIMIT 1',
+    ).get(device, quantity, atMs) as { value: number } | undefined
+    return row?.value
+  }
+
+  due(key: string, atMs: number, everyMs: number): boolean {
+    const last = this.checkedAt.get(key)
+    if (last !== undefined && atMs - last < everyMs && atMs >= last) return false
+    this.checkedAt.set(key, atMs)
+    return true
+  }
+
+  /** The field's soil: its own description over the crop's and district's defaults (config). */
+  soil(field: Field): SoilWater {
     const crop = this.cfg.rules.crops[field.crop]
-    return { ...crop[kind], ...crop.stages[this.stageOf(field, atMs)]?.[kind] }
-  }
-
-  /** Soil moisture of a field: the mean of its probes' latest readings. */
-  fieldMoisture(field: Field): { value: number; timeMs: number } | undefined {
-    const latest = field.devices
-      .map((d) => this.latest(d, SOIL))
-      .filter((x): x is { value: number; timeMs: number } => x !== undefined)
-    if (latest.length === 0) return undefined
-    return {
-      value: latest.reduce((s, x) => s + x.value, 0) / latest.length,
-      timeMs: Math.max(...latest.map((x) => x.timeMs)),
-    }
-  }
-
-  private fieldFindings(field: Field, atMs: number): Finding[] {
-    const m = this.fieldMoisture(field)
-    if (!m) return []
-    const base = { category: 'field' as const, village: field.village, field: field.id, atMs }
-    const out: Finding[] = []
-    const dry = this.moistureRule(field, 'dry', atMs)
-    if (dry.enabled) {
-      out.push({
-        ...base,
-        rule: 'dry',
-        subject: `field:${field.id}`,
-        severity: dry.severity,
-        active: m.value < dry.thresholdPct,
-        clear: m.value >= dry.thresholdPct + dry.hysteresisPct,
-        value: m.value,
-        threshold: dry.thresholdPct,
-        forMs: dry.forMs,
-      })
-    }
-    const wet = this.moistureRule(field, 'waterlogged', atMs)
-    if (wet.enabled) {
-      out.push({
-        ...base,
-        rule: 'waterlogged',
-        subject: `field:${field.id}`,
-        severity: wet.severity,
-        active: m.value > wet.thresholdPct,
-        clear: m.value <= wet.thresholdPct - wet.hysteresisPct,
-        value: m.value,
-        threshold: wet.thresholdPct,
-        forMs: wet.forMs,
-      })
-    }
-    const drop = this.cfg.rules.moistureDrop
-    const lastDrop = this.dropCheckedAt.get(field.id)
-    const checkDrop = lastDrop === undefined || atMs - lastDrop >= DROP_CHECK_EVERY_MS || atMs < lastDrop
-    if (drop.enabled && checkDrop) {
-      this.dropCheckedAt.set(field.id, atMs)
-      let worst = 0
-      for (const d of field.devices) {
-        const row = this.sql(
-          `SELECT max(value) AS hi FROM recent_readings WHERE device = ? AND quantity = ? AND time_ms >= ? AND time_ms <= ?`,
-        ).get(d, SOIL, atMs - drop.windowMs, atMs) as { hi: number | null }
-        const now = this.latest(d, SOIL)
-        if (row.hi !== null && now) worst = Math.max(worst, row.hi - now.value)
-      }
-      out.push({
-        ...base,
-        rule: 'moisture_drop',
-        subject: `field:${field.id}`,
-        severity: drop.severity,
-        active: worst >= drop.dropPct,
-        clear: worst < drop.dropPct / 2,
-        value: worst,
-        threshold: drop.dropPct,
-        forMs: 0,
-      })
-    }
-    return out
-  }
-
-  /** The village's weather facts the weather rules need, computed once per village and batch. */
-  villageWeather(
-    village: string,
-    atMs: number,
-  ): { rainMm: number; airTemperatureC?: number; humidHours: number } {
-    const rules = this.cfg.rules
-    const { mm } = this.sql(
-      `SELECT coalesce(sum(value), 0) AS mm FROM recent_readings
-           WHERE village = ? AND quantity = '${RAIN}' AND time_ms > ? AND time_ms <= ?`,
-    ).get(village, atMs - rules.heavyRain.windowMs, atMs) as { mm: number }
-    // The newest temperature is in memory unless an earlier moment is asked for.
-    const newest = this.villageAir(village)
-    const temp =
-      newest === undefined || newest.timeMs <= atMs
-        ? newest
-        : (this.sql(
-            `SELECT value FROM recent_readings WHERE village = ? AND quantity = '${AIR}' AND time_ms <= ?
-               ORDER BY time_ms DESC LIMIT 1`,
-          ).get(village, atMs) as { value: number } | undefined)
-    return {
-      rainMm: mm + (this.rainCarryByVillage.get(village) ?? 0),
-      ...(temp ? { airTemperatureC: temp.value } : {}),
-      humidHours: rules.diseaseRisk.enabled ? this.humidHours(village, atMs) : 0,
-    }
-  }
-
-  /** Village weather at one field: heavy rain, heat stress, disease risk. */
-  private weatherFindings(
-    field: Field,
-    atMs: number,
-    w = this.villageWeather(field.village, atMs),
-  ): Finding[] {
-    const rules = this.cfg.rules
-    const base = {
-      category: 'weather' as const,
-      village: field.village,
-      field: field.id,
-      subject: `field:${field.id}`,
-      atMs,
-    }
-    const out: Finding[] = []
-    const rain = rules.heavyRain
-    if (rain.enabled) {
-      out.push({
-        ...base,
-        rule: 'heavy_rain',
-        severity: rain.severity,
-        active: w.rainMm >= rain.mm,
-        clear: w.rainMm < rain.mm - rain.hysteresisMm,
-        value: w.rainMm,
-        threshold: rain.mm,
-        forMs: 0,
-      })
-    }
-    const heat = rules.heatStress
-    if (heat.enabled && w.airTemperatureC !== undefined) {
-      out.push({
-        ...base,
-        rule: 'heat_stress',
-        severity: heat.severity,
-        active: w.airTemperatureC > heat.aboveC,
-        clear: w.airTemperatureC <= heat.aboveC - heat.hysteresisC,
-        value: w.airTemperatureC,
-        threshold: heat.aboveC,
-        forMs: heat.forMs,
-      })
-    }
-    const disease = rules.diseaseRisk
-    if (disease.enabled) {
-      out.push({
-        ...base,
-        rule: 'disease_risk',
-        severity: disease.severity,
-        active: w.humidHours >= disease.hours,
-        clear: w.humidHours < disease.hours - disease.hysteresisHours,
-        value: w.humidHours,
-        threshold: disease.hours,
-        forMs: 0,
-      })
-    }
-    return out
+    const own = field.soil ?? {}
+    return soilWater(field.crop, {
+      ...(own.fcPct === undefined ? { texture: own.texture ?? this.cfg.soil.texture } : {}),
+      ...own,
+      ...(own.p === undefined && crop.p !== undefined ? { p: crop.p } : {}),
+      ...(own.rootDepthM === undefined && crop.rootDepthM !== undefined
+        ? { rootDepthM: crop.rootDepthM }
+        : {}),
+    })
   }
 
   /**
-   * Hours within the window with RH ≥ x and the air temperature in the band. Each humidity reading
-   * counts for the time since the previous one from the same sensor (at most an hour: a gap is not
-   * evidence of humid weather).
+   * Where the field is in its season: days from the planting date (local days), the variety's
+   * duration (field, else the crop's config), stage from the calendar; a field known only by its
+   * stage sits in the middle of that stage.
    */
-  humidHours(village: string, atMs: number): number {
-    const d = this.cfg.rules.diseaseRisk
-    const rows = this.sql(
-      `SELECT h.device, h.time_ms AS t, h.value AS rh, (
-           SELECT value FROM recent_readings a WHERE a.device = h.device AND a.quantity = 'air_temperature'
-             AND a.time_ms <= h.time_ms ORDER BY a.time_ms DESC LIMIT 1) AS temp
-         FROM recent_readings h
-         WHERE h.village = ? AND h.quantity = 'relative_humidity' AND h.time_ms > ? AND h.time_ms <= ?
-         ORDER BY h.device, h.time_ms`,
-    ).all(village, atMs - d.windowMs, atMs) as Array<{
-      device: string
-      t: number
-      rh: number
-      temp: number | null
-    }>
-    let ms = 0
-    let prev: { device: string; t: number } | undefined
-    for (const r of rows) {
-      if (prev && prev.device === r.device) {
-        const wet = r.rh >= d.rhAbovePct && r.temp !== null && r.temp >= d.tempMinC && r.temp <= d.tempMaxC
-        if (wet) ms += Math.min(r.t - prev.t, HOUR_MS)
-      }
-      prev = r
-    }
-    return ms / HOUR_MS
+  season(field: Field, atMs: number): FieldSeason | undefined {
+    const seasonDays = field.seasonDays ?? this.cfg.rules.crops[field.crop].seasonDays
+    // Known only by its stage: no calendar (no flowering window, no drain-down).
+    if (field.plantedAtMs === undefined) return field.stage ? { stage: field.stage, seasonDays } : undefined
+    const days = this.advisor.daysSincePlanting(field, localDayStart(atMs), { allowBefore: true })
+    if (days === undefined) return undefined
+    return seasonDay(field.crop, days, seasonDays)
   }
 
-  private sensorFindings(device: string, village: string, atMs: number, field: Field | undefined): Finding[] {
-    const h = this.cfg.rules.sensorHealth
-    if (!h.enabled) return []
-    const base = {
-      category: 'sensor' as const,
-      village,
-      device,
-      field: field?.id,
-      severity: h.severity,
-      atMs,
+  /** The growth stage of a field on a day (explicit stage wins; before planting counts as initial). */
+  stageOf(field: Field, atMs: number): 'initial' | 'development' | 'mid' | 'late' {
+    const stage = this.season(field, atMs)?.stage ?? field.stage ?? 'mid'
+    return stage === 'after-season' ? 'late' : stage
+  }
+
+  etcMmPerDay(field: Field, atMs: number): number | undefined {
+    // Advice changes once a day (at day close): cached, not a query per field and batch.
+    let advice = this.adviceCache.get(field.id)
+    if (advice === undefined) {
+      advice = this.advisor.latestAdvice(field.id) ?? null
+      this.adviceCache.set(field.id, advice)
     }
-    // A reading arrived: the node is not offline.
-    const out: Finding[] = [
-      { ...base, rule: 'device_offline', subject: `device:${device}`, active: false, clear: true, forMs: 0 },
-    ]
-    const lastCheck = this.stuckCheckedAt.get(device)
-    const checkStuck = lastCheck === undefined || atMs - lastCheck >= STUCK_CHECK_EVERY_MS || atMs < lastCheck
-    if (checkStuck) this.stuckCheckedAt.set(device, atMs)
-    for (const q of checkStuck ? h.stuckQuantities : []) {
-      const window = this.sql(
-        `SELECT min(value) AS lo, max(value) AS hi, count(*) AS n FROM recent_readings
-           WHERE device = ? AND quantity = ? AND time_ms >= ? AND time_ms <= ?`,
-      ).get(device, q, atMs - h.stuckForMs, atMs) as { lo: number | null; hi: number | null; n: number }
-      if (window.n === 0 || window.lo === null || window.hi === null) continue
-      // Evidence must span the whole period: a reading at or before its start.
-      const before = this.sql(
-        'SELECT value FROM recent_readings WHERE device = ? AND quantity = ? AND time_ms <= ? ORDER BY time_ms DESC LIMIT 1',
-      ).get(device, q, atMs - h.stuckForMs) as { value: number } | undefined
-      const flat =
-        window.hi - window.lo < 1e-9 && before !== undefined && Math.abs(before.value - window.lo) < 1e-9
-      out.push({
-        ...base,
-        rule: 'stuck',
-        subject: `device:${device}:${q}`,
-        active: flat,
-        clear: !flat,
-        value: window.lo,
-        forMs: 0,
-      })
+    // Last week's ETc is still the field's; older says nothing about today.
+    if (!advice || advice.dayStartMs < atMs - 7 * DAY_MS) return undefined
+    return advice.etcMmPerDay
+  }
+
+  /** Calibrated θ [% VWC] of a field: the mean of its probes' newest readings. */
+  fieldMoisture(field: Field): { value: number; timeMs: number } | undefined {
+    const m = this.fieldMean(field, SOIL)
+    if (!m) return undefined
+    const soil = field.soil?.calibration ? this.soil(field) : undefined
+    return soil ? { value: calibratedPct(soil, m.value), timeMs: m.timeMs } : m
+  }
+
+  fieldWaterLevel(field: Field): { value: number; timeMs: number } | undefined {
+    return this.fieldMean(field, WATER_LEVEL)
+  }
+
+  private fieldMean(field: Field, quantity: Quantity): { value: number; timeMs: number } | undefined {
+    let sum = 0
+    let count = 0
+    let timeMs = Number.NEGATIVE_INFINITY
+    for (const d of field.devices) {
+      const x = this.latest(d, quantity)
+      if (!x) continue
+      sum += x.value
+      count++
+      timeMs = Math.max(timeMs, x.timeMs)
     }
-    for (const [q, range] of Object.entries(h.plausible)) {
-      const v = this.latest(device, q)
-      if (!v || v.timeMs < atMs) continue
-      const outside = v.value < range.min || v.value > range.max
-      out.push({
-        ...base,
-        rule: 'out_of_range',
-        subject: `device:${device}:${q}`,
-        active: outside,
-        clear: !outside,
-        value: v.value,
-        forMs: h.outOfRangeForMs,
-      })
+    return count === 0 ? undefined : { value: sum / count, timeMs }
+  }
+
+  /**
+   * Root-zone depletion from the field's probes (FAO-56 ch. 8: Dr = 1000 (θFC − θ) Zr) when a
+   * probe reading is fresh at atMs; undefined without one (the advisor then keeps a balance).
+   * Paddies keep the balance: their loss is ponded water, not a drying root zone.
+   */
+  probeDepletionMm(field: Field, atMs: number): number | undefined {
+    if (field.crop === 'rice') return undefined
+    const m = this.fieldMoisture(field)
+    if (!m || m.timeMs < atMs - PROBE_FRESH_MS || m.timeMs > atMs + PROBE_FRESH_MS) return undefined
+    return depletionFromThetaMm(this.soil(field), m.value)
+  }
+
+  /**
+   * A probe that rose by alert.irrigation.probeRisePct within an hour saw water arrive (the farmer
+   * irrigated, or rain soaked the field): the balance restarts there (field_water, source probe).
+   */
+  private detectRefill(field: Field, atMs: number): void {
+    const risePct = this.cfg.irrigation.probeRisePct
+    if (!this.cfg.irrigation.enabled || !this.due(`rise:${field.id}`, atMs, RISE_CHECK_EVERY_MS)) return
+    let rise = 0
+    for (const d of field.devices) {
+      const now = this.latest(d, SOIL)
+      if (!now) continue
+      const { lo } = this.window(d, SOIL, atMs - RISE_WINDOW_MS, atMs)
+      if (lo !== null) rise = Math.max(rise, now.value - lo)
     }
-    const battery = this.latest(device, 'battery_voltage')
-    if (battery && battery.timeMs >= atMs) {
-      out.push({
-        ...base,
-        rule: 'battery_low',
-        subject: `device:${device}`,
-        active: battery.value < h.batteryLowV,
-        // 0.1 V of hysteresis: a cell recovers a little when the load stops.
-        clear: battery.value >= h.batteryLowV + 0.1,
-        value: battery.value,
-        threshold: h.batteryLowV,
-        forMs: h.batteryForMs,
-      })
+    if (rise < risePct) return
+    const last = this.advisor.lastWater(field.id)
+    if (last && atMs - last.atMs < RISE_DEDUP_MS) return
+    this.advisor.recordWater(field.id, atMs, undefined, 'probe')
+  }
+
+  villageRainMm(village: string, windowMs: number, atMs: number): number {
+    const { mm } = this.sql(
+      `SELECT coalesce(sum(value), 0) AS mm FROM recent_readings
+           WHERE village = ? AND quantity = '${RAIN}' AND time_ms > ? AND time_ms <= ?`,
+    ).get(village, atMs - windowMs, atMs) as { mm: number }
+    return mm + (this.rainCarryByVillage.get(village) ?? 0)
+  }
+
+  /** The village's air temperature at a time: the newest from memory unless an earlier moment is asked for. */
+  villageAir(
+    village: string,
+    atMs: number = Number.POSITIVE_INFINITY,
+  ): { value: number; timeMs: number } | undefined {
+    const newest = this.villageAirNewest(village)
+    if (newest === undefined || newest.timeMs <= atMs) return newest
+    return this.sql(
+      `SELECT value, time_ms AS timeMs FROM recent_readings WHERE village = ? AND quantity = '${AIR}' AND time_ms <= ?
+         ORDER BY time_ms DESC LIMIT 1`,
+    ).get(village, atMs) as { value: number; timeMs: number } | undefined
+  }
+
+  weatherDays(
+    village: string,
+    dayStartMs: number,
+    count: number,
+  ): Array<{ dayStartMs: number; day: WeatherDay }> {
+    return this.advisor.closedDays(village, dayStartMs, count)
+  }
+
+  /** The village's weather facts (CEK replies, tests): rain over the heavy-rain window, air now. */
+  villageWeather(village: string, atMs: number): { rainMm: number; airTemperatureC?: number } {
+    const air = this.villageAir(village, atMs)
+    return {
+      rainMm: this.villageRainMm(village, this.cfg.rules.heavyRain.windowMs, atMs),
+      ...(air ? { airTemperatureC: air.value } : {}),
     }
-    return out
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -970,8 +925,11 @@ export class AlertEngine {
         )
         row = this.activeAlert(f.rule, f.subject)!
       } else {
-        this.sql('UPDATE alerts SET value = ?, severity = ?, updated_at_ms = ? WHERE id = ?').run(
+        this.sql(
+          'UPDATE alerts SET value = ?, threshold = ?, severity = ?, updated_at_ms = ? WHERE id = ?',
+        ).run(
           f.value ?? row.value,
+          f.threshold ?? row.threshold,
           f.severity,
           Math.max(f.atMs, row.updated_at_ms),
           row.id,
@@ -983,7 +941,7 @@ export class AlertEngine {
         ).run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
         if (changed) {
           this.recordEvent(row.id, 'firing', f.atMs)
-          this.flushDueAtMs = Number.NEGATIVE_INFINITY
+          this.delivery.dueAtMs = Number.NEGATIVE_INFINITY
         }
       }
       return
@@ -1000,104 +958,125 @@ export class AlertEngine {
       ).run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
       if (changed) {
         this.recordEvent(row.id, 'resolved', f.atMs)
-        this.flushDueAtMs = Number.NEGATIVE_INFINITY
+        this.delivery.dueAtMs = Number.NEGATIVE_INFINITY
       }
     }
   }
 
-  /** Timers: offline nodes and gateways, day close (irrigation advice), group flushes, escalation. */
+  /** Timers: offline nodes and gateways, lapsing windows, day close (advice, daily models), delivery. */
   tick(nowMs: number = this.clock()): void {
-    const h = this.cfg.rules.sensorHealth
     const findings: Finding[] = []
-    if (h.enabled) {
-      const fieldsByDevice = this.fieldsByDevice()
-      const rows = this.sql('SELECT * FROM device_seen').all() as Array<{
+    // A node's status written before the gateway-health rule applied on every path (the state
+    // role): forget it, and resolve a gateway_offline it opened.
+    if (this.cfg.rules.sensorHealth.enabled) {
+      const rows = this.sql(
+        'SELECT device, village FROM device_seen WHERE status IS NOT NULL',
+      ).all() as Array<{
         device: string
         village: string
-        last_ms: number
-        status: string | null
-        status_at_ms: number | null
       }>
       for (const r of rows) {
-        if (!this.owns(r.village)) continue
-        if (r.status !== null && !feedsGatewayHealth(this.opts.registry.getDevice(r.device), r.village)) {
-          // Written before the rule was applied on every path (a node's status in the state role):
-          // forget it, and resolve a gateway_offline it opened.
-          this.sql('UPDATE device_seen SET status = NULL, status_at_ms = NULL WHERE device = ?').run(r.device)
-          findings.push(this.gatewayOffline(r.device, r.village, false, nowMs))
-          r.status = null
-        }
-        if (r.last_ms > 0 && nowMs - r.last_ms >= h.offlineAfterMs) {
-          findings.push({
-            rule: 'device_offline',
-            subject: `device:${r.device}`,
-            category: 'sensor',
-            village: r.village,
-            device: r.device,
-            field: fieldsByDevice.get(r.device)?.[0]?.id,
-            severity: h.severity,
-            active: true,
-            clear: false,
-            value: r.last_ms,
-            atMs: nowMs,
-            forMs: 0,
-          })
-        }
-        if (
-          r.status === 'offline' &&
-          r.status_at_ms !== null &&
-          nowMs - r.status_at_ms >= h.gatewayOfflineAfterMs
-        )
-          findings.push(this.gatewayOffline(r.device, r.village, true, nowMs, r.status_at_ms))
+        if (!this.owns(r.village) || feedsGatewayHealth(this.opts.registry.getDevice(r.device), r.village))
+          continue
+        this.sql('UPDATE device_seen SET status = NULL, status_at_ms = NULL WHERE device = ?').run(r.device)
+        findings.push(this.gatewayOffline(r.device, r.village, false, nowMs))
       }
     }
-    // Window rules (rain sums, humid hours) lapse with time alone: re-evaluate firing ones now.
-    const weatherFiring = this.sql(
-      `SELECT DISTINCT field FROM alerts WHERE category = 'weather' AND state IN ('pending', 'firing')`,
-    ).all() as Array<{ field: string | null }>
-    for (const { field: id } of weatherFiring) {
-      const field = id ? this.directory.getField(id) : undefined
-      if (field && this.owns(field.village)) findings.push(...this.weatherFindings(field, nowMs))
+    const tickCtx = this.tickContext()
+    for (const family of FAMILIES) {
+      if (!family.tick) continue
+      try {
+        findings.push(...family.tick(tickCtx, nowMs))
+      } catch (err) {
+        this.log.error({ err, family: family.family }, 'alert rule tick failed; other rules go on')
+      }
+    }
+    // Window rules (rain sums, heat) lapse with time alone: re-evaluate the active ones now.
+    for (const field of tickCtx.fieldsWithActive(VILLAGE_RULE_IDS)) {
+      if (this.owns(field.village))
+        findings.push(...this.evaluateFamilies(VILLAGE_FAMILIES, { kind: 'field', field, atMs: nowMs }))
     }
     this.applyAll(findings)
-    if (this.cfg.irrigation.enabled) {
-      for (const advice of this.advisor.closeDays(nowMs, this.owns)) {
-        this.addEvent({
-          measurement: 'irrigation_advice',
-          timeMs: advice.dayStartMs,
-          tags: { village: advice.village, field: advice.field, crop: advice.crop },
-          fields: {
-            et0_mm: advice.et0Mm,
-            kc: advice.kc,
-            etc_mm: advice.etcMm,
-            rain_mm: advice.rainMm,
-            rain_eff_mm: advice.effectiveRainMm,
-            need_mm: advice.netNeedMm,
-            litres: advice.litres,
-            days: advice.days,
-          },
-        })
+    const closed = this.advisor.closeDays(nowMs, this.owns)
+    if (closed.days.length > 0) this.adviceCache.clear()
+    for (const advice of closed.advice) {
+      this.addEvent({
+        measurement: 'irrigation_advice',
+        timeMs: advice.dayStartMs,
+        tags: { village: advice.village, field: advice.field, crop: advice.crop },
+        fields: {
+          et0_mm: advice.et0Mm,
+          kc: advice.kc,
+          etc_mm: advice.etcMm,
+          rain_mm: advice.rainMm,
+          rain_eff_mm: advice.effectiveRainMm,
+          need_mm: advice.netNeedMm,
+          litres: advice.litres,
+          days: advice.days,
+        },
+      })
+    }
+    // Daily models (disease risk) judge each closed day, in order, at the day's end.
+    const daily: Finding[] = []
+    for (const { village, dayStartMs } of closed.days) {
+      for (const field of this.fieldIndex().fields) {
+        if (field.village === village)
+          daily.push(
+            ...this.evaluateFamilies(DAY_FAMILIES, { kind: 'field', field, atMs: dayStartMs + DAY_MS }),
+          )
       }
     }
+    this.applyAll(daily)
     // SMS the outbox refused earlier (its disk full, a restart) are handed again.
-    this.handOver()
+    this.delivery.handOver()
     this.flush(nowMs)
-    this.escalate(nowMs)
+    this.delivery.escalate(nowMs)
     this.prune(nowMs)
+  }
+
+  private tickContext(): RuleContext & TickContext {
+    const ctx = this as unknown as RuleContext & TickContext
+    return Object.assign(Object.create(ctx) as RuleContext & TickContext, {
+      devicesSeen: () =>
+        (
+          this.sql('SELECT * FROM device_seen').all() as Array<{
+            device: string
+            village: string
+            last_ms: number
+            status: string | null
+            status_at_ms: number | null
+          }>
+        ).map((r) => ({
+          device: r.device,
+          village: r.village,
+          lastMs: r.last_ms,
+          status: r.status,
+          statusAtMs: r.status_at_ms,
+        })),
+      fieldsWithActive: (rules: readonly RuleId[]) => {
+        if (rules.length === 0) return []
+        const ids = this.sql(
+          `SELECT DISTINCT field FROM alerts WHERE state IN ('pending', 'firing') AND field IS NOT NULL
+             AND rule IN (SELECT value FROM json_each(?))`,
+        ).all(JSON.stringify(rules)) as Array<{ field: string }>
+        const byId = this.fieldIndex().byId
+        return ids.map((r) => byId.get(r.field)).filter((f): f is Field => f !== undefined)
+      },
+      fieldOfDevice: (device: string) => this.fieldsByDevice().get(device)?.[0],
+      owns: (village: string) => this.owns(village),
+    })
+  }
+
+  /** Group flush per recipient (delivery.ts); tests and the timer call it. */
+  flush(nowMs: number): void {
+    this.delivery.flush(nowMs)
   }
 
   /** Old readings go, at most once per PRUNE_EVERY_MS (the delete scans the time index). */
   private prune(nowMs: number): void {
     if (nowMs - this.prunedAtMs < PRUNE_EVERY_MS && nowMs >= this.prunedAtMs) return
     this.prunedAtMs = nowMs
-    const r = this.cfg.rules
-    const keepMs = Math.max(
-      r.heavyRain.windowMs,
-      r.diseaseRisk.windowMs,
-      r.sensorHealth.stuckForMs + HOUR_MS,
-      r.moistureDrop.windowMs,
-      DAY_MS,
-    )
+    const keepMs = Math.max(DAY_MS, ...FAMILIES.map((f) => f.windowMs?.(this.cfg) ?? 0))
     this.sql('DELETE FROM recent_readings WHERE time_ms < ?').run(nowMs - keepMs)
   }
 
@@ -1106,300 +1085,13 @@ export class AlertEngine {
     if (!this.kept) {
       const h = this.cfg.rules.sensorHealth
       this.kept = new Set([
-        SOIL,
-        'battery_voltage',
+        ...FAMILIES.flatMap((f) => f.quantities),
         ...WEATHER_QUANTITIES,
         ...h.stuckQuantities,
         ...Object.keys(h.plausible),
       ])
     }
     return this.kept
-  }
-
-  // ---------------------------------------------------------------- notification
-
-  private silences(nowMs: number): Silence[] {
-    return (
-      this.sql('SELECT * FROM silences WHERE starts_at_ms <= ? AND ends_at_ms > ?').all(
-        nowMs,
-        nowMs,
-      ) as Array<{
-        id: number
-        matchers: string
-        starts_at_ms: number
-        ends_at_ms: number
-        created_by: string
-        comment: string
-      }>
-    ).map((r) => ({
-      id: r.id,
-      matchers: JSON.parse(r.matchers) as SilenceMatchers,
-      startsAtMs: r.starts_at_ms,
-      endsAtMs: r.ends_at_ms,
-      createdBy: r.created_by,
-      comment: r.comment,
-    }))
-  }
-
-  private silenced(a: AlertRow, silences: Silence[]): boolean {
-    return silences.some((s) =>
-      (Object.entries(s.matchers) as Array<[keyof SilenceMatchers, string]>).every(
-        ([k, v]) => (a as unknown as Record<string, unknown>)[k] === v,
-      ),
-    )
-  }
-
-  /**
-   * Inhibition (Alertmanager): while a village's gateway is offline every sensor alert of that
-   * village is held; while a node is offline its other sensor alerts are held. Held alerts are
-   * sent if they are still firing once the inhibiting alert resolves.
-   */
-  private inhibited(a: AlertRow, firing: AlertRow[]): boolean {
-    if (a.category !== 'sensor' || a.rule === 'gateway_offline') return false
-    return firing.some(
-      (b) =>
-        (b.rule === 'gateway_offline' && b.village === a.village) ||
-        (a.rule !== 'device_offline' && b.rule === 'device_offline' && b.device === a.device),
-    )
-  }
-
-  private recipientsOf(a: AlertRow): Recipient[] {
-    if (a.field) {
-      return this.directory
-        .subscribersOf(a.field)
-        .filter((f) => !f.stopped)
-        .map((f) => ({
-          key: `farmer:${f.id}`,
-          phone: f.phone,
-          language: f.language,
-          quietStart: f.quietStart,
-          quietEnd: f.quietEnd,
-        }))
-    }
-    // No field (a weather station, a gateway): the village officers look after the equipment.
-    return this.directory.officersOf(a.village).map((o) => ({
-      key: `officer:${o.id}`,
-      phone: o.phone,
-      language: o.language,
-      quietStart: this.cfg.quietHours.start,
-      quietEnd: this.cfg.quietHours.end,
-    }))
-  }
-
-  /**
-   * Group flush (Alertmanager group_wait / group_interval / repeat_interval), per recipient: new
-   * firing alerts, reminders of unacknowledged ones after the repeat interval, and all-clears,
-   * in one SMS. Critical findings skip group_interval and quiet hours.
-   *
-   * One IMMEDIATE transaction from reading who is owed what to recording what was sent: two
-   * processes flushing on one registry (workers wrongly owning the same village) take turns, and
-   * the second sees the first's deliveries, so it cannot group the same alert into a second,
-   * differently keyed SMS. Hand-over to the outbox follows the commit.
-   */
-  flush(nowMs: number): void {
-    this.db.transaction(() => this.flushLocked(nowMs)).immediate()
-    this.handOver()
-  }
-
-  private flushLocked(nowMs: number): void {
-    const all = this.sql(
-      `SELECT * FROM alerts WHERE state = 'firing'
-           OR (state = 'resolved' AND id IN (SELECT alert FROM alert_deliveries WHERE resolved_sent = 0))`,
-    )
-      .all()
-      .filter((a) => this.owns((a as AlertRow).village)) as AlertRow[]
-    // The earliest time anything not sent now could become due (a tick flushes regardless).
-    let next = Number.POSITIVE_INFINITY
-    const firing = all.filter((a) => a.state === 'firing')
-    const silences = this.silences(nowMs)
-    const delivery = this.sql('SELECT * FROM alert_deliveries WHERE alert = ? AND recipient = ?')
-    type Due = { alert: AlertRow; kind: MessageItem['kind']; dueMs: number; critical: boolean }
-    const byRecipient = new Map<string, { recipient: Recipient; due: Due[] }>()
-    for (const a of all) {
-      if (a.state === 'firing' && this.silenced(a, silences)) {
-        next = Math.min(next, ...silences.map((x) => x.endsAtMs))
-        continue
-      }
-      if (a.state === 'firing' && this.inhibited(a, firing)) continue
-      for (const r of this.recipientsOf(a)) {
-        const d = delivery.get(a.id, r.key) as
-          | { notified_at_ms: number; count: number; resolved_sent: number }
-          | undefined
-        let item: Due | undefined
-        const critical = a.severity === 'critical'
-        if (a.state === 'resolved') {
-          if (d && d.resolved_sent === 0)
-            item = { alert: a, kind: 'resolved', dueMs: a.resolved_at_ms!, critical }
-        } else if (!d) {
-          item = { alert: a, kind: 'firing', dueMs: a.fired_at_ms!, critical }
-        } else if (a.acked_at_ms === null) {
-          const repeatAt = d.notified_at_ms + this.cfg.repeatIntervalMs
-          if (nowMs >= repeatAt) item = { alert: a, kind: 'repeat', dueMs: repeatAt, critical }
-          else next = Math.min(next, repeatAt)
-        }
-        if (!item) continue
-        const entry = byRecipient.get(r.key) ?? { recipient: r, due: [] }
-        entry.due.push(item)
-        byRecipient.set(r.key, entry)
-      }
-    }
-    for (const { recipient, due } of byRecipient.values()) {
-      const state = this.sql('SELECT * FROM alert_recipients WHERE recipient = ?').get(recipient.key) as
-        | { seq: number; last_sent_ms: number | null }
-        | undefined
-      const lastSent = state?.last_sent_ms ?? Number.NEGATIVE_INFINITY
-      const earliest = Math.min(...due.map((d) => d.dueMs))
-      const critical = due.filter((d) => d.critical)
-      const flushAt = Math.max(earliest + this.cfg.groupWaitMs, lastSent + this.cfg.groupIntervalMs)
-      const criticalAt =
-        critical.length > 0
-          ? Math.min(...critical.map((d) => d.dueMs)) + this.cfg.groupWaitMs
-          : Number.POSITIVE_INFINITY
-      if (nowMs < flushAt && nowMs < criticalAt) {
-        next = Math.min(next, flushAt, criticalAt)
-        continue
-      }
-      const ready = nowMs >= flushAt ? due : critical
-      if (ready.length < due.length)
-        next = Math.min(next, Math.max(flushAt, nowMs + this.cfg.groupIntervalMs))
-      if (ready.some((d) => d.kind !== 'resolved')) next = Math.min(next, nowMs + this.cfg.repeatIntervalMs)
-      this.send(recipient, ready, nowMs, state?.seq ?? 0)
-    }
-    this.flushDueAtMs = next
-    this.flushedDirectoryVersion = this.directory.version
-  }
-
-  private send(
-    r: Recipient,
-    due: Array<{ alert: AlertRow; kind: MessageItem['kind']; critical: boolean }>,
-    nowMs: number,
-    seq: number,
-  ): void {
-    const quiet = r.quietStart !== undefined && inQuietHours(nowMs, r.quietStart, r.quietEnd!)
-    // In quiet hours non-critical findings wait for the morning in the outbox; critical go now.
-    const parts = quiet
-      ? [due.filter((d) => d.critical), due.filter((d) => !d.critical)].filter((p) => p.length > 0)
-      : [due]
-    const insert = this.sql(
-      `INSERT OR IGNORE INTO alert_messages (key, recipient, phone, text, critical, not_before_ms, alerts, created_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    this.db.transaction(() => {
-      let n = seq
-      for (const part of parts) {
-        n += 1
-        const critical = part.some((d) => d.critical)
-        const ids = part.map((d) => d.alert.id)
-        const text = renderGroup(
-          part.map((d) => ({ alert: this.view(d.alert), kind: d.kind })),
-          r.language,
-        )
-        const notBefore = quiet && !critical ? quietHoursEnd(nowMs, r.quietEnd!) : null
-        // Key = alert ids + the recipient's notification sequence: a restart recomputes the same key.
-        insert.run(
-          `alert:${ids.join('.')}:${r.key}:${n}`,
-          r.key,
-          r.phone,
-          text,
-          critical ? 1 : 0,
-          notBefore,
-          JSON.stringify(ids),
-          nowMs,
-        )
-        for (const d of part) {
-          if (d.kind === 'resolved') {
-            this.sql('UPDATE alert_deliveries SET resolved_sent = 1 WHERE alert = ? AND recipient = ?').run(
-              d.alert.id,
-              r.key,
-            )
-          } else {
-            this.sql(
-              `INSERT INTO alert_deliveries (alert, recipient, notified_at_ms, count) VALUES (?, ?, ?, 1)
-                 ON CONFLICT(alert, recipient) DO UPDATE SET notified_at_ms = excluded.notified_at_ms, count = count + 1`,
-            ).run(d.alert.id, r.key, nowMs)
-          }
-        }
-      }
-      this.sql(
-        `INSERT INTO alert_recipients (recipient, seq, last_sent_ms) VALUES (?, ?, ?)
-           ON CONFLICT(recipient) DO UPDATE SET seq = excluded.seq, last_sent_ms = excluded.last_sent_ms`,
-      ).run(r.key, n, nowMs)
-    })()
-  }
-
-  /** Escalation: a critical alert firing unacknowledged for escalateAfterMs goes to the village officers. */
-  private escalate(nowMs: number): void {
-    const rows = this.sql(
-      `SELECT * FROM alerts WHERE state = 'firing' AND severity = 'critical' AND acked_at_ms IS NULL
-           AND escalated_at_ms IS NULL AND fired_at_ms <= ?`,
-    )
-      .all(nowMs - this.cfg.escalateAfterMs)
-      .filter((a) => this.owns((a as AlertRow).village)) as AlertRow[]
-    if (rows.length === 0) return
-    const silences = this.silences(nowMs)
-    const insert = this.sql(
-      `INSERT OR IGNORE INTO alert_messages (key, recipient, phone, text, critical, not_before_ms, alerts, created_at_ms)
-       VALUES (?, ?, ?, ?, 1, NULL, ?, ?)`,
-    )
-    for (const a of rows) {
-      if (this.silenced(a, silences)) continue
-      const minutes = Math.round((nowMs - a.fired_at_ms!) / 60_000)
-      this.db.transaction(() => {
-        for (const o of this.directory.officersOf(a.village)) {
-          insert.run(
-            `escalation:${a.id}:officer:${o.id}`,
-            `officer:${o.id}`,
-            o.phone,
-            escalationText(this.view(a), minutes, o.language),
-            JSON.stringify([a.id]),
-            nowMs,
-          )
-        }
-        this.sql('UPDATE alerts SET escalated_at_ms = ? WHERE id = ?').run(nowMs, a.id)
-      })()
-      this.recordEvent(a.id, 'escalated', nowMs)
-    }
-    this.handOver()
-  }
-
-  /** Hands every SMS not yet handed to the outbox; the key makes a repeat harmless. */
-  private handOver(): void {
-    // A message belongs to the village of its (first) alert: with a shared registry, only its owner hands it over.
-    const rows = (
-      this.sql(
-        `SELECT m.*, a.village FROM alert_messages m LEFT JOIN alerts a ON a.id = json_extract(m.alerts, '$[0]')
-         WHERE m.enqueued_at_ms IS NULL ORDER BY m.id`,
-      ).all() as Array<{
-        id: number
-        key: string
-        phone: string
-        text: string
-        critical: number
-        not_before_ms: number | null
-        village: string | null
-      }>
-    ).filter((m) => m.village === null || this.owns(m.village))
-    const mark = this.sql('UPDATE alert_messages SET enqueued_at_ms = ? WHERE id = ?')
-    for (const m of rows) {
-      try {
-        this.opts.outbox.enqueue({
-          key: m.key,
-          to: m.phone,
-          text: m.text,
-          critical: m.critical === 1,
-          ...(m.not_before_ms !== null ? { notBeforeMs: m.not_before_ms } : {}),
-        })
-        mark.run(this.clock(), m.id)
-        if (this.outboxDown) this.log.info('outbox takes alert SMS again')
-        this.outboxDown = false
-      } catch (err) {
-        // The outbox refused (its disk?): the message stays here and is handed again next tick.
-        if (!this.outboxDown)
-          this.log.error({ err, key: m.key }, 'outbox did not take an alert SMS; will retry')
-        this.outboxDown = true
-        return
-      }
-    }
   }
 
   /** The facts a template needs about one alert. */
@@ -1411,6 +1103,7 @@ export class AlertEngine {
     if (field) {
       v.fieldName = field.name
       v.areaHa = field.areaHa
+      v.crop = field.crop
     }
     if (row.device) v.device = row.device
     if (row.value !== null && row.value !== undefined) v.value = row.value
@@ -1419,11 +1112,10 @@ export class AlertEngine {
       if (v.value !== undefined) v.sinceLocal = localClock(v.value)
     }
     if (a.rule === 'dry' && field) {
-      const advice = this.advisor.latestAdvice(field.id)
-      // Yesterday's balance (or the day before, early in the morning); older advice is not advice.
-      if (advice && advice.dayStartMs >= this.clock() - 3 * DAY_MS) {
-        v.needMm = advice.netNeedMm
-        v.litres = advice.litres
+      const need = this.advisor.currentNeed(field, this.clock())
+      if (need) {
+        v.needMm = need.netNeedMm
+        v.litres = need.litres
       }
     }
     return v
@@ -1466,12 +1158,12 @@ export class AlertEngine {
       ).run(JSON.stringify(s.matchers), s.startsAtMs, s.endsAtMs, s.createdBy, s.comment, this.clock())
         .lastInsertRowid,
     )
-    this.flushDueAtMs = Number.NEGATIVE_INFINITY
+    this.delivery.dueAtMs = Number.NEGATIVE_INFINITY
     return { id, ...s }
   }
 
   listSilences(nowMs: number = this.clock()): Silence[] {
-    return this.silences(nowMs)
+    return this.delivery.silences(nowMs)
   }
 
   /** MO SMS from farmers: OK <id>, CEK <field>, STOP, BANTUAN. Replies go through the outbox. */

@@ -1,5 +1,7 @@
 /**
- * A field goes dry at night and gets water again: what the farmer receives.
+ * A chili field on sandy loam goes dry at night and gets water again: what the farmer receives.
+ * Its threshold follows from its soil (FAO-56 Table 19 sandy loam θFC 23 %, θWP 11 %; Table 22
+ * chili p 0.30): 23 − 0.30 × (23 − 11) = 19,4 %.
  * Run: npx tsx src/alerts/example.ts
  */
 import { Registry } from '../registry/index.ts'
@@ -44,6 +46,7 @@ engine.directory.addField({
   stage: 'mid',
   areaHa: 0.15,
   devices: ['soil-01'],
+  soil: { texture: 'sandy-loam' },
 })
 engine.directory.addFarmer({ id: 'pak-budi', name: 'Pak Budi', phone: '0812-3456-7890' })
 engine.directory.subscribe('pak-budi', 'kemiren-sawah1')
@@ -53,20 +56,22 @@ const soil = (value: number) =>
     { timeMs: now, village: 'kemiren', device: 'soil-01', sensor: 'main', quantity: 'soil_moisture', value },
   ])
 
-// Moisture falls below 25 % at 22:00 and stays there: the alert fires after 2 h, at midnight,
-// inside the farmer's quiet hours: the SMS is queued for 06:00.
+// Moisture falls below 19,4 % at 01:30 and stays there: the alert fires 2 h later, inside the
+// farmer's quiet hours: the SMS is queued for 06:00. Its advice is the measured depletion:
+// Dr = 10 × (23 − θ) × 0,75 m (FAO-56 ch. 8).
 for (let t = at(1, 22), i = 0; t <= at(2, 7); t += 30 * 60_000, i++) {
   now = t
-  soil(24.5 - 0.1 * i)
+  soil(20 - 0.1 * i)
   engine.tick(now)
 }
 now = at(2, 7, 5)
 outbox.reply('+6281234567890', 'cek sawah1')
 outbox.reply('+6281234567890', `OK ${engine.listAlerts().find((a) => a.rule === 'dry')!.id}`)
-// Watered at 08:00: back above 28 % (threshold + hysteresis) → all clear.
+// Watered at 08:00 (the probe is back at field capacity) and the farmer says so.
 now = at(2, 8)
-soil(31)
+soil(23)
 engine.tick(now)
+outbox.reply('+6281234567890', 'sudah')
 console.log(
   engine.listAlerts().map((a) => `alert ${a.id}: ${a.rule} ${a.state}, acknowledged by ${a.ackedBy}`),
 )

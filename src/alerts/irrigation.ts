@@ -1,12 +1,18 @@
 import type Database from 'better-sqlite3'
-import { CROPS, et0DailyMm, irrigationAdvice } from '../agronomy/index.ts'
+import {
+  CROPS,
+  et0DailyMm,
+  irrigationAdvice,
+  type SoilWater,
+  totalAvailableWaterMm,
+} from '../agronomy/index.ts'
 import { getLogger } from '../log.ts'
 import type { Registry } from '../registry/index.ts'
 import type { Reading } from '../telemetry/index.ts'
 import type { AlertsConfig } from './config.ts'
 import type { Field } from './directory.ts'
 import { statement } from './sql.ts'
-import { DAY_MS, localDayOfYear, localDayStart } from './time.ts'
+import { DAY_MS, localDayOfYear, localDayStart, localMinutes } from './time.ts'
 
 const log = getLogger('alerts.irrigation')
 
@@ -21,9 +27,20 @@ export interface WeatherDay {
   /** ∫ global radiation dt [J/m²] (trapezoids between successive readings). */
   solarJm2: number
   rainMm: number
+  /** Lowest air temperature of the night hours (before 06.00 and from 18.00 local time) [°C]. */
+  nightTMinC?: number
+  /** Hours with RH ≥ 90 % (each reading counts for the time since the previous one, ≤ 1 h). */
+  humidHours?: number
   /** Filled when the day is closed. */
   et0Mm?: number
 }
+
+/** RH at or above this makes an hour humid (rice blast models: disease.ts). */
+const HUMID_RH_PCT = 90
+/** A gap longer than this between two RH readings is not evidence of a humid hour. */
+const MAX_RH_GAP_MS = 3_600_000
+const NIGHT_ENDS_MIN = 6 * 60
+const NIGHT_STARTS_MIN = 18 * 60
 
 export interface FieldAdvice {
   field: string
@@ -41,6 +58,38 @@ export interface FieldAdvice {
   effectiveRainMm: number
   netNeedMm: number
   litres: number
+  /** Mean ETc per day over the window [mm/day] (FAO-56 p adjustment). */
+  etcMmPerDay: number
+  /**
+   * How the need was found: `probe`, Dr = 1000 (θFC − θ) Zr from the field's soil probes (FAO-56
+   * ch. 8); `balance`, Σ Kc·ET0 + percolation − Peff − water applied since the last refill.
+   */
+  source: 'probe' | 'balance'
+  /** Water the farmer reported (AIR <mm>) within the balance window [mm]. */
+  appliedMm: number
+  /** Start of the balance: the last refill (SUDAH, a probe's rise, a soaking rain), if within the window. */
+  refilledAtMs?: number
+}
+
+/** Water that reached a field: a farmer's reply or a probe's rise. mm undefined = refilled to FC. */
+export interface FieldWater {
+  atMs: number
+  mm?: number
+  source: string
+}
+
+export interface IrrigationAdvisorOptions {
+  registry: Registry
+  config: AlertsConfig['irrigation']
+  /** Keep daily weather summaries even with irrigation advice off (the daily disease model uses them). */
+  accumulate?: boolean
+  /** The fields of a village, as the engine knows them (soil, season, devices). */
+  fields: (village: string) => Field[]
+  soil: (field: Field) => SoilWater
+  /** Root-zone depletion from fresh probe readings [mm], or undefined. */
+  probeDepletionMm: (field: Field, atMs: number) => number | undefined
+  /** The variety's season length of a field [days]. */
+  seasonDays: (field: Field) => number
 }
 
 /** A gap longer than this between two radiation readings is not integrated (the station was away). */
@@ -57,12 +106,20 @@ const MAX_SOLAR_GAP_MS = 2 * 3_600_000
 export class IrrigationAdvisor {
   private readonly registry: Registry
   private readonly cfg: AlertsConfig['irrigation']
+  private readonly opts: IrrigationAdvisorOptions
   /** Last radiation reading per village, for the trapezoids (lost on restart: one interval). */
   private readonly solarCursor = new Map<string, { ms: number; w: number }>()
+  /** Last RH reading per village, for humid hours (lost on restart: one interval). */
+  private readonly rhCursor = new Map<string, { ms: number; rh: number }>()
 
-  constructor(opts: { registry: Registry; config: AlertsConfig['irrigation'] }) {
+  constructor(opts: IrrigationAdvisorOptions) {
+    this.opts = opts
     this.registry = opts.registry
     this.cfg = opts.config
+  }
+
+  private get accumulating(): boolean {
+    return this.opts.accumulate ?? this.cfg.enabled
   }
 
   private get db(): Database.Database {
@@ -75,7 +132,7 @@ export class IrrigationAdvisor {
 
   /** Adds weather readings to their village-day (call inside the caller's transaction). */
   accumulate(readings: readonly Reading[]): void {
-    if (readings.length === 0 || !this.cfg.enabled) return
+    if (readings.length === 0 || !this.accumulating) return
     const days = new Map<string, { village: string; dayStartMs: number; day: WeatherDay }>()
     const get = this.sql('SELECT summary, closed FROM weather_days WHERE village = ? AND day_start_ms = ?')
     const sorted = [...readings].sort((a, b) => a.timeMs - b.timeMs)
@@ -95,14 +152,25 @@ export class IrrigationAdvisor {
       }
       const d = entry.day
       switch (r.quantity) {
-        case 'air_temperature':
+        case 'air_temperature': {
           d.tMinC = Math.min(d.tMinC ?? r.value, r.value)
           d.tMaxC = Math.max(d.tMaxC ?? r.value, r.value)
+          const minute = localMinutes(r.timeMs)
+          if (minute < NIGHT_ENDS_MIN || minute >= NIGHT_STARTS_MIN)
+            d.nightTMinC = Math.min(d.nightTMinC ?? r.value, r.value)
           break
-        case 'relative_humidity':
+        }
+        case 'relative_humidity': {
           d.rhMinPct = Math.min(d.rhMinPct ?? r.value, r.value)
           d.rhMaxPct = Math.max(d.rhMaxPct ?? r.value, r.value)
+          // The interval before a reading counts as humid when the reading is (≤ 1 h: a gap is no evidence).
+          const prev = this.rhCursor.get(r.village)
+          if (prev && r.timeMs > prev.ms && r.timeMs - prev.ms <= MAX_RH_GAP_MS && r.value >= HUMID_RH_PCT)
+            d.humidHours = (d.humidHours ?? 0) + (r.timeMs - prev.ms) / 3_600_000
+          else d.humidHours ??= 0
+          if (!prev || r.timeMs > prev.ms) this.rhCursor.set(r.village, { ms: r.timeMs, rh: r.value })
           break
+        }
         case 'wind_speed':
           d.windSumMs += r.value
           d.windN += 1
@@ -170,7 +238,12 @@ export class IrrigationAdvisor {
    * Closes every village-day that ended at least closeDayAfterMs ago: ET0, then advice per field
    * of the village. Returns the new advice (the engine writes it as events).
    */
-  closeDays(nowMs: number, owns: (village: string) => boolean = () => true): FieldAdvice[] {
+  closeDays(
+    nowMs: number,
+    owns: (village: string) => boolean = () => true,
+  ): { advice: FieldAdvice[]; days: Array<{ village: string; dayStartMs: number }> } {
+    const closed: Array<{ village: string; dayStartMs: number }> = []
+    if (!this.accumulating) return { advice: [], days: closed }
     const all = this.sql(
       'SELECT village, day_start_ms, summary FROM weather_days WHERE closed = 0 AND day_start_ms <= ? ORDER BY day_start_ms',
     ).all(nowMs - DAY_MS - this.cfg.closeDayAfterMs) as Array<{
@@ -183,63 +256,103 @@ export class IrrigationAdvisor {
     const out: FieldAdvice[] = []
     for (const row of rows) {
       const day = JSON.parse(row.summary) as WeatherDay
-      const et0 = this.et0(row.village, row.day_start_ms, day, this.cfg.latitudeDeg)
+      const et0 = this.cfg.enabled
+        ? this.et0(row.village, row.day_start_ms, day, this.cfg.latitudeDeg)
+        : undefined
       if (et0 !== undefined) day.et0Mm = et0
       this.sql('UPDATE weather_days SET summary = ?, closed = 1 WHERE village = ? AND day_start_ms = ?').run(
         JSON.stringify(day),
         row.village,
         row.day_start_ms,
       )
+      closed.push({ village: row.village, dayStartMs: row.day_start_ms })
       if (et0 === undefined) continue
-      const fields = this.sql('SELECT id FROM fields WHERE village = ?').all(row.village) as Array<{
-        id: string
-      }>
-      for (const { id } of fields) {
-        const field = this.field(id)
-        const advice = field && this.adviseField(field, row.day_start_ms)
+      for (const field of this.opts.fields(row.village)) {
+        const advice = this.adviseField(field, row.day_start_ms, nowMs)
         if (!advice) continue
         this.sql(
           'INSERT OR REPLACE INTO irrigation_advice (field, day_start_ms, detail) VALUES (?, ?, ?)',
-        ).run(id, row.day_start_ms, JSON.stringify(advice))
+        ).run(field.id, row.day_start_ms, JSON.stringify(advice))
         out.push(advice)
       }
     }
-    return out
+    return { advice: out, days: closed }
   }
 
-  private field(id: string): Field | undefined {
-    const r = this.sql('SELECT * FROM fields WHERE id = ?').get(id) as
-      | {
-          id: string
-          village: string
-          crop: string
-          stage: string | null
-          planted_at_ms: number | null
-          area_ha: number
-          lat: number | null
-          name: string
-        }
-      | undefined
-    if (!r) return undefined
-    const f: Field = {
-      id: r.id,
-      village: r.village,
-      name: r.name,
-      crop: r.crop as Field['crop'],
-      areaHa: r.area_ha,
-      devices: [],
+  /** Closed days of a village, newest first, from the day starting at dayStartMs back. */
+  closedDays(
+    village: string,
+    dayStartMs: number,
+    count: number,
+  ): Array<{ dayStartMs: number; day: WeatherDay }> {
+    return (
+      this.sql(
+        `SELECT day_start_ms, summary FROM weather_days WHERE village = ? AND closed = 1 AND day_start_ms <= ?
+           ORDER BY day_start_ms DESC LIMIT ?`,
+      ).all(village, dayStartMs, count) as Array<{ day_start_ms: number; summary: string }>
+    ).map((r) => ({ dayStartMs: r.day_start_ms, day: JSON.parse(r.summary) as WeatherDay }))
+  }
+
+  /**
+   * Water reached a field: a farmer's SUDAH (mm undefined: the advised amount, i.e. the whole
+   * deficit, was applied; back at field capacity, the balance restarts), AIR <mm> (mm applied, subtracted from the balance), or a probe's
+   * rise (refilled). Call inside the caller's transaction or alone.
+   */
+  recordWater(field: string, atMs: number, mm: number | undefined, source: string): void {
+    this.sql('INSERT INTO field_water (field, at_ms, mm, source) VALUES (?, ?, ?, ?)').run(
+      field,
+      atMs,
+      mm ?? null,
+      source,
+    )
+  }
+
+  lastWater(field: string): FieldWater | undefined {
+    return this.waterSince(field, Number.NEGATIVE_INFINITY).at(-1)
+  }
+
+  /** Water events of a field at or after fromMs, oldest first. */
+  waterSince(field: string, fromMs: number, toMs = Number.POSITIVE_INFINITY): FieldWater[] {
+    return (
+      this.sql(
+        'SELECT at_ms, mm, source FROM field_water WHERE field = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms',
+      ).all(
+        field,
+        Number.isFinite(fromMs) ? fromMs : -8.64e15,
+        Number.isFinite(toMs) ? toMs : 8.64e15,
+      ) as Array<{ at_ms: number; mm: number | null; source: string }>
+    ).map((r) => ({ atMs: r.at_ms, ...(r.mm !== null ? { mm: r.mm } : {}), source: r.source }))
+  }
+
+  /**
+   * The need for a field now, for the dry SMS and CEK: from the probes when they are fresh; else
+   * the latest advice (at most 3 days old) less the water reported since its day ended (a refill
+   * since then: nothing is needed until the next day closes).
+   */
+  currentNeed(
+    field: Field,
+    nowMs: number,
+  ): { netNeedMm: number; litres: number; source: 'probe' | 'balance' } | undefined {
+    const dr = this.opts.probeDepletionMm(field, nowMs)
+    if (dr !== undefined) return { netNeedMm: dr, litres: dr * field.areaHa * 10_000, source: 'probe' }
+    const advice = this.latestAdvice(field.id)
+    // Yesterday's balance (or the day before, early in the morning); older advice is not advice.
+    if (!advice || advice.dayStartMs < nowMs - 3 * DAY_MS) return undefined
+    let need = advice.netNeedMm
+    for (const w of this.waterSince(field.id, advice.dayStartMs + DAY_MS, nowMs)) {
+      need = w.mm === undefined ? 0 : Math.max(0, need - w.mm)
     }
-    if (r.stage !== null) f.stage = r.stage as Field['stage']
-    if (r.planted_at_ms !== null) f.plantedAtMs = r.planted_at_ms
-    if (r.lat !== null) f.lat = r.lat
-    return f
+    return { netNeedMm: need, litres: need * field.areaHa * 10_000, source: 'balance' }
   }
 
-  /** Days since planting on a day; for a field known only by stage, the middle of that stage. */
-  daysSincePlanting(field: Field, dayStartMs: number): number | undefined {
+  /**
+   * Days since planting on a day; for a field known only by stage, the middle of that stage (of the
+   * Table 11 row). Before planting: undefined, or negative with allowBefore.
+   */
+  daysSincePlanting(field: Field, dayStartMs: number, o: { allowBefore?: boolean } = {}): number | undefined {
     if (field.plantedAtMs !== undefined) {
       const d = Math.round((dayStartMs - localDayStart(field.plantedAtMs)) / DAY_MS)
-      return d < 0 ? undefined : d
+      return d < 0 && !o.allowBefore ? undefined : d
     }
     const l = CROPS[field.crop].stageLengthsDays
     const starts = {
@@ -253,13 +366,25 @@ export class IrrigationAdvisor {
   }
 
   /** The balance for a field ending on a closed day (which must have its ET0). */
-  adviseField(field: Field, dayStartMs: number): FieldAdvice | undefined {
+  adviseField(
+    field: Field,
+    dayStartMs: number,
+    nowMs: number = dayStartMs + DAY_MS,
+  ): FieldAdvice | undefined {
     const dsp = this.daysSincePlanting(field, dayStartMs)
     if (dsp === undefined) return undefined
+    const dayEndMs = dayStartMs + DAY_MS
+    const windowStart = dayStartMs - (this.cfg.maxBalanceDays - 1) * DAY_MS
+    const water = this.waterSince(field.id, windowStart, dayEndMs)
+    // The last refill (SUDAH, a probe's rise) restarts the balance with the day it happened on.
+    const refill = water.filter((w) => w.mm === undefined).at(-1)
+    const refillDay = refill ? localDayStart(refill.atMs) : Number.NEGATIVE_INFINITY
     const et0: number[] = []
     const rain: number[] = []
     for (let i = 0; i < this.cfg.maxBalanceDays; i++) {
-      const day = this.weatherDay(field.village, dayStartMs - i * DAY_MS)
+      const start = dayStartMs - i * DAY_MS
+      if (start < refillDay) break
+      const day = this.weatherDay(field.village, start)
       if (!day || day.et0Mm === undefined) break
       // A soaking rain before the last day refilled the root zone: the balance starts after it.
       if (i > 0 && day.rainMm >= this.cfg.soakingRainMm) break
@@ -267,16 +392,26 @@ export class IrrigationAdvisor {
       rain.unshift(day.rainMm)
     }
     if (et0.length === 0) return undefined
+    const balanceStart = dayStartMs - (et0.length - 1) * DAY_MS
+    const appliedMm = water
+      .filter((w) => w.mm !== undefined && w.atMs >= balanceStart && w.atMs >= (refill?.atMs ?? -Infinity))
+      .reduce((sum, w) => sum + w.mm!, 0)
     const a = irrigationAdvice({
       et0Mm: et0,
       rainMm: rain,
       crop: field.crop,
       daysSincePlanting: dsp,
       areaHa: field.areaHa,
+      // Days of a field known only by its stage are Table 11 days already (daysSincePlanting).
+      ...(field.plantedAtMs !== undefined ? { seasonDays: this.opts.seasonDays(field) } : {}),
     })
     const last = a.perDay[a.perDay.length - 1]
     if (!last) return undefined
-    return {
+    // With fresh probe readings the root zone is measured (FAO-56 ch. 8), not estimated.
+    const dr = this.opts.probeDepletionMm(field, Math.min(nowMs, dayEndMs + this.cfg.closeDayAfterMs))
+    const balanceMm = Math.max(0, a.netNeedMm - appliedMm)
+    const netNeedMm = dr ?? balanceMm
+    const out: FieldAdvice = {
       field: field.id,
       village: field.village,
       crop: field.crop,
@@ -287,9 +422,19 @@ export class IrrigationAdvisor {
       etcMm: a.etcMm,
       rainMm: a.rainMm,
       effectiveRainMm: a.effectiveRainMm,
-      netNeedMm: a.netNeedMm,
-      litres: a.litres,
+      netNeedMm,
+      litres: netNeedMm * field.areaHa * 10_000,
+      etcMmPerDay: a.etcMmPerDay,
+      source: dr === undefined ? 'balance' : 'probe',
+      appliedMm,
     }
+    if (refill && refill.atMs >= balanceStart) out.refilledAtMs = refill.atMs
+    return out
+  }
+
+  /** The field's total available water [mm] (TAW, FAO-56 eq. 82), for CEK and the README. */
+  totalAvailableWaterMm(field: Field): number {
+    return totalAvailableWaterMm(this.opts.soil(field))
   }
 
   latestAdvice(field: string): FieldAdvice | undefined {

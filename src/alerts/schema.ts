@@ -144,5 +144,20 @@ export const alertsTables: CapabilitySchema = {
      exported_at_ms INTEGER
    );
    CREATE INDEX alert_events_unexported ON alert_events(id) WHERE exported_at_ms IS NULL;`,
+    // Issue 13, "fields know their soil and season": a field's soil (FAO-56 Table 19 texture or
+    // measured FC/WP, root depth, p, probe calibration; JSON), its variety's season length, its own
+    // threshold overrides (JSON); and the water farmers applied (SUDAH / AIR <mm> replies) or a probe
+    // saw arrive, which restarts the irrigation balance.
+    `ALTER TABLE fields ADD COLUMN soil TEXT;
+   ALTER TABLE fields ADD COLUMN season_days INTEGER;
+   ALTER TABLE fields ADD COLUMN thresholds TEXT;
+   CREATE TABLE field_water (
+     id     INTEGER PRIMARY KEY AUTOINCREMENT,
+     field  TEXT NOT NULL REFERENCES fields(id),
+     at_ms  INTEGER NOT NULL,
+     mm     REAL,
+     source TEXT NOT NULL
+   );
+   CREATE INDEX field_water_field ON field_water(field, at_ms);`,
   ],
 }

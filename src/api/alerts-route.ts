@@ -1,6 +1,6 @@
 import express, { type Response, type Router } from 'express'
 import { z } from 'zod'
-import { CROP_IDS } from '../agronomy/index.ts'
+import { CROP_IDS, SOIL_TEXTURE_IDS, type SoilTexture } from '../agronomy/index.ts'
 import {
   ALERT_STATES,
   type AlertEngine,
@@ -22,6 +22,21 @@ const time = z
   .union([z.number().int(), z.string().datetime({ offset: true })])
   .transform((v) => (typeof v === 'number' ? v : Date.parse(v)))
 
+/** A field's soil (FAO-56 Table 19 texture or measured FC/WP in % VWC; the directory checks WP < FC etc.). */
+const soilSchema = z.strictObject({
+  texture: z.enum(SOIL_TEXTURE_IDS as [SoilTexture, ...SoilTexture[]]).optional(),
+  fcPct: z.number().optional(),
+  wpPct: z.number().optional(),
+  rootDepthM: z.number().optional(),
+  p: z.number().optional(),
+  calibration: z.strictObject({ slope: z.number(), offset: z.number() }).optional(),
+})
+const thresholdsSchema = z.strictObject({
+  dryPct: z.number().optional(),
+  waterloggedPct: z.number().optional(),
+  waterLevelMinCm: z.number().optional(),
+})
+
 const fieldSchema = z.strictObject({
   id: z.string(),
   village: z.string(),
@@ -33,6 +48,28 @@ const fieldSchema = z.strictObject({
   lat: z.number().min(-90).max(90).optional(),
   lon: z.number().min(-180).max(180).optional(),
   devices: z.array(z.string()).default([]),
+  soil: soilSchema.optional(),
+  seasonDays: z.number().int().optional(),
+  thresholds: thresholdsSchema.optional(),
+})
+
+/** PATCH: any of a field's values; soil/threshold keys set to null are removed. */
+const nullable = <T extends z.ZodRawShape>(o: z.ZodObject<T>) =>
+  z.strictObject(
+    Object.fromEntries(Object.entries(o.shape).map(([k, v]) => [k, (v as z.ZodType).nullable()])),
+  )
+const fieldPatchSchema = z.strictObject({
+  name: z.string().optional(),
+  crop: z.enum(['rice', 'maize', 'chili']).optional(),
+  stage: z.enum(STAGES).optional(),
+  plantedAt: time.optional(),
+  areaHa: z.number().positive().optional(),
+  lat: z.number().min(-90).max(90).optional(),
+  lon: z.number().min(-180).max(180).optional(),
+  devices: z.array(z.string()).optional(),
+  soil: nullable(soilSchema).optional(),
+  seasonDays: z.number().int().optional(),
+  thresholds: nullable(thresholdsSchema).optional(),
 })
 
 const farmerSchema = z.strictObject({
@@ -114,6 +151,21 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
         ...(plantedAt !== undefined ? { plantedAtMs: plantedAt } : {}),
       })
       res.status(201).json({ field })
+    } catch (err) {
+      fail(res, err)
+    }
+  })
+
+  router.patch('/api/v1/fields/:id', officer, json, (req, res) => {
+    const parsed = fieldPatchSchema.safeParse(req.body)
+    if (!parsed.success) return bad(res, 'invalid field', parsed.error)
+    try {
+      const { plantedAt, ...rest } = parsed.data
+      const field = engine.directory.updateField(String(req.params.id), {
+        ...(rest as Parameters<typeof engine.directory.updateField>[1]),
+        ...(plantedAt !== undefined ? { plantedAtMs: plantedAt } : {}),
+      })
+      res.json({ field })
     } catch (err) {
       fail(res, err)
     }

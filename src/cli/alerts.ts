@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { CROP_IDS, type CropId } from '../agronomy/index.ts'
+import { CROP_IDS, type CropId, SOIL_TEXTURE_IDS, type SoilTexture } from '../agronomy/index.ts'
+import type { FieldPatch, NewField } from '../alerts/index.ts'
 import {
   ALERT_STATES,
   AlertEngine,
@@ -51,6 +52,56 @@ function num(name: string) {
   }
 }
 
+/** The soil, season and threshold options `fields add` and `fields set` share. */
+function agronomyOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--soil <texture>', 'FAO-56 Table 19 texture class').choices(SOIL_TEXTURE_IDS))
+    .option('--fc <pct>', 'measured field capacity, % VWC', num('--fc'))
+    .option('--wp <pct>', 'measured wilting point, % VWC', num('--wp'))
+    .option('--root-depth <m>', 'effective root depth Zr in metres', num('--root-depth'))
+    .option('--p <fraction>', 'depletion fraction p (0-1) instead of FAO-56 Table 22', num('--p'))
+    .option('--calibration <slope,offset>', 'probe calibration: θ = slope · raw + offset', (v: string) => {
+      const [slope, offset] = v.split(',').map(Number)
+      if (!Number.isFinite(slope) || !Number.isFinite(offset))
+        throw new InvalidArgumentError('--calibration: two numbers, slope,offset (e.g. 0.92,1.5)')
+      return { slope: slope!, offset: offset! }
+    })
+    .option(
+      '--season-days <days>',
+      'variety duration (rice 110-125, maize hybrids 95-110)',
+      num('--season-days'),
+    )
+    .option('--dry-below <pct>', 'this field’s own dry threshold, % VWC', num('--dry-below'))
+    .option('--wet-above <pct>', 'this field’s own waterlogged threshold, % VWC', num('--wet-above'))
+    .option('--awd-min <cm>', 'this paddy’s own AWD threshold, cm (default -15)', num('--awd-min'))
+}
+
+/** The agronomy part of a field from the options given (undefined keys left out). */
+function agronomyOf(o: Record<string, unknown>): Pick<NewField, 'soil' | 'seasonDays' | 'thresholds'> {
+  const pick = <T extends object>(x: T): T | undefined => {
+    const clean = Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as T
+    return Object.keys(clean).length > 0 ? clean : undefined
+  }
+  const soil = pick({
+    texture: o.soil as SoilTexture | undefined,
+    fcPct: o.fc as number | undefined,
+    wpPct: o.wp as number | undefined,
+    rootDepthM: o.rootDepth as number | undefined,
+    p: o.p as number | undefined,
+    calibration: o.calibration as { slope: number; offset: number } | undefined,
+  })
+  const thresholds = pick({
+    dryPct: o.dryBelow as number | undefined,
+    waterloggedPct: o.wetAbove as number | undefined,
+    waterLevelMinCm: o.awdMin as number | undefined,
+  })
+  return {
+    ...(soil ? { soil } : {}),
+    ...(thresholds ? { thresholds } : {}),
+    ...(o.seasonDays !== undefined ? { seasonDays: o.seasonDays as number } : {}),
+  }
+}
+
 export function alertsCommands(
   getRegistry: () => Promise<Registry>,
   alertsConfig: () => AlertsConfig,
@@ -62,39 +113,72 @@ export function alertsCommands(
   const fields = new Command('fields').description(
     'fields (a crop on an area, with its sensor nodes) for alerts',
   )
-  fields
-    .command('add <id>')
-    .description('register a field')
-    .requiredOption('--village <village>')
-    .requiredOption('--name <name>', 'what the farmer calls it, e.g. SAWAH1 (used by CEK)')
-    .addOption(new Option('--crop <crop>').choices(CROP_IDS).makeOptionMandatory())
-    .option('--planted <date>', 'planting date, ISO 8601', when('--planted'))
-    .addOption(
-      new Option('--stage <stage>', 'growth stage when the planting date is unknown').choices(STAGES),
-    )
-    .requiredOption('--area-ha <ha>', 'area in hectares', num('--area-ha'))
-    .option('--lat <deg>', 'latitude', num('--lat'))
-    .option('--lon <deg>', 'longitude', num('--lon'))
-    .option('--devices <ids>', 'soil nodes in the field, comma-separated', (v: string) =>
-      v.split(',').filter(Boolean),
-    )
-    .action(
-      action(getRegistry, io, (registry, id: string, o: Record<string, unknown>) => {
-        const f = engineOf(registry).directory.addField({
-          id,
-          village: o.village as string,
-          name: o.name as string,
-          crop: o.crop as CropId,
-          ...(o.planted !== undefined ? { plantedAtMs: o.planted as number } : {}),
-          ...(o.stage !== undefined ? { stage: o.stage as 'mid' } : {}),
-          areaHa: o.areaHa as number,
-          ...(o.lat !== undefined ? { lat: o.lat as number } : {}),
-          ...(o.lon !== undefined ? { lon: o.lon as number } : {}),
-          devices: (o.devices as string[] | undefined) ?? [],
-        })
-        io.out(`added field ${f.id} (${f.name}, ${f.crop}, ${f.areaHa} ha) in village ${f.village}`)
-      }),
-    )
+  agronomyOptions(
+    fields
+      .command('add <id>')
+      .description('register a field')
+      .requiredOption('--village <village>')
+      .requiredOption('--name <name>', 'what the farmer calls it, e.g. SAWAH1 (used by CEK)')
+      .addOption(new Option('--crop <crop>').choices(CROP_IDS).makeOptionMandatory())
+      .option('--planted <date>', 'planting date, ISO 8601', when('--planted'))
+      .addOption(
+        new Option('--stage <stage>', 'growth stage when the planting date is unknown').choices(STAGES),
+      )
+      .requiredOption('--area-ha <ha>', 'area in hectares', num('--area-ha'))
+      .option('--lat <deg>', 'latitude', num('--lat'))
+      .option('--lon <deg>', 'longitude', num('--lon'))
+      .option('--devices <ids>', 'soil nodes and AWD tubes in the field, comma-separated', (v: string) =>
+        v.split(',').filter(Boolean),
+      ),
+  ).action(
+    action(getRegistry, io, (registry, id: string, o: Record<string, unknown>) => {
+      const f = engineOf(registry).directory.addField({
+        ...agronomyOf(o),
+        id,
+        village: o.village as string,
+        name: o.name as string,
+        crop: o.crop as CropId,
+        ...(o.planted !== undefined ? { plantedAtMs: o.planted as number } : {}),
+        ...(o.stage !== undefined ? { stage: o.stage as 'mid' } : {}),
+        areaHa: o.areaHa as number,
+        ...(o.lat !== undefined ? { lat: o.lat as number } : {}),
+        ...(o.lon !== undefined ? { lon: o.lon as number } : {}),
+        devices: (o.devices as string[] | undefined) ?? [],
+      })
+      io.out(`added field ${f.id} (${f.name}, ${f.crop}, ${f.areaHa} ha) in village ${f.village}`)
+    }),
+  )
+  agronomyOptions(
+    fields
+      .command('set <id>')
+      .description('change a field: soil, season, thresholds, crop, planting date, devices')
+      .option('--name <name>')
+      .addOption(new Option('--crop <crop>').choices(CROP_IDS))
+      .option('--planted <date>', 'planting date, ISO 8601', when('--planted'))
+      .addOption(new Option('--stage <stage>').choices(STAGES))
+      .option('--area-ha <ha>', 'area in hectares', num('--area-ha'))
+      .option(
+        '--devices <ids>',
+        'soil nodes and AWD tubes, comma-separated (replaces the list)',
+        (v: string) => v.split(',').filter(Boolean),
+      ),
+  ).action(
+    action(getRegistry, io, (registry, id: string, o: Record<string, unknown>) => {
+      const patch: FieldPatch = {
+        ...agronomyOf(o),
+        ...(o.name !== undefined ? { name: o.name as string } : {}),
+        ...(o.crop !== undefined ? { crop: o.crop as CropId } : {}),
+        ...(o.planted !== undefined ? { plantedAtMs: o.planted as number } : {}),
+        ...(o.stage !== undefined ? { stage: o.stage as 'mid' } : {}),
+        ...(o.areaHa !== undefined ? { areaHa: o.areaHa as number } : {}),
+        ...(o.devices !== undefined ? { devices: o.devices as string[] } : {}),
+      }
+      const f = engineOf(registry).directory.updateField(id, patch)
+      io.out(
+        `field ${f.id}: ${JSON.stringify({ soil: f.soil, seasonDays: f.seasonDays, thresholds: f.thresholds })}`,
+      )
+    }),
+  )
   fields
     .command('list')
     .option('--village <village>')

@@ -7,6 +7,7 @@ import { QUANTITY_NAMES, type Quantity } from './quantities.ts'
  */
 export const ALIASES: Readonly<Record<Quantity, readonly string[]>> = {
   soil_moisture: ['moisture', 'soilMoisture', 'vwc'],
+  water_level: ['waterLevel', 'water_depth', 'awd', 'ponding'],
   soil_temperature: ['soilTemperature', 'soil_temp'],
   air_temperature: ['temperature', 'temp', 'airTemperature'],
   relative_humidity: ['humidity', 'rh'],

@@ -5,6 +5,16 @@
  */
 export const QUANTITIES = {
   soil_moisture: { unit: '%VWC', min: 0, max: 100, description: 'volumetric soil water content' },
+  /**
+   * Standing water in a paddy, cm relative to the soil surface (negative: below it), read in an
+   * AWD field tube (IRRI's perforated tube reaches ~20–25 cm down; a deep drain-down a little more).
+   */
+  water_level: {
+    unit: 'cm',
+    min: -40,
+    max: 30,
+    description: 'paddy water level relative to the soil surface',
+  },
   soil_temperature: { unit: 'Cel', min: -20, max: 80, description: 'soil temperature' },
   air_temperature: { unit: 'Cel', min: -40, max: 70, description: 'air temperature' },
   relative_humidity: { unit: '%RH', min: 0, max: 100, description: 'relative humidity' },

@@ -18,6 +18,7 @@ const DBM_PER_DBW = 30
  */
 export const UNIT_CONVERSIONS: Readonly<Record<Quantity, Readonly<Record<string, Convert>>>> = {
   soil_moisture: { '%VWC': same, '%': same, '/': tidy((v) => v * 100) },
+  water_level: { cm: same, mm: tidy((v) => v / 10), m: tidy((v) => v * 100) },
   soil_temperature: { Cel: same, K: tidy((v) => v - KELVIN_AT_0_CELSIUS) },
   air_temperature: { Cel: same, K: tidy((v) => v - KELVIN_AT_0_CELSIUS) },
   relative_humidity: { '%RH': same, '%': same, '/': tidy((v) => v * 100) },

@@ -81,7 +81,8 @@ describe('alerts HTTP API and the ingest hook', () => {
     while (r.outbox.to(PHONE_A).length === 0 && Date.now() < deadline)
       await new Promise((ok) => setTimeout(ok, 10))
     expect(r.outbox.to(PHONE_A)[0]!.text).toMatch(
-      /^SAWAH1 kering: lengas 18% \(batas 25%\)\. Segera siram\. Balas OK \d+$/,
+      // 17.5 % on loam (θFC 25 %), chili Zr 0.75 m: Dr = 10 × 7.5 × 0.75 = 56.25 mm (FAO-56 ch. 8).
+      /^SAWAH1 kering: kelembapan tanah 18% \(batas 25%\)\. Siram ~56 mm = 84\.000 L utk 0,15 ha\. Balas OK \d+$/,
     )
 
     // Auth: none → 401; a soil device → 403.

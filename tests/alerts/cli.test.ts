@@ -142,4 +142,50 @@ describe('fields / farmers / officers / alerts commands', () => {
     expect(silence.out[0]).toMatch(/^silence 1 until .*: \{"village":"kemiren"\}$/)
     expect((await kampung('alerts', 'silence', '--until', '6h', '--comment', 'none')).exitCode).toBe(1)
   })
+
+  it('fields know their soil and season: add with a texture, set measured FC/WP; impossible values refused by name', async () => {
+    await kampung('villages', 'add', 'kemiren', '--name', 'Kemiren')
+    const add = await kampung(
+      ...['fields', 'add', 'kemiren-padi', '--village', 'kemiren', '--name', 'PADI1', '--crop', 'rice'],
+      ...[
+        '--planted',
+        '2026-09-01T07:00:00+07:00',
+        '--area-ha',
+        '0.25',
+        '--soil',
+        'clay',
+        '--season-days',
+        '115',
+      ],
+    )
+    expect(add.exitCode).toBe(0)
+    const set = await kampung(
+      'fields',
+      'set',
+      'kemiren-padi',
+      '--fc',
+      '41',
+      '--wp',
+      '24',
+      '--root-depth',
+      '0.6',
+      '--awd-min',
+      '-12',
+    )
+    expect(set.exitCode).toBe(0)
+    expect(set.out[0]).toBe(
+      'field kemiren-padi: {"soil":{"texture":"clay","fcPct":41,"wpPct":24,"rootDepthM":0.6},"seasonDays":115,"thresholds":{"waterLevelMinCm":-12}}',
+    )
+    const wpAboveFc = await kampung('fields', 'set', 'kemiren-padi', '--wp', '45')
+    expect(wpAboveFc.exitCode).toBe(1)
+    expect(wpAboveFc.err.join(' ')).toContain(
+      'field kemiren-padi: soil.wpPct: the wilting point (45 %) must be below field capacity (41 %)',
+    )
+    const bad = await kampung('fields', 'set', 'kemiren-padi', '--p', '1.5', '--root-depth', '-1')
+    expect(bad.exitCode).toBe(1)
+    expect(bad.err.join(' ')).toContain('soil.p: a depletion fraction between 0 and 1, got 1.5')
+    expect(bad.err.join(' ')).toContain('soil.rootDepthM: a depth in metres > 0 and ≤ 3, got -1')
+    const badSoil = await kampung('fields', 'set', 'kemiren-padi', '--soil', 'peat')
+    expect(badSoil.exitCode).toBe(1)
+  })
 })

@@ -56,11 +56,15 @@ describe('alerts config', () => {
     expect(c.rules.crops.maize.dry).toEqual({
       enabled: true,
       thresholdPct: 19,
+      aboveFcPct: 10,
       forMs: 3 * 3_600_000,
       hysteresisPct: 3,
       severity: 'warning',
     })
-    expect(c.rules.crops.chili.dry.thresholdPct).toBe(25)
+    // Issue 13: no district-wide % VWC by default; each field's threshold follows from its soil.
+    expect(c.rules.crops.chili.dry.thresholdPct).toBeUndefined()
+    expect(c.rules.crops.rice.seasonDays).toBe(115)
+    expect(c.soil.texture).toBe('loam')
     expect(c.rules.crops.rice.waterlogged.enabled).toBe(false)
     expect(c.rules.crops.rice.stages.mid).toEqual({ dry: { severity: 'critical' } })
     expect(c.repeatIntervalMs).toBe(12 * 3_600_000)
@@ -91,7 +95,7 @@ describe('SMS templates', () => {
     }
     const text = renderGroup([{ alert: a, kind: 'firing' }], 'id')
     expect(text).toBe(
-      'SAWAH1 kering: lengas 18% (batas 25%). Siram ~12 mm = 18.000 L utk 0,15 ha. Balas OK 123',
+      'SAWAH1 kering: kelembapan tanah 18% (batas 25%). Siram ~12 mm = 18.000 L utk 0,15 ha. Balas OK 123',
     )
     expect(gsm7Septets(text)).toBeLessThanOrEqual(160)
   })

@@ -67,7 +67,7 @@ describe('alert events in InfluxDB (real influxd)', () => {
         alert_id: id,
         value: 18,
       })
-      expect(String(firing[0]!.message)).toMatch(/^SAWAH1 kering: lengas 18% \(batas 25%\)/)
+      expect(String(firing[0]!.message)).toMatch(/^SAWAH1 kering: kelembapan tanah 18% \(batas 25%\)/)
 
       // InfluxDB goes away: the acknowledgement and the resolution wait in SQLite.
       await influx.kill('SIGKILL')

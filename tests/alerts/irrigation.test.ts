@@ -113,17 +113,21 @@ describe('irrigation advisor (FAO-56 daily water balance)', () => {
     expect(ev.fields.litres).toBeCloseTo(litres, 3)
     expect(events).toHaveLength(4) // 2 fields × 2 days
 
-    // The dry SMS carries it, rounded: "Siram ~N mm = N.N00 L utk 0,15 ha".
+    // The advice was a balance (no probe reading that day). Once the probe reads, the dry SMS
+    // gives the measured depletion instead (FAO-56 ch. 8, issue 13): loam θFC 25 %, chili Zr
+    // 0.75 m, θ 18 %: Dr = 10 × (25 − 18) × 0.75 = 52.5 mm, rounded "~53 mm = 79.500 L".
+    expect(advice.source).toBe('balance')
     const t = r.clock.now
     r.engine.onReadings([reading('soil-1', 'soil_moisture', 18, t)])
     r.clock.now = t + 3 * HOUR
     r.engine.onReadings([reading('soil-1', 'soil_moisture', 18, t + 3 * HOUR)])
     const sms = r.outbox.to(PHONE_A)[0]!
     // The SMS rounds the depth and gives the litres of that depth: N mm × 0.15 ha × 10 000 L.
-    const mm = Math.round(need)
+    const mm = Math.round(10 * (25 - 18) * 0.75)
+    expect(mm).toBe(53)
     const l = (mm * 1500).toString().replace(/\B(?=(\d{3})+(?!\d))/g, '.')
     expect(sms.text).toBe(
-      `SAWAH1 kering: lengas 18% (batas 25%). Siram ~${mm} mm = ${l} L utk 0,15 ha. Balas OK ${r.engine.listAlerts()[0]!.id}`,
+      `SAWAH1 kering: kelembapan tanah 18% (batas 25%). Siram ~${mm} mm = ${l} L utk 0,15 ha. Balas OK ${r.engine.listAlerts()[0]!.id}`,
     )
     expect(sms.text.length).toBeLessThanOrEqual(160)
   })
@@ -144,5 +148,29 @@ describe('irrigation advisor (FAO-56 daily water balance)', () => {
     expect(advice.dayStartMs).toBe(day1 + 2 * DAY)
     expect(advice.days).toBe(1) // day 2 had 30 mm ≥ 20 mm: the balance starts on day 3
     expect(advice.rainMm).toBe(0)
+  })
+
+  it('a probe that rises by 5 % VWC within an hour saw water arrive: the balance restarts there', async () => {
+    const day1 = wib(2026, 7, 1)
+    r = await rig(only(), { startMs: day1 })
+    await seed(r, 'chili')
+    for (let d = 0; d < 3; d++) {
+      for (let h = 0; h < 24; h++) {
+        const t = day1 + d * DAY + h * HOUR
+        r.clock.now = t
+        // SAWAH2's probe (soil-2) reads 20 % until day 3, 10:00, then 27 % (watered by hand, no rain).
+        const theta = d === 2 && h >= 10 ? 27 : 20
+        r.engine.onReadings([...syntheticWeather(h, t), reading('soil-2', 'soil_moisture', theta, t)])
+        r.engine.tick(t)
+      }
+    }
+    r.engine.tick(day1 + 3 * DAY + 2 * HOUR)
+    const water = r.engine.advisor.lastWater('kemiren-sawah2')!
+    expect(water).toEqual({ atMs: day1 + 2 * DAY + 10 * HOUR, source: 'probe' })
+    expect(r.engine.advisor.lastWater('kemiren-sawah1')).toBeUndefined() // no probe rise there
+    const [two, one] = ['kemiren-sawah2', 'kemiren-sawah1'].map((f) => r!.engine.advisor.latestAdvice(f)!)
+    expect(one!.days).toBe(3)
+    expect(two!.days).toBe(1) // only day 3, from the watering on
+    expect(two!.refilledAtMs).toBe(water.atMs)
   })
 })

@@ -57,7 +57,7 @@ describe('alert scenarios on simulated days', () => {
       const reminders = firing.filter((m) => m.text.startsWith('Pengingat'))
       const first = firing.filter((m) => !m.text.startsWith('Pengingat'))
       expect(first).toHaveLength(1)
-      expect(first[0]!.text).toMatch(/^SAWAH1 kering: lengas \d+% \(batas 25%\)\..* Balas OK \d+$/)
+      expect(first[0]!.text).toMatch(/^SAWAH1 kering: kelembapan tanah \d+% \(batas 25%\)\..* Balas OK \d+$/)
       // Reminders: one per full repeat interval while firing and unacknowledged, no sooner.
       const firingFor = alert.resolvedAtMs! - alert.firedAtMs!
       expect(reminders.length).toBeGreaterThanOrEqual(Math.floor(firingFor / (24 * HOUR)) - 1)
@@ -65,9 +65,9 @@ describe('alert scenarios on simulated days', () => {
       const times = firing.map((m) => m.enqueuedAtMs)
       for (let i = 1; i < times.length; i++)
         expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(24 * HOUR)
-      const clear = msgs.filter((m) => m.text.includes('aman'))
+      const clear = msgs.filter((m) => m.text.includes('sudah normal'))
       expect(clear).toHaveLength(1)
-      expect(clear[0]!.text).toBe(`SAWAH1 aman: kering selesai (#${alert.id}).`)
+      expect(clear[0]!.text).toBe(`SAWAH1 sudah normal, tidak kering lagi (#${alert.id}).`)
       expect(clear[0]!.enqueuedAtMs).toBeGreaterThan(rainAt)
       expect(msgs).toHaveLength(firing.length + 1)
     }
@@ -214,7 +214,7 @@ describe('alert scenarios on simulated days', () => {
     r.clock.now = t + HOUR
     r.engine.onReadings([reading('soil-1', 'soil_moisture', 31, t + HOUR)])
     r.engine.tick(t + HOUR)
-    expect(r.outbox.to(PHONE_A).filter((m) => m.text.includes('aman'))).toHaveLength(1)
+    expect(r.outbox.to(PHONE_A).filter((m) => m.text.includes('sudah normal'))).toHaveLength(1)
     expect(r.engine.listAlerts()[0]!.state).toBe('resolved')
     // Every message's key is unique and nothing was handed twice.
     expect(r.outbox.duplicates).toBe(0)

@@ -17,7 +17,10 @@ import { SCHEMAS } from '../../src/schemas.ts'
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures')
 // Every capability at its latest version (oksigen 2: issue 14's DBH measurements).
-const ALL_AT_1 = { registry: 1, ...Object.fromEntries(SCHEMAS.map((s) => [s.capability, s.migrations.length])) }
+const ALL_AT_1 = {
+  registry: 1,
+  ...Object.fromEntries(SCHEMAS.map((s) => [s.capability, s.migrations.length])),
+}
 
 /** Every table, index and trigger with its SQL as SQLite stores it (root pages differ, so left out). */
 function schemaOf(file: string): Array<{ type: string; name: string; tbl_name: string; sql: string | null }> {
