@@ -16,6 +16,8 @@
  * subscription): bench/results/scaling.{json,md}, and the alerts end-to-end benchmark
  * (bench/alerts-e2e.ts): bench/results/alerts.{json,md}. BENCH_ONLY=scaling runs only the scaling
  * one, BENCH_ONLY=ingest all but the scaling one, BENCH_ONLY=e2e only the ingest benchmark itself.
+ * Last, the alert-quality benchmark (bench/alert-quality.ts, no influxd): bench/results/
+ * alert-quality.{json,md}; BENCH_ONLY=alert-quality runs only it.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -431,16 +433,33 @@ async function main(): Promise<void> {
   }
 }
 
+/** A simulated year through the real alert engine (recall, false alerts, SMS per farmer). */
+function alertQuality(): void {
+  if (process.env.BENCH_ONLY !== undefined && process.env.BENCH_ONLY !== 'alert-quality') return
+  log('alert quality: a simulated year, FAO-56 truth on the true soil, through the alert engine')
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'alert-quality.ts')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  console.log(readFileSync(path.join(import.meta.dirname, 'results', 'alert-quality.md'), 'utf8'))
+}
+
 /** Its own process, like oksigen.ts: its workers and brokers are its own. */
 function scaling(): void {
   if (process.env.BENCH_ONLY === 'ingest' || process.env.BENCH_ONLY === 'e2e') return
+  if (process.env.BENCH_ONLY === 'alert-quality') return
   log('scaling: 1, 2 and 3 ingest workers on a Mosquitto shared subscription')
   execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'scaling.ts')], {
     stdio: 'inherit',
   })
 }
 
-;(process.env.BENCH_ONLY === 'scaling' ? Promise.resolve() : main()).then(scaling).catch((err) => {
-  console.error(err)
-  process.exit(1)
-})
+;(process.env.BENCH_ONLY === 'scaling' || process.env.BENCH_ONLY === 'alert-quality'
+  ? Promise.resolve()
+  : main()
+)
+  .then(scaling)
+  .then(alertQuality)
+  .catch((err) => {
+    console.error(err)
+    process.exit(1)
+  })
