@@ -292,6 +292,7 @@ type Row = {
 }
 const rows = new Map<string, Row>()
 const smsPerWeek: number[] = []
+const perField: Array<Record<string, unknown>> = []
 for (const f of fields) {
   const key = `${f.crop}/${f.texture}`
   const row = rows.get(key) ?? { episodes: 0, alerted: 0, falseAlerts: 0, fieldMonths: 0, otherAlerts: 0 }
@@ -312,6 +313,24 @@ for (const f of fields) {
   for (const a of stress) {
     const ok = f.ksLow.some((e) => e.fromMs <= a.firedAtMs! + 48 * HOUR && e.toMs >= a.firedAtMs! - 24 * HOUR)
     if (!ok) row.falseAlerts++
+  }
+  {
+    // The true stress point vs what the probe reads there, against the configured threshold.
+    const cfgSoil = soilWater(f.crop, { texture: f.texture })
+    const p = pOf(f)
+    const trueStress = f.fc - p * (f.fc - f.wp)
+    perField.push({
+      id: f.id,
+      crop: f.crop,
+      texture: f.texture,
+      trueFcPct: Math.round(f.fc * 10) / 10,
+      trueWpPct: Math.round(f.wp * 10) / 10,
+      cal: { offset: Math.round(f.cal.offset * 100) / 100, slope: Math.round(f.cal.slope * 1000) / 1000 },
+      probeAtTrueStressPct: Math.round((trueStress * f.cal.slope + f.cal.offset) * 10) / 10,
+      configuredStressPct: Math.round((cfgSoil.fcPct - p * (cfgSoil.fcPct - cfgSoil.wpPct)) * 10) / 10,
+      episodes: f.ksLow.filter((e) => !e.drainDown && e.toMs - e.fromMs >= forMs(f.crop)).length,
+      stressAlerts: stress.length,
+    })
   }
   const mineSms = sent.filter((m) => m.to === f.phone && !m.critical)
   const weeks = Math.max(1, Math.floor(f.seasonDays / 7))
@@ -359,6 +378,7 @@ const result = {
     falsePerFieldMonth: perMonth(total),
   },
   nonCriticalSmsPerFarmerWeek: { median: q(0.5), p95: q(0.95), max: smsPerWeek.at(-1) ?? 0 },
+  perField,
   targets: {
     recallGe95: recall !== null && recall >= 95,
     falseLe1PerFieldMonth: perMonth(total) <= 1,
