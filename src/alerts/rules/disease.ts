@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { WeatherDay } from '../irrigation.ts'
 import { AIR, RH } from './quantities.ts'
 import { n, severity } from './schema.ts'
-import type { RuleFamily } from './types.ts'
+import { fieldFinding, type RuleFamily } from './types.ts'
 
 /**
  * Rice blast (Magnaporthe oryzae) risk, after the forecasting rule of the ICAR Directorate of Rice
@@ -93,12 +93,9 @@ export const disease: RuleFamily<'disease_risk'> = {
     const run = blastConduciveRun(days, cfg)
     const active = susceptible && run >= cfg.consecutiveDays
     return [
-      {
+      fieldFinding(field, {
         rule: 'disease_risk',
-        subject: `field:${field.id}`,
         category: 'weather',
-        village: field.village,
-        field: field.id,
         severity: cfg.severity,
         active,
         clear: !active,
@@ -106,7 +103,7 @@ export const disease: RuleFamily<'disease_risk'> = {
         threshold: cfg.consecutiveDays,
         atMs,
         forMs: 0,
-      },
+      }),
     ]
   },
   texts: {

@@ -1,7 +1,14 @@
 import { cropsSchema, fieldMoistureRule } from './moisture.ts'
 import { SOIL } from './quantities.ts'
 import { n, valueAndLimit } from './schema.ts'
-import type { AlertView, FieldTarget, Finding, RuleContext, RuleFamily } from './types.ts'
+import {
+  type AlertView,
+  type FieldTarget,
+  type Finding,
+  fieldFinding,
+  type RuleContext,
+  type RuleFamily,
+} from './types.ts'
 
 const vl = (a: AlertView, l: 'id' | 'en') => valueAndLimit(a.value!, a.threshold!, l)
 
@@ -52,12 +59,9 @@ export const dry: RuleFamily<'dry'> = {
     const rule = fieldMoistureRule(ctx, field, 'dry', atMs)
     if (!rule.enabled) return []
     const skip = paddySkipsDry(ctx, t)
-    const f: Finding = {
+    const f: Finding = fieldFinding(field, {
       rule: 'dry',
-      subject: `field:${field.id}`,
       category: 'field',
-      village: field.village,
-      field: field.id,
       severity: rule.severity,
       // A paddy that should not alert on % VWC resolves a dry alert it had (the farmer drained it).
       active: !skip && m.value < rule.thresholdPct,
@@ -66,7 +70,7 @@ export const dry: RuleFamily<'dry'> = {
       threshold: rule.thresholdPct,
       atMs,
       forMs: rule.forMs,
-    }
+    })
     return [f]
   },
   texts: {

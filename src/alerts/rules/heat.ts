@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { AIR } from './quantities.ts'
 import { durationMs, HOUR_MS, n, severity } from './schema.ts'
-import type { RuleFamily } from './types.ts'
+import { fieldFinding, type RuleFamily } from './types.ts'
 
 export const heatStressSchema = z
   .object({
@@ -30,12 +30,9 @@ export const heat: RuleFamily<'heat_stress'> = {
     const air = ctx.villageAir(field.village, atMs)
     if (!air) return []
     return [
-      {
+      fieldFinding(field, {
         rule: 'heat_stress',
-        subject: `field:${field.id}`,
         category: 'weather',
-        village: field.village,
-        field: field.id,
         severity: heat.severity,
         active: air.value > heat.aboveC,
         clear: air.value <= heat.aboveC - heat.hysteresisC,
@@ -43,7 +40,7 @@ export const heat: RuleFamily<'heat_stress'> = {
         threshold: heat.aboveC,
         atMs,
         forMs: heat.forMs,
-      },
+      }),
     ]
   },
   texts: {

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { RAIN } from './quantities.ts'
 import { durationMs, HOUR_MS, n, severity } from './schema.ts'
-import type { AlertView, RuleFamily } from './types.ts'
+import { type AlertView, fieldFinding, type RuleFamily } from './types.ts'
 
 /**
  * BMKG daily rainfall classes [mm/day]: ringan 0.5–20, sedang 20–50, lebat 50–100, sangat lebat
@@ -52,12 +52,9 @@ export const heavyRain: RuleFamily<'heavy_rain'> = {
     const { field, atMs } = t
     const mm = ctx.villageRainMm(field.village, rain.windowMs, atMs)
     return [
-      {
+      fieldFinding(field, {
         rule: 'heavy_rain',
-        subject: `field:${field.id}`,
         category: 'weather',
-        village: field.village,
-        field: field.id,
         severity: rain.severity,
         active: mm >= rain.mm,
         clear: mm < rain.mm - rain.hysteresisMm,
@@ -65,7 +62,7 @@ export const heavyRain: RuleFamily<'heavy_rain'> = {
         threshold: rain.mm,
         atMs,
         forMs: 0,
-      },
+      }),
     ]
   },
   texts: {

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { SOIL } from './quantities.ts'
 import { durationMs, HOUR_MS, n, severity } from './schema.ts'
-import type { RuleFamily } from './types.ts'
+import { fieldFinding, type RuleFamily } from './types.ts'
 
 /** A fall within an hour, checked at most every 5 min of reading time per field. */
 const DROP_CHECK_EVERY_MS = 5 * 60_000
@@ -39,12 +39,9 @@ export const moistureDrop: RuleFamily<'moisture_drop'> = {
       if (hi !== null && now) worst = Math.max(worst, hi - now.value)
     }
     return [
-      {
+      fieldFinding(field, {
         rule: 'moisture_drop',
-        subject: `field:${field.id}`,
         category: 'field',
-        village: field.village,
-        field: field.id,
         severity: drop.severity,
         active: worst >= drop.dropPct,
         clear: worst < drop.dropPct / 2,
@@ -52,7 +49,7 @@ export const moistureDrop: RuleFamily<'moisture_drop'> = {
         threshold: drop.dropPct,
         atMs,
         forMs: 0,
-      },
+      }),
     ]
   },
   texts: {

@@ -191,3 +191,11 @@ export type AnyRuleFamily = Omit<RuleFamily, 'ids' | 'texts'> & {
   ids: readonly RuleId[]
   texts: Readonly<Partial<Record<RuleId, RuleTexts>>>
 }
+
+/** A finding about one field: its subject, village and field id filled in from the field. */
+export function fieldFinding(
+  field: Pick<Field, 'id' | 'village'>,
+  f: Omit<Finding, 'subject' | 'village' | 'field'>,
+): Finding {
+  return { subject: `field:${field.id}`, village: field.village, field: field.id, ...f }
+}

@@ -1,7 +1,7 @@
 import { cropsSchema, fieldMoistureRule } from './moisture.ts'
 import { SOIL } from './quantities.ts'
 import { valueAndLimit } from './schema.ts'
-import type { AlertView, RuleFamily } from './types.ts'
+import { type AlertView, fieldFinding, type RuleFamily } from './types.ts'
 
 const vl = (a: AlertView, l: 'id' | 'en') => valueAndLimit(a.value!, a.threshold!, l)
 
@@ -25,12 +25,9 @@ export const waterlogged: RuleFamily<'waterlogged'> = {
     const rule = fieldMoistureRule(ctx, field, 'waterlogged', atMs)
     if (!rule.enabled) return []
     return [
-      {
+      fieldFinding(field, {
         rule: 'waterlogged',
-        subject: `field:${field.id}`,
         category: 'field',
-        village: field.village,
-        field: field.id,
         severity: rule.severity,
         active: m.value > rule.thresholdPct,
         clear: m.value <= rule.thresholdPct - rule.hysteresisPct,
@@ -38,7 +35,7 @@ export const waterlogged: RuleFamily<'waterlogged'> = {
         threshold: rule.thresholdPct,
         atMs,
         forMs: rule.forMs,
-      },
+      }),
     ]
   },
   texts: {
