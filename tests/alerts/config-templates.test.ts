@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { type AlertView, formatNumber, parseAlertsConfig, renderGroup } from '../../src/alerts/index.ts'
+import { RULE_IDS } from '../../src/alerts/rules/index.ts'
 import { ConfigError, parseConfig } from '../../src/config.ts'
 
 /** GSM 03.38 basic set and extension table (extension characters cost 2 septets). */
@@ -101,19 +102,7 @@ describe('SMS templates', () => {
   })
 
   it('every rule’s text, both languages, is GSM-7 and one segment for a 10-character field name', () => {
-    const rules = [
-      'dry',
-      'waterlogged',
-      'moisture_drop',
-      'heavy_rain',
-      'heat_stress',
-      'disease_risk',
-      'device_offline',
-      'gateway_offline',
-      'stuck',
-      'out_of_range',
-      'battery_low',
-    ]
+    const rules = RULE_IDS // every rule the engine can raise (src/alerts/rules/ids.ts)
     for (const lang of ['id', 'en'] as const) {
       for (const rule of rules) {
         const a: AlertView = {
