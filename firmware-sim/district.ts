@@ -2,6 +2,7 @@ import type { PayloadFormat } from '../src/telemetry/index.ts'
 import {
   type Crop,
   type FaultSpec,
+  LOAM,
   SimNode,
   SoilModel,
   type Species,
@@ -66,6 +67,11 @@ export interface DistrictOptions {
   startMs: number
   /** Faults per node id. */
   faults?: Record<string, FaultSpec[]>
+  /**
+   * Soil node ids whose field starts dry (θ a little above the wilting point, as after weeks
+   * without water): a demo of a field that needs water from the first minute.
+   */
+  startDry?: string[]
   /** Weather forcing for scenarios: a dry spell and rain events, applied to every village. */
   forcing?: {
     drySpells?: Array<{ fromMs: number; toMs: number }>
@@ -85,7 +91,11 @@ export function buildDistrict(o: DistrictOptions): SimVillage[] {
     const weather = new WeatherModel({ seed, latDeg: base.latDeg, lonDeg: base.lonDeg })
     for (const d of o.forcing?.drySpells ?? []) weather.forceDrySpell(d.fromMs, d.toMs)
     for (const r of o.forcing?.rain ?? []) weather.forceRain(r.atMs, r.mm)
-    const at = (i: number) => ({ latDeg: base.latDeg + 0.001 * i, lonDeg: base.lonDeg + 0.001 * i })
+    // Rounded to 6 decimals so registered coordinates carry no float noise (-8.198099999999998).
+    const at = (i: number) => ({
+      latDeg: Number((base.latDeg + 0.001 * i).toFixed(6)),
+      lonDeg: Number((base.lonDeg + 0.001 * i).toFixed(6)),
+    })
     const nodes: SimNodeSpec[] = []
     const add = (nodeId: string, kind: NodeKind, model: SteppableModel, i: number, subject?: string) => {
       const position = at(i)
@@ -108,6 +118,9 @@ export function buildDistrict(o: DistrictOptions): SimVillage[] {
         plantedAtMs: o.startMs - 20 * DAY_MS,
         startMs: o.startMs,
         seed: seed + f + 1,
+        ...(o.startDry?.includes(`${id}-sawah${f + 1}`)
+          ? { initialVwcPct: LOAM.wiltingPointVwcPct + 3 }
+          : {}),
       })
       add(`${id}-sawah${f + 1}`, 'soil', model, f + 1, crop)
     }

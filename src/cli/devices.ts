@@ -44,7 +44,12 @@ export function action<A extends unknown[]>(
   }
 }
 
-function coordinate(name: string, limit: number): (value: string) => number {
+/** Degrees to 6 decimals (about 0.1 m), without float noise such as -8.198099999999998. */
+export function formatCoordinate(deg: number | undefined): string {
+  return deg === undefined ? '' : String(Number(deg.toFixed(6)))
+}
+
+export function coordinate(name: string, limit: number): (value: string) => number {
   return (value) => {
     const n = Number(value)
     if (value.trim() === '' || !Number.isFinite(n) || Math.abs(n) > limit) {
@@ -145,8 +150,8 @@ export function devicesCommand(getRegistry: () => Promise<Registry>, io: CliIo =
           d.village,
           d.kind,
           d.format,
-          d.lat?.toString() ?? '',
-          d.lon?.toString() ?? '',
+          formatCoordinate(d.lat),
+          formatCoordinate(d.lon),
           new Date(d.createdAtMs).toISOString(),
         ])
         for (const line of table(['ID', 'VILLAGE', 'KIND', 'FORMAT', 'LAT', 'LON', 'CREATED'], rows))

@@ -11,6 +11,8 @@ import { InfluxStore, SqliteStore } from '../store/index.ts'
 import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/index.ts'
 import { alertsCommands } from './alerts.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
+import { positiveInt } from './options.ts'
+import { storeForCommand, writeServiceFile } from './service-file.ts'
 import type { Simulation } from './sim.ts'
 import { treesCommand } from './trees.ts'
 import { usersCommand } from './users.ts'
@@ -54,13 +56,15 @@ async function run(opts: { config?: string }, roles: (c: Config) => Roles, withS
   const cfg = config(opts)
   const app = new KampungApp(cfg, roles(cfg))
   let sim: Simulation | undefined
-  onShutdown([async () => sim?.stop(), () => app.stop()])
+  let removeServiceFile = () => {}
+  onShutdown([async () => sim?.stop(), () => app.stop(), async () => removeServiceFile()])
   try {
     await app.start()
   } catch (err) {
     await app.stop()
     throw err
   }
+  if (app.roles.ingest || app.roles.api) removeServiceFile = writeServiceFile(cfg)
   const parts: string[] = []
   if (app.broker) parts.push(`MQTT broker on ${cfg.broker.host}:${app.broker.port}`)
   if (app.mqttIngest) parts.push(`ingest from ${cfg.ingest.mqtt.url}`)
@@ -78,6 +82,7 @@ async function run(opts: { config?: string }, roles: (c: Config) => Roles, withS
       registry: app.registry,
       url: `mqtt://127.0.0.1:${app.broker.port}`,
       metrics: app.metrics,
+      directory: app.alerts?.directory,
     })
     const nodes = sim.villages.reduce((n, v) => n + v.nodes.length, 0)
     console.log(
@@ -267,7 +272,7 @@ program
   .option('--device <id>')
   .option('--sensor <name>')
   .option('--since <duration>', 'how far back: 30m, 6h, 7d', '24h')
-  .option('--limit <n>', 'at most this many', '50')
+  .option('--limit <n>', 'at most this many (the newest)', positiveInt('--limit'), 50)
   .option('--json', 'print JSON')
   .action(async (quantity: string, o) => {
     if (!isQuantity(quantity))
@@ -275,7 +280,10 @@ program
     const m = /^(\d+)([smhd])$/.exec(o.since)
     if (!m) throw new Error(`--since "${o.since}": expected a number and s, m, h or d (e.g. 6h)`)
     const sinceMs = Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd']
-    const cfg = config(program.opts())
+    // The store of the service running on this data dir, whatever this shell's config says; which
+    // one was read goes to stderr, so stdout stays the readings alone.
+    const { cfg, note } = storeForCommand(config(program.opts()))
+    console.error(note)
     const store = openStore(cfg)
     await store.start()
     try {
@@ -286,7 +294,7 @@ program
         sensor: o.sensor,
         fromMs: Date.now() - sinceMs,
       })
-      const readings = all.slice(-Number(o.limit))
+      const readings = all.slice(-(o.limit as number))
       if (o.json) return console.log(JSON.stringify(readings, null, 2))
       if (readings.length === 0) return console.log(`no ${quantity} readings in the last ${o.since}`)
       for (const r of readings) {

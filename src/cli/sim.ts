@@ -10,6 +10,7 @@ import {
   startSerialNodes,
   validateFaultSpecs,
 } from '../../firmware-sim/index.ts'
+import type { Directory } from '../alerts/index.ts'
 import { type Config, ConfigError } from '../config.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
@@ -57,6 +58,12 @@ export async function startSimulation(o: {
   serial?: Record<string, string>
   metrics?: Metrics
   print?: (line: string) => void
+  /**
+   * The running alerts engine's directory: each simulated soil node becomes a field, and with the
+   * console SMS sender a demo farmer per village subscribes to its fields, so `npm start` shows the
+   * SMS a farmer would get.
+   */
+  directory?: Directory
 }): Promise<Simulation> {
   const sim = o.cfg.sim
   const interval = sim.reportIntervalMs
@@ -69,7 +76,7 @@ export async function startSimulation(o: {
     startMs,
   }
   const faults = checkFaults(sim.faults, buildDistrict(layout))
-  let villages = buildDistrict({ ...layout, faults })
+  let villages = buildDistrict({ ...layout, faults, startDry: [DEMO_DRY_FIELD] })
   if (o.village) {
     const ids = villages.map((v) => v.id)
     villages = villages.filter((v) => v.id === o.village)
@@ -85,6 +92,7 @@ export async function startSimulation(o: {
       unknown.map((id) => `no node "${id}" in ${villages.map((v) => v.id).join(', ')}`),
     )
   const secrets = await provisionDistrict(o.registry, villages)
+  if (o.directory) provisionFields(o.directory, villages, startMs, o.cfg.notify.sender === 'console')
   const board = sim.driver === 'board' ? boardDriver(interval) : undefined
   const fleet = new Fleet({
     villages,
@@ -122,6 +130,63 @@ export async function startSimulation(o: {
   }
 }
 
+/**
+ * A field per simulated soil node (its crop, planted when the model was, loam as the model's soil)
+ * and, only when SMS go to the console, one demo farmer per village subscribed to every field of
+ * it. Existing fields and farmers are kept: a restart or an officer's edits change nothing.
+ */
+export function provisionFields(
+  directory: Directory,
+  villages: SimVillage[],
+  startMs: number,
+  demoFarmers: boolean,
+): void {
+  for (const [v, village] of villages.entries()) {
+    const fields: string[] = []
+    for (const node of village.nodes) {
+      if (node.kind !== 'soil' || !node.subject) continue
+      const name = node.id.slice(village.id.length + 1).toUpperCase()
+      if (!directory.getField(node.id))
+        directory.addField({
+          id: node.id,
+          village: village.id,
+          name,
+          crop: node.subject as Parameters<Directory['addField']>[0]['crop'],
+          plantedAtMs: startMs - SOIL_PLANTED_BEFORE_START_MS,
+          areaHa: 0.5,
+          lat: node.latDeg,
+          lon: node.lonDeg,
+          devices: [node.id],
+        })
+      fields.push(node.id)
+    }
+    if (!demoFarmers || fields.length === 0) continue
+    const id = `demo-${village.id}`
+    if (!directory.getFarmer(id))
+      directory.addFarmer({
+        id,
+        name: `Petani ${village.name}`,
+        // Indonesia's +62 8xx mobile range with a run of zeros: a number for the console only.
+        phone: `+6281200000${String(v + 1).padStart(3, '0')}`,
+        village: village.id,
+        // No quiet hours: a newcomer at night should still see what a farmer would be sent.
+        quietStart: '00:00',
+        quietEnd: '00:00',
+      })
+    const subscribed = new Set(directory.subscriptionsOf(id))
+    for (const field of fields) if (!subscribed.has(field)) directory.subscribe(id, field)
+  }
+}
+
+/**
+ * The first village's chili field starts dry, so a newcomer sees within a minute or two the SMS its
+ * farmer would get (README). Every other field starts at field capacity.
+ */
+const DEMO_DRY_FIELD = 'kemiren-sawah3'
+
+/** buildDistrict plants every soil model this long before the simulation starts. */
+const SOIL_PLANTED_BEFORE_START_MS = 20 * DAY_MS
+
 const WIB_MS = 7 * 3_600_000
 const PROGRESS_EVERY_MS = 5_000
 
@@ -153,6 +218,13 @@ export class Progress {
     return m.values.reduce((n, v) => n + v.value, 0)
   }
 
+  /** Readings the service refused (kampung_readings_rejected_total), whoever sent them. */
+  private async rejected(): Promise<number> {
+    if (!this.metrics) return 0
+    const m = await this.metrics.readingsRejected.get()
+    return m.values.reduce((n, v) => n + v.value, 0)
+  }
+
   async report(): Promise<string> {
     const s = this.fleet.stats()
     const now = Date.now()
@@ -166,7 +238,10 @@ export class Progress {
       `${Math.round((s.forwarded - this.lastForwarded) / seconds)} reports/s forwarded`,
     ]
     if (this.metrics) parts.push(`${Math.round((stored - this.lastStored) / seconds)} readings/s stored`)
-    parts.push(`queued ${s.queueDepth}`, `rejected ${s.rejectedByServer + s.refused}`)
+    // Rejected: what the service refused (any sender, as /metrics counts it), or, without the
+    // service in this process, what the simulated gateways were told was refused.
+    const rejected = this.metrics ? await this.rejected() : s.rejectedByServer + s.refused
+    parts.push(`queued ${s.queueDepth}`, `rejected ${rejected}`)
     this.lastForwarded = s.forwarded
     this.lastStored = stored
     this.lastAtMs = now

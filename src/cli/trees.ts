@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { coordinate } from './devices.ts'
 
 /**
  * `kampung trees …`: the officers' Sedekah Oksigen commands, as a client of the HTTP API of a
@@ -48,9 +49,13 @@ export function treesCommand(defaultApiUrl: () => string): Command {
 
   cmd
     .command('list')
-    .option('--state <state>', 'awaiting_data | growing | eligible | verified | dormant | at_risk | failed')
-    .option('--village <id>')
-    .option('--json')
+    .description('list trees with their verification state, species, village and dendrometer')
+    .option(
+      '--state <state>',
+      'only this state: awaiting_data | growing | eligible | verified | dormant | at_risk | failed',
+    )
+    .option('--village <id>', 'only this village')
+    .option('--json', 'print JSON')
     .action(async (o) => {
       const q = new URLSearchParams(
         Object.entries({ state: o.state, village: o.village }).filter(([, v]) => v) as string[][],
@@ -114,8 +119,8 @@ export function treesCommand(defaultApiUrl: () => string): Command {
     .option('--height-m <m>', 'height at planting', Number)
     .option('--mount-height-cm <cm>', 'height of the dendrometer above ground', Number)
     .option('--dbh-cm <cm>', 'diameter at breast height (1.3 m), if the tree is that tall', Number)
-    .option('--lat <deg>', 'latitude', Number)
-    .option('--lon <deg>', 'longitude', Number)
+    .option('--lat <deg>', 'latitude (WGS 84)', coordinate('--lat', 90))
+    .option('--lon <deg>', 'longitude (WGS 84)', coordinate('--lon', 180))
     .action(async (o) => {
       const body = {
         device: o.device,

@@ -59,12 +59,53 @@ describe('kampung CLI, as a newcomer uses it', () => {
 
       const bad = await kampung('readings', 'wetness').catch((err: { code: number; stderr: string }) => err)
       expect(bad).toMatchObject({ code: 1, stderr: expect.stringContaining('unknown quantity "wetness"') })
+
+      // (every bad --limit is in tests/unit/cli-options.test.ts; here that the command uses the check)
+      const refused = await kampung('readings', 'soil_moisture', '--limit', '-5').catch(
+        (err: { code: number; stderr: string }) => err,
+      )
+      expect(refused).toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('--limit must be a whole number of 1 or more, not "-5"'),
+      })
+
+      // A shell whose environment names another store still reads what the service stores, and says so.
+      const elsewhere = await run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'src/cli/main.ts',
+          'readings',
+          'soil_moisture',
+          '--device',
+          'soil-01',
+          '--since',
+          '1h',
+        ],
+        {
+          env: {
+            ...process.env,
+            ...env,
+            KAMPUNG_LOG_LEVEL: 'warn',
+            KAMPUNG_STORE: 'influx',
+            KAMPUNG_INFLUX_URL: 'http://127.0.0.1:9',
+          },
+        },
+      )
+      expect(elsewhere.stdout.trim()).toBe(`${new Date(ts).toISOString()}  kemiren/soil-01/main  27.5 %VWC`)
+      expect(elsewhere.stderr).toMatch(
+        /store: SQLite .*telemetry\.db \(the running service's, pid \d+\); this command's configuration names InfluxDB http:\/\/127\.0\.0\.1:9/,
+      )
     } finally {
       const code = await up.kill('SIGINT')
       expect(code).toBe(0)
       expect(up.output()).toMatch(/stopping: draining buffers[\s\S]*stopped/)
     }
-  })
+    // once the service is gone the command says whose store it reads
+    const after = await kampung('readings', 'soil_moisture', '--since', '1h')
+    expect(after.stderr).toMatch(/store: SQLite .*telemetry\.db \(from this command's configuration\)/)
+  }, 120_000)
 
   it('refuses a bad config file, listing every problem with its path', async () => {
     const file = path.join(dataDir, 'bad.yaml')

@@ -81,6 +81,12 @@ describe('npm start', () => {
         )
       const stems = await kampung('readings', 'stem_diameter', '--since', '1h', '--limit', '1')
       expect(stems.stdout).toMatch(/-pohon\d\/main {2}\d+(\.\d+)? um/)
+      // which store was read goes to stderr: the running service's
+      expect(stems.stderr).toMatch(/^store: SQLite .*telemetry\.db \(the running service's, pid \d+\)$/m)
+
+      // The README's promise: the SMS a farmer would get, printed by the console sender. Kemiren's
+      // SAWAH3 starts dry (a demo field); its demo farmer has no quiet hours, so at any hour.
+      await waitFor(/SMS to \+6281200000001: SAWAH3 kering: kelembapan tanah \d+% \(batas \d+%\)/, 30_000)
       expect(Date.now() - startedAt).toBeLessThan(60_000)
     } finally {
       process.kill(-child.pid!, 'SIGINT')
