@@ -328,6 +328,36 @@ program
       console.log(`${k.keyId}${k.keyId === ring.current().keyId ? '  (current)' : ''}`)
   })
 
+program
+  .command('backup <dir>')
+  .description(
+    'copy the registry, SMS outbox, embedded store, spool and Oksigen keys into a new directory, while the service runs',
+  )
+  .action(async (dir: string) => {
+    const { backup } = await import('../backup/index.ts')
+    const started = Date.now()
+    const m = backup(config(program.opts()), dir, (line) => console.log(line))
+    const bytes = m.entries.reduce((n, e) => n + e.bytes, 0)
+    console.log(
+      `backup in ${dir}: ${m.entries.length} files, ${(bytes / 1048576).toFixed(1)} MiB, ${Date.now() - started} ms; restore with: kampung restore ${dir}`,
+    )
+  })
+
+program
+  .command('restore <dir>')
+  .description('check a backup and restore it into a fresh data directory (KAMPUNG_DATA_DIR / dataDir)')
+  .option('--check', 'only check the backup (checksums, SQLite integrity); restore nothing')
+  .action(async (dir: string, o: { check?: boolean }) => {
+    const { checkBackup, restore } = await import('../backup/index.ts')
+    const cfg = config(program.opts())
+    if (o.check) {
+      const m = checkBackup(dir)
+      return console.log(`backup ${dir} of ${m.createdAt}: ${m.entries.length} files, all sound`)
+    }
+    const m = restore(cfg, dir, (line) => console.log(line))
+    console.log(`restored the backup of ${m.createdAt} into ${cfg.dataDir}; start the service on it`)
+  })
+
 program.addCommand(
   treesCommand(() => {
     const api = config(program.opts()).api

@@ -1,0 +1,1 @@
+export { backup, checkBackup, MANIFEST, type Manifest, type ManifestEntry, restore } from './backup.ts'
