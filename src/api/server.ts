@@ -13,6 +13,7 @@ import type { TelemetryStore } from '../store/index.ts'
 import { alertsRouter } from './alerts-route.ts'
 import { type ConsoleOptions, consoleRouter } from './console-route.ts'
 import { devicesRouter } from './devices-route.ts'
+import { importRouter } from './import-route.ts'
 import { readingsRouter } from './readings-route.ts'
 import { smsRouter } from './sms-route.ts'
 import { telemetryRouter } from './telemetry-route.ts'
@@ -87,6 +88,9 @@ export class ApiServer {
     }
     if (this.opts.smsCallbacks) app.use('/api/v1', smsRouter(this.opts.smsCallbacks))
     if (this.opts.alerts) app.use(alertsRouter({ registry: this.opts.registry, engine: this.opts.alerts }))
+    app.use(
+      importRouter({ registry: this.opts.registry, alerts: this.opts.alerts, oksigen: this.opts.oksigen }),
+    )
     app.use((_req, res) => {
       res.status(404).json({ error: 'not_found', message: 'no such endpoint' })
     })

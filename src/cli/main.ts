@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { mkdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
 import { Command } from 'commander'
+import { Directory } from '../alerts/index.ts'
 import { KampungApp, type Roles } from '../app.ts'
 import { type Config, ConfigError, loadConfig, redactSecrets, resolvePaths } from '../config.ts'
 import { getLogger } from '../log.ts'
@@ -11,6 +13,7 @@ import { InfluxStore, SqliteStore } from '../store/index.ts'
 import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/index.ts'
 import { alertsCommands } from './alerts.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
+import { importCommand } from './import.ts'
 import { positiveInt } from './options.ts'
 import { storeForCommand, writeServiceFile } from './service-file.ts'
 import type { Simulation } from './sim.ts'
@@ -307,6 +310,22 @@ program
     }
   })
 program.addCommand(devicesCommand(openRegistry))
+program.addCommand(
+  importCommand({
+    getRegistry: openRegistry,
+    directoryOf: (registry) =>
+      new Directory({ registry, quietHours: config(program.opts()).alerts.quietHours }),
+    treesOf: async (registry) => {
+      const { TreeRepo } = await import('../oksigen/index.ts')
+      const repo = new TreeRepo(
+        registry,
+        path.join(resolvePaths(config(program.opts())).oksigenDir, 'pseudonym.key'),
+      )
+      await repo.start()
+      return repo
+    },
+  }),
+)
 program.addCommand(villagesCommand(openRegistry))
 program.addCommand(usersCommand(openRegistry))
 for (const c of alertsCommands(openRegistry, () => config(program.opts()).alerts)) program.addCommand(c)

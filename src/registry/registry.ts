@@ -171,6 +171,53 @@ export class Registry {
     return { device: this.getDevice(input.id)!, secret }
   }
 
+  /**
+   * Registers many devices at once (bulk provisioning): all or none. Every problem is listed,
+   * each prefixed with the input's index as `[i]`; secrets are hashed before the one transaction.
+   */
+  async addDevices(inputs: readonly NewDevice[]): Promise<Array<{ device: Device; secret: string }>> {
+    const problems: string[] = []
+    const seen = new Set<string>()
+    inputs.forEach((input, i) => {
+      try {
+        checkNewDevice(input)
+        this.assertCanAdd(input)
+        if (seen.has(input.id))
+          throw new KampungError('device_exists', `device "${input.id}" appears twice`, { retryable: false })
+        seen.add(input.id)
+      } catch (err) {
+        problems.push(`[${i}] ${(err as Error).message}`)
+      }
+    })
+    if (problems.length) throw new KampungError('invalid_devices', problems.join('\n'), { retryable: false })
+    const secrets = inputs.map(() => newSecret())
+    const hashes = await Promise.all(secrets.map((s) => hashSecret(s)))
+    const db = this.open()
+    const insert = db.prepare(
+      `INSERT INTO devices (id, village, kind, format, channels, lat, lon, secret_hash, created_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    const createdAtMs = Date.now()
+    db.transaction(() => {
+      inputs.forEach((input, i) => {
+        // Checked again inside the transaction: another caller may have added one meanwhile.
+        this.assertCanAdd(input)
+        insert.run(
+          input.id,
+          input.village,
+          input.kind,
+          input.format,
+          input.channels === undefined ? null : JSON.stringify(input.channels),
+          input.lat ?? null,
+          input.lon ?? null,
+          hashes[i],
+          createdAtMs,
+        )
+      })
+    })()
+    return inputs.map((input, i) => ({ device: this.getDevice(input.id)!, secret: secrets[i]! }))
+  }
+
   private assertCanAdd(input: NewDevice): void {
     if (!this.getVillage(input.village)) {
       throw new KampungError(
