@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { z } from 'zod'
 import type { Device, Registry } from '../registry/index.ts'
@@ -41,11 +41,33 @@ export const CONSOLE_HEADER = 'x-kampung-console'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-/** Constant-time comparison of two tokens. */
+/**
+ * Constant-time comparison of two tokens: their SHA-256 digests are compared, so neither the
+ * content nor the length of the expected token shows in the time taken.
+ */
 export function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
+  const digest = (t: string) => createHash('sha256').update(t, 'utf8').digest()
+  return timingSafeEqual(digest(a), digest(b))
+}
+
+/** The header a caller may send a shared token in (callbacks, /metrics) instead of HTTP Basic. */
+export const TOKEN_HEADER = 'x-kampung-token'
+
+/**
+ * A shared token as the caller sent it: `Authorization: Bearer <token>`, HTTP Basic (the password;
+ * the user name is free), or `X-Kampung-Token`. Never the query string: URLs end up in logs.
+ */
+export function presentedToken(req: Request): string | undefined {
+  const header = req.get('authorization') ?? ''
+  const [scheme, value] = header.split(' ', 2)
+  const kind = scheme?.toLowerCase()
+  if (value && kind === 'bearer') return value
+  if (value && kind === 'basic') {
+    const text = Buffer.from(value, 'base64').toString('utf8')
+    const colon = text.indexOf(':')
+    return colon < 0 ? undefined : text.slice(colon + 1)
+  }
+  return req.get(TOKEN_HEADER) ?? undefined
 }
 
 /**
