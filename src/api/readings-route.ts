@@ -29,7 +29,8 @@ function time(value: unknown, name: string, problems: string[]): number | undefi
     return undefined
   }
   const text = value.length > MAX_TIME_TEXT ? `${value.slice(0, MAX_TIME_TEXT)}…` : value
-  const ms = value.length > MAX_TIME_TEXT ? Number.NaN : /^\d+$/.test(value) ? Number(value) : Date.parse(value)
+  const ms =
+    value.length > MAX_TIME_TEXT ? Number.NaN : /^\d+$/.test(value) ? Number(value) : Date.parse(value)
   if (!Number.isFinite(ms)) {
     problems.push(`${name}: "${text}" is neither ms since the epoch nor an ISO-8601 time`)
     return undefined

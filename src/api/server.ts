@@ -96,7 +96,8 @@ export class ApiServer {
           res.set('WWW-Authenticate', 'Bearer realm="kampung-metrics"')
           res.status(401).json({
             error: 'unauthorized',
-            message: 'GET /metrics needs api.metricsToken as a Bearer token (Prometheus: authorization.credentials)',
+            message:
+              'GET /metrics needs api.metricsToken as a Bearer token (Prometheus: authorization.credentials)',
           })
           return
         }

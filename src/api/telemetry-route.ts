@@ -79,7 +79,9 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
       return
     }
     // Only now the body (errors such as too_large go to server.ts's error handler).
-    await new Promise<void>((resolve, reject) => body(req, res, (err?: unknown) => (err ? reject(err) : resolve())))
+    await new Promise<void>((resolve, reject) =>
+      body(req, res, (err?: unknown) => (err ? reject(err) : resolve())),
+    )
 
     const formatParam = typeof req.query.format === 'string' ? req.query.format : undefined
     if (formatParam && !(PAYLOAD_FORMATS as readonly string[]).includes(formatParam)) {

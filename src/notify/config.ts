@@ -111,7 +111,7 @@ export const notifySchema = z
         code: 'custom',
         path: ['kannel', 'callbackToken'],
         message:
-          'sender kannel needs callbackToken (KAMPUNG_KANNEL_CALLBACK_TOKEN) and/or callbackAllowFrom (Kannel\'s address): ' +
+          "sender kannel needs callbackToken (KAMPUNG_KANNEL_CALLBACK_TOKEN) and/or callbackAllowFrom (Kannel's address): " +
           "without either, anyone who reaches the API could send farmers' replies (STOP, OK <id>) and delivery reports",
       })
     }

@@ -607,7 +607,10 @@ export class Outbox {
     }
     if (row.state === 'queued') {
       this.m?.reports.inc({ outcome: 'not_sent' })
-      log.warn({ id: row.id, state: r.state }, 'delivery report for a message not handed to the gateway; ignored')
+      log.warn(
+        { id: row.id, state: r.state },
+        'delivery report for a message not handed to the gateway; ignored',
+      )
       return
     }
     const settlesDoubt = row.state === 'failed' && row.reason === 'in_doubt'

@@ -104,7 +104,10 @@ export class KannelSender implements SmsSender {
   }
 
   dlrUrl(ref: string): string {
-    const base = withCallbackCredentials(this.opts.callbackBaseUrl.replace(/\/$/, ''), this.opts.callbackToken)
+    const base = withCallbackCredentials(
+      this.opts.callbackBaseUrl.replace(/\/$/, ''),
+      this.opts.callbackToken,
+    )
     // %d: DLR type, %F: the SMSC's message id, %A: the SMSC's answer; Kannel fills these in.
     return `${base}/sms/kannel/dlr?ref=${ref}&s=%d&fid=%F&reply=%A`
   }
