@@ -67,17 +67,16 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
   const body = express.raw({ type: () => true, limit: opts.maxBodyBytes })
 
   router.post('/api/v1/telemetry', async (req: Request, res: Response) => {
+    // A stranger's body is never read (nor discarded up to maxBodyBytes): the refusal hangs up.
+    res.set('Connection', 'close')
     const caller = await authenticate(
       opts.registry,
       req,
       res,
       'send the gateway id and secret as HTTP Basic credentials',
     )
-    if (!caller) {
-      // Do not read (and discard) up to maxBodyBytes for a stranger: answer and hang up.
-      res.set('Connection', 'close')
-      return
-    }
+    if (!caller) return
+    res.removeHeader('Connection')
     // Only now the body (errors such as too_large go to server.ts's error handler).
     await new Promise<void>((resolve, reject) =>
       body(req, res, (err?: unknown) => (err ? reject(err) : resolve())),
