@@ -80,8 +80,10 @@ export class ApiServer {
     app.disable('x-powered-by')
     // Behind a TLS proxy (publicBaseUrl https) browsers should never come back over plain HTTP.
     const hsts = this.opts.publicBaseUrl?.startsWith('https://')
-    app.use((_req, res, next) => {
+    app.use((req, res, next) => {
       res.set(SECURITY_HEADERS)
+      // The public certificate pages' QR codes and keys are meant to be embedded and fetched elsewhere.
+      if (req.path.startsWith('/verify/')) res.set('Cross-Origin-Resource-Policy', 'cross-origin')
       if (hsts) res.set('Strict-Transport-Security', 'max-age=31536000')
       next()
     })
