@@ -311,7 +311,9 @@ program
     const { kannelMoService } = await import('../notify/index.ts')
     const kannel = config(program.opts()).notify.kannel
     if (!kannel.callbackToken)
-      console.error('# notify.kannel.callbackToken is not set: the callbacks then rely on callbackAllowFrom alone')
+      console.error(
+        '# notify.kannel.callbackToken is not set: the callbacks then rely on callbackAllowFrom alone',
+      )
     process.stdout.write(kannelMoService(kannel))
   })
 program

@@ -1,5 +1,3 @@
-import type { Router } from 'express'
-
 /** The shapes shared by the outbox, every SMS sender and the callers (alerts). */
 
 export type SmsState = 'queued' | 'sending' | 'accepted' | 'delivered' | 'failed'

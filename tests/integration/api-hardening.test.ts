@@ -65,7 +65,9 @@ describe('API hardening', () => {
 
   it('/metrics needs api.metricsToken when one is set', async () => {
     expect((await fetch(`${t.apiUrl}/metrics`)).status).toBe(401)
-    const wrong = await fetch(`${t.apiUrl}/metrics`, { headers: { authorization: 'Bearer metrics-token-3c9d2e7e' } })
+    const wrong = await fetch(`${t.apiUrl}/metrics`, {
+      headers: { authorization: 'Bearer metrics-token-3c9d2e7e' },
+    })
     expect(wrong.status).toBe(401)
     const ok = await fetch(`${t.apiUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
     expect(ok.status).toBe(200)
@@ -109,7 +111,10 @@ describe('API hardening', () => {
     while (!answer.includes('\r\n\r\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     expect(answer).toMatch(/^HTTP\/1\.1 401 /)
     expect(answer.toLowerCase()).toContain('connection: close')
-    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('not closed')), 3000))])
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('not closed')), 3000)),
+    ])
     socket.destroy()
   })
 
