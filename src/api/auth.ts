@@ -42,6 +42,16 @@ export const CONSOLE_HEADER = 'x-kampung-console'
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
+ * A refused request's body is never read: the answer hangs up (Connection: close) instead of
+ * Node reading and discarding whatever the stranger sends. Routes authenticate before their body
+ * parser (POST /api/v1/telemetry would otherwise buffer maxBodyBytes first).
+ */
+function refuseBody(req: Request, res: Response): void {
+  if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)
+    res.set('Connection', 'close')
+}
+
+/**
  * Constant-time comparison of two tokens: their SHA-256 digests are compared, so neither the
  * content nor the length of the expected token shows in the time taken.
  */
@@ -103,6 +113,7 @@ export async function authenticate(
     if (!SAFE_METHODS.has(req.method)) {
       const token = req.get(CSRF_HEADER) ?? ''
       if (!sameToken(token, session.csrfToken)) {
+        refuseBody(req, res)
         res.status(403).json({
           error: 'csrf',
           message: `a ${req.method} on a console session needs the session's CSRF token in ${CSRF_HEADER}`,
@@ -114,6 +125,7 @@ export async function authenticate(
   }
   const caller = creds && (await registry.verifySecret(creds.id, creds.secret))
   if (caller) return caller
+  refuseBody(req, res)
   // A console page handles 401 itself (back to the login page); the header would open a dialog.
   if (!session && !req.get(CONSOLE_HEADER)) res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')
   res.status(401).json({

@@ -67,8 +67,7 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
   const body = express.raw({ type: () => true, limit: opts.maxBodyBytes })
 
   router.post('/api/v1/telemetry', async (req: Request, res: Response) => {
-    // A stranger's body is never read (nor discarded up to maxBodyBytes): the refusal hangs up.
-    res.set('Connection', 'close')
+    // Before the body: a stranger's is never read (auth.ts hangs up on a refusal).
     const caller = await authenticate(
       opts.registry,
       req,
@@ -76,7 +75,6 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
       'send the gateway id and secret as HTTP Basic credentials',
     )
     if (!caller) return
-    res.removeHeader('Connection')
     // Only now the body (errors such as too_large go to server.ts's error handler).
     await new Promise<void>((resolve, reject) =>
       body(req, res, (err?: unknown) => (err ? reject(err) : resolve())),
