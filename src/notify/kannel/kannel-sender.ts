@@ -84,7 +84,7 @@ export class KannelSender implements SmsSender {
   private readonly reportCbs: Array<(r: DeliveryReport) => void> = []
   private readonly inboundCbs: Array<(mo: InboundSms) => void> = []
   private down = false
-  /** Callback requests we could not use (missing ref, bad state, no sender). */
+  /** Callback requests we could not use (a DLR without ref or a known type, an MO without from or text). */
   malformedCallbacks = 0
 
   constructor(opts: KannelSenderOptions) {
