@@ -23,6 +23,7 @@ import { Worker } from 'node:worker_threads'
 import mqtt, { type MqttClient } from 'mqtt'
 import { KampungApp } from '../src/app.ts'
 import { parseConfig } from '../src/config.ts'
+import { kannelMoService } from '../src/notify/index.ts'
 import { startInfluxd } from '../tests/harness/influxd.ts'
 import { startKannel } from '../tests/harness/kannel.ts'
 import { freePort } from '../tests/harness/ports.ts'
@@ -60,7 +61,11 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-bench-alerts-e2e-'))
 const influxd = await startInfluxd()
 const apiPort = await freePort()
 const callbackBaseUrl = `http://127.0.0.1:${apiPort}/api/v1`
-const kannel = await startKannel({ moUrl: `${callbackBaseUrl}/sms/kannel/mo` })
+const callbackToken = 'bench-callback-token-2b8e' // the callbacks need one (issue 18)
+const kannel = await startKannel({
+  moUrl: `${callbackBaseUrl}/sms/kannel/mo`,
+  smsService: kannelMoService({ callbackBaseUrl, callbackToken }),
+})
 const app = new KampungApp(
   parseConfig({
     dataDir,
@@ -75,6 +80,7 @@ const app = new KampungApp(
         password: kannel.password,
         from: 'KAMPUNG',
         callbackBaseUrl,
+        callbackToken,
       },
       // every probe SMS counts: no daily budget in the way
       outbox: { dailySegmentBudget: 0 },

@@ -262,6 +262,7 @@ export class KampungApp {
         host: config.api.host,
         port: config.api.port,
         maxBodyBytes: config.api.maxBodyBytes,
+        metricsToken: config.api.metricsToken,
         registry: this.registry,
         pipeline: this.pipeline,
         store: this.store,

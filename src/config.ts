@@ -112,13 +112,16 @@ const storeSchema = z
 const apiSchema = z
   .object({
     enabled: z.boolean().default(true),
-    host: z.string().default('0.0.0.0'),
+    /** Loopback unless opened: 0.0.0.0 (or KAMPUNG_API_HOST=0.0.0.0) for gateways and Kannel on the LAN. */
+    host: z.string().default('127.0.0.1'),
     port: port.default(8080),
     maxBodyBytes: z
       .number()
       .int()
       .min(1024)
       .default(1024 * 1024),
+    /** When set, GET /metrics needs it as a Bearer token (KAMPUNG_API_METRICS_TOKEN). */
+    metricsToken: z.string().min(16, 'at least 16 characters (e.g. openssl rand -hex 16)').optional(),
   })
   .strict()
 
@@ -253,6 +256,7 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'number
   KAMPUNG_INFLUX_TOKEN: { path: ['store', 'influx', 'token'], type: 'string' },
   KAMPUNG_API_HOST: { path: ['api', 'host'], type: 'string' },
   KAMPUNG_API_PORT: { path: ['api', 'port'], type: 'number' },
+  KAMPUNG_API_METRICS_TOKEN: { path: ['api', 'metricsToken'], type: 'string' },
   KAMPUNG_NOTIFY_SENDER: { path: ['notify', 'sender'], type: 'string' },
   KAMPUNG_KANNEL_SENDSMS_URL: { path: ['notify', 'kannel', 'sendsmsUrl'], type: 'string' },
   KAMPUNG_KANNEL_USERNAME: { path: ['notify', 'kannel', 'username'], type: 'string' },

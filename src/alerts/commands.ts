@@ -35,13 +35,15 @@ const HELP: Record<Language, string> = {
 export interface Reply {
   to: string
   text: string
+  /** To a number that is not a registered farmer: the outbox decides whether it is sent (SMS pumping). */
+  unregistered?: boolean
 }
 
 export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | undefined {
   const words = mo.text.trim().toUpperCase().split(/\s+/).filter(Boolean)
   const farmer = engine.directory.farmerByPhone(mo.from)
   if (!farmer) {
-    return { to: mo.from, text: 'Nomor ini belum terdaftar. Hubungi petugas desa / PPL.' }
+    return { to: mo.from, text: 'Nomor ini belum terdaftar. Hubungi petugas desa / PPL.', unregistered: true }
   }
   const lang = farmer.language
   const [cmd, ...rest] = words

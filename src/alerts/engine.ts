@@ -1172,7 +1172,7 @@ export class AlertEngine implements RuleContext {
       const reply = handleCommand(this, mo)
       if (!reply) return
       const key = `reply:${mo.from}:${mo.receivedAtMs}:${hash(mo.text)}`
-      this.opts.outbox.enqueue({ key, to: reply.to, text: reply.text })
+      this.opts.outbox.enqueue({ key, to: reply.to, text: reply.text, unregistered: reply.unregistered })
     } catch (err) {
       this.log.error({ err, from: mo.from }, 'farmer command failed')
     }

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { z } from 'zod'
 import type { Device, Registry } from '../registry/index.ts'
@@ -41,11 +41,43 @@ export const CONSOLE_HEADER = 'x-kampung-console'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-/** Constant-time comparison of two tokens. */
+/**
+ * A refused request's body is never read: the answer hangs up (Connection: close) instead of
+ * Node reading and discarding whatever the stranger sends. Routes authenticate before their body
+ * parser (POST /api/v1/telemetry would otherwise buffer maxBodyBytes first).
+ */
+function refuseBody(req: Request, res: Response): void {
+  if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)
+    res.set('Connection', 'close')
+}
+
+/**
+ * Constant-time comparison of two tokens: their SHA-256 digests are compared, so neither the
+ * content nor the length of the expected token shows in the time taken.
+ */
 export function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
+  const digest = (t: string) => createHash('sha256').update(t, 'utf8').digest()
+  return timingSafeEqual(digest(a), digest(b))
+}
+
+/** The header a caller may send a shared token in (callbacks, /metrics) instead of HTTP Basic. */
+export const TOKEN_HEADER = 'x-kampung-token'
+
+/**
+ * A shared token as the caller sent it: `Authorization: Bearer <token>`, HTTP Basic (the password;
+ * the user name is free), or `X-Kampung-Token`. Never the query string: URLs end up in logs.
+ */
+export function presentedToken(req: Request): string | undefined {
+  const header = req.get('authorization') ?? ''
+  const [scheme, value] = header.split(' ', 2)
+  const kind = scheme?.toLowerCase()
+  if (value && kind === 'bearer') return value
+  if (value && kind === 'basic') {
+    const text = Buffer.from(value, 'base64').toString('utf8')
+    const colon = text.indexOf(':')
+    return colon < 0 ? undefined : text.slice(colon + 1)
+  }
+  return req.get(TOKEN_HEADER) ?? undefined
 }
 
 /**
@@ -81,6 +113,7 @@ export async function authenticate(
     if (!SAFE_METHODS.has(req.method)) {
       const token = req.get(CSRF_HEADER) ?? ''
       if (!sameToken(token, session.csrfToken)) {
+        refuseBody(req, res)
         res.status(403).json({
           error: 'csrf',
           message: `a ${req.method} on a console session needs the session's CSRF token in ${CSRF_HEADER}`,
@@ -92,6 +125,7 @@ export async function authenticate(
   }
   const caller = creds && (await registry.verifySecret(creds.id, creds.secret))
   if (caller) return caller
+  refuseBody(req, res)
   // A console page handles 401 itself (back to the login page); the header would open a dialog.
   if (!session && !req.get(CONSOLE_HEADER)) res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')
   res.status(401).json({

@@ -1,4 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express'
+import { isRetryable } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
 import type { ReadingQuery, TelemetryStore } from '../store/index.ts'
 import { isQuantity, QUANTITY_NAMES } from '../telemetry/index.ts'
@@ -12,12 +13,32 @@ export interface ReadingsRouteOptions {
 /** Most readings one request returns; ask for a narrower time range for more. */
 const MAX_LIMIT = 10_000
 
+/**
+ * The times a store can be asked about: InfluxDB keeps int64 nanoseconds (1677-09-21 to
+ * 2262-04-11); outside that its parser answers with an error, not an empty result.
+ */
+const MIN_TIME_MS = -9_223_372_036_854
+const MAX_TIME_MS = 9_223_372_036_854
+/** Longer than any time we accept written out (ISO-8601 with offset and fraction). */
+const MAX_TIME_TEXT = 40
+
 function time(value: unknown, name: string, problems: string[]): number | undefined {
   if (value === undefined) return undefined
-  const text = String(value)
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text)
-  if (!Number.isFinite(ms))
+  if (typeof value !== 'string') {
+    problems.push(`${name}: give it once, as ms since the epoch or an ISO-8601 time`)
+    return undefined
+  }
+  const text = value.length > MAX_TIME_TEXT ? `${value.slice(0, MAX_TIME_TEXT)}…` : value
+  const ms =
+    value.length > MAX_TIME_TEXT ? Number.NaN : /^\d+$/.test(value) ? Number(value) : Date.parse(value)
+  if (!Number.isFinite(ms)) {
     problems.push(`${name}: "${text}" is neither ms since the epoch nor an ISO-8601 time`)
+    return undefined
+  }
+  if (ms < MIN_TIME_MS || ms > MAX_TIME_MS) {
+    problems.push(`${name}: "${text}" is outside 1677-09-21 .. 2262-04-11`)
+    return undefined
+  }
   return ms
 }
 
@@ -54,6 +75,8 @@ export function readingsRouter(opts: ReadingsRouteOptions): Router {
       toMs: time(q.to, 'to', problems),
       limit,
     }
+    if (query.fromMs !== undefined && query.toMs !== undefined && query.fromMs > query.toMs)
+      problems.push('from: after to')
     if (problems.length)
       return res.status(400).json({ error: 'bad_request', message: problems.join('; '), problems })
     // service accounts and console users read every village; a device only its own
@@ -65,7 +88,13 @@ export function readingsRouter(opts: ReadingsRouteOptions): Router {
       }
       query.village = caller.village
     }
-    res.json({ readings: await opts.store.query(query) })
+    try {
+      res.json({ readings: await opts.store.query(query) })
+    } catch (err) {
+      if (!isRetryable(err)) throw err // 500 without the store's text (server.ts); the log has it
+      res.set('Retry-After', '5')
+      res.status(503).json({ error: 'store_unavailable', message: 'the store cannot answer now; retry' })
+    }
   })
   return router
 }

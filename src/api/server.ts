@@ -11,6 +11,7 @@ import type { Oksigen } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { TelemetryStore } from '../store/index.ts'
 import { alertsRouter } from './alerts-route.ts'
+import { presentedToken, sameToken } from './auth.ts'
 import { type ConsoleOptions, consoleRouter } from './console-route.ts'
 import { devicesRouter } from './devices-route.ts'
 import { importRouter } from './import-route.ts'
@@ -39,6 +40,25 @@ export interface ApiOptions {
   smsCallbacks?: readonly SmsCallback[]
   /** Extra health facts (store, spool, broker), merged into GET /health. */
   health?: () => Record<string, unknown>
+  /** When set, GET /metrics needs it (Bearer, HTTP Basic password or X-Kampung-Token). */
+  metricsToken?: string
+}
+
+/**
+ * Headers on every response (helmet's defaults that cannot break a page; the console sets its
+ * own stricter Content-Security-Policy on its pages): no MIME sniffing of JSON or text, no
+ * framing, no referrer leaking a certificate URL, no cross-origin embedding of API answers.
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy': "base-uri 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'",
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'X-Permitted-Cross-Domain-Policies': 'none',
+  'X-DNS-Prefetch-Control': 'off',
+  'Origin-Agent-Cluster': '?1',
 }
 
 /** The HTTP API: telemetry POST for gateways, readings GET, /health, /metrics (Prometheus). */
@@ -59,10 +79,32 @@ export class ApiServer {
   async start(): Promise<void> {
     const app = express()
     app.disable('x-powered-by')
+    // Behind a TLS proxy (publicBaseUrl https) browsers should never come back over plain HTTP.
+    const hsts = this.opts.publicBaseUrl?.startsWith('https://')
+    app.use((req, res, next) => {
+      res.set(SECURITY_HEADERS)
+      // The public certificate pages' QR codes and keys are meant to be embedded and fetched elsewhere.
+      if (req.path.startsWith('/verify/')) res.set('Cross-Origin-Resource-Policy', 'cross-origin')
+      if (hsts) res.set('Strict-Transport-Security', 'max-age=31536000')
+      next()
+    })
     app.get('/health', (_req, res) => {
       res.json({ status: 'ok', ...(this.opts.health?.() ?? {}) }) // `status` from health() wins
     })
-    app.get('/metrics', async (_req, res) => {
+    const metricsToken = this.opts.metricsToken
+    app.get('/metrics', async (req, res) => {
+      if (metricsToken) {
+        const token = presentedToken(req)
+        if (token === undefined || !sameToken(token, metricsToken)) {
+          res.set('WWW-Authenticate', 'Bearer realm="kampung-metrics"')
+          res.status(401).json({
+            error: 'unauthorized',
+            message:
+              'GET /metrics needs api.metricsToken as a Bearer token (Prometheus: authorization.credentials)',
+          })
+          return
+        }
+      }
       res.set('Content-Type', this.opts.metrics.registry.contentType)
       res.send(await this.opts.metrics.registry.metrics())
     })
@@ -86,7 +128,7 @@ export class ApiServer {
         }),
       )
     }
-    if (this.opts.smsCallbacks) app.use('/api/v1', smsRouter(this.opts.smsCallbacks))
+    if (this.opts.smsCallbacks) app.use('/api/v1', smsRouter(this.opts.smsCallbacks, this.opts.metrics))
     if (this.opts.alerts) app.use(alertsRouter({ registry: this.opts.registry, engine: this.opts.alerts }))
     app.use(
       importRouter({ registry: this.opts.registry, alerts: this.opts.alerts, oksigen: this.opts.oksigen }),
@@ -104,12 +146,16 @@ export class ApiServer {
       ) => {
         const status = err.status ?? 500
         if (status >= 500) this.log.error({ err }, 'request failed')
+        if (res.headersSent) return
+        // A 5xx says nothing of its cause (a store's parser text, a path): that is in the log.
         res.status(status).json({
           error: err.type === 'entity.too.large' ? 'too_large' : status >= 500 ? 'internal' : 'bad_request',
           message:
             err.type === 'entity.too.large'
               ? `body larger than ${this.opts.maxBodyBytes} bytes`
-              : err.message,
+              : status >= 500
+                ? 'internal error (see the server log)'
+                : err.message,
         })
       },
     )

@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express'
 import { isRetryable } from '../errors.ts'
-import type { IngestOutcome, IngestPipeline } from '../ingest/index.ts'
+import { type IngestOutcome, type IngestPipeline, reportedErrors } from '../ingest/index.ts'
 import type { Device, Registry } from '../registry/index.ts'
 import { PAYLOAD_FORMATS, type PayloadFormat } from '../telemetry/index.ts'
 import { authenticate } from './auth.ts'
@@ -56,12 +56,18 @@ function mayPostFor(caller: Device, target: Device): boolean {
  *                  ChirpStack/TTS uplink)
  *   ?format=<f>    json | senml | lpp | chirpstack | tts (default: the device's registered format)
  *   ?event=<e>     ChirpStack's event type; only `up` carries readings, others are acknowledged
+ *
+ * The caller is authenticated before a byte of the body is read: an unauthenticated request is
+ * answered 401 and its connection closed. A 422 lists at most 50 rejected parts and a summary line
+ * (as the MQTT errors topic does). A ChirpStack uplink with neither codec output (`object`) nor frame
+ * payload is refused (422 `empty_uplink`), not acknowledged with nothing stored.
  */
 export function telemetryRouter(opts: TelemetryRouteOptions): Router {
   const router = express.Router()
   const body = express.raw({ type: () => true, limit: opts.maxBodyBytes })
 
-  router.post('/api/v1/telemetry', body, async (req: Request, res: Response) => {
+  router.post('/api/v1/telemetry', async (req: Request, res: Response) => {
+    // Before the body: a stranger's is never read (auth.ts hangs up on a refusal).
     const caller = await authenticate(
       opts.registry,
       req,
@@ -69,6 +75,10 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
       'send the gateway id and secret as HTTP Basic credentials',
     )
     if (!caller) return
+    // Only now the body (errors such as too_large go to server.ts's error handler).
+    await new Promise<void>((resolve, reject) =>
+      body(req, res, (err?: unknown) => (err ? reject(err) : resolve())),
+    )
 
     const formatParam = typeof req.query.format === 'string' ? req.query.format : undefined
     if (formatParam && !(PAYLOAD_FORMATS as readonly string[]).includes(formatParam)) {
@@ -96,6 +106,9 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
       })
     }
     const device = formatParam ? { ...target, format: formatParam as PayloadFormat } : target
+    // ChirpStack names the event in the URL: an `up` with nothing to read is a broken codec or
+    // integration, not a status event. (TTS posts join accepts and others to the same webhook.)
+    const uplink = device.format === 'chirpstack' && event === 'up'
     try {
       // The 200 goes out once the readings are durable: the pipeline's callback as a promise.
       const outcome = await new Promise<IngestOutcome>((resolve, reject) =>
@@ -103,13 +116,22 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
           outcome ? resolve(outcome) : reject(err),
         ),
       )
+      if (uplink && outcome.accepted === 0 && outcome.rejected.length === 0) {
+        return fail(res, 422, {
+          error: 'empty_uplink',
+          message:
+            'a ChirpStack uplink (event=up) carries `object` or `data`; this one has neither (another event type? post it with ?event=<type>)',
+          accepted: 0,
+          rejected: [],
+        })
+      }
       if (outcome.rejected.length === 0)
         return res.status(200).json({ accepted: outcome.accepted, rejected: [] })
       return fail(res, 422, {
         error: outcome.accepted > 0 ? 'partially_rejected' : 'rejected',
         message: `${outcome.accepted} readings stored, ${outcome.rejected.length} parts rejected`,
         accepted: outcome.accepted,
-        rejected: outcome.rejected,
+        rejected: reportedErrors(outcome.rejected),
       })
     } catch (err) {
       if (isRetryable(err)) {

@@ -330,6 +330,20 @@ program.addCommand(villagesCommand(openRegistry))
 program.addCommand(usersCommand(openRegistry))
 for (const c of alertsCommands(openRegistry, () => config(program.opts()).alerts)) program.addCommand(c)
 program
+  .command('kannel-config')
+  .description(
+    "Kannel's smsbox `sms-service` group for notify.kannel: farmers' replies go to our MO callback, with callbackToken as HTTP Basic",
+  )
+  .action(async () => {
+    const { kannelMoService } = await import('../notify/index.ts')
+    const kannel = config(program.opts()).notify.kannel
+    if (!kannel.callbackToken)
+      console.error(
+        '# notify.kannel.callbackToken is not set: the callbacks then rely on callbackAllowFrom alone',
+      )
+    process.stdout.write(kannelMoService(kannel))
+  })
+program
   .command('keys')
   .description(
     'certificate signing keys: list, or rotate (old records stay valid; restart the service to sign with the new key)',

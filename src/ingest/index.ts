@@ -6,5 +6,11 @@ export {
   type MqttConsumerOptions,
 } from './mqtt-consumer.ts'
 export { PeerAdoption, type PeerAdoptionOptions, workerStateTopic } from './peer-adoption.ts'
-export { type IngestOptions, type IngestOutcome, IngestPipeline, type RejectionReport } from './pipeline.ts'
+export {
+  type IngestOptions,
+  type IngestOutcome,
+  IngestPipeline,
+  type RejectionReport,
+  reportedErrors,
+} from './pipeline.ts'
 export { publishRejection, uplinkHandler } from './uplinks.ts'

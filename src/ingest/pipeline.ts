@@ -37,6 +37,22 @@ export interface IngestOutcome {
 const MAX_REPORTED_ERRORS = 50
 
 /**
+ * The errors one report lists (errors topic, HTTP answer): the first MAX_REPORTED_ERRORS and a
+ * summary line for the rest, so a payload of bad entries never gets an answer larger than itself.
+ */
+export function reportedErrors(errors: DecodeError[]): DecodeError[] {
+  if (errors.length <= MAX_REPORTED_ERRORS) return errors
+  return [
+    ...errors.slice(0, MAX_REPORTED_ERRORS),
+    {
+      path: '$',
+      reason: errors[MAX_REPORTED_ERRORS]!.reason,
+      message: `${errors.length - MAX_REPORTED_ERRORS} more errors not listed`,
+    },
+  ]
+}
+
+/**
  * decode (and validate) → batch → store, shared by every transport (embedded broker, MQTT
  * client, HTTP). `handle` calls back once the message's good readings are durable: transports
  * acknowledge then, never before. Malformed input is data, not an exception: it is counted and
@@ -149,17 +165,7 @@ export class IngestPipeline {
     metrics.countMessage(transport, outcome)
     if (errors.length === 0) return
     for (const e of errors) metrics.readingsRejected.inc({ reason: e.reason })
-    const rejected =
-      errors.length > MAX_REPORTED_ERRORS
-        ? [
-            ...errors.slice(0, MAX_REPORTED_ERRORS),
-            {
-              path: '$',
-              reason: errors[MAX_REPORTED_ERRORS]!.reason,
-              message: `${errors.length - MAX_REPORTED_ERRORS} more errors not listed`,
-            },
-          ]
-        : errors
+    const rejected = reportedErrors(errors)
     if (!device) return
     try {
       this.opts.reportRejected?.(device, { atMs: receivedAtMs, source, accepted: readings.length, rejected })

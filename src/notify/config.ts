@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 
 /** Outbox tunables (see OutboxOptions in outbox.ts for what each means). */
@@ -10,6 +11,22 @@ export const defaultOutboxOptions = {
   inDoubtHoldMs: 15 * 60_000,
   pollIntervalMs: 1_000,
   maxInFlight: 8,
+  unregisteredReplies: false,
+  unregisteredRepliesPerHour: 10,
+}
+
+/** Kannel's callback token travels as URL userinfo, which Kannel sends as written: no escapes. */
+const TOKEN_CHARS = /^[A-Za-z0-9_-]+$/
+const MIN_TOKEN_LENGTH = 16
+
+/** An IPv4/IPv6 address or CIDR (`10.0.0.0/8`, `fd00::/8`). */
+function isAddressOrCidr(s: string): boolean {
+  const [addr, bits, extra] = s.split('/')
+  const family = isIP(addr ?? '')
+  if (!family || extra !== undefined) return false
+  if (bits === undefined) return true
+  const n = Number(bits)
+  return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128)
 }
 
 /** The `notify` config section (SMS). Defaults: the console sender, so `npm start` needs no gateway. */
@@ -27,10 +44,19 @@ export const notifySchema = z
         from: z.string().optional(),
         /** Our API as Kannel reaches it; DLRs come to <callbackBaseUrl>/sms/kannel/dlr. */
         callbackBaseUrl: z.string().url().default('http://127.0.0.1:8080/api/v1'),
-        /** Required on DLR and MO callbacks when set (add `&token=...` to the smsbox get-url). */
+        /**
+         * Shared secret of the DLR and MO callbacks, sent by Kannel as HTTP Basic (`kannel:<token>@`
+         * in its URLs; `kampung kannel-config` prints the smsbox group). This and/or
+         * callbackAllowFrom is required with sender kannel.
+         */
         callbackToken: z
           .string()
-          .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (it travels in URLs)')
+          .min(MIN_TOKEN_LENGTH, `at least ${MIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 16)`)
+          .regex(TOKEN_CHARS, 'letters, digits, _ and - only (Kannel sends it as written in a URL)')
+          .optional(),
+        /** Kannel's addresses (IPs or CIDRs): callbacks from anywhere else are refused. */
+        callbackAllowFrom: z
+          .array(z.string().refine(isAddressOrCidr, 'expected an IP address or CIDR (10.0.0.5, 10.0.0.0/24)'))
           .optional(),
         requestTimeoutMs: z.number().int().min(100).default(10_000),
       })
@@ -59,6 +85,14 @@ export const notifySchema = z
         inDoubtHoldMs: z.number().int().min(0).default(defaultOutboxOptions.inDoubtHoldMs),
         pollIntervalMs: z.number().int().min(0).default(defaultOutboxOptions.pollIntervalMs),
         maxInFlight: z.number().int().min(1).max(256).default(defaultOutboxOptions.maxInFlight),
+        /** Answer texts from numbers that are not registered farmers (each answer is a paid SMS). */
+        unregisteredReplies: z.boolean().default(defaultOutboxOptions.unregisteredReplies),
+        /** When on: at most this many such answers per rolling hour, all numbers together. */
+        unregisteredRepliesPerHour: z
+          .number()
+          .int()
+          .min(0)
+          .default(defaultOutboxOptions.unregisteredRepliesPerHour),
       })
       .strict()
       .prefault({}),
@@ -70,6 +104,15 @@ export const notifySchema = z
         code: 'custom',
         path: ['kannel', 'password'],
         message: 'required when sender is kannel (KAMPUNG_KANNEL_PASSWORD)',
+      })
+    }
+    if (c.sender === 'kannel' && !c.kannel.callbackToken && !c.kannel.callbackAllowFrom?.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kannel', 'callbackToken'],
+        message:
+          "sender kannel needs callbackToken (KAMPUNG_KANNEL_CALLBACK_TOKEN) and/or callbackAllowFrom (Kannel's address): " +
+          "without either, anyone who reaches the API could send farmers' replies (STOP, OK <id>) and delivery reports",
       })
     }
     if (c.sender === 'smpp' && !c.smpp.password) {

@@ -10,7 +10,13 @@ import type { SmsCallback, SmsSender } from './types.ts'
 export { defaultOutboxOptions, type NotifyConfig, notifySchema } from './config.ts'
 export { ConsoleSender, type ConsoleSenderOptions } from './console/console-sender.ts'
 export { isGsm7, SMS_LIMITS, type SmsEncoding, smsEncoding } from './encoding.ts'
-export { KannelSender, type KannelSenderOptions } from './kannel/kannel-sender.ts'
+export {
+  KANNEL_CALLBACK_USER,
+  KannelSender,
+  type KannelSenderOptions,
+  kannelMoService,
+  withCallbackCredentials,
+} from './kannel/kannel-sender.ts'
 export { jakartaDay, Outbox, type OutboxOptions } from './outbox.ts'
 export { isE164 } from './phone.ts'
 export { parseReceipt, SmppSender, type SmppSenderOptions } from './smpp/smpp-sender.ts'
@@ -21,6 +27,7 @@ export type {
   OutboxFilter,
   OutboxRow,
   SmsCallback,
+  SmsCallbackAuth,
   SmsCallbackReply,
   SmsCoding,
   SmsSender,

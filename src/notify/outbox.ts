@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
@@ -46,6 +47,10 @@ export interface OutboxOptions {
   pollIntervalMs?: number
   /** Submissions in flight at once, so one slow number never holds the others. */
   maxInFlight?: number
+  /** Send replies to numbers that are not registered farmers (`OutboundSms.unregistered`); off: failed `unregistered`. */
+  unregisteredReplies?: boolean
+  /** At most this many such replies per rolling hour, all numbers together; over it: failed `unregistered_rate`. */
+  unregisteredRepliesPerHour?: number
 }
 
 /** Indonesia has kept UTC+7 in Java without DST since 1964, so the budget day is a fixed offset. */
@@ -53,6 +58,13 @@ const JAKARTA_OFFSET_MS = 7 * 3600_000
 
 export function jakartaDay(ms: number): string {
   return new Date(ms + JAKARTA_OFFSET_MS).toISOString().slice(0, 10)
+}
+
+const HOUR_MS = 3_600_000
+
+/** A submission's reference (SubmitRequest.ref): 16 random bytes, so no report can guess one. */
+function newRef(): string {
+  return randomBytes(16).toString('base64url')
 }
 
 /** State order: a report never moves a message backwards (DLRs can arrive out of order). */
@@ -93,6 +105,12 @@ CREATE TABLE IF NOT EXISTS sms_inbox (
 );
 `
 
+/** Columns added after the first release: added to an existing outbox at start. */
+const ADDED_COLUMNS: Record<string, string> = {
+  dlr_ref: 'TEXT',
+  unregistered: 'INTEGER NOT NULL DEFAULT 0',
+}
+
 interface DbRow {
   id: number
   key: string
@@ -113,6 +131,8 @@ interface DbRow {
   accepted_ms: number | null
   delivered_ms: number | null
   budget_day: string | null
+  dlr_ref: string | null
+  unregistered: number
 }
 
 function toRow(r: DbRow): OutboxRow {
@@ -187,6 +207,13 @@ export class Outbox {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL') // enqueue promises durability on return
     db.exec(SCHEMA)
+    const have = new Set(
+      (db.prepare('PRAGMA table_info(sms_outbox)').all() as Array<{ name: string }>).map((c) => c.name),
+    )
+    for (const [name, type] of Object.entries(ADDED_COLUMNS)) {
+      if (!have.has(name)) db.exec(`ALTER TABLE sms_outbox ADD COLUMN ${name} ${type}`)
+    }
+    db.exec('CREATE UNIQUE INDEX IF NOT EXISTS sms_outbox_ref ON sms_outbox(dlr_ref)')
     this.db = db
     this.m = this.createMetrics()
     const now = this.clock()
@@ -245,12 +272,30 @@ export class Outbox {
       state = 'failed'
       reason = 'empty_text'
       detail = 'nothing to send'
+    } else if (msg.unregistered && !this.opts.unregisteredReplies) {
+      state = 'failed'
+      reason = 'unregistered'
+      detail = 'replies to unregistered numbers are off (notify.outbox.unregisteredReplies)'
+    } else if (msg.unregistered) {
+      const sent = (
+        db
+          .prepare(
+            `SELECT COUNT(*) AS n FROM sms_outbox WHERE unregistered = 1 AND created_ms > ?
+               AND (reason IS NULL OR reason NOT IN ('unregistered', 'unregistered_rate'))`,
+          )
+          .get(now - HOUR_MS) as { n: number }
+      ).n
+      if (sent >= this.opts.unregisteredRepliesPerHour) {
+        state = 'failed'
+        reason = 'unregistered_rate'
+        detail = `${sent} replies to unregistered numbers in the last hour (notify.outbox.unregisteredRepliesPerHour)`
+      }
     }
     const info = db
       .prepare(
         `INSERT INTO sms_outbox (key, to_addr, text, coding, segments, critical, state, reason, detail,
-           created_ms, updated_ms, not_before_ms, next_attempt_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           created_ms, updated_ms, not_before_ms, next_attempt_ms, unregistered)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         msg.key,
@@ -266,6 +311,7 @@ export class Outbox {
         now,
         notBefore,
         notBefore,
+        msg.unregistered ? 1 : 0,
       )
     const id = Number(info.lastInsertRowid)
     this.m?.queued.inc()
@@ -451,10 +497,12 @@ export class Outbox {
           return undefined
         }
       }
+      // A new reference per attempt: a report for an earlier, refused attempt names nothing.
+      const ref = newRef()
       db.prepare(
-        `UPDATE sms_outbox SET state = 'sending', attempts = attempts + 1, budget_day = ?, updated_ms = ? WHERE id = ?`,
-      ).run(day, now, id)
-      return row
+        `UPDATE sms_outbox SET state = 'sending', attempts = attempts + 1, budget_day = ?, dlr_ref = ?, updated_ms = ? WHERE id = ?`,
+      ).run(day, ref, now, id)
+      return { ...row, dlr_ref: ref }
     })
     const row = claim.immediate()
     if (!row) return false
@@ -462,6 +510,7 @@ export class Outbox {
     try {
       const { gatewayId } = await this.opts.sender.submit({
         id,
+        ref: row.dlr_ref!,
         to: row.to_addr,
         text: row.text,
         coding: row.coding,
@@ -534,20 +583,34 @@ export class Outbox {
     log.info({ id, reason, detail }, 'SMS failed')
   }
 
-  /** A delivery report from the sender: moves the message forward, never back. */
+  /**
+   * A delivery report from the sender: moves a message that was handed to the gateway forward,
+   * never back. A report never touches a queued message (not sent, or sent back for a retry):
+   * marking it delivered would mean it is never sent.
+   */
   private applyReport(r: DeliveryReport): void {
     const db = this.db
     if (!db) return
     const row = (
-      r.id > 0
-        ? db.prepare('SELECT * FROM sms_outbox WHERE id = ?').get(r.id)
-        : r.gatewayId
-          ? db.prepare('SELECT * FROM sms_outbox WHERE gateway_id = ?').get(r.gatewayId)
-          : undefined
+      r.ref !== undefined
+        ? db.prepare('SELECT * FROM sms_outbox WHERE dlr_ref = ?').get(r.ref)
+        : r.id > 0
+          ? db.prepare('SELECT * FROM sms_outbox WHERE id = ?').get(r.id)
+          : r.gatewayId
+            ? db.prepare('SELECT * FROM sms_outbox WHERE gateway_id = ?').get(r.gatewayId)
+            : undefined
     ) as DbRow | undefined
     if (!row) {
       this.m?.reports.inc({ outcome: 'unknown_message' })
-      log.warn({ report: r }, 'delivery report for an unknown message')
+      log.warn({ report: { ...r, ref: r.ref && '***' } }, 'delivery report for an unknown message')
+      return
+    }
+    if (row.state === 'queued') {
+      this.m?.reports.inc({ outcome: 'not_sent' })
+      log.warn(
+        { id: row.id, state: r.state },
+        'delivery report for a message not handed to the gateway; ignored',
+      )
       return
     }
     const settlesDoubt = row.state === 'failed' && row.reason === 'in_doubt'
@@ -655,7 +718,7 @@ export class Outbox {
       }),
       reports: new Counter({
         name: 'kampung_sms_reports_total',
-        help: 'Delivery reports by outcome (accepted, delivered, failed, stale, unknown_message)',
+        help: 'Delivery reports by outcome (accepted, delivered, failed, stale, unknown_message, not_sent)',
         labelNames: ['outcome'] as const,
         registers,
       }),

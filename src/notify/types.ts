@@ -1,5 +1,3 @@
-import type { Router } from 'express'
-
 /** The shapes shared by the outbox, every SMS sender and the callers (alerts). */
 
 export type SmsState = 'queued' | 'sending' | 'accepted' | 'delivered' | 'failed'
@@ -15,6 +13,12 @@ export interface OutboundSms {
   notBeforeMs?: number
   /** Bypasses the per-recipient daily budget (still counted in it). */
   critical?: boolean
+  /**
+   * A reply to a number that is not a registered farmer. Sent only when the outbox allows such
+   * replies (`unregisteredReplies`), and then at most `unregisteredRepliesPerHour` of them across
+   * all numbers: anyone can text us from any number, and every answer costs money (SMS pumping).
+   */
+  unregistered?: boolean
 }
 
 export interface InboundSms {
@@ -27,16 +31,24 @@ export interface InboundSms {
 }
 
 export interface SubmitRequest {
-  /** Outbox id: senders carry it to the gateway where they can (Kannel dlr-url) to match reports. */
+  /** Outbox id (sequential: never let it reach the gateway as the reference a callback names). */
   id: number
+  /**
+   * This submission's reference: random (128 bits, base64url), new for every attempt. A sender
+   * whose gateway reports back over HTTP (Kannel's dlr-url) carries it instead of the id, so a
+   * forged report cannot name a message it has not seen.
+   */
+  ref: string
   to: string
   text: string
   coding: SmsCoding
 }
 
 export interface DeliveryReport {
-  /** Outbox id; 0 when the sender knows only the gateway's message id (SMPP receipts after a restart). */
+  /** Outbox id; 0 when the sender knows only `ref` or the gateway's message id (SMPP receipts after a restart). */
   id: number
+  /** The submission's reference (SubmitRequest.ref) as the gateway's callback named it. */
+  ref?: string
   gatewayId?: string
   state: 'accepted' | 'delivered' | 'failed'
   detail?: string
@@ -100,10 +112,22 @@ export type SmsCallbackReply =
   | { status: number; json: Record<string, unknown> }
 
 /**
+ * Who may call a gateway's callbacks: the shared token (sent as HTTP Basic password, `Bearer`, or
+ * `X-Kampung-Token`; never in the query) and/or the gateway's source addresses (IPs or CIDRs).
+ * Both set: both must hold. Neither: every callback is refused.
+ */
+export interface SmsCallbackAuth {
+  token?: string
+  allowFrom?: readonly string[]
+}
+
+/**
  * One HTTP GET endpoint a gateway calls back (delivery reports, farmers' replies), mounted under
- * /api/v1 by src/api. `handle` gets the raw request URL (path and undecoded query).
+ * /api/v1 by src/api, which checks `auth` before `handle` sees anything. `handle` gets the raw
+ * request URL (path and undecoded query).
  */
 export interface SmsCallback {
   path: string
+  auth: SmsCallbackAuth
   handle(url: string): SmsCallbackReply
 }

@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert } from '../../src/alerts/index.ts'
+import { kannelMoService } from '../../src/notify/index.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
 import { type KannelHandle, startKannel } from '../harness/kannel.ts'
 import { freePort } from '../harness/ports.ts'
@@ -96,7 +97,11 @@ describe('alerts by SMS through Kannel, end to end', () => {
     // Kannel needs our API's address for MO and we need Kannel's for sendsms: fix the API port first.
     const apiPort = await freePort()
     const callbackBaseUrl = `http://127.0.0.1:${apiPort}/api/v1`
-    kannel = await startKannel({ moUrl: `${callbackBaseUrl}/sms/kannel/mo` })
+    const callbackToken = 'e2e-callback-token-5f3a9c'
+    kannel = await startKannel({
+      moUrl: `${callbackBaseUrl}/sms/kannel/mo`,
+      smsService: kannelMoService({ callbackBaseUrl, callbackToken }),
+    })
     t = await startApp({
       api: { port: apiPort },
       notify: {
@@ -107,6 +112,7 @@ describe('alerts by SMS through Kannel, end to end', () => {
           password: kannel.password,
           from: 'KAMPUNG',
           callbackBaseUrl,
+          callbackToken,
         },
         outbox: { pollIntervalMs: 100, retryBaseMs: 200, retryMaxMs: 1000, maxAttempts: 1000 },
       },

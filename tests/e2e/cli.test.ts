@@ -133,7 +133,8 @@ describe('kampung CLI, as a newcomer uses it', () => {
       influxPassword: 'influx-pw-1f9c',
       influxToken: 'influx-token-77ab',
       kannelPassword: 'kannel-pw-3d2e',
-      callbackToken: 'dlr-token-9a8b',
+      callbackToken: 'dlr-token-9a8b-5c6d7e',
+      metricsToken: 'metrics-token-4e5f6a7b',
       mqttPassword: 'mqtt-pw-5c4d',
       redisPassword: 'redis-pw-6e7f',
       smppPassword: 'smpp-pw-0b1a',
@@ -156,6 +157,8 @@ describe('kampung CLI, as a newcomer uses it', () => {
         '    username: kampung',
         `    password: ${secrets.influxPassword}`,
         `    token: ${secrets.influxToken}`,
+        'api:',
+        `  metricsToken: ${secrets.metricsToken}`,
         'notify:',
         '  sender: kannel',
         '  kannel:',
@@ -172,6 +175,7 @@ describe('kampung CLI, as a newcomer uses it', () => {
     expect(printed.store.influx).toMatchObject({ username: 'kampung', password: '***', token: '***' })
     expect(printed.notify.kannel).toMatchObject({ password: '***', callbackToken: '***' })
     expect(printed.notify.smpp.password).toBe('***')
+    expect(printed.api.metricsToken).toBe('***')
     expect(printed.ingest.mqtt).toMatchObject({ username: 'ingest', password: '***' })
     expect(printed.broker.cluster.redisUrl).toBe('redis://:***@10.0.0.5:6379')
     // what is not a credential is printed as it is

@@ -67,9 +67,11 @@ async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals
 
 /**
  * A real Kannel (bearerbox + smsbox, Debian `kannel`) on free ports in a temp dir, with the fake
- * SMSC of `kannel-extras` as its SMSC. `moUrl` is where smsbox sends MO messages (our route).
+ * SMSC of `kannel-extras` as its SMSC. `moUrl` is where smsbox sends MO messages (our route);
+ * `smsService`, when given, is the whole `group = sms-service` instead (as `kannelMoService()` of
+ * src/notify writes it, with the callback token as HTTP Basic userinfo).
  */
-export async function startKannel(opts: { moUrl: string }): Promise<KannelHandle> {
+export async function startKannel(opts: { moUrl: string; smsService?: string }): Promise<KannelHandle> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-kannel-'))
   mkdirSync(path.join(dir, 'spool'))
   const [adminPort, smsboxPort, smscPort, sendsmsPort] = [
@@ -111,12 +113,15 @@ group = sendsms-user
 username = ${username}
 password = ${password}
 
-group = sms-service
+${
+  opts.smsService ??
+  `group = sms-service
 keyword = default
 catch-all = true
 get-url = "${opts.moUrl}?from=%p&to=%P&text=%a&coding=%c&charset=%C&smsc=%i"
 max-messages = 0
-`,
+`
+}`,
   )
   let bearerbox: ChildProcess | undefined
   let smsbox: ChildProcess | undefined

@@ -17,9 +17,15 @@ senderContract('console', async () => {
 
 describe('sender callback routes', () => {
   it('createNotify serves the sender callbacks() when it has them (Kannel), none otherwise', () => {
-    const kannel = createNotify(notifySchema.parse({ sender: 'kannel', kannel: { password: 'pw' } }), {
-      dataDir: '/nonexistent',
-    })
+    const kannel = createNotify(
+      notifySchema.parse({
+        sender: 'kannel',
+        kannel: { password: 'pw', callbackToken: 'callback-token-0123' },
+      }),
+      {
+        dataDir: '/nonexistent',
+      },
+    )
     expect(kannel.callbacks?.map((c) => c.path).length).toBeGreaterThan(0)
     const consoleOnly = createNotify(notifySchema.parse({ sender: 'console' }), { dataDir: '/nonexistent' })
     expect(consoleOnly.callbacks).toBeUndefined()

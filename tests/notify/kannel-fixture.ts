@@ -2,7 +2,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { smsRouter } from '../../src/api/index.ts'
-import { KannelSender, type SmsSender } from '../../src/notify/index.ts'
+import { KannelSender, kannelMoService, type SmsSender } from '../../src/notify/index.ts'
 import { type KannelHandle, startKannel } from '../harness/kannel.ts'
 import { freePort } from '../harness/ports.ts'
 
@@ -14,7 +14,9 @@ import { freePort } from '../harness/ports.ts'
 export interface KannelRig {
   kannel: KannelHandle
   apiBaseUrl: string
-  newSender(opts?: { callbackToken?: string }): KannelSender
+  /** The callback token the rig's Kannel sends (HTTP Basic in its get-url and our dlr-url). */
+  token: string
+  newSender(opts?: { callbackToken?: string; callbackAllowFrom?: string[] }): KannelSender
   /** The sender whose routes answer callbacks now. */
   use(sender: KannelSender): void
   stop(): Promise<void>
@@ -28,10 +30,15 @@ export async function startKannelRig(): Promise<KannelRig> {
   app.use('/api/v1', (req, res, next) => (current ? current(req, res, next) : next()))
   const server: Server = app.listen(port, '127.0.0.1')
   await new Promise<void>((resolve) => server.once('listening', resolve))
-  const kannel = await startKannel({ moUrl: `${apiBaseUrl}/sms/kannel/mo` })
+  const token = 'rig-callback-token-0123456789'
+  const kannel = await startKannel({
+    moUrl: `${apiBaseUrl}/sms/kannel/mo`,
+    smsService: kannelMoService({ callbackBaseUrl: apiBaseUrl, callbackToken: token }),
+  })
   return {
     kannel,
     apiBaseUrl,
+    token,
     newSender: (opts = {}) =>
       new KannelSender({
         sendsmsUrl: kannel.sendsmsUrl,
@@ -39,6 +46,7 @@ export async function startKannelRig(): Promise<KannelRig> {
         password: kannel.password,
         from: 'KAMPUNG',
         callbackBaseUrl: apiBaseUrl,
+        callbackToken: token,
         ...opts,
       }),
     use(sender) {

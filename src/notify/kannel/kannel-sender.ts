@@ -21,8 +21,14 @@ export interface KannelSenderOptions {
   from?: string
   /** Our API as Kannel reaches it (the router is mounted there), e.g. http://10.0.0.5:8080/api/v1 */
   callbackBaseUrl: string
-  /** When set, the callback routes answer only requests carrying `token=<this>` (put it in the MO get-url too). */
+  /**
+   * The callbacks' shared token. Kannel sends it as HTTP Basic when the URL carries it as userinfo
+   * (`http://kannel:<token>@host/...`, checked on the wire with Kannel 1.4.5): the dlr-url we hand
+   * Kannel does, and the smsbox get-url must (`kannelMoService()` writes it).
+   */
   callbackToken?: string
+  /** Addresses (IPs or CIDRs) the callbacks are accepted from: Kannel's. */
+  callbackAllowFrom?: readonly string[]
   requestTimeoutMs?: number
   clock?: () => number
 }
@@ -34,10 +40,43 @@ const DLR_MASK = DLR.delivered | DLR.failed | DLR.buffered | DLR.smscAccepted | 
 /** Kannel's `coding` parameter: 0 7-bit, 1 8-bit, 2 UCS-2. */
 const KANNEL_CODING = { gsm7: 0, ucs2: 2 } as const
 
+/** The Basic user name in our callback URLs (only the password, the token, is checked). */
+export const KANNEL_CALLBACK_USER = 'kannel'
+
+/** A submission's reference as the outbox makes it: 16 random bytes, base64url. */
+const REF = /^[A-Za-z0-9_-]{22}$/
+
+/** `http://host/x` → `http://kannel:<token>@host/x`: how Kannel is told to send HTTP Basic. */
+export function withCallbackCredentials(url: string, token: string | undefined): string {
+  if (!token) return url
+  const u = new URL(url)
+  u.username = KANNEL_CALLBACK_USER
+  u.password = token // letters, digits, _ and - only (config): Kannel sends the userinfo as written
+  return u.toString()
+}
+
 /**
- * Kannel (bearerbox + smsbox) over HTTP sendsms. Our outbox id travels in the dlr-url, so every
- * delivery report names its message even if this process restarted in between. MO messages come
- * back through the smsbox get-url to `callbacks()`.
+ * The smsbox `sms-service` group that sends farmers' replies to our MO callback, with the token as
+ * HTTP Basic userinfo. `%c`/`%C`: a UCS-2 reply arrives as raw UTF-16BE bytes; `max-messages = 0`:
+ * answers go through the outbox, not as the HTTP reply.
+ */
+export function kannelMoService(opts: { callbackBaseUrl: string; callbackToken?: string }): string {
+  const base = withCallbackCredentials(opts.callbackBaseUrl.replace(/\/$/, ''), opts.callbackToken)
+  return [
+    'group = sms-service',
+    'keyword = default',
+    'catch-all = true',
+    `get-url = "${base}/sms/kannel/mo?from=%p&to=%P&text=%a&coding=%c&charset=%C&smsc=%i"`,
+    'max-messages = 0',
+    '',
+  ].join('\n')
+}
+
+/**
+ * Kannel (bearerbox + smsbox) over HTTP sendsms. The submission's random reference travels in the
+ * dlr-url, so every delivery report names its message even if this process restarted in between,
+ * and nobody who has not seen the dlr-url can name one. MO messages come back through the smsbox
+ * get-url to `callbacks()`; src/api checks the token and source address before either handler runs.
  */
 export class KannelSender implements SmsSender {
   readonly name = 'kannel'
@@ -45,7 +84,7 @@ export class KannelSender implements SmsSender {
   private readonly reportCbs: Array<(r: DeliveryReport) => void> = []
   private readonly inboundCbs: Array<(mo: InboundSms) => void> = []
   private down = false
-  /** Callback requests we could not use (missing id, bad state, bad token), for /metrics via the outbox log. */
+  /** Callback requests we could not use (a DLR without ref or a known type, an MO without from or text). */
   malformedCallbacks = 0
 
   constructor(opts: KannelSenderOptions) {
@@ -64,10 +103,13 @@ export class KannelSender implements SmsSender {
     this.inboundCbs.push(cb)
   }
 
-  dlrUrl(id: number): string {
-    const token = this.opts.callbackToken ? `&token=${encodeURIComponent(this.opts.callbackToken)}` : ''
+  dlrUrl(ref: string): string {
+    const base = withCallbackCredentials(
+      this.opts.callbackBaseUrl.replace(/\/$/, ''),
+      this.opts.callbackToken,
+    )
     // %d: DLR type, %F: the SMSC's message id, %A: the SMSC's answer; Kannel fills these in.
-    return `${this.opts.callbackBaseUrl.replace(/\/$/, '')}/sms/kannel/dlr?id=${id}&s=%d&fid=%F&reply=%A${token}`
+    return `${base}/sms/kannel/dlr?ref=${ref}&s=%d&fid=%F&reply=%A`
   }
 
   async submit(msg: SubmitRequest): Promise<{ gatewayId?: string }> {
@@ -79,7 +121,7 @@ export class KannelSender implements SmsSender {
       charset: 'UTF-8',
       coding: String(KANNEL_CODING[msg.coding]),
       'dlr-mask': String(DLR_MASK),
-      'dlr-url': this.dlrUrl(msg.id),
+      'dlr-url': this.dlrUrl(msg.ref),
     })
     if (this.opts.from) params.set('from', this.opts.from)
     const url = `${this.opts.sendsmsUrl}?${params}`
@@ -126,37 +168,30 @@ export class KannelSender implements SmsSender {
    * bytes (MO text may be UTF-16BE).
    */
   callbacks(): SmsCallback[] {
+    const auth = { token: this.opts.callbackToken, allowFrom: this.opts.callbackAllowFrom }
     return [
-      { path: '/sms/kannel/dlr', handle: (url) => this.handleDlr(url) },
-      { path: '/sms/kannel/mo', handle: (url) => this.handleMo(url) },
+      { path: '/sms/kannel/dlr', auth, handle: (url) => this.handleDlr(url) },
+      { path: '/sms/kannel/mo', auth, handle: (url) => this.handleMo(url) },
     ]
-  }
-
-  private unauthorised(q: Map<string, Buffer>): SmsCallbackReply | undefined {
-    const want = this.opts.callbackToken
-    if (!want || q.get('token')?.toString('utf8') === want) return undefined
-    this.malformedCallbacks++
-    return { status: 403, json: { error: 'forbidden', message: 'missing or wrong token' } }
   }
 
   private handleDlr(url: string): SmsCallbackReply {
     const q = parseRawQuery(url)
-    const denied = this.unauthorised(q)
-    if (denied) return denied
-    const id = Number(q.get('id')?.toString('utf8'))
+    const ref = q.get('ref')?.toString('utf8') ?? ''
     const type = Number(q.get('s')?.toString('utf8'))
     const state = dlrState(type)
-    if (!Number.isInteger(id) || id <= 0 || !state) {
+    if (!REF.test(ref) || !state) {
       this.malformedCallbacks++
       return {
         status: 400,
-        json: { error: 'bad_request', message: 'a delivery report needs id and s (1, 2, 4, 8 or 16)' },
+        json: { error: 'bad_request', message: 'a delivery report needs ref and s (1, 2, 4, 8 or 16)' },
       }
     }
     const fid = q.get('fid')?.toString('utf8')
     const reply = q.get('reply')?.toString('utf8')
     const report: DeliveryReport = {
-      id,
+      id: 0,
+      ref,
       state,
       gatewayId: fid || undefined,
       detail: `kannel dlr ${type}${reply ? `: ${reply}` : ''}`,
@@ -167,8 +202,6 @@ export class KannelSender implements SmsSender {
 
   private handleMo(url: string): SmsCallbackReply {
     const q = parseRawQuery(url)
-    const denied = this.unauthorised(q)
-    if (denied) return denied
     const from = q.get('from')?.toString('utf8')
     const to = q.get('to')?.toString('utf8') ?? ''
     const raw = q.get('text')
