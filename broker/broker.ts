@@ -151,6 +151,8 @@ export interface BrokerStats {
   connectedClients: number
   /** Sockets held (plain and TLS, CONNECT sent or not). */
   openSockets: number
+  /** Devices with at least one live connection (whose retained status is `online`). */
+  onlineDevices: number
   /** Publishes to a status topic by a client (acknowledged and dropped: the broker writes status). */
   statusIgnored: number
 }
@@ -509,6 +511,7 @@ export class Broker {
       clientErrors: this.clientErrors,
       connectedClients: this.aedes?.connectedClients ?? 0,
       openSockets: this.sockets.size,
+      onlineDevices: this.online.size,
       statusIgnored: this.statusIgnored,
     }
   }
