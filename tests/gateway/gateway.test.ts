@@ -344,8 +344,8 @@ describe('gateway → broker → ingest → InfluxDB', () => {
     expect(stats.maxInFlightSeen).toBeGreaterThanOrEqual(1)
     expect(stats.maxInFlightSeen).toBeLessThanOrEqual(2)
     // On the wire: never more than 2 PUBLISHes without their PUBACK.
-    expect(tap.maxInFlight.get('t5-a-gw')).toBeGreaterThanOrEqual(1)
-    expect(tap.maxInFlight.get('t5-a-gw')).toBeLessThanOrEqual(2)
+    expect(tap.maxInFlight.get('t5-a:gw')).toBeGreaterThanOrEqual(1)
+    expect(tap.maxInFlight.get('t5-a:gw')).toBeLessThanOrEqual(2)
     // 20 messages of 10 at 20 messages/s: spread over ≥ 19 intervals of 50 ms on the wire.
     const sent = upsOf('t5-a', sentBefore)
     expect(sent).toHaveLength(20)
