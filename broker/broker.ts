@@ -439,7 +439,12 @@ export class Broker {
    * closed at once: its file descriptor is back before the next accept.
    */
   private admit(socket: Socket): void {
-    const address = socket.remoteAddress ?? ''
+    const address = socket.remoteAddress
+    // Reset before it was accepted: nothing to count, and no key to count it under.
+    if (address === undefined) {
+      socket.destroy()
+      return
+    }
     const key = socketKey(socket)
     const fromAddress = this.perAddress.get(address) ?? 0
     if (fromAddress >= this.opts.maxConnectionsPerAddress) {
