@@ -210,6 +210,11 @@ describe('broker hardening', () => {
           if (topic === topics.status(V, 'race-1')) statuses.push(JSON.parse(payload.toString()).state)
         },
       })
+      // Once online and offline the ordinary way, so there is a retained status whatever the race does.
+      const first = await connected(broker, 'race-1')
+      await until('online', () => statuses.at(-1) === 'online')
+      await first.endAsync()
+      await until('offline', () => statuses.at(-1) === 'offline')
       await connectThenClose(broker, 'race-1', 'race-1', 30)
       await until('every disconnect handled', () => broker.stats().connectedClients === 0)
       await sleep(200) // a late clientReady, if any
