@@ -49,10 +49,12 @@ export interface BrokerOptions {
   tls?: BrokerTlsOptions
   maxPayloadBytes: number
   connectTimeoutMs: number
-  /** Sockets held at once (plain and TLS); clamped to half the process's open-file limit. */
+  /** Sockets held at once (plain and TLS); clamped below the process's open-file limit. */
   maxConnections: number
   /** Sockets held at once from one remote address. */
   maxConnectionsPerAddress: number
+  /** Addresses the per-address cap does not apply to (the host itself). */
+  unlimitedAddresses: string[]
   /** Largest CONNECT packet (remaining length): what a socket can make the broker buffer unauthenticated. */
   maxConnectBytes: number
   /** A packet started must be complete within this time (whatever the client's keepalive). */
@@ -104,17 +106,23 @@ export const defaultOptions = {
   connectTimeoutMs: 10_000,
   /**
    * Every socket is a file descriptor; past the process's limit nothing can be opened (not
-   * /health, not the store). A district is a few thousand devices; the effective cap is also at
-   * most half the open-file limit (`ulimit -n`), leaving the rest to HTTP, the store and InfluxDB.
-   * When full, the oldest socket that has not yet sent its CONNECT is closed to make room, so a
-   * flood of idle sockets cannot lock devices out.
+   * /health, not the store). A district is ~10 000 devices (bench/district.ts); the effective cap
+   * also leaves FD_RESERVE descriptors (or half, under a small `ulimit -n`) to HTTP, the store and
+   * InfluxDB. When full, the oldest socket that has not yet sent its CONNECT is closed to make
+   * room, so a flood of idle sockets cannot lock devices out.
    */
-  maxConnections: 10_000,
+  maxConnections: 15_000,
   /**
    * A village gateway holds one connection per node plus its own (a few hundred); several
    * villages may share one carrier-grade NAT address.
    */
   maxConnectionsPerAddress: 1_000,
+  /**
+   * The host itself: a TLS-terminating proxy in front of the broker, the operator's workers and
+   * benchmarks connect from here, all devices through one address. Other loopback addresses
+   * (127.0.0.2, …) are capped like any.
+   */
+  unlimitedAddresses: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
   /**
    * A device's CONNECT is its id, secret and perhaps a status will: well under 1 KiB. Bounds what
    * an unauthenticated socket holds (2 000 partial CONNECTs: 8 MiB at most, not 147 MB).
@@ -151,6 +159,8 @@ export interface BrokerStats {
   connectedClients: number
   /** Sockets held (plain and TLS, CONNECT sent or not). */
   openSockets: number
+  /** The total cap in force: maxConnections, clamped to the open-file limit at start. */
+  maxConnections: number
   /** Devices with at least one live connection (whose retained status is `online`). */
   onlineDevices: number
   /** Publishes to a status topic by a client (acknowledged and dropped: the broker writes status). */
@@ -447,7 +457,10 @@ export class Broker {
     }
     const key = socketKey(socket)
     const fromAddress = this.perAddress.get(address) ?? 0
-    if (fromAddress >= this.opts.maxConnectionsPerAddress) {
+    if (
+      fromAddress >= this.opts.maxConnectionsPerAddress &&
+      !this.opts.unlimitedAddresses.includes(address)
+    ) {
       this.refuse(
         'connection_limit',
         address,
@@ -516,6 +529,7 @@ export class Broker {
       clientErrors: this.clientErrors,
       connectedClients: this.aedes?.connectedClients ?? 0,
       openSockets: this.sockets.size,
+      maxConnections: this.connectionCap,
       onlineDevices: this.online.size,
       statusIgnored: this.statusIgnored,
     }
@@ -792,14 +806,18 @@ function openFileLimit(): number | undefined {
   }
 }
 
-/** maxConnections, at most half the open files: the rest stay for HTTP, the store and InfluxDB. */
+/** Open files kept for everything but MQTT sockets: HTTP clients, SQLite, the spool, InfluxDB. */
+const FD_RESERVE = 2048
+
+/** maxConnections, leaving FD_RESERVE open files (or half of them, under a small limit). */
 function connectionCap(maxConnections: number): number {
   const limit = openFileLimit()
-  if (limit === undefined || maxConnections <= limit / 2) return maxConnections
-  const cap = Math.max(1, Math.floor(limit / 2))
+  if (limit === undefined) return maxConnections
+  const room = Math.max(Math.floor(limit / 2), limit - FD_RESERVE)
+  if (maxConnections <= room) return maxConnections
   log.warn(
-    { maxConnections, openFileLimit: limit, cap },
-    'broker.maxConnections is over half the open-file limit (ulimit -n): capped',
+    { maxConnections, openFileLimit: limit, cap: room },
+    'broker.maxConnections leaves too few open files for the rest of the service (ulimit -n): capped',
   )
-  return cap
+  return room
 }

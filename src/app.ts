@@ -248,6 +248,7 @@ export class KampungApp {
         connectTimeoutMs: config.broker.connectTimeoutMs,
         maxConnections: config.broker.maxConnections,
         maxConnectionsPerAddress: config.broker.maxConnectionsPerAddress,
+        unlimitedAddresses: config.broker.unlimitedAddresses,
         maxConnectBytes: config.broker.maxConnectBytes,
         partialPacketTimeoutMs: config.broker.partialPacketTimeoutMs,
         registry: this.registry,

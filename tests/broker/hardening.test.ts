@@ -324,6 +324,15 @@ describe('broker hardening', () => {
       device.end(true)
     })
 
+    it('does not cap the host’s own address (a TLS proxy in front, the operator’s workers)', async () => {
+      const broker = await startBroker({ maxConnectionsPerAddress: 5 })
+      await Promise.all(Array.from({ length: 8 }, () => rawSocket(broker, '127.0.0.1')))
+      await until('8 held', () => broker.stats().openSockets === 8)
+      await sleep(100)
+      expect(broker.stats().openSockets).toBe(8)
+      expect(broker.stats().refused.connection_limit).toBe(0)
+    })
+
     it('drops a CONNECT declared over maxConnectBytes at its header, and a partial CONNECT at connectTimeoutMs', async () => {
       const broker = await startBroker({ connectTimeoutMs: 1_000, partialPacketTimeoutMs: 5_000 })
       const big = await rawSocket(broker)
