@@ -276,6 +276,34 @@ describe('broker hardening', () => {
       service.end(true)
     })
 
+    it('a will left by a dead cluster instance is published in the broker’s words, as offline', async () => {
+      const broker = await startBroker()
+      // aedes' _clearWills hands such a will to authorizePublish with no client (aedes.js).
+      const aedes = (
+        broker as unknown as {
+          aedes: {
+            authorizePublish: (client: null, packet: object, done: (err: Error | null) => void) => void
+          }
+        }
+      ).aedes
+      const authorize = (packet: object) =>
+        new Promise<Error | null>((resolve) =>
+          aedes.authorizePublish(null, packet, (err: Error | null) => resolve(err)),
+        )
+      const will = {
+        cmd: 'publish',
+        topic: topics.status(V, 'soil'),
+        payload: Buffer.from('anything'),
+        qos: 1,
+        retain: false,
+      }
+      expect(await authorize(will)).toBeNull()
+      expect(will.retain).toBe(true)
+      expect(JSON.parse(will.payload.toString())).toEqual({ state: 'offline', atMs: expect.any(Number) })
+      const elsewhere = { ...will, topic: topics.up(V, 'soil'), payload: Buffer.from('x') }
+      expect(await authorize(elsewhere)).toBeInstanceOf(Error)
+    })
+
     it('a gateway’s health goes to its health topic and never reads as a status', async () => {
       const statusTopics: string[] = []
       const broker = await startBroker({
