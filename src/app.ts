@@ -262,6 +262,17 @@ export class KampungApp {
           : undefined,
       })
       await this.startPart(this.broker)
+      const broker = this.broker
+      this.metrics.gauge(
+        'kampung_broker_open_sockets',
+        'MQTT sockets held (CONNECT sent or not), against broker.maxConnections',
+        () => broker.stats().openSockets,
+      )
+      this.metrics.gauge(
+        'kampung_broker_online_devices',
+        'Devices with a live MQTT connection (retained status online)',
+        () => broker.stats().onlineDevices,
+      )
     }
     if (roles.api) {
       this.api = new ApiServer({

@@ -124,6 +124,8 @@ describe('20 000 idle sockets', () => {
     const healthMs = Date.now() - healthStarted
     expect(health.status).toBe(200)
     expect(healthMs).toBeLessThan(2_000)
+    const metrics = await (await fetch(`${t.apiUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text()
+    expect(metrics).toMatch(new RegExp(`^kampung_broker_open_sockets ${stats.openSockets}$`, 'm'))
 
     // A good device connects and its reading is acknowledged (stored).
     const deviceStarted = Date.now()
