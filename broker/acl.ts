@@ -17,28 +17,75 @@ export type RefusalCause =
   | 'packet_too_large' // a packet whose declared size exceeds the frame limit: connection dropped
   | 'uplink_failed' // onUplink rejected: no PUBACK, the device resends
   | 'subscribe_topic' // SUBSCRIBE outside the device's own topics: granted 128
+  | 'connection_limit' // a socket over the total or per-address connection cap: closed at once
+  | 'partial_packet_timeout' // a packet (a CONNECT included) not complete within its deadline
 
 /**
- * A client id belongs to a device when it is the device id or `<id>-…` / `<id>:…`, so one device
- * may hold a few connections (e.g. `gw-01-uplink`) but can never take over another device's
- * session ([MQTT-3.1.4-2] disconnects the older client with the same id).
+ * The separator between an identity and the rest of a client id. Ids never contain it
+ * (ID_PATTERN: a-z, 0-9, '_' and '-'), so `<id>:<suffix>` names exactly one identity, while
+ * `soil-01` could be device `soil-01` or device `soil` with suffix `01`.
  */
-export function clientIdBelongsTo(clientId: string, deviceId: string): boolean {
-  return clientId === deviceId || clientId.startsWith(`${deviceId}-`) || clientId.startsWith(`${deviceId}:`)
+export const CLIENT_ID_SEPARATOR = ':'
+
+/** Whether a client id may be used by a principal; `legacy_separator`: `<id>-…` from a device. */
+export type ClientIdVerdict = 'own' | 'other' | 'legacy_separator'
+
+/**
+ * Which client ids a principal may connect with. A second connection with the same client id
+ * takes over the session ([MQTT-3.1.4-2]: the older client is disconnected, and a persistent
+ * session's queued downlink goes to the newcomer), so a client id must name its identity without
+ * doubt:
+ * - the principal's id itself, or `<id>:<anything>` (one device may hold several connections,
+ *   e.g. a gateway's `soil-01:gw` next to the node's own `soil-01`);
+ * - a device's `<id>-…` is refused (`legacy_separator`): `soil` must not become `soil-01`;
+ * - a `service` principal (the operator's own workers, configured as `ingest-1`, `ingest-1-peers`)
+ *   keeps `<id>-…` unless a longer registered id owns it: the longest registered id that the
+ *   client id equals or continues with `-` decides, so service `ingest` never takes `ingest-pump`.
+ */
+export function clientIdVerdict(
+  clientId: string,
+  principal: Pick<Device, 'id' | 'kind'>,
+  isRegistered: (id: string) => boolean,
+): ClientIdVerdict {
+  const id = principal.id
+  const separator = clientId.indexOf(CLIENT_ID_SEPARATOR)
+  if (separator !== -1) return clientId.slice(0, separator) === id ? 'own' : 'other'
+  if (clientId === id) return 'own'
+  if (!clientId.startsWith(`${id}-`)) return 'other'
+  if (principal.kind !== 'service') return 'legacy_separator'
+  // Longest first: the whole client id, then each prefix ending before a '-', down to the id.
+  for (let end = clientId.length; end > id.length; end = clientId.lastIndexOf('-', end - 1)) {
+    if (isRegistered(clientId.slice(0, end))) return 'other'
+  }
+  return 'own'
 }
 
-const SERVICE_PUBLISH_LEAVES = new Set(['errors', 'status', 'down'])
+const SERVICE_PUBLISH_LEAVES = new Set(['errors', 'down'])
 
-/** What a publish to `topic` by `principal` is: an uplink, another allowed publish, or refused. */
-export function classifyPublish(principal: Device, topic: string): 'uplink' | 'allowed' | 'refused' {
+/**
+ * What a publish to `topic` by `principal` is: an uplink, a status (the broker alone writes
+ * `…/status`: such a publish is acknowledged and dropped, so a device cannot mark itself online
+ * or offline, and the Mosquitto-era habit of announcing one's own status does not cost a
+ * connection), another allowed publish, or refused.
+ */
+export function classifyPublish(
+  principal: Device,
+  topic: string,
+): 'uplink' | 'status' | 'allowed' | 'refused' {
   if (principal.kind === 'service') {
     const parsed = parseDeviceTopic(topic)
-    return parsed && SERVICE_PUBLISH_LEAVES.has(parsed.leaf) ? 'allowed' : 'refused'
+    if (!parsed) return 'refused'
+    if (parsed.leaf === 'status') return 'status'
+    return SERVICE_PUBLISH_LEAVES.has(parsed.leaf) ? 'allowed' : 'refused'
   }
   // Exact matches only: `…/up/extra` sub-levels would be invisible to an ingest subscribed to
   // `kampung/+/+/up` and so would never be stored.
   if (topic === topics.up(principal.village, principal.id)) return 'uplink'
-  if (topic === topics.status(principal.village, principal.id)) return 'allowed'
+  if (topic === topics.status(principal.village, principal.id)) return 'status'
+  // A gateway's health report (queue depth, its nodes' links) has its own topic, so nothing it
+  // says about its nodes can read as the broker's online/offline of anyone.
+  if (principal.kind === 'gateway' && topic === topics.health(principal.village, principal.id))
+    return 'allowed'
   return 'refused'
 }
 

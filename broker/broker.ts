@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
@@ -5,9 +6,16 @@ import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'a
 import { getLogger } from '../src/log.ts'
 import type { Device, Registry } from '../src/registry/index.ts'
 import { isStatusTopic, parseDeviceTopic, statusMessage, topics } from '../src/telemetry/index.ts'
-import { canSubscribe, classifyPublish, clientIdBelongsTo, type RefusalCause, willAllowed } from './acl.ts'
+import {
+  CLIENT_ID_SEPARATOR,
+  canSubscribe,
+  classifyPublish,
+  clientIdVerdict,
+  type RefusalCause,
+  willAllowed,
+} from './acl.ts'
 import { type BrokerClusterOptions, type ClusterBackends, clusterDefaults, redisBackends } from './cluster.ts'
-import { guardSocket, PacketTooLargeError } from './frame-guard.ts'
+import { guardSocket, PacketTooLargeError, PartialPacketTimeoutError } from './frame-guard.ts'
 import {
   fastPathProblem,
   installedVersions,
@@ -41,6 +49,16 @@ export interface BrokerOptions {
   tls?: BrokerTlsOptions
   maxPayloadBytes: number
   connectTimeoutMs: number
+  /** Sockets held at once (plain and TLS); clamped below the process's open-file limit. */
+  maxConnections: number
+  /** Sockets held at once from one remote address. */
+  maxConnectionsPerAddress: number
+  /** Addresses the per-address cap does not apply to (the host itself). */
+  unlimitedAddresses: string[]
+  /** Largest CONNECT packet (remaining length): what a socket can make the broker buffer unauthenticated. */
+  maxConnectBytes: number
+  /** A packet started must be complete within this time (whatever the client's keepalive). */
+  partialPacketTimeoutMs: number
   registry: Registry
   /**
    * Awaited before a device's uplink is acknowledged (QoS 1 PUBACK); rejecting withholds the
@@ -80,8 +98,41 @@ export const defaultOptions = {
    * village's nodes while keeping a bad client from making the broker buffer megabytes.
    */
   maxPayloadBytes: 64 * 1024,
-  /** A socket that never sends CONNECT holds a file descriptor; aedes' default is 30 s. */
-  connectTimeoutMs: 30_000,
+  /**
+   * A socket that never completes its CONNECT holds a file descriptor and a parser; aedes'
+   * default is 30 s. A CONNECT is under 200 bytes: even over GPRS with a TLS handshake before it
+   * (also held to this time) it arrives within a few seconds.
+   */
+  connectTimeoutMs: 10_000,
+  /**
+   * Every socket is a file descriptor; past the process's limit nothing can be opened (not
+   * /health, not the store). A district is ~10 000 devices (bench/district.ts); the effective cap
+   * also leaves FD_RESERVE descriptors (or half, under a small `ulimit -n`) to HTTP, the store and
+   * InfluxDB. When full, the oldest socket that has not yet sent its CONNECT is closed to make
+   * room, so a flood of idle sockets cannot lock devices out.
+   */
+  maxConnections: 15_000,
+  /**
+   * A village gateway holds one connection per node plus its own (a few hundred); several
+   * villages may share one carrier-grade NAT address.
+   */
+  maxConnectionsPerAddress: 1_000,
+  /**
+   * The host itself: a TLS-terminating proxy in front of the broker, the operator's workers and
+   * benchmarks connect from here, all devices through one address. Other loopback addresses
+   * (127.0.0.2, …) are capped like any.
+   */
+  unlimitedAddresses: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
+  /**
+   * A device's CONNECT is its id, secret and perhaps a status will: well under 1 KiB. Bounds what
+   * an unauthenticated socket holds (2 000 partial CONNECTs: 8 MiB at most, not 147 MB).
+   */
+  maxConnectBytes: 4 * 1024,
+  /**
+   * A 64 KiB packet over GPRS (~4 KB/s) takes ~16 s. Without a deadline a keepalive-0 client could
+   * hold a partial packet (and its buffer) forever.
+   */
+  partialPacketTimeoutMs: 30_000,
   forwardUplinks: false,
   /**
    * Clustered, a QoS 1 publish is handed to Redis (queues of persistent subscribers, pub/sub)
@@ -106,6 +157,14 @@ export interface BrokerStats {
   /** Client and connection errors (garbage bytes, resets, timeouts) since start. */
   clientErrors: number
   connectedClients: number
+  /** Sockets held (plain and TLS, CONNECT sent or not). */
+  openSockets: number
+  /** The total cap in force: maxConnections, clamped to the open-file limit at start. */
+  maxConnections: number
+  /** Devices with at least one live connection (whose retained status is `online`). */
+  onlineDevices: number
+  /** Publishes to a status topic by a client (acknowledged and dropped: the broker writes status). */
+  statusIgnored: number
 }
 
 /** An authentication refusal carrying the MQTT 3.1.1 CONNACK return code for aedes. */
@@ -147,10 +206,22 @@ export class Broker {
   /** Uplink packets stored by onUplink, not to be fanned out again (see forwardUplinks). */
   private readonly consumed = new WeakSet<object>()
   private readonly willTopics = new WeakMap<Client, string>()
-  private readonly willPublished = new WeakSet<Client>()
   /** The guarded stream aedes sees has no address; keep it for logs. */
   private readonly remotes = new WeakMap<Client, string>()
+  /** Connected clients per device; a device is online while it has one. */
   private readonly online = new Map<string, Set<Client>>()
+  /** Clients whose disconnect was handled: a late clientReady must not bring them back. */
+  private readonly gone = new WeakSet<Client>()
+  /** Per device, a status write in flight and whether the state changed while it was. */
+  private readonly statusWrites = new Map<string, { again: boolean }>()
+  private statusIgnored = 0
+  /** Admitted sockets (raw TCP, also under TLS) by `address|port`, before release. */
+  private readonly sockets = new Map<string, Socket>()
+  /** Sockets that have not sent a complete CONNECT yet, oldest first (the ones shed when full). */
+  private readonly preConnect = new Map<string, Socket>()
+  private readonly perAddress = new Map<string, number>()
+  /** maxConnections clamped to the process's open-file limit at start. */
+  private connectionCap = 0
   private readonly once = new LogOnce()
   private readonly refused = Object.fromEntries(
     (
@@ -164,6 +235,8 @@ export class Broker {
         'packet_too_large',
         'uplink_failed',
         'subscribe_topic',
+        'connection_limit',
+        'partial_packet_timeout',
       ] as const
     ).map((cause) => [cause, 0]),
   ) as Record<RefusalCause, number>
@@ -196,9 +269,13 @@ export class Broker {
     this.fastPath = true
     const problem = fastPathProblem(installedVersions())
     if (problem) this.fastPathOff(problem)
+    this.connectionCap = connectionCap(this.opts.maxConnections)
     const aedesOptions: AedesOptions = {
       connectTimeout: this.opts.connectTimeoutMs,
       preConnect: (client, packet, done) => {
+        // No longer one of the idle sockets shed when the broker is full.
+        const key = this.remotes.get(client)
+        if (key) this.preConnect.delete(key)
         // The CONNECT packet is only visible here; authenticate needs its will topic.
         if (packet.will) this.willTopics.set(client, packet.will.topic)
         done(null, true)
@@ -212,11 +289,16 @@ export class Broker {
       authorizePublish: (client, packet, done) => {
         // Synchronous checks first; only an uplink waits (for the in-process ingest), with no
         // promise layer in between on this per-message path.
-        let uplink: { device: Device; bytes: Buffer } | undefined
+        let uplink: { device: Device; bytes: Buffer } | 'status' | undefined
         try {
-          uplink = this.checkPublish(client, packet.topic, packet.payload)
+          uplink = this.checkPublish(client, packet)
         } catch (err) {
           return done(err as Error)
+        }
+        if (uplink === 'status') {
+          // Acknowledged, never stored or forwarded: the broker alone writes `…/status`.
+          this.consumed.add(packet)
+          return done(null)
         }
         if (
           client &&
@@ -297,24 +379,35 @@ export class Broker {
     aedes.on('clientError', (client, err) => this.onClientError(client, err))
     aedes.on('connectionError', (client, err) => this.onClientError(client, err))
 
-    const maxRemainingBytes = this.opts.maxPayloadBytes + PACKET_OVERHEAD_BYTES
+    const limits = {
+      maxRemainingBytes: this.opts.maxPayloadBytes + PACKET_OVERHEAD_BYTES,
+      maxConnectBytes: this.opts.maxConnectBytes,
+      partialPacketTimeoutMs: this.opts.partialPacketTimeoutMs,
+    }
     const handle = (socket: Socket) => {
       socket.on('error', () => {}) // reported through aedes' clientError; never an uncaught error
-      const client = aedes.handle(guardSocket(socket, maxRemainingBytes))
+      // Over a cap (see admit) the socket is already closed.
+      if (socket.destroyed) return
+      const client = aedes.handle(guardSocket(socket, limits))
       if (this.fastPath) {
         // aedes' private parser (1.2.0); without one (another aedes), mqtt-packet alone parses.
         const parser = (client as unknown as { _parser?: MqttPacketParser })._parser
         if (!installPublishFastPath(parser))
           this.fastPathOff("aedes' client has no mqtt-packet parser with the internals it reads")
       }
-      if (socket.remoteAddress) this.remotes.set(client, `${socket.remoteAddress}:${socket.remotePort}`)
+      if (socket.remoteAddress) this.remotes.set(client, socketKey(socket))
     }
+    // Caps are applied on the raw TCP socket, before aedes (or a TLS handshake) spends anything.
+    const admit = (socket: Socket) => this.admit(socket)
     try {
-      this.servers.push(await listen(createServer(handle), this.opts.port, this.opts.host))
+      const plain = createServer(handle)
+      plain.prependListener('connection', admit)
+      this.servers.push(await listen(plain, this.opts.port, this.opts.host))
       const tls = this.opts.tls
       if (tls) {
         const [key, cert] = await Promise.all([readFile(tls.keyPath), readFile(tls.certPath)])
-        const server = createTlsServer({ key, cert }, handle)
+        const server = createTlsServer({ key, cert, handshakeTimeout: this.opts.connectTimeoutMs }, handle)
+        server.prependListener('connection', admit)
         server.on('tlsClientError', (err) => this.countClientError(`tls|${err.message}`, err))
         this.servers.push(await listen(server, tls.port, this.opts.host))
       }
@@ -322,7 +415,16 @@ export class Broker {
       await this.stop()
       throw err
     }
-    log.info({ port: this.port, tlsPort: this.tlsPort, host: this.opts.host }, 'broker listening')
+    log.info(
+      {
+        port: this.port,
+        tlsPort: this.tlsPort,
+        host: this.opts.host,
+        maxConnections: this.connectionCap,
+        maxConnectionsPerAddress: this.opts.maxConnectionsPerAddress,
+      },
+      'broker listening',
+    )
   }
 
   async stop(): Promise<void> {
@@ -338,6 +440,60 @@ export class Broker {
     await this.backends?.close()
     this.backends = undefined
     this.online.clear()
+    this.statusWrites.clear()
+  }
+
+  /**
+   * The total and per-address connection caps, on every accepted TCP socket (plain or TLS). Over
+   * the per-address cap, or with the broker full and no idle socket to shed, the newcomer is
+   * closed at once: its file descriptor is back before the next accept.
+   */
+  private admit(socket: Socket): void {
+    const address = socket.remoteAddress
+    // Reset before it was accepted: nothing to count, and no key to count it under.
+    if (address === undefined) {
+      socket.destroy()
+      return
+    }
+    const key = socketKey(socket)
+    const fromAddress = this.perAddress.get(address) ?? 0
+    if (
+      fromAddress >= this.opts.maxConnectionsPerAddress &&
+      !this.opts.unlimitedAddresses.includes(address)
+    ) {
+      this.refuse(
+        'connection_limit',
+        address,
+        `over ${this.opts.maxConnectionsPerAddress} connections from one address`,
+      )
+      socket.destroy()
+      return
+    }
+    if (this.sockets.size >= this.connectionCap) {
+      const [idleKey, idle] = this.preConnect.entries().next().value ?? []
+      this.refuse('connection_limit', address, `broker full (${this.connectionCap} connections)`)
+      if (!idle || idleKey === undefined) {
+        socket.destroy()
+        return
+      }
+      // The oldest socket still without a CONNECT makes room for the newcomer.
+      this.release(idleKey, idle)
+      idle.destroy()
+    }
+    this.sockets.set(key, socket)
+    this.preConnect.set(key, socket)
+    this.perAddress.set(address, fromAddress + 1)
+    socket.once('close', () => this.release(key, socket))
+  }
+
+  private release(key: string, socket: Socket): void {
+    if (this.sockets.get(key) !== socket) return
+    this.sockets.delete(key)
+    this.preConnect.delete(key)
+    const address = socket.remoteAddress ?? ''
+    const left = (this.perAddress.get(address) ?? 1) - 1
+    if (left > 0) this.perAddress.set(address, left)
+    else this.perAddress.delete(address)
   }
 
   /**
@@ -372,6 +528,10 @@ export class Broker {
       refused: { ...this.refused },
       clientErrors: this.clientErrors,
       connectedClients: this.aedes?.connectedClients ?? 0,
+      openSockets: this.sockets.size,
+      maxConnections: this.connectionCap,
+      onlineDevices: this.online.size,
+      statusIgnored: this.statusIgnored,
     }
   }
 
@@ -429,10 +589,7 @@ export class Broker {
       this.refuse('bad_credentials', username, 'unknown device or wrong secret')
       throw connackError(4, 'bad user name or password')
     }
-    if (!clientIdBelongsTo(client.id, device.id)) {
-      this.refuse('client_id_mismatch', device.id, `client id "${client.id}" is not "${device.id}[-:]…"`)
-      throw connackError(2, 'identifier rejected')
-    }
+    this.checkClientId(client.id, device)
     const willTopic = this.willTopics.get(client)
     if (!willAllowed(device, willTopic)) {
       this.refuse('will_not_allowed', device.id, `will topic "${willTopic}" is not its own status topic`)
@@ -458,18 +615,24 @@ export class Broker {
    */
   private checkPublish(
     client: Client | null,
-    topic: string,
-    payload: Buffer | string,
-  ): { device: Device; bytes: Buffer } | undefined {
+    packet: { topic: string; payload: Buffer | string; retain?: boolean },
+  ): { device: Device; bytes: Buffer } | 'status' | undefined {
+    const topic = packet.topic
     if (!client) {
-      // A stale will from a previous run: only a registered device's own status topic.
+      // A will left by a broker instance that died (clustered): only for a registered device's own
+      // status topic, and in the broker's words, as its own `offline` would have been.
       const parsed = parseDeviceTopic(topic)
       const device = parsed && this.opts.registry.getDevice(parsed.device)
-      if (parsed?.leaf === 'status' && device?.village === parsed.village) return undefined
+      if (parsed?.leaf === 'status' && device?.village === parsed.village) {
+        packet.payload = Buffer.from(statusMessage('offline', Date.now()))
+        packet.retain = true
+        return undefined
+      }
       throw new Error(`stale will on ${topic} refused`)
     }
     const principal = this.principals.get(client)
     if (!principal) throw new Error('publish from an unauthenticated client')
+    const payload = packet.payload
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload
     if (bytes.length > this.opts.maxPayloadBytes) {
       this.refuse('payload_too_large', principal.id, `payload over ${this.opts.maxPayloadBytes} bytes`, {
@@ -483,9 +646,34 @@ export class Broker {
       this.refuse('publish_topic', principal.id, `publish to ${topic}`, { topic })
       throw new AclRefusal(`${principal.id} may not publish to ${topic}`)
     }
-    // A will is published after the client started closing; the own-status check above passed.
-    if (client.closed) this.willPublished.add(client)
+    if (kind === 'status') {
+      // A will (published while the client closes) is not published at all: the broker writes
+      // `offline` itself once the device's last connection is gone (onClientDisconnect).
+      if (client.closed) throw new AclRefusal('a will on a status topic: the broker writes the status')
+      this.statusIgnored++
+      if (this.once.first(`${principal.id}|status_ignored`))
+        log.info(
+          { device: principal.id, topic },
+          'status publish from a client acknowledged and dropped: the broker alone writes …/status (logged once per device)',
+        )
+      return 'status'
+    }
     return kind === 'uplink' ? { device: principal, bytes } : undefined
+  }
+
+  /** Refuses (CONNACK 2) a client id that does not name the device without doubt (acl.ts). */
+  private checkClientId(clientId: string, device: Device): void {
+    const verdict = clientIdVerdict(clientId, device, (id) => this.opts.registry.getDevice(id) !== undefined)
+    if (verdict === 'own') return
+    const suffix = clientId.slice(device.id.length + 1)
+    this.refuse(
+      'client_id_mismatch',
+      device.id,
+      verdict === 'legacy_separator'
+        ? `client id "${clientId}" continues the device id with "-", which ids may contain; connect as "${device.id}${CLIENT_ID_SEPARATOR}${suffix}"`
+        : `client id "${clientId}" is not "${device.id}" or "${device.id}${CLIENT_ID_SEPARATOR}…"`,
+    )
+    throw connackError(2, 'identifier rejected')
   }
 
   private authorizeSubscribe(client: Client, topicFilter: string): boolean {
@@ -497,26 +685,30 @@ export class Broker {
     return false
   }
 
+  /**
+   * Connect, ready and disconnect can come in any order: aedes emits clientReady after the
+   * CONNACK and the session's queue are written, and a client that closes in between has its
+   * disconnect handled first. Such a client is not counted online; the retained status is then
+   * written from the set of live connections, not from the event that happened last.
+   */
   private onClientReady(client: Client): void {
     const principal = this.principals.get(client)
-    if (!principal) return
+    if (!principal || client.closed || this.gone.has(client)) return
     const clients = this.online.get(principal.id) ?? new Set()
     clients.add(client)
     this.online.set(principal.id, clients)
-    this.publishStatus(principal, 'online')
+    this.syncStatus(principal)
   }
 
   private onClientDisconnect(client: Client): void {
+    this.gone.add(client)
     const principal = this.principals.get(client)
     if (!principal) return
     const clients = this.online.get(principal.id)
-    clients?.delete(client)
-    // Still online through another connection (e.g. `gw-01-a` and `gw-01-b`).
-    if (clients && clients.size > 0) return
+    // Still online through another connection (e.g. `gw-01:a` and `gw-01:b`).
+    if (!clients?.delete(client) || clients.size > 0) return
     this.online.delete(principal.id)
-    // The device's own will just went to its status topic: keep its words, not ours.
-    if (this.willPublished.has(client)) return
-    this.publishStatus(principal, 'offline')
+    this.syncStatus(principal)
   }
 
   private fastPathOff(reason: string): void {
@@ -528,19 +720,41 @@ export class Broker {
     )
   }
 
-  private publishStatus(device: Device, state: 'online' | 'offline'): void {
+  /**
+   * Writes the device's retained status from its live connections. One write per device at a
+   * time: a change while one is in flight writes again after it, so the retained message always
+   * ends as the last state, whatever order aedes finishes the publishes in.
+   */
+  private syncStatus(device: Device): void {
+    const inFlight = this.statusWrites.get(device.id)
+    if (inFlight) {
+      inFlight.again = true
+      return
+    }
     if (!this.aedes) return
-    const topic = topics.status(device.village, device.id)
-    this.publish(topic, statusMessage(state, Date.now()), true).catch((err) => {
-      if (this.once.first(`status|${device.id}`))
-        log.warn({ device: device.id, err }, 'status publish failed')
-    })
+    const write = { again: false }
+    this.statusWrites.set(device.id, write)
+    const state = this.online.has(device.id) ? 'online' : 'offline'
+    this.publish(topics.status(device.village, device.id), statusMessage(state, Date.now()), true)
+      .catch((err) => {
+        if (this.once.first(`status|${device.id}`))
+          log.warn({ device: device.id, err }, 'status publish failed')
+      })
+      .finally(() => {
+        if (this.statusWrites.get(device.id) !== write) return
+        this.statusWrites.delete(device.id)
+        if (write.again) this.syncStatus(device)
+      })
   }
 
   private onClientError(client: Client, err: Error): void {
     const who = client.id ?? this.remotes.get(client) ?? 'unknown'
     if (err instanceof PacketTooLargeError) {
       this.refuse('packet_too_large', who, err.message)
+      return
+    }
+    if (err instanceof PartialPacketTimeoutError) {
+      this.refuse('partial_packet_timeout', who, err.message)
       return
     }
     // Refusals were counted and logged where they were decided.
@@ -572,4 +786,38 @@ function listen<S extends Server>(server: S, port: number, host: string): Promis
       resolve(server)
     })
   })
+}
+
+/** One connection's key: the raw socket and, under TLS, the TLS socket on it share it. */
+function socketKey(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`
+}
+
+/** The process's soft open-file limit (Linux `/proc/self/limits`), or undefined where unknown. */
+function openFileLimit(): number | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'))
+    const soft = Number(line?.split(/\s+/)[3])
+    return Number.isSafeInteger(soft) && soft > 0 ? soft : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Open files kept for everything but MQTT sockets: HTTP clients, SQLite, the spool, InfluxDB. */
+const FD_RESERVE = 2048
+
+/** maxConnections, leaving FD_RESERVE open files (or half of them, under a small limit). */
+function connectionCap(maxConnections: number): number {
+  const limit = openFileLimit()
+  if (limit === undefined) return maxConnections
+  const room = Math.max(Math.floor(limit / 2), limit - FD_RESERVE)
+  if (maxConnections <= room) return maxConnections
+  log.warn(
+    { maxConnections, openFileLimit: limit, cap: room },
+    'broker.maxConnections leaves too few open files for the rest of the service (ulimit -n): capped',
+  )
+  return room
 }

@@ -1,7 +1,9 @@
 export {
+  CLIENT_ID_SEPARATOR,
+  type ClientIdVerdict,
   canSubscribe,
   classifyPublish,
-  clientIdBelongsTo,
+  clientIdVerdict,
   type RefusalCause,
   willAllowed,
 } from './acl.ts'
@@ -13,4 +15,10 @@ export {
   defaultOptions,
   type OnUplink,
 } from './broker.ts'
-export { FrameGuard } from './frame-guard.ts'
+export {
+  FrameGuard,
+  type FrameLimits,
+  guardSocket,
+  PacketTooLargeError,
+  PartialPacketTimeoutError,
+} from './frame-guard.ts'

@@ -28,7 +28,7 @@ export type SubmitResult =
   | { ok: false; reason: 'unknown_device' | 'invalid' | 'queue_full' | 'stopped'; message: string }
 
 export interface GatewayOptions {
-  /** The gateway's own device (kind `gateway`): it publishes the health on its status topic. */
+  /** The gateway's own device (kind `gateway`): it publishes the health on its health topic. */
   gateway: { id: string; village: string; secret: string }
   /** Broker URL, e.g. `mqtt://broker.example:1883` or `mqtts://…`. */
   url: string
@@ -47,7 +47,7 @@ export interface GatewayOptions {
   maxPayloadBytes?: number
   /** Messages per second the whole gateway sends at most (a backlog drains at this pace). */
   maxMessagesPerSec?: number
-  /** How often the health is published (retained) on the gateway's status topic. */
+  /** How often the health is published (retained) on the gateway's health topic. */
   healthIntervalMs?: number
   /** How long stop() keeps forwarding before it closes; the rest stays queued on disk. */
   stopDrainTimeoutMs?: number
@@ -110,7 +110,7 @@ export interface GatewayHealth {
  * The village edge gateway: node readings go into the durable queue first, then out to the broker
  * with each node's own credentials; an entry leaves the queue only on the broker's PUBACK, which in
  * our system means the readings are stored. Health is published retained on the gateway's own
- * status topic.
+ * health topic (`kampung/<village>/<gateway>/health`); its online/offline is the broker's to say.
  */
 export class Gateway {
   private readonly opts: Required<Omit<GatewayOptions, 'clock'>> & { clock: () => number }
@@ -173,7 +173,7 @@ export class Gateway {
     const statusTopic = topics.status(o.gateway.village, o.gateway.id)
     this.own = new UplinkConnection({
       url: o.url,
-      clientId: `${o.gateway.id}-health`,
+      clientId: `${o.gateway.id}:health`,
       username: o.gateway.id,
       password: o.gateway.secret,
       will: { topic: statusTopic, payload: statusMessage('offline'), retain: true, qos: 1 },
@@ -286,6 +286,13 @@ export class Gateway {
     } else {
       this.log.info({ url: this.opts.url }, 'uplink connected')
     }
+    // Behind Mosquitto, which writes no statuses, this and the will are the gateway's online and
+    // offline; the embedded broker acknowledges and drops it (it writes `…/status` itself).
+    client.publish(
+      topics.status(this.opts.gateway.village, this.opts.gateway.id),
+      statusMessage('online', Date.now()),
+      { qos: 1, retain: true },
+    )
     this.publishHealth(client)
   }
 
@@ -310,7 +317,7 @@ export class Gateway {
         Object.entries(h.nodes).map(([id, n]) => [id, { state: n.state, sinceMs: n.sinceMs }]),
       ),
     }
-    client.publish(topics.status(this.opts.gateway.village, this.opts.gateway.id), JSON.stringify(payload), {
+    client.publish(topics.health(this.opts.gateway.village, this.opts.gateway.id), JSON.stringify(payload), {
       qos: 1,
       retain: true,
     })

@@ -260,9 +260,9 @@ export class NodeUplink {
     this.topic = topics.up(opts.village, opts.deviceId)
     this.conn = new UplinkConnection({
       url: opts.url,
-      // `<id>-gw`: the broker lets a device hold connections `<id>-…`, so a node that also talks
-      // to the broker directly is not kicked off by its gateway.
-      clientId: `${opts.deviceId}-gw`,
+      // `<id>:gw`: the broker lets a device hold connections `<id>:…` (ids never contain ':'), so
+      // a node that also talks to the broker directly is not kicked off by its gateway.
+      clientId: `${opts.deviceId}:gw`,
       username: opts.deviceId,
       password: opts.secret,
       connectTimeoutMs: opts.connectTimeoutMs,

@@ -245,6 +245,12 @@ export class KampungApp {
         tls: config.broker.tls,
         cluster: config.broker.cluster,
         maxPayloadBytes: config.broker.maxPayloadBytes,
+        connectTimeoutMs: config.broker.connectTimeoutMs,
+        maxConnections: config.broker.maxConnections,
+        maxConnectionsPerAddress: config.broker.maxConnectionsPerAddress,
+        unlimitedAddresses: config.broker.unlimitedAddresses,
+        maxConnectBytes: config.broker.maxConnectBytes,
+        partialPacketTimeoutMs: config.broker.partialPacketTimeoutMs,
         registry: this.registry,
         onRefused: (cause) => this.metrics.brokerRefusals.inc({ cause }),
         onStatus: this.alerts ? (topic, payload) => this.onBrokerStatus(topic, payload) : undefined,
@@ -256,6 +262,17 @@ export class KampungApp {
           : undefined,
       })
       await this.startPart(this.broker)
+      const broker = this.broker
+      this.metrics.gauge(
+        'kampung_broker_open_sockets',
+        'MQTT sockets held (CONNECT sent or not), against broker.maxConnections',
+        () => broker.stats().openSockets,
+      )
+      this.metrics.gauge(
+        'kampung_broker_online_devices',
+        'Devices with a live MQTT connection (retained status online)',
+        () => broker.stats().onlineDevices,
+      )
     }
     if (roles.api) {
       this.api = new ApiServer({

@@ -33,6 +33,23 @@ const brokerSchema = z
       .min(256)
       .max(16 * 1024 * 1024)
       .default(64 * 1024),
+    /** A socket must complete its CONNECT (and a TLS handshake) within this time. */
+    connectTimeoutMs: z.number().int().min(1000).max(300_000).default(10_000),
+    /** Sockets held at once; 2 048 open files (half, under a small `ulimit -n`) stay for the rest. */
+    maxConnections: z.number().int().min(1).max(1_000_000).default(15_000),
+    /** Sockets held at once from one remote address (a gateway holds one per node, plus one). */
+    maxConnectionsPerAddress: z.number().int().min(1).max(1_000_000).default(1_000),
+    /** Addresses without the per-address cap: the host itself (a TLS proxy in front, workers). */
+    unlimitedAddresses: z.array(z.string().min(1)).default(['127.0.0.1', '::1', '::ffff:127.0.0.1']),
+    /** Largest CONNECT packet: what an unauthenticated socket can make the broker buffer. */
+    maxConnectBytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(65_536)
+      .default(4 * 1024),
+    /** A started packet must be complete within this time, whatever the client's keepalive. */
+    partialPacketTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
     tls: tlsSchema.optional(),
     /**
      * Several broker instances behind one address share subscriptions, retained messages and

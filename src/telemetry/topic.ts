@@ -5,11 +5,12 @@
  *
  * - `up`: the device's readings (its payload format, see the registry);
  * - `errors`: what ingest rejected of its messages (a RejectionReport);
- * - `status`: retained `{"state": "online"|"offline", "atMs": …}` (the broker on connect and
- *   disconnect, the device's will, a gateway's health report);
+ * - `status`: retained `{"state": "online"|"offline", "atMs": …}`, written by the broker alone on
+ *   connect and disconnect (behind Mosquitto: the device's own announcement and its will);
+ * - `health`: a gateway's retained health report (queue, uplink, its nodes' links);
  * - `down`: commands to the device.
  */
-export const TOPIC_LEAVES = ['up', 'errors', 'status', 'down'] as const
+export const TOPIC_LEAVES = ['up', 'errors', 'status', 'health', 'down'] as const
 export type TopicLeaf = (typeof TOPIC_LEAVES)[number]
 
 const ROOT = 'kampung'
@@ -20,6 +21,7 @@ export const topics = {
   up: (village: string, device: string) => `${PREFIX}${village}/${device}/up`,
   errors: (village: string, device: string) => `${PREFIX}${village}/${device}/errors`,
   status: (village: string, device: string) => `${PREFIX}${village}/${device}/status`,
+  health: (village: string, device: string) => `${PREFIX}${village}/${device}/health`,
   down: (village: string, device: string) => `${PREFIX}${village}/${device}/down`,
   /** One leaf of every device of a village (`kampung/<village>/+/<leaf>`), or of every village. */
   filter: (leaf: TopicLeaf, village = '+') => `${PREFIX}${village}/+/${leaf}`,
@@ -79,7 +81,7 @@ export function statusMessage(state: DeviceStatus['state'], atMs?: number): stri
 
 /**
  * A status message (`kampung/<village>/<device>/status`, `{"state": "online"|"offline", "atMs": …}`;
- * a gateway's health report adds fields, which are ignored). Anything else is not a status:
+ * other fields are ignored). Anything else is not a status:
  * undefined, never an exception. Without `atMs` the status holds from `receivedAtMs`.
  */
 export function parseStatusMessage(

@@ -166,11 +166,12 @@ describe('Broker', () => {
     expect(result.stderr).toContain('Connection Refused: identifier rejected')
     expect(await refusedCode('soil-2', { clientId: 'soil-1' })).toBe(2)
     expect(await refusedCode('soil-2', { clientId: 'soil-2x' })).toBe(2)
-    // the device's own prefixes are fine
-    const a = await connected('soil-2', { clientId: 'soil-2-a' })
+    // `<id>:…` is the device's own; `<id>-…` is not (ids contain '-'), a service's is
+    expect(await refusedCode('soil-2', { clientId: 'soil-2-a' })).toBe(2)
     const b = await connected('soil-2', { clientId: 'soil-2:b' })
-    a.end()
+    const c = await connected('ingest', { clientId: 'ingest-c' })
     b.end()
+    c.end()
     expect(uplinks).toHaveLength(0)
   })
 
@@ -250,7 +251,7 @@ describe('Broker', () => {
       if (failures-- > 0) throw new Error('store down')
     }
     // mqtt.js with a persistent session resends unacknowledged QoS 1 messages after reconnecting
-    const client = connect('soil-1', { reconnectPeriod: 200, clean: false, clientId: 'soil-1-resend' })
+    const client = connect('soil-1', { reconnectPeriod: 200, clean: false, clientId: 'soil-1:resend' })
     const acked = new Promise<void>((resolve) =>
       client.publish(topics.up('desa-a', 'soil-1'), '{"n":2}', { qos: 1 }, () => resolve()),
     )
@@ -288,7 +289,7 @@ describe('Broker', () => {
     late.end()
   })
 
-  it('keeps a device’s own will on its status topic instead of "offline"', async () => {
+  it('writes its own "offline" in place of a device’s will on its status topic', async () => {
     const status = topics.status('desa-a', 'soil-1')
     const service = await connected('ingest', { clientId: 'ingest-will' })
     const seen: string[] = []
@@ -301,9 +302,10 @@ describe('Broker', () => {
     })
     await until('online', () => seen.some((s) => s.includes('online')))
     device.stream.destroy() // an unclean disconnect: the broker publishes the will
-    await until('will', () => seen.includes('{"state":"lost"}'))
+    await until('offline', () => seen.some((s) => s.includes('offline')))
     await sleep(200)
-    expect(seen.at(-1)).toBe('{"state":"lost"}')
+    expect(seen).not.toContain('{"state":"lost"}')
+    expect(JSON.parse(seen.at(-1)!)).toEqual({ state: 'offline', atMs: expect.any(Number) })
     service.end()
   })
 

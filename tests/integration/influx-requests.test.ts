@@ -150,7 +150,7 @@ describe('InfluxDB requests of the whole system, through a recording proxy (auth
       const now = Math.floor(Date.now() / MIN) * MIN
       const publish = async (device: string, secret: string, messages: object[]) => {
         const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${t.mqttPort}`, {
-          clientId: `${device}-${database}`,
+          clientId: `${device}:${database}`,
           username: device,
           password: secret,
         })

@@ -107,7 +107,7 @@ describe('broker and ingest as separate roles', () => {
       '-P',
       secrets.a!,
       '-i',
-      'a-sub',
+      'a:sub',
       '-t',
       `kampung/${V}/a/errors`,
       '-q',

@@ -15,6 +15,7 @@ describe('the topic scheme kampung/<village>/<device>/<leaf>', () => {
       'kampung/kemiren/soil-01/up',
       'kampung/kemiren/soil-01/errors',
       'kampung/kemiren/soil-01/status',
+      'kampung/kemiren/soil-01/health',
       'kampung/kemiren/soil-01/down',
     ])
     expect(topics.filter('up')).toBe('kampung/+/+/up')
