@@ -8,3 +8,4 @@ export {
 export { PeerAdoption, type PeerAdoptionOptions, workerStateTopic } from './peer-adoption.ts'
 export { type IngestOptions, type IngestOutcome, IngestPipeline, type RejectionReport } from './pipeline.ts'
 export { publishRejection, uplinkHandler } from './uplinks.ts'
+export { DeviceQuotas, defaultQuotaOptions, type QuotaKind, type QuotaOptions, type QuotaRefusal } from './quota.ts'

@@ -1,11 +1,19 @@
-import { timingSafeEqual } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import { KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
 import type { PayloadFormat } from '../telemetry/index.ts'
 import { type CapabilitySchema, migrate, schemaVersions } from './migrate.ts'
 import { registryTables } from './schema.ts'
-import { hashSecret, newSecret, sha256, verifyHash } from './secrets.ts'
+import { DeviceAuthLimits, type DeviceAuthLimitsOptions } from './auth-limits.ts'
+import {
+  DUMMY_DEVICE_HASH,
+  hashDeviceSecret,
+  isLegacyDeviceHash,
+  newSecret,
+  verifyDeviceHash,
+  verifyHash,
+} from './secrets.ts'
 import type { Device, DeviceKind, NewDevice, Village } from './types.ts'
 import { checkId, checkNewDevice } from './validate.ts'
 
@@ -20,16 +28,19 @@ export interface RegistryOptions {
    * needs: `SCHEMAS` from src/schemas.ts for all, `[]` for villages and devices only.
    */
   schemas: readonly CapabilitySchema[]
-  /**
-   * How long a successful secret check is remembered, so a village of devices reconnecting at
-   * once costs one scrypt each, not one per attempt. 0 disables the cache.
-   */
-  verifyCacheTtlMs?: number
+  /** Failure budgets and refusal time of `authenticateDevice` (config `deviceLimits.auth`). */
+  deviceAuth?: Partial<DeviceAuthLimitsOptions>
 }
 
 export const defaultRegistryOptions = {
-  verifyCacheTtlMs: 60_000,
+  deviceAuth: {},
 } satisfies Partial<RegistryOptions>
+
+/** What `authenticateDevice` decided. `throttled`: a failure budget is spent, nothing was checked. */
+export type DeviceAuthResult =
+  | { ok: true; device: Device }
+  | { ok: false; reason: 'bad_credentials' }
+  | { ok: false; reason: 'throttled'; retryAfterMs: number }
 
 interface DeviceRow {
   id: string
@@ -61,20 +72,15 @@ function notFound(id: string): KampungError {
   return new KampungError('unknown_device', `device "${id}" is not registered`, { retryable: false })
 }
 
-interface CachedVerification {
-  secretDigest: Buffer
-  device: Device
-  expiresAtMs: number
-}
-
-/** Villages, devices and their secrets, in SQLite. Secrets are stored only as scrypt hashes. */
+/** Villages, devices and their secrets, in SQLite. Secrets are stored only as hashes. */
 export class Registry {
   private readonly opts: Required<RegistryOptions>
   private db: Database.Database | undefined
-  private readonly verified = new Map<string, CachedVerification>()
+  private readonly limits: DeviceAuthLimits
 
   constructor(opts: RegistryOptions) {
     this.opts = { ...defaultRegistryOptions, ...opts }
+    this.limits = new DeviceAuthLimits(this.opts.deviceAuth)
   }
 
   start(): Promise<void> {
@@ -95,7 +101,6 @@ export class Registry {
   stop(): Promise<void> {
     this.db?.close()
     this.db = undefined
-    this.verified.clear()
     return Promise.resolve()
   }
 
@@ -148,9 +153,7 @@ export class Registry {
     checkNewDevice(input)
     this.assertCanAdd(input)
     const secret = newSecret()
-    const secretHash = await hashSecret(secret)
-    // Checked again after the await: another caller may have added the same id meanwhile.
-    this.assertCanAdd(input)
+    const secretHash = hashDeviceSecret(secret)
     const createdAtMs = Date.now()
     this.open()
       .prepare(
@@ -201,47 +204,67 @@ export class Registry {
     return rows.map(toDevice)
   }
 
-  /** Issues a new secret; the old one stops working at once (cached verifications included). */
+  /** Issues a new secret; the old one stops working at once. */
   async rotateSecret(id: string): Promise<string> {
-    if (!this.getDevice(id)) throw notFound(id)
     const secret = newSecret()
-    const secretHash = await hashSecret(secret)
-    this.verified.delete(id)
-    const result = this.open().prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(secretHash, id)
+    const result = this.open()
+      .prepare('UPDATE devices SET secret_hash = ? WHERE id = ?')
+      .run(hashDeviceSecret(secret), id)
     if (result.changes === 0) throw notFound(id)
     return secret
   }
 
   /**
-   * The device if `secret` is its current secret, else undefined (unknown id included).
-   * Gateways' HTTP API keys are their device secrets and are checked here too.
+   * The device if `secret` is its current secret, else undefined (unknown id included). No
+   * limits: transports call `authenticateDevice`. An unknown id is checked against a dummy hash
+   * (same HMAC, same compare) so it costs what a known id with a wrong secret costs. A legacy
+   * scrypt hash that matches is replaced by an HMAC one, unless the secret changed meanwhile.
    */
   async verifySecret(id: string, secret: string): Promise<Device | undefined> {
-    const digest = sha256(secret)
-    const cached = this.verified.get(id)
-    if (cached && cached.expiresAtMs > Date.now() && timingSafeEqual(cached.secretDigest, digest)) {
-      return cached.device
-    }
     const row = this.open().prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined
-    if (!row) return undefined
-    if (!(await verifyHash(secret, row.secret_hash))) return undefined
-    // The secret may have been rotated or the device removed while scrypt ran.
-    const current = this.open().prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined
-    if (!current || current.secret_hash !== row.secret_hash) return undefined
-    const device = toDevice(current)
-    if (this.opts.verifyCacheTtlMs > 0) {
-      this.verified.set(id, {
-        secretDigest: digest,
-        device,
-        expiresAtMs: Date.now() + this.opts.verifyCacheTtlMs,
-      })
+    const stored = row?.secret_hash ?? DUMMY_DEVICE_HASH
+    if (!isLegacyDeviceHash(stored)) return verifyDeviceHash(secret, stored) && row ? toDevice(row) : undefined
+    if (!(await verifyHash(secret, stored))) return undefined
+    // The secret may have been rotated or the device removed while scrypt ran: compare and swap.
+    const upgraded = this.open()
+      .prepare('UPDATE devices SET secret_hash = ? WHERE id = ? AND secret_hash = ?')
+      .run(hashDeviceSecret(secret), id, stored)
+    if (upgraded.changes === 0) return undefined
+    log.info({ device: id }, 'device secret hash upgraded from scrypt to hmac-sha256')
+    return this.getDevice(id)
+  }
+
+  /**
+   * Device authentication for every transport (MQTT CONNECT, HTTP device credentials): the
+   * failure budgets of `address` and `id` are reserved before the secret is checked, and every
+   * refusal takes at least `refusalMinMs` from the call, whichever path refused it.
+   */
+  async authenticateDevice(id: string, secret: string, address: string): Promise<DeviceAuthResult> {
+    const startedMs = performance.now()
+    const refuse = async <R extends DeviceAuthResult>(result: R): Promise<R> => {
+      const leftMs = this.limits.opts.refusalMinMs - (performance.now() - startedMs)
+      if (leftMs > 0) await sleep(leftMs)
+      return result
     }
-    return device
+    const attempt = this.limits.attempt(id, address)
+    if (!attempt.ok) return refuse({ ok: false, reason: 'throttled', retryAfterMs: attempt.retryAfterMs })
+    let device: Device | undefined
+    try {
+      device = await this.verifySecret(id, secret)
+    } catch (err) {
+      attempt.release() // the registry failed, not the caller
+      throw err
+    }
+    if (device) {
+      attempt.release()
+      return { ok: true, device }
+    }
+    attempt.fail()
+    return refuse({ ok: false, reason: 'bad_credentials' })
   }
 
   /** Returns whether a device was removed. */
   removeDevice(id: string): boolean {
-    this.verified.delete(id)
     return this.open().prepare('DELETE FROM devices WHERE id = ?').run(id).changes > 0
   }
 }
