@@ -76,7 +76,11 @@ export class KampungApp {
     this.config = config
     this.roles = roles
     const paths = resolvePaths(config)
-    this.registry = new Registry({ path: paths.registry, schemas: SCHEMAS, deviceAuth: config.deviceLimits.auth })
+    this.registry = new Registry({
+      path: paths.registry,
+      schemas: SCHEMAS,
+      deviceAuth: config.deviceLimits.auth,
+    })
     this.store =
       config.store.kind === 'influx'
         ? new SpoolingStore({ inner: new InfluxStore(config.store.influx), dir: paths.spoolDir })

@@ -91,11 +91,14 @@ export async function authenticate(
     return { kind: 'user', id: session.user, role: session.role }
   }
   const result =
-    creds && (await registry.authenticateDevice(creds.id, creds.secret, req.ip ?? req.socket.remoteAddress ?? ''))
+    creds &&
+    (await registry.authenticateDevice(creds.id, creds.secret, req.ip ?? req.socket.remoteAddress ?? ''))
   if (result?.ok) return result.device
   if (result?.reason === 'throttled') {
     res.set('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)))
-    res.status(429).json({ error: 'rate_limited', message: 'too many failed authentications: try again later' })
+    res
+      .status(429)
+      .json({ error: 'rate_limited', message: 'too many failed authentications: try again later' })
     return undefined
   }
   // A console page handles 401 itself (back to the login page); the header would open a dialog.

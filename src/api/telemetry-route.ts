@@ -106,7 +106,12 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
       if (outcome.retryAfterMs !== undefined) {
         res.set('Retry-After', String(Math.ceil(outcome.retryAfterMs / 1000)))
         const [refusal] = outcome.rejected
-        return fail(res, 429, { error: refusal!.reason, message: refusal!.message, accepted: 0, rejected: outcome.rejected })
+        return fail(res, 429, {
+          error: refusal!.reason,
+          message: refusal!.message,
+          accepted: 0,
+          rejected: outcome.rejected,
+        })
       }
       if (outcome.rejected.length === 0)
         return res.status(200).json({ accepted: outcome.accepted, rejected: [] })

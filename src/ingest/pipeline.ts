@@ -111,7 +111,10 @@ export class IngestPipeline {
       channels: device.channels,
     })
     const over = this.opts.quotas?.admit(device.id, readings.length, receivedAtMs)
-    if (over) return this.refuseOverQuota(device, over, source, transport, receivedAtMs, done)
+    if (over) {
+      this.refuseOverQuota(device, over, source, transport, receivedAtMs, done)
+      return
+    }
     batcher.add(readings, (failed, error) => {
       if (failed) return done(error)
       try {

@@ -55,10 +55,6 @@ export class DeviceQuotas {
     this.opts = { ...defaultQuotaOptions, ...opts }
   }
 
-  get enabled(): boolean {
-    return this.opts.messagesPerMinute > 0 || this.opts.readingsPerDay > 0
-  }
-
   /**
    * Admits one message of `readings` readings from `deviceId`, counting it, or returns why not
    * (nothing counted then). Counted when admitted: a message the store then fails is resent and

@@ -3,9 +3,9 @@ import Database from 'better-sqlite3'
 import { KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
 import type { PayloadFormat } from '../telemetry/index.ts'
+import { DeviceAuthLimits, type DeviceAuthLimitsOptions } from './auth-limits.ts'
 import { type CapabilitySchema, migrate, schemaVersions } from './migrate.ts'
 import { registryTables } from './schema.ts'
-import { DeviceAuthLimits, type DeviceAuthLimitsOptions } from './auth-limits.ts'
 import {
   DUMMY_DEVICE_HASH,
   hashDeviceSecret,
@@ -223,7 +223,8 @@ export class Registry {
   async verifySecret(id: string, secret: string): Promise<Device | undefined> {
     const row = this.open().prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined
     const stored = row?.secret_hash ?? DUMMY_DEVICE_HASH
-    if (!isLegacyDeviceHash(stored)) return verifyDeviceHash(secret, stored) && row ? toDevice(row) : undefined
+    if (!isLegacyDeviceHash(stored))
+      return verifyDeviceHash(secret, stored) && row ? toDevice(row) : undefined
     if (!(await verifyHash(secret, stored))) return undefined
     // The secret may have been rotated or the device removed while scrypt ran: compare and swap.
     const upgraded = this.open()

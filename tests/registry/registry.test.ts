@@ -129,9 +129,11 @@ describe('Registry', () => {
     const legacy = await hashSecret(secret) // what addDevice stored before (scrypt N=1024)
     expect(legacy).toMatch(/^scrypt\$1024\$8\$1\$/)
     const stored = () =>
-      (registry.database().prepare('SELECT secret_hash FROM devices WHERE id = ?').get('soil-1') as {
-        secret_hash: string
-      }).secret_hash
+      (
+        registry.database().prepare('SELECT secret_hash FROM devices WHERE id = ?').get('soil-1') as {
+          secret_hash: string
+        }
+      ).secret_hash
     registry.database().prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(legacy, 'soil-1')
     // a wrong secret is refused exactly as before, and leaves the hash alone
     expect(await registry.verifySecret('soil-1', `${secret}x`)).toBeUndefined()
