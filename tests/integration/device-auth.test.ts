@@ -336,13 +336,13 @@ describe('device authentication limits (kampung up, real broker)', () => {
       reconnectPeriod: 0,
     })
     clients.push(good)
-    let phase: 'baseline' | 'flood' | 'done' = 'baseline'
+    const state: { phase: 'baseline' | 'flood' | 'done' } = { phase: 'baseline' }
     const latencies: Record<'baseline' | 'flood', number[]> = { baseline: [], flood: [] }
     let sent = 0
     const publishing = (async () => {
       const pending: Promise<void>[] = []
-      while (phase !== 'done') {
-        const p = phase
+      while (state.phase !== 'done') {
+        const p = state.phase
         const i = sent++
         const t0 = performance.now()
         pending.push(
@@ -375,7 +375,7 @@ describe('device authentication limits (kampung up, real broker)', () => {
     const pid = app.child.pid!
     const cpuBefore = cpuSeconds(pid)
     const floodStarted = performance.now()
-    phase = 'flood'
+    state.phase = 'flood'
     // In a worker thread: the good device's PUBACK times are taken on this thread's event loop,
     // which must not be the one busy opening sockets.
     const flood = new Worker(FLOOD_WORKER, {
@@ -399,7 +399,7 @@ describe('device authentication limits (kampung up, real broker)', () => {
     await flood.terminate()
     const floodS = (performance.now() - floodStarted) / 1000
     const serviceCpuS = cpuSeconds(pid) - cpuBefore
-    phase = 'done'
+    state.phase = 'done'
     await publishing
 
     const throttled = codes['3'] ?? 0
