@@ -77,6 +77,9 @@ export class Registry {
   private readonly opts: Required<RegistryOptions>
   private db: Database.Database | undefined
   private readonly limits: DeviceAuthLimits
+  private prepared:
+    | { db: Database.Database; device: Database.Statement; secretHash: Database.Statement }
+    | undefined
 
   constructor(opts: RegistryOptions) {
     this.opts = { ...defaultRegistryOptions, ...opts }
@@ -190,8 +193,20 @@ export class Registry {
   }
 
   getDevice(id: string): Device | undefined {
-    const row = this.open().prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined
+    const row = this.statements().device.get(id) as DeviceRow | undefined
     return row && toDevice(row)
+  }
+
+  /** Prepared once per open file: every CONNECT and every HTTP device request reads here. */
+  private statements(): { device: Database.Statement; secretHash: Database.Statement } {
+    const db = this.open()
+    if (this.prepared?.db !== db)
+      this.prepared = {
+        db,
+        device: db.prepare('SELECT * FROM devices WHERE id = ?'),
+        secretHash: db.prepare('SELECT secret_hash FROM devices WHERE id = ?').pluck(),
+      }
+    return this.prepared
   }
 
   listDevices(filter: { village?: string } = {}): Device[] {
@@ -221,10 +236,11 @@ export class Registry {
    * scrypt hash that matches is replaced by an HMAC one, unless the secret changed meanwhile.
    */
   async verifySecret(id: string, secret: string): Promise<Device | undefined> {
-    const row = this.open().prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined
-    const stored = row?.secret_hash ?? DUMMY_DEVICE_HASH
+    // Only the hash: a refusal of a known id then reads what an unknown id's does, bar one string.
+    const known = this.statements().secretHash.get(id) as string | undefined
+    const stored = known ?? DUMMY_DEVICE_HASH
     if (!isLegacyDeviceHash(stored))
-      return verifyDeviceHash(secret, stored) && row ? toDevice(row) : undefined
+      return verifyDeviceHash(secret, stored) && known !== undefined ? this.getDevice(id) : undefined
     if (!(await verifyHash(secret, stored))) return undefined
     // The secret may have been rotated or the device removed while scrypt ran: compare and swap.
     const upgraded = this.open()
