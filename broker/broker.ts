@@ -458,7 +458,8 @@ export class Broker {
       this.refuse('will_not_allowed', device.id, `will topic "${willTopic}" is not its own status topic`)
       throw connackError(5, 'not authorized')
     }
-    if (!this.connections.admit(device.id, client)) {
+    // Service accounts (ingest and state workers, the CLI) share one credential across workers.
+    if (device.kind !== 'service' && !this.connections.admit(device.id, client)) {
       this.refuse('device_connection_cap', device.id, `over ${this.opts.maxConnectionsPerDevice} connections`)
       throw connackError(3, 'server unavailable')
     }
