@@ -168,11 +168,12 @@ describe('device authentication limits (kampung up, real broker)', () => {
     const registry = new Registry({ path: path.join(dataDir, 'registry.db'), schemas: SCHEMAS })
     await registry.start()
     registry.addVillage({ id: V, name: 'Licin' })
-    const add = async (id: string) => {
-      const { secret } = await registry.addDevice({ id, village: V, kind: 'soil', format: 'json' })
+    const add = async (id: string, kind: 'soil' | 'service' = 'soil') => {
+      const { secret } = await registry.addDevice({ id, village: V, kind, format: 'json' })
       secrets.set(id, secret)
     }
     for (const id of ['good-1', 'good-2', 'capped']) await add(id)
+    await add('svc', 'service')
     for (let i = 0; i < KNOWN; i++) await add(`known-${i}`)
     // Devices registered by the old code: their secrets stored as scrypt N=1024 hashes.
     const db = registry.database()
@@ -326,6 +327,16 @@ describe('device authentication limits (kampung up, real broker)', () => {
     expect(next.code).toBe(0)
     const metrics = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text()
     expect(metrics).toMatch(/kampung_broker_refusals_total\{cause="device_connection_cap"\} 32/)
+    // A service account is shared by ingest and state workers: not capped.
+    for (let i = 0; i < 12; i++) {
+      const r = await connectOnce(mqttPort, {
+        clientId: `svc-${i}`,
+        username: 'svc',
+        password: secrets.get('svc')!,
+      })
+      openSockets.push(r.socket)
+      expect(r.code).toBe(0)
+    }
   })
 
   it('throttles a flood of bad CONNECTs while a good device keeps its PUBACKs flowing', async () => {
