@@ -140,10 +140,14 @@ export class IngestPipeline {
     receivedAtMs: number,
     done: (error: unknown, outcome?: IngestOutcome) => void,
   ): void {
-    this.opts.metrics.quotaRefusals.inc({ quota: over.kind })
+    const { metrics } = this.opts
+    metrics.quotaRefusals.inc({ quota: over.kind })
     const rejected = [over.error]
     if (over.report) this.account(device, [], rejected, source, transport, receivedAtMs)
-    else this.opts.metrics.countMessage(transport, 'rejected')
+    else {
+      metrics.countMessage(transport, 'rejected')
+      metrics.readingsRejected.inc({ reason: over.error.reason })
+    }
     queueMicrotask(() => done(undefined, { accepted: 0, rejected, retryAfterMs: over.retryAfterMs }))
   }
 
