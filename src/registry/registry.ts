@@ -36,6 +36,12 @@ export const defaultRegistryOptions = {
   deviceAuth: {},
 } satisfies Partial<RegistryOptions>
 
+/** Legacy scrypt checks at once: two of libuv's four thread-pool threads, on a 2-core machine. */
+const LEGACY_CHECKS_AT_ONCE = 2
+/** Legacy checks waiting at most (~15 s of scrypt); beyond, refused as throttled. */
+const LEGACY_QUEUE_MAX = 10_000
+const LEGACY_QUEUE_RETRY_MS = 5_000
+
 /** What `authenticateDevice` decided. `throttled`: a failure budget is spent, nothing was checked. */
 export type DeviceAuthResult =
   | { ok: true; device: Device }
@@ -77,6 +83,8 @@ export class Registry {
   private readonly opts: Required<RegistryOptions>
   private db: Database.Database | undefined
   private readonly limits: DeviceAuthLimits
+  private legacyRunning = 0
+  private readonly legacyWaiting: Array<(release: () => void) => void> = []
   private prepared:
     | { db: Database.Database; device: Database.Statement; secretHash: Database.Statement }
     | undefined
@@ -236,11 +244,25 @@ export class Registry {
    * scrypt hash that matches is replaced by an HMAC one, unless the secret changed meanwhile.
    */
   async verifySecret(id: string, secret: string): Promise<Device | undefined> {
+    return this.checkSecret(id, secret)
+  }
+
+  /**
+   * Synchronous for HMAC hashes (and unknown ids): the failure budget reserved for the check is
+   * given back before any other attempt runs, so a reconnect storm of thousands of good devices
+   * from one address never sees its budget taken by its own checks in flight. A promise only for
+   * a legacy scrypt hash (the thread pool), whose reservation is held while it runs.
+   */
+  private checkSecret(id: string, secret: string): Device | undefined | Promise<Device | undefined> {
     // Only the hash: a refusal of a known id then reads what an unknown id's does, bar one string.
     const known = this.statements().secretHash.get(id) as string | undefined
     const stored = known ?? DUMMY_DEVICE_HASH
     if (!isLegacyDeviceHash(stored))
       return verifyDeviceHash(secret, stored) && known !== undefined ? this.getDevice(id) : undefined
+    return this.checkLegacy(id, secret, stored)
+  }
+
+  private async checkLegacy(id: string, secret: string, stored: string): Promise<Device | undefined> {
     if (!(await verifyHash(secret, stored))) return undefined
     // The secret may have been rotated or the device removed while scrypt ran: compare and swap.
     const upgraded = this.open()
@@ -258,26 +280,64 @@ export class Registry {
    */
   async authenticateDevice(id: string, secret: string, address: string): Promise<DeviceAuthResult> {
     const startedMs = performance.now()
-    const refuse = async <R extends DeviceAuthResult>(result: R): Promise<R> => {
-      const leftMs = this.limits.opts.refusalMinMs - (performance.now() - startedMs)
-      if (leftMs > 0) await sleep(leftMs)
-      return result
-    }
+    const decided = this.decide(id, secret, address)
+    const result = decided instanceof Promise ? await decided : decided
+    const leftMs = this.limits.opts.refusalMinMs - (performance.now() - startedMs)
+    if (!result.ok && leftMs > 0) await sleep(leftMs)
+    return result
+  }
+
+  /** Synchronous unless the stored hash is a legacy scrypt one. */
+  private decide(id: string, secret: string, address: string): DeviceAuthResult | Promise<DeviceAuthResult> {
+    const stored = this.statements().secretHash.get(id) as string | undefined
+    if (stored !== undefined && isLegacyDeviceHash(stored)) return this.decideLegacy(id, secret, address)
     const attempt = this.limits.attempt(id, address)
-    if (!attempt.ok) return refuse({ ok: false, reason: 'throttled', retryAfterMs: attempt.retryAfterMs })
-    let device: Device | undefined
+    if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterMs: attempt.retryAfterMs }
+    const device = this.checkSecret(id, secret) as Device | undefined // HMAC or unknown: synchronous
+    if (device) attempt.release()
+    else attempt.fail()
+    return device ? { ok: true, device } : { ok: false, reason: 'bad_credentials' }
+  }
+
+  /**
+   * A legacy scrypt check waits for one of `LEGACY_CHECKS_AT_ONCE` slots before its budget is
+   * reserved: the reservation is then held for one scrypt only, so the first reconnect after an
+   * upgrade of many devices behind one address is serialised rather than throttled, and scrypt
+   * never takes the whole thread pool (file and DNS work run there too).
+   */
+  private async decideLegacy(id: string, secret: string, address: string): Promise<DeviceAuthResult> {
+    const release = await this.legacySlot()
+    if (!release) return { ok: false, reason: 'throttled', retryAfterMs: LEGACY_QUEUE_RETRY_MS }
     try {
-      device = await this.verifySecret(id, secret)
-    } catch (err) {
-      attempt.release() // the registry failed, not the caller
-      throw err
+      const attempt = this.limits.attempt(id, address)
+      if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterMs: attempt.retryAfterMs }
+      let device: Device | undefined
+      try {
+        device = await this.checkSecret(id, secret)
+      } catch (err) {
+        attempt.release() // the registry failed, not the caller
+        throw err
+      }
+      if (device) attempt.release()
+      else attempt.fail()
+      return device ? { ok: true, device } : { ok: false, reason: 'bad_credentials' }
+    } finally {
+      release()
     }
-    if (device) {
-      attempt.release()
-      return { ok: true, device }
+  }
+
+  private legacySlot(): Promise<(() => void) | false> {
+    const release = (): void => {
+      const next = this.legacyWaiting.shift()
+      if (next) next(release)
+      else this.legacyRunning--
     }
-    attempt.fail()
-    return refuse({ ok: false, reason: 'bad_credentials' })
+    if (this.legacyRunning < LEGACY_CHECKS_AT_ONCE) {
+      this.legacyRunning++
+      return Promise.resolve(release)
+    }
+    if (this.legacyWaiting.length >= LEGACY_QUEUE_MAX) return Promise.resolve(false)
+    return new Promise((resolve) => this.legacyWaiting.push(resolve))
   }
 
   /** Returns whether a device was removed. */

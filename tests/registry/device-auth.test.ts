@@ -117,4 +117,30 @@ describe('Registry.authenticateDevice', () => {
     expect((await registry.authenticateDevice('soil-1', 'old-secret', '10.0.0.9')).ok).toBe(false)
     expect((await registry.authenticateDevice('soil-1', 'old-secret', '10.0.0.8')).ok).toBe(true)
   })
+
+  it('lets a storm of good devices from one address in, HMAC and legacy scrypt alike', async () => {
+    // burst 5 per address: successes must never be starved by their own checks in flight
+    const db = registry.database()
+    const devices: Array<[string, string]> = []
+    for (let i = 0; i < 40; i++) {
+      const { secret: s } = await registry.addDevice({
+        id: `n-${i}`,
+        village: 'desa-a',
+        kind: 'soil',
+        format: 'json',
+      })
+      devices.push([`n-${i}`, s])
+    }
+    for (let i = 0; i < 20; i++) {
+      const legacy = `legacy-${i}`
+      devices[i]![1] = legacy
+      db.prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(await hashSecret(legacy), `n-${i}`)
+    }
+    const results = await Promise.all(
+      devices.map(([id, s]) => registry.authenticateDevice(id, s, '10.0.0.7')),
+    )
+    expect(results.filter((r) => r.ok)).toHaveLength(40)
+    const hashes = db.prepare("SELECT secret_hash FROM devices WHERE id LIKE 'n-%'").pluck().all() as string[]
+    expect(hashes.every((h) => h.startsWith('hmac-sha256$'))).toBe(true)
+  })
 })
