@@ -269,7 +269,7 @@ export class Registry {
       .prepare('UPDATE devices SET secret_hash = ? WHERE id = ? AND secret_hash = ?')
       .run(hashDeviceSecret(secret), id, stored)
     if (upgraded.changes === 0) return undefined
-    log.info({ device: id }, 'device secret hash upgraded from scrypt to hmac-sha256')
+    log.debug({ device: id }, 'device secret hash upgraded from scrypt to hmac-sha256')
     return this.getDevice(id)
   }
 
