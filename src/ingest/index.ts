@@ -7,5 +7,11 @@ export {
 } from './mqtt-consumer.ts'
 export { PeerAdoption, type PeerAdoptionOptions, workerStateTopic } from './peer-adoption.ts'
 export { type IngestOptions, type IngestOutcome, IngestPipeline, type RejectionReport } from './pipeline.ts'
+export {
+  DeviceQuotas,
+  defaultQuotaOptions,
+  type QuotaKind,
+  type QuotaOptions,
+  type QuotaRefusal,
+} from './quota.ts'
 export { publishRejection, uplinkHandler } from './uplinks.ts'
-export { DeviceQuotas, defaultQuotaOptions, type QuotaKind, type QuotaOptions, type QuotaRefusal } from './quota.ts'
