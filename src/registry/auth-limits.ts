@@ -20,8 +20,9 @@ export interface DeviceAuthLimitsOptions {
   /**
    * Failed authentications one device id may have, from any address (guessing spread over many
    * hosts). Unknown ids get budgets exactly like registered ones, else the throttling itself
-   * would tell which ids exist. An attacker who knows an id can keep that device out while the
-   * attack lasts: the price of refusing guesses before checking them.
+   * would tell which ids exist. An id's budget does not apply from the address it last
+   * authenticated from, so an attacker elsewhere who knows the id cannot keep the device out (a
+   * device whose address changed, e.g. behind carrier NAT, can be kept out while the attack lasts).
    */
   perDevice: FailureBudget
   /**
@@ -108,6 +109,8 @@ export class DeviceAuthLimits {
   readonly opts: DeviceAuthLimitsOptions
   private readonly byAddress: FailureBuckets
   private readonly byDevice: FailureBuckets
+  /** The address each id last authenticated from: successes only, so registered ids only. */
+  private readonly lastGoodAddress = new Map<string, string>()
 
   constructor(opts: Partial<DeviceAuthLimitsOptions> = {}) {
     this.opts = { ...defaultDeviceAuthLimits, ...opts }
@@ -123,7 +126,8 @@ export class DeviceAuthLimits {
   attempt(id: string, address: string, nowMs = Date.now()): AuthAttempt {
     if (!this.byAddress.reserve(address, nowMs))
       return { ok: false, retryAfterMs: this.byAddress.waitMs(address, nowMs) }
-    if (!this.byDevice.reserve(id, nowMs)) {
+    const perDevice = this.lastGoodAddress.get(id) !== address
+    if (perDevice && !this.byDevice.reserve(id, nowMs)) {
       this.byAddress.refund(address, nowMs)
       return { ok: false, retryAfterMs: this.byDevice.waitMs(id, nowMs) }
     }
@@ -135,7 +139,8 @@ export class DeviceAuthLimits {
         settled = true
         const now = Date.now()
         this.byAddress.refund(address, now)
-        this.byDevice.refund(id, now)
+        if (perDevice) this.byDevice.refund(id, now)
+        this.lastGoodAddress.set(id, address)
       },
       fail: () => {
         settled = true

@@ -41,6 +41,27 @@ describe('DeviceAuthLimits', () => {
     }
   })
 
+  it('an id under attack from elsewhere still gets in from the address it last succeeded from', () => {
+    const limits = new DeviceAuthLimits({
+      perAddress: { burst: 1000, perMinute: 60 },
+      perDevice: { burst: 3, perMinute: 1 },
+    })
+    const good = limits.attempt('soil-1', '10.0.0.1', 0)
+    if (!good.ok) throw new Error('first attempt refused')
+    good.release()
+    for (let i = 0; i < 3; i++) {
+      const a = limits.attempt('soil-1', '10.6.6.6', 0)
+      if (a.ok) a.fail()
+    }
+    expect(limits.attempt('soil-1', '10.6.6.6', 0).ok).toBe(false)
+    expect(limits.attempt('soil-1', '10.0.0.7', 0).ok).toBe(false) // a new address: the id's budget applies
+    const again = limits.attempt('soil-1', '10.0.0.1', 0)
+    expect(again.ok).toBe(true)
+    // failures from the trusted address spend only that address's budget, not the id's
+    if (again.ok) again.fail()
+    expect(limits.attempt('soil-1', '10.0.0.1', 0).ok).toBe(true)
+  })
+
   it('forgets regained budgets first and stays bounded under a flood of distinct ids', () => {
     const limits = new DeviceAuthLimits({
       perAddress: { burst: 1_000_000, perMinute: 60 },
