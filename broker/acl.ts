@@ -12,6 +12,8 @@ export type RefusalCause =
   | 'client_id_mismatch' // CONNACK 2: the client id belongs to another identity
   | 'will_not_allowed' // CONNACK 5: a will aimed anywhere but the device's own status topic
   | 'auth_unavailable' // CONNACK 3: the registry failed (retryable for the device)
+  | 'auth_throttled' // CONNACK 3: the address's or id's failure budget is spent; secret not checked
+  | 'device_connection_cap' // CONNACK 3: the device already holds maxConnectionsPerDevice connections
   | 'publish_topic' // PUBLISH outside the device's own topics
   | 'payload_too_large' // PUBLISH over maxPayloadBytes
   | 'packet_too_large' // a packet whose declared size exceeds the frame limit: connection dropped

@@ -4,7 +4,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer } from 'node:tls'
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes'
 import { getLogger } from '../src/log.ts'
-import type { Device, Registry } from '../src/registry/index.ts'
+import type { Device, DeviceAuthResult, Registry } from '../src/registry/index.ts'
 import { isStatusTopic, parseDeviceTopic, statusMessage, topics } from '../src/telemetry/index.ts'
 import {
   CLIENT_ID_SEPARATOR,
@@ -15,6 +15,7 @@ import {
   willAllowed,
 } from './acl.ts'
 import { type BrokerClusterOptions, type ClusterBackends, clusterDefaults, redisBackends } from './cluster.ts'
+import { DeviceConnections } from './device-connections.ts'
 import { guardSocket, PacketTooLargeError, PartialPacketTimeoutError } from './frame-guard.ts'
 import {
   fastPathProblem,
@@ -84,6 +85,8 @@ export interface BrokerOptions {
    * (mqemitter-redis + aedes-persistence-redis). Without it, all of that lives in this process.
    */
   cluster?: Partial<BrokerClusterOptions> & { redisUrl: string }
+  /** Open connections one device (one credential) may hold; more are refused with CONNACK 3. */
+  maxConnectionsPerDevice: number
 }
 
 /** Every tunable, with the reason for its default. */
@@ -134,6 +137,11 @@ export const defaultOptions = {
    */
   partialPacketTimeoutMs: 30_000,
   forwardUplinks: false,
+  /**
+   * A node needs one connection, a gateway a few (`gw-01-a`, `gw-01-b`); a reconnect over a
+   * half-open socket reuses its client id and is not counted twice. One credential held 2 000.
+   */
+  maxConnectionsPerDevice: 8,
   /**
    * Clustered, a QoS 1 publish is handed to Redis (queues of persistent subscribers, pub/sub)
    * before its PUBACK. Redis that does not answer in this time drops the client unacknowledged
@@ -230,6 +238,8 @@ export class Broker {
         'client_id_mismatch',
         'will_not_allowed',
         'auth_unavailable',
+        'auth_throttled',
+        'device_connection_cap',
         'publish_topic',
         'payload_too_large',
         'packet_too_large',
@@ -243,9 +253,11 @@ export class Broker {
   private clientErrors = 0
   /** The PUBLISH fast path goes on every client's parser; off (said once) when it cannot. */
   private fastPath = false
+  private readonly connections: DeviceConnections
 
   constructor(opts: Partial<BrokerOptions> & { registry: Registry }) {
     this.opts = { ...defaultOptions, ...opts }
+    this.connections = new DeviceConnections(this.opts.maxConnectionsPerDevice)
   }
 
   /** The plain MQTT port actually listened on (useful with port 0). */
@@ -441,6 +453,7 @@ export class Broker {
     this.backends = undefined
     this.online.clear()
     this.statusWrites.clear()
+    this.connections.clear()
   }
 
   /**
@@ -578,22 +591,34 @@ export class Broker {
       this.refuse('bad_credentials', username || client.id, 'no username or password')
       throw connackError(4, 'bad user name or password')
     }
-    let device: Device | undefined
+    // Failure budgets per address and id, equal-time refusals: src/registry/auth-limits.ts.
+    const address = (client.conn as Partial<Socket>).remoteAddress ?? 'unknown'
+    let result: DeviceAuthResult
     try {
-      device = await this.opts.registry.verifySecret(username, password.toString('utf8'))
+      result = await this.opts.registry.authenticateDevice(username, password.toString('utf8'), address)
     } catch (err) {
       this.refuse('auth_unavailable', username, 'registry failed', { err })
       throw connackError(3, 'server unavailable')
     }
-    if (!device) {
+    if (!result.ok && result.reason === 'throttled') {
+      this.refuse('auth_throttled', address, 'too many failed authentications', { device: username })
+      throw connackError(3, 'server unavailable')
+    }
+    if (!result.ok) {
       this.refuse('bad_credentials', username, 'unknown device or wrong secret')
       throw connackError(4, 'bad user name or password')
     }
+    const device = result.device
     this.checkClientId(client.id, device)
     const willTopic = this.willTopics.get(client)
     if (!willAllowed(device, willTopic)) {
       this.refuse('will_not_allowed', device.id, `will topic "${willTopic}" is not its own status topic`)
       throw connackError(5, 'not authorized')
+    }
+    // Service accounts (ingest and state workers, the CLI) share one credential across workers.
+    if (device.kind !== 'service' && !this.connections.admit(device.id, client)) {
+      this.refuse('device_connection_cap', device.id, `over ${this.opts.maxConnectionsPerDevice} connections`)
+      throw connackError(3, 'server unavailable')
     }
     this.principals.set(client, device)
   }

@@ -11,6 +11,7 @@ import { ApiServer } from './api/index.ts'
 import { type Config, resolvePaths } from './config.ts'
 import { KampungError } from './errors.ts'
 import {
+  DeviceQuotas,
   IngestPipeline,
   type MqttConnection,
   MqttConsumer,
@@ -75,7 +76,11 @@ export class KampungApp {
     this.config = config
     this.roles = roles
     const paths = resolvePaths(config)
-    this.registry = new Registry({ path: paths.registry, schemas: SCHEMAS })
+    this.registry = new Registry({
+      path: paths.registry,
+      schemas: SCHEMAS,
+      deviceAuth: config.deviceLimits.auth,
+    })
     this.store =
       config.store.kind === 'influx'
         ? new SpoolingStore({ inner: new InfluxStore(config.store.influx), dir: paths.spoolDir })
@@ -87,6 +92,7 @@ export class KampungApp {
       batchMaxWaitMs: config.ingest.batchMaxWaitMs,
       maxPendingReadings: config.ingest.maxPendingReadings,
       maxWritesInFlight: config.ingest.maxWritesInFlight,
+      quotas: new DeviceQuotas(config.deviceLimits.quota),
       reportRejected: (device, report) => {
         if (this.broker) this.broker.publishError(device, report)
         else if (this.mqttIngest) publishRejection(this.mqttIngest, device, report)
@@ -251,6 +257,7 @@ export class KampungApp {
         unlimitedAddresses: config.broker.unlimitedAddresses,
         maxConnectBytes: config.broker.maxConnectBytes,
         partialPacketTimeoutMs: config.broker.partialPacketTimeoutMs,
+        maxConnectionsPerDevice: config.deviceLimits.maxConnectionsPerDevice,
         registry: this.registry,
         onRefused: (cause) => this.metrics.brokerRefusals.inc({ cause }),
         onStatus: this.alerts ? (topic, payload) => this.onBrokerStatus(topic, payload) : undefined,

@@ -216,6 +216,47 @@ const consoleSchema = z
   })
   .strict()
 
+/** A budget of failures: `burst` at once, regaining `perMinute`. */
+const failureBudgetSchema = z
+  .object({
+    burst: z.number().int().min(1).max(1_000_000),
+    perMinute: z.number().min(0.01).max(1_000_000),
+  })
+  .strict()
+
+/**
+ * Limits per device and per client address (src/registry/auth-limits.ts, broker/device-connections.ts,
+ * src/ingest/quota.ts): authentication failures, connections, messages and readings.
+ */
+const deviceLimitsSchema = z
+  .object({
+    auth: z
+      .object({
+        /** Failed device authentications per client address (MQTT and HTTP together). */
+        perAddress: failureBudgetSchema.default({ burst: 60, perMinute: 60 }),
+        /** Failed authentications per device id, from any address; unknown ids alike. */
+        perDevice: failureBudgetSchema.default({ burst: 20, perMinute: 10 }),
+        /** Every refusal answered no sooner than this: known and unknown ids take the same time. */
+        refusalMinMs: z.number().int().min(0).max(5_000).default(50),
+      })
+      .strict()
+      .prefault({}),
+    /** Open MQTT connections one device credential may hold. */
+    maxConnectionsPerDevice: z.number().int().min(1).max(10_000).default(8),
+    quota: z
+      .object({
+        /** Messages per minute per device, MQTT and HTTP together; 0: no rate limit. */
+        messagesPerMinute: z.number().min(0).max(1_000_000).default(0),
+        /** Messages at once before the rate applies. */
+        messagesBurst: z.number().int().min(1).max(1_000_000).default(600),
+        /** Readings stored per device per Asia/Jakarta day; 0: no daily limit. */
+        readingsPerDay: z.number().int().min(0).max(1_000_000_000).default(250_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+
 export const configSchema = z
   .object({
     dataDir: z.string().default('./data'),
@@ -230,6 +271,7 @@ export const configSchema = z
     console: consoleSchema.prefault({}),
     /** Smart Farming alerts and irrigation advice (src/alerts). */
     alerts: alertsSchema.prefault({}),
+    deviceLimits: deviceLimitsSchema.prefault({}),
   })
   .strict()
 

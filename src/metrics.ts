@@ -57,6 +57,13 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly quotaRefusals = new Counter({
+    name: 'kampung_quota_refusals_total',
+    help: 'Messages refused because their device was over a quota (rate: messages per minute, daily: readings per day)',
+    labelNames: ['quota'] as const,
+    registers: [this.registry],
+  })
+
   readonly storeWriteSeconds = new Histogram({
     name: 'kampung_store_write_seconds',
     help: 'Latency of one batch write to the telemetry store (including spooling)',

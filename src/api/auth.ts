@@ -123,8 +123,18 @@ export async function authenticate(
     }
     return { kind: 'user', id: session.user, role: session.role }
   }
-  const caller = creds && (await registry.verifySecret(creds.id, creds.secret))
-  if (caller) return caller
+  const result =
+    creds &&
+    (await registry.authenticateDevice(creds.id, creds.secret, req.ip ?? req.socket.remoteAddress ?? ''))
+  if (result?.ok) return result.device
+  if (result?.reason === 'throttled') {
+    refuseBody(req, res)
+    res.set('Retry-After', String(Math.ceil(result.retryAfterMs / 1000)))
+    res
+      .status(429)
+      .json({ error: 'rate_limited', message: 'too many failed authentications: try again later' })
+    return undefined
+  }
   refuseBody(req, res)
   // A console page handles 401 itself (back to the login page); the header would open a dialog.
   if (!session && !req.get(CONSOLE_HEADER)) res.set('WWW-Authenticate', 'Basic realm="smart-kampung"')

@@ -43,13 +43,11 @@ export function importRouter(opts: ImportRouteOptions): Router {
       res.set('Cache-Control', 'no-store').json(result)
     } catch (err) {
       if (err instanceof ImportError)
-        return res
-          .status(400)
-          .json({
-            error: err.code,
-            message: `nothing imported: ${err.problems.length} problem(s)`,
-            problems: err.problems,
-          })
+        return res.status(400).json({
+          error: err.code,
+          message: `nothing imported: ${err.problems.length} problem(s)`,
+          problems: err.problems,
+        })
       sendError(res, err)
     }
   })

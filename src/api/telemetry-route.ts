@@ -116,6 +116,16 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
           outcome ? resolve(outcome) : reject(err),
         ),
       )
+      if (outcome.retryAfterMs !== undefined) {
+        res.set('Retry-After', String(Math.ceil(outcome.retryAfterMs / 1000)))
+        const [refusal] = outcome.rejected
+        return fail(res, 429, {
+          error: refusal!.reason,
+          message: refusal!.message,
+          accepted: 0,
+          rejected: outcome.rejected,
+        })
+      }
       if (uplink && outcome.accepted === 0 && outcome.rejected.length === 0) {
         return fail(res, 422, {
           error: 'empty_uplink',

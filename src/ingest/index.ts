@@ -13,4 +13,11 @@ export {
   type RejectionReport,
   reportedErrors,
 } from './pipeline.ts'
+export {
+  DeviceQuotas,
+  defaultQuotaOptions,
+  type QuotaKind,
+  type QuotaOptions,
+  type QuotaRefusal,
+} from './quota.ts'
 export { publishRejection, uplinkHandler } from './uplinks.ts'

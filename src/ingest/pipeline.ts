@@ -6,6 +6,7 @@ import type { TelemetryStore } from '../store/index.ts'
 import type { DecodeError, Reading } from '../telemetry/index.ts'
 import { decode } from '../telemetry/index.ts'
 import { WriteBatcher } from './batcher.ts'
+import type { DeviceQuotas, QuotaRefusal } from './quota.ts'
 
 export interface IngestOptions {
   store: TelemetryStore
@@ -17,6 +18,8 @@ export interface IngestOptions {
   maxWritesInFlight?: number
   /** Tell the device what was rejected (its MQTT errors topic); must not throw. */
   reportRejected?: (device: Device, report: RejectionReport) => void
+  /** Per-device message-rate and daily-volume quotas (src/ingest/quota.ts). */
+  quotas?: DeviceQuotas
 }
 
 /** What a device (or gateway) is told about the parts of a message that were refused. */
@@ -31,6 +34,8 @@ export interface RejectionReport {
 export interface IngestOutcome {
   accepted: number
   rejected: DecodeError[]
+  /** Set when the whole message was refused by a quota: when the device may send again. */
+  retryAfterMs?: number
 }
 
 /** Errors listed in one report at most; a payload with 10 000 bad entries gets a summary line. */
@@ -121,6 +126,11 @@ export class IngestPipeline {
       receivedAtMs,
       channels: device.channels,
     })
+    const over = this.opts.quotas?.admit(device.id, readings.length, receivedAtMs)
+    if (over) {
+      this.refuseOverQuota(device, over, source, transport, receivedAtMs, done)
+      return
+    }
     batcher.add(readings, (failed, error) => {
       if (failed) return done(error)
       try {
@@ -131,6 +141,30 @@ export class IngestPipeline {
       }
       done(undefined, { accepted: readings.length, rejected: errors })
     })
+  }
+
+  /**
+   * A message over its device's quota: acknowledged (it was received and will not become
+   * storable by resending it) but not stored, counted, and the reason on the device's errors
+   * topic (at most once per quota every few seconds, so a flood does not double the broker's work).
+   */
+  private refuseOverQuota(
+    device: Device,
+    over: QuotaRefusal,
+    source: string,
+    transport: string,
+    receivedAtMs: number,
+    done: (error: unknown, outcome?: IngestOutcome) => void,
+  ): void {
+    const { metrics } = this.opts
+    metrics.quotaRefusals.inc({ quota: over.kind })
+    const rejected = [over.error]
+    if (over.report) this.account(device, [], rejected, source, transport, receivedAtMs)
+    else {
+      metrics.countMessage(transport, 'rejected')
+      metrics.readingsRejected.inc({ reason: over.error.reason })
+    }
+    queueMicrotask(() => done(undefined, { accepted: 0, rejected, retryAfterMs: over.retryAfterMs }))
   }
 
   private stored(format: string, readings: readonly Reading[]): void {

@@ -1,11 +1,19 @@
-import { timingSafeEqual } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import { KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
 import type { PayloadFormat } from '../telemetry/index.ts'
+import { DeviceAuthLimits, type DeviceAuthLimitsOptions } from './auth-limits.ts'
 import { type CapabilitySchema, migrate, schemaVersions } from './migrate.ts'
 import { registryTables } from './schema.ts'
-import { hashSecret, newSecret, sha256, verifyHash } from './secrets.ts'
+import {
+  DUMMY_DEVICE_HASH,
+  hashDeviceSecret,
+  isLegacyDeviceHash,
+  newSecret,
+  verifyDeviceHash,
+  verifyHash,
+} from './secrets.ts'
 import type { Device, DeviceKind, NewDevice, Village } from './types.ts'
 import { checkId, checkNewDevice } from './validate.ts'
 
@@ -20,16 +28,25 @@ export interface RegistryOptions {
    * needs: `SCHEMAS` from src/schemas.ts for all, `[]` for villages and devices only.
    */
   schemas: readonly CapabilitySchema[]
-  /**
-   * How long a successful secret check is remembered, so a village of devices reconnecting at
-   * once costs one scrypt each, not one per attempt. 0 disables the cache.
-   */
-  verifyCacheTtlMs?: number
+  /** Failure budgets and refusal time of `authenticateDevice` (config `deviceLimits.auth`). */
+  deviceAuth?: Partial<DeviceAuthLimitsOptions>
 }
 
 export const defaultRegistryOptions = {
-  verifyCacheTtlMs: 60_000,
+  deviceAuth: {},
 } satisfies Partial<RegistryOptions>
+
+/** Legacy scrypt checks at once: two of libuv's four thread-pool threads, on a 2-core machine. */
+const LEGACY_CHECKS_AT_ONCE = 2
+/** Legacy checks waiting at most (~15 s of scrypt); beyond, refused as throttled. */
+const LEGACY_QUEUE_MAX = 10_000
+const LEGACY_QUEUE_RETRY_MS = 5_000
+
+/** What `authenticateDevice` decided. `throttled`: a failure budget is spent, nothing was checked. */
+export type DeviceAuthResult =
+  | { ok: true; device: Device }
+  | { ok: false; reason: 'bad_credentials' }
+  | { ok: false; reason: 'throttled'; retryAfterMs: number }
 
 interface DeviceRow {
   id: string
@@ -61,20 +78,20 @@ function notFound(id: string): KampungError {
   return new KampungError('unknown_device', `device "${id}" is not registered`, { retryable: false })
 }
 
-interface CachedVerification {
-  secretDigest: Buffer
-  device: Device
-  expiresAtMs: number
-}
-
-/** Villages, devices and their secrets, in SQLite. Secrets are stored only as scrypt hashes. */
+/** Villages, devices and their secrets, in SQLite. Secrets are stored only as hashes. */
 export class Registry {
   private readonly opts: Required<RegistryOptions>
   private db: Database.Database | undefined
-  private readonly verified = new Map<string, CachedVerification>()
+  private readonly limits: DeviceAuthLimits
+  private legacyRunning = 0
+  private readonly legacyWaiting: Array<(release: () => void) => void> = []
+  private prepared:
+    | { db: Database.Database; device: Database.Statement; secretHash: Database.Statement }
+    | undefined
 
   constructor(opts: RegistryOptions) {
     this.opts = { ...defaultRegistryOptions, ...opts }
+    this.limits = new DeviceAuthLimits(this.opts.deviceAuth)
   }
 
   start(): Promise<void> {
@@ -95,7 +112,6 @@ export class Registry {
   stop(): Promise<void> {
     this.db?.close()
     this.db = undefined
-    this.verified.clear()
     return Promise.resolve()
   }
 
@@ -148,9 +164,7 @@ export class Registry {
     checkNewDevice(input)
     this.assertCanAdd(input)
     const secret = newSecret()
-    const secretHash = await hashSecret(secret)
-    // Checked again after the await: another caller may have added the same id meanwhile.
-    this.assertCanAdd(input)
+    const secretHash = hashDeviceSecret(secret)
     const createdAtMs = Date.now()
     this.open()
       .prepare(
@@ -191,7 +205,7 @@ export class Registry {
     })
     if (problems.length) throw new KampungError('invalid_devices', problems.join('\n'), { retryable: false })
     const secrets = inputs.map(() => newSecret())
-    const hashes = await Promise.all(secrets.map((s) => hashSecret(s)))
+    const hashes = secrets.map((s) => hashDeviceSecret(s))
     const db = this.open()
     const insert = db.prepare(
       `INSERT INTO devices (id, village, kind, format, channels, lat, lon, secret_hash, created_at_ms)
@@ -234,8 +248,20 @@ export class Registry {
   }
 
   getDevice(id: string): Device | undefined {
-    const row = this.open().prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined
+    const row = this.statements().device.get(id) as DeviceRow | undefined
     return row && toDevice(row)
+  }
+
+  /** Prepared once per open file: every CONNECT and every HTTP device request reads here. */
+  private statements(): { device: Database.Statement; secretHash: Database.Statement } {
+    const db = this.open()
+    if (this.prepared?.db !== db)
+      this.prepared = {
+        db,
+        device: db.prepare('SELECT * FROM devices WHERE id = ?'),
+        secretHash: db.prepare('SELECT secret_hash FROM devices WHERE id = ?').pluck(),
+      }
+    return this.prepared
   }
 
   listDevices(filter: { village?: string } = {}): Device[] {
@@ -248,47 +274,121 @@ export class Registry {
     return rows.map(toDevice)
   }
 
-  /** Issues a new secret; the old one stops working at once (cached verifications included). */
+  /** Issues a new secret; the old one stops working at once. */
   async rotateSecret(id: string): Promise<string> {
-    if (!this.getDevice(id)) throw notFound(id)
     const secret = newSecret()
-    const secretHash = await hashSecret(secret)
-    this.verified.delete(id)
-    const result = this.open().prepare('UPDATE devices SET secret_hash = ? WHERE id = ?').run(secretHash, id)
+    const result = this.open()
+      .prepare('UPDATE devices SET secret_hash = ? WHERE id = ?')
+      .run(hashDeviceSecret(secret), id)
     if (result.changes === 0) throw notFound(id)
     return secret
   }
 
   /**
-   * The device if `secret` is its current secret, else undefined (unknown id included).
-   * Gateways' HTTP API keys are their device secrets and are checked here too.
+   * The device if `secret` is its current secret, else undefined (unknown id included). No
+   * limits: transports call `authenticateDevice`. An unknown id is checked against a dummy hash
+   * (same HMAC, same compare) so it costs what a known id with a wrong secret costs. A legacy
+   * scrypt hash that matches is replaced by an HMAC one, unless the secret changed meanwhile.
    */
   async verifySecret(id: string, secret: string): Promise<Device | undefined> {
-    const digest = sha256(secret)
-    const cached = this.verified.get(id)
-    if (cached && cached.expiresAtMs > Date.now() && timingSafeEqual(cached.secretDigest, digest)) {
-      return cached.device
+    return this.checkSecret(id, secret)
+  }
+
+  /**
+   * Synchronous for HMAC hashes (and unknown ids): the failure budget reserved for the check is
+   * given back before any other attempt runs, so a reconnect storm of thousands of good devices
+   * from one address never sees its budget taken by its own checks in flight. A promise only for
+   * a legacy scrypt hash (the thread pool), whose reservation is held while it runs.
+   */
+  private checkSecret(id: string, secret: string): Device | undefined | Promise<Device | undefined> {
+    // Only the hash: a refusal of a known id then reads what an unknown id's does, bar one string.
+    const known = this.statements().secretHash.get(id) as string | undefined
+    const stored = known ?? DUMMY_DEVICE_HASH
+    if (!isLegacyDeviceHash(stored))
+      return verifyDeviceHash(secret, stored) && known !== undefined ? this.getDevice(id) : undefined
+    return this.checkLegacy(id, secret, stored)
+  }
+
+  private async checkLegacy(id: string, secret: string, stored: string): Promise<Device | undefined> {
+    if (!(await verifyHash(secret, stored))) return undefined
+    // The secret may have been rotated or the device removed while scrypt ran: compare and swap.
+    const upgraded = this.open()
+      .prepare('UPDATE devices SET secret_hash = ? WHERE id = ? AND secret_hash = ?')
+      .run(hashDeviceSecret(secret), id, stored)
+    if (upgraded.changes === 0) return undefined
+    log.debug({ device: id }, 'device secret hash upgraded from scrypt to hmac-sha256')
+    return this.getDevice(id)
+  }
+
+  /**
+   * Device authentication for every transport (MQTT CONNECT, HTTP device credentials): the
+   * failure budgets of `address` and `id` are reserved before the secret is checked, and every
+   * refusal takes at least `refusalMinMs` from the call, whichever path refused it.
+   */
+  async authenticateDevice(id: string, secret: string, address: string): Promise<DeviceAuthResult> {
+    const startedMs = performance.now()
+    const decided = this.decide(id, secret, address)
+    const result = decided instanceof Promise ? await decided : decided
+    const leftMs = this.limits.opts.refusalMinMs - (performance.now() - startedMs)
+    if (!result.ok && leftMs > 0) await sleep(leftMs)
+    return result
+  }
+
+  /** Synchronous unless the stored hash is a legacy scrypt one. */
+  private decide(id: string, secret: string, address: string): DeviceAuthResult | Promise<DeviceAuthResult> {
+    const stored = this.statements().secretHash.get(id) as string | undefined
+    if (stored !== undefined && isLegacyDeviceHash(stored)) return this.decideLegacy(id, secret, address)
+    const attempt = this.limits.attempt(id, address)
+    if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterMs: attempt.retryAfterMs }
+    const device = this.checkSecret(id, secret) as Device | undefined // HMAC or unknown: synchronous
+    if (device) attempt.release()
+    else attempt.fail()
+    return device ? { ok: true, device } : { ok: false, reason: 'bad_credentials' }
+  }
+
+  /**
+   * A legacy scrypt check waits for one of `LEGACY_CHECKS_AT_ONCE` slots before its budget is
+   * reserved: the reservation is then held for one scrypt only, so the first reconnect after an
+   * upgrade of many devices behind one address is serialised rather than throttled, and scrypt
+   * never takes the whole thread pool (file and DNS work run there too).
+   */
+  private async decideLegacy(id: string, secret: string, address: string): Promise<DeviceAuthResult> {
+    const release = await this.legacySlot()
+    if (!release) return { ok: false, reason: 'throttled', retryAfterMs: LEGACY_QUEUE_RETRY_MS }
+    try {
+      const attempt = this.limits.attempt(id, address)
+      if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfterMs: attempt.retryAfterMs }
+      let device: Device | undefined
+      try {
+        device = await this.checkSecret(id, secret)
+      } catch (err) {
+        attempt.release() // the registry failed, not the caller
+        throw err
+      }
+      if (device) attempt.release()
+      else attempt.fail()
+      return device ? { ok: true, device } : { ok: false, reason: 'bad_credentials' }
+    } finally {
+      release()
     }
-    const row = this.open().prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined
-    if (!row) return undefined
-    if (!(await verifyHash(secret, row.secret_hash))) return undefined
-    // The secret may have been rotated or the device removed while scrypt ran.
-    const current = this.open().prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined
-    if (!current || current.secret_hash !== row.secret_hash) return undefined
-    const device = toDevice(current)
-    if (this.opts.verifyCacheTtlMs > 0) {
-      this.verified.set(id, {
-        secretDigest: digest,
-        device,
-        expiresAtMs: Date.now() + this.opts.verifyCacheTtlMs,
-      })
+  }
+
+  private legacySlot(): Promise<(() => void) | false> {
+    const release = (): void => {
+      const next = this.legacyWaiting.shift()
+      if (next) next(release)
+      else this.legacyRunning--
     }
-    return device
+    if (this.legacyRunning < LEGACY_CHECKS_AT_ONCE) {
+      this.legacyRunning++
+      return Promise.resolve(release)
+    }
+    if (this.legacyWaiting.length >= LEGACY_QUEUE_MAX) return Promise.resolve(false)
+    return new Promise((resolve) => this.legacyWaiting.push(resolve))
   }
 
   /** Returns whether a device was removed. */
   removeDevice(id: string): boolean {
-    this.verified.delete(id)
     return this.open().prepare('DELETE FROM devices WHERE id = ?').run(id).changes > 0
   }
 }

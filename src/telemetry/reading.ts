@@ -37,6 +37,8 @@ export type RejectReason =
   | 'unauthorized'
   | 'unknown_device'
   | 'unknown_format'
+  | 'rate_limited' // the device is over its message-rate quota (src/ingest/quota.ts)
+  | 'quota_exceeded' // the device is over its daily volume of readings
 
 export interface DecodeResult {
   readings: Reading[]

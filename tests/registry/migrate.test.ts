@@ -45,7 +45,7 @@ describe('schema migrations keyed by capability', () => {
   })
 
   async function open(file: string, schemas: readonly CapabilitySchema[] = SCHEMAS): Promise<Registry> {
-    const registry = new Registry({ path: file, schemas, verifyCacheTtlMs: 0 })
+    const registry = new Registry({ path: file, schemas })
     await registry.start()
     return registry
   }
