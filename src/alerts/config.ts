@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { type CropId, SOIL_TEXTURE_IDS, type SoilTexture } from '../agronomy/index.ts'
+import { SOIL_TEXTURE_IDS, type SoilTexture } from '../agronomy/index.ts'
 import { partitionSchema } from './partition.ts'
 import { diseaseRiskSchema } from './rules/disease.ts'
 import { heatStressSchema } from './rules/heat.ts'
