@@ -2,7 +2,7 @@ import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Device } from '../registry/index.ts'
-import type { TelemetryStore } from '../store/index.ts'
+import type { RefusedReading, TelemetryStore } from '../store/index.ts'
 import type { DecodeError, Reading } from '../telemetry/index.ts'
 import { decode } from '../telemetry/index.ts'
 import { WriteBatcher } from './batcher.ts'
@@ -104,16 +104,21 @@ export class IngestPipeline {
       device: device.id,
       receivedAtMs,
       channels: device.channels,
+      retentionMs: this.opts.store.retentionMs,
     })
-    batcher.add(readings, (failed, error) => {
+    batcher.add(readings, (failed, error, refused) => {
       if (failed) return done(error)
+      let stored = readings
+      let rejected = errors
+      // The store refused some readings for good (the rest are stored): acknowledge, and report them.
+      if (refused && refused.length > 0) ({ stored, rejected } = withoutRefused(readings, errors, refused))
       try {
-        if (readings.length > 0) this.stored(device.format, readings)
-        this.account(device, readings, errors, source, transport, receivedAtMs)
+        if (stored.length > 0) this.stored(device.format, stored)
+        this.account(device, stored, rejected, source, transport, receivedAtMs)
       } catch (err) {
         return done(err)
       }
-      done(undefined, { accepted: readings.length, rejected: errors })
+      done(undefined, { accepted: stored.length, rejected })
     })
   }
 
@@ -167,4 +172,26 @@ export class IngestPipeline {
       this.log.warn({ err, device: device.id }, 'could not report rejected readings')
     }
   }
+}
+
+/** A message's readings without those the store refused, which join its errors (`store_refused`). */
+function withoutRefused(
+  readings: Reading[],
+  errors: DecodeError[],
+  refused: readonly RefusedReading[],
+): { stored: Reading[]; rejected: DecodeError[] } {
+  const byIndex = new Map(refused.map((r) => [r.index, r.message]))
+  const stored: Reading[] = []
+  const rejected = [...errors]
+  readings.forEach((r, i) => {
+    const message = byIndex.get(i)
+    if (message === undefined) stored.push(r)
+    else
+      rejected.push({
+        path: '$',
+        reason: 'store_refused',
+        message: `${r.quantity} of sensor ${r.sensor} at ${new Date(r.timeMs).toISOString()}: ${message}`,
+      })
+  })
+  return { stored, rejected }
 }

@@ -188,6 +188,10 @@ export class SpoolingStore implements TelemetryStore {
     return this.inner.count(q)
   }
 
+  get retentionMs(): number | undefined {
+    return this.inner.retentionMs
+  }
+
   spoolDepth(): SpoolDepth {
     return { ...this.depth }
   }
