@@ -170,7 +170,9 @@ export class Collector {
     note?: string,
   ): boolean {
     const problem =
-      checkSensor(sensor) ?? checkValue(quantity, value) ?? checkTime(timeMs, this.ctx.receivedAtMs, this.ctx.retentionMs)
+      checkSensor(sensor) ??
+      checkValue(quantity, value) ??
+      checkTime(timeMs, this.ctx.receivedAtMs, this.ctx.retentionMs)
     if (problem) {
       const where = key === undefined ? path : childPath(path, key)
       this.error(where, problem.reason, note ? `${problem.message} (${note})` : problem.message)

@@ -2,7 +2,12 @@ import { KampungError } from '../../errors.ts'
 import type { Reading } from '../../telemetry/index.ts'
 import { isQuantity } from '../../telemetry/index.ts'
 import { InFlight } from '../in-flight.ts'
-import { type ReadingQuery, type RefusedReading, StorePartialWriteError, type TelemetryStore } from '../types.ts'
+import {
+  type ReadingQuery,
+  type RefusedReading,
+  StorePartialWriteError,
+  type TelemetryStore,
+} from '../types.ts'
 import {
   InfluxClient,
   type InfluxConnectionOptions,
@@ -98,7 +103,8 @@ export function durationMs(duration: string): number | undefined {
     w: 604_800_000,
   }
   let total = 0
-  for (const [, n, unit] of duration.matchAll(/(\d+)(ns|u|µ|ms|s|m|h|d|w)/g)) total += Number(n) * unitMs[unit!]!
+  for (const [, n, unit] of duration.matchAll(/(\d+)(ns|u|µ|ms|s|m|h|d|w)/g))
+    total += Number(n) * unitMs[unit!]!
   return total > 0 ? total : undefined
 }
 
