@@ -204,7 +204,8 @@ export class WriteBatcher {
       while (k < w.length && w[k]!.endSeq <= seq) k++
       const waiter = w[k]
       if (!waiter || seq < waiter.startSeq) continue
-      ;(waiter.refused ??= []).push({ index: seq - waiter.startSeq, message: r.message })
+      waiter.refused ??= []
+      waiter.refused.push({ index: seq - waiter.startSeq, message: r.message })
     }
   }
 }
