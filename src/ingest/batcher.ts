@@ -16,6 +16,8 @@ export interface BatcherOptions {
    */
   maxWritesInFlight?: number
   onWrite?: (readings: number, seconds: number) => void
+  /** A store write failed (not a partial write): its messages are not acknowledged. */
+  onWriteFailed?: (error: unknown) => void
 }
 
 /**
@@ -157,6 +159,7 @@ export class WriteBatcher {
         error instanceof StorePartialWriteError
           ? { startSeq, endSeq, failed: false, refused: error.refusedReadings }
           : { startSeq, endSeq, failed: true, error }
+      if (outcome.failed) this.opts.onWriteFailed?.(error)
     }
     this.outcomes.set(startSeq, outcome)
     this.settle()

@@ -1,3 +1,4 @@
+import { KampungError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
@@ -47,6 +48,8 @@ export class IngestPipeline {
   private readonly log: Logger
   private batcher: WriteBatcher | undefined
   private readonly storedListeners: Array<(readings: readonly Reading[]) => void> = []
+  /** The store's last write failed (a full disk, InfluxDB down without a spool): since when, why. */
+  private writeFault: { code: string; error: string; sinceMs: number } | undefined
 
   constructor(opts: IngestOptions) {
     this.opts = opts
@@ -61,7 +64,27 @@ export class IngestPipeline {
       maxWaitMs: this.opts.batchMaxWaitMs,
       maxPending: this.opts.maxPendingReadings,
       maxWritesInFlight: this.opts.maxWritesInFlight,
-      onWrite: (_n, seconds) => metrics.storeWriteSeconds.observe(seconds),
+      onWrite: (_n, seconds) => {
+        metrics.storeWriteSeconds.observe(seconds)
+        if (this.writeFault) {
+          this.log.info(
+            { code: this.writeFault.code, failedForMs: Date.now() - this.writeFault.sinceMs },
+            'store writes succeed again',
+          )
+          this.writeFault = undefined
+        }
+      },
+      onWriteFailed: (error) => {
+        const code = error instanceof KampungError ? error.code : 'store_failed'
+        metrics.storeWriteFailures.inc({ code })
+        if (!this.writeFault) {
+          this.log.error(
+            { code, err: String(error) },
+            'store write failed; its messages are not acknowledged',
+          )
+          this.writeFault = { code, error: String(error), sinceMs: Date.now() }
+        }
+      },
     })
     metrics.gauge(
       'kampung_ingest_pending_readings',
@@ -77,6 +100,11 @@ export class IngestPipeline {
 
   get pending(): number {
     return this.batcher?.pending ?? 0
+  }
+
+  /** Set while store writes fail (since the last failure no write succeeded), for /health. */
+  storeWriteFault(): { code: string; error: string; sinceMs: number } | undefined {
+    return this.writeFault ? { ...this.writeFault } : undefined
   }
 
   /**

@@ -76,6 +76,10 @@ CREATE TABLE IF NOT EXISTS dead_batches (
   readings TEXT NOT NULL,
   error TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS probe (
+  id INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL
+);
 `
 
 /** Compact on-disk form of a reading: [timeMs, village, device, sensor, quantity, value]. */
@@ -251,14 +255,10 @@ export class SpoolingStore implements TelemetryStore {
     // Straight to the peer unless it is known to be down: also while the spool still drains (points
     // are keyed, so the order in which batches land does not matter), and while the spool's own
     // disk is full, so a local disk problem never blocks writes to a healthy peer.
-    if (this.innerStarted && !this.peerFault) {
+    const tryPeer = this.innerStarted && !this.peerFault
+    if (tryPeer) {
       try {
-        await this.inner.write(readings)
-        this.options.onWrite?.({
-          path: 'direct',
-          readings: readings.length,
-          durationMs: performance.now() - started,
-        })
+        await this.writeDirect(readings, started)
         return
       } catch (err) {
         if (!isRetryable(err)) throw err
@@ -268,8 +268,18 @@ export class SpoolingStore implements TelemetryStore {
     try {
       this.append(readings)
     } catch (err) {
+      const fault = this.localDiskFailed(err)
+      // The spool's disk cannot take them: the peer is the only way, and it may be back by now.
+      if (!tryPeer && this.innerStarted) {
+        try {
+          await this.writeDirect(readings, started)
+          return
+        } catch (peerErr) {
+          if (!isRetryable(peerErr)) throw peerErr
+        }
+      }
       // Neither the peer nor the local disk took them: refused, so not acknowledged (sent again).
-      throw this.localDiskFailed(err)
+      throw fault
     }
     this.localDiskOk()
     this.options.onWrite?.({
@@ -278,6 +288,16 @@ export class SpoolingStore implements TelemetryStore {
       durationMs: performance.now() - started,
     })
     if (!this.timer && !this.draining) this.scheduleDrain(this.backoffMs)
+  }
+
+  private async writeDirect(readings: readonly Reading[], started: number): Promise<void> {
+    await this.inner.write(readings)
+    this.peerUp()
+    this.options.onWrite?.({
+      path: 'direct',
+      readings: readings.length,
+      durationMs: performance.now() - started,
+    })
   }
 
   private append(readings: readonly Reading[]): void {
@@ -307,6 +327,7 @@ export class SpoolingStore implements TelemetryStore {
     const fault = sqliteFault(err, this.file, 'spool')
     if (!this.localFault) {
       this.localFault = { error: fault.message, sinceMs: Date.now() }
+      queueMicrotask(() => this.scheduleDrain(this.backoffMs))
       this.log.error(
         { file: this.file, code: fault.code, err: fault.message, peerUp: !this.peerFault },
         `spool file cannot be written (local disk, not ${this.inner.name})`,
@@ -341,8 +362,24 @@ export class SpoolingStore implements TelemetryStore {
   /** Batches to send, rows to delete or bury, or the inner store still to start. */
   private drainWork(): boolean {
     return (
-      this.depth.batches > 0 || this.undeletedBatches > 0 || this.unburied.length > 0 || !this.innerStarted
+      this.depth.batches > 0 ||
+      this.undeletedBatches > 0 ||
+      this.unburied.length > 0 ||
+      this.localFault !== undefined ||
+      !this.innerStarted
     )
+  }
+
+  /** A small write to the spool's file: clears the local disk fault once it succeeds. */
+  private probeLocalDisk(): void {
+    if (!this.localFault || !this.db) return
+    try {
+      this.db.prepare('INSERT OR REPLACE INTO probe (id, at_ms) VALUES (1, ?)').run(Date.now())
+    } catch (err) {
+      this.localDiskFailed(err)
+      return
+    }
+    this.localDiskOk()
   }
 
   private backoff(): void {
@@ -364,6 +401,7 @@ export class SpoolingStore implements TelemetryStore {
     }
     try {
       this.deleteSettled()
+      this.probeLocalDisk()
       while (this.db && this.depth.batches > 0 && Date.now() < deadline) {
         if (this.stopping && deadline === Number.POSITIVE_INFINITY) return
         const rows = this.oldestBatches()
@@ -401,8 +439,8 @@ export class SpoolingStore implements TelemetryStore {
         )
         this.outage = undefined
       }
-      // Rows the full disk would not let us delete: try again after a while.
-      if (this.undeletedBatches > 0 || this.unburied.length > 0) this.backoff()
+      // Rows the full disk would not let us delete, or its file failing: try again after a while.
+      if (this.undeletedBatches > 0 || this.unburied.length > 0 || this.localFault) this.backoff()
     } catch (err) {
       // Not the peer: reading the spool's own file failed.
       this.localDiskFailed(err)
