@@ -246,6 +246,14 @@ describe('a full disk', () => {
       expect((await health(t)).spool?.readings).toBeGreaterThan(0)
       filler = fill(dataDir)
       await influx.restart()
+      // From here on, what the spool logs must blame the local disk, never InfluxDB.
+      const logged: string[] = []
+      const storeLog = (t.app.store as unknown as { log: Record<string, (o: unknown, m?: string) => void> })
+        .log
+      for (const level of ['warn', 'error', 'info'] as const)
+        storeLog[level] = (_o: unknown, m?: string) => {
+          logged.push(`${level}: ${m}`)
+        }
       for (let i = 0; i < 5; i++) await dev.deliver(at(), 15_000)
       await waitFor(
         'spool drained into InfluxDB',
@@ -257,6 +265,8 @@ describe('a full disk', () => {
       expect(h.spool?.peer).toBeUndefined()
       expect(h.spool?.undeletedBatches).toBeGreaterThan(0)
       expect(h.spool?.localDisk?.error).toMatch(/spool\.sqlite: database or disk is full/)
+      expect(logged).toContain('error: spool file cannot be written (local disk, not influxdb)')
+      expect(logged.filter((l) => /unreachable/.test(l))).toEqual([])
       expect(h.status).toBe('degraded') // the local disk still cannot delete or evaluate
 
       // 5. Space again: spool rows deleted, every stored reading evaluated, health ok.
