@@ -111,7 +111,7 @@ describe('a damaged spool is detected at start, never drained with readings sile
     reader.close()
     await store.stop()
     const wal = readFileSync(path.join(crashed, 'spool.sqlite-wal'))
-    for (let i = 1; i <= 100; i++) wal[wal.length - i] ^= 0x5a // the last frame half written
+    for (let i = 1; i <= 100; i++) wal[wal.length - i] = wal[wal.length - i]! ^ 0x5a // the last frame half written
     writeFileSync(path.join(crashed, 'spool.sqlite-wal'), wal)
     expect(walDamage(path.join(crashed, 'spool.sqlite'))).toBeUndefined()
     const again = new SpoolingStore({ inner: new DownStore(), dir: crashed, initialBackoffMs: 60_000 })
