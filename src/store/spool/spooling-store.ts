@@ -252,10 +252,12 @@ export class SpoolingStore implements TelemetryStore {
     }
     if (readings.length === 0) return
     const started = performance.now()
-    // Straight to the peer unless it is known to be down: also while the spool still drains (points
-    // are keyed, so the order in which batches land does not matter), and while the spool's own
-    // disk is full, so a local disk problem never blocks writes to a healthy peer.
-    const tryPeer = this.innerStarted && !this.peerFault
+    // Straight to the peer when the spool is empty (rows drained but not yet deleted do not count)
+    // and the peer is not known to be down; behind the spool while it drains; and straight to the
+    // peer whenever the spool's own disk fails, so a local disk problem never blocks a healthy peer
+    // (points are keyed, so the order in which batches land does not matter).
+    const tryPeer =
+      this.innerStarted && !this.peerFault && (this.depth.batches === 0 || this.localFault !== undefined)
     if (tryPeer) {
       try {
         await this.writeDirect(readings, started)
