@@ -94,6 +94,27 @@ describe('a damaged spool is detected at start, never drained with readings sile
     expect(err.message).toMatch(/Refusing to start/)
   }, 60_000)
 
+  it('a healthy log that SQLite has checkpointed and reused (old frames behind the new ones) is not damage', async () => {
+    const dir = tempDir()
+    const live = path.join(dir, 'live')
+    const store = new SpoolingStore({ inner: new DownStore(), dir: live, initialBackoffMs: 60_000 })
+    await store.start()
+    // Past 1 000 pages SQLite checkpoints and starts the log again from its beginning.
+    for (let i = 0; i < 1_500; i++) await store.write([reading(i), reading(i + 1), reading(i + 2)])
+    const crashed = path.join(dir, 'crashed')
+    mkdirSync(crashed)
+    for (const f of ['spool.sqlite', 'spool.sqlite-wal'])
+      copyFileSync(path.join(live, f), path.join(crashed, f))
+    await store.stop()
+    // The log was started again at least once (its checkpoint sequence number counts the resets).
+    expect(readFileSync(path.join(crashed, 'spool.sqlite-wal')).readUInt32BE(12)).toBeGreaterThan(0)
+    expect(walDamage(path.join(crashed, 'spool.sqlite'))).toBeUndefined()
+    const again = new SpoolingStore({ inner: new DownStore(), dir: crashed, initialBackoffMs: 60_000 })
+    await again.start()
+    expect(again.spoolDepth().batches).toBe(1_500)
+    await again.stop()
+  }, 60_000)
+
   it('a write torn by the crash at the log end is normal: the spool starts', async () => {
     const dir = tempDir()
     const live = path.join(dir, 'live')
