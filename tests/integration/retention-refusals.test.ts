@@ -95,6 +95,25 @@ describe('readings beyond the retention, real InfluxDB', () => {
     expect(good.reports).toEqual([])
   })
 
+  it('over HTTP: a reading beyond the retention is a 422 with bad_time, not a 500 on every retry', async () => {
+    const basic = `Basic ${Buffer.from(`old-clock:${secrets['old-clock']}`).toString('base64')}`
+    const now = Date.now()
+    const res = await fetch(`${t.apiUrl}/api/v1/telemetry`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic },
+      body: JSON.stringify([
+        { ts: now - 100 * DAY_MS, values: { soil_moisture: 30 } },
+        { ts: now, values: { soil_moisture: 31 } },
+      ]),
+    })
+    expect(res.status).toBe(422)
+    expect(await res.json()).toMatchObject({
+      error: 'partially_rejected',
+      accepted: 1,
+      rejected: [{ path: '$[0].ts', reason: 'bad_time' }],
+    })
+  })
+
   it('settles a partial write per message when InfluxDB refuses lines the decoder let through', async () => {
     // InfluxDB's policy shorter than the store was configured with (changed behind its back):
     // the decoder lets 2-day-old readings through, InfluxDB drops them ("beyond retention policy").
