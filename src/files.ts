@@ -20,7 +20,20 @@ export const PRIVATE_FILE_MODE = 0o600
 /** Creates `dir` (and missing parents) 0700, and makes an existing `dir` 0700 (not its parents). */
 export function privateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE })
-  chmodSync(dir, PRIVATE_DIR_MODE)
+  tighten(dir, PRIVATE_DIR_MODE)
+}
+
+/** chmod, or a warning when the file is not ours to change (another owner): never a refusal to start. */
+function tighten(file: string, mode: number): void {
+  try {
+    chmodSync(file, mode)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err
+    log.warn(
+      { file, mode: mode.toString(8) },
+      'data file belongs to another user; its mode was not tightened',
+    )
+  }
 }
 
 /**
@@ -31,7 +44,7 @@ export function privateDir(dir: string): void {
 export function privateFile(file: string): void {
   mkdirSync(dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE })
   closeSync(openSync(file, 'a', PRIVATE_FILE_MODE))
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, PRIVATE_FILE_MODE)
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) tighten(f, PRIVATE_FILE_MODE)
 }
 
 export interface OpenSqliteOptions {
