@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs'
 import { Broker } from '../broker/index.ts'
 import {
   type AlertEngine,
@@ -10,6 +9,7 @@ import {
 import { ApiServer } from './api/index.ts'
 import { type Config, resolvePaths } from './config.ts'
 import { KampungError } from './errors.ts'
+import { privateDir } from './files.ts'
 import {
   DeviceQuotas,
   IngestPipeline,
@@ -117,8 +117,13 @@ export class KampungApp {
         { retryable: false },
       )
     }
-    mkdirSync(config.dataDir, { recursive: true })
+    privateDir(config.dataDir) // 0700: registry, outbox, spool and keys are the service's own
     await this.startPart(this.registry)
+    this.metrics.gauge(
+      'kampung_health_degraded',
+      '1 while GET /health says degraded (store writes failing, spool in use or its disk failing, alert evaluation behind)',
+      () => (this.health().status === 'degraded' ? 1 : 0),
+    )
     if (roles.ingest || roles.api) {
       await this.startPart(this.store)
       await this.startPart(this.pipeline)
@@ -340,12 +345,25 @@ export class KampungApp {
 
   health(): Record<string, unknown> {
     const spool = this.store instanceof SpoolingStore ? this.store.spoolDepth() : undefined
+    const spoolFaults = this.store instanceof SpoolingStore ? this.store.faults() : undefined
+    const storeWrites = this.pipeline.storeWriteFault()
+    const alerts = this.alerts?.evaluationBacklog()
+    // degraded: store writes fail (e.g. a full disk: messages are refused, not acknowledged);
+    // readings wait in the spool because InfluxDB is not taking them; the spool's own disk fails;
+    // or stored readings wait for alert evaluation (retried until done).
+    const degraded =
+      storeWrites !== undefined ||
+      (spool !== undefined && spool.readings > 0) ||
+      spoolFaults?.peer !== undefined ||
+      spoolFaults?.localDisk !== undefined ||
+      (alerts !== undefined && alerts.readings > 0)
     return {
-      // degraded: readings are safe on disk but InfluxDB is not taking them (or not yet drained)
-      status: spool && spool.readings > 0 ? 'degraded' : 'ok',
+      status: degraded ? 'degraded' : 'ok',
       store: this.store.name,
       pendingReadings: this.pipeline.pending,
-      spool,
+      ...(storeWrites ? { storeWrites } : {}),
+      spool: spool && spoolFaults ? { ...spool, ...spoolFaults } : undefined,
+      ...(alerts ? { alertEvaluation: alerts } : {}),
       broker: this.broker ? { port: this.broker.port } : undefined,
     }
   }

@@ -71,6 +71,13 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly storeWriteFailures = new Counter({
+    name: 'kampung_store_write_failures_total',
+    help: 'Store writes that failed (their messages not acknowledged), by error code, e.g. disk_full, store_unreachable',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  })
+
   readonly brokerRefusals = new Counter({
     name: 'kampung_broker_refusals_total',
     help: 'Connections, publishes and subscriptions the broker refused, by cause',

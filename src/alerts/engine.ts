@@ -202,6 +202,27 @@ interface SeriesMemo {
   sensors: Map<string, { keptAtMs: number; rainMm: number }>
 }
 
+/** What one batch of readings touched: the rules to evaluate for it. */
+interface Touched {
+  fieldsByDevice: Map<string, Field[]>
+  touchedFields: Map<string, number>
+  touchedVillages: Map<string, number>
+  touchedDevices: Map<string, { village: string; atMs: number }>
+}
+
+const NOTHING_TOUCHED: Touched = {
+  fieldsByDevice: new Map(),
+  touchedFields: new Map(),
+  touchedVillages: new Map(),
+  touchedDevices: new Map(),
+}
+
+/** Retry of a failed evaluation: first after 1 s, doubling up to 30 s (a full disk clears slowly). */
+const EVALUATION_RETRY_FIRST_MS = 1_000
+const EVALUATION_RETRY_MAX_MS = 30_000
+/** Stored readings waiting for evaluation at most (about 100 bytes each): memory stays bounded. */
+const MAX_WAITING_READINGS = 1_000_000
+
 function noteNewest(m: SeriesMemo, r: Reading): void {
   if (m.newest === undefined) m.newest = { value: r.value, timeMs: r.timeMs }
   else if (m.newest.timeMs <= r.timeMs) {
@@ -239,6 +260,13 @@ export class AlertEngine implements RuleContext {
   private inboundRegistered = false
   private buffered: Reading[] = []
   private bufferTimer: NodeJS.Timeout | undefined
+  /** Batches of stored readings to evaluate, oldest first; more than one only after a failure. */
+  private readonly waiting: Array<{ readings: readonly Reading[]; touched?: Touched }> = []
+  private waitingReadings = 0
+  private droppedReadings = 0
+  private retryTimer: NodeJS.Timeout | undefined
+  private retryDelayMs = EVALUATION_RETRY_FIRST_MS
+  private evaluationFault: { sinceMs: number; error: string; readings: number } | undefined
   /**
    * Per device and quantity, as read or written by this process: the newest reading (saves a query
    * per rule and device on every batch; filled from SQLite on a miss, e.g. after a restart) and,
@@ -339,7 +367,16 @@ export class AlertEngine implements RuleContext {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     this.drainBuffer()
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    if (this.waitingReadings > 0)
+      this.log.error(
+        { readings: this.waitingReadings },
+        'stored readings not evaluated at stop (evaluation still failing)',
+      )
     clearInterval(this.timer)
     clearInterval(this.exportTimer)
     this.timer = undefined
@@ -365,8 +402,9 @@ export class AlertEngine implements RuleContext {
    * For IngestPipeline.onStored, which calls once per message: readings are gathered (config
    * `batchMaxWaitMs`, at most `batchMaxReadings`) and evaluated together (one transaction per batch
    * rather than per message).
-   * Never throws: an evaluation error is logged and the readings are dropped from evaluation (they
-   * are stored all the same).
+   * Never throws: a batch whose evaluation fails (a full disk, a locked file) waits, with the ones
+   * after it, and is retried in order with backoff until it is evaluated; never skipped
+   * (`evaluationBacklog()`, shown on /health).
    */
   enqueueReadings(readings: readonly Reading[]): void {
     if (readings.length === 0) return
@@ -382,24 +420,104 @@ export class AlertEngine implements RuleContext {
     this.bufferTimer = setTimeout(() => this.drainBuffer(), batchMaxWaitMs)
   }
 
-  /** Evaluates what enqueueReadings gathered (stop() calls it too). */
+  /** Evaluates what enqueueReadings gathered (stop() calls it too), after any batch still waiting. */
   drainBuffer(): void {
     clearTimeout(this.bufferTimer)
     this.bufferTimer = undefined
     const batch = this.buffered
     this.buffered = []
-    if (batch.length === 0) return
-    try {
-      this.onReadings(batch)
-    } catch (err) {
-      this.log.error({ err, readings: batch.length }, 'alert evaluation failed for a batch')
+    if (batch.length > 0) {
+      this.waiting.push({ readings: batch })
+      this.waitingReadings += batch.length
+    }
+    // While a failed batch waits for its retry, later ones queue behind it (order is kept).
+    if (!this.retryTimer) this.evaluateWaiting()
+  }
+
+  /** Stored readings not yet evaluated because evaluation failed; 0 when all is well. */
+  evaluationBacklog(): {
+    readings: number
+    failingSinceMs?: number
+    error?: string
+    droppedReadings: number
+  } {
+    return {
+      readings: this.waitingReadings,
+      ...(this.evaluationFault
+        ? { failingSinceMs: this.evaluationFault.sinceMs, error: this.evaluationFault.error }
+        : {}),
+      droppedReadings: this.droppedReadings,
     }
   }
 
-  /** Stored readings (IngestPipeline.onStored): remember them, evaluate the rules they touch. */
-  onReadings(all: readonly Reading[]): void {
+  private evaluateWaiting(): void {
+    while (this.waiting.length > 0) {
+      const next = this.waiting[0]!
+      try {
+        // A batch whose first transaction committed is not remembered twice (day sums would double).
+        if (next.touched === undefined) this.onReadings(next.readings, next)
+        else this.evaluateTouched(next.touched)
+      } catch (err) {
+        this.evaluationFailed(err)
+        return
+      }
+      this.waiting.shift()
+      this.waitingReadings -= next.readings.length
+    }
+    if (this.evaluationFault) {
+      this.log.info(
+        { readings: this.evaluationFault.readings, failedForMs: this.clock() - this.evaluationFault.sinceMs },
+        'alert evaluation resumed: every waiting stored reading evaluated',
+      )
+      this.evaluationFault = undefined
+    }
+    this.retryDelayMs = EVALUATION_RETRY_FIRST_MS
+  }
+
+  private evaluationFailed(err: unknown): void {
+    if (!this.evaluationFault) {
+      this.evaluationFault = { sinceMs: this.clock(), error: String(err), readings: 0 }
+      this.log.error(
+        { err, readings: this.waitingReadings },
+        'alert evaluation failed; stored readings wait and are retried',
+      )
+    }
+    this.evaluationFault.error = String(err)
+    this.evaluationFault.readings = Math.max(this.evaluationFault.readings, this.waitingReadings)
+    // Bounded memory: past the cap the oldest batches leave the queue, counted and logged.
+    while (this.waitingReadings > MAX_WAITING_READINGS && this.waiting.length > 1) {
+      const dropped = this.waiting.shift()!
+      this.waitingReadings -= dropped.readings.length
+      this.droppedReadings += dropped.readings.length
+      this.log.error(
+        { readings: dropped.readings.length, droppedReadings: this.droppedReadings },
+        'stored readings dropped from alert evaluation: too many waiting',
+      )
+    }
+    if (!this.started) return
+    clearTimeout(this.retryTimer)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      this.evaluateWaiting()
+    }, this.retryDelayMs)
+    this.retryTimer.unref()
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, EVALUATION_RETRY_MAX_MS)
+  }
+
+  /**
+   * Stored readings (IngestPipeline.onStored): remember them, evaluate the rules they touch. Throws.
+   * `progress.touched` is set once the first transaction committed (a retry evaluates only).
+   */
+  onReadings(all: readonly Reading[], progress?: { touched?: Touched }): void {
+    const touched = this.rememberReadings(all)
+    if (progress) progress.touched = touched
+    this.evaluateTouched(touched)
+  }
+
+  /** What the rules look back on (recent readings, last seen, the day's weather), committed. */
+  private rememberReadings(all: readonly Reading[]): Touched {
     const readings = this.owns === OWNS_ALL ? all : all.filter((r) => this.owns(r.village))
-    if (readings.length === 0) return
+    if (readings.length === 0) return NOTHING_TOUCHED
     const fieldsByDevice = this.fieldsByDevice()
     const touchedFields = new Map<string, number>()
     const touchedVillages = new Map<string, number>()
@@ -445,7 +563,22 @@ export class AlertEngine implements RuleContext {
       for (const [device, { village, atMs }] of touchedDevices) seen.run(device, village, atMs)
       this.advisor.accumulate(readings.filter((r) => WEATHER_QUANTITIES.has(r.quantity)))
     })
-    this.relaxed(() => remember.immediate())
+    try {
+      this.relaxed(() => remember.immediate())
+    } catch (err) {
+      // Rolled back: what memory noted of these readings is forgotten too (filled again from SQLite).
+      this.memo.clear()
+      this.rainCarryByVillage.clear()
+      this.airNewest.clear()
+      throw err
+    }
+    return { fieldsByDevice, touchedFields, touchedVillages, touchedDevices }
+  }
+
+  /** The rules' findings and the state changes for what a batch touched, committed durably. */
+  private evaluateTouched(touched: Touched): void {
+    const { fieldsByDevice, touchedFields, touchedVillages, touchedDevices } = touched
+    if (touchedFields.size === 0 && touchedVillages.size === 0 && touchedDevices.size === 0) return
     const evaluate = this.db.transaction(() => {
       const findings: Finding[] = []
       const { fields, byId: fieldById } = this.fieldIndex()
@@ -475,7 +608,13 @@ export class AlertEngine implements RuleContext {
       }
       this.applyAll(findings)
     })
-    evaluate.immediate()
+    try {
+      evaluate.immediate()
+    } catch (err) {
+      // Rolled back: the costly checks it marked as done are not.
+      this.checkedAt.clear()
+      throw err
+    }
     const now = this.clock()
     // Subscriptions, STOP/MULAI change who is owed what: a directory change flushes too.
     if (now >= this.delivery.dueAtMs || this.directory.version !== this.delivery.flushedDirectoryVersion)

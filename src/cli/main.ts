@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-import { mkdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Command } from 'commander'
 import { Directory } from '../alerts/index.ts'
 import { KampungApp, type Roles } from '../app.ts'
 import { type Config, ConfigError, loadConfig, redactSecrets, resolvePaths } from '../config.ts'
+import { privateDir } from '../files.ts'
 import { getLogger } from '../log.ts'
 import { Registry } from '../registry/index.ts'
 import { SCHEMAS } from '../schemas.ts'
@@ -103,7 +104,7 @@ async function runSim(
   const base = config(program.opts())
   const cfg = { ...base, sim: { ...base.sim, ...overrides } }
   const registry = new Registry({ path: resolvePaths(cfg).registry, schemas: SCHEMAS })
-  mkdirSync(cfg.dataDir, { recursive: true })
+  privateDir(cfg.dataDir)
   await registry.start()
   const { startSimulation } = await loadSim()
   const sim = await startSimulation({
@@ -262,8 +263,7 @@ function openStore(cfg: Config): TelemetryStore {
 async function openRegistry(): Promise<Registry> {
   const opts = program.opts<{ config?: string }>()
   const registry = new Registry({ path: resolvePaths(config(opts)).registry, schemas: SCHEMAS })
-  const { mkdirSync } = await import('node:fs')
-  mkdirSync(config(opts).dataDir, { recursive: true })
+  privateDir(config(opts).dataDir)
   await registry.start()
   return registry
 }

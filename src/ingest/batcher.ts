@@ -1,5 +1,5 @@
 import { getLogger } from '../log.ts'
-import type { TelemetryStore } from '../store/index.ts'
+import { type RefusedReading, StorePartialWriteError, type TelemetryStore } from '../store/index.ts'
 import type { Reading } from '../telemetry/index.ts'
 
 export interface BatcherOptions {
@@ -16,23 +16,36 @@ export interface BatcherOptions {
    */
   maxWritesInFlight?: number
   onWrite?: (readings: number, seconds: number) => void
+  /** A store write failed (not a partial write): its messages are not acknowledged. */
+  onWriteFailed?: (error: unknown) => void
 }
 
-/** Called once, never synchronously: `failed` false when every reading is durable, else with the store's error. */
-export type AddDone = (failed: boolean, error?: unknown) => void
+/**
+ * Called once, never synchronously: `failed` false when every reading is durable, except those in
+ * `refused` (indices into the message's readings) that the store refused for good; else with the
+ * store's error.
+ */
+export type AddDone = (failed: boolean, error?: unknown, refused?: readonly RefusedReading[]) => void
 
 interface Waiter {
+  /** Sequence number of the message's first reading. */
+  startSeq: number
   /** The message is durable once every reading before this sequence number is written. */
   endSeq: number
   done: AddDone
+  /** Readings of this message the store refused for good (index into the message's readings). */
+  refused?: RefusedReading[]
 }
 
 const log = getLogger('ingest')
 
 interface WriteOutcome {
+  startSeq: number
   endSeq: number
   failed: boolean
   error?: unknown
+  /** A partial write: every reading stored except these (index into the write's batch). */
+  refused?: readonly RefusedReading[]
 }
 
 /**
@@ -87,8 +100,9 @@ export class WriteBatcher {
       this.roomWaiters.push(() => this.add(readings, done))
       return
     }
+    const startSeq = this.bufferStartSeq + this.buffer.length
     for (const r of readings) this.buffer.push(r)
-    this.waiters.push({ endSeq: this.bufferStartSeq + this.buffer.length, done })
+    this.waiters.push({ startSeq, endSeq: this.bufferStartSeq + this.buffer.length, done })
     this.flushSoon(this.buffer.length >= this.opts.maxReadings ? 0 : this.opts.maxWaitMs)
   }
 
@@ -138,9 +152,14 @@ export class WriteBatcher {
     try {
       await this.opts.store.write(batch)
       this.opts.onWrite?.(batch.length, (performance.now() - started) / 1000)
-      outcome = { endSeq, failed: false }
+      outcome = { startSeq, endSeq, failed: false }
     } catch (error) {
-      outcome = { endSeq, failed: true, error }
+      // A partial write stored all but the refused readings: their messages are settled one by one.
+      outcome =
+        error instanceof StorePartialWriteError
+          ? { startSeq, endSeq, failed: false, refused: error.refusedReadings }
+          : { startSeq, endSeq, failed: true, error }
+      if (outcome.failed) this.opts.onWriteFailed?.(error)
     }
     this.outcomes.set(startSeq, outcome)
     this.settle()
@@ -154,25 +173,42 @@ export class WriteBatcher {
 
   /**
    * Settle waiters write by write, in sequence order. Success: every message ending within the
-   * write is durable. Failure: every message with a reading in it fails (its other readings may
-   * be stored; the resend is harmless because the stores are idempotent).
+   * write is durable, but for the readings a partial write refused for good, which each message
+   * is told about. Failure: every message with a reading in it fails (its other readings may be
+   * stored; the resend is harmless because the stores are idempotent).
    */
   private settle(): void {
     for (let o = this.outcomes.get(this.settledUpTo); o; o = this.outcomes.get(this.settledUpTo)) {
       this.outcomes.delete(this.settledUpTo)
       const w = this.waiters
+      if (o.refused) this.assignRefused(o)
       let n = 0
       if (!o.failed) while (n < w.length && w[n]!.endSeq <= o.endSeq) n++
       else while (n < w.length && (n === 0 || w[n - 1]!.endSeq < o.endSeq)) n++
       for (const waiter of w.splice(0, n)) {
         try {
-          waiter.done(o.failed, o.error)
+          waiter.done(o.failed, o.error, o.failed ? undefined : waiter.refused)
         } catch (err) {
           // A caller's callback must not stop the others from being settled.
           log.error({ err }, 'a callback of a settled write failed')
         }
       }
       this.settledUpTo = o.endSeq
+    }
+  }
+
+  /** Hands each refused reading of a partial write to the message it came in (waiters are in order). */
+  private assignRefused(o: WriteOutcome): void {
+    const w = this.waiters
+    const refused = [...o.refused!].sort((a, b) => a.index - b.index)
+    let k = 0
+    for (const r of refused) {
+      const seq = o.startSeq + r.index
+      while (k < w.length && w[k]!.endSeq <= seq) k++
+      const waiter = w[k]
+      if (!waiter || seq < waiter.startSeq) continue
+      waiter.refused ??= []
+      waiter.refused.push({ index: seq - waiter.startSeq, message: r.message })
     }
   }
 }

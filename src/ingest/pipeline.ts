@@ -1,8 +1,9 @@
+import { KampungError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Device } from '../registry/index.ts'
-import type { TelemetryStore } from '../store/index.ts'
+import type { RefusedReading, TelemetryStore } from '../store/index.ts'
 import type { DecodeError, Reading } from '../telemetry/index.ts'
 import { decode } from '../telemetry/index.ts'
 import { WriteBatcher } from './batcher.ts'
@@ -68,6 +69,8 @@ export class IngestPipeline {
   private readonly log: Logger
   private batcher: WriteBatcher | undefined
   private readonly storedListeners: Array<(readings: readonly Reading[]) => void> = []
+  /** The store's last write failed (a full disk, InfluxDB down without a spool): since when, why. */
+  private writeFault: { code: string; error: string; sinceMs: number } | undefined
 
   constructor(opts: IngestOptions) {
     this.opts = opts
@@ -82,7 +85,27 @@ export class IngestPipeline {
       maxWaitMs: this.opts.batchMaxWaitMs,
       maxPending: this.opts.maxPendingReadings,
       maxWritesInFlight: this.opts.maxWritesInFlight,
-      onWrite: (_n, seconds) => metrics.storeWriteSeconds.observe(seconds),
+      onWrite: (_n, seconds) => {
+        metrics.storeWriteSeconds.observe(seconds)
+        if (this.writeFault) {
+          this.log.info(
+            { code: this.writeFault.code, failedForMs: Date.now() - this.writeFault.sinceMs },
+            'store writes succeed again',
+          )
+          this.writeFault = undefined
+        }
+      },
+      onWriteFailed: (error) => {
+        const code = error instanceof KampungError ? error.code : 'store_failed'
+        metrics.storeWriteFailures.inc({ code })
+        if (!this.writeFault) {
+          this.log.error(
+            { code, err: String(error) },
+            'store write failed; its messages are not acknowledged',
+          )
+          this.writeFault = { code, error: String(error), sinceMs: Date.now() }
+        }
+      },
     })
     metrics.gauge(
       'kampung_ingest_pending_readings',
@@ -98,6 +121,11 @@ export class IngestPipeline {
 
   get pending(): number {
     return this.batcher?.pending ?? 0
+  }
+
+  /** Set while store writes fail (since the last failure no write succeeded), for /health. */
+  storeWriteFault(): { code: string; error: string; sinceMs: number } | undefined {
+    return this.writeFault ? { ...this.writeFault } : undefined
   }
 
   /**
@@ -125,21 +153,26 @@ export class IngestPipeline {
       device: device.id,
       receivedAtMs,
       channels: device.channels,
+      retentionMs: this.opts.store.retentionMs,
     })
     const over = this.opts.quotas?.admit(device.id, readings.length, receivedAtMs)
     if (over) {
       this.refuseOverQuota(device, over, source, transport, receivedAtMs, done)
       return
     }
-    batcher.add(readings, (failed, error) => {
+    batcher.add(readings, (failed, error, refused) => {
       if (failed) return done(error)
+      let stored = readings
+      let rejected = errors
+      // The store refused some readings for good (the rest are stored): acknowledge, and report them.
+      if (refused && refused.length > 0) ({ stored, rejected } = withoutRefused(readings, errors, refused))
       try {
-        if (readings.length > 0) this.stored(device.format, readings)
-        this.account(device, readings, errors, source, transport, receivedAtMs)
+        if (stored.length > 0) this.stored(device.format, stored)
+        this.account(device, stored, rejected, source, transport, receivedAtMs)
       } catch (err) {
         return done(err)
       }
-      done(undefined, { accepted: readings.length, rejected: errors })
+      done(undefined, { accepted: stored.length, rejected })
     })
   }
 
@@ -207,4 +240,26 @@ export class IngestPipeline {
       this.log.warn({ err, device: device.id }, 'could not report rejected readings')
     }
   }
+}
+
+/** A message's readings without those the store refused, which join its errors (`store_refused`). */
+function withoutRefused(
+  readings: Reading[],
+  errors: DecodeError[],
+  refused: readonly RefusedReading[],
+): { stored: Reading[]; rejected: DecodeError[] } {
+  const byIndex = new Map(refused.map((r) => [r.index, r.message]))
+  const stored: Reading[] = []
+  const rejected = [...errors]
+  readings.forEach((r, i) => {
+    const message = byIndex.get(i)
+    if (message === undefined) stored.push(r)
+    else
+      rejected.push({
+        path: '$',
+        reason: 'store_refused',
+        message: `${r.quantity} of sensor ${r.sensor} at ${new Date(r.timeMs).toISOString()}: ${message}`,
+      })
+  })
+  return { stored, rejected }
 }

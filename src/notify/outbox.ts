@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
-import path from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { KampungError } from '../errors.ts'
+import { openSqlite } from '../files.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import { defaultOutboxOptions } from './config.ts'
@@ -202,9 +201,8 @@ export class Outbox {
 
   /** Opens the outbox, settles what a crash left mid-send, starts the sender and the dispatch loop. */
   async start(): Promise<void> {
-    if (this.opts.path !== ':memory:') mkdirSync(path.dirname(this.opts.path), { recursive: true })
-    const db = new Database(this.opts.path)
-    db.pragma('journal_mode = WAL')
+    // 0600 (phone numbers, message texts); a damaged file or write-ahead log is refused by name.
+    const db = openSqlite(this.opts.path, { what: 'SMS outbox' })
     db.pragma('synchronous = FULL') // enqueue promises durability on return
     db.exec(SCHEMA)
     const have = new Set(

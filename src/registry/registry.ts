@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { KampungError } from '../errors.ts'
+import { openSqlite } from '../files.ts'
 import { getLogger } from '../log.ts'
 import type { PayloadFormat } from '../telemetry/index.ts'
 import { DeviceAuthLimits, type DeviceAuthLimitsOptions } from './auth-limits.ts'
@@ -96,8 +97,8 @@ export class Registry {
 
   start(): Promise<void> {
     if (this.db) return Promise.resolve()
-    const db = new Database(this.opts.path)
-    db.pragma('journal_mode = WAL')
+    // 0600 (password hashes, phone numbers); a damaged file or write-ahead log is refused by name.
+    const db = openSqlite(this.opts.path, { what: 'registry', quickCheck: true })
     // Explicitly: better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so a file that is
     // already in WAL mode would open with NORMAL (no fsync per commit), a new one with FULL. Alert
     // state and deliveries must survive a power cut as the outbox's idempotency keys do (the

@@ -6,7 +6,7 @@ export type {
 } from './influx/client.ts'
 export { InfluxClient, InfluxStatementError } from './influx/client.ts'
 export type { InfluxDownsampleOptions, InfluxStoreOptions } from './influx/influx-store.ts'
-export { InfluxPartialWriteError, InfluxStore } from './influx/influx-store.ts'
+export { durationMs, InfluxPartialWriteError, InfluxStore } from './influx/influx-store.ts'
 export { quoteIdent, quoteString, SAFE_NAME } from './influx/influxql.ts'
 export type { FieldValue, Point } from './influx/line-protocol.ts'
 export {
@@ -22,4 +22,5 @@ export type { SpoolDepth, SpoolingStoreOptions, SpoolWriteEvent } from './spool/
 export { SpoolingStore } from './spool/spooling-store.ts'
 export type { SqliteStoreOptions } from './sqlite/sqlite-store.ts'
 export { SqliteStore } from './sqlite/sqlite-store.ts'
-export type { ReadingQuery, TelemetryStore } from './types.ts'
+export type { ReadingQuery, RefusedReading, TelemetryStore } from './types.ts'
+export { StorePartialWriteError } from './types.ts'

@@ -1,3 +1,4 @@
+import { KampungError } from '../errors.ts'
 import type { Quantity, Reading } from '../telemetry/index.ts'
 
 export interface ReadingQuery {
@@ -26,6 +27,11 @@ export interface ReadingQuery {
  */
 export interface TelemetryStore {
   readonly name: string
+  /**
+   * How far back the store keeps readings (InfluxDB's raw retention), in ms; undefined: for ever.
+   * The decoder refuses older readings (`bad_time`), so the store never sees them.
+   */
+  readonly retentionMs?: number
   start(): Promise<void>
   stop(): Promise<void>
   write(readings: readonly Reading[]): Promise<void>
@@ -33,4 +39,25 @@ export interface TelemetryStore {
   query(q: ReadingQuery): Promise<Reading[]>
   /** Number of stored points matching the query. */
   count(q: ReadingQuery): Promise<number>
+}
+
+/** One reading of a write that the store refused for good; `index` is its place in the write. */
+export interface RefusedReading {
+  index: number
+  message: string
+}
+
+/**
+ * A write of which every reading is stored except `refusedReadings`, which the store refused for
+ * good (resending them cannot help). Not retryable. The writer settles per reading: what was
+ * stored is durable (its messages may be acknowledged), only the refused readings are rejected.
+ */
+export class StorePartialWriteError extends KampungError {
+  readonly refusedReadings: readonly RefusedReading[]
+
+  constructor(message: string, refusedReadings: readonly RefusedReading[]) {
+    super('store_partial_write', message, { retryable: false })
+    this.name = 'StorePartialWriteError'
+    this.refusedReadings = refusedReadings
+  }
 }

@@ -84,7 +84,7 @@ function entryTime(ts: unknown, entryPath: string, out: Collector): number | und
     out.error(path, 'invalid_field', 'ts must be ms since the epoch (number) or an ISO-8601 string')
     return undefined
   }
-  const problem = checkTime(timeMs, receivedAtMs)
+  const problem = checkTime(timeMs, receivedAtMs, out.ctx.retentionMs)
   if (problem) {
     out.error(path, problem.reason, problem.message)
     return undefined

@@ -39,6 +39,7 @@ export type RejectReason =
   | 'unknown_format'
   | 'rate_limited' // the device is over its message-rate quota (src/ingest/quota.ts)
   | 'quota_exceeded' // the device is over its daily volume of readings
+  | 'store_refused' // decoded fine, but the store refused it for good (e.g. InfluxDB: beyond retention)
 
 export interface DecodeResult {
   readings: Reading[]
@@ -51,6 +52,11 @@ export interface DecodeContext {
   device: string
   /** Time the message arrived; readings without a time get this one. */
   receivedAtMs: number
+  /**
+   * How far back the store keeps readings (InfluxDB's raw retention); older readings are refused
+   * here (`bad_time`) rather than by the store. Absent: kept for ever.
+   */
+  retentionMs?: number
   /** Cayenne LPP channel → what it measures, from the device's registry entry. */
   channels?: ChannelMap
 }

@@ -199,7 +199,7 @@ function decodeRecord(record: Record<string, unknown>, path: string, base: Base,
   const timeMs = Math.round(
     timeS < RELATIVE_TIME_LIMIT_S ? out.ctx.receivedAtMs + timeS * MS_PER_S : timeS * MS_PER_S,
   )
-  const timeProblem = checkTime(timeMs, out.ctx.receivedAtMs)
+  const timeProblem = checkTime(timeMs, out.ctx.receivedAtMs, out.ctx.retentionMs)
   if (timeProblem) {
     out.error(record.t === undefined ? at('bt') : at('t'), timeProblem.reason, timeProblem.message)
     return

@@ -109,7 +109,7 @@ function decodeCodecOutput(
 function uplinkTime(uplink: Uplink, out: Collector): number | undefined {
   const parsed = typeof uplink.time === 'string' ? parseIsoTime(uplink.time) : undefined
   if (parsed === undefined) return out.ctx.receivedAtMs
-  const problem = checkTime(parsed, out.ctx.receivedAtMs)
+  const problem = checkTime(parsed, out.ctx.receivedAtMs, out.ctx.retentionMs)
   if (problem) {
     out.error(uplink.timePath, problem.reason, `${problem.message}; uplink skipped`)
     return undefined

@@ -43,8 +43,12 @@ export function checkValue(quantity: Quantity, value: unknown): Problem | undefi
   return undefined
 }
 
-/** A time must be integer ms between 2020-01-01 and the received time plus the allowed clock skew. */
-export function checkTime(timeMs: number, receivedAtMs: number): Problem | undefined {
+/**
+ * A time must be integer ms between 2020-01-01 and the received time plus the allowed clock skew,
+ * and, when the store forgets readings after `retentionMs` (InfluxDB's raw retention policy), not
+ * older than that: InfluxDB would refuse the line ("points beyond retention policy").
+ */
+export function checkTime(timeMs: number, receivedAtMs: number, retentionMs?: number): Problem | undefined {
   if (!Number.isInteger(timeMs)) {
     return { reason: 'bad_time', message: `time ${timeMs} is not an integer number of milliseconds` }
   }
@@ -68,7 +72,22 @@ export function checkTime(timeMs: number, receivedAtMs: number): Problem | undef
         `the received time ${formatTime(receivedAtMs)}; the node clock is ahead`,
     }
   }
+  if (retentionMs !== undefined && timeMs < receivedAtMs - retentionMs) {
+    return {
+      reason: 'bad_time',
+      message:
+        `time ${formatTime(timeMs)} is older than the store keeps readings ` +
+        `(${formatDuration(retentionMs)} before the received time ${formatTime(receivedAtMs)})`,
+    }
+  }
   return undefined
+}
+
+function formatDuration(ms: number): string {
+  const DAY_MS = 86_400_000
+  if (ms % DAY_MS === 0) return `${ms / DAY_MS} days`
+  const HOUR_MS = 3_600_000
+  return ms % HOUR_MS === 0 ? `${ms / HOUR_MS} hours` : `${ms} ms`
 }
 
 /** Sensor names already found valid: a fleet uses a handful, and the check runs per reading. */
@@ -151,7 +170,9 @@ export class Collector {
     note?: string,
   ): boolean {
     const problem =
-      checkSensor(sensor) ?? checkValue(quantity, value) ?? checkTime(timeMs, this.ctx.receivedAtMs)
+      checkSensor(sensor) ??
+      checkValue(quantity, value) ??
+      checkTime(timeMs, this.ctx.receivedAtMs, this.ctx.retentionMs)
     if (problem) {
       const where = key === undefined ? path : childPath(path, key)
       this.error(where, problem.reason, note ? `${problem.message} (${note})` : problem.message)

@@ -38,4 +38,29 @@ describe('enqueueReadings batches as alerts.batchMaxWaitMs and alerts.batchMaxRe
     await sleep(200)
     expect(evaluated).toEqual([3, 1])
   })
+
+  it('retries a batch whose evaluation failed, in order with the later ones, and never skips it', async () => {
+    r = await rig({ ...only('dry'), batchMaxWaitMs: 10, batchMaxReadings: 100 })
+    const engine = r.engine
+    const evaluated: number[][] = []
+    let failing = true
+    vi.spyOn(engine, 'onReadings').mockImplementation((rs) => {
+      if (failing) throw new Error('SQLITE_FULL: database or disk is full')
+      evaluated.push(rs.map((x) => x.timeMs - reading(0).timeMs))
+    })
+    engine.enqueueReadings([reading(1), reading(2)])
+    await sleep(40)
+    expect(engine.evaluationBacklog()).toMatchObject({
+      readings: 2,
+      error: expect.stringMatching(/SQLITE_FULL/),
+    })
+    engine.enqueueReadings([reading(3)])
+    await sleep(40)
+    expect(engine.evaluationBacklog().readings).toBe(3)
+    expect(evaluated).toEqual([])
+    failing = false
+    await sleep(1_200) // the first retry comes after 1 s
+    expect(evaluated).toEqual([[1, 2], [3]])
+    expect(engine.evaluationBacklog()).toEqual({ readings: 0, droppedReadings: 0 })
+  })
 })

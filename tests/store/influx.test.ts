@@ -117,7 +117,24 @@ describe('InfluxStore on a real influxd', () => {
     expect(err).toBeInstanceOf(InfluxPartialWriteError)
     expect((err as InfluxPartialWriteError).retryable).toBe(false)
     expect((err as InfluxPartialWriteError).refused[0]?.dropped).toBe(1)
+    expect((err as InfluxPartialWriteError).refusedReadings).toEqual([
+      { index: 1, message: expect.stringMatching(/beyond retention/) },
+    ])
     expect(await store.count({ quantity: 'soil_moisture' })).toBe(2)
+  })
+
+  it('names exactly which readings of a partial write were refused, the others stored', async () => {
+    const store = newStore()
+    await store.start()
+    expect(store.retentionMs).toBe(90 * 86_400_000)
+    const old = new Set([3, 17, 18, 40])
+    const readings = Array.from({ length: 50 }, (_, i) =>
+      reading({ timeMs: old.has(i) ? 1_000 + i : BASE_MS + i }),
+    )
+    const err = (await store.write(readings).catch((e: unknown) => e)) as InfluxPartialWriteError
+    expect(err).toBeInstanceOf(InfluxPartialWriteError)
+    expect(err.refusedReadings.map((r) => r.index).sort((a, b) => a - b)).toEqual([3, 17, 18, 40])
+    expect(await store.count({ quantity: 'soil_moisture' })).toBe(46)
   })
 
   it('reports a missing database as not retryable, and a wrong URL as retryable', async () => {

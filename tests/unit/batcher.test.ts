@@ -3,7 +3,7 @@ import { KampungError } from '../../src/errors.ts'
 import { WriteBatcher } from '../../src/ingest/batcher.ts'
 import { type IngestOutcome, IngestPipeline } from '../../src/ingest/pipeline.ts'
 import { Metrics } from '../../src/metrics.ts'
-import type { ReadingQuery, TelemetryStore } from '../../src/store/types.ts'
+import { type ReadingQuery, StorePartialWriteError, type TelemetryStore } from '../../src/store/types.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
 
 /** A store whose writes finish only when the test says so. */
@@ -315,3 +315,82 @@ async function until(check: () => boolean): Promise<void> {
     await new Promise((r) => setTimeout(r, 2))
   }
 }
+
+describe('WriteBatcher: a partial write is settled per message', () => {
+  it('acknowledges every message, each told only its own refused readings, also across writes', async () => {
+    const store = new GatedStore()
+    // maxReadings 4: message B (3 readings) spans the first and the second write.
+    const b = new WriteBatcher({ store, maxReadings: 4, maxWaitMs: 1, maxPending: 1000 })
+    const settled: Record<
+      string,
+      { failed: boolean; refused?: readonly { index: number; message: string }[] }
+    > = {}
+    const addNamed = (name: string, readings: Reading[]) =>
+      b.add(readings, (failed, _error, refused) => {
+        settled[name] = { failed, refused }
+      })
+    addNamed('A', [reading(0), reading(1)])
+    addNamed('B', [reading(2), reading(3), reading(4)])
+    addNamed('C', [reading(5), reading(6)])
+    await tick()
+    expect(store.writes.map((w) => w.length)).toEqual([4, 3])
+    // First write: index 1 (A's second) and 3 (B's second) refused; second write: index 1 (C's first).
+    const gates = (store as unknown as { gates: Array<{ reject: (e: unknown) => void }> }).gates
+    gates[0]!.reject(
+      new StorePartialWriteError('partial', [
+        { index: 3, message: 'beyond retention' },
+        { index: 1, message: 'beyond retention' },
+      ]),
+    )
+    gates[1]!.reject(new StorePartialWriteError('partial', [{ index: 1, message: 'beyond retention' }]))
+    await tick()
+    expect(settled.A).toEqual({ failed: false, refused: [{ index: 1, message: 'beyond retention' }] })
+    expect(settled.B).toEqual({ failed: false, refused: [{ index: 1, message: 'beyond retention' }] })
+    expect(settled.C).toEqual({ failed: false, refused: [{ index: 0, message: 'beyond retention' }] })
+  })
+
+  it('the pipeline acknowledges, counts the refused readings as store_refused and does not pass them on', async () => {
+    const store = new GatedStore()
+    const metrics = new Metrics()
+    const pipeline = new IngestPipeline({
+      store,
+      metrics,
+      batchMaxReadings: 100,
+      batchMaxWaitMs: 1,
+      maxPendingReadings: 1000,
+    })
+    await pipeline.start()
+    const stored: Reading[] = []
+    pipeline.onStored((r) => stored.push(...r))
+    const device = { id: 'd1', village: 'v1', kind: 'soil', format: 'json' } as never
+    const now = Date.now()
+    const outcome = new Promise<IngestOutcome | undefined>((resolve, reject) =>
+      pipeline.handle(
+        device,
+        Buffer.from(
+          JSON.stringify([
+            { ts: now - 1000, values: { soil_moisture: 20 } },
+            { ts: now, values: { soil_moisture: 21 } },
+          ]),
+        ),
+        'kampung/v1/d1/up',
+        'mqtt',
+        now,
+        (err, o) => (err ? reject(err) : resolve(o)),
+      ),
+    )
+    await tick()
+    const gates = (store as unknown as { gates: Array<{ reject: (e: unknown) => void }> }).gates
+    gates[0]!.reject(new StorePartialWriteError('partial', [{ index: 0, message: 'refused by InfluxDB' }]))
+    expect(await outcome).toEqual({
+      accepted: 1,
+      rejected: [
+        { path: '$', reason: 'store_refused', message: expect.stringMatching(/refused by InfluxDB$/) },
+      ],
+    })
+    expect(stored.map((r) => r.value)).toEqual([21])
+    expect(await metrics.registry.getSingleMetricAsString('kampung_readings_rejected_total')).toMatch(
+      /reason="store_refused"} 1/,
+    )
+  })
+})

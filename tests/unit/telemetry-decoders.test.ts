@@ -218,3 +218,41 @@ describe('network servers', () => {
     expect(decode('tts', JSON.stringify(join), ctx)).toEqual({ readings: [], errors: [] })
   })
 })
+
+describe("the store's retention at decode", () => {
+  const DAY_MS = 86_400_000
+  const kept = { ...ctx, retentionMs: 90 * DAY_MS }
+
+  it('refuses a time older than the retention as bad_time in every format that carries a time', () => {
+    const old = T - 91 * DAY_MS
+    const json = decode('json', Buffer.from(JSON.stringify({ ts: old, values: { soil_moisture: 30 } })), kept)
+    expect(json.readings).toEqual([])
+    expect(json.errors).toEqual([
+      {
+        path: '$.ts',
+        reason: 'bad_time',
+        message: expect.stringMatching(
+          /older than the store keeps readings \(90 days before the received time/,
+        ),
+      },
+    ])
+    const senml = decode(
+      'senml',
+      Buffer.from(JSON.stringify([{ bn: 'n/', bt: old / 1000, n: 'soil_moisture', u: '%', v: 30 }])),
+      kept,
+    )
+    expect(senml.errors.map((e) => e.reason)).toEqual(['bad_time'])
+  })
+
+  it('keeps a time inside the retention, and any time when the store keeps readings for ever', () => {
+    const inside = T - 89 * DAY_MS
+    expect(
+      decode('json', Buffer.from(JSON.stringify({ ts: inside, values: { soil_moisture: 30 } })), kept)
+        .readings,
+    ).toHaveLength(1)
+    const old = T - 400 * DAY_MS
+    expect(
+      decode('json', Buffer.from(JSON.stringify({ ts: old, values: { soil_moisture: 30 } })), ctx).readings,
+    ).toHaveLength(1)
+  })
+})

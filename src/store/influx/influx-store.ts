@@ -2,8 +2,18 @@ import { KampungError } from '../../errors.ts'
 import type { Reading } from '../../telemetry/index.ts'
 import { isQuantity } from '../../telemetry/index.ts'
 import { InFlight } from '../in-flight.ts'
-import type { ReadingQuery, TelemetryStore } from '../types.ts'
-import { InfluxClient, type InfluxConnectionOptions, type StatementResult } from './client.ts'
+import {
+  type ReadingQuery,
+  type RefusedReading,
+  StorePartialWriteError,
+  type TelemetryStore,
+} from '../types.ts'
+import {
+  InfluxClient,
+  type InfluxConnectionOptions,
+  type PartialWrite,
+  type StatementResult,
+} from './client.ts'
 import { qualified, quoteIdent, quoteString } from './influxql.ts'
 import { encodeBody, fromStoredTag, toStoredTag } from './line-protocol.ts'
 import { InfluxSchema, type SchemaNeeds } from './schema.ts'
@@ -45,6 +55,10 @@ const defaultOptions = {
   maxLinesPerRequest: 5_000,
   // Rows per chunk of a chunked /query answer: keeps memory flat and sidesteps max-row-limit.
   queryChunkSize: 10_000,
+  // Extra /write requests one write may spend finding which lines a partial write refused (the
+  // lines are halved and resent; resending stored lines is harmless, the store is idempotent).
+  // Past it the rest of the refused request's lines are reported as possibly refused.
+  maxLocateRequests: 64,
 } as const
 
 interface ResolvedOptions {
@@ -56,19 +70,42 @@ interface ResolvedOptions {
   maxLinesPerRequest: number
 }
 
-/** A /write that InfluxDB answered 400 "partial write": the other lines are stored. */
-export class InfluxPartialWriteError extends KampungError {
+/**
+ * A /write that InfluxDB answered 400 "partial write": the other lines are stored.
+ * `refusedReadings` names each refused reading (found by resending halves of the refused request).
+ */
+export class InfluxPartialWriteError extends StorePartialWriteError {
   /** One entry per refused request: which readings it carried and what InfluxDB said. */
   readonly refused: ReadonlyArray<{ fromIndex: number; count: number; dropped?: number; message: string }>
 
-  constructor(refused: InfluxPartialWriteError['refused']) {
+  constructor(refused: InfluxPartialWriteError['refused'], refusedReadings: readonly RefusedReading[]) {
     const summary = refused.map((r) => `readings [${r.fromIndex}, ${r.fromIndex + r.count}): ${r.message}`)
-    super('store_partial_write', `InfluxDB refused part of the write: ${summary.join('; ')}`, {
-      retryable: false,
-    })
+    super(
+      `InfluxDB refused ${refusedReadings.length} reading(s) of the write: ${summary.join('; ')}`,
+      refusedReadings,
+    )
     this.name = 'InfluxPartialWriteError'
     this.refused = refused
   }
+}
+
+/** Milliseconds of an InfluxQL duration (`90d`, `1h30m`); undefined for `INF` or zero (kept for ever). */
+export function durationMs(duration: string): number | undefined {
+  const unitMs: Record<string, number> = {
+    ns: 1e-6,
+    u: 1e-3,
+    µ: 1e-3,
+    ms: 1,
+    s: 1_000,
+    m: 60_000,
+    h: 3_600_000,
+    d: 86_400_000,
+    w: 604_800_000,
+  }
+  let total = 0
+  for (const [, n, unit] of duration.matchAll(/(\d+)(ns|u|µ|ms|s|m|h|d|w)/g))
+    total += Number(n) * unitMs[unit!]!
+  return total > 0 ? total : undefined
 }
 
 /**
@@ -78,6 +115,8 @@ export class InfluxPartialWriteError extends KampungError {
  */
 export class InfluxStore implements TelemetryStore {
   readonly name = 'influxdb'
+  /** The raw retention policy's duration: the decoder refuses older readings. */
+  readonly retentionMs: number | undefined
   private readonly options: ResolvedOptions
   /** Writes run as they come (the WriteBatcher limits them); stop() waits for these. */
   private readonly writes = new InFlight()
@@ -99,6 +138,7 @@ export class InfluxStore implements TelemetryStore {
         defaultOptions.maxLinesPerRequest,
       ),
     }
+    this.retentionMs = durationMs(this.options.rawRetention)
   }
 
   /** Creates the database, retention policies and continuous query; safe to run on every start. */
@@ -180,15 +220,59 @@ export class InfluxStore implements TelemetryStore {
 
   private async writeNow(readings: readonly Reading[]): Promise<void> {
     if (readings.length === 0) return
-    const { database, retentionPolicy, maxLinesPerRequest } = this.options
+    const { maxLinesPerRequest } = this.options
     const refused: Array<InfluxPartialWriteError['refused'][number]> = []
+    const refusedReadings: RefusedReading[] = []
+    const budget = { requests: defaultOptions.maxLocateRequests }
     for (let from = 0; from < readings.length; from += maxLinesPerRequest) {
       const to = Math.min(readings.length, from + maxLinesPerRequest)
-      const partial = await this.client.write({ database, retentionPolicy }, encodeBody(readings, from, to))
+      const partial = await this.writeLines(readings, from, to)
       // The good lines of this request are stored; go on with the rest and report at the end.
-      if (partial) refused.push({ fromIndex: from, count: to - from, ...partial })
+      if (partial) {
+        refused.push({ fromIndex: from, count: to - from, ...partial })
+        await this.locateRefused(readings, from, to, partial, budget, refusedReadings)
+      }
     }
-    if (refused.length > 0) throw new InfluxPartialWriteError(refused)
+    if (refused.length > 0) throw new InfluxPartialWriteError(refused, refusedReadings)
+  }
+
+  private writeLines(readings: readonly Reading[], from: number, to: number) {
+    const { database, retentionPolicy } = this.options
+    return this.client.write({ database, retentionPolicy }, encodeBody(readings, from, to))
+  }
+
+  /**
+   * Which lines of a partially refused request [from, to) InfluxDB refused: all of them when it
+   * dropped as many as were sent, else each half is sent again (stored lines are stored again,
+   * harmlessly) until the refused ones are found or the budget is spent; then the rest of the
+   * range is reported as possibly refused (each of those lines is stored or refused for good).
+   */
+  private async locateRefused(
+    readings: readonly Reading[],
+    from: number,
+    to: number,
+    partial: PartialWrite,
+    budget: { requests: number },
+    out: RefusedReading[],
+  ): Promise<void> {
+    if (partial.dropped === to - from || to - from === 1) {
+      for (let i = from; i < to; i++) out.push({ index: i, message: partial.message })
+      return
+    }
+    if (budget.requests < 2) {
+      const message = `InfluxDB refused some of ${to - from} readings sent together: ${partial.message}`
+      for (let i = from; i < to; i++) out.push({ index: i, message })
+      return
+    }
+    const mid = from + Math.floor((to - from) / 2)
+    for (const [a, b] of [
+      [from, mid],
+      [mid, to],
+    ] as const) {
+      budget.requests -= 1
+      const again = await this.writeLines(readings, a, b)
+      if (again) await this.locateRefused(readings, a, b, again, budget, out)
+    }
   }
 
   // --- queries ---

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { KampungError } from '../../errors.ts'
+import { openSqlite, sqliteFault } from '../../files.ts'
 import type { Reading } from '../../telemetry/index.ts'
 import { isQuantity } from '../../telemetry/index.ts'
 import type { ReadingQuery, TelemetryStore } from '../types.ts'
@@ -48,11 +47,14 @@ export class SqliteStore implements TelemetryStore {
   async start(): Promise<void> {
     if (this.db) return
     const { path, synchronous } = this.options
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-    const db = new Database(path)
-    db.pragma('journal_mode = WAL')
-    db.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`)
-    db.exec(SCHEMA)
+    // 0600, WAL; a damaged file or write-ahead log is refused by name (src/files.ts).
+    const db = openSqlite(path, {
+      what: 'telemetry store',
+      init: (db) => {
+        db.pragma(`synchronous = ${synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`)
+        db.exec(SCHEMA)
+      },
+    })
     this.insert = db.prepare(
       // Same key again replaces the point: redelivery never creates a second one.
       'INSERT OR REPLACE INTO readings (quantity, village, device, sensor, time_ms, value) VALUES (?, ?, ?, ?, ?, ?)',
@@ -70,9 +72,14 @@ export class SqliteStore implements TelemetryStore {
     if (readings.length === 0) return
     const db = this.open()
     const insert = this.insert!
-    db.transaction(() => {
-      for (const r of readings) insert.run(r.quantity, r.village, r.device, r.sensor, r.timeMs, r.value)
-    })()
+    try {
+      db.transaction(() => {
+        for (const r of readings) insert.run(r.quantity, r.village, r.device, r.sensor, r.timeMs, r.value)
+      })()
+    } catch (err) {
+      // A full disk or an I/O error is retryable (the messages are not acknowledged and come again).
+      throw sqliteFault(err, this.options.path, 'telemetry store')
+    }
   }
 
   async query(q: ReadingQuery): Promise<Reading[]> {
