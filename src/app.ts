@@ -262,6 +262,7 @@ export class KampungApp {
         host: config.api.host,
         port: config.api.port,
         maxBodyBytes: config.api.maxBodyBytes,
+        trustProxy: config.api.trustProxy,
         registry: this.registry,
         pipeline: this.pipeline,
         store: this.store,

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
@@ -109,6 +110,17 @@ const storeSchema = z
   })
   .strict()
 
+/** One `trust proxy` entry: an address, a subnet (address/prefix) or a name proxy-addr knows. */
+const trustedProxy = z.string().refine((v) => {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(v)) return true
+  const [address, prefix, extra] = v.split('/')
+  const family = isIP(address ?? '')
+  if (!family || extra !== undefined) return false
+  if (prefix === undefined) return true
+  const bits = Number(prefix)
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128)
+}, 'an IP address, address/prefix, or one of loopback, linklocal, uniquelocal')
+
 const apiSchema = z
   .object({
     enabled: z.boolean().default(true),
@@ -119,6 +131,15 @@ const apiSchema = z
       .int()
       .min(1024)
       .default(1024 * 1024),
+    /**
+     * Express's `trust proxy`: which hops may name the client in X-Forwarded-For. false (default):
+     * the TCP peer is the client. Behind a TLS proxy give its address(es) or subnet(s), e.g.
+     * ["loopback"] or ["10.0.0.5"], or the number of proxies; the console's per-address login
+     * limit then counts the real client, not the proxy. `true` trusts any peer: never on an open port.
+     */
+    trustProxy: z
+      .union([z.boolean(), z.number().int().min(0).max(10), z.array(trustedProxy).min(1)])
+      .default(false),
   })
   .strict()
 
@@ -191,8 +212,11 @@ const consoleSchema = z
       .default(15 * 60_000),
     /** Failed logins from one address within `lockoutMs` before it is refused (guessing many accounts). */
     maxFailedLoginsPerIp: z.number().int().min(1).max(10_000).default(20),
-    /** Mark the session cookie Secure: set true when the API is served over HTTPS (a TLS proxy). */
-    secureCookie: z.boolean().default(false),
+    /**
+     * Mark the session cookie Secure (sent over HTTPS only). Default: when the public URL
+     * (`oksigen.publicBaseUrl`) is https, i.e. the console is served behind a TLS proxy.
+     */
+    secureCookie: z.boolean().optional(),
   })
   .strict()
 

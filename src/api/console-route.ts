@@ -15,7 +15,10 @@ export interface ConsoleOptions {
   maxFailedLogins: number
   lockoutMs: number
   maxFailedLoginsPerIp: number
-  secureCookie: boolean
+  /** Mark the session cookie Secure; default: when `publicBaseUrl` is https. */
+  secureCookie?: boolean
+  /** Where people reach the service (oksigen.publicBaseUrl). */
+  publicBaseUrl?: string
 }
 
 export interface ConsoleRouteOptions extends ConsoleOptions {
@@ -71,7 +74,11 @@ function readCookie(req: Request, name: string): string | undefined {
 /** Addresses with recent failures kept before a sweep of the expired ones. */
 const MAX_TRACKED_ADDRESSES = 10_000
 
-/** Failed logins per client address in a sliding window: guessing across many accounts. */
+/**
+ * Failed logins per client address in a sliding window: guessing across many accounts. An attempt
+ * takes its place in the window before its password is checked (`reserve`), so concurrent attempts
+ * cannot all pass the limit while the checks run; a successful login gives its place back.
+ */
 class FailureWindow {
   private readonly failures = new Map<string, number[]>()
   private readonly windowMs: number
@@ -86,15 +93,23 @@ class FailureWindow {
     else this.failures.delete(key)
     return list
   }
-  blocked(key: string, nowMs: number): number | undefined {
+  /** Undefined when the attempt is counted; else how long the address must wait. */
+  reserve(key: string, nowMs: number): number | undefined {
     const list = this.recent(key, nowMs)
-    return list.length >= this.max ? list[0]! + this.windowMs - nowMs : undefined
-  }
-  add(key: string, nowMs: number): void {
+    if (list.length >= this.max) return list[0]! + this.windowMs - nowMs
     // addresses that never come back would otherwise stay forever: sweep when the map grows
     if (this.failures.size >= MAX_TRACKED_ADDRESSES)
       for (const k of [...this.failures.keys()]) this.recent(k, nowMs)
-    this.failures.set(key, [...this.recent(key, nowMs), nowMs])
+    this.failures.set(key, [...list, nowMs])
+    return undefined
+  }
+  /** The attempt reserved at `nowMs` succeeded: it is not a failure. */
+  release(key: string, nowMs: number): void {
+    const list = this.failures.get(key)
+    const at = list?.lastIndexOf(nowMs) ?? -1
+    if (!list || at < 0) return
+    list.splice(at, 1)
+    if (!list.length) this.failures.delete(key)
   }
 }
 
@@ -121,6 +136,8 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
     registers: [opts.metrics.registry],
   })
 
+  // behind a TLS proxy the request reaches us as plain http: the configured public URL says https
+  const secure = opts.secureCookie ?? opts.publicBaseUrl?.startsWith('https:') ?? false
   const cookie = (value: string, maxAgeS: number) =>
     [
       `${SESSION_COOKIE}=${value}`,
@@ -128,7 +145,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
       'HttpOnly',
       'SameSite=Strict',
       `Max-Age=${maxAgeS}`,
-      ...(opts.secureCookie ? ['Secure'] : []),
+      ...(secure ? ['Secure'] : []),
     ].join('; ')
 
   // Every request: which session (if any) its cookie names.
@@ -176,7 +193,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
       return res.status(400).json({ error: 'bad_request', message: 'send {"user": ..., "password": ...}' })
     const nowMs = clock()
     const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown'
-    const ipWaitMs = perIp.blocked(ip, nowMs)
+    const ipWaitMs = perIp.reserve(ip, nowMs)
     if (ipWaitMs !== undefined) {
       logins.inc({ outcome: 'rate_limited' })
       res.set('Retry-After', String(Math.ceil(ipWaitMs / 1000)))
@@ -187,7 +204,6 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
     const { user, password } = parsed.data
     const result = await users.login(user, password, opts, nowMs)
     if (!result.ok) {
-      perIp.add(ip, nowMs)
       logins.inc({ outcome: result.reason })
       if (result.reason === 'locked') {
         log.warn({ user, ip }, 'login refused: account locked')
@@ -199,6 +215,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
       }
       return res.status(401).json({ error: 'bad_credentials', message: 'wrong user or password' })
     }
+    perIp.release(ip, nowMs)
     logins.inc({ outcome: 'ok' })
     const { token, csrfToken } = sessions.create(result.user.id)
     log.info({ user: result.user.id, role: result.user.role }, 'logged in')

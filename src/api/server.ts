@@ -23,6 +23,8 @@ export interface ApiOptions {
   host: string
   port: number
   maxBodyBytes: number
+  /** Express's `trust proxy` (config api.trustProxy): req.ip is then the client behind the proxy. */
+  trustProxy?: boolean | number | string[]
   registry: Registry
   pipeline: IngestPipeline
   store: TelemetryStore
@@ -58,6 +60,7 @@ export class ApiServer {
   async start(): Promise<void> {
     const app = express()
     app.disable('x-powered-by')
+    app.set('trust proxy', this.opts.trustProxy ?? false)
     app.get('/health', (_req, res) => {
       res.json({ status: 'ok', ...(this.opts.health?.() ?? {}) }) // `status` from health() wins
     })
@@ -68,7 +71,12 @@ export class ApiServer {
     // first: it resolves the session cookie that the routers below may accept
     if (this.opts.console) {
       app.use(
-        consoleRouter({ ...this.opts.console, registry: this.opts.registry, metrics: this.opts.metrics }),
+        consoleRouter({
+          publicBaseUrl: this.opts.publicBaseUrl,
+          ...this.opts.console,
+          registry: this.opts.registry,
+          metrics: this.opts.metrics,
+        }),
       )
     }
     app.use(telemetryRouter(this.opts))

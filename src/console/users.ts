@@ -118,30 +118,56 @@ export class UserStore {
   /**
    * Checks a login. `maxFailedLogins` wrong passwords in a row lock the account for `lockoutMs`;
    * while locked the password is not even checked, so guessing cannot go on.
+   *
+   * The attempt is counted (reserved) before the slow scrypt check, in one synchronous SQLite
+   * statement: of any number of concurrent attempts at most `maxFailedLogins` are checked, the
+   * rest are refused as locked without hashing. A right password gives its slot back (the count
+   * starts again at 0); a wrong one keeps it, and the one that fills the last slot locks.
    */
   async login(id: string, password: string, policy: LockoutPolicy, nowMs = Date.now()): Promise<LoginResult> {
-    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined
-    if (!row) {
+    const reserved = this.reserveAttempt(id, policy, nowMs)
+    if (reserved.kind === 'unknown') {
       dummyHash ??= hashSecret(`${Math.random()}${Date.now()}`, PASSWORD_SCRYPT)
       await verifyHash(password, await dummyHash)
       return { ok: false, reason: 'bad_credentials' }
     }
-    if (row.locked_until_ms > nowMs)
-      return { ok: false, reason: 'locked', retryAfterMs: row.locked_until_ms - nowMs }
+    if (reserved.kind === 'locked')
+      return { ok: false, reason: 'locked', retryAfterMs: reserved.retryAfterMs }
+    const { row } = reserved
     const good = password.length <= MAX_PASSWORD_LENGTH && (await verifyHash(password, row.password_hash))
     if (good) {
       this.db.prepare('UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE id = ?').run(id)
       return { ok: true, user: toUser({ ...row, failed_logins: 0, locked_until_ms: 0 }) }
     }
-    const failed = row.failed_logins + 1
-    if (failed >= policy.maxFailedLogins) {
-      this.db
-        .prepare('UPDATE users SET failed_logins = 0, locked_until_ms = ? WHERE id = ?')
-        .run(nowMs + policy.lockoutMs, id)
-    } else {
-      this.db.prepare('UPDATE users SET failed_logins = ? WHERE id = ?').run(failed, id)
-    }
+    // counted already; the attempts that filled the allowance lock the account (the count restarts)
+    this.db
+      .prepare(
+        'UPDATE users SET failed_logins = 0, locked_until_ms = ? WHERE id = ? AND failed_logins >= ? AND locked_until_ms <= ?',
+      )
+      .run(nowMs + policy.lockoutMs, id, policy.maxFailedLogins, nowMs)
     return { ok: false, reason: 'bad_credentials' }
+  }
+
+  /** Counts one attempt on `id` unless the account is locked or its allowance is taken by attempts in flight. */
+  private reserveAttempt(
+    id: string,
+    policy: LockoutPolicy,
+    nowMs: number,
+  ): { kind: 'unknown' } | { kind: 'locked'; retryAfterMs: number } | { kind: 'reserved'; row: UserRow } {
+    const row = this.db
+      .prepare(
+        `UPDATE users SET failed_logins = failed_logins + 1
+         WHERE id = ? AND locked_until_ms <= ? AND failed_logins < ? RETURNING *`,
+      )
+      .get(id, nowMs, policy.maxFailedLogins) as UserRow | undefined
+    if (row) return { kind: 'reserved', row }
+    const user = this.get(id)
+    if (!user) return { kind: 'unknown' }
+    // locked, or the last allowed attempts are being checked now: they may yet lock it for lockoutMs
+    return {
+      kind: 'locked',
+      retryAfterMs: user.lockedUntilMs > nowMs ? user.lockedUntilMs - nowMs : policy.lockoutMs,
+    }
   }
 }
 
