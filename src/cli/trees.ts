@@ -170,14 +170,63 @@ export function treesCommand(defaultApiUrl: () => string): Command {
       console.log(`application ${o.application} recorded for tree ${id}`)
     })
 
+  /**
+   * A decision is a person's (console officer or admin), never a service account's: log in as
+   * `officer` (password from KAMPUNG_OFFICER_PASSWORD or the first line of stdin), send it on
+   * that session with its CSRF token, log out.
+   */
+  const asOfficer = async (officer: string, path: string, body: unknown): Promise<unknown> => {
+    let password = process.env.KAMPUNG_OFFICER_PASSWORD
+    if (!password) {
+      let text = ''
+      for await (const chunk of process.stdin) text += chunk
+      password = text.split(/\r?\n/)[0] ?? ''
+    }
+    const base = cmd.opts<{ api?: string }>().api ?? defaultApiUrl()
+    const send = async (method: string, p: string, headers: Record<string, string>, b?: unknown) => {
+      const res = await fetch(`${base}${p}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...headers },
+        body: b === undefined ? undefined : JSON.stringify(b),
+      }).catch((err: Error) => {
+        throw new Error(`cannot reach the service at ${base}: ${err.message} (is \`kampung up\` running?)`)
+      })
+      const out = (await res.json().catch(() => ({}))) as { message?: string; problems?: string[] }
+      if (!res.ok)
+        throw new Error(
+          [`${res.status}: ${out.message ?? res.statusText}`, ...(out.problems ?? [])].join('\n  '),
+        )
+      return { res, out }
+    }
+    const login = await send('POST', '/api/v1/session', {}, { user: officer, password })
+    const cookie = (login.res.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+    const session = { cookie, 'x-csrf-token': (login.out as { csrfToken: string }).csrfToken }
+    try {
+      return (await send('POST', path, session, body)).out
+    } finally {
+      await send('DELETE', '/api/v1/session', session).catch(() => undefined)
+    }
+  }
+
   cmd
     .command('decide <id> <decision>')
-    .description('verify | reject | reopen, with the reason (kept with your id)')
+    .description(
+      'verify | reject | reopen, with the reason (kept with your id); as a console officer, not a service account',
+    )
     .requiredOption('--reason <text>')
+    .requiredOption(
+      '--officer <user>',
+      'your console account; password from KAMPUNG_OFFICER_PASSWORD or stdin',
+    )
+    .option(
+      '--override',
+      "verify without the policy's evidence: the reason (20+ characters) is printed on the public certificate",
+    )
     .action(async (id: string, decision: string, o) => {
-      const { state } = (await call('POST', `/api/v1/trees/${encodeURIComponent(id)}/decisions`, {
+      const { state } = (await asOfficer(o.officer, `/api/v1/trees/${encodeURIComponent(id)}/decisions`, {
         decision,
         reason: o.reason,
+        ...(o.override ? { override: true } : {}),
       })) as {
         state: string
       }
