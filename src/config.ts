@@ -217,6 +217,8 @@ const consoleSchema = z
      * (`oksigen.publicBaseUrl`) is https, i.e. the console is served behind a TLS proxy.
      */
     secureCookie: z.boolean().optional(),
+    /** The console's language for users who have not chosen one, and on the login page: id | en. */
+    defaultLanguage: z.enum(['id', 'en']).default('id'),
   })
   .strict()
 

@@ -3,7 +3,13 @@ import path from 'node:path'
 import express, { type Request, type Response, type Router } from 'express'
 import { Counter } from 'prom-client'
 import { z } from 'zod'
-import { CONSOLE_PUBLIC_DIR, SessionStore, UserStore } from '../console/index.ts'
+import {
+  CONSOLE_LANGUAGES,
+  CONSOLE_PUBLIC_DIR,
+  type ConsoleLanguage,
+  SessionStore,
+  UserStore,
+} from '../console/index.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
@@ -19,6 +25,8 @@ export interface ConsoleOptions {
   secureCookie?: boolean
   /** Where people reach the service (oksigen.publicBaseUrl). */
   publicBaseUrl?: string
+  /** The pages' language for users who have not chosen one, and on the login page (default id). */
+  defaultLanguage?: ConsoleLanguage
 }
 
 export interface ConsoleRouteOptions extends ConsoleOptions {
@@ -34,6 +42,8 @@ const UPLOT_DIR = path.join(
   path.dirname(createRequire(import.meta.url).resolve('uplot/package.json')),
   'dist',
 )
+
+const languageSchema = z.strictObject({ language: z.enum(CONSOLE_LANGUAGES) })
 
 const loginSchema = z.strictObject({
   user: z.string().min(1).max(64),
@@ -175,14 +185,40 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
 
   const noStore = (res: Response) => res.set('Cache-Control', 'no-store')
 
+  const defaultLanguage = opts.defaultLanguage ?? 'id'
+  const languageOf = (user: string): ConsoleLanguage => users.get(user)?.language ?? defaultLanguage
+
   router.get('/api/v1/session', (_req, res) => {
     noStore(res)
     const s = res.locals[SESSION_LOCAL] as SessionLocal | undefined
     if (!s || s.expired)
+      // the login page speaks the default language until someone logs in
+      return res.status(401).json({
+        error: 'unauthorized',
+        message: s ? 'your session has ended' : 'not logged in',
+        defaultLanguage,
+      })
+    res.json({ user: s.user, role: s.role, csrfToken: s.csrfToken, language: languageOf(s.user) })
+  })
+
+  // The logged-in user's own language (header of every page); a state change, so CSRF-checked.
+  router.put('/api/v1/session/language', express.json({ limit: '1kb' }), (req, res) => {
+    noStore(res)
+    const s = res.locals[SESSION_LOCAL] as SessionLocal | undefined
+    if (!s || s.expired)
+      return res.status(401).json({ error: 'unauthorized', message: 'not logged in', defaultLanguage })
+    if (!sameToken(req.get(CSRF_HEADER) ?? '', s.csrfToken))
+      return res.status(403).json({ error: 'csrf', message: `needs the session's ${CSRF_HEADER}` })
+    const parsed = languageSchema.safeParse(req.body)
+    if (!parsed.success)
       return res
-        .status(401)
-        .json({ error: 'unauthorized', message: s ? 'your session has ended' : 'not logged in' })
-    res.json({ user: s.user, role: s.role, csrfToken: s.csrfToken })
+        .status(400)
+        .json({
+          error: 'bad_request',
+          message: `send {"language": ${CONSOLE_LANGUAGES.map((l) => `"${l}"`).join(' | ')}}`,
+        })
+    users.setLanguage(s.user, parsed.data.language)
+    res.json({ user: s.user, language: parsed.data.language })
   })
 
   router.post('/api/v1/session', express.json({ limit: '4kb' }), async (req, res) => {
@@ -220,7 +256,12 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
     const { token, csrfToken } = sessions.create(result.user.id)
     log.info({ user: result.user.id, role: result.user.role }, 'logged in')
     res.set('Set-Cookie', cookie(token, Math.ceil(opts.sessionAbsoluteMs / 1000)))
-    res.json({ user: result.user.id, role: result.user.role, csrfToken })
+    res.json({
+      user: result.user.id,
+      role: result.user.role,
+      csrfToken,
+      language: result.user.language ?? defaultLanguage,
+    })
   })
 
   router.delete('/api/v1/session', (req, res) => {
