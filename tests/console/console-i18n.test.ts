@@ -3,6 +3,7 @@ import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONSOLE_PUBLIC_DIR, UserStore } from '../../src/console/index.ts'
+// @ts-expect-error: a browser module without type declarations (the console has no build step)
 import { DICTIONARIES } from '../../src/console/public/i18n.js'
 import { TREE_STATES } from '../../src/oksigen/index.ts'
 import { launchChromium, screenshot } from '../harness/chromium.ts'
@@ -20,12 +21,17 @@ const EN = DICTIONARIES.en as Dictionary
  */
 const ENGLISH_ONLY = Object.keys(EN)
   .filter((k) => EN[k] !== ID[k])
-  .map((k) =>
-    EN[k]!.split(/\{\w+\}/)
-      .sort((a, b) => b.length - a.length)[0]!
-      .trim(),
+  .map(
+    (k) =>
+      [
+        k,
+        EN[k]!.split(/\{\w+\}/)
+          .sort((a, b) => b.length - a.length)[0]!
+          .trim(),
+      ] as const,
   )
-  .filter((piece) => piece.length >= 5)
+  .filter(([k, piece]) => piece.length >= 5 && !ID[k]!.includes(piece)) // "diameter +" is Indonesian too
+  .map(([, piece]) => piece)
 
 /** The page's own words: without text the server wrote (lang="en") or people typed (decision reasons). */
 const ownText = (page: Page) =>
@@ -67,6 +73,14 @@ describe('console languages: every key in both, every key used exists', () => {
     for (const s of ['verify', 'reject', 'reopen']) used.add(`decision.${s}`)
     for (const s of ['officer', 'admin']) used.add(`role.${s}`)
     for (const s of ['true', 'false', 'unknown']) used.add(`tree.alive.${s}`)
+    // the verifier's reasons and flags, said in the page's language
+    const policy = readFileSync('src/oksigen/policy.ts', 'utf8')
+    const codes = /export type ReasonCode =([^;]*?)\n\n/s.exec(policy)![1]!
+    for (const m of codes.matchAll(/'(\w+)'/g)) used.add(`reason.${m[1]}`)
+    const liveness = readFileSync('src/oksigen/dendro/liveness.ts', 'utf8')
+    for (const m of liveness.matchAll(/kind: '(\w+)'/g)) used.add(`flag.${m[1]}`)
+    expect([...used].filter((k) => k.startsWith('flag.')).length).toBeGreaterThanOrEqual(12)
+    expect([...used].filter((k) => k.startsWith('reason.')).length).toBeGreaterThanOrEqual(11)
     const missing = [...used].filter((k) => ID[k] === undefined || EN[k] === undefined)
     expect(missing).toEqual([])
   })
@@ -130,6 +144,10 @@ describe('console in Bahasa Indonesia (default) and English, per user, in headle
     expect(facts).toMatch(/Pertumbuhan \(GRO\)\d+,\d\d mm dalam \d+ hari/)
     expect(facts).toMatch(/Laju pertumbuhan\d+,\d µm\/hari \(7 hari\), \d+,\d µm\/hari \(30 hari\)/)
     expect(facts).toMatch(/Diameter awal15,0 mm/)
+    // the verifier's reason, in Indonesian with its numbers
+    expect(facts).toMatch(
+      /Penilaiandiameter \+\d+(,\d\d?)? mm \(≥ 0,5\), tumbuh \d+(,\d\d?)? µm\/hari, hidup/,
+    )
     expect(await page.locator('.chart .u-title').allTextContents()).toEqual([
       'Diameter batang (mm)',
       'Pertumbuhan harian GRO dan defisit air batang TWD (µm)',
@@ -145,6 +163,10 @@ describe('console in Bahasa Indonesia (default) and English, per user, in headle
     expect(await page.locator('#decisions tbody tr td').first().textContent()).toMatch(
       /^\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d\.\d\d WIB$/,
     )
+    // the verifier's own decision (to eligible), in Indonesian too; officers' reasons stay as written
+    expect(await page.locator('#decisions tbody tr').last().locator('td').nth(3).textContent()).toMatch(
+      /^diameter \+\d+(,\d\d?)? mm \(≥ 0,5\), tumbuh \d+(,\d\d?)? µm\/hari, hidup$/,
+    )
     for (const piece of ENGLISH_ONLY) expect(await ownText(page), 'tree').not.toContain(piece)
     await screenshot(page, 'id-tree')
     expect(errors).toEqual([])
@@ -158,6 +180,7 @@ describe('console in Bahasa Indonesia (default) and English, per user, in headle
     await page.goto(`${base}/console/tree?id=${encodeURIComponent(w.awaitingTree)}`)
     await page.locator('#state').waitFor({ timeout: UI_TIMEOUT_MS })
     expect(await page.textContent('#state')).toBe('menunggu data')
+    expect(await page.textContent('#assessment')).toContain('Penilaian0 dari 7 hari data dendrometer')
     await page.fill('#reason', 'Pohon terlihat sehat dari jalan')
     await page.click('#verify')
     await expect

@@ -26,7 +26,7 @@ export async function session() {
   return s
 }
 
-/** Elements marked data-i18n="key" get the key's text; the <title> too (with the brand). */
+/** Elements marked with a data-i18n key get its text; the <title> too (with the brand). */
 export function translatePage() {
   for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n)
   const title = document.querySelector('title')

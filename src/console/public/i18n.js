@@ -87,6 +87,7 @@ export const DICTIONARIES = {
     'decide.refused': 'Keputusan ditolak ({status})',
     'decide.recorded': 'Keputusan dicatat: {decision} — status pohon sekarang {state}.',
     'decide.current': 'Status sekarang: {state}. Verifikasi menerbitkan sertifikat bertanda tangan.',
+    'decide.automatic': 'otomatis',
     'decision.verify': 'verifikasi',
     'decision.reject': 'tolak',
     'decision.reopen': 'buka kembali',
@@ -172,6 +173,41 @@ export const DICTIONARIES = {
     'error.unknown_alert': 'Peringatan tidak dikenal.',
     'error.device_exists': 'Perangkat dengan id ini sudah ada.',
     'error.bad_request': 'Isian tidak valid.',
+
+    // the verifier's reasons (Assessment.reasonCode, src/oksigen/policy.ts) and flags (liveness.ts)
+    'reason.failure_flags': 'gagal: {flags}',
+    'reason.awaiting_data': '{days} dari {needed} hari data dendrometer',
+    'reason.data_stopped': 'tidak ada pembacaan selama {silenceH} jam',
+    'reason.dormant_leafless':
+      'dorman: musim gugur daun jenis ini (tidak diharapkan tumbuh; bukan kegagalan)',
+    'reason.dormant_wet_spell': 'dorman: masa basah (hampir tidak ada transpirasi; bukan kegagalan)',
+    'reason.drought':
+      'cekaman kekeringan: tidak tumbuh selama 7 hari dan defisit air batang {twdUm} µm (≥ {limitUm})',
+    'reason.eligible':
+      'diameter +{incrementMm} mm (≥ {minIncrementMm}), tumbuh {growthUmPerDay} µm/hari, hidup',
+    'reason.growth_stalled': 'pertumbuhan terhenti: tidak ada pertumbuhan bersih selama 30 hari terakhir',
+    'reason.increment_short': 'diameter +{incrementMm} dari {minIncrementMm} mm',
+    'reason.growth_slow': 'pertumbuhan {growthUmPerDay} µm/hari di bawah {minGrowthUmPerDay}',
+    'reason.cycle_unconfirmed': 'siklus harian belum terkonfirmasi',
+    'flag.awaiting_data': 'data belum cukup untuk menilai siklus harian (perlu {needed} hari)',
+    'flag.no_daily_cycle':
+      'tidak ada siklus harian yang jelas (amplitudo {amplitudeUm} µm, ambang {thresholdUm} µm)',
+    'flag.wrong_phase':
+      'batang paling kecil pukul {troughHourLocal} waktu setempat; batang hidup paling kecil pada sore hari: sensor di tiang atau tidak di pohon?',
+    'flag.growth_not_at_night':
+      'sebagian besar pertumbuhan terjadi siang hari; batang tumbuh terutama pada malam hari',
+    'flag.data_stopped': 'tidak ada pembacaan selama {silenceH} jam',
+    'flag.location_changed': 'node berada {distanceM} m dari tempat didaftarkan (terjauh {farthestM} m)',
+    'flag.jump_corrected':
+      'lonjakan sensor {offsetUm} µm (dipasang ulang?) dikoreksi, tidak dihitung sebagai pertumbuhan',
+    'flag.dormant': 'dorman: tidak diharapkan tumbuh saat ini (bukan kegagalan)',
+    'flag.no_village_weather': 'tidak ada data stasiun cuaca desa: penyusutan tidak diperiksa terhadap VPD',
+    'flag.no_growth_in_growing_season':
+      'tidak ada pertumbuhan tetap selama {seasonDaysWithoutGrowth} hari musim tumbuh (batas {failAfterSeasonDays})',
+    'flag.growth_not_proven':
+      'pertumbuhan belum terbukti: {growthDays} hari tumbuh dan {growthUmWindow} µm dalam 30 hari terakhir',
+    'flag.shrinkage_not_coupled':
+      'penyusutan harian tidak mengikuti kebutuhan atmosfer (r {couplingR} dengan VPD selama {couplingDays} hari)',
   },
   en: {
     'app.brand': 'Smart Kampung',
@@ -247,6 +283,7 @@ export const DICTIONARIES = {
     'decide.refused': 'decision refused ({status})',
     'decide.recorded': 'Decision recorded: {decision} — tree is now {state}.',
     'decide.current': 'Current state: {state}. Verify issues the signed certificate.',
+    'decide.automatic': 'automatic',
     'decision.verify': 'verify',
     'decision.reject': 'reject',
     'decision.reopen': 'reopen',
@@ -332,6 +369,38 @@ export const DICTIONARIES = {
     'error.unknown_alert': 'Unknown alert.',
     'error.device_exists': 'A device with this id exists already.',
     'error.bad_request': 'Invalid input.',
+
+    // English pages show the verifier's own words (reason, message); these are their short forms.
+    'reason.failure_flags': 'failed: {flags}',
+    'reason.awaiting_data': '{days} of {needed} days of dendrometer data',
+    'reason.data_stopped': 'no reading for {silenceH} h',
+    'reason.dormant_leafless': 'dormant: leafless season of the species (no growth expected; not a failure)',
+    'reason.dormant_wet_spell': 'dormant: wet spell (hardly any transpiration; not a failure)',
+    'reason.drought': 'drought stress: no growth for 7 days and tree water deficit {twdUm} µm (≥ {limitUm})',
+    'reason.eligible':
+      'diameter +{incrementMm} mm (≥ {minIncrementMm}), growing {growthUmPerDay} µm/day, alive',
+    'reason.growth_stalled': 'growth stalled: no net growth over the last 30 days',
+    'reason.increment_short': 'diameter +{incrementMm} of {minIncrementMm} mm',
+    'reason.growth_slow': 'growth {growthUmPerDay} µm/day below {minGrowthUmPerDay}',
+    'reason.cycle_unconfirmed': 'daily cycle not yet confirmed',
+    'flag.awaiting_data': 'too few days of data to judge the daily cycle (needs {needed})',
+    'flag.no_daily_cycle': 'no clear daily cycle (amplitude {amplitudeUm} µm, threshold {thresholdUm} µm)',
+    'flag.wrong_phase':
+      'the stem is thinnest at {troughHourLocal} h local; a living stem is thinnest in the afternoon',
+    'flag.growth_not_at_night': 'most growth happened by day; stems grow mostly at night',
+    'flag.data_stopped': 'no reading for {silenceH} h',
+    'flag.location_changed':
+      'the node is {distanceM} m from where it was registered (farthest {farthestM} m)',
+    'flag.jump_corrected': 'sensor jump of {offsetUm} µm (re-mounted?) corrected, not counted as growth',
+    'flag.dormant': 'dormant: no growth expected now (not a failure)',
+    'flag.no_village_weather':
+      'no weather station readings from the village: shrinkage not checked against VPD',
+    'flag.no_growth_in_growing_season':
+      'no irreversible growth over {seasonDaysWithoutGrowth} growing-season days (limit {failAfterSeasonDays})',
+    'flag.growth_not_proven':
+      'growth not proven: {growthDays} growth days and {growthUmWindow} µm in the last 30 days',
+    'flag.shrinkage_not_coupled':
+      'daily shrinkage does not follow atmospheric demand (r {couplingR} with VPD over {couplingDays} days)',
   },
 }
 
@@ -381,6 +450,18 @@ export function num(value, decimals = 0) {
     numberFormats.set(key, f)
   }
   return f.format(value)
+}
+
+/**
+ * The verifier's own text in the page's language: English pages show `english` (the server's
+ * words, complete); others the dictionary's sentence for `key` with its numbers formatted, or
+ * `english` when there is none.
+ */
+export function serverText(key, vars, english) {
+  if (language === 'en' || !(key in DICTIONARIES[language])) return english
+  const formatted = {}
+  for (const [k, v] of Object.entries(vars ?? {})) formatted[k] = typeof v === 'number' ? value(v, 2) : v
+  return t(key, formatted)
 }
 
 /** A measured value as it came (up to `maxDecimals`, no trailing zeros). */

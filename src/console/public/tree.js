@@ -1,6 +1,6 @@
 import uPlot from '/console/vendor/uplot/uPlot.esm.js'
 import { api, el, fmtTime, message, startPage, stateBadge, stateName } from './app.js'
-import { date, num, refusal, shortDay, t } from './i18n.js'
+import { currentLanguage, date, num, refusal, serverText, shortDay, t } from './i18n.js'
 
 const DAY_MS = 86_400_000
 /** The diameter chart shows at most this much recent history (one readings request). */
@@ -139,6 +139,34 @@ function decideForm(evidence) {
   )
 }
 
+/** A flag of the verifier in the page's language (its English message as the tooltip). */
+const flagText = (f) => serverText(`flag.${f.kind}`, f.evidence, f.message)
+
+/** Why the tree is in its state, in the page's language. */
+function reasonText(a, flags) {
+  if (a.reasonCode === 'failure_flags' && currentLanguage() !== 'en') {
+    const failing = (flags ?? []).filter((f) => f.severity === 'failure' && f.kind !== 'data_stopped')
+    if (failing.length) return t('reason.failure_flags', { flags: failing.map(flagText).join('; ') })
+  }
+  return serverText(`reason.${a.reasonCode}`, a.reasonVars, a.reason)
+}
+
+/** Marked as English where the verifier's words are shown as they are. */
+const spoken = (text, english) =>
+  el(
+    'span',
+    { lang: text === english && currentLanguage() !== 'en' ? 'en' : undefined, title: english },
+    text,
+  )
+
+/** An officer's reason as written; the verifier's own (by `auto`) in the page's language. */
+function decisionReason(d) {
+  if (d.by !== 'auto' || !d.data?.reasonCode) return d.reason
+  const text = reasonText(d.data, [])
+  if (text === d.data.reason) return spoken(d.reason, d.reason)
+  return spoken(d.reason.startsWith('automatic: ') ? `${t('decide.automatic')}: ${text}` : text, d.reason)
+}
+
 const alive = (v) => t(`tree.alive.${v === true ? 'true' : v === false ? 'false' : 'unknown'}`)
 
 async function render() {
@@ -161,7 +189,10 @@ async function render() {
       facts([
         [t('tree.state'), el('span', { id: 'state', 'data-state': e.state }, stateName(e.state))],
         // the assessment's reason is the verifier's own text (English)
-        [t('tree.assessment'), e.assessment ? el('span', { lang: 'en' }, e.assessment.reason) : undefined],
+        [
+          t('tree.assessment'),
+          e.assessment ? spoken(reasonText(e.assessment, g?.flags), e.assessment.reason) : undefined,
+        ],
         [t('tree.progress'), e.assessment ? `${num(e.assessment.progressPct, 0)} %` : undefined],
         [
           t('tree.projected'),
@@ -189,7 +220,7 @@ async function render() {
             'ul',
             { class: 'flags' },
             g.flags.map((f) =>
-              el('li', {}, `${t(`severity.${f.severity}`)}: `, el('span', { lang: 'en' }, f.message)),
+              el('li', {}, `${t(`severity.${f.severity}`)}: `, spoken(flagText(f), f.message)),
             ),
           )
         : '',
@@ -252,7 +283,7 @@ async function render() {
                   el('td', {}, fmtTime(d.atMs)),
                   el('td', {}, `${d.fromState ? stateName(d.fromState) : '—'} → ${stateName(d.toState)}`),
                   el('td', {}, d.by),
-                  el('td', {}, d.reason),
+                  el('td', {}, decisionReason(d)),
                 ),
               ),
           ),
