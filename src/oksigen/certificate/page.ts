@@ -217,20 +217,34 @@ ${row('Diterbitkan', 'Issued', esc(wib(r.issuedAtMs)))}
  * languages, with what the evidence was then and the officer's written reason.
  */
 function overrideNote(d: VerificationRecord['decision']): string {
-  const then = d.evidenceState
-    ? `<p>${bi('Bukti saat itu', 'Evidence at the time')}: <code>${esc(d.evidenceState)}</code>${
+  const state = d.evidenceState
+    ? `${STATE_ID[d.evidenceState] ? `${esc(STATE_ID[d.evidenceState])} / ` : ''}<code>${esc(d.evidenceState)}</code>${
         d.evidenceSummary ? ` — ${esc(d.evidenceSummary)}` : ''
-      }</p>`
+      }`
     : ''
   return `<section class="note override" id="override" role="note">
 <p><strong>${bi(
     'Diterbitkan atas keputusan khusus petugas, TANPA bukti pertumbuhan yang disyaratkan kebijakan.',
     "Released by an officer's override, WITHOUT the growth evidence the policy requires.",
   )}</strong></p>
-${then}
-<p>${bi('Alasan tertulis petugas', "The officer's written reason")} (<code>${esc(d.by)}</code>):</p>
+<dl>
+${state ? row('Bukti saat itu', 'Evidence at the time', state) : ''}
+${row('Petugas', 'Officer', `<code>${esc(d.by)}</code>`)}
+</dl>
+<p>${bi('Alasan tertulis petugas', "The officer's written reason")}</p>
 <blockquote>${esc(d.reason)}</blockquote>
 </section>`
+}
+
+/** The verifier's states in Indonesian (the code itself is shown beside). */
+const STATE_ID: Record<string, string> = {
+  awaiting_data: 'menunggu data',
+  growing: 'tumbuh',
+  eligible: 'layak',
+  verified: 'terverifikasi',
+  dormant: 'dorman',
+  at_risk: 'berisiko',
+  failed: 'gagal',
 }
 
 const HEIGHT_SOURCE: Record<string, [string, string]> = {
