@@ -211,12 +211,10 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
       return res.status(403).json({ error: 'csrf', message: `needs the session's ${CSRF_HEADER}` })
     const parsed = languageSchema.safeParse(req.body)
     if (!parsed.success)
-      return res
-        .status(400)
-        .json({
-          error: 'bad_request',
-          message: `send {"language": ${CONSOLE_LANGUAGES.map((l) => `"${l}"`).join(' | ')}}`,
-        })
+      return res.status(400).json({
+        error: 'bad_request',
+        message: `send {"language": ${CONSOLE_LANGUAGES.map((l) => `"${l}"`).join(' | ')}}`,
+      })
     users.setLanguage(s.user, parsed.data.language)
     res.json({ user: s.user, language: parsed.data.language })
   })
