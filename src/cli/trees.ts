@@ -3,7 +3,8 @@ import { Command } from 'commander'
 /**
  * `kampung trees …`: the officers' Sedekah Oksigen commands, as a client of the HTTP API of a
  * running service (the same API a console uses). Credentials: a `service` account, from
- * --user/--password or KAMPUNG_API_USER/KAMPUNG_API_PASSWORD.
+ * --user/--password or KAMPUNG_API_USER/KAMPUNG_API_PASSWORD; `decide` is a person's: a console
+ * officer's login (--officer, password from KAMPUNG_OFFICER_PASSWORD or stdin).
  */
 export function treesCommand(defaultApiUrl: () => string): Command {
   const cmd = new Command('trees').description(
