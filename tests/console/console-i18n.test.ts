@@ -258,6 +258,13 @@ describe('console in Bahasa Indonesia (default) and English, per user, in headle
     expect(await p3.textContent('h1')).toBe('Perangkat')
     expect(await p3.textContent('#add-device button[type=submit]')).toBe('Tambah perangkat')
     for (const piece of ENGLISH_ONLY) expect(await ownText(p3), 'devices').not.toContain(piece)
+    // a refusal the console knows by its code, in Indonesian
+    await p3.fill('#id', 'kemiren-sawah7')
+    await p3.fill('#village', 'tidak-ada')
+    await p3.click('#add-device button[type=submit]')
+    await expect
+      .poll(() => p3.textContent('#message'), { timeout: UI_TIMEOUT_MS })
+      .toBe('Desa tidak terdaftar.')
     await p3.goto(`${base}/console/alerts`)
     await p3.locator('#alerts').waitFor({ timeout: UI_TIMEOUT_MS })
     await expect

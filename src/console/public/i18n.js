@@ -172,6 +172,12 @@ export const DICTIONARIES = {
     'error.unknown_tree': 'Pohon tidak dikenal.',
     'error.unknown_alert': 'Peringatan tidak dikenal.',
     'error.device_exists': 'Perangkat dengan id ini sudah ada.',
+    'error.unknown_device': 'Perangkat tidak dikenal.',
+    'error.invalid_id': 'Id tidak valid: gunakan a-z, 0-9, - dan _ (1 sampai 63, diawali a-z atau 0-9).',
+    'error.invalid_village': 'Desa tidak valid.',
+    'error.unknown_village': 'Desa tidak terdaftar.',
+    'error.invalid_device': 'Data perangkat tidak valid.',
+    'error.device_in_use': 'Perangkat ini masih dipakai.',
     'error.bad_request': 'Isian tidak valid.',
 
     // the verifier's reasons (Assessment.reasonCode, src/oksigen/policy.ts) and flags (liveness.ts)
@@ -368,6 +374,12 @@ export const DICTIONARIES = {
     'error.unknown_tree': 'Unknown tree.',
     'error.unknown_alert': 'Unknown alert.',
     'error.device_exists': 'A device with this id exists already.',
+    'error.unknown_device': 'Unknown device.',
+    'error.invalid_id': 'Invalid id: use a-z, 0-9, - and _ (1 to 63, starting a-z or 0-9).',
+    'error.invalid_village': 'Invalid village.',
+    'error.unknown_village': 'Unregistered village.',
+    'error.invalid_device': 'Invalid device data.',
+    'error.device_in_use': 'This device is still in use.',
     'error.bad_request': 'Invalid input.',
 
     // English pages show the verifier's own words (reason, message); these are their short forms.
