@@ -145,9 +145,7 @@ describe('console in Bahasa Indonesia (default) and English, per user, in headle
     expect(facts).toMatch(/Laju pertumbuhan\d+,\d µm\/hari \(7 hari\), \d+,\d µm\/hari \(30 hari\)/)
     expect(facts).toMatch(/Diameter awal15,0 mm/)
     // the verifier's reason, in Indonesian with its numbers
-    expect(facts).toMatch(
-      /Penilaiandiameter \+\d+(,\d\d?)? mm \(≥ 0,5\), tumbuh \d+(,\d\d?)? µm\/hari, hidup/,
-    )
+    expect(facts).toMatch(/Penilaiandiameter \+\d+,\d\d mm \(≥ 0,5\), tumbuh \d+,\d µm\/hari, hidup/)
     expect(await page.locator('.chart .u-title').allTextContents()).toEqual([
       'Diameter batang (mm)',
       'Pertumbuhan harian GRO dan defisit air batang TWD (µm)',
@@ -165,7 +163,7 @@ describe('console in Bahasa Indonesia (default) and English, per user, in headle
     )
     // the verifier's own decision (to eligible), in Indonesian too; officers' reasons stay as written
     expect(await page.locator('#decisions tbody tr').last().locator('td').nth(3).textContent()).toMatch(
-      /^diameter \+\d+(,\d\d?)? mm \(≥ 0,5\), tumbuh \d+(,\d\d?)? µm\/hari, hidup$/,
+      /^diameter \+\d+,\d\d mm \(≥ 0,5\), tumbuh \d+,\d µm\/hari, hidup$/,
     )
     for (const piece of ENGLISH_ONLY) expect(await ownText(page), 'tree').not.toContain(piece)
     await screenshot(page, 'id-tree')
@@ -273,5 +271,33 @@ describe('console in Bahasa Indonesia (default) and English, per user, in headle
     expect(await p3.locator('.tabs button').allTextContents()).toEqual(['aktif', 'tertunda', 'selesai'])
     for (const piece of ENGLISH_ONLY) expect(await ownText(p3), 'alerts').not.toContain(piece)
     await admin.close()
+  })
+
+  it('on a phone in Indonesian: the login page switches language by hand; queue and tree fit the screen', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    })
+    const page = await context.newPage()
+    await page.goto(`${base}/console/login`)
+    await expect
+      .poll(() => page.textContent('h1'), { timeout: UI_TIMEOUT_MS })
+      .toBe('Konsol petugas Smart Kampung')
+    await page.click('#language-choice button[data-language="en"]')
+    expect(await page.textContent('h1')).toBe('Smart Kampung officer console')
+    expect(await page.textContent('button[type=submit]')).toBe('Log in')
+    expect(await page.getAttribute('html', 'lang')).toBe('en')
+    await page.click('#language-choice button[data-language="id"]')
+    expect(await page.textContent('button[type=submit]')).toBe('Masuk')
+    await loginAs(page, base, 'ayu', PASSWORDS.admin)
+    await page.locator('#queue').waitFor({ timeout: UI_TIMEOUT_MS })
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    await screenshot(page, 'id-queue-phone')
+    await page.goto(`${base}/console/tree?id=${encodeURIComponent(w.eligibleTree)}`)
+    await expect.poll(() => page.locator('.chart canvas').count(), { timeout: UI_TIMEOUT_MS }).toBe(2)
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    await screenshot(page, 'id-tree-phone')
+    await context.close()
   })
 })

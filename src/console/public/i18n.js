@@ -472,9 +472,13 @@ export function num(value, decimals = 0) {
 export function serverText(key, vars, english) {
   if (language === 'en' || !(key in DICTIONARIES[language])) return english
   const formatted = {}
-  for (const [k, v] of Object.entries(vars ?? {})) formatted[k] = typeof v === 'number' ? value(v, 2) : v
+  for (const [k, v] of Object.entries(vars ?? {}))
+    formatted[k] = typeof v !== 'number' ? v : k in FIXED_DECIMALS ? num(v, FIXED_DECIMALS[k]) : value(v, 2)
   return t(key, formatted)
 }
+
+/** Numbers the verifier writes with fixed decimals (policy.ts): said with as many. */
+const FIXED_DECIMALS = { incrementMm: 2, growthUmPerDay: 1 }
 
 /** A measured value as it came (up to `maxDecimals`, no trailing zeros). */
 export function value(v, maxDecimals = 2) {
