@@ -15,23 +15,19 @@ export function treesCommand(defaultApiUrl: () => string): Command {
     .option('--user <id>', 'officer account (a registered device of kind service); env KAMPUNG_API_USER')
     .option('--password <secret>', 'its secret; env KAMPUNG_API_PASSWORD')
 
-  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const o = cmd.opts<{ api?: string; user?: string; password?: string }>()
-    const user = o.user ?? process.env.KAMPUNG_API_USER
-    const password = o.password ?? process.env.KAMPUNG_API_PASSWORD
-    if (!user || !password)
-      throw new Error(
-        'officer credentials needed: --user/--password or KAMPUNG_API_USER/KAMPUNG_API_PASSWORD',
-      )
-    const url = `${o.api ?? defaultApiUrl()}${path}`
+  /** One request to the service; a refusal becomes an error with its status, message and problems. */
+  const request = async (
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: unknown,
+  ): Promise<{ res: Response; out: unknown }> => {
+    const url = `${cmd.opts<{ api?: string }>().api ?? defaultApiUrl()}${path}`
     let res: Response
     try {
       res = await fetch(url, {
         method,
-        headers: {
-          authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
-          'content-type': 'application/json',
-        },
+        headers: { 'content-type': 'application/json', ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       })
     } catch (err) {
@@ -44,7 +40,19 @@ export function treesCommand(defaultApiUrl: () => string): Command {
       throw new Error(
         [`${res.status}: ${out.message ?? res.statusText}`, ...(out.problems ?? [])].join('\n  '),
       )
-    return out
+    return { res, out }
+  }
+
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const o = cmd.opts<{ user?: string; password?: string }>()
+    const user = o.user ?? process.env.KAMPUNG_API_USER
+    const password = o.password ?? process.env.KAMPUNG_API_PASSWORD
+    if (!user || !password)
+      throw new Error(
+        'officer credentials needed: --user/--password or KAMPUNG_API_USER/KAMPUNG_API_PASSWORD',
+      )
+    const basic = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+    return (await request(method, path, { authorization: basic }, body)).out
   }
 
   cmd
@@ -183,29 +191,13 @@ export function treesCommand(defaultApiUrl: () => string): Command {
       for await (const chunk of process.stdin) text += chunk
       password = text.split(/\r?\n/)[0] ?? ''
     }
-    const base = cmd.opts<{ api?: string }>().api ?? defaultApiUrl()
-    const send = async (method: string, p: string, headers: Record<string, string>, b?: unknown) => {
-      const res = await fetch(`${base}${p}`, {
-        method,
-        headers: { 'content-type': 'application/json', ...headers },
-        body: b === undefined ? undefined : JSON.stringify(b),
-      }).catch((err: Error) => {
-        throw new Error(`cannot reach the service at ${base}: ${err.message} (is \`kampung up\` running?)`)
-      })
-      const out = (await res.json().catch(() => ({}))) as { message?: string; problems?: string[] }
-      if (!res.ok)
-        throw new Error(
-          [`${res.status}: ${out.message ?? res.statusText}`, ...(out.problems ?? [])].join('\n  '),
-        )
-      return { res, out }
-    }
-    const login = await send('POST', '/api/v1/session', {}, { user: officer, password })
+    const login = await request('POST', '/api/v1/session', {}, { user: officer, password })
     const cookie = (login.res.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
     const session = { cookie, 'x-csrf-token': (login.out as { csrfToken: string }).csrfToken }
     try {
-      return (await send('POST', path, session, body)).out
+      return (await request('POST', path, session, body)).out
     } finally {
-      await send('DELETE', '/api/v1/session', session).catch(() => undefined)
+      await request('DELETE', '/api/v1/session', session).catch(() => undefined)
     }
   }
 
