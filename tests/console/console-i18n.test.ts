@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONSOLE_PUBLIC_DIR, UserStore } from '../../src/console/index.ts'
 // @ts-expect-error: a browser module without type declarations (the console has no build step)
 import { DICTIONARIES } from '../../src/console/public/i18n.js'
-import { TREE_STATES } from '../../src/oksigen/index.ts'
+import { getSpecies, SPECIES_IDS, TREE_STATES } from '../../src/oksigen/index.ts'
 import { launchChromium, screenshot } from '../harness/chromium.ts'
 import { type ConsoleWorld, consoleWorld, PASSWORDS } from './fixtures.ts'
 
@@ -67,6 +67,14 @@ describe('console languages: every key in both, every key used exists', () => {
     }
     expect(used.size).toBeGreaterThan(80) // the scan finds the pages' keys
     for (const s of TREE_STATES) used.add(`state.${s}`)
+    for (const s of SPECIES_IDS) {
+      used.add(`species.${s}`)
+      // the species' names as src/oksigen/species.ts has them
+      expect([ID[`species.${s}`], EN[`species.${s}`]], s).toEqual([
+        getSpecies(s)!.localName,
+        getSpecies(s)!.englishName,
+      ])
+    }
     for (const s of ['failure', 'warning', 'info', 'critical']) used.add(`severity.${s}`)
     for (const s of ['pending', 'released', 'refused']) used.add(`application.${s}`)
     for (const s of ['firing', 'pending', 'resolved']) used.add(`alerts.state.${s}`)
@@ -179,6 +187,7 @@ describe('console in Bahasa Indonesia (default) and English, per user, in headle
     await page.locator('#state').waitFor({ timeout: UI_TIMEOUT_MS })
     expect(await page.textContent('#state')).toBe('menunggu data')
     expect(await page.textContent('#assessment')).toContain('Penilaian0 dari 7 hari data dendrometer')
+    expect(await page.textContent('#assessment')).toContain('Jenisjati') // teak, by its Indonesian name
     await page.fill('#reason', 'Pohon terlihat sehat dari jalan')
     await page.click('#verify')
     await expect

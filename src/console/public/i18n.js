@@ -107,6 +107,14 @@ export const DICTIONARIES = {
     'severity.info': 'info',
     'severity.critical': 'kritis',
 
+    // species (src/oksigen/species.ts: localName)
+    'species.avocado': 'alpukat',
+    'species.durian': 'durian',
+    'species.soursop': 'sirsak',
+    'species.teak': 'jati',
+    'species.sengon': 'sengon',
+    'species.trembesi': 'trembesi',
+
     'state.awaiting_data': 'menunggu data',
     'state.growing': 'tumbuh',
     'state.eligible': 'layak',
@@ -309,6 +317,14 @@ export const DICTIONARIES = {
     'severity.info': 'info',
     'severity.critical': 'critical',
 
+    // species (src/oksigen/species.ts: englishName)
+    'species.avocado': 'avocado',
+    'species.durian': 'durian',
+    'species.soursop': 'soursop',
+    'species.teak': 'teak',
+    'species.sengon': 'white albizia',
+    'species.trembesi': 'rain tree',
+
     'state.awaiting_data': 'awaiting_data',
     'state.growing': 'growing',
     'state.eligible': 'eligible',
@@ -446,6 +462,11 @@ export function rememberedLanguage() {
 export function t(key, vars = {}) {
   const text = DICTIONARIES[language][key] ?? DICTIONARIES.id[key] ?? key
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m))
+}
+
+/** A species by its name in the page's language; an id the console does not know, as it is. */
+export function speciesName(id) {
+  return DICTIONARIES[language][`species.${id}`] ?? id
 }
 
 const numberFormats = new Map()

@@ -1,5 +1,5 @@
 import { api, el, message, startPage, stateBadge, stateName } from './app.js'
-import { date, refusal, t } from './i18n.js'
+import { date, refusal, speciesName, t } from './i18n.js'
 
 // Trees waiting for an officer: eligible (released by hand when the policy does not auto-verify)
 // and at risk (data stopped, drought, stalled growth). The other tabs show every state.
@@ -60,7 +60,7 @@ if (!ok) {
                 el('td', {}, el('a', { href: `/console/tree?id=${encodeURIComponent(tree.id)}` }, tree.id)),
                 el('td', {}, stateBadge(tree.state)),
                 el('td', {}, tree.village),
-                el('td', { class: 'wide-only' }, tree.species),
+                el('td', { class: 'wide-only' }, speciesName(tree.species)),
                 el('td', { class: 'wide-only' }, date(tree.plantedAtMs)),
               ),
             ),

@@ -1,6 +1,6 @@
 import uPlot from '/console/vendor/uplot/uPlot.esm.js'
 import { api, el, fmtTime, message, startPage, stateBadge, stateName } from './app.js'
-import { currentLanguage, date, num, refusal, serverText, shortDay, t } from './i18n.js'
+import { currentLanguage, date, num, refusal, serverText, shortDay, speciesName, t } from './i18n.js'
 
 const DAY_MS = 86_400_000
 /** The diameter chart shows at most this much recent history (one readings request). */
@@ -198,7 +198,7 @@ async function render() {
           t('tree.projected'),
           e.assessment?.projectedEligibleMs ? date(e.assessment.projectedEligibleMs) : undefined,
         ],
-        [t('tree.species'), tree.species],
+        [t('tree.species'), speciesName(tree.species)],
         [t('tree.villageDevice'), `${tree.village} / ${tree.device}`],
         [t('tree.planted'), date(tree.plantedAtMs)],
         [t('tree.initialDiameter'), `${num(tree.initialDiameterMm, 1)} mm`],
