@@ -292,6 +292,7 @@ export class KampungApp {
         port: config.api.port,
         maxBodyBytes: config.api.maxBodyBytes,
         metricsToken: config.api.metricsToken,
+        trustProxy: config.api.trustProxy,
         registry: this.registry,
         pipeline: this.pipeline,
         store: this.store,

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
@@ -126,6 +127,17 @@ const storeSchema = z
   })
   .strict()
 
+/** One `trust proxy` entry: an address, a subnet (address/prefix) or a name proxy-addr knows. */
+const trustedProxy = z.string().refine((v) => {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(v)) return true
+  const [address, prefix, extra] = v.split('/')
+  const family = isIP(address ?? '')
+  if (!family || extra !== undefined) return false
+  if (prefix === undefined) return true
+  const bits = Number(prefix)
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128)
+}, 'an IP address, address/prefix, or one of loopback, linklocal, uniquelocal')
+
 const apiSchema = z
   .object({
     enabled: z.boolean().default(true),
@@ -139,6 +151,15 @@ const apiSchema = z
       .default(1024 * 1024),
     /** When set, GET /metrics needs it as a Bearer token (KAMPUNG_API_METRICS_TOKEN). */
     metricsToken: z.string().min(16, 'at least 16 characters (e.g. openssl rand -hex 16)').optional(),
+    /**
+     * Express's `trust proxy`: which hops may name the client in X-Forwarded-For. false (default):
+     * the TCP peer is the client. Behind a TLS proxy give its address(es) or subnet(s), e.g.
+     * ["loopback"] or ["10.0.0.5"], or the number of proxies; the console's per-address login
+     * limit then counts the real client, not the proxy. `true` trusts any peer: never on an open port.
+     */
+    trustProxy: z
+      .union([z.boolean(), z.number().int().min(0).max(10), z.array(trustedProxy).min(1)])
+      .default(false),
   })
   .strict()
 
@@ -211,8 +232,13 @@ const consoleSchema = z
       .default(15 * 60_000),
     /** Failed logins from one address within `lockoutMs` before it is refused (guessing many accounts). */
     maxFailedLoginsPerIp: z.number().int().min(1).max(10_000).default(20),
-    /** Mark the session cookie Secure: set true when the API is served over HTTPS (a TLS proxy). */
-    secureCookie: z.boolean().default(false),
+    /**
+     * Mark the session cookie Secure (sent over HTTPS only). Default: when the public URL
+     * (`oksigen.publicBaseUrl`) is https, i.e. the console is served behind a TLS proxy.
+     */
+    secureCookie: z.boolean().optional(),
+    /** The console's language for users who have not chosen one, and on the login page: id | en. */
+    defaultLanguage: z.enum(['id', 'en']).default('id'),
   })
   .strict()
 

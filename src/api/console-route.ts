@@ -3,7 +3,13 @@ import path from 'node:path'
 import express, { type Request, type Response, type Router } from 'express'
 import { Counter } from 'prom-client'
 import { z } from 'zod'
-import { CONSOLE_PUBLIC_DIR, SessionStore, UserStore } from '../console/index.ts'
+import {
+  CONSOLE_LANGUAGES,
+  CONSOLE_PUBLIC_DIR,
+  type ConsoleLanguage,
+  SessionStore,
+  UserStore,
+} from '../console/index.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
@@ -15,7 +21,12 @@ export interface ConsoleOptions {
   maxFailedLogins: number
   lockoutMs: number
   maxFailedLoginsPerIp: number
-  secureCookie: boolean
+  /** Mark the session cookie Secure; default: when `publicBaseUrl` is https. */
+  secureCookie?: boolean
+  /** Where people reach the service (oksigen.publicBaseUrl). */
+  publicBaseUrl?: string
+  /** The pages' language for users who have not chosen one, and on the login page (default id). */
+  defaultLanguage?: ConsoleLanguage
 }
 
 export interface ConsoleRouteOptions extends ConsoleOptions {
@@ -31,6 +42,8 @@ const UPLOT_DIR = path.join(
   path.dirname(createRequire(import.meta.url).resolve('uplot/package.json')),
   'dist',
 )
+
+const languageSchema = z.strictObject({ language: z.enum(CONSOLE_LANGUAGES) })
 
 const loginSchema = z.strictObject({
   user: z.string().min(1).max(64),
@@ -71,7 +84,11 @@ function readCookie(req: Request, name: string): string | undefined {
 /** Addresses with recent failures kept before a sweep of the expired ones. */
 const MAX_TRACKED_ADDRESSES = 10_000
 
-/** Failed logins per client address in a sliding window: guessing across many accounts. */
+/**
+ * Failed logins per client address in a sliding window: guessing across many accounts. An attempt
+ * takes its place in the window before its password is checked (`reserve`), so concurrent attempts
+ * cannot all pass the limit while the checks run; a successful login gives its place back.
+ */
 class FailureWindow {
   private readonly failures = new Map<string, number[]>()
   private readonly windowMs: number
@@ -86,15 +103,23 @@ class FailureWindow {
     else this.failures.delete(key)
     return list
   }
-  blocked(key: string, nowMs: number): number | undefined {
+  /** Undefined when the attempt is counted; else how long the address must wait. */
+  reserve(key: string, nowMs: number): number | undefined {
     const list = this.recent(key, nowMs)
-    return list.length >= this.max ? list[0]! + this.windowMs - nowMs : undefined
-  }
-  add(key: string, nowMs: number): void {
+    if (list.length >= this.max) return list[0]! + this.windowMs - nowMs
     // addresses that never come back would otherwise stay forever: sweep when the map grows
     if (this.failures.size >= MAX_TRACKED_ADDRESSES)
       for (const k of [...this.failures.keys()]) this.recent(k, nowMs)
-    this.failures.set(key, [...this.recent(key, nowMs), nowMs])
+    this.failures.set(key, [...list, nowMs])
+    return undefined
+  }
+  /** The attempt reserved at `nowMs` succeeded: it is not a failure. */
+  release(key: string, nowMs: number): void {
+    const list = this.failures.get(key)
+    const at = list?.lastIndexOf(nowMs) ?? -1
+    if (!list || at < 0) return
+    list.splice(at, 1)
+    if (!list.length) this.failures.delete(key)
   }
 }
 
@@ -121,6 +146,8 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
     registers: [opts.metrics.registry],
   })
 
+  // behind a TLS proxy the request reaches us as plain http: the configured public URL says https
+  const secure = opts.secureCookie ?? opts.publicBaseUrl?.startsWith('https:') ?? false
   const cookie = (value: string, maxAgeS: number) =>
     [
       `${SESSION_COOKIE}=${value}`,
@@ -128,7 +155,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
       'HttpOnly',
       'SameSite=Strict',
       `Max-Age=${maxAgeS}`,
-      ...(opts.secureCookie ? ['Secure'] : []),
+      ...(secure ? ['Secure'] : []),
     ].join('; ')
 
   // Every request: which session (if any) its cookie names.
@@ -158,14 +185,38 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
 
   const noStore = (res: Response) => res.set('Cache-Control', 'no-store')
 
+  const defaultLanguage = opts.defaultLanguage ?? 'id'
+  const languageOf = (user: string): ConsoleLanguage => users.get(user)?.language ?? defaultLanguage
+
   router.get('/api/v1/session', (_req, res) => {
     noStore(res)
     const s = res.locals[SESSION_LOCAL] as SessionLocal | undefined
     if (!s || s.expired)
-      return res
-        .status(401)
-        .json({ error: 'unauthorized', message: s ? 'your session has ended' : 'not logged in' })
-    res.json({ user: s.user, role: s.role, csrfToken: s.csrfToken })
+      // the login page speaks the default language until someone logs in
+      return res.status(401).json({
+        error: 'unauthorized',
+        message: s ? 'your session has ended' : 'not logged in',
+        defaultLanguage,
+      })
+    res.json({ user: s.user, role: s.role, csrfToken: s.csrfToken, language: languageOf(s.user) })
+  })
+
+  // The logged-in user's own language (header of every page); a state change, so CSRF-checked.
+  router.put('/api/v1/session/language', express.json({ limit: '1kb' }), (req, res) => {
+    noStore(res)
+    const s = res.locals[SESSION_LOCAL] as SessionLocal | undefined
+    if (!s || s.expired)
+      return res.status(401).json({ error: 'unauthorized', message: 'not logged in', defaultLanguage })
+    if (!sameToken(req.get(CSRF_HEADER) ?? '', s.csrfToken))
+      return res.status(403).json({ error: 'csrf', message: `needs the session's ${CSRF_HEADER}` })
+    const parsed = languageSchema.safeParse(req.body)
+    if (!parsed.success)
+      return res.status(400).json({
+        error: 'bad_request',
+        message: `send {"language": ${CONSOLE_LANGUAGES.map((l) => `"${l}"`).join(' | ')}}`,
+      })
+    users.setLanguage(s.user, parsed.data.language)
+    res.json({ user: s.user, language: parsed.data.language })
   })
 
   router.post('/api/v1/session', express.json({ limit: '4kb' }), async (req, res) => {
@@ -176,7 +227,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
       return res.status(400).json({ error: 'bad_request', message: 'send {"user": ..., "password": ...}' })
     const nowMs = clock()
     const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown'
-    const ipWaitMs = perIp.blocked(ip, nowMs)
+    const ipWaitMs = perIp.reserve(ip, nowMs)
     if (ipWaitMs !== undefined) {
       logins.inc({ outcome: 'rate_limited' })
       res.set('Retry-After', String(Math.ceil(ipWaitMs / 1000)))
@@ -187,7 +238,6 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
     const { user, password } = parsed.data
     const result = await users.login(user, password, opts, nowMs)
     if (!result.ok) {
-      perIp.add(ip, nowMs)
       logins.inc({ outcome: result.reason })
       if (result.reason === 'locked') {
         log.warn({ user, ip }, 'login refused: account locked')
@@ -199,11 +249,17 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
       }
       return res.status(401).json({ error: 'bad_credentials', message: 'wrong user or password' })
     }
+    perIp.release(ip, nowMs)
     logins.inc({ outcome: 'ok' })
     const { token, csrfToken } = sessions.create(result.user.id)
     log.info({ user: result.user.id, role: result.user.role }, 'logged in')
     res.set('Set-Cookie', cookie(token, Math.ceil(opts.sessionAbsoluteMs / 1000)))
-    res.json({ user: result.user.id, role: result.user.role, csrfToken })
+    res.json({
+      user: result.user.id,
+      role: result.user.role,
+      csrfToken,
+      language: result.user.language ?? defaultLanguage,
+    })
   })
 
   router.delete('/api/v1/session', (req, res) => {

@@ -2,7 +2,7 @@ import type { Response } from 'express'
 import { KampungError } from '../errors.ts'
 
 /** Codes that mean "the request is fine but the state forbids it", besides every `*_exists`. */
-const CONFLICT_CODES: ReadonlySet<string> = new Set(['device_in_use', 'not_verifiable'])
+const CONFLICT_CODES: ReadonlySet<string> = new Set(['device_in_use', 'not_verifiable', 'evidence_missing'])
 
 /**
  * The HTTP status of a KampungError, from its code alone (never its message): `unknown_*` → 404,

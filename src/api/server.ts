@@ -25,6 +25,8 @@ export interface ApiOptions {
   host: string
   port: number
   maxBodyBytes: number
+  /** Express's `trust proxy` (config api.trustProxy): req.ip is then the client behind the proxy. */
+  trustProxy?: boolean | number | string[]
   registry: Registry
   pipeline: IngestPipeline
   store: TelemetryStore
@@ -79,6 +81,7 @@ export class ApiServer {
   async start(): Promise<void> {
     const app = express()
     app.disable('x-powered-by')
+    app.set('trust proxy', this.opts.trustProxy ?? false)
     // Behind a TLS proxy (publicBaseUrl https) browsers should never come back over plain HTTP.
     const hsts = this.opts.publicBaseUrl?.startsWith('https://')
     app.use((req, res, next) => {
@@ -111,7 +114,12 @@ export class ApiServer {
     // first: it resolves the session cookie that the routers below may accept
     if (this.opts.console) {
       app.use(
-        consoleRouter({ ...this.opts.console, registry: this.opts.registry, metrics: this.opts.metrics }),
+        consoleRouter({
+          publicBaseUrl: this.opts.publicBaseUrl,
+          ...this.opts.console,
+          registry: this.opts.registry,
+          metrics: this.opts.metrics,
+        }),
       )
     }
     app.use(telemetryRouter(this.opts))

@@ -1,4 +1,4 @@
-import express, { type Router } from 'express'
+import express, { type RequestHandler, type Router } from 'express'
 import { z } from 'zod'
 import {
   measurementProblems,
@@ -8,7 +8,7 @@ import {
   type TreeState,
 } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
-import { bodyProblems, requireOfficer } from './auth.ts'
+import { authenticateOfficer, bodyProblems, requireOfficer } from './auth.ts'
 import { sendError } from './errors.ts'
 
 export interface TreesRouteOptions {
@@ -75,6 +75,8 @@ const applicationSchema = z.strictObject({
 const decisionSchema = z.strictObject({
   decision: z.enum(['verify', 'reject', 'reopen']),
   reason: z.string().min(3).max(500),
+  /** Verify without the policy's evidence: the reason is printed on the public certificate. */
+  override: z.boolean().optional(),
 })
 
 /**
@@ -88,6 +90,18 @@ export function treesRouter(opts: TreesRouteOptions): Router {
   const json = express.json({ limit: '64kb' })
 
   const officer = requireOfficer(opts.registry)
+  /**
+   * Decisions release or refuse certificates: a person (console officer or admin, their id kept
+   * with the decision), never a `service` credential, which ingest workers and scripts hold.
+   */
+  const person: RequestHandler = async (req, res, next) => {
+    const caller = await authenticateOfficer(opts.registry, req, res, ['officer', 'admin'], {
+      services: false,
+    })
+    if (!caller) return
+    res.locals.officer = caller.id
+    next()
+  }
 
   router.get('/api/v1/trees', officer, (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : undefined
@@ -138,7 +152,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
     }
   })
 
-  router.post('/api/v1/trees/:id/decisions', officer, json, (req, res) => {
+  router.post('/api/v1/trees/:id/decisions', person, json, (req, res) => {
     const parsed = decisionSchema.safeParse(req.body)
     if (!parsed.success)
       return res

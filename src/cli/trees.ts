@@ -4,7 +4,8 @@ import { coordinate } from './devices.ts'
 /**
  * `kampung trees …`: the officers' Sedekah Oksigen commands, as a client of the HTTP API of a
  * running service (the same API a console uses). Credentials: a `service` account, from
- * --user/--password or KAMPUNG_API_USER/KAMPUNG_API_PASSWORD.
+ * --user/--password or KAMPUNG_API_USER/KAMPUNG_API_PASSWORD; `decide` is a person's: a console
+ * officer's login (--officer, password from KAMPUNG_OFFICER_PASSWORD or stdin).
  */
 export function treesCommand(defaultApiUrl: () => string): Command {
   const cmd = new Command('trees').description(
@@ -15,23 +16,19 @@ export function treesCommand(defaultApiUrl: () => string): Command {
     .option('--user <id>', 'officer account (a registered device of kind service); env KAMPUNG_API_USER')
     .option('--password <secret>', 'its secret; env KAMPUNG_API_PASSWORD')
 
-  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const o = cmd.opts<{ api?: string; user?: string; password?: string }>()
-    const user = o.user ?? process.env.KAMPUNG_API_USER
-    const password = o.password ?? process.env.KAMPUNG_API_PASSWORD
-    if (!user || !password)
-      throw new Error(
-        'officer credentials needed: --user/--password or KAMPUNG_API_USER/KAMPUNG_API_PASSWORD',
-      )
-    const url = `${o.api ?? defaultApiUrl()}${path}`
+  /** One request to the service; a refusal becomes an error with its status, message and problems. */
+  const request = async (
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: unknown,
+  ): Promise<{ res: Response; out: unknown }> => {
+    const url = `${cmd.opts<{ api?: string }>().api ?? defaultApiUrl()}${path}`
     let res: Response
     try {
       res = await fetch(url, {
         method,
-        headers: {
-          authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
-          'content-type': 'application/json',
-        },
+        headers: { 'content-type': 'application/json', ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       })
     } catch (err) {
@@ -44,7 +41,19 @@ export function treesCommand(defaultApiUrl: () => string): Command {
       throw new Error(
         [`${res.status}: ${out.message ?? res.statusText}`, ...(out.problems ?? [])].join('\n  '),
       )
-    return out
+    return { res, out }
+  }
+
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const o = cmd.opts<{ user?: string; password?: string }>()
+    const user = o.user ?? process.env.KAMPUNG_API_USER
+    const password = o.password ?? process.env.KAMPUNG_API_PASSWORD
+    if (!user || !password)
+      throw new Error(
+        'officer credentials needed: --user/--password or KAMPUNG_API_USER/KAMPUNG_API_PASSWORD',
+      )
+    const basic = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+    return (await request(method, path, { authorization: basic }, body)).out
   }
 
   cmd
@@ -175,14 +184,47 @@ export function treesCommand(defaultApiUrl: () => string): Command {
       console.log(`application ${o.application} recorded for tree ${id}`)
     })
 
+  /**
+   * A decision is a person's (console officer or admin), never a service account's: log in as
+   * `officer` (password from KAMPUNG_OFFICER_PASSWORD or the first line of stdin), send it on
+   * that session with its CSRF token, log out.
+   */
+  const asOfficer = async (officer: string, path: string, body: unknown): Promise<unknown> => {
+    let password = process.env.KAMPUNG_OFFICER_PASSWORD
+    if (!password) {
+      let text = ''
+      for await (const chunk of process.stdin) text += chunk
+      password = text.split(/\r?\n/)[0] ?? ''
+    }
+    const login = await request('POST', '/api/v1/session', {}, { user: officer, password })
+    const cookie = (login.res.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+    const session = { cookie, 'x-csrf-token': (login.out as { csrfToken: string }).csrfToken }
+    try {
+      return (await request('POST', path, session, body)).out
+    } finally {
+      await request('DELETE', '/api/v1/session', session).catch(() => undefined)
+    }
+  }
+
   cmd
     .command('decide <id> <decision>')
-    .description('verify | reject | reopen, with the reason (kept with your id)')
+    .description(
+      'verify | reject | reopen, with the reason (kept with your id); as a console officer, not a service account',
+    )
     .requiredOption('--reason <text>')
+    .requiredOption(
+      '--officer <user>',
+      'your console account; password from KAMPUNG_OFFICER_PASSWORD or stdin',
+    )
+    .option(
+      '--override',
+      "verify without the policy's evidence: the reason (20+ characters) is printed on the public certificate",
+    )
     .action(async (id: string, decision: string, o) => {
-      const { state } = (await call('POST', `/api/v1/trees/${encodeURIComponent(id)}/decisions`, {
+      const { state } = (await asOfficer(o.officer, `/api/v1/trees/${encodeURIComponent(id)}/decisions`, {
         decision,
         reason: o.reason,
+        ...(o.override ? { override: true } : {}),
       })) as {
         state: string
       }

@@ -1,6 +1,12 @@
 import { createInterface } from 'node:readline'
 import { Command, Option } from 'commander'
-import { MIN_PASSWORD_LENGTH, USER_ROLES, type UserRole, UserStore } from '../console/index.ts'
+import {
+  CONSOLE_LANGUAGES,
+  MIN_PASSWORD_LENGTH,
+  USER_ROLES,
+  type UserRole,
+  UserStore,
+} from '../console/index.ts'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
 import { table } from './devices.ts'
@@ -76,10 +82,32 @@ export function usersCommand(getRegistry: () => Promise<Registry>, io: UsersIo =
     .command('add <id>')
     .description('create an account; the first one should be an admin (it manages devices)')
     .addOption(new Option('--role <role>', 'officer or admin').choices(USER_ROLES).default('officer'))
+    .addOption(
+      new Option('--language <lang>', "the console's language (default: console.defaultLanguage)").choices(
+        CONSOLE_LANGUAGES,
+      ),
+    )
     .action(
-      run(async (store, id: string, o: { role: UserRole }) => {
-        const user = await store.add({ id, role: o.role, password: await io.password() })
+      run(async (store, id: string, o: { role: UserRole; language?: string }) => {
+        const user = await store.add({
+          id,
+          role: o.role,
+          password: await io.password(),
+          language: o.language,
+        })
         io.out(`added ${user.role} ${user.id}; log in at /console/`)
+      }),
+    )
+
+  users
+    .command('language <id> <lang>')
+    .description(
+      `the console's language of a user: ${CONSOLE_LANGUAGES.join(' | ')} (users choose it in the console too)`,
+    )
+    .action(
+      run((store, id: string, lang: string) => {
+        store.setLanguage(id, lang)
+        io.out(`${id}: console in ${lang}`)
       }),
     )
 

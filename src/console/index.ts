@@ -5,6 +5,8 @@ export const CONSOLE_PUBLIC_DIR = fileURLToPath(new URL('./public', import.meta.
 export { consoleTables } from './schema.ts'
 export { type Session, type SessionOptions, SessionStore } from './sessions.ts'
 export {
+  CONSOLE_LANGUAGES,
+  type ConsoleLanguage,
   type LockoutPolicy,
   type LoginResult,
   MIN_PASSWORD_LENGTH,

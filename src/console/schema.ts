@@ -24,5 +24,7 @@ export const consoleTables: CapabilitySchema = {
      last_seen_ms  INTEGER NOT NULL
    );
    CREATE INDEX sessions_user ON sessions(user);`,
+    // The console's language per user (issue 16): NULL follows console.defaultLanguage.
+    'ALTER TABLE users ADD COLUMN language TEXT',
   ],
 }

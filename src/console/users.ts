@@ -6,6 +6,11 @@ import { hashSecret, ID_PATTERN, verifyHash } from '../registry/index.ts'
 export const USER_ROLES = ['officer', 'admin'] as const
 export type UserRole = (typeof USER_ROLES)[number]
 
+/** The console's languages: Bahasa Indonesia (the default) and English. */
+export const CONSOLE_LANGUAGES = ['id', 'en'] as const
+export type ConsoleLanguage = (typeof CONSOLE_LANGUAGES)[number]
+const isLanguage = (v: unknown): v is ConsoleLanguage => (CONSOLE_LANGUAGES as readonly unknown[]).includes(v)
+
 /**
  * People's passwords are guessable, unlike device secrets: they pay Node's default scrypt cost
  * (N=2^14, 16 MiB, about 70 ms a check on this 2-core machine), which only logins pay.
@@ -22,6 +27,8 @@ export interface User {
   failedLogins: number
   /** 0 when not locked. */
   lockedUntilMs: number
+  /** The console's language chosen by the user; undefined: the console's default. */
+  language?: ConsoleLanguage
 }
 
 interface UserRow {
@@ -31,6 +38,7 @@ interface UserRow {
   failed_logins: number
   locked_until_ms: number
   created_at_ms: number
+  language: string | null
 }
 
 const toUser = (r: UserRow): User => ({
@@ -39,6 +47,7 @@ const toUser = (r: UserRow): User => ({
   createdAtMs: r.created_at_ms,
   failedLogins: r.failed_logins,
   lockedUntilMs: r.locked_until_ms,
+  ...(isLanguage(r.language) ? { language: r.language } : {}),
 })
 
 const fail = (code: string, message: string) => new KampungError(code, message, { retryable: false })
@@ -71,18 +80,21 @@ export class UserStore {
     return this.registry.database()
   }
 
-  async add(input: { id: string; role: string; password: string }): Promise<User> {
+  async add(input: { id: string; role: string; password: string; language?: string }): Promise<User> {
     if (!ID_PATTERN.test(input.id))
       throw fail('invalid_id', `user id "${input.id}": use a-z, 0-9, - and _ (1 to 63, starting a-z or 0-9)`)
     if (!(USER_ROLES as readonly string[]).includes(input.role))
       throw fail('invalid_role', `role "${input.role}" is not one of ${USER_ROLES.join(', ')}`)
     checkPassword(input.password)
+    if (input.language !== undefined) checkLanguage(input.language)
     if (this.get(input.id)) throw fail('user_exists', `user "${input.id}" already exists`)
     const hash = await hashSecret(input.password, PASSWORD_SCRYPT)
     try {
       this.db
-        .prepare('INSERT INTO users (id, role, password_hash, created_at_ms) VALUES (?, ?, ?, ?)')
-        .run(input.id, input.role, hash, Date.now())
+        .prepare(
+          'INSERT INTO users (id, role, password_hash, created_at_ms, language) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(input.id, input.role, hash, Date.now(), input.language ?? null)
     } catch (err) {
       // another caller added the same id while scrypt ran
       const code = (err as { code?: unknown }).code
@@ -102,6 +114,13 @@ export class UserStore {
     return (this.db.prepare('SELECT * FROM users ORDER BY id').all() as UserRow[]).map(toUser)
   }
 
+  /** The console's language of a user (each chooses; the console's default until then). */
+  setLanguage(id: string, language: string): void {
+    checkLanguage(language)
+    const changed = this.db.prepare('UPDATE users SET language = ? WHERE id = ?').run(language, id).changes
+    if (changed === 0) throw fail('unknown_user', `user "${id}" does not exist`)
+  }
+
   /** New password: clears a lockout and ends every session of the user. */
   async setPassword(id: string, password: string): Promise<void> {
     if (!this.get(id)) throw fail('unknown_user', `user "${id}" does not exist`)
@@ -118,31 +137,62 @@ export class UserStore {
   /**
    * Checks a login. `maxFailedLogins` wrong passwords in a row lock the account for `lockoutMs`;
    * while locked the password is not even checked, so guessing cannot go on.
+   *
+   * The attempt is counted (reserved) before the slow scrypt check, in one synchronous SQLite
+   * statement: of any number of concurrent attempts at most `maxFailedLogins` are checked, the
+   * rest are refused as locked without hashing. A right password gives its slot back (the count
+   * starts again at 0); a wrong one keeps it, and the one that fills the last slot locks.
    */
   async login(id: string, password: string, policy: LockoutPolicy, nowMs = Date.now()): Promise<LoginResult> {
-    const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined
-    if (!row) {
+    const reserved = this.reserveAttempt(id, policy, nowMs)
+    if (reserved.kind === 'unknown') {
       dummyHash ??= hashSecret(`${Math.random()}${Date.now()}`, PASSWORD_SCRYPT)
       await verifyHash(password, await dummyHash)
       return { ok: false, reason: 'bad_credentials' }
     }
-    if (row.locked_until_ms > nowMs)
-      return { ok: false, reason: 'locked', retryAfterMs: row.locked_until_ms - nowMs }
+    if (reserved.kind === 'locked')
+      return { ok: false, reason: 'locked', retryAfterMs: reserved.retryAfterMs }
+    const { row } = reserved
     const good = password.length <= MAX_PASSWORD_LENGTH && (await verifyHash(password, row.password_hash))
     if (good) {
       this.db.prepare('UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE id = ?').run(id)
       return { ok: true, user: toUser({ ...row, failed_logins: 0, locked_until_ms: 0 }) }
     }
-    const failed = row.failed_logins + 1
-    if (failed >= policy.maxFailedLogins) {
-      this.db
-        .prepare('UPDATE users SET failed_logins = 0, locked_until_ms = ? WHERE id = ?')
-        .run(nowMs + policy.lockoutMs, id)
-    } else {
-      this.db.prepare('UPDATE users SET failed_logins = ? WHERE id = ?').run(failed, id)
-    }
+    // counted already; the attempts that filled the allowance lock the account (the count restarts)
+    this.db
+      .prepare(
+        'UPDATE users SET failed_logins = 0, locked_until_ms = ? WHERE id = ? AND failed_logins >= ? AND locked_until_ms <= ?',
+      )
+      .run(nowMs + policy.lockoutMs, id, policy.maxFailedLogins, nowMs)
     return { ok: false, reason: 'bad_credentials' }
   }
+
+  /** Counts one attempt on `id` unless the account is locked or its allowance is taken by attempts in flight. */
+  private reserveAttempt(
+    id: string,
+    policy: LockoutPolicy,
+    nowMs: number,
+  ): { kind: 'unknown' } | { kind: 'locked'; retryAfterMs: number } | { kind: 'reserved'; row: UserRow } {
+    const row = this.db
+      .prepare(
+        `UPDATE users SET failed_logins = failed_logins + 1
+         WHERE id = ? AND locked_until_ms <= ? AND failed_logins < ? RETURNING *`,
+      )
+      .get(id, nowMs, policy.maxFailedLogins) as UserRow | undefined
+    if (row) return { kind: 'reserved', row }
+    const user = this.get(id)
+    if (!user) return { kind: 'unknown' }
+    // locked, or the last allowed attempts are being checked now: they may yet lock it for lockoutMs
+    return {
+      kind: 'locked',
+      retryAfterMs: user.lockedUntilMs > nowMs ? user.lockedUntilMs - nowMs : policy.lockoutMs,
+    }
+  }
+}
+
+function checkLanguage(language: string): void {
+  if (!isLanguage(language))
+    throw fail('invalid_language', `language "${language}" is not one of ${CONSOLE_LANGUAGES.join(', ')}`)
 }
 
 function checkPassword(password: string): void {

@@ -43,9 +43,29 @@ export interface GrowthEvidence {
   lastTimeMs?: number
 }
 
+/**
+ * Why, as a code with its numbers, so a page can say it in its own language (the console's
+ * Indonesian); `reason` is the same in English words.
+ */
+export type ReasonCode =
+  | 'failure_flags'
+  | 'awaiting_data'
+  | 'data_stopped'
+  | 'dormant_leafless'
+  | 'dormant_wet_spell'
+  | 'drought'
+  | 'eligible'
+  | 'growth_stalled'
+  | 'increment_short'
+  | 'growth_slow'
+  | 'cycle_unconfirmed'
+
 export interface Assessment {
   state: TreeState
   reason: string
+  reasonCode: ReasonCode
+  /** The numbers (and for failure_flags the flags' kinds) of `reason`. */
+  reasonVars: Record<string, number | string>
   /** Share of the required increment reached, 0–100. */
   progressPct: number
   /** When the increment is projected to be reached at the recent growth rate. */
@@ -70,17 +90,32 @@ export function assess(
   // verified. Data that stopped is a risk to look at, not proof of anything.
   const failing = e.flags.filter((f) => f.severity === 'failure' && f.kind !== 'data_stopped')
   if (failing.length > 0) {
-    return { state: 'failed', reason: failing.map((f) => f.message).join('; '), progressPct }
+    return {
+      state: 'failed',
+      reason: failing.map((f) => f.message).join('; '),
+      reasonCode: 'failure_flags',
+      reasonVars: { flags: failing.map((f) => f.kind).join(',') },
+      progressPct,
+    }
   }
   if (e.daysObserved < policy.minObservedDays) {
     return {
       state: 'awaiting_data',
       reason: `${e.daysObserved} of ${policy.minObservedDays} days of dendrometer data`,
+      reasonCode: 'awaiting_data',
+      reasonVars: { days: e.daysObserved, needed: policy.minObservedDays },
       progressPct,
     }
   }
   const stopped = e.flags.find((f) => f.kind === 'data_stopped')
-  if (stopped) return { state: 'at_risk', reason: stopped.message, progressPct }
+  if (stopped)
+    return {
+      state: 'at_risk',
+      reason: stopped.message,
+      reasonCode: 'data_stopped',
+      reasonVars: { silenceH: Number(stopped.evidence?.silenceH ?? 0) },
+      progressPct,
+    }
   // Dormancy is not a failure and not a risk: a leafless teak and a tree in a week of rain need not
   // grow. A tree whose growth is proven (alive) is simply growing, rain or not.
   if (e.dormancy && e.alive !== true) {
@@ -90,6 +125,8 @@ export function assess(
         e.dormancy === 'leafless'
           ? 'dormant: leafless season of the species (no growth expected; not a failure)'
           : 'dormant: wet spell (hardly any transpiration; not a failure)',
+      reasonCode: e.dormancy === 'leafless' ? 'dormant_leafless' : 'dormant_wet_spell',
+      reasonVars: {},
       progressPct,
     }
   }
@@ -97,6 +134,8 @@ export function assess(
     return {
       state: 'at_risk',
       reason: `drought stress: no growth for 7 days and tree water deficit ${Math.round(e.twdUm)} µm (≥ ${policy.droughtTwdUm})`,
+      reasonCode: 'drought',
+      reasonVars: { twdUm: Math.round(e.twdUm), limitUm: policy.droughtTwdUm },
       progressPct,
     }
   }
@@ -108,18 +147,34 @@ export function assess(
     return {
       state: 'eligible',
       reason: `diameter +${incrementMm.toFixed(2)} mm (≥ ${policy.minIncrementMm}), growing ${rate.toFixed(1)} µm/day, alive`,
+      reasonCode: 'eligible',
+      reasonVars: { incrementMm, minIncrementMm: policy.minIncrementMm, growthUmPerDay: rate },
       progressPct,
       projectedEligibleMs,
     }
   }
   if (rate <= 0 && e.daysObserved >= 30) {
-    return { state: 'at_risk', reason: 'growth stalled: no net growth over the last 30 days', progressPct }
+    return {
+      state: 'at_risk',
+      reason: 'growth stalled: no net growth over the last 30 days',
+      reasonCode: 'growth_stalled',
+      reasonVars: {},
+      progressPct,
+    }
   }
-  const why =
+  const why: Pick<Assessment, 'reason' | 'reasonCode' | 'reasonVars'> =
     remainingUm > 0
-      ? `diameter +${incrementMm.toFixed(2)} of ${policy.minIncrementMm} mm`
+      ? {
+          reason: `diameter +${incrementMm.toFixed(2)} of ${policy.minIncrementMm} mm`,
+          reasonCode: 'increment_short',
+          reasonVars: { incrementMm, minIncrementMm: policy.minIncrementMm },
+        }
       : rate < policy.minGrowthUmPerDay
-        ? `growth ${rate.toFixed(1)} µm/day below ${policy.minGrowthUmPerDay}`
-        : 'daily cycle not yet confirmed'
-  return { state: 'growing', reason: why, progressPct, projectedEligibleMs }
+        ? {
+            reason: `growth ${rate.toFixed(1)} µm/day below ${policy.minGrowthUmPerDay}`,
+            reasonCode: 'growth_slow',
+            reasonVars: { growthUmPerDay: rate, minGrowthUmPerDay: policy.minGrowthUmPerDay },
+          }
+        : { reason: 'daily cycle not yet confirmed', reasonCode: 'cycle_unconfirmed', reasonVars: {} }
+  return { state: 'growing', ...why, progressPct, projectedEligibleMs }
 }

@@ -41,6 +41,11 @@ export interface VerifierOptions {
   heightStressE?: number
 }
 
+/** Why a certificate was released: the policy's evidence, or an officer's override without it. */
+type CertificateBasis =
+  | { basis: 'evidence' }
+  | { basis: 'override'; evidenceState: TreeState; evidenceSummary: string }
+
 /** Readings this close to the wall clock mean the data is live, not a replay of the past. */
 const LIVE_WITHIN_MS = 3_600_000
 const WIB_MS = 7 * 3_600_000
@@ -82,6 +87,12 @@ export function applicationStatus(state: TreeState): ApplicationStatus {
 }
 
 export type OfficerDecision = 'verify' | 'reject' | 'reopen'
+
+/**
+ * An override releases a certificate without the policy's evidence: its reason is printed on the
+ * public page, so it must say something (who looked at what), not "ok".
+ */
+export const MIN_OVERRIDE_REASON_LENGTH = 20
 
 /**
  * Sedekah Oksigen verification: every stored stem-diameter and position reading of a tree's
@@ -331,8 +342,17 @@ export class Verifier {
     return next
   }
 
-  /** An officer's decision, kept with who and why. `verify` issues the certificate. */
-  decide(treeId: string, d: { decision: OfficerDecision; by: string; reason: string }): TreeState {
+  /**
+   * An officer's decision, kept with who and why. `verify` issues the certificate only on the
+   * policy's evidence (the tree is eligible, or already verified); otherwise it is refused
+   * (`evidence_missing`) unless the officer overrides with a written reason of at least
+   * MIN_OVERRIDE_REASON_LENGTH characters, which the certificate carries and its public page
+   * states. A tree whose evidence says it failed (dead, a post, moved) is never verified.
+   */
+  decide(
+    treeId: string,
+    d: { decision: OfficerDecision; by: string; reason: string; override?: boolean },
+  ): TreeState {
     const repo = this.opts.repo
     const tree = repo.getTree(treeId)
     if (!tree) throw unknownTree(treeId)
@@ -341,11 +361,29 @@ export class Verifier {
     const { state: dendro, growth } = this.growthEvidence(tree, this.nowMs())
     const assessment = assess(growth, this.policyFor(tree), this.nowMs())
     let next: TreeState
+    let override = false
     if (d.decision === 'verify') {
       if (assessment.state === 'failed') {
         throw new KampungError('not_verifiable', `tree ${treeId} cannot be verified: ${assessment.reason}`, {
           retryable: false,
         })
+      }
+      const evidenced = assessment.state === 'eligible' || current?.state === 'verified'
+      if (!evidenced) {
+        if (!d.override)
+          throw new KampungError(
+            'evidence_missing',
+            `tree ${treeId} does not have the evidence its policy asks for (${assessment.state}: ${assessment.reason}); ` +
+              `an officer may override with a written reason of at least ${MIN_OVERRIDE_REASON_LENGTH} characters, shown on the public certificate`,
+            { retryable: false },
+          )
+        if (d.reason.trim().length < MIN_OVERRIDE_REASON_LENGTH)
+          throw new KampungError(
+            'override_reason_too_short',
+            `an override needs a written reason of at least ${MIN_OVERRIDE_REASON_LENGTH} characters (it is shown on the public certificate)`,
+            { retryable: false },
+          )
+        override = true
       }
       next = 'verified'
     } else if (d.decision === 'reject') next = 'failed'
@@ -356,14 +394,23 @@ export class Verifier {
       toState: next,
       by: d.by,
       reason: d.reason,
-      data: { assessment, growth: summarize(growth) },
+      data: { assessment, growth: summarize(growth), ...(override ? { override: true } : {}) },
     })
     if (next === 'verified' && current?.state !== 'verified') {
-      this.issueCertificate(tree, growth, dendro, d.by, d.reason, nowMs)
+      const basis: CertificateBasis = override
+        ? { basis: 'override', evidenceState: assessment.state, evidenceSummary: assessment.reason }
+        : { basis: 'evidence' }
+      this.issueCertificate(tree, growth, dendro, d.by, d.reason, nowMs, basis)
     }
     repo.saveState(treeId, {
       state: next,
-      detail: { ...assessment, growth: summarize(growth), decidedBy: d.by, reason: d.reason },
+      detail: {
+        ...assessment,
+        growth: summarize(growth),
+        decidedBy: d.by,
+        reason: d.reason,
+        ...(override ? { override: true } : {}),
+      },
       updatedAtMs: nowMs,
     })
     this.report(tree, next, growth, assessment.progressPct, nowMs)
@@ -449,6 +496,7 @@ export class Verifier {
     by: string,
     reason: string,
     nowMs: number,
+    basis: CertificateBasis = { basis: 'evidence' },
   ): void {
     const species = getSpecies(tree.species)
     if (!species) throw new Error(`tree ${tree.id}: unknown species ${tree.species}`)
@@ -480,7 +528,15 @@ export class Verifier {
         })),
       },
       estimate,
-      decision: { by, reason: reason.slice(0, 500), atMs: nowMs },
+      decision: {
+        by,
+        reason: reason.slice(0, 500),
+        atMs: nowMs,
+        basis: basis.basis,
+        ...(basis.basis === 'override'
+          ? { evidenceState: basis.evidenceState, evidenceSummary: basis.evidenceSummary.slice(0, 300) }
+          : {}),
+      },
       nowMs,
     })
     const signed = signRecord(draft, this.opts.keyRing)

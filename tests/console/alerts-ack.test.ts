@@ -32,6 +32,7 @@ describe('acknowledging an alert in the console (real app, real alerts route)', 
 
   beforeAll(async () => {
     t = await startApp({
+      console: { defaultLanguage: 'en' }, // checked in English; Indonesian in console-i18n.test.ts
       alerts: { groupWaitMs: 0, rules: { crops: { chili: { dry: { thresholdPct: 25, forMs: 0 } } } } },
     })
     base = t.apiUrl

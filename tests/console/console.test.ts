@@ -29,7 +29,8 @@ describe('officer console in headless Chromium', () => {
   let base: string
 
   beforeAll(async () => {
-    w = await consoleWorld()
+    // these pages are checked in English (the console's default is Indonesian: console-i18n.test.ts)
+    w = await consoleWorld({ console: { defaultLanguage: 'en' } })
     base = w.t.apiUrl
     browser = await launchChromium()
   }, 120_000)
@@ -268,7 +269,7 @@ describe('console sessions expire (alerts disabled)', () => {
 
   beforeAll(async () => {
     t = await startApp({
-      console: { sessionIdleMs: IDLE_MS, maxFailedLoginsPerIp: 3 },
+      console: { sessionIdleMs: IDLE_MS, maxFailedLoginsPerIp: 3, defaultLanguage: 'en' },
       alerts: { enabled: false },
     })
     await new UserStore(t.app.registry).add({ id: 'dewi', role: 'officer', password: 'dewi-password-1' })

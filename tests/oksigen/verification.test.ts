@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildDistrict } from '../../firmware-sim/district.ts'
 import { Fleet, provisionDistrict } from '../../firmware-sim/fleet.ts'
+import { UserStore } from '../../src/console/index.ts'
 import { SPECIES_IDS, type TreeState } from '../../src/oksigen/index.ts'
 import { startApp, type TestApp } from '../harness/app.ts'
 
@@ -173,20 +174,40 @@ describe('Sedekah Oksigen verification from simulated trees', () => {
     }
     expect(evidence.state).toBe('failed')
     expect(evidence.liveness.flags.map((f) => f.kind)).toContain('no_daily_cycle')
-    const refused = await api(`/api/v1/trees/${ids['kemiren-pohon2']}/decisions`, {
+    // a service credential reads, but decisions are a person's (issue 18): a console officer's
+    const byService = await api(`/api/v1/trees/${ids['kemiren-pohon2']}/decisions`, {
       method: 'POST',
-      body: JSON.stringify({ decision: 'verify', reason: 'looked fine to me' }),
+      body: JSON.stringify({ decision: 'reject', reason: 'site visit: tree dead' }),
     })
+    expect(byService.status).toBe(403)
+    await new UserStore(t.app.registry).add({
+      id: 'officer-1',
+      role: 'officer',
+      password: 'officer-password-1',
+    })
+    const login = await fetch(`${t.apiUrl}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'officer-1', password: 'officer-password-1' }),
+    })
+    const session = {
+      cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+      'x-csrf-token': ((await login.json()) as { csrfToken: string }).csrfToken,
+    }
+    const decide = (body: unknown) =>
+      fetch(`${t.apiUrl}/api/v1/trees/${ids['kemiren-pohon2']}/decisions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...session },
+        body: JSON.stringify(body),
+      })
+    const refused = await decide({ decision: 'verify', reason: 'looked fine to me', override: true })
     expect(refused.status).toBe(409)
     expect(((await refused.json()) as { error: string }).error).toBe('not_verifiable')
     // typed errors from the verifier: the route maps codes, not message text
     const unknown = await api('/api/v1/trees/no-such-tree/reverify', { method: 'POST' })
     expect(unknown.status).toBe(404)
     expect(((await unknown.json()) as { error: string }).error).toBe('unknown_tree')
-    const rejected = await api(`/api/v1/trees/${ids['kemiren-pohon2']}/decisions`, {
-      method: 'POST',
-      body: JSON.stringify({ decision: 'reject', reason: 'site visit: tree dead' }),
-    })
+    const rejected = await decide({ decision: 'reject', reason: 'site visit: tree dead' })
     expect(rejected.status).toBe(200)
     const last = t.app.oksigen!.repo.decisions(ids['kemiren-pohon2']!).at(-1)!
     expect(last).toMatchObject({ by: 'officer-1', reason: 'site visit: tree dead', toState: 'failed' })

@@ -1,10 +1,11 @@
 import { api, el, fmtTime, message, startPage } from './app.js'
+import { refusal, t, value } from './i18n.js'
 
 // The alerts API's states; an acknowledgement is shown on the alert (it stays firing until resolved).
 const STATES = ['firing', 'pending', 'resolved']
 await startPage('alerts')
 const content = document.getElementById('content')
-const tabs = el('div', { class: 'tabs', role: 'group', 'aria-label': 'alert state' })
+const tabs = el('div', { class: 'tabs', role: 'group', 'aria-label': t('alerts.stateGroup') })
 const body = el('div', { id: 'alerts' })
 let current = 'firing'
 
@@ -13,27 +14,26 @@ async function ack(alert) {
     method: 'POST',
     body: {},
   })
-  if (!ok) return message(data.message ?? `acknowledge refused (${status})`, 'error')
-  message(`Alert ${alert.id} (${alert.rule}, ${alert.subject}) acknowledged.`)
+  if (!ok) return message(refusal(data, status, 'alerts.ackRefused'), 'error')
+  message(t('alerts.acked', { id: alert.id, rule: alert.rule, subject: alert.subject }))
   await show(current)
 }
 
 async function show(state) {
   current = state
-  for (const b of tabs.children) b.setAttribute('aria-pressed', String(b.textContent === state))
+  for (const b of tabs.children) b.setAttribute('aria-pressed', String(b.dataset.state === state))
   const { ok, data, status } = await api(`/api/v1/alerts?state=${encodeURIComponent(state)}`)
   if (status === 404) {
     tabs.remove()
-    return body.replaceChildren(
-      el('p', { class: 'msg error', id: 'unavailable' }, 'Alerts are not available on this server.'),
-    )
+    return body.replaceChildren(el('p', { class: 'msg error', id: 'unavailable' }, t('alerts.unavailable')))
   }
   if (!ok)
-    return body.replaceChildren(
-      el('p', { class: 'msg error' }, data.message ?? `could not load alerts (${status})`),
-    )
+    return body.replaceChildren(el('p', { class: 'msg error' }, refusal(data, status, 'alerts.loadFailed')))
   const alerts = Array.isArray(data) ? data : (data.alerts ?? [])
-  if (alerts.length === 0) return body.replaceChildren(el('p', { class: 'muted' }, `No ${state} alerts.`))
+  if (alerts.length === 0)
+    return body.replaceChildren(
+      el('p', { class: 'muted' }, t('alerts.empty', { state: t(`alerts.state.${state}`) })),
+    )
   body.replaceChildren(
     el(
       'div',
@@ -47,8 +47,8 @@ async function show(state) {
           el(
             'tr',
             {},
-            ['Severity', 'Village', 'Subject', 'Alert', 'Since', 'Message', 'Acknowledged'].map((h, i) =>
-              el('th', { class: i === 3 || i === 4 ? 'wide-only' : '' }, h),
+            ['severity', 'village', 'subject', 'alert', 'since', 'message', 'acked'].map((h, i) =>
+              el('th', { class: i === 3 || i === 4 ? 'wide-only' : '' }, t(`alerts.col.${h}`)),
             ),
           ),
         ),
@@ -59,19 +59,23 @@ async function show(state) {
             el(
               'tr',
               { 'data-alert': a.id },
-              el('td', {}, el('span', { class: `badge sev-${a.severity}` }, a.severity)),
+              el('td', {}, el('span', { class: `badge sev-${a.severity}` }, t(`severity.${a.severity}`))),
               el('td', {}, a.village),
               el('td', {}, [a.subject, a.field].filter(Boolean).join(' / ')),
-              el('td', { class: 'wide-only' }, `${a.rule}${a.value !== undefined ? ` (${a.value})` : ''}`),
+              el(
+                'td',
+                { class: 'wide-only' },
+                `${a.rule}${a.value !== undefined ? ` (${value(a.value)})` : ''}`,
+              ),
               el('td', { class: 'wide-only' }, fmtTime(a.startsAt ?? a.firedAtMs ?? a.startedAtMs)),
               el('td', {}, a.message ?? ''),
               el(
                 'td',
                 { class: 'ack' },
                 a.ackedAtMs || a.state === 'acknowledged'
-                  ? `by ${a.ackedBy ?? '?'} ${fmtTime(a.ackedAtMs)}`
+                  ? t('alerts.ackedBy', { by: a.ackedBy ?? '?', time: fmtTime(a.ackedAtMs) })
                   : state === 'firing' || state === 'pending'
-                    ? el('button', { type: 'button', class: 'plain', onclick: () => ack(a) }, 'Acknowledge')
+                    ? el('button', { type: 'button', class: 'plain', onclick: () => ack(a) }, t('alerts.ack'))
                     : '',
               ),
             ),
@@ -82,6 +86,9 @@ async function show(state) {
   )
 }
 
-for (const s of STATES) tabs.append(el('button', { type: 'button', onclick: () => show(s) }, s))
+for (const s of STATES)
+  tabs.append(
+    el('button', { type: 'button', 'data-state': s, onclick: () => show(s) }, t(`alerts.state.${s}`)),
+  )
 content.replaceChildren(tabs, body)
 await show('firing')

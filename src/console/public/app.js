@@ -1,5 +1,7 @@
-// Shared by every console page: the session, API calls with the CSRF token, safe DOM building.
-// Data is only ever put into the page as text (el() makes text nodes), never parsed as HTML.
+// Shared by every console page: the session, API calls with the CSRF token, safe DOM building,
+// the page's language (i18n.js). Data is only ever put into the page as text (el() makes text
+// nodes), never parsed as HTML.
+import { currentLanguage, LANGUAGE_NAMES, LANGUAGES, setLanguage, t, time } from './i18n.js'
 
 const CONSOLE_HEADER = { 'x-kampung-console': '1' }
 let csrfToken = ''
@@ -19,7 +21,16 @@ export async function session() {
   }
   const s = await res.json()
   csrfToken = s.csrfToken
+  setLanguage(s.language)
+  translatePage()
   return s
+}
+
+/** Elements marked with a data-i18n key get its text; the <title> too (with the brand). */
+export function translatePage() {
+  for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n)
+  const title = document.querySelector('title')
+  if (title?.dataset.i18nTitle) document.title = `${t(title.dataset.i18nTitle)} · ${t('app.brand')}`
 }
 
 /**
@@ -58,14 +69,16 @@ export function el(tag, attrs = {}, ...children) {
   return node
 }
 
-export function fmtTime(ms) {
-  if (ms === undefined || ms === null) return ''
-  const d = new Date(typeof ms === 'number' ? ms : Date.parse(ms))
-  return Number.isNaN(d.getTime()) ? String(ms) : d.toLocaleString('id-ID', { timeZone: 'Asia/Jakarta' })
+/** Date and time in WIB, in the page's language. */
+export const fmtTime = time
+
+/** A tree's state in the page's language (the code stays in data-state). */
+export function stateName(state) {
+  return t(`state.${state}`)
 }
 
 export function stateBadge(state) {
-  return el('span', { class: `badge state-${state}` }, state)
+  return el('span', { class: `badge state-${state}`, 'data-state': state }, stateName(state))
 }
 
 /** Show a message in the page's #message box. kind: ok | error. */
@@ -79,11 +92,11 @@ export function message(text, kind = 'ok') {
 export async function startPage(current) {
   const s = await session()
   const links = [
-    ['queue', '/console/', 'Verification queue'],
-    ['alerts', '/console/alerts', 'Alerts'],
-    ...(s.role === 'admin' ? [['devices', '/console/devices', 'Devices']] : []),
+    ['queue', '/console/', t('nav.queue')],
+    ['alerts', '/console/alerts', t('nav.alerts')],
+    ...(s.role === 'admin' ? [['devices', '/console/devices', t('nav.devices')]] : []),
   ]
-  const logout = el('button', { type: 'button', class: 'link', id: 'logout' }, 'Log out')
+  const logout = el('button', { type: 'button', class: 'link', id: 'logout' }, t('nav.logout'))
   logout.addEventListener('click', async () => {
     await fetch('/api/v1/session', {
       method: 'DELETE',
@@ -92,13 +105,36 @@ export async function startPage(current) {
     location.assign('/console/login')
   })
   document.querySelector('header').replaceChildren(
-    el('a', { href: '/console/', class: 'brand' }, 'Smart Kampung'),
+    el('a', { href: '/console/', class: 'brand' }, t('app.brand')),
     el(
       'nav',
       {},
       links.map(([id, href, text]) => el('a', { href, class: id === current ? 'current' : '' }, text)),
     ),
-    el('span', { class: 'who' }, `${s.user} (${s.role})`, ' ', logout),
+    el('span', { class: 'who' }, `${s.user} (${t(`role.${s.role}`)})`, ' ', languageSwitch(), ' ', logout),
   )
   return s
+}
+
+/** The user's own language: stored with the account, then the page is drawn again in it. */
+function languageSwitch() {
+  const select = el(
+    'select',
+    { id: 'language', 'aria-label': t('nav.language'), title: t('nav.language') },
+    LANGUAGES.map((l) =>
+      el(
+        'option',
+        { value: l, lang: l, selected: l === currentLanguage() ? 'selected' : undefined },
+        LANGUAGE_NAMES[l],
+      ),
+    ),
+  )
+  select.addEventListener('change', async () => {
+    const { ok } = await api('/api/v1/session/language', { method: 'PUT', body: { language: select.value } })
+    if (ok) {
+      setLanguage(select.value)
+      location.reload()
+    }
+  })
+  return select
 }

@@ -1,4 +1,5 @@
 import { api, el, fmtTime, message, startPage } from './app.js'
+import { refusal, t } from './i18n.js'
 
 const KINDS = ['soil', 'weather', 'dendrometer', 'gateway', 'other', 'service']
 const FORMATS = ['json', 'senml', 'lpp', 'chirpstack', 'tts']
@@ -14,35 +15,35 @@ function showSecret(device, secret, what) {
     el(
       'div',
       { class: 'card' },
-      el('p', {}, `${what} ${device.id}. Its secret (shown only now, store it on the device):`),
+      el('p', {}, t(what, { id: device.id })),
       el('p', { class: 'secret', id: 'secret-value' }, secret),
       el(
         'p',
         { class: 'muted' },
-        `MQTT: username ${device.id}, topic kampung/${device.village}/${device.id}/up`,
+        t('devices.mqtt', { id: device.id, topic: `kampung/${device.village}/${device.id}/up` }),
       ),
     ),
   )
 }
 
 async function rotate(device) {
-  if (!confirm(`Issue a new secret for ${device.id}? The old one stops working at once.`)) return
+  if (!confirm(t('devices.rotateConfirm', { id: device.id }))) return
   const { ok, data, status } = await api(`/api/v1/devices/${encodeURIComponent(device.id)}/rotate-secret`, {
     method: 'POST',
     body: {},
   })
-  if (!ok) return message(data.message ?? `rotate refused (${status})`, 'error')
+  if (!ok) return message(refusal(data, status, 'devices.rotateRefused'), 'error')
   message('')
-  showSecret(data.device, data.secret, 'New secret for')
+  showSecret(data.device, data.secret, 'devices.secretRotated')
 }
 
 async function load() {
   const { ok, data, status } = await api('/api/v1/devices')
   if (status === 403) {
-    content.replaceChildren(el('p', { class: 'msg error', id: 'forbidden' }, 'Only admins manage devices.'))
+    content.replaceChildren(el('p', { class: 'msg error', id: 'forbidden' }, t('devices.forbidden')))
     return false
   }
-  if (!ok) return message(data.message ?? `could not load devices (${status})`, 'error')
+  if (!ok) return message(refusal(data, status, 'devices.loadFailed'), 'error')
   list.replaceChildren(
     el(
       'div',
@@ -56,11 +57,11 @@ async function load() {
           el(
             'tr',
             {},
-            el('th', {}, 'Device'),
-            el('th', {}, 'Village'),
-            el('th', {}, 'Kind'),
-            el('th', { class: 'wide-only' }, 'Format'),
-            el('th', { class: 'wide-only' }, 'Created'),
+            el('th', {}, t('devices.col.device')),
+            el('th', {}, t('devices.col.village')),
+            el('th', {}, t('devices.col.kind')),
+            el('th', { class: 'wide-only' }, t('devices.col.format')),
+            el('th', { class: 'wide-only' }, t('devices.col.created')),
             el('th', {}, ''),
           ),
         ),
@@ -79,7 +80,11 @@ async function load() {
               el(
                 'td',
                 {},
-                el('button', { type: 'button', class: 'plain', onclick: () => rotate(d) }, 'Rotate secret'),
+                el(
+                  'button',
+                  { type: 'button', class: 'plain', onclick: () => rotate(d) },
+                  t('devices.rotate'),
+                ),
               ),
             ),
           ),
@@ -102,32 +107,31 @@ const form = el(
   el(
     'label',
     {},
-    'Id',
+    t('devices.id'),
     el('input', { name: 'id', id: 'id', required: true, pattern: '[a-z0-9][a-z0-9_-]{0,62}' }),
   ),
-  el('label', {}, 'Village', el('input', { name: 'village', id: 'village', required: true })),
-  el('label', {}, 'Kind', select('kind', KINDS)),
-  el('label', {}, 'Format', select('format', FORMATS)),
-  el('button', { type: 'submit', class: 'primary' }, 'Add device'),
+  el('label', {}, t('devices.village'), el('input', { name: 'village', id: 'village', required: true })),
+  el('label', {}, t('devices.kind'), select('kind', KINDS)),
+  el('label', {}, t('devices.format'), select('format', FORMATS)),
+  el('button', { type: 'submit', class: 'primary' }, t('devices.add')),
 )
 form.addEventListener('submit', async (event) => {
   event.preventDefault()
   const f = new FormData(form)
   const body = Object.fromEntries(['id', 'village', 'kind', 'format'].map((k) => [k, String(f.get(k))]))
   const { ok, data, status } = await api('/api/v1/devices', { method: 'POST', body })
-  if (!ok)
-    return message([data.message ?? `refused (${status})`, ...(data.problems ?? [])].join('; '), 'error')
+  if (!ok) return message(refusal(data, status, 'common.refused'), 'error')
   message('')
   form.reset()
-  showSecret(data.device, data.secret, 'Added')
+  showSecret(data.device, data.secret, 'devices.secretAdded')
   await load()
 })
 
 if (await load())
   content.replaceChildren(
-    el('h2', {}, 'Add a device'),
+    el('h2', {}, t('devices.addHeading')),
     form,
     secretBox,
-    el('h2', {}, 'Registered devices'),
+    el('h2', {}, t('devices.registered')),
     list,
   )

@@ -58,6 +58,7 @@ small{display:block;font-size:.8em;font-weight:normal;color:#5b6256}
 dl{display:grid;grid-template-columns:minmax(8rem,40%) 1fr;gap:.3rem .8rem;margin:0}
 dt{color:#39402f}dd{margin:0;font-weight:600}
 .note{background:#fff6d6;border-left:4px solid #d9a400;padding:.5rem .7rem}
+.override{margin-top:1rem;border-left-color:#b3261e}blockquote{margin:.3rem 0 .3rem 1rem;font-style:italic}
 .chart svg,.qr svg{width:100%;height:auto;background:#fff;border-radius:.4rem}
 .qr{max-width:12rem}code{word-break:break-all;font-size:.85em}
 footer{margin-top:2rem;font-size:.85rem;color:#5b6256}
@@ -145,11 +146,18 @@ function validBody(view: Extract<PageView, { kind: 'valid' }>): string {
           )}</p>`
   const by =
     r.decision.by === 'auto' ? 'otomatis / automatic' : `petugas / officer <code>${esc(r.decision.by)}</code>`
+  const override = r.decision.basis === 'override'
+  const basis = override
+    ? "keputusan khusus petugas, tanpa bukti kebijakan / officer override, without the policy's evidence"
+    : r.decision.basis === 'evidence'
+      ? "bukti sesuai kebijakan / the policy's evidence"
+      : 'tidak dicatat (catatan lama) / not recorded (older record)'
   return `<section class="status ok" role="status"><strong>SAH</strong><small lang="en">VALID</small>
 <p>${bi(
     'Tanda tangan digital cocok: catatan ini asli dan tidak diubah.',
     'The digital signature matches: this record is genuine and unaltered.',
   )}</p></section>
+${override ? overrideNote(r.decision) : ''}
 <h2>${bi('Pohon', 'Tree')}</h2>
 <dl>
 ${row('Kode pohon', 'Tree code', `<code>${esc(r.treeId)}</code>`)}
@@ -189,6 +197,7 @@ ${estimateInputs(est)}
 <h2>${bi('Keputusan', 'Decision')}</h2>
 <dl>
 ${row('Status', 'State', 'terverifikasi / verified')}
+${row('Dasar', 'Basis', esc(basis))}
 ${row('Oleh', 'By', by)}
 ${row('Alasan', 'Reason', esc(r.decision.reason))}
 ${row('Waktu', 'Time', esc(wib(r.decision.atMs)))}
@@ -201,6 +210,41 @@ ${row('Diterbitkan', 'Issued', esc(wib(r.issuedAtMs)))}
   )} <a href="${esc(r.id)}.json">${esc(r.id)}.json</a> · <a href="keys.json">keys.json</a></p>
 <dl>${row('Kunci', 'Key', `<code>${esc(view.keyId)}</code>`)}${row('Alamat', 'URL', `<code>${esc(view.url)}</code>`)}</dl>
 <div class="qr">${view.qrSvg}</div>`
+}
+
+/**
+ * A certificate an officer released without the policy's evidence: said at the top, in both
+ * languages, with what the evidence was then and the officer's written reason.
+ */
+function overrideNote(d: VerificationRecord['decision']): string {
+  const state = d.evidenceState
+    ? `${STATE_ID[d.evidenceState] ? `${esc(STATE_ID[d.evidenceState])} / ` : ''}<code>${esc(d.evidenceState)}</code>${
+        d.evidenceSummary ? ` — ${esc(d.evidenceSummary)}` : ''
+      }`
+    : ''
+  return `<section class="note override" id="override" role="note">
+<p><strong>${bi(
+    'Diterbitkan atas keputusan khusus petugas, TANPA bukti pertumbuhan yang disyaratkan kebijakan.',
+    "Released by an officer's override, WITHOUT the growth evidence the policy requires.",
+  )}</strong></p>
+<dl>
+${state ? row('Bukti saat itu', 'Evidence at the time', state) : ''}
+${row('Petugas', 'Officer', `<code>${esc(d.by)}</code>`)}
+</dl>
+<p>${bi('Alasan tertulis petugas', "The officer's written reason")}</p>
+<blockquote>${esc(d.reason)}</blockquote>
+</section>`
+}
+
+/** The verifier's states in Indonesian (the code itself is shown beside). */
+const STATE_ID: Record<string, string> = {
+  awaiting_data: 'menunggu data',
+  growing: 'tumbuh',
+  eligible: 'layak',
+  verified: 'terverifikasi',
+  dormant: 'dorman',
+  at_risk: 'berisiko',
+  failed: 'gagal',
 }
 
 const HEIGHT_SOURCE: Record<string, [string, string]> = {

@@ -102,6 +102,14 @@ export const decisionSchema = z.strictObject({
   by: z.string().min(1).max(64),
   reason: z.string().max(500),
   atMs: z.number().int().nonnegative(),
+  /**
+   * `evidence`: the policy's evidence was there (an eligible tree); `override`: an officer released
+   * it without, and `reason` says why; the public page states it. Absent on records before issue 18.
+   */
+  basis: z.enum(['evidence', 'override']).optional(),
+  /** With an override: the state and the assessment the evidence supported when it was released. */
+  evidenceState: z.string().max(64).optional(),
+  evidenceSummary: z.string().max(300).optional(),
 })
 
 export const verificationRecordSchema = z.strictObject({
