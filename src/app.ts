@@ -293,6 +293,7 @@ export class KampungApp {
         maxBodyBytes: config.api.maxBodyBytes,
         metricsToken: config.api.metricsToken,
         trustProxy: config.api.trustProxy,
+        connections: config.api.connections,
         registry: this.registry,
         pipeline: this.pipeline,
         store: this.store,

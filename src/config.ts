@@ -160,6 +160,21 @@ const apiSchema = z
     trustProxy: z
       .union([z.boolean(), z.number().int().min(0).max(10), z.array(trustedProxy).min(1)])
       .default(false),
+    /**
+     * What an outsider can hold open: total sockets (well under the broker's share of the process's
+     * files), per remote address (loopback, where a TLS proxy sits, is not capped), and how long a
+     * request's headers and whole request may take.
+     */
+    connections: z
+      .object({
+        maxConnections: z.number().int().min(16).max(100_000).default(1_024),
+        maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(64),
+        unlimitedAddresses: z.array(z.string()).default(['127.0.0.1', '::1', '::ffff:127.0.0.1']),
+        headersTimeoutMs: z.number().int().min(1_000).max(300_000).default(10_000),
+        requestTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
 

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import type { AlertEngine } from '../alerts/index.ts'
@@ -44,6 +44,27 @@ export interface ApiOptions {
   health?: () => Record<string, unknown>
   /** When set, GET /metrics needs it (Bearer, HTTP Basic password or X-Kampung-Token). */
   metricsToken?: string
+  /** Connection limits (config api.connections); defaults in defaultConnectionLimits. */
+  connections?: Partial<ConnectionLimits>
+}
+
+export interface ConnectionLimits {
+  /** Sockets held at once; over it Node closes new ones. Kept well under the broker's share of files. */
+  maxConnections: number
+  /** From one remote address (an HTTP gateway, Kannel, a few officers behind NAT need far fewer). */
+  maxConnectionsPerAddress: number
+  /** Not capped per address: the host itself (a TLS proxy in front sends everything from there). */
+  unlimitedAddresses: string[]
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+}
+
+export const defaultConnectionLimits: ConnectionLimits = {
+  maxConnections: 1_024,
+  maxConnectionsPerAddress: 64,
+  unlimitedAddresses: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
 }
 
 /**
@@ -167,7 +188,36 @@ export class ApiServer {
         })
       },
     )
-    const server = app.listen(this.opts.port, this.opts.host)
+    const limits = { ...defaultConnectionLimits, ...this.opts.connections }
+    // A request's headers must arrive within headersTimeoutMs (checked every 2 s): a socket that
+    // opens and says nothing, or trickles its headers, is closed instead of held.
+    const server = createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        connectionsCheckingInterval: 2_000,
+      },
+      app,
+    )
+    server.maxConnections = limits.maxConnections
+    const perAddress = new Map<string, number>()
+    server.on('connection', (socket) => {
+      const address = socket.remoteAddress
+      if (address === undefined) return void socket.destroy()
+      if (limits.unlimitedAddresses.includes(address)) return
+      const held = perAddress.get(address) ?? 0
+      if (held >= limits.maxConnectionsPerAddress) {
+        this.log.warn({ address, held }, 'API connection refused: over the per-address cap')
+        return void socket.destroy()
+      }
+      perAddress.set(address, held + 1)
+      socket.once('close', () => {
+        const left = (perAddress.get(address) ?? 1) - 1
+        if (left > 0) perAddress.set(address, left)
+        else perAddress.delete(address)
+      })
+    })
+    server.listen(this.opts.port, this.opts.host)
     this.server = server
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve)
