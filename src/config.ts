@@ -253,7 +253,10 @@ const consoleSchema = z
             (u) => ['{z}', '{x}', '{y}'].every((p) => u.includes(p)),
             'needs {z}, {x} and {y} (e.g. https://tiles.example.id/{z}/{x}/{y}.png)',
           )
-          .refine((u) => /^(https?:\/\/[^/@]+\/|\/[^/])/.test(u), 'an http(s) URL without credentials, or a path on this server')
+          .refine(
+            (u) => /^(https?:\/\/[^/@]+\/|\/[^/])/.test(u),
+            'an http(s) URL without credentials, or a path on this server',
+          )
           .optional(),
         /** Credit shown in the map's corner for the tiles (e.g. "© OpenStreetMap contributors"). */
         tileAttribution: z.string().max(300).default(''),

@@ -61,11 +61,7 @@ const placed = <T extends { lat?: number; lon?: number }>(x: T): x is T & { lat:
  * verification state, devices online or offline. `villages` limits it to those villages (all when
  * absent): the one place a caller's village scope applies.
  */
-export function mapView(
-  sources: MapSources,
-  opts: MapOptions,
-  villages?: ReadonlySet<string>,
-): MapView {
+export function mapView(sources: MapSources, opts: MapOptions, villages?: ReadonlySet<string>): MapView {
   const inScope = (village: string) => !villages || villages.has(village)
   const nowMs = (sources.clock ?? Date.now)()
 

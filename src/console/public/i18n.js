@@ -274,7 +274,8 @@ export const DICTIONARIES = {
     'map.device.unknown': 'status unknown',
     'map.lastSeen': 'last reading {time}',
     'map.villageDevices': '{n} device(s)',
-    'map.unplaced': 'Without coordinates (not on the map): {fields} fields, {trees} trees, {devices} devices.',
+    'map.unplaced':
+      'Without coordinates (not on the map): {fields} fields, {trees} trees, {devices} devices.',
     'map.offline': 'Plain background (lines of latitude and longitude): no tile server configured.',
     'role.officer': 'officer',
     'role.admin': 'admin',

@@ -86,10 +86,22 @@ function circle(kind, item, state, radius, lines, href) {
     fillOpacity: 0.8,
     className: `mk mk-${kind} mk-${kind}-${state}`,
   })
-  m.bindTooltip(el('div', { class: 'map-tip' }, lines.map((l, i) => (i === 0 ? el('strong', {}, l) : el('div', {}, l)))))
+  m.bindTooltip(
+    el(
+      'div',
+      { class: 'map-tip' },
+      lines.map((l, i) => (i === 0 ? el('strong', {}, l) : el('div', {}, l))),
+    ),
+  )
   if (href) m.on('click', () => location.assign(href))
   else
-    m.bindPopup(el('div', { class: 'map-tip' }, lines.map((l) => el('div', {}, l))))
+    m.bindPopup(
+      el(
+        'div',
+        { class: 'map-tip' },
+        lines.map((l) => el('div', {}, l)),
+      ),
+    )
   m.addTo(groups[`${kind}s`])
   markers.set(`${kind}:${item.id}`, m)
   m.on('add', () => m.getElement()?.setAttribute('data-marker', `${kind}:${item.id}`))
@@ -121,7 +133,11 @@ for (const tr of data.trees) {
     tr,
     tr.state,
     7,
-    [t('map.treeName', { id: tr.id, species: speciesName(tr.species) }), stateName(tr.state), coords(tr.lat, tr.lon)],
+    [
+      t('map.treeName', { id: tr.id, species: speciesName(tr.species) }),
+      stateName(tr.state),
+      coords(tr.lat, tr.lon),
+    ],
     `/console/tree?id=${encodeURIComponent(tr.id)}`,
   )
 }
@@ -160,9 +176,12 @@ function hull(points) {
 for (const v of data.villages) {
   const outline = hull(placedBy.get(v.id) ?? [])
   if (outline.length >= 3)
-    L.polygon(outline, { className: 'map-village-outline', interactive: false, weight: 1, dashArray: '4 4' }).addTo(
-      groups.villages,
-    )
+    L.polygon(outline, {
+      className: 'map-village-outline',
+      interactive: false,
+      weight: 1,
+      dashArray: '4 4',
+    }).addTo(groups.villages)
   const m = L.marker([v.lat, v.lon], {
     icon: L.divIcon({ className: 'map-village', html: '', iconSize: null }),
     keyboard: true,
@@ -193,11 +212,9 @@ for (const v of data.villages) {
 
 for (const g of Object.values(groups)) g.addTo(map)
 L.control
-  .layers(
-    undefined,
-    Object.fromEntries(Object.entries(groups).map(([k, g]) => [t(`map.layer.${k}`), g])),
-    { collapsed: true },
-  )
+  .layers(undefined, Object.fromEntries(Object.entries(groups).map(([k, g]) => [t(`map.layer.${k}`), g])), {
+    collapsed: true,
+  })
   .addTo(map)
 
 const all = [...markers.values()].map((m) => m.getLatLng())
