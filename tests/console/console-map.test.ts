@@ -2,6 +2,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Browser, Page, Request } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tileOrigin } from '../../src/api/map-route.ts'
+import type { ConfigError } from '../../src/config.ts'
+import { parseConfig } from '../../src/config.ts'
 import { UserStore } from '../../src/console/index.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
 import { launchChromium, screenshot } from '../harness/chromium.ts'
@@ -122,6 +125,39 @@ const markerPositions = (page: Page) =>
     ).kampungMap.markers
     return Object.fromEntries([...m].map(([k, v]) => [k, [v.getLatLng().lat, v.getLatLng().lng]]))
   })
+
+describe('console.map config', () => {
+  const problems = (map: Record<string, unknown>) => {
+    try {
+      parseConfig({ console: { map } as never })
+      return []
+    } catch (err) {
+      return (err as ConfigError).problems ?? [String(err)]
+    }
+  }
+
+  it('no tiles by default; a tile URL needs {z} {x} {y}, http(s) without credentials or a local path', () => {
+    expect(parseConfig({}).console.map).toEqual({ tileAttribution: '', onlineWithinMs: 3_600_000 })
+    expect(problems({ tileUrl: 'https://{s}.tile.example.id/{z}/{x}/{y}.png' })).toEqual([])
+    expect(problems({ tileUrl: '/tiles/{z}/{x}/{y}.png' })).toEqual([])
+    expect(problems({ tileUrl: 'https://tile.example.id/{z}/{x}.png' }).join()).toMatch(
+      /console\.map\.tileUrl.*\{y\}/,
+    )
+    expect(problems({ tileUrl: 'https://u:p@tile.example.id/{z}/{x}/{y}.png' }).join()).toMatch(
+      /without credentials/,
+    )
+    expect(problems({ tileUrl: 'ftp://tile.example.id/{z}/{x}/{y}.png' }).join()).toMatch(
+      /console\.map\.tileUrl/,
+    )
+  })
+
+  it("the page's CSP allows the tile server's origin only", () => {
+    expect(tileOrigin(undefined)).toBeUndefined()
+    expect(tileOrigin('/tiles/{z}/{x}/{y}.png')).toBeUndefined()
+    expect(tileOrigin('https://{s}.tile.example.id/{z}/{x}/{y}.png')).toBe('https://*.tile.example.id')
+    expect(tileOrigin('http://localhost:8081/{z}/{x}/{y}.png')).toBe('http://localhost:8081')
+  })
+})
 
 describe('console map in headless Chromium, no tile server (offline)', () => {
   let w: World
