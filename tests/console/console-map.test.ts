@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import mqtt from 'mqtt'
 import type { Browser, Page, Request } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tileOrigin } from '../../src/api/map-route.ts'
@@ -230,6 +231,23 @@ describe('console map in headless Chromium, no tile server (offline)', () => {
       'olh-soil1': 'offline',
       'olh-weather1': 'online',
     })
+    // a live MQTT connection (the embedded broker's online set) counts too, while it lasts
+    const dendroSecret = await w.t.app.registry.rotateSecret('kmr-dendro2')
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${w.t.mqttPort}`, {
+      clientId: 'kmr-dendro2:map-test',
+      username: 'kmr-dendro2',
+      password: dendroSecret,
+    })
+    const statusOf = async (id: string) => {
+      const m = await page.evaluate(() => fetch('/api/v1/map').then((r) => r.json()))
+      return m.devices.find((d: { id: string }) => d.id === id).status as string
+    }
+    try {
+      expect(await statusOf('kmr-dendro2')).toBe('online')
+    } finally {
+      await client.endAsync()
+    }
+    await waitFor('kmr-dendro2 to go offline', async () => (await statusOf('kmr-dendro2')) === 'offline')
     await ctx.close()
   })
 
