@@ -7,6 +7,8 @@ import { tileOrigin } from '../../src/api/map-route.ts'
 import type { ConfigError } from '../../src/config.ts'
 import { parseConfig } from '../../src/config.ts'
 import { UserStore } from '../../src/console/index.ts'
+// @ts-expect-error: a browser module without type declarations (the console has no build step)
+import { DICTIONARIES } from '../../src/console/public/i18n.js'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
 import { launchChromium, screenshot } from '../harness/chromium.ts'
 import { PASSWORDS } from './fixtures.ts'
@@ -306,6 +308,25 @@ describe('console map in headless Chromium, no tile server (offline)', () => {
     expect(legend).toContain('gagal')
     expect(legend).toContain('tidak ada server peta')
     await screenshot(page, 'map-offline-id')
+    // no English text of the dictionary on the Indonesian map page (as console-i18n.test.ts checks)
+    const own = await page.evaluate(() => {
+      const body = document.body.cloneNode(true) as HTMLElement
+      for (const n of body.querySelectorAll('select#language')) n.remove()
+      return body.textContent ?? ''
+    })
+    const ID = DICTIONARIES.id as Record<string, string>
+    const EN = DICTIONARIES.en as Record<string, string>
+    const englishOnly = Object.keys(EN)
+      .filter((k) => k.startsWith('map.') || k === 'nav.map')
+      .filter((k) => EN[k] !== ID[k])
+      .map((k) =>
+        EN[k]!.split(/\{\w+\}/)
+          .sort((a, b) => b.length - a.length)[0]!
+          .trim(),
+      )
+      .filter((piece) => piece.length >= 3)
+    expect(englishOnly.length).toBeGreaterThan(10)
+    for (const piece of englishOnly) expect(own, piece).not.toContain(piece)
 
     // offline: the page asked nothing of any other server, and drew its own grid
     expect(foreign).toEqual([])
@@ -347,6 +368,28 @@ describe('console map in headless Chromium, no tile server (offline)', () => {
     const rows = await page.locator('#alerts tbody tr').allTextContents()
     expect(rows).toHaveLength(1)
     expect(rows[0]).toContain('dry')
+    await ctx.close()
+  })
+
+  it('in English: English words and a decimal point', async () => {
+    await new UserStore(w.t.app.registry).add({
+      id: 'sari',
+      role: 'officer',
+      password: PASSWORDS.officer,
+      language: 'en',
+    })
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    await loginAs(page, base, 'sari', PASSWORDS.officer)
+    await page.goto(`${base}/console/map`)
+    await page.waitForSelector('body[data-map-ready="true"]', { timeout: UI_TIMEOUT_MS })
+    expect(await page.textContent('h1')).toBe('Map')
+    await page.hover(`[data-marker="tree:${w.trees.failing}"]`)
+    const tip = await page.textContent('.leaflet-tooltip', { timeout: UI_TIMEOUT_MS })
+    expect(tip).toContain(`Tree ${w.trees.failing} (white albizia)`)
+    expect(tip).toContain('failed')
+    expect(tip).toContain('lat -8.20950, lon 114.30950')
+    expect(await page.textContent('#map-legend')).toContain('no tile server configured')
     await ctx.close()
   })
 })
