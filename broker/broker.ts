@@ -548,6 +548,11 @@ export class Broker {
     }
   }
 
+  /** Ids of the devices with a live connection (the console map's online state). */
+  onlineDeviceIds(): string[] {
+    return [...this.online.keys()]
+  }
+
   /**
    * Publishes a JSON error to the device's errors topic (QoS 1, not retained): what ingest
    * rejected and why. Never rejects (callers fire and forget); a failure is logged once per device.

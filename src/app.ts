@@ -304,6 +304,7 @@ export class KampungApp {
         console: config.console.enabled ? config.console : undefined,
         alerts: this.alerts,
         smsCallbacks: this.notify?.callbacks,
+        onlineDevices: this.broker ? () => this.broker?.onlineDeviceIds() ?? [] : undefined,
       })
       await this.startPart(this.api)
     }

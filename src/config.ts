@@ -254,6 +254,36 @@ const consoleSchema = z
     secureCookie: z.boolean().optional(),
     /** The console's language for users who have not chosen one, and on the login page: id | en. */
     defaultLanguage: z.enum(['id', 'en']).default('id'),
+    /** The console map (src/api/map-route.ts): tiles, or none (a plain grid that works offline). */
+    map: z
+      .object({
+        /**
+         * Tile URL template with {z}, {x}, {y} (and optionally {s}), e.g. a district tile server
+         * `https://tiles.example.id/{z}/{x}/{y}.png` or `/tiles/{z}/{x}/{y}.png` on this server.
+         * Default none: a plain grid, no request leaves the console.
+         */
+        tileUrl: z
+          .string()
+          .refine(
+            (u) => ['{z}', '{x}', '{y}'].every((p) => u.includes(p)),
+            'needs {z}, {x} and {y} (e.g. https://tiles.example.id/{z}/{x}/{y}.png)',
+          )
+          .refine(
+            (u) => /^(https?:\/\/[^/@]+\/|\/[^/])/.test(u),
+            'an http(s) URL without credentials, or a path on this server',
+          )
+          .optional(),
+        /** Credit shown in the map's corner for the tiles (e.g. "© OpenStreetMap contributors"). */
+        tileAttribution: z.string().max(300).default(''),
+        /** A device with a reading this recent counts as online, as does one with a live MQTT connection. */
+        onlineWithinMs: z
+          .number()
+          .int()
+          .min(60_000)
+          .default(60 * 60_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
 

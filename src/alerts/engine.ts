@@ -1206,6 +1206,15 @@ export class AlertEngine implements RuleContext {
     })
   }
 
+  /** When each device's newest reading was taken (epoch ms), for the console map's online state. */
+  devicesLastSeenMs(): Map<string, number> {
+    const rows = this.sql('SELECT device, last_ms FROM device_seen WHERE last_ms > 0').all() as Array<{
+      device: string
+      last_ms: number
+    }>
+    return new Map(rows.map((r) => [r.device, r.last_ms]))
+  }
+
   /** Group flush per recipient (delivery.ts); tests and the timer call it. */
   flush(nowMs: number): void {
     this.delivery.flush(nowMs)

@@ -14,6 +14,7 @@ import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
 import { CSRF_HEADER, SESSION_LOCAL, type SessionLocal, sameToken } from './auth.ts'
+import { type MapOptions, tileOrigin } from './map-route.ts'
 
 export interface ConsoleOptions {
   sessionIdleMs: number
@@ -27,6 +28,8 @@ export interface ConsoleOptions {
   publicBaseUrl?: string
   /** The pages' language for users who have not chosen one, and on the login page (default id). */
   defaultLanguage?: ConsoleLanguage
+  /** The map page (config console.map): its tile server, if any, may serve the pages' images. */
+  map?: MapOptions
 }
 
 export interface ConsoleRouteOptions extends ConsoleOptions {
@@ -42,6 +45,10 @@ const UPLOT_DIR = path.join(
   path.dirname(createRequire(import.meta.url).resolve('uplot/package.json')),
   'dist',
 )
+const LEAFLET_DIR = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('leaflet/package.json')),
+  'dist',
+)
 
 const languageSchema = z.strictObject({ language: z.enum(CONSOLE_LANGUAGES) })
 
@@ -54,16 +61,17 @@ const loginSchema = z.strictObject({
  * Same-origin pages only: they may run our scripts and styles and talk to this server, nothing
  * else (no inline script, so injected markup cannot run), and no one may frame them (clickjacking).
  */
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "frame-ancestors 'none'",
-  "form-action 'self'",
-  "base-uri 'none'",
-].join('; ')
+const csp = (tiles?: string) =>
+  [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `img-src 'self' data:${tiles ? ` ${tiles}` : ''}`,
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+    "base-uri 'none'",
+  ].join('; ')
 
 function safeHost(origin: string): string | undefined {
   try {
@@ -278,6 +286,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
   })
 
   const pages = express.Router()
+  const CSP = csp(tileOrigin(opts.map?.tileUrl))
   pages.use((_req, res, next) => {
     res.set({
       'Content-Security-Policy': CSP,
@@ -287,6 +296,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
     next()
   })
   pages.use('/vendor/uplot', express.static(UPLOT_DIR, { index: false }))
+  pages.use('/vendor/leaflet', express.static(LEAFLET_DIR, { index: false }))
   pages.use(express.static(CONSOLE_PUBLIC_DIR, { extensions: ['html'], index: 'index.html' }))
   // '/console' matches '/console/' too (non-strict routing): redirect only the bare one
   router.get('/console', (req, res, next) =>

@@ -15,6 +15,7 @@ import { presentedToken, sameToken } from './auth.ts'
 import { type ConsoleOptions, consoleRouter } from './console-route.ts'
 import { devicesRouter } from './devices-route.ts'
 import { importRouter } from './import-route.ts'
+import { mapRouter } from './map-route.ts'
 import { readingsRouter } from './readings-route.ts'
 import { smsRouter } from './sms-route.ts'
 import { telemetryRouter } from './telemetry-route.ts'
@@ -42,6 +43,8 @@ export interface ApiOptions {
   smsCallbacks?: readonly SmsCallback[]
   /** Extra health facts (store, spool, broker), merged into GET /health. */
   health?: () => Record<string, unknown>
+  /** Devices with a live MQTT connection (the embedded broker), for the console map. */
+  onlineDevices?: () => Iterable<string>
   /** When set, GET /metrics needs it (Bearer, HTTP Basic password or X-Kampung-Token). */
   metricsToken?: string
   /** Connection limits (config api.connections); defaults in defaultConnectionLimits. */
@@ -159,6 +162,8 @@ export class ApiServer {
     }
     if (this.opts.smsCallbacks) app.use('/api/v1', smsRouter(this.opts.smsCallbacks, this.opts.metrics))
     if (this.opts.alerts) app.use(alertsRouter({ registry: this.opts.registry, engine: this.opts.alerts }))
+    const map = this.opts.console?.map
+    if (map) app.use(mapRouter({ ...this.opts, map }))
     app.use(
       importRouter({ registry: this.opts.registry, alerts: this.opts.alerts, oksigen: this.opts.oksigen }),
     )

@@ -8,6 +8,8 @@ const content = document.getElementById('content')
 const tabs = el('div', { class: 'tabs', role: 'group', 'aria-label': t('alerts.stateGroup') })
 const body = el('div', { id: 'alerts' })
 let current = 'firing'
+// from the map: one field's alerts
+const field = new URLSearchParams(location.search).get('field') ?? ''
 
 async function ack(alert) {
   const { ok, data, status } = await api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/ack`, {
@@ -22,7 +24,8 @@ async function ack(alert) {
 async function show(state) {
   current = state
   for (const b of tabs.children) b.setAttribute('aria-pressed', String(b.dataset.state === state))
-  const { ok, data, status } = await api(`/api/v1/alerts?state=${encodeURIComponent(state)}`)
+  const q = new URLSearchParams({ state, ...(field ? { field } : {}) })
+  const { ok, data, status } = await api(`/api/v1/alerts?${q}`)
   if (status === 404) {
     tabs.remove()
     return body.replaceChildren(el('p', { class: 'msg error', id: 'unavailable' }, t('alerts.unavailable')))
@@ -90,5 +93,5 @@ for (const s of STATES)
   tabs.append(
     el('button', { type: 'button', 'data-state': s, onclick: () => show(s) }, t(`alerts.state.${s}`)),
   )
-content.replaceChildren(tabs, body)
+content.replaceChildren(field ? el('p', { id: 'field' }, t('alerts.ofField', { field })) : '', tabs, body)
 await show('firing')

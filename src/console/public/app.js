@@ -94,6 +94,7 @@ export async function startPage(current) {
   const links = [
     ['queue', '/console/', t('nav.queue')],
     ['alerts', '/console/alerts', t('nav.alerts')],
+    ['map', '/console/map', t('nav.map')],
     ...(s.role === 'admin' ? [['devices', '/console/devices', t('nav.devices')]] : []),
   ]
   const logout = el('button', { type: 'button', class: 'link', id: 'logout' }, t('nav.logout'))

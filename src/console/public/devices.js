@@ -71,7 +71,7 @@ async function load() {
           data.devices.map((d) =>
             el(
               'tr',
-              { 'data-device': d.id },
+              { 'data-device': d.id, id: `device-${d.id}` },
               el('td', {}, d.id),
               el('td', {}, d.village),
               el('td', {}, d.kind),
