@@ -95,6 +95,7 @@ export async function startPage(current) {
     ['queue', '/console/', t('nav.queue')],
     ['alerts', '/console/alerts', t('nav.alerts')],
     ...(s.role === 'admin' ? [['devices', '/console/devices', t('nav.devices')]] : []),
+    ['audit', '/console/audit', t('nav.audit')],
   ]
   const logout = el('button', { type: 'button', class: 'link', id: 'logout' }, t('nav.logout'))
   logout.addEventListener('click', async () => {
