@@ -22,6 +22,9 @@ import { launchChromium } from '../harness/chromium.ts'
 
 const run = promisify(execFile)
 
+// biome-ignore lint/suspicious/noExplicitAny: the API's JSON answers, of many shapes
+type Json = any
+
 const PASSWORDS = { ayu: 'admin-password-1', budi: 'officer-password-1', budi2: 'officer-password-2' }
 
 /**
@@ -77,7 +80,7 @@ describe('audit log', () => {
     url: string,
     body?: unknown,
     type = 'application/json',
-  ): Promise<{ status: number; data: any; text: string }> {
+  ): Promise<{ status: number; data: Json; text: string }> {
     const s = sessions[user]
     const headers: Record<string, string> = s
       ? { cookie: s.cookie, 'x-csrf-token': s.csrf }
@@ -89,7 +92,7 @@ describe('audit log', () => {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     })
     const text = await res.text()
-    let data: any
+    let data: Json
     try {
       data = JSON.parse(text)
     } catch {
