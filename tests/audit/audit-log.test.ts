@@ -409,10 +409,18 @@ describe('audit log', () => {
     )
     expect(parse(stdout)).toEqual(rows)
 
+    // a command that is not a registry command: the signing keys
+    await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keys', 'rotate'], {
+      env: { ...process.env, KAMPUNG_DATA_DIR: dataDir, KAMPUNG_LOG_LEVEL: 'warn' },
+    })
+    const [rotated] = (await as('ayu', 'GET', '/api/v1/audit?limit=1')).data.entries as AuditEntry[]
+    expect(rotated).toMatchObject({ actor: cliActor().id, address: 'cli', action: 'keys.rotate' })
+
     out.length = 0
     await cli(() => auditCommand(openRegistry, io), 'audit', '--since', '1h', '--limit', '3')
     expect(out).toHaveLength(5) // header, 3 entries, count
-    expect(out[1]).toContain('tree.reverify')
+    expect(out[1]).toContain('keys.rotate')
+    expect(out[2]).toContain('tree.reverify')
     expect(out[4]).toBe('3 entries (newest first)')
   }, 90_000)
 
