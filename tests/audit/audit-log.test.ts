@@ -25,6 +25,7 @@ const run = promisify(execFile)
 // biome-ignore lint/suspicious/noExplicitAny: the API's JSON answers, of many shapes
 type Json = any
 
+const KANNEL_TOKEN = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
 const PASSWORDS = { ayu: 'admin-password-1', budi: 'officer-password-1', budi2: 'officer-password-2' }
 
 /**
@@ -106,6 +107,15 @@ describe('audit log', () => {
     t = await startApp(
       {
         console: { defaultLanguage: 'en' },
+        // farmers' replies come in on Kannel's MO callback; nothing listens at sendsmsUrl
+        notify: {
+          sender: 'kannel',
+          kannel: {
+            sendsmsUrl: 'http://127.0.0.1:9/cgi-bin/sendsms',
+            password: 'not-used-here',
+            callbackToken: KANNEL_TOKEN,
+          },
+        },
         alerts: { groupWaitMs: 0, rules: { crops: { chili: { dry: { thresholdPct: 25, forMs: 0 } } } } },
       },
       dataDir,
@@ -214,6 +224,18 @@ describe('audit log', () => {
     )
     alertId = engine.listAlerts({ field: 'kemiren-sawah1' })[0]!.id
     expect((await as('ayu', 'POST', `/api/v1/alerts/${alertId}/ack`, {})).status).toBe(200)
+    // the farmer answers by SMS (through Kannel's MO callback): OK <id>, then STOP
+    for (const text of [`OK ${alertId}`, 'STOP']) {
+      const q = new URLSearchParams({ from: farmer.phone, to: '62811', text })
+      const mo = await fetch(`${t.apiUrl}/api/v1/sms/kannel/mo?${q}`, {
+        headers: { authorization: `Bearer ${KANNEL_TOKEN}` },
+      })
+      expect(mo.status, text).toBeLessThan(300)
+    }
+    await waitFor("the farmer's SMS commands in the audit log", async () => {
+      const { data } = await as('ayu', 'GET', '/api/v1/audit?limit=2')
+      return (data.entries as AuditEntry[]).some((e) => e.action === 'farmer.stop')
+    })
 
     const alertsCli = () => alertsCommands(openRegistry, alertsConfig, io)
     await cli(
@@ -309,6 +331,8 @@ describe('audit log', () => {
       ['ayu', 'silence.add', expect.any(String) as unknown as string],
       ['ayu', 'import', 'fields'],
       ['ayu', 'alert.ack', String(alertId)],
+      ['pak-slamet', 'alert.ack', String(alertId)],
+      ['pak-slamet', 'farmer.stop', 'pak-slamet'],
       [cliUser, 'field.add', 'f-cli'],
       [cliUser, 'field.update', 'f-cli'],
       [cliUser, 'farmer.add', 'bu-sri'],
@@ -329,6 +353,7 @@ describe('audit log', () => {
       expect(e.atMs).toBeGreaterThanOrEqual(startMs)
       expect(e.atMs).toBeLessThanOrEqual(endMs)
       if (e.actor.startsWith('cli:')) expect([e.actorKind, e.address]).toEqual(['cli', 'cli'])
+      else if (e.actor === 'pak-slamet') expect([e.actorKind, e.address]).toEqual(['farmer', 'sms'])
       else expect(e.address, `${e.action} by ${e.actor}`).toMatch(local)
     }
     expect(entries.find((e) => e.actor === 'ayu')!.actorKind).toBe('user')
@@ -386,7 +411,7 @@ describe('audit log', () => {
     const entries = (
       (await as('ayu', 'GET', `/api/v1/audit?from=${from}&to=${to}`)).data.entries as AuditEntry[]
     ).reverse()
-    expect(entries.length).toBeGreaterThanOrEqual(29)
+    expect(entries.length).toBeGreaterThanOrEqual(31)
     const res = await as(
       'ayu',
       'GET',
