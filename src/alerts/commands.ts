@@ -1,3 +1,4 @@
+import { AuditLog } from '../audit/index.ts'
 import type { Field, Language } from './directory.ts'
 import { normaliseName } from './directory.ts'
 import type { AlertEngine } from './engine.ts'
@@ -49,6 +50,14 @@ export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | unde
   const [cmd, ...rest] = words
   const arg = rest.join('')
   const reply = (text: string): Reply => ({ to: farmer.phone, text })
+  // a farmer's change by SMS, in the audit log: who (the farmer's id, never the number), `sms`
+  const audit = (action: string, target: string, detail?: Record<string, unknown>) =>
+    new AuditLog(engine.registry).record(
+      { kind: 'farmer', id: farmer.id, address: 'sms' },
+      action,
+      target,
+      detail,
+    )
   switch (cmd) {
     case 'OK': {
       const id = Number(arg)
@@ -60,6 +69,7 @@ export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | unde
           lang === 'id' ? `Peringatan ${arg || '?'} tidak ditemukan.` : `Alert ${arg || '?'} not found.`,
         )
       engine.ack(id, `farmer:${farmer.id}`, mo.receivedAtMs)
+      audit('alert.ack', String(id), { rule: alert.rule })
       return reply(
         lang === 'id' ? `Peringatan ${id} diterima. Terima kasih.` : `Alert ${id} acknowledged. Thank you.`,
       )
@@ -110,6 +120,7 @@ export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | unde
         )
       }
       for (const f of fields) engine.advisor.recordWater(f.id, mo.receivedAtMs, mm, `farmer:${farmer.id}`)
+      for (const f of fields) audit('field.watered', f.id, { mm })
       const list = fields.map((f) => f.name).join(', ')
       if (full)
         return reply(
@@ -126,6 +137,7 @@ export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | unde
     case 'STOP':
     case 'BERHENTI':
       engine.directory.setStopped(farmer.id, true)
+      audit('farmer.stop', farmer.id)
       return reply(
         lang === 'id'
           ? 'Anda berhenti berlangganan peringatan. Kirim MULAI untuk berlangganan lagi.'
@@ -134,6 +146,7 @@ export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | unde
     case 'MULAI':
     case 'START':
       engine.directory.setStopped(farmer.id, false)
+      audit('farmer.start', farmer.id)
       return reply(lang === 'id' ? 'Anda berlangganan peringatan lagi.' : 'You are subscribed again.')
     case 'BANTUAN':
     case 'HELP':

@@ -325,6 +325,11 @@ export class AlertEngine implements RuleContext {
     return this.opts.config
   }
 
+  /** The registry it keeps its tables in (farmers' SMS commands record to the audit log there). */
+  get registry(): Registry {
+    return this.opts.registry
+  }
+
   private get db(): Database.Database {
     return this.opts.registry.database()
   }

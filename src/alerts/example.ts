@@ -4,6 +4,7 @@
  * chili p 0.30): 23 − 0.30 × (23 − 11) = 19,4 %.
  * Run: npx tsx src/alerts/example.ts
  */
+import { auditTables } from '../audit/index.ts'
 import { Registry } from '../registry/index.ts'
 import { AlertEngine, alertsTables, type OutboxPort, parseAlertsConfig } from './index.ts'
 
@@ -26,7 +27,7 @@ const outbox: OutboxPort & { reply(from: string, text: string): void } = {
   reply() {},
 }
 
-const registry = new Registry({ path: ':memory:', schemas: [alertsTables] })
+const registry = new Registry({ path: ':memory:', schemas: [alertsTables, auditTables] })
 await registry.start()
 registry.addVillage({ id: 'kemiren', name: 'Kemiren' })
 await registry.addDevice({ id: 'soil-01', village: 'kemiren', kind: 'soil', format: 'json' })

@@ -9,8 +9,10 @@ import {
   SEVERITIES,
   STAGES,
 } from '../alerts/index.ts'
+import { AuditLog } from '../audit/index.ts'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
+import { auditActor } from './audit-route.ts'
 import { bodyProblems, requireOfficer } from './auth.ts'
 
 export interface AlertsRouteOptions {
@@ -105,6 +107,7 @@ const silenceSchema = z.strictObject({
 export function alertsRouter(opts: AlertsRouteOptions): Router {
   const router = express.Router()
   const { engine } = opts
+  const audit = new AuditLog(opts.registry)
   const json = express.json({ limit: '64kb' })
 
   const officer = requireOfficer(opts.registry)
@@ -133,7 +136,9 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
     const id = Number(req.params.id)
     const alert = Number.isInteger(id) ? engine.getAlert(id) : undefined
     if (!alert) return res.status(404).json({ error: 'unknown_alert', message: `no alert ${req.params.id}` })
-    res.json({ alert: engine.ack(id, `officer:${res.locals.officer as string}`) })
+    const acked = engine.ack(id, `officer:${res.locals.officer as string}`)
+    audit.record(auditActor(req, res), 'alert.ack', String(id), { rule: alert.rule })
+    res.json({ alert: acked })
   })
 
   router.get('/api/v1/fields', officer, (req, res) => {
@@ -150,6 +155,7 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
         ...rest,
         ...(plantedAt !== undefined ? { plantedAtMs: plantedAt } : {}),
       })
+      audit.record(auditActor(req, res), 'field.add', field.id, { village: field.village, crop: field.crop })
       res.status(201).json({ field })
     } catch (err) {
       fail(res, err)
@@ -165,6 +171,7 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
         ...(rest as Parameters<typeof engine.directory.updateField>[1]),
         ...(plantedAt !== undefined ? { plantedAtMs: plantedAt } : {}),
       })
+      audit.record(auditActor(req, res), 'field.update', field.id, parsed.data)
       res.json({ field })
     } catch (err) {
       fail(res, err)
@@ -189,6 +196,7 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
         return res.status(404).json({ error: 'unknown_field', message: `no field ${missing.join(', ')}` })
       const farmer = engine.directory.addFarmer(rest)
       for (const f of fields) engine.directory.subscribe(farmer.id, f)
+      audit.record(auditActor(req, res), 'farmer.add', farmer.id, { village: farmer.village, fields })
       res.status(201).json({ farmer: { ...farmer, fields } })
     } catch (err) {
       fail(res, err)
@@ -208,6 +216,7 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
       comment,
       createdBy: res.locals.officer as string,
     })
+    audit.record(auditActor(req, res), 'silence.add', String(silence.id), { matchers, endsAt, comment })
     res.status(201).json({ silence })
   })
 

@@ -34,6 +34,9 @@ export type SessionLocal =
   | { expired: false; user: string; role: 'officer' | 'admin'; csrfToken: string }
   | { expired: true }
 
+/** `res.locals[CALLER_LOCAL]`: the Caller that authenticateOfficer let through. */
+export const CALLER_LOCAL = 'caller'
+
 /** The header the console's pages send the session's CSRF token in. */
 export const CSRF_HEADER = 'x-csrf-token'
 /** The console's pages mark their requests, so a 401 does not pop up the browser's Basic dialog. */
@@ -167,7 +170,10 @@ export async function authenticateOfficer(
   if (!caller) return undefined
   const allowed =
     caller.kind === 'user' ? roles.includes(caller.role) : opts.services && caller.kind === 'service'
-  if (allowed) return caller
+  if (allowed) {
+    res.locals[CALLER_LOCAL] = caller // who acts, for the audit log (src/api/audit-route.ts)
+    return caller
+  }
   res.status(403).json({
     error: 'forbidden',
     message:

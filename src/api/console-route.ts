@@ -3,6 +3,7 @@ import path from 'node:path'
 import express, { type Request, type Response, type Router } from 'express'
 import { Counter } from 'prom-client'
 import { z } from 'zod'
+import { AuditLog } from '../audit/index.ts'
 import {
   CONSOLE_LANGUAGES,
   CONSOLE_PUBLIC_DIR,
@@ -13,6 +14,7 @@ import {
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
+import { auditActor } from './audit-route.ts'
 import { CSRF_HEADER, SESSION_LOCAL, type SessionLocal, sameToken } from './auth.ts'
 import { type MapOptions, tileOrigin } from './map-route.ts'
 
@@ -141,6 +143,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
   const log = getLogger('api.console')
   const clock = opts.clock ?? Date.now
   const users = new UserStore(opts.registry)
+  const audit = new AuditLog(opts.registry)
   const sessions = new SessionStore(opts.registry, {
     idleMs: opts.sessionIdleMs,
     absoluteMs: opts.sessionAbsoluteMs,
@@ -224,6 +227,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
         message: `send {"language": ${CONSOLE_LANGUAGES.map((l) => `"${l}"`).join(' | ')}}`,
       })
     users.setLanguage(s.user, parsed.data.language)
+    audit.record(auditActor(req, res), 'user.language', s.user, { language: parsed.data.language })
     res.json({ user: s.user, language: parsed.data.language })
   })
 

@@ -1,7 +1,9 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { z } from 'zod'
+import { AuditLog } from '../audit/index.ts'
 import { checkChannels, DEVICE_KINDS, type Registry } from '../registry/index.ts'
 import { PAYLOAD_FORMATS } from '../telemetry/index.ts'
+import { auditActor } from './audit-route.ts'
 import { authenticateOfficer, bodyProblems } from './auth.ts'
 import { sendError } from './errors.ts'
 
@@ -28,6 +30,7 @@ const newDeviceSchema = z.strictObject({
 export function devicesRouter(opts: DevicesRouteOptions): Router {
   const router = express.Router()
   const { registry } = opts
+  const audit = new AuditLog(registry)
   const json = express.json({ limit: '64kb' })
 
   const admin = async (req: Request, res: Response, next: NextFunction) => {
@@ -53,6 +56,7 @@ export function devicesRouter(opts: DevicesRouteOptions): Router {
         ...rest,
         channels: channels === undefined ? undefined : checkChannels(channels),
       })
+      audit.record(auditActor(req, res), 'device.add', device.id, { ...rest })
       res.set('Cache-Control', 'no-store').status(201).json({ device, secret })
     } catch (err) {
       sendError(res, err)
@@ -62,6 +66,7 @@ export function devicesRouter(opts: DevicesRouteOptions): Router {
   router.post('/api/v1/devices/:id/rotate-secret', admin, async (req, res) => {
     try {
       const secret = await registry.rotateSecret(String(req.params.id))
+      audit.record(auditActor(req, res), 'device.rotate-secret', String(req.params.id))
       res.set('Cache-Control', 'no-store').json({ device: registry.getDevice(String(req.params.id)), secret })
     } catch (err) {
       sendError(res, err)

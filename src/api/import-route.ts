@@ -1,8 +1,10 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import type { AlertEngine } from '../alerts/index.ts'
+import { AuditLog } from '../audit/index.ts'
 import type { Oksigen } from '../oksigen/index.ts'
 import { IMPORT_KINDS, ImportError, type ImportKind, importCsv } from '../provision/index.ts'
 import type { Registry } from '../registry/index.ts'
+import { auditActor } from './audit-route.ts'
 import { authenticateOfficer } from './auth.ts'
 import { sendError } from './errors.ts'
 
@@ -19,6 +21,7 @@ export interface ImportRouteOptions {
  */
 export function importRouter(opts: ImportRouteOptions): Router {
   const router = express.Router()
+  const audit = new AuditLog(opts.registry)
   const admin = async (req: Request, res: Response, next: NextFunction) => {
     const caller = await authenticateOfficer(opts.registry, req, res, ['admin'], { services: false })
     if (!caller) return
@@ -40,6 +43,7 @@ export function importRouter(opts: ImportRouteOptions): Router {
         directory: opts.alerts?.directory,
         trees: opts.oksigen?.repo,
       })
+      audit.record(auditActor(req, res), 'import', kind, { imported: result.imported })
       res.set('Cache-Control', 'no-store').json(result)
     } catch (err) {
       if (err instanceof ImportError)

@@ -1,4 +1,5 @@
 export { type AlertsRouteOptions, alertsRouter } from './alerts-route.ts'
+export { type AuditRouteOptions, auditActor, auditRouter } from './audit-route.ts'
 export {
   type ConsoleOptions,
   type ConsoleRouteOptions,

@@ -11,6 +11,7 @@ import type { Oksigen } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { TelemetryStore } from '../store/index.ts'
 import { alertsRouter } from './alerts-route.ts'
+import { auditRouter } from './audit-route.ts'
 import { presentedToken, sameToken } from './auth.ts'
 import { type ConsoleOptions, consoleRouter } from './console-route.ts'
 import { devicesRouter } from './devices-route.ts'
@@ -167,6 +168,7 @@ export class ApiServer {
     app.use(
       importRouter({ registry: this.opts.registry, alerts: this.opts.alerts, oksigen: this.opts.oksigen }),
     )
+    app.use(auditRouter({ registry: this.opts.registry }))
     app.use((_req, res) => {
       res.status(404).json({ error: 'not_found', message: 'no such endpoint' })
     })

@@ -1,5 +1,6 @@
 import express, { type RequestHandler, type Router } from 'express'
 import { z } from 'zod'
+import { AuditLog } from '../audit/index.ts'
 import {
   measurementProblems,
   type Oksigen,
@@ -8,6 +9,7 @@ import {
   type TreeState,
 } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
+import { auditActor } from './audit-route.ts'
 import { authenticateOfficer, bodyProblems, requireOfficer } from './auth.ts'
 import { sendError } from './errors.ts'
 
@@ -87,6 +89,7 @@ const decisionSchema = z.strictObject({
 export function treesRouter(opts: TreesRouteOptions): Router {
   const router = express.Router()
   const { oksigen } = opts
+  const audit = new AuditLog(opts.registry)
   const json = express.json({ limit: '64kb' })
 
   const officer = requireOfficer(opts.registry)
@@ -124,6 +127,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
       const { plantedAt, ...rest } = parsed.data
       const tree = oksigen.repo.addTree({ ...rest, plantedAtMs: plantedAt }, SPECIES_IDS)
       oksigen.verifier.refreshTrees()
+      audit.record(auditActor(req, res), 'tree.add', tree.id, { device: tree.device, species: tree.species })
       res.status(201).json({ tree })
     } catch (err) {
       sendError(res, err)
@@ -145,6 +149,10 @@ export function treesRouter(opts: TreesRouteOptions): Router {
         .json({ error: 'bad_request', message: 'invalid application', problems: bodyProblems(parsed.error) })
     try {
       const app = oksigen.repo.addApplication({ ...parsed.data, tree: String(req.params.id) })
+      audit.record(auditActor(req, res), 'tree.application', String(req.params.id), {
+        application: app.id,
+        certificateType: app.certificateType,
+      })
       // the reference itself is not returned: only its pseudonym is kept
       res.status(201).json({ application: { ...app, planterPhone: app.planterPhone ? 'stored' : undefined } })
     } catch (err) {
@@ -163,6 +171,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
         ...parsed.data,
         by: res.locals.officer as string,
       })
+      audit.record(auditActor(req, res), 'tree.decide', String(req.params.id), { ...parsed.data, state })
       res.json({ state })
     } catch (err) {
       sendError(res, err)
@@ -182,6 +191,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
         atMs: at,
         by: res.locals.officer as string,
       })
+      audit.record(auditActor(req, res), 'tree.measure', String(req.params.id), { ...m, at })
       res.status(201).json({ measurement })
     } catch (err) {
       sendError(res, err)
@@ -190,7 +200,9 @@ export function treesRouter(opts: TreesRouteOptions): Router {
 
   router.post('/api/v1/trees/:id/reverify', officer, (req, res) => {
     try {
-      res.json({ state: oksigen.verifier.evaluate(String(req.params.id)) })
+      const state = oksigen.verifier.evaluate(String(req.params.id))
+      audit.record(auditActor(req, res), 'tree.reverify', String(req.params.id), { state })
+      res.json({ state })
     } catch (err) {
       sendError(res, err)
     }

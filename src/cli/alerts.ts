@@ -9,6 +9,7 @@ import {
   type OutboxPort,
   STAGES,
 } from '../alerts/index.ts'
+import { AuditLog, cliActor } from '../audit/index.ts'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
 import { action, type CliIo, consoleIo, table } from './devices.ts'
@@ -145,6 +146,7 @@ export function alertsCommands(
         ...(o.lon !== undefined ? { lon: o.lon as number } : {}),
         devices: (o.devices as string[] | undefined) ?? [],
       })
+      new AuditLog(registry).record(cliActor(), 'field.add', f.id, { village: f.village, crop: f.crop })
       io.out(`added field ${f.id} (${f.name}, ${f.crop}, ${f.areaHa} ha) in village ${f.village}`)
     }),
   )
@@ -174,6 +176,7 @@ export function alertsCommands(
         ...(o.devices !== undefined ? { devices: o.devices as string[] } : {}),
       }
       const f = engineOf(registry).directory.updateField(id, patch)
+      new AuditLog(registry).record(cliActor(), 'field.update', id, patch as Record<string, unknown>)
       io.out(
         `field ${f.id}: ${JSON.stringify({ soil: f.soil, seasonDays: f.seasonDays, thresholds: f.thresholds })}`,
       )
@@ -222,6 +225,7 @@ export function alertsCommands(
           ...(quietStart ? { quietStart } : {}),
           ...(quietEnd ? { quietEnd } : {}),
         })
+        new AuditLog(registry).record(cliActor(), 'farmer.add', f.id, { village: f.village })
         io.out(`added farmer ${f.id} (${f.phone}, ${f.language}, quiet ${f.quietStart}-${f.quietEnd})`)
       }),
     )
@@ -254,6 +258,7 @@ export function alertsCommands(
         const d = engineOf(registry).directory
         for (const f of list) d.subscribe(farmer, f)
         d.setStopped(farmer, false)
+        new AuditLog(registry).record(cliActor(), 'farmer.subscribe', farmer, { fields: list })
         io.out(`${farmer} subscribed to ${d.subscriptionsOf(farmer).join(', ')}`)
       }),
     )
@@ -274,6 +279,7 @@ export function alertsCommands(
           village: o.village!,
           language: o.language as 'id',
         })
+        new AuditLog(registry).record(cliActor(), 'officer.add', x.id, { village: x.village })
         io.out(`officer ${x.id} (${x.phone}) for village ${x.village}`)
       }),
     )
@@ -329,6 +335,7 @@ export function alertsCommands(
         if (!engine.getAlert(Number(id)))
           throw new KampungError('unknown_alert', `no alert ${id}`, { retryable: false })
         const a = engine.ack(Number(id), `cli:${o.by}`)!
+        new AuditLog(registry).record(cliActor(), 'alert.ack', String(a.id), { rule: a.rule, by: o.by })
         io.out(`alert ${a.id} (${a.rule}, ${a.state}) acknowledged by ${a.ackedBy}`)
       }),
     )
@@ -363,6 +370,12 @@ export function alertsCommands(
           endsAtMs: o.until as number,
           createdBy: `cli:${o.by}`,
           comment: String(o.comment),
+        })
+        new AuditLog(registry).record(cliActor(), 'silence.add', String(s.id), {
+          matchers,
+          endsAt: s.endsAtMs,
+          comment: s.comment,
+          by: o.by,
         })
         io.out(`silence ${s.id} until ${new Date(s.endsAtMs).toISOString()}: ${JSON.stringify(s.matchers)}`)
       }),

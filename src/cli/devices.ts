@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { AuditLog, cliActor } from '../audit/index.ts'
 import { KampungError } from '../errors.ts'
 import {
   checkChannels,
@@ -130,6 +131,7 @@ export function devicesCommand(getRegistry: () => Promise<Registry>, io: CliIo =
           },
         ) => {
           const { device, secret } = await registry.addDevice({ id, ...o })
+          new AuditLog(registry).record(cliActor(), 'device.add', device.id, o)
           io.out(`added device ${device.id} (${device.kind}, ${device.format}) in village ${device.village}`)
           printSecret(io, device, secret)
         },
@@ -166,6 +168,7 @@ export function devicesCommand(getRegistry: () => Promise<Registry>, io: CliIo =
     .action(
       action(getRegistry, io, async (registry, id: string) => {
         const secret = await registry.rotateSecret(id)
+        new AuditLog(registry).record(cliActor(), 'device.rotate-secret', id)
         io.out(`new secret for device ${id}; the old one no longer works`)
         printSecret(io, registry.getDevice(id)!, secret)
       }),
@@ -179,6 +182,7 @@ export function devicesCommand(getRegistry: () => Promise<Registry>, io: CliIo =
         if (!registry.removeDevice(id)) {
           throw new KampungError('unknown_device', `device "${id}" is not registered`, { retryable: false })
         }
+        new AuditLog(registry).record(cliActor(), 'device.remove', id)
         io.out(`removed device ${id}`)
       }),
     )
@@ -197,6 +201,7 @@ export function villagesCommand(getRegistry: () => Promise<Registry>, io: CliIo 
     .action(
       action(getRegistry, io, (registry, id: string, o: { name: string }) => {
         const village = registry.addVillage({ id, name: o.name })
+        new AuditLog(registry).record(cliActor(), 'village.add', id, o)
         io.out(`village ${village.id}: ${village.name}`)
       }),
     )

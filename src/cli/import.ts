@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { Argument, Command } from 'commander'
 import type { Directory } from '../alerts/index.ts'
+import { AuditLog, cliActor } from '../audit/index.ts'
 import type { TreeRepo } from '../oksigen/index.ts'
 import { IMPORT_KINDS, type ImportKind, importCsv } from '../provision/index.ts'
 import type { Registry } from '../registry/index.ts'
@@ -44,6 +45,10 @@ export function importCommand(deps: ImportCommandDeps): Command {
           },
           path.basename(file),
         )
+        new AuditLog(registry).record(cliActor(), 'import', kind, {
+          imported: result.imported,
+          file: path.basename(file),
+        })
         if (fd !== undefined && result.secrets) {
           writeSync(fd, `id,secret\n${result.secrets.map((s) => `${s.id},${s.secret}`).join('\n')}\n`)
           closeSync(fd)

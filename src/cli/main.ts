@@ -4,6 +4,7 @@ import path from 'node:path'
 import { Command } from 'commander'
 import { Directory } from '../alerts/index.ts'
 import { KampungApp, type Roles } from '../app.ts'
+import { AuditLog, cliActor } from '../audit/index.ts'
 import { type Config, ConfigError, loadConfig, redactSecrets, resolvePaths } from '../config.ts'
 import { privateDir } from '../files.ts'
 import { getLogger } from '../log.ts'
@@ -13,6 +14,7 @@ import type { TelemetryStore } from '../store/index.ts'
 import { InfluxStore, SqliteStore } from '../store/index.ts'
 import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/index.ts'
 import { alertsCommands } from './alerts.ts'
+import { auditCommand } from './audit.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
 import { importCommand } from './import.ts'
 import { positiveInt } from './options.ts'
@@ -268,6 +270,16 @@ async function openRegistry(): Promise<Registry> {
   return registry
 }
 
+/** An audit log entry by the person at this command line (src/audit). */
+async function audited(action: string, target: string, detail?: Record<string, unknown>): Promise<void> {
+  const registry = await openRegistry()
+  try {
+    new AuditLog(registry).record(cliActor(), action, target, detail)
+  } finally {
+    await registry.stop()
+  }
+}
+
 program
   .command('readings <quantity>')
   .description(`stored readings of one quantity, newest last (${QUANTITY_NAMES.join(', ')})`)
@@ -328,6 +340,7 @@ program.addCommand(
 )
 program.addCommand(villagesCommand(openRegistry))
 program.addCommand(usersCommand(openRegistry))
+program.addCommand(auditCommand(openRegistry))
 for (const c of alertsCommands(openRegistry, () => config(program.opts()).alerts)) program.addCommand(c)
 program
   .command('kannel-config')
@@ -355,6 +368,7 @@ program
     await ring.start()
     if (action === 'rotate') {
       await ring.rotate()
+      await audited('keys.rotate', ring.current().keyId)
       console.log(`new signing key ${ring.current().keyId}; earlier keys are kept for verification`)
     } else if (action !== 'list') throw new Error(`unknown action "${action}": list or rotate`)
     for (const k of ring.publicKeys())
@@ -388,6 +402,7 @@ program
       return console.log(`backup ${dir} of ${m.createdAt}: ${m.entries.length} files, all sound`)
     }
     const m = restore(cfg, dir, (line) => console.log(line))
+    await audited('restore', cfg.dataDir, { backup: path.resolve(dir), createdAt: m.createdAt })
     console.log(`restored the backup of ${m.createdAt} into ${cfg.dataDir}; start the service on it`)
   })
 

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline'
 import { Command, Option } from 'commander'
+import { AuditLog, cliActor } from '../audit/index.ts'
 import {
   CONSOLE_LANGUAGES,
   MIN_PASSWORD_LENGTH,
@@ -62,12 +63,17 @@ export function usersCommand(getRegistry: () => Promise<Registry>, io: UsersIo =
     'officer console accounts (officer | admin); passwords typed at the terminal or piped on stdin',
   )
 
+  let audit: AuditLog | undefined // the running command's, for `record`
+  const record = (action: string, target: string, detail?: Record<string, unknown>) =>
+    audit!.record(cliActor(), action, target, detail)
+
   const run =
     <A extends unknown[]>(fn: (store: UserStore, ...args: A) => Promise<void> | void) =>
     async (...args: A) => {
       let registry: Registry | undefined
       try {
         registry = await getRegistry()
+        audit = new AuditLog(registry)
         await fn(new UserStore(registry), ...args)
       } catch (err) {
         if (!(err instanceof KampungError)) throw err
@@ -95,6 +101,7 @@ export function usersCommand(getRegistry: () => Promise<Registry>, io: UsersIo =
           password: await io.password(),
           language: o.language,
         })
+        record('user.add', user.id, { role: user.role, language: o.language })
         io.out(`added ${user.role} ${user.id}; log in at /console/`)
       }),
     )
@@ -107,6 +114,7 @@ export function usersCommand(getRegistry: () => Promise<Registry>, io: UsersIo =
     .action(
       run((store, id: string, lang: string) => {
         store.setLanguage(id, lang)
+        record('user.language', id, { language: lang })
         io.out(`${id}: console in ${lang}`)
       }),
     )
@@ -137,6 +145,7 @@ export function usersCommand(getRegistry: () => Promise<Registry>, io: UsersIo =
     .action(
       run(async (store, id: string) => {
         await store.setPassword(id, await io.password())
+        record('user.password', id)
         io.out(`new password for ${id}; its sessions are ended`)
       }),
     )

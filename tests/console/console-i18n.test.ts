@@ -136,7 +136,7 @@ describe('console in Bahasa Indonesia (default) and English, per user, in headle
     expect(await page.title()).toBe('Antrean verifikasi · Smart Kampung')
     expect(await page.locator('.tabs button').first().textContent()).toBe('perlu keputusan (1)')
     expect(await row.locator('.badge').textContent()).toBe('layak')
-    expect(await page.locator('header nav').textContent()).toBe('Antrean verifikasiPeringatanPeta')
+    expect(await page.locator('header nav').textContent()).toBe('Antrean verifikasiPeringatanPetaLog audit')
     expect(await page.locator('header .who').textContent()).toContain('budi (petugas)')
     // planted 20 days ago: an Indonesian date ("13 Nov 2026"; Indonesian months: Agu, Okt, Des, Mei)
     expect(await row.locator('td').last().textContent()).toMatch(/^\d{1,2} [A-Z][a-z]{2} \d{4}$/)

@@ -96,6 +96,7 @@ export async function startPage(current) {
     ['alerts', '/console/alerts', t('nav.alerts')],
     ['map', '/console/map', t('nav.map')],
     ...(s.role === 'admin' ? [['devices', '/console/devices', t('nav.devices')]] : []),
+    ['audit', '/console/audit', t('nav.audit')],
   ]
   const logout = el('button', { type: 'button', class: 'link', id: 'logout' }, t('nav.logout'))
   logout.addEventListener('click', async () => {
