@@ -14,6 +14,7 @@ import { alertsRouter } from './alerts-route.ts'
 import { presentedToken, sameToken } from './auth.ts'
 import { type ConsoleOptions, consoleRouter } from './console-route.ts'
 import { devicesRouter } from './devices-route.ts'
+import { exportRouter } from './export-route.ts'
 import { importRouter } from './import-route.ts'
 import { readingsRouter } from './readings-route.ts'
 import { smsRouter } from './sms-route.ts'
@@ -138,6 +139,7 @@ export class ApiServer {
     }
     if (this.opts.smsCallbacks) app.use('/api/v1', smsRouter(this.opts.smsCallbacks, this.opts.metrics))
     if (this.opts.alerts) app.use(alertsRouter({ registry: this.opts.registry, engine: this.opts.alerts }))
+    app.use(exportRouter(this.opts))
     app.use(
       importRouter({ registry: this.opts.registry, alerts: this.opts.alerts, oksigen: this.opts.oksigen }),
     )
