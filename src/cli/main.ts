@@ -14,6 +14,7 @@ import { InfluxStore, SqliteStore } from '../store/index.ts'
 import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/index.ts'
 import { alertsCommands } from './alerts.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
+import { exportCommand } from './export.ts'
 import { importCommand } from './import.ts'
 import { positiveInt } from './options.ts'
 import { storeForCommand, writeServiceFile } from './service-file.ts'
@@ -391,12 +392,12 @@ program
     console.log(`restored the backup of ${m.createdAt} into ${cfg.dataDir}; start the service on it`)
   })
 
-program.addCommand(
-  treesCommand(() => {
-    const api = config(program.opts()).api
-    return `http://${api.host === '0.0.0.0' ? '127.0.0.1' : api.host}:${api.port}`
-  }),
-)
+const apiUrl = () => {
+  const api = config(program.opts()).api
+  return `http://${api.host === '0.0.0.0' ? '127.0.0.1' : api.host}:${api.port}`
+}
+program.addCommand(treesCommand(apiUrl))
+program.addCommand(exportCommand(apiUrl))
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(err.message)
