@@ -98,7 +98,7 @@ describe('CSV export (API, CLI): readings, alerts, trees, decisions', () => {
         r.device,
         r.sensor,
         'soil_moisture',
-        '%',
+        '%VWC',
       ])
       expect(row.value).not.toContain(',')
       expect(Number(row.value)).toBe(r.value) // exact: the shortest form that reads back the same double
