@@ -1281,7 +1281,9 @@ export class AlertEngine implements RuleContext {
     return r && toAlert(r)
   }
 
-  listAlerts(filter: { state?: AlertState; village?: string; field?: string; limit?: number } = {}): Alert[] {
+  listAlerts(
+    filter: { state?: AlertState; village?: string; field?: string; limit?: number; beforeId?: number } = {},
+  ): Alert[] {
     const where: string[] = []
     const args: unknown[] = []
     for (const k of ['state', 'village', 'field'] as const) {
@@ -1289,6 +1291,11 @@ export class AlertEngine implements RuleContext {
         where.push(`${k} = ?`)
         args.push(filter[k])
       }
+    }
+    // the next page of a listing newest first (the CSV export pages with it)
+    if (filter.beforeId !== undefined) {
+      where.push('id < ?')
+      args.push(filter.beforeId)
     }
     const sql = `SELECT * FROM alerts${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
     return (this.sql(sql).all(...args, filter.limit ?? 500) as AlertRow[]).map(toAlert)

@@ -6,6 +6,7 @@ export {
   consoleRouter,
   SESSION_COOKIE,
 } from './console-route.ts'
+export { type ExportRouteOptions, exportRouter } from './export-route.ts'
 export { type ReadingsRouteOptions, readingsRouter } from './readings-route.ts'
 export { type ApiOptions, ApiServer } from './server.ts'
 export { smsRouter } from './sms-route.ts'

@@ -22,7 +22,7 @@ const MAX_TIME_MS = 9_223_372_036_854
 /** Longer than any time we accept written out (ISO-8601 with offset and fraction). */
 const MAX_TIME_TEXT = 40
 
-function time(value: unknown, name: string, problems: string[]): number | undefined {
+export function time(value: unknown, name: string, problems: string[]): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'string') {
     problems.push(`${name}: give it once, as ms since the epoch or an ISO-8601 time`)

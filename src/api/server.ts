@@ -15,6 +15,7 @@ import { auditRouter } from './audit-route.ts'
 import { presentedToken, sameToken } from './auth.ts'
 import { type ConsoleOptions, consoleRouter } from './console-route.ts'
 import { devicesRouter } from './devices-route.ts'
+import { exportRouter } from './export-route.ts'
 import { importRouter } from './import-route.ts'
 import { mapRouter } from './map-route.ts'
 import { readingsRouter } from './readings-route.ts'
@@ -165,6 +166,7 @@ export class ApiServer {
     if (this.opts.alerts) app.use(alertsRouter({ registry: this.opts.registry, engine: this.opts.alerts }))
     const map = this.opts.console?.map
     if (map) app.use(mapRouter({ ...this.opts, map }))
+    app.use(exportRouter(this.opts))
     app.use(
       importRouter({ registry: this.opts.registry, alerts: this.opts.alerts, oksigen: this.opts.oksigen }),
     )

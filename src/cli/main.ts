@@ -16,6 +16,7 @@ import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/index.ts'
 import { alertsCommands } from './alerts.ts'
 import { auditCommand } from './audit.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
+import { exportCommand } from './export.ts'
 import { importCommand } from './import.ts'
 import { positiveInt } from './options.ts'
 import { storeForCommand, writeServiceFile } from './service-file.ts'
@@ -406,12 +407,12 @@ program
     console.log(`restored the backup of ${m.createdAt} into ${cfg.dataDir}; start the service on it`)
   })
 
-program.addCommand(
-  treesCommand(() => {
-    const api = config(program.opts()).api
-    return `http://${api.host === '0.0.0.0' ? '127.0.0.1' : api.host}:${api.port}`
-  }),
-)
+const apiUrl = () => {
+  const api = config(program.opts()).api
+  return `http://${api.host === '0.0.0.0' ? '127.0.0.1' : api.host}:${api.port}`
+}
+program.addCommand(treesCommand(apiUrl))
+program.addCommand(exportCommand(apiUrl))
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(err.message)

@@ -18,6 +18,7 @@ export {
 } from './influx/line-protocol.ts'
 export type { ContinuousQueryNeed, RetentionPolicyNeed, SchemaNeeds } from './influx/schema.ts'
 export { InfluxSchema } from './influx/schema.ts'
+export { DEFAULT_PAGE_READINGS, readingPages } from './pages.ts'
 export type { SpoolDepth, SpoolingStoreOptions, SpoolWriteEvent } from './spool/spooling-store.ts'
 export { SpoolingStore } from './spool/spooling-store.ts'
 export type { SqliteStoreOptions } from './sqlite/sqlite-store.ts'

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ID_PATTERN } from '../../src/registry/types.ts'
+import { readingPages } from '../../src/store/pages.ts'
 import type { TelemetryStore } from '../../src/store/types.ts'
 import { QUANTITIES, QUANTITY_NAMES } from '../../src/telemetry/quantities.ts'
 import type { Reading } from '../../src/telemetry/reading.ts'
@@ -184,6 +185,59 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
       expect(await store.count({ quantity: 'soil_moisture', toMs: BASE_MS })).toBe(0)
       const all = await store.query({ quantity: 'soil_moisture' })
       expect(all.map((r) => r.value).sort()).toEqual([1, 2, 3, 4])
+    })
+
+    // readingPages (src/store/pages.ts) pages any store by time with its limit: exports of 90 days
+    // hold one page at a time. Readings sharing a millisecond must be neither split nor skipped.
+    it('pages every reading exactly once, oldest first, readings of one millisecond together', async () => {
+      const rs: Reading[] = []
+      for (let i = 0; i < 60; i++) {
+        // three series per millisecond mostly; millisecond 7 holds 9 (more than a page of 4)
+        const t = i >= 30 && i < 36 ? 7 : Math.floor(i / 3)
+        rs.push(
+          reading({
+            timeMs: BASE_MS + t * 1_000,
+            village: i % 2 === 0 ? 'sukorejo' : 'kemiren',
+            device: `node-${i % 6}`,
+            sensor: `s${i % 5}`,
+            value: i / 4,
+          }),
+        )
+      }
+      await store.write(rs)
+      const key = (r: Reading) => `${String(r.timeMs).padStart(16, '0')}|${r.village}|${r.device}|${r.sensor}`
+      const sorted = (list: Reading[]) => [...list].sort((a, b) => (key(a) < key(b) ? -1 : 1))
+      const check = async (
+        q: Omit<Parameters<TelemetryStore['query']>[0], 'quantity'>,
+        pick: (r: Reading) => boolean,
+      ) => {
+        const pages: Reading[][] = []
+        for await (const page of readingPages(store, { quantity: 'soil_moisture', ...q, limit: 1 }, 4))
+          pages.push(page)
+        const flat = pages.flat()
+        const expected = rs.filter(pick)
+        expect(sorted(flat)).toEqual(sorted(expected))
+        expect(new Set(flat.map(key)).size).toBe(flat.length)
+        for (let i = 1; i < flat.length; i++)
+          expect(flat[i]!.timeMs).toBeGreaterThanOrEqual(flat[i - 1]!.timeMs)
+        for (const page of pages) {
+          expect(page.length).toBeGreaterThan(0)
+          const oneMs = page.every((r) => r.timeMs === page[0]!.timeMs)
+          if (!oneMs) expect(page.length).toBeLessThanOrEqual(4)
+          // a millisecond is never split across pages
+          const next = pages[pages.indexOf(page) + 1]
+          if (next) expect(next[0]!.timeMs).toBeGreaterThan(page[page.length - 1]!.timeMs)
+        }
+        return pages
+      }
+      const all = await check({}, () => true)
+      expect(all.some((p) => p.length > 4)).toBe(true)
+      await check({ village: 'kemiren' }, (r) => r.village === 'kemiren')
+      await check(
+        { fromMs: BASE_MS + 3_000, toMs: BASE_MS + 9_000 },
+        (r) => r.timeMs >= BASE_MS + 3_000 && r.timeMs < BASE_MS + 9_000,
+      )
+      await check({ device: 'nobody' }, () => false)
     })
 
     it('stores 20 000 readings written at once', async () => {

@@ -147,6 +147,11 @@ export const DICTIONARIES = {
     'state.at_risk': 'berisiko',
     'state.failed': 'gagal',
 
+    'export.readings': 'Unduh semua pembacaan (CSV)',
+    'export.deviceReadings': 'Unduh pembacaan perangkat ini (CSV)',
+    'export.alerts': 'Unduh peringatan (CSV)',
+    'export.trees': 'Unduh pohon dan buktinya (CSV)',
+    'export.decisions': 'Unduh keputusan (CSV)',
     'alerts.title': 'Peringatan',
     'alerts.stateGroup': 'status peringatan',
     'alerts.state.firing': 'aktif',
@@ -396,6 +401,11 @@ export const DICTIONARIES = {
     'state.at_risk': 'at_risk',
     'state.failed': 'failed',
 
+    'export.readings': 'Download all readings (CSV)',
+    'export.deviceReadings': "Download this device's readings (CSV)",
+    'export.alerts': 'Download alerts (CSV)',
+    'export.trees': 'Download trees with their evidence (CSV)',
+    'export.decisions': 'Download decisions (CSV)',
     'alerts.title': 'Alerts',
     'alerts.stateGroup': 'alert state',
     'alerts.state.firing': 'firing',

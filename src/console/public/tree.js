@@ -199,7 +199,22 @@ async function render() {
           e.assessment?.projectedEligibleMs ? date(e.assessment.projectedEligibleMs) : undefined,
         ],
         [t('tree.species'), speciesName(tree.species)],
-        [t('tree.villageDevice'), `${tree.village} / ${tree.device}`],
+        [
+          t('tree.villageDevice'),
+          [
+            `${tree.village} / ${tree.device} · `,
+            el(
+              'a',
+              {
+                class: 'export',
+                id: 'export-readings',
+                download: '',
+                href: `/api/v1/export/readings.csv?${new URLSearchParams({ device: tree.device })}`,
+              },
+              t('export.deviceReadings'),
+            ),
+          ],
+        ],
         [t('tree.planted'), date(tree.plantedAtMs)],
         [t('tree.initialDiameter'), `${num(tree.initialDiameterMm, 1)} mm`],
         [
