@@ -2,6 +2,7 @@ import type { PayloadFormat } from '../src/telemetry/index.ts'
 import {
   type Crop,
   type FaultSpec,
+  PaddyModel,
   SimNode,
   SoilModel,
   type Species,
@@ -12,8 +13,8 @@ import {
 } from './models/index.ts'
 
 /**
- * A simulated district: villages of Banyuwangi, each with a weather station, soil nodes in rice,
- * maize and chili fields and dendrometers on newly planted Sedekah Oksigen trees, all from one
+ * A simulated district: villages of Banyuwangi, each with a weather station, soil nodes in rice
+ * paddies (AWD, water level and soil moisture: models/paddy.ts), maize and chili fields and dendrometers on newly planted Sedekah Oksigen trees, all from one
  * seed. Pure layout and physics: transport (gateway, broker) is the fleet's business.
  */
 
@@ -32,6 +33,8 @@ export const VILLAGES = [
 const FIELD_CROPS: readonly Crop[] = ['rice', 'maize', 'chili']
 const TREE_SPECIES: readonly Species[] = ['sengon', 'teak', 'durian', 'avocado', 'soursop', 'trembesi']
 const DAY_MS = 86_400_000
+/** Banyuwangi's lowland rice varieties take 110–125 days (src/agronomy/season.ts: 115 by default). */
+const PADDY_SEASON_DAYS = 115
 
 export type NodeKind = 'weather' | 'soil' | 'dendrometer'
 
@@ -102,13 +105,18 @@ export function buildDistrict(o: DistrictOptions): SimVillage[] {
     add(`${id}-wx`, 'weather', new WeatherStation({ weather, startMs: o.startMs, seed }), 0)
     for (let f = 0; f < fields; f++) {
       const crop = FIELD_CROPS[f % FIELD_CROPS.length]!
-      const model = new SoilModel({
-        weather,
-        crop,
-        plantedAtMs: o.startMs - 20 * DAY_MS,
-        startMs: o.startMs,
-        seed: seed + f + 1,
-      })
+      const plantedAtMs = o.startMs - 20 * DAY_MS
+      // A paddy: standing water under AWD and an AWD tube (water_level) beside its probe.
+      const model: SteppableModel =
+        crop === 'rice'
+          ? new PaddyModel({
+              weather,
+              plantedAtMs,
+              seasonDays: PADDY_SEASON_DAYS,
+              startMs: o.startMs,
+              seed: seed + f + 1,
+            })
+          : new SoilModel({ weather, crop, plantedAtMs, startMs: o.startMs, seed: seed + f + 1 })
       add(`${id}-sawah${f + 1}`, 'soil', model, f + 1, crop)
     }
     for (let t = 0; t < trees; t++) {

@@ -1,5 +1,5 @@
 import { gaussianAt, uniformAt } from './random.ts'
-import { cropCoefficient, priestleyTaylorEtMmH } from './soil.ts'
+import { cropCoefficient, LOAM, priestleyTaylorEtMmH } from './soil.ts'
 import { DAY_MS, HOUR_MS } from './solar.ts'
 import { type SimReading, stepOnGrid } from './types.ts'
 import type { WeatherModel } from './weather.ts'
@@ -195,7 +195,7 @@ const SUBSTEP_MS = 10 * 60_000
 /**
  * A paddy with an AWD tube for the simulator: the water level of `PaddyWater`, driven by the
  * weather (rain, Kc × Priestley–Taylor ET of rice, `cropCoefficient`), on the 10-minute grid of the
- * other models. Reports `water_level` [cm]. Seasons repeat (season + 15 days fallow, as
+ * other models. Reports `water_level` [cm] and `soil_moisture`. Seasons repeat (season + 15 days fallow, as
  * `cropCoefficient`), flooded again for each new season.
  */
 export class PaddyModel {
@@ -227,9 +227,19 @@ export class PaddyModel {
     return this.readings()
   }
 
+  /**
+   * `water_level` from the tube, and `soil_moisture` of the probe beside it: saturated while water
+   * stands, draining toward field capacity as the water table falls to −15 cm (a loam, as SoilModel).
+   */
   readings(): SimReading[] {
     const s = this.water.state(this.timeMs)
-    const n = (this.options.noise ?? true) ? 0.3 * gaussianAt(this.seed, NOISE_CH, this.timeMs) : 0
-    return [{ quantity: 'water_level', value: s.levelCm + n }]
+    const noise = this.options.noise ?? true
+    const n = (ch: number, sd: number) => (noise ? sd * gaussianAt(this.seed, ch, this.timeMs) : 0)
+    const drained = Math.min(1, Math.max(0, -s.levelCm / 15))
+    const vwc = LOAM.saturationVwcPct - drained * (LOAM.saturationVwcPct - LOAM.fieldCapacityVwcPct)
+    return [
+      { quantity: 'water_level', value: s.levelCm + n(NOISE_CH, 0.3) },
+      { quantity: 'soil_moisture', value: vwc + n(NOISE_CH + 1, 0.3) },
+    ]
   }
 }
