@@ -94,6 +94,21 @@ export function episodeAlerted(
   )
 }
 
+/**
+ * Stricter: the episode got an alert of its own, fired from `afterMs` (48 h) before its onset to
+ * `graceMs` after it. An alert that never resolves (a probe reading below the threshold even at
+ * field capacity) "alerts" every later episode by the definition above; this one does not count it.
+ */
+export function episodeAlertedFresh(
+  e: Episode,
+  alerts: readonly AlertSpan[],
+  o: { graceMs?: number; afterMs?: number } = {},
+): boolean {
+  const grace = o.graceMs ?? SCORING_DEFAULTS.graceMs
+  const ahead = o.afterMs ?? SCORING_DEFAULTS.afterMs
+  return alerts.some((a) => a.firedAtMs >= e.fromMs - ahead && a.firedAtMs <= e.fromMs + grace)
+}
+
 /** Alerts with no stress near them: none of `runs` overlaps [fired − beforeMs, fired + afterMs]. */
 export function falseAlerts(
   alerts: readonly AlertSpan[],
@@ -110,6 +125,8 @@ export function falseAlerts(
 export interface FieldScore {
   episodes: number
   alerted: number
+  /** Episodes with an alert fired for them (episodeAlertedFresh). */
+  alertedFresh: number
   falseAlerts: number
   missed: Episode[]
 }
@@ -125,6 +142,7 @@ export function scoreField(
   return {
     episodes: episodes.length,
     alerted: episodes.length - missed.length,
+    alertedFresh: episodes.filter((e) => episodeAlertedFresh(e, alerts, o)).length,
     falseAlerts: falseAlerts(alerts, stressRuns(samples), o).length,
     missed,
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   episodeAlerted,
+  episodeAlertedFresh,
   extractEpisodes,
   falseAlerts,
   quantile,
@@ -66,6 +67,15 @@ describe('alert-quality scoring', () => {
     expect(episodeAlerted(e, [{ firedAtMs: 10 * H, resolvedAtMs: 100 * H }])).toBe(false)
   })
 
+  it('fresh: only an alert fired from 48 h before to 6 h after the onset counts, open or not', () => {
+    const e = { fromMs: 100 * H, toMs: 120 * H }
+    expect(episodeAlertedFresh(e, [{ firedAtMs: 10 * H }])).toBe(false) // open since long before
+    expect(episodeAlertedFresh(e, [{ firedAtMs: 52 * H }])).toBe(true)
+    expect(episodeAlertedFresh(e, [{ firedAtMs: 51 * H }])).toBe(false)
+    expect(episodeAlertedFresh(e, [{ firedAtMs: 106 * H }])).toBe(true)
+    expect(episodeAlertedFresh(e, [{ firedAtMs: 107 * H }])).toBe(false)
+  })
+
   it('a false alert has no stress from 24 h before to 48 h after it fired', () => {
     const runs = [{ fromMs: 100 * H, toMs: 110 * H }]
     expect(falseAlerts([{ firedAtMs: 60 * H }], runs)).toHaveLength(0) // 40 h early: a warning
@@ -92,6 +102,7 @@ describe('alert-quality scoring', () => {
     )
     expect(score.episodes).toBe(2)
     expect(score.alerted).toBe(1)
+    expect(score.alertedFresh).toBe(1)
     expect(score.missed).toEqual([{ fromMs: 60 * H, toMs: 70 * H }])
     expect(score.falseAlerts).toBe(2)
   })
