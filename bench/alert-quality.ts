@@ -337,19 +337,18 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
       otherAlerts: mine.length - stress.length,
       weeklySms,
       firedByRule: countBy(mine.map((x) => x.rule)),
-        {},
-      ),
       criticalSms: smsIn.filter((m) => m.critical && m.atMs >= f.plantedMs && m.atMs < seasonEnd).length,
       diag:
         f.crop === 'rice'
-          ? irrigations: f.paddy!.state(seasonEnd).irrigations 
-          : 
+          ? { irrigations: f.paddy!.state(seasonEnd).irrigations }
+          : {
               trueFcPct: round1(f.fc),
               trueWpPct: round1(f.wp),
-              cal: offset: round2(f.cal.offset), slope: Math.round(f.cal.slope * 1000) / 1000 ,
+              cal: { offset: round2(f.cal.offset), slope: Math.round(f.cal.slope * 1000) / 1000 },
               probeAtFcPct: round1(f.fc * f.cal.slope + f.cal.offset),
               probeAtTrueStressPct: round1(trueStress * f.cal.slope + f.cal.offset),
-              configuredStressPct: round1(cfgSoil.fcPct - p * (cfgSoil.fcPct - cfgSoil.wpPct)),,
+              configuredStressPct: round1(cfgSoil.fcPct - p * (cfgSoil.fcPct - cfgSoil.wpPct)),
+            },
     })
   }
   await engine.stop()
