@@ -71,7 +71,7 @@ const PERCOLATION_MM_D: Record<SoilTexture, number> = {
   loam: 4,
   'silt-loam': 3,
   silt: 3,
-  'silt-clay-loam': 2,
+  'silty-clay-loam': 2,
   'silty-clay': 2,
   clay: 2,
 }
