@@ -30,7 +30,9 @@
  * Readings go through the real AlertEngine in-process (injected clock, engine.onReadings, tick
  * hourly) with the default alerts config. Scoring is bench/quality-scoring.ts (tested): episodes
  * merge across < 24 h of calm and last at least the rule's forMs; recall counts an alert open at the
- * onset or fired by onset + 6 h; a false alert has no stress from 24 h before to 48 h after.
+ * onset or fired by onset + 6 h; a false alert has no stress from 24 h before to 48 h after, and
+ * (upland) none in a 48-h run of the true balance without the farmer's answer (wouldStress): an
+ * alert whose SMS made the farmer water before the stress came is a good alert, not a false one.
  * Writes bench/results/alert-quality.{json,md}.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -97,6 +99,8 @@ interface SimField {
   intervalD: number
   /** Alerts (dry / water_low) the farmer has not acted on yet: the time of their SMS, if sent. */
   toAnswer: Map<number, number | undefined>
+  /** Fire times of alerts whose stress the farmer's answer prevented (wouldStress). */
+  prevented: Set<number>
   truth: TruthSample[]
 }
 
@@ -154,6 +158,7 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
       nextIrrigMs: plantedMs + DAY * between(3, 7),
       intervalD: Math.round(between(5, 9)),
       toAnswer: new Map(),
+      prevented: new Set(),
       truth: [],
     }
     if (crop === 'rice')
@@ -209,6 +214,26 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
   }
 
   const taw = (f: SimField) => 10 * (f.fc - f.wp) * f.zr
+  /**
+   * Counterfactual truth for an upland alert fired at t: the true balance run on for 48 h with the
+   * real weather and the farmer's routine irrigation but no answer to the SMS. If Ks < 1 comes, the
+   * alert warned of real stress that the answer prevented (scored as not false).
+   */
+  const wouldStress = (f: SimField, t: number): boolean => {
+    const p = CROP_SOIL_WATER[f.crop].p
+    let dr = f.dr
+    for (let h = 0; h <= 48; h++) {
+      const tt = t + h * HOUR
+      const day = (tt - f.plantedMs) / DAY
+      if (day > f.seasonDays) return false
+      const ks = stressCoefficient(trueSoil(f), dr, p)
+      if (ks < 1) return true
+      if (h > 0 && tt >= f.nextIrrigMs) return false // the routine watering comes first
+      const etc = priestleyTaylorEtMmH(weather.at(tt + HOUR)) * kcOnDay(f.crop, Math.floor(day), f.seasonDays)
+      dr = Math.max(0, Math.min(taw(f), dr + etc * ks - weather.rainMmBetween(tt, tt + HOUR)))
+    }
+    return false
+  }
   const trueSoil = (f: SimField) => soilWater(f.crop, { fcPct: f.fc, wpPct: f.wp, rootDepthM: f.zr })
   const rain48: number[] = []
   let seenSms = 0
@@ -299,8 +324,10 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
     engine.tick(t)
     for (const f of fields)
       for (const a of engine.listAlerts({ state: 'firing', field: f.id }))
-        if ((a.rule === 'dry' || a.rule === 'water_low') && !a.ackedAtMs && !f.toAnswer.has(a.id))
+        if ((a.rule === 'dry' || a.rule === 'water_low') && !a.ackedAtMs && !f.toAnswer.has(a.id)) {
           f.toAnswer.set(a.id, undefined)
+          if (!f.paddy && wouldStress(f, t)) f.prevented.add(a.firedAtMs!)
+        }
   }
 
   const all = engine.listAlerts({ limit: 1_000_000 })
@@ -308,11 +335,11 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
   for (const f of fields) {
     const mine = all.filter((a) => a.field === f.id && a.firedAtMs !== undefined)
     const stress = mine.filter((a) => a.rule === 'dry' || a.rule === 'water_low')
-    const spans = stress.map((a) =>
-      a.resolvedAtMs === undefined
-        ? { firedAtMs: a.firedAtMs! }
-        : { firedAtMs: a.firedAtMs!, resolvedAtMs: a.resolvedAtMs },
-    )
+    const spans = stress.map((a) => ({
+      firedAtMs: a.firedAtMs!,
+      ...(a.resolvedAtMs === undefined ? {} : { resolvedAtMs: a.resolvedAtMs }),
+      prevented: f.prevented.has(a.firedAtMs!),
+    }))
     const score = scoreField(f.truth, spans, { minMs: forMs(f.crop) })
     const smsIn = sent.filter((m) => m.to === f.phone && !m.key.startsWith('reply:'))
     const weeks = Math.max(1, Math.floor(f.seasonDays / 7))

@@ -19,7 +19,7 @@
  *
  * False alert: a stress alert that fired with no stressed sample (merged or not, any length) within
  * [fired − beforeMs, fired + afterMs] (default 24 h before, 48 h after: an alert up to two days ahead
- * of the stress is a useful warning, not a false one).
+ * of the stress is a useful warning, not a false one), unless it `prevented` the stress.
  */
 
 export interface TruthSample {
@@ -37,6 +37,12 @@ export interface Episode {
 export interface AlertSpan {
   firedAtMs: number
   resolvedAtMs?: number
+  /**
+   * The stress it warned of would have come within `afterMs` had the farmer not answered it (the
+   * caller's counterfactual run of the truth without the answer). A farmer who waters on the SMS
+   * prevents the stress; without this the better the alert, the more "false" it would be.
+   */
+  prevented?: boolean
 }
 
 export const SCORING_DEFAULTS = {
@@ -118,7 +124,8 @@ export function falseAlerts(
   const before = o.beforeMs ?? SCORING_DEFAULTS.beforeMs
   const after = o.afterMs ?? SCORING_DEFAULTS.afterMs
   return alerts.filter(
-    (a) => !runs.some((r) => r.fromMs <= a.firedAtMs + after && r.toMs >= a.firedAtMs - before),
+    (a) =>
+      !a.prevented && !runs.some((r) => r.fromMs <= a.firedAtMs + after && r.toMs >= a.firedAtMs - before),
   )
 }
 

@@ -82,6 +82,8 @@ describe('alert-quality scoring', () => {
     expect(falseAlerts([{ firedAtMs: 40 * H }], runs)).toHaveLength(1) // 60 h early
     expect(falseAlerts([{ firedAtMs: 130 * H }], runs)).toHaveLength(0) // 20 h after the end
     expect(falseAlerts([{ firedAtMs: 140 * H }], runs)).toHaveLength(1)
+    // The farmer watered on it and the stress it foresaw never came: not false.
+    expect(falseAlerts([{ firedAtMs: 140 * H, prevented: true }], runs)).toHaveLength(0)
   })
 
   it('scores a field: an early alert, a missed episode, a false alert, a drain-down alert', () => {
