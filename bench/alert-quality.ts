@@ -11,7 +11,8 @@
  *
  * Upland truth (independent of the rules): an hourly FAO-56 root-zone water balance on the TRUE
  * soil, Dr += ETc·Ks − rain − irrigation, ETc = Kc · ET (firmware-sim's Priestley–Taylor driver), Ks
- * from eq. 84 with Table 22's p; stressed while Ks < 1. Upland farmers irrigate to FC every 5–9
+ * from eq. 84 with Table 22's p adjusted for the day's ETc (p + 0.04 (5 − ETc), FAO-56 p. 162);
+ * stressed while Ks < 1. Upland farmers irrigate to FC every 5–9
  * days unless it rained ≥ 10 mm in the last 2 days.
  *
  * Paddy (rice) truth: not Ks. The AWD rule alerts at −15 cm by design, before the roots are short
@@ -99,6 +100,8 @@ interface SimField {
   intervalD: number
   /** Alerts (dry / water_low) the farmer has not acted on yet: the time of their SMS, if sent. */
   toAnswer: Map<number, number | undefined>
+  /** The crop's ETc of the last 24 hours [mm/h each], for FAO-56's p adjustment. */
+  etc24: number[]
   /** Fire times of alerts whose stress the farmer's answer prevented (wouldStress). */
   prevented: Set<number>
   truth: TruthSample[]
@@ -158,6 +161,7 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
       nextIrrigMs: plantedMs + DAY * between(3, 7),
       intervalD: Math.round(between(5, 9)),
       toAnswer: new Map(),
+      etc24: [],
       prevented: new Set(),
       truth: [],
     }
@@ -215,12 +219,22 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
 
   const taw = (f: SimField) => 10 * (f.fc - f.wp) * f.zr
   /**
+   * FAO-56 p (Table 22) adjusted for the crop's ETc of the last day, p + 0.04 (5 − ETc), within
+   * 0.1–0.8 (FAO-56 p. 162): Table 22's p holds for ETc 5 mm/day; on a cloudy wet-season day
+   * (ETc 3) stress starts later, on a hot dry one earlier. Written out here, not taken from the
+   * rules' code, so the truth does not share the rule's arithmetic.
+   */
+  const pNow = (f: SimField) => {
+    const etcDay = f.etc24.length === 0 ? 5 : (f.etc24.reduce((a, b) => a + b, 0) * 24) / f.etc24.length
+    return Math.min(0.8, Math.max(0.1, CROP_SOIL_WATER[f.crop].p + 0.04 * (5 - etcDay)))
+  }
+  /**
    * Counterfactual truth for an upland alert fired at t: the true balance run on for 48 h with the
    * real weather and the farmer's routine irrigation but no answer to the SMS. If Ks < 1 comes, the
    * alert warned of real stress that the answer prevented (scored as not false).
    */
   const wouldStress = (f: SimField, t: number): boolean => {
-    const p = CROP_SOIL_WATER[f.crop].p
+    const p = pNow(f)
     let dr = f.dr
     for (let h = 0; h <= 48; h++) {
       const tt = t + h * HOUR
@@ -272,6 +286,8 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
       const day = (t - f.plantedMs) / DAY
       if (day < 0 || day > f.seasonDays) continue
       const etc = et * kcOnDay(f.crop, Math.floor(day), f.seasonDays)
+      f.etc24.push(etc)
+      if (f.etc24.length > 24) f.etc24.shift()
       let respond = false
       for (const [id, smsAt] of f.toAnswer)
         if (smsAt !== undefined && t >= smsAt + RESPOND_AFTER_MS) {
@@ -300,7 +316,7 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
         })
         continue
       }
-      const ks = stressCoefficient(trueSoil(f), f.dr, CROP_SOIL_WATER[f.crop].p)
+      const ks = stressCoefficient(trueSoil(f), f.dr, pNow(f))
       f.dr = Math.max(0, Math.min(taw(f), f.dr + etc * ks - rainMm))
       if (t >= f.nextIrrigMs || respond) {
         if (recentRain < 10 || respond) f.dr = 0
@@ -317,7 +333,7 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
       })
       f.truth.push({
         timeMs: t,
-        stressed: stressCoefficient(trueSoil(f), f.dr, CROP_SOIL_WATER[f.crop].p) < 1,
+        stressed: stressCoefficient(trueSoil(f), f.dr, pNow(f)) < 1,
       })
     }
     engine.onReadings(readings)
