@@ -114,7 +114,8 @@ export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | unde
       // unlike its class) reminded twice a day for the rest of the season (bench/alert-quality).
       for (const f of fields)
         for (const a of engine.listAlerts({ state: 'firing', field: f.id }))
-          if (a.rule === 'dry' || a.rule === 'water_low') engine.ack(a.id, `farmer:${farmer.id}`, mo.receivedAtMs)
+          if (a.rule === 'dry' || a.rule === 'water_low')
+            engine.ack(a.id, `farmer:${farmer.id}`, mo.receivedAtMs)
       const list = fields.map((f) => f.name).join(', ')
       if (full)
         return reply(
