@@ -76,6 +76,26 @@ export interface DistrictOptions {
   }
 }
 
+/** A paddy node's readings: the AWD tube and probe of PaddyModel, the soil temperature of SoilModel. */
+function paddyNode(
+  weather: WeatherModel,
+  plantedAtMs: number,
+  startMs: number,
+  seed: number,
+  soil: SoilModel,
+): SteppableModel {
+  const paddy = new PaddyModel({ weather, plantedAtMs, seasonDays: PADDY_SEASON_DAYS, startMs, seed })
+  return {
+    get nowMs() {
+      return paddy.nowMs
+    },
+    step(toMs) {
+      const temperature = soil.step(toMs).filter((r) => r.quantity === 'soil_temperature')
+      return [...paddy.step(toMs), ...temperature]
+    },
+  }
+}
+
 export function buildDistrict(o: DistrictOptions): SimVillage[] {
   const fields = o.fieldsPerVillage ?? 3
   const trees = o.treesPerVillage ?? 2
@@ -106,17 +126,11 @@ export function buildDistrict(o: DistrictOptions): SimVillage[] {
     for (let f = 0; f < fields; f++) {
       const crop = FIELD_CROPS[f % FIELD_CROPS.length]!
       const plantedAtMs = o.startMs - 20 * DAY_MS
-      // A paddy: standing water under AWD and an AWD tube (water_level) beside its probe.
+      const soil = new SoilModel({ weather, crop, plantedAtMs, startMs: o.startMs, seed: seed + f + 1 })
+      // A paddy: standing water under AWD and an AWD tube (water_level) beside its probe; the
+      // node's thermistor still reads the soil temperature (SoilModel's, under standing water).
       const model: SteppableModel =
-        crop === 'rice'
-          ? new PaddyModel({
-              weather,
-              plantedAtMs,
-              seasonDays: PADDY_SEASON_DAYS,
-              startMs: o.startMs,
-              seed: seed + f + 1,
-            })
-          : new SoilModel({ weather, crop, plantedAtMs, startMs: o.startMs, seed: seed + f + 1 })
+        crop === 'rice' ? paddyNode(weather, plantedAtMs, o.startMs, seed + f + 1, soil) : soil
       add(`${id}-sawah${f + 1}`, 'soil', model, f + 1, crop)
     }
     for (let t = 0; t < trees; t++) {
