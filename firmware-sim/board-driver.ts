@@ -1,5 +1,6 @@
 import type { SimNodeSpec } from './district.ts'
 import type { NodeDriver, NodeReport } from './fleet.ts'
+import { defaultWaterLevel } from './node/calibration.ts'
 import { createSimNode, type Environment, type SimNodeDriver } from './node/sim-node.ts'
 
 /** Sample readings the firmware has no sensor for (GPS position) pass straight through. */
@@ -26,7 +27,10 @@ export function boardDriver(reportIntervalMs: number): NodeDriver & { stop(): vo
               ...common,
               dendrometer: { baseDiameterUm: env.stem_diameter ?? 20_000 },
             }
-          : { kind: spec.kind, ...common }
+          : spec.kind === 'soil' && env.water_level !== undefined
+            ? // A paddy node: its AWD tube's transducer on A3.
+              { kind: 'soil' as const, ...common, waterLevel: defaultWaterLevel }
+            : { kind: spec.kind, ...common }
       board = createSimNode({ config, environment: () => truth.get(spec.id) ?? {} })
       boards.set(spec.id, board)
     }

@@ -3,6 +3,7 @@ import {
   type Crop,
   type FaultSpec,
   LOAM,
+  PaddyModel,
   SimNode,
   SoilModel,
   type Species,
@@ -13,8 +14,8 @@ import {
 } from './models/index.ts'
 
 /**
- * A simulated district: villages of Banyuwangi, each with a weather station, soil nodes in rice,
- * maize and chili fields and dendrometers on newly planted Sedekah Oksigen trees, all from one
+ * A simulated district: villages of Banyuwangi, each with a weather station, soil nodes in rice
+ * paddies (AWD, water level and soil moisture: models/paddy.ts), maize and chili fields and dendrometers on newly planted Sedekah Oksigen trees, all from one
  * seed. Pure layout and physics: transport (gateway, broker) is the fleet's business.
  */
 
@@ -33,6 +34,8 @@ export const VILLAGES = [
 const FIELD_CROPS: readonly Crop[] = ['rice', 'maize', 'chili']
 const TREE_SPECIES: readonly Species[] = ['sengon', 'teak', 'durian', 'avocado', 'soursop', 'trembesi']
 const DAY_MS = 86_400_000
+/** Banyuwangi's lowland rice varieties take 110–125 days (src/agronomy/season.ts: 115 by default). */
+const PADDY_SEASON_DAYS = 115
 
 export type NodeKind = 'weather' | 'soil' | 'dendrometer'
 
@@ -79,6 +82,26 @@ export interface DistrictOptions {
   }
 }
 
+/** A paddy node's readings: the AWD tube and probe of PaddyModel, the soil temperature of SoilModel. */
+function paddyNode(
+  weather: WeatherModel,
+  plantedAtMs: number,
+  startMs: number,
+  seed: number,
+  soil: SoilModel,
+): SteppableModel {
+  const paddy = new PaddyModel({ weather, plantedAtMs, seasonDays: PADDY_SEASON_DAYS, startMs, seed })
+  return {
+    get nowMs() {
+      return paddy.nowMs
+    },
+    step(toMs) {
+      const temperature = soil.step(toMs).filter((r) => r.quantity === 'soil_temperature')
+      return [...paddy.step(toMs), ...temperature]
+    },
+  }
+}
+
 export function buildDistrict(o: DistrictOptions): SimVillage[] {
   const fields = o.fieldsPerVillage ?? 3
   const trees = o.treesPerVillage ?? 2
@@ -122,6 +145,12 @@ export function buildDistrict(o: DistrictOptions): SimVillage[] {
           ? { initialVwcPct: LOAM.wiltingPointVwcPct + 3 }
           : {}),
       })
+      const plantedAtMs = o.startMs - 20 * DAY_MS
+      const soil = new SoilModel({ weather, crop, plantedAtMs, startMs: o.startMs, seed: seed + f + 1 })
+      // A paddy: standing water under AWD and an AWD tube (water_level) beside its probe; the
+      // node's thermistor still reads the soil temperature (SoilModel's, under standing water).
+      const model: SteppableModel =
+        crop === 'rice' ? paddyNode(weather, plantedAtMs, o.startMs, seed + f + 1, soil) : soil
       add(`${id}-sawah${f + 1}`, 'soil', model, f + 1, crop)
     }
     for (let t = 0; t < trees; t++) {

@@ -151,6 +151,7 @@ export const DEFAULT_SPIKE_MAGNITUDE: Partial<Record<Quantity, number>> = {
   solar_radiation: 800,
   stem_diameter: 3000,
   battery_voltage: 1,
+  water_level: 30,
 }
 
 /** Fault kinds that change a model's physics instead of its readings (see SimNode). */

@@ -32,6 +32,8 @@ export {
 } from './faults.ts'
 export type { SimNodeOptions } from './node.ts'
 export { SimNode } from './node.ts'
+export type { PaddyModelOptions, PaddyWaterOptions, PaddyWaterState } from './paddy.ts'
+export { PADDY_DEFAULTS, PaddyModel, PaddyWater } from './paddy.ts'
 export { gaussianAt, hash32, mulberry32, seedFromString, uniformAt, valueNoise } from './random.ts'
 export type { Crop, CropParams, SoilOptions, SoilParams, SoilState } from './soil.ts'
 export {

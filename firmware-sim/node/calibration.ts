@@ -27,6 +27,29 @@ export function vwcPctToAdc(vwcPct: number, c: MoistureCalibration = defaultMois
 }
 
 /**
+ * AWD tube water level: a submersible pressure transducer at the bottom of the perforated field
+ * tube, 0.5–4.5 V over its range, so the ADC reads the water column linearly; the firmware turns it
+ * into cm relative to the soil surface (+ standing water, − water table in the tube).
+ */
+export interface WaterLevelCalibration {
+  /** Level [cm] at ADC `lowAdc` (the tube's bottom) and at `highAdc` (the top of its range). */
+  lowCm: number
+  lowAdc: number
+  highCm: number
+  highAdc: number
+}
+export const defaultWaterLevel: WaterLevelCalibration = { lowCm: -40, lowAdc: 102, highCm: 20, highAdc: 921 }
+
+export function adcToWaterLevelCm(adc: number, c: WaterLevelCalibration = defaultWaterLevel): number {
+  const cm = c.lowCm + ((adc - c.lowAdc) / (c.highAdc - c.lowAdc)) * (c.highCm - c.lowCm)
+  return clamp(cm, c.lowCm, c.highCm)
+}
+export function waterLevelCmToAdc(cm: number, c: WaterLevelCalibration = defaultWaterLevel): number {
+  const adc = c.lowAdc + ((cm - c.lowCm) / (c.highCm - c.lowCm)) * (c.highAdc - c.lowAdc)
+  return clamp(Math.round(adc), 0, ADC_MAX)
+}
+
+/**
  * NTC thermistor to ground with a series resistor to the ADC reference (a buried soil probe).
  * Beta equation; ~0.1 °C per ADC count around 25 °C with the defaults.
  */

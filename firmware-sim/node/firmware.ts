@@ -7,6 +7,7 @@ import {
   adcToStemUm,
   adcToThermistorC,
   adcToVwcPct,
+  adcToWaterLevelCm,
   adcToWm2,
   type BatteryCalibration,
   type DendrometerCalibration,
@@ -21,6 +22,7 @@ import {
   type PyranometerCalibration,
   pulsesToWindMs,
   type ThermistorCalibration,
+  type WaterLevelCalibration,
 } from './calibration.ts'
 
 /**
@@ -201,30 +203,43 @@ export class PulseCounter extends EventEmitter {
 // ─── Soil node ────────────────────────────────────────────────────────────────────────────────
 
 export interface SoilNodeConfig extends CommonConfig {
-  pins?: { moisture?: AnalogPin; soilTemperature?: AnalogPin; battery?: AnalogPin }
+  pins?: { moisture?: AnalogPin; soilTemperature?: AnalogPin; battery?: AnalogPin; waterLevel?: AnalogPin }
   moisture?: MoistureCalibration
   thermistor?: ThermistorCalibration
+  /** A paddy node's AWD tube transducer (reports `water_level`); absent on upland nodes. */
+  waterLevel?: WaterLevelCalibration
 }
-export const defaultSoilPins = { moisture: 'A0', soilTemperature: 'A1', battery: 'A2' } as const
+export const defaultSoilPins = {
+  moisture: 'A0',
+  soilTemperature: 'A1',
+  battery: 'A2',
+  waterLevel: 'A3',
+} as const
 
-/** Capacitive soil moisture probe, NTC soil thermometer and battery divider on analog pins. */
+/**
+ * Capacitive soil moisture probe, NTC soil thermometer and battery divider on analog pins; on a
+ * paddy also the AWD tube's water-level transducer.
+ */
 export class SoilNode extends NodeFirmware {
   readonly kind = 'soil'
   readonly pins: Required<NonNullable<SoilNodeConfig['pins']>>
   readonly moistureCal: MoistureCalibration
   readonly thermistorCal: ThermistorCalibration
+  readonly waterLevelCal: WaterLevelCalibration | undefined
 
   constructor(board: Board, config: SoilNodeConfig) {
     super(board, config)
     this.pins = { ...defaultSoilPins, ...config.pins }
     this.moistureCal = config.moisture ?? defaultMoisture
     this.thermistorCal = config.thermistor ?? defaultThermistor
+    this.waterLevelCal = config.waterLevel
   }
 
   protected build(): void {
     this.analogSensor('moisture', this.pins.moisture)
     this.analogSensor('soilTemperature', this.pins.soilTemperature)
     this.analogSensor('battery', this.pins.battery)
+    if (this.waterLevelCal) this.analogSensor('waterLevel', this.pins.waterLevel)
   }
 
   report(): NodeReport {
@@ -240,6 +255,12 @@ export class SoilNode extends NodeFirmware {
       values,
       'soil_temperature',
       t === undefined ? undefined : round(adcToThermistorC(t, this.thermistorCal), 2),
+    )
+    const level = this.waterLevelCal ? this.value('waterLevel') : undefined
+    this.put(
+      values,
+      'water_level',
+      level === undefined ? undefined : round(adcToWaterLevelCm(level, this.waterLevelCal), 1),
     )
     this.put(values, 'battery_voltage', this.batteryV())
     return { sensor: this.sensorName, values }

@@ -5,6 +5,7 @@ import {
   stemUmToAdc,
   thermistorCToAdc,
   vwcPctToAdc,
+  waterLevelCmToAdc,
   windMsToPulses,
   wm2ToAdc,
 } from './calibration.ts'
@@ -41,6 +42,8 @@ export interface Environment {
   solar_radiation?: number
   /** µm */
   stem_diameter?: number
+  /** cm relative to the soil surface (a paddy's AWD tube) */
+  water_level?: number
   battery_voltage?: number
 }
 export type EnvironmentFn = (timeMs: number) => Environment
@@ -78,6 +81,7 @@ export const defaultDriverOptions = {
 /** What the pins read while the components start (no pulses); replaced by the first step. */
 const WARMUP_ENV = {
   soil_moisture: 30,
+  water_level: 0,
   soil_temperature: 27,
   air_temperature: 27,
   relative_humidity: 80,
@@ -212,6 +216,11 @@ export class SimNodeDriver {
         pins.setAnalog(
           analogChannel(fw.pins.soilTemperature),
           thermistorCToAdc(env.soil_temperature, fw.thermistorCal),
+        )
+      if (env.water_level !== undefined && fw.waterLevelCal)
+        pins.setAnalog(
+          analogChannel(fw.pins.waterLevel),
+          waterLevelCmToAdc(env.water_level, fw.waterLevelCal),
         )
       battery(env.battery_voltage, fw.pins.battery)
     } else if (fw instanceof WeatherStation) {

@@ -20,7 +20,8 @@ const MAX_REPORTED_MM = 300
  *   OK <id>       acknowledge alert <id> (only an alert on one of the farmer's fields)
  *   CEK <field>   latest readings of that field
  *   SUDAH [field] watered: we assume the amount advised was applied, i.e. the whole deficit, so
- *                 the field is back at field capacity and the irrigation balance restarts now
+ *                 the field is back at field capacity and the irrigation balance restarts now;
+ *                 SUDAH and AIR acknowledge the field's firing dry / water_low alerts (no reminders)
  *   AIR <mm> [field]  this many mm were applied; subtracted from the balance
  *                 (without a field name: the farmer's only field, else the ones with a dry alert)
  *   STOP          unsubscribe: nothing more is sent (MULAI subscribes again)
@@ -121,6 +122,13 @@ export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | unde
       }
       for (const f of fields) engine.advisor.recordWater(f.id, mo.receivedAtMs, mm, `farmer:${farmer.id}`)
       for (const f of fields) audit('field.watered', f.id, { mm })
+      // The farmer acted on the dry / water-low alert: no more reminders about it (it still resolves
+      // when the probe or tube says so). Without this a probe that reads low after watering (a soil
+      // unlike its class) reminded twice a day for the rest of the season (bench/alert-quality).
+      for (const f of fields)
+        for (const a of engine.listAlerts({ state: 'firing', field: f.id }))
+          if (a.rule === 'dry' || a.rule === 'water_low')
+            engine.ack(a.id, `farmer:${farmer.id}`, mo.receivedAtMs)
       const list = fields.map((f) => f.name).join(', ')
       if (full)
         return reply(

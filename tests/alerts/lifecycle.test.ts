@@ -41,6 +41,32 @@ function at(rg: Rig, t: number, ...rs: ReturnType<typeof reading>[]): void {
 }
 
 describe('farmer commands by SMS', () => {
+  it('SUDAH acknowledges the field’s dry alert: no reminder while the probe still reads dry', async () => {
+    // A probe that reads low even after watering (a soil unlike its class, or a calibration
+    // offset) kept the alert open; before, the farmer was reminded every 12 h for the whole season.
+    const t0 = wib(2026, 7, 2, 9)
+    r = await rig({ ...instant(only('dry')), groupWaitMs: 0 }, { startMs: t0 })
+    await seed(r)
+    at(r, t0, reading('soil-1', 'soil_moisture', 18, t0), reading('soil-2', 'soil_moisture', 18, t0))
+    const [dry1] = r.engine.listAlerts({ field: 'kemiren-sawah1' })
+    const [dry2] = r.engine.listAlerts({ field: 'kemiren-sawah2' })
+    expect(dry1).toMatchObject({ rule: 'dry', state: 'firing' })
+    // Without a reply the farmer is reminded after the repeat interval (12 h).
+    at(r, t0 + 13 * HOUR, reading('soil-1', 'soil_moisture', 18, t0 + 13 * HOUR))
+    expect(r.outbox.to(PHONE_A).filter((m) => m.text.startsWith('Pengingat'))).toHaveLength(1)
+    // Pak Budi has one field: SUDAH is about SAWAH1 and acknowledges its dry alert, not SAWAH2's.
+    await r.outbox.receive(PHONE_A, 'sudah', t0 + 14 * HOUR)
+    expect(r.outbox.to(PHONE_A).at(-1)!.text).toMatch(/^Tercatat: SAWAH1 sudah diairi/)
+    expect(r.engine.getAlert(dry1!.id)).toMatchObject({ state: 'firing', ackedBy: 'farmer:pak-budi' })
+    expect(r.engine.getAlert(dry2!.id)!.ackedAtMs).toBeUndefined()
+    for (let h = 15; h <= 15 + 48; h += 6)
+      at(r, t0 + h * HOUR, reading('soil-1', 'soil_moisture', 18.5, t0 + h * HOUR))
+    expect(r.outbox.to(PHONE_A).filter((m) => m.text.startsWith('Pengingat'))).toHaveLength(1)
+    // It still resolves by itself when the probe says so.
+    at(r, t0 + 70 * HOUR, reading('soil-1', 'soil_moisture', 30, t0 + 70 * HOUR))
+    expect(r.engine.getAlert(dry1!.id)!.state).toBe('resolved')
+  })
+
   it('OK acknowledges only the farmer’s own alert and stops reminders; CEK, STOP, BANTUAN, unknown text', async () => {
     const t0 = wib(2026, 7, 2, 9)
     r = await rig({ ...instant(only('dry')), groupWaitMs: 0 }, { startMs: t0 })
