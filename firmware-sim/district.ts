@@ -135,18 +135,17 @@ export function buildDistrict(o: DistrictOptions): SimVillage[] {
     add(`${id}-wx`, 'weather', new WeatherStation({ weather, startMs: o.startMs, seed }), 0)
     for (let f = 0; f < fields; f++) {
       const crop = FIELD_CROPS[f % FIELD_CROPS.length]!
-      const model = new SoilModel({
+      const plantedAtMs = o.startMs - 20 * DAY_MS
+      const soil = new SoilModel({
         weather,
         crop,
-        plantedAtMs: o.startMs - 20 * DAY_MS,
+        plantedAtMs,
         startMs: o.startMs,
         seed: seed + f + 1,
         ...(o.startDry?.includes(`${id}-sawah${f + 1}`)
           ? { initialVwcPct: LOAM.wiltingPointVwcPct + 3 }
           : {}),
       })
-      const plantedAtMs = o.startMs - 20 * DAY_MS
-      const soil = new SoilModel({ weather, crop, plantedAtMs, startMs: o.startMs, seed: seed + f + 1 })
       // A paddy: standing water under AWD and an AWD tube (water_level) beside its probe; the
       // node's thermistor still reads the soil temperature (SoilModel's, under standing water).
       const model: SteppableModel =
