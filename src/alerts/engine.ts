@@ -257,6 +257,14 @@ export class AlertEngine implements RuleContext {
   /** What the rules look back on; filled from the journal on first use (see history.ts). */
   private readonly historyStore = new ReadingHistory()
   private historyLoaded = false
+  /**
+   * (rule, subject) of every pending or firing alert, so a clear finding with nothing to clear (most
+   * findings: a reading says "not offline, not stuck" per device) costs no query. Valid while the
+   * file's `data_version` is the one it was read at: another connection's commit (a second worker,
+   * the CLI) makes it read again. (Per device and batch, the SELECTs had been most of the rules' cost.)
+   */
+  private activeKeys: Set<string> | undefined
+  private activeDataVersion = -1
   private kept: Set<string> | undefined
   private fieldCache:
     | {
@@ -402,6 +410,7 @@ export class AlertEngine implements RuleContext {
     try {
       this.onReadings(batch)
     } catch (err) {
+      this.activeKeys = undefined
       this.log.error({ err, readings: batch.length }, 'alert evaluation failed for a batch')
     }
   }
@@ -869,12 +878,34 @@ export class AlertEngine implements RuleContext {
     if (findings.length === 0) return
     this.db
       .transaction(() => {
-        for (const f of findings) this.applyOne(f)
+        // Inside the write transaction: no other connection commits until it ends.
+        const active = this.activeSet()
+        try {
+          for (const f of findings) this.applyOne(f, active)
+        } catch (err) {
+          this.activeKeys = undefined // rolled back: read again
+          throw err
+        }
       })
       .immediate()
   }
 
-  private applyOne(f: Finding): void {
+  /** The active (rule, subject) keys, read again when another connection has committed since. */
+  private activeSet(): Set<string> {
+    const version = this.db.pragma('data_version', { simple: true }) as number
+    if (this.activeKeys === undefined || version !== this.activeDataVersion) {
+      const rows = this.sql(
+        `SELECT rule, subject FROM alerts WHERE state IN ('pending', 'firing')`,
+      ).all() as Array<{ rule: string; subject: string }>
+      this.activeKeys = new Set(rows.map((r) => activeKey(r.rule, r.subject)))
+      this.activeDataVersion = version
+    }
+    return this.activeKeys
+  }
+
+  private applyOne(f: Finding, active: Set<string>): void {
+    const key = activeKey(f.rule, f.subject)
+    if (!f.active && !active.has(key)) return
     let row = this.activeAlert(f.rule, f.subject)
     if (f.active) {
       if (!row) {
@@ -896,6 +927,7 @@ export class AlertEngine implements RuleContext {
           f.atMs,
         )
         row = this.activeAlert(f.rule, f.subject)!
+        active.add(key)
       } else {
         this.sql(
           'UPDATE alerts SET value = ?, threshold = ?, severity = ?, updated_at_ms = ? WHERE id = ?',
@@ -918,10 +950,14 @@ export class AlertEngine implements RuleContext {
       }
       return
     }
-    if (!row) return
+    if (!row) {
+      active.delete(key)
+      return
+    }
     if (row.state === 'pending') {
       // Prometheus semantics: a pending alert whose condition lapses is dropped, not resolved.
       this.sql(`DELETE FROM alerts WHERE id = ? AND state = 'pending'`).run(row.id)
+      active.delete(key)
       return
     }
     if (f.clear && f.atMs >= (row.fired_at_ms ?? 0)) {
@@ -929,6 +965,7 @@ export class AlertEngine implements RuleContext {
         `UPDATE alerts SET state = 'resolved', resolved_at_ms = ?, value = ?, updated_at_ms = ? WHERE id = ? AND state = 'firing'`,
       ).run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
       if (changed) {
+        active.delete(key)
         this.recordEvent(row.id, 'resolved', f.atMs)
         this.delivery.dueAtMs = Number.NEGATIVE_INFINITY
       }
@@ -1236,6 +1273,10 @@ export class AlertEngine implements RuleContext {
     }
     return written
   }
+}
+
+function activeKey(rule: string, subject: string): string {
+  return `${rule}\u0000${subject}`
 }
 
 function hash(text: string): string {
