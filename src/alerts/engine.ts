@@ -264,6 +264,12 @@ export class AlertEngine implements RuleContext {
    * the CLI) makes it read again. (Per device and batch, the SELECTs had been most of the rules' cost.)
    */
   private activeKeys: Set<string> | undefined
+  /**
+   * Per Field object (the field index makes new ones when a field changes): its soil, and its season
+   * on the local day last asked. Both were computed anew per rule and batch.
+   */
+  private readonly soilOf = new WeakMap<Field, SoilWater>()
+  private readonly seasonOf = new WeakMap<Field, { dayStartMs: number; season: FieldSeason | undefined }>()
   private activeDataVersion = -1
   private kept: Set<string> | undefined
   private fieldCache:
@@ -721,6 +727,15 @@ export class AlertEngine implements RuleContext {
 
   /** The field's soil: its own description over the crop's and district's defaults (config). */
   soil(field: Field): SoilWater {
+    let soil = this.soilOf.get(field)
+    if (soil === undefined) {
+      soil = this.soilNow(field)
+      this.soilOf.set(field, soil)
+    }
+    return soil
+  }
+
+  private soilNow(field: Field): SoilWater {
     const crop = this.cfg.rules.crops[field.crop]
     const own = field.soil ?? {}
     return soilWater(field.crop, {
@@ -739,10 +754,19 @@ export class AlertEngine implements RuleContext {
    * stage sits in the middle of that stage.
    */
   season(field: Field, atMs: number): FieldSeason | undefined {
+    const dayStartMs = localDayStart(atMs)
+    const known = this.seasonOf.get(field)
+    if (known !== undefined && known.dayStartMs === dayStartMs) return known.season
+    const season = this.seasonNow(field, dayStartMs)
+    this.seasonOf.set(field, { dayStartMs, season })
+    return season
+  }
+
+  private seasonNow(field: Field, dayStartMs: number): FieldSeason | undefined {
     const seasonDays = field.seasonDays ?? this.cfg.rules.crops[field.crop].seasonDays
     // Known only by its stage: no calendar (no flowering window, no drain-down).
     if (field.plantedAtMs === undefined) return field.stage ? { stage: field.stage, seasonDays } : undefined
-    const days = this.advisor.daysSincePlanting(field, localDayStart(atMs), { allowBefore: true })
+    const days = this.advisor.daysSincePlanting(field, dayStartMs, { allowBefore: true })
     if (days === undefined) return undefined
     return seasonDay(field.crop, days, seasonDays)
   }
