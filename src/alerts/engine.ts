@@ -254,6 +254,7 @@ export class AlertEngine implements RuleContext {
   /** Reading time of a rule's last costly check per key (see due()). */
   private readonly checkedAt = new Map<string, number>()
   private prunedAtMs = Number.NEGATIVE_INFINITY
+  private keepMs: Map<string, number> | undefined
   /** What the rules look back on; filled from the journal on first use (see history.ts). */
   private readonly historyStore = new ReadingHistory()
   private historyLoaded = false
@@ -1109,8 +1110,32 @@ export class AlertEngine implements RuleContext {
   private prune(nowMs: number): void {
     if (nowMs - this.prunedAtMs < PRUNE_EVERY_MS && nowMs >= this.prunedAtMs) return
     this.prunedAtMs = nowMs
-    const keepMs = Math.max(DAY_MS, ...FAMILIES.map((f) => f.windowMs?.(this.cfg) ?? 0))
-    this.history.prune(this.db, nowMs - keepMs)
+    const keep = this.keepMsByQuantity()
+    const longest = Math.max(0, ...keep.values())
+    this.history.prune(this.db, (q) => nowMs - (keep.get(q) ?? 0), {
+      journalCutoffMs: nowMs - longest,
+      compact: this.owns === OWNS_ALL,
+    })
+  }
+
+  /**
+   * How long each kept quantity's history is needed: the longest `windowMs` of the families that
+   * look back on it (sensor health's covers its stuck quantities too), an hour for soil moisture (a
+   * probe's rise); other quantities keep their newest sample only.
+   */
+  private keepMsByQuantity(): Map<string, number> {
+    if (this.keepMs) return this.keepMs
+    const keep = new Map<string, number>()
+    const atLeast = (q: string, ms: number) => keep.set(q, Math.max(keep.get(q) ?? 0, ms))
+    for (const f of FAMILIES) {
+      const ms = f.windowMs?.(this.cfg) ?? 0
+      for (const q of f.quantities) atLeast(q, ms)
+      if (f.family === 'sensor-health')
+        for (const q of this.cfg.rules.sensorHealth.stuckQuantities) atLeast(q, ms)
+    }
+    atLeast(SOIL, RISE_WINDOW_MS)
+    this.keepMs = keep
+    return keep
   }
 
   /** Quantities a rule looks back on; other readings (stem diameter, pressure…) are not kept. */

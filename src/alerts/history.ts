@@ -94,23 +94,30 @@ export class ReadingHistory {
    * transaction). Nothing kept: nothing written.
    */
   persist(db: Database.Database): void {
-    const n = this.pendSeries.length
-    if (n === 0) return
+    if (this.pendSeries.length === 0) return
+    this.writeRow(db, this.pendSeries, this.pendTimes, this.pendValues)
+    this.pendSeries = []
+    this.pendTimes = []
+    this.pendValues = []
+  }
+
+  private writeRow(db: Database.Database, series: Series[], times: number[], values: number[]): void {
+    const n = series.length
     const stamp = ++this.stamp
     const listed: string[][] = []
     const samples = new Float64Array(3 * n)
     let maxMs = Number.NEGATIVE_INFINITY
     for (let i = 0; i < n; i++) {
-      const s = this.pendSeries[i]!
+      const s = series[i]!
       if (s.stamp !== stamp) {
         s.stamp = stamp
         s.slot = listed.length
         listed.push([s.device, s.sensor, s.quantity, s.village])
       }
-      const t = this.pendTimes[i]!
+      const t = times[i]!
       samples[3 * i] = s.slot
       samples[3 * i + 1] = t
-      samples[3 * i + 2] = this.pendValues[i]!
+      samples[3 * i + 2] = values[i]!
       if (t > maxMs) maxMs = t
     }
     statement(db, 'INSERT INTO alert_history (max_ms, series, samples) VALUES (?, ?, ?)').run(
@@ -118,9 +125,6 @@ export class ReadingHistory {
       JSON.stringify(listed),
       Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength),
     )
-    this.pendSeries = []
-    this.pendTimes = []
-    this.pendValues = []
   }
 
   /**
@@ -167,15 +171,51 @@ export class ReadingHistory {
     }
   }
 
-  /** Forgets samples older than `cutoffMs`, in memory and in the journal (rows wholly older). */
-  prune(db: Database.Database, cutoffMs: number): void {
-    for (const byQuantity of this.byDevice.values())
-      for (const bySensor of byQuantity.values())
-        for (const s of bySensor.values()) {
-          s.start = lowerBound(s, cutoffMs)
-          if (s.start === s.end) s.start = s.end = 0
+  /**
+   * Forgets samples older than their quantity's cutoff (`cutoffMs(quantity)`), except each
+   * series' newest (what `latest` answers after a restart). Then the journal: with `compact`, one
+   * row of everything still kept replaces all earlier rows (only for an engine that owns every
+   * village on this file: the rows of another worker's villages would go too); else rows wholly
+   * older than `journalCutoffMs` are deleted.
+   */
+  prune(
+    db: Database.Database,
+    cutoffMs: (quantity: string) => number,
+    o: { journalCutoffMs: number; compact: boolean },
+  ): void {
+    const series: Series[] = []
+    const times: number[] = []
+    const values: number[] = []
+    for (const [quantity, bySensor] of this.byQuantities()) {
+      const cutoff = cutoffMs(quantity)
+      for (const s of bySensor.values()) {
+        if (s.end === s.start) continue
+        s.start = Math.min(lowerBound(s, cutoff), s.end - 1)
+        if (!o.compact) continue
+        for (let i = s.start; i < s.end; i++) {
+          series.push(s)
+          times.push(s.times[i]!)
+          values.push(s.values[i]!)
         }
-    statement(db, 'DELETE FROM alert_history WHERE max_ms < ?').run(cutoffMs)
+      }
+    }
+    if (!o.compact) {
+      statement(db, 'DELETE FROM alert_history WHERE max_ms < ?').run(o.journalCutoffMs)
+      return
+    }
+    db.transaction(() => {
+      const { last } = statement(db, 'SELECT max(id) AS last FROM alert_history').get() as {
+        last: number | null
+      }
+      if (last === null) return
+      // Samples not yet journalled stay queued for the batch's own row.
+      if (series.length > 0) this.writeRow(db, series, times, values)
+      statement(db, 'DELETE FROM alert_history WHERE id <= ?').run(last)
+    }).immediate()
+  }
+
+  private *byQuantities(): Iterable<[string, Map<string, Series>]> {
+    for (const byQuantity of this.byDevice.values()) yield* byQuantity
   }
 
   /** min/max/count of a device's quantity (all sensors) over [fromMs, toMs]. */

@@ -164,6 +164,40 @@ describe('rules', () => {
     expect(r.registry.database().pragma('synchronous', { simple: true })).toBe(2)
   })
 
+  it('the history keeps each quantity as long as a rule looks back on it, the newest always, across restarts', async () => {
+    const t0 = wib(2026, 7, 2, 8)
+    r = await rig({ ...only('sensor', 'heavyRain', 'drop') }, { startMs: t0 })
+    await seed(r)
+    const step = 10 * MIN
+    const end = t0 + 9 * HOUR
+    for (let t = t0; t <= end; t += step)
+      at(
+        r,
+        t,
+        reading('soil-1', 'soil_moisture', 30 + ((t - t0) % 3), t),
+        reading('wx-1', 'rainfall', 0.1, t),
+        reading('wx-1', 'relative_humidity', 80 + (((t - t0) / step) % 10), t),
+      )
+    const kept = (device: string, quantity: string) => r!.engine.historySize(device, quantity)
+    // Pruned every 10 min (the last at `end`): soil moisture for the stuck window (6 h + 1 h),
+    // rain for the heavy-rain window (24 h), relative humidity (no rule looks back) its newest only.
+    const soil = kept('soil-1', 'soil_moisture')
+    expect(soil).toBe(7 * 6 + 1)
+    expect(kept('wx-1', 'rainfall')).toBe(9 * 6 + 1)
+    expect(kept('wx-1', 'relative_humidity')).toBe(1)
+    const rh = r.engine.latest('wx-1', 'relative_humidity')
+    expect(rh).toEqual({ value: 80 + (((end - t0) / step) % 10), timeMs: end })
+    await r.restart()
+    // the journal was compacted into one row of what is kept; a restart replays exactly that
+    expect(
+      (r.registry.database().prepare('SELECT count(*) AS n FROM alert_history').get() as { n: number }).n,
+    ).toBe(1)
+    expect(kept('soil-1', 'soil_moisture')).toBe(soil)
+    expect(kept('wx-1', 'rainfall')).toBe(9 * 6 + 1)
+    expect(r.engine.latest('wx-1', 'relative_humidity')).toEqual(rh)
+    expect(r.engine.villageWeather('kemiren', end).rainMm).toBeCloseTo(0.1 * (9 * 6 + 1), 9)
+  })
+
   it('a field’s dry threshold: its own, else the crop’s, else its soil with p adjusted for its ETc (FAO-56 p. 162)', async () => {
     const t0 = wib(2026, 7, 2, 9)
     r = await rig({}, { startMs: t0 })
