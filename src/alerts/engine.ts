@@ -1120,8 +1120,8 @@ export class AlertEngine implements RuleContext {
 
   /**
    * How long each kept quantity's history is needed: the longest `windowMs` of the families that
-   * look back on it (sensor health's covers its stuck quantities too), an hour for soil moisture (a
-   * probe's rise); other quantities keep their newest sample only.
+   * look back on it (sensor health's: its stuck quantities), an hour for soil moisture (a probe's
+   * rise); other quantities (battery, humidity, wind…) keep their newest sample only.
    */
   private keepMsByQuantity(): Map<string, number> {
     if (this.keepMs) return this.keepMs
@@ -1129,9 +1129,10 @@ export class AlertEngine implements RuleContext {
     const atLeast = (q: string, ms: number) => keep.set(q, Math.max(keep.get(q) ?? 0, ms))
     for (const f of FAMILIES) {
       const ms = f.windowMs?.(this.cfg) ?? 0
-      for (const q of f.quantities) atLeast(q, ms)
+      // Sensor health's window is its stuck check's; its battery rule reads the newest value only.
       if (f.family === 'sensor-health')
         for (const q of this.cfg.rules.sensorHealth.stuckQuantities) atLeast(q, ms)
+      else for (const q of f.quantities) atLeast(q, ms)
     }
     atLeast(SOIL, RISE_WINDOW_MS)
     this.keepMs = keep
