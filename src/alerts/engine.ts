@@ -265,13 +265,13 @@ export class AlertEngine implements RuleContext {
    * the CLI) makes it read again. (Per device and batch, the SELECTs had been most of the rules' cost.)
    */
   private activeKeys: Set<string> | undefined
+  private activeDataVersion = -1
   /**
    * Per Field object (the field index makes new ones when a field changes): its soil, and its season
    * on the local day last asked. Both were computed anew per rule and batch.
    */
   private readonly soilOf = new WeakMap<Field, SoilWater>()
   private readonly seasonOf = new WeakMap<Field, { dayStartMs: number; season: FieldSeason | undefined }>()
-  private activeDataVersion = -1
   private kept: Set<string> | undefined
   private fieldCache:
     | {
@@ -466,9 +466,10 @@ export class AlertEngine implements RuleContext {
           touchedVillages.set(r.village, Math.max(touchedVillages.get(r.village) ?? 0, r.timeMs))
         }
       }
-      history.persist(this.db)
       for (const [device, { village, atMs }] of touchedDevices) seen.run(device, village, atMs)
       this.advisor.accumulate(readings.filter((r) => WEATHER_QUANTITIES.has(r.quantity)))
+      // Last: a statement above that throws leaves the samples queued for the next batch's row.
+      history.persist(this.db)
     })
     this.relaxed(() => remember.immediate())
     const evaluate = this.db.transaction(() => {
