@@ -23,6 +23,8 @@ export interface LoadJob {
   messagesPerDevice: number
   window: number
   baseTimeMs: number
+  /** Device time between two reports of one device (default 1 000 ms). */
+  intervalMs?: number
 }
 
 export interface LoadResult {
@@ -64,7 +66,7 @@ function buildPackets(job: LoadJob, device: LoadDevice): { packets: Buffer[]; re
   const packets: Buffer[] = []
   let readings = 0
   for (let i = 0; i < job.messagesPerDevice; i++) {
-    const r = report(device.kind, job.baseTimeMs + i * 1000, i)
+    const r = report(device.kind, job.baseTimeMs + i * (job.intervalMs ?? 1000), i)
     readings += r.readings
     packets.push(
       mqttPacket.generate({

@@ -42,6 +42,8 @@ export async function runLoad(
   baseTimeMs = Date.UTC(2026, 10, 1),
   /** Called once every packet is built, just before the first publish (e.g. to read CPU counters). */
   onGo?: () => void,
+  /** Device time between two reports of one device (replayed as fast as they are accepted). */
+  intervalMs = 1000,
 ): Promise<LoadResult[]> {
   const workers = Array.from({ length: LOAD_WORKERS }, (_, w) => {
     const job: LoadJob = {
@@ -50,6 +52,7 @@ export async function runLoad(
       messagesPerDevice,
       window,
       baseTimeMs,
+      intervalMs,
     }
     // A worker does not inherit tsx's loader: register it inside, then load the TypeScript module.
     const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL('./load-client.ts', import.meta.url).href)}) })`

@@ -40,6 +40,13 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 50)
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 100)
 /** Each phase runs this often; the headline is the median (this VM is noisy). */
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+/**
+ * Device time between two reports of one device, seconds (BENCH_REPORT_EVERY_S, default 1; replayed
+ * as fast as the service accepts them). At 60 every reading is its series' only one in a minute, so
+ * each becomes an alerts-history row (issue 15); results then go to ingest-60s.{json,md}.
+ */
+const REPORT_EVERY_MS = 1000 * Number(process.env.BENCH_REPORT_EVERY_S ?? 1)
+const RESULTS_NAME = REPORT_EVERY_MS === 1000 ? 'ingest' : `ingest-${REPORT_EVERY_MS / 1000}s`
 const RAW_BATCH = 5000
 const VILLAGE = 'bench'
 
@@ -218,11 +225,12 @@ async function endToEnd(o: {
         () => {
           cpuBefore = cpuNow()
         },
+        REPORT_EVERY_MS,
       )
       const lastAckMs = Math.max(...loads.map((l) => l.lastAckMs))
       // The last reading is queryable (it was durable at PUBACK; InfluxDB makes it visible at once).
       // One query counts every measurement sent (a regex FROM), within this phase's time range.
-      const endMs = phase.baseTimeMs + phase.messagesPerDevice * 1000
+      const endMs = phase.baseTimeMs + phase.messagesPerDevice * REPORT_EVERY_MS
       const countAll =
         `SELECT count("value") FROM "${o.database}"."raw"./^(${QUANTITIES_SENT.join('|')})$/` +
         ` WHERE time >= ${phase.baseTimeMs}ms AND time < ${endMs}ms`
@@ -295,10 +303,10 @@ async function main(): Promise<void> {
     const messagesPerDevice = Math.ceil(TARGET_READINGS / readingsPerRound)
     const totalReadings = messagesPerDevice * readingsPerRound
     const coldMessagesPerDevice = Math.ceil(COLD_READINGS / readingsPerRound)
-    // Reports are one second apart per device; the cold phase's times end a day before the warm one's.
+    // Reports are REPORT_EVERY_MS apart per device; the cold phase's times end a day before the warm one's.
     const warmBaseMs = Date.UTC(2026, 10, 1)
     const cold: Phase = {
-      baseTimeMs: warmBaseMs - 86_400_000 - coldMessagesPerDevice * 1000,
+      baseTimeMs: warmBaseMs - 86_400_000 - coldMessagesPerDevice * REPORT_EVERY_MS,
       messagesPerDevice: coldMessagesPerDevice,
       totalReadings: coldMessagesPerDevice * readingsPerRound,
     }
@@ -354,6 +362,7 @@ async function main(): Promise<void> {
       setup: {
         connections: devices.length,
         messagesPerConnection: messagesPerDevice,
+        reportEveryS: REPORT_EVERY_MS / 1000,
         windowPerConnection: WINDOW,
         readingsPerMessage: '4 (soil) or 6 (weather)',
         qos: 1,
@@ -382,12 +391,12 @@ async function main(): Promise<void> {
       },
     }
     const dir = path.join(import.meta.dirname, 'results')
-    writeFileSync(path.join(dir, 'ingest.json'), `${JSON.stringify(result, null, 2)}\n`)
+    writeFileSync(path.join(dir, `${RESULTS_NAME}.json`), `${JSON.stringify(result, null, 2)}\n`)
     const md = [
       `# Ingest benchmark (${result.date})`,
       '',
       `Machine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, ${result.machine.influxd}.`,
-      `Setup: ${devices.length} MQTT connections, QoS 1, window ${WINDOW} per connection, ${messagesPerDevice} messages each of 4–6 readings; \`kampung up\` (embedded aedes + in-process ingest, alerts engine and Oksigen verifier on: the defaults) → InfluxDB.`,
+      `Setup: ${devices.length} MQTT connections, QoS 1, window ${WINDOW} per connection, ${messagesPerDevice} messages each of 4–6 readings, device times ${REPORT_EVERY_MS / 1000} s apart (replayed as fast as accepted); \`kampung up\` (embedded aedes + in-process ingest, alerts engine and Oksigen verifier on: the defaults) → InfluxDB.`,
       `Each run starts one service process and sends it a cold phase (${cold.totalReadings} readings right after start) and then the measured warm phase (${totalReadings} readings, its own time range); both are timed from the first publish until the last reading is queryable.`,
       '',
       `Median of ${RUNS} runs (this VM's figures vary by ±30 % from run to run; every run is listed below).`,
@@ -404,15 +413,15 @@ async function main(): Promise<void> {
       `| peak RSS of the service (MB) | ${e.peakRssMb} | |`,
       `| cold phase (fresh process, ${cold.totalReadings} readings): readings/s, messages/s, lost | ${coldMedian.readingsPerS}, ${coldMedian.messagesPerS}, ${runs.map((r) => r.cold.lost).join(' / ')} | |`,
       '',
-      '| run | raw points/s | bare aedes msg/s | cold msg/s | warm msg/s | warm readings/s | p50 / p99 ms | last PUBACK → all queryable, ms | CPU µs per message: service / influxd / load generator | cores busy |',
+      '| run | raw points/s | bare aedes msg/s | cold msg/s (service CPU µs/msg) | warm msg/s | warm readings/s | p50 / p99 ms | last PUBACK → all queryable, ms | CPU µs per message: service / influxd / load generator | cores busy |',
       '|---|---|---|---|---|---|---|---|---|---|',
       ...runs.map(
         (r, i) =>
-          `| ${i + 1} | ${r.raw} | ${r.bare} | ${r.cold.messagesPerS} | ${r.e2e.messagesPerS} | ${r.e2e.readingsPerS} | ${r.e2e.latencyMs.p50} / ${r.e2e.latencyMs.p99} | ${r.e2e.lastAckToQueryableMs} | ${r.e2e.cpuUsPerMessage.service} / ${r.e2e.cpuUsPerMessage.influxd} / ${r.e2e.cpuUsPerMessage.loadGenerator} | ${r.e2e.cpuBusyPct} % |`,
+          `| ${i + 1} | ${r.raw} | ${r.bare} | ${r.cold.messagesPerS} (${r.cold.cpuUsPerMessage.service}) | ${r.e2e.messagesPerS} | ${r.e2e.readingsPerS} | ${r.e2e.latencyMs.p50} / ${r.e2e.latencyMs.p99} | ${r.e2e.lastAckToQueryableMs} | ${r.e2e.cpuUsPerMessage.service} / ${r.e2e.cpuUsPerMessage.influxd} / ${r.e2e.cpuUsPerMessage.loadGenerator} | ${r.e2e.cpuBusyPct} % |`,
       ),
       '',
     ].join('\n')
-    writeFileSync(path.join(dir, 'ingest.md'), md)
+    writeFileSync(path.join(dir, `${RESULTS_NAME}.md`), md)
     console.log(md)
     if (process.env.BENCH_ONLY === 'e2e') return
     // Its own process, so its peak RSS is its own.

@@ -13,6 +13,7 @@ import { handleCommand } from './commands.ts'
 import type { AlertsConfig, Severity } from './config.ts'
 import { Delivery } from './delivery.ts'
 import { Directory, type Field } from './directory.ts'
+import { ReadingHistory, type Series } from './history.ts'
 import type { EventSink, StoredEvent } from './influx-events.ts'
 import { type FieldAdvice, IrrigationAdvisor, type WeatherDay } from './irrigation.ts'
 import type { InboundSms, OutboxPort } from './notify-port.ts'
@@ -153,20 +154,18 @@ const SOIL = 'soil_moisture'
 const WATER_LEVEL = 'water_level'
 /** Readings of a field's own devices that make its field rules evaluate. */
 const FIELD_QUANTITIES = new Set<string>([SOIL, WATER_LEVEL])
-/** Rows per multi-row INSERT into recent_readings (6 parameters each, far below SQLite's limit). */
-const RECENT_ROWS_PER_INSERT = 200
 /**
- * recent_readings keeps at most one row per series (device, sensor, quantity) per this much reading
- * time. Real nodes report every few minutes, so every reading is kept; a node (or a benchmark)
- * reporting every second keeps one a minute, which is all the hour-long rules look at. Rainfall is
- * summed, so a skipped rainfall reading's millimetres are carried into the series' next row (and
- * counted from memory until then); the newest air temperature per village is kept in memory. (At
- * 100 000 readings/s the per-reading INSERT was most of the engine's CPU.)
+ * The history (history.ts) keeps at most one sample per series (device, sensor, quantity) per this
+ * much reading time. Real nodes report every few minutes, so every reading is kept; a node (or a
+ * benchmark) reporting every second keeps one a minute, which is all the hour-long rules look at.
+ * Rainfall is summed, so a skipped rainfall reading's millimetres are carried into the series' next
+ * sample (and counted from memory until then); the newest air temperature per village is kept in
+ * memory.
  */
 const RECENT_SPACING_MS = 60_000
 const RAIN = 'rainfall'
 const AIR = 'air_temperature'
-/** recent_readings is trimmed to the longest rule window this often. */
+/** The history is trimmed to the longest rule window this often. */
 const PRUNE_EVERY_MS = 10 * 60_000
 /** A probe's rise is looked for at most this often per field (a range query per probe). */
 const RISE_CHECK_EVERY_MS = 5 * 60_000
@@ -198,8 +197,8 @@ const VILLAGE_RULE_IDS: readonly RuleId[] = VILLAGE_FAMILIES.flatMap((f) => f.id
 interface SeriesMemo {
   /** The newest reading (updated in place). */
   newest: { value: number; timeMs: number } | undefined
-  /** Per sensor: reading time of the row last kept, rain of the readings skipped since. */
-  sensors: Map<string, { keptAtMs: number; rainMm: number }>
+  /** Per sensor: reading time of the sample last kept, rain of the readings skipped since, its history. */
+  sensors: Map<string, { keptAtMs: number; rainMm: number; series: Series }>
 }
 
 /** What one batch of readings touched: the rules to evaluate for it. */
@@ -270,7 +269,7 @@ export class AlertEngine implements RuleContext {
   /**
    * Per device and quantity, as read or written by this process: the newest reading (saves a query
    * per rule and device on every batch; filled from SQLite on a miss, e.g. after a restart) and,
-   * per sensor, the recent_readings bookkeeping (see keepRow). Nested maps: no key string is built
+   * per sensor, the history bookkeeping (see keepRow). Nested maps: no key string is built
    * per reading.
    */
   private readonly memo = new Map<string, Map<string, SeriesMemo>>()
@@ -283,6 +282,24 @@ export class AlertEngine implements RuleContext {
   /** Reading time of a rule's last costly check per key (see due()). */
   private readonly checkedAt = new Map<string, number>()
   private prunedAtMs = Number.NEGATIVE_INFINITY
+  private keepMs: Map<string, number> | undefined
+  /** What the rules look back on; filled from the journal on first use (see history.ts). */
+  private readonly historyStore = new ReadingHistory()
+  private historyLoaded = false
+  /**
+   * (rule, subject) of every pending or firing alert, so a clear finding with nothing to clear (most
+   * findings: a reading says "not offline, not stuck" per device) costs no query. Valid while the
+   * file's `data_version` is the one it was read at: another connection's commit (a second worker,
+   * the CLI) makes it read again. (Per device and batch, the SELECTs had been most of the rules' cost.)
+   */
+  private activeKeys: Set<string> | undefined
+  private activeDataVersion = -1
+  /**
+   * Per Field object (the field index makes new ones when a field changes): its soil, and its season
+   * on the local day last asked. Both were computed anew per rule and batch.
+   */
+  private readonly soilOf = new WeakMap<Field, SoilWater>()
+  private readonly seasonOf = new WeakMap<Field, { dayStartMs: number; season: FieldSeason | undefined }>()
   private kept: Set<string> | undefined
   private fieldCache:
     | {
@@ -332,6 +349,14 @@ export class AlertEngine implements RuleContext {
 
   private get db(): Database.Database {
     return this.opts.registry.database()
+  }
+
+  private get history(): ReadingHistory {
+    if (!this.historyLoaded) {
+      this.historyLoaded = true
+      this.historyStore.load(this.db, this.owns)
+    }
+    return this.historyStore
   }
 
   private sql(text: string): Database.Statement {
@@ -480,6 +505,7 @@ export class AlertEngine implements RuleContext {
   }
 
   private evaluationFailed(err: unknown): void {
+    this.activeKeys = undefined // the active-alert index may disagree with what was rolled back
     if (!this.evaluationFault) {
       this.evaluationFault = { sinceMs: this.clock(), error: String(err), readings: 0 }
       this.log.error(
@@ -527,7 +553,7 @@ export class AlertEngine implements RuleContext {
     const touchedFields = new Map<string, number>()
     const touchedVillages = new Map<string, number>()
     const touchedDevices = new Map<string, { village: string; atMs: number }>()
-    const rows: Array<string | number> = []
+    const history = this.history
     const seen = this.sql(
       `INSERT INTO device_seen (device, village, last_ms) VALUES (?, ?, ?)
        ON CONFLICT(device) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), village = excluded.village`,
@@ -552,8 +578,7 @@ export class AlertEngine implements RuleContext {
           continue
         }
         if (r.quantity === AIR) this.noteAir(r)
-        const row = this.keepRow(r, m)
-        if (row !== undefined) rows.push(r.device, r.sensor, r.quantity, r.timeMs, r.village, row)
+        this.keepRow(r, m, history)
         if (m.newest === undefined) this.latest(r.device, r.quantity)
         noteNewest(m, r)
         if (FIELD_QUANTITIES.has(r.quantity)) {
@@ -564,9 +589,10 @@ export class AlertEngine implements RuleContext {
           touchedVillages.set(r.village, Math.max(touchedVillages.get(r.village) ?? 0, r.timeMs))
         }
       }
-      this.keepRecent(rows)
       for (const [device, { village, atMs }] of touchedDevices) seen.run(device, village, atMs)
       this.advisor.accumulate(readings.filter((r) => WEATHER_QUANTITIES.has(r.quantity)))
+      // Last: a statement above that throws leaves the samples queued for the next batch's row.
+      history.persist(this.db)
     })
     try {
       this.relaxed(() => remember.immediate())
@@ -745,41 +771,11 @@ export class AlertEngine implements RuleContext {
     }
   }
 
-  /** The newest reading of a device's quantity (kept quantities survive a restart; others until one). */
   /**
-   * Rows (6 values each, in arrival order) into recent_readings, many per statement: at ingest rates
-   * one statement per reading was most of the engine's CPU. Rows apply in order, so the last of two
-   * readings with the same key wins, as one by one.
+   * Keeps a reading in the history, or skips it (see RECENT_SPACING_MS); a kept rainfall sample
+   * carries the rain of the readings skipped before it.
    */
-  private keepRecent(values: ReadonlyArray<string | number>): void {
-    const perRow = 6
-    const full = RECENT_ROWS_PER_INSERT * perRow
-    let at = 0
-    // Only two statement texts (a full chunk and one row), so both stay prepared: a text per
-    // row count would be compiled again for nearly every batch.
-    if (values.length >= full) {
-      const many = this.sql(
-        `INSERT OR REPLACE INTO recent_readings (device, sensor, quantity, time_ms, village, value) VALUES ${Array(
-          RECENT_ROWS_PER_INSERT,
-        )
-          .fill('(?, ?, ?, ?, ?, ?)')
-          .join(', ')}`,
-      )
-      for (; at + full <= values.length; at += full) many.run(values.slice(at, at + full))
-    }
-    if (at === values.length) return
-    const one = this.sql(
-      'INSERT OR REPLACE INTO recent_readings (device, sensor, quantity, time_ms, village, value) VALUES (?, ?, ?, ?, ?, ?)',
-    )
-    for (; at < values.length; at += perRow)
-      one.run(values[at], values[at + 1], values[at + 2], values[at + 3], values[at + 4], values[at + 5])
-  }
-
-  /**
-   * The value of the recent_readings row a reading becomes, or undefined when it is skipped (see
-   * RECENT_SPACING_MS); a rainfall row carries the rain of the readings skipped before it.
-   */
-  private keepRow(r: Reading, m: SeriesMemo): number | undefined {
+  private keepRow(r: Reading, m: SeriesMemo, history: ReadingHistory): void {
     const s = m.sensors.get(r.sensor)
     // An older reading (a gateway's backlog arriving late) is kept: it fills a gap.
     if (s !== undefined && r.timeMs >= s.keptAtMs && r.timeMs - s.keptAtMs < RECENT_SPACING_MS) {
@@ -787,20 +783,26 @@ export class AlertEngine implements RuleContext {
         s.rainMm += r.value
         this.rainCarryByVillage.set(r.village, (this.rainCarryByVillage.get(r.village) ?? 0) + r.value)
       }
-      return undefined
+      return
     }
     if (s === undefined) {
-      m.sensors.set(r.sensor, { keptAtMs: r.timeMs, rainMm: 0 })
-      return r.value
+      const series = history.series(r.device, r.quantity, r.sensor, r.village)
+      m.sensors.set(r.sensor, { keptAtMs: r.timeMs, rainMm: 0, series })
+      history.add(series, r.timeMs, r.value)
+      return
     }
+    if (s.series.village !== r.village) history.series(r.device, r.quantity, r.sensor, r.village)
     if (r.timeMs > s.keptAtMs) s.keptAtMs = r.timeMs
-    if (s.rainMm === 0) return r.value
+    if (s.rainMm === 0) {
+      history.add(s.series, r.timeMs, r.value)
+      return
+    }
     const carried = s.rainMm
     s.rainMm = 0
     const left = (this.rainCarryByVillage.get(r.village) ?? 0) - carried
     if (left > 1e-9) this.rainCarryByVillage.set(r.village, left)
     else this.rainCarryByVillage.delete(r.village)
-    return r.value + carried
+    history.add(s.series, r.timeMs, r.value + carried)
   }
 
   private memoOf(device: string, quantity: string): SeriesMemo {
@@ -821,11 +823,7 @@ export class AlertEngine implements RuleContext {
   private villageAirNewest(village: string): { value: number; timeMs: number } | undefined {
     let known = this.airNewest.get(village)
     if (known === undefined) {
-      known =
-        (this.sql(
-          `SELECT value, time_ms AS timeMs FROM recent_readings WHERE village = ? AND quantity = '${AIR}'
-             ORDER BY time_ms DESC LIMIT 1`,
-        ).get(village) as { value: number; timeMs: number } | undefined) ?? null
+      known = this.history.villageAtOrBefore(village, AIR, Number.POSITIVE_INFINITY) ?? null
       this.airNewest.set(village, known)
     }
     return known ?? undefined
@@ -840,33 +838,30 @@ export class AlertEngine implements RuleContext {
   latest(device: string, quantity: string): { value: number; timeMs: number } | undefined {
     const m = this.memoOf(device, quantity)
     if (m.newest) return m.newest
-    const row = this.sql(
-      'SELECT value, time_ms AS timeMs FROM recent_readings WHERE device = ? AND quantity = ? ORDER BY time_ms DESC LIMIT 1',
-    ).get(device, quantity) as { value: number; timeMs: number } | undefined
+    const row = this.history.atOrBefore(device, quantity, Number.POSITIVE_INFINITY)
     if (row) m.newest = row
     return row
   }
 
   // ---------------------------------------------------------------- what rules see (RuleContext)
 
-  /** min/max/count of a device's quantity over [fromMs, toMs] in recent_readings. */
+  /** min/max/count of a device's quantity over [fromMs, toMs] in the history. */
   window(
     device: string,
     quantity: Quantity,
     fromMs: number,
     toMs: number,
   ): { lo: number | null; hi: number | null; n: number } {
-    return this.sql(
-      `SELECT min(value) AS lo, max(value) AS hi, count(*) AS n FROM recent_readings
-         WHERE device = ? AND quantity = ? AND time_ms >= ? AND time_ms <= ?`,
-    ).get(device, quantity, fromMs, toMs) as { lo: number | null; hi: number | null; n: number }
+    return this.history.window(device, quantity, fromMs, toMs)
   }
 
   valueAtOrBefore(device: string, quantity: Quantity, atMs: number): number | undefined {
-    const row = this.sql(
-      'SELECT value FROM recent_readings WHERE device = ? AND quantity = ? AND time_ms <= ? ORDER BY time_ms DESC LIMIT 1',
-    ).get(device, quantity, atMs) as { value: number } | undefined
-    return row?.value
+    return this.history.atOrBefore(device, quantity, atMs)?.value
+  }
+
+  /** Samples the history keeps (all, a device's, or a device's quantity): tests and status. */
+  historySize(device?: string, quantity?: string): number {
+    return this.history.count(device, quantity)
   }
 
   due(key: string, atMs: number, everyMs: number): boolean {
@@ -878,6 +873,15 @@ export class AlertEngine implements RuleContext {
 
   /** The field's soil: its own description over the crop's and district's defaults (config). */
   soil(field: Field): SoilWater {
+    let soil = this.soilOf.get(field)
+    if (soil === undefined) {
+      soil = this.soilNow(field)
+      this.soilOf.set(field, soil)
+    }
+    return soil
+  }
+
+  private soilNow(field: Field): SoilWater {
     const crop = this.cfg.rules.crops[field.crop]
     const own = field.soil ?? {}
     return soilWater(field.crop, {
@@ -896,10 +900,19 @@ export class AlertEngine implements RuleContext {
    * stage sits in the middle of that stage.
    */
   season(field: Field, atMs: number): FieldSeason | undefined {
+    const dayStartMs = localDayStart(atMs)
+    const known = this.seasonOf.get(field)
+    if (known !== undefined && known.dayStartMs === dayStartMs) return known.season
+    const season = this.seasonNow(field, dayStartMs)
+    this.seasonOf.set(field, { dayStartMs, season })
+    return season
+  }
+
+  private seasonNow(field: Field, dayStartMs: number): FieldSeason | undefined {
     const seasonDays = field.seasonDays ?? this.cfg.rules.crops[field.crop].seasonDays
     // Known only by its stage: no calendar (no flowering window, no drain-down).
     if (field.plantedAtMs === undefined) return field.stage ? { stage: field.stage, seasonDays } : undefined
-    const days = this.advisor.daysSincePlanting(field, localDayStart(atMs), { allowBefore: true })
+    const days = this.advisor.daysSincePlanting(field, dayStartMs, { allowBefore: true })
     if (days === undefined) return undefined
     return seasonDay(field.crop, days, seasonDays)
   }
@@ -981,10 +994,7 @@ export class AlertEngine implements RuleContext {
   }
 
   villageRainMm(village: string, windowMs: number, atMs: number): number {
-    const { mm } = this.sql(
-      `SELECT coalesce(sum(value), 0) AS mm FROM recent_readings
-           WHERE village = ? AND quantity = '${RAIN}' AND time_ms > ? AND time_ms <= ?`,
-    ).get(village, atMs - windowMs, atMs) as { mm: number }
+    const mm = this.history.villageSum(village, RAIN, atMs - windowMs, atMs)
     return mm + (this.rainCarryByVillage.get(village) ?? 0)
   }
 
@@ -995,10 +1005,7 @@ export class AlertEngine implements RuleContext {
   ): { value: number; timeMs: number } | undefined {
     const newest = this.villageAirNewest(village)
     if (newest === undefined || newest.timeMs <= atMs) return newest
-    return this.sql(
-      `SELECT value, time_ms AS timeMs FROM recent_readings WHERE village = ? AND quantity = '${AIR}' AND time_ms <= ?
-         ORDER BY time_ms DESC LIMIT 1`,
-    ).get(village, atMs) as { value: number; timeMs: number } | undefined
+    return this.history.villageAtOrBefore(village, AIR, atMs)
   }
 
   weatherDays(
@@ -1041,12 +1048,34 @@ export class AlertEngine implements RuleContext {
     if (findings.length === 0) return
     this.db
       .transaction(() => {
-        for (const f of findings) this.applyOne(f)
+        // Inside the write transaction: no other connection commits until it ends.
+        const active = this.activeSet()
+        try {
+          for (const f of findings) this.applyOne(f, active)
+        } catch (err) {
+          this.activeKeys = undefined // rolled back: read again
+          throw err
+        }
       })
       .immediate()
   }
 
-  private applyOne(f: Finding): void {
+  /** The active (rule, subject) keys, read again when another connection has committed since. */
+  private activeSet(): Set<string> {
+    const version = this.db.pragma('data_version', { simple: true }) as number
+    if (this.activeKeys === undefined || version !== this.activeDataVersion) {
+      const rows = this.sql(
+        `SELECT rule, subject FROM alerts WHERE state IN ('pending', 'firing')`,
+      ).all() as Array<{ rule: string; subject: string }>
+      this.activeKeys = new Set(rows.map((r) => activeKey(r.rule, r.subject)))
+      this.activeDataVersion = version
+    }
+    return this.activeKeys
+  }
+
+  private applyOne(f: Finding, active: Set<string>): void {
+    const key = activeKey(f.rule, f.subject)
+    if (!f.active && !active.has(key)) return
     let row = this.activeAlert(f.rule, f.subject)
     if (f.active) {
       if (!row) {
@@ -1068,6 +1097,7 @@ export class AlertEngine implements RuleContext {
           f.atMs,
         )
         row = this.activeAlert(f.rule, f.subject)!
+        active.add(key)
       } else {
         this.sql(
           'UPDATE alerts SET value = ?, threshold = ?, severity = ?, updated_at_ms = ? WHERE id = ?',
@@ -1090,10 +1120,14 @@ export class AlertEngine implements RuleContext {
       }
       return
     }
-    if (!row) return
+    if (!row) {
+      active.delete(key)
+      return
+    }
     if (row.state === 'pending') {
       // Prometheus semantics: a pending alert whose condition lapses is dropped, not resolved.
       this.sql(`DELETE FROM alerts WHERE id = ? AND state = 'pending'`).run(row.id)
+      active.delete(key)
       return
     }
     if (f.clear && f.atMs >= (row.fired_at_ms ?? 0)) {
@@ -1101,6 +1135,7 @@ export class AlertEngine implements RuleContext {
         `UPDATE alerts SET state = 'resolved', resolved_at_ms = ?, value = ?, updated_at_ms = ? WHERE id = ? AND state = 'firing'`,
       ).run(f.atMs, f.value ?? row.value, f.atMs, row.id).changes
       if (changed) {
+        active.delete(key)
         this.recordEvent(row.id, 'resolved', f.atMs)
         this.delivery.dueAtMs = Number.NEGATIVE_INFINITY
       }
@@ -1225,12 +1260,37 @@ export class AlertEngine implements RuleContext {
     this.delivery.flush(nowMs)
   }
 
-  /** Old readings go, at most once per PRUNE_EVERY_MS (the delete scans the time index). */
+  /** Old readings go, at most once per PRUNE_EVERY_MS. */
   private prune(nowMs: number): void {
     if (nowMs - this.prunedAtMs < PRUNE_EVERY_MS && nowMs >= this.prunedAtMs) return
     this.prunedAtMs = nowMs
-    const keepMs = Math.max(DAY_MS, ...FAMILIES.map((f) => f.windowMs?.(this.cfg) ?? 0))
-    this.sql('DELETE FROM recent_readings WHERE time_ms < ?').run(nowMs - keepMs)
+    const keep = this.keepMsByQuantity()
+    const longest = Math.max(0, ...keep.values())
+    this.history.prune(this.db, (q) => nowMs - (keep.get(q) ?? 0), {
+      journalCutoffMs: nowMs - longest,
+      compact: this.owns === OWNS_ALL,
+    })
+  }
+
+  /**
+   * How long each kept quantity's history is needed: the longest `windowMs` of the families that
+   * look back on it (sensor health's: its stuck quantities), an hour for soil moisture (a probe's
+   * rise); other quantities (battery, humidity, wind…) keep their newest sample only.
+   */
+  private keepMsByQuantity(): Map<string, number> {
+    if (this.keepMs) return this.keepMs
+    const keep = new Map<string, number>()
+    const atLeast = (q: string, ms: number) => keep.set(q, Math.max(keep.get(q) ?? 0, ms))
+    for (const f of FAMILIES) {
+      const ms = f.windowMs?.(this.cfg) ?? 0
+      // Sensor health's window is its stuck check's; its battery rule reads the newest value only.
+      if (f.family === 'sensor-health')
+        for (const q of this.cfg.rules.sensorHealth.stuckQuantities) atLeast(q, ms)
+      else for (const q of f.quantities) atLeast(q, ms)
+    }
+    atLeast(SOIL, RISE_WINDOW_MS)
+    this.keepMs = keep
+    return keep
   }
 
   /** Quantities a rule looks back on; other readings (stem diameter, pressure…) are not kept. */
@@ -1424,6 +1484,10 @@ export class AlertEngine implements RuleContext {
     }
     return written
   }
+}
+
+function activeKey(rule: string, subject: string): string {
+  return `${rule}\u0000${subject}`
 }
 
 function hash(text: string): string {

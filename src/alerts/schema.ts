@@ -159,5 +159,15 @@ export const alertsTables: CapabilitySchema = {
      source TEXT NOT NULL
    );
    CREATE INDEX field_water_field ON field_water(field, at_ms);`,
+    // Issue 15: the rules' history is kept in memory (src/alerts/history.ts) and journalled here,
+    // one row per batch of readings (its series as JSON, Float64 (series, time, value) triples);
+    // recent_readings is read once, converted into one such row, and left empty.
+    `CREATE TABLE alert_history (
+     id      INTEGER PRIMARY KEY,
+     max_ms  INTEGER NOT NULL,
+     series  TEXT NOT NULL,
+     samples BLOB NOT NULL
+   );
+   CREATE INDEX alert_history_max ON alert_history(max_ms);`,
   ],
 }

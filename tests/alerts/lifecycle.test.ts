@@ -288,4 +288,27 @@ describe('grouping, escalation, inhibition, silences', () => {
     expect(r.outbox.messages).toHaveLength(2)
     expect(r.outbox.duplicates).toBe(0)
   })
+
+  it('an alert another process opened on the same file is resolved here: the active-alert index is read again after its commit', async () => {
+    const t0 = wib(2026, 7, 2, 9)
+    r = await rig({ ...instant(only('dry')), groupWaitMs: 0 }, { startMs: t0 })
+    await seed(r)
+    const state = (id: number) => r!.engine.getAlert(id)?.state
+    // wet here first: this engine has read its (empty) index of active alerts
+    at(r, t0, reading('soil-1', 'soil_moisture', 30, t0))
+    expect(r.engine.listAlerts()).toEqual([])
+    const other = await r.second()
+    other.engine.onReadings([reading('soil-1', 'soil_moisture', 18, t0 + MIN)])
+    const [opened] = other.engine.listAlerts({ state: 'firing' })
+    expect(opened?.rule).toBe('dry')
+    // wet again, here: the clear finding must reach the alert the other process opened
+    at(r, t0 + 2 * MIN, reading('soil-1', 'soil_moisture', 30, t0 + 2 * MIN))
+    expect(state(opened!.id)).toBe('resolved')
+    // and one this process opened and resolves itself
+    at(r, t0 + 3 * MIN, reading('soil-1', 'soil_moisture', 18, t0 + 3 * MIN))
+    const [mine] = r.engine.listAlerts({ state: 'firing' })
+    expect(mine?.id).toBeGreaterThan(opened!.id)
+    at(r, t0 + 4 * MIN, reading('soil-1', 'soil_moisture', 30, t0 + 4 * MIN))
+    expect(state(mine!.id)).toBe('resolved')
+  })
 })

@@ -137,31 +137,65 @@ describe('rules', () => {
       if ((t - t0) % MIN === 40_000) expect(r.engine.villageWeather('kemiren', t).airTemperatureC).toBe(30)
       if (rainFiredAt === undefined && firing(r).some((a) => a.startsWith('heavy_rain'))) rainFiredAt = t
     }
-    const rows = (device: string, quantity: string) =>
-      (
-        r!.registry
-          .database()
-          .prepare('SELECT count(*) AS n FROM recent_readings WHERE device = ? AND quantity = ?')
-          .get(device, quantity) as { n: number }
-      ).n
+    const rows = (device: string, quantity: string) => r!.engine.historySize(device, quantity)
     const minutes = 6 * 60 + 10
     expect(rows('soil-1', 'soil_moisture')).toBe(minutes + 1)
     expect(rows('wx-1', 'rainfall')).toBe(minutes + 1)
     // Every reading's rain counts, in a row or carried: the 100th (at 16:30, between two kept
     // rows) brings it to 50 mm; the last reading is on a minute, so its row carries the rest.
     expect(rainFiredAt).toBe(t0 + 99 * every)
-    const inRows = (
-      r.registry
-        .database()
-        .prepare("SELECT sum(value) AS mm FROM recent_readings WHERE quantity = 'rainfall'")
-        .get() as { mm: number }
-    ).mm
-    expect(inRows).toBe((minutes * 6 + 1) * 0.5)
-    expect(r.engine.villageWeather('kemiren', t0 + 6 * HOUR + 10 * MIN).rainMm).toBe((minutes * 6 + 1) * 0.5)
+    const end = t0 + 6 * HOUR + 10 * MIN
+    expect(r.engine.villageWeather('kemiren', end).rainMm).toBe((minutes * 6 + 1) * 0.5)
     expect(firing(r)).toContain('stuck:device:soil-1:soil_moisture')
     expect(firing(r)).not.toContain('stuck:device:soil-2:soil_moisture')
+    // The history is journalled per batch: a restart (or a crash after the batch) remembers it all,
+    // the rain in the kept rows included (the last reading is on a minute: nothing was carried).
+    const window = r.engine.window('soil-2', 'soil_moisture', t0, end)
+    await r.restart()
+    expect(rows('soil-1', 'soil_moisture')).toBe(minutes + 1)
+    expect(rows('wx-1', 'rainfall')).toBe(minutes + 1)
+    expect(r.engine.window('soil-2', 'soil_moisture', t0, end)).toEqual(window)
+    expect(r.engine.villageWeather('kemiren', end).rainMm).toBe((minutes * 6 + 1) * 0.5)
+    expect(r.engine.villageWeather('kemiren', end).airTemperatureC).toBe(30)
+    // The node stays stuck after the restart: the evidence before the window is remembered too.
+    at(r, end + MIN, reading('soil-1', 'soil_moisture', 27.3, end + MIN))
+    expect(firing(r)).toContain('stuck:device:soil-1:soil_moisture')
     // History is committed with synchronous = NORMAL; the registry is left at its FULL afterwards.
     expect(r.registry.database().pragma('synchronous', { simple: true })).toBe(2)
+  })
+
+  it('the history keeps each quantity as long as a rule looks back on it, the newest always, across restarts', async () => {
+    const t0 = wib(2026, 7, 2, 8)
+    r = await rig({ ...only('sensor', 'heavyRain', 'drop') }, { startMs: t0 })
+    await seed(r)
+    const step = 10 * MIN
+    const end = t0 + 9 * HOUR
+    for (let t = t0; t <= end; t += step)
+      at(
+        r,
+        t,
+        reading('soil-1', 'soil_moisture', 30 + ((t - t0) % 3), t),
+        reading('wx-1', 'rainfall', 0.1, t),
+        reading('wx-1', 'relative_humidity', 80 + (((t - t0) / step) % 10), t),
+      )
+    const kept = (device: string, quantity: string) => r!.engine.historySize(device, quantity)
+    // Pruned every 10 min (the last at `end`): soil moisture for the stuck window (6 h + 1 h),
+    // rain for the heavy-rain window (24 h), relative humidity (no rule looks back) its newest only.
+    const soil = kept('soil-1', 'soil_moisture')
+    expect(soil).toBe(7 * 6 + 1)
+    expect(kept('wx-1', 'rainfall')).toBe(9 * 6 + 1)
+    expect(kept('wx-1', 'relative_humidity')).toBe(1)
+    const rh = r.engine.latest('wx-1', 'relative_humidity')
+    expect(rh).toEqual({ value: 80 + (((end - t0) / step) % 10), timeMs: end })
+    await r.restart()
+    // the journal was compacted into one row of what is kept; a restart replays exactly that
+    expect(
+      (r.registry.database().prepare('SELECT count(*) AS n FROM alert_history').get() as { n: number }).n,
+    ).toBe(1)
+    expect(kept('soil-1', 'soil_moisture')).toBe(soil)
+    expect(kept('wx-1', 'rainfall')).toBe(9 * 6 + 1)
+    expect(r.engine.latest('wx-1', 'relative_humidity')).toEqual(rh)
+    expect(r.engine.villageWeather('kemiren', end).rainMm).toBeCloseTo(0.1 * (9 * 6 + 1), 9)
   })
 
   it('a field’s dry threshold: its own, else the crop’s, else its soil with p adjusted for its ETc (FAO-56 p. 162)', async () => {
