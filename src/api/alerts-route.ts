@@ -12,6 +12,7 @@ import {
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
 import { bodyProblems, requireOfficer } from './auth.ts'
+import { callerScope, type VillageScope } from './scope.ts'
 
 export interface AlertsRouteOptions {
   registry: Registry
@@ -120,30 +121,56 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
   const bad = (res: Response, message: string, error?: z.ZodError) =>
     res.status(400).json({ error: 'bad_request', message, problems: error ? bodyProblems(error) : undefined })
 
+  // Village scope (src/api/scope.ts): another village's field or device is answered as an unknown one.
+  const fieldIn = (scope: VillageScope, id: string) => {
+    const field = engine.directory.getField(id)
+    return field && scope.has(field.village) ? field : undefined
+  }
+  const hiddenDevices = (scope: VillageScope, ids: readonly string[] = []) =>
+    ids.filter((d) => {
+      const device = opts.registry.getDevice(d)
+      return device && !scope.has(device.village)
+    })
+  const unregistered = (res: Response, code: string, devices: string[]) =>
+    res.status(400).json({
+      error: code,
+      message: devices.map((d) => `devices: "${d}" is not a registered device`).join('; '),
+    })
+
   router.get('/api/v1/alerts', officer, (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : undefined
     if (state && !(ALERT_STATES as readonly string[]).includes(state))
       return bad(res, `state "${state}" is not one of ${ALERT_STATES.join(', ')}`)
     const village = typeof req.query.village === 'string' ? req.query.village : undefined
     const field = typeof req.query.field === 'string' ? req.query.field : undefined
-    res.json({ alerts: engine.listAlerts({ state: state as AlertState | undefined, village, field }) })
+    const alerts = engine.listAlerts({ state: state as AlertState | undefined, village, field })
+    res.json({ alerts: callerScope(res).filter(alerts, (a) => a.village) })
   })
 
   router.post('/api/v1/alerts/:id/ack', officer, (req, res) => {
     const id = Number(req.params.id)
-    const alert = Number.isInteger(id) ? engine.getAlert(id) : undefined
+    const found = Number.isInteger(id) ? engine.getAlert(id) : undefined
+    const alert = found && callerScope(res).has(found.village) ? found : undefined
     if (!alert) return res.status(404).json({ error: 'unknown_alert', message: `no alert ${req.params.id}` })
     res.json({ alert: engine.ack(id, `officer:${res.locals.officer as string}`) })
   })
 
   router.get('/api/v1/fields', officer, (req, res) => {
     const village = typeof req.query.village === 'string' ? req.query.village : undefined
-    res.json({ fields: engine.directory.listFields({ village }) })
+    res.json({ fields: callerScope(res).filter(engine.directory.listFields({ village }), (f) => f.village) })
   })
 
   router.post('/api/v1/fields', officer, json, (req, res) => {
     const parsed = fieldSchema.safeParse(req.body)
     if (!parsed.success) return bad(res, 'invalid field', parsed.error)
+    const scope = callerScope(res)
+    if (!scope.has(parsed.data.village))
+      return res.status(404).json({
+        error: 'unknown_village',
+        message: `village "${parsed.data.village}" does not exist`,
+      })
+    const hidden = hiddenDevices(scope, parsed.data.devices)
+    if (hidden.length > 0) return unregistered(res, 'invalid_field', hidden)
     try {
       const { plantedAt, ...rest } = parsed.data
       const field = engine.directory.addField({
@@ -159,6 +186,11 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
   router.patch('/api/v1/fields/:id', officer, json, (req, res) => {
     const parsed = fieldPatchSchema.safeParse(req.body)
     if (!parsed.success) return bad(res, 'invalid field', parsed.error)
+    const scope = callerScope(res)
+    if (!scope.all && !fieldIn(scope, String(req.params.id)))
+      return res.status(404).json({ error: 'unknown_field', message: `field "${req.params.id}" is not registered` })
+    const hidden = hiddenDevices(scope, parsed.data.devices)
+    if (hidden.length > 0) return unregistered(res, 'invalid_field', hidden)
     try {
       const { plantedAt, ...rest } = parsed.data
       const field = engine.directory.updateField(String(req.params.id), {
@@ -172,11 +204,13 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
   })
 
   router.get('/api/v1/farmers', officer, (_req, res) => {
-    res.json({
-      farmers: engine.directory
-        .listFarmers()
-        .map((f) => ({ ...f, fields: engine.directory.subscriptionsOf(f.id) })),
+    const scope = callerScope(res)
+    const farmers = engine.directory.listFarmers().map((f) => {
+      const fields = engine.directory.subscriptionsOf(f.id)
+      return { ...f, fields: scope.all ? fields : fields.filter((id) => fieldIn(scope, id)) }
     })
+    // an officer sees the farmers of their villages and those subscribed to their fields (only those fields)
+    res.json({ farmers: scope.all ? farmers : farmers.filter((f) => scope.has(f.village) || f.fields.length > 0) })
   })
 
   router.post('/api/v1/farmers', officer, json, (req, res) => {
@@ -184,7 +218,10 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
     if (!parsed.success) return bad(res, 'invalid farmer', parsed.error)
     try {
       const { fields, ...rest } = parsed.data
-      const missing = fields.filter((f) => !engine.directory.getField(f))
+      const scope = callerScope(res)
+      if (rest.village !== undefined && !scope.has(rest.village))
+        return res.status(400).json({ error: 'invalid_farmer', message: `village: "${rest.village}" does not exist` })
+      const missing = fields.filter((f) => !fieldIn(scope, f))
       if (missing.length > 0)
         return res.status(404).json({ error: 'unknown_field', message: `no field ${missing.join(', ')}` })
       const farmer = engine.directory.addFarmer(rest)
@@ -199,6 +236,18 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
     const parsed = silenceSchema.safeParse(req.body)
     if (!parsed.success) return bad(res, 'invalid silence', parsed.error)
     const { matchers, startsAt, endsAt, comment } = parsed.data
+    // an officer silences only in their villages: at least one place matcher, each of theirs
+    const scope = callerScope(res)
+    if (!scope.all) {
+      if (matchers.village === undefined && matchers.field === undefined && matchers.device === undefined)
+        return bad(res, 'matchers: name your village, field or device')
+      if (matchers.village !== undefined && !scope.has(matchers.village))
+        return res.status(404).json({ error: 'unknown_village', message: `village "${matchers.village}" does not exist` })
+      if (matchers.field !== undefined && !fieldIn(scope, matchers.field))
+        return res.status(404).json({ error: 'unknown_field', message: `field "${matchers.field}" is not registered` })
+      if (matchers.device !== undefined && !scope.has(opts.registry.getDevice(matchers.device)?.village))
+        return res.status(404).json({ error: 'unknown_device', message: `device "${matchers.device}" is not registered` })
+    }
     const startsAtMs = startsAt ?? Date.now()
     if (!(endsAt > startsAtMs)) return bad(res, 'endsAt must be after startsAt')
     const silence = engine.addSilence({

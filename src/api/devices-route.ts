@@ -4,6 +4,7 @@ import { checkChannels, DEVICE_KINDS, type Registry } from '../registry/index.ts
 import { PAYLOAD_FORMATS } from '../telemetry/index.ts'
 import { authenticateOfficer, bodyProblems } from './auth.ts'
 import { sendError } from './errors.ts'
+import { markAccess } from './scope.ts'
 
 export interface DevicesRouteOptions {
   registry: Registry
@@ -30,11 +31,11 @@ export function devicesRouter(opts: DevicesRouteOptions): Router {
   const { registry } = opts
   const json = express.json({ limit: '64kb' })
 
-  const admin = async (req: Request, res: Response, next: NextFunction) => {
+  const admin = markAccess('admin', async (req: Request, res: Response, next: NextFunction) => {
     const caller = await authenticateOfficer(registry, req, res, ['admin'], { services: false })
     if (!caller) return
     next()
-  }
+  })
 
   router.get('/api/v1/devices', admin, (req, res) => {
     const village = typeof req.query.village === 'string' ? req.query.village : undefined
