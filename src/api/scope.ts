@@ -34,10 +34,11 @@ function only(villages: readonly string[]): VillageScope {
     all: false,
     villages: [...set].sort(),
     has: (v) => typeof v === 'string' && set.has(v),
-    filter: (items, villageOf) => items.filter((i) => {
-      const v = villageOf(i)
-      return typeof v === 'string' && set.has(v)
-    }),
+    filter: (items, villageOf) =>
+      items.filter((i) => {
+        const v = villageOf(i)
+        return typeof v === 'string' && set.has(v)
+      }),
   }
 }
 
@@ -77,4 +78,41 @@ export function accessOf(handler: unknown): RouteAccess | undefined {
   return typeof handler === 'function'
     ? (handler as unknown as Record<symbol, RouteAccess | undefined>)[ACCESS]
     : undefined
+}
+
+/** One registered route: its method, full path, and how its guard is marked (undefined: none). */
+export interface RouteInfo {
+  method: string
+  path: string
+  access?: RouteAccess
+}
+
+interface RouterLike {
+  stack?: Array<{
+    route?: { path: string; methods: Record<string, boolean>; stack: Array<{ handle: unknown }> }
+    handle: unknown
+    rawPath?: unknown
+    slash?: boolean
+  }>
+}
+
+/** Every route of an Express app's router (app.router) or a Router, nested routers included. */
+export function listRoutes(router: unknown, prefix = ''): RouteInfo[] {
+  const out: RouteInfo[] = []
+  for (const layer of (router as RouterLike).stack ?? []) {
+    if (layer.route) {
+      const access = layer.route.stack.map((l) => accessOf(l.handle)).find((a) => a !== undefined)
+      for (const [method, on] of Object.entries(layer.route.methods))
+        if (on && method !== '_all')
+          out.push({
+            method: method.toUpperCase(),
+            path: prefix + layer.route.path,
+            ...(access ? { access } : {}),
+          })
+    } else if ((layer.handle as RouterLike).stack) {
+      const mount = layer.slash || typeof layer.rawPath !== 'string' ? '' : layer.rawPath.replace(/\/$/, '')
+      out.push(...listRoutes(layer.handle, prefix + mount))
+    }
+  }
+  return out
 }

@@ -167,5 +167,7 @@ const villageList = (text: string): string[] =>
 
 function scopeText(role: UserRole, villages: readonly string[]): string {
   if (role === 'admin') return ' (admin: every village)'
-  return villages.length > 0 ? `: villages ${villages.join(', ')}` : ': no villages (sees nothing until given some)'
+  return villages.length > 0
+    ? `: villages ${villages.join(', ')}`
+    : ': no villages (sees nothing until given some)'
 }
