@@ -4,7 +4,7 @@ import type { Registry } from '../registry/index.ts'
 import type { ReadingQuery, TelemetryStore } from '../store/index.ts'
 import { isQuantity, QUANTITY_NAMES } from '../telemetry/index.ts'
 import { authenticate } from './auth.ts'
-import { markAccess, scopeOf } from './scope.ts'
+import { scopedByHandler, scopeOf } from './scope.ts'
 
 export interface ReadingsRouteOptions {
   registry: Registry
@@ -50,62 +50,62 @@ function time(value: unknown, name: string, problems: string[]): number | undefi
  */
 export function readingsRouter(opts: ReadingsRouteOptions): Router {
   const router = express.Router()
-  router.get(
-    '/api/v1/readings',
-    markAccess('scoped', async (req: Request, res: Response) => {
-      const caller = await authenticate(
-        opts.registry,
-        req,
-        res,
-        'send a device id and secret as HTTP Basic credentials',
-        { users: true },
-      )
-      if (!caller) return
-      const q = req.query
-      const problems: string[] = []
-      const quantity = typeof q.quantity === 'string' ? q.quantity : ''
-      if (!isQuantity(quantity))
-        problems.push(`quantity: "${quantity}" is not one of ${QUANTITY_NAMES.join(', ')}`)
-      const limit = q.limit === undefined ? 1000 : Number(q.limit)
-      if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT)
-        problems.push(`limit: expected an integer 0..${MAX_LIMIT}`)
-      const query: ReadingQuery = {
-        quantity: quantity as ReadingQuery['quantity'],
-        village: typeof q.village === 'string' ? q.village : undefined,
-        device: typeof q.device === 'string' ? q.device : undefined,
-        sensor: typeof q.sensor === 'string' ? q.sensor : undefined,
-        fromMs: time(q.from, 'from', problems),
-        toMs: time(q.to, 'to', problems),
-        limit,
+  router.get('/api/v1/readings', scopedByHandler, async (req: Request, res: Response) => {
+    const caller = await authenticate(
+      opts.registry,
+      req,
+      res,
+      'send a device id and secret as HTTP Basic credentials',
+      { users: true },
+    )
+    if (!caller) return
+    const q = req.query
+    const problems: string[] = []
+    const quantity = typeof q.quantity === 'string' ? q.quantity : ''
+    if (!isQuantity(quantity))
+      problems.push(`quantity: "${quantity}" is not one of ${QUANTITY_NAMES.join(', ')}`)
+    const limit = q.limit === undefined ? 1000 : Number(q.limit)
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT)
+      problems.push(`limit: expected an integer 0..${MAX_LIMIT}`)
+    const query: ReadingQuery = {
+      quantity: quantity as ReadingQuery['quantity'],
+      village: typeof q.village === 'string' ? q.village : undefined,
+      device: typeof q.device === 'string' ? q.device : undefined,
+      sensor: typeof q.sensor === 'string' ? q.sensor : undefined,
+      fromMs: time(q.from, 'from', problems),
+      toMs: time(q.to, 'to', problems),
+      limit,
+    }
+    if (query.fromMs !== undefined && query.toMs !== undefined && query.fromMs > query.toMs)
+      problems.push('from: after to')
+    if (problems.length)
+      return res.status(400).json({ error: 'bad_request', message: problems.join('; '), problems })
+    // service accounts and admins read every village; a device only its own; an officer theirs
+    const scope = scopeOf(caller)
+    if (caller.kind !== 'service' && caller.kind !== 'user') {
+      if (query.village && query.village !== caller.village) {
+        return res
+          .status(403)
+          .json({ error: 'forbidden', message: `"${caller.id}" may read only village ${caller.village}` })
       }
-      if (query.fromMs !== undefined && query.toMs !== undefined && query.fromMs > query.toMs)
-        problems.push('from: after to')
-      if (problems.length)
-        return res.status(400).json({ error: 'bad_request', message: problems.join('; '), problems })
-      // service accounts and admins read every village; a device only its own; an officer theirs
-      const scope = scopeOf(caller)
-      if (caller.kind !== 'service' && caller.kind !== 'user') {
-        if (query.village && query.village !== caller.village) {
-          return res
-            .status(403)
-            .json({ error: 'forbidden', message: `"${caller.id}" may read only village ${caller.village}` })
-        }
-        query.village = caller.village
-      }
-      try {
-        if (scope.all || caller.kind !== 'user') return res.json({ readings: await opts.store.query(query) })
-        // an officer: each of their villages (one if asked for), merged oldest first
-        const villages =
-          query.village === undefined ? scope.villages : scope.filter([query.village], (v) => v)
-        const parts = await Promise.all(villages.map((village) => opts.store.query({ ...query, village })))
-        const readings = parts.flat().sort((a, b) => a.timeMs - b.timeMs)
-        res.json({ readings: readings.slice(0, limit) })
-      } catch (err) {
-        if (!isRetryable(err)) throw err // 500 without the store's text (server.ts); the log has it
-        res.set('Retry-After', '5')
-        res.status(503).json({ error: 'store_unavailable', message: 'the store cannot answer now; retry' })
-      }
-    }),
-  )
+      query.village = caller.village
+    }
+    try {
+      if (scope.all || caller.kind !== 'user') return res.json({ readings: await opts.store.query(query) })
+      // an officer: each of their villages (one if asked for), merged oldest first
+      const villages = query.village === undefined ? scope.villages : scope.filter([query.village], (v) => v)
+      const parts = await Promise.all(villages.map((village) => opts.store.query({ ...query, village })))
+      res.json({
+        readings: parts
+          .flat()
+          .sort((a, b) => a.timeMs - b.timeMs)
+          .slice(0, limit),
+      })
+    } catch (err) {
+      if (!isRetryable(err)) throw err // 500 without the store's text (server.ts); the log has it
+      res.set('Retry-After', '5')
+      res.status(503).json({ error: 'store_unavailable', message: 'the store cannot answer now; retry' })
+    }
+  })
   return router
 }

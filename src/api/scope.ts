@@ -80,6 +80,12 @@ export function accessOf(handler: unknown): RouteAccess | undefined {
     : undefined
 }
 
+/**
+ * For a route whose handler authenticates and scopes itself (GET /api/v1/readings: devices read
+ * their own village, officers theirs): marks it scoped without doing anything.
+ */
+export const scopedByHandler: RequestHandler = markAccess('scoped', (_req, _res, next) => next())
+
 /** One registered route: its method, full path, and how its guard is marked (undefined: none). */
 export interface RouteInfo {
   method: string

@@ -72,7 +72,7 @@ describe('village-scoped officers (issue 16): officer of A cannot see or act on 
     cookie: string
     'x-csrf-token': string
   }
-  const sessions: Record<string, Session> = {}
+  const sessions = {} as { admin: Session; budi: Session; nobody: Session }
 
   async function login(user: string, password: string): Promise<Session> {
     const res = await fetch(`${base}/api/v1/session`, {
