@@ -188,7 +188,9 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
     if (!parsed.success) return bad(res, 'invalid field', parsed.error)
     const scope = callerScope(res)
     if (!scope.all && !fieldIn(scope, String(req.params.id)))
-      return res.status(404).json({ error: 'unknown_field', message: `field "${req.params.id}" is not registered` })
+      return res
+        .status(404)
+        .json({ error: 'unknown_field', message: `field "${req.params.id}" is not registered` })
     const hidden = hiddenDevices(scope, parsed.data.devices)
     if (hidden.length > 0) return unregistered(res, 'invalid_field', hidden)
     try {
@@ -210,7 +212,9 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
       return { ...f, fields: scope.all ? fields : fields.filter((id) => fieldIn(scope, id)) }
     })
     // an officer sees the farmers of their villages and those subscribed to their fields (only those fields)
-    res.json({ farmers: scope.all ? farmers : farmers.filter((f) => scope.has(f.village) || f.fields.length > 0) })
+    res.json({
+      farmers: scope.all ? farmers : farmers.filter((f) => scope.has(f.village) || f.fields.length > 0),
+    })
   })
 
   router.post('/api/v1/farmers', officer, json, (req, res) => {
@@ -220,7 +224,9 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
       const { fields, ...rest } = parsed.data
       const scope = callerScope(res)
       if (rest.village !== undefined && !scope.has(rest.village))
-        return res.status(400).json({ error: 'invalid_farmer', message: `village: "${rest.village}" does not exist` })
+        return res
+          .status(400)
+          .json({ error: 'invalid_farmer', message: `village: "${rest.village}" does not exist` })
       const missing = fields.filter((f) => !fieldIn(scope, f))
       if (missing.length > 0)
         return res.status(404).json({ error: 'unknown_field', message: `no field ${missing.join(', ')}` })
@@ -242,11 +248,17 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
       if (matchers.village === undefined && matchers.field === undefined && matchers.device === undefined)
         return bad(res, 'matchers: name your village, field or device')
       if (matchers.village !== undefined && !scope.has(matchers.village))
-        return res.status(404).json({ error: 'unknown_village', message: `village "${matchers.village}" does not exist` })
+        return res
+          .status(404)
+          .json({ error: 'unknown_village', message: `village "${matchers.village}" does not exist` })
       if (matchers.field !== undefined && !fieldIn(scope, matchers.field))
-        return res.status(404).json({ error: 'unknown_field', message: `field "${matchers.field}" is not registered` })
+        return res
+          .status(404)
+          .json({ error: 'unknown_field', message: `field "${matchers.field}" is not registered` })
       if (matchers.device !== undefined && !scope.has(opts.registry.getDevice(matchers.device)?.village))
-        return res.status(404).json({ error: 'unknown_device', message: `device "${matchers.device}" is not registered` })
+        return res
+          .status(404)
+          .json({ error: 'unknown_device', message: `device "${matchers.device}" is not registered` })
     }
     const startsAtMs = startsAt ?? Date.now()
     if (!(endsAt > startsAtMs)) return bad(res, 'endsAt must be after startsAt')
