@@ -177,16 +177,21 @@ describe('village-scoped officers (issue 16): officer of A cannot see or act on 
   })
 
   it('assigns villages from the CLI (add --villages, villages) and by an admin over the API', async () => {
-    const added = await kampung(dir, ['users', 'add', 'budi', '--villages', B], `${PW.budi}\n`)
+    const users = new UserStore(t.app.registry)
+    await users.add({ id: 'nobody', role: 'officer', password: PW.nobody })
+    // two real CLI processes at once (each takes seconds to start)
+    const [added, moved] = await Promise.all([
+      kampung(dir, ['users', 'add', 'budi', '--villages', A], `${PW.budi}\n`),
+      kampung(dir, ['users', 'villages', 'nobody', `${B},${B}`]),
+    ])
     expect(added).toMatchObject({ code: 0 })
-    expect(added.out).toContain(`added officer budi: villages ${B}`)
-    expect(await kampung(dir, ['users', 'villages', 'budi', A])).toMatchObject({ code: 0 })
-    expect(new UserStore(t.app.registry).get('budi')!.villages).toEqual([A])
-    expect(() => new UserStore(t.app.registry).setVillages('budi', [A, 'atlantis'])).toThrow(
-      'no village "atlantis"',
-    )
-    expect(new UserStore(t.app.registry).get('budi')!.villages).toEqual([A]) // unchanged
-    await new UserStore(t.app.registry).add({ id: 'nobody', role: 'officer', password: PW.nobody })
+    expect(added.out).toContain(`added officer budi: villages ${A}`)
+    expect(moved).toMatchObject({ code: 0 })
+    expect(moved.out).toContain(`nobody: villages ${B}`)
+    expect(users.get('budi')!.villages).toEqual([A])
+    expect(users.get('nobody')!.villages).toEqual([B])
+    expect(() => users.setVillages('budi', [A, 'atlantis'])).toThrow('no village "atlantis"')
+    expect(users.get('budi')!.villages).toEqual([A]) // unchanged
 
     sessions.admin = await login('ayu', PW.admin)
     sessions.budi = await login('budi', PW.budi)
@@ -196,18 +201,12 @@ describe('village-scoped officers (issue 16): officer of A cannot see or act on 
       villages: [A, B],
     })
     expect(self.status).toBe(403)
-    const byAdmin = await call(
-      sessions.admin,
-      'PUT /api/v1/users/:id/villages',
-      '/api/v1/users/nobody/villages',
-      {
-        villages: [B],
-      },
-    )
-    expect(byAdmin).toMatchObject({ status: 200, json: { user: 'nobody', villages: [B] } })
-    const session = await call(sessions.nobody, 'GET /api/v1/session', '/api/v1/session')
+    let session = await call(sessions.nobody, 'GET /api/v1/session', '/api/v1/session')
     expect(session.json.villages).toEqual([B])
-    const back = await call(
+    expect(
+      (await call(sessions.nobody, 'GET /api/v1/trees', '/api/v1/trees')).json.trees as Array<{ id: string }>,
+    ).toEqual([expect.objectContaining({ id: tree[B] })])
+    const byAdmin = await call(
       sessions.admin,
       'PUT /api/v1/users/:id/villages',
       '/api/v1/users/nobody/villages',
@@ -215,7 +214,9 @@ describe('village-scoped officers (issue 16): officer of A cannot see or act on 
         villages: [],
       },
     )
-    expect(back).toMatchObject({ status: 200, json: { villages: [] } })
+    expect(byAdmin).toMatchObject({ status: 200, json: { user: 'nobody', villages: [] } })
+    session = await call(sessions.nobody, 'GET /api/v1/session', '/api/v1/session')
+    expect(session.json.villages).toEqual([]) // the live session follows at once
     const bad = await call(
       sessions.admin,
       'PUT /api/v1/users/:id/villages',
