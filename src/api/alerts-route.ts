@@ -14,6 +14,9 @@ import type { Registry } from '../registry/index.ts'
 import { bodyProblems, requireOfficer } from './auth.ts'
 import { callerScope, type VillageScope } from './scope.ts'
 
+/** Prefixed to another village's device ids (src/api/scope.ts): U+2060, which no id may contain. */
+const MASK = '\u2060'
+
 export interface AlertsRouteOptions {
   registry: Registry
   engine: AlertEngine
@@ -113,7 +116,7 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
   const fail = (res: Response, err: unknown) => {
     if (err instanceof KampungError && !err.retryable) {
       const status = /^unknown_/.test(err.code) ? 404 : /_exists$/.test(err.code) ? 409 : 400
-      return res.status(status).json({ error: err.code, message: err.message })
+      return res.status(status).json({ error: err.code, message: err.message.replaceAll(MASK, '') })
     }
     return res.status(500).json({ error: 'internal', message: (err as Error).message })
   }
@@ -126,16 +129,17 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
     const field = engine.directory.getField(id)
     return field && scope.has(field.village) ? field : undefined
   }
-  const hiddenDevices = (scope: VillageScope, ids: readonly string[] = []) =>
-    ids.filter((d) => {
-      const device = opts.registry.getDevice(d)
-      return device && !scope.has(device.village)
-    })
-  const unregistered = (res: Response, code: string, devices: string[]) =>
-    res.status(400).json({
-      error: code,
-      message: devices.map((d) => `devices: "${d}" is not a registered device`).join('; '),
-    })
+  /**
+   * A field's devices with another village's ones masked (no registered id holds MASK), so the
+   * directory refuses them with the very problems it gives an unregistered device; fail() unmasks.
+   */
+  const maskHidden = <T extends string[] | undefined>(scope: VillageScope, ids: T): T =>
+    (scope.all || !ids
+      ? ids
+      : ids.map((d) => {
+          const device = opts.registry.getDevice(d)
+          return device && !scope.has(device.village) ? `${MASK}${d}` : d
+        })) as T
 
   router.get('/api/v1/alerts', officer, (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : undefined
@@ -169,12 +173,11 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
         error: 'unknown_village',
         message: `village "${parsed.data.village}" does not exist`,
       })
-    const hidden = hiddenDevices(scope, parsed.data.devices)
-    if (hidden.length > 0) return unregistered(res, 'invalid_field', hidden)
     try {
       const { plantedAt, ...rest } = parsed.data
       const field = engine.directory.addField({
         ...rest,
+        devices: maskHidden(scope, rest.devices),
         ...(plantedAt !== undefined ? { plantedAtMs: plantedAt } : {}),
       })
       res.status(201).json({ field })
@@ -191,12 +194,11 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
       return res
         .status(404)
         .json({ error: 'unknown_field', message: `field "${req.params.id}" is not registered` })
-    const hidden = hiddenDevices(scope, parsed.data.devices)
-    if (hidden.length > 0) return unregistered(res, 'invalid_field', hidden)
     try {
       const { plantedAt, ...rest } = parsed.data
       const field = engine.directory.updateField(String(req.params.id), {
         ...(rest as Parameters<typeof engine.directory.updateField>[1]),
+        ...(rest.devices !== undefined ? { devices: maskHidden(scope, rest.devices) } : {}),
         ...(plantedAt !== undefined ? { plantedAtMs: plantedAt } : {}),
       })
       res.json({ field })

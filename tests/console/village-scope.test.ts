@@ -365,18 +365,32 @@ describe('village-scoped officers (issue 16): officer of A cannot see or act on 
       status: 404,
       json: { error: 'unknown_village', message: 'village "atlantis" does not exist' },
     })
-    const withB = await call(sessions.budi, 'POST /api/v1/fields', '/api/v1/fields', {
-      ...field,
-      id: 'f-a',
-      village: A,
-      devices: [`${B}-soil`],
-    })
-    expect(withB.status).toBe(400)
-    expect(withB.json.message).toBe(`devices: "${B}-soil" is not a registered device`)
-    const patchDevice = await call(sessions.budi, 'PATCH /api/v1/fields/:id', `/api/v1/fields/${A}-sawah1`, {
-      devices: [`${B}-soil`],
-    })
-    expect(patchDevice.status).toBe(400)
+    // another village's device in a field answers as an unregistered one, other problems and all
+    for (const extra of [{}, { areaHa: 20_000 }]) {
+      const post = (id: string, device: string) =>
+        call(sessions.budi, 'POST /api/v1/fields', '/api/v1/fields', {
+          ...field,
+          ...extra,
+          id,
+          village: A,
+          devices: [device],
+        })
+      const withB = await post('f-a', `${B}-soil`)
+      const withNothing = await post('f-a', 'no-such-soil')
+      expect(withB.status).toBe(400)
+      expect(withB.json.message).toContain(`devices: "${B}-soil" is not a registered device`)
+      expect(JSON.stringify(withB)).toBe(JSON.stringify(withNothing).replaceAll('no-such-soil', `${B}-soil`))
+      const patch = (device: string) =>
+        call(sessions.budi, 'PATCH /api/v1/fields/:id', `/api/v1/fields/${A}-sawah1`, {
+          ...extra,
+          devices: [device],
+        })
+      const patchB = await patch(`${B}-soil`)
+      expect(patchB.status).toBe(400)
+      expect(JSON.stringify(patchB)).toBe(
+        JSON.stringify(await patch('no-such-soil')).replaceAll('no-such-soil', `${B}-soil`),
+      )
+    }
     expect(engine.directory.getField(`${A}-sawah1`)!.devices).toEqual([`${A}-soil`])
     expect(engine.directory.getField('f-b') ?? engine.directory.getField('f-a')).toBeUndefined()
 
