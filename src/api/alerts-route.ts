@@ -14,7 +14,7 @@ import type { Registry } from '../registry/index.ts'
 import { bodyProblems, requireOfficer } from './auth.ts'
 import { callerScope, type VillageScope } from './scope.ts'
 
-/** Prefixed to another village's device ids (src/api/scope.ts): U+2060, which no id may contain. */
+/** Prefixed to another village's device or village id (src/api/scope.ts): U+2060, which no id may contain. */
 const MASK = '\u2060'
 
 export interface AlertsRouteOptions {
@@ -225,14 +225,14 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
     try {
       const { fields, ...rest } = parsed.data
       const scope = callerScope(res)
-      if (rest.village !== undefined && !scope.has(rest.village))
-        return res
-          .status(400)
-          .json({ error: 'invalid_farmer', message: `village: "${rest.village}" does not exist` })
       const missing = fields.filter((f) => !fieldIn(scope, f))
       if (missing.length > 0)
         return res.status(404).json({ error: 'unknown_field', message: `no field ${missing.join(', ')}` })
-      const farmer = engine.directory.addFarmer(rest)
+      // another village is refused as one that does not exist (masked: no village id holds MASK)
+      const hidden = rest.village !== undefined && !scope.has(rest.village)
+      const farmer = engine.directory.addFarmer(
+        hidden ? { ...rest, village: `${MASK}${rest.village}` } : rest,
+      )
       for (const f of fields) engine.directory.subscribe(farmer.id, f)
       res.status(201).json({ farmer: { ...farmer, fields } })
     } catch (err) {

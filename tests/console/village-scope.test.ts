@@ -401,11 +401,13 @@ describe('village-scoped officers (issue 16): officer of A cannot see or act on 
       fields: [`${B}-sawah1`],
     })
     expect(subB).toEqual({ status: 404, json: { error: 'unknown_field', message: `no field ${B}-sawah1` } })
-    const placedB = await call(sessions.budi, 'POST /api/v1/farmers', '/api/v1/farmers', {
-      ...farmer,
-      village: B,
-    })
-    expect(placedB.status).toBe(400)
+    for (const extra of [{}, { phone: '12' }]) {
+      const place = (village: string) =>
+        call(sessions.budi, 'POST /api/v1/farmers', '/api/v1/farmers', { ...farmer, ...extra, village })
+      const placedB = await place(B)
+      expect(placedB.status).toBe(400)
+      expect(JSON.stringify(placedB)).toBe(JSON.stringify(await place('atlantis')).replaceAll('atlantis', B))
+    }
     expect(engine.directory.getFarmer('tani-x')).toBeUndefined()
 
     // silences: only in A, and an officer cannot silence every village with a rule-only matcher
