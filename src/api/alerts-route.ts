@@ -14,6 +14,10 @@ import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
 import { auditActor } from './audit-route.ts'
 import { bodyProblems, requireOfficer } from './auth.ts'
+import { callerScope, type VillageScope } from './scope.ts'
+
+/** Prefixed to another village's device or village id (src/api/scope.ts): U+2060, which no id may contain. */
+const MASK = '\u2060'
 
 export interface AlertsRouteOptions {
   registry: Registry
@@ -115,7 +119,7 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
   const fail = (res: Response, err: unknown) => {
     if (err instanceof KampungError && !err.retryable) {
       const status = /^unknown_/.test(err.code) ? 404 : /_exists$/.test(err.code) ? 409 : 400
-      return res.status(status).json({ error: err.code, message: err.message })
+      return res.status(status).json({ error: err.code, message: err.message.replaceAll(MASK, '') })
     }
     return res.status(500).json({ error: 'internal', message: (err as Error).message })
   }
@@ -123,18 +127,37 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
   const bad = (res: Response, message: string, error?: z.ZodError) =>
     res.status(400).json({ error: 'bad_request', message, problems: error ? bodyProblems(error) : undefined })
 
+  // Village scope (src/api/scope.ts): another village's field or device is answered as an unknown one.
+  const fieldIn = (scope: VillageScope, id: string) => {
+    const field = engine.directory.getField(id)
+    return field && scope.has(field.village) ? field : undefined
+  }
+  /**
+   * A field's devices with another village's ones masked (no registered id holds MASK), so the
+   * directory refuses them with the very problems it gives an unregistered device; fail() unmasks.
+   */
+  const maskHidden = <T extends string[] | undefined>(scope: VillageScope, ids: T): T =>
+    (scope.all || !ids
+      ? ids
+      : ids.map((d) => {
+          const device = opts.registry.getDevice(d)
+          return device && !scope.has(device.village) ? `${MASK}${d}` : d
+        })) as T
+
   router.get('/api/v1/alerts', officer, (req, res) => {
     const state = typeof req.query.state === 'string' ? req.query.state : undefined
     if (state && !(ALERT_STATES as readonly string[]).includes(state))
       return bad(res, `state "${state}" is not one of ${ALERT_STATES.join(', ')}`)
     const village = typeof req.query.village === 'string' ? req.query.village : undefined
     const field = typeof req.query.field === 'string' ? req.query.field : undefined
-    res.json({ alerts: engine.listAlerts({ state: state as AlertState | undefined, village, field }) })
+    const alerts = engine.listAlerts({ state: state as AlertState | undefined, village, field })
+    res.json({ alerts: callerScope(res).filter(alerts, (a) => a.village) })
   })
 
   router.post('/api/v1/alerts/:id/ack', officer, (req, res) => {
     const id = Number(req.params.id)
-    const alert = Number.isInteger(id) ? engine.getAlert(id) : undefined
+    const found = Number.isInteger(id) ? engine.getAlert(id) : undefined
+    const alert = found && callerScope(res).has(found.village) ? found : undefined
     if (!alert) return res.status(404).json({ error: 'unknown_alert', message: `no alert ${req.params.id}` })
     const acked = engine.ack(id, `officer:${res.locals.officer as string}`)
     audit.record(auditActor(req, res), 'alert.ack', String(id), { rule: alert.rule })
@@ -143,16 +166,23 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
 
   router.get('/api/v1/fields', officer, (req, res) => {
     const village = typeof req.query.village === 'string' ? req.query.village : undefined
-    res.json({ fields: engine.directory.listFields({ village }) })
+    res.json({ fields: callerScope(res).filter(engine.directory.listFields({ village }), (f) => f.village) })
   })
 
   router.post('/api/v1/fields', officer, json, (req, res) => {
     const parsed = fieldSchema.safeParse(req.body)
     if (!parsed.success) return bad(res, 'invalid field', parsed.error)
+    const scope = callerScope(res)
+    if (!scope.has(parsed.data.village))
+      return res.status(404).json({
+        error: 'unknown_village',
+        message: `village "${parsed.data.village}" does not exist`,
+      })
     try {
       const { plantedAt, ...rest } = parsed.data
       const field = engine.directory.addField({
         ...rest,
+        devices: maskHidden(scope, rest.devices),
         ...(plantedAt !== undefined ? { plantedAtMs: plantedAt } : {}),
       })
       audit.record(auditActor(req, res), 'field.add', field.id, { village: field.village, crop: field.crop })
@@ -165,10 +195,16 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
   router.patch('/api/v1/fields/:id', officer, json, (req, res) => {
     const parsed = fieldPatchSchema.safeParse(req.body)
     if (!parsed.success) return bad(res, 'invalid field', parsed.error)
+    const scope = callerScope(res)
+    if (!scope.all && !fieldIn(scope, String(req.params.id)))
+      return res
+        .status(404)
+        .json({ error: 'unknown_field', message: `field "${req.params.id}" is not registered` })
     try {
       const { plantedAt, ...rest } = parsed.data
       const field = engine.directory.updateField(String(req.params.id), {
         ...(rest as Parameters<typeof engine.directory.updateField>[1]),
+        ...(rest.devices !== undefined ? { devices: maskHidden(scope, rest.devices) } : {}),
         ...(plantedAt !== undefined ? { plantedAtMs: plantedAt } : {}),
       })
       audit.record(auditActor(req, res), 'field.update', field.id, parsed.data)
@@ -179,10 +215,14 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
   })
 
   router.get('/api/v1/farmers', officer, (_req, res) => {
+    const scope = callerScope(res)
+    const farmers = engine.directory.listFarmers().map((f) => {
+      const fields = engine.directory.subscriptionsOf(f.id)
+      return { ...f, fields: scope.all ? fields : fields.filter((id) => fieldIn(scope, id)) }
+    })
+    // an officer sees the farmers of their villages and those subscribed to their fields (only those fields)
     res.json({
-      farmers: engine.directory
-        .listFarmers()
-        .map((f) => ({ ...f, fields: engine.directory.subscriptionsOf(f.id) })),
+      farmers: scope.all ? farmers : farmers.filter((f) => scope.has(f.village) || f.fields.length > 0),
     })
   })
 
@@ -191,10 +231,15 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
     if (!parsed.success) return bad(res, 'invalid farmer', parsed.error)
     try {
       const { fields, ...rest } = parsed.data
-      const missing = fields.filter((f) => !engine.directory.getField(f))
+      const scope = callerScope(res)
+      const missing = fields.filter((f) => !fieldIn(scope, f))
       if (missing.length > 0)
         return res.status(404).json({ error: 'unknown_field', message: `no field ${missing.join(', ')}` })
-      const farmer = engine.directory.addFarmer(rest)
+      // another village is refused as one that does not exist (masked: no village id holds MASK)
+      const hidden = rest.village !== undefined && !scope.has(rest.village)
+      const farmer = engine.directory.addFarmer(
+        hidden ? { ...rest, village: `${MASK}${rest.village}` } : rest,
+      )
       for (const f of fields) engine.directory.subscribe(farmer.id, f)
       audit.record(auditActor(req, res), 'farmer.add', farmer.id, { village: farmer.village, fields })
       res.status(201).json({ farmer: { ...farmer, fields } })
@@ -207,6 +252,24 @@ export function alertsRouter(opts: AlertsRouteOptions): Router {
     const parsed = silenceSchema.safeParse(req.body)
     if (!parsed.success) return bad(res, 'invalid silence', parsed.error)
     const { matchers, startsAt, endsAt, comment } = parsed.data
+    // an officer silences only in their villages: at least one place matcher, each of theirs
+    const scope = callerScope(res)
+    if (!scope.all) {
+      if (matchers.village === undefined && matchers.field === undefined && matchers.device === undefined)
+        return bad(res, 'matchers: name your village, field or device')
+      if (matchers.village !== undefined && !scope.has(matchers.village))
+        return res
+          .status(404)
+          .json({ error: 'unknown_village', message: `village "${matchers.village}" does not exist` })
+      if (matchers.field !== undefined && !fieldIn(scope, matchers.field))
+        return res
+          .status(404)
+          .json({ error: 'unknown_field', message: `field "${matchers.field}" is not registered` })
+      if (matchers.device !== undefined && !scope.has(opts.registry.getDevice(matchers.device)?.village))
+        return res
+          .status(404)
+          .json({ error: 'unknown_device', message: `device "${matchers.device}" is not registered` })
+    }
     const startsAtMs = startsAt ?? Date.now()
     if (!(endsAt > startsAtMs)) return bad(res, 'endsAt must be after startsAt')
     const silence = engine.addSilence({

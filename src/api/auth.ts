@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { z } from 'zod'
 import type { Device, Registry } from '../registry/index.ts'
+import { markAccess, SCOPE_LOCAL, scopeOf } from './scope.ts'
 
 /** Credentials: HTTP Basic (device id : secret) or `Authorization: Bearer <id>:<secret>`. */
 export function credentials(req: Request): { id: string; secret: string } | undefined {
@@ -20,6 +21,8 @@ export interface UserCaller {
   kind: 'user'
   id: string
   role: 'officer' | 'admin'
+  /** An officer's villages (src/api/scope.ts); an admin sees every village. */
+  villages: readonly string[]
 }
 
 /** Who calls: a registered device (or `service` account) with HTTP Basic, or a console user. */
@@ -31,7 +34,7 @@ export type Caller = Device | UserCaller
  */
 export const SESSION_LOCAL = 'consoleSession'
 export type SessionLocal =
-  | { expired: false; user: string; role: 'officer' | 'admin'; csrfToken: string }
+  | { expired: false; user: string; role: 'officer' | 'admin'; villages: string[]; csrfToken: string }
   | { expired: true }
 
 /** `res.locals[CALLER_LOCAL]`: the Caller that authenticateOfficer let through. */
@@ -124,7 +127,7 @@ export async function authenticate(
         return undefined
       }
     }
-    return { kind: 'user', id: session.user, role: session.role }
+    return { kind: 'user', id: session.user, role: session.role, villages: session.villages }
   }
   const result =
     creds &&
@@ -168,6 +171,7 @@ export async function authenticateOfficer(
     { users: true },
   )
   if (!caller) return undefined
+  res.locals[SCOPE_LOCAL] = scopeOf(caller)
   const allowed =
     caller.kind === 'user' ? roles.includes(caller.role) : opts.services && caller.kind === 'service'
   if (allowed) {
@@ -189,12 +193,12 @@ export async function authenticateOfficer(
  * or a `service` device (the CLI). Sets `res.locals.officer` to who is acting.
  */
 export function requireOfficer(registry: Registry): RequestHandler {
-  return async (req: Request, res: Response, next: NextFunction) => {
+  return markAccess('scoped', async (req: Request, res: Response, next: NextFunction) => {
     const caller = await authenticateOfficer(registry, req, res, ['officer', 'admin'])
     if (!caller) return
     res.locals.officer = caller.id
     next()
-  }
+  })
 }
 
 /** A request body's validation problems, one `path: message` each, for a 400 answer. */

@@ -15,8 +15,10 @@ import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Registry } from '../registry/index.ts'
 import { auditActor } from './audit-route.ts'
-import { CSRF_HEADER, SESSION_LOCAL, type SessionLocal, sameToken } from './auth.ts'
+import { authenticateOfficer, CSRF_HEADER, SESSION_LOCAL, type SessionLocal, sameToken } from './auth.ts'
+import { sendError } from './errors.ts'
 import { type MapOptions, tileOrigin } from './map-route.ts'
+import { markAccess } from './scope.ts'
 
 export interface ConsoleOptions {
   sessionIdleMs: number
@@ -53,6 +55,8 @@ const LEAFLET_DIR = path.join(
 )
 
 const languageSchema = z.strictObject({ language: z.enum(CONSOLE_LANGUAGES) })
+
+const villagesSchema = z.strictObject({ villages: z.array(z.string().min(1).max(63)).max(1000) })
 
 const loginSchema = z.strictObject({
   user: z.string().min(1).max(64),
@@ -175,7 +179,7 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
     if (token) {
       const s = sessions.lookup(token)
       const local: SessionLocal = s
-        ? { expired: false, user: s.user, role: s.role, csrfToken: s.csrfToken }
+        ? { expired: false, user: s.user, role: s.role, villages: s.villages, csrfToken: s.csrfToken }
         : { expired: true }
       res.locals[SESSION_LOCAL] = local
     }
@@ -209,7 +213,29 @@ export function consoleRouter(opts: ConsoleRouteOptions): Router {
         message: s ? 'your session has ended' : 'not logged in',
         defaultLanguage,
       })
-    res.json({ user: s.user, role: s.role, csrfToken: s.csrfToken, language: languageOf(s.user) })
+    res.json({
+      user: s.user,
+      role: s.role,
+      villages: s.villages,
+      csrfToken: s.csrfToken,
+      language: languageOf(s.user),
+    })
+  })
+
+  // An officer's villages (src/api/scope.ts), set by an admin; `kampung users villages` does the same.
+  const admin = markAccess('admin', async (req: Request, res: Response, next: express.NextFunction) => {
+    if (await authenticateOfficer(opts.registry, req, res, ['admin'], { services: false })) next()
+  })
+  router.put('/api/v1/users/:id/villages', admin, express.json({ limit: '64kb' }), (req, res) => {
+    const parsed = villagesSchema.safeParse(req.body)
+    if (!parsed.success)
+      return res.status(400).json({ error: 'bad_request', message: 'send {"villages": ["kemiren", ...]}' })
+    try {
+      const id = String(req.params.id)
+      res.json({ user: id, villages: users.setVillages(id, parsed.data.villages) })
+    } catch (err) {
+      sendError(res, err)
+    }
   })
 
   // The logged-in user's own language (header of every page); a state change, so CSRF-checked.

@@ -6,6 +6,7 @@ import { PAYLOAD_FORMATS } from '../telemetry/index.ts'
 import { auditActor } from './audit-route.ts'
 import { authenticateOfficer, bodyProblems } from './auth.ts'
 import { sendError } from './errors.ts'
+import { markAccess } from './scope.ts'
 
 export interface DevicesRouteOptions {
   registry: Registry
@@ -33,11 +34,11 @@ export function devicesRouter(opts: DevicesRouteOptions): Router {
   const audit = new AuditLog(registry)
   const json = express.json({ limit: '64kb' })
 
-  const admin = async (req: Request, res: Response, next: NextFunction) => {
+  const admin = markAccess('admin', async (req: Request, res: Response, next: NextFunction) => {
     const caller = await authenticateOfficer(registry, req, res, ['admin'], { services: false })
     if (!caller) return
     next()
-  }
+  })
 
   router.get('/api/v1/devices', admin, (req, res) => {
     const village = typeof req.query.village === 'string' ? req.query.village : undefined

@@ -7,6 +7,7 @@ import type { Registry } from '../registry/index.ts'
 import { auditActor } from './audit-route.ts'
 import { authenticateOfficer } from './auth.ts'
 import { sendError } from './errors.ts'
+import { markAccess } from './scope.ts'
 
 export interface ImportRouteOptions {
   registry: Registry
@@ -22,11 +23,11 @@ export interface ImportRouteOptions {
 export function importRouter(opts: ImportRouteOptions): Router {
   const router = express.Router()
   const audit = new AuditLog(opts.registry)
-  const admin = async (req: Request, res: Response, next: NextFunction) => {
+  const admin = markAccess('admin', async (req: Request, res: Response, next: NextFunction) => {
     const caller = await authenticateOfficer(opts.registry, req, res, ['admin'], { services: false })
     if (!caller) return
     next()
-  }
+  })
   // A district's hundreds of rows are well under this; the body is read only after authentication.
   const csv = express.text({ type: ['text/csv', 'text/plain'], limit: '5mb' })
   router.post('/api/v1/import/:kind', admin, csv, async (req, res) => {

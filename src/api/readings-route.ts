@@ -4,6 +4,7 @@ import type { Registry } from '../registry/index.ts'
 import type { ReadingQuery, TelemetryStore } from '../store/index.ts'
 import { isQuantity, QUANTITY_NAMES } from '../telemetry/index.ts'
 import { authenticate } from './auth.ts'
+import { scopedByHandler, scopeOf } from './scope.ts'
 
 export interface ReadingsRouteOptions {
   registry: Registry
@@ -49,7 +50,7 @@ export function time(value: unknown, name: string, problems: string[]): number |
  */
 export function readingsRouter(opts: ReadingsRouteOptions): Router {
   const router = express.Router()
-  router.get('/api/v1/readings', async (req: Request, res: Response) => {
+  router.get('/api/v1/readings', scopedByHandler, async (req: Request, res: Response) => {
     const caller = await authenticate(
       opts.registry,
       req,
@@ -79,7 +80,8 @@ export function readingsRouter(opts: ReadingsRouteOptions): Router {
       problems.push('from: after to')
     if (problems.length)
       return res.status(400).json({ error: 'bad_request', message: problems.join('; '), problems })
-    // service accounts and console users read every village; a device only its own
+    // service accounts and admins read every village; a device only its own; an officer theirs
+    const scope = scopeOf(caller)
     if (caller.kind !== 'service' && caller.kind !== 'user') {
       if (query.village && query.village !== caller.village) {
         return res
@@ -89,7 +91,16 @@ export function readingsRouter(opts: ReadingsRouteOptions): Router {
       query.village = caller.village
     }
     try {
-      res.json({ readings: await opts.store.query(query) })
+      if (scope.all || caller.kind !== 'user') return res.json({ readings: await opts.store.query(query) })
+      // an officer: each of their villages (one if asked for), merged oldest first
+      const villages = query.village === undefined ? scope.villages : scope.filter([query.village], (v) => v)
+      const parts = await Promise.all(villages.map((village) => opts.store.query({ ...query, village })))
+      res.json({
+        readings: parts
+          .flat()
+          .sort((a, b) => a.timeMs - b.timeMs)
+          .slice(0, limit),
+      })
     } catch (err) {
       if (!isRetryable(err)) throw err // 500 without the store's text (server.ts); the log has it
       res.set('Retry-After', '5')

@@ -19,6 +19,7 @@ import { exportRouter } from './export-route.ts'
 import { importRouter } from './import-route.ts'
 import { mapRouter } from './map-route.ts'
 import { readingsRouter } from './readings-route.ts'
+import { listRoutes, type RouteInfo } from './scope.ts'
 import { smsRouter } from './sms-route.ts'
 import { telemetryRouter } from './telemetry-route.ts'
 import { treesRouter } from './trees-route.ts'
@@ -94,6 +95,7 @@ export class ApiServer {
   private readonly opts: ApiOptions
   private readonly log: Logger
   private server: Server | undefined
+  private app: express.Express | undefined
 
   constructor(opts: ApiOptions) {
     this.opts = opts
@@ -104,8 +106,14 @@ export class ApiServer {
     return (this.server?.address() as AddressInfo | null)?.port ?? this.opts.port
   }
 
+  /** Every registered route and its access mark (tests/api/route-access.test.ts checks them all). */
+  routes(): RouteInfo[] {
+    return this.app ? listRoutes(this.app.router) : []
+  }
+
   async start(): Promise<void> {
     const app = express()
+    this.app = app
     app.disable('x-powered-by')
     app.set('trust proxy', this.opts.trustProxy ?? false)
     // Behind a TLS proxy (publicBaseUrl https) browsers should never come back over plain HTTP.

@@ -12,6 +12,7 @@ import type { Registry } from '../registry/index.ts'
 import { auditActor } from './audit-route.ts'
 import { authenticateOfficer, bodyProblems, requireOfficer } from './auth.ts'
 import { sendError } from './errors.ts'
+import { callerScope, markAccess } from './scope.ts'
 
 export interface TreesRouteOptions {
   registry: Registry
@@ -97,13 +98,19 @@ export function treesRouter(opts: TreesRouteOptions): Router {
    * Decisions release or refuse certificates: a person (console officer or admin, their id kept
    * with the decision), never a `service` credential, which ingest workers and scripts hold.
    */
-  const person: RequestHandler = async (req, res, next) => {
+  const person: RequestHandler = markAccess('scoped', async (req, res, next) => {
     const caller = await authenticateOfficer(opts.registry, req, res, ['officer', 'admin'], {
       services: false,
     })
     if (!caller) return
     res.locals.officer = caller.id
     next()
+  })
+  /** Another village's tree is answered as no tree at all: guessing ids reveals nothing. */
+  const ownTree: RequestHandler = (req, res, next) => {
+    const scope = callerScope(res)
+    if (scope.all || scope.has(oksigen.repo.getTree(String(req.params.id))?.village)) return next()
+    res.status(404).json({ error: 'unknown_tree', message: `no tree "${req.params.id}"` })
   }
 
   router.get('/api/v1/trees', officer, (req, res) => {
@@ -114,7 +121,8 @@ export function treesRouter(opts: TreesRouteOptions): Router {
         .json({ error: 'bad_request', message: `state "${state}" is not one of ${TREE_STATES.join(', ')}` })
     }
     const village = typeof req.query.village === 'string' ? req.query.village : undefined
-    res.json({ trees: oksigen.repo.listTrees({ state: state as TreeState | undefined, village }) })
+    const trees = oksigen.repo.listTrees({ state: state as TreeState | undefined, village })
+    res.json({ trees: callerScope(res).filter(trees, (t) => t.village) })
   })
 
   router.post('/api/v1/trees', officer, json, (req, res) => {
@@ -125,6 +133,12 @@ export function treesRouter(opts: TreesRouteOptions): Router {
         .json({ error: 'bad_request', message: 'invalid tree', problems: bodyProblems(parsed.error) })
     try {
       const { plantedAt, ...rest } = parsed.data
+      const device = opts.registry.getDevice(rest.device)
+      // another village's device is answered as addTree answers an unknown one
+      if (device && !callerScope(res).has(device.village))
+        return res
+          .status(404)
+          .json({ error: 'unknown_device', message: `device "${rest.device}" is not registered` })
       const tree = oksigen.repo.addTree({ ...rest, plantedAtMs: plantedAt }, SPECIES_IDS)
       oksigen.verifier.refreshTrees()
       audit.record(auditActor(req, res), 'tree.add', tree.id, { device: tree.device, species: tree.species })
@@ -134,14 +148,14 @@ export function treesRouter(opts: TreesRouteOptions): Router {
     }
   })
 
-  router.get('/api/v1/trees/:id', officer, (req, res) => {
+  router.get('/api/v1/trees/:id', officer, ownTree, (req, res) => {
     const evidence = oksigen.verifier.evidence(String(req.params.id))
     if (!evidence)
       return res.status(404).json({ error: 'unknown_tree', message: `no tree "${req.params.id}"` })
     res.json(evidence)
   })
 
-  router.post('/api/v1/trees/:id/applications', officer, json, (req, res) => {
+  router.post('/api/v1/trees/:id/applications', officer, ownTree, json, (req, res) => {
     const parsed = applicationSchema.safeParse(req.body)
     if (!parsed.success)
       return res
@@ -160,7 +174,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
     }
   })
 
-  router.post('/api/v1/trees/:id/decisions', person, json, (req, res) => {
+  router.post('/api/v1/trees/:id/decisions', person, ownTree, json, (req, res) => {
     const parsed = decisionSchema.safeParse(req.body)
     if (!parsed.success)
       return res
@@ -178,7 +192,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
     }
   })
 
-  router.post('/api/v1/trees/:id/measurements', officer, json, (req, res) => {
+  router.post('/api/v1/trees/:id/measurements', officer, ownTree, json, (req, res) => {
     const parsed = measurementSchema.safeParse(req.body)
     if (!parsed.success)
       return res
@@ -198,7 +212,7 @@ export function treesRouter(opts: TreesRouteOptions): Router {
     }
   })
 
-  router.post('/api/v1/trees/:id/reverify', officer, (req, res) => {
+  router.post('/api/v1/trees/:id/reverify', officer, ownTree, (req, res) => {
     try {
       const state = oksigen.verifier.evaluate(String(req.params.id))
       audit.record(auditActor(req, res), 'tree.reverify', String(req.params.id), { state })

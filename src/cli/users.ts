@@ -93,16 +93,31 @@ export function usersCommand(getRegistry: () => Promise<Registry>, io: UsersIo =
         CONSOLE_LANGUAGES,
       ),
     )
+    .option('--villages <a,b>', "an officer's villages, comma-separated (none: the officer sees nothing)")
     .action(
-      run(async (store, id: string, o: { role: UserRole; language?: string }) => {
+      run(async (store, id: string, o: { role: UserRole; language?: string; villages?: string }) => {
         const user = await store.add({
           id,
           role: o.role,
           password: await io.password(),
           language: o.language,
+          villages: villageList(o.villages ?? ''),
         })
-        record('user.add', user.id, { role: user.role, language: o.language })
-        io.out(`added ${user.role} ${user.id}; log in at /console/`)
+        record('user.add', user.id, { role: user.role, language: o.language, villages: user.villages })
+        io.out(`added ${user.role} ${user.id}${scopeText(user.role, user.villages)}; log in at /console/`)
+      }),
+    )
+
+  users
+    .command('villages <id> [villages]')
+    .description(
+      "set an officer's villages, comma-separated, replacing the old ones (empty: sees nothing); admins see all",
+    )
+    .action(
+      run((store, id: string, villages: string | undefined) => {
+        const set = store.setVillages(id, villageList(villages ?? ''))
+        record('user.villages', id, { villages: set })
+        io.out(`${id}${scopeText(store.get(id)!.role, set)}`)
       }),
     )
 
@@ -131,10 +146,11 @@ export function usersCommand(getRegistry: () => Promise<Registry>, io: UsersIo =
         const rows = list.map((u) => [
           u.id,
           u.role,
+          u.role === 'admin' ? '(all)' : u.villages.join(',') || '(none)',
           new Date(u.createdAtMs).toISOString(),
           u.lockedUntilMs > now ? `locked until ${new Date(u.lockedUntilMs).toISOString()}` : '',
         ])
-        for (const line of table(['ID', 'ROLE', 'CREATED', 'STATE'], rows)) io.out(line)
+        for (const line of table(['ID', 'ROLE', 'VILLAGES', 'CREATED', 'STATE'], rows)) io.out(line)
         io.out(`${list.length} user(s)`)
       }),
     )
@@ -151,4 +167,17 @@ export function usersCommand(getRegistry: () => Promise<Registry>, io: UsersIo =
     )
 
   return users
+}
+
+const villageList = (text: string): string[] =>
+  text
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
+
+function scopeText(role: UserRole, villages: readonly string[]): string {
+  if (role === 'admin') return ' (admin: every village)'
+  return villages.length > 0
+    ? `: villages ${villages.join(', ')}`
+    : ': no villages (sees nothing until given some)'
 }

@@ -26,5 +26,11 @@ export const consoleTables: CapabilitySchema = {
    CREATE INDEX sessions_user ON sessions(user);`,
     // The console's language per user (issue 16): NULL follows console.defaultLanguage.
     'ALTER TABLE users ADD COLUMN language TEXT',
+    // The villages an officer sees and acts in (issue 16); none: nothing. Admins see every village.
+    `CREATE TABLE user_villages (
+     user    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     village TEXT NOT NULL,
+     PRIMARY KEY (user, village)
+   )`,
   ],
 }

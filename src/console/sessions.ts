@@ -18,6 +18,8 @@ export interface SessionOptions {
 export interface Session {
   user: string
   role: UserRole
+  /** The user's villages, read at every request (a change applies at once); admins see all regardless. */
+  villages: string[]
   /** Sent by the page with every state-changing request (header X-CSRF-Token), checked here. */
   csrfToken: string
   createdAtMs: number
@@ -28,6 +30,7 @@ interface SessionRow {
   token_hash: string
   user: string
   role: string
+  villages: string | null
   csrf_token: string
   created_at_ms: number
   last_seen_ms: number
@@ -79,7 +82,9 @@ export class SessionStore {
     const hash = hashToken(token)
     const row = this.db
       .prepare(
-        `SELECT sessions.*, users.role AS role FROM sessions JOIN users ON users.id = sessions.user
+        `SELECT sessions.*, users.role AS role,
+           (SELECT group_concat(village, ',') FROM user_villages WHERE user_villages.user = sessions.user) AS villages
+         FROM sessions JOIN users ON users.id = sessions.user
          WHERE token_hash = ?`,
       )
       .get(hash) as SessionRow | undefined
@@ -92,6 +97,7 @@ export class SessionStore {
     return {
       user: row.user,
       role: row.role as UserRole,
+      villages: row.villages ? row.villages.split(',').sort() : [],
       csrfToken: row.csrf_token,
       createdAtMs: row.created_at_ms,
       expiresAtMs: Math.min(now + this.opts.idleMs, row.created_at_ms + this.opts.absoluteMs),

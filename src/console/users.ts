@@ -29,6 +29,8 @@ export interface User {
   lockedUntilMs: number
   /** The console's language chosen by the user; undefined: the console's default. */
   language?: ConsoleLanguage
+  /** The villages an officer sees and acts in (none: nothing); an admin sees every village. */
+  villages: string[]
 }
 
 interface UserRow {
@@ -41,13 +43,14 @@ interface UserRow {
   language: string | null
 }
 
-const toUser = (r: UserRow): User => ({
+const toUser = (r: UserRow, villages: string[]): User => ({
   id: r.id,
   role: r.role as UserRole,
   createdAtMs: r.created_at_ms,
   failedLogins: r.failed_logins,
   lockedUntilMs: r.locked_until_ms,
   ...(isLanguage(r.language) ? { language: r.language } : {}),
+  villages,
 })
 
 const fail = (code: string, message: string) => new KampungError(code, message, { retryable: false })
@@ -80,21 +83,31 @@ export class UserStore {
     return this.registry.database()
   }
 
-  async add(input: { id: string; role: string; password: string; language?: string }): Promise<User> {
+  async add(input: {
+    id: string
+    role: string
+    password: string
+    language?: string
+    villages?: readonly string[]
+  }): Promise<User> {
     if (!ID_PATTERN.test(input.id))
       throw fail('invalid_id', `user id "${input.id}": use a-z, 0-9, - and _ (1 to 63, starting a-z or 0-9)`)
     if (!(USER_ROLES as readonly string[]).includes(input.role))
       throw fail('invalid_role', `role "${input.role}" is not one of ${USER_ROLES.join(', ')}`)
     checkPassword(input.password)
     if (input.language !== undefined) checkLanguage(input.language)
+    const villages = this.checkVillages(input.villages ?? [])
     if (this.get(input.id)) throw fail('user_exists', `user "${input.id}" already exists`)
     const hash = await hashSecret(input.password, PASSWORD_SCRYPT)
     try {
-      this.db
-        .prepare(
-          'INSERT INTO users (id, role, password_hash, created_at_ms, language) VALUES (?, ?, ?, ?, ?)',
-        )
-        .run(input.id, input.role, hash, Date.now(), input.language ?? null)
+      this.db.transaction(() => {
+        this.db
+          .prepare(
+            'INSERT INTO users (id, role, password_hash, created_at_ms, language) VALUES (?, ?, ?, ?, ?)',
+          )
+          .run(input.id, input.role, hash, Date.now(), input.language ?? null)
+        this.writeVillages(input.id, villages)
+      })()
     } catch (err) {
       // another caller added the same id while scrypt ran
       const code = (err as { code?: unknown }).code
@@ -107,11 +120,48 @@ export class UserStore {
 
   get(id: string): User | undefined {
     const row = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined
-    return row && toUser(row)
+    return row && toUser(row, this.villagesOf(id))
   }
 
   list(): User[] {
-    return (this.db.prepare('SELECT * FROM users ORDER BY id').all() as UserRow[]).map(toUser)
+    return (this.db.prepare('SELECT * FROM users ORDER BY id').all() as UserRow[]).map((r) =>
+      toUser(r, this.villagesOf(r.id)),
+    )
+  }
+
+  /** The villages assigned to a user, sorted (what an officer sees; admins see all regardless). */
+  villagesOf(id: string): string[] {
+    return (
+      this.db.prepare('SELECT village FROM user_villages WHERE user = ? ORDER BY village').all(id) as Array<{
+        village: string
+      }>
+    ).map((r) => r.village)
+  }
+
+  /** Replaces a user's villages (each must be registered); an empty list: an officer sees nothing. */
+  setVillages(id: string, villages: readonly string[]): string[] {
+    const checked = this.checkVillages(villages)
+    if (!this.get(id)) throw fail('unknown_user', `user "${id}" does not exist`)
+    this.db.transaction(() => this.writeVillages(id, checked))()
+    return this.villagesOf(id)
+  }
+
+  private writeVillages(id: string, villages: readonly string[]): void {
+    this.db.prepare('DELETE FROM user_villages WHERE user = ?').run(id)
+    const insert = this.db.prepare('INSERT INTO user_villages (user, village) VALUES (?, ?)')
+    for (const v of villages) insert.run(id, v)
+  }
+
+  /** Every unknown village named at once; duplicates dropped. */
+  private checkVillages(villages: readonly string[]): string[] {
+    const unique = [...new Set(villages)]
+    const unknown = unique.filter((v) => !this.registry.getVillage(v))
+    if (unknown.length > 0)
+      throw fail(
+        'unknown_village',
+        `no village ${unknown.map((v) => `"${v}"`).join(', ')} (see \`kampung villages list\`)`,
+      )
+    return unique
   }
 
   /** The console's language of a user (each chooses; the console's default until then). */
@@ -156,7 +206,7 @@ export class UserStore {
     const good = password.length <= MAX_PASSWORD_LENGTH && (await verifyHash(password, row.password_hash))
     if (good) {
       this.db.prepare('UPDATE users SET failed_logins = 0, locked_until_ms = 0 WHERE id = ?').run(id)
-      return { ok: true, user: toUser({ ...row, failed_logins: 0, locked_until_ms: 0 }) }
+      return { ok: true, user: toUser({ ...row, failed_logins: 0, locked_until_ms: 0 }, this.villagesOf(id)) }
     }
     // counted already; the attempts that filled the allowance lock the account (the count restarts)
     this.db

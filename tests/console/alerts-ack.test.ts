@@ -58,6 +58,7 @@ describe('acknowledging an alert in the console (real app, real alerts route)', 
       )
       alertIds[field] = engine.listAlerts({ field })[0]!.id
     }
+    new UserStore(t.app.registry).setVillages('budi', [VILLAGE]) // officers see their villages only
     browser = await launchChromium()
   }, 60_000)
 

@@ -42,6 +42,7 @@ export async function consoleWorld(overrides: ConfigInput = {}): Promise<Console
   t.app.registry.addVillage({ id: 'kemiren', name: 'Desa Kemiren' })
   const secret = await t.addDevice({ id: 'kemiren-pohon1', village: 'kemiren', kind: 'dendrometer' })
   await t.addDevice({ id: 'kemiren-pohon2', village: 'kemiren', kind: 'dendrometer' })
+  users.setVillages('budi', ['kemiren']) // an officer sees only their villages (src/api/scope.ts)
 
   const nowMs = Date.now()
   const startMs = Math.floor((nowMs - 20 * DAY_MS) / STEP_MS) * STEP_MS

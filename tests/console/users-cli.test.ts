@@ -59,7 +59,7 @@ describe('kampung users add|list|passwd', () => {
     expect(badRole.code).not.toBe(0)
     expect(badRole.err).toMatch(/Allowed choices are officer, admin/)
     const list = await kampung(dir, ['users', 'list'])
-    expect(list.out).toMatch(/^ayu\s+admin\s+\d{4}-/m)
+    expect(list.out).toMatch(/^ayu\s+admin\s+\(all\)\s+\d{4}-/m)
     expect(list.out).toContain('1 user(s)')
 
     t = await startApp({}, dir)

@@ -184,6 +184,7 @@ describe('Sedekah Oksigen verification from simulated trees', () => {
       id: 'officer-1',
       role: 'officer',
       password: 'officer-password-1',
+      villages: ['kemiren'], // an officer acts only in their villages
     })
     const login = await fetch(`${t.apiUrl}/api/v1/session`, {
       method: 'POST',

@@ -17,7 +17,8 @@ import { SCHEMAS } from '../../src/schemas.ts'
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures')
 // Every capability at its latest version (oksigen 2: issue 14's DBH measurements; alerts 2: issue
-// 13's soil and season; console 2: issue 16's language per user; alerts 3: issue 15's history journal).
+// 13's soil and season; console 2: issue 16's language per user; console 3: issue 16's officer villages;
+// alerts 3: issue 15's history journal).
 const ALL_AT_1 = {
   registry: 1,
   ...Object.fromEntries(SCHEMAS.map((s) => [s.capability, s.migrations.length])),
@@ -77,6 +78,7 @@ describe('schema migrations keyed by capability', () => {
       { capability: 'alerts', version: 3 },
       { capability: 'console', version: 1 },
       { capability: 'console', version: 2 },
+      { capability: 'console', version: 3 },
       { capability: 'oksigen', version: 1 },
       { capability: 'oksigen', version: 2 },
       { capability: 'registry', version: 1 },
@@ -214,7 +216,7 @@ describe('schema migrations keyed by capability', () => {
     const ownedBy = (capability: string) => [...owners].filter(([, c]) => c === capability).map(([t]) => t)
     expect(ownedBy('registry').sort()).toEqual(['devices', 'villages'])
     expect(ownedBy('oksigen')).toContain('trees')
-    expect(ownedBy('console').sort()).toEqual(['sessions', 'users'])
+    expect(ownedBy('console').sort()).toEqual(['sessions', 'user_villages', 'users'])
     expect(ownedBy('alerts')).toContain('alert_events')
     expect(ownedBy('audit')).toEqual(['audit_log'])
     expect(SCHEMAS.map((s) => s.capability)).toEqual(['oksigen', 'console', 'alerts', 'audit'])
