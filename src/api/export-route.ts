@@ -10,6 +10,7 @@ import { isQuantity, QUANTITY_NAMES } from '../telemetry/index.ts'
 import { requireOfficer } from './auth.ts'
 import { sendError } from './errors.ts'
 import { time } from './readings-route.ts'
+import { callerScope } from './scope.ts'
 
 export interface ExportRouteOptions {
   registry: Registry
@@ -27,9 +28,22 @@ const fileSafe = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 64)
  * The village an export is limited to: the `village` query parameter. The one place a caller's
  * village scope narrows an export (every kind filters by this value alone).
  */
-function villageOf(req: Request, _res: Response): string | undefined {
-  return typeof req.query.village === 'string' && req.query.village !== '' ? req.query.village : undefined
+function villageOf(req: Request, res: Response, problems: string[]): string | undefined {
+  const asked =
+    typeof req.query.village === 'string' && req.query.village !== '' ? req.query.village : undefined
+  const scope = callerScope(res)
+  if (scope.all) return asked
+  // An officer exports only their villages (issue 16): another village reads as one with no data,
+  // never as "forbidden" (that would confirm it exists).
+  if (asked !== undefined) return scope.has(asked) ? asked : NO_VILLAGE
+  if (scope.villages.length === 1) return scope.villages[0]
+  if (scope.villages.length === 0) return NO_VILLAGE
+  problems.push(`village: give one of yours (${scope.villages.join(', ')})`)
+  return undefined
 }
+
+/** A village id no village can have (ids are checked against ID_RULE): an empty export. */
+const NO_VILLAGE = '\u2060none'
 
 /** The query as an ExportFilter; every problem listed (unknown parameter, bad time, quantity). */
 function filterOf(req: Request, params: readonly string[], problems: string[]): ExportFilter {
@@ -77,9 +91,9 @@ export function exportRouter(opts: ExportRouteOptions): Router {
       })
     const problems: string[] = []
     const filter = filterOf(req, kind.params, problems)
+    filter.village = villageOf(req, res, problems)
     if (problems.length)
       return res.status(400).json({ error: 'bad_request', message: problems.join('; '), problems })
-    filter.village = villageOf(req, res)
     // The first row is read before the headers go out, so a store that cannot answer (or a bad
     // state) still gets a proper JSON error and status.
     const rows = kind.rows(sources, filter)[Symbol.asyncIterator]()

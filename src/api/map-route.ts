@@ -3,6 +3,7 @@ import type { AlertEngine } from '../alerts/index.ts'
 import type { Oksigen, TreeState } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
 import { requireOfficer } from './auth.ts'
+import { callerScope } from './scope.ts'
 
 /** config `console.map`. */
 export interface MapOptions {
@@ -144,7 +145,14 @@ export function mapRouter(sources: MapSources & { map: MapOptions }): Router {
   const router = express.Router()
   router.get('/api/v1/map', requireOfficer(sources.registry), (req, res) => {
     const asked = ([] as unknown[]).concat(req.query.village ?? []).filter((v) => typeof v === 'string')
-    const villages = asked.length ? new Set(asked as string[]) : undefined
+    // An officer's map holds only their villages (issue 16): asked-for villages outside it are
+    // dropped silently, as if they did not exist.
+    const scope = callerScope(res)
+    const villages = scope.all
+      ? asked.length
+        ? new Set(asked as string[])
+        : undefined
+      : new Set(asked.length ? (asked as string[]).filter((v) => scope.has(v)) : scope.villages)
     res.set('Cache-Control', 'no-store').json(mapView(sources, sources.map, villages))
   })
   return router

@@ -55,6 +55,8 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /verify/:id/qr.:format': 'public certificate QR code',
   'GET /api/v1/sms/kannel/dlr': "Kannel's delivery reports (sender token / allowlist)",
   'GET /api/v1/sms/kannel/mo': "farmers' replies via Kannel (sender token / allowlist)",
+  'GET /api/v1/audit':
+    "the audit log: admins see every entry, officers only their own (by actor; src/audit), no village's data",
 }
 
 describe('village-scoped officers (issue 16): officer of A cannot see or act on B', () => {
@@ -258,6 +260,55 @@ describe('village-scoped officers (issue 16): officer of A cannot see or act on 
         headers: { authorization: `Basic ${Buffer.from(`svc:${svcSecret}`).toString('base64')}` },
       })
       expect(villagesOf(((await svc.json()) as Record<string, unknown>)[key]).sort(), route).toEqual([A, B])
+    }
+
+    // the map: only A (its villages, fields, trees, devices); B by name is as empty as no village
+    // a placed device in each village, so both have something on the map
+    await t.addDevice({ id: 'map-a', village: A, kind: 'soil', lat: -8.2, lon: 114.3 })
+    await t.addDevice({ id: 'map-b', village: B, kind: 'soil', lat: -8.3, lon: 114.4 })
+    const map = await call(sessions.budi, 'GET /api/v1/map', '/api/v1/map')
+    expect(map.status).toBe(200)
+    const adminMap = await call(sessions.admin, 'GET /api/v1/map', '/api/v1/map')
+    const onMap = (m: typeof map, key: string) =>
+      key === 'villages'
+        ? (m.json.villages as Array<{ id: string }>).map((v) => v.id)
+        : villagesOf(m.json[key])
+    const keys = ['villages', 'fields', 'trees', 'devices']
+    // B has things on the admin's map (else this would prove nothing), none on A's officer's map
+    expect(keys.flatMap((k) => onMap(adminMap, k))).toContain(B)
+    for (const key of keys)
+      expect(
+        onMap(map, key).filter((v) => v !== A),
+        `map ${key}`,
+      ).toEqual([])
+    expect(keys.flatMap((k) => onMap(map, k))).toContain(A)
+    const mapB = await call(sessions.budi, 'GET /api/v1/map', `/api/v1/map?village=${B}`)
+    for (const key of ['villages', 'fields', 'trees', 'devices'])
+      expect(mapB.json[key], `map ${key} of B`).toEqual([])
+
+    // CSV exports: only A's rows; B by name gives a file with no rows (not a 403 that confirms B)
+    probed.add('GET /api/v1/export/:file')
+    const csvRows = async (who: Session, url: string) => {
+      const res = await fetch(`${base}${url}`, { headers: who as unknown as Record<string, string> })
+      expect(res.status, url).toBe(200)
+      const [header, ...rows] = (await res.text())
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split('\n')
+      const col = header!.split(',').indexOf('village')
+      return rows.map((r) => r.split(',')[col])
+    }
+    for (const file of ['trees', 'alerts', 'readings', 'decisions']) {
+      const own = await csvRows(sessions.budi, `/api/v1/export/${file}.csv`)
+      expect([...new Set(own)], `${file}.csv`).toEqual(file === 'decisions' && own.length === 0 ? [] : [A])
+      expect(
+        await csvRows(sessions.budi, `/api/v1/export/${file}.csv?village=${B}`),
+        `${file}.csv of B`,
+      ).toEqual([])
+      expect(
+        await csvRows(sessions.nobody, `/api/v1/export/${file}.csv`),
+        `${file}.csv, no villages`,
+      ).toEqual([])
     }
     // a farmer's subscriptions to another village's fields are not shown
     const farmers = (await call(sessions.budi, 'GET /api/v1/farmers', '/api/v1/farmers')).json
