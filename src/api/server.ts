@@ -2,6 +2,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import type { AlertEngine } from '../alerts/index.ts'
+import type { CommandService } from '../commands/index.ts'
 import type { IngestPipeline } from '../ingest/index.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
@@ -11,6 +12,7 @@ import type { Oksigen } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { TelemetryStore } from '../store/index.ts'
 import { alertsRouter } from './alerts-route.ts'
+import { commandsRouter } from './commands-route.ts'
 import { presentedToken, sameToken } from './auth.ts'
 import { type ConsoleOptions, consoleRouter } from './console-route.ts'
 import { devicesRouter } from './devices-route.ts'
@@ -40,6 +42,8 @@ export interface ApiOptions {
   alerts?: AlertEngine
   /** SMS gateway callbacks (Kannel delivery reports and farmers' replies); no login: Kannel calls them. */
   smsCallbacks?: readonly SmsCallback[]
+  /** Commands to devices: POST/GET under /api/v1 (src/api/commands-route.ts). */
+  commands?: CommandService
   /** Extra health facts (store, spool, broker), merged into GET /health. */
   health?: () => Record<string, unknown>
   /** When set, GET /metrics needs it (Bearer, HTTP Basic password or X-Kampung-Token). */
@@ -138,6 +142,7 @@ export class ApiServer {
     }
     if (this.opts.smsCallbacks) app.use('/api/v1', smsRouter(this.opts.smsCallbacks, this.opts.metrics))
     if (this.opts.alerts) app.use(alertsRouter({ registry: this.opts.registry, engine: this.opts.alerts }))
+    if (this.opts.commands) app.use(commandsRouter({ registry: this.opts.registry, commands: this.opts.commands }))
     app.use(
       importRouter({ registry: this.opts.registry, alerts: this.opts.alerts, oksigen: this.opts.oksigen }),
     )
