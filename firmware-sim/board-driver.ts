@@ -1,5 +1,6 @@
 import type { SimNodeSpec } from './district.ts'
 import type { NodeDriver, NodeReport } from './fleet.ts'
+import type { NodeFirmware } from './node/firmware.ts'
 import { createSimNode, type Environment, type SimNodeDriver } from './node/sim-node.ts'
 
 /** Sample readings the firmware has no sensor for (GPS position) pass straight through. */
@@ -11,8 +12,12 @@ const PASS_THROUGH = new Set(['latitude', 'longitude', 'altitude'])
  * what the firmware read from its johnny-five components. A board starts on a node's first report
  * (a dendrometer is calibrated to the stem it is mounted on then).
  */
-export function boardDriver(reportIntervalMs: number): NodeDriver & { stop(): void } {
+export function boardDriver(
+  reportIntervalMs: number,
+): NodeDriver & { stop(): void; firmwareOf(nodeId: string): NodeFirmware | undefined } {
   const boards = new Map<string, Promise<SimNodeDriver>>()
+  /** Boards that have started: their firmware takes commands and keeps its own interval. */
+  const ready = new Map<string, SimNodeDriver>()
   const truth = new Map<string, Environment>()
 
   const boardFor = (spec: SimNodeSpec, env: Environment): Promise<SimNodeDriver> => {
@@ -29,6 +34,7 @@ export function boardDriver(reportIntervalMs: number): NodeDriver & { stop(): vo
           : { kind: spec.kind, ...common }
       board = createSimNode({ config, environment: () => truth.get(spec.id) ?? {} })
       boards.set(spec.id, board)
+      board.then((b) => ready.set(spec.id, b)).catch(() => {}) // the failure surfaces in the step
     }
     return board
   }
@@ -56,9 +62,21 @@ export function boardDriver(reportIntervalMs: number): NodeDriver & { stop(): vo
     return { timeMs: sample.timeMs, values }
   }
   return Object.assign(driver, {
+    /** A command for a node whose board has not started yet gets no answer: it is sent again. */
+    command(nodeId: string, payload: Buffer) {
+      return ready.get(nodeId)?.firmware.handleCommand(payload)
+    },
+    intervalMs(nodeId: string) {
+      return ready.get(nodeId)?.firmware.intervalMs
+    },
+    /** A started node's firmware (tests, demos: its valve, its interval). */
+    firmwareOf(nodeId: string) {
+      return ready.get(nodeId)?.firmware
+    },
     stop() {
       for (const board of boards.values()) void board.then((b) => b.stop())
       boards.clear()
+      ready.clear()
     },
   })
 }
