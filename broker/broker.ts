@@ -400,7 +400,8 @@ export class Broker {
         const principal = client && this.principals.get(client)
         if (!principal || principal.kind === 'service') return
         const down = topics.down(principal.village, principal.id)
-        if (subscriptions.some((s) => s.topic === down || s.topic === `${down}/#`)) onDownSubscribed(principal)
+        if (subscriptions.some((s) => s.topic === down || s.topic === `${down}/#`))
+          onDownSubscribed(principal)
       })
     }
     aedes.on('clientReady', (client) => this.onClientReady(client))

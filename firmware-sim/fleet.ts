@@ -8,7 +8,10 @@ import type { SimNodeSpec, SimVillage } from './district.ts'
  * Supplies a node's report at a simulated time; the johnny-five driver plugs in here. A driver
  * with firmware also takes the node's commands and says its current report interval.
  */
-export type NodeDriver = ((spec: SimNodeSpec, timeMs: number) => Promise<NodeReport | null> | NodeReport | null) & {
+export type NodeDriver = ((
+  spec: SimNodeSpec,
+  timeMs: number,
+) => Promise<NodeReport | null> | NodeReport | null) & {
   /** A command from the node's down topic (through its gateway); the answer for its ack topic. */
   command?: CommandHandler
   /** The node's own report interval, once its firmware set one (a `set_config` command). */

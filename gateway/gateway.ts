@@ -67,7 +67,10 @@ export interface GatewayOptions {
 }
 
 /** Relays one command to a node (firmware) and returns the node's answer, if any. */
-export type CommandHandler = (deviceId: string, payload: Buffer) => Promise<object | undefined> | object | undefined
+export type CommandHandler = (
+  deviceId: string,
+  payload: Buffer,
+) => Promise<object | undefined> | object | undefined
 
 export const defaultOptions = {
   maxQueueEntries: 1_000_000,

@@ -258,7 +258,10 @@ export class KampungApp {
         ...config.commands,
         registry: this.registry,
         link: roles.broker
-          ? { publishDown: (device, payload) => this.broker?.publishDown(device, payload) ?? Promise.reject(new Error('no broker')) }
+          ? {
+              publishDown: (device, payload) =>
+                this.broker?.publishDown(device, payload) ?? Promise.reject(new Error('no broker')),
+            }
           : undefined,
       })
       await this.startPart(this.commands)

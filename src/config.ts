@@ -287,9 +287,19 @@ const deviceLimitsSchema = z
 const commandsSchema = z
   .object({
     /** Expiry of a command that names none (a node on solar power may be offline overnight). */
-    defaultExpiryS: z.number().int().min(1).max(30 * 86_400).default(86_400),
+    defaultExpiryS: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400)
+      .default(86_400),
     /** The longest expiry a command may ask for. */
-    maxExpiryS: z.number().int().min(1).max(30 * 86_400).default(7 * 86_400),
+    maxExpiryS: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400)
+      .default(7 * 86_400),
     /** A sent, unacknowledged command goes out again after this long while its device is online. */
     resendAfterS: z.number().int().min(1).max(86_400).default(30),
     /** How often expiries and resends are checked. */

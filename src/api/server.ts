@@ -12,8 +12,8 @@ import type { Oksigen } from '../oksigen/index.ts'
 import type { Registry } from '../registry/index.ts'
 import type { TelemetryStore } from '../store/index.ts'
 import { alertsRouter } from './alerts-route.ts'
-import { commandsRouter } from './commands-route.ts'
 import { presentedToken, sameToken } from './auth.ts'
+import { commandsRouter } from './commands-route.ts'
 import { type ConsoleOptions, consoleRouter } from './console-route.ts'
 import { devicesRouter } from './devices-route.ts'
 import { importRouter } from './import-route.ts'
@@ -142,7 +142,8 @@ export class ApiServer {
     }
     if (this.opts.smsCallbacks) app.use('/api/v1', smsRouter(this.opts.smsCallbacks, this.opts.metrics))
     if (this.opts.alerts) app.use(alertsRouter({ registry: this.opts.registry, engine: this.opts.alerts }))
-    if (this.opts.commands) app.use(commandsRouter({ registry: this.opts.registry, commands: this.opts.commands }))
+    if (this.opts.commands)
+      app.use(commandsRouter({ registry: this.opts.registry, commands: this.opts.commands }))
     app.use(
       importRouter({ registry: this.opts.registry, alerts: this.opts.alerts, oksigen: this.opts.oksigen }),
     )

@@ -3,13 +3,7 @@ import { KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
 import type { Device, Registry } from '../registry/index.ts'
 import type { DeviceStatus } from '../telemetry/index.ts'
-import {
-  COMMAND_PARAMS,
-  type CommandKind,
-  type CommandMessage,
-  type CommandState,
-  parseAck,
-} from './wire.ts'
+import { COMMAND_PARAMS, type CommandKind, type CommandMessage, type CommandState, parseAck } from './wire.ts'
 
 /** How commands reach a device's down topic (the embedded broker, or an MQTT client of another). */
 export interface CommandLink {
@@ -156,8 +150,7 @@ export class CommandService {
   }
 
   private open(): Database.Database {
-    if (!this.db)
-      throw new KampungError('not_started', 'commands are not started', { retryable: true })
+    if (!this.db) throw new KampungError('not_started', 'commands are not started', { retryable: true })
     return this.db
   }
 
@@ -183,7 +176,12 @@ export class CommandService {
     if (!Number.isFinite(expiresInS) || expiresInS <= 0 || expiresInS > this.opts.maxExpiryS)
       throw bad(`expiresInS must be over 0 and at most ${this.opts.maxExpiryS}`)
     const params = parsed.data as Record<string, unknown>
-    const content = canonical({ device: device.id, kind: input.kind, params, expiresInS: input.expiresInS ?? null })
+    const content = canonical({
+      device: device.id,
+      kind: input.kind,
+      params,
+      expiresInS: input.expiresInS ?? null,
+    })
     const existing = db.prepare('SELECT * FROM commands WHERE id = ?').get(input.id) as Row | undefined
     if (existing) {
       if (existing.content !== content)
@@ -197,7 +195,16 @@ export class CommandService {
     db.prepare(
       `INSERT INTO commands (id, device, kind, params, content, state, created_by, created_at_ms, expires_at_ms)
        VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
-    ).run(input.id, device.id, input.kind, JSON.stringify(params), content, by ?? null, nowMs, nowMs + expiresInS * 1000)
+    ).run(
+      input.id,
+      device.id,
+      input.kind,
+      JSON.stringify(params),
+      content,
+      by ?? null,
+      nowMs,
+      nowMs + expiresInS * 1000,
+    )
     const command = this.get(input.id)!
     this.log.info({ id: command.id, device: device.id, kind: command.kind, by }, 'command queued')
     if (this.online.has(device.id)) this.send(command.id)
@@ -281,7 +288,8 @@ export class CommandService {
         )
         .all(nowMs, nowMs) as Array<{ id: string; device: string }>
       for (const e of expired) this.log.info(e, 'command expired')
-      for (const device of this.online) this.deliver(device, { staleBeforeMs: nowMs - this.opts.resendAfterS * 1000 })
+      for (const device of this.online)
+        this.deliver(device, { staleBeforeMs: nowMs - this.opts.resendAfterS * 1000 })
     } catch (err) {
       this.log.error({ err }, 'command check failed')
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { REMEMBERED_COMMANDS, SoilNode, WeatherStation } from '../../firmware-sim/node/firmware.ts'
+import { REMEMBERED_COMMANDS, type SoilNode, type WeatherStation } from '../../firmware-sim/node/firmware.ts'
 import { createSimNode } from '../../firmware-sim/node/sim-node.ts'
 
 /** The node firmware's side of issue 17: commands from the down topic, answered for the ack topic. */
@@ -16,11 +16,20 @@ describe('node firmware commands', () => {
   it('set_config changes the report interval; a repeated id is answered, not done again', async () => {
     const node = await soilNode()
     const fw = node.firmware
-    expect(fw.handleCommand(cmd('c1', 'set_config', { reportIntervalS: 300 }))).toEqual({ id: 'c1', ok: true })
+    expect(fw.handleCommand(cmd('c1', 'set_config', { reportIntervalS: 300 }))).toEqual({
+      id: 'c1',
+      ok: true,
+    })
     expect(fw.intervalMs).toBe(300_000)
-    expect(fw.handleCommand(cmd('c2', 'set_config', { reportIntervalS: 120 }))).toEqual({ id: 'c2', ok: true })
+    expect(fw.handleCommand(cmd('c2', 'set_config', { reportIntervalS: 120 }))).toEqual({
+      id: 'c2',
+      ok: true,
+    })
     // c1 again (a QoS 1 redelivery, or the service resending after a lost ack): same answer, no effect
-    expect(fw.handleCommand(cmd('c1', 'set_config', { reportIntervalS: 300 }))).toEqual({ id: 'c1', ok: true })
+    expect(fw.handleCommand(cmd('c1', 'set_config', { reportIntervalS: 300 }))).toEqual({
+      id: 'c1',
+      ok: true,
+    })
     expect(fw.intervalMs).toBe(120_000)
     expect(fw.executed).toBe(2)
     node.stop()
@@ -58,7 +67,10 @@ describe('node firmware commands', () => {
       ok: false,
       error: 'no valve on this node',
     })
-    expect(fw.handleCommand(cmd('w2', 'set_config', { reportIntervalS: 0 }))).toMatchObject({ id: 'w2', ok: false })
+    expect(fw.handleCommand(cmd('w2', 'set_config', { reportIntervalS: 0 }))).toMatchObject({
+      id: 'w2',
+      ok: false,
+    })
     expect(fw.handleCommand('not json')).toBeUndefined()
     for (let i = 0; i < REMEMBERED_COMMANDS + 1; i++) fw.handleCommand(cmd(`r${i}`, 'reboot'))
     expect(fw.reboots).toBe(REMEMBERED_COMMANDS + 1)
