@@ -13,6 +13,7 @@ import type { TelemetryStore } from '../store/index.ts'
 import { InfluxStore, SqliteStore } from '../store/index.ts'
 import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/index.ts'
 import { alertsCommands } from './alerts.ts'
+import { commandsCommand } from './commands.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
 import { importCommand } from './import.ts'
 import { positiveInt } from './options.ts'
@@ -329,6 +330,7 @@ program.addCommand(
 program.addCommand(villagesCommand(openRegistry))
 program.addCommand(usersCommand(openRegistry))
 for (const c of alertsCommands(openRegistry, () => config(program.opts()).alerts)) program.addCommand(c)
+program.addCommand(commandsCommand(openRegistry, () => config(program.opts()).commands))
 program
   .command('kannel-config')
   .description(
