@@ -67,8 +67,8 @@ declare module 'johnny-five' {
     readonly pin: number
     readonly isOn: boolean
     on(): this
-    off(): this
     on(event: string, listener: (...args: unknown[]) => void): this
+    off(): this
   }
 
   export interface ThermometerData {
