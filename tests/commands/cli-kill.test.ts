@@ -5,6 +5,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
+import { commandsCommand } from '../../src/cli/commands.ts'
 import { CommandService, defaultCommandOptions } from '../../src/commands/index.ts'
 import { Registry } from '../../src/registry/index.ts'
 import { SCHEMAS } from '../../src/schemas.ts'
@@ -23,6 +24,7 @@ describe('kampung commands, and the service killed before the ack', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-cmd-cli-'))
   let up: KampungProcess | undefined
   const registries: Registry[] = []
+  const registryPath = path.join(dataDir, 'registry.db')
   afterAll(async () => {
     await up?.kill('SIGKILL')
     for (const r of registries) await r.stop()
@@ -41,7 +43,7 @@ describe('kampung commands, and the service killed before the ack', () => {
     up = spawnKampung(['up'], env)
     await up.waitForOutput(started)
     // Set up and watched in-process on the same registry file (each CLI run costs seconds here).
-    const registry = new Registry({ path: path.join(dataDir, 'registry.db'), schemas: SCHEMAS })
+    const registry = new Registry({ path: registryPath, schemas: SCHEMAS })
     await registry.start()
     registries.push(registry)
     registry.addVillage({ id: 'kemiren', name: 'Kemiren' })
@@ -79,25 +81,9 @@ describe('kampung commands, and the service killed before the ack', () => {
         'cli-1',
       )
       expect(sent).toMatch(/^queued: cli-1 {2}sawah-1 {2}set_config \{"reportIntervalS":600\} {2}queued/)
-      expect(
-        await kampung(
-          'commands',
-          'send',
-          'sawah-1',
-          'set_config',
-          '--param',
-          'reportIntervalS=600',
-          '--id',
-          'cli-1',
-        ),
-      ).toMatch(/^already there: cli-1/)
       // The service picks the queued command up from the registry file and sends it.
       await waitFor('delivered', () => received.length === 1, 15_000)
-      await waitFor(
-        'sent',
-        async () => JSON.parse(await kampung('commands', 'show', 'cli-1')).state === 'sent',
-        10_000,
-      )
+      await waitFor('sent', () => commands.get('cli-1')?.state === 'sent', 10_000)
 
       // Killed, no drain, before the device answers.
       await up.kill('SIGKILL')
@@ -111,12 +97,32 @@ describe('kampung commands, and the service killed before the ack', () => {
       await device.publishAsync('kampung/kemiren/sawah-1/ack', JSON.stringify({ id: 'cli-1', ok: true }), {
         qos: 1,
       })
-      const shown = JSON.parse(await kampung('commands', 'show', 'cli-1'))
+      // show, list and a repeated send, in-process (the same commander commands; a CLI run costs seconds)
+      const out: string[] = []
+      const cli = (...args: string[]) =>
+        commandsCommand(
+          async () => {
+            const r = new Registry({ path: registryPath, schemas: SCHEMAS })
+            await r.start()
+            return r
+          },
+          () => defaultCommandOptions,
+          { out: (l) => out.push(l), err: (l) => out.push(`ERR ${l}`) },
+        ).parseAsync(['node', 'commands', ...args])
+      await cli('show', 'cli-1')
+      const shown = JSON.parse(out.join('\n'))
       expect(shown).toMatchObject({ id: 'cli-1', state: 'acknowledged', acks: 2 })
       expect(shown.sends).toBeGreaterThanOrEqual(2)
-      expect(await kampung('commands', 'list', 'sawah-1')).toMatch(
-        /cli-1 {2}sawah-1 {2}set_config .* acknowledged/,
-      )
+      out.length = 0
+      await cli('send', 'sawah-1', 'set_config', '--param', 'reportIntervalS=600', '--id', 'cli-1')
+      expect(out).toEqual([expect.stringMatching(/^already there: cli-1 .* acknowledged/)])
+      out.length = 0
+      await cli('list', 'sawah-1')
+      expect(out).toEqual([expect.stringMatching(/^cli-1 {2}sawah-1 {2}set_config .* acknowledged/)])
+      out.length = 0
+      await cli('send', 'sawah-1', 'set_config', '--param', 'reportIntervalS=60', '--id', 'cli-1')
+      expect(out).toEqual([expect.stringMatching(/^ERR error: command cli-1 exists with other content/)])
+      process.exitCode = undefined
     } finally {
       await device.endAsync(true)
     }

@@ -73,6 +73,7 @@ describe('schema migrations keyed by capability', () => {
     expect(rows).toEqual([
       { capability: 'alerts', version: 1 },
       { capability: 'alerts', version: 2 },
+      { capability: 'commands', version: 1 },
       { capability: 'console', version: 1 },
       { capability: 'console', version: 2 },
       { capability: 'oksigen', version: 1 },
@@ -214,6 +215,7 @@ describe('schema migrations keyed by capability', () => {
     expect(ownedBy('oksigen')).toContain('trees')
     expect(ownedBy('console').sort()).toEqual(['sessions', 'users'])
     expect(ownedBy('alerts')).toContain('alert_events')
-    expect(SCHEMAS.map((s) => s.capability)).toEqual(['oksigen', 'console', 'alerts'])
+    expect(ownedBy('commands')).toEqual(['commands'])
+    expect(SCHEMAS.map((s) => s.capability)).toEqual(['oksigen', 'console', 'alerts', 'commands'])
   })
 })
