@@ -191,7 +191,10 @@ export abstract class NodeFirmware extends EventEmitter {
       case 'valve_open': {
         if (!this.valve) return { id, ok: false, error: 'no valve on this node' }
         const maxS = command.params.maxDurationS as number
-        this.valve.on()
+        if (!this.valve.isOn) {
+          this.valve.on()
+          this.emit('valve', true)
+        }
         clearTimeout(this.valveTimer)
         // Safety: the valve closes by itself after maxDurationS even if no close ever arrives.
         this.valveTimer = setTimeout(() => this.closeValve(), maxS * 1000)
@@ -208,7 +211,10 @@ export abstract class NodeFirmware extends EventEmitter {
   private closeValve(): void {
     clearTimeout(this.valveTimer)
     this.valveTimer = undefined
-    if (this.valve?.isOn) this.valve.off()
+    if (this.valve?.isOn) {
+      this.valve.off()
+      this.emit('valve', false)
+    }
   }
 
   /** True once every analog/I2C component has delivered a value through its `data` event. */

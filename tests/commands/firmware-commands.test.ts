@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { boardDriver } from '../../firmware-sim/board-driver.ts'
+import { buildDistrict } from '../../firmware-sim/district.ts'
 import { REMEMBERED_COMMANDS, type SoilNode, type WeatherStation } from '../../firmware-sim/node/firmware.ts'
 import { createSimNode } from '../../firmware-sim/node/sim-node.ts'
 
@@ -77,5 +79,38 @@ describe('node firmware commands', () => {
     fw.handleCommand(cmd(`r${REMEMBERED_COMMANDS}`, 'reboot')) // remembered: not again
     expect(fw.reboots).toBe(REMEMBERED_COMMANDS + 1)
     node.stop()
+  })
+
+  it('the water a valve lets through reaches the field: its moisture rises against an identical field', async () => {
+    const startMs = Date.UTC(2026, 7, 1) // dry season
+    const field = () => {
+      const [village] = buildDistrict({
+        seed: 3,
+        villages: 1,
+        fieldsPerVillage: 2,
+        treesPerVillage: 0,
+        startMs,
+      })
+      // The maize field (sawah2): a paddy's irrigation stands as water above saturated soil.
+      return village!.nodes.filter((n) => n.kind === 'soil')[1]!
+    }
+    const step = 600_000
+    // 1 200 mm/min so that a 1 s opening (≈ 20 mm) shows in a test; the default is 0.5 mm/min.
+    const watered = boardDriver(step, { valveFlowMmPerMin: 1_200 })
+    const control = boardDriver(step)
+    const a = field()
+    const b = field()
+    const a1 = await watered(a, startMs + step)
+    const b1 = await control(b, startMs + step)
+    expect(a1!.values.soil_moisture).toBe(b1!.values.soil_moisture)
+    const fw = watered.firmwareOf(a.id)!
+    expect(fw.handleCommand(cmd('w1', 'valve_open', { maxDurationS: 1 }))).toEqual({ id: 'w1', ok: true })
+    await new Promise((r) => setTimeout(r, 1_300)) // closes by itself; the water goes in
+    expect(fw.valveOpen).toBe(false)
+    const a2 = await watered(a, startMs + 2 * step)
+    const b2 = await control(b, startMs + 2 * step)
+    expect(a2!.values.soil_moisture! - b2!.values.soil_moisture!).toBeGreaterThan(3)
+    watered.stop()
+    control.stop()
   })
 })
