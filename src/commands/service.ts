@@ -288,18 +288,22 @@ export class CommandService {
         )
         .all(nowMs, nowMs) as Array<{ id: string; device: string }>
       for (const e of expired) this.log.info(e, 'command expired')
-      for (const device of this.online)
-        this.deliver(device, { staleBeforeMs: nowMs - this.opts.resendAfterS * 1000 })
+      // One query over the open commands (partial index), not one per online device: a district
+      // keeps thousands of devices online and few commands open.
+      const due = this.db
+        .prepare(
+          `SELECT id, device FROM commands WHERE state IN ('queued', 'sent') AND expires_at_ms > ?
+           AND (state = 'queued' OR sent_at_ms <= ?) ORDER BY created_at_ms, id`,
+        )
+        .all(nowMs, nowMs - this.opts.resendAfterS * 1000) as Array<{ id: string; device: string }>
+      for (const d of due) if (this.online.has(d.device)) this.send(d.id)
     } catch (err) {
       this.log.error({ err }, 'command check failed')
     }
   }
 
-  /**
-   * Publishes a device's open commands, oldest first: every queued one, and sent ones when
-   * `resend` or when last sent before `staleBeforeMs`.
-   */
-  private deliver(deviceId: string, opts: { resend?: boolean; staleBeforeMs?: number } = {}): void {
+  /** Publishes a device's open commands, oldest first: every queued one, and sent ones on `resend`. */
+  private deliver(deviceId: string, opts: { resend?: boolean } = {}): void {
     const rows = this.open()
       .prepare(
         `SELECT id, state, sent_at_ms FROM commands WHERE device = ? AND state IN ('queued', 'sent')
@@ -307,11 +311,7 @@ export class CommandService {
       )
       .all(deviceId, Date.now()) as Array<{ id: string; state: CommandState; sent_at_ms: number | null }>
     for (const r of rows) {
-      const due =
-        r.state === 'queued' ||
-        opts.resend === true ||
-        (opts.staleBeforeMs !== undefined && (r.sent_at_ms ?? 0) <= opts.staleBeforeMs)
-      if (due) this.send(r.id)
+      if (r.state === 'queued' || opts.resend === true) this.send(r.id)
     }
   }
 
