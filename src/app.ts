@@ -265,6 +265,12 @@ export class KampungApp {
           : undefined,
       })
       await this.startPart(this.commands)
+      const commands = this.commands
+      this.metrics.gauge(
+        'kampung_commands_open',
+        'Commands to devices not yet answered (queued for an offline device, or sent and unacknowledged)',
+        () => commands.openCount(),
+      )
     }
     if (roles.broker) {
       const commands = this.commands

@@ -216,6 +216,15 @@ export class CommandService {
     return row && toCommand(row)
   }
 
+  /** Commands waiting for their device (queued) or its answer (sent): the /metrics gauge. */
+  openCount(): number {
+    if (!this.db) return 0
+    return this.db
+      .prepare("SELECT COUNT(*) FROM commands WHERE state IN ('queued', 'sent')")
+      .pluck()
+      .get() as number
+  }
+
   /** A device's commands, newest first. */
   list(device: string, limit = 100): Command[] {
     const rows = this.open()

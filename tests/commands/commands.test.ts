@@ -107,6 +107,8 @@ describe('commands: API → broker → gateway → node firmware → ack', () =>
       (await api.send(node.id, { id: 'cmd-valve-1', kind: 'valve_open', params: { maxDurationS: 2 } }))
         .status,
     ).toBe(201)
+    const metrics = await (await fetch(`${t.apiUrl}/metrics`)).text()
+    expect(metrics).toMatch(/^kampung_commands_open 2$/m)
     // A node that never comes back within its command's expiry.
     expect((await api.send(other.id, { id: 'cmd-expires', kind: 'reboot', expiresInS: 1 })).status).toBe(201)
     await new Promise((r) => setTimeout(r, 600))
