@@ -84,6 +84,8 @@ export function classifyPublish(
   // `kampung/+/+/up` and so would never be stored.
   if (topic === topics.up(principal.village, principal.id)) return 'uplink'
   if (topic === topics.status(principal.village, principal.id)) return 'status'
+  // A device answers its commands on its own ack topic; no one else may answer for it.
+  if (topic === topics.ack(principal.village, principal.id)) return 'allowed'
   // A gateway's health report (queue depth, its nodes' links) has its own topic, so nothing it
   // says about its nodes can read as the broker's online/offline of anyone.
   if (principal.kind === 'gateway' && topic === topics.health(principal.village, principal.id))

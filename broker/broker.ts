@@ -81,6 +81,13 @@ export interface BrokerOptions {
    */
   onStatus?: (topic: string, payload: Buffer) => void
   /**
+   * A device's answer on its own `…/ack` topic, before its PUBACK: throwing withholds the PUBACK
+   * (the device resends). The commands service (src/commands).
+   */
+  onAck?: (device: Device, payload: Buffer) => void
+  /** A device subscribed to its own `…/down` topic: it can receive commands from now on. */
+  onDownSubscribed?: (device: Device) => void
+  /**
    * Share subscriptions, retained messages and offline queues with other instances through Redis
    * (mqemitter-redis + aedes-persistence-redis). Without it, all of that lives in this process.
    */
@@ -386,6 +393,17 @@ export class Broker {
           )
       })
     }
+    const onDownSubscribed = this.opts.onDownSubscribed
+    if (onDownSubscribed) {
+      // After aedes stored the subscription: a command published now reaches the device.
+      aedes.on('subscribe', (subscriptions, client) => {
+        const principal = client && this.principals.get(client)
+        if (!principal || principal.kind === 'service') return
+        const down = topics.down(principal.village, principal.id)
+        if (subscriptions.some((s) => s.topic === down || s.topic === `${down}/#`))
+          onDownSubscribed(principal)
+      })
+    }
     aedes.on('clientReady', (client) => this.onClientReady(client))
     aedes.on('clientDisconnect', (client) => this.onClientDisconnect(client))
     aedes.on('clientError', (client, err) => this.onClientError(client, err))
@@ -566,6 +584,11 @@ export class Broker {
     )
   }
 
+  /** A command on the device's down topic (QoS 1, not retained); resolves once the broker has it. */
+  publishDown(device: Device, payload: string): Promise<void> {
+    return this.publish(topics.down(device.village, device.id), payload, false)
+  }
+
   private publish(topic: string, payload: string, retain: boolean): Promise<void> {
     const aedes = this.aedes
     if (!aedes) return Promise.reject(new Error('broker is not started'))
@@ -687,6 +710,13 @@ export class Broker {
           'status publish from a client acknowledged and dropped: the broker alone writes …/status (logged once per device)',
         )
       return 'status'
+    }
+    if (kind === 'allowed' && this.opts.onAck && principal.kind !== 'service' && topic.endsWith('/ack')) {
+      try {
+        this.opts.onAck(principal, bytes)
+      } catch (err) {
+        throw new AclRefusal('command ack not recorded: not acknowledged', { cause: err })
+      }
     }
     return kind === 'uplink' ? { device: principal, bytes } : undefined
   }

@@ -1,11 +1,22 @@
 import path from 'node:path'
-import { Gateway, type GatewayOptions } from '../gateway/index.ts'
+import { type CommandHandler, Gateway, type GatewayOptions } from '../gateway/index.ts'
 import { getLogger } from '../src/log.ts'
 import type { DeviceKind, Registry } from '../src/registry/index.ts'
 import type { SimNodeSpec, SimVillage } from './district.ts'
 
-/** Supplies a node's report at a simulated time; the johnny-five driver plugs in here. */
-export type NodeDriver = (spec: SimNodeSpec, timeMs: number) => Promise<NodeReport | null> | NodeReport | null
+/**
+ * Supplies a node's report at a simulated time; the johnny-five driver plugs in here. A driver
+ * with firmware also takes the node's commands and says its current report interval.
+ */
+export type NodeDriver = ((
+  spec: SimNodeSpec,
+  timeMs: number,
+) => Promise<NodeReport | null> | NodeReport | null) & {
+  /** A command from the node's down topic (through its gateway); the answer for its ack topic. */
+  command?: CommandHandler
+  /** The node's own report interval, once its firmware set one (a `set_config` command). */
+  intervalMs?: (nodeId: string) => number | undefined
+}
 
 export interface NodeReport {
   /** The node's own timestamp; null when it has no clock (the gateway stamps it). */
@@ -118,6 +129,7 @@ export class Fleet {
         nodes,
         dataDir: path.join(o.dataDir, 'gateways', v.id),
         clock: () => this.simNowMs,
+        onCommand: o.driver?.command,
       })
       await gateway.start()
       this.gateways.set(v.id, gateway)
@@ -173,7 +185,8 @@ export class Fleet {
               else this.refused++
             } else if (report) batch.push({ values: report.values, timeMs: report.timeMs })
             if (report) this.lastReportMs.set(n.id, next)
-            next += o.reportIntervalMs
+            // The firmware's own interval: a set_config command changes it for this node alone.
+            next += driver.intervalMs?.(n.id) ?? o.reportIntervalMs
           }
           flush()
           if (next <= target) behind = true

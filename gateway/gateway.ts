@@ -58,7 +58,19 @@ export interface GatewayOptions {
   refusedBackoff?: Backoff
   /** The gateway's clock, stamping readings of nodes without one. */
   clock?: () => number
+  /**
+   * A command that arrived on a node's down topic, handed to the node; its answer (`{id, ok,
+   * error?}`) goes back on the node's ack topic. Undefined: no answer (the service sends the command
+   * again later). Without this option the gateway does not subscribe to its nodes' down topics.
+   */
+  onCommand?: CommandHandler
 }
+
+/** Relays one command to a node (firmware) and returns the node's answer, if any. */
+export type CommandHandler = (
+  deviceId: string,
+  payload: Buffer,
+) => Promise<object | undefined> | object | undefined
 
 export const defaultOptions = {
   maxQueueEntries: 1_000_000,
@@ -113,7 +125,10 @@ export interface GatewayHealth {
  * health topic (`kampung/<village>/<gateway>/health`); its online/offline is the broker's to say.
  */
 export class Gateway {
-  private readonly opts: Required<Omit<GatewayOptions, 'clock'>> & { clock: () => number }
+  private readonly opts: Required<Omit<GatewayOptions, 'clock' | 'onCommand'>> & {
+    clock: () => number
+    onCommand?: CommandHandler
+  }
   private readonly log = getLogger('gateway')
   private queue: GatewayQueue | undefined
   private readonly links = new Map<string, NodeUplink>()
@@ -160,6 +175,7 @@ export class Gateway {
         onForwarded: (n) => {
           this.forwarded += n
         },
+        onCommand: o.onCommand && ((payload) => o.onCommand!(deviceId, payload)),
       })
       this.links.set(deviceId, link)
     }

@@ -1,4 +1,5 @@
 export {
+  type CommandHandler,
   defaultOptions,
   Gateway,
   type GatewayHealth,

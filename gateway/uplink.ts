@@ -208,6 +208,8 @@ export interface NodeUplinkOptions {
   refusedBackoff: Backoff
   log: Logger
   onForwarded?: (entries: number) => void
+  /** A command on the node's down topic; the answer is published on its ack topic (QoS 1). */
+  onCommand?: (payload: Buffer) => Promise<object | undefined> | object | undefined
   onUp?: () => void
   onDown?: () => void
 }
@@ -313,8 +315,13 @@ export class NodeUplink {
     this.ackedThisSession = false
     this.inFlight.clear()
     this.lastSentId = 0
-    client.on('message', (topic, payload) => this.onServerReport(topic, payload))
+    const down = topics.down(this.opts.village, this.deviceId)
+    client.on('message', (topic, payload) => {
+      if (topic === down) this.onCommand(client, payload)
+      else this.onServerReport(topic, payload)
+    })
     client.subscribe(topics.errors(this.opts.village, this.deviceId), { qos: 1 }, () => {})
+    if (this.opts.onCommand) client.subscribe(down, { qos: 1 }, () => {})
     this.opts.onUp?.()
     this.pump()
   }
@@ -385,6 +392,26 @@ export class NodeUplink {
         this.pump()
       })
     }
+  }
+
+  /**
+   * Relays a command to the node and its answer back on the node's ack topic, on the connection the
+   * command came on. An answer that cannot go out (the link dropped) is not queued: the service
+   * sends an unacknowledged command again once the node is back, and the node answers a repeated
+   * id from memory without acting again.
+   */
+  private onCommand(client: MqttClient, payload: Buffer): void {
+    const handler = this.opts.onCommand
+    if (!handler) return
+    const ackTopic = topics.ack(this.opts.village, this.deviceId)
+    Promise.resolve()
+      .then(() => handler(payload))
+      .then((ack) => {
+        if (ack && client.connected) client.publish(ackTopic, JSON.stringify(ack), { qos: 1 }, () => {})
+      })
+      .catch((err: unknown) => {
+        this.opts.log.warn({ device: this.deviceId, err }, 'command not relayed to the node')
+      })
   }
 
   private onServerReport(topic: string, payload: Buffer): void {

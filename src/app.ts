@@ -7,6 +7,7 @@ import {
   StateFeed,
 } from './alerts/index.ts'
 import { ApiServer } from './api/index.ts'
+import { CommandService } from './commands/index.ts'
 import { type Config, resolvePaths } from './config.ts'
 import { KampungError } from './errors.ts'
 import { privateDir } from './files.ts'
@@ -65,6 +66,8 @@ export class KampungApp {
   /** The state role (`kampung state`): its message handler, and the MQTT consumer feeding it. */
   stateFeed: StateFeed | undefined
   stateConsumer: MqttConsumer | undefined
+  /** Commands to devices (src/commands); sent through the embedded broker only. */
+  commands: CommandService | undefined
   private readonly log = getLogger('app')
   private started: Array<{ stop(): Promise<void> }> = []
   private stopping = false
@@ -248,7 +251,29 @@ export class KampungApp {
         await this.startPart(this.peers)
       }
     }
+    if (roles.broker || roles.api) {
+      // Commands reach devices through the embedded broker; without one in this process they
+      // stay queued (an MQTT-client link for `kampung ingest` splits is not written yet).
+      this.commands = new CommandService({
+        ...config.commands,
+        registry: this.registry,
+        link: roles.broker
+          ? {
+              publishDown: (device, payload) =>
+                this.broker?.publishDown(device, payload) ?? Promise.reject(new Error('no broker')),
+            }
+          : undefined,
+      })
+      await this.startPart(this.commands)
+      const commands = this.commands
+      this.metrics.gauge(
+        'kampung_commands_open',
+        'Commands to devices not yet answered (queued for an offline device, or sent and unacknowledged)',
+        () => commands.openCount(),
+      )
+    }
     if (roles.broker) {
+      const commands = this.commands
       const inProcess = roles.ingest && this.ingestMode === 'in-process'
       this.broker = new Broker({
         host: config.broker.host,
@@ -265,7 +290,9 @@ export class KampungApp {
         maxConnectionsPerDevice: config.deviceLimits.maxConnectionsPerDevice,
         registry: this.registry,
         onRefused: (cause) => this.metrics.brokerRefusals.inc({ cause }),
-        onStatus: this.alerts ? (topic, payload) => this.onBrokerStatus(topic, payload) : undefined,
+        onStatus: (topic, payload) => this.onBrokerStatus(topic, payload),
+        onAck: commands ? (device, payload) => commands.onAck(device.id, payload) : undefined,
+        onDownSubscribed: commands ? (device) => commands.onDownSubscribed(device.id) : undefined,
         onUplink: inProcess
           ? (device, topic, payload, done) =>
               this.pipeline.handle(device, payload, topic, 'mqtt', Date.now(), (err, outcome) =>
@@ -305,6 +332,7 @@ export class KampungApp {
         alerts: this.alerts,
         smsCallbacks: this.notify?.callbacks,
         onlineDevices: this.broker ? () => this.broker?.onlineDeviceIds() ?? [] : undefined,
+        commands: this.commands,
       })
       await this.startPart(this.api)
     }
@@ -335,7 +363,9 @@ export class KampungApp {
     if (this.stopping) return
     try {
       const status = parseStatusMessage(topic, payload)
-      if (status) this.alerts?.onDeviceStatus(status)
+      if (!status) return
+      this.alerts?.onDeviceStatus(status)
+      this.commands?.onStatus(status)
     } catch (err) {
       this.log.error({ err, topic }, 'device status not applied to alerts')
     }

@@ -328,6 +328,30 @@ const deviceLimitsSchema = z
   })
   .strict()
 
+/** Commands to devices (src/commands): expiry, resend of unacknowledged ones. */
+const commandsSchema = z
+  .object({
+    /** Expiry of a command that names none (a node on solar power may be offline overnight). */
+    defaultExpiryS: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400)
+      .default(86_400),
+    /** The longest expiry a command may ask for. */
+    maxExpiryS: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400)
+      .default(7 * 86_400),
+    /** A sent, unacknowledged command goes out again after this long while its device is online. */
+    resendAfterS: z.number().int().min(1).max(86_400).default(30),
+    /** How often expiries and resends are checked. */
+    checkEveryMs: z.number().int().min(100).max(60_000).default(1_000),
+  })
+  .strict()
+
 export const configSchema = z
   .object({
     dataDir: z.string().default('./data'),
@@ -343,6 +367,7 @@ export const configSchema = z
     /** Smart Farming alerts and irrigation advice (src/alerts). */
     alerts: alertsSchema.prefault({}),
     deviceLimits: deviceLimitsSchema.prefault({}),
+    commands: commandsSchema.prefault({}),
   })
   .strict()
 

@@ -1,5 +1,6 @@
 import { alertsTables } from './alerts/index.ts'
 import { auditTables } from './audit/index.ts'
+import { commandsTables } from './commands/index.ts'
 import { consoleTables } from './console/index.ts'
 import { oksigenTables } from './oksigen/index.ts'
 import type { CapabilitySchema } from './registry/index.ts'
@@ -9,4 +10,10 @@ import type { CapabilitySchema } from './registry/index.ts'
  * after the capabilities its tables reference; the registry's own run first). The registry imports
  * none of them: the composition happens here, for the app, the CLI, tests and benchmarks alike.
  */
-export const SCHEMAS: readonly CapabilitySchema[] = [oksigenTables, consoleTables, alertsTables, auditTables]
+export const SCHEMAS: readonly CapabilitySchema[] = [
+  oksigenTables,
+  consoleTables,
+  alertsTables,
+  auditTables,
+  commandsTables,
+]

@@ -23,7 +23,8 @@ export interface SimNodeOptions {
  * `sample(t)` is what the node would send at simulated time t (null: nothing is sent).
  */
 export class SimNode {
-  private readonly model: SteppableModel
+  /** What the node senses (the fleet hands a field's soil model the water its valve lets through). */
+  readonly model: SteppableModel
   private readonly faults: FaultInjector
   private readonly status: NodeStatusOptions | undefined
 

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
-import five, { type Board } from 'johnny-five'
+import five, { type Board, type Led } from 'johnny-five'
+import { type CommandAck, type CommandMessage, parseCommandMessage } from '../../src/commands/index.ts'
 import type { Quantity } from '../../src/telemetry/index.ts'
 import { BME280_ADDRESS } from './bme280.ts'
 import {
@@ -52,7 +53,12 @@ export interface CommonConfig {
   /** johnny-five component `freq`: how often components emit `data`. */
   sampleFreqMs?: number
   battery?: BatteryCalibration
+  /** Digital pin of a valve's relay (a johnny-five Led drives it); none: the node has no valve. */
+  valvePin?: number
 }
+
+/** Command ids a node remembers as done: a repeat among them is acknowledged again, never redone. */
+export const REMEMBERED_COMMANDS = 64
 
 export const defaultFirmwareOptions = {
   // 10 min: the district's reporting interval; soil and stem change slower, rain is summed anyway.
@@ -75,8 +81,17 @@ interface Latest {
 export abstract class NodeFirmware extends EventEmitter {
   abstract readonly kind: NodeKind
   readonly deviceId: string
-  readonly intervalMs: number
+  /** How often the node reports; a `set_config` command changes it. */
+  intervalMs: number
   readonly sampleFreqMs: number
+  /** The valve's relay, once started (a node with `valvePin`). */
+  valve: Led | undefined
+  /** Commands carried out, by id, with the answer given (oldest first; REMEMBERED_COMMANDS at most). */
+  private readonly done = new Map<string, CommandAck>()
+  private valveTimer: NodeJS.Timeout | undefined
+  /** Times a command was executed (tests: a repeated id must not add one). */
+  executed = 0
+  reboots = 0
   /** The johnny-five components by role, once started (tests inspect them). */
   readonly components: Record<string, EventEmitter> = {}
   protected readonly latest = new Map<string, Latest>()
@@ -111,14 +126,97 @@ export abstract class NodeFirmware extends EventEmitter {
     if (!this.board.isReady) throw new Error(`${this.deviceId}: board is not ready`)
     this.started = true
     this.build()
-    if (opts.timer ?? true) {
-      this.timer = setInterval(() => this.emit('report', this.report()), this.intervalMs)
+    if (this.common.valvePin !== undefined) {
+      this.valve = new five.Led({ board: this.board, pin: this.common.valvePin })
+      this.valve.off()
     }
+    this.timed = opts.timer ?? true
+    this.startTimer()
+  }
+
+  private timed = false
+
+  private startTimer(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+    if (this.timed) this.timer = setInterval(() => this.emit('report', this.report()), this.intervalMs)
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
+    this.closeValve()
+  }
+
+  /**
+   * A command from the node's down topic; returns the answer for its ack topic. A command id seen
+   * before is not carried out again: the broker may deliver a QoS 1 message twice, and the service
+   * sends an unacknowledged command again after a restart or a lost ack, so a repeat gets the
+   * first answer and nothing else happens (a valve is not opened twice).
+   */
+  handleCommand(payload: Buffer | string): CommandAck | undefined {
+    const parsed = parseCommandMessage(payload)
+    if (!parsed.ok) return parsed.id ? { id: parsed.id, ok: false, error: parsed.error } : undefined
+    const command = parsed.command
+    const before = this.done.get(command.id)
+    if (before) return before
+    const ack = this.execute(command)
+    this.done.set(command.id, ack)
+    if (this.done.size > REMEMBERED_COMMANDS) this.done.delete(this.done.keys().next().value!)
+    this.emit('command', command, ack)
+    return ack
+  }
+
+  /** Whether the valve's relay is energised (open). */
+  get valveOpen(): boolean {
+    return this.valve?.isOn ?? false
+  }
+
+  private execute(command: CommandMessage): CommandAck {
+    this.executed++
+    const { id } = command
+    switch (command.kind) {
+      case 'set_config': {
+        const s = command.params.reportIntervalS
+        if (typeof s === 'number') {
+          this.intervalMs = s * 1000
+          this.startTimer()
+        }
+        return { id, ok: true }
+      }
+      case 'reboot':
+        // A simulated reboot: the valve closes (a relay loses power) and the report timer restarts.
+        this.reboots++
+        this.closeValve()
+        this.startTimer()
+        return { id, ok: true }
+      case 'valve_open': {
+        if (!this.valve) return { id, ok: false, error: 'no valve on this node' }
+        const maxS = command.params.maxDurationS as number
+        if (!this.valve.isOn) {
+          this.valve.on()
+          this.emit('valve', true)
+        }
+        clearTimeout(this.valveTimer)
+        // Safety: the valve closes by itself after maxDurationS even if no close ever arrives.
+        this.valveTimer = setTimeout(() => this.closeValve(), maxS * 1000)
+        this.valveTimer.unref()
+        return { id, ok: true }
+      }
+      case 'valve_close':
+        if (!this.valve) return { id, ok: false, error: 'no valve on this node' }
+        this.closeValve()
+        return { id, ok: true }
+    }
+  }
+
+  private closeValve(): void {
+    clearTimeout(this.valveTimer)
+    this.valveTimer = undefined
+    if (this.valve?.isOn) {
+      this.valve.off()
+      this.emit('valve', false)
+    }
   }
 
   /** True once every analog/I2C component has delivered a value through its `data` event. */
@@ -215,6 +313,8 @@ export const defaultSoilPins = {
   battery: 'A2',
   waterLevel: 'A3',
 } as const
+/** A field node's irrigation valve relay (digital pin 7: clear of the serial pins and PWM). */
+export const defaultValvePin = 7
 
 /**
  * Capacitive soil moisture probe, NTC soil thermometer and battery divider on analog pins; on a
@@ -228,7 +328,7 @@ export class SoilNode extends NodeFirmware {
   readonly waterLevelCal: WaterLevelCalibration | undefined
 
   constructor(board: Board, config: SoilNodeConfig) {
-    super(board, config)
+    super(board, { valvePin: defaultValvePin, ...config })
     this.pins = { ...defaultSoilPins, ...config.pins }
     this.moistureCal = config.moisture ?? defaultMoisture
     this.thermistorCal = config.thermistor ?? defaultThermistor

@@ -14,6 +14,7 @@ declare module 'johnny-five' {
     analogRead(pin: number, cb: (value: number) => void): void
     digitalRead(pin: number, cb: (value: number) => void): void
     pinMode(pin: number, mode: number): void
+    digitalWrite(pin: number, value: number): void
     i2cConfig(options?: unknown): void
     i2cWrite(address: number, registerOrBytes: number | number[], bytes?: number | number[]): void
     i2cRead(address: number, registerOrBytes: number, bytesOrCb: number | I2cCallback, cb?: I2cCallback): void
@@ -60,6 +61,16 @@ declare module 'johnny-five' {
     on(event: 'data' | 'change', listener: (value: number) => void): this
   }
 
+  /** A digital output: an LED, or a relay driver (a valve's solenoid) on the same pin logic. */
+  export class Led extends EventEmitter {
+    constructor(options: ComponentOptions | number)
+    readonly pin: number
+    readonly isOn: boolean
+    on(): this
+    on(event: string, listener: (...args: unknown[]) => void): this
+    off(): this
+  }
+
   export interface ThermometerData {
     celsius: number
     C: number
@@ -101,6 +112,7 @@ declare module 'johnny-five' {
     Board: typeof Board
     Sensor: typeof Sensor
     Multi: typeof Multi
+    Led: typeof Led
     Fn: typeof Fn
   }
   export default five

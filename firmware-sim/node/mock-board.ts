@@ -41,6 +41,7 @@ export class SimulatedPins {
   private readonly digitalReaders = new Map<number, Array<(v: number) => void>>()
   private readonly bus = new Map<number, I2cDevice>()
   private readonly continuousReads: ContinuousRead[] = []
+  private readonly outputs = new Map<number, number>()
   /** Reads addressed to an address with no device on the fake bus (a real bus would NACK). */
   i2cMisses = 0
 
@@ -53,6 +54,10 @@ export class SimulatedPins {
       this.listeners(this.digitalReaders, pin).push(cb)
     }
     io.pinMode = () => {}
+    // Outputs (a valve relay, an LED) are recorded as the board's pins would hold them.
+    io.digitalWrite = (pin, value) => {
+      this.outputs.set(pin, value)
+    }
     io.i2cConfig = () => {}
     io.i2cWrite = (address, registerOrBytes, bytes) => {
       const device = this.bus.get(address)
@@ -77,6 +82,11 @@ export class SimulatedPins {
           : { address, register: a, length: b as number, cb: c as I2cCallback }
       queueMicrotask(() => this.answer(read))
     }
+  }
+
+  /** What the firmware last wrote to a digital output pin (0 before any write). */
+  output(pin: number): number {
+    return this.outputs.get(pin) ?? 0
   }
 
   /** Set an analog channel (A0 = 0) to a raw ADC value and report it to johnny-five. */

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import type { AlertEngine } from '../alerts/index.ts'
+import type { CommandService } from '../commands/index.ts'
 import type { IngestPipeline } from '../ingest/index.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
@@ -13,6 +14,7 @@ import type { TelemetryStore } from '../store/index.ts'
 import { alertsRouter } from './alerts-route.ts'
 import { auditRouter } from './audit-route.ts'
 import { presentedToken, sameToken } from './auth.ts'
+import { commandsRouter } from './commands-route.ts'
 import { type ConsoleOptions, consoleRouter } from './console-route.ts'
 import { devicesRouter } from './devices-route.ts'
 import { exportRouter } from './export-route.ts'
@@ -44,6 +46,8 @@ export interface ApiOptions {
   alerts?: AlertEngine
   /** SMS gateway callbacks (Kannel delivery reports and farmers' replies); no login: Kannel calls them. */
   smsCallbacks?: readonly SmsCallback[]
+  /** Commands to devices: POST/GET under /api/v1 (src/api/commands-route.ts). */
+  commands?: CommandService
   /** Extra health facts (store, spool, broker), merged into GET /health. */
   health?: () => Record<string, unknown>
   /** Devices with a live MQTT connection (the embedded broker), for the console map. */
@@ -175,6 +179,8 @@ export class ApiServer {
     const map = this.opts.console?.map
     if (map) app.use(mapRouter({ ...this.opts, map }))
     app.use(exportRouter(this.opts))
+    if (this.opts.commands)
+      app.use(commandsRouter({ registry: this.opts.registry, commands: this.opts.commands }))
     app.use(
       importRouter({ registry: this.opts.registry, alerts: this.opts.alerts, oksigen: this.opts.oksigen }),
     )

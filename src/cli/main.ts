@@ -15,6 +15,7 @@ import { InfluxStore, SqliteStore } from '../store/index.ts'
 import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/index.ts'
 import { alertsCommands } from './alerts.ts'
 import { auditCommand } from './audit.ts'
+import { commandsCommand } from './commands.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
 import { exportCommand } from './export.ts'
 import { importCommand } from './import.ts'
@@ -343,6 +344,7 @@ program.addCommand(villagesCommand(openRegistry))
 program.addCommand(usersCommand(openRegistry))
 program.addCommand(auditCommand(openRegistry))
 for (const c of alertsCommands(openRegistry, () => config(program.opts()).alerts)) program.addCommand(c)
+program.addCommand(commandsCommand(openRegistry, () => config(program.opts()).commands))
 program
   .command('kannel-config')
   .description(

@@ -8,9 +8,10 @@
  * - `status`: retained `{"state": "online"|"offline", "atMs": …}`, written by the broker alone on
  *   connect and disconnect (behind Mosquitto: the device's own announcement and its will);
  * - `health`: a gateway's retained health report (queue, uplink, its nodes' links);
- * - `down`: commands to the device.
+ * - `down`: commands to the device (src/commands, QoS 1);
+ * - `ack`: the device's answers to its commands (`{"id", "ok", "error"?}`).
  */
-export const TOPIC_LEAVES = ['up', 'errors', 'status', 'health', 'down'] as const
+export const TOPIC_LEAVES = ['up', 'errors', 'status', 'health', 'down', 'ack'] as const
 export type TopicLeaf = (typeof TOPIC_LEAVES)[number]
 
 const ROOT = 'kampung'
@@ -23,6 +24,7 @@ export const topics = {
   status: (village: string, device: string) => `${PREFIX}${village}/${device}/status`,
   health: (village: string, device: string) => `${PREFIX}${village}/${device}/health`,
   down: (village: string, device: string) => `${PREFIX}${village}/${device}/down`,
+  ack: (village: string, device: string) => `${PREFIX}${village}/${device}/ack`,
   /** One leaf of every device of a village (`kampung/<village>/+/<leaf>`), or of every village. */
   filter: (leaf: TopicLeaf, village = '+') => `${PREFIX}${village}/+/${leaf}`,
   /** Every topic of the scheme (`kampung/#`). */

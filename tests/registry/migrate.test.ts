@@ -74,8 +74,9 @@ describe('schema migrations keyed by capability', () => {
     expect(rows).toEqual([
       { capability: 'alerts', version: 1 },
       { capability: 'alerts', version: 2 },
-      { capability: 'audit', version: 1 },
       { capability: 'alerts', version: 3 },
+      { capability: 'audit', version: 1 },
+      { capability: 'commands', version: 1 },
       { capability: 'console', version: 1 },
       { capability: 'console', version: 2 },
       { capability: 'console', version: 3 },
@@ -219,6 +220,7 @@ describe('schema migrations keyed by capability', () => {
     expect(ownedBy('console').sort()).toEqual(['sessions', 'user_villages', 'users'])
     expect(ownedBy('alerts')).toContain('alert_events')
     expect(ownedBy('audit')).toEqual(['audit_log'])
-    expect(SCHEMAS.map((s) => s.capability)).toEqual(['oksigen', 'console', 'alerts', 'audit'])
+    expect(ownedBy('commands')).toEqual(['commands'])
+    expect(SCHEMAS.map((s) => s.capability)).toEqual(['oksigen', 'console', 'alerts', 'audit', 'commands'])
   })
 })

@@ -17,6 +17,7 @@ describe('the topic scheme kampung/<village>/<device>/<leaf>', () => {
       'kampung/kemiren/soil-01/status',
       'kampung/kemiren/soil-01/health',
       'kampung/kemiren/soil-01/down',
+      'kampung/kemiren/soil-01/ack',
     ])
     expect(topics.filter('up')).toBe('kampung/+/+/up')
     expect(topics.filter('status', 'licin')).toBe('kampung/licin/+/status')

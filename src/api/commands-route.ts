@@ -1,0 +1,76 @@
+import express, { type Router } from 'express'
+import { z } from 'zod'
+import type { CommandService } from '../commands/index.ts'
+import type { Registry } from '../registry/index.ts'
+import { bodyProblems, requireOfficer } from './auth.ts'
+import { sendError } from './errors.ts'
+
+export interface CommandsRouteOptions {
+  registry: Registry
+  commands: CommandService
+}
+
+const commandBody = z.strictObject({
+  /** The client's id for this command: sending it again is safe (same content: 200, other: 409). */
+  id: z.string(),
+  kind: z.string(),
+  params: z.record(z.string(), z.unknown()).optional(),
+  expiresInS: z.number().positive().optional(),
+})
+
+/**
+ * Commands to devices (src/commands), for console officers and admins (session + CSRF) and
+ * `service` accounts:
+ *   POST /api/v1/devices/:id/commands  {id, kind, params?, expiresInS?} → 201 new, 200 same again
+ *   GET  /api/v1/devices/:id/commands  the device's commands, newest first
+ *   GET  /api/v1/commands/:id          one command and its state
+ */
+export function commandsRouter(opts: CommandsRouteOptions): Router {
+  const router = express.Router()
+  const officer = requireOfficer(opts.registry)
+  const { commands } = opts
+
+  router.post('/api/v1/devices/:id/commands', officer, express.json({ limit: '16kb' }), (req, res) => {
+    const body = commandBody.safeParse(req.body)
+    if (!body.success) {
+      res.status(400).json({ error: 'invalid_command', problems: bodyProblems(body.error) })
+      return
+    }
+    try {
+      const { command, created } = commands.submit(
+        { ...body.data, device: String(req.params.id) },
+        res.locals.officer as string | undefined,
+      )
+      res.status(created ? 201 : 200).json(command)
+    } catch (err) {
+      sendError(res, err)
+    }
+  })
+
+  router.get('/api/v1/devices/:id/commands', officer, (req, res) => {
+    if (!opts.registry.getDevice(String(req.params.id))) {
+      res.status(404).json({ error: 'unknown_device', message: `no device ${req.params.id}` })
+      return
+    }
+    try {
+      res.json({ commands: commands.list(String(req.params.id)) })
+    } catch (err) {
+      sendError(res, err)
+    }
+  })
+
+  router.get('/api/v1/commands/:id', officer, (req, res) => {
+    try {
+      const command = commands.get(String(req.params.id))
+      if (!command) {
+        res.status(404).json({ error: 'unknown_command', message: `no command ${req.params.id}` })
+        return
+      }
+      res.json(command)
+    } catch (err) {
+      sendError(res, err)
+    }
+  })
+
+  return router
+}
