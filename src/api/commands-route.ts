@@ -1,9 +1,10 @@
-import express, { type Router } from 'express'
+import express, { type Response, type Router } from 'express'
 import { z } from 'zod'
 import type { CommandService } from '../commands/index.ts'
 import type { Registry } from '../registry/index.ts'
 import { bodyProblems, requireOfficer } from './auth.ts'
 import { sendError } from './errors.ts'
+import { callerScope } from './scope.ts'
 
 export interface CommandsRouteOptions {
   registry: Registry
@@ -29,8 +30,16 @@ export function commandsRouter(opts: CommandsRouteOptions): Router {
   const router = express.Router()
   const officer = requireOfficer(opts.registry)
   const { commands } = opts
+  /** The device, if it exists and is in the caller's villages (issue 16): else the same 404. */
+  const deviceInScope = (id: string, res: Response): boolean => {
+    const device = opts.registry.getDevice(id)
+    if (device && callerScope(res).has(device.village)) return true
+    res.status(404).json({ error: 'unknown_device', message: `no device ${id}` })
+    return false
+  }
 
   router.post('/api/v1/devices/:id/commands', officer, express.json({ limit: '16kb' }), (req, res) => {
+    if (!deviceInScope(String(req.params.id), res)) return
     const body = commandBody.safeParse(req.body)
     if (!body.success) {
       res.status(400).json({ error: 'invalid_command', problems: bodyProblems(body.error) })
@@ -48,10 +57,7 @@ export function commandsRouter(opts: CommandsRouteOptions): Router {
   })
 
   router.get('/api/v1/devices/:id/commands', officer, (req, res) => {
-    if (!opts.registry.getDevice(String(req.params.id))) {
-      res.status(404).json({ error: 'unknown_device', message: `no device ${req.params.id}` })
-      return
-    }
+    if (!deviceInScope(String(req.params.id), res)) return
     try {
       res.json({ commands: commands.list(String(req.params.id)) })
     } catch (err) {
@@ -62,7 +68,8 @@ export function commandsRouter(opts: CommandsRouteOptions): Router {
   router.get('/api/v1/commands/:id', officer, (req, res) => {
     try {
       const command = commands.get(String(req.params.id))
-      if (!command) {
+      const device = command && opts.registry.getDevice(command.device)
+      if (!command || !device || !callerScope(res).has(device.village)) {
         res.status(404).json({ error: 'unknown_command', message: `no command ${req.params.id}` })
         return
       }

@@ -19,7 +19,13 @@ interface Session {
 }
 
 async function login(t: TestApp): Promise<Session> {
-  await new UserStore(t.app.registry).add({ id: 'petugas', role: 'officer', password: 'petugas-password-1' })
+  // the officer of every village registered so far (issue 16: an officer acts only in theirs)
+  await new UserStore(t.app.registry).add({
+    id: 'petugas',
+    role: 'officer',
+    password: 'petugas-password-1',
+    villages: t.app.registry.listVillages().map((v) => v.id),
+  })
   const res = await fetch(`${t.apiUrl}/api/v1/session`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -366,6 +366,42 @@ describe('village-scoped officers (issue 16): officer of A cannot see or act on 
     // the admin reaches B's tree
     expect((await call(sessions.admin, 'GET /api/v1/trees/:id', `/api/v1/trees/${treeB}`)).status).toBe(200)
 
+    // commands to B's device: sent, listed or read as if the device did not exist; nothing queued for B
+    const soilB = `${B}-soil`
+    const sendB = await call(
+      sessions.budi,
+      'POST /api/v1/devices/:id/commands',
+      `/api/v1/devices/${soilB}/commands`,
+      {
+        id: 'cmd-guess',
+        kind: 'reboot',
+      },
+    )
+    expect(sendB).toEqual({ status: 404, json: { error: 'unknown_device', message: `no device ${soilB}` } })
+    const listB = await call(
+      sessions.budi,
+      'GET /api/v1/devices/:id/commands',
+      `/api/v1/devices/${soilB}/commands`,
+    )
+    expect(listB.status).toBe(404)
+    const adminSend = await call(
+      sessions.admin,
+      'POST /api/v1/devices/:id/commands',
+      `/api/v1/devices/${soilB}/commands`,
+      {
+        id: 'cmd-admin-b',
+        kind: 'reboot',
+      },
+    )
+    expect(adminSend.status).toBe(201)
+    expect(
+      (await call(sessions.budi, 'GET /api/v1/commands/:id', '/api/v1/commands/cmd-admin-b')).status,
+    ).toBe(404)
+    expect(
+      (await call(sessions.admin, 'GET /api/v1/commands/:id', '/api/v1/commands/cmd-admin-b')).status,
+    ).toBe(200)
+    expect(t.app.commands!.list(soilB).map((c) => c.id)).toEqual(['cmd-admin-b'])
+
     // acknowledging alerts by guessed ids: every id not of A answers as a missing one; B's stays unacked
     const maxId = Math.max(...Object.values(alertOf))
     for (let id = 1; id <= maxId + 3; id++) {
