@@ -486,6 +486,17 @@ export class Broker {
       socket.destroy()
       return
     }
+    // An address that spent its authentication failure budget gets nothing until it regains some:
+    // each of its CONNECTs would be refused unchecked anyway, so aedes need not set one up.
+    if (this.opts.registry.deviceAddressThrottled(address)) {
+      this.refuse(
+        'auth_throttled',
+        address,
+        'address over its authentication failure budget: socket closed at once',
+      )
+      socket.destroy()
+      return
+    }
     const key = socketKey(socket)
     const fromAddress = this.perAddress.get(address) ?? 0
     if (

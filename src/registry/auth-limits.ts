@@ -119,6 +119,14 @@ export class DeviceAuthLimits {
   }
 
   /**
+   * Whether `address` has spent its failure budget: every attempt from it would be refused unchecked
+   * now, so the broker can close its new sockets before spending anything on them.
+   */
+  addressThrottled(address: string, nowMs = Date.now()): boolean {
+    return this.byAddress.waitMs(address, nowMs) > 0
+  }
+
+  /**
    * Reserves one failure of both budgets before the secret is checked, so concurrent attempts
    * cannot all pass a check made before any of them failed. `release()` on success gives both
    * back; `fail()` keeps them spent.

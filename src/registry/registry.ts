@@ -321,6 +321,11 @@ export class Registry {
     return this.getDevice(id)
   }
 
+  /** Whether `address` has spent its failure budget (its next attempt would be refused unchecked). */
+  deviceAddressThrottled(address: string): boolean {
+    return this.limits.addressThrottled(address)
+  }
+
   /**
    * Device authentication for every transport (MQTT CONNECT, HTTP device credentials): the
    * failure budgets of `address` and `id` are reserved before the secret is checked, and every

@@ -304,7 +304,7 @@ describe('device authentication limits (kampung up, real broker)', () => {
     const secret = secrets.get('capped')!
     const codes: Array<number | 'closed'> = []
     for (let i = 0; i < 40; i++) {
-      const r = await connectOnce(mqttPort, { clientId: `capped-${i}`, username: 'capped', password: secret })
+      const r = await connectOnce(mqttPort, { clientId: `capped:${i}`, username: 'capped', password: secret })
       openSockets.push(r.socket)
       codes.push(r.code)
     }
@@ -313,7 +313,7 @@ describe('device authentication limits (kampung up, real broker)', () => {
     // The same client id again is a takeover (aedes drops the old one), not a ninth connection:
     // a node reconnecting over a half-open socket gets in.
     const takeover = await connectOnce(mqttPort, {
-      clientId: 'capped-3',
+      clientId: 'capped:3',
       username: 'capped',
       password: secret,
     })
@@ -322,7 +322,7 @@ describe('device authentication limits (kampung up, real broker)', () => {
     // One closed: room for another.
     openSockets[0]!.destroy()
     await new Promise((r) => setTimeout(r, 200))
-    const next = await connectOnce(mqttPort, { clientId: 'capped-new', username: 'capped', password: secret })
+    const next = await connectOnce(mqttPort, { clientId: 'capped:new', username: 'capped', password: secret })
     openSockets.push(next.socket)
     expect(next.code).toBe(0)
     const metrics = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text()
@@ -449,7 +449,8 @@ describe('device authentication limits (kampung up, real broker)', () => {
     expect(attempts).toBeGreaterThanOrEqual(1000)
     // 60 failures of burst plus one a second regained: the rest refused without a check
     expect(checked).toBeLessThanOrEqual(60 + Math.ceil(floodS) + 2)
-    expect(throttled).toBeGreaterThan(attempts * 0.9)
+    // refused unchecked: a CONNACK 3 while the budget runs out, then the socket closed at accept
+    expect(throttled + (codes.closed ?? 0)).toBeGreaterThan(attempts * 0.9)
     expect(goodDuringFlood).toBe(0)
     expect(goodFromNewAddress).toBe(3)
     // Every publish acknowledged, the good device never dropped, and its p99 within bounds.
