@@ -26,7 +26,8 @@ const tlsSchema = z
 const brokerSchema = z
   .object({
     enabled: z.boolean().default(true),
-    host: z.string().default('0.0.0.0'),
+    /** Loopback unless opened: 0.0.0.0 (or KAMPUNG_MQTT_HOST=0.0.0.0) for village gateways and nodes on the LAN. */
+    host: z.string().default('127.0.0.1'),
     port: port.default(1883),
     maxPayloadBytes: z
       .number()

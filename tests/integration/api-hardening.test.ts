@@ -45,6 +45,9 @@ describe('API hardening', () => {
   it('listens on loopback unless configured', () => {
     expect(parseConfig({}).api.host).toBe('127.0.0.1')
     expect(parseConfig({ api: { host: '0.0.0.0' } }).api.host).toBe('0.0.0.0')
+    // the broker too: gateways on the LAN are an explicit choice (broker.host / KAMPUNG_MQTT_HOST)
+    expect(parseConfig({}).broker.host).toBe('127.0.0.1')
+    expect(parseConfig({ broker: { host: '0.0.0.0' } }).broker.host).toBe('0.0.0.0')
   })
 
   it('sends security headers on every response (JSON, 401, 404, metrics)', async () => {
