@@ -162,51 +162,38 @@ export class Registry {
 
   /** Registers a device and returns its secret: the only time the secret is ever available. */
   async addDevice(input: NewDevice): Promise<{ device: Device; secret: string }> {
-    checkNewDevice(input)
-    this.assertCanAdd(input)
-    const secret = newSecret()
-    const secretHash = hashDeviceSecret(secret)
-    const createdAtMs = Date.now()
-    this.open()
-      .prepare(
-        `INSERT INTO devices (id, village, kind, format, channels, lat, lon, secret_hash, created_at_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        input.id,
-        input.village,
-        input.kind,
-        input.format,
-        input.channels === undefined ? null : JSON.stringify(input.channels),
-        input.lat ?? null,
-        input.lon ?? null,
-        secretHash,
-        createdAtMs,
-      )
-    return { device: this.getDevice(input.id)!, secret }
+    const [added] = await this.addDevices([input])
+    return added!
   }
 
   /**
-   * Registers many devices at once (bulk provisioning): all or none. Every problem is listed,
-   * each prefixed with the input's index as `[i]`; secrets are hashed before the one transaction.
+   * Registers devices, all or none (one, or a bulk import's hundreds). Every problem is listed, each
+   * prefixed with the input's index as `[i]` when there are several; the secrets are returned once.
    */
   async addDevices(inputs: readonly NewDevice[]): Promise<Array<{ device: Device; secret: string }>> {
-    const problems: string[] = []
-    const seen = new Set<string>()
-    inputs.forEach((input, i) => {
-      try {
-        checkNewDevice(input)
-        this.assertCanAdd(input)
-        if (seen.has(input.id))
-          throw new KampungError('device_exists', `device "${input.id}" appears twice`, { retryable: false })
-        seen.add(input.id)
-      } catch (err) {
-        problems.push(`[${i}] ${(err as Error).message}`)
-      }
-    })
-    if (problems.length) throw new KampungError('invalid_devices', problems.join('\n'), { retryable: false })
+    if (inputs.length === 1) {
+      checkNewDevice(inputs[0]!)
+      this.assertCanAdd(inputs[0]!)
+    } else {
+      const problems: string[] = []
+      const seen = new Set<string>()
+      inputs.forEach((input, i) => {
+        try {
+          checkNewDevice(input)
+          this.assertCanAdd(input)
+          if (seen.has(input.id))
+            throw new KampungError('device_exists', `device "${input.id}" appears twice`, {
+              retryable: false,
+            })
+          seen.add(input.id)
+        } catch (err) {
+          problems.push(`[${i}] ${(err as Error).message}`)
+        }
+      })
+      if (problems.length)
+        throw new KampungError('invalid_devices', problems.join('\n'), { retryable: false })
+    }
     const secrets = inputs.map(() => newSecret())
-    const hashes = secrets.map((s) => hashDeviceSecret(s))
     const db = this.open()
     const insert = db.prepare(
       `INSERT INTO devices (id, village, kind, format, channels, lat, lon, secret_hash, created_at_ms)
@@ -225,7 +212,7 @@ export class Registry {
           input.channels === undefined ? null : JSON.stringify(input.channels),
           input.lat ?? null,
           input.lon ?? null,
-          hashes[i],
+          hashDeviceSecret(secrets[i]!),
           createdAtMs,
         )
       })

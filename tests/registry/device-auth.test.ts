@@ -105,10 +105,17 @@ describe('Registry.authenticateDevice', () => {
   afterEach(() => registry.stop())
 
   it('answers a success at once and every refusal after refusalMinMs', async () => {
+    // A success is not held to refusalMinMs (50 ms): the fastest of five is well under it, even on
+    // a loaded machine where one call may stall (a held success would make every one ≥ 50 ms).
+    const successMs: number[] = []
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now()
+      const ok = await registry.authenticateDevice('soil-1', secret, '10.0.0.1')
+      successMs.push(performance.now() - t0)
+      expect(ok).toMatchObject({ ok: true, device: { id: 'soil-1' } })
+    }
+    expect(Math.min(...successMs)).toBeLessThan(25)
     let started = performance.now()
-    const ok = await registry.authenticateDevice('soil-1', secret, '10.0.0.1')
-    expect(ok).toMatchObject({ ok: true, device: { id: 'soil-1' } })
-    expect(performance.now() - started).toBeLessThan(20)
     for (const [id, guess] of [
       ['soil-1', `${secret}x`],
       ['ghost', secret],
