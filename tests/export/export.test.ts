@@ -41,7 +41,14 @@ describe('CSV export (API, CLI): readings, alerts, trees, decisions', () => {
     t = await startApp({})
     t.app.registry.addVillage({ id: 'dinas', name: 'Dinas' })
     service = `Basic ${Buffer.from(`ops:${await t.addDevice({ id: 'ops', village: 'dinas', kind: 'service' })}`).toString('base64')}`
-    await new UserStore(t.app.registry).add({ id: 'budi', role: 'officer', password: OFFICER_PASSWORD })
+    // the officer of every village the exports below read (issue 16: officers export only theirs)
+    for (const v of ['kemiren', 'sukorejo', 'besar']) t.app.registry.addVillage({ id: v, name: v })
+    await new UserStore(t.app.registry).add({
+      id: 'budi',
+      role: 'officer',
+      password: OFFICER_PASSWORD,
+      villages: ['kemiren', 'sukorejo', 'besar', 'dinas'],
+    })
     const login = await fetch(`${t.apiUrl}/api/v1/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
