@@ -57,9 +57,15 @@ interface World {
 async function mapWorld(map: Record<string, unknown> = {}): Promise<World> {
   const t = await startApp({ console: { map } as never })
   const users = new UserStore(t.app.registry)
-  await users.add({ id: 'budi', role: 'officer', password: PASSWORDS.officer }) // Indonesian: the default
   t.app.registry.addVillage({ id: 'kemiren', name: 'Desa Kemiren' })
   t.app.registry.addVillage({ id: 'olehsari', name: 'Desa Olehsari' })
+  // Indonesian (the default), officer of both villages (issue 16: an officer sees only theirs)
+  await users.add({
+    id: 'budi',
+    role: 'officer',
+    password: PASSWORDS.officer,
+    villages: ['kemiren', 'olehsari'],
+  })
   for (const d of DEVICES) await t.addDevice({ ...d, format: 'json' })
   const directory = t.app.alerts!.directory
   for (const f of FIELDS)
@@ -377,6 +383,7 @@ describe('console map in headless Chromium, no tile server (offline)', () => {
       role: 'officer',
       password: PASSWORDS.officer,
       language: 'en',
+      villages: ['kemiren', 'olehsari'],
     })
     const ctx = await browser.newContext()
     const page = await ctx.newPage()
