@@ -31,6 +31,7 @@ import { freePort, waitForPort } from '../tests/harness/ports.ts'
 import { serviceEnv, spawnKampung } from '../tests/harness/process.ts'
 import type { LoadDevice } from './load-client.ts'
 import { LOAD_WORKERS, registerFleet, runLoad } from './load-runner.ts'
+import { cpuSeconds, machine, peakRssMb, percentile } from './proc-stats.ts'
 
 /** The measured (warm) phase. */
 const TARGET_READINGS = Number(process.env.BENCH_READINGS ?? 1_000_000)
@@ -44,11 +45,6 @@ const RAW_BATCH = 5000
 const VILLAGE = 'bench'
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
 
 async function rawLimit(
   influxUrl: string,
@@ -85,22 +81,6 @@ async function rawLimit(
   const stored = answer.results[0]?.series?.[0]?.values[0]?.[1] ?? 0
   if (stored !== points) log(`raw limit: ${stored} of ${points} points stored`)
   return { pointsPerS: points / seconds, seconds }
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
-}
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0)
-  return Math.round(kb / 1024)
 }
 
 /** Stock aedes, no auth, no ingest: the same load, for the broker's own ceiling on this machine. */
@@ -343,14 +323,7 @@ async function main(): Promise<void> {
     const result = {
       name: 'ingest',
       date: new Date().toISOString(),
-      machine: {
-        cpu: os.cpus()[0]?.model ?? 'unknown',
-        cores: os.cpus().length,
-        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-        node: process.version,
-        influxd: execFileSync('influxd', ['version']).toString().trim(),
-        os: `${os.type()} ${os.release()}`,
-      },
+      machine: machine(),
       setup: {
         connections: devices.length,
         messagesPerConnection: messagesPerDevice,
