@@ -5,7 +5,8 @@
  * commands over IPC:
  *
  * - `connect`: every device connects (CONNECT with its own id and secret, keep-alive), resolves
- *   when all have their CONNACK;
+ *   when all have their CONNACK; a connection refused, closed, or without CONNACK after
+ *   `connackTimeoutMs` is tried again after `retryMs` ± half, as a node's firmware would;
  * - `prepare` + `go`: a phase of reports (each device's reports 60 s apart in device time, encoded
  *   before the clock starts), either as fast as the service acknowledges them (a window of
  *   unacknowledged reports per device) or paced at a rate;
@@ -29,6 +30,8 @@ export interface ClientInit {
   keepaliveS: number
   /** Reconnect delay while the service is down: uniform in [retryMs / 2, retryMs * 1.5). */
   retryMs: number
+  /** A connection without CONNACK this long is dropped and tried again (mqtt.js's connectTimeout is 30 s). */
+  connackTimeoutMs: number
 }
 
 export interface PhaseJob {
@@ -56,6 +59,8 @@ export interface StormResult {
   allStoredMs: number
   /** Connection attempts refused or closed before a CONNACK, since the storm was armed. */
   failedAttempts: number
+  /** Of these, connections dropped after `connackTimeoutMs` without CONNACK. */
+  connackTimeouts: number
   latenciesMs: Float64Array
 }
 
@@ -138,6 +143,10 @@ function connectNode(node: Node): void {
   node.socket = socket
   node.pending = undefined
   socket.setNoDelay(true)
+  const connackTimer = setTimeout(() => {
+    counts.connackTimeouts++
+    socket.destroy()
+  }, init.connackTimeoutMs)
   socket.on('connect', () => {
     send(
       node,
@@ -166,6 +175,7 @@ function connectNode(node: Node): void {
       if (at + 2 + len > data.length) break
       if (type === CONNACK) {
         if (data[at + 3] !== 0) throw new Error(`${node.device.id}: CONNACK return code ${data[at + 3]}`)
+        clearTimeout(connackTimer)
         node.connected = true
         node.onConnack?.()
       } else if (type === PUBACK) {
@@ -184,11 +194,12 @@ function connectNode(node: Node): void {
     // A refused or reset connection: 'close' follows and decides.
   })
   socket.on('close', () => {
+    clearTimeout(connackTimer)
     const wasConnected = node.connected
     node.connected = false
     node.socket = undefined
     if (node.closing) return
-    if (!wasConnected) stormState.failedAttempts++
+    if (!wasConnected) counts.failedAttempts++
     // The service went away (or is not up yet): reconnect as a node's firmware would.
     setTimeout(() => connectNode(node), init.retryMs * (0.5 + Math.random()))
   })
@@ -340,14 +351,15 @@ function keepAlive(): void {
   }
 }
 
-const stormState = { failedAttempts: 0 }
+const counts = { failedAttempts: 0, connackTimeouts: 0 }
 
 function storm(baseTimeMs: number): Promise<StormResult> {
   const latencies: number[] = []
   let connectedLeft = nodes.length
   let storedLeft = nodes.length
   let allConnectedMs = 0
-  stormState.failedAttempts = 0
+  const failedBefore = counts.failedAttempts
+  const timeoutsBefore = counts.connackTimeouts
   return new Promise((resolve) => {
     for (const node of nodes) {
       if (node.connected)
@@ -369,7 +381,8 @@ function storm(baseTimeMs: number): Promise<StormResult> {
           resolve({
             allConnectedMs,
             allStoredMs: now,
-            failedAttempts: stormState.failedAttempts,
+            failedAttempts: counts.failedAttempts - failedBefore,
+            connackTimeouts: counts.connackTimeouts - timeoutsBefore,
             latenciesMs: Float64Array.from(latencies),
           })
       }
@@ -399,7 +412,12 @@ process.on('message', (m: Command) => {
       case 'storm':
         return storm(m.baseTimeMs)
       case 'stats':
-        return { pings, connected: nodes.filter((n) => n.connected).length }
+        return {
+          pings,
+          connected: nodes.filter((n) => n.connected).length,
+          connackTimeouts: counts.connackTimeouts,
+          failedAttempts: counts.failedAttempts,
+        }
       case 'stop':
         for (const node of nodes) {
           node.closing = true
