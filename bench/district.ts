@@ -383,6 +383,7 @@ async function main(): Promise<void> {
     const stormDone = Promise.all(
       procs.map((p) => p.request<StormResult>({ cmd: 'storm', baseTimeMs: stormBase })),
     )
+    stormDone.catch(() => undefined) // awaited below; a failure meanwhile is not an unhandled rejection
     await sleep(200) // the commands are in the load processes before the service listens again
     const spawnAt = now()
     service = spawnKampung(['up'], env, nodeArgs)
