@@ -178,6 +178,13 @@ function connectNode(node: Node): void {
         clearTimeout(connackTimer)
         node.connected = true
         node.onConnack?.()
+        if (job && node.next < node.packets.length) {
+          // Reconnected in the middle of a phase: send what was in flight (and what the pacing
+          // held back meanwhile) again.
+          const n = Math.min(job.window, job.ratePerS === 0 ? job.window : node.backlog)
+          if (job.ratePerS !== 0) node.backlog -= n
+          sendNext(node, n, now)
+        }
       } else if (type === PUBACK) {
         const id = data.readUInt16BE(at + 2)
         node.inFlight--
@@ -200,6 +207,11 @@ function connectNode(node: Node): void {
     node.socket = undefined
     if (node.closing) return
     if (!wasConnected) counts.failedAttempts++
+    else counts.dropped++
+    // Unacknowledged reports are sent again after the reconnect (a clean session forgets them).
+    node.next -= node.inFlight
+    if (job?.ratePerS) node.backlog += node.inFlight
+    node.inFlight = 0
     // The service went away (or is not up yet): reconnect as a node's firmware would.
     setTimeout(() => connectNode(node), init.retryMs * (0.5 + Math.random()))
   })
@@ -257,6 +269,11 @@ function prepare(j: PhaseJob): void {
 }
 
 function sendNext(node: Node, count: number, now: number): void {
+  if (!node.connected) {
+    // Sent when the node has reconnected (see the CONNACK above).
+    if (job?.ratePerS) node.backlog += count
+    return
+  }
   const from = node.next
   const to = Math.min(node.packets.length, from + count)
   if (to <= from) return
@@ -351,7 +368,7 @@ function keepAlive(): void {
   }
 }
 
-const counts = { failedAttempts: 0, connackTimeouts: 0 }
+const counts = { failedAttempts: 0, connackTimeouts: 0, dropped: 0 }
 
 function storm(baseTimeMs: number): Promise<StormResult> {
   const latencies: number[] = []
@@ -418,6 +435,7 @@ process.on('message', (m: Command) => {
           connected: nodes.filter((n) => n.connected).length,
           connackTimeouts: counts.connackTimeouts,
           failedAttempts: counts.failedAttempts,
+          dropped: counts.dropped,
         }
       case 'stop':
         for (const node of nodes) {

@@ -115,6 +115,14 @@ async function fleet(): Promise<{ registryPath: string; devices: LoadDevice[]; r
   return { registryPath, ...registered }
 }
 
+/** The service's output (warnings and errors: it runs at level warn), kept in the temp dir. */
+function keepServiceLog(service: KampungProcess, n: number): void {
+  const file = path.join(os.tmpdir(), `kampung-district-service-${n}.log`)
+  writeFileSync(file, service.output())
+  const lines = service.output().split('\n').filter(Boolean).length
+  if (lines > 1) log(`service output (${lines} lines) in ${file}`)
+}
+
 /** One load-generator process and its request/answer channel. */
 class LoadProcess {
   readonly child: ChildProcess
@@ -256,7 +264,9 @@ async function main(): Promise<void> {
     const c1 = counters()
     const threads1 = cpuSecondsByThread(pid)
     const connectStats = await Promise.all(
-      procs.map((p) => p.request<{ failedAttempts: number; connackTimeouts: number }>({ cmd: 'stats' })),
+      procs.map((p) =>
+        p.request<{ failedAttempts: number; connackTimeouts: number; dropped: number }>({ cmd: 'stats' }),
+      ),
     )
     const connect = {
       nodes: NODES,
@@ -269,6 +279,7 @@ async function main(): Promise<void> {
       serviceCpuOtherThreadsS: round1(threads1.others - threads0.others),
       failedAttempts: connectStats.reduce((n, s) => n + s.failedAttempts, 0),
       connackTimeouts: connectStats.reduce((n, s) => n + s.connackTimeouts, 0),
+      droppedAfterConnack: connectStats.reduce((n, s) => n + s.dropped, 0),
       rssMb: rssMb(pid),
     }
     log(`connected in ${connect.seconds} s, service CPU ${connect.serviceCpuS} s`)
@@ -359,11 +370,13 @@ async function main(): Promise<void> {
     const i1 = counters()
     const idleSeconds = (now() - idleStart) / 1000
     const stats = await Promise.all(
-      procs.map((p) => p.request<{ pings: number; connected: number }>({ cmd: 'stats' })),
+      procs.map((p) => p.request<{ pings: number; connected: number; dropped: number }>({ cmd: 'stats' })),
     )
     const idle = {
       seconds: round1(idleSeconds),
       connected: stats.reduce((n, s) => n + s.connected, 0),
+      /** Connections the service closed after their CONNACK, since the start (each reconnected and resent). */
+      droppedSinceStart: stats.reduce((n, s) => n + s.dropped, 0),
       keepAlivePings: stats.reduce((n, s) => n + s.pings, 0) - pings0.reduce((n, s) => n + s.pings, 0),
       serviceRssMb: rssMb(pid),
       serviceCpuPctOfCore: round1((100 * (i1.service - i0.service)) / idleSeconds),
@@ -377,6 +390,7 @@ async function main(): Promise<void> {
     log('storm: stopping the service (SIGTERM)')
     const killAt = now()
     await service.kill('SIGTERM')
+    keepServiceLog(service, 1)
     const exitedAt = now()
     const stormBase = nextBaseMs
     nextBaseMs += REPORT_MS
@@ -435,6 +449,7 @@ async function main(): Promise<void> {
     )
     await Promise.all(procs.map((p) => p.request({ cmd: 'stop' }).catch(() => undefined)))
     await service.kill('SIGTERM')
+    keepServiceLog(service, 2)
     service = undefined
 
     // --- the authentication's own cost: verifySecret over a sample of the fleet, cold cache ---
@@ -488,6 +503,7 @@ async function main(): Promise<void> {
     log(`done in ${result.runSeconds} s`)
   } finally {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL')
+    if (service) keepServiceLog(service, 0)
     await service?.kill('SIGKILL')
     await influx.stop()
     rmSync(dataDir, { recursive: true, force: true })
@@ -602,7 +618,7 @@ export function writeDistrictMarkdown(): void {
     '',
     `Peak RSS of the service ${r.peakRssMb} MB (${r.rssAtStartMb} MB at start). Cold / warm: ${Math.round((100 * r.cold.messagesPerS) / r.warm.messagesPerS)} %.`,
     '',
-    `First connection of all ${r.connect.nodes} nodes into the fresh service: ${r.connect.seconds} s, service CPU ${r.connect.serviceCpuS} s (main thread ${r.connect.serviceCpuMainThreadS} s, other threads ${r.connect.serviceCpuOtherThreadsS} s), ${r.connect.failedAttempts} attempts refused or dropped (${r.connect.connackTimeouts} without CONNACK after ${CONNACK_TIMEOUT_MS / 1000} s), RSS after ${r.connect.rssMb} MB.`,
+    `First connection of all ${r.connect.nodes} nodes into the fresh service: ${r.connect.seconds} s, service CPU ${r.connect.serviceCpuS} s (main thread ${r.connect.serviceCpuMainThreadS} s, other threads ${r.connect.serviceCpuOtherThreadsS} s), ${r.connect.failedAttempts} attempts refused or dropped (${r.connect.connackTimeouts} without CONNACK after ${CONNACK_TIMEOUT_MS / 1000} s), ${r.connect.droppedAfterConnack} closed by the service after their CONNACK (${r.idle.droppedSinceStart} by the end of the idle phase; each reconnected and sent its unacknowledged reports again), RSS after ${r.connect.rssMb} MB.`,
     '',
     `**Idle** (${r.idle.connected} connected nodes, keep-alive ${r.setup.keepAliveS} s, ${r.idle.keepAlivePings} PINGREQs in ${r.idle.seconds} s): service RSS ${r.idle.serviceRssMb} MB, service CPU ${r.idle.serviceCpuPctOfCore} % of a core (${r.idle.serviceCpuUsPerNodeSecond} µs per node per second), influxd ${r.idle.influxdCpuPctOfCore} % of a core.`,
     '',
