@@ -597,6 +597,14 @@ export function writeDistrictMarkdown(): void {
       `district paced at ${r.paced.pacedAtPerS} reports/s (${r.setup.nodes} × ${r.paced.reportsPerNode})`,
       r.paced,
     ),
+    ...(r.pacedHalf
+      ? [
+          line(
+            `district paced at ${r.pacedHalf.pacedAtPerS} reports/s, half the warm rate (${r.setup.nodes} × ${r.pacedHalf.reportsPerNode})`,
+            r.pacedHalf,
+          ),
+        ]
+      : []),
     ...(ingest
       ? [
           line(`50 × 1 s warm (\`ingest.json\`, ${ingest.date.slice(0, 16)})`, {
