@@ -1,5 +1,7 @@
 /**
- * `npm run bench`: the ingest benchmark of the foundation issue.
+ * `npm run bench`. First the headline, the district benchmark (bench/district.ts, issue 15:
+ * 10 000 nodes with their own credentials reporting 60 s apart, idle cost, reconnect storm):
+ * bench/results/district.{json,md}. Then the ingest benchmark of the foundation issue:
  *
  *  1. raw limit: the same number of points written straight to InfluxDB's /write in batches of
  *     5 000, one request in flight;
@@ -8,19 +10,22 @@
  *     publish→stored (the broker acknowledges only durable readings); the run ends when the last
  *     reading is queryable.
  *
- * Writes bench/results/ingest.json and ingest.md. Sizes: BENCH_READINGS (default 250 000),
- * BENCH_DEVICES (default 50), BENCH_WINDOW (unacknowledged messages per connection, default 100),
- * BENCH_RUNS (default 3; the headline is the median run).
+ * Writes bench/results/ingest.json and ingest.md (and district.md again: this run is its second
+ * line). Sizes: BENCH_READINGS (default 1 000 000), BENCH_DEVICES (default 50), BENCH_WINDOW
+ * (unacknowledged messages per connection, default 100), BENCH_RUNS (default 3; the headline is the
+ * median run).
  * Then the Sedekah Oksigen processing benchmark (bench/oksigen.ts): bench/results/oksigen.{json,md},
- * the scaling benchmark (bench/scaling.ts: 1, 2, 3 ingest workers on a Mosquitto shared
- * subscription): bench/results/scaling.{json,md}, and the alerts end-to-end benchmark
- * (bench/alerts-e2e.ts): bench/results/alerts.{json,md}. BENCH_ONLY=scaling runs only the scaling
- * one, BENCH_ONLY=ingest all but the scaling one, BENCH_ONLY=e2e only the ingest benchmark itself.
- * Last, the alert-quality benchmark (bench/alert-quality.ts, no influxd): bench/results/
- * alert-quality.{json,md}; BENCH_ONLY=alert-quality runs only it.
+ * the alerts end-to-end benchmark (bench/alerts-e2e.ts): bench/results/alerts.{json,md}, the
+ * scaling benchmark (bench/scaling.ts: 1, 2, 3 ingest workers on a Mosquitto shared
+ * subscription): bench/results/scaling.{json,md}, the alert-quality benchmark
+ * (bench/alert-quality.ts, no influxd): bench/results/alert-quality.{json,md}, and last the
+ * officer's view (bench/officer.ts: every dashboard query over 90 days of a 300-node district):
+ * bench/results/officer.{json,md}.
+ * BENCH_ONLY=district | officer | scaling | alert-quality runs only that one; BENCH_ONLY=e2e only the
+ * 50-connection ingest benchmark, BENCH_ONLY=ingest that with Oksigen and alerts end to end.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { encodeReadings } from '../src/store/influx/line-protocol.ts'
@@ -29,8 +34,10 @@ import { startInfluxd } from '../tests/harness/influxd.ts'
 import { influxQuery } from '../tests/harness/influxql.ts'
 import { freePort, waitForPort } from '../tests/harness/ports.ts'
 import { serviceEnv, spawnKampung } from '../tests/harness/process.ts'
+import { writeDistrictMarkdown } from './district.ts'
 import type { LoadDevice } from './load-client.ts'
 import { LOAD_WORKERS, registerFleet, runLoad } from './load-runner.ts'
+import { cpuSeconds, machine, peakRssMb, percentile } from './proc-stats.ts'
 
 /** The measured (warm) phase. */
 const TARGET_READINGS = Number(process.env.BENCH_READINGS ?? 1_000_000)
@@ -51,11 +58,6 @@ const RAW_BATCH = 5000
 const VILLAGE = 'bench'
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
 
 async function rawLimit(
   influxUrl: string,
@@ -92,22 +94,6 @@ async function rawLimit(
   const stored = answer.results[0]?.series?.[0]?.values[0]?.[1] ?? 0
   if (stored !== points) log(`raw limit: ${stored} of ${points} points stored`)
   return { pointsPerS: points / seconds, seconds }
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
-}
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0)
-  return Math.round(kb / 1024)
 }
 
 /** Stock aedes, no auth, no ingest: the same load, for the broker's own ceiling on this machine. */
@@ -351,14 +337,7 @@ async function main(): Promise<void> {
     const result = {
       name: 'ingest',
       date: new Date().toISOString(),
-      machine: {
-        cpu: os.cpus()[0]?.model ?? 'unknown',
-        cores: os.cpus().length,
-        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-        node: process.version,
-        influxd: execFileSync('influxd', ['version']).toString().trim(),
-        os: `${os.type()} ${os.release()}`,
-      },
+      machine: machine(),
       setup: {
         connections: devices.length,
         messagesPerConnection: messagesPerDevice,
@@ -444,7 +423,6 @@ async function main(): Promise<void> {
 
 /** A simulated year through the real alert engine (recall, false alerts, SMS per farmer). */
 function alertQuality(): void {
-  if (process.env.BENCH_ONLY !== undefined && process.env.BENCH_ONLY !== 'alert-quality') return
   log('alert quality: a simulated year, FAO-56 truth on the true soil, through the alert engine')
   execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'alert-quality.ts')], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -454,21 +432,50 @@ function alertQuality(): void {
 
 /** Its own process, like oksigen.ts: its workers and brokers are its own. */
 function scaling(): void {
-  if (process.env.BENCH_ONLY === 'ingest' || process.env.BENCH_ONLY === 'e2e') return
-  if (process.env.BENCH_ONLY === 'alert-quality') return
   log('scaling: 1, 2 and 3 ingest workers on a Mosquitto shared subscription')
   execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'scaling.ts')], {
     stdio: 'inherit',
   })
 }
 
-;(process.env.BENCH_ONLY === 'scaling' || process.env.BENCH_ONLY === 'alert-quality'
-  ? Promise.resolve()
-  : main()
-)
-  .then(scaling)
-  .then(alertQuality)
-  .catch((err) => {
-    console.error(err)
-    process.exit(1)
+/** The headline (issue 15): 10 000 nodes, idle cost, reconnect storm; its own process and load processes. */
+function district(): void {
+  log('district: 10 000 nodes reporting 60 s apart, idle, reconnect storm')
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'district.ts')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
   })
+  console.log(readFileSync(path.join(import.meta.dirname, 'results', 'district.md'), 'utf8'))
+}
+
+/** Every dashboard panel's query over 90 days of a 300-node district (issue 15). */
+function officer(): void {
+  log("officer's view: dashboard queries over 90 days of a 300-node district")
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'officer.ts')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  console.log(readFileSync(path.join(import.meta.dirname, 'results', 'officer.md'), 'utf8'))
+}
+
+/**
+ * BENCH_ONLY: `district`, `officer`, `scaling`, `alert-quality` run only that one; `e2e` only the
+ * 50-connection ingest benchmark; `ingest` that with Oksigen and alerts end to end. Unset: all,
+ * the district first.
+ */
+async function all(): Promise<void> {
+  const only = process.env.BENCH_ONLY
+  if (only === undefined || only === 'district') district()
+  if (only === 'officer') officer()
+  if (only === undefined || only === 'e2e' || only === 'ingest') {
+    await main()
+    // The district's markdown carries this run's 50 × 1 s figures as its second line.
+    if (existsSync(path.join(import.meta.dirname, 'results', 'district.json'))) writeDistrictMarkdown()
+  }
+  if (only === undefined || only === 'scaling') scaling()
+  if (only === undefined || only === 'alert-quality') alertQuality()
+  if (only === undefined) officer()
+}
+
+all().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

@@ -1,0 +1,454 @@
+/**
+ * One load-generator process of the district benchmark (bench/district.ts forks several: the
+ * process fd limit is 20 000 and the service's CPU must be measured apart from theirs). It holds
+ * its share of the district's device connections open for the whole run and obeys the parent's
+ * commands over IPC:
+ *
+ * - `connect`: every device connects (CONNECT with its own id and secret, keep-alive), resolves
+ *   when all have their CONNACK; a connection refused, closed, or without CONNACK after
+ *   `connackTimeoutMs` is tried again after `retryMs` ± half, as a node's firmware would;
+ * - `prepare` + `go`: a phase of reports (each device's reports 60 s apart in device time, encoded
+ *   before the clock starts), either as fast as the service acknowledges them (a window of
+ *   unacknowledged reports per device) or paced at a rate;
+ * - keep-alive: a device that has sent nothing for 90 % of its keep-alive sends PINGREQ (this is all
+ *   that happens while the district is idle);
+ * - `storm`: after the service's restart every device reconnects on its own (every
+ *   `retryMs` ± half, while refused) and publishes one report as soon as it has its CONNACK; the
+ *   answer comes when every device's report is acknowledged (stored);
+ * - `stop`: DISCONNECT everything and exit.
+ *
+ * Like bench/load-client.ts it reads the broker's few packet kinds by hand (CONNACK, PUBACK,
+ * PINGRESP) and writes pre-encoded PUBLISH packets, so it costs little next to the service.
+ */
+import net from 'node:net'
+import mqttPacket from 'mqtt-packet'
+import type { LoadDevice } from './load-client.ts'
+
+export interface ClientInit {
+  port: number
+  devices: LoadDevice[]
+  keepaliveS: number
+  /** Reconnect delay while the service is down: uniform in [retryMs / 2, retryMs * 1.5). */
+  retryMs: number
+  /** A connection without CONNACK this long is dropped and tried again (mqtt.js's connectTimeout is 30 s). */
+  connackTimeoutMs: number
+}
+
+export interface PhaseJob {
+  /** Device time of report 0 of this phase; report i is `baseTimeMs + i * 60 s`. */
+  baseTimeMs: number
+  reports: number
+  /** Unacknowledged reports per device. */
+  window: number
+  /** This process's share of a paced load, reports/s; 0 = as fast as acknowledged. */
+  ratePerS: number
+}
+
+export interface PhaseResult {
+  messages: number
+  readings: number
+  firstSendMs: number
+  lastAckMs: number
+  latenciesMs: Float64Array
+}
+
+export interface StormResult {
+  /** When every device had its CONNACK again. */
+  allConnectedMs: number
+  /** When every device's first report after the reconnect was acknowledged. */
+  allStoredMs: number
+  /** Connection attempts refused or closed before a CONNACK, since the storm was armed. */
+  failedAttempts: number
+  /** Of these, connections dropped after `connackTimeoutMs` without CONNACK. */
+  connackTimeouts: number
+  latenciesMs: Float64Array
+}
+
+export type Command =
+  | { cmd: 'init'; init: ClientInit }
+  | { cmd: 'connect' }
+  | { cmd: 'prepare'; job: PhaseJob }
+  | { cmd: 'go' }
+  | { cmd: 'storm'; baseTimeMs: number }
+  | { cmd: 'stats' }
+  | { cmd: 'stop' }
+
+const SECOND_MS = 60_000
+/** In-flight slots per device: message ids are sequential, so id % RING is unique while window ≤ RING. */
+const RING = 64
+
+const CONNACK = 0x20
+const PUBACK = 0x40
+const PINGRESP = 0xd0
+const PINGREQ = Buffer.from([0xc0, 0x00])
+
+function reportPayload(
+  kind: LoadDevice['kind'],
+  ts: number,
+  i: number,
+): { payload: string; readings: number } {
+  if (kind === 'weather') {
+    const values = {
+      air_temperature: 24 + (i % 80) / 10,
+      relative_humidity: 60 + (i % 30),
+      pressure: 1008 + (i % 10) / 10,
+      rainfall: (i % 7) / 10,
+      wind_speed: (i % 50) / 10,
+      solar_radiation: i % 900,
+    }
+    return { payload: JSON.stringify({ ts, values }), readings: 6 }
+  }
+  const values = {
+    soil_moisture: 22 + (i % 100) / 10,
+    soil_temperature: 25 + (i % 40) / 10,
+    battery_voltage: 3.9,
+    signal_strength: -70 - (i % 30),
+  }
+  return { payload: JSON.stringify({ ts, values }), readings: 4 }
+}
+
+class Node {
+  socket: net.Socket | undefined
+  connected = false
+  /** Set by the parent's stop: a close is then expected. */
+  closing = false
+  nextId = 1
+  lastSentMs = 0
+  pending: Buffer | undefined
+  readonly sentAt = new Float64Array(RING)
+  /** The current phase's packets and progress. */
+  packets: Buffer[] = []
+  next = 0
+  acked = 0
+  inFlight = 0
+  /** Sends a paced scheduler wanted while the window was full. */
+  backlog = 0
+  /** Reports sent over the whole run: the index of the next report's values and time. */
+  reportIndex = 0
+  onConnack: (() => void) | undefined
+  onAck: ((latencyMs: number, now: number) => void) | undefined
+  constructor(readonly device: LoadDevice) {}
+}
+
+const nodes: Node[] = []
+let init: ClientInit
+
+function send(node: Node, buf: Buffer, now: number): void {
+  node.lastSentMs = now
+  node.socket!.write(buf)
+}
+
+function connectNode(node: Node): void {
+  const socket = net.connect(init.port, '127.0.0.1')
+  node.socket = socket
+  node.pending = undefined
+  socket.setNoDelay(true)
+  const connackTimer = setTimeout(() => {
+    counts.connackTimeouts++
+    socket.destroy()
+  }, init.connackTimeoutMs)
+  socket.on('connect', () => {
+    send(
+      node,
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: node.device.id,
+        keepalive: init.keepaliveS,
+        username: node.device.id,
+        password: Buffer.from(node.device.secret),
+      }),
+      performance.timeOrigin + performance.now(),
+    )
+  })
+  socket.on('data', (chunk: Buffer) => {
+    const data = node.pending ? Buffer.concat([node.pending, chunk]) : chunk
+    const now = performance.timeOrigin + performance.now()
+    let at = 0
+    // Every packet the broker sends a publishing device has a one-byte remaining length.
+    while (at + 2 <= data.length) {
+      const type = data[at]! & 0xf0
+      const len = data[at + 1]!
+      if (len > 127) throw new Error(`${node.device.id}: unexpected long packet 0x${data[at]!.toString(16)}`)
+      if (at + 2 + len > data.length) break
+      if (type === CONNACK) {
+        if (data[at + 3] !== 0) throw new Error(`${node.device.id}: CONNACK return code ${data[at + 3]}`)
+        clearTimeout(connackTimer)
+        node.connected = true
+        node.onConnack?.()
+        if (job && node.next < node.packets.length) {
+          // Reconnected in the middle of a phase: send what was in flight (and what the pacing
+          // held back meanwhile) again.
+          const n = Math.min(job.window, job.ratePerS === 0 ? job.window : node.backlog)
+          if (job.ratePerS !== 0) node.backlog -= n
+          sendNext(node, n, now)
+        }
+      } else if (type === PUBACK) {
+        const id = data.readUInt16BE(at + 2)
+        node.inFlight--
+        node.acked++
+        node.onAck?.(now - node.sentAt[id % RING]!, now)
+      } else if (type !== PINGRESP) {
+        throw new Error(`${node.device.id}: unexpected packet 0x${data[at]!.toString(16)}`)
+      }
+      at += 2 + len
+    }
+    node.pending = at < data.length ? data.subarray(at) : undefined
+  })
+  socket.on('error', () => {
+    // A refused or reset connection: 'close' follows and decides.
+  })
+  socket.on('close', () => {
+    clearTimeout(connackTimer)
+    const wasConnected = node.connected
+    node.connected = false
+    node.socket = undefined
+    if (node.closing) return
+    if (!wasConnected) counts.failedAttempts++
+    else counts.dropped++
+    // Unacknowledged reports are sent again after the reconnect (a clean session forgets them).
+    node.next -= node.inFlight
+    if (job?.ratePerS) node.backlog += node.inFlight
+    node.inFlight = 0
+    // The service went away (or is not up yet): reconnect as a node's firmware would.
+    setTimeout(() => connectNode(node), init.retryMs * (0.5 + Math.random()))
+  })
+}
+
+function publishPacket(node: Node, ts: number): { packet: Buffer; readings: number } {
+  const r = reportPayload(node.device.kind, ts, node.reportIndex++)
+  const messageId = node.nextId
+  node.nextId = (node.nextId % 65535) + 1
+  return {
+    packet: mqttPacket.generate({
+      cmd: 'publish',
+      topic: `kampung/${node.device.village}/${node.device.id}/up`,
+      payload: r.payload,
+      qos: 1,
+      messageId,
+      retain: false,
+      dup: false,
+    }),
+    readings: r.readings,
+  }
+}
+
+/** The message id of a packet built by publishPacket (bytes after the topic). */
+function packetId(packet: Buffer): number {
+  // Fixed header: 1 byte + remaining length (1–4 bytes); then topic length (2) + topic; then id.
+  let at = 1
+  while (packet[at]! & 0x80) at++
+  at++
+  const topicLength = packet.readUInt16BE(at)
+  return packet.readUInt16BE(at + 2 + topicLength)
+}
+
+// --- phases ---
+
+let job: PhaseJob | undefined
+let phaseReadings = 0
+
+function prepare(j: PhaseJob): void {
+  if (j.window > RING) throw new Error(`window ${j.window} > ${RING}`)
+  job = j
+  phaseReadings = 0
+  for (const node of nodes) {
+    node.packets = []
+    node.next = 0
+    node.acked = 0
+    node.inFlight = 0
+    node.backlog = 0
+    for (let i = 0; i < j.reports; i++) {
+      const p = publishPacket(node, j.baseTimeMs + i * SECOND_MS)
+      node.packets.push(p.packet)
+      phaseReadings += p.readings
+    }
+  }
+}
+
+function sendNext(node: Node, count: number, now: number): void {
+  if (!node.connected) {
+    // Sent when the node has reconnected (see the CONNACK above).
+    if (job?.ratePerS) node.backlog += count
+    return
+  }
+  const from = node.next
+  const to = Math.min(node.packets.length, from + count)
+  if (to <= from) return
+  for (let i = from; i < to; i++) node.sentAt[packetId(node.packets[i]!) % RING] = now
+  node.inFlight += to - from
+  node.next = to
+  send(node, to - from === 1 ? node.packets[from]! : Buffer.concat(node.packets.slice(from, to)), now)
+}
+
+function runPhase(): Promise<PhaseResult> {
+  const j = job!
+  const latencies: number[] = []
+  let first = 0
+  let last = 0
+  let done = 0
+  const total = nodes.length * j.reports
+  return new Promise((resolve) => {
+    const finish = () => {
+      if (timer) clearInterval(timer)
+      for (const node of nodes) node.onAck = undefined
+      resolve({
+        messages: total,
+        readings: phaseReadings,
+        firstSendMs: first,
+        lastAckMs: last,
+        latenciesMs: Float64Array.from(latencies),
+      })
+    }
+    for (const node of nodes) {
+      node.onAck = (latencyMs, now) => {
+        latencies.push(latencyMs)
+        last = now
+        if (++done === total) return finish()
+        if (j.ratePerS === 0) sendNext(node, j.window - node.inFlight, now)
+        else if (node.backlog > 0) {
+          const n = Math.min(node.backlog, j.window - node.inFlight)
+          node.backlog -= n
+          sendNext(node, n, now)
+        }
+      }
+    }
+    const start = performance.timeOrigin + performance.now()
+    first = start
+    let timer: NodeJS.Timeout | undefined
+    if (total === 0) return finish()
+    if (j.ratePerS === 0) {
+      for (const node of nodes) sendNext(node, j.window, start)
+      return
+    }
+    // Paced: report k of node d is due at start + (k * nodes + d) / rate; sent when due, or when
+    // the node's window frees if it is full then.
+    let cursor = 0
+    timer = setInterval(() => {
+      const now = performance.timeOrigin + performance.now()
+      const due = Math.min(total, Math.floor(((now - start) / 1000) * j.ratePerS) + 1)
+      for (; cursor < due; cursor++) {
+        const node = nodes[cursor % nodes.length]!
+        if (node.inFlight < j.window && node.backlog === 0) sendNext(node, 1, now)
+        else node.backlog++
+      }
+      if (cursor >= total) clearInterval(timer)
+    }, 5)
+  })
+}
+
+// --- connect, keep-alive, storm ---
+
+function connectAll(): Promise<{ firstMs: number; allConnectedMs: number }> {
+  const start = performance.timeOrigin + performance.now()
+  let left = nodes.length
+  return new Promise((resolve) => {
+    for (const node of nodes) {
+      node.onConnack = () => {
+        node.onConnack = undefined
+        if (--left === 0)
+          resolve({ firstMs: start, allConnectedMs: performance.timeOrigin + performance.now() })
+      }
+      connectNode(node)
+    }
+  })
+}
+
+let pings = 0
+function keepAlive(): void {
+  const now = performance.timeOrigin + performance.now()
+  const due = init.keepaliveS * 900
+  for (const node of nodes) {
+    if (node.connected && now - node.lastSentMs > due) {
+      pings++
+      send(node, PINGREQ, now)
+    }
+  }
+}
+
+const counts = { failedAttempts: 0, connackTimeouts: 0, dropped: 0 }
+
+function storm(baseTimeMs: number): Promise<StormResult> {
+  const latencies: number[] = []
+  let connectedLeft = nodes.length
+  let storedLeft = nodes.length
+  let allConnectedMs = 0
+  const failedBefore = counts.failedAttempts
+  const timeoutsBefore = counts.connackTimeouts
+  return new Promise((resolve) => {
+    for (const node of nodes) {
+      const report = publishPacket(node, baseTimeMs)
+      // A node whose close is still queued here gets its CONNACK only after reconnecting: the
+      // parent arms the storm once the old service has exited, so every CONNACK from now on is
+      // the new service's.
+      node.onConnack = () => {
+        node.onConnack = undefined
+        const now = performance.timeOrigin + performance.now()
+        if (--connectedLeft === 0) allConnectedMs = now
+        node.packets = [report.packet]
+        node.next = 0
+        node.inFlight = 0
+        sendNext(node, 1, now)
+      }
+      node.onAck = (latencyMs, now) => {
+        node.onAck = undefined
+        latencies.push(latencyMs)
+        if (--storedLeft === 0)
+          resolve({
+            allConnectedMs,
+            allStoredMs: now,
+            failedAttempts: counts.failedAttempts - failedBefore,
+            connackTimeouts: counts.connackTimeouts - timeoutsBefore,
+            latenciesMs: Float64Array.from(latencies),
+          })
+      }
+    }
+  })
+}
+
+function reply(value: unknown): void {
+  process.send!({ ok: true, value })
+}
+
+process.on('message', (m: Command) => {
+  const run = async (): Promise<unknown> => {
+    switch (m.cmd) {
+      case 'init':
+        init = m.init
+        for (const d of init.devices) nodes.push(new Node(d))
+        setInterval(keepAlive, 1000).unref()
+        return nodes.length
+      case 'connect':
+        return connectAll()
+      case 'prepare':
+        prepare(m.job)
+        return phaseReadings
+      case 'go':
+        return runPhase()
+      case 'storm':
+        return storm(m.baseTimeMs)
+      case 'stats':
+        return {
+          pings,
+          connected: nodes.filter((n) => n.connected).length,
+          connackTimeouts: counts.connackTimeouts,
+          failedAttempts: counts.failedAttempts,
+          dropped: counts.dropped,
+        }
+      case 'stop':
+        for (const node of nodes) {
+          node.closing = true
+          node.socket?.end(mqttPacket.generate({ cmd: 'disconnect' }))
+        }
+        setTimeout(() => process.exit(0), 200)
+        return nodes.length
+    }
+  }
+  run().then(reply, (err: Error) => process.send!({ ok: false, error: err.stack ?? err.message }))
+})
+process.on('uncaughtException', (err) => {
+  process.send!({ ok: false, error: err.stack ?? err.message })
+  process.exit(1)
+})

@@ -1,0 +1,568 @@
+/**
+ * The officer's view (issue 15, scope 4): how long every dashboard panel's query takes over a
+ * district's real history, and which retention policy each reads.
+ *
+ *  1. A real influxd gets 90 days (BENCH_OFFICER_DAYS) of a BENCH_OFFICER_NODES (300) node
+ *     district in BENCH_OFFICER_VILLAGES (10) villages, every node reporting every 5 minutes:
+ *     per village 80 % soil nodes (soil moisture and temperature, battery, signal strength), a
+ *     fifteenth weather stations (air temperature, humidity, pressure, rain, wind, sun, battery)
+ *     and the rest dendrometers (stem diameter, battery); every node's position hourly. Schema
+ *     from the system's own writers' start() (InfluxStore: `raw` 90 d, `rp_1h` and its continuous
+ *     query; the Oksigen sink: `events`); the readings as line protocol from the store's own
+ *     encoder (encodeBody) through its own InfluxClient, in batches. Alert events, daily
+ *     irrigation advice per field and 6-hourly tree assessments go to `events` through the
+ *     alerts' and Oksigen's own encoders (values synthetic, shapes real).
+ *  2. `rp_1h` for that history: a continuous query only ever covers the interval that just ended,
+ *     so the history is backfilled with the very SELECT … INTO of the store's continuous query
+ *     (InfluxStore.continuousQuery()), one day at a time, as an operator would after an import.
+ *  3. Every panel target of every generated dashboard (dashboards/generated, walked: a new panel
+ *     is timed without touching this file), with Grafana's macros and template variables expanded
+ *     as tests/dashboards/grafana.ts does, for ranges 6 h, 7 d and 90 d ending now; each query
+ *     once untimed (warm-up), then timed BENCH_OFFICER_RUNS (10) times one after another (at most
+ *     10 s per query and range, at least 3 runs); p50/p95 per target. Then each dashboard's targets
+ *     all at once, as Grafana sends them when the dashboard opens. Variables: single-value ones
+ *     the first option (the first village), multi-value ones All.
+ *
+ * Writes bench/results/officer.{json,md}. Run alone: `BENCH_ONLY=officer npm run bench`.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { GENERATED_DIR } from '../dashboards/src/generate.ts'
+import { encodeEvent } from '../src/alerts/index.ts'
+import { encodeAssessment, InfluxAssessmentSink, TREE_STATES } from '../src/oksigen/index.ts'
+import { InfluxClient, InfluxStore } from '../src/store/index.ts'
+import { encodeBody } from '../src/store/influx/line-protocol.ts'
+import type { Reading } from '../src/telemetry/reading.ts'
+import {
+  allPanels,
+  type ExpandContext,
+  expand,
+  intervalFor,
+  type Panel,
+  type VariableState,
+} from '../tests/dashboards/grafana.ts'
+import { startInfluxd } from '../tests/harness/influxd.ts'
+import { cpuSeconds, machine, percentile } from './proc-stats.ts'
+
+const NODES = Number(process.env.BENCH_OFFICER_NODES ?? 300)
+const VILLAGES = Number(process.env.BENCH_OFFICER_VILLAGES ?? 10)
+const DAYS = Number(process.env.BENCH_OFFICER_DAYS ?? 90)
+const RUNS = Number(process.env.BENCH_OFFICER_RUNS ?? 10)
+const QUERY_BUDGET_MS = 10_000
+const DATABASE = 'kampung'
+const STEP_MS = 5 * 60_000
+const HOUR_MS = 3_600_000
+const DAY_MS = 86_400_000
+const BATCH_LINES = 10_000
+/** Grafana passes the panel's width in pixels as maxDataPoints; a half-width panel on a laptop (as the dashboard tests). */
+const MAX_DATA_POINTS = 800
+/** The provisioned datasource's `timeInterval` (dashboards/provisioning/datasources/kampung.yaml). */
+const DATASOURCE_MIN_INTERVAL = (
+  parseYaml(
+    readFileSync(path.join(GENERATED_DIR, '..', 'provisioning', 'datasources', 'kampung.yaml'), 'utf8'),
+  ) as {
+    datasources: Array<{ type: string; jsonData?: { timeInterval?: string } }>
+  }
+).datasources.find((d) => d.type === 'influxdb')?.jsonData?.timeInterval
+const RANGES = [
+  { name: '6 h', ms: 6 * HOUR_MS },
+  { name: '7 d', ms: 7 * DAY_MS },
+  { name: `${DAYS} d`, ms: DAYS * DAY_MS },
+]
+
+const log = (msg: string) =>
+  process.stderr.write(`[officer] ${new Date().toISOString().slice(11, 19)} ${msg}\n`)
+const now = () => performance.now()
+const round1 = (x: number) => Number(x.toFixed(1))
+
+type Kind = 'soil' | 'weather' | 'dendrometer'
+interface SimNode {
+  id: string
+  village: string
+  kind: Kind
+  lat: number
+  lon: number
+  /** A per-node phase so the nodes' curves differ. */
+  phase: number
+}
+
+function district(): SimNode[] {
+  const nodes: SimNode[] = []
+  const perVillage = Math.ceil(NODES / VILLAGES)
+  for (let i = 0; i < NODES; i++) {
+    const v = Math.floor(i / perVillage)
+    const j = i % perVillage
+    // Of 30: 24 soil nodes, 2 weather stations, 4 dendrometers.
+    const kind: Kind =
+      j < perVillage * 0.8 ? 'soil' : j < perVillage * (0.8 + 1 / 15) ? 'weather' : 'dendrometer'
+    nodes.push({
+      id: `desa${v}-${kind === 'soil' ? 'sawah' : kind === 'weather' ? 'cuaca' : 'pohon'}${j}`,
+      village: `desa${v}`,
+      kind,
+      lat: -8.2 - v * 0.03 + j * 0.0005,
+      lon: 114.3 + v * 0.03 + j * 0.0005,
+      phase: (i * 0.37) % 1,
+    })
+  }
+  return nodes
+}
+
+/** A node's report at time t (synthetic: diurnal cycles, slow drying, rain showers). */
+function report(n: SimNode, t: number, out: Reading[]): void {
+  const dayFrac = ((t + 7 * HOUR_MS) % DAY_MS) / DAY_MS // local time in Banyuwangi (UTC+7)
+  const diurnal = Math.sin(2 * Math.PI * (dayFrac - 0.3))
+  const day = Math.floor(t / DAY_MS)
+  const r = (quantity: Reading['quantity'], sensor: string, value: number) =>
+    out.push({
+      timeMs: t,
+      village: n.village,
+      device: n.id,
+      sensor,
+      quantity,
+      value: Math.round(value * 100) / 100,
+    })
+  const battery = 3.6 + 0.4 * ((t / (7 * DAY_MS) + n.phase) % 1)
+  if (n.kind === 'soil') {
+    r('soil_moisture', 'soil1', 18 + 15 * ((day * 0.13 + n.phase) % 1) - 2 * diurnal)
+    r('soil_temperature', 'soil1', 27 + 3 * diurnal)
+    r('battery_voltage', 'main', battery)
+    r('signal_strength', 'radio', -80 - 15 * n.phase)
+  } else if (n.kind === 'weather') {
+    const raining = (day * 7 + Math.floor(dayFrac * 24)) % 23 < 2
+    r('air_temperature', 'bme280', 27 + 5 * diurnal)
+    r('relative_humidity', 'bme280', 75 - 15 * diurnal)
+    r('pressure', 'bme280', 1009 + diurnal)
+    r('rainfall', 'gauge', raining ? 1.2 : 0)
+    r('wind_speed', 'anemometer', 2 + 1.5 * Math.max(0, diurnal))
+    r('solar_radiation', 'pyranometer', Math.max(0, 900 * diurnal))
+    r('battery_voltage', 'main', battery)
+  } else {
+    r('stem_diameter', 'dendro', 80_000 + ((t - Date.UTC(2026, 0, 1)) / DAY_MS) * 20 - 30 * diurnal)
+    r('battery_voltage', 'main', battery)
+  }
+  if (t % HOUR_MS === 0) {
+    r('latitude', 'gps', n.lat)
+    r('longitude', 'gps', n.lon)
+  }
+}
+
+async function load(client: InfluxClient, nodes: SimNode[], fromMs: number, toMs: number): Promise<number> {
+  let points = 0
+  const inFlight = new Set<Promise<void>>()
+  const send = async (body: Buffer) => {
+    const partial = await client.write({ database: DATABASE, retentionPolicy: 'raw' }, body)
+    if (partial) throw new Error(`write refused: ${partial.message}`)
+  }
+  const readings: Reading[] = []
+  let lastLog = now()
+  for (let t = fromMs; t < toMs; t += STEP_MS) {
+    for (const n of nodes) report(n, t, readings)
+    if (readings.length >= BATCH_LINES || t + STEP_MS >= toMs) {
+      points += readings.length
+      const p = send(encodeBody(readings)).finally(() => inFlight.delete(p))
+      inFlight.add(p)
+      readings.length = 0
+      // Two requests in flight: influxd parses one while the next is encoded.
+      if (inFlight.size >= 2) await Promise.race(inFlight)
+      if (now() - lastLog > 20_000) {
+        lastLog = now()
+        log(`  ${Math.round((100 * (t - fromMs)) / (toMs - fromMs))} %, ${points} points`)
+      }
+    }
+  }
+  await Promise.all(inFlight)
+  return points
+}
+
+/** Alert events, irrigation advice per field and day, and tree assessments every 6 h, in `events`. */
+async function loadEvents(
+  client: InfluxClient,
+  nodes: SimNode[],
+  fromMs: number,
+  toMs: number,
+): Promise<number> {
+  const lines: string[] = []
+  const rules = ['dry', 'heavy_rain', 'heat', 'battery_low'] as const
+  let alertId = 1
+  for (const n of nodes.filter((x) => x.kind === 'soil')) {
+    const crop = ['rice', 'maize', 'chili'][Math.floor(n.phase * 3)]!
+    for (let day = Math.ceil(fromMs / DAY_MS) * DAY_MS; day + DAY_MS <= toMs; day += DAY_MS) {
+      const et0 = 4 + 1.5 * Math.sin(day / (17 * DAY_MS) + n.phase)
+      const kc = 0.7 + 0.5 * n.phase
+      const rain = (day / DAY_MS) % 5 === 0 ? 12 : 0
+      lines.push(
+        encodeEvent({
+          measurement: 'irrigation_advice',
+          timeMs: day + 11 * HOUR_MS,
+          tags: { crop, field: n.id, village: n.village },
+          fields: {
+            et0_mm: et0,
+            kc,
+            etc_mm: et0 * kc,
+            rain_mm: rain,
+            rain_eff_mm: rain * 0.8,
+            need_mm: Math.max(0, et0 * kc - rain * 0.8),
+            litres: Math.max(0, et0 * kc - rain * 0.8) * 2_500,
+          },
+        }),
+      )
+      // An alert about every 15 days per field, resolved a day later (the last may stay active).
+      if (((day / DAY_MS) * 7 + Math.floor(n.phase * 100)) % 15 === 0) {
+        const rule = rules[alertId % rules.length]!
+        const tags = { field: n.id, rule, severity: 'warning', village: n.village }
+        lines.push(
+          encodeEvent({
+            measurement: 'alert_events',
+            timeMs: day + 9 * HOUR_MS,
+            tags: { ...tags, state: 'firing' },
+            fields: { alert_id: alertId, value: 17, message: 'Sawah kering: 17 %VWC' },
+          }),
+        )
+        if (day + 2 * DAY_MS <= toMs)
+          lines.push(
+            encodeEvent({
+              measurement: 'alert_events',
+              timeMs: day + DAY_MS + 9 * HOUR_MS,
+              tags: { ...tags, state: 'resolved' },
+              fields: { alert_id: alertId, value: 24, message: 'Sawah sudah basah lagi' },
+            }),
+          )
+        alertId++
+      }
+    }
+  }
+  for (const n of nodes.filter((x) => x.kind === 'dendrometer')) {
+    for (let t = Math.ceil(fromMs / (6 * HOUR_MS)) * 6 * HOUR_MS, k = 0; t < toMs; t += 6 * HOUR_MS, k++) {
+      const gro = k * 5
+      lines.push(
+        encodeAssessment({
+          timeMs: t,
+          village: n.village,
+          tree: `tree-${n.id}`,
+          device: n.id,
+          species: 'swietenia_macrophylla',
+          state: TREE_STATES[k < 40 ? 0 : 1]!,
+          groUm: gro,
+          twdUm: 20 + 10 * n.phase,
+          progressPct: Math.min(100, k / 3),
+          diameterMm: 60 + gro / 1000,
+          growthUmPerDay7d: 20,
+          dailyAmplitudeUm: 60,
+          daysObserved: k / 4,
+          o2Kg: n.phase > 0.5 ? 1 + k / 100 : null,
+          o2KgRough: n.phase > 0.5 ? null : 0.2 + k / 500,
+        }),
+      )
+    }
+  }
+  for (let i = 0; i < lines.length; i += BATCH_LINES) {
+    const partial = await client.write(
+      { database: DATABASE, retentionPolicy: 'events' },
+      lines.slice(i, i + BATCH_LINES).join('\n'),
+    )
+    if (partial) throw new Error(`events write refused: ${partial.message}`)
+  }
+  return lines.length
+}
+
+interface Series {
+  name: string
+  columns: string[]
+  values: unknown[][]
+}
+
+async function run(url: string, q: string): Promise<Series[]> {
+  // As Grafana's backend asks: the datasource's URL and database, epoch=ms.
+  const res = await fetch(`${url}/query`, {
+    method: 'POST',
+    body: new URLSearchParams({ db: DATABASE, epoch: 'ms', q }),
+  })
+  const body = (await res.json()) as { error?: string; results: Array<{ error?: string; series?: Series[] }> }
+  if (res.status !== 200 || body.error || body.results[0]?.error)
+    throw new Error(`InfluxDB refused ${q}: ${body.error ?? body.results[0]?.error}`)
+  return body.results[0]?.series ?? []
+}
+
+interface DashboardJson {
+  uid: string
+  title: string
+  panels?: Panel[]
+  templating?: { list: Array<Record<string, unknown>> }
+}
+
+interface Timed {
+  dashboard: string
+  panel: string
+  refId: string
+  range: string
+  /** Retention policies the query reads (`rp.measurement`, subqueries included). */
+  reads: string[]
+  intervalMs: number
+  runs: number
+  firstMs: number
+  p50Ms: number
+  p95Ms: number
+  maxMs: number
+  rows: number
+  query: string
+}
+
+async function main(): Promise<void> {
+  const started = now()
+  const loadBefore = os.loadavg()
+  const influx = await startInfluxd()
+  try {
+    const toMs = Math.floor(Date.now() / STEP_MS) * STEP_MS
+    // An hour inside the raw policy's 90 days, so its retention check drops nothing during the run.
+    const fromMs = toMs - DAYS * DAY_MS + HOUR_MS
+    const store = new InfluxStore({ url: influx.url, database: DATABASE })
+    await store.start()
+    const sink = new InfluxAssessmentSink({ url: influx.url, database: DATABASE })
+    await sink.start()
+    await sink.stop()
+    const cq = store.continuousQuery()
+    await store.stop()
+    if (!cq) throw new Error('the store has no continuous query (downsampling off?)')
+
+    const client = new InfluxClient({ url: influx.url, requestTimeoutMs: 600_000 })
+    const nodes = district()
+    log(
+      `loading ${DAYS} days of ${nodes.length} nodes (${nodes.filter((n) => n.kind === 'soil').length} soil, ${nodes.filter((n) => n.kind === 'weather').length} weather, ${nodes.filter((n) => n.kind === 'dendrometer').length} dendrometers) every 5 min`,
+    )
+    const cpu0 = cpuSeconds(influx.pid)
+    const loadStart = now()
+    const points = await load(client, nodes, fromMs, toMs)
+    const events = await loadEvents(client, nodes, fromMs, toMs)
+    const loadSeconds = (now() - loadStart) / 1000
+    const loadCpu = cpuSeconds(influx.pid) - cpu0
+    log(
+      `loaded ${points} readings and ${events} events in ${loadSeconds.toFixed(0)} s (${Math.round(points / loadSeconds)} points/s)`,
+    )
+
+    // rp_1h for the history: the continuous query's own SELECT … INTO, a day at a time.
+    const select = /BEGIN (.*) END$/.exec(cq.statement)?.[1]
+    if (!select || !/ GROUP BY /.test(select)) throw new Error(`unexpected CQ statement: ${cq.statement}`)
+    const backfillStart = now()
+    let written = 0
+    for (let day = Math.floor(fromMs / HOUR_MS) * HOUR_MS; day < toMs; day += DAY_MS) {
+      const end = Math.min(toMs, day + DAY_MS)
+      const q = select.replace(' GROUP BY ', ` WHERE time >= ${day}ms AND time < ${end}ms GROUP BY `)
+      const [r] = await client.query(q, { database: DATABASE })
+      written += Number(r?.series?.[0]?.values?.[0]?.[1] ?? 0)
+    }
+    const backfillSeconds = (now() - backfillStart) / 1000
+    log(`backfilled rp_1h: ${written} points in ${backfillSeconds.toFixed(0)} s`)
+    const rp1hCount = await run(influx.url, `SELECT count("value") FROM "rp_1h"."soil_moisture"`)
+
+    // --- every panel target, per range ---
+    const dashboards = readdirSync(GENERATED_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map(
+        (f) => [f, JSON.parse(readFileSync(path.join(GENERATED_DIR, f), 'utf8')) as DashboardJson] as const,
+      )
+    const timed: Timed[] = []
+    const opened: Array<{ dashboard: string; range: string; targets: number; p50Ms: number; maxMs: number }> =
+      []
+    const notExecuted: string[] = []
+    for (const [file, d] of dashboards) {
+      for (const range of RANGES) {
+        const span = { fromMs: toMs - range.ms, toMs }
+        const vars: Record<string, VariableState> = {}
+        const ctx = (overrides: Partial<ExpandContext> = {}): ExpandContext => ({
+          ...span,
+          intervalMs: intervalFor(range.ms, MAX_DATA_POINTS, DATASOURCE_MIN_INTERVAL),
+          variables: vars,
+          ...overrides,
+        })
+        for (const v of d.templating?.list ?? []) {
+          const series = await run(influx.url, expand(v.query as string, ctx()))
+          const values = series.flatMap((s) => s.values.map((row) => String(row[s.columns.indexOf('value')])))
+          if (values.length === 0) throw new Error(`${file} $${v.name}: no options`)
+          const multi = v.multi === true
+          vars[v.name as string] = {
+            multi,
+            includeAll: v.includeAll === true,
+            allValue: v.allValue as string | undefined,
+            value: multi && v.includeAll === true ? { all: true } : values[0]!,
+          }
+        }
+        const texts: string[] = []
+        for (const panel of allPanels(d)) {
+          for (const target of panel.targets ?? []) {
+            const ds = target.datasource ?? panel.datasource
+            if (ds?.type === 'prometheus') {
+              if (range === RANGES[0]) notExecuted.push(`${file} "${panel.title}" ${target.refId}: PromQL`)
+              continue
+            }
+            const fromMs = panel.timeFrom ? toMs - Number.parseInt(panel.timeFrom, 10) * DAY_MS : span.fromMs
+            const intervalMs = intervalFor(
+              toMs - fromMs,
+              MAX_DATA_POINTS,
+              panel.interval ?? DATASOURCE_MIN_INTERVAL,
+            )
+            const text = expand(target.query as string, ctx({ fromMs, intervalMs }))
+            texts.push(text)
+            const t0 = now()
+            const first = await run(influx.url, text)
+            const firstMs = now() - t0
+            const times: number[] = []
+            const budgetStart = now()
+            while (times.length < RUNS && (times.length < 3 || now() - budgetStart < QUERY_BUDGET_MS)) {
+              const t = now()
+              await run(influx.url, text)
+              times.push(now() - t)
+            }
+            times.sort((a, b) => a - b)
+            const reads = [
+              ...new Set([...text.matchAll(/FROM "(\w+)"\."(\w+)"/g)].map((m) => `${m[1]}.${m[2]}`)),
+            ]
+            const item: Timed = {
+              dashboard: file.replace(/\.json$/, ''),
+              panel: panel.title,
+              refId: target.refId,
+              range: range.name,
+              reads,
+              intervalMs,
+              runs: times.length,
+              firstMs: round1(firstMs),
+              p50Ms: round1(percentile(times, 50)),
+              p95Ms: round1(percentile(times, 95)),
+              maxMs: round1(times[times.length - 1]!),
+              rows: first.reduce((n, s) => n + s.values.length, 0),
+              query: text,
+            }
+            timed.push(item)
+            log(
+              `${file} ${range.name} "${panel.title}" ${target.refId}: p50 ${item.p50Ms} ms, p95 ${item.p95Ms} ms (${reads.join(', ')})`,
+            )
+          }
+        }
+        // The dashboard opening: all its targets at once, as Grafana sends them.
+        const wholes: number[] = []
+        for (let i = 0; i < Math.min(RUNS, 5); i++) {
+          const t = now()
+          await Promise.all(texts.map((q) => run(influx.url, q)))
+          wholes.push(now() - t)
+        }
+        wholes.sort((a, b) => a - b)
+        opened.push({
+          dashboard: file.replace(/\.json$/, ''),
+          range: range.name,
+          targets: texts.length,
+          p50Ms: round1(percentile(wholes, 50)),
+          maxMs: round1(wholes[wholes.length - 1]!),
+        })
+      }
+    }
+    client.close()
+
+    const longest = RANGES[RANGES.length - 1]!.name
+    const rawAtLongest = timed.filter((t) => t.range === longest && t.reads.some((r) => r.startsWith('raw.')))
+    const result = {
+      name: 'officer',
+      date: new Date().toISOString(),
+      machine: machine(),
+      loadAverage: { before: loadBefore.map(round1), after: os.loadavg().map(round1) },
+      runSeconds: Math.round((now() - started) / 1000),
+      setup: {
+        nodes: nodes.length,
+        villages: VILLAGES,
+        soil: nodes.filter((n) => n.kind === 'soil').length,
+        weather: nodes.filter((n) => n.kind === 'weather').length,
+        dendrometers: nodes.filter((n) => n.kind === 'dendrometer').length,
+        days: DAYS,
+        reportEveryMin: STEP_MS / 60_000,
+        from: new Date(fromMs).toISOString(),
+        to: new Date(toMs).toISOString(),
+        variables: 'single-value: the first option (first village, its first field/device); multi-value: All',
+        maxDataPoints: MAX_DATA_POINTS,
+        runsPerQuery: `${RUNS} after one untimed warm-up (at most ${QUERY_BUDGET_MS / 1000} s per query and range, at least 3); p95 of 10 runs is the slowest`,
+      },
+      load: {
+        readings: points,
+        events,
+        seconds: Math.round(loadSeconds),
+        pointsPerS: Math.round(points / loadSeconds),
+        influxdCpuS: Math.round(loadCpu),
+      },
+      backfill: {
+        statement: select,
+        chunks: 'one day per statement',
+        pointsWritten: written,
+        seconds: Math.round(backfillSeconds),
+        rp1hSoilMoisturePoints: Number(rp1hCount[0]?.values[0]?.[1] ?? 0),
+      },
+      queries: timed,
+      dashboardsOpened: opened,
+      notExecuted,
+      findings: {
+        targetsReadingRawAtLongestRange: rawAtLongest.map((t) => `${t.dashboard} "${t.panel}" ${t.refId}`),
+        slowestAtLongestRangeP95Ms: Math.max(...timed.filter((t) => t.range === longest).map((t) => t.p95Ms)),
+        everyPanelP95Below1sAtLongest: timed.filter((t) => t.range === longest).every((t) => t.p95Ms < 1000),
+      },
+    }
+    const dir = path.join(import.meta.dirname, 'results')
+    writeFileSync(path.join(dir, 'officer.json'), `${JSON.stringify(result, null, 2)}\n`)
+    const byTarget = new Map<string, Timed[]>()
+    for (const t of timed) {
+      const key = `${t.dashboard}|${t.panel}|${t.refId}`
+      byTarget.set(key, [...(byTarget.get(key) ?? []), t])
+    }
+    const m = result.machine
+    const md = [
+      `# Officer's view: dashboard queries over ${DAYS} days (${result.date})`,
+      '',
+      `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.influxd}. Load average before / after: ${result.loadAverage.before.join(' ')} / ${result.loadAverage.after.join(' ')} (2 cores shared with other work). Run time ${result.runSeconds} s.`,
+      '',
+      `Data: ${nodes.length} nodes in ${VILLAGES} villages (${result.setup.soil} soil nodes, ${result.setup.weather} weather stations, ${result.setup.dendrometers} dendrometers), a report every 5 min for ${DAYS} days (${result.setup.from} → ${result.setup.to}), positions hourly: **${points} readings** in \`raw\`, written as line protocol by the store's encoder through its InfluxClient in ${result.load.seconds} s (${result.load.pointsPerS} points/s, influxd ${result.load.influxdCpuS} CPU s); ${events} alert events, irrigation advice and tree assessments in \`events\` (synthetic values, the writers' encoders).`,
+      '',
+      `\`rp_1h\`: continuous queries only cover the interval that just ended, so the history was **backfilled** with the store's own continuous-query statement (\`${select}\`) with a one-day \`WHERE time\` window per statement: ${written} points in ${result.backfill.seconds} s.`,
+      '',
+      `Each target: Grafana's macros and variables expanded (tests/dashboards/grafana.ts; maxDataPoints ${MAX_DATA_POINTS}; single-value variables the first village/field/device, multi-value All), one untimed run, then up to ${RUNS} timed runs in a row (fewer, at least 3, where they take over ${QUERY_BUDGET_MS / 1000} s; p95 of 10 or fewer runs is the slowest). Range ends now. "reads" is the retention policy and measurement of its FROM.`,
+      '',
+      `| dashboard | panel | ref | reads | ${RANGES.map((r) => `${r.name} p50 / p95 ms`).join(' | ')} | rows at ${longest} |`,
+      `|---|---|---|---|${RANGES.map(() => '---|').join('')}---|`,
+      ...[...byTarget.values()].map((ts) => {
+        const t0 = ts[0]!
+        const cells = RANGES.map((r) => {
+          const t = ts.find((x) => x.range === r.name)
+          if (!t) return '–'
+          const text = `${t.p50Ms} / ${t.p95Ms}`
+          return t.p95Ms >= 1000 ? `**${text}**` : text
+        })
+        const last = ts.find((x) => x.range === longest)
+        return `| ${t0.dashboard} | ${t0.panel} | ${t0.refId} | ${t0.reads.join(', ')} | ${cells.join(' | ')} | ${last?.rows ?? ''} |`
+      }),
+      '',
+      'Whole dashboard opening (all its targets sent at once, as Grafana does), p50 / slowest of 5, ms:',
+      '',
+      `| dashboard | targets | ${RANGES.map((r) => r.name).join(' | ')} |`,
+      `|---|---|${RANGES.map(() => '---|').join('')}`,
+      ...dashboards.map(([file]) => {
+        const name = file.replace(/\.json$/, '')
+        const rows = opened.filter((o) => o.dashboard === name)
+        return `| ${name} | ${rows[0]?.targets ?? 0} | ${RANGES.map((r) => {
+          const o = rows.find((x) => x.range === r.name)
+          return o ? `${o.p50Ms} / ${o.maxMs}` : '–'
+        }).join(' | ')} |`
+      }),
+      '',
+      `Not executed (no Prometheus here): ${notExecuted.join('; ') || 'none'}.`,
+      '',
+      `**At ${longest}, ${rawAtLongest.length} of ${timed.filter((t) => t.range === longest).length} targets read the raw policy** (${[...new Set(rawAtLongest.map((t) => `${t.dashboard} "${t.panel}"`))].join(', ')}); only targets naming \`rp_1h\` read the downsampled one. Slowest p95 at ${longest}: ${result.findings.slowestAtLongestRangeP95Ms} ms; every panel p95 < 1 s at ${longest}: ${result.findings.everyPanelP95Below1sAtLongest ? 'yes' : '**no**'} (bold cells above are ≥ 1 s).`,
+      '',
+    ].join('\n')
+    writeFileSync(path.join(dir, 'officer.md'), md)
+    console.log(md)
+  } finally {
+    await influx.stop()
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
