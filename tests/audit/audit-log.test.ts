@@ -141,6 +141,8 @@ describe('audit log', () => {
     await cli(() => usersCommand(openRegistry, usersIo), 'users', 'passwd', 'budi')
     await cli(() => usersCommand(openRegistry, usersIo), 'users', 'language', 'budi', 'en')
     await cli(() => villagesCommand(openRegistry, io), 'villages', 'add', 'kemiren', '--name', 'Desa Kemiren')
+    // budi is the officer of kemiren (issue 16: an officer acts only in his villages)
+    await cli(() => usersCommand(openRegistry, usersIo), 'users', 'villages', 'budi', 'kemiren')
     const devices = () => devicesCommand(openRegistry, io)
     await cli(
       devices,
@@ -319,6 +321,7 @@ describe('audit log', () => {
       [cliUser, 'user.password', 'budi'],
       [cliUser, 'user.language', 'budi'],
       [cliUser, 'village.add', 'kemiren'],
+      [cliUser, 'user.villages', 'budi'],
       [cliUser, 'device.add', 'cli-node'],
       [cliUser, 'device.rotate-secret', 'cli-node'],
       [cliUser, 'device.remove', 'cli-node'],
