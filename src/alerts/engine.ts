@@ -351,6 +351,11 @@ export class AlertEngine implements RuleContext {
     return this.opts.registry.database()
   }
 
+  /** The times of what the rules look back on for a device's quantity: what was evaluated (tests, status). */
+  historyTimes(device: string, quantity: string): number[] {
+    return this.history.times(device, quantity)
+  }
+
   private get history(): ReadingHistory {
     if (!this.historyLoaded) {
       this.historyLoaded = true

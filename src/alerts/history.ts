@@ -266,6 +266,14 @@ export class ReadingHistory {
     return best
   }
 
+  /** The times of a device's samples of one quantity (all sensors), oldest first (tests, status). */
+  times(device: string, quantity: string): number[] {
+    const out: number[] = []
+    for (const s of this.byDevice.get(device)?.get(quantity)?.values() ?? [])
+      for (let i = s.start; i < s.end; i++) out.push(s.times[i]!)
+    return out.sort((a, b) => a - b)
+  }
+
   /** Samples kept in memory (tests, status). */
   count(device?: string, quantity?: string): number {
     let n = 0

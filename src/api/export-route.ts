@@ -19,7 +19,7 @@ export interface ExportRouteOptions {
   oksigen?: Oksigen
 }
 
-const log = getLogger('export')
+const log = getLogger('api.export')
 
 /** A name safe inside Content-Disposition's quoted filename. */
 const fileSafe = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 64)

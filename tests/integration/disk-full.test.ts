@@ -128,14 +128,9 @@ async function degradedGauge(t: TestApp): Promise<number> {
 }
 
 /** The reading times the alerts engine has remembered (evaluated) for a device. */
+/** The reading times the alerts engine evaluated: what its rules look back on (history.ts). */
 function evaluatedTimes(t: TestApp, device: string): number[] {
-  const rows = t.app.registry
-    .database()
-    .prepare(
-      "SELECT time_ms AS t FROM recent_readings WHERE device = ? AND quantity = 'soil_moisture' ORDER BY time_ms",
-    )
-    .all(device) as Array<{ t: number }>
-  return rows.map((r) => r.t)
+  return t.app.alerts!.historyTimes(device, 'soil_moisture')
 }
 
 const sorted = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b)
