@@ -44,7 +44,7 @@ describe('console: CSV download', () => {
       page.waitForEvent('download', { timeout: UI_TIMEOUT_MS }),
       link.click(),
     ])
-    expect(download.suggestedFilename()).toMatch(/^readings-all-kemiren-pohon1-\d{8}\.csv$/)
+    expect(download.suggestedFilename()).toMatch(/^readings-kemiren-kemiren-pohon1-\d{8}\.csv$/)
     const rows = parse(readFileSync((await download.path())!, 'utf8'), { columns: true, bom: true }) as Array<
       Record<string, string>
     >
