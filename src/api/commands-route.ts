@@ -1,7 +1,9 @@
 import express, { type Response, type Router } from 'express'
 import { z } from 'zod'
+import { AuditLog } from '../audit/index.ts'
 import type { CommandService } from '../commands/index.ts'
 import type { Registry } from '../registry/index.ts'
+import { auditActor } from './audit-route.ts'
 import { bodyProblems, requireOfficer } from './auth.ts'
 import { sendError } from './errors.ts'
 import { callerScope } from './scope.ts'
@@ -30,6 +32,7 @@ export function commandsRouter(opts: CommandsRouteOptions): Router {
   const router = express.Router()
   const officer = requireOfficer(opts.registry)
   const { commands } = opts
+  const audit = new AuditLog(opts.registry)
   /** The device, if it exists and is in the caller's villages (issue 16): else the same 404. */
   const deviceInScope = (id: string, res: Response): boolean => {
     const device = opts.registry.getDevice(id)
@@ -50,6 +53,12 @@ export function commandsRouter(opts: CommandsRouteOptions): Router {
         { ...body.data, device: String(req.params.id) },
         res.locals.officer as string | undefined,
       )
+      // A new command is a change by a person (issue 16's audit trail); a repeated id changes nothing.
+      if (created)
+        audit.record(auditActor(req, res), 'command.send', command.id, {
+          device: command.device,
+          kind: command.kind,
+        })
       res.status(created ? 201 : 200).json(command)
     } catch (err) {
       sendError(res, err)

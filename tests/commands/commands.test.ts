@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { boardDriver, buildDistrict, Fleet, provisionDistrict } from '../../firmware-sim/index.ts'
+import { AuditLog } from '../../src/audit/index.ts'
 import type { Command } from '../../src/commands/index.ts'
 import { UserStore } from '../../src/console/index.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
@@ -105,6 +106,11 @@ describe('commands: API → broker → gateway → node firmware → ack', () =>
     const conflict = await api.send(node.id, { ...setConfig, params: { reportIntervalS: 5 } })
     expect(conflict.status).toBe(409)
     expect(conflict.body.error).toBe('command_exists')
+    // in the audit trail once, with the officer who sent it (the repeat changed nothing)
+    const audited = new AuditLog(t.app.registry)
+      .list()
+      .filter((e) => e.action === 'command.send' && e.target === setConfig.id)
+    expect(audited.map((e) => [e.actor, e.target])).toEqual([['petugas', setConfig.id]])
     const bad = await api.send(node.id, { id: 'cmd-bad', kind: 'valve_open', params: {} })
     expect(bad.status).toBe(400)
     expect((await api.send(node.id, { id: 'cmd-x', kind: 'self_destruct' })).status).toBe(400)
