@@ -22,7 +22,7 @@
  */
 import net from 'node:net'
 import mqttPacket from 'mqtt-packet'
-import type { LoadDevice } from './load-client.ts'
+import { type LoadDevice, report } from './load-client.ts'
 
 export interface ClientInit {
   port: number
@@ -82,30 +82,8 @@ const PUBACK = 0x40
 const PINGRESP = 0xd0
 const PINGREQ = Buffer.from([0xc0, 0x00])
 
-function reportPayload(
-  kind: LoadDevice['kind'],
-  ts: number,
-  i: number,
-): { payload: string; readings: number } {
-  if (kind === 'weather') {
-    const values = {
-      air_temperature: 24 + (i % 80) / 10,
-      relative_humidity: 60 + (i % 30),
-      pressure: 1008 + (i % 10) / 10,
-      rainfall: (i % 7) / 10,
-      wind_speed: (i % 50) / 10,
-      solar_radiation: i % 900,
-    }
-    return { payload: JSON.stringify({ ts, values }), readings: 6 }
-  }
-  const values = {
-    soil_moisture: 22 + (i % 100) / 10,
-    soil_temperature: 25 + (i % 40) / 10,
-    battery_voltage: 3.9,
-    signal_strength: -70 - (i % 30),
-  }
-  return { payload: JSON.stringify({ ts, values }), readings: 4 }
-}
+/** Soil readings of 22–32 % VWC (load-client's default sweeps 15–45 %). */
+const wetSoil = (i: number) => 22 + (i % 100) / 10
 
 class Node {
   socket: net.Socket | undefined
@@ -218,7 +196,7 @@ function connectNode(node: Node): void {
 }
 
 function publishPacket(node: Node, ts: number): { packet: Buffer; readings: number } {
-  const r = reportPayload(node.device.kind, ts, node.reportIndex++)
+  const r = report(node.device.kind, ts, node.reportIndex++, wetSoil)
   const messageId = node.nextId
   node.nextId = (node.nextId % 65535) + 1
   return {

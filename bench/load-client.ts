@@ -36,7 +36,16 @@ export interface LoadResult {
   latenciesMs: Float64Array
 }
 
-function report(kind: LoadDevice['kind'], ts: number, i: number): { payload: string; readings: number } {
+/**
+ * The i-th report of a load node: 6 weather readings or 4 soil readings; `soilMoisture` picks the
+ * soil value (default: a sweep of 15–45 % VWC). Shared with the district bench's client.
+ */
+export function report(
+  kind: LoadDevice['kind'],
+  ts: number,
+  i: number,
+  soilMoisture: (i: number) => number = (n) => 15 + (n % 300) / 10,
+): { payload: string; readings: number } {
   if (kind === 'weather') {
     const values = {
       air_temperature: 24 + (i % 80) / 10,
@@ -49,7 +58,7 @@ function report(kind: LoadDevice['kind'], ts: number, i: number): { payload: str
     return { payload: JSON.stringify({ ts, values }), readings: 6 }
   }
   const values = {
-    soil_moisture: 15 + (i % 300) / 10,
+    soil_moisture: soilMoisture(i),
     soil_temperature: 25 + (i % 40) / 10,
     battery_voltage: 3.9,
     signal_strength: -70 - (i % 30),

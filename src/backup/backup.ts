@@ -222,7 +222,7 @@ export function checkBackup(dir: string): Manifest {
  */
 export function restore(cfg: Config, dir: string, progress: (line: string) => void = () => {}): Manifest {
   const manifest = checkBackup(dir)
-  const targets = new Map(sources({ ...cfg }).map((s) => [s.name, s.path] as const))
+  const targets = new Map(sources(cfg).map((s) => [s.name, s.path] as const))
   const p = resolvePaths(cfg)
   const targetOf = (name: string): string => {
     const known = targets.get(name)

@@ -171,6 +171,7 @@ export class Registry {
    * prefixed with the input's index as `[i]` when there are several; the secrets are returned once.
    */
   async addDevices(inputs: readonly NewDevice[]): Promise<Array<{ device: Device; secret: string }>> {
+    // One device: its own error (unknown_village → 404, device_exists → 409), not an indexed list.
     if (inputs.length === 1) {
       checkNewDevice(inputs[0]!)
       this.assertCanAdd(inputs[0]!)
