@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { Argument, Command } from 'commander'
 import type { Directory } from '../alerts/index.ts'
@@ -59,7 +59,6 @@ export function importCommand(deps: ImportCommandDeps): Command {
       } catch (err) {
         if (fd !== undefined) {
           closeSync(fd)
-          const { rmSync } = await import('node:fs')
           rmSync(secretsFile!, { force: true })
         }
         throw err
