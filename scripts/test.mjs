@@ -38,15 +38,4 @@ if (missing.length > 0) {
 }
 
 const args = process.argv.slice(2)
-const vitest = (...a) => spawnSync('npx', ['vitest', 'run', ...a], { stdio: 'inherit' }).status ?? 1
-if (args.length > 0) process.exit(vitest(...args))
-
-// The files in ALONE run after the others, by themselves: two state workers sharing one registry
-// and outbox (tests/scale/alerts-workers.test.ts) pass alone in ~10 s but, beside another test
-// file on this 2-core box, three of their alerts' SMS never reached the outbox in 2 of 2 full runs
-// (alert ids used, no outbox rows; cause not found yet: see the session-5 note). Everything still
-// runs; a failure in either step fails `npm test`.
-const ALONE = ['tests/scale/alerts-workers.test.ts']
-const main = vitest(...ALONE.flatMap((f) => ['--exclude', f]))
-const alone = vitest(...ALONE)
-process.exit(main || alone)
+process.exit(spawnSync('npx', ['vitest', 'run', ...args], { stdio: 'inherit' }).status ?? 1)

@@ -209,6 +209,40 @@ interface Touched {
   touchedDevices: Map<string, { village: string; atMs: number }>
 }
 
+/** How far a batch's evaluation got: slices done, and the current slice's remembered readings. */
+interface BatchProgress {
+  slicesDone?: number
+  touched?: Touched
+}
+
+/**
+ * A batch in evaluation order: slice k holds the (k+1)-th reading of each series (device, quantity,
+ * sensor) in device time. A live batch (each node's latest report) is one slice; a backlog of n
+ * reports per node is n slices, each evaluated at its own time.
+ */
+export function timeSlices(readings: readonly Reading[]): Reading[][] {
+  const slices: Reading[][] = []
+  const seen = new Map<string, number>()
+  let single = true
+  for (const r of readings) {
+    const key = `${r.device}\u0000${r.quantity}\u0000${r.sensor}`
+    const n = seen.get(key) ?? 0
+    seen.set(key, n + 1)
+    if (n > 0) single = false
+  }
+  if (single) return [readings as Reading[]]
+  seen.clear()
+  const sorted = [...readings].sort((a, b) => a.timeMs - b.timeMs)
+  for (const r of sorted) {
+    const key = `${r.device}\u0000${r.quantity}\u0000${r.sensor}`
+    const n = seen.get(key) ?? 0
+    seen.set(key, n + 1)
+    if (n === slices.length) slices.push([r])
+    else slices[n]!.push(r)
+  }
+  return slices
+}
+
 const NOTHING_TOUCHED: Touched = {
   fieldsByDevice: new Map(),
   touchedFields: new Map(),
@@ -260,7 +294,7 @@ export class AlertEngine implements RuleContext {
   private buffered: Reading[] = []
   private bufferTimer: NodeJS.Timeout | undefined
   /** Batches of stored readings to evaluate, oldest first; more than one only after a failure. */
-  private readonly waiting: Array<{ readings: readonly Reading[]; touched?: Touched }> = []
+  private readonly waiting: Array<{ readings: readonly Reading[] } & BatchProgress> = []
   private waitingReadings = 0
   private droppedReadings = 0
   private retryTimer: NodeJS.Timeout | undefined
@@ -489,9 +523,8 @@ export class AlertEngine implements RuleContext {
     while (this.waiting.length > 0) {
       const next = this.waiting[0]!
       try {
-        // A batch whose first transaction committed is not remembered twice (day sums would double).
-        if (next.touched === undefined) this.onReadings(next.readings, next)
-        else this.evaluateTouched(next.touched)
+        // A slice whose first transaction committed is not remembered twice (day sums would double).
+        this.onReadings(next.readings, next)
       } catch (err) {
         this.evaluationFailed(err)
         return
@@ -542,12 +575,20 @@ export class AlertEngine implements RuleContext {
 
   /**
    * Stored readings (IngestPipeline.onStored): remember them, evaluate the rules they touch. Throws.
-   * `progress.touched` is set once the first transaction committed (a retry evaluates only).
+   * A batch that holds several readings of one series (a gateway's store-and-forward backlog, a
+   * state worker catching up on its session) is evaluated in time order, slice by slice
+   * (timeSlices), so a rule's "for forMs" counts from the reading that began it, not from the
+   * batch's last one. `progress` records the slices done and the current slice's first committed
+   * transaction (a retry goes on from there).
    */
-  onReadings(all: readonly Reading[], progress?: { touched?: Touched }): void {
-    const touched = this.rememberReadings(all)
-    if (progress) progress.touched = touched
-    this.evaluateTouched(touched)
+  onReadings(all: readonly Reading[], progress: BatchProgress = {}): void {
+    const slices = timeSlices(all)
+    for (let i = progress.slicesDone ?? 0; i < slices.length; i++) {
+      progress.touched ??= this.rememberReadings(slices[i]!)
+      this.evaluateTouched(progress.touched)
+      progress.touched = undefined
+      progress.slicesDone = i + 1
+    }
   }
 
   /** What the rules look back on (recent readings, last seen, the day's weather), committed. */

@@ -272,7 +272,20 @@ describe('alert state with several workers (real Mosquitto, InfluxDB, SQLite out
         return expected.every((p) => to.has(p))
       },
       150_000, // ~10 s alone; minutes when the whole suite runs beside it on 2 cores
-    )
+    ).catch((err: Error) => {
+      // what the alerts and the workers say (a pending alert whose start is the batch's last reading
+      // was the backlog evaluated at its end: engine.ts timeSlices)
+      const tails = state.map(
+        (w, i) => `--- state worker ${i}:\n${w.output().split('\n').slice(-60).join('\n')}`,
+      )
+      const db = new Database(site.registryPath, { readonly: true })
+      const alerts = db.prepare('SELECT * FROM alerts').all()
+      const messages = db.prepare('SELECT key, phone, created_at_ms FROM alert_messages').all()
+      db.close()
+      throw new Error(
+        `${err.message}; outbox rows ${JSON.stringify(outboxRows(outboxes).map((r) => [r.to, r.file]))}\nalerts ${JSON.stringify(alerts)}\nmessages ${JSON.stringify(messages)}\n${tails.join('\n')}`,
+      )
+    })
     await waitFor('every SMS handed to the sender', () => sentTo(state).length >= expected.length, 60_000)
     // several more ticks of both workers: nothing more may come
     await new Promise((r) => setTimeout(r, 3000))
@@ -325,13 +338,13 @@ describe('alert state with several workers (real Mosquitto, InfluxDB, SQLite out
     ])
     await publish(0, MESSAGES, Date.now())
     const expected = dryVillages.flatMap((v) => phonesOf.get(v)!)
-    // 9 s alone; once timed out at 60 s inside a loaded full `npm test` (cause not found: see the note)
+    // 9 s alone; it had timed out when a worker got its readings as one backlog batch (see above)
     await waitFor(
       'every SMS handed to the sender',
       () => sentTo(state).length >= expected.length,
       150_000,
     ).catch((err: Error) => {
-      // what the workers said: the cause of this rare timeout (seen only in loaded full runs)
+      // what the workers said
       const tails = state.map(
         (w, i) => `--- state worker ${i}:\n${w.output().split('\n').slice(-40).join('\n')}`,
       )
