@@ -41,9 +41,18 @@ function deviceNamedInPayload(format: PayloadFormat, body: Buffer): string | und
   }
 }
 
+/** Formats of devices reached through a LoRaWAN network server (its integration posts for them). */
+const NETWORK_SERVER_FORMATS: ReadonlySet<PayloadFormat> = new Set(['chirpstack', 'tts'])
+
+/**
+ * Who may post readings for whom: a device for itself, a gateway for its village's devices, and a
+ * `service` account (a network server's integration) only for devices registered as reached through
+ * a network server (format chirpstack or tts). A service credential never speaks for a node that
+ * reports by itself: readings are evidence (a tree's growth releases a certificate).
+ */
 function mayPostFor(caller: Device, target: Device): boolean {
-  if (caller.kind === 'service') return true
   if (caller.id === target.id) return true
+  if (caller.kind === 'service') return NETWORK_SERVER_FORMATS.has(target.format)
   return caller.kind === 'gateway' && caller.village === target.village
 }
 
@@ -102,7 +111,10 @@ export function telemetryRouter(opts: TelemetryRouteOptions): Router {
     if (!mayPostFor(caller, target)) {
       return fail(res, 403, {
         error: 'forbidden',
-        message: `"${caller.id}" may not post readings for "${target.id}" (village ${target.village})`,
+        message:
+          caller.kind === 'service'
+            ? `service account "${caller.id}" may post readings only for devices registered as reached through a LoRaWAN network server (format chirpstack or tts); "${target.id}" is ${target.format}`
+            : `"${caller.id}" may not post readings for "${target.id}" (village ${target.village})`,
       })
     }
     const device = formatParam ? { ...target, format: formatParam as PayloadFormat } : target

@@ -145,4 +145,24 @@ describe('API hardening', () => {
     const status = await post('?event=status&format=chirpstack', JSON.stringify(empty), gateway)
     expect(status.status).toBe(200)
   })
+
+  it('a service account posts for a network server’s devices only, never for a node that reports by itself', async () => {
+    const reading = JSON.stringify([{ ts: Date.now() - 60_000, values: { soil_moisture: 31 } }])
+    const forged = await post('?device=soil-1', reading, service)
+    expect(forged.status).toBe(403)
+    expect(((await forged.json()) as { message: string }).message).toMatch(
+      /service account "ops" may post readings only for devices registered as reached through a LoRaWAN network server.*"soil-1" is json/,
+    )
+    expect(await t.app.store.query({ quantity: 'soil_moisture', device: 'soil-1' })).toEqual([])
+    // its own integration's device: taken
+    const uplink = {
+      time: new Date(Date.now() - 60_000).toISOString(),
+      deviceInfo: { deviceName: 'lora-7', devEui: '0004a30b001c0530' },
+      fCnt: 4,
+      fPort: 1,
+      object: { soil_moisture: 29.5 },
+    }
+    const ok = await post('?event=up&format=chirpstack', JSON.stringify(uplink), service)
+    expect(ok.status, await ok.clone().text()).toBe(200)
+  })
 })
