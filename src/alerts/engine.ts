@@ -6,6 +6,7 @@ import {
   seasonDay,
   soilWater,
 } from '../agronomy/index.ts'
+import { isRetryable } from '../errors.ts'
 import { getLogger } from '../log.ts'
 import type { Device, Registry } from '../registry/index.ts'
 import type { DeviceStatus, Quantity, Reading } from '../telemetry/index.ts'
@@ -1511,13 +1512,13 @@ export class AlertEngine implements RuleContext {
       for (;;) {
         const batch = this.pendingEvents()
         if (batch.length === 0) break
-        await sink.write(batch)
-        const mark = this.sql('UPDATE alert_events SET exported_at_ms = ? WHERE id = ?')
+        const refused = await writeEventsOf(sink, batch, this.log)
+        const mark = this.sql('UPDATE alert_events SET exported_at_ms = ?, export_error = ? WHERE id = ?')
         const now = this.clock()
         this.db.transaction(() => {
-          for (const e of batch) mark.run(now, e.id)
+          for (const e of batch) mark.run(now, refused.get(e.id) ?? null, e.id)
         })()
-        written += batch.length
+        written += batch.length - refused.size
       }
       if (this.eventsDown) this.log.info('InfluxDB takes events again')
       this.eventsDown = false
@@ -1530,6 +1531,39 @@ export class AlertEngine implements RuleContext {
     }
     return written
   }
+}
+
+/**
+ * Writes a batch of events; a batch InfluxDB refuses for good (a non-retryable error, e.g. a
+ * field-type conflict) is written again one event at a time, and the events refused alone are
+ * returned with the reason (set aside, logged) so they never hold back the others. A retryable
+ * failure throws: the whole batch waits for the next export.
+ */
+async function writeEventsOf(
+  sink: EventSink,
+  batch: ReadonlyArray<StoredEvent & { id: number }>,
+  log: { error: (obj: object, msg: string) => void },
+): Promise<Map<number, string>> {
+  const refused = new Map<number, string>()
+  try {
+    await sink.write(batch)
+    return refused
+  } catch (err) {
+    if (isRetryable(err) || batch.length === 0) throw err
+  }
+  for (const e of batch) {
+    try {
+      await sink.write([e])
+    } catch (err) {
+      if (isRetryable(err)) throw err
+      refused.set(e.id, (err as Error).message)
+      log.error(
+        { err: (err as Error).message, event: e.id, measurement: e.measurement },
+        'InfluxDB refused an alert event for good; set aside (alert_events.export_error), the others go on',
+      )
+    }
+  }
+  return refused
 }
 
 function activeKey(rule: string, subject: string): string {

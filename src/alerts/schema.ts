@@ -169,5 +169,8 @@ export const alertsTables: CapabilitySchema = {
      samples BLOB NOT NULL
    );
    CREATE INDEX alert_history_max ON alert_history(max_ms);`,
+    // An event InfluxDB refuses for good (not a retryable failure) is set aside with InfluxDB's
+    // reason, so it no longer holds back the events after it.
+    `ALTER TABLE alert_events ADD COLUMN export_error TEXT;`,
   ],
 }

@@ -118,4 +118,53 @@ describe('alert events in InfluxDB (real influxd)', () => {
       await r?.stop()
     }
   }, 60_000)
+
+  it('an event InfluxDB refuses for good is set aside with its reason; the events after it still go', async () => {
+    const t0 = wib(2026, 7, 2, 9)
+    const sink = new InfluxEventSink({ url: influx.url, database: 'refusing' })
+    let r: Rig | undefined
+    try {
+      r = await rig({ ...only('dry'), groupWaitMs: 0 }, { startMs: t0, events: sink })
+      await seed(r)
+      // Someone wrote alert_events.value as a string into this shard: InfluxDB now answers every
+      // float value there with 400 "field type conflict" (not retryable).
+      const res = await fetch(`${influx.url}/write?db=refusing&rp=events&precision=ms`, {
+        method: 'POST',
+        body: `alert_events,rule=manual value="n/a" ${t0}`,
+      })
+      expect(res.status).toBe(204)
+      r.clock.now = t0
+      r.engine.onReadings([reading('soil-1', 'soil_moisture', 18, t0)])
+      r.clock.now = t0 + 2 * HOUR
+      r.engine.onReadings([reading('soil-1', 'soil_moisture', 18, t0 + 2 * HOUR)])
+      r.engine.tick(r.clock.now) // the dry alert fires: one alert event
+      const day = wib(2026, 7, 3)
+      for (let h = 0; h < 24; h++) {
+        r.clock.now = day + h * HOUR
+        r.engine.onReadings(syntheticWeather(h, day + h * HOUR))
+      }
+      r.clock.now = day + 26 * HOUR
+      r.engine.tick(r.clock.now) // the day closes: irrigation advice events after it
+      const pending = r.engine.pendingEvents().map((e) => e.measurement)
+      expect(pending[0]).toBe('alert_events')
+      expect(pending.slice(1).every((m) => m === 'irrigation_advice')).toBe(true)
+      expect(await r.engine.exportEvents()).toBe(pending.length - 1)
+      expect(r.engine.pendingEvents()).toEqual([]) // nothing left to hold back the next ones
+      const advice = await influxQuery(
+        influx.url,
+        'refusing',
+        'SELECT * FROM "refusing"."events"."irrigation_advice"',
+      )
+      expect(advice).toHaveLength(pending.length - 1)
+      const aside = r.registry
+        .database()
+        .prepare('SELECT measurement, export_error FROM alert_events WHERE export_error IS NOT NULL')
+        .all()
+      expect(aside).toEqual([
+        { measurement: 'alert_events', export_error: expect.stringMatching(/field type conflict/) },
+      ])
+    } finally {
+      await r?.stop()
+    }
+  }, 60_000)
 })
