@@ -19,6 +19,7 @@ import { Registry } from '../../src/registry/index.ts'
 import { SCHEMAS } from '../../src/schemas.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
 import { launchChromium } from '../harness/chromium.ts'
+import { apiSession } from '../harness/session.ts'
 
 const run = promisify(execFile)
 
@@ -66,14 +67,8 @@ describe('audit log', () => {
 
   const sessions: Record<string, { cookie: string; csrf: string }> = {}
   async function login(user: string, password: string): Promise<void> {
-    const res = await fetch(`${t.apiUrl}/api/v1/session`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user, password }),
-    })
-    expect(res.status, `login ${user}`).toBe(200)
-    const body = (await res.json()) as { csrfToken: string }
-    sessions[user] = { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]!, csrf: body.csrfToken }
+    const s = await apiSession(t.apiUrl, user, password)
+    sessions[user] = { cookie: s.cookie, csrf: s.csrfToken }
   }
   async function as(
     user: string,

@@ -14,6 +14,7 @@ import { EXPORT_KINDS, wib } from '../../src/export/index.ts'
 import type { ReadingQuery } from '../../src/store/index.ts'
 import type { Reading } from '../../src/telemetry/index.ts'
 import { startApp, type TestApp } from '../harness/app.ts'
+import { apiSession } from '../harness/session.ts'
 
 const run = promisify(execFile)
 v8.setFlagsFromString('--expose-gc')
@@ -49,13 +50,7 @@ describe('CSV export (API, CLI): readings, alerts, trees, decisions', () => {
       password: OFFICER_PASSWORD,
       villages: ['kemiren', 'sukorejo', 'besar', 'dinas'],
     })
-    const login = await fetch(`${t.apiUrl}/api/v1/session`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user: 'budi', password: OFFICER_PASSWORD }),
-    })
-    expect(login.status).toBe(200)
-    cookie = login.headers.get('set-cookie')!.split(';')[0]!
+    cookie = (await apiSession(t.apiUrl, 'budi', OFFICER_PASSWORD)).cookie
     // Two villages, two quantities, values with many decimals, readings sharing a time.
     for (let i = 0; i < 3_000; i++) {
       const village = i % 3 === 0 ? 'sukorejo' : 'kemiren'

@@ -4,6 +4,7 @@ import { Fleet, provisionDistrict } from '../../firmware-sim/fleet.ts'
 import { UserStore } from '../../src/console/index.ts'
 import { SPECIES_IDS, type TreeState } from '../../src/oksigen/index.ts'
 import { startApp, type TestApp } from '../harness/app.ts'
+import { apiSession } from '../harness/session.ts'
 
 const DAY = 86_400_000
 const WIB = 7 * 3_600_000
@@ -186,15 +187,7 @@ describe('Sedekah Oksigen verification from simulated trees', () => {
       password: 'officer-password-1',
       villages: ['kemiren'], // an officer acts only in their villages
     })
-    const login = await fetch(`${t.apiUrl}/api/v1/session`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user: 'officer-1', password: 'officer-password-1' }),
-    })
-    const session = {
-      cookie: login.headers.get('set-cookie')!.split(';')[0]!,
-      'x-csrf-token': ((await login.json()) as { csrfToken: string }).csrfToken,
-    }
+    const session = (await apiSession(t.apiUrl, 'officer-1', 'officer-password-1')).headers
     const decide = (body: unknown) =>
       fetch(`${t.apiUrl}/api/v1/trees/${ids['kemiren-pohon2']}/decisions`, {
         method: 'POST',

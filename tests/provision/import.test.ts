@@ -7,6 +7,7 @@ import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { UserStore } from '../../src/console/index.ts'
 import { startApp, type TestApp } from '../harness/app.ts'
+import { apiSession } from '../harness/session.ts'
 
 const run = promisify(execFile)
 
@@ -104,14 +105,7 @@ describe('kampung import', () => {
     const consoleSecret = await t.addDevice({ id: 'console', village: 'kemiren', kind: 'service' })
     expect(consoleSecret).toBeTruthy()
     await new UserStore(t.app.registry).add({ id: 'admin', role: 'admin', password: 'admin-password-1' })
-    const session = await fetch(`${t.apiUrl}/api/v1/session`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user: 'admin', password: 'admin-password-1' }),
-    })
-    expect(session.status).toBe(200)
-    const { csrfToken } = (await session.json()) as { csrfToken: string }
-    const cookie = session.headers.get('set-cookie')!.split(';')[0]!
+    const { csrfToken, cookie } = await apiSession(t.apiUrl, 'admin', 'admin-password-1')
     const post = async (kind: string, body: string, basic?: string) =>
       fetch(`${t.apiUrl}/api/v1/import/${kind}`, {
         method: 'POST',
