@@ -21,29 +21,30 @@ export interface ExportRouteOptions {
 
 const log = getLogger('api.export')
 
+/** The rows of an export the caller may see nothing of. */
+const NOTHING: AsyncIterable<never> = { [Symbol.asyncIterator]: async function* () {} }
+
 /** A name safe inside Content-Disposition's quoted filename. */
 const fileSafe = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 64)
 
 /**
  * The village an export is limited to: the `village` query parameter. The one place a caller's
- * village scope narrows an export (every kind filters by this value alone).
+ * village scope narrows an export (every kind filters by this value alone). `null`: nothing the
+ * caller may see (the export is its header row alone).
  */
-function villageOf(req: Request, res: Response, problems: string[]): string | undefined {
+function villageOf(req: Request, res: Response, problems: string[]): string | undefined | null {
   const asked =
     typeof req.query.village === 'string' && req.query.village !== '' ? req.query.village : undefined
   const scope = callerScope(res)
   if (scope.all) return asked
   // An officer exports only their villages (issue 16): another village reads as one with no data,
   // never as "forbidden" (that would confirm it exists).
-  if (asked !== undefined) return scope.has(asked) ? asked : NO_VILLAGE
+  if (asked !== undefined) return scope.has(asked) ? asked : null
   if (scope.villages.length === 1) return scope.villages[0]
-  if (scope.villages.length === 0) return NO_VILLAGE
+  if (scope.villages.length === 0) return null
   problems.push(`village: give one of yours (${scope.villages.join(', ')})`)
   return undefined
 }
-
-/** A village id no village can have (ids are checked against ID_RULE): an empty export. */
-const NO_VILLAGE = '\u2060none'
 
 /** The query as an ExportFilter; every problem listed (unknown parameter, bad time, quantity). */
 function filterOf(req: Request, params: readonly string[], problems: string[]): ExportFilter {
@@ -91,12 +92,14 @@ export function exportRouter(opts: ExportRouteOptions): Router {
       })
     const problems: string[] = []
     const filter = filterOf(req, kind.params, problems)
-    filter.village = villageOf(req, res, problems)
+    const village = villageOf(req, res, problems)
+    filter.village = village ?? undefined
     if (problems.length)
       return res.status(400).json({ error: 'bad_request', message: problems.join('; '), problems })
     // The first row is read before the headers go out, so a store that cannot answer (or a bad
     // state) still gets a proper JSON error and status.
-    const rows = kind.rows(sources, filter)[Symbol.asyncIterator]()
+    const rows =
+      village === null ? NOTHING[Symbol.asyncIterator]() : kind.rows(sources, filter)[Symbol.asyncIterator]()
     let first: IteratorResult<unknown>
     try {
       first = await rows.next()
@@ -105,7 +108,9 @@ export function exportRouter(opts: ExportRouteOptions): Router {
       throw err // 500 without the text (server.ts); the log has it
     }
     const day = new Date().toISOString().slice(0, 10).replaceAll('-', '')
-    const name = [kind.name, filter.village ?? 'all', filter.device, day].filter(Boolean).map(String)
+    const name = [kind.name, village === null ? 'none' : (filter.village ?? 'all'), filter.device, day]
+      .filter(Boolean)
+      .map(String)
     res.status(200).set({
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="${name.map(fileSafe).join('-')}.csv"`,
