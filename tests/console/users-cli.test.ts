@@ -1,33 +1,11 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type TestApp } from '../harness/app.ts'
+import { runKampung } from '../harness/process.ts'
 
-/** `kampung …` as a real process on `dir`, with `stdin` piped in (a password, as a script would). */
-function kampung(
-  dir: string,
-  args: string[],
-  stdin = '',
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: { ...process.env, KAMPUNG_DATA_DIR: dir, KAMPUNG_LOG_LEVEL: 'warn' },
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => {
-      out += d
-    })
-    child.stderr.on('data', (d) => {
-      err += d
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }))
-    child.stdin.end(stdin)
-  })
-}
+const kampung = runKampung
 
 describe('kampung users add|list|passwd', () => {
   let dir: string

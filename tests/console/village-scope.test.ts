@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -7,35 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { UserStore } from '../../src/console/index.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
 import { launchChromium, screenshot } from '../harness/chromium.ts'
+import { runKampung } from '../harness/process.ts'
 
 const A = 'kemiren'
 const B = 'olehsari'
 const UI_TIMEOUT_MS = 15_000
 const PW = { admin: 'admin-password-1', budi: 'budi-password-1', nobody: 'nobody-password-1' }
 
-/** `kampung …` as a real process on `dir`, a password piped on stdin. */
-function kampung(
-  dir: string,
-  args: string[],
-  stdin = '',
-): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      env: { ...process.env, KAMPUNG_DATA_DIR: dir, KAMPUNG_LOG_LEVEL: 'warn' },
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => {
-      out += d
-    })
-    child.stderr.on('data', (d) => {
-      err += d
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }))
-    child.stdin.end(stdin)
-  })
-}
+const kampung = runKampung
 
 /**
  * Routes that need no village scope, each with the reason. A new route must be marked scoped or

@@ -85,3 +85,27 @@ export function serviceEnv(o: {
     KAMPUNG_API_PORT: String(o.apiPort),
   }
 }
+
+/** `kampung …` run to its end as a real process on data dir `dir`, `stdin` piped in (a password, as a script would). */
+export function runKampung(
+  dir: string,
+  args: string[],
+  stdin = '',
+): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      env: { ...process.env, KAMPUNG_DATA_DIR: dir, KAMPUNG_LOG_LEVEL: 'warn' },
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => {
+      out += d
+    })
+    child.stderr.on('data', (d) => {
+      err += d
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code: code ?? -1, out, err }))
+    child.stdin.end(stdin)
+  })
+}
