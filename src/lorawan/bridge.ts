@@ -96,7 +96,7 @@ export class LorawanBridge {
           maxInFlightMessages: server.maxInFlightMessages,
           sessionExpiryS: server.sessionExpiryS,
           name: `lorawan ${server.name}`,
-          logName: 'lorawan.mqtt',
+          logName: `lorawan.${server.name}`,
           logFields: { server: server.name, kind: server.kind },
           topicFilters: plugin.topicFilters,
           onMessage: (topic, payload) => this.onMessage(link, topic, payload),
