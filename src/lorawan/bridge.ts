@@ -264,13 +264,18 @@ export class LorawanBridge {
     a: Extract<Interpretation, { type: 'answer' }>,
   ): void {
     const commands = this.opts.commands
+    if (!commands) {
+      // `kampung ingest` without the API: the commands service runs elsewhere and never hears this.
+      this.count(link, event, 'no_commands_here')
+      return
+    }
     const ours = a.correlationIds?.find((id) => id.startsWith(CORRELATION_PREFIX))
     const id =
       ours?.slice(CORRELATION_PREFIX.length) ??
       (a.queueItemId !== undefined
-        ? commands?.list(device.id, COMMANDS_SEARCHED).find((c) => queueItemId(c.id) === a.queueItemId)?.id
+        ? commands.list(device.id, COMMANDS_SEARCHED).find((c) => queueItemId(c.id) === a.queueItemId)?.id
         : undefined)
-    if (!commands || id === undefined) {
+    if (id === undefined) {
       this.count(link, event, 'not_ours')
       return
     }

@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Command } from '../../src/commands/index.ts'
+import type { ConfigInput } from '../../src/config.ts'
 import type { MqttConsumer } from '../../src/ingest/index.ts'
 import { CORRELATION_PREFIX, queueItemId } from '../../src/lorawan/index.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
@@ -139,9 +143,12 @@ describe('LoRaWAN network servers over MQTT (Mosquitto as their broker)', () => 
   const command = (id: string): Command => t.app.commands!.get(id)!
   const downlinksFor = (pred: (d: (typeof downlinks)[number]) => boolean) => downlinks.filter(pred)
 
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-lorawan-'))
+  let config: ConfigInput
+
   beforeAll(async () => {
     ;[influx, mosquitto] = await Promise.all([startInfluxd(), startMosquitto()])
-    t = await startApp({
+    config = {
       store: { kind: 'influx', influx: { url: influx.url, requestTimeoutMs: 60_000 } },
       oksigen: { enabled: false },
       commands: { checkEveryMs: 100, resendAfterS: 1 },
@@ -159,7 +166,8 @@ describe('LoRaWAN network servers over MQTT (Mosquitto as their broker)', () => 
         ],
         downlink: { devices: { 'kemiren-tts1': 'json' } },
       },
-    })
+    }
+    t = await startApp(config, dataDir)
     await t.addDevice({
       id: 'lora-soil1',
       village: V,
@@ -179,6 +187,7 @@ describe('LoRaWAN network servers over MQTT (Mosquitto as their broker)', () => 
     await ns?.endAsync()
     await t?.stop()
     await Promise.all([mosquitto?.stop(), influx?.stop()])
+    rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('a ChirpStack uplink is stored like the HTTP one: readings through the channel map, the best RSSI', async () => {
@@ -421,5 +430,25 @@ describe('LoRaWAN network servers over MQTT (Mosquitto as their broker)', () => 
     expect(command('tts-cfg-1').error).toBe(
       'TTS down/failed: application_downlink_too_long: application downlink payload is too long',
     )
+  })
+
+  it('after a restart: a sent command is not pushed again and its ack still answers it; heard devices stay reachable', async () => {
+    const topic = `application/${APP}/device/0101010101010101/command/down`
+    t.app.commands!.submit({ id: 'cs-restart-1', device: 'lora-soil1', kind: 'valve_close' })
+    await waitFor('sent', () => command('cs-restart-1').state === 'sent')
+    await t.stop()
+    t = await startApp(config, dataDir)
+    t.app.commands!.submit({ id: 'cs-restart-2', device: 'lora-soil1', kind: 'reboot' })
+    await waitFor('sent by the new process', () => command('cs-restart-2').state === 'sent')
+    await publish(`application/${APP}/device/0101010101010101/event/ack`, {
+      deviceInfo: deviceInfo('lora-soil1', '0101010101010101'),
+      queueItemId: queueItemId('cs-restart-1'),
+      acknowledged: true,
+    })
+    await waitFor('acknowledged', () => command('cs-restart-1').state === 'acknowledged')
+    await new Promise((r) => setTimeout(r, 1_500))
+    const pushed = (id: string) =>
+      downlinksFor((d) => d.topic === topic && d.body.id === queueItemId(id)).length
+    expect([pushed('cs-restart-1'), pushed('cs-restart-2')]).toEqual([1, 1])
   })
 })
