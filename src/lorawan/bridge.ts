@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3'
 import { Counter } from 'prom-client'
 import { type CommandService, parseCommandMessage } from '../commands/index.ts'
 import { KampungError } from '../errors.ts'
-import { type IngestPipeline, MqttConsumer } from '../ingest/index.ts'
+import { type IngestOutcome, type IngestPipeline, MqttConsumer } from '../ingest/index.ts'
 import { getLogger } from '../log.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Device, Registry } from '../registry/index.ts'
@@ -195,17 +195,33 @@ export class LorawanBridge {
     if (meaning.type === 'seen') return this.count(link, at.event, 'seen')
     if (meaning.type === 'answer') return this.answer(link, at.event, device, meaning)
     // The one promise at this edge: the consumer holds the PUBACK until the readings are durable.
-    await new Promise<void>((resolve, reject) =>
+    const outcome = await new Promise<IngestOutcome>((resolve, reject) =>
       this.opts.pipeline.handle(
         { ...device, format: link.plugin.format },
         payload,
         topic,
         'lorawan',
         receivedAtMs,
-        (err, outcome) => (outcome ? resolve() : reject(err ?? new Error('not stored'))),
+        (err, outcome) => (outcome ? resolve(outcome) : reject(err ?? new Error('not stored'))),
       ),
     )
-    this.count(link, at.event, 'stored')
+    if (outcome.accepted === 0 && outcome.rejected.length === 0) {
+      // As the HTTP integration's `empty_uplink`: an uplink with neither codec output nor frame
+      // payload is a codec or integration problem, not a quiet device.
+      this.refuse(
+        link,
+        at.event,
+        'empty_uplink',
+        topic,
+        `an uplink of ${device.id} with neither decoded payload nor frame payload`,
+      )
+      return
+    }
+    this.count(
+      link,
+      at.event,
+      outcome.rejected.length === 0 ? 'stored' : outcome.accepted > 0 ? 'partial' : 'rejected',
+    )
   }
 
   /** The registered device: the one the body names (as the HTTP integration maps it), else the topic's. */
@@ -293,12 +309,12 @@ export class LorawanBridge {
   private refuse(
     link: Link,
     event: string,
-    reason: RejectReason | 'unknown_topic',
+    reason: RejectReason | 'unknown_topic' | 'empty_uplink',
     topic: string,
     message: string,
   ): void {
     this.count(link, event, reason)
-    if (event === 'up' && reason !== 'unknown_topic')
+    if (event === 'up' && reason !== 'unknown_topic' && reason !== 'empty_uplink')
       this.opts.pipeline.account(
         undefined,
         [],

@@ -175,7 +175,12 @@ describe('LoRaWAN network servers over MQTT (Mosquitto as their broker)', () => 
       channels: { '1': { quantity: 'soil_moisture', sensor: 'soil1' } },
     })
     // Registered by its DevEUI: ChirpStack names it otherwise.
-    await t.addDevice({ id: '0202020202020202', village: V, format: 'chirpstack' })
+    await t.addDevice({
+      id: '0202020202020202',
+      village: V,
+      format: 'chirpstack',
+      channels: { '1': { quantity: 'soil_moisture', sensor: 'soil1' } },
+    })
     await t.addDevice({ id: '0303030303030303', village: V, format: 'chirpstack' })
     await t.addDevice({ id: 'kemiren-tts1', village: V, format: 'tts' })
     ns = await mqtt.connectAsync(mosquitto.url, { clientId: 'network-server', protocolVersion: 4 })
@@ -246,6 +251,9 @@ describe('LoRaWAN network servers over MQTT (Mosquitto as their broker)', () => 
       deviceInfo: deviceInfo('lora-soil1', '0101010101010101'),
       acknowledged: true,
     })
+    // Neither `data` nor `object`: a codec or integration problem (HTTP: 422 empty_uplink).
+    const { data: _, ...empty } = chirpstackUp('lora-soil1', '0101010101010101', new Date().toISOString())
+    await publish(`application/${APP}/device/0101010101010101/event/up`, empty)
     // Matched by the topic's DevEUI: ChirpStack's name for it is not registered.
     const time = new Date(Date.now() - 2_000).toISOString()
     await publish(
@@ -253,7 +261,12 @@ describe('LoRaWAN network servers over MQTT (Mosquitto as their broker)', () => 
       chirpstackUp('pump-north', '0202020202020202', time),
     )
     await waitFor('the good uplink stored', () => stat('cs up stored') === before + 1)
-    expect(stats()).toMatchObject({ 'cs up unknown_device': 1, 'cs up malformed': 1, 'cs ack malformed': 1 })
+    expect(stats()).toMatchObject({
+      'cs up unknown_device': 1,
+      'cs up malformed': 1,
+      'cs up empty_uplink': 1,
+      'cs ack malformed': 1,
+    })
     expect(
       await influxCount(influx.url, DB, 'relative_humidity', `WHERE "device" = '0202020202020202'`),
     ).toBe(1)
@@ -450,5 +463,25 @@ describe('LoRaWAN network servers over MQTT (Mosquitto as their broker)', () => 
     const pushed = (id: string) =>
       downlinksFor((d) => d.topic === topic && d.body.id === queueItemId(id)).length
     expect([pushed('cs-restart-1'), pushed('cs-restart-2')]).toEqual([1, 1])
+  })
+
+  it('unconfirmed downlinks (downlink.confirmed false) are acknowledged when a gateway transmitted them', async () => {
+    await t.stop()
+    const lorawan = config.lorawan!
+    t = await startApp(
+      { ...config, lorawan: { ...lorawan, downlink: { ...lorawan.downlink, confirmed: false } } },
+      dataDir,
+    )
+    t.app.commands!.submit({ id: 'cs-unconfirmed-1', device: 'lora-soil1', kind: 'valve_close' })
+    await waitFor('sent', () => command('cs-unconfirmed-1').state === 'sent')
+    const [down] = downlinksFor((d) => d.body.id === queueItemId('cs-unconfirmed-1'))
+    expect(down?.body.confirmed).toBe(false)
+    await publish(`application/${APP}/device/0101010101010101/event/txack`, {
+      deviceInfo: deviceInfo('lora-soil1', '0101010101010101'),
+      queueItemId: queueItemId('cs-unconfirmed-1'),
+      fCntDown: 9,
+      gatewayId: '0016c001f153a14c',
+    })
+    await waitFor('acknowledged on txack', () => command('cs-unconfirmed-1').state === 'acknowledged')
   })
 })
