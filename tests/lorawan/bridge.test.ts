@@ -210,6 +210,31 @@ describe('LoRaWAN network servers over MQTT (Mosquitto as their broker)', () => 
     const byQuantity = Object.fromEntries(rows.map((r) => [`${r.sensor}`, r.value]))
     expect(byQuantity).toMatchObject({ soil1: 31.5, ch2: 27.3, ch4: 77, radio: -36 })
     expect(await influxCount(influx.url, DB, 'soil_moisture', `WHERE "device" = 'lora-soil1'`)).toBe(1)
+
+    // The same event through the HTTP integration, for a twin device: the same points.
+    const secret = await t.addDevice({
+      id: 'lora-http1',
+      village: V,
+      format: 'chirpstack',
+      channels: { '1': { quantity: 'soil_moisture', sensor: 'soil1' } },
+    })
+    const res = await fetch(`${t.apiUrl}/api/v1/telemetry?event=up`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`lora-http1:${secret}`).toString('base64')}` },
+      body: JSON.stringify(chirpstackUp('lora-http1', '0404040404040404', time)),
+    })
+    expect(res.status).toBe(200)
+    const points = async (device: string) =>
+      (
+        await influxQuery(
+          influx.url,
+          DB,
+          `SELECT "value", "sensor" FROM "${DB}"."raw"./.*/ WHERE "device" = '${device}'`,
+        )
+      )
+        .map((r) => `${r.time} ${r.sensor} ${r.value}`)
+        .sort()
+    expect(await points('lora-http1')).toEqual(await points('lora-soil1'))
   })
 
   it('is acknowledged (PUBACK) only once stored: with InfluxDB frozen the broker delivers it again', async () => {
