@@ -384,6 +384,17 @@ export class CommandService {
       },
       (err: unknown) => {
         this.publishing.delete(id)
+        if (err instanceof KampungError && !err.retryable && this.db) {
+          // The link can never send it (e.g. no binary form for a LoRaWAN downlink): say so now.
+          this.db
+            .prepare(
+              `UPDATE commands SET state = 'failed', done_at_ms = ?, error = ?
+               WHERE id = ? AND state IN ('queued', 'sent')`,
+            )
+            .run(Date.now(), err.message, id)
+          this.log.warn({ id, device: device.id, err: err.message }, 'command cannot be sent: failed')
+          return
+        }
         this.log.warn({ id, device: device.id, err }, 'command not published; tried again later')
       },
     )
