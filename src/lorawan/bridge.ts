@@ -61,8 +61,8 @@ export class LorawanBridge {
   private db: Database.Database | undefined
   private counter: Counter<'server' | 'event' | 'outcome'> | undefined
   private readonly tally = new Map<string, number>()
-  /** device id → `server app dev` as stored, so an uplink writes SQLite only when it moved. */
-  private readonly known = new Map<string, string>()
+  /** device id → where it was last heard, as stored: an uplink writes SQLite only when it moved. */
+  private readonly known = new Map<string, Address>()
   private readonly logged = new Set<string>()
 
   constructor(opts: LorawanBridgeOptions) {
@@ -81,7 +81,7 @@ export class LorawanBridge {
     const rows = this.db.prepare('SELECT device, server, app, dev FROM lorawan_devices').all() as Array<
       Address & { device: string }
     >
-    for (const r of rows) this.known.set(r.device, `${r.server} ${r.app} ${r.dev}`)
+    for (const r of rows) this.known.set(r.device, { server: r.server, app: r.app, dev: r.dev })
     for (const server of this.opts.config.servers) {
       const plugin = NETWORK_SERVERS[server.kind]
       const link: Link = {
@@ -235,16 +235,13 @@ export class LorawanBridge {
   }
 
   private address(deviceId: string): Address | undefined {
-    const known = this.known.get(deviceId)
-    if (!known) return undefined
-    const [server, app, dev] = known.split(' ') as [string, string, string]
-    return { server, app, dev }
+    return this.known.get(deviceId)
   }
 
   /** Where the device was heard; stored when it moved, and the device becomes reachable for commands. */
   private learn(link: Link, device: Device, at: ServerTopic, nowMs: number): void {
-    const key = `${link.server.name} ${at.app} ${at.dev}`
-    if (this.known.get(device.id) === key) return
+    const was = this.known.get(device.id)
+    if (was?.server === link.server.name && was.app === at.app && was.dev === at.dev) return
     this.db
       ?.prepare(
         `INSERT INTO lorawan_devices (device, server, app, dev, seen_at_ms) VALUES (?, ?, ?, ?, ?)
@@ -252,8 +249,8 @@ export class LorawanBridge {
          seen_at_ms = excluded.seen_at_ms`,
       )
       .run(device.id, link.server.name, at.app, at.dev, nowMs)
-    const first = !this.known.has(device.id)
-    this.known.set(device.id, key)
+    const first = was === undefined
+    this.known.set(device.id, { server: link.server.name, app: at.app, dev: at.dev })
     this.log.info(
       { server: link.server.name, device: device.id, app: at.app, dev: at.dev, first },
       'device heard',
