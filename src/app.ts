@@ -22,6 +22,7 @@ import {
   workerStateTopic,
 } from './ingest/index.ts'
 import { getLogger } from './log.ts'
+import { LorawanBridge } from './lorawan/index.ts'
 import { Metrics } from './metrics.ts'
 import { createNotify } from './notify/index.ts'
 import { InfluxAssessmentSink, Oksigen } from './oksigen/index.ts'
@@ -66,8 +67,10 @@ export class KampungApp {
   /** The state role (`kampung state`): its message handler, and the MQTT consumer feeding it. */
   stateFeed: StateFeed | undefined
   stateConsumer: MqttConsumer | undefined
-  /** Commands to devices (src/commands); sent through the embedded broker only. */
+  /** Commands to devices (src/commands); sent through the embedded broker, or a LoRaWAN network server. */
   commands: CommandService | undefined
+  /** LoRaWAN network servers' MQTT integrations (src/lorawan), when `lorawan.servers` lists any. */
+  lorawan: LorawanBridge | undefined
   private readonly log = getLogger('app')
   private started: Array<{ stop(): Promise<void> }> = []
   private stopping = false
@@ -251,18 +254,26 @@ export class KampungApp {
         await this.startPart(this.peers)
       }
     }
+    // The LoRaWAN bridge stores uplinks, so it runs where ingest does.
+    const lorawan = roles.ingest && config.lorawan.servers.length > 0
     if (roles.broker || roles.api) {
-      // Commands reach devices through the embedded broker; without one in this process they
-      // stay queued (an MQTT-client link for `kampung ingest` splits is not written yet).
+      // Commands reach devices through the embedded broker, or as a LoRaWAN network server's
+      // downlink; without either in this process they stay queued (an MQTT-client link for
+      // `kampung ingest` splits is not written yet).
       this.commands = new CommandService({
         ...config.commands,
         registry: this.registry,
-        link: roles.broker
-          ? {
-              publishDown: (device, payload) =>
-                this.broker?.publishDown(device, payload) ?? Promise.reject(new Error('no broker')),
-            }
-          : undefined,
+        link:
+          roles.broker || lorawan
+            ? {
+                publishDown: (device, payload) => {
+                  if (this.lorawan?.reaches(device)) return this.lorawan.publishDown(device, payload)
+                  return this.broker?.publishDown(device, payload) ?? Promise.reject(new Error('no broker'))
+                },
+                // A network server keeps a downlink queued until the device listens: never twice.
+                resends: (device) => !this.lorawan?.reaches(device),
+              }
+            : undefined,
       })
       await this.startPart(this.commands)
       const commands = this.commands
@@ -271,6 +282,16 @@ export class KampungApp {
         'Commands to devices not yet answered (queued for an offline device, or sent and unacknowledged)',
         () => commands.openCount(),
       )
+    }
+    if (lorawan) {
+      this.lorawan = new LorawanBridge({
+        config: config.lorawan,
+        registry: this.registry,
+        pipeline: this.pipeline,
+        metrics: this.metrics,
+        commands: this.commands,
+      })
+      await this.startPart(this.lorawan)
     }
     if (roles.broker) {
       const commands = this.commands

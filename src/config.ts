@@ -4,6 +4,7 @@ import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { alertsSchema } from './alerts/index.ts'
+import { lorawanSchema } from './lorawan/index.ts'
 import { notifySchema } from './notify/index.ts'
 import { policySchema } from './oksigen/index.ts'
 
@@ -369,6 +370,8 @@ export const configSchema = z
     alerts: alertsSchema.prefault({}),
     deviceLimits: deviceLimitsSchema.prefault({}),
     commands: commandsSchema.prefault({}),
+    /** LoRaWAN network servers over MQTT (src/lorawan); no servers: off. */
+    lorawan: lorawanSchema.prefault({}),
   })
   .strict()
 

@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express'
 import { isRetryable } from '../errors.ts'
 import { type IngestOutcome, type IngestPipeline, reportedErrors } from '../ingest/index.ts'
 import type { Device, Registry } from '../registry/index.ts'
-import { PAYLOAD_FORMATS, type PayloadFormat } from '../telemetry/index.ts'
+import { lorawanDeviceId, PAYLOAD_FORMATS, type PayloadFormat } from '../telemetry/index.ts'
 import { authenticate } from './auth.ts'
 
 export interface TelemetryRouteOptions {
@@ -23,19 +23,11 @@ function fail(res: Response, status: number, body: ErrorBody): void {
   res.status(status).json(body)
 }
 
-/** ChirpStack and The Things Stack name the end device inside the payload. */
+/** ChirpStack and The Things Stack name the end device inside the payload (src/telemetry/lorawan.ts). */
 function deviceNamedInPayload(format: PayloadFormat, body: Buffer): string | undefined {
   if (format !== 'chirpstack' && format !== 'tts') return undefined
   try {
-    const doc = JSON.parse(body.toString('utf8')) as {
-      deviceInfo?: { deviceName?: unknown; devEui?: unknown }
-      end_device_ids?: { device_id?: unknown }
-    }
-    const id =
-      format === 'chirpstack'
-        ? (doc.deviceInfo?.deviceName ?? doc.deviceInfo?.devEui)
-        : doc.end_device_ids?.device_id
-    return typeof id === 'string' ? id.toLowerCase() : undefined
+    return lorawanDeviceId(format, JSON.parse(body.toString('utf8')))
   } catch {
     return undefined
   }

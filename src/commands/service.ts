@@ -3,12 +3,25 @@ import { KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
 import type { Device, Registry } from '../registry/index.ts'
 import type { DeviceStatus } from '../telemetry/index.ts'
-import { COMMAND_PARAMS, type CommandKind, type CommandMessage, type CommandState, parseAck } from './wire.ts'
+import {
+  COMMAND_PARAMS,
+  type CommandAck,
+  type CommandKind,
+  type CommandMessage,
+  type CommandState,
+  parseAck,
+} from './wire.ts'
 
 /** How commands reach a device's down topic (the embedded broker, or an MQTT client of another). */
 export interface CommandLink {
   /** Publish at QoS 1 on `kampung/<village>/<device>/down`; resolves once the broker has it. */
   publishDown(device: Device, payload: string): Promise<void>
+  /**
+   * Whether a sent, unanswered command goes out again to this device (default yes). No for a
+   * device behind a LoRaWAN network server: the server keeps the downlink queued until the device
+   * next listens, and a second push would run the command twice (src/lorawan).
+   */
+  resends?(device: Device): boolean
 }
 
 export interface CommandOptions {
@@ -266,6 +279,15 @@ export class CommandService {
       this.log.warn({ device: deviceId }, 'unparseable command ack ignored')
       return
     }
+    this.answer(deviceId, ack, nowMs)
+  }
+
+  /**
+   * An answer already read: the device's own ack, or its network server's acknowledgement of a
+   * downlink (src/lorawan). Same rules as onAck.
+   */
+  answer(deviceId: string, ack: CommandAck, nowMs = Date.now()): void {
+    if (!this.db) return
     const db = this.open()
     const row = db.prepare('SELECT * FROM commands WHERE id = ?').get(ack.id) as Row | undefined
     if (!row || row.device !== deviceId || row.sends === 0) {
@@ -301,11 +323,16 @@ export class CommandService {
       // keeps thousands of devices online and few commands open.
       const due = this.db
         .prepare(
-          `SELECT id, device FROM commands WHERE state IN ('queued', 'sent') AND expires_at_ms > ?
+          `SELECT id, device, state FROM commands WHERE state IN ('queued', 'sent') AND expires_at_ms > ?
            AND (state = 'queued' OR sent_at_ms <= ?) ORDER BY created_at_ms, id`,
         )
-        .all(nowMs, nowMs - this.opts.resendAfterS * 1000) as Array<{ id: string; device: string }>
-      for (const d of due) if (this.online.has(d.device)) this.send(d.id)
+        .all(nowMs, nowMs - this.opts.resendAfterS * 1000) as Array<{
+        id: string
+        device: string
+        state: CommandState
+      }>
+      for (const d of due)
+        if (this.online.has(d.device) && (d.state === 'queued' || this.resends(d.device))) this.send(d.id)
     } catch (err) {
       this.log.error({ err }, 'command check failed')
     }
@@ -322,6 +349,13 @@ export class CommandService {
     for (const r of rows) {
       if (r.state === 'queued' || opts.resend === true) this.send(r.id)
     }
+  }
+
+  private resends(deviceId: string): boolean {
+    const link = this.opts.link
+    if (!link?.resends) return true
+    const device = this.opts.registry.getDevice(deviceId)
+    return device !== undefined && link.resends(device)
   }
 
   private send(id: string): void {
@@ -350,6 +384,17 @@ export class CommandService {
       },
       (err: unknown) => {
         this.publishing.delete(id)
+        if (err instanceof KampungError && !err.retryable && this.db) {
+          // The link can never send it (e.g. no binary form for a LoRaWAN downlink): say so now.
+          this.db
+            .prepare(
+              `UPDATE commands SET state = 'failed', done_at_ms = ?, error = ?
+               WHERE id = ? AND state IN ('queued', 'sent')`,
+            )
+            .run(Date.now(), err.message, id)
+          this.log.warn({ id, device: device.id, err: err.message }, 'command cannot be sent: failed')
+          return
+        }
         this.log.warn({ id, device: device.id, err }, 'command not published; tried again later')
       },
     )

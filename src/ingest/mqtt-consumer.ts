@@ -1,4 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { KampungError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
 import { holdPubacks } from './held-puback.ts'
@@ -221,6 +222,22 @@ export class MqttConsumer {
   /** Publish on this consumer's connection (QoS 1), e.g. a rejection report to a device's errors topic. */
   publish(topic: string, payload: string): void {
     this.client?.publish(topic, payload, { qos: 1 })
+  }
+
+  /**
+   * Publish at QoS 1 and resolve once the broker has it (its PUBACK): for messages whose sender
+   * records that they went out, e.g. a command as a network server's downlink (src/lorawan).
+   * While the connection is down mqtt.js keeps the message and sends it on reconnect.
+   */
+  publishAcked(topic: string, payload: string): Promise<void> {
+    const client = this.client
+    if (!client)
+      return Promise.reject(
+        new KampungError('not_started', `${this.opts.name} is not connected`, { retryable: true }),
+      )
+    return new Promise((resolve, reject) =>
+      client.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())),
+    )
   }
 
   private announce(client: MqttClient): void {
