@@ -169,5 +169,21 @@ export const alertsTables: CapabilitySchema = {
      samples BLOB NOT NULL
    );
    CREATE INDEX alert_history_max ON alert_history(max_ms);`,
+    // Issue 17 scope 6, farmers open a field's valve by SMS (AIRI / TUTUP): the field's valve device
+    // and its limits (JSON), and each farmer's valve command (src/commands keeps the command itself)
+    // with its outcome, so a failure gets its follow-up SMS once, also after a restart.
+    `ALTER TABLE fields ADD COLUMN valve TEXT;
+   CREATE TABLE valve_requests (
+     command_id     TEXT PRIMARY KEY,
+     field          TEXT NOT NULL REFERENCES fields(id),
+     farmer         TEXT NOT NULL REFERENCES farmers(id),
+     kind           TEXT NOT NULL,
+     minutes        INTEGER,
+     at_ms          INTEGER NOT NULL,
+     outcome        TEXT,
+     notified_at_ms INTEGER
+   );
+   CREATE INDEX valve_requests_field ON valve_requests(field, at_ms);
+   CREATE INDEX valve_requests_open ON valve_requests(command_id) WHERE outcome IS NULL;`,
   ],
 }
