@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { AuditLog } from '../audit/index.ts'
 import type { Command, NewCommand } from '../commands/index.ts'
 import type { Farmer, Field, Language } from './directory.ts'
@@ -29,6 +30,8 @@ export interface CommandPort {
 /** A probe reading older than this says nothing about the field being waterlogged now. */
 const FRESH_MS = 6 * 3_600_000
 const MINUTE_MS = 60_000
+/** "30 menit", "30 mnt", "30 min": the unit after the number. */
+const MINUTE_WORD = /^(MENIT|MNT|MIN|MINUTES?|M)$/
 
 export interface ValveTextArgs {
   /** The field's name as the farmer knows it. */
@@ -218,7 +221,12 @@ export function valveCommand(
   const texts = VALVE_TEXTS[lang]
   const atMs = mo.receivedAtMs
   if (kind === 'open' && farmer.stopped) return texts.stopped({ field: '' }, lang)
-  // AIRI SAWAH1 30, AIRI SAWAH 1 30 (names compare without spaces), AIRI 30 SAWAH1; TUTUP SAWAH1.
+  // AIRI SAWAH1 30, AIRI SAWAH 1 30 (names compare without spaces), AIRI 30 SAWAH1, AIRI SAWAH1
+  // 30 MENIT / 30MNT; TUTUP SAWAH1.
+  if (kind === 'open') {
+    if (words.length > 1 && MINUTE_WORD.test(words.at(-1)!)) words = words.slice(0, -1)
+    words = words.map((w) => w.replace(/^(-?[\d.,]+)(MENIT|MNT|MIN|M)$/, '$1'))
+  }
   const numeric = (w: string | undefined) => w !== undefined && /^-?[\d.,]+$/.test(w)
   let minutesWord: string | undefined
   let nameWords = words
@@ -258,7 +266,8 @@ export function valveCommand(
   const maxOpen = valve.maxOpenMinutes ?? limits.maxOpenMinutes
   const maxDay = valve.maxMinutesPerDay ?? limits.maxMinutesPerDay
   const db = engine.registry.database()
-  const commandId = `sms-${farmer.id}-${atMs}`
+  // One SMS, one command: delivered twice (same sender, time and text), it is the same command.
+  const commandId = `sms-${farmer.id}-${atMs}-${createHash('sha256').update(mo.text).digest('hex').slice(0, 8)}`
   const until = (minutes: number) => {
     const t = localClock(atMs + minutes * MINUTE_MS)
     return lang === 'id' ? t.replace(':', '.') : t
