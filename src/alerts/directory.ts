@@ -91,7 +91,7 @@ export function fieldValveProblems(v: FieldValve | undefined | null): string[] {
   if (v === undefined || v === null) return []
   const problems: string[] = []
   if (typeof v.device !== 'string' || v.device === '')
-    problems.push("valve.device: the id of the valve's node")
+    problems.push('valve.device: the id of the node driving the valve is required')
   if (
     v.maxOpenMinutes !== undefined &&
     !(Number.isInteger(v.maxOpenMinutes) && v.maxOpenMinutes >= 1 && v.maxOpenMinutes <= VALVE_MAX_MINUTES)

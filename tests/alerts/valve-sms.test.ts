@@ -193,10 +193,13 @@ describe('farmers open a field’s valve by SMS', () => {
     expect(await sms(PHONE_EN, 'OPEN SAWAH1 99')).toBe(
       'Give the minutes to open, 1 to 20, e.g. OPEN SAWAH1 30. The valve was not opened.',
     )
+    // Closing is always safe: allowed after STOP too.
+    expect(await sms(PHONE_SRI, 'TUTUP SAWAH2')).toBe('Katup SAWAH2 ditutup.')
+    expect(valveCommands('valve-2').map((c) => c.kind)).toEqual(['valve_close'])
     // After MULAI, Bu Sri opens her SAWAH2.
     await sms(PHONE_SRI, 'MULAI')
     expect(await sms(PHONE_SRI, 'AIRI SAWAH2 15')).toMatch(/^Katup SAWAH2 dibuka 15 menit/)
-    expect(valveCommands('valve-2')).toHaveLength(1)
+    expect(valveCommands('valve-2').map((c) => c.kind)).toEqual(['valve_open', 'valve_close'])
   })
 
   it('refuses a waterlogged field, a flooded paddy and a field after heavy rain, saying why', async () => {
@@ -372,7 +375,7 @@ describe('a field’s valve in its configuration', () => {
       'field kemiren-sawah1: valve.maxOpenMinutes: whole minutes from 1 to 720, got 0; field kemiren-sawah1: valve.maxMinutesPerDay: whole minutes from 1 to 1440, got 1.5',
     )
     expect(problems({ valve: { maxOpenMinutes: 30 } })).toBe(
-      "field kemiren-sawah1: valve.device: the id of the valve's node",
+      'field kemiren-sawah1: valve.device: the id of the node driving the valve is required',
     )
     expect(problems({ valve: { device: 'valve-1', maxOpenMinutes: 30 } })).toBe('accepted')
     expect(d.getField('kemiren-sawah1')?.valve).toEqual({ device: 'valve-1', maxOpenMinutes: 30 })
