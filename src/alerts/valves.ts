@@ -80,7 +80,7 @@ export const VALVE_TEXTS: Record<Language, Record<ValveTextId, ValveText>> = {
     closed: (a) => `Katup ${a.field} ditutup.`,
     stopped: () => 'Anda sudah berhenti berlangganan (STOP). Kirim MULAI dulu, lalu AIRI lagi.',
     unknown_field: (a) =>
-      `Lahan ${a.field} tidak ditemukan.${a.names ? ` Lahan Anda yg berkatup: ${a.names}` : ''}`,
+      `Lahan ${a.field} tidak ditemukan.${a.names ? ` Lahan Anda dgn katup: ${a.names}` : ''}`,
     not_subscribed: (a) => `Anda tidak terdaftar di lahan ${a.field}. Hubungi petugas desa.`,
     no_valve: (a) => `Lahan ${a.field} tidak punya katup yang bisa dibuka lewat SMS.`,
     minutes: (a, l) =>

@@ -175,7 +175,7 @@ describe('farmers open a field’s valve by SMS', () => {
     // Pak Budi is not subscribed to SAWAH2 (Bu Sri's), which has a valve.
     await refused(PHONE_A, 'AIRI SAWAH2 30', 'Anda tidak terdaftar di lahan SAWAH2. Hubungi petugas desa.')
     await refused(PHONE_A, 'TUTUP SAWAH2', 'Anda tidak terdaftar di lahan SAWAH2. Hubungi petugas desa.')
-    await refused(PHONE_A, 'AIRI SAWAH9 30', 'Lahan SAWAH9 tidak ditemukan. Lahan Anda yg berkatup: SAWAH1')
+    await refused(PHONE_A, 'AIRI SAWAH9 30', 'Lahan SAWAH9 tidak ditemukan. Lahan Anda dgn katup: SAWAH1')
     await refused(PHONE_A, 'AIRI SAWAH3 30', 'Lahan SAWAH3 tidak punya katup yang bisa dibuka lewat SMS.')
     const minutes = 'Tulis lama buka dalam menit, 1 sampai 120, mis. AIRI SAWAH1 30. Katup belum dibuka.'
     for (const text of [
@@ -403,7 +403,7 @@ describe('a field’s valve in its configuration', () => {
     await r.outbox.receive(PHONE_A, 'AIRI SAWAH BELAKANG MASJID PAK HARJO9 30')
     const [reply] = r.outbox.to(PHONE_A).map((m) => m.text)
     expect(reply).toBe(
-      'Lahan SAWAHBELAKANGMASJIDPAKHARJO9 tidak ditemukan. Lahan Anda yg berkatup: SAWAH BELAKANG MASJID PAK HARJ10, SAWAH BELAKANG MASJID PAK HARJ11, ..',
+      'Lahan SAWAHBELAKANGMASJIDPAKHARJO9 tidak ditemukan. Lahan Anda dgn katup: SAWAH BELAKANG MASJID PAK HARJ10, SAWAH BELAKANG MASJID PAK HARJ11, ..',
     )
     expect(septets(reply!)).toBeLessThanOrEqual(160)
   })
