@@ -1444,11 +1444,6 @@ export class AlertEngine implements RuleContext {
     return this.opts.commands?.()
   }
 
-  /** For the SMS command handlers: one failure logged, the farmer answered, nothing else stops. */
-  logError(err: unknown, detail: Record<string, unknown>, msg: string): void {
-    this.log.error({ err, ...detail }, msg)
-  }
-
   /** Farmers' valve commands that failed or expired: one follow-up SMS each (valves.ts). */
   private followUpValves(nowMs: number): void {
     const port = this.commandPort()

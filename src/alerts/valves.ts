@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { AuditLog } from '../audit/index.ts'
 import type { Command, NewCommand } from '../commands/index.ts'
+import { getLogger } from '../log.ts'
 import type { Farmer, Field, Language } from './directory.ts'
 import { normaliseName } from './directory.ts'
 import type { AlertEngine } from './engine.ts'
@@ -30,6 +31,7 @@ export interface CommandPort {
 /** A probe reading older than this says nothing about the field being waterlogged now. */
 const FRESH_MS = 6 * 3_600_000
 const MINUTE_MS = 60_000
+const log = getLogger('alerts.valves')
 /** "30 menit", "30 mnt", "30 min": the unit after the number. */
 const MINUTE_WORD = /^(MENIT|MNT|MIN|MINUTES?|M)$/
 
@@ -305,7 +307,7 @@ export function valveCommand(
       `farmer:${farmer.id}`,
     ).created
   } catch (err) {
-    engine.logError(err, { field: field.id, device: valve.device }, 'valve command not accepted')
+    log.error({ err, field: field.id, device: valve.device }, 'valve command not accepted')
     return texts.unavailable({ field: field.name }, lang)
   }
   statement(
