@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { SOIL_TEXTURE_IDS, type SoilTexture } from '../agronomy/index.ts'
+import { VALVE_MAX_MINUTES } from './directory.ts'
 import { partitionSchema } from './partition.ts'
 import { diseaseRiskSchema } from './rules/disease.ts'
 import { heatStressSchema } from './rules/heat.ts'
@@ -75,7 +76,7 @@ const irrigationSchema = z
 const valvesSchema = z
   .object({
     /** The longest one SMS may open a valve [min] (a field's own limit wins). */
-    maxOpenMinutes: z.number().int().min(1).max(720).default(120),
+    maxOpenMinutes: z.number().int().min(1).max(VALVE_MAX_MINUTES).default(120),
     /** Minutes a field's valve may be opened by SMS per local day, all farmers together. */
     maxMinutesPerDay: z.number().int().min(1).max(1440).default(360),
     /**
