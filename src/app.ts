@@ -176,7 +176,7 @@ export class KampungApp {
       const notify = createNotify(config.notify, { dataDir: config.dataDir, metrics: this.metrics })
       this.notify = notify
       await this.startPart(notify.outbox)
-      this.alerts = alertEngineFromConfig(config, this.registry, notify.outbox)
+      this.alerts = alertEngineFromConfig(config, this.registry, notify.outbox, () => this.commands)
       await this.startPart(this.alerts)
       const alerts = this.alerts
       // onStored fires per message; enqueueReadings gathers them into one evaluation per window

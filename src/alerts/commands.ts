@@ -5,6 +5,7 @@ import type { AlertEngine } from './engine.ts'
 import type { InboundSms } from './notify-port.ts'
 import { formatNumber, LABELS } from './templates.ts'
 import { localClock } from './time.ts'
+import { valveCommand } from './valves.ts'
 
 /** Local time as the reader writes it: Indonesian 07.00, English 07:00. */
 function clockOf(ms: number, lang: Language): string {
@@ -24,8 +25,11 @@ const MAX_REPORTED_MM = 300
  *                 SUDAH and AIR acknowledge the field's firing dry / water_low alerts (no reminders)
  *   AIR <mm> [field]  this many mm were applied; subtracted from the balance
  *                 (without a field name: the farmer's only field, else the ones with a dry alert)
+ *   AIRI <field> <minutes>  open the field's valve (OPEN); TUTUP <field> closes it (CLOSE):
+ *                 a command to the valve's node, within the field's limits (valves.ts)
  *   STOP          unsubscribe: nothing more is sent (MULAI subscribes again)
- *   BANTUAN       the commands (HELP in English)
+ *   BANTUAN       the commands (HELP in English); with the valve commands for a farmer of a
+ *                 field with a valve
  * Anything else gets a short help. A number that is not a registered farmer gets one line saying so.
  */
 
@@ -33,6 +37,14 @@ const HELP: Record<Language, string> = {
   id: 'Perintah: OK <no> = terima; CEK <lahan> = data; SUDAH = sudah diairi; AIR 10 = diairi 10 mm; STOP = berhenti; MULAI = langganan lagi.',
   en: 'Commands: OK <no> = ack; CEK <field> = data; SUDAH = watered; AIR 10 = watered 10 mm; STOP = unsubscribe; MULAI = subscribe again.',
 }
+
+/** The help of a farmer with a valve on one of his fields: the valve commands instead of the details. */
+export const VALVE_HELP: Record<Language, string> = {
+  id: 'Perintah: OK <no> = terima; CEK <lahan> = data; SUDAH/AIR 10 = sudah diairi; AIRI <lahan> 30 = buka katup 30 menit; TUTUP <lahan>; STOP; MULAI.',
+  en: 'Commands: OK <no> = ack; CEK <field> = data; SUDAH/AIR 10 = watered; OPEN <field> 30 = open valve 30 min; CLOSE <field>; STOP; MULAI.',
+}
+
+export { HELP }
 
 export interface Reply {
   to: string
@@ -156,10 +168,21 @@ export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | unde
       engine.directory.setStopped(farmer.id, false)
       audit('farmer.start', farmer.id)
       return reply(lang === 'id' ? 'Anda berlangganan peringatan lagi.' : 'You are subscribed again.')
+    case 'AIRI':
+    case 'OPEN':
+    case 'TUTUP':
+    case 'CLOSE':
+      return reply(
+        valveCommand(engine, farmer, cmd === 'AIRI' || cmd === 'OPEN' ? 'open' : 'close', rest, mo),
+      )
     case 'BANTUAN':
     case 'HELP':
-    case 'INFO':
-      return reply(HELP[lang])
+    case 'INFO': {
+      const valve = engine.directory
+        .subscriptionsOf(farmer.id)
+        .some((id) => engine.directory.getField(id)?.valve !== undefined)
+      return reply((valve ? VALVE_HELP : HELP)[lang])
+    }
     default:
       return reply(lang === 'id' ? `Perintah tidak dikenal. ${HELP.id}` : `Unknown command. ${HELP.en}`)
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { SOIL_TEXTURE_IDS, type SoilTexture } from '../agronomy/index.ts'
+import { VALVE_MAX_MINUTES } from './directory.ts'
 import { partitionSchema } from './partition.ts'
 import { diseaseRiskSchema } from './rules/disease.ts'
 import { heatStressSchema } from './rules/heat.ts'
@@ -68,6 +69,26 @@ const irrigationSchema = z
   })
   .strict()
 
+/**
+ * Farmers' SMS valve commands (AIRI SAWAH1 30 / TUTUP SAWAH1), for fields with a valve: the
+ * defaults of a field's own limits (`valve.maxOpenMinutes`, `valve.maxMinutesPerDay`).
+ */
+const valvesSchema = z
+  .object({
+    /** The longest one SMS may open a valve [min] (a field's own limit wins). */
+    maxOpenMinutes: z.number().int().min(1).max(VALVE_MAX_MINUTES).default(120),
+    /** Minutes a field's valve may be opened by SMS per local day, all farmers together. */
+    maxMinutesPerDay: z.number().int().min(1).max(1440).default(360),
+    /**
+     * A valve command its node has not answered within this long expires, and the farmer is told
+     * (a valve should not open hours after the farmer asked and left).
+     */
+    commandExpiryS: z.number().int().min(1).max(86_400).default(600),
+    /** A paddy whose water stands this high [cm above the soil] is not watered more by SMS. */
+    paddyFullCm: z.number().min(0).max(30).default(5),
+  })
+  .strict()
+
 export const alertsSchema = z
   .object({
     enabled: z.boolean().default(true),
@@ -98,6 +119,7 @@ export const alertsSchema = z
     rules: rulesSchema.prefault({}),
     soil: soilSchema,
     irrigation: irrigationSchema.prefault({}),
+    valves: valvesSchema.prefault({}),
     /**
      * With several workers (`kampung state`): the villages this process owns; alerts, SMS and
      * Oksigen trees of other villages are left to their owner. Unset: every village (one process).

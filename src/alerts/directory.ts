@@ -47,7 +47,24 @@ export interface Field {
   seasonDays?: number
   /** Per-field thresholds that win over what the soil gives (an officer who knows the field). */
   thresholds?: FieldThresholds
+  /** The field's irrigation valve, which subscribed farmers open by SMS (AIRI SAWAH1 30). */
+  valve?: FieldValve
 }
+
+/**
+ * A field's valve: the node whose relay drives it (a `valve_open`/`valve_close` command goes there,
+ * src/commands) and the field's own limits for farmers' SMS (default `alerts.valves`).
+ */
+export interface FieldValve {
+  device: string
+  /** The longest one opening by SMS may be [min]. */
+  maxOpenMinutes?: number
+  /** Minutes open by SMS per local day, all farmers together. */
+  maxMinutesPerDay?: number
+}
+
+/** A valve opens for at most 12 hours (src/commands: valve_open maxDurationS ≤ 43 200). */
+export const VALVE_MAX_MINUTES = 720
 
 export interface FieldThresholds {
   /** Dry below this θ [% VWC]. */
@@ -65,6 +82,29 @@ export type FieldPatch = Partial<
   /** Merged over the stored soil; a key set to null removes it. */
   soil?: { [K in keyof SoilInput]?: SoilInput[K] | null }
   thresholds?: { [K in keyof FieldThresholds]?: FieldThresholds[K] | null }
+  /** Merged over the stored valve (a limit set to null goes back to the default); null removes it. */
+  valve?: { device?: string; maxOpenMinutes?: number | null; maxMinutesPerDay?: number | null } | null
+}
+
+/** Every problem with a field's valve (the device is checked against the registry by the caller). */
+export function fieldValveProblems(v: FieldValve | undefined | null): string[] {
+  if (v === undefined || v === null) return []
+  const problems: string[] = []
+  if (typeof v.device !== 'string' || v.device === '')
+    problems.push('valve.device: the id of the node driving the valve is required')
+  if (
+    v.maxOpenMinutes !== undefined &&
+    !(Number.isInteger(v.maxOpenMinutes) && v.maxOpenMinutes >= 1 && v.maxOpenMinutes <= VALVE_MAX_MINUTES)
+  )
+    problems.push(
+      `valve.maxOpenMinutes: whole minutes from 1 to ${VALVE_MAX_MINUTES}, got ${v.maxOpenMinutes}`,
+    )
+  if (
+    v.maxMinutesPerDay !== undefined &&
+    !(Number.isInteger(v.maxMinutesPerDay) && v.maxMinutesPerDay >= 1 && v.maxMinutesPerDay <= 1440)
+  )
+    problems.push(`valve.maxMinutesPerDay: whole minutes from 1 to 1440, got ${v.maxMinutesPerDay}`)
+  return problems
 }
 
 /** Every problem with a field's soil, season and thresholds, each naming its field. */
@@ -158,6 +198,7 @@ interface FieldRow {
   soil: string | null
   season_days: number | null
   thresholds: string | null
+  valve: string | null
 }
 
 function toField(r: FieldRow): Field {
@@ -176,12 +217,13 @@ function toField(r: FieldRow): Field {
   if (r.soil !== null) f.soil = JSON.parse(r.soil) as SoilInput
   if (r.season_days !== null) f.seasonDays = r.season_days
   if (r.thresholds !== null) f.thresholds = JSON.parse(r.thresholds) as FieldThresholds
+  if (r.valve !== null) f.valve = JSON.parse(r.valve) as FieldValve
   return f
 }
 
 /** undefined or an empty object → NULL; otherwise JSON without undefined keys. */
-function jsonOrNull(o: object | undefined): string | null {
-  if (o === undefined) return null
+function jsonOrNull(o: object | undefined | null): string | null {
+  if (o === undefined || o === null) return null
   const clean = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null))
   return Object.keys(clean).length === 0 ? null : JSON.stringify(clean)
 }
@@ -264,6 +306,7 @@ export class Directory {
     for (const d of devices) {
       if (!this.registry.getDevice(d)) problems.push(`devices: "${d}" is not a registered device`)
     }
+    problems.push(...this.valveProblems(input.valve, input.village))
     if (problems.length === 0 && !this.registry.getVillage(input.village))
       throw new KampungError('unknown_village', `village "${input.village}" does not exist`, {
         retryable: false,
@@ -278,8 +321,8 @@ export class Directory {
     this.version++
     this.sql(
       `INSERT INTO fields (id, village, name, crop, stage, planted_at_ms, area_ha, lat, lon, devices, created_at_ms,
-                           soil, season_days, thresholds)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                           soil, season_days, thresholds, valve)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       input.id,
       input.village,
@@ -295,6 +338,7 @@ export class Directory {
       jsonOrNull(input.soil),
       input.seasonDays ?? null,
       jsonOrNull(input.thresholds),
+      jsonOrNull(input.valve),
     )
     return this.getField(input.id)!
   }
@@ -315,7 +359,7 @@ export class Directory {
       }
       return Object.keys(out).length === 0 ? undefined : (out as T)
     }
-    const { soil, thresholds, ...plain } = patch
+    const { soil, thresholds, valve, ...plain } = patch
     const next: Field = {
       ...old,
       ...Object.fromEntries(Object.entries(plain).filter(([, v]) => v !== undefined)),
@@ -326,6 +370,9 @@ export class Directory {
     else delete next.soil
     if (t) next.thresholds = t
     else delete next.thresholds
+    const v = valve === null ? undefined : merge<FieldValve>(old.valve, valve)
+    if (v) next.valve = v
+    else delete next.valve
     const problems: string[] = []
     if (typeof next.name !== 'string' || !/^[\p{L}\p{N} _-]{1,32}$/u.test(next.name))
       problems.push('name: 1 to 32 letters, digits, spaces, _ or -')
@@ -341,6 +388,7 @@ export class Directory {
       if (!this.registry.getDevice(d)) problems.push(`devices: "${d}" is not a registered device`)
     }
     problems.push(...fieldAgronomyProblems(next))
+    problems.push(...this.valveProblems(next.valve, next.village))
     if (problems.length > 0)
       throw invalid(
         'invalid_field',
@@ -354,7 +402,7 @@ export class Directory {
     this.version++
     this.sql(
       `UPDATE fields SET name = ?, crop = ?, stage = ?, planted_at_ms = ?, area_ha = ?, lat = ?, lon = ?,
-         devices = ?, soil = ?, season_days = ?, thresholds = ? WHERE id = ?`,
+         devices = ?, soil = ?, season_days = ?, thresholds = ?, valve = ? WHERE id = ?`,
     ).run(
       next.name,
       next.crop,
@@ -367,9 +415,23 @@ export class Directory {
       jsonOrNull(next.soil),
       next.seasonDays ?? null,
       jsonOrNull(next.thresholds),
+      jsonOrNull(next.valve),
       id,
     )
     return this.getField(id)!
+  }
+
+  /** A valve's limits, and its node: registered, in the field's village, a node (not a gateway or service). */
+  private valveProblems(v: FieldValve | undefined | null, village: string): string[] {
+    const problems = fieldValveProblems(v)
+    if (v === undefined || v === null || problems.length > 0) return problems
+    const device = this.registry.getDevice(v.device)
+    if (!device) problems.push(`valve.device: "${v.device}" is not a registered device`)
+    else if (device.village !== village)
+      problems.push(`valve.device: "${v.device}" is in village ${device.village}, not ${village}`)
+    else if (device.kind === 'gateway' || device.kind === 'service')
+      problems.push(`valve.device: "${v.device}" is a ${device.kind}; a valve is driven by a node`)
+    return problems
   }
 
   getField(id: string): Field | undefined {

@@ -33,6 +33,7 @@ import {
 import { statement } from './sql.ts'
 import { renderGroup } from './templates.ts'
 import { DAY_MS, localClock, localDayStart } from './time.ts'
+import { type CommandPort, followUpValves } from './valves.ts'
 
 const HOUR_MS = 3_600_000
 
@@ -135,6 +136,11 @@ export interface AlertEngineOptions {
   events?: EventSink
   /** false: no timers (tests call tick() themselves). */
   timers?: boolean
+  /**
+   * Commands to devices (src/commands), for farmers' valve SMS (AIRI / TUTUP, valves.ts); asked
+   * when needed, as the app starts its command service after the engine. Without: "not now".
+   */
+  commands?: () => CommandPort | undefined
 }
 
 const OWNS_ALL = () => true
@@ -1257,6 +1263,7 @@ export class AlertEngine implements RuleContext {
     this.delivery.handOver()
     this.flush(nowMs)
     this.delivery.escalate(nowMs)
+    this.followUpValves(nowMs)
     this.prune(nowMs)
   }
 
@@ -1431,6 +1438,22 @@ export class AlertEngine implements RuleContext {
 
   listSilences(nowMs: number = this.clock()): Silence[] {
     return this.delivery.silences(nowMs)
+  }
+
+  /** Where farmers' valve commands go (src/commands), when this process has it. */
+  commandPort(): CommandPort | undefined {
+    return this.opts.commands?.()
+  }
+
+  /** Farmers' valve commands that failed or expired: one follow-up SMS each (valves.ts). */
+  private followUpValves(nowMs: number): void {
+    const port = this.commandPort()
+    if (!port) return
+    try {
+      followUpValves(this, port, (msg) => this.opts.outbox.enqueue(msg), nowMs)
+    } catch (err) {
+      this.log.error({ err }, 'valve command follow-up failed; tried again at the next tick')
+    }
   }
 
   /** MO SMS from farmers: OK <id>, CEK <field>, STOP, BANTUAN. Replies go through the outbox. */

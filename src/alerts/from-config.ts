@@ -3,6 +3,7 @@ import type { Registry } from '../registry/index.ts'
 import { AlertEngine } from './engine.ts'
 import { InfluxEventSink } from './influx-events.ts'
 import type { OutboxPort } from './notify-port.ts'
+import type { CommandPort } from './valves.ts'
 
 /**
  * The engine as the service runs it: events go to InfluxDB when the store is InfluxDB (same
@@ -11,12 +12,19 @@ import type { OutboxPort } from './notify-port.ts'
  *   await this.startPart(alerts)
  *   this.pipeline.onStored((readings) => alerts.enqueueReadings(readings))
  */
-export function alertEngineFromConfig(config: Config, registry: Registry, outbox: OutboxPort): AlertEngine {
+export function alertEngineFromConfig(
+  config: Config,
+  registry: Registry,
+  outbox: OutboxPort,
+  /** Farmers' valve SMS send commands through this (the app's CommandService, once started). */
+  commands?: () => CommandPort | undefined,
+): AlertEngine {
   const influx = config.store.influx
   return new AlertEngine({
     registry,
     outbox,
     config: config.alerts,
+    ...(commands ? { commands } : {}),
     ...(config.store.kind === 'influx'
       ? {
           events: new InfluxEventSink({

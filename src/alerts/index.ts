@@ -1,4 +1,4 @@
-export { handleCommand } from './commands.ts'
+export { HELP, handleCommand, VALVE_HELP } from './commands.ts'
 export * from './config.ts'
 export * from './directory.ts'
 export * from './engine.ts'
@@ -17,3 +17,4 @@ export {
 export { alertsTables } from './schema.ts'
 export { StateFeed, type StateFeedOptions } from './state-feed.ts'
 export * from './templates.ts'
+export { type CommandPort, VALVE_TEXTS, type ValveTextArgs, type ValveTextId } from './valves.ts'

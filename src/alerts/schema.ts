@@ -172,5 +172,21 @@ export const alertsTables: CapabilitySchema = {
     // An event InfluxDB refuses for good (not a retryable failure) is set aside with InfluxDB's
     // reason, so it no longer holds back the events after it.
     `ALTER TABLE alert_events ADD COLUMN export_error TEXT;`,
+    // Issue 17 scope 6, farmers open a field's valve by SMS (AIRI / TUTUP): the field's valve device
+    // and its limits (JSON), and each farmer's valve command (src/commands keeps the command itself)
+    // with its outcome, so a failure gets its follow-up SMS once, also after a restart.
+    `ALTER TABLE fields ADD COLUMN valve TEXT;
+   CREATE TABLE valve_requests (
+     command_id     TEXT PRIMARY KEY,
+     field          TEXT NOT NULL REFERENCES fields(id),
+     farmer         TEXT NOT NULL REFERENCES farmers(id),
+     kind           TEXT NOT NULL,
+     minutes        INTEGER,
+     at_ms          INTEGER NOT NULL,
+     outcome        TEXT,
+     notified_at_ms INTEGER
+   );
+   CREATE INDEX valve_requests_field ON valve_requests(field, at_ms);
+   CREATE INDEX valve_requests_open ON valve_requests(command_id) WHERE outcome IS NULL;`,
   ],
 }

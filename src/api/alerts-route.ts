@@ -43,6 +43,13 @@ const thresholdsSchema = z.strictObject({
   waterLevelMinCm: z.number().optional(),
 })
 
+/** A field's valve (farmers' AIRI / TUTUP by SMS): its node and the field's own limits in minutes. */
+const valveSchema = z.strictObject({
+  device: z.string(),
+  maxOpenMinutes: z.number().int().optional(),
+  maxMinutesPerDay: z.number().int().optional(),
+})
+
 const fieldSchema = z.strictObject({
   id: z.string(),
   village: z.string(),
@@ -57,6 +64,7 @@ const fieldSchema = z.strictObject({
   soil: soilSchema.optional(),
   seasonDays: z.number().int().optional(),
   thresholds: thresholdsSchema.optional(),
+  valve: valveSchema.optional(),
 })
 
 /** PATCH: any of a field's values; soil/threshold keys set to null are removed. */
@@ -76,6 +84,15 @@ const fieldPatchSchema = z.strictObject({
   soil: nullable(soilSchema).optional(),
   seasonDays: z.number().int().optional(),
   thresholds: nullable(thresholdsSchema).optional(),
+  /** null removes the valve; a limit set to null goes back to the default. */
+  valve: z
+    .strictObject({
+      device: z.string().optional(),
+      maxOpenMinutes: z.number().int().nullable().optional(),
+      maxMinutesPerDay: z.number().int().nullable().optional(),
+    })
+    .nullable()
+    .optional(),
 })
 
 const farmerSchema = z.strictObject({

@@ -75,6 +75,33 @@ function agronomyOptions(cmd: Command): Command {
     .option('--dry-below <pct>', 'this field’s own dry threshold, % VWC', num('--dry-below'))
     .option('--wet-above <pct>', 'this field’s own waterlogged threshold, % VWC', num('--wet-above'))
     .option('--awd-min <cm>', 'this paddy’s own AWD threshold, cm (default -15)', num('--awd-min'))
+    .option(
+      '--valve <device>',
+      'the node driving the field’s valve (farmers’ AIRI / TUTUP by SMS); set: "none" removes it',
+    )
+    .option(
+      '--valve-max-min <min>',
+      'longest opening by SMS, minutes (default alerts.valves)',
+      num('--valve-max-min'),
+    )
+    .option(
+      '--valve-day-min <min>',
+      'minutes open by SMS per day (default alerts.valves)',
+      num('--valve-day-min'),
+    )
+}
+
+/** The valve options: a valve (add), or what changes in it (set; "none" removes it). */
+function valveOf(o: Record<string, unknown>): { valve?: FieldPatch['valve'] } {
+  if (o.valve === 'none') return { valve: null }
+  const v = Object.fromEntries(
+    Object.entries({
+      device: o.valve as string | undefined,
+      maxOpenMinutes: o.valveMaxMin as number | undefined,
+      maxMinutesPerDay: o.valveDayMin as number | undefined,
+    }).filter(([, x]) => x !== undefined),
+  )
+  return Object.keys(v).length > 0 ? { valve: v } : {}
 }
 
 /** The agronomy part of a field from the options given (undefined keys left out). */
@@ -135,6 +162,7 @@ export function alertsCommands(
     action(getRegistry, io, (registry, id: string, o: Record<string, unknown>) => {
       const f = engineOf(registry).directory.addField({
         ...agronomyOf(o),
+        ...(valveOf(o) as Pick<NewField, 'valve'>),
         id,
         village: o.village as string,
         name: o.name as string,
@@ -168,6 +196,7 @@ export function alertsCommands(
     action(getRegistry, io, (registry, id: string, o: Record<string, unknown>) => {
       const patch: FieldPatch = {
         ...agronomyOf(o),
+        ...valveOf(o),
         ...(o.name !== undefined ? { name: o.name as string } : {}),
         ...(o.crop !== undefined ? { crop: o.crop as CropId } : {}),
         ...(o.planted !== undefined ? { plantedAtMs: o.planted as number } : {}),
@@ -178,7 +207,7 @@ export function alertsCommands(
       const f = engineOf(registry).directory.updateField(id, patch)
       new AuditLog(registry).record(cliActor(), 'field.update', id, patch as Record<string, unknown>)
       io.out(
-        `field ${f.id}: ${JSON.stringify({ soil: f.soil, seasonDays: f.seasonDays, thresholds: f.thresholds })}`,
+        `field ${f.id}: ${JSON.stringify({ soil: f.soil, seasonDays: f.seasonDays, thresholds: f.thresholds, valve: f.valve })}`,
       )
     }),
   )
@@ -198,8 +227,12 @@ export function alertsCommands(
           f.plantedAtMs ? new Date(f.plantedAtMs).toISOString().slice(0, 10) : (f.stage ?? ''),
           String(f.areaHa),
           f.devices.join(','),
+          f.valve?.device ?? '',
         ])
-        for (const line of table(['ID', 'VILLAGE', 'NAME', 'CROP', 'PLANTED/STAGE', 'HA', 'DEVICES'], rows))
+        for (const line of table(
+          ['ID', 'VILLAGE', 'NAME', 'CROP', 'PLANTED/STAGE', 'HA', 'DEVICES', 'VALVE'],
+          rows,
+        ))
           io.out(line)
         io.out(`${list.length} field(s)`)
       }),

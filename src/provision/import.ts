@@ -28,7 +28,17 @@ export const COLUMNS: Record<ImportKind, ColumnSpec> = {
   devices: { required: ['id', 'village', 'kind', 'format'], optional: ['lat', 'lon', 'channels'] },
   fields: {
     required: ['id', 'village', 'name', 'crop', 'area_ha'],
-    optional: ['planted', 'stage', 'lat', 'lon', 'devices', 'soil_texture', 'root_depth_m', 'season_days'],
+    optional: [
+      'planted',
+      'stage',
+      'lat',
+      'lon',
+      'devices',
+      'soil_texture',
+      'root_depth_m',
+      'season_days',
+      'valve',
+    ],
   },
   farmers: {
     required: ['id', 'name', 'phone'],
@@ -220,6 +230,8 @@ export async function importCsv(
           devices: cells.list('devices'),
           ...(soil ? { soil } : {}),
           seasonDays: cells.number('season_days', { min: 30, max: 400 }),
+          // the node driving the field's valve (farmers' AIRI / TUTUP by SMS), default limits
+          ...(cells.text('valve') ? { valve: { device: cells.text('valve')! } } : {}),
         }
         return () => need(deps.directory, 'fields').addField(input)
       })

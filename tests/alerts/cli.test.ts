@@ -188,4 +188,30 @@ describe('fields / farmers / officers / alerts commands', () => {
     const badSoil = await kampung('fields', 'set', 'kemiren-padi', '--soil', 'peat')
     expect(badSoil.exitCode).toBe(1)
   })
+
+  it('a field’s valve: added with the field, limits changed, refused when not a node of its village, removed', async () => {
+    await kampung('villages', 'add', 'kemiren', '--name', 'Kemiren')
+    const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
+    await registry.start()
+    await registry.addDevice({ id: 'valve-01', village: 'kemiren', kind: 'soil', format: 'json' })
+    await registry.addDevice({ id: 'gw-01', village: 'kemiren', kind: 'gateway', format: 'json' })
+    await registry.stop()
+    const add = await kampung(
+      ...['fields', 'add', 'kemiren-sawah1', '--village', 'kemiren', '--name', 'SAWAH1', '--crop', 'rice'],
+      ...['--stage', 'mid', '--area-ha', '0.25', '--valve', 'valve-01', '--valve-max-min', '45'],
+    )
+    expect(add.exitCode, add.err.join(' ')).toBe(0)
+    const set = await kampung('fields', 'set', 'kemiren-sawah1', '--valve-day-min', '90')
+    expect(set.out[0]).toBe(
+      'field kemiren-sawah1: {"valve":{"device":"valve-01","maxOpenMinutes":45,"maxMinutesPerDay":90}}',
+    )
+    const list = await kampung('fields', 'list')
+    expect(list.out[0]).toMatch(/ VALVE$/)
+    expect(list.out[1]).toMatch(/ valve-01$/)
+    const gateway = await kampung('fields', 'set', 'kemiren-sawah1', '--valve', 'gw-01')
+    expect(gateway.exitCode).toBe(1)
+    expect(gateway.err.join(' ')).toContain('valve.device: "gw-01" is a gateway; a valve is driven by a node')
+    const none = await kampung('fields', 'set', 'kemiren-sawah1', '--valve', 'none')
+    expect(none.out[0]).toBe('field kemiren-sawah1: {}')
+  })
 })

@@ -4,6 +4,7 @@ import path from 'node:path'
 import {
   AlertEngine,
   type AlertsConfigInput,
+  type CommandPort,
   type EventSink,
   type InboundSms,
   type OutboundSms,
@@ -81,7 +82,7 @@ export const PHONE_OFFICER = '+6281200000009'
 
 export async function rig(
   config: AlertsConfigInput = {},
-  opts: { startMs?: number; events?: EventSink } = {},
+  opts: { startMs?: number; events?: EventSink; commands?: () => CommandPort | undefined } = {},
 ): Promise<Rig> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-alerts-'))
   const clock = { now: opts.startMs ?? wib(2026, 7, 1, 8) }
@@ -97,6 +98,7 @@ export async function rig(
       clock: () => clock.now,
       timers: false,
       events: opts.events,
+      commands: opts.commands,
     })
     await engine.start()
     return { registry, engine }

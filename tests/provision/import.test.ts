@@ -104,6 +104,7 @@ describe('kampung import', () => {
     const t = app!
     const consoleSecret = await t.addDevice({ id: 'console', village: 'kemiren', kind: 'service' })
     expect(consoleSecret).toBeTruthy()
+    await t.addDevice({ id: 'valve-s1', village: 'kemiren' })
     await new UserStore(t.app.registry).add({ id: 'admin', role: 'admin', password: 'admin-password-1' })
     const { csrfToken, cookie } = await apiSession(t.apiUrl, 'admin', 'admin-password-1')
     const post = async (kind: string, body: string, basic?: string) =>
@@ -115,10 +116,10 @@ describe('kampung import', () => {
         body,
       })
     const fields = [
-      'id,village,name,crop,area_ha,planted,devices,soil_texture',
-      'kemiren-s1,kemiren,SAWAH1,rice,0.4,2026-11-01,soil-001,clay',
-      'kemiren-s2,kemiren,SAWAH2,maize,abc,2026-11-01,soil-003,loam',
-      'kemiren-s3,kemiren,SAWAH3,chili,0.2,yesterday,soil-999,loam',
+      'id,village,name,crop,area_ha,planted,devices,soil_texture,valve',
+      'kemiren-s1,kemiren,SAWAH1,rice,0.4,2026-11-01,soil-001,clay,valve-s1',
+      'kemiren-s2,kemiren,SAWAH2,maize,abc,2026-11-01,soil-003,loam,',
+      'kemiren-s3,kemiren,SAWAH3,chili,0.2,yesterday,soil-999,loam,',
     ].join('\n')
     const refused = await post('fields', fields)
     expect(refused.status).toBe(400)
@@ -138,6 +139,8 @@ describe('kampung import', () => {
     )
     expect(ok.status).toBe(200)
     expect(await ok.json()).toEqual({ kind: 'fields', imported: 3 })
+    expect(t.app.alerts!.directory.getField('kemiren-s1')?.valve).toEqual({ device: 'valve-s1' })
+    expect(t.app.alerts!.directory.getField('kemiren-s2')?.valve).toBeUndefined()
 
     const farmers = [
       'id,name,phone,village,fields',

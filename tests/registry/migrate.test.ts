@@ -18,7 +18,8 @@ import { SCHEMAS } from '../../src/schemas.ts'
 const FIXTURES = path.join(import.meta.dirname, 'fixtures')
 // Every capability at its latest version (oksigen 2: issue 14's DBH measurements; alerts 2: issue
 // 13's soil and season; console 2: issue 16's language per user; console 3: issue 16's officer villages;
-// alerts 3: issue 15's history journal).
+// alerts 3: issue 15's history journal; alerts 4: alert events InfluxDB refused for good;
+// alerts 5: issue 17's field valves and farmers' valve commands).
 const ALL_AT_1 = {
   registry: 1,
   ...Object.fromEntries(SCHEMAS.map((s) => [s.capability, s.migrations.length])),
@@ -75,6 +76,8 @@ describe('schema migrations keyed by capability', () => {
       { capability: 'alerts', version: 1 },
       { capability: 'alerts', version: 2 },
       { capability: 'alerts', version: 3 },
+      { capability: 'alerts', version: 4 },
+      { capability: 'alerts', version: 5 },
       { capability: 'audit', version: 1 },
       { capability: 'commands', version: 1 },
       { capability: 'console', version: 1 },
