@@ -1,6 +1,6 @@
 import { alertsTables } from './alerts/index.ts'
 import { auditTables } from './audit/index.ts'
-import { commandsTables } from './commands/index.ts'
+import { commandsTables, deviceConfigTables } from './commands/index.ts'
 import { consoleTables } from './console/index.ts'
 import { oksigenTables } from './oksigen/index.ts'
 import type { CapabilitySchema } from './registry/index.ts'
@@ -16,4 +16,5 @@ export const SCHEMAS: readonly CapabilitySchema[] = [
   alertsTables,
   auditTables,
   commandsTables,
+  deviceConfigTables,
 ]

@@ -80,6 +80,7 @@ describe('schema migrations keyed by capability', () => {
       { capability: 'console', version: 1 },
       { capability: 'console', version: 2 },
       { capability: 'console', version: 3 },
+      { capability: 'device_config', version: 1 },
       { capability: 'oksigen', version: 1 },
       { capability: 'oksigen', version: 2 },
       { capability: 'registry', version: 1 },
@@ -221,6 +222,14 @@ describe('schema migrations keyed by capability', () => {
     expect(ownedBy('alerts')).toContain('alert_events')
     expect(ownedBy('audit')).toEqual(['audit_log'])
     expect(ownedBy('commands')).toEqual(['commands'])
-    expect(SCHEMAS.map((s) => s.capability)).toEqual(['oksigen', 'console', 'alerts', 'audit', 'commands'])
+    expect(ownedBy('device_config').sort()).toEqual(['device_config', 'device_config_reported'])
+    expect(SCHEMAS.map((s) => s.capability)).toEqual([
+      'oksigen',
+      'console',
+      'alerts',
+      'audit',
+      'commands',
+      'device_config',
+    ])
   })
 })
