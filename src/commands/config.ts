@@ -124,7 +124,7 @@ const bad = (message: string) => new KampungError('invalid_config', message, { r
  */
 export class NodeConfigService {
   private readonly opts: NodeConfigOptions
-  private readonly log = getLogger('node-config')
+  private readonly log = getLogger('commands.config')
   private db: Database.Database | undefined
   private unsubscribe: (() => void) | undefined
 
