@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { boardDriver, buildDistrict, Fleet, provisionDistrict } from '../../firmware-sim/index.ts'
@@ -81,6 +82,7 @@ describe('node configuration: desired (API) → set_config → gateway → firmw
     await fleet?.stop()
     driver?.stop()
     await t?.stop()
+    if (t) rmSync(t.dataDir, { recursive: true, force: true }) // after the restart, t keeps its directory
   })
 
   it('versions each change, supersedes an unsent version, reaches the node when it comes online, and the node reports the desired version', async () => {
@@ -210,6 +212,10 @@ describe('node configuration: desired (API) → set_config → gateway → firmw
     expect(beforeV4Ms).toBeLessThan(v4AtMs)
     expect(around4.after.length).toBeGreaterThanOrEqual(2)
     expect(new Set(around4.after)).toEqual(new Set([2_000]))
+    await fleet.stop()
+    driver.stop()
+    fleet = undefined
+    driver = undefined
   }, 60_000)
 
   it('a version sent but overtaken is withdrawn, and the node does not apply it after the newer one', async () => {
@@ -268,6 +274,47 @@ describe('node configuration: desired (API) → set_config → gateway → firmw
       })
       await new Promise((r) => setTimeout(r, 1_500)) // longer than resendAfterS: nothing more comes
       expect(held.filter(isV1).length).toBe(v1Deliveries)
+    } finally {
+      await device.endAsync(true)
+      node.stop()
+    }
+  }, 30_000)
+
+  it('a version set before a service restart reaches the node after it, once, and is reported', async () => {
+    const secret = await t.addDevice({ id: 'sawah-restart', village: 'kemiren' })
+    const before = client(t, await login(t, 'petugas3', ['kemiren']))
+    expect((await before.put('sawah-restart', { reportIntervalS: 120 })).status).toBe(201)
+    // The service goes down with version 1 queued, and comes back on the same data.
+    const dataDir = t.dataDir
+    await t.app.stop()
+    t = await startApp({ commands: FAST }, dataDir)
+    const node = await createSimNode({
+      config: { kind: 'soil', deviceId: 'sawah-restart', intervalMs: 60_000 },
+      environment: () => ({ soil_moisture: 30, soil_temperature: 27, battery_voltage: 4 }),
+    })
+    const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${t.mqttPort}`, {
+      clientId: 'sawah-restart',
+      username: 'sawah-restart',
+      password: secret,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    })
+    device.on('message', (_topic, payload) => {
+      const ack = node.firmware.handleCommand(payload)
+      if (ack) device.publish('kampung/kemiren/sawah-restart/ack', JSON.stringify(ack), { qos: 1 })
+    })
+    try {
+      await device.subscribeAsync('kampung/kemiren/sawah-restart/down', { qos: 1 })
+      await waitFor(
+        'in sync after the restart',
+        () => t.app.nodeConfig!.get('sawah-restart').status === 'in_sync',
+      )
+      expect(t.app.nodeConfig!.get('sawah-restart')).toMatchObject({
+        desired: { version: 1, createdBy: 'petugas3' },
+        reported: { version: 1, settings: { reportIntervalS: 120 } },
+      })
+      expect(node.firmware.intervalMs).toBe(120_000)
+      expect(node.firmware.executed).toBe(1)
     } finally {
       await device.endAsync(true)
       node.stop()
