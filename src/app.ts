@@ -7,7 +7,7 @@ import {
   StateFeed,
 } from './alerts/index.ts'
 import { ApiServer } from './api/index.ts'
-import { CommandService } from './commands/index.ts'
+import { CommandService, NodeConfigService } from './commands/index.ts'
 import { type Config, resolvePaths } from './config.ts'
 import { KampungError } from './errors.ts'
 import { privateDir } from './files.ts'
@@ -71,6 +71,8 @@ export class KampungApp {
   commands: CommandService | undefined
   /** LoRaWAN network servers' MQTT integrations (src/lorawan), when `lorawan.servers` lists any. */
   lorawan: LorawanBridge | undefined
+  /** Versioned node configuration, desired against reported (src/commands/config.ts). */
+  nodeConfig: NodeConfigService | undefined
   private readonly log = getLogger('app')
   private started: Array<{ stop(): Promise<void> }> = []
   private stopping = false
@@ -276,6 +278,12 @@ export class KampungApp {
             : undefined,
       })
       await this.startPart(this.commands)
+      this.nodeConfig = new NodeConfigService({
+        registry: this.registry,
+        commands: this.commands,
+        expiryS: config.commands.maxExpiryS,
+      })
+      await this.startPart(this.nodeConfig)
       const commands = this.commands
       this.metrics.gauge(
         'kampung_commands_open',
@@ -354,6 +362,7 @@ export class KampungApp {
         smsCallbacks: this.notify?.callbacks,
         onlineDevices: this.broker ? () => this.broker?.onlineDeviceIds() ?? [] : undefined,
         commands: this.commands,
+        nodeConfig: this.nodeConfig,
       })
       await this.startPart(this.api)
     }

@@ -1,6 +1,6 @@
 import { alertsTables } from './alerts/index.ts'
 import { auditTables } from './audit/index.ts'
-import { commandsTables } from './commands/index.ts'
+import { commandsTables, deviceConfigTables } from './commands/index.ts'
 import { consoleTables } from './console/index.ts'
 import { lorawanTables } from './lorawan/index.ts'
 import { oksigenTables } from './oksigen/index.ts'
@@ -18,4 +18,5 @@ export const SCHEMAS: readonly CapabilitySchema[] = [
   auditTables,
   commandsTables,
   lorawanTables,
+  deviceConfigTables,
 ]

@@ -1,6 +1,13 @@
 import { EventEmitter } from 'node:events'
 import five, { type Board, type Led } from 'johnny-five'
-import { type CommandAck, type CommandMessage, parseCommandMessage } from '../../src/commands/index.ts'
+import {
+  type AppliedConfig,
+  type CommandAck,
+  type CommandMessage,
+  type CommandParams,
+  DEFAULT_IRRIGATE_S,
+  parseCommandMessage,
+} from '../../src/commands/index.ts'
 import type { Quantity } from '../../src/telemetry/index.ts'
 import { BME280_ADDRESS } from './bme280.ts'
 import {
@@ -83,6 +90,16 @@ export abstract class NodeFirmware extends EventEmitter {
   readonly deviceId: string
   /** How often the node reports; a `set_config` command changes it. */
   intervalMs: number
+  /** The version of the desired configuration applied (0: none; a real node keeps it in EEPROM). */
+  configVersion = 0
+  /** A valve node's local rule: under this soil moisture (VWC %) it opens its valve by itself. */
+  dryThresholdPct: number | undefined
+  /** How long the local dry rule opens the valve (default DEFAULT_IRRIGATE_S). */
+  irrigateS: number | undefined
+  /** Valve openings by the local dry rule (tests). */
+  localIrrigations = 0
+  /** The interval the node was built with: a versioned configuration without one goes back to it. */
+  private readonly defaultIntervalMs: number
   readonly sampleFreqMs: number
   /** The valve's relay, once started (a node with `valvePin`). */
   valve: Led | undefined
@@ -105,6 +122,7 @@ export abstract class NodeFirmware extends EventEmitter {
     super()
     this.deviceId = common.deviceId
     this.intervalMs = common.intervalMs ?? defaultFirmwareOptions.intervalMs
+    this.defaultIntervalMs = this.intervalMs
     this.sampleFreqMs = common.sampleFreqMs ?? defaultFirmwareOptions.sampleFreqMs
   }
 
@@ -176,14 +194,8 @@ export abstract class NodeFirmware extends EventEmitter {
     this.executed++
     const { id } = command
     switch (command.kind) {
-      case 'set_config': {
-        const s = command.params.reportIntervalS
-        if (typeof s === 'number') {
-          this.intervalMs = s * 1000
-          this.startTimer()
-        }
-        return { id, ok: true }
-      }
+      case 'set_config':
+        return this.setConfig(id, command.params as CommandParams['set_config'])
       case 'reboot':
         // A simulated reboot: the valve closes (a relay loses power) and the report timer restarts.
         this.reboots++
@@ -192,15 +204,7 @@ export abstract class NodeFirmware extends EventEmitter {
         return { id, ok: true }
       case 'valve_open': {
         if (!this.valve) return { id, ok: false, error: 'no valve on this node' }
-        const maxS = command.params.maxDurationS as number
-        if (!this.valve.isOn) {
-          this.valve.on()
-          this.emit('valve', true)
-        }
-        clearTimeout(this.valveTimer)
-        // Safety: the valve closes by itself after maxDurationS even if no close ever arrives.
-        this.valveTimer = setTimeout(() => this.closeValve(), maxS * 1000)
-        this.valveTimer.unref()
+        this.openValve(command.params.maxDurationS as number)
         return { id, ok: true }
       }
       case 'valve_close':
@@ -208,6 +212,75 @@ export abstract class NodeFirmware extends EventEmitter {
         this.closeValve()
         return { id, ok: true }
     }
+  }
+
+  /** The configuration in effect, as the node reports it. */
+  appliedConfig(): AppliedConfig {
+    return {
+      version: this.configVersion,
+      reportIntervalS: Math.round(this.intervalMs / 1000),
+      ...(this.dryThresholdPct !== undefined ? { dryThresholdPct: this.dryThresholdPct } : {}),
+      ...(this.irrigateS !== undefined ? { irrigateS: this.irrigateS } : {}),
+    }
+  }
+
+  /**
+   * Without a version: the settings given change. With one: the whole configuration (what it
+   * leaves out goes back to the default); an older version than the applied one is refused, the
+   * same one is answered without applying it again. Nothing changes unless all of it can be applied.
+   */
+  private setConfig(id: string, params: CommandParams['set_config']): CommandAck {
+    const { version, ...given } = params
+    if (version !== undefined && version < this.configVersion)
+      return {
+        id,
+        ok: false,
+        error: `superseded: version ${this.configVersion} is applied`,
+        config: this.appliedConfig(),
+      }
+    if (version !== undefined && version === this.configVersion)
+      return { id, ok: true, config: this.appliedConfig() }
+    const next =
+      version === undefined
+        ? {
+            reportIntervalS: given.reportIntervalS ?? this.intervalMs / 1000,
+            dryThresholdPct: 'dryThresholdPct' in given ? given.dryThresholdPct : this.dryThresholdPct,
+            irrigateS: 'irrigateS' in given ? given.irrigateS : this.irrigateS,
+          }
+        : { ...given, reportIntervalS: given.reportIntervalS ?? this.defaultIntervalMs / 1000 }
+    if (next.dryThresholdPct !== undefined && !this.valve)
+      return { id, ok: false, error: 'no valve on this node (dryThresholdPct)', config: this.appliedConfig() }
+    if (next.reportIntervalS * 1000 !== this.intervalMs) {
+      this.intervalMs = next.reportIntervalS * 1000
+      this.startTimer()
+    }
+    this.dryThresholdPct = next.dryThresholdPct
+    this.irrigateS = next.irrigateS
+    if (version !== undefined) this.configVersion = version
+    return { id, ok: true, config: this.appliedConfig() }
+  }
+
+  /**
+   * The local dry rule, at each report: a valve node whose soil is drier than `dryThresholdPct`
+   * opens its valve for `irrigateS` by itself (it closes by itself too).
+   */
+  protected irrigateIfDry(moisturePct: number | undefined): void {
+    if (this.dryThresholdPct === undefined || !this.valve || moisturePct === undefined) return
+    if (moisturePct >= this.dryThresholdPct || this.valve.isOn) return
+    this.localIrrigations++
+    this.openValve(this.irrigateS ?? DEFAULT_IRRIGATE_S)
+  }
+
+  private openValve(maxS: number): void {
+    if (!this.valve) return
+    if (!this.valve.isOn) {
+      this.valve.on()
+      this.emit('valve', true)
+    }
+    clearTimeout(this.valveTimer)
+    // Safety: the valve closes by itself after maxS even if no close ever arrives.
+    this.valveTimer = setTimeout(() => this.closeValve(), maxS * 1000)
+    this.valveTimer.unref()
   }
 
   private closeValve(): void {
@@ -363,6 +436,7 @@ export class SoilNode extends NodeFirmware {
       level === undefined ? undefined : round(adcToWaterLevelCm(level, this.waterLevelCal), 1),
     )
     this.put(values, 'battery_voltage', this.batteryV())
+    this.irrigateIfDry(values.soil_moisture)
     return { sensor: this.sensorName, values }
   }
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import type { AlertEngine } from '../alerts/index.ts'
-import type { CommandService } from '../commands/index.ts'
+import type { CommandService, NodeConfigService } from '../commands/index.ts'
 import type { IngestPipeline } from '../ingest/index.ts'
 import type { Logger } from '../log.ts'
 import { getLogger } from '../log.ts'
@@ -16,6 +16,7 @@ import { auditRouter } from './audit-route.ts'
 import { presentedToken, sameToken } from './auth.ts'
 import { commandsRouter } from './commands-route.ts'
 import { type ConsoleOptions, consoleRouter } from './console-route.ts'
+import { deviceConfigRouter } from './device-config-route.ts'
 import { devicesRouter } from './devices-route.ts'
 import { exportRouter } from './export-route.ts'
 import { importRouter } from './import-route.ts'
@@ -48,6 +49,8 @@ export interface ApiOptions {
   smsCallbacks?: readonly SmsCallback[]
   /** Commands to devices: POST/GET under /api/v1 (src/api/commands-route.ts). */
   commands?: CommandService
+  /** Versioned node configuration: GET/PUT /api/v1/devices/:id/config (src/api/device-config-route.ts). */
+  nodeConfig?: NodeConfigService
   /** Extra health facts (store, spool, broker), merged into GET /health. */
   health?: () => Record<string, unknown>
   /** Devices with a live MQTT connection (the embedded broker), for the console map. */
@@ -181,6 +184,8 @@ export class ApiServer {
     app.use(exportRouter(this.opts))
     if (this.opts.commands)
       app.use(commandsRouter({ registry: this.opts.registry, commands: this.opts.commands }))
+    if (this.opts.nodeConfig)
+      app.use(deviceConfigRouter({ registry: this.opts.registry, config: this.opts.nodeConfig }))
     app.use(
       importRouter({ registry: this.opts.registry, alerts: this.opts.alerts, oksigen: this.opts.oksigen }),
     )

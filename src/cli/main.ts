@@ -16,6 +16,7 @@ import { isQuantity, QUANTITY_NAMES, unitOf } from '../telemetry/index.ts'
 import { alertsCommands } from './alerts.ts'
 import { auditCommand } from './audit.ts'
 import { commandsCommand } from './commands.ts'
+import { deviceConfigCommand } from './device-config.ts'
 import { devicesCommand, villagesCommand } from './devices.ts'
 import { exportCommand } from './export.ts'
 import { importCommand } from './import.ts'
@@ -323,7 +324,11 @@ program
       await store.stop()
     }
   })
-program.addCommand(devicesCommand(openRegistry))
+program.addCommand(
+  devicesCommand(openRegistry).addCommand(
+    deviceConfigCommand(openRegistry, () => config(program.opts()).commands),
+  ),
+)
 program.addCommand(
   importCommand({
     getRegistry: openRegistry,

@@ -1,5 +1,15 @@
 // Commands to devices (issue 17): the service, its tables and the wire format the firmware shares.
-export { commandsTables } from './schema.ts'
+export {
+  CONFIG_SYNC_STATES,
+  type ConfigSyncState,
+  type ConfigVersion,
+  type DesiredConfig,
+  type NodeConfigOptions,
+  NodeConfigService,
+  type NodeConfigView,
+  type ReportedConfig,
+} from './config.ts'
+export { commandsTables, deviceConfigTables } from './schema.ts'
 export {
   type Command,
   type CommandLink,
@@ -9,6 +19,7 @@ export {
   type NewCommand,
 } from './service.ts'
 export {
+  type AppliedConfig,
   COMMAND_KINDS,
   COMMAND_PARAMS,
   COMMAND_STATES,
@@ -17,6 +28,12 @@ export {
   type CommandMessage,
   type CommandParams,
   type CommandState,
+  DEFAULT_IRRIGATE_S,
+  NODE_SETTING_NAMES,
+  NODE_SETTINGS,
+  type NodeSettingName,
+  type NodeSettings,
+  nodeSettingsSchema,
   parseAck,
   parseCommandMessage,
 } from './wire.ts'

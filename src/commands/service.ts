@@ -142,6 +142,8 @@ export class CommandService {
   private readonly online = new Set<string>()
   /** Publishes in flight per command id: a command is never published twice at once. */
   private readonly publishing = new Set<string>()
+  /** Told of each command's first answer (the node configuration keeps what a node reports). */
+  private readonly answered = new Set<(command: Command, ack: CommandAck) => void>()
 
   constructor(opts: CommandOptions) {
     this.opts = opts
@@ -222,6 +224,28 @@ export class CommandService {
     this.log.info({ id: command.id, device: device.id, kind: command.kind, by }, 'command queued')
     if (this.online.has(device.id)) this.send(command.id)
     return { command, created: true }
+  }
+
+  /** Calls `listener` with each command's first answer, after it is recorded; returns the unsubscribe. */
+  onAnswered(listener: (command: Command, ack: CommandAck) => void): () => void {
+    this.answered.add(listener)
+    return () => this.answered.delete(listener)
+  }
+
+  /**
+   * Ends an open (queued or sent) command as `expired` with `reason`, e.g. a configuration version
+   * superseded by a newer one: it is not sent (again). An answer that still comes decides as usual.
+   * False when the command was no longer open.
+   */
+  withdraw(id: string, reason: string, nowMs = Date.now()): boolean {
+    const changed = this.open()
+      .prepare(
+        `UPDATE commands SET state = 'expired', done_at_ms = ?, error = ?
+         WHERE id = ? AND state IN ('queued', 'sent')`,
+      )
+      .run(nowMs, reason, id)
+    if (changed.changes > 0) this.log.info({ id, reason }, 'command withdrawn')
+    return changed.changes > 0
   }
 
   get(id: string): Command | undefined {
@@ -306,6 +330,14 @@ export class CommandService {
       return
     }
     this.log.info({ id: ack.id, device: deviceId, ok: ack.ok, error: ack.error }, 'command acknowledged')
+    const command = this.get(ack.id)!
+    for (const listener of this.answered) {
+      try {
+        listener(command, ack)
+      } catch (err) {
+        this.log.error({ err, id: ack.id }, 'command answer listener failed')
+      }
+    }
   }
 
   /** Expire what is due; resend what is sent, unacknowledged and stale, to online devices. */

@@ -17,7 +17,8 @@ import type { DownlinkEncoding } from './config.ts'
  * | `valve_open`  | `03`, maxDurationS (uint16, ≤ 43 200)                | `03 0708` (1 800 s) |
  * | `valve_close` | `04`                                                 | `04`           |
  *
- * set_config keys: `01` reportIntervalS. A LoRaWAN frame carries no command id: the network
+ * set_config keys: `01` reportIntervalS, `02` version (the versioned configuration's, src/commands/
+ * config.ts), `03` dryThresholdPct in tenths of a percent (21.5 → 215), `04` irrigateS. A LoRaWAN frame carries no command id: the network
  * server's acknowledgement (ChirpStack queue item, TTS correlation id) ties the answer to it.
  *
  * `json`: the command message of the `down` topic (`{"id","kind","params","expiresAtMs"}`) as the
@@ -27,7 +28,15 @@ import type { DownlinkEncoding } from './config.ts'
 export const COMMAND_CODES = { set_config: 0x01, reboot: 0x02, valve_open: 0x03, valve_close: 0x04 } as const
 
 /** set_config settings in the binary layout: key byte per parameter. */
-export const SETTING_KEYS: Readonly<Record<string, number>> = { reportIntervalS: 0x01 }
+export const SETTING_KEYS: Readonly<Record<string, number>> = {
+  reportIntervalS: 0x01,
+  version: 0x02,
+  dryThresholdPct: 0x03,
+  irrigateS: 0x04,
+}
+
+/** Settings sent scaled to an integer (the device divides): dryThresholdPct in tenths of a percent. */
+const SETTING_SCALE: Readonly<Record<string, number>> = { dryThresholdPct: 10 }
 
 const UINT32_MAX = 0xffff_ffff
 const UINT16_MAX = 0xffff
@@ -44,11 +53,20 @@ export function encodeCommand(command: CommandMessage, encoding: DownlinkEncodin
       for (const [name, value] of Object.entries(command.params)) {
         const key = SETTING_KEYS[name]
         if (key === undefined) throw unencodable(`setting ${name} has no binary key`)
-        if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > UINT32_MAX)
-          throw unencodable(`setting ${name} is not an integer of 0…${UINT32_MAX}`)
+        const scale = SETTING_SCALE[name] ?? 1
+        const scaled = typeof value === 'number' ? Math.round(value * scale) : Number.NaN
+        if (
+          typeof value !== 'number' ||
+          Math.abs(scaled - value * scale) > 1e-6 ||
+          scaled < 0 ||
+          scaled > UINT32_MAX
+        )
+          throw unencodable(
+            `setting ${name} is not ${scale === 1 ? 'an integer' : `a multiple of ${1 / scale}`} of 0…${UINT32_MAX / scale}`,
+          )
         const record = Buffer.alloc(5)
         record[0] = key
-        record.writeUInt32BE(value as number, 1)
+        record.writeUInt32BE(scaled, 1)
         parts.push(record)
       }
       return { bytes: Buffer.concat(parts) }

@@ -18,23 +18,85 @@ describe('node firmware commands', () => {
   it('set_config changes the report interval; a repeated id is answered, not done again', async () => {
     const node = await soilNode()
     const fw = node.firmware
+    // The answer to a set_config carries the configuration applied (version 0: not a versioned one).
     expect(fw.handleCommand(cmd('c1', 'set_config', { reportIntervalS: 300 }))).toEqual({
       id: 'c1',
       ok: true,
+      config: { version: 0, reportIntervalS: 300 },
     })
     expect(fw.intervalMs).toBe(300_000)
     expect(fw.handleCommand(cmd('c2', 'set_config', { reportIntervalS: 120 }))).toEqual({
       id: 'c2',
       ok: true,
+      config: { version: 0, reportIntervalS: 120 },
     })
     // c1 again (a QoS 1 redelivery, or the service resending after a lost ack): same answer, no effect
     expect(fw.handleCommand(cmd('c1', 'set_config', { reportIntervalS: 300 }))).toEqual({
       id: 'c1',
       ok: true,
+      config: { version: 0, reportIntervalS: 300 },
     })
     expect(fw.intervalMs).toBe(120_000)
     expect(fw.executed).toBe(2)
     node.stop()
+  })
+
+  it('a versioned set_config is the whole configuration; an older version is never applied after a newer one', async () => {
+    const node = await soilNode()
+    const fw = node.firmware
+    expect(
+      fw.handleCommand(cmd('v2', 'set_config', { version: 2, reportIntervalS: 600, dryThresholdPct: 20 })),
+    ).toEqual({ id: 'v2', ok: true, config: { version: 2, reportIntervalS: 600, dryThresholdPct: 20 } })
+    expect(fw.intervalMs).toBe(600_000)
+    // Version 1, delivered late (it was sent before version 2 superseded it): refused, nothing changes.
+    expect(fw.handleCommand(cmd('v1', 'set_config', { version: 1, reportIntervalS: 5 }))).toEqual({
+      id: 'v1',
+      ok: false,
+      error: 'superseded: version 2 is applied',
+      config: { version: 2, reportIntervalS: 600, dryThresholdPct: 20 },
+    })
+    expect(fw.intervalMs).toBe(600_000)
+    expect(fw.configVersion).toBe(2)
+    // Version 3 leaves the interval and the threshold out: back to the node's default, rule off.
+    expect(fw.handleCommand(cmd('v3', 'set_config', { version: 3, irrigateS: 60 }))).toEqual({
+      id: 'v3',
+      ok: true,
+      config: { version: 3, reportIntervalS: 60, irrigateS: 60 },
+    })
+    expect(fw.intervalMs).toBe(60_000)
+    expect(fw.dryThresholdPct).toBeUndefined()
+    node.stop()
+  })
+
+  it('the local dry rule opens the valve by itself under its threshold; a node without a valve refuses it', async () => {
+    let moisture = 25
+    const node = await createSimNode({
+      config: { kind: 'soil', deviceId: 'sawah-dry', intervalMs: 60_000 },
+      environment: () => ({ soil_moisture: moisture, soil_temperature: 27, battery_voltage: 4 }),
+    })
+    const fw = node.firmware as SoilNode
+    fw.handleCommand(cmd('d1', 'set_config', { version: 1, dryThresholdPct: 20, irrigateS: 1 }))
+    node.step(Date.now())
+    expect(fw.valveOpen).toBe(false) // 25 % is not dry under a 20 % threshold
+    moisture = 12
+    node.step(Date.now() + 60_000)
+    expect(fw.valveOpen).toBe(true)
+    expect(fw.localIrrigations).toBe(1)
+    await new Promise((r) => setTimeout(r, 1_300))
+    expect(fw.valveOpen).toBe(false) // closed by itself after irrigateS
+    node.stop()
+
+    const wx = await createSimNode({
+      config: { kind: 'weather', deviceId: 'wx-dry', intervalMs: 60_000 },
+      environment: () => ({ air_temperature: 27, relative_humidity: 80, pressure: 1010, battery_voltage: 4 }),
+    })
+    expect(wx.firmware.handleCommand(cmd('w1', 'set_config', { version: 1, dryThresholdPct: 20 }))).toEqual({
+      id: 'w1',
+      ok: false,
+      error: 'no valve on this node (dryThresholdPct)',
+      config: { version: 0, reportIntervalS: 60 },
+    })
+    wx.stop()
   })
 
   it('drives the valve relay on its pin and closes it by itself after maxDurationS', async () => {

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { COMMAND_STATES, CONFIG_SYNC_STATES, NODE_SETTING_NAMES } from '../../src/commands/index.ts'
 import { CONSOLE_PUBLIC_DIR, UserStore } from '../../src/console/index.ts'
 // @ts-expect-error: a browser module without type declarations (the console has no build step)
 import { DICTIONARIES } from '../../src/console/public/i18n.js'
@@ -80,6 +81,9 @@ describe('console languages: every key in both, every key used exists', () => {
     for (const s of ['firing', 'pending', 'resolved']) used.add(`alerts.state.${s}`)
     for (const s of ['verify', 'reject', 'reopen']) used.add(`decision.${s}`)
     for (const s of ['officer', 'admin']) used.add(`role.${s}`)
+    for (const s of CONFIG_SYNC_STATES) used.add(`config.status.${s}`)
+    for (const s of COMMAND_STATES) used.add(`command.state.${s}`)
+    for (const s of NODE_SETTING_NAMES) used.add(`config.setting.${s}`)
     for (const s of ['true', 'false', 'unknown']) used.add(`tree.alive.${s}`)
     // the verifier's reasons and flags, said in the page's language
     const policy = readFileSync('src/oksigen/policy.ts', 'utf8')

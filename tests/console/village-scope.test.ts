@@ -379,6 +379,20 @@ describe('village-scoped officers (issue 16): officer of A cannot see or act on 
       (await call(sessions.admin, 'GET /api/v1/commands/:id', '/api/v1/commands/cmd-admin-b')).status,
     ).toBe(200)
     expect(t.app.commands!.list(soilB).map((c) => c.id)).toEqual(['cmd-admin-b'])
+    // B's device configuration: read or set as if the device did not exist; no version made for B
+    for (const [route, body] of [
+      ['GET /api/v1/devices/:id/config', undefined],
+      ['PUT /api/v1/devices/:id/config', { reportIntervalS: 60 }],
+    ] as const)
+      expect(await call(sessions.budi, route, `/api/v1/devices/${soilB}/config`, body), route).toEqual({
+        status: 404,
+        json: { error: 'unknown_device', message: `no device ${soilB}` },
+      })
+    expect(t.app.nodeConfig!.get(soilB).history).toEqual([])
+    expect(
+      (await call(sessions.admin, 'GET /api/v1/devices/:id/config', `/api/v1/devices/${soilB}/config`))
+        .status,
+    ).toBe(200)
 
     // acknowledging alerts by guessed ids: every id not of A answers as a missing one; B's stays unacked
     const maxId = Math.max(...Object.values(alertOf))

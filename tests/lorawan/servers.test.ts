@@ -158,6 +158,15 @@ describe('downlink encoding', () => {
       return 'bytes' in e ? e.bytes.toString('hex') : undefined
     }
     expect(hex(command('set_config', { reportIntervalS: 600 }))).toBe('010100000258')
+    // a versioned configuration (src/commands/config.ts): version, local dry rule in tenths of a %
+    expect(
+      hex(
+        command('set_config', { version: 3, reportIntervalS: 300, dryThresholdPct: 21.5, irrigateS: 1800 }),
+      ),
+    ).toBe(`01${'0200000003'}${'010000012c'}${'03000000d7'}${'0400000708'}`)
+    expect(() => encodeCommand(command('set_config', { dryThresholdPct: 21.55 }), 'binary')).toThrow(
+      /dryThresholdPct is not a multiple of 0.1/,
+    )
     expect(hex(command('reboot'))).toBe('02')
     expect(hex(command('valve_open', { maxDurationS: 1800 }))).toBe('030708')
     expect(hex(command('valve_open', { maxDurationS: 43_200 }))).toBe('03a8c0')

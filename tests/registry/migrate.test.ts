@@ -84,6 +84,7 @@ describe('schema migrations keyed by capability', () => {
       { capability: 'console', version: 2 },
       { capability: 'console', version: 3 },
       { capability: 'lorawan', version: 1 },
+      { capability: 'device_config', version: 1 },
       { capability: 'oksigen', version: 1 },
       { capability: 'oksigen', version: 2 },
       { capability: 'registry', version: 1 },
@@ -226,6 +227,7 @@ describe('schema migrations keyed by capability', () => {
     expect(ownedBy('audit')).toEqual(['audit_log'])
     expect(ownedBy('commands')).toEqual(['commands'])
     expect(ownedBy('lorawan')).toEqual(['lorawan_devices'])
+    expect(ownedBy('device_config').sort()).toEqual(['device_config', 'device_config_reported'])
     expect(SCHEMAS.map((s) => s.capability)).toEqual([
       'oksigen',
       'console',
@@ -233,6 +235,7 @@ describe('schema migrations keyed by capability', () => {
       'audit',
       'commands',
       'lorawan',
+      'device_config',
     ])
   })
 })

@@ -80,6 +80,8 @@ async function load() {
               el(
                 'td',
                 {},
+                el('a', { href: `/console/device?id=${encodeURIComponent(d.id)}` }, t('devices.config')),
+                ' ',
                 el(
                   'button',
                   { type: 'button', class: 'plain', onclick: () => rotate(d) },

@@ -7,7 +7,7 @@ import * as L from './vendor/leaflet/leaflet-src.esm.js'
 
 const TREE_STATES = ['awaiting_data', 'growing', 'eligible', 'verified', 'dormant', 'at_risk', 'failed']
 
-const s = await startPage('map')
+await startPage('map')
 const content = document.getElementById('content')
 const { ok, data, status } = await api('/api/v1/map')
 if (!ok) {
@@ -154,7 +154,8 @@ for (const d of data.devices) {
       d.lastSeenMs ? t('map.lastSeen', { time: fmtTime(d.lastSeenMs) }) : '',
       coords(d.lat, d.lon),
     ].filter(Boolean),
-    s.role === 'admin' ? `/console/devices#device-${encodeURIComponent(d.id)}` : undefined,
+    // its configuration, desired against reported (every officer of its village)
+    `/console/device?id=${encodeURIComponent(d.id)}`,
   )
 }
 
