@@ -7,7 +7,7 @@ import {
   StateFeed,
 } from './alerts/index.ts'
 import { ApiServer } from './api/index.ts'
-import { CommandService } from './commands/index.ts'
+import { CommandMqttLink, CommandService } from './commands/index.ts'
 import { type Config, resolvePaths } from './config.ts'
 import { KampungError } from './errors.ts'
 import { privateDir } from './files.ts'
@@ -66,8 +66,10 @@ export class KampungApp {
   /** The state role (`kampung state`): its message handler, and the MQTT consumer feeding it. */
   stateFeed: StateFeed | undefined
   stateConsumer: MqttConsumer | undefined
-  /** Commands to devices (src/commands); sent through the embedded broker only. */
+  /** Commands to devices (src/commands): sent by the role of commands.sendFrom. */
   commands: CommandService | undefined
+  /** The commands' MQTT client link (commands.sendFrom state or ingest). */
+  commandLink: CommandMqttLink | undefined
   private readonly log = getLogger('app')
   private started: Array<{ stop(): Promise<void> }> = []
   private stopping = false
@@ -251,20 +253,45 @@ export class KampungApp {
         await this.startPart(this.peers)
       }
     }
-    if (roles.broker || roles.api) {
-      // Commands reach devices through the embedded broker; without one in this process they
-      // stay queued (an MQTT-client link for `kampung ingest` splits is not written yet).
+    // One role talks to devices about commands (commands.sendFrom); the others only queue them
+    // (API, CLI) in the registry file, where the sender's next check finds them.
+    const sendFrom = config.commands.sendFrom
+    const brokerSends = roles.broker && sendFrom === 'broker'
+    const ingestSends = roles.ingest && this.ingestMode === 'mqtt' && sendFrom === 'ingest'
+    const stateSends = roles.state === true && sendFrom === 'state'
+    if (ingestSends && config.ingest.mqtt.sharedGroup)
+      throw new KampungError(
+        'config_invalid',
+        'commands.sendFrom ingest: one ingest worker sends, but this one is in a shared group (several workers): run `kampung state` workers with commands.sendFrom state instead',
+        { retryable: false },
+      )
+    if (roles.broker || roles.api || ingestSends || stateSends) {
+      const partition = stateSends ? config.alerts.partition! : undefined
+      if (ingestSends || stateSends)
+        this.commandLink = new CommandMqttLink({
+          connection: {
+            ...this.mqttConnection(),
+            // its own persistent session: statuses and acks wait in the broker while it is down
+            clientId: `${partition ? partitionClientId(partition) : config.ingest.mqtt.clientId}:commands`,
+          },
+          registry: this.registry,
+          commands: () => this.commands,
+          villages: partition?.villages,
+          owns: partition && !partition.villages ? ownership(partition) : undefined,
+        })
+      const mqttLink = this.commandLink
       this.commands = new CommandService({
         ...config.commands,
         registry: this.registry,
-        link: roles.broker
+        link: brokerSends
           ? {
               publishDown: (device, payload) =>
                 this.broker?.publishDown(device, payload) ?? Promise.reject(new Error('no broker')),
             }
-          : undefined,
+          : mqttLink,
       })
       await this.startPart(this.commands)
+      if (mqttLink) await this.startPart(mqttLink)
       const commands = this.commands
       this.metrics.gauge(
         'kampung_commands_open',
@@ -273,7 +300,7 @@ export class KampungApp {
       )
     }
     if (roles.broker) {
-      const commands = this.commands
+      const commands = brokerSends ? this.commands : undefined
       const inProcess = roles.ingest && this.ingestMode === 'in-process'
       this.broker = new Broker({
         host: config.broker.host,
@@ -365,7 +392,8 @@ export class KampungApp {
       const status = parseStatusMessage(topic, payload)
       if (!status) return
       this.alerts?.onDeviceStatus(status)
-      this.commands?.onStatus(status)
+      // what the broker sees of devices matters to commands only when the broker sends them
+      if (this.config.commands.sendFrom === 'broker') this.commands?.onStatus(status)
     } catch (err) {
       this.log.error({ err, topic }, 'device status not applied to alerts')
     }

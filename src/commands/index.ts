@@ -1,4 +1,5 @@
 // Commands to devices (issue 17): the service, its tables and the wire format the firmware shares.
+export { CommandMqttLink, type CommandMqttLinkOptions } from './mqtt-link.ts'
 export { commandsTables } from './schema.ts'
 export {
   type Command,

@@ -218,9 +218,18 @@ export class MqttConsumer {
     return this.inFlight.size
   }
 
-  /** Publish on this consumer's connection (QoS 1), e.g. a rejection report to a device's errors topic. */
-  publish(topic: string, payload: string): void {
-    this.client?.publish(topic, payload, { qos: 1 })
+  /**
+   * Publish on this consumer's connection (QoS 1): a rejection report to a device's errors topic,
+   * a command to a device's down topic. Resolves on the broker's PUBACK; rejects at once while the
+   * connection is down (mqtt.js would otherwise hold it for a reconnect nobody waits for).
+   */
+  publish(topic: string, payload: string): Promise<void> {
+    const client = this.client
+    if (!client?.connected)
+      return Promise.reject(new Error(`${this.opts.name}: not connected to ${this.opts.url}`))
+    return new Promise((resolve, reject) => {
+      client.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve()))
+    })
   }
 
   private announce(client: MqttClient): void {
