@@ -32,6 +32,7 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
   let apiPort = 0
   let worker: KampungProcess | undefined
   const clients: MqttClient[] = []
+  const processes: KampungProcess[] = []
 
   beforeAll(async () => {
     registry = new Registry({ path: registryPath, schemas: SCHEMAS })
@@ -39,6 +40,11 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
     registry.addVillage({ id: V, name: 'Kemiren' })
     for (const id of ['sawah-1', 'sawah-2'])
       secrets[id] = (await registry.addDevice({ id, village: V, kind: 'soil', format: 'json' })).secret
+    // a second village, for the state workers' test
+    registry.addVillage({ id: 'licin', name: 'Licin' })
+    secrets['licin-1'] = (
+      await registry.addDevice({ id: 'licin-1', village: 'licin', kind: 'soil', format: 'json' })
+    ).secret
     officer = (await registry.addDevice({ id: 'officer-1', village: V, kind: 'service', format: 'json' }))
       .secret
     mosquitto = await startMosquitto({
@@ -51,29 +57,33 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
   afterAll(async () => {
     for (const c of clients) await c.endAsync(true).catch(() => {})
     await worker?.kill('SIGKILL')
+    for (const p of processes) await p.kill('SIGKILL')
     await registry?.stop()
     await mosquitto?.stop()
     rmSync(root, { recursive: true, force: true })
   })
 
+  const workerEnv = (name: string, config: Record<string, unknown>) => {
+    const file = path.join(root, `${name}.json`)
+    writeFileSync(file, JSON.stringify(config))
+    return {
+      KAMPUNG_CONFIG: file,
+      KAMPUNG_DATA_DIR: path.join(root, name),
+      KAMPUNG_REGISTRY_PATH: registryPath,
+      KAMPUNG_INGEST_MQTT_URL: mosquitto.url,
+      KAMPUNG_INGEST_MQTT_USERNAME: 'ingest',
+      KAMPUNG_INGEST_MQTT_PASSWORD: INGEST_PASSWORD,
+    }
+  }
+
   const startWorker = async (): Promise<KampungProcess> => {
-    const config = path.join(root, 'ingest.json')
-    writeFileSync(
-      config,
-      JSON.stringify({
+    const p = spawnKampung(['ingest', '--api'], {
+      ...workerEnv('ingest-1', {
         alerts: { enabled: false },
         oksigen: { enabled: false },
         // resends only after an hour: what the tests see is first sends and the status-driven ones
         commands: { sendFrom: 'ingest', checkEveryMs: 200, resendAfterS: 3_600 },
       }),
-    )
-    const p = spawnKampung(['ingest', '--api'], {
-      KAMPUNG_CONFIG: config,
-      KAMPUNG_DATA_DIR: path.join(root, 'ingest-1'),
-      KAMPUNG_REGISTRY_PATH: registryPath,
-      KAMPUNG_INGEST_MQTT_URL: mosquitto.url,
-      KAMPUNG_INGEST_MQTT_USERNAME: 'ingest',
-      KAMPUNG_INGEST_MQTT_PASSWORD: INGEST_PASSWORD,
       KAMPUNG_INGEST_MQTT_CLIENT_ID: 'ingest-1',
       KAMPUNG_API_HOST: '127.0.0.1',
       KAMPUNG_API_PORT: String(apiPort),
@@ -102,7 +112,8 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
   }
 
   /** A device as the docs describe it: subscribed to its down topic, then retained `online`. */
-  const connectDevice = async (id: string, opts: { announce?: boolean } = {}) => {
+  const connectDevice = async (id: string, opts: { announce?: boolean; village?: string } = {}) => {
+    const village = opts.village ?? V
     const received: Array<{ id: string; kind: string }> = []
     const client = await mqtt.connectAsync(mosquitto.url, {
       clientId: id,
@@ -112,7 +123,7 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
       clean: true,
       reconnectPeriod: 0,
       will: {
-        topic: `kampung/${V}/${id}/status`,
+        topic: `kampung/${village}/${id}/status`,
         payload: Buffer.from('{"state":"offline"}'),
         qos: 1,
         retain: true,
@@ -120,12 +131,12 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
     })
     clients.push(client)
     client.on('message', (topic, payload) => {
-      if (topic === `kampung/${V}/${id}/down`) received.push(JSON.parse(payload.toString()))
+      if (topic === `kampung/${village}/${id}/down`) received.push(JSON.parse(payload.toString()))
     })
-    await client.subscribeAsync(`kampung/${V}/${id}/down`, { qos: 1 })
+    await client.subscribeAsync(`kampung/${village}/${id}/down`, { qos: 1 })
     if (opts.announce !== false)
       await client.publishAsync(
-        `kampung/${V}/${id}/status`,
+        `kampung/${village}/${id}/status`,
         JSON.stringify({ state: 'online', atMs: Date.now() }),
         {
           qos: 1,
@@ -133,7 +144,7 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
         },
       )
     const ack = (commandId: string, ok = true) =>
-      client.publishAsync(`kampung/${V}/${id}/ack`, JSON.stringify({ id: commandId, ok }), { qos: 1 })
+      client.publishAsync(`kampung/${village}/${id}/ack`, JSON.stringify({ id: commandId, ok }), { qos: 1 })
     return { client, received, ack }
   }
 
@@ -266,5 +277,42 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
     expect(await api.get('a-1')).toMatchObject({ state: 'acknowledged', acks: 1 })
     expect(two.received.map((m) => m.id)).toEqual(['a-1'])
     expect(spied).toEqual([])
+  })
+
+  it('state workers (commands.sendFrom state): each sends to the villages it owns, and only it', async () => {
+    await worker?.kill('SIGTERM')
+    worker = undefined
+    const state = (village: string, api?: number) => {
+      const p = spawnKampung(api ? ['state', '--api'] : ['state'], {
+        ...workerEnv(`state-${village}`, {
+          alerts: { partition: { villages: [village] } },
+          oksigen: { enabled: false },
+          commands: { sendFrom: 'state', checkEveryMs: 200, resendAfterS: 3_600 },
+        }),
+        ...(api ? { KAMPUNG_API_HOST: '127.0.0.1', KAMPUNG_API_PORT: String(api) } : {}),
+      })
+      processes.push(p)
+      return p
+    }
+    const kemiren = state(V, apiPort)
+    const licin = state('licin')
+    await Promise.all([kemiren, licin].map((p) => p.waitForOutput(/smart-kampung running/)))
+    const one = await connectDevice('sawah-1')
+    const far = await connectDevice('licin-1', { village: 'licin' })
+    // Both through the kemiren worker's API; licin's command goes out from the licin worker.
+    expect((await api.send('sawah-1', { id: 's-1', kind: 'reboot' })).status).toBe(201)
+    expect((await api.send('licin-1', { id: 's-2', kind: 'reboot' })).status).toBe(201)
+    await waitFor('s-1 and s-2 delivered', () => one.received.length > 0 && far.received.length > 0)
+    await one.ack('s-1')
+    await far.ack('s-2')
+    await waitFor('both acknowledged', async () =>
+      (await Promise.all(['s-1', 's-2'].map((id) => api.get(id)))).every((c) => c.state === 'acknowledged'),
+    )
+    await new Promise((r) => setTimeout(r, 1_000))
+    // one sender each: a second sender would have published the queued command a second time
+    expect(one.received.map((m) => m.id)).toEqual(['s-1'])
+    expect(far.received.map((m) => m.id)).toEqual(['s-2'])
+    for (const id of ['s-1', 's-2']) expect(await api.get(id)).toMatchObject({ sends: 1, acks: 1 })
+    expect(kemiren.output()).toMatch(/"villages":\["kemiren"\].*"msg":"commands subscribed"/)
   })
 })
