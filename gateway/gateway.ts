@@ -60,8 +60,9 @@ export interface GatewayOptions {
   clock?: () => number
   /**
    * A command that arrived on a node's down topic, handed to the node; its answer (`{id, ok,
-   * error?}`) goes back on the node's ack topic. Undefined: no answer (the service sends the command
-   * again later). Without this option the gateway does not subscribe to its nodes' down topics.
+   * error?}`) goes into the durable queue and from there on the node's ack topic. Undefined: no
+   * answer (the service sends the command again later). Without this option the gateway does not
+   * subscribe to its nodes' down topics.
    */
   onCommand?: CommandHandler
 }
@@ -115,6 +116,8 @@ export interface GatewayHealth {
   refusedQueueFull: number
   /** Entries refused since start as invalid (unknown device, not a finite number, …). */
   refusedInvalid: number
+  /** Nodes' answers to commands waiting for the uplink (durable, like readings). */
+  queuedAcks: number
   nodes: Record<string, NodeUplinkStats>
 }
 
@@ -288,6 +291,7 @@ export class Gateway {
       forwarded: this.forwarded,
       refusedQueueFull: stats?.refusedFull ?? 0,
       refusedInvalid: this.refusedInvalid,
+      queuedAcks: this.queue?.ackDepth() ?? 0,
       nodes,
     }
   }
@@ -329,6 +333,7 @@ export class Gateway {
       uplink: h.uplink,
       forwarded: h.forwarded,
       refusedQueueFull: h.refusedQueueFull,
+      queuedAcks: h.queuedAcks,
       nodes: Object.fromEntries(
         Object.entries(h.nodes).map(([id, n]) => [id, { state: n.state, sinceMs: n.sinceMs }]),
       ),
