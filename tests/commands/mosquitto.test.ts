@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Gateway } from '../../gateway/index.ts'
 import { commandsCommand } from '../../src/cli/commands.ts'
 import { type Command, defaultCommandOptions } from '../../src/commands/index.ts'
 import { Registry } from '../../src/registry/index.ts'
@@ -33,6 +34,7 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
   let worker: KampungProcess | undefined
   const clients: MqttClient[] = []
   const processes: KampungProcess[] = []
+  const gateways: Gateway[] = []
 
   beforeAll(async () => {
     registry = new Registry({ path: registryPath, schemas: SCHEMAS })
@@ -40,6 +42,13 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
     registry.addVillage({ id: V, name: 'Kemiren' })
     for (const id of ['sawah-1', 'sawah-2'])
       secrets[id] = (await registry.addDevice({ id, village: V, kind: 'soil', format: 'json' })).secret
+    // a node behind a village gateway, for the gateway's test
+    secrets['sawah-3'] = (
+      await registry.addDevice({ id: 'sawah-3', village: V, kind: 'soil', format: 'json' })
+    ).secret
+    secrets['gw-1'] = (
+      await registry.addDevice({ id: 'gw-1', village: V, kind: 'gateway', format: 'json' })
+    ).secret
     // a second village, for the state workers' test
     registry.addVillage({ id: 'licin', name: 'Licin' })
     secrets['licin-1'] = (
@@ -55,6 +64,7 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
   }, 30_000)
 
   afterAll(async () => {
+    for (const g of gateways) await g.stop({ drainTimeoutMs: 0 })
     for (const c of clients) await c.endAsync(true).catch(() => {})
     await worker?.kill('SIGKILL')
     for (const p of processes) await p.kill('SIGKILL')
@@ -314,5 +324,31 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
     expect(far.received.map((m) => m.id)).toEqual(['s-2'])
     for (const id of ['s-1', 's-2']) expect(await api.get(id)).toMatchObject({ sends: 1, acks: 1 })
     expect(kemiren.output()).toMatch(/"villages":\["kemiren"\].*"msg":"commands subscribed"/)
+  })
+
+  it('a node behind a village gateway: the gateway announces it, relays the command and its answer', async () => {
+    // (the kemiren state worker of the previous test sends)
+    const relayed: string[] = []
+    const gw = new Gateway({
+      gateway: { id: 'gw-1', village: V, secret: secrets['gw-1']! },
+      url: mosquitto.url,
+      nodes: { 'sawah-3': { village: V, secret: secrets['sawah-3']! } },
+      dataDir: path.join(root, 'gateway'),
+      reconnectBackoff: { initialMs: 100, maxMs: 400 },
+      onCommand: (_device, payload) => {
+        const { id } = JSON.parse(payload.toString()) as { id: string }
+        relayed.push(id)
+        return { id, ok: true }
+      },
+    })
+    gateways.push(gw)
+    expect((await api.send('sawah-3', { id: 'gw-c1', kind: 'reboot' })).status).toBe(201)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(await api.get('gw-c1')).toMatchObject({ state: 'queued', sends: 0 })
+    await gw.start()
+    await waitFor('gw-c1 acknowledged', async () => (await api.get('gw-c1')).state === 'acknowledged')
+    expect(relayed).toEqual(['gw-c1'])
+    expect(await api.get('gw-c1')).toMatchObject({ sends: 1, acks: 1 })
+    expect(gw.health().queuedAcks).toBe(0)
   })
 })
