@@ -94,6 +94,8 @@ export const defaultOptions = {
 
 /** An entry's JSON stays far under a message (`values` of a weather station is ~300 bytes). */
 const MAX_ENTRY_BYTES = 4 * 1024
+/** stop() waits at most this long for the PUBACK of its `offline` status. */
+const OFFLINE_PUBACK_WAIT_MS = 1_000
 /** stop() polls the links this often while draining. */
 const DRAIN_POLL_MS = 50
 
@@ -227,7 +229,20 @@ export class Gateway {
     }
     await Promise.all([...this.links.values()].map((l) => l.stop()))
     this.links.clear()
-    // DISCONNECT: the broker then publishes the retained `offline` status for the gateway itself.
+    // DISCONNECT sends no will: behind Mosquitto the gateway says `offline` itself first (our
+    // broker acknowledges and drops that, and writes its own `offline` on the DISCONNECT).
+    const own = this.own?.connected
+    if (own)
+      await Promise.race([
+        own
+          .publishAsync(
+            topics.status(this.opts.gateway.village, this.opts.gateway.id),
+            statusMessage('offline', Date.now()),
+            { qos: 1, retain: true },
+          )
+          .catch(() => {}),
+        new Promise((r) => setTimeout(r, OFFLINE_PUBACK_WAIT_MS)),
+      ])
     await this.own?.stop(true)
     this.own = undefined
     const left = this.queue?.depth() ?? 0

@@ -350,5 +350,25 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
     expect(relayed).toEqual(['gw-c1'])
     expect(await api.get('gw-c1')).toMatchObject({ sends: 1, acks: 1 })
     expect(gw.health().queuedAcks).toBe(0)
+
+    // A planned stop: the node's will and the gateway's own last word leave both offline.
+    await gw.stop()
+    gateways.splice(0)
+    const watcher = await mqtt.connectAsync(mosquitto.url, {
+      clientId: 'status-watcher',
+      username: 'ingest',
+      password: INGEST_PASSWORD,
+      protocolVersion: 4,
+    })
+    clients.push(watcher)
+    const statuses = new Map<string, string>()
+    watcher.on('message', (topic, payload) =>
+      statuses.set(topic.split('/')[2]!, (JSON.parse(payload.toString()) as { state: string }).state),
+    )
+    await watcher.subscribeAsync(`kampung/${V}/+/status`, { qos: 1 })
+    await waitFor(
+      'gw-1 and sawah-3 offline',
+      () => statuses.get('gw-1') === 'offline' && statuses.get('sawah-3') === 'offline',
+    )
   })
 })
