@@ -220,13 +220,12 @@ export class MqttConsumer {
 
   /**
    * Publish on this consumer's connection (QoS 1): a rejection report to a device's errors topic,
-   * a command to a device's down topic. Resolves on the broker's PUBACK; rejects at once while the
-   * connection is down (mqtt.js would otherwise hold it for a reconnect nobody waits for).
+   * a command to a device's down topic. Resolves on the broker's PUBACK. While the connection is
+   * down mqtt.js holds the message and sends it once reconnected; stopping rejects it.
    */
   publish(topic: string, payload: string): Promise<void> {
     const client = this.client
-    if (!client?.connected)
-      return Promise.reject(new Error(`${this.opts.name}: not connected to ${this.opts.url}`))
+    if (!client) return Promise.reject(new Error(`${this.opts.name}: not started`))
     return new Promise((resolve, reject) => {
       client.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve()))
     })
