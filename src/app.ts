@@ -265,8 +265,14 @@ export class KampungApp {
         'commands.sendFrom ingest: one ingest worker sends, but this one is in a shared group (several workers): run `kampung state` workers with commands.sendFrom state instead',
         { retryable: false },
       )
+    if (roles.broker && !brokerSends)
+      this.log.warn(
+        { sendFrom },
+        'commands.sendFrom is not broker: this broker sends no commands; the state or ingest workers on an external broker do',
+      )
     if (roles.broker || roles.api || ingestSends || stateSends) {
       const partition = stateSends ? config.alerts.partition! : undefined
+      this.commandLink = undefined
       if (ingestSends || stateSends)
         this.commandLink = new CommandMqttLink({
           connection: {
