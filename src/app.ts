@@ -122,6 +122,18 @@ export class KampungApp {
         { retryable: false },
       )
     }
+    if (
+      config.commands.sendFrom === 'ingest' &&
+      roles.ingest &&
+      this.ingestMode === 'mqtt' &&
+      config.ingest.mqtt.sharedGroup
+    )
+      // Every worker of the group would send every command.
+      throw new KampungError(
+        'config_invalid',
+        'commands.sendFrom ingest: one ingest worker sends, but this one is in a shared group (several workers): run `kampung state` workers with commands.sendFrom state instead',
+        { retryable: false },
+      )
     privateDir(config.dataDir) // 0700: registry, outbox, spool and keys are the service's own
     await this.startPart(this.registry)
     this.metrics.gauge(
@@ -259,12 +271,6 @@ export class KampungApp {
     const brokerSends = roles.broker && sendFrom === 'broker'
     const ingestSends = roles.ingest && this.ingestMode === 'mqtt' && sendFrom === 'ingest'
     const stateSends = roles.state === true && sendFrom === 'state'
-    if (ingestSends && config.ingest.mqtt.sharedGroup)
-      throw new KampungError(
-        'config_invalid',
-        'commands.sendFrom ingest: one ingest worker sends, but this one is in a shared group (several workers): run `kampung state` workers with commands.sendFrom state instead',
-        { retryable: false },
-      )
     if (roles.broker && !brokerSends)
       this.log.warn(
         { sendFrom },

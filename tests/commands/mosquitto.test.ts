@@ -4,8 +4,10 @@ import path from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Gateway } from '../../gateway/index.ts'
+import { KampungApp } from '../../src/app.ts'
 import { commandsCommand } from '../../src/cli/commands.ts'
 import { type Command, defaultCommandOptions } from '../../src/commands/index.ts'
+import { parseConfig } from '../../src/config.ts'
 import { Registry } from '../../src/registry/index.ts'
 import { SCHEMAS } from '../../src/schemas.ts'
 import { waitFor } from '../harness/app.ts'
@@ -370,5 +372,24 @@ describe('commands through Mosquitto: kampung ingest sends, devices ack', () => 
       'gw-1 and sawah-3 offline',
       () => statuses.get('gw-1') === 'offline' && statuses.get('sawah-3') === 'offline',
     )
+  })
+})
+
+describe('commands.sendFrom ingest', () => {
+  it('is refused, before opening anything, for an ingest worker in a shared group (each would send)', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-cmd-sendfrom-'))
+    try {
+      const config = parseConfig({
+        dataDir,
+        // nothing listens there: the refusal comes before any connection
+        ingest: { mode: 'mqtt', mqtt: { url: 'mqtt://127.0.0.1:1', sharedGroup: 'ingest' } },
+        commands: { sendFrom: 'ingest' },
+      })
+      const app = new KampungApp(config, { broker: false, ingest: true, api: false })
+      await expect(app.start()).rejects.toMatchObject({ code: 'config_invalid', retryable: false })
+      await app.stop()
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })
