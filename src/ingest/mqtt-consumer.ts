@@ -66,7 +66,8 @@ const MAX_RECEIVE_MAXIMUM = 65_535
 /**
  * The one MQTT consumer of the system, for every role that takes messages from a broker
  * (Mosquitto, EMQX, our own): `kampung ingest` stores uplinks through it, `kampung state` evaluates
- * its villages' uplinks and statuses through it. QoS 1 on a persistent session (clean=false), so
+ * its villages' uplinks and statuses through it, and the command sender (src/commands/mqtt-link.ts)
+ * takes devices' statuses and acks and publishes their commands through it. QoS 1 on a persistent session (clean=false), so
  * what is published while the worker is down waits in the broker; reconnects by itself, and
  * subscribes again when the broker lost the session.
  *
