@@ -60,8 +60,9 @@ export interface GatewayOptions {
   clock?: () => number
   /**
    * A command that arrived on a node's down topic, handed to the node; its answer (`{id, ok,
-   * error?}`) goes back on the node's ack topic. Undefined: no answer (the service sends the command
-   * again later). Without this option the gateway does not subscribe to its nodes' down topics.
+   * error?}`) goes into the durable queue and from there on the node's ack topic. Undefined: no
+   * answer (the service sends the command again later). Without this option the gateway does not
+   * subscribe to its nodes' down topics.
    */
   onCommand?: CommandHandler
 }
@@ -93,6 +94,8 @@ export const defaultOptions = {
 
 /** An entry's JSON stays far under a message (`values` of a weather station is ~300 bytes). */
 const MAX_ENTRY_BYTES = 4 * 1024
+/** stop() waits at most this long for the PUBACK of its `offline` status. */
+const OFFLINE_PUBACK_WAIT_MS = 1_000
 /** stop() polls the links this often while draining. */
 const DRAIN_POLL_MS = 50
 
@@ -115,6 +118,8 @@ export interface GatewayHealth {
   refusedQueueFull: number
   /** Entries refused since start as invalid (unknown device, not a finite number, …). */
   refusedInvalid: number
+  /** Nodes' answers to commands waiting for the uplink (durable, like readings). */
+  queuedAcks: number
   nodes: Record<string, NodeUplinkStats>
 }
 
@@ -224,7 +229,20 @@ export class Gateway {
     }
     await Promise.all([...this.links.values()].map((l) => l.stop()))
     this.links.clear()
-    // DISCONNECT: the broker then publishes the retained `offline` status for the gateway itself.
+    // DISCONNECT sends no will: behind Mosquitto the gateway says `offline` itself first (our
+    // broker acknowledges and drops that, and writes its own `offline` on the DISCONNECT).
+    const own = this.own?.connected
+    if (own)
+      await Promise.race([
+        own
+          .publishAsync(
+            topics.status(this.opts.gateway.village, this.opts.gateway.id),
+            statusMessage('offline', Date.now()),
+            { qos: 1, retain: true },
+          )
+          .catch(() => {}),
+        new Promise((r) => setTimeout(r, OFFLINE_PUBACK_WAIT_MS)),
+      ])
     await this.own?.stop(true)
     this.own = undefined
     const left = this.queue?.depth() ?? 0
@@ -288,6 +306,7 @@ export class Gateway {
       forwarded: this.forwarded,
       refusedQueueFull: stats?.refusedFull ?? 0,
       refusedInvalid: this.refusedInvalid,
+      queuedAcks: this.queue?.ackDepth() ?? 0,
       nodes,
     }
   }
@@ -329,6 +348,7 @@ export class Gateway {
       uplink: h.uplink,
       forwarded: h.forwarded,
       refusedQueueFull: h.refusedQueueFull,
+      queuedAcks: h.queuedAcks,
       nodes: Object.fromEntries(
         Object.entries(h.nodes).map(([id, n]) => [id, { state: n.state, sinceMs: n.sinceMs }]),
       ),

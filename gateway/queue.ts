@@ -50,6 +50,8 @@ export interface QueueOptions {
   maxEntries?: number
   /** Bytes of entry JSON the queue holds at most (the file is larger by SQLite's overhead). */
   maxBytes?: number
+  /** Command answers kept at most (defaultQueueOptions.maxAcks). */
+  maxAcks?: number
   clock?: () => number
 }
 
@@ -61,6 +63,12 @@ export const defaultQueueOptions = {
   maxBytes: 256 * 1024 * 1024,
   /** Rows read per peek query before the byte cap cuts the batch. */
   peekScanLimit: 1_000,
+  /**
+   * Command answers kept at most. A node answers a few commands a day; this many waiting means the
+   * uplink has been down for months, and a further answer is refused (the service's resend and the
+   * node's memory of done ids still recover it).
+   */
+  maxAcks: 10_000,
 }
 
 export interface QueueStats {
@@ -81,7 +89,23 @@ CREATE TABLE IF NOT EXISTS entries (
   json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entries_device_id ON entries (device, id);
+CREATE TABLE IF NOT EXISTS acks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  device TEXT NOT NULL,
+  enqueued_ms INTEGER NOT NULL,
+  json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS acks_device_id ON acks (device, id);
 `
+
+/** A node's answer to a command, kept until the broker has it (PUBACK). */
+export interface QueuedAck {
+  id: number
+  device: string
+  enqueuedAtMs: number
+  /** `{"id","ok","error"?}`, exactly as it goes out on the node's ack topic. */
+  json: string
+}
 
 interface Row {
   id: number
@@ -113,6 +137,13 @@ export class GatewayQueue {
         oldest: Database.Statement<[], { enqueued_ms: number } | undefined>
         peekDevice: Database.Statement<[string, number, number], Row>
         devices: Database.Statement<[number], { device: string; first: number }>
+        insertAck: Database.Statement<[string, number, string]>
+        acksOf: Database.Statement<
+          [string],
+          { id: number; device: string; enqueued_ms: number; json: string }
+        >
+        delAck: Database.Statement<[number]>
+        ackCount: Database.Statement<[], number>
       }
     | undefined
 
@@ -149,6 +180,10 @@ export class GatewayQueue {
       devices: db.prepare(
         'SELECT device, MIN(id) AS first FROM entries WHERE id > ? GROUP BY device ORDER BY first',
       ),
+      insertAck: db.prepare('INSERT INTO acks (device, enqueued_ms, json) VALUES (?, ?, ?)'),
+      acksOf: db.prepare('SELECT id, device, enqueued_ms, json FROM acks WHERE device = ? ORDER BY id'),
+      delAck: db.prepare('DELETE FROM acks WHERE id = ?'),
+      ackCount: db.prepare('SELECT COUNT(*) FROM acks').pluck() as Database.Statement<[], number>,
     }
     this.db = db
     if (this.entries > 0) this.log.info({ entries: this.entries }, 'queue from a previous run')
@@ -256,6 +291,38 @@ export class GatewayQueue {
       this.full = false
       this.log.info({ entries: this.entries, refusedFull: this.refusedFull }, 'queue has room again')
     }
+  }
+
+  /**
+   * Keep a node's answer to a command until the broker has it: the same guarantee as a reading
+   * (durable when it returns ok, across kill -9 and power loss), in the same file.
+   */
+  enqueueAck(device: string, json: string): EnqueueResult {
+    const s = this.statements
+    if (!s) return { ok: false, reason: 'stopped', message: 'the queue is not running' }
+    if (s.ackCount.get()! >= this.opts.maxAcks)
+      return { ok: false, reason: 'queue_full', message: `${this.opts.maxAcks} command answers queued` }
+    return { ok: true, ids: [Number(s.insertAck.run(device, this.opts.clock(), json).lastInsertRowid)] }
+  }
+
+  /** A node's queued answers, oldest first. */
+  acksOf(device: string): QueuedAck[] {
+    return (this.statements?.acksOf.all(device) ?? []).map((r) => ({
+      id: r.id,
+      device: r.device,
+      enqueuedAtMs: r.enqueued_ms,
+      json: r.json,
+    }))
+  }
+
+  /** The broker has this answer (PUBACK): it leaves the queue. */
+  ackSent(id: number): void {
+    this.statements?.delAck.run(id)
+  }
+
+  /** Command answers waiting for the uplink. */
+  ackDepth(): number {
+    return this.statements?.ackCount.get() ?? 0
   }
 
   depth(): number {

@@ -1,6 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import type { Logger } from '../src/log.ts'
-import { topics } from '../src/telemetry/index.ts'
+import { statusMessage, topics } from '../src/telemetry/index.ts'
 import type { GatewayQueue } from './queue.ts'
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'refused' | 'stopped'
@@ -255,6 +255,8 @@ export class NodeUplink {
   private dropsWithoutAck = 0
   private ackedThisSession = false
   private stuckLogged = false
+  /** Queued command answers published on the current connection, awaiting their PUBACK. */
+  private readonly acksInFlight = new Set<number>()
 
   constructor(opts: NodeUplinkOptions) {
     this.opts = opts
@@ -267,6 +269,14 @@ export class NodeUplink {
       clientId: `${opts.deviceId}:gw`,
       username: opts.deviceId,
       password: opts.secret,
+      // Behind Mosquitto, which writes no statuses, the node's status is this link's: `online`
+      // once it listens on its down topic (onUp), this will when it drops. Our broker writes its own.
+      will: {
+        topic: topics.status(opts.village, opts.deviceId),
+        payload: statusMessage('offline'),
+        retain: true,
+        qos: 1,
+      },
       connectTimeoutMs: opts.connectTimeoutMs,
       backoff: opts.backoff,
       refusedBackoff: opts.refusedBackoff,
@@ -314,15 +324,27 @@ export class NodeUplink {
     this.sessionGen++
     this.ackedThisSession = false
     this.inFlight.clear()
+    this.acksInFlight.clear()
     this.lastSentId = 0
     const down = topics.down(this.opts.village, this.deviceId)
     client.on('message', (topic, payload) => {
-      if (topic === down) this.onCommand(client, payload)
+      if (topic === down) this.onCommand(payload)
       else this.onServerReport(topic, payload)
     })
     client.subscribe(topics.errors(this.opts.village, this.deviceId), { qos: 1 }, () => {})
-    if (this.opts.onCommand) client.subscribe(down, { qos: 1 }, () => {})
+    // `online` says "commands reach this node now" to a sender behind Mosquitto: only after the
+    // down subscription is in place (its SUBACK), as the embedded broker's subscribe event does.
+    const announce = () =>
+      client.publish(
+        topics.status(this.opts.village, this.deviceId),
+        statusMessage('online', Date.now()),
+        { qos: 1, retain: true },
+        () => {},
+      )
+    if (this.opts.onCommand) client.subscribe(down, { qos: 1 }, (err) => err || announce())
+    else announce()
     this.opts.onUp?.()
+    this.sendAcks()
     this.pump()
   }
 
@@ -341,6 +363,7 @@ export class NodeUplink {
     }
     this.sessionGen++
     this.inFlight.clear()
+    this.acksInFlight.clear()
     this.lastSentId = 0
     clearTimeout(this.rateTimer)
     this.rateTimer = undefined
@@ -395,23 +418,49 @@ export class NodeUplink {
   }
 
   /**
-   * Relays a command to the node and its answer back on the node's ack topic, on the connection the
-   * command came on. An answer that cannot go out (the link dropped) is not queued: the service
-   * sends an unacknowledged command again once the node is back, and the node answers a repeated
-   * id from memory without acting again.
+   * Relays a command to the node; its answer goes into the durable queue first, then out on the
+   * node's ack topic (QoS 1), and leaves the queue on the PUBACK. An answer given while the link is
+   * down, or whose PUBACK never came, goes out when the link is back, also after a restart of the
+   * gateway: the service learns of it without sending the command again. A repeated answer (the
+   * node answers a repeated id from memory) only counts at the service.
    */
-  private onCommand(client: MqttClient, payload: Buffer): void {
+  private onCommand(payload: Buffer): void {
     const handler = this.opts.onCommand
     if (!handler) return
-    const ackTopic = topics.ack(this.opts.village, this.deviceId)
     Promise.resolve()
       .then(() => handler(payload))
       .then((ack) => {
-        if (ack && client.connected) client.publish(ackTopic, JSON.stringify(ack), { qos: 1 }, () => {})
+        if (!ack) return
+        const queued = this.opts.queue.enqueueAck(this.deviceId, JSON.stringify(ack))
+        if (!queued.ok) {
+          this.opts.log.error(
+            { device: this.deviceId, reason: queued.reason, message: queued.message },
+            'command answer not queued; the service sends the command again',
+          )
+          return
+        }
+        this.sendAcks()
       })
       .catch((err: unknown) => {
         this.opts.log.warn({ device: this.deviceId, err }, 'command not relayed to the node')
       })
+  }
+
+  /** Publishes this node's queued answers not yet on the wire, oldest first. */
+  private sendAcks(): void {
+    const client = this.conn.connected
+    if (!client) return
+    const gen = this.sessionGen
+    const topic = topics.ack(this.opts.village, this.deviceId)
+    for (const ack of this.opts.queue.acksOf(this.deviceId)) {
+      if (this.acksInFlight.has(ack.id)) continue
+      this.acksInFlight.add(ack.id)
+      client.publish(topic, ack.json, { qos: 1 }, (err) => {
+        if (gen === this.sessionGen) this.acksInFlight.delete(ack.id)
+        // No PUBACK (the link dropped): it stays queued and goes out on the next connection.
+        if (!err) this.opts.queue.ackSent(ack.id)
+      })
+    }
   }
 
   private onServerReport(topic: string, payload: Buffer): void {

@@ -7,7 +7,7 @@ import {
   StateFeed,
 } from './alerts/index.ts'
 import { ApiServer } from './api/index.ts'
-import { CommandService, NodeConfigService } from './commands/index.ts'
+import { type CommandLink, CommandMqttLink, CommandService, NodeConfigService } from './commands/index.ts'
 import { type Config, resolvePaths } from './config.ts'
 import { KampungError } from './errors.ts'
 import { privateDir } from './files.ts'
@@ -67,8 +67,10 @@ export class KampungApp {
   /** The state role (`kampung state`): its message handler, and the MQTT consumer feeding it. */
   stateFeed: StateFeed | undefined
   stateConsumer: MqttConsumer | undefined
-  /** Commands to devices (src/commands); sent through the embedded broker, or a LoRaWAN network server. */
+  /** Commands to devices (src/commands): sent by the role of commands.sendFrom, or a LoRaWAN network server. */
   commands: CommandService | undefined
+  /** The commands' MQTT client link (commands.sendFrom state or ingest). */
+  commandLink: CommandMqttLink | undefined
   /** LoRaWAN network servers' MQTT integrations (src/lorawan), when `lorawan.servers` lists any. */
   lorawan: LorawanBridge | undefined
   /** Versioned node configuration, desired against reported (src/commands/config.ts). */
@@ -125,6 +127,18 @@ export class KampungApp {
         { retryable: false },
       )
     }
+    if (
+      config.commands.sendFrom === 'ingest' &&
+      roles.ingest &&
+      this.ingestMode === 'mqtt' &&
+      config.ingest.mqtt.sharedGroup
+    )
+      // Every worker of the group would send every command.
+      throw new KampungError(
+        'config_invalid',
+        'commands.sendFrom ingest: one ingest worker sends, but this one is in a shared group (several workers): run `kampung state` workers with commands.sendFrom state instead',
+        { retryable: false },
+      )
     privateDir(config.dataDir) // 0700: registry, outbox, spool and keys are the service's own
     await this.startPart(this.registry)
     this.metrics.gauge(
@@ -258,19 +272,52 @@ export class KampungApp {
     }
     // The LoRaWAN bridge stores uplinks, so it runs where ingest does.
     const lorawan = roles.ingest && config.lorawan.servers.length > 0
-    if (roles.broker || roles.api) {
-      // Commands reach devices through the embedded broker, or as a LoRaWAN network server's
-      // downlink; without either in this process they stay queued (an MQTT-client link for
-      // `kampung ingest` splits is not written yet).
+    // One role talks to devices about commands (commands.sendFrom); the others only queue them
+    // (API, CLI) in the registry file, where the sender's next check finds them. Devices behind a
+    // LoRaWAN network server are reached through the bridge of this process.
+    const sendFrom = config.commands.sendFrom
+    const brokerSends = roles.broker && sendFrom === 'broker'
+    const ingestSends = roles.ingest && this.ingestMode === 'mqtt' && sendFrom === 'ingest'
+    const stateSends = roles.state === true && sendFrom === 'state'
+    if (roles.broker && !brokerSends)
+      this.log.warn(
+        { sendFrom },
+        'commands.sendFrom is not broker: this broker sends no commands; the state or ingest workers on an external broker do',
+      )
+    if (roles.broker || roles.api || ingestSends || stateSends || lorawan) {
+      const partition = stateSends ? config.alerts.partition! : undefined
+      this.commandLink = undefined
+      if (ingestSends || stateSends)
+        this.commandLink = new CommandMqttLink({
+          connection: {
+            ...this.mqttConnection(),
+            // its own persistent session: statuses and acks wait in the broker while it is down
+            clientId: `${partition ? partitionClientId(partition) : config.ingest.mqtt.clientId}:commands`,
+          },
+          registry: this.registry,
+          commands: () => this.commands,
+          villages: partition?.villages,
+          owns: partition && !partition.villages ? ownership(partition) : undefined,
+        })
+      const mqttLink = this.commandLink
+      const deviceLink: CommandLink | undefined = brokerSends
+        ? {
+            publishDown: (device, payload) =>
+              this.broker?.publishDown(device, payload) ?? Promise.reject(new Error('no broker')),
+          }
+        : mqttLink
       this.commands = new CommandService({
         ...config.commands,
         registry: this.registry,
         link:
-          roles.broker || lorawan
+          deviceLink || lorawan
             ? {
                 publishDown: (device, payload) => {
                   if (this.lorawan?.reaches(device)) return this.lorawan.publishDown(device, payload)
-                  return this.broker?.publishDown(device, payload) ?? Promise.reject(new Error('no broker'))
+                  return (
+                    deviceLink?.publishDown(device, payload) ??
+                    Promise.reject(new Error('no link to this device in this process'))
+                  )
                 },
                 // A network server keeps a downlink queued until the device listens: never twice.
                 resends: (device) => !this.lorawan?.reaches(device),
@@ -278,6 +325,7 @@ export class KampungApp {
             : undefined,
       })
       await this.startPart(this.commands)
+      if (mqttLink) await this.startPart(mqttLink)
       this.nodeConfig = new NodeConfigService({
         registry: this.registry,
         commands: this.commands,
@@ -302,7 +350,7 @@ export class KampungApp {
       await this.startPart(this.lorawan)
     }
     if (roles.broker) {
-      const commands = this.commands
+      const commands = brokerSends ? this.commands : undefined
       const inProcess = roles.ingest && this.ingestMode === 'in-process'
       this.broker = new Broker({
         host: config.broker.host,
@@ -395,7 +443,8 @@ export class KampungApp {
       const status = parseStatusMessage(topic, payload)
       if (!status) return
       this.alerts?.onDeviceStatus(status)
-      this.commands?.onStatus(status)
+      // what the broker sees of devices matters to commands only when the broker sends them
+      if (this.config.commands.sendFrom === 'broker') this.commands?.onStatus(status)
     } catch (err) {
       this.log.error({ err, topic }, 'device status not applied to alerts')
     }

@@ -351,6 +351,13 @@ const commandsSchema = z
     resendAfterS: z.number().int().min(1).max(86_400).default(30),
     /** How often expiries and resends are checked. */
     checkEveryMs: z.number().int().min(100).max(60_000).default(1_000),
+    /**
+     * The one role that talks to devices about commands (sends on `…/down`, records `…/ack`):
+     * `broker` the embedded broker (`kampung up`, `kampung broker`); `state` each state worker for
+     * the villages it owns; `ingest` a single ingest worker (no sharedGroup) for every village.
+     * `state` and `ingest` are MQTT clients of `ingest.mqtt.url` (Mosquitto, EMQX).
+     */
+    sendFrom: z.enum(['broker', 'state', 'ingest']).default('broker'),
   })
   .strict()
 
@@ -404,6 +411,7 @@ export const ENV_VARS: Record<string, { path: string[]; type: 'string' | 'number
   KAMPUNG_INGEST_MQTT_SHARED_GROUP: { path: ['ingest', 'mqtt', 'sharedGroup'], type: 'string' },
   KAMPUNG_INGEST_MQTT_SESSION_EXPIRY_S: { path: ['ingest', 'mqtt', 'sessionExpiryS'], type: 'number' },
   KAMPUNG_INGEST_MQTT_ADOPT_PEERS_AFTER_S: { path: ['ingest', 'mqtt', 'adoptPeersAfterS'], type: 'number' },
+  KAMPUNG_COMMANDS_SEND_FROM: { path: ['commands', 'sendFrom'], type: 'string' },
   KAMPUNG_PUBLIC_BASE_URL: { path: ['oksigen', 'publicBaseUrl'], type: 'string' },
   KAMPUNG_OKSIGEN_ENABLED: { path: ['oksigen', 'enabled'], type: 'boolean' },
   KAMPUNG_ALERTS_ENABLED: { path: ['alerts', 'enabled'], type: 'boolean' },

@@ -28,7 +28,8 @@ function line(c: DeviceCommand): string {
  */
 export function commandsCommand(
   getRegistry: () => Promise<Registry>,
-  commandsConfig: () => Config['commands'],
+  /** Expiry and resend settings (`sendFrom` is the running service's business, not the CLI's). */
+  commandsConfig: () => Omit<Config['commands'], 'sendFrom'>,
   io: CliIo = consoleIo,
 ): Command {
   const cmd = new Command('commands').description(
@@ -37,7 +38,7 @@ export function commandsCommand(
   const withService =
     <A extends unknown[]>(fn: (service: CommandService, ...args: A) => void) =>
     async (registry: Registry, ...args: A) => {
-      // No link: this process only records; the service's broker sends.
+      // No link: this process only records; the service's sending role (commands.sendFrom) sends.
       const service = new CommandService({ ...commandsConfig(), registry })
       await service.start()
       try {

@@ -67,7 +67,7 @@ export function configLines(v: NodeConfigView): string[] {
  */
 export function deviceConfigCommand(
   getRegistry: () => Promise<Registry>,
-  commandsConfig: () => Config['commands'],
+  commandsConfig: () => Omit<Config['commands'], 'sendFrom'>,
   io: CliIo = consoleIo,
 ): Command {
   return new Command('config')

@@ -78,6 +78,7 @@ async function run(opts: { config?: string }, roles: (c: Config) => Roles, withS
   if (app.broker) parts.push(`MQTT broker on ${cfg.broker.host}:${app.broker.port}`)
   if (app.mqttIngest) parts.push(`ingest from ${cfg.ingest.mqtt.url}`)
   if (app.stateFeed) parts.push(`state worker on ${cfg.ingest.mqtt.url}`)
+  if (app.commandLink) parts.push(`commands to devices through ${cfg.ingest.mqtt.url}`)
   if (app.api)
     parts.push(`API on http://${cfg.api.host === '0.0.0.0' ? 'localhost' : cfg.api.host}:${app.api.port}`)
   const store =

@@ -9,6 +9,7 @@ export {
   type NodeConfigView,
   type ReportedConfig,
 } from './config.ts'
+export { CommandMqttLink, type CommandMqttLinkOptions } from './mqtt-link.ts'
 export { commandsTables, deviceConfigTables } from './schema.ts'
 export {
   type Command,

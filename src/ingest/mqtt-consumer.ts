@@ -67,7 +67,8 @@ const MAX_RECEIVE_MAXIMUM = 65_535
 /**
  * The one MQTT consumer of the system, for every role that takes messages from a broker
  * (Mosquitto, EMQX, our own): `kampung ingest` stores uplinks through it, `kampung state` evaluates
- * its villages' uplinks and statuses through it. QoS 1 on a persistent session (clean=false), so
+ * its villages' uplinks and statuses through it, and the command sender (src/commands/mqtt-link.ts)
+ * takes devices' statuses and acks and publishes their commands through it. QoS 1 on a persistent session (clean=false), so
  * what is published while the worker is down waits in the broker; reconnects by itself, and
  * subscribes again when the broker lost the session.
  *
@@ -219,9 +220,17 @@ export class MqttConsumer {
     return this.inFlight.size
   }
 
-  /** Publish on this consumer's connection (QoS 1), e.g. a rejection report to a device's errors topic. */
-  publish(topic: string, payload: string): void {
-    this.client?.publish(topic, payload, { qos: 1 })
+  /**
+   * Publish on this consumer's connection (QoS 1): a rejection report to a device's errors topic,
+   * a command to a device's down topic. Resolves on the broker's PUBACK. While the connection is
+   * down mqtt.js holds the message and sends it once reconnected; stopping rejects it.
+   */
+  publish(topic: string, payload: string): Promise<void> {
+    const client = this.client
+    if (!client) return Promise.reject(new Error(`${this.opts.name}: not started`))
+    return new Promise((resolve, reject) => {
+      client.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve()))
+    })
   }
 
   /**

@@ -35,5 +35,6 @@ export function uplinkHandler(pipeline: IngestPipeline, registry: Registry): Mes
 /** A rejection report to the device's errors topic (a service principal has none to read). */
 export function publishRejection(consumer: MqttConsumer, device: Device, report: RejectionReport): void {
   if (device.kind === 'service') return
-  consumer.publish(topics.errors(device.village, device.id), JSON.stringify(report))
+  // Best effort: the report is advice to the device; its readings' fate is already decided.
+  consumer.publish(topics.errors(device.village, device.id), JSON.stringify(report)).catch(() => {})
 }

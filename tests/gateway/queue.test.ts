@@ -8,7 +8,7 @@ const entry = (ts: number, soil = 30): QueueEntry => ({ ts, sensor: 'main', valu
 
 describe('GatewayQueue', () => {
   const dirs: string[] = []
-  const open = (opts: { dir?: string; maxEntries?: number; maxBytes?: number } = {}) => {
+  const open = (opts: { dir?: string; maxEntries?: number; maxBytes?: number; maxAcks?: number } = {}) => {
     const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'kampung-gwq-'))
     if (!opts.dir) dirs.push(dir)
     const q = new GatewayQueue({ ...opts, dir })
@@ -86,5 +86,31 @@ describe('GatewayQueue', () => {
     expect(q.enqueue('a', [entry(1), entry(2)]).ok).toBe(true)
     expect(q.enqueue('a', [entry(3), entry(4), entry(5)])).toMatchObject({ ok: false, reason: 'queue_full' })
     expect(q.stats().bytes).toBeLessThanOrEqual(200)
+  })
+
+  it('keeps command answers per node across a reopen until sent, apart from readings, and bounded', () => {
+    const { q, dir } = open({ maxAcks: 3 })
+    q.enqueue('a', [entry(1)])
+    expect(q.enqueueAck('a', '{"id":"c-1","ok":true}')).toMatchObject({ ok: true })
+    expect(q.enqueueAck('b', '{"id":"c-2","ok":false,"error":"no valve"}')).toMatchObject({ ok: true })
+    expect(q.enqueueAck('a', '{"id":"c-3","ok":true}')).toMatchObject({ ok: true })
+    expect(q.enqueueAck('a', '{"id":"c-4","ok":true}')).toMatchObject({ ok: false, reason: 'queue_full' })
+    expect(q.depth()).toBe(1) // readings are counted apart
+    q.stop()
+    const again = new GatewayQueue({ dir, maxAcks: 3 })
+    again.start()
+    try {
+      expect(again.ackDepth()).toBe(3)
+      const of = again.acksOf('a')
+      expect(of.map((a) => JSON.parse(a.json).id)).toEqual(['c-1', 'c-3'])
+      again.ackSent(of[0]!.id)
+      again.ackSent(of[0]!.id) // twice: no harm
+      expect(again.acksOf('a').map((a) => JSON.parse(a.json).id)).toEqual(['c-3'])
+      expect(again.acksOf('b').map((a) => a.json)).toEqual(['{"id":"c-2","ok":false,"error":"no valve"}'])
+      expect(again.enqueueAck('a', '{"id":"c-4","ok":true}')).toMatchObject({ ok: true })
+      expect(again.depth()).toBe(1)
+    } finally {
+      again.stop()
+    }
   })
 })

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort, waitForPort } from './ports.ts'
@@ -14,22 +14,44 @@ export interface MosquittoHandle {
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', 'mosquitto']
 
+export interface MosquittoOptions {
+  /** Accounts (user → password) in a password file; anonymous clients are then refused. */
+  users?: Record<string, string>
+  /** An ACL file to use as is, e.g. deploy/mosquitto/kampung.acl. */
+  aclFile?: string
+}
+
 /**
  * A real Mosquitto on a free port in a temp dir. `max_queued_messages 0` and a large inflight
  * window: the default (1 000 queued) silently drops QoS 1 messages to a slow subscriber while
- * still acknowledging the publisher.
+ * still acknowledging the publisher. Anonymous unless `users` are given; with `aclFile`, that ACL.
  */
-export async function startMosquitto(): Promise<MosquittoHandle> {
+export async function startMosquitto(opts: MosquittoOptions = {}): Promise<MosquittoHandle> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-mosquitto-'))
   chmodSync(dir, 0o777) // started as root it drops to the `mosquitto` user
   const port = await freePort()
   const conf = path.join(dir, 'mosquitto.conf')
+  const auth: string[] = ['allow_anonymous true']
+  if (opts.users) {
+    const passwd = path.join(dir, 'passwd')
+    writeFileSync(passwd, '')
+    for (const [user, password] of Object.entries(opts.users))
+      execFileSync('mosquitto_passwd', ['-b', passwd, user, password], { stdio: 'ignore' })
+    chmodSync(passwd, 0o644)
+    auth.splice(0, 1, 'allow_anonymous false', `password_file ${passwd}`)
+  }
+  if (opts.aclFile) {
+    const acl = path.join(dir, 'acl')
+    copyFileSync(opts.aclFile, acl)
+    chmodSync(acl, 0o644)
+    auth.push(`acl_file ${acl}`)
+  }
   writeFileSync(
     conf,
     [
       'per_listener_settings false',
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...auth,
       'persistence false',
       'max_queued_messages 0',
       'max_inflight_messages 0',
