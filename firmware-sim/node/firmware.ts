@@ -62,6 +62,8 @@ export interface CommonConfig {
   battery?: BatteryCalibration
   /** Digital pin of a valve's relay (a johnny-five Led drives it); none: the node has no valve. */
   valvePin?: number
+  /** The node's clock (its RTC, set by the gateway); default Date.now. */
+  clock?: () => number
 }
 
 /** Command ids a node remembers as done: a repeat among them is acknowledged again, never redone. */
@@ -204,6 +206,15 @@ export abstract class NodeFirmware extends EventEmitter {
         return { id, ok: true }
       case 'valve_open': {
         if (!this.valve) return { id, ok: false, error: 'no valve on this node' }
+        // Water nobody asked for any more: an opening delivered after its expiry (a late QoS 1
+        // redelivery, a gateway's backlog) is refused; the farmer was told it did not happen.
+        const nowMs = (this.common.clock ?? Date.now)()
+        if (command.expiresAtMs < nowMs)
+          return {
+            id,
+            ok: false,
+            error: `expired ${Math.round((nowMs - command.expiresAtMs) / 1000)} s ago: not opened`,
+          }
         this.openValve(command.params.maxDurationS as number)
         return { id, ok: true }
       }

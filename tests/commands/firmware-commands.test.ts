@@ -117,6 +117,20 @@ describe('node firmware commands', () => {
     expect(fw.valveOpen).toBe(true)
     expect(fw.handleCommand(cmd('v3', 'valve_close'))).toEqual({ id: 'v3', ok: true })
     expect(node.sim.pins.output(7)).toBe(0)
+    // an opening that arrives after its expiry (a late redelivery) is refused: no water nobody asked for
+    const late = JSON.stringify({
+      id: 'v4',
+      kind: 'valve_open',
+      params: { maxDurationS: 60 },
+      expiresAtMs: Date.now() - 90_000,
+    })
+    expect(fw.handleCommand(late)).toEqual({
+      id: 'v4',
+      ok: false,
+      error: expect.stringMatching(/^expired 9\d s ago: not opened$/),
+    })
+    expect(fw.valveOpen).toBe(false)
+    expect(node.sim.pins.output(7)).toBe(0)
     node.stop()
   })
 
