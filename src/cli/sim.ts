@@ -157,6 +157,8 @@ export function provisionFields(
           lat: node.latDeg,
           lon: node.lonDeg,
           devices: [node.id],
+          // each simulated soil node drives its field's valve (D7): farmers may send AIRI <FIELD> 30
+          valve: { device: node.id },
         })
       fields.push(node.id)
     }
