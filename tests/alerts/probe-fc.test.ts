@@ -34,7 +34,10 @@ describe('the probe’s field-capacity reading', () => {
     const c = ctx(3) // 3 mm/day over 750 mm: 0.4 % VWC a day
     let t = 0
     const feed = (theta: number, hours = 1) => {
-      for (let i = 0; i < hours; i++) observeProbe(c, field, theta, (t += H))
+      for (let i = 0; i < hours; i++) {
+        t += H
+        observeProbe(c, field, theta, t)
+      }
     }
     feed(27.5, 2) // the probe reads 2.5 % above the class's θFC (its offset, or this loam's θFC)
     expect(probeFc(c, field)).toBeUndefined()
@@ -59,7 +62,10 @@ describe('the probe’s field-capacity reading', () => {
     const c = ctx(undefined)
     let t = 0
     const feed = (theta: number, hours = 1) => {
-      for (let i = 0; i < hours; i++) observeProbe(c, field, theta, (t += H))
+      for (let i = 0; i < hours; i++) {
+        t += H
+        observeProbe(c, field, theta, t)
+      }
     }
     feed(20, 2)
     feed(26, 25) // a soaking: settles at 26
@@ -75,7 +81,10 @@ describe('the probe’s field-capacity reading', () => {
   it('noise below the wetting rise and readings out of order teach it nothing', () => {
     const c = ctx(2)
     let t = 10 * H
-    for (let i = 0; i < 200; i++) observeProbe(c, field, 24 + (i % 7) * 0.25, (t += H))
+    for (let i = 0; i < 200; i++) {
+      t += H
+      observeProbe(c, field, 24 + (i % 7) * 0.25, t)
+    }
     observeProbe(c, field, 30, H) // older than the last: ignored
     expect(probeFc(c, field)).toBeUndefined()
   })
