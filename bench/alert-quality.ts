@@ -88,7 +88,21 @@ const PERCOLATION_MM_D: Record<SoilTexture, number> = {
   clay: 2,
 }
 const RESPOND_AFTER_MS = 6 * HOUR
-const config = parseAlertsConfig({})
+/**
+ * BENCH_DRY_MARGIN: a JSON object merged into every crop's `dryMargin` (e.g. '{"leadMs":0}') to
+ * measure a variant of the dry rule; its results go to alert-quality-<BENCH_TAG>.{json,md}.
+ */
+const DRY_MARGIN = process.env.BENCH_DRY_MARGIN ? JSON.parse(process.env.BENCH_DRY_MARGIN) : undefined
+const TAG = process.env.BENCH_TAG ?? (DRY_MARGIN ? 'variant' : undefined)
+const config = parseAlertsConfig(
+  DRY_MARGIN
+    ? {
+        rules: {
+          crops: Object.fromEntries(['rice', 'maize', 'chili'].map((c) => [c, { dryMargin: DRY_MARGIN }])),
+        },
+      }
+    : {},
+)
 
 interface SimField {
   id: string
@@ -583,6 +597,7 @@ const result = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
   fieldsPerSeed: FIELDS,
   soilConfig: SOIL_CONFIG,
+  dryMargin: config.rules.crops.chili.dryMargin,
   seeds: SEEDS,
   runS: round1((performance.now() - wall) / 1000),
   total,
@@ -625,7 +640,7 @@ console.log(
 )
 const out = path.join(import.meta.dirname, 'results')
 mkdirSync(out, { recursive: true })
-const NAME = SOIL_CONFIG === 'measured' ? 'alert-quality-measured' : 'alert-quality'
+const NAME = `${SOIL_CONFIG === 'measured' ? 'alert-quality-measured' : 'alert-quality'}${TAG ? `-${TAG}` : ''}`
 writeFileSync(path.join(out, `${NAME}.json`), `${JSON.stringify(result, null, 2)}\n`)
 const table = (title: string, rows: Record<string, Row>) => [
   `| ${title} | fields | episodes | alerted | recall % | fresh recall % | false alerts | field-months | false/field-month | non-critical SMS/week median · p95 · max | critical SMS |`,
@@ -640,7 +655,7 @@ const met = (ok: boolean) => (ok ? 'met' : '**NOT met**')
 const md = [
   '# Alert quality (bench/alert-quality.ts)',
   '',
-  `${result.date}, ${result.machine.model} × ${result.machine.cpus}, Node ${result.machine.node}; fields configured with ${SOIL_CONFIG === 'measured' ? 'their measured θFC/θWP, root depth and probe calibration' : 'their soil texture class alone'}; ${FIELDS} fields × seeds ${SEEDS.join(', ')} (one simulated year each), run ${result.runS} s.`,
+  `${result.date}, ${result.machine.model} × ${result.machine.cpus}, Node ${result.machine.node};${DRY_MARGIN ? ` dry rule variant dryMargin ${JSON.stringify(DRY_MARGIN)};` : ''} fields configured with ${SOIL_CONFIG === 'measured' ? 'their measured θFC/θWP, root depth and probe calibration' : 'their soil texture class alone'}; ${FIELDS} fields × seeds ${SEEDS.join(', ')} (one simulated year each), run ${result.runS} s.`,
   'Recall: an alert open at the onset or fired by onset + 6 h (the issue’s definition); fresh recall: an alert fired from 48 h before to 6 h after the onset (an alert left open since an earlier episode does not count).',
   'Truth: upland Ks < 1 (FAO-56 eq. 84) on the true soil; paddy the true water level below −15 cm (below 0 cm within a week of flowering), drain-down excluded.',
   '',

@@ -256,13 +256,18 @@ export function dryAlertPct(o: {
   probeFcPct?: number
   accuracyPct: number
   quantile: number
+  /** No soil holds less than this between θFC and θWP [% VWC] (Table 19's smallest θFC − θWP: sand, 0.05). */
+  minBandPct?: number
   etcMmPerDay?: number
   leadDays: number
 }): { thresholdPct: number; fcRefPct: number; bandPct: number; leadPct: number } {
   const ranges = soilRanges(o.soil)
   const known = o.probeFcPct !== undefined && ranges.fcPct[1] > ranges.fcPct[0]
   const fcRange = known ? probeFcRange(ranges.fcPct, o.probeFcPct!, o.accuracyPct) : ranges.fcPct
-  const bandPct = Math.max(0, bandQuantilePct({ fcPct: fcRange, wpPct: ranges.wpPct }, o.quantile))
+  const bandPct = Math.max(
+    o.minBandPct ?? 0,
+    bandQuantilePct({ fcPct: fcRange, wpPct: ranges.wpPct }, o.quantile),
+  )
   const fcRefPct = known ? o.probeFcPct! : o.soil.fcPct
   const leadPct = o.etcMmPerDay === undefined ? 0 : (o.etcMmPerDay * o.leadDays) / (10 * o.soil.rootDepthM)
   // Never above the reference field capacity: a soil at field capacity is not dry.

@@ -168,6 +168,16 @@ describe('the dry threshold under uncertainty (class ranges, probe accuracy, a d
     expect(classOnly.thresholdPct).toBeCloseTo(25 - 0.3 * (3 + Math.sqrt(10)), 6)
   })
 
+  it('no soil holds less than Table 19’s smallest θFC − θWP (sand, 5 % VWC): the band is floored there', () => {
+    // A silt loam whose probe reads 22.9 at field capacity: θFC 22–25.9, θWP 9–21 admit bands near 1 %.
+    const soil = soilWater('chili', { texture: 'silt-loam' })
+    const ranges = { fcPct: [22, 25.9] as const, wpPct: [9, 21] as const }
+    expect(bandQuantilePct(ranges, 0.05)).toBeLessThan(5)
+    const o = { soil, p: 0.3, probeFcPct: 22.9, accuracyPct: 3, quantile: 0.05, leadDays: 1 }
+    expect(dryAlertPct(o).bandPct).toBeCloseTo(bandQuantilePct(ranges, 0.05), 9)
+    expect(dryAlertPct({ ...o, minBandPct: 5 })).toMatchObject({ bandPct: 5, thresholdPct: 22.9 - 0.3 * 5 })
+  })
+
   it('a day ahead: the drying of one day at ETc, ETc / (1000 Zr) (FAO-56 ch. 8 daily balance)', () => {
     const soil = soilWater('chili', { fcPct: 30, wpPct: 14, rootDepthM: 0.75 })
     const base = dryAlertPct({ soil, p: 0.3, accuracyPct: 3, quantile: 0.05, leadDays: 1 })

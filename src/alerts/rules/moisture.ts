@@ -86,6 +86,12 @@ const dryMarginSchema = z
     quantile: z.number().gt(0).lt(0.5).default(0.05),
     /** The probe's stated accuracy [% VWC] (METER EC-5 / TEROS 10 generic calibration: ±3). */
     probeAccuracyPct: z.number().min(0).max(20).default(3),
+    /**
+     * The narrowest θFC − θWP a soil has [% VWC]: Table 19's smallest (sand, 0.05–0.11). Two
+     * independent uniform ranges admit bands near 0 (loam θFC 0.20 with θWP 0.17) that no soil
+     * has; a threshold that close to field capacity sits in the probe's noise and flaps.
+     */
+    minBandPct: z.number().min(0).max(50).default(5),
     /** Alert this far ahead of the threshold at the crop's ETc (FAO-56 ch. 8: Dr,i = Dr,i−1 + ETc). */
     leadMs: durationMs.default(24 * HOUR_MS),
     /** Learn the probe's field-capacity reading after each wetting (class-configured fields). */
@@ -203,6 +209,7 @@ export function fieldMoistureRule(
             ...(probeFcPct === undefined ? {} : { probeFcPct }),
             accuracyPct: margin.probeAccuracyPct,
             quantile: margin.quantile,
+            minBandPct: margin.minBandPct,
             ...etcOf(ctx, field, atMs),
             leadDays: margin.leadMs / DAY_MS,
           }).thresholdPct
