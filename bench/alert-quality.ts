@@ -59,7 +59,13 @@ import { fieldMoistureRule } from '../src/alerts/rules/index.ts'
 import { Registry } from '../src/registry/index.ts'
 import { SCHEMAS } from '../src/schemas.ts'
 import type { Reading } from '../src/telemetry/reading.ts'
-import { type FieldScore, quantile, scoreField, type TruthSample } from './quality-scoring.ts'
+import {
+  extractEpisodes,
+  type FieldScore,
+  quantile,
+  scoreField,
+  type TruthSample,
+} from './quality-scoring.ts'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -144,6 +150,9 @@ interface FieldResult {
   otherAlerts: number
   weeklySms: number[]
   criticalSms: number
+  smsKinds: Record<string, number>
+  spans?: unknown
+  episodesAt?: unknown
   firedByRule: Record<string, number>
   diag: Record<string, unknown>
   missed: MissedEpisode[]
@@ -230,10 +239,16 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
   const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
   await registry.start()
   let clockMs = START
-  const sent: Array<{ to: string; atMs: number; critical: boolean; key: string }> = []
+  const sent: Array<{ to: string; atMs: number; critical: boolean; key: string; text: string }> = []
   const outbox: OutboxPort = {
     enqueue(m) {
-      sent.push({ to: m.to, atMs: m.notBeforeMs ?? clockMs, critical: m.critical === true, key: m.key })
+      sent.push({
+        to: m.to,
+        atMs: m.notBeforeMs ?? clockMs,
+        critical: m.critical === true,
+        key: m.key,
+        text: m.text,
+      })
       return { id: sent.length, state: 'queued', duplicate: false }
     },
     onInbound() {},
@@ -483,7 +498,24 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
       otherAlerts: mine.length - stress.length,
       weeklySms,
       firedByRule: countBy(mine.map((x) => x.rule)),
+      ...(process.env.BENCH_SPANS
+        ? {
+            spans: stress.map((a) => [
+              round1((a.firedAtMs! - f.plantedMs) / DAY),
+              a.resolvedAtMs === undefined ? null : round1((a.resolvedAtMs - f.plantedMs) / DAY),
+              round1(a.threshold ?? Number.NaN),
+            ]),
+            episodesAt: extractEpisodesOf(f, forMs(f.crop)),
+            rule: f.paddy ? undefined : fieldMoistureRule(engine, fieldOf.get(f.id)!, 'dry', seasonEnd - DAY),
+          }
+        : {}),
       criticalSms: smsIn.filter((m) => m.critical && m.atMs >= f.plantedMs && m.atMs < seasonEnd).length,
+      // What the non-critical SMS were (the key's kind: firing, reminder, resolved…; the text's first words).
+      smsKinds: countBy(
+        smsIn
+          .filter((m) => !m.critical)
+          .map((m) => `${m.key.split(':')[2] ?? m.key}: ${m.text.split(' ').slice(1, 3).join(' ')}`),
+      ),
       diag:
         f.crop === 'rice'
           ? { irrigations: f.paddy!.state(seasonEnd).irrigations }
@@ -501,6 +533,13 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
   await registry.stop()
   rmSync(dir, { recursive: true, force: true })
   return results
+}
+
+function extractEpisodesOf(f: SimField, minMs: number) {
+  return extractEpisodes(f.truth, { minMs }).map((e) => [
+    round1((e.fromMs - f.plantedMs) / DAY),
+    round1((e.toMs - f.plantedMs) / DAY),
+  ])
 }
 
 function countBy(keys: readonly string[]): Record<string, number> {
@@ -628,6 +667,8 @@ const result = {
     stressAlerts: r.stressAlerts,
     otherAlerts: r.otherAlerts,
     maxSmsPerWeek: Math.max(...r.weeklySms),
+    smsKinds: r.smsKinds,
+    ...(r.spans ? { spans: r.spans, episodesAt: r.episodesAt, rule: (r as { rule?: unknown }).rule } : {}),
     ...r.diag,
   })),
 }
