@@ -7,7 +7,7 @@ import { observeProbe, probeFc } from '../../src/alerts/rules/moisture.ts'
 
 /**
  * The dry rule learns a probe's field-capacity reading (FAO-56 ch. 8: a soaked root zone drains to
- * field capacity): the reading a day after a wetting plus the ETc drawn since, the highest of the
+ * field capacity): the reading a day after a wetting plus the ETc drawn since, the median of the
  * last three, clamped to the class's θFC range ± the probe's accuracy. A stub context: only what
  * the learner and the threshold read.
  */
@@ -58,24 +58,28 @@ describe('the probe’s field-capacity reading', () => {
     expect(rule.thresholdPct).toBeCloseTo(27.9 - 0.38 * band + 0.4, 9)
   })
 
-  it('a partial wetting does not lower it (highest of the last three); a storm’s saturation is clamped', () => {
+  it('a partial wetting does not lower it, one storm does not raise it (median of the last three), saturation is clamped', () => {
     const c = ctx(undefined)
     let t = 0
-    const feed = (theta: number, hours = 1) => {
+    const feed = (f: Field, theta: number, hours = 1) => {
       for (let i = 0; i < hours; i++) {
         t += H
-        observeProbe(c, field, theta, t)
+        observeProbe(c, f, theta, t)
       }
     }
-    feed(20, 2)
-    feed(26, 25) // a soaking: settles at 26
+    feed(field, 20, 2)
+    feed(field, 26, 25) // a soaking: settles at 26
     expect(probeFc(c, field)).toBe(26)
-    feed(21, 24)
-    feed(23.5, 25) // a light shower wets the top only
+    feed(field, 21, 24)
+    feed(field, 23.5, 25) // a light shower wets the top only: of two, the higher
     expect(probeFc(c, field)).toBe(26)
-    feed(20, 24)
-    feed(45, 25) // saturated a day later (ponding clay, a storm): at most θFC,max + accuracy = 33
-    expect(probeFc(c, field)).toBe(33)
+    feed(field, 20, 24)
+    feed(field, 45, 25) // saturated a day later (ponding clay, a storm): clamped to θFC,max + accuracy = 33
+    expect(probeFc(c, field)).toBe(26) // 23.5, 26, 33: the median
+    const other = { ...field, id: 'f2' } as Field
+    feed(other, 20, 2)
+    feed(other, 45, 25)
+    expect(probeFc(c, other)).toBe(33)
   })
 
   it('noise below the wetting rise and readings out of order teach it nothing', () => {

@@ -242,8 +242,8 @@ function etcOf(ctx: RuleContext, field: Field, atMs: number): { etcMmPerDay?: nu
  * rain or irrigation the root zone drains to field capacity, Dr = 0). A wetting is a rise of
  * `wetRisePct` above the lowest reading since the last one; `settleMs` later the reading plus the
  * ETc since (what the crop drew while the soil drained) is one estimate; the field-capacity reading
- * is the highest of the last three (a light shower that wets only part of the root zone reads low
- * once, a soaking is back within days). Clamped to the class's θFC range widened by the probe's
+ * is the median of the last three (the higher of two): a light shower that wets only part of the
+ * root zone reads low once, a noisy or still-draining reading high once. Clamped to the class's θFC range widened by the probe's
  * accuracy: a saturated reading after a storm is not field capacity.
  *
  * Kept in memory per engine and field (`observeProbe`, called by the dry rule on each reading):
@@ -264,7 +264,10 @@ function stateOf(ctx: RuleContext, fieldId: string): ProbeFcState | undefined {
 /** The learned field-capacity reading [% VWC] of a field, if it has one. */
 export function probeFc(ctx: RuleContext, field: Field): number | undefined {
   const s = stateOf(ctx, field.id)
-  return s === undefined || s.estimates.length === 0 ? undefined : Math.max(...s.estimates)
+  if (s === undefined || s.estimates.length === 0) return undefined
+  // The median of the last three: one partial wetting (reads low) or one noisy high does not move it.
+  const sorted = [...s.estimates].sort((a, b) => a - b)
+  return sorted.length === 2 ? Math.max(...sorted) : sorted[Math.floor(sorted.length / 2)]
 }
 
 /** Feed the field's newest θ to its field-capacity learner (readings in device time; older ones are ignored). */
