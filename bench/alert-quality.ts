@@ -53,11 +53,19 @@ import {
   soilWater,
   stressCoefficient,
 } from '../src/agronomy/index.ts'
+import type { Field } from '../src/alerts/directory.ts'
 import { AlertEngine, type OutboxPort, parseAlertsConfig } from '../src/alerts/index.ts'
+import { fieldMoistureRule } from '../src/alerts/rules/index.ts'
 import { Registry } from '../src/registry/index.ts'
 import { SCHEMAS } from '../src/schemas.ts'
 import type { Reading } from '../src/telemetry/reading.ts'
-import { type FieldScore, quantile, scoreField, type TruthSample } from './quality-scoring.ts'
+import {
+  extractEpisodes,
+  type FieldScore,
+  quantile,
+  scoreField,
+  type TruthSample,
+} from './quality-scoring.ts'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -86,7 +94,21 @@ const PERCOLATION_MM_D: Record<SoilTexture, number> = {
   clay: 2,
 }
 const RESPOND_AFTER_MS = 6 * HOUR
-const config = parseAlertsConfig({})
+/**
+ * BENCH_DRY_MARGIN: a JSON object merged into every crop's `dryMargin` (e.g. '{"leadMs":0}') to
+ * measure a variant of the dry rule; its results go to alert-quality-<BENCH_TAG>.{json,md}.
+ */
+const DRY_MARGIN = process.env.BENCH_DRY_MARGIN ? JSON.parse(process.env.BENCH_DRY_MARGIN) : undefined
+const TAG = process.env.BENCH_TAG ?? (DRY_MARGIN ? 'variant' : undefined)
+const config = parseAlertsConfig(
+  DRY_MARGIN
+    ? {
+        rules: {
+          crops: Object.fromEntries(['rice', 'maize', 'chili'].map((c) => [c, { dryMargin: DRY_MARGIN }])),
+        },
+      }
+    : {},
+)
 
 interface SimField {
   id: string
@@ -112,6 +134,8 @@ interface SimField {
   /** Fire times of alerts whose stress the farmer's answer prevented (wouldStress). */
   prevented: Set<number>
   truth: TruthSample[]
+  /** Upland: the probe's reading and the dry rule's threshold each hour (for the per-episode account). */
+  probe: Array<{ timeMs: number; value: number; thresholdPct: number }>
 }
 
 interface FieldResult {
@@ -126,8 +150,35 @@ interface FieldResult {
   otherAlerts: number
   weeklySms: number[]
   criticalSms: number
+  smsKinds: Record<string, number>
+  spans?: unknown
+  episodesAt?: unknown
   firedByRule: Record<string, number>
   diag: Record<string, unknown>
+  missed: MissedEpisode[]
+}
+
+/** Why an upland episode was not alerted in time (the per-episode account). */
+interface MissedEpisode {
+  seed: number
+  field: string
+  crop: CropId
+  texture: SoilTexture
+  onsetMs: number
+  durationH: number
+  /**
+   * late: the rule crossed its threshold but only after onset + 6 h (the threshold below the true
+   * stress point); never: the probe stayed above the threshold for the whole episode; for-ms: below
+   * the threshold by onset + 6 h − forMs yet no alert by onset + 6 h; short: the episode ended
+   * before onset + 6 h and the probe had not crossed.
+   */
+  cause: 'late' | 'never' | 'for-ms' | 'short'
+  /** Hours from onset to the first alert fired in the episode (none: null). */
+  alertLagH: number | null
+  /** Hours from onset until the probe first read below the rule's threshold (null: never). */
+  crossLagH: number | null
+  probeAtOnsetPct: number
+  thresholdAtOnsetPct: number
 }
 
 const forMs = (crop: CropId) =>
@@ -171,6 +222,7 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
       etc24: [],
       prevented: new Set(),
       truth: [],
+      probe: [],
     }
     if (crop === 'rice')
       f.paddy = new PaddyWater({
@@ -187,10 +239,16 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
   const registry = new Registry({ path: path.join(dir, 'registry.db'), schemas: SCHEMAS })
   await registry.start()
   let clockMs = START
-  const sent: Array<{ to: string; atMs: number; critical: boolean; key: string }> = []
+  const sent: Array<{ to: string; atMs: number; critical: boolean; key: string; text: string }> = []
   const outbox: OutboxPort = {
     enqueue(m) {
-      sent.push({ to: m.to, atMs: m.notBeforeMs ?? clockMs, critical: m.critical === true, key: m.key })
+      sent.push({
+        to: m.to,
+        atMs: m.notBeforeMs ?? clockMs,
+        critical: m.critical === true,
+        key: m.key,
+        text: m.text,
+      })
       return { id: sent.length, state: 'queued', duplicate: false }
     },
     onInbound() {},
@@ -207,6 +265,7 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
       .run(id, kind)
   addDevice('wx', 'weather')
   const byPhone = new Map<string, SimField>()
+  const fieldOf = new Map<string, Field>()
   for (const f of fields) {
     addDevice(f.device, 'soil')
     engine.directory.addField({
@@ -228,6 +287,7 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
             }
           : { texture: f.texture },
     })
+    fieldOf.set(f.id, engine.directory.getField(f.id)!)
     engine.directory.addFarmer({ id: `p-${f.id}`, name: 'Petani', phone: f.phone, village: 'v0' })
     engine.directory.subscribe(`p-${f.id}`, f.id)
     byPhone.set(f.phone, f)
@@ -339,14 +399,16 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
         f.nextIrrigMs = t + f.intervalD * DAY
       }
       const theta = f.fc - f.dr / (10 * f.zr)
+      const probe = theta * f.cal.slope + f.cal.offset + noise(0.3)
       readings.push({
         timeMs: t,
         village: 'v0',
         device: f.device,
         sensor: 'main',
         quantity: 'soil_moisture',
-        value: theta * f.cal.slope + f.cal.offset + noise(0.3),
+        value: probe,
       })
+      f.probe.push({ timeMs: t, value: probe, thresholdPct: Number.NaN })
       f.truth.push({
         timeMs: t,
         stressed: stressCoefficient(trueSoil(f), f.dr, pNow(f)) < 1,
@@ -354,6 +416,13 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
     }
     engine.onReadings(readings)
     engine.tick(t)
+    // The dry rule's threshold as the engine sees it after this hour (for the per-episode account).
+    for (const f of fields) {
+      const last = f.probe.at(-1)
+      if (f.paddy || last?.timeMs !== t) continue
+      const field = fieldOf.get(f.id)!
+      last.thresholdPct = fieldMoistureRule(engine, field, 'dry', t).thresholdPct
+    }
     for (const f of fields)
       for (const a of engine.listAlerts({ state: 'firing', field: f.id }))
         if ((a.rule === 'dry' || a.rule === 'water_low') && !a.ackedAtMs && !f.toAnswer.has(a.id)) {
@@ -373,6 +442,38 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
       prevented: f.prevented.has(a.firedAtMs!),
     }))
     const score = scoreField(f.truth, spans, { minMs: forMs(f.crop) })
+    const missed: MissedEpisode[] = []
+    if (!f.paddy)
+      for (const e of score.missed) {
+        const onset = f.probe.findIndex((x) => x.timeMs >= e.fromMs)
+        const during = f.probe.filter((x) => x.timeMs >= e.fromMs && x.timeMs <= e.toMs)
+        const cross = during.find((x) => x.value < x.thresholdPct)
+        const fired = spans.find((a) => a.firedAtMs >= e.fromMs && a.firedAtMs <= e.toMs)
+        const crossLagH = cross ? (cross.timeMs - e.fromMs) / HOUR : null
+        const durationH = (e.toMs - e.fromMs) / HOUR
+        const graceH = RESPOND_AFTER_MS / HOUR
+        const cause: MissedEpisode['cause'] =
+          crossLagH === null
+            ? durationH < graceH
+              ? 'short'
+              : 'never'
+            : crossLagH <= graceH - forMs(f.crop) / HOUR
+              ? 'for-ms'
+              : 'late'
+        missed.push({
+          seed,
+          field: f.id,
+          crop: f.crop,
+          texture: f.texture,
+          onsetMs: e.fromMs,
+          durationH,
+          cause,
+          alertLagH: fired ? (fired.firedAtMs - e.fromMs) / HOUR : null,
+          crossLagH,
+          probeAtOnsetPct: round2(f.probe[onset]?.value ?? Number.NaN),
+          thresholdAtOnsetPct: round2(f.probe[onset]?.thresholdPct ?? Number.NaN),
+        })
+      }
     const smsIn = sent.filter((m) => m.to === f.phone && !m.key.startsWith('reply:'))
     const weeks = Math.max(1, Math.floor(f.seasonDays / 7))
     const weeklySms: number[] = []
@@ -392,11 +493,29 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
       season: f.season,
       fieldMonths: f.seasonDays / 30.44,
       score,
+      missed,
       stressAlerts: stress.length,
       otherAlerts: mine.length - stress.length,
       weeklySms,
       firedByRule: countBy(mine.map((x) => x.rule)),
+      ...(process.env.BENCH_SPANS
+        ? {
+            spans: stress.map((a) => [
+              round1((a.firedAtMs! - f.plantedMs) / DAY),
+              a.resolvedAtMs === undefined ? null : round1((a.resolvedAtMs - f.plantedMs) / DAY),
+              round1(a.threshold ?? Number.NaN),
+            ]),
+            episodesAt: extractEpisodesOf(f, forMs(f.crop)),
+            rule: f.paddy ? undefined : fieldMoistureRule(engine, fieldOf.get(f.id)!, 'dry', seasonEnd - DAY),
+          }
+        : {}),
       criticalSms: smsIn.filter((m) => m.critical && m.atMs >= f.plantedMs && m.atMs < seasonEnd).length,
+      // What the non-critical SMS were (the key's kind: firing, reminder, resolved…; the text's first words).
+      smsKinds: countBy(
+        smsIn
+          .filter((m) => !m.critical)
+          .map((m) => `${m.key.split(':')[2] ?? m.key}: ${m.text.split(' ').slice(1, 3).join(' ')}`),
+      ),
       diag:
         f.crop === 'rice'
           ? { irrigations: f.paddy!.state(seasonEnd).irrigations }
@@ -414,6 +533,13 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
   await registry.stop()
   rmSync(dir, { recursive: true, force: true })
   return results
+}
+
+function extractEpisodesOf(f: SimField, minMs: number) {
+  return extractEpisodes(f.truth, { minMs }).map((e) => [
+    round1((e.fromMs - f.plantedMs) / DAY),
+    round1((e.toMs - f.plantedMs) / DAY),
+  ])
 }
 
 function countBy(keys: readonly string[]): Record<string, number> {
@@ -464,6 +590,38 @@ const groupBy = (rs: readonly FieldResult[], key: (r: FieldResult) => string) =>
   return Object.fromEntries([...m].map(([k, v]) => [k, aggregate(v)]))
 }
 
+/** Causes of missed upland episodes per crop/soil, with the median lags (the per-episode account). */
+function missedSummary(ms: readonly MissedEpisode[]) {
+  const med = (xs: number[]) =>
+    xs.length === 0
+      ? null
+      : round1(
+          quantile(
+            [...xs].sort((a, b) => a - b),
+            0.5,
+          ),
+        )
+  const byKey = new Map<string, MissedEpisode[]>()
+  for (const m of ms) byKey.set(`${m.crop}/${m.texture}`, [...(byKey.get(`${m.crop}/${m.texture}`) ?? []), m])
+  return {
+    total: ms.length,
+    byCause: countBy(ms.map((m) => m.cause)),
+    perCropSoil: Object.fromEntries(
+      [...byKey].map(([k, v]) => [
+        k,
+        {
+          missed: v.length,
+          byCause: countBy(v.map((m) => m.cause)),
+          medianCrossLagH: med(v.flatMap((m) => (m.crossLagH === null ? [] : [m.crossLagH]))),
+          medianThresholdBelowProbeAtOnset: med(v.map((m) => m.probeAtOnsetPct - m.thresholdAtOnsetPct)),
+          medianDurationH: med(v.map((m) => m.durationH)),
+        },
+      ]),
+    ),
+    episodes: ms,
+  }
+}
+
 const wall = performance.now()
 const results: FieldResult[] = []
 for (const seed of SEEDS) {
@@ -478,6 +636,7 @@ const result = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
   fieldsPerSeed: FIELDS,
   soilConfig: SOIL_CONFIG,
+  dryMargin: config.rules.crops.chili.dryMargin,
   seeds: SEEDS,
   runS: round1((performance.now() - wall) / 1000),
   total,
@@ -489,6 +648,7 @@ const result = {
     for (const [k, v] of Object.entries(r.firedByRule)) a[k] = (a[k] ?? 0) + v
     return a
   }, {}),
+  missedUpland: missedSummary(results.flatMap((r) => r.missed)),
   targets: {
     recallGe95: total.recallPct !== null && total.recallPct >= 95,
     falseLe1PerFieldMonth: total.falsePerFieldMonth <= 1,
@@ -507,13 +667,21 @@ const result = {
     stressAlerts: r.stressAlerts,
     otherAlerts: r.otherAlerts,
     maxSmsPerWeek: Math.max(...r.weeklySms),
+    smsKinds: r.smsKinds,
+    ...(r.spans ? { spans: r.spans, episodesAt: r.episodesAt, rule: (r as { rule?: unknown }).rule } : {}),
     ...r.diag,
   })),
 }
-console.log(JSON.stringify({ ...result, perField: undefined }, null, 2))
+console.log(
+  JSON.stringify(
+    { ...result, perField: undefined, missedUpland: { ...result.missedUpland, episodes: undefined } },
+    null,
+    2,
+  ),
+)
 const out = path.join(import.meta.dirname, 'results')
 mkdirSync(out, { recursive: true })
-const NAME = SOIL_CONFIG === 'measured' ? 'alert-quality-measured' : 'alert-quality'
+const NAME = `${SOIL_CONFIG === 'measured' ? 'alert-quality-measured' : 'alert-quality'}${TAG ? `-${TAG}` : ''}`
 writeFileSync(path.join(out, `${NAME}.json`), `${JSON.stringify(result, null, 2)}\n`)
 const table = (title: string, rows: Record<string, Row>) => [
   `| ${title} | fields | episodes | alerted | recall % | fresh recall % | false alerts | field-months | false/field-month | non-critical SMS/week median · p95 · max | critical SMS |`,
@@ -528,7 +696,7 @@ const met = (ok: boolean) => (ok ? 'met' : '**NOT met**')
 const md = [
   '# Alert quality (bench/alert-quality.ts)',
   '',
-  `${result.date}, ${result.machine.model} × ${result.machine.cpus}, Node ${result.machine.node}; fields configured with ${SOIL_CONFIG === 'measured' ? 'their measured θFC/θWP, root depth and probe calibration' : 'their soil texture class alone'}; ${FIELDS} fields × seeds ${SEEDS.join(', ')} (one simulated year each), run ${result.runS} s.`,
+  `${result.date}, ${result.machine.model} × ${result.machine.cpus}, Node ${result.machine.node};${DRY_MARGIN ? ` dry rule variant dryMargin ${JSON.stringify(DRY_MARGIN)};` : ''} fields configured with ${SOIL_CONFIG === 'measured' ? 'their measured θFC/θWP, root depth and probe calibration' : 'their soil texture class alone'}; ${FIELDS} fields × seeds ${SEEDS.join(', ')} (one simulated year each), run ${result.runS} s.`,
   'Recall: an alert open at the onset or fired by onset + 6 h (the issue’s definition); fresh recall: an alert fired from 48 h before to 6 h after the onset (an alert left open since an earlier episode does not count).',
   'Truth: upland Ks < 1 (FAO-56 eq. 84) on the true soil; paddy the true water level below −15 cm (below 0 cm within a week of flowering), drain-down excluded.',
   '',
@@ -536,6 +704,17 @@ const md = [
   ...table('crop/season', result.perCropSeason),
   ...table('seed', result.perSeed),
   ...table('all', { 'upland (maize, chili)': upland, total }),
+  '## Missed upland episodes, by cause',
+  '',
+  'late: the probe crossed the rule’s threshold only after onset + 6 h; never: it stayed above it through the episode; for-ms: below it in time but no alert by onset + 6 h; short: the episode ended within 6 h, uncrossed. Δ at onset: probe − threshold at the true onset (% VWC).',
+  '',
+  '| crop/soil | missed | late | never | for-ms | short | median hours onset → crossing | median Δ at onset | median episode h |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...Object.entries(result.missedUpland.perCropSoil).map(
+    ([k, v]) =>
+      `| ${k} | ${v.missed} | ${v.byCause.late ?? 0} | ${v.byCause.never ?? 0} | ${v.byCause['for-ms'] ?? 0} | ${v.byCause.short ?? 0} | ${v.medianCrossLagH ?? '–'} | ${v.medianThresholdBelowProbeAtOnset ?? '–'} | ${v.medianDurationH ?? '–'} |`,
+  ),
+  '',
   `Alerts fired, all rules: ${Object.entries(result.firedByRule)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ')}.`,

@@ -81,6 +81,8 @@ export interface SoilWater {
   pTable: number
   /** True when p was given for the field: no ETc adjustment then (the officer chose it). */
   pFixed: boolean
+  /** θFC/θWP were measured (given), not the texture's defaults. */
+  measured?: boolean
   calibration?: { slope: number; offset: number }
 }
 
@@ -132,6 +134,7 @@ export function soilWater(crop: CropId, s: SoilInput = {}): SoilWater {
     pTable: s.p ?? cropWater.p,
     pFixed: s.p !== undefined,
   }
+  if (s.fcPct !== undefined) out.measured = true
   if (texture) out.texture = texture
   if (s.calibration) out.calibration = s.calibration
   return out
@@ -169,4 +172,105 @@ export function stressCoefficient(soil: SoilWater, depletionMm: number, p: numbe
 export function calibratedPct(soil: Pick<SoilWater, 'calibration'>, rawPct: number): number {
   if (!soil.calibration) return rawPct
   return soil.calibration.slope * rawPct + soil.calibration.offset
+}
+
+/**
+ * What is known of a field's θFC and θWP [% VWC] as ranges: a texture class's Table 19 range, or
+ * the measured value (a range of width 0). A probe's own field-capacity reading narrows θFC to
+ * that reading ± the probe's accuracy (see `probeFcRange`).
+ */
+export interface SoilRanges {
+  fcPct: readonly [number, number]
+  wpPct: readonly [number, number]
+}
+
+/** The field's θFC/θWP ranges: Table 19's for a soil known by its class alone, else the values. */
+export function soilRanges(soil: SoilWater): SoilRanges {
+  if (soil.measured !== true && soil.texture !== undefined) {
+    const t = SOIL_TEXTURES[soil.texture]
+    const pct = (x: number) => Math.round(x * 1e8) / 1e6
+    return { fcPct: [pct(t.fc[0]), pct(t.fc[1])], wpPct: [pct(t.wp[0]), pct(t.wp[1])] }
+  }
+  return { fcPct: [soil.fcPct, soil.fcPct], wpPct: [soil.wpPct, soil.wpPct] }
+}
+
+/**
+ * θFC's range once the probe has shown its field-capacity reading: that reading ± the probe's
+ * accuracy, within the class range (outside it — a probe far off, or a soil not of its class — the
+ * probe's reading ± accuracy alone).
+ */
+export function probeFcRange(
+  classFc: readonly [number, number],
+  probeFcPct: number,
+  accuracyPct: number,
+): readonly [number, number] {
+  const lo = Math.max(classFc[0], probeFcPct - accuracyPct)
+  const hi = Math.min(classFc[1], probeFcPct + accuracyPct)
+  return lo <= hi ? [lo, hi] : [probeFcPct - accuracyPct, probeFcPct + accuracyPct]
+}
+
+/**
+ * The q-quantile of θFC − θWP [% VWC] with θFC and θWP independent and uniform over their ranges
+ * (what Table 19 says of a class: a typical range, no distribution within it). The band's low
+ * quantile is the soil's narrow end: RAW = p · 1000 (θFC − θWP) Zr is smallest there, so stress
+ * starts soonest. A range of width 0 is a known value.
+ */
+export function bandQuantilePct(ranges: SoilRanges, q: number): number {
+  const [a0, a1] = ranges.fcPct
+  const [b0, b1] = ranges.wpPct
+  const lo = a0 - b1
+  const hi = a1 - b0
+  if (hi - lo < 1e-9 || q <= 0) return lo
+  if (q >= 1) return hi
+  const wa = a1 - a0
+  const wb = b1 - b0
+  // One of them known: the band is uniform.
+  if (wa < 1e-9 || wb < 1e-9) return lo + q * (hi - lo)
+  // Two uniforms: the band's density is their convolution (a trapezoid), its CDF piecewise
+  // quadratic: F(d) = ½ Σ ±max(0, d − corner)² / (wa wb) over the corners a0 − b1, a1 − b1, a0 − b0, a1 − b0.
+  const r2 = (z: number) => (z > 0 ? z * z : 0)
+  const cdf = (d: number) =>
+    (r2(d - (a0 - b1)) - r2(d - (a1 - b1)) - r2(d - (a0 - b0)) + r2(d - (a1 - b0))) / (2 * wa * wb)
+  let l = lo
+  let h = hi
+  for (let i = 0; i < 60; i++) {
+    const m = (l + h) / 2
+    if (cdf(m) < q) l = m
+    else h = m
+  }
+  return (l + h) / 2
+}
+
+/**
+ * Where the dry alert fires [% VWC, in the probe's calibrated units]: the field-capacity reading
+ * less the narrow-end RAW, raised by a day's (or `leadDays`') drying at the crop's ETc:
+ *   θalert = θFC,ref − p · (θFC − θWP)q + ETc · lead / (1000 Zr)
+ * θFC,ref is the probe's own field-capacity reading when it has shown one (its offset and the
+ * class's θFC range then cancel), else the class's θFC. With a measured soil (ranges of width 0)
+ * and no lead this is FAO-56's θFC − p (θFC − θWP).
+ */
+export function dryAlertPct(o: {
+  soil: SoilWater
+  p: number
+  /** The probe's field-capacity reading, when known [% VWC]. */
+  probeFcPct?: number
+  accuracyPct: number
+  quantile: number
+  /** No soil holds less than this between θFC and θWP [% VWC] (Table 19's smallest θFC − θWP: sand, 0.05). */
+  minBandPct?: number
+  etcMmPerDay?: number
+  leadDays: number
+}): { thresholdPct: number; fcRefPct: number; bandPct: number; leadPct: number } {
+  const ranges = soilRanges(o.soil)
+  const known = o.probeFcPct !== undefined && ranges.fcPct[1] > ranges.fcPct[0]
+  const fcRange = known ? probeFcRange(ranges.fcPct, o.probeFcPct!, o.accuracyPct) : ranges.fcPct
+  const bandPct = Math.max(
+    o.minBandPct ?? 0,
+    bandQuantilePct({ fcPct: fcRange, wpPct: ranges.wpPct }, o.quantile),
+  )
+  const fcRefPct = known ? o.probeFcPct! : o.soil.fcPct
+  const leadPct = o.etcMmPerDay === undefined ? 0 : (o.etcMmPerDay * o.leadDays) / (10 * o.soil.rootDepthM)
+  // Never above the reference field capacity: a soil at field capacity is not dry.
+  const thresholdPct = Math.min(fcRefPct, fcRefPct - o.p * bandPct + leadPct)
+  return { thresholdPct, fcRefPct, bandPct, leadPct }
 }

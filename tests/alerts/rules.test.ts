@@ -205,10 +205,14 @@ describe('rules', () => {
     const d = () => r!.engine.directory
     const field = () => d().getField('kemiren-sawah1')!
     const threshold = () => fieldMoistureRule(r!.engine, field(), 'dry', t0)
-    // Loam (the district default): 25 − 0.55 × (25 − 12) = 17.85 % with Table 22's p.
-    expect(threshold()).toMatchObject({ source: 'soil', p: 0.55 })
-    expect(threshold().thresholdPct).toBeCloseTo(17.85, 10)
-    // Yesterday's advice says the maize used 8 mm/day: p = 0.55 + 0.04 × (5 − 8) = 0.43.
+    // Loam (the district default) known by its class alone: θFC 20–30 %, θWP 7–17 % (Table 19).
+    // The narrow-end band θFC − θWP at q = 5 % of two uniforms 10 wide: 3 + 10·√(2·0.05) (the
+    // triangular tail), so 25 − 0.55 × 6.16 = 21.61 % with Table 22's p (FAO-56 mid-range: 17.85).
+    const band = 3 + 10 * Math.sqrt(0.1)
+    expect(threshold()).toMatchObject({ source: 'soil', p: 0.55, fcRefPct: 25 })
+    expect(threshold().thresholdPct).toBeCloseTo(25 - 0.55 * band, 6)
+    // Yesterday's advice says the maize used 8 mm/day: p = 0.55 + 0.04 × (5 − 8) = 0.43, and the
+    // alert comes a day of that ETc ahead: 8 mm / (1000 × 1.35 m) = 0.59 % VWC.
     r.registry
       .database()
       .prepare('INSERT INTO irrigation_advice (field, day_start_ms, detail) VALUES (?, ?, ?)')
@@ -216,10 +220,12 @@ describe('rules', () => {
     await r.restart() // a process reads a field's advice once per day close
 
     expect(threshold().p).toBeCloseTo(0.43, 12)
-    expect(threshold().thresholdPct).toBeCloseTo(25 - 0.43 * 13, 10)
-    // The field's own measured soil, then its own threshold, win.
+    const lead = 8 / (10 * 1.35)
+    expect(threshold().thresholdPct).toBeCloseTo(25 - 0.43 * band + lead, 6)
+    // The field's own measured soil (no class range: FAO-56's θFC − p (θFC − θWP)), then its own threshold, win.
     d().updateField('kemiren-sawah1', { soil: { fcPct: 30, wpPct: 14, p: 0.5 } })
-    expect(threshold()).toMatchObject({ source: 'soil', p: 0.5, thresholdPct: 22 })
+    expect(threshold()).toMatchObject({ source: 'soil', p: 0.5 })
+    expect(threshold().thresholdPct).toBeCloseTo(22 + lead, 10)
     d().updateField('kemiren-sawah1', { thresholds: { dryPct: 20 } })
     expect(threshold()).toMatchObject({ source: 'field', thresholdPct: 20 })
   })

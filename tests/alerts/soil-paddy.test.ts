@@ -25,6 +25,22 @@ const TABLE_19 = {
   loam: { fc: 25, wp: 12 },
   clay: { fc: 36, wp: 22 },
 } as const
+/** Table 19's ranges [% VWC] of the same classes. */
+const TABLE_19_RANGE = {
+  'sandy-loam': { fc: [18, 28], wp: [6, 16] },
+  loam: { fc: [20, 30], wp: [7, 17] },
+  clay: { fc: [32, 40], wp: [20, 24] },
+} as const
+/**
+ * A field known by its class alone alerts where the 5 % of the soils the class admits with the
+ * narrowest θFC − θWP are stressed (src/alerts/rules/README.md): with θFC and θWP uniform over
+ * their ranges (widths a, b) the band's lower tail is a triangle, its 5 % quantile
+ * (θFC,min − θWP,max) + √(2 · 0.05 · a · b).
+ */
+const narrowBand = (soil: keyof typeof TABLE_19_RANGE) => {
+  const { fc, wp } = TABLE_19_RANGE[soil]
+  return fc[0] - wp[1] + Math.sqrt(2 * 0.05 * (fc[1] - fc[0]) * (wp[1] - wp[0]))
+}
 const TABLE_22_P = { maize: 0.55, chili: 0.3 } as const
 /** FAO-56 Table 22 root depth mid-range [m]: maize 1.0–1.7, peppers 0.5–1.0. */
 const ZR = { maize: 1.35, chili: 0.75 } as const
@@ -160,7 +176,10 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
     for (const [i, c] of cases.entries()) {
       const { fc, wp } = TABLE_19[c.soil]
       const p = TABLE_22_P[c.crop]
-      const threshold = fc - p * (fc - wp)
+      const threshold = fc - p * narrowBand(c.soil)
+      // Ahead of the class's mid-range RAW, short of field capacity.
+      expect(threshold).toBeGreaterThan(fc - p * (fc - wp))
+      expect(threshold).toBeLessThan(fc)
       // 4 h at field capacity, 4 h just wetter than the threshold, then 4 h just drier.
       await series(`probe-${i}`, 'kemiren', 'soil_moisture', [
         ...flat(start, 4, fc),
@@ -170,16 +189,17 @@ describe('alerts a farmer can trust, through broker and pipeline', () => {
       await series(`probe-${i}`, 'kemiren', 'soil_moisture', flat(start + 9 * HOUR, 4, threshold - 0.3))
     }
     for (const c of cases) {
-      const { fc, wp } = TABLE_19[c.soil]
+      const { fc } = TABLE_19[c.soil]
       const p = TABLE_22_P[c.crop]
-      const threshold = fc - p * (fc - wp)
+      const threshold = fc - p * narrowBand(c.soil)
       await waitFor(`the dry SMS for ${c.id}`, () => smsOf(c.id).length === 1)
       const [alert] = alertsOf(c.id)
       expect(alert).toMatchObject({ rule: 'dry', state: 'firing' })
       expect(alert!.threshold).toBeCloseTo(threshold, 6)
-      // The crop is stressed there: Dr = 10 (θFC − θ) Zr has passed RAW = p · 10 (θFC − θWP) Zr.
+      // A crop on the class's narrow-end soil is stressed there: Dr = 10 (θFC − θ) Zr has passed
+      // its RAW = p · 10 (θFC − θWP) Zr.
       const dr = 10 * (fc - alert!.value!) * ZR[c.crop]
-      const raw = p * 10 * (fc - wp) * ZR[c.crop]
+      const raw = p * 10 * narrowBand(c.soil) * ZR[c.crop]
       expect(dr).toBeGreaterThan(raw)
       expect(dr - raw).toBeLessThan(10 * 0.31 * ZR[c.crop]) // within 0.3 % VWC of RAW
       const sms = smsOf(c.id)[0]!

@@ -1,4 +1,4 @@
-import { cropsSchema, fieldMoistureRule } from './moisture.ts'
+import { cropsSchema, fieldMoistureRule, observeProbe } from './moisture.ts'
 import { SOIL } from './quantities.ts'
 import { n, valueAndLimit } from './schema.ts'
 import {
@@ -50,12 +50,13 @@ export const dry: RuleFamily<'dry'> = {
   quantities: [SOIL],
   trigger: 'field',
   describe:
-    'soil moisture below θFC − p·(θFC − θWP) of the field’s soil (FAO-56 Table 19/22, p adjusted for ETc) for forMs; not for paddies with an AWD tube or in drain-down',
+    'soil moisture below θFC − p·(θFC − θWP)q + ETc·1 d/(1000 Zr): FAO-56 RAW (Table 19/22, p adjusted for ETc) at the narrow 5 % of the soils the class admits, from the probe’s own field-capacity reading, a day ahead; for forMs; not for paddies with an AWD tube or in drain-down',
   evaluate(ctx, t) {
     if (t.kind !== 'field') return []
     const { field, atMs } = t
     const m = ctx.fieldMoisture(field)
     if (!m) return []
+    observeProbe(ctx, field, m.value, m.timeMs)
     const rule = fieldMoistureRule(ctx, field, 'dry', atMs)
     if (!rule.enabled) return []
     const skip = paddySkipsDry(ctx, t)
