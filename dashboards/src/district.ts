@@ -5,21 +5,29 @@ import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table'
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries'
 import { activeAlerts } from './alerts.ts'
-import { alertAnnotations, baseDashboard, influx, villageVariable } from './common.ts'
-import { agg, SelectQuery, tagMatchesVariable, timeFilter, windowBeforeTo } from './influxql.ts'
+import { alertAnnotations, baseDashboard, influx, rangePolicyVariable, villageVariable } from './common.ts'
+import { agg, BY_RANGE, SelectQuery, tagMatchesVariable, timeFilter, windowBeforeTo } from './influxql.ts'
 
 const inVillages = tagMatchesVariable('village', 'village')
 
 /** One row per village: the mean position of its nodes (the village's centre on the map). */
 const position = (quantity: 'latitude' | 'longitude') =>
-  SelectQuery.from('raw', quantity, agg('mean', 'value', quantity))
+  SelectQuery.from(BY_RANGE, quantity, agg('mean', 'value', quantity))
     .where(inVillages, timeFilter)
     .groupBy('village')
 
-/** Devices whose last battery report lies in the window: every node reports its battery. */
+/**
+ * Devices whose last battery report lies in the window: every node reports its battery. Over the
+ * range, `$rp`: a node with a report in the range has an hourly mean there. The last hour reads
+ * raw: rp_1h gets an hour only after it has ended.
+ */
 const reportingDevices = (window: 'range' | '1h') =>
   SelectQuery.fromSubquery(
-    SelectQuery.from('raw', 'battery_voltage', agg('last', 'value', 'battery_v'))
+    SelectQuery.from(
+      window === 'range' ? BY_RANGE : 'raw',
+      'battery_voltage',
+      agg('last', 'value', 'battery_v'),
+    )
       .where(inVillages, window === 'range' ? timeFilter : windowBeforeTo(window))
       .groupBy('village', 'device'),
     agg('count', 'battery_v', 'nodes'),
@@ -31,6 +39,7 @@ export function districtOverview(): Dashboard {
     'Smart Kampung: district overview',
     'Villages on a map, nodes online, active alerts and rainfall across the district.',
   )
+    .withVariable(rangePolicyVariable())
     .withVariable(villageVariable(true))
     .annotation(alertAnnotations())
     .withPanel(
@@ -62,7 +71,10 @@ export function districtOverview(): Dashboard {
     .withPanel(
       new StatPanel()
         .title('Nodes online')
-        .description('Nodes with a report in the last hour of the time range.')
+        .description(
+          'Nodes with a report in the last hour of the time range (raw readings: the hourly means ' +
+            'of rp_1h have no hour in progress).',
+        )
         .gridPos({ x: 12, y: 0, w: 6, h: 6 })
         .withTarget(influx('A', reportingDevices('1h'))),
     )
@@ -93,6 +105,7 @@ export function districtOverview(): Dashboard {
     .withPanel(
       new TimeseriesPanel()
         .title('Rainfall per village')
+        .description('Sums of raw readings at every range: rp_1h holds hourly means, not sums.')
         .unit('lengthmm')
         .gridPos({ x: 0, y: 20, w: 12, h: 9 })
         .withTarget(
@@ -115,7 +128,7 @@ export function districtOverview(): Dashboard {
         .withTarget(
           influx(
             'A',
-            SelectQuery.from('raw', 'soil_moisture', agg('mean', 'value', 'vwc_pct'))
+            SelectQuery.from(BY_RANGE, 'soil_moisture', agg('mean', 'value', 'vwc_pct'))
               .where(inVillages, timeFilter)
               .groupByTime()
               .groupBy('village')

@@ -15,8 +15,18 @@ import { quoteIdent, quoteString } from '../../src/store/index.ts'
 /** Retention policies the system writes (src/store/influx, the alerts engine, the oksigen sink). */
 export type RetentionPolicy = 'raw' | 'rp_1h' | 'events'
 
+/**
+ * The readings' policy chosen by the dashboard's time range: the hidden `$rp` variable
+ * (common.ts rangePolicyVariable) reads the store's `rp_config`, raw for short recent ranges and
+ * rp_1h for long or old ones. Only for queries that `rp_1h` (hourly mean/min/max in the field
+ * names `value`, `min`, `max`, same tags) answers as well as `raw`: means, minima, maxima, and
+ * which series reported in the range.
+ */
+export const BY_RANGE = '$rp'
+export type PolicyRef = RetentionPolicy | typeof BY_RANGE
+
 /** A Grafana template variable's name, as used in `$name`. */
-export type VariableName = 'village' | 'field' | 'device' | 'tree'
+export type VariableName = 'village' | 'field' | 'device' | 'tree' | 'rp'
 
 export type Aggregate = 'mean' | 'min' | 'max' | 'sum' | 'last' | 'first' | 'count' | 'spread'
 
@@ -69,7 +79,7 @@ export function windowBeforeTo(window: string): Condition {
 export type Fill = 'none' | 'null' | 'previous' | 'linear' | number
 
 export type Source =
-  | { kind: 'measurement'; rp: RetentionPolicy; measurement: string }
+  | { kind: 'measurement'; rp: PolicyRef; measurement: string }
   | { kind: 'subquery'; query: SelectQuery }
 
 interface SelectParts {
@@ -91,7 +101,7 @@ export class SelectQuery {
     this.parts = parts
   }
 
-  static from(rp: RetentionPolicy, measurement: string, ...columns: Column[]): SelectQuery {
+  static from(rp: PolicyRef, measurement: string, ...columns: Column[]): SelectQuery {
     return new SelectQuery({
       columns,
       from: { kind: 'measurement', rp, measurement },
@@ -143,7 +153,7 @@ export class SelectQuery {
   }
 
   /** Retention policies this query reads, the subqueries' included. */
-  retentionPolicies(): RetentionPolicy[] {
+  retentionPolicies(): PolicyRef[] {
     const f = this.parts.from
     return f.kind === 'measurement' ? [f.rp] : f.query.retentionPolicies()
   }
