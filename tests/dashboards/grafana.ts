@@ -165,6 +165,7 @@ export function allPanels(dashboard: { panels?: Panel[] }): Panel[] {
 export interface Panel {
   type: string
   title: string
+  description?: string
   interval?: string
   timeFrom?: string
   maxDataPoints?: number
