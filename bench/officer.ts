@@ -485,10 +485,13 @@ async function main(): Promise<void> {
     // RESAMPLE runs at once over the last CQ_HOURS hours, then is dropped.
     const cqStart = now()
     const benchCq = `${cq.name}_bench`
+    // RESAMPLE FOR reaches back from the hour in progress when it runs (the load may have crossed
+    // an hour), one more for an hour boundary passing before its first run.
+    const forHours = (Math.floor(Date.now() / HOUR_MS) * HOUR_MS - cqFromMs) / HOUR_MS + 2
     await client.query(
       cq.statement.replace(
         /^CREATE CONTINUOUS QUERY "[^"]+" (ON "[^"]+") BEGIN /,
-        `CREATE CONTINUOUS QUERY "${benchCq}" $1 RESAMPLE EVERY 10s FOR ${CQ_HOURS + 1}h BEGIN `,
+        `CREATE CONTINUOUS QUERY "${benchCq}" $1 RESAMPLE EVERY 10s FOR ${forHours}h BEGIN `,
       ),
       { database: DATABASE },
     )
@@ -725,7 +728,7 @@ async function main(): Promise<void> {
       '',
       `Data: ${nodes.length} nodes in ${VILLAGES} villages (${result.setup.soil} soil nodes, ${result.setup.weather} weather stations, ${result.setup.dendrometers} dendrometers), a report every 5 min for ${DAYS} days (${result.setup.from} → ${result.setup.to}), positions hourly: **${points} readings** in \`raw\`, written as line protocol by the store's encoder through its InfluxClient in ${result.load.seconds} s (${result.load.pointsPerS} points/s, influxd ${result.load.influxdCpuS} CPU s); ${events} alert events, irrigation advice and tree assessments in \`events\` (synthetic values, the writers' encoders).`,
       '',
-      `\`rp_1h\` (the store's continuous query \`${cq.statement}\`): for the ${CQ_HOURS} h before the current hour the **continuous query itself** wrote it (influxd's CQ service running a copy of the store's statement with \`RESAMPLE EVERY 10s FOR ${CQ_HOURS + 1}h\`, dropped afterwards): ${cqPoints} points in ${result.rp1h.cqSeconds} s, equal to the loader's own hourly mean/min/max of those hours (means within ${cqCheck.maxRelDiff} relative, min/max exact). The history before that (${hourly} points) was computed by the loader from the readings it generated, in the CQ's order, and written with them; checked against the CQ's SELECT (without INTO) on ${sampled} series-hours in ${sampleHours.length} sample hours (${sampleHours.map((h) => new Date(h).toISOString().slice(0, 13)).join(', ')}): equal (means within ${sampleMaxRelDiff} relative, min/max exact).`,
+      `\`rp_1h\` (the store's continuous query \`${cq.statement}\`): for the ${CQ_HOURS} h before the current hour the **continuous query itself** wrote it (influxd's CQ service running a copy of the store's statement with \`RESAMPLE EVERY 10s FOR ${forHours}h\` from the hour it ran in, dropped afterwards): ${cqPoints} points in ${result.rp1h.cqSeconds} s, equal to the loader's own hourly mean/min/max of those hours (means within ${cqCheck.maxRelDiff} relative, min/max exact). The history before that (${hourly} points) was computed by the loader from the readings it generated, in the CQ's order, and written with them; checked against the CQ's SELECT (without INTO) on ${sampled} series-hours in ${sampleHours.length} sample hours (${sampleHours.map((h) => new Date(h).toISOString().slice(0, 13)).join(', ')}): equal (means within ${sampleMaxRelDiff} relative, min/max exact).`,
       '',
       `Retention policy chosen by the dashboards' \`$rp\` (rp_config written by the store's start()): ${RANGES.map((r) => `${r.name} → ${policyByRange[r.name]!.join(', ')}`).join('; ')}.`,
       '',
