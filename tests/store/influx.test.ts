@@ -87,6 +87,43 @@ describe('InfluxStore on a real influxd', () => {
     expect(String(replaced[0]?.[1])).toContain('GROUP BY time(2h), *')
   })
 
+  it("writes rp_config, the dashboards' range → policy table, afresh on every start", async () => {
+    const table = (db: string) => influxql(`SELECT "rp", "max_range_ms" FROM "${db}"."forever"."rp_config"`)
+    const store = newStore({ database: 'kampung_rpconfig' })
+    await store.start()
+    expect(await influxql('SHOW RETENTION POLICIES ON "kampung_rpconfig"')).toContainEqual([
+      'forever',
+      '0s',
+      '168h0m0s',
+      1,
+      false,
+    ])
+    const day = 86_400_000
+    expect(await table('kampung_rpconfig')).toEqual([
+      [90 * day, 'raw', 2 * day],
+      [Date.UTC(2100, 0, 1), 'rp_1h', Number.MAX_SAFE_INTEGER],
+    ])
+    // A changed raw retention and threshold replace the old point instead of adding one.
+    const changed = new InfluxStore({
+      url: influxd.url,
+      database: 'kampung_rpconfig',
+      rawRetention: '30d',
+      downsample: { readRawUpTo: '6h' },
+    })
+    await changed.start()
+    expect(await table('kampung_rpconfig')).toEqual([
+      [30 * day, 'raw', 6 * 3_600_000],
+      [Date.UTC(2100, 0, 1), 'rp_1h', Number.MAX_SAFE_INTEGER],
+    ])
+    // Without downsampling every range reads raw.
+    const plain = newStore({ database: 'kampung_rpconfig_plain', downsample: false })
+    await plain.start()
+    expect(await table('kampung_rpconfig_plain')).toEqual([
+      [Date.UTC(2100, 0, 1), 'raw', Number.MAX_SAFE_INTEGER],
+    ])
+    for (const s of [store, changed, plain]) await s.stop()
+  })
+
   it('the continuous query downsamples into hourly mean/min/max (run by hand with its SELECT)', async () => {
     const store = newStore({ database: 'kampung_cq' })
     await store.start()
