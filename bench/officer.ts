@@ -593,7 +593,8 @@ async function main(): Promise<void> {
             const fromMs = panel.timeFrom ? toMs - Number.parseInt(panel.timeFrom, 10) * DAY_MS : span.fromMs
             const intervalMs = intervalFor(
               toMs - fromMs,
-              MAX_DATA_POINTS,
+              // Grafana takes the panel's own maxDataPoints instead of its width where it has one.
+              panel.maxDataPoints ?? MAX_DATA_POINTS,
               panel.interval ?? DATASOURCE_MIN_INTERVAL,
             )
             const text = expand(target.query as string, ctx({ fromMs, intervalMs }))

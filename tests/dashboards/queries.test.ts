@@ -267,7 +267,8 @@ describe.each(['some', 'all'] as const)('generated dashboards, variables selecti
             fromMs,
             intervalMs: intervalFor(
               range.toMs - fromMs,
-              MAX_DATA_POINTS,
+              // Grafana takes the panel's own maxDataPoints instead of its width where it has one.
+              panel.maxDataPoints ?? MAX_DATA_POINTS,
               panel.interval ?? influxDs.jsonData?.timeInterval,
             ),
           })
