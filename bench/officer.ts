@@ -164,9 +164,9 @@ interface HourAgg {
   max: number
 }
 
-/** The rp_1h line the continuous query writes for one series and hour (fields value, min, max). */
+/** The rp_1h line the continuous query writes for one series and hour (fields value, min, max, sum). */
 const hourLine = (a: HourAgg, hourMs: number) =>
-  `${a.series} value=${formatFloat(a.sum / a.count)},min=${formatFloat(a.min)},max=${formatFloat(a.max)} ${hourMs}`
+  `${a.series} value=${formatFloat(a.sum / a.count)},min=${formatFloat(a.min)},max=${formatFloat(a.max)},sum=${formatFloat(a.sum)} ${hourMs}`
 
 /**
  * The readings into `raw`, and for every hour before `cqFromMs` the CQ's hourly mean/min/max of
@@ -370,28 +370,34 @@ function seriesKey(s: Series): string {
 
 /**
  * rp_1h rows (GROUP BY *) against the expected hourly aggregates by `<series> <hourMs>`: the same
- * set of series-hours, min and max exact, means within 1e-12 relative (InfluxDB may sum a
+ * set of series-hours, min and max exact, means and sums within 1e-12 relative (InfluxDB may sum a
  * shard's points before dividing, or divide first). Throws on any difference.
  */
 function compareHours(
   rows: Series[],
-  expected: Map<string, { sum: number; count: number; min: number; max: number }>,
+  expected: Map<string, { mean: number; sum: number; min: number; max: number }>,
 ): { compared: number; maxRelDiff: number } {
   let compared = 0
   let maxRelDiff = 0
   const seen = new Set<string>()
   for (const s of rows) {
-    const [iTime, iValue, iMin, iMax] = ['time', 'value', 'min', 'max'].map((c) => s.columns.indexOf(c))
+    const [iTime, iValue, iMin, iMax, iSum] = ['time', 'value', 'min', 'max', 'sum'].map((c) =>
+      s.columns.indexOf(c),
+    )
     for (const row of s.values) {
       const key = `${seriesKey(s)} ${row[iTime!]}`
       const e = expected.get(key)
       if (!e) throw new Error(`rp_1h has ${key}, not expected`)
       seen.add(key)
-      const mean = e.sum / e.count
-      const rel = Math.abs(Number(row[iValue!]) - mean) / Math.max(1e-300, Math.abs(mean))
+      const relative = (got: unknown, want: number) =>
+        Math.abs(Number(got) - want) / Math.max(1e-300, Math.abs(want))
+      const rel = Math.max(
+        relative(row[iValue!], e.mean),
+        e.sum === 0 ? Math.abs(Number(row[iSum!])) : relative(row[iSum!], e.sum),
+      )
       if (rel > 1e-12 || Number(row[iMin!]) !== e.min || Number(row[iMax!]) !== e.max)
         throw new Error(
-          `rp_1h ${key}: value/min/max ${row[iValue!]}/${row[iMin!]}/${row[iMax!]}, expected ${mean}/${e.min}/${e.max}`,
+          `rp_1h ${key}: value/min/max/sum ${row[iValue!]}/${row[iMin!]}/${row[iMax!]}/${row[iSum!]}, expected ${e.mean}/${e.min}/${e.max}/${e.sum}`,
         )
       maxRelDiff = Math.max(maxRelDiff, rel)
       compared++
@@ -511,11 +517,19 @@ async function main(): Promise<void> {
     const cqSeconds = (now() - cqStart) / 1000
     // What the CQ wrote = what the loader computed for those hours (the loader's arithmetic checked).
     const cqCheck = compareHours(
-      await run(influx.url, `SELECT "value", "min", "max" FROM "rp_1h"./.*/ WHERE ${window} GROUP BY *`),
-      new Map(complete.map((x) => [`${x.series} ${x.hourMs}`, x])),
+      await run(
+        influx.url,
+        `SELECT "value", "min", "max", "sum" FROM "rp_1h"./.*/ WHERE ${window} GROUP BY *`,
+      ),
+      new Map(
+        complete.map((x) => [
+          `${x.series} ${x.hourMs}`,
+          { mean: x.sum / x.count, sum: x.sum, min: x.min, max: x.max },
+        ]),
+      ),
     )
     log(
-      `continuous query: ${cqPoints} rp_1h points for the last ${CQ_HOURS} h in ${cqSeconds.toFixed(0)} s, equal to the loader's (max relative difference of means ${cqCheck.maxRelDiff})`,
+      `continuous query: ${cqPoints} rp_1h points for the last ${CQ_HOURS} h in ${cqSeconds.toFixed(0)} s, equal to the loader's (max relative difference of means and sums ${cqCheck.maxRelDiff})`,
     )
     // And the loader's history = what the CQ's SELECT answers, on sample hours across the range.
     const selectOnly = select.replace(/ INTO \S+ /, ' ')
@@ -526,26 +540,28 @@ async function main(): Promise<void> {
       const w = `time >= ${h}ms AND time < ${h + HOUR_MS}ms`
       const fromCq = await run(influx.url, selectOnly.replace(' GROUP BY ', ` WHERE ${w} GROUP BY `))
       if (h >= fromMs && fromCq.length === 0) throw new Error(`the CQ's SELECT found nothing at ${w}`)
-      const expected = new Map<string, { sum: number; count: number; min: number; max: number }>()
+      const expected = new Map<string, { mean: number; sum: number; min: number; max: number }>()
       for (const s of fromCq) {
-        const [iTime, iValue, iMin, iMax] = ['time', 'value', 'min', 'max'].map((c) => s.columns.indexOf(c))
+        const [iTime, iValue, iMin, iMax, iSum] = ['time', 'value', 'min', 'max', 'sum'].map((c) =>
+          s.columns.indexOf(c),
+        )
         for (const row of s.values)
           expected.set(`${seriesKey(s)} ${row[iTime!]}`, {
-            sum: Number(row[iValue!]),
-            count: 1,
+            mean: Number(row[iValue!]),
+            sum: Number(row[iSum!]),
             min: Number(row[iMin!]),
             max: Number(row[iMax!]),
           })
       }
       const c = compareHours(
-        await run(influx.url, `SELECT "value", "min", "max" FROM "rp_1h"./.*/ WHERE ${w} GROUP BY *`),
+        await run(influx.url, `SELECT "value", "min", "max", "sum" FROM "rp_1h"./.*/ WHERE ${w} GROUP BY *`),
         expected,
       )
       sampled += c.compared
       sampleMaxRelDiff = Math.max(sampleMaxRelDiff, c.maxRelDiff)
     }
     log(
-      `rp_1h history = the CQ's SELECT on ${sampled} series-hours in ${sampleHours.length} sample hours (max relative difference of means ${sampleMaxRelDiff})`,
+      `rp_1h history = the CQ's SELECT on ${sampled} series-hours in ${sampleHours.length} sample hours (max relative difference of means and sums ${sampleMaxRelDiff})`,
     )
     const rp1hCount = await run(influx.url, `SELECT count("value") FROM "rp_1h"."soil_moisture"`)
 
@@ -729,7 +745,7 @@ async function main(): Promise<void> {
       '',
       `Data: ${nodes.length} nodes in ${VILLAGES} villages (${result.setup.soil} soil nodes, ${result.setup.weather} weather stations, ${result.setup.dendrometers} dendrometers), a report every 5 min for ${DAYS} days (${result.setup.from} → ${result.setup.to}), positions hourly: **${points} readings** in \`raw\`, written as line protocol by the store's encoder through its InfluxClient in ${result.load.seconds} s (${result.load.pointsPerS} points/s, influxd ${result.load.influxdCpuS} CPU s); ${events} alert events, irrigation advice and tree assessments in \`events\` (synthetic values, the writers' encoders).`,
       '',
-      `\`rp_1h\` (the store's continuous query \`${cq.statement}\`): for the ${CQ_HOURS} h before the current hour the **continuous query itself** wrote it (influxd's CQ service running a copy of the store's statement with \`RESAMPLE EVERY 10s FOR ${forHours}h\` from the hour it ran in, dropped afterwards): ${cqPoints} points in ${result.rp1h.cqSeconds} s, equal to the loader's own hourly mean/min/max of those hours (means within ${cqCheck.maxRelDiff} relative, min/max exact). The history before that (${hourly} points) was computed by the loader from the readings it generated, in the CQ's order, and written with them; checked against the CQ's SELECT (without INTO) on ${sampled} series-hours in ${sampleHours.length} sample hours (${sampleHours.map((h) => new Date(h).toISOString().slice(0, 13)).join(', ')}): equal (means within ${sampleMaxRelDiff} relative, min/max exact).`,
+      `\`rp_1h\` (the store's continuous query \`${cq.statement}\`): for the ${CQ_HOURS} h before the current hour the **continuous query itself** wrote it (influxd's CQ service running a copy of the store's statement with \`RESAMPLE EVERY 10s FOR ${forHours}h\` from the hour it ran in, dropped afterwards): ${cqPoints} points in ${result.rp1h.cqSeconds} s, equal to the loader's own hourly mean/min/max/sum of those hours (means and sums within ${cqCheck.maxRelDiff} relative, min/max exact). The history before that (${hourly} points) was computed by the loader from the readings it generated, in the CQ's order, and written with them; checked against the CQ's SELECT (without INTO) on ${sampled} series-hours in ${sampleHours.length} sample hours (${sampleHours.map((h) => new Date(h).toISOString().slice(0, 13)).join(', ')}): equal (means and sums within ${sampleMaxRelDiff} relative, min/max exact).`,
       '',
       `Retention policy chosen by the dashboards' \`$rp\` (rp_config written by the store's start()): ${RANGES.map((r) => `${r.name} → ${policyByRange[r.name]!.join(', ')}`).join('; ')}.`,
       '',

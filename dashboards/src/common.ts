@@ -97,14 +97,38 @@ export function tagVariable(name: VariableName, o: VariableOptions): QueryVariab
  * max_range_ms covers the range. Grafana replaces `${__from}`/`${__to}` (ms) in variable queries.
  */
 export function rangePolicyVariable(): QueryVariableBuilder {
+  return rangePolicyTableVariable(
+    'rp',
+    'rp',
+    'Retention policy',
+    'raw readings for short recent ranges, hourly means (rp_1h) for long ones',
+  )
+}
+
+/** `$sumfield`: in the policy `$rp` chose, the field whose sum is the readings' sum (same row). */
+export function rangeSumFieldVariable(): QueryVariableBuilder {
+  return rangePolicyTableVariable(
+    'sumfield',
+    'sum_field',
+    'Sum field',
+    'raw: value; rp_1h: sum (hourly sums)',
+  )
+}
+
+function rangePolicyTableVariable(
+  name: 'rp' | 'sumfield',
+  field: string,
+  label: string,
+  description: string,
+): QueryVariableBuilder {
   const from = '$' + '{__from}'
   const to = '$' + '{__to}'
   const query =
-    `SELECT ${quoteIdent('rp')} FROM ${quoteIdent(RANGE_POLICIES_RP)}.${quoteIdent(RANGE_POLICIES_MEASUREMENT)} ` +
+    `SELECT ${quoteIdent(field)} FROM ${quoteIdent(RANGE_POLICIES_RP)}.${quoteIdent(RANGE_POLICIES_MEASUREMENT)} ` +
     `WHERE ${quoteIdent('max_range_ms')} >= ${to} - ${from} AND time > now() - ${from}ms LIMIT 1`
-  return new QueryVariableBuilder('rp')
-    .label('Retention policy')
-    .description('raw readings for short recent ranges, hourly means (rp_1h) for long ones')
+  return new QueryVariableBuilder(name)
+    .label(label)
+    .description(description)
     .datasource(INFLUX)
     .query(query)
     .definition(query)

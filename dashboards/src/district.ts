@@ -5,8 +5,23 @@ import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table'
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries'
 import { activeAlerts } from './alerts.ts'
-import { alertAnnotations, baseDashboard, influx, rangePolicyVariable, villageVariable } from './common.ts'
-import { agg, BY_RANGE, SelectQuery, tagMatchesVariable, timeFilter, windowBeforeTo } from './influxql.ts'
+import {
+  alertAnnotations,
+  baseDashboard,
+  influx,
+  rangePolicyVariable,
+  rangeSumFieldVariable,
+  villageVariable,
+} from './common.ts'
+import {
+  agg,
+  BY_RANGE,
+  SelectQuery,
+  SUM_FIELD,
+  tagMatchesVariable,
+  timeFilter,
+  windowBeforeTo,
+} from './influxql.ts'
 
 const inVillages = tagMatchesVariable('village', 'village')
 
@@ -49,6 +64,7 @@ export function districtOverview(): Dashboard {
     'Villages on a map, nodes online, active alerts and rainfall across the district.',
   )
     .withVariable(rangePolicyVariable())
+    .withVariable(rangeSumFieldVariable())
     .withVariable(villageVariable(true))
     .annotation(alertAnnotations())
     .withPanel(
@@ -114,14 +130,14 @@ export function districtOverview(): Dashboard {
     .withPanel(
       new TimeseriesPanel()
         .title('Rainfall per village')
-        .description('Sums of raw readings at every range: rp_1h holds hourly means, not sums.')
+        .description('Sums of the readings (at long ranges of the hourly sums in rp_1h).')
         .unit('lengthmm')
         .maxDataPoints(MANY_SERIES_POINTS)
         .gridPos({ x: 0, y: 20, w: 12, h: 9 })
         .withTarget(
           influx(
             'A',
-            SelectQuery.from('raw', 'rainfall', agg('sum', 'value', 'rain_mm'))
+            SelectQuery.from(BY_RANGE, 'rainfall', agg('sum', SUM_FIELD, 'rain_mm'))
               .where(inVillages, timeFilter)
               .groupByTime()
               .groupBy('village')

@@ -17,10 +17,10 @@ const onDevices = tagMatchesVariable('device', 'device')
 
 /**
  * Points per series for panels of a line per node (300 with All): InfluxDB 1.x's cost grows with
- * series × GROUP BY time() windows, and 300 lines of 800 points are no easier to read than of 200
- * (90 d: 12 h windows; 7 d: 1 h).
+ * series × GROUP BY time() windows, and 300 lines of 800 points are no easier to read than of 100
+ * (90 d: 1 d windows; 7 d: 2 h).
  */
-const MANY_SERIES_POINTS = 200
+const MANY_SERIES_POINTS = 100
 
 const perDevice = (measurement: string, alias: string) =>
   SelectQuery.from(BY_RANGE, measurement, agg('mean', 'value', alias))

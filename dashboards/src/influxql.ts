@@ -23,10 +23,12 @@ export type RetentionPolicy = 'raw' | 'rp_1h' | 'events'
  * which series reported in the range.
  */
 export const BY_RANGE = '$rp'
+/** The field whose sum is the readings' sum in `$rp` (raw `value`, rp_1h `sum`): `$sumfield`. */
+export const SUM_FIELD = '$sumfield'
 export type PolicyRef = RetentionPolicy | typeof BY_RANGE
 
 /** A Grafana template variable's name, as used in `$name`. */
-export type VariableName = 'village' | 'field' | 'device' | 'tree' | 'rp'
+export type VariableName = 'village' | 'field' | 'device' | 'tree' | 'rp' | 'sumfield'
 
 export type Aggregate = 'mean' | 'min' | 'max' | 'sum' | 'last' | 'first' | 'count' | 'spread'
 

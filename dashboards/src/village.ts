@@ -2,7 +2,14 @@ import { GraphDrawStyle } from '@grafana/grafana-foundation-sdk/common'
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard'
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table'
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries'
-import { alertAnnotations, baseDashboard, influx, rangePolicyVariable, villageVariable } from './common.ts'
+import {
+  alertAnnotations,
+  baseDashboard,
+  influx,
+  rangePolicyVariable,
+  rangeSumFieldVariable,
+  villageVariable,
+} from './common.ts'
 import {
   agg,
   BY_RANGE,
@@ -10,6 +17,7 @@ import {
   col,
   type PolicyRef,
   SelectQuery,
+  SUM_FIELD,
   tagMatchesVariable,
   timeFilter,
 } from './influxql.ts'
@@ -25,7 +33,12 @@ export function perInterval(
   by: string[],
   ...extra: Condition[]
 ): SelectQuery {
-  return SelectQuery.from(rp, measurement, agg(fn, 'value', alias))
+  // A sum over `$rp` sums the field `$sumfield`: raw `value`, rp_1h's hourly `sum`.
+  return SelectQuery.from(
+    rp,
+    measurement,
+    agg(fn, fn === 'sum' && rp === BY_RANGE ? SUM_FIELD : 'value', alias),
+  )
     .where(inVillage, ...extra, timeFilter)
     .groupByTime()
     .groupBy(...by)
@@ -47,6 +60,7 @@ export function villageView(): Dashboard {
     'One village: soil moisture of its fields, weather, ET0 and irrigation advice.',
   )
     .withVariable(rangePolicyVariable())
+    .withVariable(rangeSumFieldVariable())
     .withVariable(villageVariable(false))
     .annotation(alertAnnotations())
     .withPanel(
@@ -72,12 +86,12 @@ export function villageView(): Dashboard {
     .withPanel(
       new TimeseriesPanel()
         .title('Rainfall')
-        .description('Sums of raw readings at every range: rp_1h holds hourly means, not sums.')
+        .description('Sums of the readings (at long ranges of the hourly sums in rp_1h).')
         .unit('lengthmm')
         .drawStyle(GraphDrawStyle.Bars)
         .height(8)
         .span(12)
-        .withTarget(influx('A', perInterval('raw', 'rainfall', 'sum', 'rain_mm', []))),
+        .withTarget(influx('A', perInterval(BY_RANGE, 'rainfall', 'sum', 'rain_mm', []))),
     )
     .withPanel(
       new TimeseriesPanel()

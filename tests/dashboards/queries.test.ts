@@ -169,7 +169,10 @@ describe('the retention policy by range ($rp)', () => {
       ['a day 10 years ago (older than every policy)', now - 3650 * day, now - 3649 * day, 'rp_1h'],
     ]
     const queries = new Set<string>()
+    const sumQueries = new Set<string>()
     for (const [, d] of dashboards) {
+      const s = d.templating?.list.find((x) => x.name === 'sumfield')
+      if (s) sumQueries.add(s.query as string)
       const v = d.templating?.list.find((x) => x.name === 'rp')
       expect(v, `${d.uid} has no $rp`).toBeDefined()
       expect(v!.hide).toBe(2)
@@ -181,6 +184,10 @@ describe('the retention policy by range ($rp)', () => {
     for (const [what, fromMs, toMs, expected] of cases) {
       const series = await run(expand(query!, { fromMs, toMs, intervalMs: 60_000, variables: {} }))
       expect(variableValues(series), what).toEqual([expected])
+      // and the sum of readings is in `value` on raw, in the hourly `sum` on rp_1h
+      expect(sumQueries.size).toBe(1)
+      const sums = await run(expand([...sumQueries][0]!, { fromMs, toMs, intervalMs: 60_000, variables: {} }))
+      expect(variableValues(sums), what).toEqual([expected === 'raw' ? 'value' : 'sum'])
     }
   })
 })
@@ -214,6 +221,7 @@ describe.each(['some', 'all'] as const)('generated dashboards, variables selecti
         const shown = selectedValues(vars.village, options.village ?? villageIds)
         // the district's 10 days: longer than raw's 2 d, so the hourly means
         if (name === 'rp') expect(values).toEqual(['rp_1h'])
+        else if (name === 'sumfield') expect(values).toEqual(['sum'])
         else if (name === 'village') expect(values.every((x) => villageIds.includes(x))).toBe(true)
         else if (name === 'tree') {
           const expected = district.trees.filter((t) => shown.includes(t.village)).map((t) => t.id)

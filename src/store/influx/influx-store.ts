@@ -161,8 +161,9 @@ export class InfluxStore implements TelemetryStore {
   /**
    * Which retention policy a dashboard reads for a time range, as data Grafana can query
    * (`rp_config` in the INF policy `forever`, the Grafana community pattern for InfluxDB 1.x):
-   * one point per policy, its timestamp the policy's duration after the epoch, fields `rp` and
-   * `max_range_ms`. The dashboards' hidden `$rp` variable (dashboards/src/common.ts) asks
+   * one point per policy, its timestamp the policy's duration after the epoch, fields `rp`,
+   * `max_range_ms` and `sum_field` (the field whose sum is the readings' sum: raw `value`, the
+   * downsampled policy `sum`; the dashboards' `$sumfield`). The dashboards' hidden `$rp` variable (dashboards/src/common.ts) asks
    *   SELECT "rp" FROM "forever"."rp_config" WHERE "max_range_ms" >= ${__to} - ${__from}
    *     AND time > now() - ${__from}ms LIMIT 1
    * i.e. the policy with the shortest duration that still holds the range's start and whose
@@ -176,6 +177,7 @@ export class InfluxStore implements TelemetryStore {
     const policies = [
       {
         rp: retentionPolicy,
+        sumField: 'value',
         maxRangeMs: downsample ? (durationMs(downsample.readRawUpTo) ?? 0) : unbounded,
         durationMs: durationMs(rawRetention) ?? unbounded,
       },
@@ -183,6 +185,7 @@ export class InfluxStore implements TelemetryStore {
         ? [
             {
               rp: downsample.retentionPolicy,
+              sumField: 'sum',
               maxRangeMs: unbounded,
               durationMs: durationMs(downsample.retention) ?? unbounded,
             },
@@ -195,7 +198,7 @@ export class InfluxStore implements TelemetryStore {
       // The longest policy is dated 2100: chosen whenever no other fits (a range older than all).
       lines: policies.map(
         (p, i) =>
-          `${RANGE_POLICIES_MEASUREMENT},idx=${i + 1} rp=${JSON.stringify(p.rp)},max_range_ms=${p.maxRangeMs}i ${i === policies.length - 1 ? LAST_POLICY_TIME_MS : p.durationMs}`,
+          `${RANGE_POLICIES_MEASUREMENT},idx=${i + 1} rp=${JSON.stringify(p.rp)},sum_field=${JSON.stringify(p.sumField)},max_range_ms=${p.maxRangeMs}i ${i === policies.length - 1 ? LAST_POLICY_TIME_MS : p.durationMs}`,
       ),
     }
   }
@@ -410,7 +413,7 @@ export class InfluxStore implements TelemetryStore {
     const db = quoteIdent(database)
     const statement =
       `CREATE CONTINUOUS QUERY ${quoteIdent(name)} ON ${db} BEGIN ` +
-      `SELECT mean("value") AS "value", min("value") AS "min", max("value") AS "max" ` +
+      `SELECT mean("value") AS "value", min("value") AS "min", max("value") AS "max", sum("value") AS "sum" ` +
       `INTO ${db}.${quoteIdent(downsample.retentionPolicy)}.:MEASUREMENT ` +
       `FROM ${db}.${quoteIdent(retentionPolicy)}./.*/ GROUP BY time(${downsample.interval}), * END`
     return { name, statement }
