@@ -12,9 +12,13 @@
  *     encoder (encodeBody) through its own InfluxClient, in batches. Alert events, daily
  *     irrigation advice per field and 6-hourly tree assessments go to `events` through the
  *     alerts' and Oksigen's own encoders (values synthetic, shapes real).
- *  2. `rp_1h` for that history: a continuous query only ever covers the interval that just ended,
- *     so the history is backfilled with the very SELECT … INTO of the store's continuous query
- *     (InfluxStore.continuousQuery()), one day at a time, as an operator would after an import.
+ *  2. `rp_1h`: a continuous query only ever covers the interval that just ended. For the last
+ *     BENCH_OFFICER_CQ_HOURS (6) complete hours influxd's CQ service runs the store's own
+ *     statement (InfluxStore.continuousQuery(), a copy with RESAMPLE so it runs now, dropped
+ *     afterwards); the result must equal the loader's hourly mean/min/max of those hours. The
+ *     older history is computed by the loader while it generates the readings (in the CQ's
+ *     order: by time) and written with them, and checked against the CQ's SELECT on sample
+ *     hours (a SELECT … INTO per day took 25 min for 90 days; this takes seconds).
  *  3. Every panel target of every generated dashboard (dashboards/generated, walked: a new panel
  *     is timed without touching this file), with Grafana's macros and template variables expanded
  *     as tests/dashboards/grafana.ts does, for ranges 6 h, 7 d and 90 d ending now; each query
@@ -33,7 +37,7 @@ import { GENERATED_DIR } from '../dashboards/src/generate.ts'
 import { encodeEvent } from '../src/alerts/index.ts'
 import { encodeAssessment, InfluxAssessmentSink, TREE_STATES } from '../src/oksigen/index.ts'
 import { InfluxClient, InfluxStore } from '../src/store/index.ts'
-import { encodeBody } from '../src/store/influx/line-protocol.ts'
+import { encodeBody, formatFloat } from '../src/store/influx/line-protocol.ts'
 import type { Reading } from '../src/telemetry/reading.ts'
 import {
   allPanels,
@@ -42,6 +46,7 @@ import {
   intervalFor,
   type Panel,
   type VariableState,
+  variableValues,
 } from '../tests/dashboards/grafana.ts'
 import { startInfluxd } from '../tests/harness/influxd.ts'
 import { cpuSeconds, machine, percentile } from './proc-stats.ts'
@@ -50,6 +55,8 @@ const NODES = Number(process.env.BENCH_OFFICER_NODES ?? 300)
 const VILLAGES = Number(process.env.BENCH_OFFICER_VILLAGES ?? 10)
 const DAYS = Number(process.env.BENCH_OFFICER_DAYS ?? 90)
 const RUNS = Number(process.env.BENCH_OFFICER_RUNS ?? 10)
+/** The last hours whose rp_1h points the continuous query itself computes. */
+const CQ_HOURS = Number(process.env.BENCH_OFFICER_CQ_HOURS ?? 6)
 const QUERY_BUDGET_MS = 10_000
 const DATABASE = 'kampung'
 const STEP_MS = 5 * 60_000
@@ -148,32 +155,111 @@ function report(n: SimNode, t: number, out: Reading[]): void {
   }
 }
 
-async function load(client: InfluxClient, nodes: SimNode[], fromMs: number, toMs: number): Promise<number> {
+/** One series' hourly aggregate in the making, as the CQ's mean/min/max compute it. */
+interface HourAgg {
+  series: string
+  sum: number
+  count: number
+  min: number
+  max: number
+}
+
+/** The rp_1h line the continuous query writes for one series and hour (fields value, min, max, sum). */
+const hourLine = (a: HourAgg, hourMs: number) =>
+  `${a.series} value=${formatFloat(a.sum / a.count)},min=${formatFloat(a.min)},max=${formatFloat(a.max)},sum=${formatFloat(a.sum)} ${hourMs}`
+
+/**
+ * The readings into `raw`, and for every hour before `cqFromMs` the CQ's hourly mean/min/max of
+ * each series into `rp_1h` (computed here in the order the CQ sums, by time); the hours from
+ * `cqFromMs` on are left to the continuous query itself and returned, to compare with what it wrote.
+ */
+async function load(
+  client: InfluxClient,
+  nodes: SimNode[],
+  fromMs: number,
+  toMs: number,
+  cqFromMs: number,
+): Promise<{ points: number; hourly: number; cqExpected: Map<string, HourAgg & { hourMs: number }> }> {
   let points = 0
+  let hourly = 0
   const inFlight = new Set<Promise<void>>()
-  const send = async (body: Buffer) => {
-    const partial = await client.write({ database: DATABASE, retentionPolicy: 'raw' }, body)
-    if (partial) throw new Error(`write refused: ${partial.message}`)
+  const send = async (rp: string, body: Buffer | string) => {
+    const partial = await client.write({ database: DATABASE, retentionPolicy: rp }, body)
+    if (partial) throw new Error(`write to ${rp} refused: ${partial.message}`)
+  }
+  const queue = async (rp: string, body: Buffer | string) => {
+    const p = send(rp, body).finally(() => inFlight.delete(p))
+    inFlight.add(p)
+    // Two requests in flight: influxd parses one while the next is encoded.
+    if (inFlight.size >= 2) await Promise.race(inFlight)
   }
   const readings: Reading[] = []
+  const seriesText = new Map<string, string>()
+  const seriesOf = (r: Reading) => {
+    const key = `${r.device}|${r.quantity}|${r.sensor}`
+    let text = seriesText.get(key)
+    if (text === undefined) {
+      // The store's own encoder gives the series key (measurement and tags) the CQ keeps.
+      const line = encodeBody([r]).toString('utf8')
+      text = line.slice(0, line.indexOf(' value='))
+      seriesText.set(key, text)
+    }
+    return text
+  }
+  const hour = new Map<string, HourAgg>()
+  let hourStart = Math.floor(fromMs / HOUR_MS) * HOUR_MS
+  const cqExpected = new Map<string, HourAgg & { hourMs: number }>()
+  let hourLines: string[] = []
+  const closeHour = async () => {
+    for (const a of hour.values()) {
+      if (hourStart >= cqFromMs) cqExpected.set(`${a.series} ${hourStart}`, { ...a, hourMs: hourStart })
+      else hourLines.push(hourLine(a, hourStart))
+    }
+    hour.clear()
+    if (hourLines.length >= BATCH_LINES) {
+      hourly += hourLines.length
+      await queue('rp_1h', hourLines.join('\n'))
+      hourLines = []
+    }
+  }
   let lastLog = now()
   for (let t = fromMs; t < toMs; t += STEP_MS) {
+    if (t >= hourStart + HOUR_MS) {
+      await closeHour()
+      hourStart = Math.floor(t / HOUR_MS) * HOUR_MS
+    }
+    const first = readings.length
     for (const n of nodes) report(n, t, readings)
+    for (let i = first; i < readings.length; i++) {
+      const r = readings[i]!
+      const series = seriesOf(r)
+      const a = hour.get(series)
+      if (a === undefined) hour.set(series, { series, sum: r.value, count: 1, min: r.value, max: r.value })
+      else {
+        a.sum += r.value
+        a.count++
+        if (r.value < a.min) a.min = r.value
+        if (r.value > a.max) a.max = r.value
+      }
+    }
     if (readings.length >= BATCH_LINES || t + STEP_MS >= toMs) {
       points += readings.length
-      const p = send(encodeBody(readings)).finally(() => inFlight.delete(p))
-      inFlight.add(p)
+      const body = encodeBody(readings)
       readings.length = 0
-      // Two requests in flight: influxd parses one while the next is encoded.
-      if (inFlight.size >= 2) await Promise.race(inFlight)
+      await queue('raw', body)
       if (now() - lastLog > 20_000) {
         lastLog = now()
         log(`  ${Math.round((100 * (t - fromMs)) / (toMs - fromMs))} %, ${points} points`)
       }
     }
   }
+  await closeHour()
+  if (hourLines.length > 0) {
+    hourly += hourLines.length
+    await queue('rp_1h', hourLines.join('\n'))
+  }
   await Promise.all(inFlight)
-  return points
+  return { points, hourly, cqExpected }
 }
 
 /** Alert events, irrigation advice per field and day, and tree assessments every 6 h, in `events`. */
@@ -269,8 +355,57 @@ async function loadEvents(
 
 interface Series {
   name: string
+  tags?: Record<string, string>
   columns: string[]
   values: unknown[][]
+}
+
+/** A series' key as line protocol writes it (measurement, tags sorted by key; our ids need no escape). */
+function seriesKey(s: Series): string {
+  const tags = Object.entries(s.tags ?? {})
+    .filter(([, v]) => v !== '')
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+  return [s.name, ...tags.map(([k, v]) => `${k}=${v}`)].join(',')
+}
+
+/**
+ * rp_1h rows (GROUP BY *) against the expected hourly aggregates by `<series> <hourMs>`: the same
+ * set of series-hours, min and max exact, means and sums within 1e-12 relative (InfluxDB may sum a
+ * shard's points before dividing, or divide first). Throws on any difference.
+ */
+function compareHours(
+  rows: Series[],
+  expected: Map<string, { mean: number; sum: number; min: number; max: number }>,
+): { compared: number; maxRelDiff: number } {
+  let compared = 0
+  let maxRelDiff = 0
+  const seen = new Set<string>()
+  for (const s of rows) {
+    const [iTime, iValue, iMin, iMax, iSum] = ['time', 'value', 'min', 'max', 'sum'].map((c) =>
+      s.columns.indexOf(c),
+    )
+    for (const row of s.values) {
+      const key = `${seriesKey(s)} ${row[iTime!]}`
+      const e = expected.get(key)
+      if (!e) throw new Error(`rp_1h has ${key}, not expected`)
+      seen.add(key)
+      const relative = (got: unknown, want: number) =>
+        Math.abs(Number(got) - want) / Math.max(1e-300, Math.abs(want))
+      const rel = Math.max(
+        relative(row[iValue!], e.mean),
+        e.sum === 0 ? Math.abs(Number(row[iSum!])) : relative(row[iSum!], e.sum),
+      )
+      if (rel > 1e-12 || Number(row[iMin!]) !== e.min || Number(row[iMax!]) !== e.max)
+        throw new Error(
+          `rp_1h ${key}: value/min/max/sum ${row[iValue!]}/${row[iMin!]}/${row[iMax!]}/${row[iSum!]}, expected ${e.mean}/${e.min}/${e.max}/${e.sum}`,
+        )
+      maxRelDiff = Math.max(maxRelDiff, rel)
+      compared++
+    }
+  }
+  if (seen.size !== expected.size)
+    throw new Error(`rp_1h lacks ${expected.size - seen.size} of ${expected.size} expected series-hours`)
+  return { compared, maxRelDiff }
 }
 
 async function run(url: string, q: string): Promise<Series[]> {
@@ -299,6 +434,10 @@ interface Timed {
   range: string
   /** Retention policies the query reads (`rp.measurement`, subqueries included). */
   reads: string[]
+  /** What the dashboard's `$rp` chose for this range. */
+  rp: string
+  /** Why a target that reads raw does (its panel's description). */
+  why?: string
   intervalMs: number
   runs: number
   firstMs: number
@@ -331,29 +470,99 @@ async function main(): Promise<void> {
     log(
       `loading ${DAYS} days of ${nodes.length} nodes (${nodes.filter((n) => n.kind === 'soil').length} soil, ${nodes.filter((n) => n.kind === 'weather').length} weather, ${nodes.filter((n) => n.kind === 'dendrometer').length} dendrometers) every 5 min`,
     )
+    const select = /BEGIN (.*) END$/.exec(cq.statement)?.[1]
+    if (!select || !/ INTO \S+ /.test(select) || !/ GROUP BY /.test(select))
+      throw new Error(`unexpected CQ statement: ${cq.statement}`)
+    // The hours the continuous query itself computes; the older ones are written by the loader.
+    const currentHourMs = Math.floor(toMs / HOUR_MS) * HOUR_MS
+    const cqFromMs = currentHourMs - CQ_HOURS * HOUR_MS
     const cpu0 = cpuSeconds(influx.pid)
     const loadStart = now()
-    const points = await load(client, nodes, fromMs, toMs)
+    const { points, hourly, cqExpected } = await load(client, nodes, fromMs, toMs, cqFromMs)
     const events = await loadEvents(client, nodes, fromMs, toMs)
     const loadSeconds = (now() - loadStart) / 1000
     const loadCpu = cpuSeconds(influx.pid) - cpu0
     log(
-      `loaded ${points} readings and ${events} events in ${loadSeconds.toFixed(0)} s (${Math.round(points / loadSeconds)} points/s)`,
+      `loaded ${points} readings, ${hourly} rp_1h points before the last ${CQ_HOURS} h and ${events} events in ${loadSeconds.toFixed(0)} s (${Math.round(points / loadSeconds)} readings/s)`,
     )
 
-    // rp_1h for the history: the continuous query's own SELECT … INTO, a day at a time.
-    const select = /BEGIN (.*) END$/.exec(cq.statement)?.[1]
-    if (!select || !/ GROUP BY /.test(select)) throw new Error(`unexpected CQ statement: ${cq.statement}`)
-    const backfillStart = now()
-    let written = 0
-    for (let day = Math.floor(fromMs / HOUR_MS) * HOUR_MS; day < toMs; day += DAY_MS) {
-      const end = Math.min(toMs, day + DAY_MS)
-      const q = select.replace(' GROUP BY ', ` WHERE time >= ${day}ms AND time < ${end}ms GROUP BY `)
-      const [r] = await client.query(q, { database: DATABASE })
-      written += Number(r?.series?.[0]?.values?.[0]?.[1] ?? 0)
+    // The continuous query over the last hours: the store's own statement, run by influxd's CQ
+    // service. As created it runs once an hour for the hour that just ended; a copy of it with
+    // RESAMPLE runs at once over the last CQ_HOURS hours, then is dropped.
+    const cqStart = now()
+    const benchCq = `${cq.name}_bench`
+    // RESAMPLE FOR reaches back from the hour in progress when it runs (the load may have crossed
+    // an hour), one more for an hour boundary passing before its first run.
+    const forHours = (Math.floor(Date.now() / HOUR_MS) * HOUR_MS - cqFromMs) / HOUR_MS + 2
+    await client.query(
+      cq.statement.replace(
+        /^CREATE CONTINUOUS QUERY "[^"]+" (ON "[^"]+") BEGIN /,
+        `CREATE CONTINUOUS QUERY "${benchCq}" $1 RESAMPLE EVERY 10s FOR ${forHours}h BEGIN `,
+      ),
+      { database: DATABASE },
+    )
+    const complete = [...cqExpected.values()].filter((x) => x.hourMs < currentHourMs)
+    const window = `time >= ${cqFromMs}ms AND time < ${currentHourMs}ms`
+    let cqPoints = 0
+    while (cqPoints < complete.length) {
+      if (now() - cqStart > 180_000)
+        throw new Error(`the continuous query wrote ${cqPoints} of ${complete.length} rp_1h points in 180 s`)
+      await new Promise((r) => setTimeout(r, 2_000))
+      cqPoints = (await run(influx.url, `SELECT count("value") FROM "rp_1h"./.*/ WHERE ${window}`)).reduce(
+        (n, s) => n + Number(s.values[0]?.[1] ?? 0),
+        0,
+      )
     }
-    const backfillSeconds = (now() - backfillStart) / 1000
-    log(`backfilled rp_1h: ${written} points in ${backfillSeconds.toFixed(0)} s`)
+    await client.query(`DROP CONTINUOUS QUERY "${benchCq}" ON "${DATABASE}"`)
+    const cqSeconds = (now() - cqStart) / 1000
+    // What the CQ wrote = what the loader computed for those hours (the loader's arithmetic checked).
+    const cqCheck = compareHours(
+      await run(
+        influx.url,
+        `SELECT "value", "min", "max", "sum" FROM "rp_1h"./.*/ WHERE ${window} GROUP BY *`,
+      ),
+      new Map(
+        complete.map((x) => [
+          `${x.series} ${x.hourMs}`,
+          { mean: x.sum / x.count, sum: x.sum, min: x.min, max: x.max },
+        ]),
+      ),
+    )
+    log(
+      `continuous query: ${cqPoints} rp_1h points for the last ${CQ_HOURS} h in ${cqSeconds.toFixed(0)} s, equal to the loader's (max relative difference of means and sums ${cqCheck.maxRelDiff})`,
+    )
+    // And the loader's history = what the CQ's SELECT answers, on sample hours across the range.
+    const selectOnly = select.replace(/ INTO \S+ /, ' ')
+    const sampleHours = [1, 30, 60, DAYS - 1].map((d) => currentHourMs - d * DAY_MS + 5 * HOUR_MS)
+    let sampled = 0
+    let sampleMaxRelDiff = 0
+    for (const h of sampleHours) {
+      const w = `time >= ${h}ms AND time < ${h + HOUR_MS}ms`
+      const fromCq = await run(influx.url, selectOnly.replace(' GROUP BY ', ` WHERE ${w} GROUP BY `))
+      if (h >= fromMs && fromCq.length === 0) throw new Error(`the CQ's SELECT found nothing at ${w}`)
+      const expected = new Map<string, { mean: number; sum: number; min: number; max: number }>()
+      for (const s of fromCq) {
+        const [iTime, iValue, iMin, iMax, iSum] = ['time', 'value', 'min', 'max', 'sum'].map((c) =>
+          s.columns.indexOf(c),
+        )
+        for (const row of s.values)
+          expected.set(`${seriesKey(s)} ${row[iTime!]}`, {
+            mean: Number(row[iValue!]),
+            sum: Number(row[iSum!]),
+            min: Number(row[iMin!]),
+            max: Number(row[iMax!]),
+          })
+      }
+      const c = compareHours(
+        await run(influx.url, `SELECT "value", "min", "max", "sum" FROM "rp_1h"./.*/ WHERE ${w} GROUP BY *`),
+        expected,
+      )
+      sampled += c.compared
+      sampleMaxRelDiff = Math.max(sampleMaxRelDiff, c.maxRelDiff)
+    }
+    log(
+      `rp_1h history = the CQ's SELECT on ${sampled} series-hours in ${sampleHours.length} sample hours (max relative difference of means and sums ${sampleMaxRelDiff})`,
+    )
     const rp1hCount = await run(influx.url, `SELECT count("value") FROM "rp_1h"."soil_moisture"`)
 
     // --- every panel target, per range ---
@@ -379,7 +588,7 @@ async function main(): Promise<void> {
         })
         for (const v of d.templating?.list ?? []) {
           const series = await run(influx.url, expand(v.query as string, ctx()))
-          const values = series.flatMap((s) => s.values.map((row) => String(row[s.columns.indexOf('value')])))
+          const values = variableValues(series)
           if (values.length === 0) throw new Error(`${file} $${v.name}: no options`)
           const multi = v.multi === true
           vars[v.name as string] = {
@@ -400,7 +609,8 @@ async function main(): Promise<void> {
             const fromMs = panel.timeFrom ? toMs - Number.parseInt(panel.timeFrom, 10) * DAY_MS : span.fromMs
             const intervalMs = intervalFor(
               toMs - fromMs,
-              MAX_DATA_POINTS,
+              // Grafana takes the panel's own maxDataPoints instead of its width where it has one.
+              panel.maxDataPoints ?? MAX_DATA_POINTS,
               panel.interval ?? DATASOURCE_MIN_INTERVAL,
             )
             const text = expand(target.query as string, ctx({ fromMs, intervalMs }))
@@ -425,6 +635,10 @@ async function main(): Promise<void> {
               refId: target.refId,
               range: range.name,
               reads,
+              rp: (vars.rp?.value as string | undefined) ?? '(no $rp)',
+              ...(reads.some((r) => r.startsWith('raw.'))
+                ? { why: panel.description ?? '(no description)' }
+                : {}),
               intervalMs,
               runs: times.length,
               firstMs: round1(firstMs),
@@ -461,6 +675,9 @@ async function main(): Promise<void> {
 
     const longest = RANGES[RANGES.length - 1]!.name
     const rawAtLongest = timed.filter((t) => t.range === longest && t.reads.some((r) => r.startsWith('raw.')))
+    const policyByRange = Object.fromEntries(
+      RANGES.map((r) => [r.name, [...new Set(timed.filter((t) => t.range === r.name).map((t) => t.rp))]]),
+    )
     const result = {
       name: 'officer',
       date: new Date().toISOString(),
@@ -488,18 +705,27 @@ async function main(): Promise<void> {
         pointsPerS: Math.round(points / loadSeconds),
         influxdCpuS: Math.round(loadCpu),
       },
-      backfill: {
-        statement: select,
-        chunks: 'one day per statement',
-        pointsWritten: written,
-        seconds: Math.round(backfillSeconds),
-        rp1hSoilMoisturePoints: Number(rp1hCount[0]?.values[0]?.[1] ?? 0),
+      rp1h: {
+        continuousQuery: cq.statement,
+        loadedBeforeLastHours: hourly,
+        cqHours: CQ_HOURS,
+        cqPoints,
+        cqSeconds: Math.round(cqSeconds),
+        cqMaxRelDiffOfMeans: cqCheck.maxRelDiff,
+        sampleHours: sampleHours.map((h) => new Date(h).toISOString()),
+        sampleSeriesHours: sampled,
+        sampleMaxRelDiffOfMeans: sampleMaxRelDiff,
+        soilMoisturePoints: Number(rp1hCount[0]?.values[0]?.[1] ?? 0),
       },
       queries: timed,
       dashboardsOpened: opened,
       notExecuted,
       findings: {
-        targetsReadingRawAtLongestRange: rawAtLongest.map((t) => `${t.dashboard} "${t.panel}" ${t.refId}`),
+        rangePolicy: policyByRange,
+        targetsReadingRawAtLongestRange: rawAtLongest.map((t) => ({
+          target: `${t.dashboard} "${t.panel}" ${t.refId}`,
+          why: t.why,
+        })),
         slowestAtLongestRangeP95Ms: Math.max(...timed.filter((t) => t.range === longest).map((t) => t.p95Ms)),
         everyPanelP95Below1sAtLongest: timed.filter((t) => t.range === longest).every((t) => t.p95Ms < 1000),
       },
@@ -519,9 +745,11 @@ async function main(): Promise<void> {
       '',
       `Data: ${nodes.length} nodes in ${VILLAGES} villages (${result.setup.soil} soil nodes, ${result.setup.weather} weather stations, ${result.setup.dendrometers} dendrometers), a report every 5 min for ${DAYS} days (${result.setup.from} → ${result.setup.to}), positions hourly: **${points} readings** in \`raw\`, written as line protocol by the store's encoder through its InfluxClient in ${result.load.seconds} s (${result.load.pointsPerS} points/s, influxd ${result.load.influxdCpuS} CPU s); ${events} alert events, irrigation advice and tree assessments in \`events\` (synthetic values, the writers' encoders).`,
       '',
-      `\`rp_1h\`: continuous queries only cover the interval that just ended, so the history was **backfilled** with the store's own continuous-query statement (\`${select}\`) with a one-day \`WHERE time\` window per statement: ${written} points in ${result.backfill.seconds} s.`,
+      `\`rp_1h\` (the store's continuous query \`${cq.statement}\`): for the ${CQ_HOURS} h before the current hour the **continuous query itself** wrote it (influxd's CQ service running a copy of the store's statement with \`RESAMPLE EVERY 10s FOR ${forHours}h\` from the hour it ran in, dropped afterwards): ${cqPoints} points in ${result.rp1h.cqSeconds} s, equal to the loader's own hourly mean/min/max/sum of those hours (means and sums within ${cqCheck.maxRelDiff} relative, min/max exact). The history before that (${hourly} points) was computed by the loader from the readings it generated, in the CQ's order, and written with them; checked against the CQ's SELECT (without INTO) on ${sampled} series-hours in ${sampleHours.length} sample hours (${sampleHours.map((h) => new Date(h).toISOString().slice(0, 13)).join(', ')}): equal (means and sums within ${sampleMaxRelDiff} relative, min/max exact).`,
       '',
-      `Each target: Grafana's macros and variables expanded (tests/dashboards/grafana.ts; maxDataPoints ${MAX_DATA_POINTS}; single-value variables the first village/field/device, multi-value All), one untimed run, then up to ${RUNS} timed runs in a row (fewer, at least 3, where they take over ${QUERY_BUDGET_MS / 1000} s; p95 of 10 or fewer runs is the slowest). Range ends now. "reads" is the retention policy and measurement of its FROM.`,
+      `Retention policy chosen by the dashboards' \`$rp\` (rp_config written by the store's start()): ${RANGES.map((r) => `${r.name} → ${policyByRange[r.name]!.join(', ')}`).join('; ')}.`,
+      '',
+      `Each target: Grafana's macros and variables expanded (tests/dashboards/grafana.ts; maxDataPoints ${MAX_DATA_POINTS}; single-value variables the first village/field/device, multi-value All), one untimed run, then up to ${RUNS} timed runs in a row (fewer, at least 3, where they take over ${QUERY_BUDGET_MS / 1000} s; p95 of 10 or fewer runs is the slowest). Range ends now. "reads" is the retention policy and measurement of its FROM (\`a → b\`: a at the short ranges, b at the long ones).`,
       '',
       `| dashboard | panel | ref | reads | ${RANGES.map((r) => `${r.name} p50 / p95 ms`).join(' | ')} | rows at ${longest} |`,
       `|---|---|---|---|${RANGES.map(() => '---|').join('')}---|`,
@@ -534,7 +762,8 @@ async function main(): Promise<void> {
           return t.p95Ms >= 1000 ? `**${text}**` : text
         })
         const last = ts.find((x) => x.range === longest)
-        return `| ${t0.dashboard} | ${t0.panel} | ${t0.refId} | ${t0.reads.join(', ')} | ${cells.join(' | ')} | ${last?.rows ?? ''} |`
+        const reads = [...new Set(ts.map((t) => t.reads.join(', ')))].join(' → ')
+        return `| ${t0.dashboard} | ${t0.panel} | ${t0.refId} | ${reads} | ${cells.join(' | ')} | ${last?.rows ?? ''} |`
       }),
       '',
       'Whole dashboard opening (all its targets sent at once, as Grafana does), p50 / slowest of 5, ms:',
@@ -552,7 +781,11 @@ async function main(): Promise<void> {
       '',
       `Not executed (no Prometheus here): ${notExecuted.join('; ') || 'none'}.`,
       '',
-      `**At ${longest}, ${rawAtLongest.length} of ${timed.filter((t) => t.range === longest).length} targets read the raw policy** (${[...new Set(rawAtLongest.map((t) => `${t.dashboard} "${t.panel}"`))].join(', ')}); only targets naming \`rp_1h\` read the downsampled one. Slowest p95 at ${longest}: ${result.findings.slowestAtLongestRangeP95Ms} ms; every panel p95 < 1 s at ${longest}: ${result.findings.everyPanelP95Below1sAtLongest ? 'yes' : '**no**'} (bold cells above are ≥ 1 s).`,
+      `**At ${longest}, ${rawAtLongest.length} of ${timed.filter((t) => t.range === longest).length} targets read the raw policy**, each saying why:`,
+      '',
+      ...[...new Set(rawAtLongest.map((t) => `- ${t.dashboard} "${t.panel}": ${t.why}`))],
+      '',
+      `Slowest p95 at ${longest}: ${result.findings.slowestAtLongestRangeP95Ms} ms; every panel p95 < 1 s at ${longest}: ${result.findings.everyPanelP95Below1sAtLongest ? 'yes' : '**no**'} (bold cells above are ≥ 1 s).`,
       '',
     ].join('\n')
     writeFileSync(path.join(dir, 'officer.md'), md)

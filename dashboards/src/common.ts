@@ -6,10 +6,12 @@ import {
   DashboardLinkBuilder,
   DashboardLinkType,
   QueryVariableBuilder,
+  VariableHide,
   VariableRefresh,
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard'
 import { DataqueryBuilder as PromQueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus'
+import { quoteIdent, RANGE_POLICIES_MEASUREMENT, RANGE_POLICIES_RP } from '../../src/store/index.ts'
 import {
   type Condition,
   type RetentionPolicy,
@@ -85,6 +87,55 @@ export function tagVariable(name: VariableName, o: VariableOptions): QueryVariab
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .sort(VariableSort.AlphabeticalAsc)
   return o.multi ? v.multi(true).includeAll(true).allValue('.*') : v.multi(false).includeAll(false)
+}
+
+/**
+ * `$rp`: the readings' retention policy for the dashboard's time range, hidden, refreshed when
+ * the range changes. The table is written by the store's start() (InfluxStore.rangePolicies():
+ * raw for ranges up to 2 d that start within its 90 d, rp_1h otherwise); the query picks the
+ * policy with the shortest duration (its point's time) that holds the range's start and whose
+ * max_range_ms covers the range. Grafana replaces `${__from}`/`${__to}` (ms) in variable queries.
+ */
+export function rangePolicyVariable(): QueryVariableBuilder {
+  return rangePolicyTableVariable(
+    'rp',
+    'rp',
+    'Retention policy',
+    'raw readings for short recent ranges, hourly means (rp_1h) for long ones',
+  )
+}
+
+/** `$sumfield`: in the policy `$rp` chose, the field whose sum is the readings' sum (same row). */
+export function rangeSumFieldVariable(): QueryVariableBuilder {
+  return rangePolicyTableVariable(
+    'sumfield',
+    'sum_field',
+    'Sum field',
+    'raw: value; rp_1h: sum (hourly sums)',
+  )
+}
+
+function rangePolicyTableVariable(
+  name: 'rp' | 'sumfield',
+  field: string,
+  label: string,
+  description: string,
+): QueryVariableBuilder {
+  const from = '$' + '{__from}'
+  const to = '$' + '{__to}'
+  const query =
+    `SELECT ${quoteIdent(field)} FROM ${quoteIdent(RANGE_POLICIES_RP)}.${quoteIdent(RANGE_POLICIES_MEASUREMENT)} ` +
+    `WHERE ${quoteIdent('max_range_ms')} >= ${to} - ${from} AND time > now() - ${from}ms LIMIT 1`
+  return new QueryVariableBuilder(name)
+    .label(label)
+    .description(description)
+    .datasource(INFLUX)
+    .query(query)
+    .definition(query)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .hide(VariableHide.HideVariable)
+    .multi(false)
+    .includeAll(false)
 }
 
 /** Every node reports its battery: the village list is the list of villages with nodes. */

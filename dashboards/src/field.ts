@@ -2,8 +2,15 @@ import { GraphDrawStyle } from '@grafana/grafana-foundation-sdk/common'
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard'
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table'
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries'
-import { alertAnnotations, baseDashboard, influx, tagVariable, villageVariable } from './common.ts'
-import { agg, col, SelectQuery, tagMatchesVariable, timeFilter } from './influxql.ts'
+import {
+  alertAnnotations,
+  baseDashboard,
+  influx,
+  rangePolicyVariable,
+  tagVariable,
+  villageVariable,
+} from './common.ts'
+import { agg, BY_RANGE, col, SelectQuery, tagMatchesVariable, timeFilter } from './influxql.ts'
 import { perInterval } from './village.ts'
 
 const inVillage = tagMatchesVariable('village', 'village')
@@ -27,6 +34,7 @@ export function fieldDetail(): Dashboard {
     'Smart Kampung: field',
     'One field: its soil node’s readings, the daily irrigation advice and the field’s alerts.',
   )
+    .withVariable(rangePolicyVariable())
     .withVariable(villageVariable(false))
     .withVariable(
       tagVariable('field', {
@@ -54,7 +62,7 @@ export function fieldDetail(): Dashboard {
         .height(8)
         .span(12)
         .withTarget(
-          influx('A', perInterval('raw', 'soil_moisture', 'mean', 'vwc_pct', ['sensor'], onDevice), {
+          influx('A', perInterval(BY_RANGE, 'soil_moisture', 'mean', 'vwc_pct', ['sensor'], onDevice), {
             alias: '$tag_sensor',
           }),
         ),
@@ -66,7 +74,7 @@ export function fieldDetail(): Dashboard {
         .height(8)
         .span(12)
         .withTarget(
-          influx('A', perInterval('raw', 'soil_temperature', 'mean', 'soil_c', ['sensor'], onDevice), {
+          influx('A', perInterval(BY_RANGE, 'soil_temperature', 'mean', 'soil_c', ['sensor'], onDevice), {
             alias: '$tag_sensor',
           }),
         ),

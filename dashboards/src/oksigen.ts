@@ -8,8 +8,8 @@ import { PieChartLegendValues, PanelBuilder as PiechartPanel } from '@grafana/gr
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat'
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table'
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries'
-import { baseDashboard, influx, tagVariable } from './common.ts'
-import { agg, col, SelectQuery, tagMatchesVariable, timeFilter } from './influxql.ts'
+import { baseDashboard, influx, rangePolicyVariable, tagVariable } from './common.ts'
+import { agg, BY_RANGE, col, SelectQuery, tagMatchesVariable, timeFilter } from './influxql.ts'
 
 const inVillages = tagMatchesVariable('village', 'village')
 const onTrees = tagMatchesVariable('tree', 'tree')
@@ -44,6 +44,7 @@ export function oksigenView(): Dashboard {
     'Smart Kampung: Sedekah Oksigen',
     'Planted trees: state on the way to a certificate, growth (GRO) and water deficit (TWD), estimated O2.',
   )
+    .withVariable(rangePolicyVariable())
     .withVariable(
       tagVariable('village', {
         label: 'Village',
@@ -148,14 +149,15 @@ export function oksigenView(): Dashboard {
     )
     .withPanel(
       new TimeseriesPanel()
-        .title('Stem diameter (raw dendrometer readings)')
+        .title('Stem diameter (dendrometer readings)')
+        .description('The readings themselves up to 2 d, their hourly means (rp_1h) for longer ranges.')
         .unit('µm')
         .height(9)
         .span(12)
         .withTarget(
           influx(
             'A',
-            SelectQuery.from('raw', 'stem_diameter', agg('mean', 'value', 'diameter_um'))
+            SelectQuery.from(BY_RANGE, 'stem_diameter', agg('mean', 'value', 'diameter_um'))
               .where(inVillages, tagMatchesVariable('device', 'device'), timeFilter)
               .groupByTime()
               .groupBy('device')

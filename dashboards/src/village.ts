@@ -2,13 +2,22 @@ import { GraphDrawStyle } from '@grafana/grafana-foundation-sdk/common'
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard'
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table'
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries'
-import { alertAnnotations, baseDashboard, influx, villageVariable } from './common.ts'
+import {
+  alertAnnotations,
+  baseDashboard,
+  influx,
+  rangePolicyVariable,
+  rangeSumFieldVariable,
+  villageVariable,
+} from './common.ts'
 import {
   agg,
+  BY_RANGE,
   type Condition,
   col,
-  type RetentionPolicy,
+  type PolicyRef,
   SelectQuery,
+  SUM_FIELD,
   tagMatchesVariable,
   timeFilter,
 } from './influxql.ts'
@@ -17,14 +26,19 @@ const inVillage = tagMatchesVariable('village', 'village')
 
 /** A village's quantity over time, one series per `by` tag. */
 export function perInterval(
-  rp: RetentionPolicy,
+  rp: PolicyRef,
   measurement: string,
   fn: 'mean' | 'sum' | 'last',
   alias: string,
   by: string[],
   ...extra: Condition[]
 ): SelectQuery {
-  return SelectQuery.from(rp, measurement, agg(fn, 'value', alias))
+  // A sum over `$rp` sums the field `$sumfield`: raw `value`, rp_1h's hourly `sum`.
+  return SelectQuery.from(
+    rp,
+    measurement,
+    agg(fn, fn === 'sum' && rp === BY_RANGE ? SUM_FIELD : 'value', alias),
+  )
     .where(inVillage, ...extra, timeFilter)
     .groupByTime()
     .groupBy(...by)
@@ -45,6 +59,8 @@ export function villageView(): Dashboard {
     'Smart Kampung: village',
     'One village: soil moisture of its fields, weather, ET0 and irrigation advice.',
   )
+    .withVariable(rangePolicyVariable())
+    .withVariable(rangeSumFieldVariable())
     .withVariable(villageVariable(false))
     .annotation(alertAnnotations())
     .withPanel(
@@ -54,21 +70,7 @@ export function villageView(): Dashboard {
         .height(9)
         .span(12)
         .withTarget(
-          influx('A', perInterval('raw', 'soil_moisture', 'mean', 'vwc_pct', ['device']), {
-            alias: '$tag_device',
-          }),
-        ),
-    )
-    .withPanel(
-      new TimeseriesPanel()
-        .title('Soil moisture, hourly means (long ranges)')
-        .description('From the downsampled policy rp_1h (kept 5 years; raw readings are kept 90 days).')
-        .unit('percent')
-        .interval('1h')
-        .height(9)
-        .span(12)
-        .withTarget(
-          influx('A', perInterval('rp_1h', 'soil_moisture', 'mean', 'vwc_pct', ['device']), {
+          influx('A', perInterval(BY_RANGE, 'soil_moisture', 'mean', 'vwc_pct', ['device']), {
             alias: '$tag_device',
           }),
         ),
@@ -78,25 +80,26 @@ export function villageView(): Dashboard {
         .title('Air temperature and humidity')
         .height(8)
         .span(12)
-        .withTarget(influx('A', perInterval('raw', 'air_temperature', 'mean', 'air_c', [])))
-        .withTarget(influx('B', perInterval('raw', 'relative_humidity', 'mean', 'rh_pct', []))),
+        .withTarget(influx('A', perInterval(BY_RANGE, 'air_temperature', 'mean', 'air_c', [])))
+        .withTarget(influx('B', perInterval(BY_RANGE, 'relative_humidity', 'mean', 'rh_pct', []))),
     )
     .withPanel(
       new TimeseriesPanel()
         .title('Rainfall')
+        .description('Sums of the readings (at long ranges of the hourly sums in rp_1h).')
         .unit('lengthmm')
         .drawStyle(GraphDrawStyle.Bars)
         .height(8)
         .span(12)
-        .withTarget(influx('A', perInterval('raw', 'rainfall', 'sum', 'rain_mm', []))),
+        .withTarget(influx('A', perInterval(BY_RANGE, 'rainfall', 'sum', 'rain_mm', []))),
     )
     .withPanel(
       new TimeseriesPanel()
         .title('Wind and sun')
         .height(8)
         .span(12)
-        .withTarget(influx('A', perInterval('raw', 'wind_speed', 'mean', 'wind_ms', [])))
-        .withTarget(influx('B', perInterval('raw', 'solar_radiation', 'mean', 'solar_wm2', []))),
+        .withTarget(influx('A', perInterval(BY_RANGE, 'wind_speed', 'mean', 'wind_ms', [])))
+        .withTarget(influx('B', perInterval(BY_RANGE, 'solar_radiation', 'mean', 'solar_wm2', []))),
     )
     .withPanel(
       new TimeseriesPanel()

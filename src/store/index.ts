@@ -6,7 +6,13 @@ export type {
 } from './influx/client.ts'
 export { InfluxClient, InfluxStatementError } from './influx/client.ts'
 export type { InfluxDownsampleOptions, InfluxStoreOptions } from './influx/influx-store.ts'
-export { durationMs, InfluxPartialWriteError, InfluxStore } from './influx/influx-store.ts'
+export {
+  durationMs,
+  InfluxPartialWriteError,
+  InfluxStore,
+  RANGE_POLICIES_MEASUREMENT,
+  RANGE_POLICIES_RP,
+} from './influx/influx-store.ts'
 export { quoteIdent, quoteString, SAFE_NAME } from './influx/influxql.ts'
 export type { FieldValue, Point } from './influx/line-protocol.ts'
 export {

@@ -185,7 +185,7 @@ export async function loadDistrict(
   // Backfill rp_1h with the continuous query's own statement.
   await admin(
     influxUrl,
-    `SELECT mean("value") AS "value", min("value") AS "min", max("value") AS "max" INTO "${DATABASE}"."rp_1h".:MEASUREMENT FROM "${DATABASE}"."raw"./.*/ WHERE time >= ${fromMs}ms AND time <= ${toMs}ms GROUP BY time(1h), *`,
+    `SELECT mean("value") AS "value", min("value") AS "min", max("value") AS "max", sum("value") AS "sum" INTO "${DATABASE}"."rp_1h".:MEASUREMENT FROM "${DATABASE}"."raw"./.*/ WHERE time >= ${fromMs}ms AND time <= ${toMs}ms GROUP BY time(1h), *`,
   )
 
   // FIXTURE DATA in the alerts engine's schema (RP events, created by it; here by the sink already).

@@ -58,7 +58,7 @@ describe('generated dashboard JSON', () => {
       expect(d.tags).toContain('smart-kampung')
       for (const p of d.panels)
         for (const t of p.targets ?? [])
-          if (t.query) expect(t.query, file).toMatch(/FROM (\(.*)?"(raw|rp_1h|events)"\."\w+"/)
+          if (t.query) expect(t.query, file).toMatch(/FROM (\(.*)?"(raw|rp_1h|events|\$rp)"\."\w+"/)
     }
   })
 })

@@ -141,6 +141,17 @@ export function expand(query: string, ctx: ExpandContext): string {
   return out
 }
 
+/**
+ * A template variable's options from its query's answer, as Grafana's InfluxDB response parser
+ * takes them: per row the second column (SHOW TAG VALUES: key, value; SELECT: time, field),
+ * else the first; each value once.
+ */
+export function variableValues(series: Array<{ values: unknown[][] }>): string[] {
+  const out = new Set<string>()
+  for (const s of series) for (const row of s.values) out.add(String(row[1] !== undefined ? row[1] : row[0]))
+  return [...out]
+}
+
 /** Every panel of a dashboard JSON, rows' nested panels included. */
 export function allPanels(dashboard: { panels?: Panel[] }): Panel[] {
   const out: Panel[] = []
@@ -154,6 +165,7 @@ export function allPanels(dashboard: { panels?: Panel[] }): Panel[] {
 export interface Panel {
   type: string
   title: string
+  description?: string
   interval?: string
   timeFrom?: string
   maxDataPoints?: number

@@ -43,7 +43,7 @@ describe('InfluxQL builder', () => {
     expect(() => SelectQuery.from('raw', 'rainfall').where(timeFilter).toString()).toThrow(/columns/)
   })
 
-  it('nests subqueries and ORs conditions', () => {
+  it('nests subqueries, with the inner time range on the outer query too, and ORs conditions', () => {
     const inner = SelectQuery.from('raw', 'battery_voltage', agg('last', 'value', 'v'))
       .where(windowBeforeTo('1h'))
       .groupBy('device')
@@ -51,9 +51,16 @@ describe('InfluxQL builder', () => {
       anyOf(equals('a', 'x'), equals('b', 'y')),
     )
     expect(q.toString()).toBe(
-      `SELECT count("v") FROM (SELECT last("value") AS "v" FROM "raw"."battery_voltage" WHERE time > \${__to}ms - 1h AND time <= \${__to}ms GROUP BY "device") WHERE ("a" = 'x' OR "b" = 'y')`,
+      `SELECT count("v") FROM (SELECT last("value") AS "v" FROM "raw"."battery_voltage" WHERE time > \${__to}ms - 1h AND time <= \${__to}ms GROUP BY "device") WHERE time > \${__to}ms - 1h AND time <= \${__to}ms AND ("a" = 'x' OR "b" = 'y')`,
     )
     expect(q.retentionPolicies()).toEqual(['raw'])
+    // The outer query repeats the inner one's time range: InfluxDB 1.x maps shards by the outer one.
+    expect(() =>
+      SelectQuery.fromSubquery(
+        SelectQuery.fromSubquery(inner, agg('count', 'v')),
+        agg('sum', 'count'),
+      ).toString(),
+    ).not.toThrow()
   })
 
   it('builds SHOW TAG VALUES for template variables', () => {

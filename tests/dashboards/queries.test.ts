@@ -14,6 +14,7 @@ import {
   intervalFor,
   type Panel,
   type VariableState,
+  variableValues,
 } from './grafana.ts'
 
 /*
@@ -123,7 +124,7 @@ function shapeOf(query: string) {
         .filter((g) => !g.startsWith('time('))
         .map((g) => g.replace(/"/g, ''))
     : []
-  const measurement = /FROM "(\w+)"\."(\w+)"/.exec(query)![2]!
+  const measurement = /FROM "(\$?\w+)"\."(\w+)"/.exec(query)![2]!
   const filters = [...query.matchAll(/"(\w+)" =~ \/\^\(\$(\w+)\)\$\//g)].map((m) => ({
     tag: m[1]!,
     variable: m[2]!,
@@ -152,6 +153,45 @@ afterAll(async () => {
     )
 })
 
+describe('the retention policy by range ($rp)', () => {
+  it('is raw for ranges up to 2 d starting within its 90 d, rp_1h for longer or older ones, in every dashboard', async () => {
+    const now = Date.now()
+    const hour = 3_600_000
+    const day = 24 * hour
+    const cases: Array<[string, number, number, string]> = [
+      ['last 6 h', now - 6 * hour, now, 'raw'],
+      ['last 2 d', now - 2 * day, now, 'raw'],
+      ['last 2 d and a minute', now - 2 * day - 60_000, now, 'rp_1h'],
+      ['last 7 d', now - 7 * day, now, 'rp_1h'],
+      ['last 90 d', now - 90 * day, now, 'rp_1h'],
+      ['a day 89 days ago', now - 89 * day, now - 88 * day, 'raw'],
+      ['a day 100 days ago (raw keeps 90)', now - 100 * day, now - 99 * day, 'rp_1h'],
+      ['a day 10 years ago (older than every policy)', now - 3650 * day, now - 3649 * day, 'rp_1h'],
+    ]
+    const queries = new Set<string>()
+    const sumQueries = new Set<string>()
+    for (const [, d] of dashboards) {
+      const s = d.templating?.list.find((x) => x.name === 'sumfield')
+      if (s) sumQueries.add(s.query as string)
+      const v = d.templating?.list.find((x) => x.name === 'rp')
+      expect(v, `${d.uid} has no $rp`).toBeDefined()
+      expect(v!.hide).toBe(2)
+      expect(v!.refresh).toBe(2) // on time range change
+      queries.add(v!.query as string)
+    }
+    expect(queries.size).toBe(1)
+    const [query] = [...queries]
+    for (const [what, fromMs, toMs, expected] of cases) {
+      const series = await run(expand(query!, { fromMs, toMs, intervalMs: 60_000, variables: {} }))
+      expect(variableValues(series), what).toEqual([expected])
+      // and the sum of readings is in `value` on raw, in the hourly `sum` on rp_1h
+      expect(sumQueries.size).toBe(1)
+      const sums = await run(expand([...sumQueries][0]!, { fromMs, toMs, intervalMs: 60_000, variables: {} }))
+      expect(variableValues(sums), what).toEqual([expected === 'raw' ? 'value' : 'sum'])
+    }
+  })
+})
+
 describe.each(['some', 'all'] as const)('generated dashboards, variables selecting %s', (mode) => {
   it.each(dashboards)(
     '%s: every variable, panel and annotation query returns its series',
@@ -175,11 +215,14 @@ describe.each(['some', 'all'] as const)('generated dashboards, variables selecti
         const q = expand(v.query as string, ctx())
         expect(q, `${file} $${name} left a variable unexpanded`).not.toMatch(/\$\w|\$\{|\[\[/)
         const series = await run(q)
-        const values = series.flatMap((s) => s.values.map((row) => String(row[s.columns.indexOf('value')])))
+        const values = variableValues(series)
         expect(values.length, `${file} $${name}: ${q}`).toBeGreaterThan(0)
         options[name] = values
         const shown = selectedValues(vars.village, options.village ?? villageIds)
-        if (name === 'village') expect(values.every((x) => villageIds.includes(x))).toBe(true)
+        // the district's 10 days: longer than raw's 2 d, so the hourly means
+        if (name === 'rp') expect(values).toEqual(['rp_1h'])
+        else if (name === 'sumfield') expect(values).toEqual(['sum'])
+        else if (name === 'village') expect(values.every((x) => villageIds.includes(x))).toBe(true)
         else if (name === 'tree') {
           const expected = district.trees.filter((t) => shown.includes(t.village)).map((t) => t.id)
           expect(new Set(values)).toEqual(new Set(expected))
@@ -232,7 +275,8 @@ describe.each(['some', 'all'] as const)('generated dashboards, variables selecti
             fromMs,
             intervalMs: intervalFor(
               range.toMs - fromMs,
-              MAX_DATA_POINTS,
+              // Grafana takes the panel's own maxDataPoints instead of its width where it has one.
+              panel.maxDataPoints ?? MAX_DATA_POINTS,
               panel.interval ?? influxDs.jsonData?.timeInterval,
             ),
           })

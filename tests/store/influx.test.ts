@@ -65,7 +65,7 @@ describe('InfluxStore on a real influxd', () => {
     expect(cqs[0]?.[0]).toBe('cq_rp_1h')
     expect(cqs[0]?.[1]).toBe(
       'CREATE CONTINUOUS QUERY cq_rp_1h ON kampung_schema BEGIN SELECT mean(value) AS value, min(value) AS min, ' +
-        'max(value) AS max INTO kampung_schema.rp_1h.:MEASUREMENT FROM kampung_schema.raw./.*/ GROUP BY time(1h), * END',
+        'max(value) AS max, sum(value) AS sum INTO kampung_schema.rp_1h.:MEASUREMENT FROM kampung_schema.raw./.*/ GROUP BY time(1h), * END',
     )
     // Starting again (a restart of the service) is fine, and applies a changed retention.
     await store.start()
@@ -85,6 +85,44 @@ describe('InfluxStore on a real influxd', () => {
     const replaced = await ours()
     expect(replaced).toHaveLength(1)
     expect(String(replaced[0]?.[1])).toContain('GROUP BY time(2h), *')
+  })
+
+  it("writes rp_config, the dashboards' range → policy table, afresh on every start", async () => {
+    const table = (db: string) =>
+      influxql(`SELECT "rp", "max_range_ms", "sum_field" FROM "${db}"."forever"."rp_config"`)
+    const store = newStore({ database: 'kampung_rpconfig' })
+    await store.start()
+    expect(await influxql('SHOW RETENTION POLICIES ON "kampung_rpconfig"')).toContainEqual([
+      'forever',
+      '0s',
+      '168h0m0s',
+      1,
+      false,
+    ])
+    const day = 86_400_000
+    expect(await table('kampung_rpconfig')).toEqual([
+      [90 * day, 'raw', 2 * day, 'value'],
+      [Date.UTC(2100, 0, 1), 'rp_1h', Number.MAX_SAFE_INTEGER, 'sum'],
+    ])
+    // A changed raw retention and threshold replace the old point instead of adding one.
+    const changed = new InfluxStore({
+      url: influxd.url,
+      database: 'kampung_rpconfig',
+      rawRetention: '30d',
+      downsample: { readRawUpTo: '6h' },
+    })
+    await changed.start()
+    expect(await table('kampung_rpconfig')).toEqual([
+      [30 * day, 'raw', 6 * 3_600_000, 'value'],
+      [Date.UTC(2100, 0, 1), 'rp_1h', Number.MAX_SAFE_INTEGER, 'sum'],
+    ])
+    // Without downsampling every range reads raw.
+    const plain = newStore({ database: 'kampung_rpconfig_plain', downsample: false })
+    await plain.start()
+    expect(await table('kampung_rpconfig_plain')).toEqual([
+      [Date.UTC(2100, 0, 1), 'raw', Number.MAX_SAFE_INTEGER, 'value'],
+    ])
+    for (const s of [store, changed, plain]) await s.stop()
   })
 
   it('the continuous query downsamples into hourly mean/min/max (run by hand with its SELECT)', async () => {

@@ -25,7 +25,17 @@ export interface InfluxDownsampleOptions {
   retention?: string
   /** GROUP BY time() interval of the continuous query. Default `1h`. */
   interval?: string
+  /**
+   * Dashboards read the raw policy for time ranges up to this long (InfluxQL duration) that start
+   * within its retention, and this policy for longer or older ones (see rangePolicies()). Default `2d`.
+   */
+  readRawUpTo?: string
 }
+
+/** Retention policy and measurement of the dashboards' range → policy table (rangePolicies()). */
+export const RANGE_POLICIES_RP = 'forever'
+export const RANGE_POLICIES_MEASUREMENT = 'rp_config'
+const LAST_POLICY_TIME_MS = Date.UTC(2100, 0, 1)
 
 export interface InfluxStoreOptions extends InfluxConnectionOptions {
   database: string
@@ -49,7 +59,7 @@ export interface InfluxStoreOptions extends InfluxConnectionOptions {
 const defaultOptions = {
   retentionPolicy: 'raw',
   rawRetention: '90d',
-  downsample: { retentionPolicy: 'rp_1h', retention: '260w', interval: '1h' },
+  downsample: { retentionPolicy: 'rp_1h', retention: '260w', interval: '1h', readRawUpTo: '2d' },
   // Big batches, few requests in flight (ingest.maxWritesInFlight): influxd 1.6 answers 500 "error
   // syncing wal" when about 1 000 small writes wait at once.
   maxLinesPerRequest: 5_000,
@@ -145,6 +155,64 @@ export class InfluxStore implements TelemetryStore {
   async start(): Promise<void> {
     this.checkConfig()
     await this.schema.ensure(this.schemaNeeds())
+    if (this.options.manageSchema) await this.writeRangePolicies()
+  }
+
+  /**
+   * Which retention policy a dashboard reads for a time range, as data Grafana can query
+   * (`rp_config` in the INF policy `forever`, the Grafana community pattern for InfluxDB 1.x):
+   * one point per policy, its timestamp the policy's duration after the epoch, fields `rp`,
+   * `max_range_ms` and `sum_field` (the field whose sum is the readings' sum: raw `value`, the
+   * downsampled policy `sum`; the dashboards' `$sumfield`). The dashboards' hidden `$rp` variable (dashboards/src/common.ts) asks
+   *   SELECT "rp" FROM "forever"."rp_config" WHERE "max_range_ms" >= ${__to} - ${__from}
+   *     AND time > now() - ${__from}ms LIMIT 1
+   * i.e. the policy with the shortest duration that still holds the range's start and whose
+   * `max_range_ms` covers the range: raw for ranges up to `readRawUpTo` within its retention,
+   * the downsampled policy otherwise (the longest policy's point is dated 2100, so a range older
+   * than every policy still gets one, and an empty panel rather than a broken query).
+   */
+  rangePolicies(): { retentionPolicy: string; measurement: string; lines: string[] } {
+    const { retentionPolicy, rawRetention, downsample } = this.options
+    const unbounded = Number.MAX_SAFE_INTEGER
+    const policies = [
+      {
+        rp: retentionPolicy,
+        sumField: 'value',
+        maxRangeMs: downsample ? (durationMs(downsample.readRawUpTo) ?? 0) : unbounded,
+        durationMs: durationMs(rawRetention) ?? unbounded,
+      },
+      ...(downsample
+        ? [
+            {
+              rp: downsample.retentionPolicy,
+              sumField: 'sum',
+              maxRangeMs: unbounded,
+              durationMs: durationMs(downsample.retention) ?? unbounded,
+            },
+          ]
+        : []),
+    ]
+    return {
+      retentionPolicy: RANGE_POLICIES_RP,
+      measurement: RANGE_POLICIES_MEASUREMENT,
+      // The longest policy is dated 2100: chosen whenever no other fits (a range older than all).
+      lines: policies.map(
+        (p, i) =>
+          `${RANGE_POLICIES_MEASUREMENT},idx=${i + 1} rp=${JSON.stringify(p.rp)},sum_field=${JSON.stringify(p.sumField)},max_range_ms=${p.maxRangeMs}i ${i === policies.length - 1 ? LAST_POLICY_TIME_MS : p.durationMs}`,
+      ),
+    }
+  }
+
+  private async writeRangePolicies(): Promise<void> {
+    const { database } = this.options
+    const { retentionPolicy, measurement, lines } = this.rangePolicies()
+    // Stale points (a changed retention moves a point's timestamp) would be chosen too.
+    await this.client.query(`DELETE FROM ${quoteIdent(measurement)}`, { database })
+    const partial = await this.client.write({ database, retentionPolicy }, lines.join('\n'))
+    if (partial)
+      throw new KampungError('store_write_refused', `rp_config refused: ${partial.message}`, {
+        retryable: false,
+      })
   }
 
   /** What the readings need: the raw policy (DEFAULT) and, with downsampling, its policy and CQ. */
@@ -158,6 +226,8 @@ export class InfluxStore implements TelemetryStore {
         ...(downsample
           ? [{ name: downsample.retentionPolicy, duration: downsample.retention, optional: true }]
           : []),
+        // Holds rp_config (rangePolicies()): points dated near the epoch, so never expiring.
+        { name: RANGE_POLICIES_RP, duration: 'INF', optional: true },
       ],
       continuousQueries: cq ? [cq] : [],
     }
@@ -327,6 +397,8 @@ export class InfluxStore implements TelemetryStore {
         problems.push('downsample.retentionPolicy: must differ from retentionPolicy')
       if (!/^\d+(?:s|m|h|d|w)$/.test(downsample.interval))
         problems.push(`downsample.interval: bad interval ${downsample.interval}`)
+      if (!/^\d+(?:s|m|h|d|w)$/.test(downsample.readRawUpTo))
+        problems.push(`downsample.readRawUpTo: bad duration ${downsample.readRawUpTo}`)
     }
     if (problems.length > 0) {
       throw new KampungError('config_invalid', `InfluxStore: ${problems.join('; ')}`, { retryable: false })
@@ -341,7 +413,7 @@ export class InfluxStore implements TelemetryStore {
     const db = quoteIdent(database)
     const statement =
       `CREATE CONTINUOUS QUERY ${quoteIdent(name)} ON ${db} BEGIN ` +
-      `SELECT mean("value") AS "value", min("value") AS "min", max("value") AS "max" ` +
+      `SELECT mean("value") AS "value", min("value") AS "min", max("value") AS "max", sum("value") AS "sum" ` +
       `INTO ${db}.${quoteIdent(downsample.retentionPolicy)}.:MEASUREMENT ` +
       `FROM ${db}.${quoteIdent(retentionPolicy)}./.*/ GROUP BY time(${downsample.interval}), * END`
     return { name, statement }
