@@ -89,7 +89,10 @@ function markPhase(name: string, startUs: number): void {
   if (!process.env.BENCH_PROFILE) return
   phaseMarks.push({ name, startUs, endUs: monoUs() })
   mkdirSync(process.env.BENCH_PROFILE, { recursive: true })
-  writeFileSync(path.join(process.env.BENCH_PROFILE, 'phases.json'), `${JSON.stringify(phaseMarks, null, 2)}\n`)
+  writeFileSync(
+    path.join(process.env.BENCH_PROFILE, 'phases.json'),
+    `${JSON.stringify(phaseMarks, null, 2)}\n`,
+  )
 }
 
 /**

@@ -54,7 +54,8 @@ const phases: Phase[] = phasesPath
       (p) => p.endUs > profile.startTime && p.startUs < profile.endTime,
     )
   : []
-if (phases.length === 0) phases.push({ name: 'whole profile', startUs: profile.startTime, endUs: profile.endTime })
+if (phases.length === 0)
+  phases.push({ name: 'whole profile', startUs: profile.startTime, endUs: profile.endTime })
 
 const byId = new Map<number, ProfileNode>()
 const parent = new Map<number, number>()
@@ -131,7 +132,9 @@ for (const phase of phases) {
 
 if (linesOf) {
   const ticks = new Map<string, number>()
-  for (const n of profile.nodes as Array<ProfileNode & { positionTicks?: Array<{ line: number; ticks: number }> }>) {
+  for (const n of profile.nodes as Array<
+    ProfileNode & { positionTicks?: Array<{ line: number; ticks: number }> }
+  >) {
     if (!n.callFrame.functionName.includes(linesOf)) continue
     for (const p of n.positionTicks ?? []) {
       const k = `${shortUrl(n.callFrame.url)}:${p.line} (${n.callFrame.functionName})`
@@ -139,5 +142,6 @@ if (linesOf) {
     }
   }
   console.log(`\nhot lines of functions named *${linesOf}* (whole profile, samples)`)
-  for (const [k, v] of [...ticks].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${String(v).padStart(6)}  ${k}`)
+  for (const [k, v] of [...ticks].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`  ${String(v).padStart(6)}  ${k}`)
 }

@@ -29,7 +29,6 @@ export interface DeliveryOptions {
   recordEvent: (alertId: number, state: string, atMs: number) => void
 }
 
-
 /** Villages whose gateway is offline and devices that are offline (firing): what inhibits sensor alerts. */
 interface Inhibitors {
   villages: Set<string>

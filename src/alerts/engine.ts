@@ -221,6 +221,7 @@ interface BatchProgress {
  * reports per node is n slices, each evaluated at its own time.
  */
 export function timeSlices(readings: readonly Reading[]): Reading[][] {
+  if (eachSeriesOnce(readings)) return [readings as Reading[]]
   const slices: Reading[][] = []
   const seen = new Map<string, number>()
   let single = true
@@ -241,6 +242,33 @@ export function timeSlices(readings: readonly Reading[]): Reading[][] {
     else slices[n]!.push(r)
   }
   return slices
+}
+
+/**
+ * Whether no series (device, quantity, sensor) appears twice, the live case, without a string key
+ * per reading (that was a few per cent of the service's CPU with a district's 10 000 nodes): each
+ * device's readings must be one run (a message), with no (quantity, sensor) twice in it. False
+ * when it cannot tell so cheaply (a device in two runs, a run longer than 32 readings): the caller
+ * then looks at each series.
+ */
+function eachSeriesOnce(readings: readonly Reading[]): boolean {
+  const devices = new Set<string>()
+  let runStart = 0
+  for (let i = 0; i < readings.length; i++) {
+    const r = readings[i]!
+    if (i === 0 || r.device !== readings[i - 1]!.device) {
+      if (devices.has(r.device)) return false
+      devices.add(r.device)
+      runStart = i
+      continue
+    }
+    if (i - runStart >= 32) return false
+    for (let j = runStart; j < i; j++) {
+      const o = readings[j]!
+      if (o.quantity === r.quantity && o.sensor === r.sensor) return false
+    }
+  }
+  return true
 }
 
 const NOTHING_TOUCHED: Touched = {
