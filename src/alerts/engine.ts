@@ -231,22 +231,32 @@ interface BatchProgress {
  */
 export function timeSlices(readings: readonly Reading[]): Reading[][] {
   if (eachSeriesOnce(readings)) return [readings as Reading[]]
-  const slices: Reading[][] = []
-  const seen = new Map<string, number>()
-  let single = true
-  for (const r of readings) {
-    const key = `${r.device}\u0000${r.quantity}\u0000${r.sensor}`
-    const n = seen.get(key) ?? 0
-    seen.set(key, n + 1)
-    if (n > 0) single = false
+  // How many readings of each series came before, in nested maps (device → quantity → sensor):
+  // no string built per reading.
+  const seen = new Map<string, Map<string, Map<string, number>>>()
+  const occurrence = (r: Reading): number => {
+    let byQuantity = seen.get(r.device)
+    if (byQuantity === undefined) {
+      byQuantity = new Map()
+      seen.set(r.device, byQuantity)
+    }
+    let bySensor = byQuantity.get(r.quantity)
+    if (bySensor === undefined) {
+      bySensor = new Map()
+      byQuantity.set(r.quantity, bySensor)
+    }
+    const n = bySensor.get(r.sensor) ?? 0
+    bySensor.set(r.sensor, n + 1)
+    return n
   }
+  let single = true
+  for (const r of readings) if (occurrence(r) > 0) single = false
   if (single) return [readings as Reading[]]
   seen.clear()
+  const slices: Reading[][] = []
   const sorted = [...readings].sort((a, b) => a.timeMs - b.timeMs)
   for (const r of sorted) {
-    const key = `${r.device}\u0000${r.quantity}\u0000${r.sensor}`
-    const n = seen.get(key) ?? 0
-    seen.set(key, n + 1)
+    const n = occurrence(r)
     if (n === slices.length) slices.push([r])
     else slices[n]!.push(r)
   }
@@ -344,6 +354,10 @@ export class AlertEngine implements RuleContext {
    * per reading.
    */
   private readonly memo = new Map<string, Map<string, SeriesMemo>>()
+  /** The connection's synchronous level, as the registry set it (see relaxed()). */
+  private syncLevel: { db: Database.Database; level: number } | undefined
+  /** Transaction functions per key, for one connection (see immediate()). */
+  private transactions: { db: Database.Database; byKey: Map<string, (...args: never[]) => void> } | undefined
   /** Per device: its newest reading's time and village, and the last_ms last written to device_seen. */
   private readonly seen = new Map<string, { village: string; lastMs: number; writtenMs: number }>()
   /** Rain of skipped rainfall readings not yet in a row, per village (see keepRow). */
@@ -649,7 +663,7 @@ export class AlertEngine implements RuleContext {
     // last seen, the day's weather), committed without waiting for the disk (see relaxed()); then
     // the rules' findings and the state changes, committed durably (a batch that changes no
     // alert writes nothing there, so it costs no fsync). Per batch, not per message.
-    const remember = this.db.transaction(() => {
+    const remember = () => {
       const kept = this.ruleQuantities()
       for (const r of readings) {
         const d = touchedDevices.get(r.device)
@@ -692,9 +706,9 @@ export class AlertEngine implements RuleContext {
       this.advisor.accumulate(readings.filter((r) => WEATHER_QUANTITIES.has(r.quantity)))
       // Last: a statement above that throws leaves the samples queued for the next batch's row.
       history.persist(this.db)
-    })
+    }
     try {
-      this.relaxed(() => remember.immediate())
+      this.relaxed(() => this.immediate('remember', (fn: () => void) => fn())(remember))
     } catch (err) {
       // Rolled back: what memory noted of these readings is forgotten too (filled again from SQLite).
       this.memo.clear()
@@ -710,7 +724,7 @@ export class AlertEngine implements RuleContext {
   private evaluateTouched(touched: Touched): void {
     const { fieldsByDevice, touchedFields, touchedVillages, touchedDevices } = touched
     if (touchedFields.size === 0 && touchedVillages.size === 0 && touchedDevices.size === 0) return
-    const evaluate = this.db.transaction(() => {
+    const evaluate = () => {
       const findings: Finding[] = []
       const { fields, byId: fieldById } = this.fieldIndex()
       for (const [fieldId, atMs] of touchedFields) {
@@ -738,9 +752,9 @@ export class AlertEngine implements RuleContext {
         )
       }
       this.applyAll(findings)
-    })
+    }
     try {
-      evaluate.immediate()
+      this.immediate('evaluate', (fn: () => void) => fn())(evaluate)
     } catch (err) {
       // Rolled back: the costly checks it marked as done are not.
       this.checkedAt.clear()
@@ -858,16 +872,22 @@ export class AlertEngine implements RuleContext {
       return
     }
     // The registry's own level (FULL, set by Registry.start) comes back afterwards.
-    const level = this.db.pragma('synchronous', { simple: true }) as number
+    // The connection's own level, read once per connection (this runs for every slice of every
+    // batch); set with exec, not a prepared statement: SQLite applies a PRAGMA setter when it is
+    // prepared, so a kept statement would not set it again.
+    const db = this.db
+    if (this.syncLevel?.db !== db)
+      this.syncLevel = { db, level: db.pragma('synchronous', { simple: true }) as number }
+    const level = this.syncLevel.level
     if (level <= 1) {
       fn() // already NORMAL or OFF
       return
     }
-    this.db.pragma('synchronous = NORMAL')
+    db.exec('PRAGMA synchronous = NORMAL')
     try {
       fn()
     } finally {
-      this.db.pragma(`synchronous = ${level}`)
+      db.exec(`PRAGMA synchronous = ${level}`)
     }
   }
 
@@ -1173,23 +1193,38 @@ export class AlertEngine implements RuleContext {
   /** Many findings in one IMMEDIATE transaction: one commit per batch of readings, not per finding. */
   applyAll(findings: readonly Finding[]): void {
     if (findings.length === 0) return
-    this.db
-      .transaction(() => {
-        // Inside the write transaction: no other connection commits until it ends.
-        const active = this.activeSet()
-        try {
-          for (const f of findings) this.applyOne(f, active)
-        } catch (err) {
-          this.activeKeys = undefined // rolled back: read again
-          throw err
-        }
-      })
-      .immediate()
+    this.immediate('applyAll', (fs: readonly Finding[]) => {
+      // Inside the write transaction: no other connection commits until it ends.
+      const active = this.activeSet()
+      try {
+        for (const f of fs) this.applyOne(f, active)
+      } catch (err) {
+        this.activeKeys = undefined // rolled back: read again
+        throw err
+      }
+    })(findings)
+  }
+
+  /**
+   * An IMMEDIATE transaction function, made once per connection and key: `db.transaction` builds
+   * four wrappers each time, and the engine runs these per slice of every batch. `fn` must use
+   * only its arguments and the engine (it is kept).
+   */
+  private immediate<A extends unknown[]>(key: string, fn: (...args: A) => void): (...args: A) => void {
+    const db = this.db
+    if (this.transactions?.db !== db) this.transactions = { db, byKey: new Map() }
+    let t = this.transactions.byKey.get(key)
+    if (t === undefined) {
+      t = db.transaction(fn as (...args: unknown[]) => void).immediate
+      this.transactions.byKey.set(key, t)
+    }
+    return t as unknown as (...args: A) => void
   }
 
   /** The active (rule, subject) keys, read again when another connection has committed since. */
   private activeSet(): Set<string> {
-    const version = this.db.pragma('data_version', { simple: true }) as number
+    // A getter evaluated when run (unlike synchronous's, see relaxed()), so one kept statement serves.
+    const version = this.sql('PRAGMA data_version').pluck().get() as number
     if (this.activeKeys === undefined || version !== this.activeDataVersion) {
       const rows = this.sql(
         `SELECT rule, subject FROM alerts WHERE state IN ('pending', 'firing')`,
