@@ -303,6 +303,15 @@ const EVALUATION_RETRY_MAX_MS = 30_000
 /** Stored readings waiting for evaluation at most (about 100 bytes each): memory stays bounded. */
 const MAX_WAITING_READINGS = 1_000_000
 
+function memoIn(byQuantity: Map<string, SeriesMemo>, quantity: string): SeriesMemo {
+  let m = byQuantity.get(quantity)
+  if (m === undefined) {
+    m = { newest: undefined, sensors: new Map() }
+    byQuantity.set(quantity, m)
+  }
+  return m
+}
+
 function noteNewest(m: SeriesMemo, r: Reading): void {
   if (m.newest === undefined) m.newest = { value: r.value, timeMs: r.timeMs }
   else if (m.newest.timeMs <= r.timeMs) {
@@ -665,14 +674,24 @@ export class AlertEngine implements RuleContext {
     // alert writes nothing there, so it costs no fsync). Per batch, not per message.
     const remember = () => {
       const kept = this.ruleQuantities()
+      // A message's readings come together: the device's entries are looked up once per run.
+      let runDevice: string | undefined
+      let d: { village: string; atMs: number } | undefined
+      let byQuantity: Map<string, SeriesMemo> | undefined
       for (const r of readings) {
-        const d = touchedDevices.get(r.device)
-        if (!d) touchedDevices.set(r.device, { village: r.village, atMs: r.timeMs })
-        else if (d.atMs < r.timeMs) {
+        if (r.device !== runDevice) {
+          runDevice = r.device
+          d = touchedDevices.get(r.device)
+          byQuantity = this.memoOfDevice(r.device)
+        }
+        if (!d) {
+          d = { village: r.village, atMs: r.timeMs }
+          touchedDevices.set(r.device, d)
+        } else if (d.atMs < r.timeMs) {
           d.village = r.village
           d.atMs = r.timeMs
         }
-        const m = this.memoOf(r.device, r.quantity)
+        const m = memoIn(byQuantity!, r.quantity)
         if (!kept.has(r.quantity)) {
           // Not kept in SQLite, but remembered for CEK replies (lost on restart until the next reading).
           noteNewest(m, r)
@@ -953,17 +972,16 @@ export class AlertEngine implements RuleContext {
   }
 
   private memoOf(device: string, quantity: string): SeriesMemo {
+    return memoIn(this.memoOfDevice(device), quantity)
+  }
+
+  private memoOfDevice(device: string): Map<string, SeriesMemo> {
     let byQuantity = this.memo.get(device)
     if (byQuantity === undefined) {
       byQuantity = new Map()
       this.memo.set(device, byQuantity)
     }
-    let m = byQuantity.get(quantity)
-    if (m === undefined) {
-      m = { newest: undefined, sensors: new Map() }
-      byQuantity.set(quantity, m)
-    }
-    return m
+    return byQuantity
   }
 
   /** The newest air temperature of a village, from memory (SQLite on the first miss). */
