@@ -183,6 +183,15 @@ const RISE_DEDUP_MS = 6 * HOUR_MS
 /** Probe depletion is used for advice while the probe's reading is this fresh. */
 const PROBE_FRESH_MS = 6 * HOUR_MS
 const FIELDS_CACHE_MS = 10_000
+/**
+ * A device's last-seen row (device_seen) is written when the device is first seen by this process,
+ * changes village, or its newest reading is this much newer than the one written (and at stop);
+ * in between the newest is in memory, which the tick and devicesLastSeenMs read over the table.
+ * At most offlineAfterMs / 6. A crash can leave a row that much behind: a node silent since then
+ * would be called offline that much early after the restart. (A row per report was ~15 % of the
+ * engine's CPU, and most of its commit's pages, with 10 000 nodes.)
+ */
+const SEEN_WRITE_EVERY_MS = 10 * 60_000
 /** Quantities a village's weather station reports that the weather rules and the advisor use. */
 const WEATHER_QUANTITIES = new Set([
   'air_temperature',
@@ -228,26 +237,64 @@ interface BatchProgress {
  * reports per node is n slices, each evaluated at its own time.
  */
 export function timeSlices(readings: readonly Reading[]): Reading[][] {
-  const slices: Reading[][] = []
-  const seen = new Map<string, number>()
-  let single = true
-  for (const r of readings) {
-    const key = `${r.device}\u0000${r.quantity}\u0000${r.sensor}`
-    const n = seen.get(key) ?? 0
-    seen.set(key, n + 1)
-    if (n > 0) single = false
+  if (eachSeriesOnce(readings)) return [readings as Reading[]]
+  // How many readings of each series came before, in nested maps (device → quantity → sensor):
+  // no string built per reading.
+  const seen = new Map<string, Map<string, Map<string, number>>>()
+  const occurrence = (r: Reading): number => {
+    let byQuantity = seen.get(r.device)
+    if (byQuantity === undefined) {
+      byQuantity = new Map()
+      seen.set(r.device, byQuantity)
+    }
+    let bySensor = byQuantity.get(r.quantity)
+    if (bySensor === undefined) {
+      bySensor = new Map()
+      byQuantity.set(r.quantity, bySensor)
+    }
+    const n = bySensor.get(r.sensor) ?? 0
+    bySensor.set(r.sensor, n + 1)
+    return n
   }
+  let single = true
+  for (const r of readings) if (occurrence(r) > 0) single = false
   if (single) return [readings as Reading[]]
   seen.clear()
+  const slices: Reading[][] = []
   const sorted = [...readings].sort((a, b) => a.timeMs - b.timeMs)
   for (const r of sorted) {
-    const key = `${r.device}\u0000${r.quantity}\u0000${r.sensor}`
-    const n = seen.get(key) ?? 0
-    seen.set(key, n + 1)
+    const n = occurrence(r)
     if (n === slices.length) slices.push([r])
     else slices[n]!.push(r)
   }
   return slices
+}
+
+/**
+ * Whether no series (device, quantity, sensor) appears twice, the live case, without a string key
+ * per reading (that was a few per cent of the service's CPU with a district's 10 000 nodes): each
+ * device's readings must be one run (a message), with no (quantity, sensor) twice in it. False
+ * when it cannot tell so cheaply (a device in two runs, a run longer than 32 readings): the caller
+ * then looks at each series.
+ */
+function eachSeriesOnce(readings: readonly Reading[]): boolean {
+  const devices = new Set<string>()
+  let runStart = 0
+  for (let i = 0; i < readings.length; i++) {
+    const r = readings[i]!
+    if (i === 0 || r.device !== readings[i - 1]!.device) {
+      if (devices.has(r.device)) return false
+      devices.add(r.device)
+      runStart = i
+      continue
+    }
+    if (i - runStart >= 32) return false
+    for (let j = runStart; j < i; j++) {
+      const o = readings[j]!
+      if (o.quantity === r.quantity && o.sensor === r.sensor) return false
+    }
+  }
+  return true
 }
 
 const NOTHING_TOUCHED: Touched = {
@@ -262,6 +309,15 @@ const EVALUATION_RETRY_FIRST_MS = 1_000
 const EVALUATION_RETRY_MAX_MS = 30_000
 /** Stored readings waiting for evaluation at most (about 100 bytes each): memory stays bounded. */
 const MAX_WAITING_READINGS = 1_000_000
+
+function memoIn(byQuantity: Map<string, SeriesMemo>, quantity: string): SeriesMemo {
+  let m = byQuantity.get(quantity)
+  if (m === undefined) {
+    m = { newest: undefined, sensors: new Map() }
+    byQuantity.set(quantity, m)
+  }
+  return m
+}
 
 function noteNewest(m: SeriesMemo, r: Reading): void {
   if (m.newest === undefined) m.newest = { value: r.value, timeMs: r.timeMs }
@@ -314,6 +370,12 @@ export class AlertEngine implements RuleContext {
    * per reading.
    */
   private readonly memo = new Map<string, Map<string, SeriesMemo>>()
+  /** The connection's synchronous level, as the registry set it (see relaxed()). */
+  private syncLevel: { db: Database.Database; level: number } | undefined
+  /** Transaction functions per key, for one connection (see immediate()). */
+  private transactions: { db: Database.Database; byKey: Map<string, (...args: never[]) => void> } | undefined
+  /** Per device: its newest reading's time and village, and the last_ms last written to device_seen. */
+  private readonly seen = new Map<string, { village: string; lastMs: number; writtenMs: number }>()
   /** Rain of skipped rainfall readings not yet in a row, per village (see keepRow). */
   private readonly rainCarryByVillage = new Map<string, number>()
   /** Newest air temperature per village (null: none in SQLite either); filled from SQLite on a miss. */
@@ -448,6 +510,11 @@ export class AlertEngine implements RuleContext {
     this.drainBuffer()
     clearTimeout(this.retryTimer)
     this.retryTimer = undefined
+    try {
+      this.flushSeen()
+    } catch (err) {
+      this.log.error({ err }, 'last-seen times not written at stop')
+    }
     if (this.waitingReadings > 0)
       this.log.error(
         { readings: this.waitingReadings },
@@ -607,24 +674,31 @@ export class AlertEngine implements RuleContext {
     const touchedVillages = new Map<string, number>()
     const touchedDevices = new Map<string, { village: string; atMs: number }>()
     const history = this.history
-    const seen = this.sql(
-      `INSERT INTO device_seen (device, village, last_ms) VALUES (?, ?, ?)
-       ON CONFLICT(device) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), village = excluded.village`,
-    )
+    const seenEveryMs = Math.min(SEEN_WRITE_EVERY_MS, this.cfg.rules.sensorHealth.offlineAfterMs / 6)
     // Two IMMEDIATE transactions per batch. First what the rules look back on (recent readings,
     // last seen, the day's weather), committed without waiting for the disk (see relaxed()); then
     // the rules' findings and the state changes, committed durably (a batch that changes no
     // alert writes nothing there, so it costs no fsync). Per batch, not per message.
-    const remember = this.db.transaction(() => {
+    const remember = () => {
       const kept = this.ruleQuantities()
+      // A message's readings come together: the device's entries are looked up once per run.
+      let runDevice: string | undefined
+      let d: { village: string; atMs: number } | undefined
+      let byQuantity: Map<string, SeriesMemo> | undefined
       for (const r of readings) {
-        const d = touchedDevices.get(r.device)
-        if (!d) touchedDevices.set(r.device, { village: r.village, atMs: r.timeMs })
-        else if (d.atMs < r.timeMs) {
+        if (r.device !== runDevice) {
+          runDevice = r.device
+          d = touchedDevices.get(r.device)
+          byQuantity = this.memoOfDevice(r.device)
+        }
+        if (!d) {
+          d = { village: r.village, atMs: r.timeMs }
+          touchedDevices.set(r.device, d)
+        } else if (d.atMs < r.timeMs) {
           d.village = r.village
           d.atMs = r.timeMs
         }
-        const m = this.memoOf(r.device, r.quantity)
+        const m = memoIn(byQuantity!, r.quantity)
         if (!kept.has(r.quantity)) {
           // Not kept in SQLite, but remembered for CEK replies (lost on restart until the next reading).
           noteNewest(m, r)
@@ -642,16 +716,29 @@ export class AlertEngine implements RuleContext {
           touchedVillages.set(r.village, Math.max(touchedVillages.get(r.village) ?? 0, r.timeMs))
         }
       }
-      for (const [device, { village, atMs }] of touchedDevices) seen.run(device, village, atMs)
+      for (const [device, { village, atMs }] of touchedDevices) {
+        const s = this.seen.get(device)
+        if (s === undefined) {
+          this.seen.set(device, { village, lastMs: atMs, writtenMs: atMs })
+          this.writeSeen(device, village, atMs)
+          continue
+        }
+        if (atMs > s.lastMs) s.lastMs = atMs
+        if (s.village === village && s.lastMs - s.writtenMs < seenEveryMs) continue
+        s.village = village
+        s.writtenMs = s.lastMs
+        this.writeSeen(device, village, s.lastMs)
+      }
       this.advisor.accumulate(readings.filter((r) => WEATHER_QUANTITIES.has(r.quantity)))
       // Last: a statement above that throws leaves the samples queued for the next batch's row.
       history.persist(this.db)
-    })
+    }
     try {
-      this.relaxed(() => remember.immediate())
+      this.relaxed(() => this.immediate('remember', (fn: () => void) => fn())(remember))
     } catch (err) {
       // Rolled back: what memory noted of these readings is forgotten too (filled again from SQLite).
       this.memo.clear()
+      this.seen.clear()
       this.rainCarryByVillage.clear()
       this.airNewest.clear()
       throw err
@@ -663,7 +750,7 @@ export class AlertEngine implements RuleContext {
   private evaluateTouched(touched: Touched): void {
     const { fieldsByDevice, touchedFields, touchedVillages, touchedDevices } = touched
     if (touchedFields.size === 0 && touchedVillages.size === 0 && touchedDevices.size === 0) return
-    const evaluate = this.db.transaction(() => {
+    const evaluate = () => {
       const findings: Finding[] = []
       const { fields, byId: fieldById } = this.fieldIndex()
       for (const [fieldId, atMs] of touchedFields) {
@@ -691,9 +778,9 @@ export class AlertEngine implements RuleContext {
         )
       }
       this.applyAll(findings)
-    })
+    }
     try {
-      evaluate.immediate()
+      this.immediate('evaluate', (fn: () => void) => fn())(evaluate)
     } catch (err) {
       // Rolled back: the costly checks it marked as done are not.
       this.checkedAt.clear()
@@ -811,16 +898,22 @@ export class AlertEngine implements RuleContext {
       return
     }
     // The registry's own level (FULL, set by Registry.start) comes back afterwards.
-    const level = this.db.pragma('synchronous', { simple: true }) as number
+    // The connection's own level, read once per connection (this runs for every slice of every
+    // batch); set with exec, not a prepared statement: SQLite applies a PRAGMA setter when it is
+    // prepared, so a kept statement would not set it again.
+    const db = this.db
+    if (this.syncLevel?.db !== db)
+      this.syncLevel = { db, level: db.pragma('synchronous', { simple: true }) as number }
+    const level = this.syncLevel.level
     if (level <= 1) {
       fn() // already NORMAL or OFF
       return
     }
-    this.db.pragma('synchronous = NORMAL')
+    db.exec('PRAGMA synchronous = NORMAL')
     try {
       fn()
     } finally {
-      this.db.pragma(`synchronous = ${level}`)
+      db.exec(`PRAGMA synchronous = ${level}`)
     }
   }
 
@@ -858,18 +951,44 @@ export class AlertEngine implements RuleContext {
     history.add(s.series, r.timeMs, r.value + carried)
   }
 
+  private writeSeen(device: string, village: string, lastMs: number): void {
+    this.sql(
+      `INSERT INTO device_seen (device, village, last_ms) VALUES (?, ?, ?)
+       ON CONFLICT(device) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms), village = excluded.village`,
+    ).run(device, village, lastMs)
+  }
+
+  /** Writes every device's newest reading time not yet in device_seen (at stop). */
+  private flushSeen(): void {
+    let dirty = false
+    for (const s of this.seen.values()) dirty ||= s.lastMs > s.writtenMs
+    if (!dirty) return
+    this.db.transaction(() => {
+      for (const [device, s] of this.seen) {
+        if (s.lastMs <= s.writtenMs) continue
+        this.writeSeen(device, s.village, s.lastMs)
+        s.writtenMs = s.lastMs
+      }
+    })()
+  }
+
+  /** A device's last-seen time: the table's, or newer from memory (not yet written). */
+  private lastSeenMs(device: string, writtenMs: number): number {
+    const s = this.seen.get(device)
+    return s !== undefined && s.lastMs > writtenMs ? s.lastMs : writtenMs
+  }
+
   private memoOf(device: string, quantity: string): SeriesMemo {
+    return memoIn(this.memoOfDevice(device), quantity)
+  }
+
+  private memoOfDevice(device: string): Map<string, SeriesMemo> {
     let byQuantity = this.memo.get(device)
     if (byQuantity === undefined) {
       byQuantity = new Map()
       this.memo.set(device, byQuantity)
     }
-    let m = byQuantity.get(quantity)
-    if (m === undefined) {
-      m = { newest: undefined, sensors: new Map() }
-      byQuantity.set(quantity, m)
-    }
-    return m
+    return byQuantity
   }
 
   /** The newest air temperature of a village, from memory (SQLite on the first miss). */
@@ -1099,23 +1218,38 @@ export class AlertEngine implements RuleContext {
   /** Many findings in one IMMEDIATE transaction: one commit per batch of readings, not per finding. */
   applyAll(findings: readonly Finding[]): void {
     if (findings.length === 0) return
-    this.db
-      .transaction(() => {
-        // Inside the write transaction: no other connection commits until it ends.
-        const active = this.activeSet()
-        try {
-          for (const f of findings) this.applyOne(f, active)
-        } catch (err) {
-          this.activeKeys = undefined // rolled back: read again
-          throw err
-        }
-      })
-      .immediate()
+    this.immediate('applyAll', (fs: readonly Finding[]) => {
+      // Inside the write transaction: no other connection commits until it ends.
+      const active = this.activeSet()
+      try {
+        for (const f of fs) this.applyOne(f, active)
+      } catch (err) {
+        this.activeKeys = undefined // rolled back: read again
+        throw err
+      }
+    })(findings)
+  }
+
+  /**
+   * An IMMEDIATE transaction function, made once per connection and key: `db.transaction` builds
+   * four wrappers each time, and the engine runs these per slice of every batch. `fn` must use
+   * only its arguments and the engine (it is kept).
+   */
+  private immediate<A extends unknown[]>(key: string, fn: (...args: A) => void): (...args: A) => void {
+    const db = this.db
+    if (this.transactions?.db !== db) this.transactions = { db, byKey: new Map() }
+    let t = this.transactions.byKey.get(key)
+    if (t === undefined) {
+      t = db.transaction(fn as (...args: unknown[]) => void).immediate
+      this.transactions.byKey.set(key, t)
+    }
+    return t as unknown as (...args: A) => void
   }
 
   /** The active (rule, subject) keys, read again when another connection has committed since. */
   private activeSet(): Set<string> {
-    const version = this.db.pragma('data_version', { simple: true }) as number
+    // A getter evaluated when run (unlike synchronous's, see relaxed()), so one kept statement serves.
+    const version = this.sql('PRAGMA data_version').pluck().get() as number
     if (this.activeKeys === undefined || version !== this.activeDataVersion) {
       const rows = this.sql(
         `SELECT rule, subject FROM alerts WHERE state IN ('pending', 'firing')`,
@@ -1282,7 +1416,7 @@ export class AlertEngine implements RuleContext {
         ).map((r) => ({
           device: r.device,
           village: r.village,
-          lastMs: r.last_ms,
+          lastMs: this.lastSeenMs(r.device, r.last_ms),
           status: r.status,
           statusAtMs: r.status_at_ms,
         })),
@@ -1306,7 +1440,7 @@ export class AlertEngine implements RuleContext {
       device: string
       last_ms: number
     }>
-    return new Map(rows.map((r) => [r.device, r.last_ms]))
+    return new Map(rows.map((r) => [r.device, this.lastSeenMs(r.device, r.last_ms)]))
   }
 
   /** Group flush per recipient (delivery.ts); tests and the timer call it. */

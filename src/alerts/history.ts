@@ -16,17 +16,25 @@ export interface Series {
   readonly quantity: string
   readonly sensor: string
   village: string
-  times: Float64Array
-  values: Float64Array
-  /** Live samples are [start, end), sorted by time, one per time. */
+  /**
+   * Plain arrays of doubles, not typed arrays: a Float64Array of 16 has its own backing store
+   * outside the heap, and creating two per series was a good part of the first minutes' garbage
+   * collection with a district's 50 000 series.
+   */
+  times: number[]
+  values: number[]
+  /** Live samples are [start, end), sorted by time, one per time; end is the arrays' length. */
   start: number
   end: number
   /** Journal bookkeeping: the batch it was last listed in, and its index there. */
   stamp: number
   slot: number
+  /** Its entry in a journal row's list, `[device, sensor, quantity, village]` as JSON. */
+  listed: string
 }
 
-const INITIAL_CAPACITY = 16
+/** Pruned samples at the start of a series are dropped once they are this many and the majority. */
+const COMPACT_AT = 32
 
 /** Rows of the old per-reading table are converted into one journal row, once. */
 const LEGACY = 'recent_readings'
@@ -59,12 +67,13 @@ export class ReadingHistory {
         quantity,
         sensor,
         village,
-        times: new Float64Array(INITIAL_CAPACITY),
-        values: new Float64Array(INITIAL_CAPACITY),
+        times: [],
+        values: [],
         start: 0,
         end: 0,
         stamp: -1,
         slot: 0,
+        listed: JSON.stringify([device, sensor, quantity, village]),
       }
       bySensor.set(sensor, s)
       this.indexVillage(s)
@@ -72,6 +81,7 @@ export class ReadingHistory {
       // A device moved to another village: its history counts for the new one.
       this.unindexVillage(s)
       s.village = village
+      s.listed = JSON.stringify([device, sensor, quantity, village])
       this.indexVillage(s)
     }
     return s
@@ -104,7 +114,7 @@ export class ReadingHistory {
   private writeRow(db: Database.Database, series: Series[], times: number[], values: number[]): void {
     const n = series.length
     const stamp = ++this.stamp
-    const listed: string[][] = []
+    const listed: string[] = []
     const samples = new Float64Array(3 * n)
     let maxMs = Number.NEGATIVE_INFINITY
     for (let i = 0; i < n; i++) {
@@ -112,7 +122,7 @@ export class ReadingHistory {
       if (s.stamp !== stamp) {
         s.stamp = stamp
         s.slot = listed.length
-        listed.push([s.device, s.sensor, s.quantity, s.village])
+        listed.push(s.listed)
       }
       const t = times[i]!
       samples[3 * i] = s.slot
@@ -122,7 +132,7 @@ export class ReadingHistory {
     }
     statement(db, 'INSERT INTO alert_history (max_ms, series, samples) VALUES (?, ?, ?)').run(
       maxMs,
-      JSON.stringify(listed),
+      `[${listed.join(',')}]`,
       Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength),
     )
   }
@@ -354,36 +364,26 @@ function insert(s: Series, t: number, v: number): void {
         s.values[i] = v
         return
       }
-      room(s)
-      s.times.copyWithin(i + 1, i, s.end)
-      s.values.copyWithin(i + 1, i, s.end)
-      s.times[i] = t
-      s.values[i] = v
+      s.times.splice(i, 0, t)
+      s.values.splice(i, 0, v)
       s.end++
       return
     }
   }
-  room(s)
-  s.times[s.end] = t
-  s.values[s.end] = v
+  compact(s)
+  s.times.push(t)
+  s.values.push(v)
   s.end++
 }
 
-/** Room for one more sample at the end: drop what was pruned, else grow. */
-function room(s: Series): void {
-  if (s.end < s.times.length) return
+/** Drops pruned samples from the start once they are many and most of the arrays. */
+function compact(s: Series): void {
   const live = s.end - s.start
-  if (s.start > 0 && live <= s.times.length / 2) {
-    s.times.copyWithin(0, s.start, s.end)
-    s.values.copyWithin(0, s.start, s.end)
-  } else {
-    const times = new Float64Array(Math.max(INITIAL_CAPACITY, live * 2))
-    const values = new Float64Array(times.length)
-    times.set(s.times.subarray(s.start, s.end))
-    values.set(s.values.subarray(s.start, s.end))
-    s.times = times
-    s.values = values
-  }
+  if (s.start < COMPACT_AT || s.start < live) return
+  s.times.copyWithin(0, s.start, s.end)
+  s.values.copyWithin(0, s.start, s.end)
+  s.times.length = live
+  s.values.length = live
   s.start = 0
   s.end = live
 }

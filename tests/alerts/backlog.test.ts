@@ -61,4 +61,33 @@ describe('a backlog of readings arriving in one batch', () => {
       ['soil-1@4'],
     ])
   })
+
+  it('slices: a node’s two reports in one batch are two slices, adjacent or not, whatever else it sent', () => {
+    const at = (device: string, quantity: 'soil_moisture' | 'battery_voltage', min: number) =>
+      reading(device, quantity, quantity === 'soil_moisture' ? 20 : 3.9, t0 + min * MIN)
+    const label = (slices: ReturnType<typeof timeSlices>) =>
+      slices.map((s) => s.map((x) => `${x.device}:${x.quantity[0]}@${(x.timeMs - t0) / MIN}`))
+    // One report of two readings, then the next report right after it (adjacent, same device).
+    const adjacent = [at('soil-1', 'soil_moisture', 0), at('soil-1', 'battery_voltage', 0)]
+    adjacent.push(at('soil-1', 'soil_moisture', 1), at('soil-1', 'battery_voltage', 1))
+    expect(label(timeSlices(adjacent))).toEqual([
+      ['soil-1:s@0', 'soil-1:b@0'],
+      ['soil-1:s@1', 'soil-1:b@1'],
+    ])
+    // Another node between the two reports.
+    const apart = [adjacent[0]!, adjacent[1]!, at('soil-2', 'soil_moisture', 0), adjacent[2]!, adjacent[3]!]
+    expect(label(timeSlices(apart))).toEqual([
+      ['soil-1:s@0', 'soil-1:b@0', 'soil-2:s@0'],
+      ['soil-1:s@1', 'soil-1:b@1'],
+    ])
+    // Readings of different series at different times: each series once, one slice.
+    const different = [at('soil-1', 'soil_moisture', 0), at('soil-1', 'battery_voltage', 1)]
+    expect(timeSlices(different)).toEqual([different])
+    // A long message of distinct series is one slice, kept in its order.
+    const long = Array.from({ length: 40 }, (_, i) => ({
+      ...at('soil-1', 'soil_moisture', 0),
+      sensor: `p${i}`,
+    }))
+    expect(timeSlices(long)).toEqual([long])
+  })
 })

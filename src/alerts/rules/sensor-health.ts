@@ -51,61 +51,67 @@ export const sensorHealth: RuleFamily<(typeof IDS)[number]> = {
     const h = ctx.config.rules.sensorHealth
     if (t.kind !== 'device' || !h.enabled) return []
     const { device, village, atMs, field } = t
-    const base = {
-      category: 'sensor' as const,
+    const fieldId = field?.id
+    const subject = `device:${device}`
+    // Every finding of one shape, built by one function: this runs for each report of each node
+    // (object spreads of a shared base were a tenth of the service's CPU with 10 000 nodes).
+    const finding = (
+      rule: (typeof IDS)[number],
+      subject: string,
+      active: boolean,
+      clear: boolean,
+      value: number | undefined,
+      threshold: number | undefined,
+      forMs: number,
+    ): Finding => ({
+      rule,
+      subject,
+      category: 'sensor',
       village,
+      field: fieldId,
       device,
-      field: field?.id,
       severity: h.severity,
+      active,
+      clear,
+      value,
+      threshold,
       atMs,
-    }
+      forMs,
+    })
     // A reading arrived: the node is not offline.
-    const out: Finding[] = [
-      { ...base, rule: 'device_offline', subject: `device:${device}`, active: false, clear: true, forMs: 0 },
-    ]
-    const checkStuck = ctx.due(`stuck:${device}`, atMs, STUCK_CHECK_EVERY_MS)
-    for (const q of checkStuck ? (h.stuckQuantities as Quantity[]) : []) {
-      const w = ctx.window(device, q, atMs - h.stuckForMs, atMs)
-      if (w.n === 0 || w.lo === null || w.hi === null) continue
-      // Evidence must span the whole period: a reading at or before its start.
-      const before = ctx.valueAtOrBefore(device, q, atMs - h.stuckForMs)
-      const flat = w.hi - w.lo < 1e-9 && before !== undefined && Math.abs(before - w.lo) < 1e-9
-      out.push({
-        ...base,
-        rule: 'stuck',
-        subject: `device:${device}:${q}`,
-        active: flat,
-        clear: !flat,
-        value: w.lo,
-        forMs: 0,
-      })
+    const out: Finding[] = [finding('device_offline', subject, false, true, undefined, undefined, 0)]
+    if (ctx.due(`stuck:${device}`, atMs, STUCK_CHECK_EVERY_MS)) {
+      for (const q of h.stuckQuantities as Quantity[]) {
+        const w = ctx.window(device, q, atMs - h.stuckForMs, atMs)
+        if (w.n === 0 || w.lo === null || w.hi === null) continue
+        // Evidence must span the whole period: a reading at or before its start.
+        const before = ctx.valueAtOrBefore(device, q, atMs - h.stuckForMs)
+        const flat = w.hi - w.lo < 1e-9 && before !== undefined && Math.abs(before - w.lo) < 1e-9
+        out.push(finding('stuck', `${subject}:${q}`, flat, !flat, w.lo, undefined, 0))
+      }
     }
-    for (const [q, range] of Object.entries(h.plausible)) {
+    for (const q in h.plausible) {
       const v = ctx.latest(device, q as Quantity)
       if (!v || v.timeMs < atMs) continue
+      const range = h.plausible[q]!
       const outside = v.value < range.min || v.value > range.max
-      out.push({
-        ...base,
-        rule: 'out_of_range',
-        subject: `device:${device}:${q}`,
-        active: outside,
-        clear: !outside,
-        value: v.value,
-        forMs: h.outOfRangeForMs,
-      })
+      out.push(
+        finding('out_of_range', `${subject}:${q}`, outside, !outside, v.value, undefined, h.outOfRangeForMs),
+      )
     }
     const battery = ctx.latest(device, BATTERY)
     if (battery && battery.timeMs >= atMs) {
-      out.push({
-        ...base,
-        rule: 'battery_low',
-        subject: `device:${device}`,
-        active: battery.value < h.batteryLowV,
-        clear: battery.value >= h.batteryLowV + BATTERY_HYSTERESIS_V,
-        value: battery.value,
-        threshold: h.batteryLowV,
-        forMs: h.batteryForMs,
-      })
+      out.push(
+        finding(
+          'battery_low',
+          subject,
+          battery.value < h.batteryLowV,
+          battery.value >= h.batteryLowV + BATTERY_HYSTERESIS_V,
+          battery.value,
+          h.batteryLowV,
+          h.batteryForMs,
+        ),
+      )
     }
     return out
   },
