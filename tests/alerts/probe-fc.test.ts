@@ -52,10 +52,16 @@ describe('the probe’s field-capacity reading', () => {
     expect(rule.fcRefPct).toBeCloseTo(27.9, 9)
     expect(rule.probeFcPct).toBeCloseTo(27.9, 9)
     // Hung from the learned reading, not the class's 25: θFC is 24.9–30 (27.9 ± 3 within 20–30);
-    // p = 0.30 + 0.04 (5 − 3) = 0.38; a day ahead at 3 mm is 0.4 % VWC.
+    // p = 0.30 + 0.04 (5 − 3) = 0.38; no lead by default (dryMargin.leadMs 0).
     expect(rule.p).toBeCloseTo(0.38, 12)
     const band = bandQuantilePct({ fcPct: [24.9, 30], wpPct: [7, 17] }, 0.05)
-    expect(rule.thresholdPct).toBeCloseTo(27.9 - 0.38 * band + 0.4, 9)
+    expect(rule.thresholdPct).toBeCloseTo(27.9 - 0.38 * band, 9)
+    // With a day's lead configured: a day ahead at 3 mm is 0.4 % VWC above the same threshold
+    // (two fresh contexts: nothing learned, the class's θFC in both).
+    const leadConfig = parseAlertsConfig({ rules: { crops: { chili: { dryMargin: { leadMs: 24 * H } } } } })
+    const plain = fieldMoistureRule(ctx(3), field, 'dry', t).thresholdPct
+    const ahead = fieldMoistureRule({ ...ctx(3), config: leadConfig } as RuleContext, field, 'dry', t)
+    expect(ahead.thresholdPct - plain).toBeCloseTo(0.4, 9)
   })
 
   it('a partial wetting does not lower it, one storm does not raise it (median of the last three), saturation is clamped', () => {

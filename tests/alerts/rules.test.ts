@@ -211,8 +211,8 @@ describe('rules', () => {
     const band = 3 + 10 * Math.sqrt(0.1)
     expect(threshold()).toMatchObject({ source: 'soil', p: 0.55, fcRefPct: 25 })
     expect(threshold().thresholdPct).toBeCloseTo(25 - 0.55 * band, 6)
-    // Yesterday's advice says the maize used 8 mm/day: p = 0.55 + 0.04 × (5 − 8) = 0.43, and the
-    // alert comes a day of that ETc ahead: 8 mm / (1000 × 1.35 m) = 0.59 % VWC.
+    // Yesterday's advice says the maize used 8 mm/day: p = 0.55 + 0.04 × (5 − 8) = 0.43 (no lead
+    // by default: dryMargin.leadMs 0; tests/alerts/probe-fc.test.ts covers a configured one).
     r.registry
       .database()
       .prepare('INSERT INTO irrigation_advice (field, day_start_ms, detail) VALUES (?, ?, ?)')
@@ -220,12 +220,11 @@ describe('rules', () => {
     await r.restart() // a process reads a field's advice once per day close
 
     expect(threshold().p).toBeCloseTo(0.43, 12)
-    const lead = 8 / (10 * 1.35)
-    expect(threshold().thresholdPct).toBeCloseTo(25 - 0.43 * band + lead, 6)
+    expect(threshold().thresholdPct).toBeCloseTo(25 - 0.43 * band, 6)
     // The field's own measured soil (no class range: FAO-56's θFC − p (θFC − θWP)), then its own threshold, win.
     d().updateField('kemiren-sawah1', { soil: { fcPct: 30, wpPct: 14, p: 0.5 } })
     expect(threshold()).toMatchObject({ source: 'soil', p: 0.5 })
-    expect(threshold().thresholdPct).toBeCloseTo(22 + lead, 10)
+    expect(threshold().thresholdPct).toBeCloseTo(22, 10)
     d().updateField('kemiren-sawah1', { thresholds: { dryPct: 20 } })
     expect(threshold()).toMatchObject({ source: 'field', thresholdPct: 20 })
   })

@@ -50,7 +50,7 @@ export const dry: RuleFamily<'dry'> = {
   quantities: [SOIL],
   trigger: 'field',
   describe:
-    'soil moisture below θFC − p·(θFC − θWP)q + ETc·1 d/(1000 Zr): FAO-56 RAW (Table 19/22, p adjusted for ETc) at the narrow 5 % of the soils the class admits, from the probe’s own field-capacity reading, a day ahead; for forMs; not for paddies with an AWD tube or in drain-down',
+    'soil moisture below θFC − p·(θFC − θWP)q + ETc·1 d/(1000 Zr): FAO-56 RAW (Table 19/22, p adjusted for ETc) at the narrow 5 % of the soils the class admits, from the probe’s own field-capacity reading (optionally leadMs ahead at ETc); for forMs; not for paddies with an AWD tube or in drain-down',
   evaluate(ctx, t) {
     if (t.kind !== 'field') return []
     const { field, atMs } = t

@@ -93,7 +93,7 @@ const dryMarginSchema = z
      */
     minBandPct: z.number().min(0).max(50).default(5),
     /** Alert this far ahead of the threshold at the crop's ETc (FAO-56 ch. 8: Dr,i = Dr,i−1 + ETc). */
-    leadMs: durationMs.default(24 * HOUR_MS),
+    leadMs: durationMs.default(0),
     /** Learn the probe's field-capacity reading after each wetting (class-configured fields). */
     learnProbeFc: z.boolean().default(true),
     /** A rise this large above the lowest reading since the last wetting is a wetting [% VWC]. */
