@@ -1,10 +1,11 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { boardDriver, buildDistrict, Fleet, provisionDistrict } from '../../firmware-sim/index.ts'
+import { boardDriver, buildDistrict, type Fleet, provisionDistrict } from '../../firmware-sim/index.ts'
 import { AuditLog } from '../../src/audit/index.ts'
 import type { Command } from '../../src/commands/index.ts'
 import { UserStore } from '../../src/console/index.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
+import { liveFleet } from '../harness/fleet.ts'
 import { freePort } from '../harness/ports.ts'
 
 /**
@@ -128,18 +129,7 @@ describe('commands: API → broker → gateway → node firmware → ack', () =>
 
     // The node comes online through its village gateway, reporting every second.
     driver = boardDriver(1_000)
-    fleet = new Fleet({
-      villages,
-      url: `mqtt://127.0.0.1:${t.mqttPort}`,
-      dataDir: t.dataDir,
-      secrets,
-      reportIntervalMs: 1_000,
-      startMs,
-      speed: 1_000,
-      tickMs: 100,
-      driver,
-    })
-    await fleet.start()
+    fleet = await liveFleet(t, { villages, secrets, startMs, driver })
     await waitFor(
       'set_config acknowledged',
       async () => (await api.get('cmd-interval-1')).state === 'acknowledged',

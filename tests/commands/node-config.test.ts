@@ -1,12 +1,13 @@
 import { rmSync } from 'node:fs'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { boardDriver, buildDistrict, Fleet, provisionDistrict } from '../../firmware-sim/index.ts'
+import { boardDriver, buildDistrict, type Fleet, provisionDistrict } from '../../firmware-sim/index.ts'
 import { createSimNode } from '../../firmware-sim/node/sim-node.ts'
 import { AuditLog } from '../../src/audit/index.ts'
 import type { Command, NodeConfigView } from '../../src/commands/index.ts'
 import { UserStore } from '../../src/console/index.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
+import { liveFleet } from '../harness/fleet.ts'
 
 /**
  * Issue 17 scope 2 through the real system: the all-in-one app (aedes broker with its ACL, ingest,
@@ -149,18 +150,7 @@ describe('node configuration: desired (API) → set_config → gateway → firmw
 
     // The nodes come online through their village gateway, reporting every second.
     driver = boardDriver(1_000)
-    fleet = new Fleet({
-      villages,
-      url: `mqtt://127.0.0.1:${t.mqttPort}`,
-      dataDir: t.dataDir,
-      secrets,
-      reportIntervalMs: 1_000,
-      startMs,
-      speed: 1_000,
-      tickMs: 100,
-      driver,
-    })
-    await fleet.start()
+    fleet = await liveFleet(t, { villages, secrets, startMs, driver })
     await waitFor('version 3 in sync', async () => (await api.get(node.id)).body.status === 'in_sync')
     const syncedAtMs = Date.now()
     const synced = (await api.get(node.id)).body

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { boardDriver, buildDistrict, Fleet, provisionDistrict } from '../../firmware-sim/index.ts'
+import { boardDriver, buildDistrict, type Fleet, provisionDistrict } from '../../firmware-sim/index.ts'
 import { AuditLog } from '../../src/audit/index.ts'
 import type { Command } from '../../src/commands/index.ts'
 import { kannelMoService } from '../../src/notify/index.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
+import { liveFleet } from '../harness/fleet.ts'
 import { type KannelHandle, startKannel } from '../harness/kannel.ts'
 import { freePort } from '../harness/ports.ts'
 
@@ -136,18 +137,7 @@ describe('a farmer opens and closes a field’s valve by SMS, end to end', () =>
     expect(budi.status, JSON.stringify(budi.json)).toBe(201)
 
     driver = boardDriver(1_000, { valveFlowMmPerMin: FLOW_MM_PER_MIN })
-    fleet = new Fleet({
-      villages,
-      url: `mqtt://127.0.0.1:${t.mqttPort}`,
-      dataDir: t.dataDir,
-      secrets,
-      reportIntervalMs: 1_000,
-      startMs,
-      speed: 1_000,
-      tickMs: 100,
-      driver,
-    })
-    await fleet.start()
+    fleet = await liveFleet(t, { villages, secrets, startMs, driver })
     const moisture = async () =>
       (await t.app.store.query({ quantity: 'soil_moisture', device: maize.id })).sort(
         (a, b) => a.timeMs - b.timeMs,
