@@ -38,7 +38,15 @@ import { startInfluxd } from '../tests/harness/influxd.ts'
 import { influxQuery } from '../tests/harness/influxql.ts'
 import { freePort } from '../tests/harness/ports.ts'
 import { type KampungProcess, serviceEnv, spawnKampung } from '../tests/harness/process.ts'
-import type { ClientInit, Command, PhaseJob, PhaseResult, StormResult } from './district-client.ts'
+import type {
+  ClientInit,
+  ClientStats,
+  Command,
+  FailureReason,
+  PhaseJob,
+  PhaseResult,
+  StormResult,
+} from './district-client.ts'
 import type { LoadDevice } from './load-client.ts'
 import { registerFleet } from './load-runner.ts'
 import { cpuSeconds, cpuSecondsByThread, machine, peakRssMb, percentile, rssMb } from './proc-stats.ts'
@@ -53,6 +61,13 @@ const RATE = Number(process.env.BENCH_DISTRICT_RATE ?? 5_000)
 const PACED_REPORTS = Number(process.env.BENCH_DISTRICT_PACED_REPORTS ?? 4)
 const IDLE_S = Number(process.env.BENCH_DISTRICT_IDLE_S ?? 60)
 const KEEPALIVE_S = 60
+/** Connections per step of the first connect (the service's RSS is read after each). */
+const CONNECT_STEP = Number(process.env.BENCH_DISTRICT_CONNECT_STEP ?? 1_000)
+/**
+ * `storm`: only the connect, idle and storm phases, for quick iteration on them (no load phases;
+ * figures to stderr and $TMPDIR/kampung-district-storm.json, not bench/results).
+ */
+const ONLY_STORM = process.env.BENCH_DISTRICT_PHASES === 'storm'
 const RETRY_MS = 1_000
 const CONNACK_TIMEOUT_MS = 30_000
 const VERIFY_SAMPLE = 500
@@ -126,27 +141,37 @@ function keepServiceLog(service: KampungProcess, n: number): void {
 /** One load-generator process and its request/answer channel. */
 class LoadProcess {
   readonly child: ChildProcess
-  private waiting: Array<{ resolve: (v: unknown) => void; reject: (e: Error) => void }> = []
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  private seq = 0
   constructor() {
     this.child = fork(path.join(import.meta.dirname, 'district-client.ts'), [], {
       execArgv: ['--import', 'tsx'],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
-    this.child.on('message', (m: { ok: boolean; value?: unknown; error?: string }) => {
-      const w = this.waiting.shift()
-      if (!w) return log(`load process: unexpected message ${JSON.stringify(m).slice(0, 200)}`)
+    this.child.on('message', (m: { seq?: number; ok: boolean; value?: unknown; error?: string }) => {
+      const w = m.seq === undefined ? undefined : this.waiting.get(m.seq)
+      if (!w) {
+        // An uncaught error (no seq): every request waiting fails with it.
+        const err = new Error(`load process: ${m.error ?? JSON.stringify(m).slice(0, 200)}`)
+        for (const x of this.waiting.values()) x.reject(err)
+        this.waiting.clear()
+        return
+      }
+      this.waiting.delete(m.seq!)
       if (m.ok) w.resolve(m.value)
       else w.reject(new Error(`load process: ${m.error}`))
     })
     this.child.once('exit', (code) => {
-      for (const w of this.waiting.splice(0)) w.reject(new Error(`load process exited (${code})`))
+      for (const w of this.waiting.values()) w.reject(new Error(`load process exited (${code})`))
+      this.waiting.clear()
     })
   }
   request<T>(command: Command): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ resolve: resolve as (v: unknown) => void, reject })
-      this.child.send(command)
+      const seq = ++this.seq
+      this.waiting.set(seq, { resolve: resolve as (v: unknown) => void, reject })
+      this.child.send({ ...command, seq })
     })
   }
 }
@@ -217,8 +242,9 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-district-'))
   copyFileSync(registryPath, path.join(dataDir, 'registry.db'))
   const mqttPort = await freePort()
+  const apiPort = await freePort()
   const env = {
-    ...serviceEnv({ dataDir, influxUrl: influx.url, mqttPort, apiPort: await freePort() }),
+    ...serviceEnv({ dataDir, influxUrl: influx.url, mqttPort, apiPort }),
     KAMPUNG_INFLUX_DATABASE: DATABASE,
     KAMPUNG_LOG_LEVEL: 'warn',
   }
@@ -258,22 +284,38 @@ async function main(): Promise<void> {
     log(`connecting ${NODES} nodes`)
     const c0 = counters()
     const threads0 = cpuSecondsByThread(pid)
-    const connected = await Promise.all(
-      procs.map((p) => p.request<{ firstMs: number; allConnectedMs: number }>({ cmd: 'connect' })),
-    )
+    // In steps of CONNECT_STEP nodes, the service's RSS after each: what a connection holds.
+    const rssSteps: Array<{ connected: number; rssMb: number }> = [{ connected: 0, rssMb: rssMb(pid) }]
+    let connectSeconds = 0
+    for (let done = 0; done < NODES; ) {
+      const step = Math.min(CONNECT_STEP, NODES - done)
+      const connected = await Promise.all(
+        procs.map((p, i) =>
+          p.request<{ firstMs: number; allConnectedMs: number }>({
+            cmd: 'connect',
+            count: Math.floor(step / PROCS) + (i < step % PROCS ? 1 : 0),
+          }),
+        ),
+      )
+      connectSeconds +=
+        (Math.max(...connected.map((c) => c.allConnectedMs)) - Math.min(...connected.map((c) => c.firstMs))) /
+        1000
+      done += step
+      rssSteps.push({ connected: done, rssMb: rssMb(pid) })
+    }
     const c1 = counters()
     const threads1 = cpuSecondsByThread(pid)
-    const connectStats = await Promise.all(
-      procs.map((p) =>
-        p.request<{ failedAttempts: number; connackTimeouts: number; dropped: number }>({ cmd: 'stats' }),
-      ),
+    const connectStats = await Promise.all(procs.map((p) => p.request<ClientStats>({ cmd: 'stats' })))
+    const perConnectionKb = Math.round(
+      ((rssSteps.at(-1)!.rssMb - rssSteps[1]!.rssMb) * 1024) / Math.max(1, NODES - rssSteps[1]!.connected),
     )
+    log(`RSS by connections: ${rssSteps.map((r) => `${r.connected}: ${r.rssMb} MB`).join(', ')}`)
     const connect = {
       nodes: NODES,
-      seconds: round1(
-        (Math.max(...connected.map((c) => c.allConnectedMs)) - Math.min(...connected.map((c) => c.firstMs))) /
-          1000,
-      ),
+      seconds: round1(connectSeconds),
+      /** Service RSS after each step of CONNECT_STEP connections, and the slope past the first. */
+      rssSteps,
+      rssKbPerConnection: perConnectionKb,
       serviceCpuS: round1(c1.service - c0.service),
       serviceCpuMainThreadS: round1(threads1.main - threads0.main),
       serviceCpuOtherThreadsS: round1(threads1.others - threads0.others),
@@ -344,14 +386,14 @@ async function main(): Promise<void> {
       )
       return figures
     }
-    const cold = await phase('cold', COLD_REPORTS, 0)
-    const warm = await phase('warm', WARM_REPORTS, 0)
-    const paced = await phase('paced', PACED_REPORTS, RATE)
+    const cold = ONLY_STORM ? undefined : await phase('cold', COLD_REPORTS, 0)
+    const warm = ONLY_STORM ? undefined : await phase('warm', WARM_REPORTS, 0)
+    const paced = ONLY_STORM ? undefined : await phase('paced', PACED_REPORTS, RATE)
     // Where the target rate is beyond the service, the latency at a rate it sustains: half its warm
     // rate, for about 15 s.
-    const sustainableRate = Math.round(warm.messagesPerS / 2)
+    const sustainableRate = Math.round((warm?.messagesPerS ?? 0) / 2)
     const pacedHalf =
-      warm.messagesPerS < RATE
+      warm && warm.messagesPerS < RATE
         ? await phase(
             'paced at half the warm rate',
             Math.max(1, Math.ceil((sustainableRate * 15) / NODES)),
@@ -394,6 +436,26 @@ async function main(): Promise<void> {
     const exitedAt = now()
     const stormBase = nextBaseMs
     nextBaseMs += REPORT_MS
+    const statsSum = async () => {
+      const all = await Promise.all(procs.map((p) => p.request<ClientStats>({ cmd: 'stats' })))
+      const byReason: Partial<Record<FailureReason, number>> = {}
+      for (const a of all)
+        for (const [k, v] of Object.entries(a.byReason))
+          byReason[k as FailureReason] = (byReason[k as FailureReason] ?? 0) + (v ?? 0)
+      return {
+        failedAttempts: all.reduce((n, a) => n + a.failedAttempts, 0),
+        byReason,
+        slowTcpConnects: all.reduce((n, a) => n + a.slowTcpConnects, 0),
+        maxTcpConnectMs: Math.max(...all.map((a) => a.maxTcpConnectMs)),
+      }
+    }
+    const minus = (a: Partial<Record<string, number>>, b: Partial<Record<string, number>>) =>
+      Object.fromEntries(
+        Object.entries(a)
+          .map(([k, v]) => [k, (v ?? 0) - (b[k] ?? 0)] as const)
+          .filter(([, v]) => v > 0),
+      )
+    const armedStats = await statsSum()
     const stormDone = Promise.all(
       procs.map((p) => p.request<StormResult>({ cmd: 'storm', baseTimeMs: stormBase })),
     )
@@ -403,11 +465,14 @@ async function main(): Promise<void> {
     service = spawnKampung(['up'], env, nodeArgs)
     await service.waitForOutput(/smart-kampung running/)
     const readyAt = now()
+    const readyStats = await statsSum()
     const pid2 = service.child.pid!
     const s0 = cpuSeconds(pid2)
     const t0 = cpuSecondsByThread(pid2)
     const influx0 = cpuSeconds(influx.pid)
     const storms = await stormDone
+    const doneStats = await statsSum()
+    const serviceRefusals = await brokerRefusals(apiPort)
     const s1 = cpuSeconds(pid2)
     const t1 = cpuSecondsByThread(pid2)
     const influx1 = cpuSeconds(influx.pid)
@@ -430,6 +495,19 @@ async function main(): Promise<void> {
       allStoredAfterStopS: round1((allStoredMs - killAt) / 1000),
       failedConnectAttempts: storms.reduce((n, s) => n + s.failedAttempts, 0),
       connackTimeouts: storms.reduce((n, s) => n + s.connackTimeouts, 0),
+      /** Failed attempts by the load clients' reason (see district-client.ts FailureReason). */
+      failedByReason: minus(doneStats.byReason, armedStats.byReason),
+      /** Of these, after the new process said it was running (all its parts listening). */
+      failedByReasonAfterRunning: minus(doneStats.byReason, readyStats.byReason),
+      /** TCP handshakes of ≥ 0.9 s (a SYN sent again: the listen backlog overflowed), and the longest. */
+      slowTcpConnects: doneStats.slowTcpConnects - armedStats.slowTcpConnects,
+      maxTcpConnectMs: doneStats.maxTcpConnectMs,
+      /** The first CONNACK of the storm, after the new process started: the broker answering. */
+      firstConnectedAfterStartS: round1(
+        (Math.min(...storms.map((s) => s.firstConnectedMs)) - spawnAt) / 1000,
+      ),
+      /** What the new service refused (kampung_broker_refusals_total by cause). */
+      serviceRefusals,
       firstReportLatencyMs: {
         p50: round1(percentile(stormLatencies, 50)),
         p99: round1(percentile(stormLatencies, 99)),
@@ -445,7 +523,7 @@ async function main(): Promise<void> {
       rssMbAfter: rssMb(pid2),
     }
     log(
-      `storm: all connected ${storm.allConnectedAfterStartS} s, all stored ${storm.allStoredAfterStartS} s after the new process started; service CPU ${storm.serviceCpuS} s`,
+      `storm: first connected ${storm.firstConnectedAfterStartS} s, all connected ${storm.allConnectedAfterStartS} s, all stored ${storm.allStoredAfterStartS} s after the new process started; service CPU ${storm.serviceCpuS} s; failed ${JSON.stringify(storm.failedByReason)} (after running ${JSON.stringify(storm.failedByReasonAfterRunning)}), slow TCP ${storm.slowTcpConnects} (max ${storm.maxTcpConnectMs} ms), service refused ${JSON.stringify(serviceRefusals)}`,
     )
     await Promise.all(procs.map((p) => p.request({ cmd: 'stop' }).catch(() => undefined)))
     await service.kill('SIGTERM')
@@ -456,6 +534,15 @@ async function main(): Promise<void> {
     const auth = await verifyCost(registryPath, devices)
     log(`auth: ${auth.cpuUsPerVerification} CPU µs per verification`)
 
+    if (!cold || !warm || !paced) {
+      const file = path.join(os.tmpdir(), 'kampung-district-storm.json')
+      writeFileSync(
+        file,
+        `${JSON.stringify({ date: new Date().toISOString(), machine: machine(), connect, idle, storm, peakRss }, null, 2)}\n`,
+      )
+      log(`storm phases only: figures in ${file}`)
+      return
+    }
     const lost = cold.lost + warm.lost + paced.lost + (pacedHalf?.lost ?? 0) + storm.lost
     const result = {
       name: 'district',
@@ -507,6 +594,20 @@ async function main(): Promise<void> {
     await service?.kill('SIGKILL')
     await influx.stop()
     rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+/** The service's broker refusals by cause, from its Prometheus metrics. */
+async function brokerRefusals(apiPort: number): Promise<Record<string, number>> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text()
+    const out: Record<string, number> = {}
+    for (const m of text.matchAll(/^kampung_broker_refusals_total\{cause="([^"]+)"\} (\d+)/gm))
+      if (Number(m[2]) > 0) out[m[1]!] = Number(m[2])
+    return out
+  } catch (err) {
+    log(`metrics not read: ${(err as Error).message}`)
+    return {}
   }
 }
 
