@@ -193,6 +193,8 @@ interface PhaseFigures {
   lastAckToQueryableMs: number
   /** Paced phases: the rate asked for, reports/s. */
   pacedAtPerS?: number
+  /** The service's RSS and process.memoryUsage() (MB) at the phase's end. */
+  serviceMemoryMb?: Record<string, number>
 }
 
 interface Counters {
@@ -285,7 +287,9 @@ async function main(): Promise<void> {
     const c0 = counters()
     const threads0 = cpuSecondsByThread(pid)
     // In steps of CONNECT_STEP nodes, the service's RSS after each: what a connection holds.
-    const rssSteps: Array<{ connected: number; rssMb: number }> = [{ connected: 0, rssMb: rssMb(pid) }]
+    const rssSteps: Array<{ connected: number; rssMb: number; memory: Record<string, number> }> = [
+      { connected: 0, rssMb: rssMb(pid), memory: await serviceMemory(apiPort) },
+    ]
     let connectSeconds = 0
     for (let done = 0; done < NODES; ) {
       const step = Math.min(CONNECT_STEP, NODES - done)
@@ -301,7 +305,7 @@ async function main(): Promise<void> {
         (Math.max(...connected.map((c) => c.allConnectedMs)) - Math.min(...connected.map((c) => c.firstMs))) /
         1000
       done += step
-      rssSteps.push({ connected: done, rssMb: rssMb(pid) })
+      rssSteps.push({ connected: done, rssMb: rssMb(pid), memory: await serviceMemory(apiPort) })
     }
     const c1 = counters()
     const threads1 = cpuSecondsByThread(pid)
@@ -309,7 +313,9 @@ async function main(): Promise<void> {
     const perConnectionKb = Math.round(
       ((rssSteps.at(-1)!.rssMb - rssSteps[1]!.rssMb) * 1024) / Math.max(1, NODES - rssSteps[1]!.connected),
     )
-    log(`RSS by connections: ${rssSteps.map((r) => `${r.connected}: ${r.rssMb} MB`).join(', ')}`)
+    log(
+      `RSS by connections: ${rssSteps.map((r) => `${r.connected}: ${r.rssMb} MB (heap ${r.memory.heap_used}/${r.memory.heap_total}, external ${r.memory.external})`).join(', ')}`,
+    )
     const connect = {
       nodes: NODES,
       seconds: round1(connectSeconds),
@@ -380,6 +386,7 @@ async function main(): Promise<void> {
         },
         lastAckToQueryableMs: Math.round(queryableMs - lastAck),
         ...(ratePerS ? { pacedAtPerS: ratePerS } : {}),
+        serviceMemoryMb: await serviceMemory(apiPort),
       }
       log(
         `${name}: ${figures.messagesPerS} msg/s, ${figures.readingsPerS} readings/s, lost ${figures.lost}, service ${figures.cpuUsPerMessage.service} µs/msg, p50/p99 ${figures.latencyMs.p50}/${figures.latencyMs.p99} ms`,
@@ -421,6 +428,7 @@ async function main(): Promise<void> {
       droppedSinceStart: stats.reduce((n, s) => n + s.dropped, 0),
       keepAlivePings: stats.reduce((n, s) => n + s.pings, 0) - pings0.reduce((n, s) => n + s.pings, 0),
       serviceRssMb: rssMb(pid),
+      serviceMemoryMb: await serviceMemory(apiPort),
       serviceCpuPctOfCore: round1((100 * (i1.service - i0.service)) / idleSeconds),
       serviceCpuUsPerNodeSecond: round1(((i1.service - i0.service) * 1e6) / (idleSeconds * NODES)),
       influxdCpuPctOfCore: round1((100 * (i1.influxd - i0.influxd)) / idleSeconds),
@@ -594,6 +602,20 @@ async function main(): Promise<void> {
     await service?.kill('SIGKILL')
     await influx.stop()
     rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+/** The service's memory (process.memoryUsage, MB) from its Prometheus metrics. */
+async function serviceMemory(apiPort: number): Promise<Record<string, number>> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text()
+    const out: Record<string, number> = {}
+    for (const m of text.matchAll(/^kampung_process_memory_bytes\{kind="([^"]+)"\} (\d+)/gm))
+      out[m[1]!] = Math.round(Number(m[2]) / 2 ** 20)
+    return out
+  } catch (err) {
+    log(`metrics not read: ${(err as Error).message}`)
+    return {}
   }
 }
 

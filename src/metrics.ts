@@ -85,6 +85,21 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly processMemory = new Gauge({
+    name: 'kampung_process_memory_bytes',
+    help: 'Memory of this process (process.memoryUsage): rss, heap_total, heap_used, external, array_buffers',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+    collect() {
+      const m = process.memoryUsage()
+      this.set({ kind: 'rss' }, m.rss)
+      this.set({ kind: 'heap_total' }, m.heapTotal)
+      this.set({ kind: 'heap_used' }, m.heapUsed)
+      this.set({ kind: 'external' }, m.external)
+      this.set({ kind: 'array_buffers' }, m.arrayBuffers)
+    },
+  })
+
   /** Register a gauge whose value is read from elsewhere at scrape time. */
   gauge(name: string, help: string, read: () => number): void {
     new Gauge({
