@@ -139,7 +139,7 @@ function keepServiceLog(service: KampungProcess, n: number): void {
 }
 
 /** One load-generator process and its request/answer channel. */
-class LoadProcess {
+export class LoadProcess {
   readonly child: ChildProcess
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   private seq = 0
@@ -703,6 +703,16 @@ export function writeDistrictMarkdown(): void {
     : undefined
   const m = r.machine
   const yes = (b: boolean) => (b ? 'met' : '**not met**')
+  const reasons = (by: Record<string, number> | undefined) =>
+    by && Object.keys(by).length
+      ? Object.entries(by)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')
+      : 'none'
+  const memory = (m: Record<string, number> | undefined) =>
+    m?.heap_used === undefined
+      ? 'memory not read'
+      : `V8 heap used ${m.heap_used} MB of ${m.heap_total} committed (new space ${m.new_space}, old space ${m.old_space}), external ${m.external} MB`
   const line = (label: string, p: PhaseFigures) =>
     `| ${label} | ${p.messagesPerS} | ${p.readingsPerS} | ${p.cpuUsPerMessage.service} | ${p.cpuUsPerMessage.influxd} | ${p.cpuUsPerMessage.loadGenerators} | ${p.latencyMs.p50} / ${p.latencyMs.p99} | ${p.messages} / ${p.lost} | ${p.cpuBusyPct} % |`
   const md = [
@@ -747,13 +757,13 @@ export function writeDistrictMarkdown(): void {
         ]
       : []),
     '',
-    `Peak RSS of the service ${r.peakRssMb} MB (${r.rssAtStartMb} MB at start). Cold / warm: ${Math.round((100 * r.cold.messagesPerS) / r.warm.messagesPerS)} %.`,
+    `Peak RSS of the service ${r.peakRssMb} MB (${r.rssAtStartMb} MB at start); at the end of the warm phase ${memory(r.warm.serviceMemoryMb)}. Cold / warm: ${Math.round((100 * r.cold.messagesPerS) / r.warm.messagesPerS)} %.`,
     '',
-    `First connection of all ${r.connect.nodes} nodes into the fresh service: ${r.connect.seconds} s, service CPU ${r.connect.serviceCpuS} s (main thread ${r.connect.serviceCpuMainThreadS} s, other threads ${r.connect.serviceCpuOtherThreadsS} s), ${r.connect.failedAttempts} attempts refused or dropped (${r.connect.connackTimeouts} without CONNACK after ${CONNACK_TIMEOUT_MS / 1000} s), ${r.connect.droppedAfterConnack} closed by the service after their CONNACK (${r.idle.droppedSinceStart} by the end of the idle phase; each reconnected and sent its unacknowledged reports again), RSS after ${r.connect.rssMb} MB.`,
+    `First connection of all ${r.connect.nodes} nodes into the fresh service: ${r.connect.seconds} s, service CPU ${r.connect.serviceCpuS} s (main thread ${r.connect.serviceCpuMainThreadS} s, other threads ${r.connect.serviceCpuOtherThreadsS} s), ${r.connect.failedAttempts} attempts refused or dropped (${r.connect.connackTimeouts} without CONNACK after ${CONNACK_TIMEOUT_MS / 1000} s), ${r.connect.droppedAfterConnack} closed by the service after their CONNACK (${r.idle.droppedSinceStart} by the end of the idle phase; each reconnected and sent its unacknowledged reports again), RSS after ${r.connect.rssMb} MB: ${r.connect.rssKbPerConnection} KB per connection (RSS / V8 heap used / heap committed, MB, by connections: ${(r.connect.rssSteps ?? []).map((x: { connected: number; rssMb: number; memory: Record<string, number> }) => `${x.connected}: ${x.rssMb} / ${x.memory.heap_used} / ${x.memory.heap_total}`).join(', ')}).`,
     '',
-    `**Idle** (${r.idle.connected} connected nodes, keep-alive ${r.setup.keepAliveS} s, ${r.idle.keepAlivePings} PINGREQs in ${r.idle.seconds} s): service RSS ${r.idle.serviceRssMb} MB, service CPU ${r.idle.serviceCpuPctOfCore} % of a core (${r.idle.serviceCpuUsPerNodeSecond} µs per node per second), influxd ${r.idle.influxdCpuPctOfCore} % of a core.`,
+    `**Idle** (${r.idle.connected} connected nodes, keep-alive ${r.setup.keepAliveS} s, ${r.idle.keepAlivePings} PINGREQs in ${r.idle.seconds} s): service RSS ${r.idle.serviceRssMb} MB (${memory(r.idle.serviceMemoryMb)}), service CPU ${r.idle.serviceCpuPctOfCore} % of a core (${r.idle.serviceCpuUsPerNodeSecond} µs per node per second), influxd ${r.idle.influxdCpuPctOfCore} % of a core.`,
     '',
-    `**Reconnect storm** (SIGTERM, then a new service process on the same port and data; every node reconnects on its own, retrying every ~${RETRY_MS / 1000} s ± half while refused, and sends one report at once): stop ${r.storm.stopSeconds} s; new process listening ${r.storm.startSeconds} s after its start; **all ${r.setup.nodes} connected ${r.storm.allConnectedAfterStartS} s and all first reports stored ${r.storm.allStoredAfterStartS} s after the new process started** (${r.storm.allStoredAfterListeningS} s after it listened, ${r.storm.allStoredAfterStopS} s after the SIGTERM); ${r.storm.failedConnectAttempts} attempts refused or dropped (${r.storm.connackTimeouts} without CONNACK after ${CONNACK_TIMEOUT_MS / 1000} s); first report p50 / p99 ${r.storm.firstReportLatencyMs.p50} / ${r.storm.firstReportLatencyMs.p99} ms; lost ${r.storm.lost}. Service CPU from listening to all stored ${r.storm.serviceCpuS} s (main thread ${r.storm.serviceCpuMainThreadS} s, other threads ${r.storm.serviceCpuOtherThreadsS} s), ${r.storm.serviceStartCpuS} s to start; influxd ${r.storm.influxdCpuS} s.`,
+    `**Reconnect storm** (SIGTERM, then a new service process on the same port and data; every node reconnects on its own, retrying every ~${RETRY_MS / 1000} s ± half while refused, and sends one report at once): stop ${r.storm.stopSeconds} s; new process listening ${r.storm.startSeconds} s after its start; **all ${r.setup.nodes} connected ${r.storm.allConnectedAfterStartS} s and all first reports stored ${r.storm.allStoredAfterStartS} s after the new process started** (${r.storm.allStoredAfterListeningS} s after it listened, ${r.storm.allStoredAfterStopS} s after the SIGTERM); ${r.storm.failedConnectAttempts} attempts refused or dropped (${r.storm.connackTimeouts} without CONNACK after ${CONNACK_TIMEOUT_MS / 1000} s); by reason ${reasons(r.storm.failedByReason)}, of them after the new process said it was running ${reasons(r.storm.failedByReasonAfterRunning)} (\`no_listener\`: nothing listening yet; \`tcp_connect_timeout\` / \`connack_timeout\`: no TCP handshake / no CONNACK in ${CONNACK_TIMEOUT_MS / 1000} s; \`reset\`, \`closed_before_connack\`: by the service; \`connack_N\`: refused with code N); ${r.storm.slowTcpConnects} TCP handshakes took ≥ 0.9 s (a SYN dropped by a full listen queue and sent again; longest ${r.storm.maxTcpConnectMs} ms since the start); the service refused ${reasons(r.storm.serviceRefusals)}; first report p50 / p99 ${r.storm.firstReportLatencyMs.p50} / ${r.storm.firstReportLatencyMs.p99} ms; lost ${r.storm.lost}. Service CPU from listening to all stored ${r.storm.serviceCpuS} s (main thread ${r.storm.serviceCpuMainThreadS} s, other threads ${r.storm.serviceCpuOtherThreadsS} s), ${r.storm.serviceStartCpuS} s to start; influxd ${r.storm.influxdCpuS} s.`,
     '',
     `**Authentication** (\`Registry.verifySecret\`, fresh registry, ${r.auth.sample} devices one after another, this process): ${r.auth.cpuUsPerVerification} CPU µs (${r.auth.wallUsPerVerification} µs wall) per verification, so ${r.auth.fleetCpuS} CPU s for the ${r.setup.nodes} nodes of a storm; a wrong secret refused: ${r.auth.wrongSecretRefused}.`,
     '',
