@@ -26,8 +26,10 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs'
 import os from 'node:os'
@@ -68,6 +70,11 @@ const CONNECT_STEP = Number(process.env.BENCH_DISTRICT_CONNECT_STEP ?? 1_000)
  * figures to stderr and $TMPDIR/kampung-district-storm.json, not bench/results).
  */
 const ONLY_STORM = process.env.BENCH_DISTRICT_PHASES === 'storm'
+/**
+ * A directory: the service runs with `--heapsnapshot-signal=SIGUSR2` and writes a heap snapshot
+ * there at the end of the warm phase (V8 collects garbage first: it shows what is live under load).
+ */
+const HEAP_SNAPSHOT_DIR = process.env.BENCH_DISTRICT_HEAP_SNAPSHOT
 const RETRY_MS = 1_000
 const CONNACK_TIMEOUT_MS = 30_000
 const VERIFY_SAMPLE = 500
@@ -253,6 +260,7 @@ async function main(): Promise<void> {
   const nodeArgs = [
     ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+    ...(HEAP_SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`] : []),
   ]
   const procs: LoadProcess[] = []
   let service: KampungProcess | undefined
@@ -395,6 +403,7 @@ async function main(): Promise<void> {
     }
     const cold = ONLY_STORM ? undefined : await phase('cold', COLD_REPORTS, 0)
     const warm = ONLY_STORM ? undefined : await phase('warm', WARM_REPORTS, 0)
+    if (HEAP_SNAPSHOT_DIR) await heapSnapshot(pid, HEAP_SNAPSHOT_DIR)
     const paced = ONLY_STORM ? undefined : await phase('paced', PACED_REPORTS, RATE)
     // Where the target rate is beyond the service, the latency at a rate it sustains: half its warm
     // rate, for about 15 s.
@@ -602,6 +611,24 @@ async function main(): Promise<void> {
     await service?.kill('SIGKILL')
     await influx.stop()
     rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+/** Signals the service to write a heap snapshot into `dir` and waits until the file stops growing. */
+async function heapSnapshot(pid: number, dir: string): Promise<void> {
+  const before = new Set(existsSync(dir) ? readdirSync(dir) : [])
+  process.kill(pid, 'SIGUSR2')
+  let size = -1
+  for (;;) {
+    await sleep(2_000)
+    const file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'))
+    if (!file) continue
+    const now = statSync(path.join(dir, file)).size
+    if (now > 0 && now === size) {
+      log(`heap snapshot ${path.join(dir, file)} (${Math.round(now / 2 ** 20)} MB)`)
+      return
+    }
+    size = now
   }
 }
 
