@@ -53,6 +53,8 @@ export interface PhaseResult {
 }
 
 export interface StormResult {
+  /** When the first device had its CONNACK again. */
+  firstConnectedMs: number
   /** When every device had its CONNACK again. */
   allConnectedMs: number
   /** When every device's first report after the reconnect was acknowledged. */
@@ -66,7 +68,8 @@ export interface StormResult {
 
 export type Command =
   | { cmd: 'init'; init: ClientInit }
-  | { cmd: 'connect' }
+  /** Connects the next `count` nodes (all that are left without one). */
+  | { cmd: 'connect'; count?: number }
   | { cmd: 'prepare'; job: PhaseJob }
   | { cmd: 'go' }
   | { cmd: 'storm'; baseTimeMs: number }
@@ -121,11 +124,22 @@ function connectNode(node: Node): void {
   node.socket = socket
   node.pending = undefined
   socket.setNoDelay(true)
+  const startedMs = performance.now()
+  /** Why this attempt failed, if it did (the first cause seen wins). */
+  let failure: FailureReason | undefined
+  let tcpConnected = false
   const connackTimer = setTimeout(() => {
     counts.connackTimeouts++
+    failure ??= tcpConnected ? 'connack_timeout' : 'tcp_connect_timeout'
     socket.destroy()
   }, init.connackTimeoutMs)
   socket.on('connect', () => {
+    tcpConnected = true
+    // The kernel answers SYNs in ~0.1 ms on loopback; a second or more is a SYN the listener's
+    // full accept queue dropped and the client's TCP sent again (1 s, 3 s, 7 s, 15 s, …).
+    const tcpMs = performance.now() - startedMs
+    if (tcpMs >= 900) counts.slowTcpConnects++
+    counts.maxTcpConnectMs = Math.max(counts.maxTcpConnectMs, Math.round(tcpMs))
     send(
       node,
       mqttPacket.generate({
@@ -152,7 +166,13 @@ function connectNode(node: Node): void {
       if (len > 127) throw new Error(`${node.device.id}: unexpected long packet 0x${data[at]!.toString(16)}`)
       if (at + 2 + len > data.length) break
       if (type === CONNACK) {
-        if (data[at + 3] !== 0) throw new Error(`${node.device.id}: CONNACK return code ${data[at + 3]}`)
+        if (data[at + 3] !== 0) {
+          // Refused by the service (3: unavailable, e.g. throttled or over a cap; 4: bad
+          // credentials): counted by code, and tried again like any failed attempt.
+          failure ??= `connack_${data[at + 3]}` as FailureReason
+          socket.destroy()
+          return
+        }
         clearTimeout(connackTimer)
         node.connected = true
         node.onConnack?.()
@@ -175,8 +195,9 @@ function connectNode(node: Node): void {
     }
     node.pending = at < data.length ? data.subarray(at) : undefined
   })
-  socket.on('error', () => {
+  socket.on('error', (err: NodeJS.ErrnoException) => {
     // A refused or reset connection: 'close' follows and decides.
+    failure ??= err.code === 'ECONNREFUSED' ? 'no_listener' : tcpConnected ? 'reset' : 'tcp_error'
   })
   socket.on('close', () => {
     clearTimeout(connackTimer)
@@ -184,8 +205,11 @@ function connectNode(node: Node): void {
     node.connected = false
     node.socket = undefined
     if (node.closing) return
-    if (!wasConnected) counts.failedAttempts++
-    else counts.dropped++
+    if (!wasConnected) {
+      counts.failedAttempts++
+      const reason = failure ?? 'closed_before_connack'
+      counts.byReason[reason] = (counts.byReason[reason] ?? 0) + 1
+    } else counts.dropped++
     // Unacknowledged reports are sent again after the reconnect (a clean session forgets them).
     node.next -= node.inFlight
     if (job?.ratePerS) node.backlog += node.inFlight
@@ -319,11 +343,17 @@ function runPhase(): Promise<PhaseResult> {
 
 // --- connect, keep-alive, storm ---
 
-function connectAll(): Promise<{ firstMs: number; allConnectedMs: number }> {
+/** Nodes connected by `connect` so far (in order). */
+let connectCursor = 0
+
+function connectAll(count = nodes.length): Promise<{ firstMs: number; allConnectedMs: number }> {
   const start = performance.timeOrigin + performance.now()
-  let left = nodes.length
+  const batch = nodes.slice(connectCursor, connectCursor + count)
+  connectCursor += batch.length
+  let left = batch.length
   return new Promise((resolve) => {
-    for (const node of nodes) {
+    if (left === 0) resolve({ firstMs: start, allConnectedMs: start })
+    for (const node of batch) {
       node.onConnack = () => {
         node.onConnack = undefined
         if (--left === 0)
@@ -346,13 +376,38 @@ function keepAlive(): void {
   }
 }
 
-const counts = { failedAttempts: 0, connackTimeouts: 0, dropped: 0 }
+/**
+ * Why a connection attempt got no CONNACK: `no_listener` (ECONNREFUSED: nothing listens on the
+ * port, the service is down or starting), `tcp_connect_timeout` (no TCP handshake within the
+ * CONNACK timeout: SYNs dropped), `connack_timeout` (connected, CONNECT sent, no CONNACK),
+ * `closed_before_connack` (the service closed it, e.g. aedes' connectTimeout or a cap),
+ * `reset` (the service reset it), `connack_<code>` (refused with that return code).
+ */
+export type FailureReason =
+  | 'no_listener'
+  | 'tcp_connect_timeout'
+  | 'tcp_error'
+  | 'connack_timeout'
+  | 'closed_before_connack'
+  | 'reset'
+  | `connack_${number}`
+
+const counts = {
+  failedAttempts: 0,
+  connackTimeouts: 0,
+  dropped: 0,
+  byReason: {} as Partial<Record<FailureReason, number>>,
+  /** TCP handshakes that took ≥ 0.9 s (a SYN sent again: the listen backlog overflowed). */
+  slowTcpConnects: 0,
+  maxTcpConnectMs: 0,
+}
 
 function storm(baseTimeMs: number): Promise<StormResult> {
   const latencies: number[] = []
   let connectedLeft = nodes.length
   let storedLeft = nodes.length
   let allConnectedMs = 0
+  let firstConnectedMs = 0
   const failedBefore = counts.failedAttempts
   const timeoutsBefore = counts.connackTimeouts
   return new Promise((resolve) => {
@@ -364,6 +419,7 @@ function storm(baseTimeMs: number): Promise<StormResult> {
       node.onConnack = () => {
         node.onConnack = undefined
         const now = performance.timeOrigin + performance.now()
+        if (connectedLeft === nodes.length) firstConnectedMs = now
         if (--connectedLeft === 0) allConnectedMs = now
         node.packets = [report.packet]
         node.next = 0
@@ -375,6 +431,7 @@ function storm(baseTimeMs: number): Promise<StormResult> {
         latencies.push(latencyMs)
         if (--storedLeft === 0)
           resolve({
+            firstConnectedMs,
             allConnectedMs,
             allStoredMs: now,
             failedAttempts: counts.failedAttempts - failedBefore,
@@ -386,11 +443,21 @@ function storm(baseTimeMs: number): Promise<StormResult> {
   })
 }
 
-function reply(value: unknown): void {
-  process.send!({ ok: true, value })
+/** What `stats` answers: counters since the process started. */
+export interface ClientStats {
+  pings: number
+  connected: number
+  connackTimeouts: number
+  failedAttempts: number
+  dropped: number
+  byReason: Partial<Record<FailureReason, number>>
+  slowTcpConnects: number
+  maxTcpConnectMs: number
 }
 
-process.on('message', (m: Command) => {
+/** Requests carry a sequence number: a `stats` asked during a `storm` is answered first. */
+process.on('message', ({ seq, ...m }: Command & { seq: number }) => {
+  const reply = (value: unknown) => process.send!({ seq, ok: true, value })
   const run = async (): Promise<unknown> => {
     switch (m.cmd) {
       case 'init':
@@ -399,7 +466,7 @@ process.on('message', (m: Command) => {
         setInterval(keepAlive, 1000).unref()
         return nodes.length
       case 'connect':
-        return connectAll()
+        return connectAll(m.count)
       case 'prepare':
         prepare(m.job)
         return phaseReadings
@@ -414,7 +481,10 @@ process.on('message', (m: Command) => {
           connackTimeouts: counts.connackTimeouts,
           failedAttempts: counts.failedAttempts,
           dropped: counts.dropped,
-        }
+          byReason: { ...counts.byReason },
+          slowTcpConnects: counts.slowTcpConnects,
+          maxTcpConnectMs: counts.maxTcpConnectMs,
+        } satisfies ClientStats
       case 'stop':
         for (const node of nodes) {
           node.closing = true
@@ -424,7 +494,7 @@ process.on('message', (m: Command) => {
         return nodes.length
     }
   }
-  run().then(reply, (err: Error) => process.send!({ ok: false, error: err.stack ?? err.message }))
+  run().then(reply, (err: Error) => process.send!({ seq, ok: false, error: err.stack ?? err.message }))
 })
 process.on('uncaughtException', (err) => {
   process.send!({ ok: false, error: err.stack ?? err.message })

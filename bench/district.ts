@@ -26,8 +26,10 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs'
 import os from 'node:os'
@@ -38,7 +40,15 @@ import { startInfluxd } from '../tests/harness/influxd.ts'
 import { influxQuery } from '../tests/harness/influxql.ts'
 import { freePort } from '../tests/harness/ports.ts'
 import { type KampungProcess, serviceEnv, spawnKampung } from '../tests/harness/process.ts'
-import type { ClientInit, Command, PhaseJob, PhaseResult, StormResult } from './district-client.ts'
+import type {
+  ClientInit,
+  ClientStats,
+  Command,
+  FailureReason,
+  PhaseJob,
+  PhaseResult,
+  StormResult,
+} from './district-client.ts'
 import type { LoadDevice } from './load-client.ts'
 import { registerFleet } from './load-runner.ts'
 import { cpuSeconds, cpuSecondsByThread, machine, peakRssMb, percentile, rssMb } from './proc-stats.ts'
@@ -53,6 +63,18 @@ const RATE = Number(process.env.BENCH_DISTRICT_RATE ?? 5_000)
 const PACED_REPORTS = Number(process.env.BENCH_DISTRICT_PACED_REPORTS ?? 4)
 const IDLE_S = Number(process.env.BENCH_DISTRICT_IDLE_S ?? 60)
 const KEEPALIVE_S = 60
+/** Connections per step of the first connect (the service's RSS is read after each). */
+const CONNECT_STEP = Number(process.env.BENCH_DISTRICT_CONNECT_STEP ?? 1_000)
+/**
+ * `storm`: only the connect, idle and storm phases, for quick iteration on them (no load phases;
+ * figures to stderr and $TMPDIR/kampung-district-storm.json, not bench/results).
+ */
+const ONLY_STORM = process.env.BENCH_DISTRICT_PHASES === 'storm'
+/**
+ * A directory: the service runs with `--heapsnapshot-signal=SIGUSR2` and writes a heap snapshot
+ * there at the end of the warm phase (V8 collects garbage first: it shows what is live under load).
+ */
+const HEAP_SNAPSHOT_DIR = process.env.BENCH_DISTRICT_HEAP_SNAPSHOT
 const RETRY_MS = 1_000
 const CONNACK_TIMEOUT_MS = 30_000
 const VERIFY_SAMPLE = 500
@@ -141,29 +163,39 @@ function keepServiceLog(service: KampungProcess, n: number): void {
 }
 
 /** One load-generator process and its request/answer channel. */
-class LoadProcess {
+export class LoadProcess {
   readonly child: ChildProcess
-  private waiting: Array<{ resolve: (v: unknown) => void; reject: (e: Error) => void }> = []
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  private seq = 0
   constructor() {
     this.child = fork(path.join(import.meta.dirname, 'district-client.ts'), [], {
       execArgv: ['--import', 'tsx'],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
-    this.child.on('message', (m: { ok: boolean; value?: unknown; error?: string }) => {
-      const w = this.waiting.shift()
-      if (!w) return log(`load process: unexpected message ${JSON.stringify(m).slice(0, 200)}`)
+    this.child.on('message', (m: { seq?: number; ok: boolean; value?: unknown; error?: string }) => {
+      const w = m.seq === undefined ? undefined : this.waiting.get(m.seq)
+      if (!w) {
+        // An uncaught error (no seq): every request waiting fails with it.
+        const err = new Error(`load process: ${m.error ?? JSON.stringify(m).slice(0, 200)}`)
+        for (const x of this.waiting.values()) x.reject(err)
+        this.waiting.clear()
+        return
+      }
+      this.waiting.delete(m.seq!)
       if (m.ok) w.resolve(m.value)
       else w.reject(new Error(`load process: ${m.error}`))
     })
     this.child.once('exit', (code) => {
-      for (const w of this.waiting.splice(0)) w.reject(new Error(`load process exited (${code})`))
+      for (const w of this.waiting.values()) w.reject(new Error(`load process exited (${code})`))
+      this.waiting.clear()
     })
   }
   request<T>(command: Command): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ resolve: resolve as (v: unknown) => void, reject })
-      this.child.send(command)
+      const seq = ++this.seq
+      this.waiting.set(seq, { resolve: resolve as (v: unknown) => void, reject })
+      this.child.send({ ...command, seq })
     })
   }
 }
@@ -185,6 +217,8 @@ interface PhaseFigures {
   lastAckToQueryableMs: number
   /** Paced phases: the rate asked for, reports/s. */
   pacedAtPerS?: number
+  /** The service's RSS and process.memoryUsage() (MB) at the phase's end. */
+  serviceMemoryMb?: Record<string, number>
 }
 
 interface Counters {
@@ -234,14 +268,16 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-district-'))
   copyFileSync(registryPath, path.join(dataDir, 'registry.db'))
   const mqttPort = await freePort()
+  const apiPort = await freePort()
   const env = {
-    ...serviceEnv({ dataDir, influxUrl: influx.url, mqttPort, apiPort: await freePort() }),
+    ...serviceEnv({ dataDir, influxUrl: influx.url, mqttPort, apiPort }),
     KAMPUNG_INFLUX_DATABASE: DATABASE,
     KAMPUNG_LOG_LEVEL: 'warn',
   }
   const nodeArgs = [
     ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
+    ...(HEAP_SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`] : []),
   ]
   const procs: LoadProcess[] = []
   let service: KampungProcess | undefined
@@ -276,23 +312,43 @@ async function main(): Promise<void> {
     const c0 = counters()
     const connectStartUs = monoUs()
     const threads0 = cpuSecondsByThread(pid)
-    const connected = await Promise.all(
-      procs.map((p) => p.request<{ firstMs: number; allConnectedMs: number }>({ cmd: 'connect' })),
-    )
+    // In steps of CONNECT_STEP nodes, the service's RSS after each: what a connection holds.
+    const rssSteps: Array<{ connected: number; rssMb: number; memory: Record<string, number> }> = [
+      { connected: 0, rssMb: rssMb(pid), memory: await serviceMemory(apiPort) },
+    ]
+    let connectSeconds = 0
+    for (let done = 0; done < NODES; ) {
+      const step = Math.min(CONNECT_STEP, NODES - done)
+      const connected = await Promise.all(
+        procs.map((p, i) =>
+          p.request<{ firstMs: number; allConnectedMs: number }>({
+            cmd: 'connect',
+            count: Math.floor(step / PROCS) + (i < step % PROCS ? 1 : 0),
+          }),
+        ),
+      )
+      connectSeconds +=
+        (Math.max(...connected.map((c) => c.allConnectedMs)) - Math.min(...connected.map((c) => c.firstMs))) /
+        1000
+      done += step
+      rssSteps.push({ connected: done, rssMb: rssMb(pid), memory: await serviceMemory(apiPort) })
+    }
     const c1 = counters()
     markPhase('connect', connectStartUs)
     const threads1 = cpuSecondsByThread(pid)
-    const connectStats = await Promise.all(
-      procs.map((p) =>
-        p.request<{ failedAttempts: number; connackTimeouts: number; dropped: number }>({ cmd: 'stats' }),
-      ),
+    const connectStats = await Promise.all(procs.map((p) => p.request<ClientStats>({ cmd: 'stats' })))
+    const perConnectionKb = Math.round(
+      ((rssSteps.at(-1)!.rssMb - rssSteps[1]!.rssMb) * 1024) / Math.max(1, NODES - rssSteps[1]!.connected),
+    )
+    log(
+      `RSS by connections: ${rssSteps.map((r) => `${r.connected}: ${r.rssMb} MB (heap ${r.memory.heap_used}/${r.memory.heap_total}, external ${r.memory.external})`).join(', ')}`,
     )
     const connect = {
       nodes: NODES,
-      seconds: round1(
-        (Math.max(...connected.map((c) => c.allConnectedMs)) - Math.min(...connected.map((c) => c.firstMs))) /
-          1000,
-      ),
+      seconds: round1(connectSeconds),
+      /** Service RSS after each step of CONNECT_STEP connections, and the slope past the first. */
+      rssSteps,
+      rssKbPerConnection: perConnectionKb,
       serviceCpuS: round1(c1.service - c0.service),
       serviceCpuMainThreadS: round1(threads1.main - threads0.main),
       serviceCpuOtherThreadsS: round1(threads1.others - threads0.others),
@@ -363,20 +419,22 @@ async function main(): Promise<void> {
         },
         lastAckToQueryableMs: Math.round(queryableMs - lastAck),
         ...(ratePerS ? { pacedAtPerS: ratePerS } : {}),
+        serviceMemoryMb: await serviceMemory(apiPort),
       }
       log(
         `${name}: ${figures.messagesPerS} msg/s, ${figures.readingsPerS} readings/s, lost ${figures.lost}, service ${figures.cpuUsPerMessage.service} µs/msg, p50/p99 ${figures.latencyMs.p50}/${figures.latencyMs.p99} ms`,
       )
       return figures
     }
-    const cold = await phase('cold', COLD_REPORTS, 0)
-    const warm = await phase('warm', WARM_REPORTS, 0)
-    const paced = await phase('paced', PACED_REPORTS, RATE)
+    const cold = ONLY_STORM ? undefined : await phase('cold', COLD_REPORTS, 0)
+    const warm = ONLY_STORM ? undefined : await phase('warm', WARM_REPORTS, 0)
+    if (HEAP_SNAPSHOT_DIR) await heapSnapshot(pid, HEAP_SNAPSHOT_DIR)
+    const paced = ONLY_STORM ? undefined : await phase('paced', PACED_REPORTS, RATE)
     // Where the target rate is beyond the service, the latency at a rate it sustains: half its warm
     // rate, for about 15 s.
-    const sustainableRate = Math.round(warm.messagesPerS / 2)
+    const sustainableRate = Math.round((warm?.messagesPerS ?? 0) / 2)
     const pacedHalf =
-      warm.messagesPerS < RATE
+      warm && warm.messagesPerS < RATE
         ? await phase(
             'paced at half the warm rate',
             Math.max(1, Math.ceil((sustainableRate * 15) / NODES)),
@@ -406,6 +464,7 @@ async function main(): Promise<void> {
       droppedSinceStart: stats.reduce((n, s) => n + s.dropped, 0),
       keepAlivePings: stats.reduce((n, s) => n + s.pings, 0) - pings0.reduce((n, s) => n + s.pings, 0),
       serviceRssMb: rssMb(pid),
+      serviceMemoryMb: await serviceMemory(apiPort),
       serviceCpuPctOfCore: round1((100 * (i1.service - i0.service)) / idleSeconds),
       serviceCpuUsPerNodeSecond: round1(((i1.service - i0.service) * 1e6) / (idleSeconds * NODES)),
       influxdCpuPctOfCore: round1((100 * (i1.influxd - i0.influxd)) / idleSeconds),
@@ -421,6 +480,26 @@ async function main(): Promise<void> {
     const exitedAt = now()
     const stormBase = nextBaseMs
     nextBaseMs += REPORT_MS
+    const statsSum = async () => {
+      const all = await Promise.all(procs.map((p) => p.request<ClientStats>({ cmd: 'stats' })))
+      const byReason: Partial<Record<FailureReason, number>> = {}
+      for (const a of all)
+        for (const [k, v] of Object.entries(a.byReason))
+          byReason[k as FailureReason] = (byReason[k as FailureReason] ?? 0) + (v ?? 0)
+      return {
+        failedAttempts: all.reduce((n, a) => n + a.failedAttempts, 0),
+        byReason,
+        slowTcpConnects: all.reduce((n, a) => n + a.slowTcpConnects, 0),
+        maxTcpConnectMs: Math.max(...all.map((a) => a.maxTcpConnectMs)),
+      }
+    }
+    const minus = (a: Partial<Record<string, number>>, b: Partial<Record<string, number>>) =>
+      Object.fromEntries(
+        Object.entries(a)
+          .map(([k, v]) => [k, (v ?? 0) - (b[k] ?? 0)] as const)
+          .filter(([, v]) => v > 0),
+      )
+    const armedStats = await statsSum()
     const stormDone = Promise.all(
       procs.map((p) => p.request<StormResult>({ cmd: 'storm', baseTimeMs: stormBase })),
     )
@@ -430,11 +509,14 @@ async function main(): Promise<void> {
     service = spawnKampung(['up'], env, nodeArgs)
     await service.waitForOutput(/smart-kampung running/)
     const readyAt = now()
+    const readyStats = await statsSum()
     const pid2 = service.child.pid!
     const s0 = cpuSeconds(pid2)
     const t0 = cpuSecondsByThread(pid2)
     const influx0 = cpuSeconds(influx.pid)
     const storms = await stormDone
+    const doneStats = await statsSum()
+    const serviceRefusals = await brokerRefusals(apiPort)
     const s1 = cpuSeconds(pid2)
     const t1 = cpuSecondsByThread(pid2)
     const influx1 = cpuSeconds(influx.pid)
@@ -457,6 +539,19 @@ async function main(): Promise<void> {
       allStoredAfterStopS: round1((allStoredMs - killAt) / 1000),
       failedConnectAttempts: storms.reduce((n, s) => n + s.failedAttempts, 0),
       connackTimeouts: storms.reduce((n, s) => n + s.connackTimeouts, 0),
+      /** Failed attempts by the load clients' reason (see district-client.ts FailureReason). */
+      failedByReason: minus(doneStats.byReason, armedStats.byReason),
+      /** Of these, after the new process said it was running (all its parts listening). */
+      failedByReasonAfterRunning: minus(doneStats.byReason, readyStats.byReason),
+      /** TCP handshakes of ≥ 0.9 s (a SYN sent again: the listen backlog overflowed), and the longest. */
+      slowTcpConnects: doneStats.slowTcpConnects - armedStats.slowTcpConnects,
+      maxTcpConnectMs: doneStats.maxTcpConnectMs,
+      /** The first CONNACK of the storm, after the new process started: the broker answering. */
+      firstConnectedAfterStartS: round1(
+        (Math.min(...storms.map((s) => s.firstConnectedMs)) - spawnAt) / 1000,
+      ),
+      /** What the new service refused (kampung_broker_refusals_total by cause). */
+      serviceRefusals,
       firstReportLatencyMs: {
         p50: round1(percentile(stormLatencies, 50)),
         p99: round1(percentile(stormLatencies, 99)),
@@ -472,7 +567,7 @@ async function main(): Promise<void> {
       rssMbAfter: rssMb(pid2),
     }
     log(
-      `storm: all connected ${storm.allConnectedAfterStartS} s, all stored ${storm.allStoredAfterStartS} s after the new process started; service CPU ${storm.serviceCpuS} s`,
+      `storm: first connected ${storm.firstConnectedAfterStartS} s, all connected ${storm.allConnectedAfterStartS} s, all stored ${storm.allStoredAfterStartS} s after the new process started; service CPU ${storm.serviceCpuS} s; failed ${JSON.stringify(storm.failedByReason)} (after running ${JSON.stringify(storm.failedByReasonAfterRunning)}), slow TCP ${storm.slowTcpConnects} (max ${storm.maxTcpConnectMs} ms), service refused ${JSON.stringify(serviceRefusals)}`,
     )
     await Promise.all(procs.map((p) => p.request({ cmd: 'stop' }).catch(() => undefined)))
     await service.kill('SIGTERM')
@@ -483,6 +578,15 @@ async function main(): Promise<void> {
     const auth = await verifyCost(registryPath, devices)
     log(`auth: ${auth.cpuUsPerVerification} CPU µs per verification`)
 
+    if (!cold || !warm || !paced) {
+      const file = path.join(os.tmpdir(), 'kampung-district-storm.json')
+      writeFileSync(
+        file,
+        `${JSON.stringify({ date: new Date().toISOString(), machine: machine(), connect, idle, storm, peakRss }, null, 2)}\n`,
+      )
+      log(`storm phases only: figures in ${file}`)
+      return
+    }
     const lost = cold.lost + warm.lost + paced.lost + (pacedHalf?.lost ?? 0) + storm.lost
     const result = {
       name: 'district',
@@ -534,6 +638,52 @@ async function main(): Promise<void> {
     await service?.kill('SIGKILL')
     await influx.stop()
     rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+/** Signals the service to write a heap snapshot into `dir` and waits until the file stops growing. */
+async function heapSnapshot(pid: number, dir: string): Promise<void> {
+  const before = new Set(existsSync(dir) ? readdirSync(dir) : [])
+  process.kill(pid, 'SIGUSR2')
+  let size = -1
+  for (;;) {
+    await sleep(2_000)
+    const file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'))
+    if (!file) continue
+    const now = statSync(path.join(dir, file)).size
+    if (now > 0 && now === size) {
+      log(`heap snapshot ${path.join(dir, file)} (${Math.round(now / 2 ** 20)} MB)`)
+      return
+    }
+    size = now
+  }
+}
+
+/** The service's memory (process.memoryUsage, MB) from its Prometheus metrics. */
+async function serviceMemory(apiPort: number): Promise<Record<string, number>> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text()
+    const out: Record<string, number> = {}
+    for (const m of text.matchAll(/^kampung_process_memory_bytes\{kind="([^"]+)"\} (\d+)/gm))
+      out[m[1]!] = Math.round(Number(m[2]) / 2 ** 20)
+    return out
+  } catch (err) {
+    log(`metrics not read: ${(err as Error).message}`)
+    return {}
+  }
+}
+
+/** The service's broker refusals by cause, from its Prometheus metrics. */
+async function brokerRefusals(apiPort: number): Promise<Record<string, number>> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text()
+    const out: Record<string, number> = {}
+    for (const m of text.matchAll(/^kampung_broker_refusals_total\{cause="([^"]+)"\} (\d+)/gm))
+      if (Number(m[2]) > 0) out[m[1]!] = Number(m[2])
+    return out
+  } catch (err) {
+    log(`metrics not read: ${(err as Error).message}`)
+    return {}
   }
 }
 
@@ -607,6 +757,16 @@ export function writeDistrictMarkdown(): void {
     : undefined
   const m = r.machine
   const yes = (b: boolean) => (b ? 'met' : '**not met**')
+  const reasons = (by: Record<string, number> | undefined) =>
+    by && Object.keys(by).length
+      ? Object.entries(by)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')
+      : 'none'
+  const memory = (m: Record<string, number> | undefined) =>
+    m?.heap_used === undefined
+      ? 'memory not read'
+      : `V8 heap used ${m.heap_used} MB of ${m.heap_total} committed (new space ${m.new_space}, old space ${m.old_space}), external ${m.external} MB`
   const line = (label: string, p: PhaseFigures) =>
     `| ${label} | ${p.messagesPerS} | ${p.readingsPerS} | ${p.cpuUsPerMessage.service} | ${p.cpuUsPerMessage.influxd} | ${p.cpuUsPerMessage.loadGenerators} | ${p.latencyMs.p50} / ${p.latencyMs.p99} | ${p.messages} / ${p.lost} | ${p.cpuBusyPct} % |`
   const md = [
@@ -651,13 +811,13 @@ export function writeDistrictMarkdown(): void {
         ]
       : []),
     '',
-    `Peak RSS of the service ${r.peakRssMb} MB (${r.rssAtStartMb} MB at start). Cold / warm: ${Math.round((100 * r.cold.messagesPerS) / r.warm.messagesPerS)} %.`,
+    `Peak RSS of the service ${r.peakRssMb} MB (${r.rssAtStartMb} MB at start); at the end of the warm phase ${memory(r.warm.serviceMemoryMb)}. Cold / warm: ${Math.round((100 * r.cold.messagesPerS) / r.warm.messagesPerS)} %.`,
     '',
-    `First connection of all ${r.connect.nodes} nodes into the fresh service: ${r.connect.seconds} s, service CPU ${r.connect.serviceCpuS} s (main thread ${r.connect.serviceCpuMainThreadS} s, other threads ${r.connect.serviceCpuOtherThreadsS} s), ${r.connect.failedAttempts} attempts refused or dropped (${r.connect.connackTimeouts} without CONNACK after ${CONNACK_TIMEOUT_MS / 1000} s), ${r.connect.droppedAfterConnack} closed by the service after their CONNACK (${r.idle.droppedSinceStart} by the end of the idle phase; each reconnected and sent its unacknowledged reports again), RSS after ${r.connect.rssMb} MB.`,
+    `First connection of all ${r.connect.nodes} nodes into the fresh service: ${r.connect.seconds} s, service CPU ${r.connect.serviceCpuS} s (main thread ${r.connect.serviceCpuMainThreadS} s, other threads ${r.connect.serviceCpuOtherThreadsS} s), ${r.connect.failedAttempts} attempts refused or dropped (${r.connect.connackTimeouts} without CONNACK after ${CONNACK_TIMEOUT_MS / 1000} s), ${r.connect.droppedAfterConnack} closed by the service after their CONNACK (${r.idle.droppedSinceStart} by the end of the idle phase; each reconnected and sent its unacknowledged reports again), RSS after ${r.connect.rssMb} MB: ${r.connect.rssKbPerConnection} KB per connection (RSS / V8 heap used / heap committed, MB, by connections: ${(r.connect.rssSteps ?? []).map((x: { connected: number; rssMb: number; memory: Record<string, number> }) => `${x.connected}: ${x.rssMb} / ${x.memory.heap_used} / ${x.memory.heap_total}`).join(', ')}).`,
     '',
-    `**Idle** (${r.idle.connected} connected nodes, keep-alive ${r.setup.keepAliveS} s, ${r.idle.keepAlivePings} PINGREQs in ${r.idle.seconds} s): service RSS ${r.idle.serviceRssMb} MB, service CPU ${r.idle.serviceCpuPctOfCore} % of a core (${r.idle.serviceCpuUsPerNodeSecond} µs per node per second), influxd ${r.idle.influxdCpuPctOfCore} % of a core.`,
+    `**Idle** (${r.idle.connected} connected nodes, keep-alive ${r.setup.keepAliveS} s, ${r.idle.keepAlivePings} PINGREQs in ${r.idle.seconds} s): service RSS ${r.idle.serviceRssMb} MB (${memory(r.idle.serviceMemoryMb)}), service CPU ${r.idle.serviceCpuPctOfCore} % of a core (${r.idle.serviceCpuUsPerNodeSecond} µs per node per second), influxd ${r.idle.influxdCpuPctOfCore} % of a core.`,
     '',
-    `**Reconnect storm** (SIGTERM, then a new service process on the same port and data; every node reconnects on its own, retrying every ~${RETRY_MS / 1000} s ± half while refused, and sends one report at once): stop ${r.storm.stopSeconds} s; new process listening ${r.storm.startSeconds} s after its start; **all ${r.setup.nodes} connected ${r.storm.allConnectedAfterStartS} s and all first reports stored ${r.storm.allStoredAfterStartS} s after the new process started** (${r.storm.allStoredAfterListeningS} s after it listened, ${r.storm.allStoredAfterStopS} s after the SIGTERM); ${r.storm.failedConnectAttempts} attempts refused or dropped (${r.storm.connackTimeouts} without CONNACK after ${CONNACK_TIMEOUT_MS / 1000} s); first report p50 / p99 ${r.storm.firstReportLatencyMs.p50} / ${r.storm.firstReportLatencyMs.p99} ms; lost ${r.storm.lost}. Service CPU from listening to all stored ${r.storm.serviceCpuS} s (main thread ${r.storm.serviceCpuMainThreadS} s, other threads ${r.storm.serviceCpuOtherThreadsS} s), ${r.storm.serviceStartCpuS} s to start; influxd ${r.storm.influxdCpuS} s.`,
+    `**Reconnect storm** (SIGTERM, then a new service process on the same port and data; every node reconnects on its own, retrying every ~${RETRY_MS / 1000} s ± half while refused, and sends one report at once): stop ${r.storm.stopSeconds} s; new process listening ${r.storm.startSeconds} s after its start; **all ${r.setup.nodes} connected ${r.storm.allConnectedAfterStartS} s and all first reports stored ${r.storm.allStoredAfterStartS} s after the new process started** (${r.storm.allStoredAfterListeningS} s after it listened, ${r.storm.allStoredAfterStopS} s after the SIGTERM); ${r.storm.failedConnectAttempts} attempts refused or dropped (${r.storm.connackTimeouts} without CONNACK after ${CONNACK_TIMEOUT_MS / 1000} s); by reason ${reasons(r.storm.failedByReason)}, of them after the new process said it was running ${reasons(r.storm.failedByReasonAfterRunning)} (\`no_listener\`: nothing listening yet; \`tcp_connect_timeout\` / \`connack_timeout\`: no TCP handshake / no CONNACK in ${CONNACK_TIMEOUT_MS / 1000} s; \`reset\`, \`closed_before_connack\`: by the service; \`connack_N\`: refused with code N); ${r.storm.slowTcpConnects} TCP handshakes took ≥ 0.9 s (a SYN dropped by a full listen queue and sent again; longest ${r.storm.maxTcpConnectMs} ms since the start); the service refused ${reasons(r.storm.serviceRefusals)}; first report p50 / p99 ${r.storm.firstReportLatencyMs.p50} / ${r.storm.firstReportLatencyMs.p99} ms; lost ${r.storm.lost}. Service CPU from listening to all stored ${r.storm.serviceCpuS} s (main thread ${r.storm.serviceCpuMainThreadS} s, other threads ${r.storm.serviceCpuOtherThreadsS} s), ${r.storm.serviceStartCpuS} s to start; influxd ${r.storm.influxdCpuS} s.`,
     '',
     `**Authentication** (\`Registry.verifySecret\`, fresh registry, ${r.auth.sample} devices one after another, this process): ${r.auth.cpuUsPerVerification} CPU µs (${r.auth.wallUsPerVerification} µs wall) per verification, so ${r.auth.fleetCpuS} CPU s for the ${r.setup.nodes} nodes of a storm; a wrong secret refused: ${r.auth.wrongSecretRefused}.`,
     '',

@@ -52,6 +52,11 @@ export interface BrokerOptions {
   connectTimeoutMs: number
   /** Sockets held at once (plain and TLS); clamped below the process's open-file limit. */
   maxConnections: number
+  /**
+   * The listen backlog: connections the kernel completes and queues until the broker accepts
+   * them (Linux caps it at net.core.somaxconn, 4 096 by default). 0: as many as maxConnections.
+   */
+  listenBacklog: number
   /** Sockets held at once from one remote address. */
   maxConnectionsPerAddress: number
   /** Addresses the per-address cap does not apply to (the host itself). */
@@ -122,6 +127,15 @@ export const defaultOptions = {
    * room, so a flood of idle sockets cannot lock devices out.
    */
   maxConnections: 15_000,
+  /**
+   * After a restart every node reconnects within a second or two. Node's default backlog (511)
+   * overflows then: the kernel drops the SYNs (or the handshake's last ACK) beyond it, and each
+   * of those nodes' TCP stacks tries again only after 1, 3, 7, 15 s: in the district bench 9 357
+   * of 10 000 nodes waited over a second for their handshake, up to 11 s, and some went without
+   * CONNACK for 30 s (bench/README.md). 0 sizes the queue to hold every socket the broker may
+   * hold; the kernel clamps it to net.core.somaxconn (raise that for a district, see README).
+   */
+  listenBacklog: 0,
   /**
    * A village gateway holds one connection per node plus its own (a few hundred); several
    * villages may share one carrier-grade NAT address.
@@ -429,17 +443,18 @@ export class Broker {
     }
     // Caps are applied on the raw TCP socket, before aedes (or a TLS handshake) spends anything.
     const admit = (socket: Socket) => this.admit(socket)
+    const backlog = this.opts.listenBacklog || this.connectionCap
     try {
       const plain = createServer(handle)
       plain.prependListener('connection', admit)
-      this.servers.push(await listen(plain, this.opts.port, this.opts.host))
+      this.servers.push(await listen(plain, this.opts.port, this.opts.host, backlog))
       const tls = this.opts.tls
       if (tls) {
         const [key, cert] = await Promise.all([readFile(tls.keyPath), readFile(tls.certPath)])
         const server = createTlsServer({ key, cert, handshakeTimeout: this.opts.connectTimeoutMs }, handle)
         server.prependListener('connection', admit)
         server.on('tlsClientError', (err) => this.countClientError(`tls|${err.message}`, err))
-        this.servers.push(await listen(server, tls.port, this.opts.host))
+        this.servers.push(await listen(server, tls.port, this.opts.host, backlog))
       }
     } catch (err) {
       await this.stop()
@@ -452,6 +467,7 @@ export class Broker {
         host: this.opts.host,
         maxConnections: this.connectionCap,
         maxConnectionsPerAddress: this.opts.maxConnectionsPerAddress,
+        listenBacklog: effectiveBacklog(backlog),
       },
       'broker listening',
     )
@@ -839,7 +855,7 @@ export class Broker {
   }
 }
 
-function listen<S extends Server>(server: S, port: number, host: string): Promise<S> {
+function listen<S extends Server>(server: S, port: number, host: string, backlog: number): Promise<S> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const hint =
@@ -852,7 +868,7 @@ function listen<S extends Server>(server: S, port: number, host: string): Promis
         new Error(`MQTT broker could not listen on ${host}:${port}: ${err.message}${hint}`, { cause: err }),
       )
     })
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog }, () => {
       server.removeAllListeners('error')
       resolve(server)
     })
@@ -875,6 +891,26 @@ function openFileLimit(): number | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * The backlog the kernel grants (Linux: at most net.core.somaxconn). Said once at start when it
+ * is well below what was asked: a reconnect storm then waits on TCP's SYN retries.
+ */
+function effectiveBacklog(asked: number): number {
+  let somaxconn: number | undefined
+  try {
+    somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim())
+  } catch {
+    return asked
+  }
+  if (!Number.isSafeInteger(somaxconn) || somaxconn >= asked) return asked
+  if (somaxconn < Math.min(asked, 4096))
+    log.warn(
+      { listenBacklog: asked, somaxconn },
+      'net.core.somaxconn caps the MQTT listen backlog: a reconnect storm of many nodes will wait on TCP retries (sysctl net.core.somaxconn)',
+    )
+  return somaxconn
 }
 
 /** Open files kept for everything but MQTT sockets: HTTP clients, SQLite, the spool, InfluxDB. */

@@ -360,6 +360,7 @@ export class KampungApp {
         maxPayloadBytes: config.broker.maxPayloadBytes,
         connectTimeoutMs: config.broker.connectTimeoutMs,
         maxConnections: config.broker.maxConnections,
+        listenBacklog: config.broker.listenBacklog,
         maxConnectionsPerAddress: config.broker.maxConnectionsPerAddress,
         unlimitedAddresses: config.broker.unlimitedAddresses,
         maxConnectBytes: config.broker.maxConnectBytes,

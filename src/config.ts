@@ -40,6 +40,8 @@ const brokerSchema = z
     connectTimeoutMs: z.number().int().min(1000).max(300_000).default(10_000),
     /** Sockets held at once; 2 048 open files (half, under a small `ulimit -n`) stay for the rest. */
     maxConnections: z.number().int().min(1).max(1_000_000).default(15_000),
+    /** Connections the kernel queues until accepted; 0: maxConnections (capped by net.core.somaxconn). */
+    listenBacklog: z.number().int().min(0).max(1_000_000).default(0),
     /** Sockets held at once from one remote address (a gateway holds one per node, plus one). */
     maxConnectionsPerAddress: z.number().int().min(1).max(1_000_000).default(1_000),
     /** Addresses without the per-address cap: the host itself (a TLS proxy in front, workers). */

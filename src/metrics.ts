@@ -1,3 +1,4 @@
+import v8 from 'node:v8'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
 /**
@@ -83,6 +84,23 @@ export class Metrics {
     help: 'Connections, publishes and subscriptions the broker refused, by cause',
     labelNames: ['cause'] as const,
     registers: [this.registry],
+  })
+
+  readonly processMemory = new Gauge({
+    name: 'kampung_process_memory_bytes',
+    help: 'Memory of this process: rss, heap_total, heap_used, external, array_buffers (process.memoryUsage), and each V8 heap space committed (new_space, old_space, …)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+    collect() {
+      const m = process.memoryUsage()
+      this.set({ kind: 'rss' }, m.rss)
+      this.set({ kind: 'heap_total' }, m.heapTotal)
+      this.set({ kind: 'heap_used' }, m.heapUsed)
+      this.set({ kind: 'external' }, m.external)
+      this.set({ kind: 'array_buffers' }, m.arrayBuffers)
+      // V8's spaces, committed: new_space (the young generation), old_space, code_space, …
+      for (const space of v8.getHeapSpaceStatistics()) this.set({ kind: space.space_name }, space.space_size)
+    },
   })
 
   /** Register a gauge whose value is read from elsewhere at scrape time. */

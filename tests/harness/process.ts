@@ -15,10 +15,11 @@ export function spawnKampung(
   nodeArgs: string[] = [],
 ): KampungProcess {
   // The same Node flags as `npm start` (package.json): a larger young generation halves GC time
-  // under ingest load (bench/results/ingest.md).
+  // under ingest load (bench/results/ingest.md); an old generation capped at 768 MB makes V8
+  // collect before garbage takes the RSS of a 10 000-node district past 1 GiB (bench/README.md).
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=64', ...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', ...args],
+    ['--max-semi-space-size=64', '--max-old-space-size=768', ...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', ...args],
     {
       env: { ...process.env, KAMPUNG_LOG_LEVEL: 'info', VITEST: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
