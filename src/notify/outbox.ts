@@ -204,14 +204,18 @@ export class Outbox {
     // 0600 (phone numbers, message texts); a damaged file or write-ahead log is refused by name.
     const db = openSqlite(this.opts.path, { what: 'SMS outbox' })
     db.pragma('synchronous = FULL') // enqueue promises durability on return
-    db.exec(SCHEMA)
-    const have = new Set(
-      (db.prepare('PRAGMA table_info(sms_outbox)').all() as Array<{ name: string }>).map((c) => c.name),
-    )
-    for (const [name, type] of Object.entries(ADDED_COLUMNS)) {
-      if (!have.has(name)) db.exec(`ALTER TABLE sms_outbox ADD COLUMN ${name} ${type}`)
-    }
-    db.exec('CREATE UNIQUE INDEX IF NOT EXISTS sms_outbox_ref ON sms_outbox(dlr_ref)')
+    // One IMMEDIATE transaction: two processes opening one outbox file at once (state workers
+    // wrongly sharing it) take turns, and the second sees the columns the first added.
+    db.transaction(() => {
+      db.exec(SCHEMA)
+      const have = new Set(
+        (db.prepare('PRAGMA table_info(sms_outbox)').all() as Array<{ name: string }>).map((c) => c.name),
+      )
+      for (const [name, type] of Object.entries(ADDED_COLUMNS)) {
+        if (!have.has(name)) db.exec(`ALTER TABLE sms_outbox ADD COLUMN ${name} ${type}`)
+      }
+      db.exec('CREATE UNIQUE INDEX IF NOT EXISTS sms_outbox_ref ON sms_outbox(dlr_ref)')
+    }).immediate()
     this.db = db
     this.m = this.createMetrics()
     const now = this.clock()
