@@ -47,10 +47,16 @@ export function schemaVersions(db: Database.Database): Record<string, number> {
 
 /**
  * Brings every capability in `schemas` to its latest version, in list order (a capability whose
- * tables reference another's comes after it). Each migration runs in its own transaction with its
- * ledger row, so a crash leaves the file at a version boundary. Returns what was run.
+ * tables reference another's comes after it). One IMMEDIATE transaction, ledger rows with the
+ * migrations: a crash leaves the file as it was, and processes starting at once on one file (after
+ * an upgrade, the ingest, state and API units together) take turns, each reading the versions the
+ * one before it left (no "duplicate column"). Returns what was run.
  */
 export function migrate(db: Database.Database, schemas: readonly CapabilitySchema[]): MigrationStep[] {
+  return db.transaction(() => migrateInTransaction(db, schemas)).immediate()
+}
+
+function migrateInTransaction(db: Database.Database, schemas: readonly CapabilitySchema[]): MigrationStep[] {
   const seen = new Set<string>()
   for (const s of schemas) {
     if (seen.has(s.capability)) {

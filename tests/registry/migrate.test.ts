@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -238,4 +239,52 @@ describe('schema migrations keyed by capability', () => {
       'device_config',
     ])
   })
+
+  it('processes opening one fresh file at once take turns: each migration runs once, none fails', async () => {
+    // After an upgrade systemd starts the ingest, state and API units together on one registry.
+    const file = path.join(dir, 'shared.db')
+    const script = [
+      "import { Registry } from './src/registry/index.ts'",
+      "import { SCHEMAS } from './src/schemas.ts'",
+      // all loaded, they start migrating at the same moment (the race needs the same few ms)
+      'while (Date.now() < Number(process.argv[2])) {}',
+      'const r = new Registry({ path: process.argv[1], schemas: SCHEMAS })',
+      'await r.start()',
+      'await r.stop()',
+    ].join(';')
+    const at = String(Date.now() + 8_000)
+    const runs = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<{ code: number | null; err: string }>((resolve) => {
+            const child = spawn(process.execPath, [
+              '--import',
+              'tsx',
+              '--input-type=module',
+              '-e',
+              script,
+              file,
+              at,
+            ])
+            let err = ''
+            child.stderr.on('data', (d) => {
+              err += d
+            })
+            child.on('close', (code) => resolve({ code, err }))
+          }),
+      ),
+    )
+    expect(runs).toEqual(Array.from({ length: 4 }, () => ({ code: 0, err: '' })))
+    const registry = await open(file)
+    const counts = registry
+      .database()
+      .prepare(
+        'SELECT capability, version, COUNT(*) AS n FROM schema_migrations GROUP BY capability, version',
+      )
+      .all() as Array<{ n: number }>
+    expect(counts.every((c) => c.n === 1)).toBe(true)
+    expect(registry.schemaVersions()).toEqual(ALL_AT_1)
+    await registry.stop()
+  }, 60_000)
 })
