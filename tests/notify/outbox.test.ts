@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -202,4 +203,42 @@ describe('Outbox', () => {
     const { outbox } = await open({ now: { ms: MIDNIGHT_WIB } })
     expect(() => outbox.enqueue({ key: '', to: '+6281200000001', text: 'x' })).toThrow(/non-empty key/)
   })
+
+  it('processes opening one fresh outbox at once take turns (state workers wrongly sharing it)', async () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'kampung-outbox-'))
+    cleanup.push(() => rmSync(d, { recursive: true, force: true }))
+    const file = path.join(d, 'outbox.sqlite')
+    const script = [
+      "import { ConsoleSender, Outbox } from './src/notify/index.ts'",
+      // all loaded, they open the file at the same moment (the race needs the same few ms)
+      'while (Date.now() < Number(process.argv[2])) {}',
+      'const o = new Outbox({ path: process.argv[1], sender: new ConsoleSender({ write() {} }), pollIntervalMs: 0 })',
+      'await o.start()',
+      'await o.stop()',
+    ].join(';')
+    const at = String(Date.now() + 8_000)
+    const runs = await Promise.all(
+      Array.from(
+        { length: 8 },
+        () =>
+          new Promise<{ code: number | null; err: string }>((resolve) => {
+            const child = spawn(process.execPath, [
+              '--import',
+              'tsx',
+              '--input-type=module',
+              '-e',
+              script,
+              file,
+              at,
+            ])
+            let err = ''
+            child.stderr.on('data', (c) => {
+              err += c
+            })
+            child.on('close', (code) => resolve({ code, err }))
+          }),
+      ),
+    )
+    expect(runs).toEqual(Array.from({ length: 8 }, () => ({ code: 0, err: '' })))
+  }, 60_000)
 })
