@@ -132,7 +132,10 @@ describe('simulated paddies through the real broker and pipeline', () => {
 
   it('the AWD tube’s water_level arrives from the board, as the model has it', async () => {
     const alerts = t.app.alerts!
-    await waitFor('the last report', () => alerts.latest(device('drain'), 'water_level')?.timeMs === endMs)
+    // every paddy's last report (the gateway forwards the nodes' reports in no fixed order)
+    await waitFor('the last reports', () =>
+      (Object.keys(cases) as Case[]).every((c) => alerts.latest(device(c), 'water_level')?.timeMs === endMs),
+    )
     for (const c of Object.keys(cases) as Case[]) {
       const last = alerts.latest(device(c), 'water_level')!
       const truth = models[c].water.state(endMs).levelCm
