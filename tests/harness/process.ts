@@ -19,7 +19,15 @@ export function spawnKampung(
   // collect before garbage takes the RSS of a 10 000-node district past 1 GiB (bench/README.md).
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=64', '--max-old-space-size=768', ...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', ...args],
+    [
+      '--max-semi-space-size=64',
+      '--max-old-space-size=768',
+      ...nodeArgs,
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      ...args,
+    ],
     {
       env: { ...process.env, KAMPUNG_LOG_LEVEL: 'info', VITEST: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -109,4 +117,40 @@ export function runKampung(
     child.on('close', (code) => resolve({ code: code ?? -1, out, err }))
     child.stdin.end(stdin)
   })
+}
+
+/**
+ * Runs `body` (ES module code; `FILE` is the path given) in `n` node processes that all begin it at
+ * the same moment, once loaded (a race between processes needs the same few ms). Resolves with each
+ * process's exit code and stderr.
+ */
+export async function runAtOnce(
+  n: number,
+  imports: string,
+  body: string,
+  file: string,
+): Promise<Array<{ code: number | null; err: string }>> {
+  const at = Date.now() + 8_000
+  const script = `${imports};const FILE = process.argv[1];while (Date.now() < ${at}) {};${body}`
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<{ code: number | null; err: string }>((resolve) => {
+          const child = spawn(process.execPath, [
+            '--import',
+            'tsx',
+            '--input-type=module',
+            '-e',
+            script,
+            file,
+          ])
+          let err = ''
+          child.stderr.on('data', (c) => {
+            err += c
+          })
+          child.on('close', (code) => resolve({ code, err }))
+        }),
+    ),
+  )
 }

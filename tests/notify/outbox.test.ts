@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,6 +12,7 @@ import {
 } from '../../src/notify/index.ts'
 import { waitFor } from '../harness/app.ts'
 import { freePort } from '../harness/ports.ts'
+import { runAtOnce } from '../harness/process.ts'
 
 /** 2026-03-10 00:00 WIB (UTC+7) = 2026-03-09 17:00 UTC. */
 const MIDNIGHT_WIB = Date.UTC(2026, 2, 9, 17, 0, 0)
@@ -208,36 +208,11 @@ describe('Outbox', () => {
     const d = mkdtempSync(path.join(os.tmpdir(), 'kampung-outbox-'))
     cleanup.push(() => rmSync(d, { recursive: true, force: true }))
     const file = path.join(d, 'outbox.sqlite')
-    const script = [
+    const runs = await runAtOnce(
+      8,
       "import { ConsoleSender, Outbox } from './src/notify/index.ts'",
-      // all loaded, they open the file at the same moment (the race needs the same few ms)
-      'while (Date.now() < Number(process.argv[2])) {}',
-      'const o = new Outbox({ path: process.argv[1], sender: new ConsoleSender({ write() {} }), pollIntervalMs: 0 })',
-      'await o.start()',
-      'await o.stop()',
-    ].join(';')
-    const at = String(Date.now() + 8_000)
-    const runs = await Promise.all(
-      Array.from(
-        { length: 8 },
-        () =>
-          new Promise<{ code: number | null; err: string }>((resolve) => {
-            const child = spawn(process.execPath, [
-              '--import',
-              'tsx',
-              '--input-type=module',
-              '-e',
-              script,
-              file,
-              at,
-            ])
-            let err = ''
-            child.stderr.on('data', (c) => {
-              err += c
-            })
-            child.on('close', (code) => resolve({ code, err }))
-          }),
-      ),
+      'const o = new Outbox({ path: FILE, sender: new ConsoleSender({ write() {} }), pollIntervalMs: 0 }); await o.start(); await o.stop()',
+      file,
     )
     expect(runs).toEqual(Array.from({ length: 8 }, () => ({ code: 0, err: '' })))
   }, 60_000)

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -15,6 +14,7 @@ import {
   schemaVersions,
 } from '../../src/registry/index.ts'
 import { SCHEMAS } from '../../src/schemas.ts'
+import { runAtOnce } from '../harness/process.ts'
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures')
 // Every capability at its latest version (oksigen 2: issue 14's DBH measurements; alerts 2: issue
@@ -243,37 +243,11 @@ describe('schema migrations keyed by capability', () => {
   it('processes opening one fresh file at once take turns: each migration runs once, none fails', async () => {
     // After an upgrade systemd starts the ingest, state and API units together on one registry.
     const file = path.join(dir, 'shared.db')
-    const script = [
-      "import { Registry } from './src/registry/index.ts'",
-      "import { SCHEMAS } from './src/schemas.ts'",
-      // all loaded, they start migrating at the same moment (the race needs the same few ms)
-      'while (Date.now() < Number(process.argv[2])) {}',
-      'const r = new Registry({ path: process.argv[1], schemas: SCHEMAS })',
-      'await r.start()',
-      'await r.stop()',
-    ].join(';')
-    const at = String(Date.now() + 8_000)
-    const runs = await Promise.all(
-      Array.from(
-        { length: 4 },
-        () =>
-          new Promise<{ code: number | null; err: string }>((resolve) => {
-            const child = spawn(process.execPath, [
-              '--import',
-              'tsx',
-              '--input-type=module',
-              '-e',
-              script,
-              file,
-              at,
-            ])
-            let err = ''
-            child.stderr.on('data', (d) => {
-              err += d
-            })
-            child.on('close', (code) => resolve({ code, err }))
-          }),
-      ),
+    const runs = await runAtOnce(
+      4,
+      "import { Registry } from './src/registry/index.ts'; import { SCHEMAS } from './src/schemas.ts'",
+      'const r = new Registry({ path: FILE, schemas: SCHEMAS }); await r.start(); await r.stop()',
+      file,
     )
     expect(runs).toEqual(Array.from({ length: 4 }, () => ({ code: 0, err: '' })))
     const registry = await open(file)
