@@ -61,6 +61,26 @@ export interface OpenSqliteOptions {
  * committed transactions SQLite would silently skip (`walDamage`), a file that is not a database
  * or is malformed, or (with `quickCheck`) one whose pages do not check out.
  */
+/**
+ * WAL mode (kept in the file). Switching a file to WAL needs it to itself for a moment, and SQLite
+ * answers SQLITE_BUSY at once, without its busy timeout, while another process holds it (processes
+ * opening one new file together): tried again for up to WAL_SWITCH_WAIT_MS.
+ */
+function setWal(db: Database.Database): void {
+  const deadline = Date.now() + WAL_SWITCH_WAIT_MS
+  for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
+    try {
+      db.pragma('journal_mode = WAL')
+      return
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause)
+    }
+  }
+}
+
+const WAL_SWITCH_WAIT_MS = 10_000
+
 export function openSqlite(file: string, options: OpenSqliteOptions): Database.Database {
   const { what } = options
   if (file !== ':memory:') {
@@ -80,7 +100,7 @@ export function openSqlite(file: string, options: OpenSqliteOptions): Database.D
   let db: Database.Database | undefined
   try {
     db = new Database(file)
-    db.pragma('journal_mode = WAL')
+    setWal(db)
     if (options.quickCheck) {
       const rows = db.pragma('quick_check') as Array<{ quick_check: string }>
       const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok')
