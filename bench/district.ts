@@ -49,7 +49,7 @@ import type {
   PhaseResult,
   StormResult,
 } from './district-client.ts'
-import type { LoadDevice } from './load-client.ts'
+import { type LoadDevice, QUANTITIES_SENT } from './load-client.ts'
 import { registerFleet } from './load-runner.ts'
 import { cpuSeconds, cpuSecondsByThread, machine, peakRssMb, percentile, rssMb } from './proc-stats.ts'
 
@@ -80,19 +80,6 @@ const CONNACK_TIMEOUT_MS = 30_000
 const VERIFY_SAMPLE = 500
 const DATABASE = 'district'
 const REPORT_MS = 60_000
-
-const QUANTITIES = [
-  'soil_moisture',
-  'soil_temperature',
-  'battery_voltage',
-  'signal_strength',
-  'air_temperature',
-  'relative_humidity',
-  'pressure',
-  'rainfall',
-  'wind_speed',
-  'solar_radiation',
-]
 
 const log = (msg: string) =>
   process.stderr.write(`[district] ${new Date().toISOString().slice(11, 19)} ${msg}\n`)
@@ -239,7 +226,7 @@ function sortedLatencies(parts: Float64Array[]): Float64Array {
 
 async function countStored(influxUrl: string, fromMs: number, toMs: number): Promise<number> {
   const q =
-    `SELECT count("value") FROM "${DATABASE}"."raw"./^(${QUANTITIES.join('|')})$/` +
+    `SELECT count("value") FROM "${DATABASE}"."raw"./^(${QUANTITIES_SENT.join('|')})$/` +
     ` WHERE time >= ${fromMs}ms AND time < ${toMs}ms`
   const rows = await influxQuery(influxUrl, DATABASE, q).catch(() => [])
   return rows.reduce((n, row) => n + Number(row.count ?? 0), 0)

@@ -66,6 +66,11 @@ export function report(
   return { payload: JSON.stringify({ ts, values }), readings: 4 }
 }
 
+/** Every quantity report() sends (the benches count these in the store), from report() itself. */
+export const QUANTITIES_SENT: readonly string[] = (['weather', 'soil'] as const).flatMap((kind) =>
+  Object.keys((JSON.parse(report(kind, 0, 0).payload) as { values: object }).values),
+)
+
 /**
  * Every PUBLISH of one device, encoded before the clock starts. Message ids cycle through
  * 1..65535; with at most `window` (< 65535) unacknowledged, no two in flight share one.

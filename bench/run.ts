@@ -35,7 +35,7 @@ import { influxQuery } from '../tests/harness/influxql.ts'
 import { freePort, waitForPort } from '../tests/harness/ports.ts'
 import { serviceEnv, spawnKampung } from '../tests/harness/process.ts'
 import { writeDistrictMarkdown } from './district.ts'
-import type { LoadDevice } from './load-client.ts'
+import { type LoadDevice, QUANTITIES_SENT } from './load-client.ts'
 import { LOAD_WORKERS, registerFleet, runLoad } from './load-runner.ts'
 import { cpuSeconds, machine, peakRssMb, percentile } from './proc-stats.ts'
 
@@ -138,19 +138,6 @@ interface EndToEnd {
   lastAckToQueryableMs: number
   peakRssMb: number
 }
-
-const QUANTITIES_SENT = [
-  'soil_moisture',
-  'soil_temperature',
-  'battery_voltage',
-  'signal_strength',
-  'air_temperature',
-  'relative_humidity',
-  'pressure',
-  'rainfall',
-  'wind_speed',
-  'solar_radiation',
-]
 
 /** One load through the running service, from the first publish until its last reading is queryable. */
 interface Phase {
