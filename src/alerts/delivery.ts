@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3'
 import { getLogger } from '../log.ts'
+import { statement } from '../registry/index.ts'
 import type { AlertsConfig } from './config.ts'
 import type { Directory, Language } from './directory.ts'
 import type { AlertRow, Silence, SilenceMatchers } from './engine.ts'
 import type { OutboxPort } from './notify-port.ts'
 import type { AlertView } from './rules/index.ts'
-import { statement } from './sql.ts'
 import { escalationText, type MessageItem, renderGroup } from './templates.ts'
 import { inQuietHours, quietHoursEnd } from './time.ts'
 

@@ -9,8 +9,7 @@ import {
 } from '../agronomy/index.ts'
 import { KampungError } from '../errors.ts'
 import type { Registry } from '../registry/index.ts'
-import { checkId } from '../registry/index.ts'
-import { statement } from './sql.ts'
+import { checkId, statement } from '../registry/index.ts'
 
 /**
  * Who and what alerts are about: fields (a crop on an area, with its sensor nodes), farmers

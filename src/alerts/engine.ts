@@ -9,6 +9,7 @@ import {
 import { isRetryable } from '../errors.ts'
 import { getLogger } from '../log.ts'
 import type { Device, Registry } from '../registry/index.ts'
+import { statement } from '../registry/index.ts'
 import type { DeviceStatus, Quantity, Reading } from '../telemetry/index.ts'
 import { handleCommand } from './commands.ts'
 import type { AlertsConfig, Severity } from './config.ts'
@@ -30,7 +31,6 @@ import {
   type RuleId,
   type TickContext,
 } from './rules/index.ts'
-import { statement } from './sql.ts'
 import { renderGroup } from './templates.ts'
 import { DAY_MS, localClock, localDayStart } from './time.ts'
 import { type CommandPort, followUpValves } from './valves.ts'

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { statement } from './sql.ts'
+import { statement } from '../registry/index.ts'
 
 /**
  * The history the rules look back on (RuleContext.window, valueAtOrBefore, the village's rain and

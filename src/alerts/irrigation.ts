@@ -8,10 +8,10 @@ import {
 } from '../agronomy/index.ts'
 import { getLogger } from '../log.ts'
 import type { Registry } from '../registry/index.ts'
+import { statement } from '../registry/index.ts'
 import type { Reading } from '../telemetry/index.ts'
 import type { AlertsConfig } from './config.ts'
 import type { Field } from './directory.ts'
-import { statement } from './sql.ts'
 import { DAY_MS, localDayOfYear, localDayStart, localMinutes } from './time.ts'
 
 const log = getLogger('alerts.irrigation')

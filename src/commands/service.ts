@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3'
 import { KampungError } from '../errors.ts'
 import { getLogger } from '../log.ts'
-import type { Device, Registry } from '../registry/index.ts'
+import { type Device, type Registry, statement } from '../registry/index.ts'
 import type { DeviceStatus } from '../telemetry/index.ts'
 import {
   COMMAND_PARAMS,
@@ -372,12 +372,12 @@ export class CommandService {
 
   /** Publishes a device's open commands, oldest first: every queued one, and sent ones on `resend`. */
   private deliver(deviceId: string, opts: { resend?: boolean } = {}): void {
-    const rows = this.open()
-      .prepare(
-        `SELECT id, state, sent_at_ms FROM commands WHERE device = ? AND state IN ('queued', 'sent')
+    // once per status message (a reconnect storm brings 10 000): the statement is kept per connection
+    const rows = statement(
+      this.open(),
+      `SELECT id, state, sent_at_ms FROM commands WHERE device = ? AND state IN ('queued', 'sent')
          AND expires_at_ms > ? ORDER BY created_at_ms, id`,
-      )
-      .all(deviceId, Date.now()) as Array<{ id: string; state: CommandState; sent_at_ms: number | null }>
+    ).all(deviceId, Date.now()) as Array<{ id: string; state: CommandState; sent_at_ms: number | null }>
     for (const r of rows) {
       if (r.state === 'queued' || opts.resend === true) this.send(r.id)
     }

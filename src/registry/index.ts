@@ -7,5 +7,6 @@ export { type CapabilitySchema, type MigrationStep, migrate, schemaVersions } fr
 export { type DeviceAuthResult, defaultRegistryOptions, Registry, type RegistryOptions } from './registry.ts'
 export { registryTables } from './schema.ts'
 export { hashSecret, verifyHash } from './secrets.ts'
+export { statement } from './statement.ts'
 export * from './types.ts'
 export { checkChannels, checkId, ID_RULE } from './validate.ts'

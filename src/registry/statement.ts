@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3'
 
 /**
  * Prepared statements, kept per connection: preparing costs more than running most of these
- * small queries, and the engine runs them for every batch of readings.
+ * small queries, and the alerts engine and the command service run them for every batch or status.
  */
 const cache = new WeakMap<Database.Database, Map<string, Database.Statement>>()
 
