@@ -25,7 +25,7 @@ import { KampungApp } from '../src/app.ts'
 import { parseConfig } from '../src/config.ts'
 import { kannelMoService } from '../src/notify/index.ts'
 import { startInfluxd } from '../tests/harness/influxd.ts'
-import { startKannel } from '../tests/harness/kannel.ts'
+import { kannelNotify, startKannel } from '../tests/harness/kannel.ts'
 import { freePort } from '../tests/harness/ports.ts'
 import type { PacedJob, PacedResult } from './alerts-e2e-load.ts'
 
@@ -74,14 +74,7 @@ const app = new KampungApp(
     store: { kind: 'influx', influx: { url: influxd.url, database: 'bench_alerts' } },
     notify: {
       sender: 'kannel',
-      kannel: {
-        sendsmsUrl: kannel.sendsmsUrl,
-        username: kannel.username,
-        password: kannel.password,
-        from: 'KAMPUNG',
-        callbackBaseUrl,
-        callbackToken,
-      },
+      kannel: kannelNotify(kannel, callbackBaseUrl, callbackToken),
       // every probe SMS counts: no daily budget in the way
       outbox: { dailySegmentBudget: 0 },
     },

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Alert } from '../../src/alerts/index.ts'
 import { kannelMoService } from '../../src/notify/index.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
-import { type KannelHandle, startKannel } from '../harness/kannel.ts'
+import { type KannelHandle, kannelNotify, startKannel } from '../harness/kannel.ts'
 import { freePort } from '../harness/ports.ts'
 
 /**
@@ -106,14 +106,7 @@ describe('alerts by SMS through Kannel, end to end', () => {
       api: { port: apiPort },
       notify: {
         sender: 'kannel',
-        kannel: {
-          sendsmsUrl: kannel.sendsmsUrl,
-          username: kannel.username,
-          password: kannel.password,
-          from: 'KAMPUNG',
-          callbackBaseUrl,
-          callbackToken,
-        },
+        kannel: kannelNotify(kannel, callbackBaseUrl, callbackToken),
         outbox: { pollIntervalMs: 100, retryBaseMs: 200, retryMaxMs: 1000, maxAttempts: 1000 },
       },
       alerts: {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig } from '../../src/config.ts'
 import { kannelMoService } from '../../src/notify/index.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
-import { type KannelHandle, startKannel } from '../harness/kannel.ts'
+import { type KannelHandle, kannelNotify, startKannel } from '../harness/kannel.ts'
 import { freePort } from '../harness/ports.ts'
 
 /**
@@ -51,14 +51,7 @@ describe('SMS callbacks: forged MO and DLR refused, the real Kannel still heard'
       api: { port: apiPort },
       notify: {
         sender: 'kannel',
-        kannel: {
-          sendsmsUrl: kannel.sendsmsUrl,
-          username: kannel.username,
-          password: kannel.password,
-          from: 'KAMPUNG',
-          callbackBaseUrl: base,
-          callbackToken: TOKEN,
-        },
+        kannel: kannelNotify(kannel, base, TOKEN),
         outbox: { pollIntervalMs: 100, retryBaseMs: 200, retryMaxMs: 1000 },
       },
       alerts: { tickIntervalMs: 200, quietHours: { start: '00:00', end: '00:00' } },

@@ -5,7 +5,7 @@ import type { Command } from '../../src/commands/index.ts'
 import { kannelMoService } from '../../src/notify/index.ts'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
 import { liveFleet } from '../harness/fleet.ts'
-import { type KannelHandle, startKannel } from '../harness/kannel.ts'
+import { type KannelHandle, kannelNotify, startKannel } from '../harness/kannel.ts'
 import { freePort } from '../harness/ports.ts'
 
 /**
@@ -75,14 +75,7 @@ describe('a farmer opens and closes a field’s valve by SMS, end to end', () =>
       commands: { resendAfterS: 1, checkEveryMs: 200 },
       notify: {
         sender: 'kannel',
-        kannel: {
-          sendsmsUrl: kannel.sendsmsUrl,
-          username: kannel.username,
-          password: kannel.password,
-          from: 'KAMPUNG',
-          callbackBaseUrl,
-          callbackToken,
-        },
+        kannel: kannelNotify(kannel, callbackBaseUrl, callbackToken),
         outbox: { pollIntervalMs: 100, retryBaseMs: 200, retryMaxMs: 1000, maxAttempts: 1000 },
       },
       alerts: {

@@ -217,3 +217,15 @@ max-messages = 0
   }
   return handle
 }
+
+/** The service's `notify.kannel` section for this Kannel, its callbacks at `callbackBaseUrl` with `callbackToken`. */
+export function kannelNotify(kannel: KannelHandle, callbackBaseUrl: string, callbackToken: string) {
+  return {
+    sendsmsUrl: kannel.sendsmsUrl,
+    username: kannel.username,
+    password: kannel.password,
+    from: 'KAMPUNG',
+    callbackBaseUrl,
+    callbackToken,
+  }
+}
