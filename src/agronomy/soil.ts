@@ -7,8 +7,9 @@ import type { CropId } from './crops.ts'
  * root depth Zr and the crop's depletion fraction p follow:
  *   TAW = 1000 (θFC − θWP) Zr                 [mm]   (eq. 82)
  *   RAW = p · TAW                             [mm]   (eq. 83)
- *   Dr  = 1000 (θFC − θ) Zr                   [mm]   (from a probe's θ, ch. 8)
+ *   Dr  = 1000 (θFC − θ) Zr                   [mm]   (eq. 87, from a probe's θ)
  *   Ks  = (TAW − Dr) / ((1 − p) TAW), Dr > RAW        (eq. 84)
+ *   Dr,i = Dr,i−1 − P − I + ETc adj + DP, 0 ≤ Dr ≤ TAW (eq. 85, 86, 88: `rootZoneDay`)
  * Stress starts when Dr > RAW, i.e. when θ < θFC − p (θFC − θWP): that θ is the field's dry
  * threshold, independent of Zr. Volumetric contents here are m³/m³ (0.30); probes and rules speak
  * % VWC (30 %), and the functions named …Pct take and give percent.
@@ -156,7 +157,7 @@ export function totalAvailableWaterMm(soil: SoilWater): number {
   return 10 * (soil.fcPct - soil.wpPct) * soil.rootDepthM
 }
 
-/** Root-zone depletion [mm] from a probe's θ: Dr = 1000 (θFC − θ) Zr, ≥ 0 (wetter than FC drains). */
+/** Root-zone depletion [mm] from a probe's θ: Dr = 1000 (θFC − θ) Zr (eq. 87), ≥ 0 (wetter than FC drains). */
 export function depletionFromThetaMm(soil: SoilWater, thetaPct: number): number {
   return Math.max(0, 10 * (soil.fcPct - thetaPct) * soil.rootDepthM)
 }
@@ -166,6 +167,74 @@ export function stressCoefficient(soil: SoilWater, depletionMm: number, p: numbe
   const taw = totalAvailableWaterMm(soil)
   if (depletionMm <= p * taw) return 1
   return Math.max(0, (taw - depletionMm) / ((1 - p) * taw))
+}
+
+export interface RootZoneDay {
+  /** Ks of the day (eq. 84), from the depletion once the day's wetting (if early) has soaked in. */
+  ks: number
+  /** ETc adj = Ks · ETc [mm] (eq. 81). */
+  etcAdjMm: number
+  /** Water drained below the root zone [mm] (eq. 88). */
+  deepPercolationMm: number
+  /** Dr at the end of the day [mm], 0 ≤ Dr ≤ TAW (eq. 85, 86). */
+  depletionMm: number
+}
+
+/**
+ * One day of the root-zone water balance (FAO-56 ch. 8), capillary rise taken as 0 (a water table
+ * more than about 1 m below the roots, p. 171):
+ *   Ks from the depletion at the start of the day (eq. 84), ETc adj = Ks · ETc (eq. 81)
+ *   Dr,i = Dr,i−1 − (P − RO)i − Ii + ETc adj,i + DPi,  0 ≤ Dr,i ≤ TAW      (eq. 85, 86)
+ *   DPi  = (P − RO)i + Ii − ETc adj,i − Dr,i−1 ≥ 0                         (eq. 88)
+ * That is the order of a day whose rain or irrigation comes late (after the day's ET). With
+ * `wettingEarly` (FAO-56 Example 38, its note 5) the water comes first: the root zone refills,
+ * what exceeds field capacity drains at once, DP = max(0, P + I − Dr,i−1), and the day's ET is
+ * drawn from Dr,start = max(0, Dr,i−1 − P − I). `effectiveRainMm` is P − RO.
+ */
+export function rootZoneDay(
+  soil: SoilWater,
+  o: {
+    depletionMm: number
+    etcMm: number
+    p: number
+    effectiveRainMm?: number
+    irrigationMm?: number
+    wettingEarly?: boolean
+  },
+): RootZoneDay {
+  const rain = o.effectiveRainMm ?? 0
+  const irrigation = o.irrigationMm ?? 0
+  const problems: string[] = []
+  const nonNegative = {
+    depletionMm: o.depletionMm,
+    etcMm: o.etcMm,
+    effectiveRainMm: rain,
+    irrigationMm: irrigation,
+  }
+  for (const [name, v] of Object.entries(nonNegative))
+    if (!(Number.isFinite(v) && v >= 0)) problems.push(`${name}: a finite number ≥ 0, got ${v}`)
+  if (!(Number.isFinite(o.p) && o.p > 0 && o.p < 1))
+    problems.push(`p: a depletion fraction between 0 and 1, got ${o.p}`)
+  if (problems.length > 0)
+    throw new KampungError('invalid_agronomy_input', problems.join('; '), { retryable: false })
+  const taw = totalAvailableWaterMm(soil)
+  const wetting = rain + irrigation
+  if (o.wettingEarly === true) {
+    const start = Math.min(taw, Math.max(0, o.depletionMm - wetting))
+    const ks = stressCoefficient(soil, start, o.p)
+    const etcAdjMm = ks * o.etcMm
+    return {
+      ks,
+      etcAdjMm,
+      deepPercolationMm: Math.max(0, wetting - o.depletionMm),
+      depletionMm: Math.min(taw, start + etcAdjMm),
+    }
+  }
+  const ks = stressCoefficient(soil, o.depletionMm, o.p)
+  const etcAdjMm = ks * o.etcMm
+  const deepPercolationMm = Math.max(0, wetting - etcAdjMm - o.depletionMm)
+  const depletionMm = Math.min(taw, Math.max(0, o.depletionMm - wetting + etcAdjMm + deepPercolationMm))
+  return { ks, etcAdjMm, deepPercolationMm, depletionMm }
 }
 
 /** A probe's raw % reading as θ [% VWC] in this soil (identity without a calibration). */

@@ -10,6 +10,7 @@ import {
   floweringDay,
   growthStageOnDay,
   probeFcRange,
+  rootZoneDay,
   SOIL_TEXTURES,
   seasonDay,
   soilProblems,
@@ -104,30 +105,149 @@ describe('season calendars of local varieties', () => {
   })
 })
 
-describe('FAO-56 Example 36: readily available soil water for tomato on three soils', () => {
-  // Allen et al. (1998), ch. 8, Example 36: Zr 0.8 m, p 0.40 (Table 22, tomato); TAW as printed,
-  // RAW to the whole mm. Our functions with the example's inputs, not our crops' defaults.
-  const soils = [
-    { name: 'loamy sand', fc: 15, wp: 6, taw: 72, raw: 29 },
-    { name: 'silt', fc: 32, wp: 15, taw: 136, raw: 54 },
-    { name: 'silty clay', fc: 35, wp: 23, taw: 96, raw: 38 },
+/**
+ * FAO-56 worked examples of chapter 8, values as printed in the book: Allen, Pereira, Raes & Smith
+ * (1998), Crop evapotranspiration, FAO Irrigation and Drainage Paper 56, pp. 166–173 (the book is
+ * online at fao.org/3/x0490e/). Read on 2026-12-03 from the book's full text (its PDF text layer),
+ * page numbers as printed.
+ */
+describe('FAO-56 Example 36: readily available soil water for various crops and soil types (p. 166)', () => {
+  // "Estimate RAW for a full-grown onion, tomato and maize crop … cultivated on loamy sand, silt and
+  // silty clay soils." From Table 22: onion Zr ≈ 0.4 m, p 0.30; tomato 0.8 m, 0.40; maize 1.2 m,
+  // 0.55. From Table 19: loamy sand θFC 0.15 / θWP 0.06 (90 mm/m), silt 0.32 / 0.15 (170 mm/m),
+  // silty clay 0.35 / 0.23 (120 mm/m). Printed TAW (eq. 82) and RAW (eq. 83), whole mm:
+  const soils = { 'loamy sand': [15, 6], silt: [32, 15], 'silty clay': [35, 23] } as const
+  const printed = [
+    { crop: 'onion', zr: 0.4, p: 0.3, taw: [36, 68, 48], raw: [11, 20, 14] },
+    { crop: 'tomato', zr: 0.8, p: 0.4, taw: [72, 136, 96], raw: [29, 54, 38] },
+    { crop: 'maize', zr: 1.2, p: 0.55, taw: [108, 204, 144], raw: [59, 112, 79] },
   ]
-  for (const s of soils)
-    it(`${s.name}: TAW ${s.taw} mm, RAW ${s.raw} mm; stress from θ = θFC − p (θFC − θWP)`, () => {
-      const soil = soilWater('maize', { fcPct: s.fc, wpPct: s.wp, rootDepthM: 0.8, p: 0.4 })
-      const taw = totalAvailableWaterMm(soil)
-      expect(taw).toBeCloseTo(s.taw, 9)
-      expect(Math.round(0.4 * taw)).toBe(s.raw)
-      const theta = dryThresholdPct(soil, 0.4)
-      // The θ where Dr reaches RAW is where Ks leaves 1 (eq. 84).
-      expect(depletionFromThetaMm(soil, theta)).toBeCloseTo(0.4 * taw, 9)
-      expect(stressCoefficient(soil, depletionFromThetaMm(soil, theta - 0.01), 0.4)).toBeLessThan(1)
-      expect(stressCoefficient(soil, depletionFromThetaMm(soil, theta + 0.01), 0.4)).toBe(1)
-      // A measured soil has no range: the dry alert without lead is exactly FAO-56's threshold.
-      expect(
-        dryAlertPct({ soil, p: 0.4, accuracyPct: 3, quantile: 0.05, leadDays: 1 }).thresholdPct,
-      ).toBeCloseTo(theta, 9)
+  for (const row of printed)
+    Object.entries(soils).forEach(([name, [fc, wp]], i) => {
+      it(`${row.crop} on ${name}: TAW ${row.taw[i]} mm, RAW ${row.raw[i]} mm`, () => {
+        // Our functions with the example's inputs (measured θ, its Zr and p), not our crops' defaults.
+        const soil = soilWater('maize', { fcPct: fc, wpPct: wp, rootDepthM: row.zr, p: row.p })
+        expect(10 * (fc - wp)).toBeCloseTo([90, 170, 120][i]!, 9) // 1000 (θFC − θWP), mm per m
+        const taw = totalAvailableWaterMm(soil)
+        expect(taw).toBeCloseTo(row.taw[i]!, 9)
+        expect(Math.round(row.p * taw)).toBe(row.raw[i])
+        // Not printed, our consequence of it: the θ where Dr reaches RAW is where Ks leaves 1 (eq. 84).
+        const theta = dryThresholdPct(soil, row.p)
+        expect(depletionFromThetaMm(soil, theta)).toBeCloseTo(row.p * taw, 9)
+        expect(stressCoefficient(soil, depletionFromThetaMm(soil, theta - 0.01), row.p)).toBeLessThan(1)
+        expect(stressCoefficient(soil, depletionFromThetaMm(soil, theta + 0.01), row.p)).toBe(1)
+        // A measured soil has no range: the dry alert without lead is exactly FAO-56's threshold.
+        expect(
+          dryAlertPct({ soil, p: row.p, accuracyPct: 3, quantile: 0.05, leadDays: 1 }).thresholdPct,
+        ).toBeCloseTo(theta, 9)
+      })
     })
+})
+
+describe('FAO-56 Example 37: effect of water stress on crop evapotranspiration (p. 168)', () => {
+  // Full-grown tomato, Zr 0.8 m, p 0.40, on a silty soil θFC 0.32, θWP 0.12 (so printed, though
+  // Example 36's silt has θWP 0.15); Dr 55 mm at the start, no rain or irrigation, ETo 5 mm/day,
+  // Kc 1.2. Printed: TAW 160 mm, RAW 64 mm, and per day Dr start, Ks (2 decimals), ETc adj and
+  // Dr end (1 decimal). Our balance carries unrounded values; each printed one is met within
+  // half its last digit.
+  const soil = soilWater('maize', { fcPct: 32, wpPct: 12, rootDepthM: 0.8, p: 0.4 })
+  const days = [
+    // [Dr start, Ks, ETc adj, Dr end]
+    [55.0, 1.0, 6.0, 61.0],
+    [61.0, 1.0, 6.0, 67.0],
+    [67.0, 0.97, 5.8, 72.8],
+    [72.8, 0.91, 5.4, 78.3],
+    [78.3, 0.85, 5.1, 83.4],
+    [83.4, 0.8, 4.8, 88.2],
+    [88.2, 0.75, 4.5, 92.6],
+    [92.6, 0.7, 4.2, 96.9],
+    [96.9, 0.66, 3.9, 100.8],
+    [100.8, 0.62, 3.7, 104.5],
+  ] as const
+  const within = (x: number, printedValue: number, halfDigit: number) =>
+    expect(Math.abs(x - printedValue)).toBeLessThanOrEqual(halfDigit + 1e-9)
+
+  it('TAW 160 mm, RAW 64 mm (eq. 82, 83)', () => {
+    expect(totalAvailableWaterMm(soil)).toBeCloseTo(160, 9)
+    expect(0.4 * totalAvailableWaterMm(soil)).toBeCloseTo(64, 9)
+  })
+
+  it('ten days of Ks (eq. 84) and the daily balance (eq. 85) as printed', () => {
+    let dr = 55
+    for (const [i, [start, ks, etcAdj, end]] of days.entries()) {
+      within(dr, start, 0.05)
+      const day = rootZoneDay(soil, { depletionMm: dr, etcMm: 1.2 * 5, p: 0.4 })
+      within(day.ks, ks, 0.005)
+      within(day.etcAdjMm, etcAdj, 0.05)
+      within(day.depletionMm, end, 0.05)
+      expect(day.deepPercolationMm, `day ${i + 1}`).toBe(0)
+      dr = day.depletionMm
+    }
+  })
+})
+
+describe('FAO-56 Example 38: irrigation scheduling to avoid crop water stress (pp. 172–173)', () => {
+  // Example 35's field (θFC 0.23, θWP 0.10: TAW = 130 Zr, RAW = 0.6 TAW = 78 Zr), p 0.6, Zr from
+  // 0.30 m on day 1 to 0.35 m on day 10, rain and irrigation early in the day, Dr at the start of
+  // day 1 = RAW = 78 (0.3) = 23 mm; 40 mm irrigated on day 1, 6 mm rain on day 6, and on day 10
+  // "an irrigation with a net depth of 27 mm refills the root zone". ETc (column 12) is printed to
+  // 0.1 mm (its Kc = Ks Kcb + Ke comes from Example 35's dual coefficients); RAW, DP and Dr whole.
+  const printed = [
+    // [ETc, P − RO, I, RAW, Dr start, DP, Dr end]
+    [5.5, 0, 40, 23, 0, 17, 5],
+    [6.1, 0, 0, 24, 5, 0, 12],
+    [4.0, 0, 0, 24, 12, 0, 16],
+    [2.9, 0, 0, 25, 16, 0, 18],
+    [2.5, 0, 0, 25, 18, 0, 21],
+    [2.7, 6, 0, 26, 15, 0, 18],
+    [4.7, 0, 0, 26, 18, 0, 22],
+    [2.8, 0, 0, 26, 22, 0, 25],
+    [2.2, 0, 0, 27, 25, 0, 27],
+    [6.3, 0, 27, 27, 0, 0, 6],
+  ] as const
+  // Whole mm; our running balance uses the one-decimal ETc, so a value may sit exactly on a half.
+  const within = (x: number, printedValue: number) =>
+    expect(Math.abs(x - printedValue)).toBeLessThanOrEqual(0.5 + 1e-9)
+
+  it('early wetting: the root zone refills, the excess drains, the day’s ET comes after', () => {
+    let dr = 78 * 0.3
+    for (const [i, [etc, rain, irrigation, raw, start, dp, end]] of printed.entries()) {
+      const zr = 0.3 + (0.05 * i) / 9
+      const soil = soilWater('maize', { fcPct: 23, wpPct: 10, rootDepthM: zr, p: 0.6 })
+      within(0.6 * totalAvailableWaterMm(soil), raw)
+      within(Math.max(0, dr - rain - irrigation), start)
+      // Day 10's irrigation is the depletion itself (27 mm printed): the zone is refilled exactly.
+      const irr = i === 9 ? dr : irrigation
+      if (i === 9) within(irr, 27)
+      const day = rootZoneDay(soil, {
+        depletionMm: dr,
+        etcMm: etc,
+        p: 0.6,
+        effectiveRainMm: rain,
+        irrigationMm: irr,
+        wettingEarly: true,
+      })
+      expect(day.ks, `day ${i + 1}`).toBe(1) // printed Ks 1 every day: Dr start stays ≤ RAW
+      within(day.deepPercolationMm, dp)
+      within(day.depletionMm, end)
+      dr = day.depletionMm
+    }
+  })
+
+  it('eq. 85/88 as written put the wetting after the day’s ET: on day 1 that drains less', () => {
+    const soil = soilWater('maize', { fcPct: 23, wpPct: 10, rootDepthM: 0.3, p: 0.6 })
+    const late = rootZoneDay(soil, { depletionMm: 23.4, etcMm: 5.5, p: 0.6, irrigationMm: 40 })
+    // DP = I − ETc − Dr,i−1 = 40 − 5.5 − 23.4 (eq. 88), and the zone ends the day at field capacity.
+    expect(late.deepPercolationMm).toBeCloseTo(11.1, 9)
+    expect(late.depletionMm).toBe(0)
+  })
+
+  it('refuses impossible inputs, naming each', () => {
+    const soil = soilWater('maize', { fcPct: 23, wpPct: 10, rootDepthM: 0.3 })
+    expect(() => rootZoneDay(soil, { depletionMm: -1, etcMm: Number.NaN, p: 1 })).toThrow(
+      /depletionMm.*etcMm.*p: a depletion fraction/,
+    )
+  })
 })
 
 describe('the dry threshold under uncertainty (class ranges, probe accuracy, a day ahead)', () => {
