@@ -249,7 +249,7 @@ function checkRh(rh: HumidityInput, problems: string[]): void {
 /**
  * Daily reference evapotranspiration ET0 [mm day⁻¹] (FAO-56 eq. 6):
  *   ET0 = [0.408 Δ (Rn − G) + γ · 900/(T + 273) · u2 · (es − ea)] / [Δ + γ (1 + 0.34 u2)]
- * with T the mean of Tmax and Tmin (eq. 9). Also used for monthly means (FAO example 18) with G
+ * with T the mean of Tmax and Tmin (eq. 9). Also used for monthly means (FAO-56 Example 17) with G
  * from eq. 43/44. Throws a non-retryable KampungError listing every bad input.
  */
 export function et0DailyMm(input: Et0DailyInput): Et0Daily {
@@ -336,7 +336,8 @@ export function seasonalCorrectionHours(dayOfYear: number): number {
 /**
  * Solar time angle ω at the midpoint of the period [rad] (eq. 31). FAO writes longitudes in
  * degrees west of Greenwich (Lz − Lm); here they are east-positive, as GPS gives them, so the
- * correction is (Lm,E − Lz,E)/15 h. For WIB (Asia/Jakarta, UTC+7) the zone centre is 105° E.
+ * correction is (Lm,E − Lz,E)/15 h. For WIB (Asia/Jakarta, UTC+7) the zone centre is 105° E;
+ * FAO-56 Example 19 (N'Diaye, 16°15′ W) takes Lz = 15° W, i.e. −15 here.
  */
 export function solarTimeAngleRad(
   clockMidpointHours: number,
