@@ -17,8 +17,9 @@ export function mmOverAreaToLitres(depthMm: number, areaHa: number): number {
  * (as in CROPWAT), for a monthly total P:
  *   Peff = P (125 − 0.2 P) / 125   for P ≤ 250 mm
  *   Peff = 125 + 0.1 P             for P > 250 mm
- * For a period of n days the same curve is applied to the rain *rate* scaled to 30 days, which is
- * what CROPWAT does for 10-day periods (P(125 − 0.6 P)/125 below 250/3 mm):
+ * (the formula of pyCropWat's and R FAO56's CROPWAT method). For a period of n days the same curve
+ * is applied to the rain *rate* scaled to 30 days, which should be CROPWAT's 10-day form
+ * (P(125 − 0.6 P)/125 below 250/3 mm; not confirmed from a CROPWAT source):
  *   Peff = P (125 − 0.2 · (30/n) · P) / 125   for P ≤ 250 · n/30
  *   Peff = 125 · n/30 + 0.1 P                 otherwise
  * This is an approximation for short periods: the formula was fitted to monthly data, and on one

@@ -9,6 +9,10 @@ import {
 import { KampungError } from '../../src/errors.ts'
 
 describe('effective rainfall (USDA-SCS)', () => {
+  // The monthly formula is the one two reference implementations use for CROPWAT's USDA-SCS method:
+  // pyCropWat `cropwat_effective_precip` (montimaj/pyCropWat, pycropwat/methods.py) and the R
+  // package FAO56 `EffPrec` (cran/FAO56, R/EffPrec.R): P (125 − 0.2 P)/125 for P ≤ 250, else
+  // 0.1 P + 125. Neither publishes output values; these are the formula's own.
   it('monthly: P(125 − 0.2P)/125 up to 250 mm, then 125 + 0.1P', () => {
     expect(effectiveRainfallMonthlyMm(0)).toBe(0)
     expect(effectiveRainfallMonthlyMm(100)).toBeCloseTo(84, 10)
@@ -23,7 +27,9 @@ describe('effective rainfall (USDA-SCS)', () => {
     }
   })
 
-  it('10-day form matches CROPWAT: P(125 − 0.6P)/125 below 250/3 mm', () => {
+  // CROPWAT's 10-day form is not in any source read for this test (FAO-56 has no effective-rain
+  // method): this is our 30/n scaling of the monthly curve at n = 10.
+  it('10-day form: P(125 − 0.6P)/125 below 250/3 mm (the monthly curve scaled to 10 days)', () => {
     expect(effectiveRainfallMm(50, 10)).toBeCloseTo((50 * (125 - 0.6 * 50)) / 125, 10)
   })
 
