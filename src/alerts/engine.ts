@@ -424,6 +424,7 @@ export class AlertEngine implements RuleContext {
       config: opts.config.irrigation,
       // Daily summaries serve the daily disease model too.
       accumulate: opts.config.irrigation.enabled || opts.config.rules.diseaseRisk.enabled,
+      humidRhPct: opts.config.rules.diseaseRisk.rhAbovePct,
       fields: (village) => this.fieldIndex().fields.filter((f) => f.village === village),
       soil: (field) => this.soil(field),
       probeDepletionMm: (field, atMs) => this.probeDepletionMm(field, atMs),

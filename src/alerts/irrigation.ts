@@ -29,14 +29,15 @@ export interface WeatherDay {
   rainMm: number
   /** Lowest air temperature of the night hours (before 06.00 and from 18.00 local time) [°C]. */
   nightTMinC?: number
-  /** Hours with RH ≥ 90 % (each reading counts for the time since the previous one, ≤ 1 h). */
+  /**
+   * Hours with RH ≥ the blast rule's rhAbovePct, 90 % by default (each reading counts for the time
+   * since the previous one, ≤ 1 h).
+   */
   humidHours?: number
   /** Filled when the day is closed. */
   et0Mm?: number
 }
 
-/** RH at or above this makes an hour humid (rice blast models: disease.ts). */
-const HUMID_RH_PCT = 90
 /** A gap longer than this between two RH readings is not evidence of a humid hour. */
 const MAX_RH_GAP_MS = 3_600_000
 const NIGHT_ENDS_MIN = 6 * 60
@@ -83,6 +84,8 @@ export interface IrrigationAdvisorOptions {
   config: AlertsConfig['irrigation']
   /** Keep daily weather summaries even with irrigation advice off (the daily disease model uses them). */
   accumulate?: boolean
+  /** RH [%] at or above which an hour counts as humid (the blast rule's rhAbovePct: disease.ts). */
+  humidRhPct: number
   /** The fields of a village, as the engine knows them (soil, season, devices). */
   fields: (village: string) => Field[]
   soil: (field: Field) => SoilWater
@@ -165,7 +168,12 @@ export class IrrigationAdvisor {
           d.rhMaxPct = Math.max(d.rhMaxPct ?? r.value, r.value)
           // The interval before a reading counts as humid when the reading is (≤ 1 h: a gap is no evidence).
           const prev = this.rhCursor.get(r.village)
-          if (prev && r.timeMs > prev.ms && r.timeMs - prev.ms <= MAX_RH_GAP_MS && r.value >= HUMID_RH_PCT)
+          if (
+            prev &&
+            r.timeMs > prev.ms &&
+            r.timeMs - prev.ms <= MAX_RH_GAP_MS &&
+            r.value >= this.opts.humidRhPct
+          )
             d.humidHours = (d.humidHours ?? 0) + (r.timeMs - prev.ms) / 3_600_000
           else d.humidHours ??= 0
           if (!prev || r.timeMs > prev.ms) this.rhCursor.set(r.village, { ms: r.timeMs, rh: r.value })

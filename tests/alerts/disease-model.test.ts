@@ -1,14 +1,22 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { parseAlertsConfig } from '../../src/alerts/config.ts'
 import type { WeatherDay } from '../../src/alerts/irrigation.ts'
 import { blastConduciveDay, blastConduciveRun } from '../../src/alerts/rules/index.ts'
+import { MIN, only, type Rig, reading, rig, wib } from './helpers.ts'
 
 /**
- * The rice-blast rule with its sources' own numbers (disease.ts): a conducive day has its night
- * minimum within 20–26 °C (ICAR-DRR, Rice Knowledge Management Portal) and more than 9 h with
- * RH ≥ 90 % (Kapoor, Prasad & Sood 2004); the forecast needs such conditions "lasting for a period
- * of a week or more". Neither source publishes a worked example, so the cases are the criteria's
- * own boundaries.
+ * The rice-blast rule with its sources' own numbers (disease.ts), checked on 2026-12-03 against the
+ * texts themselves:
+ * - Rice Knowledge Management Portal, "Forecasting of Rice Blast disease"
+ *   (rkmp.co.in/content/forecasting-of-rice-blast-disease): "minimum night temperature range of
+ *   20-26 °C in association with a high relative humidity range of 90 per cent and above lasting for
+ *   a period of a week or more during any of the three susceptible phases … seedling stage, post
+ *   transplanting tillering stage and neck emergence stage".
+ * - Kapoor, Prasad & Sood (2004), Indian Phytopathology 57(4): 440–445, abstract
+ *   (epubs.icar.org.in/index.php/IPPJ/article/view/18120): "RH (more than 9 h > 90%)" as part of
+ *   the optimum range for disease development. Only the abstract was found, not the paper.
+ * Neither source publishes a worked example (weather series in, forecast out), so the cases are the
+ * criteria's own boundaries.
  */
 const cfg = parseAlertsConfig().rules.diseaseRisk
 const DAY = 86_400_000
@@ -28,6 +36,13 @@ const run = (...days: WeatherDay[]) =>
   )
 
 describe('rice blast: conducive days and their persistence', () => {
+  it('the defaults are the sources’ numbers', () => {
+    expect([cfg.nightTempMinC, cfg.nightTempMaxC]).toEqual([20, 26]) // RKMP: "20-26 °C"
+    expect(cfg.rhAbovePct).toBe(90) // RKMP: "90 per cent and above"
+    expect(cfg.humidHoursOver).toBe(9) // Kapoor et al.: "more than 9 h"
+    expect(cfg.consecutiveDays).toBe(7) // RKMP: "a week or more"
+  })
+
   it('a day needs both: night minimum 20–26 °C and more than 9 humid hours', () => {
     expect(blastConduciveDay(day(20, 9.5), cfg)).toBe(true)
     expect(blastConduciveDay(day(26, 14), cfg)).toBe(true)
@@ -57,5 +72,40 @@ describe('rice blast: conducive days and their persistence', () => {
         cfg,
       ),
     ).toBe(1)
+  })
+})
+
+describe('humid hours follow the rule’s rhAbovePct', () => {
+  let r: Rig | undefined
+  afterEach(async () => {
+    await r?.stop()
+    r = undefined
+  })
+
+  // Four hours of RH 92 % at the village station, a reading every 30 min.
+  const humidHoursAt = async (rhAbovePct?: number) => {
+    const t0 = wib(2026, 7, 2, 0)
+    const base = only('disease')
+    r = await rig(
+      {
+        ...base,
+        rules: { ...base.rules, diseaseRisk: { enabled: true, ...(rhAbovePct && { rhAbovePct }) } },
+      },
+      { startMs: t0 },
+    )
+    for (let m = 0; m <= 4 * 60; m += 30) {
+      const t = t0 + m * MIN
+      r.clock.now = t
+      r.engine.onReadings([reading('wx-1', 'relative_humidity', 92, t)])
+    }
+    const hours = r.engine.advisor.weatherDay('kemiren', t0)?.humidHours
+    await r.stop()
+    r = undefined
+    return hours
+  }
+
+  it('92 % counts as humid at the default 90 %, not when the officer sets 95 %', async () => {
+    expect(await humidHoursAt()).toBeCloseTo(4, 9)
+    expect(await humidHoursAt(95)).toBe(0)
   })
 })

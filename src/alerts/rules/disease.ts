@@ -5,15 +5,20 @@ import { n, severity } from './schema.ts'
 import { fieldFinding, type RuleFamily } from './types.ts'
 
 /**
- * Rice blast (Magnaporthe oryzae) risk, after the forecasting rule of the ICAR Directorate of Rice
- * Research published on the Rice Knowledge Management Portal ("Forecasting of Rice Blast disease",
- * rkmp.co.in): blast can be forecast from a minimum night temperature of 20–26 °C together with
- * relative humidity of 90 % and above, lasting a week or more, during any of the three susceptible
- * phases: seedling, tillering after transplanting, and neck (panicle) emergence.
+ * Rice blast (Magnaporthe oryzae) risk, after the forecasting rule on the Rice Knowledge Management
+ * Portal of ICAR's Directorate of Rice Research ("Forecasting of Rice Blast disease",
+ * rkmp.co.in/content/forecasting-of-rice-blast-disease, file courtesy BAU Ranchi): "Forecasting
+ * blast of rice can be made on the basis of minimum night temperature range of 20-26 °C in
+ * association with a high relative humidity range of 90 per cent and above lasting for a period of
+ * a week or more during any of the three susceptible phases of crop growth, viz., seedling stage,
+ * post transplanting tillering stage and neck emergence stage."
  *
- * The portal does not say how many hours of RH ≥ 90 % make a humid day; from hourly data we take
- * "more than 9 h with RH > 90 %", the daily criterion of Kapoor, Prasad & Sood (2004), "Forecasting
- * of rice blast in Kangra district of Himachal Pradesh", Indian Phytopathology 57(4): 440–445. A
+ * The portal does not say how many hours of RH ≥ 90 % make a humid day. We take "more than 9 h" from
+ * Kapoor, Prasad & Sood (2004), "Forecasting of rice blast in Kangra district of Himachal Pradesh",
+ * Indian Phytopathology 57(4): 440–445, whose abstract reports "temperature (18-28 °C) and RH (more
+ * than 9 h > 90%)" in the crop seasons as "within the optimum range required for disease
+ * development" (an observed optimum, not a forecasting rule of theirs; their leaf-blast rules, for
+ * a hill district, are other: RH > 80 %, "low temperature (16-19 °C)", maximum < 28 °C for 6–8 days). A
  * conducive day therefore needs BOTH its night (18.00–06.00 WIB) minimum in 20–26 °C and more than
  * 9 humid hours; the risk needs `consecutiveDays` (7) such days in a row, at a susceptible stage:
  *   seedling + tillering: from sowing to panicle initiation (~30 days before flowering),
