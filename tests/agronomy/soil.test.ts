@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   adjustedP,
   bandQuantilePct,
+  CROP_SOIL_WATER,
   calibratedPct,
   depletionFraction,
   depletionFromThetaMm,
@@ -22,14 +23,32 @@ import {
 import { KampungError } from '../../src/errors.ts'
 
 describe('soil water (FAO-56 chapter 8)', () => {
-  it('Table 19 ranges as published (θFC / θWP, m³/m³)', () => {
-    expect(SOIL_TEXTURES['sandy-loam']).toEqual({ fc: [0.18, 0.28], wp: [0.06, 0.16] })
-    expect(SOIL_TEXTURES.loam).toEqual({ fc: [0.2, 0.3], wp: [0.07, 0.17] })
-    expect(SOIL_TEXTURES.clay).toEqual({ fc: [0.32, 0.4], wp: [0.2, 0.24] })
+  it('Table 19 ranges as printed (FAO-56 p. 144; θFC / θWP, m³/m³)', () => {
+    expect(SOIL_TEXTURES).toEqual({
+      sand: { fc: [0.07, 0.17], wp: [0.02, 0.07] },
+      'loamy-sand': { fc: [0.11, 0.19], wp: [0.03, 0.1] },
+      'sandy-loam': { fc: [0.18, 0.28], wp: [0.06, 0.16] },
+      loam: { fc: [0.2, 0.3], wp: [0.07, 0.17] },
+      'silt-loam': { fc: [0.22, 0.36], wp: [0.09, 0.21] },
+      silt: { fc: [0.28, 0.36], wp: [0.12, 0.22] },
+      'silty-clay-loam': { fc: [0.3, 0.37], wp: [0.17, 0.24] }, // printed "Silt clay loam"
+      'silty-clay': { fc: [0.3, 0.42], wp: [0.17, 0.29] },
+      clay: { fc: [0.32, 0.4], wp: [0.2, 0.24] },
+    })
     for (const [name, t] of Object.entries(SOIL_TEXTURES)) {
       expect(t.wp[1], name).toBeLessThan(t.fc[1])
       expect(t.wp[0], name).toBeLessThan(t.fc[0])
     }
+  })
+
+  it('Table 22 as printed (FAO-56 pp. 163–164): maximum root depth and p for ETc ≈ 5 mm/day', () => {
+    // Maize, field (grain) 1.0–1.7 m, 0.55; sweet peppers (bell) 0.5–1.0 m, 0.30; rice 0.5–1.0 m,
+    // 0.20 ("of saturation", its note 4).
+    expect(CROP_SOIL_WATER).toEqual({
+      maize: { p: 0.55, rootDepthM: [1.0, 1.7] },
+      chili: { p: 0.3, rootDepthM: [0.5, 1.0] },
+      rice: { p: 0.2, rootDepthM: [0.5, 1.0] },
+    })
   })
 
   it('defaults are the middle of the range; thresholds follow θFC − p (θFC − θWP)', () => {
