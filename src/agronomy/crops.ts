@@ -63,7 +63,9 @@ export const CROPS: Readonly<Record<CropId, CropCoefficients>> = {
     kcInitial: 0.6,
     kcMid: 1.05,
     kcEnd: 0.9,
-    // Table 11 row "April/June — Europe and Medit."; chili in Java often runs longer in the mid stage.
+    // Table 11 row "April/June — Europe and Medit.", printed "25/30 35 40 20 125": the initial stage
+    // is 25 or 30 days and the printed total (125) goes with 30; we take 25 (120 days). Chili in
+    // Java often runs longer in the mid stage.
     stageLengthsDays: { initial: 25, development: 35, mid: 40, late: 20 },
     defaultPercolationMmPerDay: 0,
     note: 'FAO-56 has no chili (Capsicum frutescens) row; sweet pepper stands in.',
