@@ -54,15 +54,17 @@ const irrigationSchema = z
     elevationM: z.number().default(50),
     /** Height of the weather station's anemometer (FAO-56 eq. 47 brings it to 2 m). */
     windHeightM: z.number().min(0.5).default(2),
-    /** A day with at least this much rain refills the root zone: the balance restarts after it. */
-    soakingRainMm: z.number().positive().default(20),
     /**
      * A probe rise of at least this much [% VWC] within an hour is water arriving (irrigation or
      * rain): the field is taken as refilled and the balance restarts, as after a farmer's SUDAH
      * (which assumes the advised amount — the whole deficit — was applied).
      */
     probeRisePct: z.number().positive().default(5),
-    /** The balance covers at most this many days. */
+    /**
+     * The daily balance carries on from a field's stored day at most this many days old (across a
+     * station gap); older, or none, it starts again with the root zone at field capacity this many
+     * days back. Also the days over which ETc is averaged for p (FAO-56 p. 162).
+     */
     maxBalanceDays: z.number().int().min(1).max(30).default(7),
     /** A day is closed this long after local midnight (late readings from gateway backlogs). */
     closeDayAfterMs: durationMs.default(HOUR_MS),

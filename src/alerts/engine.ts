@@ -17,7 +17,7 @@ import { Delivery } from './delivery.ts'
 import { Directory, type Field } from './directory.ts'
 import { ReadingHistory, type Series } from './history.ts'
 import type { EventSink, StoredEvent } from './influx-events.ts'
-import { type FieldAdvice, IrrigationAdvisor, type WeatherDay } from './irrigation.ts'
+import { type FieldAdvice, IrrigationAdvisor, type IrrigationAdvisorOptions, type WeatherDay } from './irrigation.ts'
 import type { InboundSms, OutboxPort } from './notify-port.ts'
 import { ownership } from './partition.ts'
 import {
@@ -141,6 +141,8 @@ export interface AlertEngineOptions {
    * when needed, as the app starts its command service after the engine. Without: "not now".
    */
   commands?: () => CommandPort | undefined
+  /** A closed day's ET0 from elsewhere than the station's Penman–Monteith (irrigation.ts). */
+  et0Mm?: IrrigationAdvisorOptions['et0Mm']
 }
 
 const OWNS_ALL = () => true
@@ -429,6 +431,7 @@ export class AlertEngine implements RuleContext {
       soil: (field) => this.soil(field),
       probeDepletionMm: (field, atMs) => this.probeDepletionMm(field, atMs),
       seasonDays: (field) => field.seasonDays ?? opts.config.rules.crops[field.crop].seasonDays,
+      ...(opts.et0Mm ? { et0Mm: opts.et0Mm } : {}),
     })
     this.delivery = new Delivery({
       db: () => this.db,

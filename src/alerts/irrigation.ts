@@ -1,8 +1,10 @@
 import type Database from 'better-sqlite3'
 import {
   CROPS,
+  depletionFraction,
   et0DailyMm,
-  irrigationAdvice,
+  kcOnDay,
+  rootZoneDay,
   type SoilWater,
   totalAvailableWaterMm,
 } from '../agronomy/index.ts'
@@ -43,33 +45,56 @@ const MAX_RH_GAP_MS = 3_600_000
 const NIGHT_ENDS_MIN = 6 * 60
 const NIGHT_STARTS_MIN = 18 * 60
 
+/**
+ * One day of a field's root-zone water balance (FAO-56 ch. 8), as stored in irrigation_advice:
+ * the next day carries on from its `depletionMm`, so a restart forgets nothing.
+ */
 export interface FieldAdvice {
   field: string
   village: string
   crop: string
   dayStartMs: number
-  /** Days in the balance (since the last soaking rain, at most maxBalanceDays). */
+  /** Days since the root zone was last at field capacity (a refill, or a wetting that filled it). */
   days: number
-  /** ET0 and Kc of the last day. */
+  /** ET0 and Kc of the day. */
   et0Mm: number
   kc: number
-  /** Over the balance window. */
+  /** The day's crop ET under its water stress, Ks · Kc · ET0 (FAO-56 eq. 81) [mm]. */
   etcMm: number
+  /** The day's rain P [mm] (station). */
   rainMm: number
+  /** P − RO [mm]: runoff taken as 0 (pyfao56's default); what exceeds the depletion drains (DP). */
   effectiveRainMm: number
+  /** Dr at the end of the day [mm]: the depth that refills the root zone (a probe's, when fresh). */
   netNeedMm: number
   litres: number
-  /** Mean ETc per day over the window [mm/day] (FAO-56 p adjustment). */
+  /** Mean Kc · ET0 of the last maxBalanceDays days [mm/day] (FAO-56 p adjustment, p. 162). */
   etcMmPerDay: number
   /**
-   * How the need was found: `probe`, Dr = 1000 (θFC − θ) Zr from the field's soil probes (FAO-56
-   * ch. 8); `balance`, Σ Kc·ET0 + percolation − Peff − water applied since the last refill.
+   * How Dr was found: `probe`, Dr = 1000 (θFC − θ) Zr from the field's fresh probe readings (eq. 87);
+   * `balance`, the daily balance Dr,i = Dr,i−1 − (P − RO) − I + Ks ETc + DP (eq. 85, 86, 88).
    */
   source: 'probe' | 'balance'
-  /** Water the farmer reported (AIR <mm>) within the balance window [mm]. */
+  /** Water the farmer reported (AIR <mm>) on the day, after its last refill: I [mm]. */
   appliedMm: number
-  /** Start of the balance: the last refill (SUDAH, a probe's rise, a soaking rain), if within the window. */
+  /** The refill (SUDAH, a probe's rise) the current drying run started from, if any. */
   refilledAtMs?: number
+  /** Root-zone depletion Dr at the end of the day [mm], 0 ≤ Dr ≤ TAW (= netNeedMm). */
+  depletionMm: number
+  /** The balance's own Dr before a probe's reading replaced it [mm]. */
+  balanceMm: number
+  /** TAW and RAW of the field on the day (its soil, root depth and p for the day's ETc) [mm]. */
+  tawMm: number
+  rawMm: number
+  /** Ks of the day (eq. 84) and the water drained below the root zone (eq. 88) [mm]. */
+  ks: number
+  deepPercolationMm: number
+  /** A paddy's daily percolation counted in the day's loss (not FAO-56; 0 for upland crops) [mm]. */
+  percolationMm: number
+  /** Dr ≥ RAW: irrigate now, before stress starts (FAO-56 p. 171; Example 38 note 7). */
+  irrigate: boolean
+  /** Unstressed Kc · ET0 of the last days, newest last (for etcMmPerDay). */
+  recentEtcMm: number[]
 }
 
 /** Water that reached a field: a farmer's reply or a probe's rise. mm undefined = refilled to FC. */
@@ -93,6 +118,11 @@ export interface IrrigationAdvisorOptions {
   probeDepletionMm: (field: Field, atMs: number) => number | undefined
   /** The variety's season length of a field [days]. */
   seasonDays: (field: Field) => number
+  /**
+   * Where a closed day's ET0 comes from: default Penman–Monteith from the station's day (`et0`). A
+   * district may take it from elsewhere; tests feed a book's values.
+   */
+  et0Mm?: (village: string, dayStartMs: number, day: WeatherDay) => number | undefined
 }
 
 /** A gap longer than this between two radiation readings is not integrated (the station was away). */
@@ -101,10 +131,12 @@ const MAX_SOLAR_GAP_MS = 2 * 3_600_000
 /**
  * FAO-56 daily irrigation advice from a village's weather station: each local day's Tmin/Tmax,
  * RH min/max, mean wind, ∫Rs and rain are accumulated as readings arrive (SQLite, so a restart
- * keeps them); when the day is closed, ET0 (Penman–Monteith, src/agronomy) and for each field a
- * water balance since the last soaking rain: need = Σ Kc·ET0 + percolation − Peff, in mm and in
- * litres for the field's area (1 mm on 1 ha = 10 000 L). One weather station per village is
- * assumed (a second one's readings would be merged into the same day).
+ * keeps them); when the day is closed, ET0 (Penman–Monteith, src/agronomy) and for each field one
+ * more day of its root-zone balance (FAO-56 ch. 8, `adviseField`): the depletion Dr that refills
+ * the root zone, in mm and in litres for the field's area (1 mm on 1 ha = 10 000 L), and whether
+ * to irrigate (Dr ≥ RAW). Each day is stored (irrigation_advice), so the next one and a restart
+ * carry on from it. One weather station per village is assumed (a second one's readings would be
+ * merged into the same day).
  */
 export class IrrigationAdvisor {
   private readonly registry: Registry
@@ -264,9 +296,11 @@ export class IrrigationAdvisor {
     const out: FieldAdvice[] = []
     for (const row of rows) {
       const day = JSON.parse(row.summary) as WeatherDay
-      const et0 = this.cfg.enabled
-        ? this.et0(row.village, row.day_start_ms, day, this.cfg.latitudeDeg)
-        : undefined
+      const et0 = !this.cfg.enabled
+        ? undefined
+        : this.opts.et0Mm
+          ? this.opts.et0Mm(row.village, row.day_start_ms, day)
+          : this.et0(row.village, row.day_start_ms, day, this.cfg.latitudeDeg)
       if (et0 !== undefined) day.et0Mm = et0
       this.sql('UPDATE weather_days SET summary = ?, closed = 1 WHERE village = ? AND day_start_ms = ?').run(
         JSON.stringify(day),
@@ -303,8 +337,8 @@ export class IrrigationAdvisor {
 
   /**
    * Water reached a field: a farmer's SUDAH (mm undefined: the advised amount, i.e. the whole
-   * deficit, was applied; back at field capacity, the balance restarts), AIR <mm> (mm applied, subtracted from the balance), or a probe's
-   * rise (refilled). Call inside the caller's transaction or alone.
+   * deficit, was applied: back at field capacity, Dr = 0), AIR <mm> (I = mm in the day's balance),
+   * or a probe's rise (refilled, Dr = 0). Call inside the caller's transaction or alone.
    */
   recordWater(field: string, atMs: number, mm: number | undefined, source: string): void {
     this.sql('INSERT INTO field_water (field, at_ms, mm, source) VALUES (?, ?, ?, ?)').run(
@@ -373,71 +407,125 @@ export class IrrigationAdvisor {
     return starts[stage] + Math.floor(l[stage] / 2)
   }
 
-  /** The balance for a field ending on a closed day (which must have its ET0). */
+  /**
+   * The field's root-zone balance (FAO-56 ch. 8) carried to the end of a closed day (which must have
+   * its ET0), from the last stored day (at most maxBalanceDays back; else a cold start with the root
+   * zone at field capacity at the start of that window, as after a soaking rain). Each day, in order:
+   * its wetting early in the day (FAO-56 Example 38): a refill (SUDAH, a probe's rise) sets Dr to 0,
+   * then rain P (runoff taken as 0) and the farmer's reported water I (AIR <mm>) after it; Ks from
+   * the depletion then (eq. 84, p for the day's ETc, p. 162), ETc adj = Ks Kc ET0, DP the water above
+   * field capacity (eq. 88), 0 ≤ Dr ≤ TAW (eq. 85, 86), plus a paddy's percolation. A day between
+   * without ET0 (a station gap) draws the last known ET0. A fresh probe replaces the day's Dr with
+   * its measured one (eq. 87), from which the next day carries on.
+   */
   adviseField(
     field: Field,
     dayStartMs: number,
     nowMs: number = dayStartMs + DAY_MS,
   ): FieldAdvice | undefined {
-    const dsp = this.daysSincePlanting(field, dayStartMs)
-    if (dsp === undefined) return undefined
+    if (this.daysSincePlanting(field, dayStartMs) === undefined) return undefined
+    const today = this.weatherDay(field.village, dayStartMs)
+    if (today?.et0Mm === undefined) return undefined
+    const soil = this.opts.soil(field)
+    const taw = totalAvailableWaterMm(soil)
+    const maxDays = this.cfg.maxBalanceDays
+    const prev = this.previousDay(field.id, dayStartMs, maxDays)
+    let dr = prev ? Math.min(taw, prev.depletionMm) : 0
+    let days = prev?.days ?? 0
+    let refilledAtMs = prev?.refilledAtMs
+    let recent = prev?.recentEtcMm ?? []
+    let lastEt0 = prev?.et0Mm
+    let out: FieldAdvice | undefined
+    const from = prev ? prev.dayStartMs + DAY_MS : dayStartMs - (maxDays - 1) * DAY_MS
+    for (let d = from; d <= dayStartMs; d += DAY_MS) {
+      const dsp = this.daysSincePlanting(field, d)
+      if (dsp === undefined) continue
+      const w = d === dayStartMs ? today : this.weatherDay(field.village, d)
+      const et0 = w?.et0Mm ?? lastEt0
+      // A cold start begins on the first day with ET0.
+      if (et0 === undefined) continue
+      lastEt0 = et0
+      const kc = kcOnDay(
+        field.crop,
+        dsp,
+        field.plantedAtMs !== undefined ? this.opts.seasonDays(field) : undefined,
+      )
+      const etc = kc * et0
+      const p = depletionFraction(soil, etc)
+      const rain = w?.rainMm ?? 0
+      const water = this.waterSince(field.id, d, d + DAY_MS - 1)
+      const refill = water.filter((x) => x.mm === undefined).at(-1)
+      const irrigation = water
+        .filter((x) => x.mm !== undefined && x.atMs >= (refill?.atMs ?? Number.NEGATIVE_INFINITY))
+        .reduce((sum, x) => sum + x.mm!, 0)
+      const start = refill ? 0 : dr
+      const day = rootZoneDay(soil, {
+        depletionMm: start,
+        etcMm: etc,
+        p,
+        effectiveRainMm: rain,
+        irrigationMm: irrigation,
+        wettingEarly: true,
+      })
+      const percolationMm = CROPS[field.crop].defaultPercolationMmPerDay
+      dr = Math.min(taw, day.depletionMm + percolationMm)
+      // The drying run restarts when the day's wetting brought the root zone to field capacity.
+      const filled = refill !== undefined || start - rain - irrigation <= 0
+      days = filled ? 1 : days + 1
+      if (refill) refilledAtMs = refill.atMs
+      else if (filled) refilledAtMs = undefined
+      recent = [...recent, etc].slice(-maxDays)
+      out = {
+        field: field.id,
+        village: field.village,
+        crop: field.crop,
+        dayStartMs: d,
+        days,
+        et0Mm: et0,
+        kc,
+        etcMm: day.etcAdjMm,
+        rainMm: rain,
+        effectiveRainMm: rain,
+        netNeedMm: dr,
+        litres: dr * field.areaHa * 10_000,
+        etcMmPerDay: recent.reduce((a, b) => a + b, 0) / recent.length,
+        source: 'balance',
+        appliedMm: irrigation,
+        depletionMm: dr,
+        balanceMm: dr,
+        tawMm: taw,
+        rawMm: p * taw,
+        ks: day.ks,
+        deepPercolationMm: day.deepPercolationMm,
+        percolationMm,
+        irrigate: dr >= p * taw,
+        recentEtcMm: recent,
+      }
+      if (refilledAtMs !== undefined) out.refilledAtMs = refilledAtMs
+    }
+    if (!out || out.dayStartMs !== dayStartMs) return undefined
+    // With fresh probe readings the root zone is measured (FAO-56 eq. 87), not estimated.
     const dayEndMs = dayStartMs + DAY_MS
-    const windowStart = dayStartMs - (this.cfg.maxBalanceDays - 1) * DAY_MS
-    const water = this.waterSince(field.id, windowStart, dayEndMs)
-    // The last refill (SUDAH, a probe's rise) restarts the balance with the day it happened on.
-    const refill = water.filter((w) => w.mm === undefined).at(-1)
-    const refillDay = refill ? localDayStart(refill.atMs) : Number.NEGATIVE_INFINITY
-    const et0: number[] = []
-    const rain: number[] = []
-    for (let i = 0; i < this.cfg.maxBalanceDays; i++) {
-      const start = dayStartMs - i * DAY_MS
-      if (start < refillDay) break
-      const day = this.weatherDay(field.village, start)
-      if (!day || day.et0Mm === undefined) break
-      // A soaking rain before the last day refilled the root zone: the balance starts after it.
-      if (i > 0 && day.rainMm >= this.cfg.soakingRainMm) break
-      et0.unshift(day.et0Mm)
-      rain.unshift(day.rainMm)
+    const measured = this.opts.probeDepletionMm(field, Math.min(nowMs, dayEndMs + this.cfg.closeDayAfterMs))
+    if (measured !== undefined) {
+      out.source = 'probe'
+      out.depletionMm = Math.min(taw, measured)
+      out.netNeedMm = measured
+      out.litres = measured * field.areaHa * 10_000
+      out.irrigate = out.depletionMm >= out.rawMm
     }
-    if (et0.length === 0) return undefined
-    const balanceStart = dayStartMs - (et0.length - 1) * DAY_MS
-    const appliedMm = water
-      .filter((w) => w.mm !== undefined && w.atMs >= balanceStart && w.atMs >= (refill?.atMs ?? -Infinity))
-      .reduce((sum, w) => sum + w.mm!, 0)
-    const a = irrigationAdvice({
-      et0Mm: et0,
-      rainMm: rain,
-      crop: field.crop,
-      daysSincePlanting: dsp,
-      areaHa: field.areaHa,
-      // Days of a field known only by its stage are Table 11 days already (daysSincePlanting).
-      ...(field.plantedAtMs !== undefined ? { seasonDays: this.opts.seasonDays(field) } : {}),
-    })
-    const last = a.perDay[a.perDay.length - 1]
-    if (!last) return undefined
-    // With fresh probe readings the root zone is measured (FAO-56 ch. 8), not estimated.
-    const dr = this.opts.probeDepletionMm(field, Math.min(nowMs, dayEndMs + this.cfg.closeDayAfterMs))
-    const balanceMm = Math.max(0, a.netNeedMm - appliedMm)
-    const netNeedMm = dr ?? balanceMm
-    const out: FieldAdvice = {
-      field: field.id,
-      village: field.village,
-      crop: field.crop,
-      dayStartMs,
-      days: a.daysCounted,
-      et0Mm: last.et0Mm,
-      kc: last.kc,
-      etcMm: a.etcMm,
-      rainMm: a.rainMm,
-      effectiveRainMm: a.effectiveRainMm,
-      netNeedMm,
-      litres: netNeedMm * field.areaHa * 10_000,
-      etcMmPerDay: a.etcMmPerDay,
-      source: dr === undefined ? 'balance' : 'probe',
-      appliedMm,
-    }
-    if (refill && refill.atMs >= balanceStart) out.refilledAtMs = refill.atMs
     return out
+  }
+
+  /** The field's stored balance of the latest day before dayStartMs, at most maxDays back. */
+  private previousDay(field: string, dayStartMs: number, maxDays: number): FieldAdvice | undefined {
+    const row = this.sql(
+      `SELECT detail FROM irrigation_advice WHERE field = ? AND day_start_ms < ? AND day_start_ms >= ?
+         ORDER BY day_start_ms DESC LIMIT 1`,
+    ).get(field, dayStartMs, dayStartMs - maxDays * DAY_MS) as { detail: string } | undefined
+    const advice = row && (JSON.parse(row.detail) as Partial<FieldAdvice>)
+    // Advice stored before the daily balance (a window sum) has no depletion to carry on from.
+    return advice?.depletionMm === undefined ? undefined : (advice as FieldAdvice)
   }
 
   /** The field's total available water [mm] (TAW, FAO-56 eq. 82), for CEK and the README. */
