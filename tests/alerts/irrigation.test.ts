@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import type { FieldAdvice } from '../../src/alerts/irrigation.ts'
 import {
   DAY,
   HOUR,
@@ -87,11 +88,11 @@ describe('irrigation advisor (FAO-56 daily water balance)', () => {
     expect(et0Day2).toBeGreaterThan(4)
     expect(et0Day2).toBeLessThan(7)
     const kc = 1.05
-    const etc = kc * et0Day1 + kc * et0Day2
-    // USDA-SCS on a 2-day period: P (125 − 0.2 · (30/2) · P) / 125 with P = 2 mm.
-    const peff = (2 * (125 - 0.2 * 15 * 2)) / 125
-    expect(peff).toBeCloseTo(1.904, 10)
-    const need = etc - peff
+    // FAO-56 ch. 8, day by day: day 1 starts at field capacity (no stored day: a cold start),
+    // Dr1 = ETc1; day 2's 2 mm (runoff 0) come early, then its ET: Dr2 = Dr1 − 2 + ETc2 (eq. 85).
+    // Both stay below RAW (loam θFC 25, θWP 12, Zr 0.75 m: TAW 97.5 mm, p ≈ 0.3), so Ks = 1 (eq. 84).
+    const dr1 = kc * et0Day1
+    const need = dr1 - 2 + kc * et0Day2
     const litres = need * 0.15 * 10_000 // 1 mm on 1 ha = 10 000 L
 
     const advice = r.engine.advisor.latestAdvice('kemiren-sawah1')!
@@ -99,11 +100,16 @@ describe('irrigation advisor (FAO-56 daily water balance)', () => {
     expect(advice.days).toBe(2)
     expect(advice.et0Mm).toBeCloseTo(et0Day2, 6)
     expect(advice.kc).toBe(kc)
-    expect(advice.etcMm).toBeCloseTo(etc, 6)
+    expect(advice.ks).toBe(1)
+    expect(advice.etcMm).toBeCloseTo(kc * et0Day2, 6) // the day's ETc adj
     expect(advice.rainMm).toBeCloseTo(2, 9)
-    expect(advice.effectiveRainMm).toBeCloseTo(peff, 9)
+    expect(advice.effectiveRainMm).toBeCloseTo(2, 9)
+    expect(advice.deepPercolationMm).toBe(0)
+    expect(advice.tawMm).toBeCloseTo(10 * (25 - 12) * 0.75, 9)
+    expect(advice.depletionMm).toBeCloseTo(need, 6)
     expect(advice.netNeedMm).toBeCloseTo(need, 6)
     expect(advice.litres).toBeCloseTo(litres, 3)
+    expect(advice.irrigate).toBe(false)
 
     // Written as an event for InfluxDB (measurement irrigation_advice, one per field and day).
     const events = r.engine.pendingEvents().filter((e) => e.measurement === 'irrigation_advice')
@@ -132,7 +138,7 @@ describe('irrigation advisor (FAO-56 daily water balance)', () => {
     expect(sms.text.length).toBeLessThanOrEqual(160)
   })
 
-  it('a soaking rain restarts the balance', async () => {
+  it('a soaking rain refills the root zone: the excess drains (DP), the balance runs on from field capacity', async () => {
     const day1 = wib(2026, 7, 1)
     r = await rig(only(), { startMs: day1 })
     await seed(r, 'chili')
@@ -144,10 +150,25 @@ describe('irrigation advisor (FAO-56 daily water balance)', () => {
       }
     }
     r.engine.tick(day1 + 3 * DAY + 2 * HOUR)
-    const advice = r.engine.advisor.latestAdvice('kemiren-sawah1')!
-    expect(advice.dayStartMs).toBe(day1 + 2 * DAY)
-    expect(advice.days).toBe(1) // day 2 had 30 mm ≥ 20 mm: the balance starts on day 3
-    expect(advice.rainMm).toBe(0)
+    const days = r.registry
+      .database()
+      .prepare("SELECT detail FROM irrigation_advice WHERE field = 'kemiren-sawah1' ORDER BY day_start_ms")
+      .all()
+      .map((row) => JSON.parse((row as { detail: string }).detail) as FieldAdvice)
+    expect(days.map((d) => d.dayStartMs)).toEqual([day1, day1 + DAY, day1 + 2 * DAY])
+    const [d1, d2, d3] = days as [FieldAdvice, FieldAdvice, FieldAdvice]
+    const etc = (d: FieldAdvice) => d.kc * d.et0Mm
+    expect(d1.depletionMm).toBeCloseTo(etc(d1), 9)
+    // Day 2's 30 mm refill the root zone early in the day; what exceeds the depletion drains
+    // (eq. 88: DP = P − Dr,i−1), and the day's ET is drawn from field capacity.
+    expect(d2.rainMm).toBe(30)
+    expect(d2.deepPercolationMm).toBeCloseTo(30 - d1.depletionMm, 9)
+    expect(d2.depletionMm).toBeCloseTo(etc(d2), 9)
+    expect(d2.days).toBe(1)
+    expect(d3.days).toBe(2) // the drying run counts from the soaking day
+    expect(d3.rainMm).toBe(0)
+    expect(d3.depletionMm).toBeCloseTo(etc(d2) + etc(d3), 9)
+    expect(r.engine.advisor.latestAdvice('kemiren-sawah1')).toEqual(d3)
   })
 
   it('a probe that rises by 5 % VWC within an hour saw water arrive: the balance restarts there', async () => {
