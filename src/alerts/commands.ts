@@ -22,7 +22,7 @@ const MAX_REPORTED_MM = 300
  *   CEK <field>   latest readings of that field
  *   SUDAH [field] watered: we assume the amount advised was applied, i.e. the whole deficit, so
  *                 the field is back at field capacity and the irrigation balance restarts now;
- *                 SUDAH and AIR acknowledge the field's firing dry / water_low alerts (no reminders)
+ *                 SUDAH and AIR acknowledge the field's firing dry / water_low / irrigate alerts (no reminders)
  *   AIR <mm> [field]  this many mm were applied; subtracted from the balance
  *                 (without a field name: the farmer's only field, else the ones with a dry alert)
  *   AIRI <field> <minutes>  open the field's valve (OPEN); TUTUP <field> closes it (CLOSE):
@@ -139,7 +139,7 @@ export function handleCommand(engine: AlertEngine, mo: InboundSms): Reply | unde
       // unlike its class) reminded twice a day for the rest of the season (bench/alert-quality).
       for (const f of fields)
         for (const a of engine.listAlerts({ state: 'firing', field: f.id }))
-          if (a.rule === 'dry' || a.rule === 'water_low')
+          if (a.rule === 'dry' || a.rule === 'water_low' || a.rule === 'irrigate')
             engine.ack(a.id, `farmer:${farmer.id}`, mo.receivedAtMs)
       const list = fields.map((f) => f.name).join(', ')
       if (full)
@@ -202,7 +202,7 @@ function wateredFields(engine: AlertEngine, farmerId: string, name: string): Fie
   const thirsty = new Set(
     engine
       .listAlerts({ state: 'firing' })
-      .filter((a) => a.rule === 'dry' || a.rule === 'water_low')
+      .filter((a) => a.rule === 'dry' || a.rule === 'water_low' || a.rule === 'irrigate')
       .map((a) => a.field),
   )
   return mine.filter((f) => thirsty.has(f.id))

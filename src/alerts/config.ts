@@ -5,6 +5,7 @@ import { partitionSchema } from './partition.ts'
 import { diseaseRiskSchema } from './rules/disease.ts'
 import { heatStressSchema } from './rules/heat.ts'
 import { heavyRainSchema } from './rules/heavy-rain.ts'
+import { irrigateSchema } from './rules/irrigate.ts'
 import { cropsSchema } from './rules/moisture.ts'
 import { moistureDropSchema } from './rules/moisture-drop.ts'
 import { durationMs, HOUR_MS, MINUTE_MS, SEVERITIES, type Severity } from './rules/schema.ts'
@@ -34,6 +35,7 @@ const rulesSchema = z
     heavyRain: heavyRainSchema,
     heatStress: heatStressSchema,
     diseaseRisk: diseaseRiskSchema,
+    irrigate: irrigateSchema,
     sensorHealth: sensorHealthSchema,
   })
   .strict()

@@ -17,7 +17,12 @@ import { Delivery } from './delivery.ts'
 import { Directory, type Field } from './directory.ts'
 import { ReadingHistory, type Series } from './history.ts'
 import type { EventSink, StoredEvent } from './influx-events.ts'
-import { type FieldAdvice, IrrigationAdvisor, type IrrigationAdvisorOptions, type WeatherDay } from './irrigation.ts'
+import {
+  type FieldAdvice,
+  IrrigationAdvisor,
+  type IrrigationAdvisorOptions,
+  type WeatherDay,
+} from './irrigation.ts'
 import type { InboundSms, OutboxPort } from './notify-port.ts'
 import { ownership } from './partition.ts'
 import {
@@ -1099,13 +1104,18 @@ export class AlertEngine implements RuleContext {
     return stage === 'after-season' ? 'late' : stage
   }
 
-  etcMmPerDay(field: Field, atMs: number): number | undefined {
+  fieldBalance(field: Field): FieldAdvice | undefined {
     // Advice changes once a day (at day close): cached, not a query per field and batch.
     let advice = this.adviceCache.get(field.id)
     if (advice === undefined) {
       advice = this.advisor.latestAdvice(field.id) ?? null
       this.adviceCache.set(field.id, advice)
     }
+    return advice ?? undefined
+  }
+
+  etcMmPerDay(field: Field, atMs: number): number | undefined {
+    const advice = this.fieldBalance(field)
     // Last week's ETc is still the field's; older says nothing about today.
     if (!advice || advice.dayStartMs < atMs - 7 * DAY_MS) return undefined
     return advice.etcMmPerDay
@@ -1516,7 +1526,7 @@ export class AlertEngine implements RuleContext {
     if (a.rule === 'device_offline' || a.rule === 'gateway_offline') {
       if (v.value !== undefined) v.sinceLocal = localClock(v.value)
     }
-    if (a.rule === 'dry' && field) {
+    if ((a.rule === 'dry' || a.rule === 'irrigate') && field) {
       const need = this.advisor.currentNeed(field, this.clock())
       if (need) {
         v.needMm = need.netNeedMm

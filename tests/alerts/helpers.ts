@@ -184,7 +184,7 @@ export function reading(
 
 /** Only the listed rules (others off), so a scenario's SMS count is about what it tests. */
 export function only(
-  ...rules: Array<'dry' | 'waterlogged' | 'sensor' | 'heavyRain' | 'heat' | 'disease' | 'drop'>
+  ...rules: Array<'dry' | 'waterlogged' | 'sensor' | 'heavyRain' | 'heat' | 'disease' | 'drop' | 'irrigate'>
 ) {
   const on = new Set(rules)
   const crop = {
@@ -198,6 +198,7 @@ export function only(
       heavyRain: { enabled: on.has('heavyRain') },
       heatStress: { enabled: on.has('heat') },
       diseaseRisk: { enabled: on.has('disease') },
+      irrigate: { enabled: on.has('irrigate') },
       sensorHealth: { enabled: on.has('sensor') },
     },
   } satisfies AlertsConfigInput

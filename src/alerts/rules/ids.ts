@@ -11,6 +11,7 @@ export const RULE_IDS = [
   'heavy_rain',
   'heat_stress',
   'disease_risk',
+  'irrigate',
   'device_offline',
   'gateway_offline',
   'stuck',

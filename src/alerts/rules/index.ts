@@ -3,6 +3,7 @@ import { dry } from './dry.ts'
 import { heat } from './heat.ts'
 import { heavyRain } from './heavy-rain.ts'
 import type { RuleId } from './ids.ts'
+import { irrigate } from './irrigate.ts'
 import { moistureDrop } from './moisture-drop.ts'
 import { sensorHealth } from './sensor-health.ts'
 import type { AnyRuleFamily, RuleTexts } from './types.ts'
@@ -23,6 +24,7 @@ export const RULE_FAMILIES = [
   heavyRain,
   heat,
   disease,
+  irrigate,
   sensorHealth,
 ] as const satisfies readonly AnyRuleFamily[]
 
@@ -35,6 +37,7 @@ export const RULE_TEXTS = {
   ...heavyRain.texts,
   ...heat.texts,
   ...disease.texts,
+  ...irrigate.texts,
   ...sensorHealth.texts,
 } satisfies Record<RuleId, RuleTexts>
 

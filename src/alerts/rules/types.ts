@@ -3,7 +3,7 @@ import type { GrowthStage, SoilWater } from '../../agronomy/index.ts'
 import type { Quantity } from '../../telemetry/index.ts'
 import type { AlertsConfig } from '../config.ts'
 import type { Field, Language } from '../directory.ts'
-import type { WeatherDay } from '../irrigation.ts'
+import type { FieldAdvice, WeatherDay } from '../irrigation.ts'
 import type { RuleId } from './ids.ts'
 import type { Severity } from './schema.ts'
 
@@ -106,6 +106,8 @@ export interface RuleContext {
   soil(field: Field): SoilWater
   /** Where the field is in its season (undefined: neither planting date nor stage known). */
   season(field: Field, atMs: number): FieldSeason | undefined
+  /** The field's latest day of its FAO-56 root-zone balance (irrigation advisor), if any. */
+  fieldBalance(field: Field): FieldAdvice | undefined
   /** The field's crop ETc of late [mm/day], from the irrigation advisor (for FAO-56 p adjustment). */
   etcMmPerDay(field: Field, atMs: number): number | undefined
   /** Rain at the village over (atMs − windowMs, atMs] [mm]. */
