@@ -4,7 +4,7 @@ export * from './directory.ts'
 export * from './engine.ts'
 export { alertEngineFromConfig } from './from-config.ts'
 export * from './influx-events.ts'
-export { IrrigationAdvisor } from './irrigation.ts'
+export { type FieldAdvice, IrrigationAdvisor } from './irrigation.ts'
 export type { InboundSms, OutboundSms, OutboxPort } from './notify-port.ts'
 export {
   describePartition,

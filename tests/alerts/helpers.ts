@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {
   AlertEngine,
+  type AlertEngineOptions,
   type AlertsConfigInput,
   type CommandPort,
   type EventSink,
@@ -82,7 +83,12 @@ export const PHONE_OFFICER = '+6281200000009'
 
 export async function rig(
   config: AlertsConfigInput = {},
-  opts: { startMs?: number; events?: EventSink; commands?: () => CommandPort | undefined } = {},
+  opts: {
+    startMs?: number
+    events?: EventSink
+    commands?: () => CommandPort | undefined
+    et0Mm?: AlertEngineOptions['et0Mm']
+  } = {},
 ): Promise<Rig> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kampung-alerts-'))
   const clock = { now: opts.startMs ?? wib(2026, 7, 1, 8) }
@@ -99,6 +105,7 @@ export async function rig(
       timers: false,
       events: opts.events,
       commands: opts.commands,
+      ...(opts.et0Mm ? { et0Mm: opts.et0Mm } : {}),
     })
     await engine.start()
     return { registry, engine }

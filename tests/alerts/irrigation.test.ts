@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { FieldAdvice } from '../../src/alerts/irrigation.ts'
+import type { FieldAdvice } from '../../src/alerts/index.ts'
 import {
   DAY,
   HOUR,
