@@ -195,3 +195,85 @@ describe('irrigation advisor (FAO-56 daily water balance)', () => {
     expect(two!.refilledAtMs).toBe(water.atMs)
   })
 })
+
+describe('the balance and the probe (FAO-56 eq. 87 and 84)', () => {
+  it('a probe’s Dr replaces the day’s; once it is silent the balance carries on from it, with Ks < 1 beyond RAW, and the irrigate SMS goes', async () => {
+    const day1 = wib(2026, 7, 1)
+    r = await rig(
+      { ...only('irrigate'), groupWaitMs: 0, quietHours: { start: '00:00', end: '00:00' } },
+      { startMs: day1 },
+    )
+    await seed(r, 'chili')
+    for (let d = 0; d < 2; d++) {
+      for (let h = 0; h < 24; h++) {
+        const t = day1 + d * DAY + h * HOUR
+        r.clock.now = t
+        // SAWAH1's probe reads 18 % through day 1, then falls silent (a flat battery).
+        const probe = d === 0 ? [reading('soil-1', 'soil_moisture', 18, t)] : []
+        r.engine.onReadings([...syntheticWeather(h, t), ...probe])
+        r.engine.tick(t)
+      }
+    }
+    r.clock.now = day1 + 2 * DAY + HOUR + 60_000
+    r.engine.tick(r.clock.now)
+    const stored = (day: number) =>
+      JSON.parse(
+        (
+          r!.registry
+            .database()
+            .prepare(
+              "SELECT detail FROM irrigation_advice WHERE field = 'kemiren-sawah1' AND day_start_ms = ?",
+            )
+            .get(day) as { detail: string }
+        ).detail,
+      ) as FieldAdvice
+    const [d1, d2] = [stored(day1), stored(day1 + DAY)] as [FieldAdvice, FieldAdvice]
+    // Day 1: the probe's Dr = 1000 (θFC − θ) Zr = 10 × (25 − 18) × 0.75 (loam, chili Zr 0.75 m).
+    expect(d1.source).toBe('probe')
+    expect(d1.depletionMm).toBeCloseTo(52.5, 9)
+    expect(d1.balanceMm).toBeCloseTo(d1.kc * d1.et0Mm, 9) // what the balance alone had (a cold start)
+    expect(d1.irrigate).toBe(true) // Dr > RAW, but a probe field is the dry rule's: no irrigate alert
+    // Day 2: no probe reading; the balance goes on from the measured 52.5 mm, beyond RAW, so
+    // Ks = (TAW − Dr) / ((1 − p) TAW) (eq. 84) and ETc adj = Ks Kc ET0.
+    expect(d2.source).toBe('balance')
+    const p = d2.rawMm / d2.tawMm
+    expect(d2.tawMm).toBeCloseTo(97.5, 9)
+    expect(d2.ks).toBeCloseTo((97.5 - 52.5) / ((1 - p) * 97.5), 9)
+    expect(d2.ks).toBeLessThan(1)
+    expect(d2.etcMm).toBeCloseTo(d2.ks * d2.kc * d2.et0Mm, 9)
+    expect(d2.depletionMm).toBeCloseTo(52.5 + d2.etcMm, 9)
+    expect(d2.days).toBe(2)
+    // The irrigate SMS after day 2's close only (day 1 had a fresh probe), with Dr in mm and litres;
+    // SAWAH2 (its probe never read: a cold-start balance far below RAW) gets none.
+    const alerts = r.engine.listAlerts().filter((a) => a.rule === 'irrigate')
+    expect(alerts.map((a) => [a.field, a.state])).toEqual([['kemiren-sawah1', 'firing']])
+    const mm = Math.round(d2.depletionMm)
+    const litres = (mm * 1500).toString().replace(/\B(?=(\d{3})+(?!\d))/g, '.')
+    expect(r.outbox.to(PHONE_A).map((m) => m.text)).toEqual([
+      `SAWAH1: tanah mulai kering menurut hitungan cuaca. Siram ~${mm} mm = ${litres} L utk 0,15 ha. Balas OK ${alerts[0]!.id}`,
+    ])
+  })
+
+  it('no irrigate SMS for a paddy: its need is its standing water', async () => {
+    const day1 = wib(2026, 7, 1)
+    r = await rig(
+      { ...only('irrigate'), groupWaitMs: 0, quietHours: { start: '00:00', end: '00:00' } },
+      { startMs: day1 },
+    )
+    await seed(r, 'rice')
+    // Rice on loam, Zr 0.75 m, p 0.2 (Table 22): RAW ≈ 20 mm, passed within days at ~5 mm + 3 mm percolation.
+    for (let d = 0; d < 6; d++)
+      for (let h = 0; h < 24; h++) {
+        const t = day1 + d * DAY + h * HOUR
+        r.clock.now = t
+        r.engine.onReadings(syntheticWeather(h, t))
+        r.engine.tick(t)
+      }
+    r.clock.now = day1 + 6 * DAY + HOUR + 60_000
+    r.engine.tick(r.clock.now)
+    const last = r.engine.advisor.latestAdvice('kemiren-sawah1')!
+    expect(last.percolationMm).toBe(3)
+    expect(last.irrigate).toBe(true)
+    expect(r.engine.listAlerts().filter((a) => a.rule === 'irrigate')).toEqual([])
+  })
+})
