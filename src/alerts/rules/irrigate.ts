@@ -21,7 +21,7 @@ const DAY_MS = 86_400_000
  * net depth that refills the root zone (less what the farmer reported since). A field whose probe
  * reads has the dry rule instead (its θ is Dr measured, eq. 87); a paddy is judged by its water,
  * which the root-zone balance does not see, so none for rice. Judged at each day close; clears when
- * a closed day ends below RAW (after SUDAH or AIR, or rain) or a probe reads again.
+ * a closed day ends below RAW (after SUDAH or AIR, or rain; measured by a probe back online too).
  */
 export const irrigate: RuleFamily<'irrigate'> = {
   family: 'irrigate',
@@ -39,14 +39,15 @@ export const irrigate: RuleFamily<'irrigate'> = {
     // The day just closed ends at atMs; a day without its balance (no ET0) decides nothing.
     const day = ctx.fieldBalance(field)
     if (!day || day.dayStartMs !== atMs - DAY_MS) return []
-    const active = day.source === 'balance' && day.irrigate
+    // It clears only below RAW, whichever way Dr was found: a probe back online on a dry field
+    // must not bring "enough water again" (the dry rule speaks for the probe from then on).
     return [
       fieldFinding(field, {
         rule: 'irrigate',
         category: 'field',
         severity: cfg.severity,
-        active,
-        clear: !active,
+        active: day.source === 'balance' && day.irrigate,
+        clear: !day.irrigate,
         value: day.depletionMm,
         threshold: day.rawMm,
         atMs,
