@@ -17,6 +17,7 @@ import {
 import { type BrokerClusterOptions, type ClusterBackends, clusterDefaults, redisBackends } from './cluster.ts'
 import { DeviceConnections } from './device-connections.ts'
 import { guardSocket, PacketTooLargeError, PartialPacketTimeoutError } from './frame-guard.ts'
+import { type AckSocket, PubackWriter } from './puback-writer.ts'
 import {
   fastPathProblem,
   installedVersions,
@@ -274,6 +275,12 @@ export class Broker {
   private clientErrors = 0
   /** The PUBLISH fast path goes on every client's parser; off (said once) when it cannot. */
   private fastPath = false
+  /**
+   * Uplinks' PUBACKs written by the PubackWriter rather than by aedes (with the aedes release the
+   * fast path was written for, whose QoS 0 path writes no acknowledgement).
+   */
+  private ownPubacks = false
+  private readonly pubacks = new PubackWriter()
   private readonly connections: DeviceConnections
 
   constructor(opts: Partial<BrokerOptions> & { registry: Registry }) {
@@ -302,6 +309,7 @@ export class Broker {
     this.fastPath = true
     const problem = fastPathProblem(installedVersions())
     if (problem) this.fastPathOff(problem)
+    this.ownPubacks = this.fastPath
     this.connectionCap = connectionCap(this.opts.maxConnections)
     const aedesOptions: AedesOptions = {
       connectTimeout: this.opts.connectTimeoutMs,
@@ -349,7 +357,21 @@ export class Broker {
           if (settled) return
           settled = true
           if (!failed) {
-            if (!this.opts.forwardUplinks) this.consumed.add(packet)
+            if (this.opts.forwardUplinks) return done(null)
+            this.consumed.add(packet)
+            const conn = client?.conn as (Socket & AckSocket) | undefined
+            if (!this.ownPubacks || packet.qos !== 1 || packet.messageId === undefined || !conn)
+              return done(null)
+            // The PUBACK goes out through the PubackWriter; as QoS 0, aedes writes none of its own
+            // and goes straight to its publish, which ends at `consumed`.
+            this.pubacks.add(conn, packet.messageId)
+            packet.qos = 0
+            // Backpressure as aedes' own write has it: a socket whose buffer is full is not read
+            // again until it drains (aedes emits 'drain' itself when it closes the client).
+            if (conn.writableNeedDrain) {
+              conn.once('drain', () => done(null))
+              return
+            }
             return done(null)
           }
           this.refuse('uplink_failed', device.id, 'onUplink rejected', { err })
