@@ -281,6 +281,12 @@ export class Broker {
    */
   private ownPubacks = false
   private readonly pubacks = new PubackWriter()
+  /**
+   * The stored uplink (acknowledged as QoS 0, see authorizePublish) whose done() is running: aedes
+   * calls its publish from inside that call, so one slot marks it, without a WeakSet entry (an
+   * ephemeron for the garbage collector) per message.
+   */
+  private consumedNow: object | undefined
   private readonly connections: DeviceConnections
 
   constructor(opts: Partial<BrokerOptions> & { registry: Registry }) {
@@ -358,21 +364,22 @@ export class Broker {
           settled = true
           if (!failed) {
             if (this.opts.forwardUplinks) return done(null)
-            this.consumed.add(packet)
             const conn = client?.conn as (Socket & AckSocket) | undefined
-            if (!this.ownPubacks || packet.qos !== 1 || packet.messageId === undefined || !conn)
+            if (!this.ownPubacks || packet.qos !== 1 || packet.messageId === undefined || !conn) {
+              this.consumed.add(packet)
               return done(null)
+            }
             // The PUBACK goes out through the PubackWriter; as QoS 0, aedes writes none of its own
-            // and goes straight to its publish, which ends at `consumed`.
+            // and calls its publish at once, from done(), which ends there (consumedNow).
             this.pubacks.add(conn, packet.messageId)
             packet.qos = 0
             // Backpressure as aedes' own write has it: a socket whose buffer is full is not read
             // again until it drains (aedes emits 'drain' itself when it closes the client).
             if (conn.writableNeedDrain) {
-              conn.once('drain', () => done(null))
+              conn.once('drain', () => this.consumedDone(packet, done))
               return
             }
-            return done(null)
+            return this.consumedDone(packet, done)
           }
           this.refuse('uplink_failed', device.id, 'onUplink rejected', { err })
           done(new AclRefusal('onUplink rejected: not acknowledged', { cause: err }))
@@ -415,6 +422,10 @@ export class Broker {
     const publish = untyped.publish.bind(aedes)
     this.fanOut = publish
     untyped.publish = (packet, client, done) => {
+      if (packet === this.consumedNow) {
+        this.consumedNow = undefined
+        return (typeof client === 'function' ? (client as Done) : done)?.(null)
+      }
       if (this.consumed.delete(packet))
         return (typeof client === 'function' ? (client as Done) : done)?.(null)
       return publish(packet, client, done)
@@ -601,6 +612,16 @@ export class Broker {
       if (!err) this.consumed.add(packet)
       done(err ?? null)
     })
+  }
+
+  /** Lets aedes go on with a stored uplink whose PUBACK the PubackWriter has: its publish ends at once. */
+  private consumedDone(packet: object, done: (error?: Error | null) => void): void {
+    this.consumedNow = packet
+    try {
+      done(null)
+    } finally {
+      this.consumedNow = undefined
+    }
   }
 
   stats(): BrokerStats {

@@ -9,6 +9,20 @@ export interface AckSocket {
   readonly writable: boolean
 }
 
+/**
+ * The PUBACK of each message id as its own buffer, made on first use and never changed (a socket
+ * may still hold one it could not send at once): at most 65 535 × 4 bytes plus a Buffer object each.
+ */
+const singles = new Array<Buffer | undefined>(65_536)
+function single(id: number): Buffer {
+  let buf = singles[id]
+  if (buf === undefined) {
+    buf = Buffer.from([PUBACK, 2, id >> 8, id & 0xff])
+    singles[id] = buf
+  }
+  return buf
+}
+
 interface Pending {
   socket: AckSocket
   /** Message ids waiting for this tick's write, in the order their messages became durable. */
@@ -56,6 +70,12 @@ export class PubackWriter {
       const socket = p.socket
       if (socket.destroyed || !socket.writable) {
         // Closed meanwhile: the device resends, the stores are idempotent.
+        ids.length = 0
+        continue
+      }
+      if (ids.length === 1) {
+        // One report in flight per node (a district): nothing to allocate.
+        socket.write(single(ids[0]!))
         ids.length = 0
         continue
       }
