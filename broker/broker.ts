@@ -359,10 +359,11 @@ export class Broker {
         if (!uplink || !onUplink) return done(null)
         const { device, bytes } = uplink
         let settled = false
-        const finish = (failed: boolean, err?: unknown) => {
+        // One closure per message, handed to onUplink as its done.
+        const finish = (err?: unknown) => {
           if (settled) return
           settled = true
-          if (!failed) {
+          if (err === undefined || err === null) {
             if (this.opts.forwardUplinks) return done(null)
             const conn = client?.conn as (Socket & AckSocket) | undefined
             if (!this.ownPubacks || packet.qos !== 1 || packet.messageId === undefined || !conn) {
@@ -385,9 +386,9 @@ export class Broker {
           done(new AclRefusal('onUplink rejected: not acknowledged', { cause: err }))
         }
         try {
-          onUplink(device, packet.topic, bytes, (err) => finish(err !== undefined && err !== null, err))
+          onUplink(device, packet.topic, bytes, finish)
         } catch (err) {
-          finish(true, err)
+          finish(err ?? new Error('onUplink threw'))
         }
       },
       authorizeSubscribe: (client, sub, done) => {
