@@ -23,6 +23,7 @@ import {
   installedVersions,
   installPublishFastPath,
   type MqttPacketParser,
+  type PublishTaker,
 } from './publish-fast-path.ts'
 
 const log = getLogger('broker')
@@ -195,6 +196,15 @@ export interface BrokerStats {
   onlineDevices: number
   /** Publishes to a status topic by a client (acknowledged and dropped: the broker writes status). */
   statusIgnored: number
+}
+
+/** aedes 1.2.0 Client internals takeUplink keeps in step (lib/client.js, handlers/index.js). */
+interface AedesClientInternals {
+  connackSent: boolean
+  _parsingBatch: number
+  _keepaliveInterval: number
+  _keepaliveTimer: NodeJS.Timeout | null
+  _nextBatch: (err: Error | null) => void
 }
 
 /** An authentication refusal carrying the MQTT 3.1.1 CONNACK return code for aedes. */
@@ -470,7 +480,10 @@ export class Broker {
       if (this.fastPath) {
         // aedes' private parser (1.2.0); without one (another aedes), mqtt-packet alone parses.
         const parser = (client as unknown as { _parser?: MqttPacketParser })._parser
-        if (!installPublishFastPath(parser))
+        const take: PublishTaker | undefined = this.takesUplinks()
+          ? (topic, payload, qos, messageId) => this.takeUplink(client, topic, payload, qos, messageId)
+          : undefined
+        if (!installPublishFastPath(parser, take))
           this.fastPathOff("aedes' client has no mqtt-packet parser with the internals it reads")
       }
       if (socket.remoteAddress) this.remotes.set(client, socketKey(socket))
@@ -613,6 +626,59 @@ export class Broker {
       if (!err) this.consumed.add(packet)
       done(err ?? null)
     })
+  }
+
+  /** Whether whole QoS 1 uplinks are taken from the fast path before aedes sees them (takeUplink). */
+  private takesUplinks(): boolean {
+    return this.ownPubacks && this.opts.onUplink !== undefined && !this.opts.forwardUplinks
+  }
+
+  /**
+   * A QoS 1 PUBLISH on the device's own `…/up` topic, read whole by the fast path, goes straight to
+   * onUplink without aedes (its handler chain, the per-message closures of runSeries, its publish):
+   * it is a message aedes would only have handed to authorizePublish and then dropped as consumed.
+   * aedes' own bookkeeping is kept (aedes 1.2.0 lib/client.js `enqueue` and handlers/index.js
+   * `handle`): `_parsingBatch` counts the packet, so the next socket chunk is read only once it is
+   * settled, as aedes does; the keep-alive timer is refreshed; settling calls `_nextBatch`, with
+   * the error that drops the client when the message was not stored. The PUBACK goes out through
+   * the PubackWriter only after onUplink called back. Anything else (another topic, QoS 0 or 2,
+   * before CONNACK, a payload over the limit) returns false and goes to aedes and authorizePublish.
+   */
+  private takeUplink(
+    client: Client,
+    topic: string,
+    payload: Buffer,
+    qos: number,
+    messageId: number | undefined,
+  ): boolean {
+    const onUplink = this.opts.onUplink
+    const internals = client as unknown as AedesClientInternals
+    if (qos !== 1 || messageId === undefined || onUplink === undefined) return false
+    if (!internals.connackSent || client.closed || payload.length > this.opts.maxPayloadBytes) return false
+    const principal = this.principals.get(client)
+    if (principal === undefined || classifyPublish(principal, topic) !== 'uplink') return false
+    const conn = client.conn as Socket & AckSocket
+    internals._parsingBatch++
+    if (internals._keepaliveInterval > 0) internals._keepaliveTimer?.refresh()
+    let settled = false
+    const finish = (err?: unknown) => {
+      if (settled) return
+      settled = true
+      if (err !== undefined && err !== null) {
+        this.refuse('uplink_failed', principal.id, 'onUplink rejected', { err })
+        return internals._nextBatch(new AclRefusal('onUplink rejected: not acknowledged', { cause: err }))
+      }
+      this.pubacks.add(conn, messageId)
+      // Backpressure as aedes' own write has it (see authorizePublish).
+      if (conn.writableNeedDrain) conn.once('drain', () => internals._nextBatch(null))
+      else internals._nextBatch(null)
+    }
+    try {
+      onUplink(principal, topic, payload, finish)
+    } catch (err) {
+      finish(err ?? new Error('onUplink threw'))
+    }
+    return true
   }
 
   /** Lets aedes go on with a stored uplink whose PUBACK the PubackWriter has: its publish ends at once. */
