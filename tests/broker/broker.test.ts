@@ -296,6 +296,42 @@ describe('Broker', () => {
     socket.destroy()
   })
 
+  it('a PUBLISH sent right behind its CONNECT (before the CONNACK) is acknowledged after the CONNACK', async () => {
+    const socket = net.connect(broker.port, '127.0.0.1')
+    socket.on('error', () => {})
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+    const received: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => received.push(chunk))
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: 'soil-2',
+        keepalive: 0,
+        username: 'soil-2',
+        password: Buffer.from(secrets['soil-2']!),
+      }),
+    )
+    // Its own write, not waiting for the CONNACK (authentication is still running).
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'publish',
+        topic: topics.up('desa-b', 'soil-2'),
+        payload: '{"n":1}',
+        qos: 1,
+        messageId: 9,
+        retain: false,
+        dup: false,
+      }),
+    )
+    await until('CONNACK and PUBACK', () => Buffer.concat(received).length >= 8)
+    expect(Buffer.concat(received)).toEqual(Buffer.from([0x20, 0x02, 0x00, 0x00, 0x40, 0x02, 0x00, 0x09]))
+    expect(uplinks.map((u) => u.payload)).toEqual(['{"n":1}'])
+    socket.destroy()
+  })
+
   it('withholds the PUBACK when onUplink calls back with an error; the resent message is then acknowledged', async () => {
     let failures = 1
     gate = async () => {
