@@ -84,6 +84,8 @@ const ONLY_STORM = process.env.BENCH_DISTRICT_PHASES === 'storm'
  */
 const HEAP_SNAPSHOT_DIR = process.env.BENCH_DISTRICT_HEAP_SNAPSHOT
 const RETRY_MS = 1_000
+/** The service's start, fleet or not: on a shared 2-core VM at load 20+ it took over the harness's 30 s. */
+const START_TIMEOUT_MS = 120_000
 const CONNACK_TIMEOUT_MS = 30_000
 const VERIFY_SAMPLE = 500
 const DATABASE = 'district'
@@ -285,7 +287,7 @@ async function main(): Promise<void> {
   try {
     log(`service: kampung up (alerts and Oksigen on), ${NODES} nodes in ${VILLAGES} villages`)
     service = spawnKampung(['up'], env, nodeArgs)
-    await service.waitForOutput(/smart-kampung running/)
+    await service.waitForOutput(/smart-kampung running/, START_TIMEOUT_MS)
     const pid = service.child.pid!
     const rssAtStart = rssMb(pid)
     const loadPids = () => procs.map((p) => p.child.pid!)
@@ -514,7 +516,7 @@ async function main(): Promise<void> {
     await sleep(200) // the commands are in the load processes before the service listens again
     const spawnAt = now()
     service = spawnKampung(['up'], env, nodeArgs)
-    await service.waitForOutput(/smart-kampung running/)
+    await service.waitForOutput(/smart-kampung running/, START_TIMEOUT_MS)
     const readyAt = now()
     const readyStats = await statsSum()
     const pid2 = service.child.pid!
