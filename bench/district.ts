@@ -51,7 +51,15 @@ import type {
 } from './district-client.ts'
 import { type LoadDevice, QUANTITIES_SENT } from './load-client.ts'
 import { registerFleet } from './load-runner.ts'
-import { cpuSeconds, cpuSecondsByThread, machine, peakRssMb, percentile, rssMb } from './proc-stats.ts'
+import {
+  cpuSeconds,
+  cpuSecondsByThread,
+  cpuSecondsSplit,
+  machine,
+  peakRssMb,
+  percentile,
+  rssMb,
+} from './proc-stats.ts'
 
 const NODES = Number(process.env.BENCH_DISTRICT_NODES ?? 10_000)
 const PROCS = Number(process.env.BENCH_DISTRICT_PROCS ?? 4)
@@ -76,6 +84,8 @@ const ONLY_STORM = process.env.BENCH_DISTRICT_PHASES === 'storm'
  */
 const HEAP_SNAPSHOT_DIR = process.env.BENCH_DISTRICT_HEAP_SNAPSHOT
 const RETRY_MS = 1_000
+/** The service's start, fleet or not: on a shared 2-core VM at load 20+ it took over the harness's 30 s. */
+const START_TIMEOUT_MS = 120_000
 const CONNACK_TIMEOUT_MS = 30_000
 const VERIFY_SAMPLE = 500
 const DATABASE = 'district'
@@ -109,7 +119,11 @@ function markPhase(name: string, startUs: number): void {
  * (secrets.ts, registry.ts): registering 10 000 devices with scrypt costs about a minute of CPU,
  * and a changed hash (or registry) registers a new fleet with it.
  */
-async function fleet(): Promise<{ registryPath: string; devices: LoadDevice[]; readingsPerRound: number }> {
+export async function districtFleet(): Promise<{
+  registryPath: string
+  devices: LoadDevice[]
+  readingsPerRound: number
+}> {
   const src = path.join(import.meta.dirname, '..', 'src', 'registry')
   const fingerprint = createHash('sha256')
     .update(readFileSync(path.join(src, 'secrets.ts')))
@@ -197,7 +211,7 @@ interface PhaseFigures {
   messagesPerS: number
   readingsPerS: number
   /** CPU µs per message over the phase (first publish → last reading queryable). */
-  cpuUsPerMessage: { service: number; influxd: number; loadGenerators: number }
+  cpuUsPerMessage: { service: number; serviceSystem?: number; influxd: number; loadGenerators: number }
   /** Share of all cores the three used over the phase. */
   cpuBusyPct: number
   latencyMs: { p50: number; p99: number; max: number }
@@ -210,6 +224,8 @@ interface PhaseFigures {
 
 interface Counters {
   service: number
+  /** Of it, system time (the kernel: socket reads and writes, on loopback the receiver's TCP delivery too). */
+  serviceSystem: number
   influxd: number
   load: number
 }
@@ -250,7 +266,7 @@ async function waitStored(
 async function main(): Promise<void> {
   const started = now()
   const loadBefore = os.loadavg()
-  const { registryPath, devices, readingsPerRound } = await fleet()
+  const { registryPath, devices, readingsPerRound } = await districtFleet()
   const influx = await startInfluxd()
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-district-'))
   copyFileSync(registryPath, path.join(dataDir, 'registry.db'))
@@ -271,12 +287,13 @@ async function main(): Promise<void> {
   try {
     log(`service: kampung up (alerts and Oksigen on), ${NODES} nodes in ${VILLAGES} villages`)
     service = spawnKampung(['up'], env, nodeArgs)
-    await service.waitForOutput(/smart-kampung running/)
+    await service.waitForOutput(/smart-kampung running/, START_TIMEOUT_MS)
     const pid = service.child.pid!
     const rssAtStart = rssMb(pid)
     const loadPids = () => procs.map((p) => p.child.pid!)
     const counters = (): Counters => ({
       service: cpuSeconds(pid),
+      serviceSystem: cpuSecondsSplit(pid).system,
       influxd: cpuSeconds(influx.pid),
       load: loadPids().reduce((n, p) => n + cpuSeconds(p), 0),
     })
@@ -395,7 +412,12 @@ async function main(): Promise<void> {
         seconds: Number(seconds.toFixed(3)),
         messagesPerS: Math.round(messages / seconds),
         readingsPerS: Math.round(readings / seconds),
-        cpuUsPerMessage: { service: per('service'), influxd: per('influxd'), loadGenerators: per('load') },
+        cpuUsPerMessage: {
+          service: per('service'),
+          serviceSystem: per('serviceSystem'),
+          influxd: per('influxd'),
+          loadGenerators: per('load'),
+        },
         cpuBusyPct: Math.round(
           (100 * (used('service') + used('influxd') + used('load'))) / (seconds * os.cpus().length),
         ),
@@ -409,7 +431,7 @@ async function main(): Promise<void> {
         serviceMemoryMb: await serviceMemory(apiPort),
       }
       log(
-        `${name}: ${figures.messagesPerS} msg/s, ${figures.readingsPerS} readings/s, lost ${figures.lost}, service ${figures.cpuUsPerMessage.service} µs/msg, p50/p99 ${figures.latencyMs.p50}/${figures.latencyMs.p99} ms`,
+        `${name}: ${figures.messagesPerS} msg/s, ${figures.readingsPerS} readings/s, lost ${figures.lost}, service ${figures.cpuUsPerMessage.service} µs/msg (system ${figures.cpuUsPerMessage.serviceSystem}), p50/p99 ${figures.latencyMs.p50}/${figures.latencyMs.p99} ms`,
       )
       return figures
     }
@@ -494,7 +516,7 @@ async function main(): Promise<void> {
     await sleep(200) // the commands are in the load processes before the service listens again
     const spawnAt = now()
     service = spawnKampung(['up'], env, nodeArgs)
-    await service.waitForOutput(/smart-kampung running/)
+    await service.waitForOutput(/smart-kampung running/, START_TIMEOUT_MS)
     const readyAt = now()
     const readyStats = await statsSum()
     const pid2 = service.child.pid!
@@ -565,6 +587,20 @@ async function main(): Promise<void> {
     const auth = await verifyCost(registryPath, devices)
     log(`auth: ${auth.cpuUsPerVerification} CPU µs per verification`)
 
+    // --- the floor: the same load shape against servers that authenticate and store nothing ---
+    const floor = ONLY_STORM
+      ? undefined
+      : await (await import('./district-floor.ts')).measureFloor({
+          devices,
+          procs: PROCS,
+          reports: WARM_REPORTS,
+          warmupReports: COLD_REPORTS,
+          window: WINDOW,
+          keepaliveS: KEEPALIVE_S,
+          newLoadProcess: () => new LoadProcess(),
+          log,
+        })
+
     if (!cold || !warm || !paced) {
       const file = path.join(os.tmpdir(), 'kampung-district-storm.json')
       writeFileSync(
@@ -605,6 +641,7 @@ async function main(): Promise<void> {
       idle,
       storm,
       auth,
+      floor,
       lost,
       targets: {
         zeroLost: lost === 0,
@@ -726,6 +763,8 @@ interface IngestPhase extends Omit<PhaseFigures, 'cpuUsPerMessage'> {
 }
 interface IngestJson {
   date: string
+  bareAedes?: { cpuUsPerMessage?: number }
+  barePuback?: { cpuUsPerMessage: number }
   endToEnd: IngestPhase
   coldEndToEnd: IngestPhase
 }
@@ -800,6 +839,18 @@ export function writeDistrictMarkdown(): void {
     '',
     `Peak RSS of the service ${r.peakRssMb} MB (${r.rssAtStartMb} MB at start); at the end of the warm phase ${memory(r.warm.serviceMemoryMb)}. Cold / warm: ${Math.round((100 * r.cold.messagesPerS) / r.warm.messagesPerS)} %.`,
     '',
+    ...(r.floor
+      ? [
+          `**Floor** (the same load shape, ${r.floor[0]?.nodes} connections, ${r.floor[0]?.reportsPerNode} reports per node after a warm-up, window ${r.setup.windowPerNode}, against servers that authenticate and store nothing; CPU of the server process per report, from /proc): ${r.floor.map((f: { server: string; cpuUsPerMessage: number; systemUsPerMessage: number; messagesPerS: number }) => `${f.server} ${f.cpuUsPerMessage} µs (of it system ${f.systemUsPerMessage}), ${f.messagesPerS} msgs/s`).join('; ')}. The bare PUBACK server (bench/bare-puback.ts) only reads each PUBLISH and writes its PUBACK: on loopback the writer's system time includes the receiver's TCP delivery. The service's warm figure above is ${r.warm.cpuUsPerMessage.service} µs.`,
+          '',
+        ]
+      : []),
+    ...(ingest?.bareAedes?.cpuUsPerMessage !== undefined
+      ? [
+          `Floor of the 50 × 1 s run (\`ingest.json\`, same load, window 100): bare aedes ${ingest.bareAedes.cpuUsPerMessage} µs per report${ingest.barePuback ? `, bare PUBACK server ${ingest.barePuback.cpuUsPerMessage} µs` : ''}; the service ${ingest.endToEnd.cpuUsPerMessage.service} µs.`,
+          '',
+        ]
+      : []),
     `First connection of all ${r.connect.nodes} nodes into the fresh service: ${r.connect.seconds} s, service CPU ${r.connect.serviceCpuS} s (main thread ${r.connect.serviceCpuMainThreadS} s, other threads ${r.connect.serviceCpuOtherThreadsS} s), ${r.connect.failedAttempts} attempts refused or dropped (${r.connect.connackTimeouts} without CONNACK after ${CONNACK_TIMEOUT_MS / 1000} s), ${r.connect.droppedAfterConnack} closed by the service after their CONNACK (${r.idle.droppedSinceStart} by the end of the idle phase; each reconnected and sent its unacknowledged reports again), RSS after ${r.connect.rssMb} MB: ${r.connect.rssKbPerConnection} KB per connection (RSS / V8 heap used / heap committed, MB, by connections: ${(r.connect.rssSteps ?? []).map((x: { connected: number; rssMb: number; memory: Record<string, number> }) => `${x.connected}: ${x.rssMb} / ${x.memory.heap_used} / ${x.memory.heap_total}`).join(', ')}).`,
     '',
     `**Idle** (${r.idle.connected} connected nodes, keep-alive ${r.setup.keepAliveS} s, ${r.idle.keepAlivePings} PINGREQs in ${r.idle.seconds} s): service RSS ${r.idle.serviceRssMb} MB (${memory(r.idle.serviceMemoryMb)}), service CPU ${r.idle.serviceCpuPctOfCore} % of a core (${r.idle.serviceCpuUsPerNodeSecond} µs per node per second), influxd ${r.idle.influxdCpuPctOfCore} % of a core.`,

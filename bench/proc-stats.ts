@@ -22,6 +22,17 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** User and system CPU seconds (all threads) a process has used so far; NaN when it is gone. */
+export function cpuSecondsSplit(pid: number): { user: number; system: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS }
+  } catch {
+    return { user: Number.NaN, system: Number.NaN }
+  }
+}
+
 /**
  * CPU seconds of a process's main thread (JavaScript, the event loop) and of all its other
  * threads together (libuv's thread pool: asynchronous crypto and file I/O; V8's GC helpers).

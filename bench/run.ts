@@ -96,26 +96,38 @@ async function rawLimit(
   return { pointsPerS: points / seconds, seconds }
 }
 
-/** Stock aedes, no auth, no ingest: the same load, for the broker's own ceiling on this machine. */
-async function bareAedes(
+/**
+ * A server that authenticates and stores nothing, the same load: stock aedes (`bare-aedes.ts`,
+ * the broker's own ceiling on this machine) or the bare PUBACK server (`bare-puback.ts`, reading
+ * a PUBLISH and writing its PUBACK and nothing else): messages/s and its CPU µs per message.
+ */
+async function bareServer(
+  file: 'bare-aedes.ts' | 'bare-puback.ts',
   devices: LoadDevice[],
   messagesPerDevice: number,
-): Promise<{ messagesPerS: number }> {
+): Promise<{ messagesPerS: number; cpuUsPerMessage: number }> {
   const port = await freePort()
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', new URL('./bare-aedes.ts', import.meta.url).pathname, String(port)],
+    ['--import', 'tsx', new URL(`./${file}`, import.meta.url).pathname, String(port)],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   )
   try {
     await waitForPort(port)
-    const loads = await runLoad(port, devices, messagesPerDevice, WINDOW)
+    let cpu0 = 0
+    const loads = await runLoad(port, devices, messagesPerDevice, WINDOW, undefined, () => {
+      cpu0 = cpuSeconds(child.pid)
+    })
+    const cpu = cpuSeconds(child.pid) - cpu0
     const first = Math.min(...loads.map((l) => l.firstSendMs))
     const last = Math.max(...loads.map((l) => l.lastAckMs))
     const messages = loads.reduce((n, l) => n + l.messages, 0)
-    return { messagesPerS: Math.round(messages / ((last - first) / 1000)) }
+    return {
+      messagesPerS: Math.round(messages / ((last - first) / 1000)),
+      cpuUsPerMessage: Number(((cpu * 1e6) / messages).toFixed(1)),
+    }
   } finally {
     child.kill('SIGTERM')
   }
@@ -285,14 +297,22 @@ async function main(): Promise<void> {
     }
     const warm: Phase = { baseTimeMs: warmBaseMs, messagesPerDevice, totalReadings }
 
-    const runs: Array<{ raw: number; bare: number; e2e: EndToEnd; cold: EndToEnd }> = []
+    const runs: Array<{
+      raw: number
+      bare: number
+      bareCpuUsPerMessage: number
+      barePubackCpuUsPerMessage: number
+      e2e: EndToEnd
+      cold: EndToEnd
+    }> = []
     for (let run = 1; run <= RUNS; run++) {
       log(
         `run ${run}/${RUNS}: raw limit, ${totalReadings} points to /write in batches of ${RAW_BATCH}, one in flight`,
       )
       const raw = await rawLimit(influx.url, totalReadings, `rawbench${run}`)
       log(`run ${run}/${RUNS}: bare aedes (no auth, no ingest, nothing stored), the same load`)
-      const bare = await bareAedes(devices, messagesPerDevice)
+      const bare = await bareServer('bare-aedes.ts', devices, messagesPerDevice)
+      const barePuback = await bareServer('bare-puback.ts', devices, messagesPerDevice)
       log(
         `run ${run}/${RUNS}: end-to-end, ${devices.length} connections: cold ${cold.totalReadings} readings, then warm ${devices.length} × ${messagesPerDevice} messages = ${totalReadings} readings`,
       )
@@ -307,9 +327,16 @@ async function main(): Promise<void> {
       })
       const e2e = phases.warm
       log(
-        `run ${run}/${RUNS}: raw ${Math.round(raw.pointsPerS)} points/s, bare aedes ${bare.messagesPerS} msg/s, end-to-end cold ${phases.cold.messagesPerS} msg/s, warm ${e2e.messagesPerS} msg/s`,
+        `run ${run}/${RUNS}: raw ${Math.round(raw.pointsPerS)} points/s, bare aedes ${bare.messagesPerS} msg/s (${bare.cpuUsPerMessage} µs/msg), bare PUBACK server ${barePuback.cpuUsPerMessage} µs/msg, end-to-end cold ${phases.cold.messagesPerS} msg/s, warm ${e2e.messagesPerS} msg/s`,
       )
-      runs.push({ raw: Math.round(raw.pointsPerS), bare: bare.messagesPerS, e2e, cold: phases.cold })
+      runs.push({
+        raw: Math.round(raw.pointsPerS),
+        bare: bare.messagesPerS,
+        bareCpuUsPerMessage: bare.cpuUsPerMessage,
+        barePubackCpuUsPerMessage: barePuback.cpuUsPerMessage,
+        e2e,
+        cold: phases.cold,
+      })
     }
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!
     // The headline is the median run by end-to-end throughput, with the median raw limit and bare figures.
@@ -346,7 +373,12 @@ async function main(): Promise<void> {
       rawLimit: { points: totalReadings, batch: RAW_BATCH, inFlight: 1, pointsPerS: rawPointsPerS },
       bareAedes: {
         messagesPerS: bareMessagesPerS,
+        cpuUsPerMessage: median(runs.map((r) => r.bareCpuUsPerMessage)),
         note: 'stock aedes, no auth, no ingest, nothing stored; same load',
+      },
+      barePuback: {
+        cpuUsPerMessage: median(runs.map((r) => r.barePubackCpuUsPerMessage)),
+        note: 'bench/bare-puback.ts: reads each PUBLISH, writes its PUBACK, nothing else; same load',
       },
       ratio: Number((e.readingsPerS / rawPointsPerS).toFixed(3)),
       runs,
@@ -375,6 +407,7 @@ async function main(): Promise<void> {
       `| raw /write limit, points/s (batches of ${RAW_BATCH}, 1 in flight) | ${rawPointsPerS} | |`,
       `| end-to-end / raw | ${(result.ratio * 100).toFixed(1)} % | ≥ 50 % |`,
       `| bare aedes, same load (no auth, no ingest, nothing stored), messages/s | ${bareMessagesPerS} | (the broker's own ceiling) |`,
+      `| floor: CPU µs per message of bare aedes / of the bare PUBACK server (bench/bare-puback.ts), same load | ${result.bareAedes.cpuUsPerMessage} / ${result.barePuback.cpuUsPerMessage} | (what the service's ${e.cpuUsPerMessage.service} µs is read against) |`,
       `| publish → stored latency p50 / p99 / max (ms) | ${e.latencyMs.p50} / ${e.latencyMs.p99} / ${e.latencyMs.max} | |`,
       `| peak RSS of the service (MB) | ${e.peakRssMb} | |`,
       `| cold phase (fresh process, ${cold.totalReadings} readings): readings/s, messages/s, lost | ${coldMedian.readingsPerS}, ${coldMedian.messagesPerS}, ${runs.map((r) => r.cold.lost).join(' / ')} | |`,

@@ -17,11 +17,13 @@ import {
 import { type BrokerClusterOptions, type ClusterBackends, clusterDefaults, redisBackends } from './cluster.ts'
 import { DeviceConnections } from './device-connections.ts'
 import { guardSocket, PacketTooLargeError, PartialPacketTimeoutError } from './frame-guard.ts'
+import { type AckSocket, PubackWriter } from './puback-writer.ts'
 import {
   fastPathProblem,
   installedVersions,
   installPublishFastPath,
   type MqttPacketParser,
+  type PublishTaker,
 } from './publish-fast-path.ts'
 
 const log = getLogger('broker')
@@ -196,6 +198,15 @@ export interface BrokerStats {
   statusIgnored: number
 }
 
+/** aedes 1.2.0 Client internals takeUplink keeps in step (lib/client.js, handlers/index.js). */
+interface AedesClientInternals {
+  connackSent: boolean
+  _parsingBatch: number
+  _keepaliveInterval: number
+  _keepaliveTimer: NodeJS.Timeout | null
+  _nextBatch: (err: Error | null) => void
+}
+
 /** An authentication refusal carrying the MQTT 3.1.1 CONNACK return code for aedes. */
 function connackError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError
@@ -274,6 +285,18 @@ export class Broker {
   private clientErrors = 0
   /** The PUBLISH fast path goes on every client's parser; off (said once) when it cannot. */
   private fastPath = false
+  /**
+   * Uplinks' PUBACKs written by the PubackWriter rather than by aedes (with the aedes release the
+   * fast path was written for, whose QoS 0 path writes no acknowledgement).
+   */
+  private ownPubacks = false
+  private readonly pubacks = new PubackWriter()
+  /**
+   * The stored uplink (acknowledged as QoS 0, see authorizePublish) whose done() is running: aedes
+   * calls its publish from inside that call, so one slot marks it, without a WeakSet entry (an
+   * ephemeron for the garbage collector) per message.
+   */
+  private consumedNow: object | undefined
   private readonly connections: DeviceConnections
 
   constructor(opts: Partial<BrokerOptions> & { registry: Registry }) {
@@ -302,6 +325,7 @@ export class Broker {
     this.fastPath = true
     const problem = fastPathProblem(installedVersions())
     if (problem) this.fastPathOff(problem)
+    this.ownPubacks = this.fastPath
     this.connectionCap = connectionCap(this.opts.maxConnections)
     const aedesOptions: AedesOptions = {
       connectTimeout: this.opts.connectTimeoutMs,
@@ -345,20 +369,36 @@ export class Broker {
         if (!uplink || !onUplink) return done(null)
         const { device, bytes } = uplink
         let settled = false
-        const finish = (failed: boolean, err?: unknown) => {
+        // One closure per message, handed to onUplink as its done.
+        const finish = (err?: unknown) => {
           if (settled) return
           settled = true
-          if (!failed) {
-            if (!this.opts.forwardUplinks) this.consumed.add(packet)
-            return done(null)
+          if (err === undefined || err === null) {
+            if (this.opts.forwardUplinks) return done(null)
+            const conn = client?.conn as (Socket & AckSocket) | undefined
+            if (!this.ownPubacks || packet.qos !== 1 || packet.messageId === undefined || !conn) {
+              this.consumed.add(packet)
+              return done(null)
+            }
+            // The PUBACK goes out through the PubackWriter; as QoS 0, aedes writes none of its own
+            // and calls its publish at once, from done(), which ends there (consumedNow).
+            this.pubacks.add(conn, packet.messageId)
+            packet.qos = 0
+            // Backpressure as aedes' own write has it: a socket whose buffer is full is not read
+            // again until it drains (aedes emits 'drain' itself when it closes the client).
+            if (conn.writableNeedDrain) {
+              conn.once('drain', () => this.consumedDone(packet, done))
+              return
+            }
+            return this.consumedDone(packet, done)
           }
           this.refuse('uplink_failed', device.id, 'onUplink rejected', { err })
           done(new AclRefusal('onUplink rejected: not acknowledged', { cause: err }))
         }
         try {
-          onUplink(device, packet.topic, bytes, (err) => finish(err !== undefined && err !== null, err))
+          onUplink(device, packet.topic, bytes, finish)
         } catch (err) {
-          finish(true, err)
+          finish(err ?? new Error('onUplink threw'))
         }
       },
       authorizeSubscribe: (client, sub, done) => {
@@ -393,6 +433,10 @@ export class Broker {
     const publish = untyped.publish.bind(aedes)
     this.fanOut = publish
     untyped.publish = (packet, client, done) => {
+      if (packet === this.consumedNow) {
+        this.consumedNow = undefined
+        return (typeof client === 'function' ? (client as Done) : done)?.(null)
+      }
       if (this.consumed.delete(packet))
         return (typeof client === 'function' ? (client as Done) : done)?.(null)
       return publish(packet, client, done)
@@ -436,7 +480,10 @@ export class Broker {
       if (this.fastPath) {
         // aedes' private parser (1.2.0); without one (another aedes), mqtt-packet alone parses.
         const parser = (client as unknown as { _parser?: MqttPacketParser })._parser
-        if (!installPublishFastPath(parser))
+        const take: PublishTaker | undefined = this.takesUplinks()
+          ? (topic, payload, qos, messageId) => this.takeUplink(client, topic, payload, qos, messageId)
+          : undefined
+        if (!installPublishFastPath(parser, take))
           this.fastPathOff("aedes' client has no mqtt-packet parser with the internals it reads")
       }
       if (socket.remoteAddress) this.remotes.set(client, socketKey(socket))
@@ -579,6 +626,69 @@ export class Broker {
       if (!err) this.consumed.add(packet)
       done(err ?? null)
     })
+  }
+
+  /** Whether whole QoS 1 uplinks are taken from the fast path before aedes sees them (takeUplink). */
+  private takesUplinks(): boolean {
+    return this.ownPubacks && this.opts.onUplink !== undefined && !this.opts.forwardUplinks
+  }
+
+  /**
+   * A QoS 1 PUBLISH on the device's own `…/up` topic, read whole by the fast path, goes straight to
+   * onUplink without aedes (its handler chain, the per-message closures of runSeries, its publish):
+   * it is a message aedes would only have handed to authorizePublish and then dropped as consumed.
+   * aedes' own bookkeeping is kept (aedes 1.2.0 lib/client.js `enqueue` and handlers/index.js
+   * `handle`): `_parsingBatch` counts the packet, so the next socket chunk is read only once it is
+   * settled, as aedes does; the keep-alive timer is refreshed; settling calls `_nextBatch`, with
+   * the error that drops the client when the message was not stored. The PUBACK goes out through
+   * the PubackWriter only after onUplink called back. Anything else (another topic, QoS 0 or 2,
+   * before CONNACK, a payload over the limit) returns false and goes to aedes and authorizePublish.
+   */
+  private takeUplink(
+    client: Client,
+    topic: string,
+    payload: Buffer,
+    qos: number,
+    messageId: number | undefined,
+  ): boolean {
+    const onUplink = this.opts.onUplink
+    const internals = client as unknown as AedesClientInternals
+    if (qos !== 1 || messageId === undefined || onUplink === undefined) return false
+    if (!internals.connackSent || client.closed || payload.length > this.opts.maxPayloadBytes) return false
+    const principal = this.principals.get(client)
+    if (principal === undefined || classifyPublish(principal, topic) !== 'uplink') return false
+    const conn = client.conn as Socket & AckSocket
+    internals._parsingBatch++
+    if (internals._keepaliveInterval > 0) internals._keepaliveTimer?.refresh()
+    let settled = false
+    const finish = (err?: unknown) => {
+      if (settled) return
+      settled = true
+      if (err !== undefined && err !== null) {
+        this.refuse('uplink_failed', principal.id, 'onUplink rejected', { err })
+        return internals._nextBatch(new AclRefusal('onUplink rejected: not acknowledged', { cause: err }))
+      }
+      this.pubacks.add(conn, messageId)
+      // Backpressure as aedes' own write has it (see authorizePublish).
+      if (conn.writableNeedDrain) conn.once('drain', () => internals._nextBatch(null))
+      else internals._nextBatch(null)
+    }
+    try {
+      onUplink(principal, topic, payload, finish)
+    } catch (err) {
+      finish(err ?? new Error('onUplink threw'))
+    }
+    return true
+  }
+
+  /** Lets aedes go on with a stored uplink whose PUBACK the PubackWriter has: its publish ends at once. */
+  private consumedDone(packet: object, done: (error?: Error | null) => void): void {
+    this.consumedNow = packet
+    try {
+      done(null)
+    } finally {
+      this.consumedNow = undefined
+    }
   }
 
   stats(): BrokerStats {

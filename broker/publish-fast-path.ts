@@ -115,10 +115,22 @@ function versionOf(file: string, name: string): string | undefined {
 }
 
 /**
+ * Offered every whole PUBLISH the fast path reads, before it is emitted: returns true when it has
+ * taken the packet (it is then not emitted at all), false to let it go to aedes as usual. `payload`
+ * is a view of the socket chunk.
+ */
+export type PublishTaker = (
+  topic: string,
+  payload: Buffer,
+  qos: number,
+  messageId: number | undefined,
+) => boolean
+
+/**
  * Installs the fast path on one client's parser; parse() still returns what mqtt-packet keeps
  * buffered. Returns false, leaving the parser alone, when it lacks the internals read here.
  */
-export function installPublishFastPath(parser: MqttPacketParser | undefined): boolean {
+export function installPublishFastPath(parser: MqttPacketParser | undefined, take?: PublishTaker): boolean {
   if (
     typeof parser?.parse !== 'function' ||
     typeof parser._list?.length !== 'number' ||
@@ -136,7 +148,7 @@ export function installPublishFastPath(parser: MqttPacketParser | undefined): bo
       parser.settings.protocolVersion === 5
     )
       return parseSlow(buf)
-    const at = parseWholePublishes(parser, buf)
+    const at = parseWholePublishes(parser, buf, take)
     if (at === buf.length) return 0
     return parseSlow(at === 0 ? buf : buf.subarray(at))
   }
@@ -144,7 +156,7 @@ export function installPublishFastPath(parser: MqttPacketParser | undefined): bo
 }
 
 /** Emits every whole PUBLISH from the start of buf; returns where the first other byte is. */
-export function parseWholePublishes(emitter: EventEmitter, buf: Buffer): number {
+export function parseWholePublishes(emitter: EventEmitter, buf: Buffer, take?: PublishTaker): number {
   let at = 0
   while (at < buf.length) {
     const first = buf[at]!
@@ -174,17 +186,11 @@ export function parseWholePublishes(emitter: EventEmitter, buf: Buffer): number 
     const topic = buf.toString('utf8', i + 2, topicEnd)
     const messageId = qos > 0 ? buf.readUInt16BE(topicEnd) : undefined
     at = end
+    const payload = buf.subarray(idEnd, end)
+    if (take?.(topic, payload, qos, messageId)) continue
     emitter.emit(
       'packet',
-      new PublishPacket(
-        (first & 1) !== 0,
-        qos,
-        (first & 8) !== 0,
-        length,
-        topic,
-        buf.subarray(idEnd, end),
-        messageId,
-      ),
+      new PublishPacket((first & 1) !== 0, qos, (first & 8) !== 0, length, topic, payload, messageId),
     )
   }
   return at

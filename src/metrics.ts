@@ -13,6 +13,8 @@ export class Metrics {
    * `inc` per message (label hashing) was a measurable share of the ingest's CPU.
    */
   private readonly pendingMessages = new Map<string, number>()
+  /** The pendingMessages key of each (transport, outcome) seen (a handful). */
+  private readonly messageKeys = new Map<string, Map<string, string>>()
   private readonly pendingAccepted = new Map<string, number>()
 
   readonly messages = new Counter({
@@ -37,7 +39,17 @@ export class Metrics {
 
   /** Count one message (cheap; published at the next scrape). */
   countMessage(transport: string, outcome: string): void {
-    const key = `${transport}|${outcome}`
+    // A key string per (transport, outcome), made once: not one new string to hash per message.
+    let keys = this.messageKeys.get(transport)
+    if (keys === undefined) {
+      keys = new Map()
+      this.messageKeys.set(transport, keys)
+    }
+    let key = keys.get(outcome)
+    if (key === undefined) {
+      key = `${transport}|${outcome}`
+      keys.set(outcome, key)
+    }
     this.pendingMessages.set(key, (this.pendingMessages.get(key) ?? 0) + 1)
   }
 

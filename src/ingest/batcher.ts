@@ -63,8 +63,13 @@ export class WriteBatcher {
   private buffer: Reading[] = []
   /** Sequence number of buffer[0]; readings are numbered in the order they were added. */
   private bufferStartSeq = 0
-  /** Waiters in order; contiguous: each one's readings start where the previous one's end. */
-  private readonly waiters: Waiter[] = []
+  /**
+   * Waiters in order from `waitersHead` (those before it are settled); contiguous: each one's
+   * readings start where the previous one's end. Settled ones are dropped from the front in bulk,
+   * not one splice per write (with thousands of messages per write that moved the array each time).
+   */
+  private waiters: Waiter[] = []
+  private waitersHead = 0
   private timer: NodeJS.Timeout | undefined
   private writes = 0
   private inFlight = 0
@@ -181,27 +186,43 @@ export class WriteBatcher {
     for (let o = this.outcomes.get(this.settledUpTo); o; o = this.outcomes.get(this.settledUpTo)) {
       this.outcomes.delete(this.settledUpTo)
       const w = this.waiters
+      const head = this.waitersHead
       if (o.refused) this.assignRefused(o)
-      let n = 0
-      if (!o.failed) while (n < w.length && w[n]!.endSeq <= o.endSeq) n++
-      else while (n < w.length && (n === 0 || w[n - 1]!.endSeq < o.endSeq)) n++
-      for (const waiter of w.splice(0, n)) {
-        try {
-          waiter.done(o.failed, o.error, o.failed ? undefined : waiter.refused)
-        } catch (err) {
-          // A caller's callback must not stop the others from being settled.
-          log.error({ err }, 'a callback of a settled write failed')
-        }
-      }
+      let end = head
+      if (!o.failed) while (end < w.length && w[end]!.endSeq <= o.endSeq) end++
+      else while (end < w.length && (end === head || w[end - 1]!.endSeq < o.endSeq)) end++
+      // Taken off before any callback runs: a callback may add (and a write settle) meanwhile.
+      this.waitersHead = end
       this.settledUpTo = o.endSeq
+      for (let i = head; i < end; i++) this.settleOne(w[i]!, o)
+      this.dropSettled()
     }
+  }
+
+  private settleOne(waiter: Waiter, o: WriteOutcome): void {
+    try {
+      waiter.done(o.failed, o.error, o.failed ? undefined : waiter.refused)
+    } catch (err) {
+      // A caller's callback must not stop the others from being settled.
+      log.error({ err }, 'a callback of a settled write failed')
+    }
+  }
+
+  /** Drops settled waiters from the front once they are at least half the array. */
+  private dropSettled(): void {
+    const head = this.waitersHead
+    if (head === 0) return
+    if (head === this.waiters.length) this.waiters = []
+    else if (head * 2 >= this.waiters.length) this.waiters = this.waiters.slice(head)
+    else return
+    this.waitersHead = 0
   }
 
   /** Hands each refused reading of a partial write to the message it came in (waiters are in order). */
   private assignRefused(o: WriteOutcome): void {
     const w = this.waiters
     const refused = [...o.refused!].sort((a, b) => a.index - b.index)
-    let k = 0
+    let k = this.waitersHead
     for (const r of refused) {
       const seq = o.startSeq + r.index
       while (k < w.length && w[k]!.endSeq <= seq) k++

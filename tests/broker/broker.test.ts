@@ -4,6 +4,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import mqttPacket from 'mqtt-packet'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Broker } from '../../broker/index.ts'
 import { type Device, Registry } from '../../src/registry/index.ts'
@@ -243,6 +244,92 @@ describe('Broker', () => {
     await acked
     expect(ackedAtMs).toBeGreaterThanOrEqual(resolvedAtMs)
     client.end()
+  })
+
+  it('acknowledges uplinks that became durable together with one write per socket, in their order', async () => {
+    const durable = deferred()
+    gate = () => durable.promise
+    const socket = net.connect(broker.port, '127.0.0.1')
+    socket.on('error', () => {})
+    const chunks: Buffer[] = []
+    const connack = new Promise<Buffer>((resolve) => socket.once('data', resolve))
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: 'soil-1',
+        keepalive: 0,
+        username: 'soil-1',
+        password: Buffer.from(secrets['soil-1']!),
+      }),
+    )
+    expect((await connack)[3]).toBe(0)
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    const ids = [7, 300, 2, 65535, 41]
+    // All five in one chunk; stored together (the gate opens once for all).
+    socket.write(
+      Buffer.concat(
+        ids.map((messageId, n) =>
+          mqttPacket.generate({
+            cmd: 'publish',
+            topic: topics.up('desa-a', 'soil-1'),
+            payload: `{"n":${n}}`,
+            qos: 1,
+            messageId,
+            retain: false,
+            dup: false,
+          }),
+        ),
+      ),
+    )
+    await until('all five handed to onUplink', () => uplinks.length === 5)
+    await sleep(100)
+    expect(chunks).toEqual([]) // nothing durable yet: no PUBACK
+    durable.resolve()
+    await until('five PUBACKs', () => Buffer.concat(chunks).length >= 20)
+    await sleep(100)
+    const expected = Buffer.concat(ids.map((id) => Buffer.from([0x40, 0x02, id >> 8, id & 0xff])))
+    expect(Buffer.concat(chunks)).toEqual(expected)
+    expect(chunks).toHaveLength(1) // one write of 20 bytes, not five
+    socket.destroy()
+  })
+
+  it('a PUBLISH sent right behind its CONNECT (before the CONNACK) is acknowledged after the CONNACK', async () => {
+    const socket = net.connect(broker.port, '127.0.0.1')
+    socket.on('error', () => {})
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+    const received: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => received.push(chunk))
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: 'soil-2',
+        keepalive: 0,
+        username: 'soil-2',
+        password: Buffer.from(secrets['soil-2']!),
+      }),
+    )
+    // Its own write, not waiting for the CONNACK (authentication is still running).
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'publish',
+        topic: topics.up('desa-b', 'soil-2'),
+        payload: '{"n":1}',
+        qos: 1,
+        messageId: 9,
+        retain: false,
+        dup: false,
+      }),
+    )
+    await until('CONNACK and PUBACK', () => Buffer.concat(received).length >= 8)
+    expect(Buffer.concat(received)).toEqual(Buffer.from([0x20, 0x02, 0x00, 0x00, 0x40, 0x02, 0x00, 0x09]))
+    expect(uplinks.map((u) => u.payload)).toEqual(['{"n":1}'])
+    socket.destroy()
   })
 
   it('withholds the PUBACK when onUplink calls back with an error; the resent message is then acknowledged', async () => {
