@@ -461,10 +461,35 @@ export class AlertEngine implements RuleContext {
 
   private get history(): ReadingHistory {
     if (!this.historyLoaded) {
-      this.historyLoaded = true
+      // Loaded once it succeeded: a failed replay is tried again (samples are keyed by time, so
+      // replaying twice keeps one of each).
       this.historyStore.load(this.db, this.owns)
+      this.historyLoaded = true
     }
     return this.historyStore
+  }
+
+  /**
+   * What a restart already knows, read in bulk before the first report rather than on it: the
+   * look-back history (the journal's replay) and each device's last-seen row, so a node's first
+   * report to this process is not a device_seen write of its own (10 000 of them in the first
+   * seconds after a district's restart). Not fatal: a file busy or failing now is read again
+   * on the first batch (history) or written per device (last seen), as before.
+   */
+  private loadKnown(): void {
+    try {
+      void this.history
+      const rows = this.db
+        .prepare('SELECT device, village, last_ms FROM device_seen WHERE last_ms > 0')
+        .raw()
+        .all() as Array<[string, string, number]>
+      for (const [device, village, lastMs] of rows) {
+        if (this.owns(village) && !this.seen.has(device))
+          this.seen.set(device, { village, lastMs, writtenMs: lastMs })
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'alert history and last-seen times not read at start; read on the first readings')
+    }
   }
 
   private sql(text: string): Database.Statement {
@@ -481,6 +506,7 @@ export class AlertEngine implements RuleContext {
     // The outbox keeps its handlers: register once even if this engine is started again.
     if (!this.inboundRegistered) this.opts.outbox.onInbound((mo) => this.onInbound(mo))
     this.inboundRegistered = true
+    this.loadKnown()
     this.delivery.handOver()
     if (this.opts.events) {
       try {
