@@ -488,7 +488,10 @@ export class AlertEngine implements RuleContext {
           this.seen.set(device, { village, lastMs, writtenMs: lastMs })
       }
     } catch (err) {
-      this.log.warn({ err }, 'alert history and last-seen times not read at start; read on the first readings')
+      this.log.warn(
+        { err },
+        'alert history and last-seen times not read at start; read on the first readings',
+      )
     }
   }
 

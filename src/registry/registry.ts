@@ -259,7 +259,9 @@ export class Registry {
    * device in the first minutes of a fresh process (10 000 of them in a district).
    */
   deviceKinds(): Map<string, DeviceKind> {
-    const rows = this.open().prepare('SELECT id, kind FROM devices').raw().all() as Array<[string, DeviceKind]>
+    const rows = this.open().prepare('SELECT id, kind FROM devices').raw().all() as Array<
+      [string, DeviceKind]
+    >
     return new Map(rows)
   }
 
