@@ -213,8 +213,24 @@ const VILLAGE_RULE_IDS: readonly RuleId[] = VILLAGE_FAMILIES.flatMap((f) => f.id
 interface SeriesMemo {
   /** The newest reading (updated in place). */
   newest: { value: number; timeMs: number } | undefined
-  /** Per sensor: reading time of the sample last kept, rain of the readings skipped since, its history. */
-  sensors: Map<string, { keptAtMs: number; rainMm: number; series: Series }>
+  /**
+   * Per sensor (an array searched by sensor, not a Map: nearly always one; see history.ts's
+   * BySensor): reading time of the sample last kept, rain of the readings skipped since, its history.
+   */
+  sensors: SensorKeep[]
+}
+
+interface SensorKeep {
+  sensor: string
+  keptAtMs: number
+  rainMm: number
+  series: Series
+}
+
+function keepOf(m: SeriesMemo, sensor: string): SensorKeep | undefined {
+  const all = m.sensors
+  for (let i = 0; i < all.length; i++) if (all[i]!.sensor === sensor) return all[i]
+  return undefined
 }
 
 /** What one batch of readings touched: the rules to evaluate for it. */
@@ -313,7 +329,7 @@ const MAX_WAITING_READINGS = 1_000_000
 function memoIn(byQuantity: Map<string, SeriesMemo>, quantity: string): SeriesMemo {
   let m = byQuantity.get(quantity)
   if (m === undefined) {
-    m = { newest: undefined, sensors: new Map() }
+    m = { newest: undefined, sensors: [] }
     byQuantity.set(quantity, m)
   }
   return m
@@ -951,7 +967,7 @@ export class AlertEngine implements RuleContext {
    * carries the rain of the readings skipped before it.
    */
   private keepRow(r: Reading, m: SeriesMemo, history: ReadingHistory): void {
-    const s = m.sensors.get(r.sensor)
+    const s = keepOf(m, r.sensor)
     // An older reading (a gateway's backlog arriving late) is kept: it fills a gap.
     if (s !== undefined && r.timeMs >= s.keptAtMs && r.timeMs - s.keptAtMs < RECENT_SPACING_MS) {
       if (r.quantity === RAIN && r.value !== 0) {
@@ -962,7 +978,10 @@ export class AlertEngine implements RuleContext {
     }
     if (s === undefined) {
       const series = history.series(r.device, r.quantity, r.sensor, r.village)
-      m.sensors.set(r.sensor, { keptAtMs: r.timeMs, rainMm: 0, series })
+      const keep: SensorKeep = { sensor: r.sensor, keptAtMs: r.timeMs, rainMm: 0, series }
+      // A literal of one, not push (which gives an empty array room for 17).
+      if (m.sensors.length === 0) m.sensors = [keep]
+      else m.sensors.push(keep)
       history.add(series, r.timeMs, r.value)
       return
     }

@@ -39,8 +39,16 @@ const COMPACT_AT = 32
 /** Rows of the old per-reading table are converted into one journal row, once. */
 const LEGACY = 'recent_readings'
 
+/**
+ * Per device and quantity its series, one per sensor: an array searched by sensor, not a Map (a
+ * quantity nearly always has one sensor, and a Map of one entry costs ~185 bytes against ~50; with
+ * a district's 50 000 series, what a fresh process allocates on first sight is mostly copied by
+ * the garbage collector's young generation before it settles).
+ */
+type BySensor = Series[]
+
 export class ReadingHistory {
-  private readonly byDevice = new Map<string, Map<string, Map<string, Series>>>()
+  private readonly byDevice = new Map<string, Map<string, BySensor>>()
   private readonly byVillage = new Map<string, Map<string, Series[]>>()
   /** Samples kept since the last journal row. */
   private pendSeries: Series[] = []
@@ -55,12 +63,8 @@ export class ReadingHistory {
       byQuantity = new Map()
       this.byDevice.set(device, byQuantity)
     }
-    let bySensor = byQuantity.get(quantity)
-    if (bySensor === undefined) {
-      bySensor = new Map()
-      byQuantity.set(quantity, bySensor)
-    }
-    let s = bySensor.get(sensor)
+    const bySensor = byQuantity.get(quantity)
+    let s = bySensor === undefined ? undefined : ofSensor(bySensor, sensor)
     if (s === undefined) {
       s = {
         device,
@@ -75,7 +79,8 @@ export class ReadingHistory {
         slot: 0,
         listed: JSON.stringify([device, sensor, quantity, village]),
       }
-      bySensor.set(sensor, s)
+      if (bySensor === undefined) byQuantity.set(quantity, [s])
+      else bySensor.push(s)
       this.indexVillage(s)
     } else if (s.village !== village) {
       // A device moved to another village: its history counts for the new one.
@@ -198,7 +203,7 @@ export class ReadingHistory {
     const values: number[] = []
     for (const [quantity, bySensor] of this.byQuantities()) {
       const cutoff = cutoffMs(quantity)
-      for (const s of bySensor.values()) {
+      for (const s of bySensor) {
         if (s.end === s.start) continue
         s.start = Math.min(lowerBound(s, cutoff), s.end - 1)
         if (!o.compact) continue
@@ -224,7 +229,7 @@ export class ReadingHistory {
     }).immediate()
   }
 
-  private *byQuantities(): Iterable<[string, Map<string, Series>]> {
+  private *byQuantities(): Iterable<[string, BySensor]> {
     for (const byQuantity of this.byDevice.values()) yield* byQuantity
   }
 
@@ -238,7 +243,7 @@ export class ReadingHistory {
     let lo = Number.POSITIVE_INFINITY
     let hi = Number.NEGATIVE_INFINITY
     let n = 0
-    for (const s of this.byDevice.get(device)?.get(quantity)?.values() ?? []) {
+    for (const s of this.byDevice.get(device)?.get(quantity) ?? []) {
       for (let i = lowerBound(s, fromMs); i < s.end && s.times[i]! <= toMs; i++) {
         const v = s.values[i]!
         if (v < lo) lo = v
@@ -252,7 +257,7 @@ export class ReadingHistory {
   /** The newest sample of a device's quantity (all sensors) at or before atMs. */
   atOrBefore(device: string, quantity: string, atMs: number): { value: number; timeMs: number } | undefined {
     let best: { value: number; timeMs: number } | undefined
-    for (const s of this.byDevice.get(device)?.get(quantity)?.values() ?? []) best = newer(s, atMs, best)
+    for (const s of this.byDevice.get(device)?.get(quantity) ?? []) best = newer(s, atMs, best)
     return best
   }
 
@@ -279,7 +284,7 @@ export class ReadingHistory {
   /** The times of a device's samples of one quantity (all sensors), oldest first (tests, status). */
   times(device: string, quantity: string): number[] {
     const out: number[] = []
-    for (const s of this.byDevice.get(device)?.get(quantity)?.values() ?? [])
+    for (const s of this.byDevice.get(device)?.get(quantity) ?? [])
       for (let i = s.start; i < s.end; i++) out.push(s.times[i]!)
     return out.sort((a, b) => a - b)
   }
@@ -291,7 +296,7 @@ export class ReadingHistory {
       if (device !== undefined && d !== device) continue
       for (const [q, bySensor] of byQuantity) {
         if (quantity !== undefined && q !== quantity) continue
-        for (const s of bySensor.values()) n += s.end - s.start
+        for (const s of bySensor) n += s.end - s.start
       }
     }
     return n
@@ -313,6 +318,11 @@ export class ReadingHistory {
     const at = list?.indexOf(s) ?? -1
     if (at >= 0) list!.splice(at, 1)
   }
+}
+
+function ofSensor(bySensor: BySensor, sensor: string): Series | undefined {
+  for (let i = 0; i < bySensor.length; i++) if (bySensor[i]!.sensor === sensor) return bySensor[i]
+  return undefined
 }
 
 /** First index in [start, end) with time ≥ t. */
