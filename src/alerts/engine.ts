@@ -209,17 +209,7 @@ const DEVICE_FAMILIES = byTrigger('device')
 const DAY_FAMILIES = byTrigger('day')
 const VILLAGE_RULE_IDS: readonly RuleId[] = VILLAGE_FAMILIES.flatMap((f) => f.ids)
 
-/** What the engine remembers of one device's quantity (AlertEngine.memo). */
-interface SeriesMemo {
-  /** The newest reading (updated in place). */
-  newest: { value: number; timeMs: number } | undefined
-  /**
-   * Per sensor (an array searched by sensor, not a Map: nearly always one; see history.ts's
-   * BySensor): reading time of the sample last kept, rain of the readings skipped since, its history.
-   */
-  sensors: SensorKeep[]
-}
-
+/** Per sensor of a kept quantity: reading time of the sample last kept, rain of the readings skipped since, its history. */
 interface SensorKeep {
   sensor: string
   keptAtMs: number
@@ -227,9 +217,28 @@ interface SensorKeep {
   series: Series
 }
 
+/**
+ * What the engine remembers of one device's quantity (AlertEngine.memo). Its first sensor's
+ * SensorKeep is in the memo itself (`series` set), others in `more`: nearly every quantity has one
+ * sensor, and with a district's 50 000 series what a fresh process allocates on first sight is
+ * mostly copied by the young generation's collector before it settles (a Map per series was ~185
+ * bytes, the whole memo and history ~4.7 KB per node).
+ */
+interface SeriesMemo {
+  readonly quantity: string
+  /** The newest reading (updated in place). */
+  newest: { value: number; timeMs: number } | undefined
+  sensor: string
+  keptAtMs: number
+  rainMm: number
+  series: Series | undefined
+  more: SensorKeep[] | undefined
+}
+
 function keepOf(m: SeriesMemo, sensor: string): SensorKeep | undefined {
-  const all = m.sensors
-  for (let i = 0; i < all.length; i++) if (all[i]!.sensor === sensor) return all[i]
+  if (m.series !== undefined && m.sensor === sensor) return m as SensorKeep
+  const more = m.more
+  if (more !== undefined) for (let i = 0; i < more.length; i++) if (more[i]!.sensor === sensor) return more[i]
   return undefined
 }
 
@@ -326,12 +335,19 @@ const EVALUATION_RETRY_MAX_MS = 30_000
 /** Stored readings waiting for evaluation at most (about 100 bytes each): memory stays bounded. */
 const MAX_WAITING_READINGS = 1_000_000
 
-function memoIn(byQuantity: Map<string, SeriesMemo>, quantity: string): SeriesMemo {
-  let m = byQuantity.get(quantity)
-  if (m === undefined) {
-    m = { newest: undefined, sensors: [] }
-    byQuantity.set(quantity, m)
+/** A device's memo of one quantity, added when new (a device has a handful: a scan, no Map). */
+function memoIn(all: SeriesMemo[], quantity: string): SeriesMemo {
+  for (let i = 0; i < all.length; i++) if (all[i]!.quantity === quantity) return all[i]!
+  const m: SeriesMemo = {
+    quantity,
+    newest: undefined,
+    sensor: '',
+    keptAtMs: 0,
+    rainMm: 0,
+    series: undefined,
+    more: undefined,
   }
+  all.push(m)
   return m
 }
 
@@ -382,10 +398,10 @@ export class AlertEngine implements RuleContext {
   /**
    * Per device and quantity, as read or written by this process: the newest reading (saves a query
    * per rule and device on every batch; filled from SQLite on a miss, e.g. after a restart) and,
-   * per sensor, the history bookkeeping (see keepRow). Nested maps: no key string is built
-   * per reading.
+   * per sensor, the history bookkeeping (see keepRow). Per device a short list searched by
+   * quantity: no key string is built per reading, and no Map per node (see SeriesMemo).
    */
-  private readonly memo = new Map<string, Map<string, SeriesMemo>>()
+  private readonly memo = new Map<string, SeriesMemo[]>()
   /** The connection's synchronous level, as the registry set it (see relaxed()). */
   private syncLevel: { db: Database.Database; level: number } | undefined
   /** Transaction functions per key, for one connection (see immediate()). */
@@ -729,7 +745,7 @@ export class AlertEngine implements RuleContext {
       // A message's readings come together: the device's entries are looked up once per run.
       let runDevice: string | undefined
       let d: { village: string; atMs: number } | undefined
-      let byQuantity: Map<string, SeriesMemo> | undefined
+      let byQuantity: SeriesMemo[] | undefined
       for (const r of readings) {
         if (r.device !== runDevice) {
           runDevice = r.device
@@ -978,10 +994,17 @@ export class AlertEngine implements RuleContext {
     }
     if (s === undefined) {
       const series = history.series(r.device, r.quantity, r.sensor, r.village)
-      const keep: SensorKeep = { sensor: r.sensor, keptAtMs: r.timeMs, rainMm: 0, series }
-      // A literal of one, not push (which gives an empty array room for 17).
-      if (m.sensors.length === 0) m.sensors = [keep]
-      else m.sensors.push(keep)
+      if (m.series === undefined) {
+        m.sensor = r.sensor
+        m.keptAtMs = r.timeMs
+        m.rainMm = 0
+        m.series = series
+      } else {
+        const keep: SensorKeep = { sensor: r.sensor, keptAtMs: r.timeMs, rainMm: 0, series }
+        // A literal of one, not push (which gives an empty array room for 17).
+        if (m.more === undefined) m.more = [keep]
+        else m.more.push(keep)
+      }
       history.add(series, r.timeMs, r.value)
       return
     }
@@ -1030,13 +1053,13 @@ export class AlertEngine implements RuleContext {
     return memoIn(this.memoOfDevice(device), quantity)
   }
 
-  private memoOfDevice(device: string): Map<string, SeriesMemo> {
-    let byQuantity = this.memo.get(device)
-    if (byQuantity === undefined) {
-      byQuantity = new Map()
-      this.memo.set(device, byQuantity)
+  private memoOfDevice(device: string): SeriesMemo[] {
+    let all = this.memo.get(device)
+    if (all === undefined) {
+      all = []
+      this.memo.set(device, all)
     }
-    return byQuantity
+    return all
   }
 
   /** The newest air temperature of a village, from memory (SQLite on the first miss). */

@@ -39,16 +39,14 @@ const COMPACT_AT = 32
 /** Rows of the old per-reading table are converted into one journal row, once. */
 const LEGACY = 'recent_readings'
 
-/**
- * Per device and quantity its series, one per sensor: an array searched by sensor, not a Map (a
- * quantity nearly always has one sensor, and a Map of one entry costs ~185 bytes against ~50; with
- * a district's 50 000 series, what a fresh process allocates on first sight is mostly copied by
- * the garbage collector's young generation before it settles).
- */
-type BySensor = Series[]
-
 export class ReadingHistory {
-  private readonly byDevice = new Map<string, Map<string, BySensor>>()
+  /**
+   * Per device its series (each quantity and sensor), a short array searched by quantity and
+   * sensor, not Maps of Maps: a node has 4–6, and with a district's 50 000 series what a fresh
+   * process allocates on first sight is mostly copied by the young generation's collector before
+   * it settles (two Maps per node and one per series were ~40 % of it).
+   */
+  private readonly byDevice = new Map<string, Series[]>()
   private readonly byVillage = new Map<string, Map<string, Series[]>>()
   /** Samples kept since the last journal row. */
   private pendSeries: Series[] = []
@@ -58,13 +56,8 @@ export class ReadingHistory {
 
   /** The series of one device's quantity and sensor; created empty when new. */
   series(device: string, quantity: string, sensor: string, village: string): Series {
-    let byQuantity = this.byDevice.get(device)
-    if (byQuantity === undefined) {
-      byQuantity = new Map()
-      this.byDevice.set(device, byQuantity)
-    }
-    const bySensor = byQuantity.get(quantity)
-    let s = bySensor === undefined ? undefined : ofSensor(bySensor, sensor)
+    const all = this.byDevice.get(device)
+    let s = all === undefined ? undefined : find(all, quantity, sensor)
     if (s === undefined) {
       s = {
         device,
@@ -79,8 +72,8 @@ export class ReadingHistory {
         slot: 0,
         listed: JSON.stringify([device, sensor, quantity, village]),
       }
-      if (bySensor === undefined) byQuantity.set(quantity, [s])
-      else bySensor.push(s)
+      if (all === undefined) this.byDevice.set(device, [s])
+      else all.push(s)
       this.indexVillage(s)
     } else if (s.village !== village) {
       // A device moved to another village: its history counts for the new one.
@@ -201,11 +194,10 @@ export class ReadingHistory {
     const series: Series[] = []
     const times: number[] = []
     const values: number[] = []
-    for (const [quantity, bySensor] of this.byQuantities()) {
-      const cutoff = cutoffMs(quantity)
-      for (const s of bySensor) {
+    for (const all of this.byDevice.values()) {
+      for (const s of all) {
         if (s.end === s.start) continue
-        s.start = Math.min(lowerBound(s, cutoff), s.end - 1)
+        s.start = Math.min(lowerBound(s, cutoffMs(s.quantity)), s.end - 1)
         if (!o.compact) continue
         for (let i = s.start; i < s.end; i++) {
           series.push(s)
@@ -229,10 +221,6 @@ export class ReadingHistory {
     }).immediate()
   }
 
-  private *byQuantities(): Iterable<[string, BySensor]> {
-    for (const byQuantity of this.byDevice.values()) yield* byQuantity
-  }
-
   /** min/max/count of a device's quantity (all sensors) over [fromMs, toMs]. */
   window(
     device: string,
@@ -243,7 +231,8 @@ export class ReadingHistory {
     let lo = Number.POSITIVE_INFINITY
     let hi = Number.NEGATIVE_INFINITY
     let n = 0
-    for (const s of this.byDevice.get(device)?.get(quantity) ?? []) {
+    for (const s of this.byDevice.get(device) ?? []) {
+      if (s.quantity !== quantity) continue
       for (let i = lowerBound(s, fromMs); i < s.end && s.times[i]! <= toMs; i++) {
         const v = s.values[i]!
         if (v < lo) lo = v
@@ -257,7 +246,7 @@ export class ReadingHistory {
   /** The newest sample of a device's quantity (all sensors) at or before atMs. */
   atOrBefore(device: string, quantity: string, atMs: number): { value: number; timeMs: number } | undefined {
     let best: { value: number; timeMs: number } | undefined
-    for (const s of this.byDevice.get(device)?.get(quantity) ?? []) best = newer(s, atMs, best)
+    for (const s of this.byDevice.get(device) ?? []) if (s.quantity === quantity) best = newer(s, atMs, best)
     return best
   }
 
@@ -284,20 +273,17 @@ export class ReadingHistory {
   /** The times of a device's samples of one quantity (all sensors), oldest first (tests, status). */
   times(device: string, quantity: string): number[] {
     const out: number[] = []
-    for (const s of this.byDevice.get(device)?.get(quantity) ?? [])
-      for (let i = s.start; i < s.end; i++) out.push(s.times[i]!)
+    for (const s of this.byDevice.get(device) ?? [])
+      if (s.quantity === quantity) for (let i = s.start; i < s.end; i++) out.push(s.times[i]!)
     return out.sort((a, b) => a - b)
   }
 
   /** Samples kept in memory (tests, status). */
   count(device?: string, quantity?: string): number {
     let n = 0
-    for (const [d, byQuantity] of this.byDevice) {
+    for (const [d, all] of this.byDevice) {
       if (device !== undefined && d !== device) continue
-      for (const [q, bySensor] of byQuantity) {
-        if (quantity !== undefined && q !== quantity) continue
-        for (const s of bySensor) n += s.end - s.start
-      }
+      for (const s of all) if (quantity === undefined || s.quantity === quantity) n += s.end - s.start
     }
     return n
   }
@@ -320,8 +306,11 @@ export class ReadingHistory {
   }
 }
 
-function ofSensor(bySensor: BySensor, sensor: string): Series | undefined {
-  for (let i = 0; i < bySensor.length; i++) if (bySensor[i]!.sensor === sensor) return bySensor[i]
+function find(all: Series[], quantity: string, sensor: string): Series | undefined {
+  for (let i = 0; i < all.length; i++) {
+    const s = all[i]!
+    if (s.quantity === quantity && s.sensor === sensor) return s
+  }
   return undefined
 }
 
