@@ -414,8 +414,8 @@ export class AlertEngine implements RuleContext {
   private readonly airNewest = new Map<string, { value: number; timeMs: number } | null>()
   /** Each field's latest irrigation advice (null: none), until the next day close. */
   private readonly adviceCache = new Map<string, FieldAdvice | null>()
-  /** Reading time of a rule's last costly check per key (see due()). */
-  private readonly checkedAt = new Map<string, number>()
+  /** Reading time of a rule's last costly check, per check and subject (see due()). */
+  private readonly checkedAt = new Map<string, Map<string, number>>()
   private prunedAtMs = Number.NEGATIVE_INFINITY
   private keepMs: Map<string, number> | undefined
   /** What the rules look back on; filled from the journal on first use (see history.ts). */
@@ -1107,10 +1107,15 @@ export class AlertEngine implements RuleContext {
     return this.history.count(device, quantity)
   }
 
-  due(key: string, atMs: number, everyMs: number): boolean {
-    const last = this.checkedAt.get(key)
+  due(check: string, subject: string, atMs: number, everyMs: number): boolean {
+    let bySubject = this.checkedAt.get(check)
+    if (bySubject === undefined) {
+      bySubject = new Map()
+      this.checkedAt.set(check, bySubject)
+    }
+    const last = bySubject.get(subject)
     if (last !== undefined && atMs - last < everyMs && atMs >= last) return false
-    this.checkedAt.set(key, atMs)
+    bySubject.set(subject, atMs)
     return true
   }
 
@@ -1222,7 +1227,7 @@ export class AlertEngine implements RuleContext {
    */
   private detectRefill(field: Field, atMs: number): void {
     const risePct = this.cfg.irrigation.probeRisePct
-    if (!this.cfg.irrigation.enabled || !this.due(`rise:${field.id}`, atMs, RISE_CHECK_EVERY_MS)) return
+    if (!this.cfg.irrigation.enabled || !this.due('rise', field.id, atMs, RISE_CHECK_EVERY_MS)) return
     let rise = 0
     for (const d of field.devices) {
       const now = this.latest(d, SOIL)

@@ -89,7 +89,7 @@ export const sensorHealth: RuleFamily<(typeof IDS)[number]> = {
     const out: Finding[] = [
       healthFinding(t, h.severity, 'device_offline', subject, false, true, undefined, undefined, 0),
     ]
-    if (ctx.due(`stuck:${device}`, atMs, STUCK_CHECK_EVERY_MS)) {
+    if (ctx.due('stuck', device, atMs, STUCK_CHECK_EVERY_MS)) {
       for (const q of h.stuckQuantities as Quantity[]) {
         const w = ctx.window(device, q, atMs - h.stuckForMs, atMs)
         if (w.n === 0 || w.lo === null || w.hi === null) continue
