@@ -216,12 +216,37 @@ const DEVICE_FAMILIES = byTrigger('device')
 const DAY_FAMILIES = byTrigger('day')
 const VILLAGE_RULE_IDS: readonly RuleId[] = VILLAGE_FAMILIES.flatMap((f) => f.ids)
 
-/** What the engine remembers of one device's quantity (AlertEngine.memo). */
+/** Per sensor of a kept quantity: reading time of the sample last kept, rain of the readings skipped since, its history. */
+interface SensorKeep {
+  sensor: string
+  keptAtMs: number
+  rainMm: number
+  series: Series
+}
+
+/**
+ * What the engine remembers of one device's quantity (AlertEngine.memo). Its first sensor's
+ * SensorKeep is in the memo itself (`series` set), others in `more`: nearly every quantity has one
+ * sensor, and with a district's 50 000 series what a fresh process allocates on first sight is
+ * mostly copied by the young generation's collector before it settles (a Map per series was ~185
+ * bytes, the whole memo and history ~4.7 KB per node).
+ */
 interface SeriesMemo {
+  readonly quantity: string
   /** The newest reading (updated in place). */
   newest: { value: number; timeMs: number } | undefined
-  /** Per sensor: reading time of the sample last kept, rain of the readings skipped since, its history. */
-  sensors: Map<string, { keptAtMs: number; rainMm: number; series: Series }>
+  sensor: string
+  keptAtMs: number
+  rainMm: number
+  series: Series | undefined
+  more: SensorKeep[] | undefined
+}
+
+function keepOf(m: SeriesMemo, sensor: string): SensorKeep | undefined {
+  if (m.series !== undefined && m.sensor === sensor) return m as SensorKeep
+  const more = m.more
+  if (more !== undefined) for (let i = 0; i < more.length; i++) if (more[i]!.sensor === sensor) return more[i]
+  return undefined
 }
 
 /** What one batch of readings touched: the rules to evaluate for it. */
@@ -317,12 +342,19 @@ const EVALUATION_RETRY_MAX_MS = 30_000
 /** Stored readings waiting for evaluation at most (about 100 bytes each): memory stays bounded. */
 const MAX_WAITING_READINGS = 1_000_000
 
-function memoIn(byQuantity: Map<string, SeriesMemo>, quantity: string): SeriesMemo {
-  let m = byQuantity.get(quantity)
-  if (m === undefined) {
-    m = { newest: undefined, sensors: new Map() }
-    byQuantity.set(quantity, m)
+/** A device's memo of one quantity, added when new (a device has a handful: a scan, no Map). */
+function memoIn(all: SeriesMemo[], quantity: string): SeriesMemo {
+  for (let i = 0; i < all.length; i++) if (all[i]!.quantity === quantity) return all[i]!
+  const m: SeriesMemo = {
+    quantity,
+    newest: undefined,
+    sensor: '',
+    keptAtMs: 0,
+    rainMm: 0,
+    series: undefined,
+    more: undefined,
   }
+  all.push(m)
   return m
 }
 
@@ -373,10 +405,10 @@ export class AlertEngine implements RuleContext {
   /**
    * Per device and quantity, as read or written by this process: the newest reading (saves a query
    * per rule and device on every batch; filled from SQLite on a miss, e.g. after a restart) and,
-   * per sensor, the history bookkeeping (see keepRow). Nested maps: no key string is built
-   * per reading.
+   * per sensor, the history bookkeeping (see keepRow). Per device a short list searched by
+   * quantity: no key string is built per reading, and no Map per node (see SeriesMemo).
    */
-  private readonly memo = new Map<string, Map<string, SeriesMemo>>()
+  private readonly memo = new Map<string, SeriesMemo[]>()
   /** The connection's synchronous level, as the registry set it (see relaxed()). */
   private syncLevel: { db: Database.Database; level: number } | undefined
   /** Transaction functions per key, for one connection (see immediate()). */
@@ -389,8 +421,8 @@ export class AlertEngine implements RuleContext {
   private readonly airNewest = new Map<string, { value: number; timeMs: number } | null>()
   /** Each field's latest irrigation advice (null: none), until the next day close. */
   private readonly adviceCache = new Map<string, FieldAdvice | null>()
-  /** Reading time of a rule's last costly check per key (see due()). */
-  private readonly checkedAt = new Map<string, number>()
+  /** Reading time of a rule's last costly check, per check and subject (see due()). */
+  private readonly checkedAt = new Map<string, Map<string, number>>()
   private prunedAtMs = Number.NEGATIVE_INFINITY
   private keepMs: Map<string, number> | undefined
   /** What the rules look back on; filled from the journal on first use (see history.ts). */
@@ -470,10 +502,38 @@ export class AlertEngine implements RuleContext {
 
   private get history(): ReadingHistory {
     if (!this.historyLoaded) {
-      this.historyLoaded = true
+      // Loaded once it succeeded: a failed replay is tried again (samples are keyed by time, so
+      // replaying twice keeps one of each).
       this.historyStore.load(this.db, this.owns)
+      this.historyLoaded = true
     }
     return this.historyStore
+  }
+
+  /**
+   * What a restart already knows, read in bulk before the first report rather than on it: the
+   * look-back history (the journal's replay) and each device's last-seen row, so a node's first
+   * report to this process is not a device_seen write of its own (10 000 of them in the first
+   * seconds after a district's restart). Not fatal: a file busy or failing now is read again
+   * on the first batch (history) or written per device (last seen), as before.
+   */
+  private loadKnown(): void {
+    try {
+      void this.history
+      const rows = this.db
+        .prepare('SELECT device, village, last_ms FROM device_seen WHERE last_ms > 0')
+        .raw()
+        .all() as Array<[string, string, number]>
+      for (const [device, village, lastMs] of rows) {
+        if (this.owns(village) && !this.seen.has(device))
+          this.seen.set(device, { village, lastMs, writtenMs: lastMs })
+      }
+    } catch (err) {
+      this.log.warn(
+        { err },
+        'alert history and last-seen times not read at start; read on the first readings',
+      )
+    }
   }
 
   private sql(text: string): Database.Statement {
@@ -490,6 +550,7 @@ export class AlertEngine implements RuleContext {
     // The outbox keeps its handlers: register once even if this engine is started again.
     if (!this.inboundRegistered) this.opts.outbox.onInbound((mo) => this.onInbound(mo))
     this.inboundRegistered = true
+    this.loadKnown()
     this.delivery.handOver()
     if (this.opts.events) {
       try {
@@ -693,7 +754,7 @@ export class AlertEngine implements RuleContext {
       // A message's readings come together: the device's entries are looked up once per run.
       let runDevice: string | undefined
       let d: { village: string; atMs: number } | undefined
-      let byQuantity: Map<string, SeriesMemo> | undefined
+      let byQuantity: SeriesMemo[] | undefined
       for (const r of readings) {
         if (r.device !== runDevice) {
           runDevice = r.device
@@ -931,7 +992,7 @@ export class AlertEngine implements RuleContext {
    * carries the rain of the readings skipped before it.
    */
   private keepRow(r: Reading, m: SeriesMemo, history: ReadingHistory): void {
-    const s = m.sensors.get(r.sensor)
+    const s = keepOf(m, r.sensor)
     // An older reading (a gateway's backlog arriving late) is kept: it fills a gap.
     if (s !== undefined && r.timeMs >= s.keptAtMs && r.timeMs - s.keptAtMs < RECENT_SPACING_MS) {
       if (r.quantity === RAIN && r.value !== 0) {
@@ -942,7 +1003,17 @@ export class AlertEngine implements RuleContext {
     }
     if (s === undefined) {
       const series = history.series(r.device, r.quantity, r.sensor, r.village)
-      m.sensors.set(r.sensor, { keptAtMs: r.timeMs, rainMm: 0, series })
+      if (m.series === undefined) {
+        m.sensor = r.sensor
+        m.keptAtMs = r.timeMs
+        m.rainMm = 0
+        m.series = series
+      } else {
+        const keep: SensorKeep = { sensor: r.sensor, keptAtMs: r.timeMs, rainMm: 0, series }
+        // A literal of one, not push (which gives an empty array room for 17).
+        if (m.more === undefined) m.more = [keep]
+        else m.more.push(keep)
+      }
       history.add(series, r.timeMs, r.value)
       return
     }
@@ -991,13 +1062,13 @@ export class AlertEngine implements RuleContext {
     return memoIn(this.memoOfDevice(device), quantity)
   }
 
-  private memoOfDevice(device: string): Map<string, SeriesMemo> {
-    let byQuantity = this.memo.get(device)
-    if (byQuantity === undefined) {
-      byQuantity = new Map()
-      this.memo.set(device, byQuantity)
+  private memoOfDevice(device: string): SeriesMemo[] {
+    let all = this.memo.get(device)
+    if (all === undefined) {
+      all = []
+      this.memo.set(device, all)
     }
-    return byQuantity
+    return all
   }
 
   /** The newest air temperature of a village, from memory (SQLite on the first miss). */
@@ -1045,10 +1116,15 @@ export class AlertEngine implements RuleContext {
     return this.history.count(device, quantity)
   }
 
-  due(key: string, atMs: number, everyMs: number): boolean {
-    const last = this.checkedAt.get(key)
+  due(check: string, subject: string, atMs: number, everyMs: number): boolean {
+    let bySubject = this.checkedAt.get(check)
+    if (bySubject === undefined) {
+      bySubject = new Map()
+      this.checkedAt.set(check, bySubject)
+    }
+    const last = bySubject.get(subject)
     if (last !== undefined && atMs - last < everyMs && atMs >= last) return false
-    this.checkedAt.set(key, atMs)
+    bySubject.set(subject, atMs)
     return true
   }
 
@@ -1165,7 +1241,7 @@ export class AlertEngine implements RuleContext {
    */
   private detectRefill(field: Field, atMs: number): void {
     const risePct = this.cfg.irrigation.probeRisePct
-    if (!this.cfg.irrigation.enabled || !this.due(`rise:${field.id}`, atMs, RISE_CHECK_EVERY_MS)) return
+    if (!this.cfg.irrigation.enabled || !this.due('rise', field.id, atMs, RISE_CHECK_EVERY_MS)) return
     let rise = 0
     for (const d of field.devices) {
       const now = this.latest(d, SOIL)

@@ -17,13 +17,14 @@ export interface Series {
   readonly sensor: string
   village: string
   /**
-   * Plain arrays of doubles, not typed arrays: a Float64Array of 16 has its own backing store
-   * outside the heap, and creating two per series was a good part of the first minutes' garbage
-   * collection with a district's 50 000 series.
+   * Time and value of each sample, interleaved (`[t0, v0, t1, v1, …]`), in one plain array of
+   * doubles: not typed arrays (a Float64Array of 16 has its own backing store outside the heap, and
+   * creating two per series was a good part of the first minutes' garbage collection with a
+   * district's 50 000 series), and not two arrays (each is a header and room for 17 doubles from
+   * its first sample on: ~30 % of what a district's first reports left on the heap).
    */
-  times: number[]
-  values: number[]
-  /** Live samples are [start, end), sorted by time, one per time; end is the arrays' length. */
+  samples: number[]
+  /** Live samples are [start, end) (sample i at 2i, 2i + 1), sorted by time, one per time; end is the array's length / 2. */
   start: number
   end: number
   /** Journal bookkeeping: the batch it was last listed in, and its index there. */
@@ -40,7 +41,13 @@ const COMPACT_AT = 32
 const LEGACY = 'recent_readings'
 
 export class ReadingHistory {
-  private readonly byDevice = new Map<string, Map<string, Map<string, Series>>>()
+  /**
+   * Per device its series (each quantity and sensor), a short array searched by quantity and
+   * sensor, not Maps of Maps: a node has 4–6, and with a district's 50 000 series what a fresh
+   * process allocates on first sight is mostly copied by the young generation's collector before
+   * it settles (two Maps per node and one per series were ~40 % of it).
+   */
+  private readonly byDevice = new Map<string, Series[]>()
   private readonly byVillage = new Map<string, Map<string, Series[]>>()
   /** Samples kept since the last journal row. */
   private pendSeries: Series[] = []
@@ -50,32 +57,23 @@ export class ReadingHistory {
 
   /** The series of one device's quantity and sensor; created empty when new. */
   series(device: string, quantity: string, sensor: string, village: string): Series {
-    let byQuantity = this.byDevice.get(device)
-    if (byQuantity === undefined) {
-      byQuantity = new Map()
-      this.byDevice.set(device, byQuantity)
-    }
-    let bySensor = byQuantity.get(quantity)
-    if (bySensor === undefined) {
-      bySensor = new Map()
-      byQuantity.set(quantity, bySensor)
-    }
-    let s = bySensor.get(sensor)
+    const all = this.byDevice.get(device)
+    let s = all === undefined ? undefined : find(all, quantity, sensor)
     if (s === undefined) {
       s = {
         device,
         quantity,
         sensor,
         village,
-        times: [],
-        values: [],
+        samples: [],
         start: 0,
         end: 0,
         stamp: -1,
         slot: 0,
         listed: JSON.stringify([device, sensor, quantity, village]),
       }
-      bySensor.set(sensor, s)
+      if (all === undefined) this.byDevice.set(device, [s])
+      else all.push(s)
       this.indexVillage(s)
     } else if (s.village !== village) {
       // A device moved to another village: its history counts for the new one.
@@ -196,16 +194,15 @@ export class ReadingHistory {
     const series: Series[] = []
     const times: number[] = []
     const values: number[] = []
-    for (const [quantity, bySensor] of this.byQuantities()) {
-      const cutoff = cutoffMs(quantity)
-      for (const s of bySensor.values()) {
+    for (const all of this.byDevice.values()) {
+      for (const s of all) {
         if (s.end === s.start) continue
-        s.start = Math.min(lowerBound(s, cutoff), s.end - 1)
+        s.start = Math.min(lowerBound(s, cutoffMs(s.quantity)), s.end - 1)
         if (!o.compact) continue
         for (let i = s.start; i < s.end; i++) {
           series.push(s)
-          times.push(s.times[i]!)
-          values.push(s.values[i]!)
+          times.push(s.samples[2 * i]!)
+          values.push(s.samples[2 * i + 1]!)
         }
       }
     }
@@ -224,10 +221,6 @@ export class ReadingHistory {
     }).immediate()
   }
 
-  private *byQuantities(): Iterable<[string, Map<string, Series>]> {
-    for (const byQuantity of this.byDevice.values()) yield* byQuantity
-  }
-
   /** min/max/count of a device's quantity (all sensors) over [fromMs, toMs]. */
   window(
     device: string,
@@ -238,9 +231,10 @@ export class ReadingHistory {
     let lo = Number.POSITIVE_INFINITY
     let hi = Number.NEGATIVE_INFINITY
     let n = 0
-    for (const s of this.byDevice.get(device)?.get(quantity)?.values() ?? []) {
-      for (let i = lowerBound(s, fromMs); i < s.end && s.times[i]! <= toMs; i++) {
-        const v = s.values[i]!
+    for (const s of this.byDevice.get(device) ?? []) {
+      if (s.quantity !== quantity) continue
+      for (let i = lowerBound(s, fromMs); i < s.end && s.samples[2 * i]! <= toMs; i++) {
+        const v = s.samples[2 * i + 1]!
         if (v < lo) lo = v
         if (v > hi) hi = v
         n++
@@ -252,7 +246,7 @@ export class ReadingHistory {
   /** The newest sample of a device's quantity (all sensors) at or before atMs. */
   atOrBefore(device: string, quantity: string, atMs: number): { value: number; timeMs: number } | undefined {
     let best: { value: number; timeMs: number } | undefined
-    for (const s of this.byDevice.get(device)?.get(quantity)?.values() ?? []) best = newer(s, atMs, best)
+    for (const s of this.byDevice.get(device) ?? []) if (s.quantity === quantity) best = newer(s, atMs, best)
     return best
   }
 
@@ -260,7 +254,8 @@ export class ReadingHistory {
   villageSum(village: string, quantity: string, fromMs: number, toMs: number): number {
     let sum = 0
     for (const s of this.byVillage.get(village)?.get(quantity) ?? []) {
-      for (let i = upperBound(s, fromMs); i < s.end && s.times[i]! <= toMs; i++) sum += s.values[i]!
+      for (let i = upperBound(s, fromMs); i < s.end && s.samples[2 * i]! <= toMs; i++)
+        sum += s.samples[2 * i + 1]!
     }
     return sum
   }
@@ -279,20 +274,17 @@ export class ReadingHistory {
   /** The times of a device's samples of one quantity (all sensors), oldest first (tests, status). */
   times(device: string, quantity: string): number[] {
     const out: number[] = []
-    for (const s of this.byDevice.get(device)?.get(quantity)?.values() ?? [])
-      for (let i = s.start; i < s.end; i++) out.push(s.times[i]!)
+    for (const s of this.byDevice.get(device) ?? [])
+      if (s.quantity === quantity) for (let i = s.start; i < s.end; i++) out.push(s.samples[2 * i]!)
     return out.sort((a, b) => a - b)
   }
 
   /** Samples kept in memory (tests, status). */
   count(device?: string, quantity?: string): number {
     let n = 0
-    for (const [d, byQuantity] of this.byDevice) {
+    for (const [d, all] of this.byDevice) {
       if (device !== undefined && d !== device) continue
-      for (const [q, bySensor] of byQuantity) {
-        if (quantity !== undefined && q !== quantity) continue
-        for (const s of bySensor.values()) n += s.end - s.start
-      }
+      for (const s of all) if (quantity === undefined || s.quantity === quantity) n += s.end - s.start
     }
     return n
   }
@@ -315,13 +307,21 @@ export class ReadingHistory {
   }
 }
 
+function find(all: Series[], quantity: string, sensor: string): Series | undefined {
+  for (let i = 0; i < all.length; i++) {
+    const s = all[i]!
+    if (s.quantity === quantity && s.sensor === sensor) return s
+  }
+  return undefined
+}
+
 /** First index in [start, end) with time ≥ t. */
 function lowerBound(s: Series, t: number): number {
   let lo = s.start
   let hi = s.end
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (s.times[mid]! < t) lo = mid + 1
+    if (s.samples[2 * mid]! < t) lo = mid + 1
     else hi = mid
   }
   return lo
@@ -333,7 +333,7 @@ function upperBound(s: Series, t: number): number {
   let hi = s.end
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (s.times[mid]! <= t) lo = mid + 1
+    if (s.samples[2 * mid]! <= t) lo = mid + 1
     else hi = mid
   }
   return lo
@@ -346,33 +346,31 @@ function newer(
 ): { value: number; timeMs: number } | undefined {
   const i = upperBound(s, atMs) - 1
   if (i < s.start) return best
-  const t = s.times[i]!
-  return best === undefined || t > best.timeMs ? { value: s.values[i]!, timeMs: t } : best
+  const t = s.samples[2 * i]!
+  return best === undefined || t > best.timeMs ? { value: s.samples[2 * i + 1]!, timeMs: t } : best
 }
 
 /** Sorted insert; the newest reading of a time replaces an earlier one (INSERT OR REPLACE). */
 function insert(s: Series, t: number, v: number): void {
   if (s.end > s.start) {
-    const last = s.times[s.end - 1]!
+    const last = s.samples[2 * (s.end - 1)]!
     if (t === last) {
-      s.values[s.end - 1] = v
+      s.samples[2 * (s.end - 1) + 1] = v
       return
     }
     if (t < last) {
       const i = lowerBound(s, t)
-      if (s.times[i] === t) {
-        s.values[i] = v
+      if (s.samples[2 * i] === t) {
+        s.samples[2 * i + 1] = v
         return
       }
-      s.times.splice(i, 0, t)
-      s.values.splice(i, 0, v)
+      s.samples.splice(2 * i, 0, t, v)
       s.end++
       return
     }
   }
   compact(s)
-  s.times.push(t)
-  s.values.push(v)
+  s.samples.push(t, v)
   s.end++
 }
 
@@ -380,10 +378,8 @@ function insert(s: Series, t: number, v: number): void {
 function compact(s: Series): void {
   const live = s.end - s.start
   if (s.start < COMPACT_AT || s.start < live) return
-  s.times.copyWithin(0, s.start, s.end)
-  s.values.copyWithin(0, s.start, s.end)
-  s.times.length = live
-  s.values.length = live
+  s.samples.copyWithin(0, 2 * s.start, 2 * s.end)
+  s.samples.length = 2 * live
   s.start = 0
   s.end = live
 }

@@ -454,6 +454,11 @@ export class TreeRepo {
     return this.registry.getDevice(device)?.kind
   }
 
+  /** Every registered device's kind (one query; see Registry.deviceKinds). */
+  deviceKinds(): Map<string, string> {
+    return this.registry.deviceKinds()
+  }
+
   certificatesOf(tree: string): string[] {
     return (
       this.db.prepare('SELECT id FROM certificates WHERE tree = ? ORDER BY issued_at_ms').all(tree) as Array<{

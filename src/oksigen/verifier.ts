@@ -126,6 +126,10 @@ export class Verifier {
 
   async start(): Promise<void> {
     this.refreshTrees()
+    // Which devices are weather stations, in one query: a device registered later is looked up
+    // on its first reading (isWeatherStation), as every one was before.
+    for (const [device, kind] of this.opts.repo.deviceKinds())
+      if (!this.weatherDevices.has(device)) this.weatherDevices.set(device, kind === 'weather')
     this.timer = setInterval(() => this.evaluateDirty(), this.opts.evaluateEveryMs)
   }
 

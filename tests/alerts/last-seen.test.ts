@@ -45,6 +45,24 @@ describe('last seen (device_seen)', () => {
     expect(offline).toMatchObject({ device: 'soil-1', value: t0 + 12 * MIN })
   })
 
+  it("is read at start with the history: after a restart a known node's report is no write of its own", async () => {
+    r = await rig(only('sensor'), { startMs: t0 })
+    await seed(r)
+    r.engine.onReadings([reading('soil-1', 'soil_moisture', 30, t0)])
+    await r.restart()
+    // Both were read by start(): with the journal emptied behind its back, the history is still there.
+    r.registry.database().prepare('DELETE FROM alert_history').run()
+    expect(r.engine.historySize('soil-1', 'soil_moisture')).toBe(1)
+    r.engine.onReadings([reading('soil-1', 'soil_moisture', 30, t0 + MIN)])
+    expect(rowOf(r, 'soil-1')).toBe(t0) // the row read at start holds it: not written again
+    expect(r.engine.devicesLastSeenMs().get('soil-1')).toBe(t0 + MIN)
+    r.engine.onReadings([reading('soil-1', 'soil_moisture', 30, t0 + 10 * MIN)])
+    expect(rowOf(r, 'soil-1')).toBe(t0 + 10 * MIN) // every 10 min of readings, as before the restart
+    // A device the row does not know is written at its first report, as before.
+    r.engine.onReadings([reading('wx-1', 'air_temperature', 27, t0 + 10 * MIN)])
+    expect(rowOf(r, 'wx-1')).toBe(t0 + 10 * MIN)
+  })
+
   it('is written at once when a device moves to another village', async () => {
     r = await rig(only('sensor'), { startMs: t0 })
     await seed(r)

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Oksigen, SPECIES_IDS } from '../../src/oksigen/index.ts'
 import { policySchema } from '../../src/oksigen/policy.ts'
 import { Registry } from '../../src/registry/index.ts'
@@ -50,6 +50,30 @@ describe('Verifier: air temperature of the village weather station', () => {
     await oksigen.stop()
     await registry.stop()
     rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('knows the weather stations registered before start without a lookup per device; a later one is looked up once', async () => {
+    const lookups = vi.spyOn(oksigen.repo, 'deviceKind')
+    try {
+      await registry.addDevice({ id: 'ws-late', village: 'dingin', kind: 'weather', format: 'json' })
+      const at = Date.UTC(2025, 11, 1)
+      // Humidity: a weather station's reading that no tree's processor takes (the frost test's are).
+      const air = (device: string, village: string, timeMs: number): Reading => ({
+        device,
+        village,
+        sensor: 'main',
+        quantity: 'relative_humidity',
+        timeMs,
+        value: 80,
+      })
+      oksigen.verifier.onReadings([air('ws-dingin', 'dingin', at), air('ws-hangat', 'hangat', at)])
+      expect(lookups).not.toHaveBeenCalled()
+      oksigen.verifier.onReadings([air('ws-late', 'dingin', at), air('ws-late', 'dingin', at + STEP)])
+      expect(lookups).toHaveBeenCalledTimes(1)
+      expect(lookups).toHaveReturnedWith('weather')
+    } finally {
+      lookups.mockRestore()
+    }
   })
 
   it('frost below 5 °C keeps a steep fall as shrinkage; at 12 °C it is a corrected jump', () => {

@@ -31,7 +31,7 @@ export const moistureDrop: RuleFamily<'moisture_drop'> = {
     const drop = ctx.config.rules.moistureDrop
     if (t.kind !== 'field' || !drop.enabled) return []
     const { field, atMs } = t
-    if (!ctx.due(`drop:${field.id}`, atMs, DROP_CHECK_EVERY_MS)) return []
+    if (!ctx.due('drop', field.id, atMs, DROP_CHECK_EVERY_MS)) return []
     let worst = 0
     for (const d of field.devices) {
       const { hi } = ctx.window(d, SOIL, atMs - drop.windowMs, atMs)

@@ -36,6 +36,39 @@ export const sensorHealthSchema = z
 
 const IDS = ['device_offline', 'gateway_offline', 'stuck', 'out_of_range', 'battery_low'] as const
 
+/**
+ * Every finding of one shape, built by one module-level function: evaluate runs for each report of
+ * each node (object spreads of a shared base were a tenth of the service's CPU with 10 000 nodes,
+ * and a closure made per call costs tsx's keepNames helper a defineProperty each time).
+ */
+function healthFinding(
+  t: { device: string; village: string; atMs: number; field?: { id: string } },
+  severity: Finding['severity'],
+  rule: (typeof IDS)[number],
+  subject: string,
+  active: boolean,
+  clear: boolean,
+  value: number | undefined,
+  threshold: number | undefined,
+  forMs: number,
+): Finding {
+  return {
+    rule,
+    subject,
+    category: 'sensor',
+    village: t.village,
+    field: t.field?.id,
+    device: t.device,
+    severity,
+    active,
+    clear,
+    value,
+    threshold,
+    atMs: t.atMs,
+    forMs,
+  }
+}
+
 /** Node and gateway health: offline, stuck value, implausible value, battery low. */
 export const sensorHealth: RuleFamily<(typeof IDS)[number]> = {
   family: 'sensor-health',
@@ -50,44 +83,20 @@ export const sensorHealth: RuleFamily<(typeof IDS)[number]> = {
   evaluate(ctx, t) {
     const h = ctx.config.rules.sensorHealth
     if (t.kind !== 'device' || !h.enabled) return []
-    const { device, village, atMs, field } = t
-    const fieldId = field?.id
+    const { device, atMs } = t
     const subject = `device:${device}`
-    // Every finding of one shape, built by one function: this runs for each report of each node
-    // (object spreads of a shared base were a tenth of the service's CPU with 10 000 nodes).
-    const finding = (
-      rule: (typeof IDS)[number],
-      subject: string,
-      active: boolean,
-      clear: boolean,
-      value: number | undefined,
-      threshold: number | undefined,
-      forMs: number,
-    ): Finding => ({
-      rule,
-      subject,
-      category: 'sensor',
-      village,
-      field: fieldId,
-      device,
-      severity: h.severity,
-      active,
-      clear,
-      value,
-      threshold,
-      atMs,
-      forMs,
-    })
     // A reading arrived: the node is not offline.
-    const out: Finding[] = [finding('device_offline', subject, false, true, undefined, undefined, 0)]
-    if (ctx.due(`stuck:${device}`, atMs, STUCK_CHECK_EVERY_MS)) {
+    const out: Finding[] = [
+      healthFinding(t, h.severity, 'device_offline', subject, false, true, undefined, undefined, 0),
+    ]
+    if (ctx.due('stuck', device, atMs, STUCK_CHECK_EVERY_MS)) {
       for (const q of h.stuckQuantities as Quantity[]) {
         const w = ctx.window(device, q, atMs - h.stuckForMs, atMs)
         if (w.n === 0 || w.lo === null || w.hi === null) continue
         // Evidence must span the whole period: a reading at or before its start.
         const before = ctx.valueAtOrBefore(device, q, atMs - h.stuckForMs)
         const flat = w.hi - w.lo < 1e-9 && before !== undefined && Math.abs(before - w.lo) < 1e-9
-        out.push(finding('stuck', `${subject}:${q}`, flat, !flat, w.lo, undefined, 0))
+        out.push(healthFinding(t, h.severity, 'stuck', `${subject}:${q}`, flat, !flat, w.lo, undefined, 0))
       }
     }
     for (const q in h.plausible) {
@@ -96,13 +105,25 @@ export const sensorHealth: RuleFamily<(typeof IDS)[number]> = {
       const range = h.plausible[q]!
       const outside = v.value < range.min || v.value > range.max
       out.push(
-        finding('out_of_range', `${subject}:${q}`, outside, !outside, v.value, undefined, h.outOfRangeForMs),
+        healthFinding(
+          t,
+          h.severity,
+          'out_of_range',
+          `${subject}:${q}`,
+          outside,
+          !outside,
+          v.value,
+          undefined,
+          h.outOfRangeForMs,
+        ),
       )
     }
     const battery = ctx.latest(device, BATTERY)
     if (battery && battery.timeMs >= atMs) {
       out.push(
-        finding(
+        healthFinding(
+          t,
+          h.severity,
           'battery_low',
           subject,
           battery.value < h.batteryLowV,

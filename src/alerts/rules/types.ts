@@ -120,8 +120,11 @@ export interface RuleContext {
     dayStartMs: number,
     count: number,
   ): Array<{ dayStartMs: number; day: WeatherDay }>
-  /** True at most once per `everyMs` of reading time per key (a rule's costly check). */
-  due(key: string, atMs: number, everyMs: number): boolean
+  /**
+   * True at most once per `everyMs` of reading time per check and subject (a rule's costly check,
+   * e.g. `due('stuck', device, …)`; two arguments, so no key string is built per report).
+   */
+  due(check: string, subject: string, atMs: number, everyMs: number): boolean
 }
 
 /** When the engine asks a family to evaluate. */
