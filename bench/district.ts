@@ -19,7 +19,7 @@
  * `BENCH_ONLY=district npm run bench`.
  */
 
-import { type ChildProcess, fork } from 'node:child_process'
+import { type ChildProcess, execFileSync, fork } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import {
   copyFileSync,
@@ -41,6 +41,7 @@ import { influxQuery } from '../tests/harness/influxql.ts'
 import { freePort } from '../tests/harness/ports.ts'
 import { type KampungProcess, serviceEnv, spawnKampung } from '../tests/harness/process.ts'
 import type {
+  ClientDump,
   ClientInit,
   ClientStats,
   Command,
@@ -51,7 +52,15 @@ import type {
 } from './district-client.ts'
 import { type LoadDevice, QUANTITIES_SENT } from './load-client.ts'
 import { registerFleet } from './load-runner.ts'
-import { cpuSeconds, cpuSecondsByThread, machine, peakRssMb, percentile, rssMb } from './proc-stats.ts'
+import {
+  cpuSeconds,
+  cpuSecondsByThread,
+  machine,
+  peakRssMb,
+  percentile,
+  rssMb,
+  wallClockOrigin,
+} from './proc-stats.ts'
 
 const NODES = Number(process.env.BENCH_DISTRICT_NODES ?? 10_000)
 const PROCS = Number(process.env.BENCH_DISTRICT_PROCS ?? 4)
@@ -71,10 +80,20 @@ const CONNECT_STEP = Number(process.env.BENCH_DISTRICT_CONNECT_STEP ?? 1_000)
  */
 const ONLY_STORM = process.env.BENCH_DISTRICT_PHASES === 'storm'
 /**
+ * `load`: only the connect and the load phases (cold, warm, paced), for repeated runs of them
+ * (figures to stderr only, not bench/results).
+ */
+const ONLY_LOAD = process.env.BENCH_DISTRICT_PHASES === 'load'
+/**
  * A directory: the service runs with `--heapsnapshot-signal=SIGUSR2` and writes a heap snapshot
  * there at the end of the warm phase (V8 collects garbage first: it shows what is live under load).
  */
 const HEAP_SNAPSHOT_DIR = process.env.BENCH_DISTRICT_HEAP_SNAPSHOT
+/**
+ * Watchdog: a load process that sees no PUBACK (or CONNACK) for this long in a phase, the storm or
+ * the first connect fails the run with a stall report (see stallReport) instead of waiting forever.
+ */
+const STALL_S = Number(process.env.BENCH_DISTRICT_STALL_S ?? 60)
 const RETRY_MS = 1_000
 const CONNACK_TIMEOUT_MS = 30_000
 const VERIFY_SAMPLE = 500
@@ -83,7 +102,9 @@ const REPORT_MS = 60_000
 
 const log = (msg: string) =>
   process.stderr.write(`[district] ${new Date().toISOString().slice(11, 19)} ${msg}\n`)
-const now = () => performance.timeOrigin + performance.now()
+/** The wall clock, comparable with the load processes' times (proc-stats.ts wallClockOrigin). */
+const ORIGIN_MS = wallClockOrigin()
+const now = () => ORIGIN_MS + performance.now()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const round1 = (x: number) => Number(x.toFixed(1))
 
@@ -160,7 +181,8 @@ export class LoadProcess {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
-    this.child.on('message', (m: { seq?: number; ok: boolean; value?: unknown; error?: string }) => {
+    type Answer = { seq?: number; ok: boolean; value?: unknown; error?: string; dump?: ClientDump }
+    this.child.on('message', (m: Answer) => {
       const w = m.seq === undefined ? undefined : this.waiting.get(m.seq)
       if (!w) {
         // An uncaught error (no seq): every request waiting fails with it.
@@ -171,7 +193,8 @@ export class LoadProcess {
       }
       this.waiting.delete(m.seq!)
       if (m.ok) w.resolve(m.value)
-      else w.reject(new Error(`load process: ${m.error}`))
+      // A stalled phase's answer carries the process's dump (district-client.ts StallError).
+      else w.reject(Object.assign(new Error(`load process: ${m.error}`), m.dump ? { dump: m.dump } : {}))
     })
     this.child.once('exit', (code) => {
       for (const w of this.waiting.values()) w.reject(new Error(`load process exited (${code})`))
@@ -250,6 +273,10 @@ async function waitStored(
 async function main(): Promise<void> {
   const started = now()
   const loadBefore = os.loadavg()
+  if (Math.abs(performance.timeOrigin - ORIGIN_MS) > 20)
+    log(
+      `this process: performance.timeOrigin off the wall clock by ${Math.round(performance.timeOrigin - ORIGIN_MS)} ms`,
+    )
   const { registryPath, devices, readingsPerRound } = await fleet()
   const influx = await startInfluxd()
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-district-'))
@@ -289,10 +316,17 @@ async function main(): Promise<void> {
           keepaliveS: KEEPALIVE_S,
           retryMs: RETRY_MS,
           connackTimeoutMs: CONNACK_TIMEOUT_MS,
+          stallMs: STALL_S * 1000,
         }
-        return p.request({ cmd: 'init', init })
+        return p.request<{ nodes: number; timeOriginErrorMs: number }>({ cmd: 'init', init })
       }),
-    )
+    ).then((answers) => {
+      for (const [i, a] of answers.entries())
+        if (Math.abs(a.timeOriginErrorMs) > 20)
+          log(
+            `load process ${i}: performance.timeOrigin off the wall clock by ${Math.round(a.timeOriginErrorMs)} ms`,
+          )
+    })
 
     // --- the first connection of every node, into the fresh service ---
     log(`connecting ${NODES} nodes`)
@@ -313,6 +347,8 @@ async function main(): Promise<void> {
             count: Math.floor(step / PROCS) + (i < step % PROCS ? 1 : 0),
           }),
         ),
+      ).catch((err: Error) =>
+        stallReport(err, 'connect', procs, { mqtt: mqttPort, api: apiPort }, influx.url),
       )
       connectSeconds +=
         (Math.max(...connected.map((c) => c.allConnectedMs)) - Math.min(...connected.map((c) => c.firstMs))) /
@@ -369,7 +405,9 @@ async function main(): Promise<void> {
       )
       const before = counters()
       const startUs = monoUs()
-      const results = await Promise.all(procs.map((p) => p.request<PhaseResult>({ cmd: 'go' })))
+      const results = await Promise.all(procs.map((p) => p.request<PhaseResult>({ cmd: 'go' }))).catch(
+        (err: Error) => stallReport(err, name, procs, { mqtt: mqttPort, api: apiPort }, influx.url),
+      )
       const firstSend = Math.min(...results.map((r) => r.firstSendMs))
       const lastAck = Math.max(...results.map((r) => r.lastAckMs))
       const { stored, queryableMs } = await waitStored(
@@ -421,7 +459,7 @@ async function main(): Promise<void> {
     // rate, for about 15 s.
     const sustainableRate = Math.round((warm?.messagesPerS ?? 0) / 2)
     const pacedHalf =
-      warm && warm.messagesPerS < RATE
+      warm && warm.messagesPerS < RATE && !ONLY_LOAD
         ? await phase(
             'paced at half the warm rate',
             Math.max(1, Math.ceil((sustainableRate * 15) / NODES)),
@@ -429,6 +467,14 @@ async function main(): Promise<void> {
           )
         : undefined
     const peakRssLoaded = peakRssMb(pid)
+    if (ONLY_LOAD) {
+      const stats = await Promise.all(procs.map((p) => p.request<ClientStats>({ cmd: 'stats' })))
+      log(
+        `load phases only: done in ${Math.round((now() - started) / 1000)} s, peak RSS ${peakRssLoaded} MB, ${stats.reduce((n, s) => n + s.dropped, 0)} connections dropped after CONNACK, ${stats.reduce((n, s) => n + s.unexpectedAcks, 0)} PUBACKs for ids not in flight`,
+      )
+      await Promise.all(procs.map((p) => p.request({ cmd: 'stop' }).catch(() => undefined)))
+      return
+    }
 
     // --- idle: connected, keep-alives only ---
     await sleep(5_000)
@@ -501,7 +547,9 @@ async function main(): Promise<void> {
     const s0 = cpuSeconds(pid2)
     const t0 = cpuSecondsByThread(pid2)
     const influx0 = cpuSeconds(influx.pid)
-    const storms = await stormDone
+    const storms = await stormDone.catch((err: Error) =>
+      stallReport(err, 'storm', procs, { mqtt: mqttPort, api: apiPort }, influx.url),
+    )
     const doneStats = await statsSum()
     const serviceRefusals = await brokerRefusals(apiPort)
     const s1 = cpuSeconds(pid2)
@@ -626,6 +674,104 @@ async function main(): Promise<void> {
     await influx.stop()
     rmSync(dataDir, { recursive: true, force: true })
   }
+}
+
+/** A request that answers within `ms`, or undefined. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([promise.catch(() => undefined), sleep(ms).then(() => undefined)])
+}
+
+/**
+ * A load process's request failed (its watchdog: no progress for BENCH_DISTRICT_STALL_S, see
+ * district-client.ts StallError; or an error): gathers what a stall needs to be explained and
+ * throws, so the run ends with a report instead of hanging. Written to
+ * $TMPDIR/kampung-district-stall-<time>.json, summarised on stderr:
+ * - every load process's dump (nodes not done: in-flight reports and their message ids, when
+ *   sent, the last packet received, PUBACKs for ids not in flight, socket counters);
+ * - the service's /health and its counters (/metrics: messages by outcome, pending readings,
+ *   open sockets, online devices, broker refusals);
+ * - `ss` of each stuck node's connection, both ends (bytes queued in the kernel either way);
+ * - for each report in flight, whether InfluxDB holds its readings (stored without a PUBACK, or
+ *   never stored).
+ */
+async function stallReport(
+  err: Error,
+  phase: string,
+  procs: LoadProcess[],
+  service: { mqtt: number; api: number },
+  influxUrl: string,
+): Promise<never> {
+  const { mqtt: mqttPort, api: apiPort } = service
+  log(`${phase}: ${err.message}`)
+  const dumps = (
+    await Promise.all(procs.map((p) => within(p.request<ClientDump>({ cmd: 'dump' }), 5_000)))
+  ).filter((d): d is ClientDump => d !== undefined)
+  const failed = (err as Error & { dump?: ClientDump }).dump
+  // The failed process answers `dump` too, after its phase was given up: keep the dump of the moment.
+  const all = failed ? [failed, ...dumps.filter((d) => d.pid !== failed.pid)] : dumps
+  const text = async (url: string) =>
+    within(
+      fetch(url).then((r) => r.text()),
+      5_000,
+    )
+  const metrics = (await text(`http://127.0.0.1:${apiPort}/metrics`)) ?? ''
+  const serviceCounters = metrics
+    .split('\n')
+    .filter((l) =>
+      /^kampung_(messages_total|ingest_pending_readings|broker_|store_write_failures|quota_refusals)/.test(l),
+    )
+  const health = await text(`http://127.0.0.1:${apiPort}/health`)
+  const stuck = all.flatMap((d) => d.stuck)
+  const ports = new Set(stuck.map((n) => n.localPort).filter((p) => p > 0))
+  let sockets: string[] = []
+  try {
+    sockets = execFileSync('ss', ['-tnH'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => {
+        // Both ends of a node's connection: the broker's port and the node's.
+        const ends = [...l.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]))
+        return ends.includes(mqttPort) && ends.some((p) => ports.has(p))
+      })
+  } catch (e) {
+    sockets = [`ss failed: ${(e as Error).message}`]
+  }
+  const stored: Array<{ id: string; index: number; messageId: number; readingsStored: number }> = []
+  for (const n of stuck.slice(0, 20))
+    for (const r of n.inFlightReports) {
+      const q = `SELECT count("value") FROM "${DATABASE}"."raw"./^(${QUANTITIES_SENT.join('|')})$/ WHERE "device" = '${n.id}' AND time = ${r.deviceTimeMs}ms`
+      const rows = await influxQuery(influxUrl, DATABASE, q).catch(() => [])
+      stored.push({
+        id: n.id,
+        index: r.index,
+        messageId: r.id,
+        readingsStored: rows.reduce((k, row) => k + Number(row.count ?? 0), 0),
+      })
+    }
+  const report = {
+    phase,
+    date: new Date().toISOString(),
+    error: err.message,
+    dumps: all,
+    serviceCounters,
+    health,
+    sockets,
+    stored,
+  }
+  const file = path.join(os.tmpdir(), `kampung-district-stall-${report.date.replace(/[:.]/g, '-')}.json`)
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
+  for (const d of all)
+    log(
+      `load process ${d.pid}: ${d.notDone} of ${d.nodes} nodes not done (${d.connected} connected, ${d.withInFlight} with reports in flight), ${d.counts.unexpectedAcks} PUBACKs for ids not in flight, ${d.counts.dropped} dropped after CONNACK, last progress ${Math.round(d.msSinceProgress / 1000)} s ago`,
+    )
+  for (const n of stuck.slice(0, 10))
+    log(
+      `  ${n.id} port ${n.localPort} ${n.connected ? 'connected' : 'not connected'} socket ${n.socket?.readyState ?? 'none'} acked ${n.acked}/${n.packets} in flight ${JSON.stringify(n.inFlightReports)} last rx ${n.lastRxType} ${n.msSinceRx} ms ago, sent ${n.msSinceSent} ms ago, connects ${n.connects} closes ${n.closes} unexpected acks ${JSON.stringify(n.unexpectedAcks)} uncounted ${n.uncountedAcks}`,
+    )
+  log(`service: ${serviceCounters.join('; ')}`)
+  log(`sockets of stuck nodes (ss, Recv-Q Send-Q): ${sockets.slice(0, 20).join(' | ')}`)
+  log(`in-flight reports in InfluxDB: ${JSON.stringify(stored.slice(0, 20))}`)
+  log(`stall report in ${file}`)
+  throw new Error(`${phase}: load generator stalled (report in ${file})`)
 }
 
 /** Signals the service to write a heap snapshot into `dir` and waits until the file stops growing. */
