@@ -448,6 +448,8 @@ export interface ClientDump {
   notDone: number
   /** Nodes not done (not connected, or a report in flight or unsent), the first `DUMP_NODES`. */
   stuck: NodeDump[]
+  /** Sequence numbers of the last requests this process answered. */
+  answered: number[]
 }
 
 export interface NodeDump {
@@ -551,6 +553,7 @@ function dump(): ClientDump {
     withInFlight: nodes.filter((n) => n.inFlight > 0).length,
     notDone: notDone.length,
     stuck: notDone.slice(0, DUMP_NODES).map((n) => nodeDump(n, now)),
+    answered: [...answered],
   }
 }
 
@@ -736,8 +739,16 @@ export interface ClientStats {
 }
 
 /** Requests carry a sequence number: a `stats` asked during a `storm` is answered first. */
+/** Sequence numbers of the last requests answered (the parent's watch tells a lost answer by them). */
+const answered: number[] = []
+function answer(message: { seq: number; ok: boolean; [key: string]: unknown }): void {
+  answered.push(message.seq)
+  if (answered.length > 32) answered.shift()
+  process.send!(message)
+}
+
 process.on('message', ({ seq, ...m }: Command & { seq: number }) => {
-  const reply = (value: unknown) => process.send!({ seq, ok: true, value })
+  const reply = (value: unknown) => answer({ seq, ok: true, value })
   const run = async (): Promise<unknown> => {
     switch (m.cmd) {
       case 'init':
@@ -778,7 +789,7 @@ process.on('message', ({ seq, ...m }: Command & { seq: number }) => {
     }
   }
   run().then(reply, (err: Error) =>
-    process.send!(
+    answer(
       err instanceof StallError
         ? { seq, ok: false, error: err.message, dump: err.dump }
         : { seq, ok: false, error: err.stack ?? err.message },

@@ -183,15 +183,16 @@ export class LoadProcess {
     })
     type Answer = { seq?: number; ok: boolean; value?: unknown; error?: string; dump?: ClientDump }
     this.child.on('message', (m: Answer) => {
-      const w = m.seq === undefined ? undefined : this.waiting.get(m.seq)
-      if (!w) {
+      if (m.seq === undefined) {
         // An uncaught error (no seq): every request waiting fails with it.
         const err = new Error(`load process: ${m.error ?? JSON.stringify(m).slice(0, 200)}`)
         for (const x of this.waiting.values()) x.reject(err)
         this.waiting.clear()
         return
       }
-      this.waiting.delete(m.seq!)
+      const w = this.waiting.get(m.seq)
+      if (!w) return // a request given up on (its watch failed it)
+      this.waiting.delete(m.seq)
       if (m.ok) w.resolve(m.value)
       // A stalled phase's answer carries the process's dump (district-client.ts StallError).
       else w.reject(Object.assign(new Error(`load process: ${m.error}`), m.dump ? { dump: m.dump } : {}))
@@ -201,12 +202,47 @@ export class LoadProcess {
       this.waiting.clear()
     })
   }
-  request<T>(command: Command): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const seq = ++this.seq
+  /**
+   * Sends a command; resolves with its answer. With `watchMs`, the process is asked for a `dump`
+   * every `watchMs` while the answer is pending, and the request fails (instead of waiting
+   * forever) when the process does not answer the dump within 5 s, or when its dump says it has
+   * answered this request and the answer has still not arrived one period later. (The load
+   * process's own watchdog covers a phase that stops making progress.)
+   */
+  request<T>(command: Command, watchMs?: number): Promise<T> {
+    const seq = ++this.seq
+    const answer = new Promise<T>((resolve, reject) => {
       this.waiting.set(seq, { resolve: resolve as (v: unknown) => void, reject })
       this.child.send({ ...command, seq })
     })
+    if (!watchMs) return answer
+    let timer: NodeJS.Timeout | undefined
+    let answeredSince = 0
+    const watch = () => {
+      timer = setTimeout(async () => {
+        if (!this.waiting.has(seq)) return
+        const dump = await within(this.request<ClientDump>({ cmd: 'dump' }), 5_000)
+        const w = this.waiting.get(seq)
+        if (!w) return
+        const fail = (why: string) => {
+          this.waiting.delete(seq)
+          w.reject(
+            Object.assign(new Error(`load process ${this.child.pid}: ${command.cmd} ${why}`), { dump }),
+          )
+        }
+        if (!dump) return fail('pending, and the process did not answer a dump within 5 s')
+        if (dump.answered.includes(seq)) {
+          if (answeredSince && performance.now() - answeredSince >= watchMs)
+            return fail(
+              `answered ${Math.round((performance.now() - answeredSince) / 1000)} s ago, and the answer never arrived`,
+            )
+          answeredSince ||= performance.now()
+        }
+        watch()
+      }, watchMs)
+    }
+    watch()
+    return answer.finally(() => clearTimeout(timer))
   }
 }
 
@@ -342,13 +378,22 @@ async function main(): Promise<void> {
       const step = Math.min(CONNECT_STEP, NODES - done)
       const connected = await Promise.all(
         procs.map((p, i) =>
-          p.request<{ firstMs: number; allConnectedMs: number }>({
-            cmd: 'connect',
-            count: Math.floor(step / PROCS) + (i < step % PROCS ? 1 : 0),
-          }),
+          p.request<{ firstMs: number; allConnectedMs: number }>(
+            {
+              cmd: 'connect',
+              count: Math.floor(step / PROCS) + (i < step % PROCS ? 1 : 0),
+            },
+            STALL_S * 1000,
+          ),
         ),
       ).catch((err: Error) =>
-        stallReport(err, 'connect', procs, { mqtt: mqttPort, api: apiPort }, influx.url),
+        stallReport(
+          err,
+          'connect',
+          procs,
+          { mqtt: mqttPort, api: apiPort, output: () => service?.output() ?? '' },
+          influx.url,
+        ),
       )
       connectSeconds +=
         (Math.max(...connected.map((c) => c.allConnectedMs)) - Math.min(...connected.map((c) => c.firstMs))) /
@@ -405,8 +450,16 @@ async function main(): Promise<void> {
       )
       const before = counters()
       const startUs = monoUs()
-      const results = await Promise.all(procs.map((p) => p.request<PhaseResult>({ cmd: 'go' }))).catch(
-        (err: Error) => stallReport(err, name, procs, { mqtt: mqttPort, api: apiPort }, influx.url),
+      const results = await Promise.all(
+        procs.map((p) => p.request<PhaseResult>({ cmd: 'go' }, STALL_S * 1000)),
+      ).catch((err: Error) =>
+        stallReport(
+          err,
+          name,
+          procs,
+          { mqtt: mqttPort, api: apiPort, output: () => service?.output() ?? '' },
+          influx.url,
+        ),
       )
       const firstSend = Math.min(...results.map((r) => r.firstSendMs))
       const lastAck = Math.max(...results.map((r) => r.lastAckMs))
@@ -534,7 +587,7 @@ async function main(): Promise<void> {
       )
     const armedStats = await statsSum()
     const stormDone = Promise.all(
-      procs.map((p) => p.request<StormResult>({ cmd: 'storm', baseTimeMs: stormBase })),
+      procs.map((p) => p.request<StormResult>({ cmd: 'storm', baseTimeMs: stormBase }, STALL_S * 1000)),
     )
     stormDone.catch(() => undefined) // awaited below; a failure meanwhile is not an unhandled rejection
     await sleep(200) // the commands are in the load processes before the service listens again
@@ -548,7 +601,13 @@ async function main(): Promise<void> {
     const t0 = cpuSecondsByThread(pid2)
     const influx0 = cpuSeconds(influx.pid)
     const storms = await stormDone.catch((err: Error) =>
-      stallReport(err, 'storm', procs, { mqtt: mqttPort, api: apiPort }, influx.url),
+      stallReport(
+        err,
+        'storm',
+        procs,
+        { mqtt: mqttPort, api: apiPort, output: () => service?.output() ?? '' },
+        influx.url,
+      ),
     )
     const doneStats = await statsSum()
     const serviceRefusals = await brokerRefusals(apiPort)
@@ -692,13 +751,14 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
  *   open sockets, online devices, broker refusals);
  * - `ss` of each stuck node's connection, both ends (bytes queued in the kernel either way);
  * - for each report in flight, whether InfluxDB holds its readings (stored without a PUBACK, or
- *   never stored).
+ *   never stored);
+ * - the service's last 100 lines of output (warnings and errors).
  */
 async function stallReport(
   err: Error,
   phase: string,
   procs: LoadProcess[],
-  service: { mqtt: number; api: number },
+  service: { mqtt: number; api: number; output: () => string },
   influxUrl: string,
 ): Promise<never> {
   const { mqtt: mqttPort, api: apiPort } = service
@@ -756,6 +816,8 @@ async function stallReport(
     health,
     sockets,
     stored,
+    /** The service's output (level warn: warnings and errors), its last lines. */
+    serviceOutput: service.output().split('\n').slice(-100),
   }
   const file = path.join(os.tmpdir(), `kampung-district-stall-${report.date.replace(/[:.]/g, '-')}.json`)
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
