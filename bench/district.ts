@@ -561,7 +561,7 @@ async function main(): Promise<void> {
     // --- reconnect storm ---
     log('storm: stopping the service (SIGTERM)')
     const killAt = now()
-    await service.kill('SIGTERM')
+    await stopService(service)
     keepServiceLog(service, 1)
     const exitedAt = now()
     const stormBase = nextBaseMs
@@ -664,7 +664,7 @@ async function main(): Promise<void> {
       `storm: first connected ${storm.firstConnectedAfterStartS} s, all connected ${storm.allConnectedAfterStartS} s, all stored ${storm.allStoredAfterStartS} s after the new process started; service CPU ${storm.serviceCpuS} s; failed ${JSON.stringify(storm.failedByReason)} (after running ${JSON.stringify(storm.failedByReasonAfterRunning)}), slow TCP ${storm.slowTcpConnects} (max ${storm.maxTcpConnectMs} ms), service refused ${JSON.stringify(serviceRefusals)}`,
     )
     await Promise.all(procs.map((p) => p.request({ cmd: 'stop' }).catch(() => undefined)))
-    await service.kill('SIGTERM')
+    await stopService(service)
     keepServiceLog(service, 2)
     service = undefined
 
@@ -836,13 +836,23 @@ async function stallReport(
   throw new Error(`${phase}: load generator stalled (report in ${file})`)
 }
 
+/** SIGTERM, and the run fails if the service has not exited 60 s later (a stop that hangs). */
+async function stopService(service: KampungProcess): Promise<void> {
+  if ((await within(service.kill('SIGTERM'), 60_000)) === undefined && service.child.exitCode === null) {
+    log(`service did not exit within 60 s of SIGTERM; last output:\n${service.output().slice(-3000)}`)
+    throw new Error('service did not exit within 60 s of SIGTERM')
+  }
+}
+
 /** Signals the service to write a heap snapshot into `dir` and waits until the file stops growing. */
 async function heapSnapshot(pid: number, dir: string): Promise<void> {
   const before = new Set(existsSync(dir) ? readdirSync(dir) : [])
   process.kill(pid, 'SIGUSR2')
   let size = -1
+  const deadline = performance.now() + 10 * 60_000
   for (;;) {
     await sleep(2_000)
+    if (performance.now() > deadline) throw new Error(`no complete heap snapshot in ${dir} after 10 min`)
     const file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'))
     if (!file) continue
     const now = statSync(path.join(dir, file)).size
