@@ -15,7 +15,16 @@
  * - `storm`: after the service's restart every device reconnects on its own (every
  *   `retryMs` ± half, while refused) and publishes one report as soon as it has its CONNACK; the
  *   answer comes when every device's report is acknowledged (stored);
+ * - `dump`: every node not done (see NodeDump: reports in flight with their message ids and when
+ *   sent, the last packet received, socket counters, PUBACKs for ids not in flight);
  * - `stop`: DISCONNECT everything and exit.
+ *
+ * A connection the service drops is reconnected, and what was in flight is sent again once the
+ * CONNACK is in, but only while a phase (or the storm) counts PUBACKs: a node back between
+ * `prepare` and `go` waits for `go`. A PUBACK is counted only for a message id in flight (a
+ * duplicate is recorded in the dump). A `connect`, phase or storm that sees no progress for
+ * `stallMs` fails with a StallError carrying the dump: a stuck bench ends with a report, never
+ * waits forever.
  *
  * Like bench/load-client.ts it reads the broker's few packet kinds by hand (CONNACK, PUBACK,
  * PINGRESP) and writes pre-encoded PUBLISH packets, so it costs little next to the service.
