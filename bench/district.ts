@@ -785,7 +785,9 @@ async function stallReport(
   const ports = new Set(stuck.map((n) => n.localPort).filter((p) => p > 0))
   let sockets: string[] = []
   try {
-    sockets = execFileSync('ss', ['-tnH'], { encoding: 'utf8' })
+    // Only the broker's connections (other runs on the machine may hold tens of thousands).
+    const filter = `( sport = :${mqttPort} or dport = :${mqttPort} )`
+    sockets = execFileSync('ss', ['-tnH', filter], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 })
       .split('\n')
       .filter((l) => {
         // Both ends of a node's connection: the broker's port and the node's.
