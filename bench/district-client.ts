@@ -153,9 +153,8 @@ let init: ClientInit
 /**
  * The wall clock (ms since the epoch, as Date.now()) at performance.now()'s resolution. Times that
  * leave this process (a phase's first send and last PUBACK, the storm's) are compared with the
- * parent's and the other load processes' clocks: `performance.timeOrigin + performance.now()` is
- * not comparable across processes (timeOrigin was off by ~0.7 s in a load process started while
- * the machine was busy: a cold phase came out at -2 152 msgs/s).
+ * parent's and the other load processes' clocks, so all of them use Date.now()'s origin
+ * (proc-stats.ts wallClockOrigin) rather than each its own `performance.timeOrigin`.
  */
 const ORIGIN_MS = wallClockOrigin()
 const wallNow = () => ORIGIN_MS + performance.now()

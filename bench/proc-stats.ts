@@ -77,9 +77,9 @@ export function machine(): Record<string, string | number> {
 
 /**
  * Date.now() - performance.now(), the median of a few samples: add performance.now() for the wall
- * clock at sub-millisecond resolution, comparable between processes. `performance.timeOrigin` is
- * not: it is taken at the process's start, and a load process started on a busy machine had it
- * ~0.7 s off (a phase timed across processes came out negative).
+ * clock at sub-millisecond resolution, comparable between processes. `performance.timeOrigin`
+ * is each process's own, taken as it starts; a phase timed from a load process's first send to
+ * the parent's "queryable" once came out negative (bench/README.md).
  */
 export function wallClockOrigin(): number {
   const samples = Array.from({ length: 5 }, () => Date.now() - performance.now()).sort((a, b) => a - b)
