@@ -205,7 +205,7 @@ export class LoadProcess {
   /**
    * Sends a command; resolves with its answer. With `watchMs`, the process is asked for a `dump`
    * every `watchMs` while the answer is pending, and the request fails (instead of waiting
-   * forever) when the process does not answer the dump within 5 s, or when its dump says it has
+   * forever) when the process does not answer the dump within 15 s, or when its dump says it has
    * answered this request and the answer has still not arrived one period later. (The load
    * process's own watchdog covers a phase that stops making progress.)
    */
@@ -221,7 +221,7 @@ export class LoadProcess {
     const watch = () => {
       timer = setTimeout(async () => {
         if (!this.waiting.has(seq)) return
-        const dump = await within(this.request<ClientDump>({ cmd: 'dump' }), 5_000)
+        const dump = await within(this.request<ClientDump>({ cmd: 'dump' }), 15_000)
         const w = this.waiting.get(seq)
         if (!w) return
         const fail = (why: string) => {
@@ -230,7 +230,7 @@ export class LoadProcess {
             Object.assign(new Error(`load process ${this.child.pid}: ${command.cmd} ${why}`), { dump }),
           )
         }
-        if (!dump) return fail('pending, and the process did not answer a dump within 5 s')
+        if (!dump) return fail('pending, and the process did not answer a dump within 15 s')
         if (dump.answered.includes(seq)) {
           if (answeredSince && performance.now() - answeredSince >= watchMs)
             return fail(
