@@ -15,7 +15,16 @@
  * - `storm`: after the service's restart every device reconnects on its own (every
  *   `retryMs` ± half, while refused) and publishes one report as soon as it has its CONNACK; the
  *   answer comes when every device's report is acknowledged (stored);
+ * - `dump`: every node not done (see NodeDump: reports in flight with their message ids and when
+ *   sent, the last packet received, socket counters, PUBACKs for ids not in flight);
  * - `stop`: DISCONNECT everything and exit.
+ *
+ * A connection the service drops is reconnected, and what was in flight is sent again once the
+ * CONNACK is in, but only while a phase (or the storm) counts PUBACKs: a node back between
+ * `prepare` and `go` waits for `go`. A PUBACK is counted only for a message id in flight (a
+ * duplicate is recorded in the dump). A `connect`, phase or storm that sees no progress for
+ * `stallMs` fails with a StallError carrying the dump: a stuck bench ends with a report, never
+ * waits forever.
  *
  * Like bench/load-client.ts it reads the broker's few packet kinds by hand (CONNACK, PUBACK,
  * PINGRESP) and writes pre-encoded PUBLISH packets, so it costs little next to the service.
@@ -23,6 +32,7 @@
 import net from 'node:net'
 import mqttPacket from 'mqtt-packet'
 import { type LoadDevice, report } from './load-client.ts'
+import { wallClockOrigin } from './proc-stats.ts'
 
 export interface ClientInit {
   port: number
@@ -32,6 +42,12 @@ export interface ClientInit {
   retryMs: number
   /** A connection without CONNACK this long is dropped and tried again (mqtt.js's connectTimeout is 30 s). */
   connackTimeoutMs: number
+  /**
+   * Watchdog: a phase, storm or connect in which this process saw no progress (no PUBACK, no
+   * CONNACK) for this long fails with a StallError carrying the dump, instead of waiting forever.
+   * Default 60 s.
+   */
+  stallMs?: number
 }
 
 export interface PhaseJob {
@@ -74,6 +90,8 @@ export type Command =
   | { cmd: 'go' }
   | { cmd: 'storm'; baseTimeMs: number }
   | { cmd: 'stats' }
+  /** What every node not done with the current phase (or storm) is waiting for: see NodeDump. */
+  | { cmd: 'dump' }
   | { cmd: 'stop' }
 
 const SECOND_MS = 60_000
@@ -97,6 +115,24 @@ class Node {
   lastSentMs = 0
   pending: Buffer | undefined
   readonly sentAt = new Float64Array(RING)
+  /** The message id in flight in each slot (id % RING), 0 when the slot is free. */
+  readonly inFlightIds = new Uint16Array(RING)
+  // --- diagnostics (dump) ---
+  /** Local TCP port of the current socket (`ss` finds both ends by it). */
+  localPort = 0
+  lastRxMs = 0
+  lastRxType = ''
+  /** Packets received over the run, by kind. */
+  rxConnacks = 0
+  rxPubacks = 0
+  rxPingresps = 0
+  /** PUBACKs whose message id was not in flight (a duplicate, or one for a message never sent). */
+  unexpectedAcks: Array<{ id: number; atMs: number }> = []
+  connects = 0
+  closes = 0
+  lastCloseMs = 0
+  /** PUBACKs that arrived while no phase or storm counted them (see onAck). */
+  uncountedAcks = 0
   /** The current phase's packets and progress. */
   packets: Buffer[] = []
   next = 0
@@ -113,6 +149,15 @@ class Node {
 
 const nodes: Node[] = []
 let init: ClientInit
+
+/**
+ * The wall clock (ms since the epoch, as Date.now()) at performance.now()'s resolution. Times that
+ * leave this process (a phase's first send and last PUBACK, the storm's) are compared with the
+ * parent's and the other load processes' clocks, so all of them use Date.now()'s origin
+ * (proc-stats.ts wallClockOrigin) rather than each its own `performance.timeOrigin`.
+ */
+const ORIGIN_MS = wallClockOrigin()
+const wallNow = () => ORIGIN_MS + performance.now()
 
 function send(node: Node, buf: Buffer, now: number): void {
   node.lastSentMs = now
@@ -135,6 +180,7 @@ function connectNode(node: Node): void {
   }, init.connackTimeoutMs)
   socket.on('connect', () => {
     tcpConnected = true
+    node.localPort = socket.localPort ?? 0
     // The kernel answers SYNs in ~0.1 ms on loopback; a second or more is a SYN the listener's
     // full accept queue dropped and the client's TCP sent again (1 s, 3 s, 7 s, 15 s, …).
     const tcpMs = performance.now() - startedMs
@@ -152,12 +198,12 @@ function connectNode(node: Node): void {
         username: node.device.id,
         password: Buffer.from(node.device.secret),
       }),
-      performance.timeOrigin + performance.now(),
+      wallNow(),
     )
   })
   socket.on('data', (chunk: Buffer) => {
     const data = node.pending ? Buffer.concat([node.pending, chunk]) : chunk
-    const now = performance.timeOrigin + performance.now()
+    const now = wallNow()
     let at = 0
     // Every packet the broker sends a publishing device has a one-byte remaining length.
     while (at + 2 <= data.length) {
@@ -165,7 +211,10 @@ function connectNode(node: Node): void {
       const len = data[at + 1]!
       if (len > 127) throw new Error(`${node.device.id}: unexpected long packet 0x${data[at]!.toString(16)}`)
       if (at + 2 + len > data.length) break
+      node.lastRxMs = now
       if (type === CONNACK) {
+        node.lastRxType = 'connack'
+        node.rxConnacks++
         if (data[at + 3] !== 0) {
           // Refused by the service (3: unavailable, e.g. throttled or over a cap; 4: bad
           // credentials): counted by code, and tried again like any failed attempt.
@@ -175,20 +224,39 @@ function connectNode(node: Node): void {
         }
         clearTimeout(connackTimer)
         node.connected = true
+        node.connects++
         node.onConnack?.()
-        if (job && node.next < node.packets.length) {
-          // Reconnected in the middle of a phase: send what was in flight (and what the pacing
-          // held back meanwhile) again.
-          const n = Math.min(job.window, job.ratePerS === 0 ? job.window : node.backlog)
-          if (job.ratePerS !== 0) node.backlog -= n
+        if (counting && node.next < node.packets.length) {
+          // Reconnected in the middle of a phase (or the storm): send what was in flight (and
+          // what the pacing held back meanwhile) again. Not between `prepare` and `go`: nothing
+          // would count those PUBACKs and the phase would wait for them forever (`go` sends them).
+          const window = job?.window ?? 1
+          const paced = (job?.ratePerS ?? 0) !== 0
+          const n = paced ? Math.min(window, node.backlog) : window
+          if (paced) node.backlog -= n
           sendNext(node, n, now)
         }
       } else if (type === PUBACK) {
+        node.lastRxType = 'puback'
+        node.rxPubacks++
         const id = data.readUInt16BE(at + 2)
-        node.inFlight--
-        node.acked++
-        node.onAck?.(now - node.sentAt[id % RING]!, now)
-      } else if (type !== PINGRESP) {
+        const slot = id % RING
+        if (node.inFlightIds[slot] !== id) {
+          // Not a message in flight: a second PUBACK for one message, or one never sent. A client
+          // ignores it (mqtt.js does); counting it would end a phase one report early.
+          counts.unexpectedAcks++
+          if (node.unexpectedAcks.length < 8) node.unexpectedAcks.push({ id, atMs: Math.round(now) })
+        } else {
+          node.inFlightIds[slot] = 0
+          node.inFlight--
+          node.acked++
+          if (node.onAck) node.onAck(now - node.sentAt[slot]!, now)
+          else node.uncountedAcks++
+        }
+      } else if (type === PINGRESP) {
+        node.lastRxType = 'pingresp'
+        node.rxPingresps++
+      } else {
         throw new Error(`${node.device.id}: unexpected packet 0x${data[at]!.toString(16)}`)
       }
       at += 2 + len
@@ -209,11 +277,16 @@ function connectNode(node: Node): void {
       counts.failedAttempts++
       const reason = failure ?? 'closed_before_connack'
       counts.byReason[reason] = (counts.byReason[reason] ?? 0) + 1
-    } else counts.dropped++
+    } else {
+      counts.dropped++
+      node.closes++
+      node.lastCloseMs = Math.round(wallNow())
+    }
     // Unacknowledged reports are sent again after the reconnect (a clean session forgets them).
     node.next -= node.inFlight
     if (job?.ratePerS) node.backlog += node.inFlight
     node.inFlight = 0
+    node.inFlightIds.fill(0)
     // The service went away (or is not up yet): reconnect as a node's firmware would.
     setTimeout(() => connectNode(node), init.retryMs * (0.5 + Math.random()))
   })
@@ -251,6 +324,10 @@ function packetId(packet: Buffer): number {
 
 let job: PhaseJob | undefined
 let phaseReadings = 0
+/** A phase or the storm is running: it counts PUBACKs (node.onAck), and reconnects resend. */
+let counting = false
+/** When this process last saw progress (a PUBACK or CONNACK counted), for the watchdog. */
+let lastProgressMs = 0
 
 function prepare(j: PhaseJob): void {
   if (j.window > RING) throw new Error(`window ${j.window} > ${RING}`)
@@ -261,6 +338,7 @@ function prepare(j: PhaseJob): void {
     node.next = 0
     node.acked = 0
     node.inFlight = 0
+    node.inFlightIds.fill(0)
     node.backlog = 0
     for (let i = 0; i < j.reports; i++) {
       const p = publishPacket(node, j.baseTimeMs + i * SECOND_MS)
@@ -279,7 +357,11 @@ function sendNext(node: Node, count: number, now: number): void {
   const from = node.next
   const to = Math.min(node.packets.length, from + count)
   if (to <= from) return
-  for (let i = from; i < to; i++) node.sentAt[packetId(node.packets[i]!) % RING] = now
+  for (let i = from; i < to; i++) {
+    const id = packetId(node.packets[i]!)
+    node.sentAt[id % RING] = now
+    node.inFlightIds[id % RING] = id
+  }
   node.inFlight += to - from
   node.next = to
   send(node, to - from === 1 ? node.packets[from]! : Buffer.concat(node.packets.slice(from, to)), now)
@@ -292,9 +374,23 @@ function runPhase(): Promise<PhaseResult> {
   let last = 0
   let done = 0
   const total = nodes.length * j.reports
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    counting = true
+    lastProgressMs = wallNow()
+    const stopWatchdog = watchdog(
+      'phase',
+      () => `${done} of ${total} PUBACKs`,
+      (err) => {
+        if (timer) clearInterval(timer)
+        for (const node of nodes) node.onAck = undefined
+        counting = false
+        reject(err)
+      },
+    )
     const finish = () => {
       if (timer) clearInterval(timer)
+      stopWatchdog()
+      counting = false
       for (const node of nodes) node.onAck = undefined
       resolve({
         messages: total,
@@ -308,6 +404,7 @@ function runPhase(): Promise<PhaseResult> {
       node.onAck = (latencyMs, now) => {
         latencies.push(latencyMs)
         last = now
+        lastProgressMs = now
         if (++done === total) return finish()
         if (j.ratePerS === 0) sendNext(node, j.window - node.inFlight, now)
         else if (node.backlog > 0) {
@@ -317,7 +414,7 @@ function runPhase(): Promise<PhaseResult> {
         }
       }
     }
-    const start = performance.timeOrigin + performance.now()
+    const start = wallNow()
     first = start
     let timer: NodeJS.Timeout | undefined
     if (total === 0) return finish()
@@ -329,7 +426,7 @@ function runPhase(): Promise<PhaseResult> {
     // the node's window frees if it is full then.
     let cursor = 0
     timer = setInterval(() => {
-      const now = performance.timeOrigin + performance.now()
+      const now = wallNow()
       const due = Math.min(total, Math.floor(((now - start) / 1000) * j.ratePerS) + 1)
       for (; cursor < due; cursor++) {
         const node = nodes[cursor % nodes.length]!
@@ -341,23 +438,192 @@ function runPhase(): Promise<PhaseResult> {
   })
 }
 
+// --- watchdog and dump ---
+
+/** What `dump` answers, and what a stalled phase's error carries (as JSON after its message). */
+export interface ClientDump {
+  pid: number
+  atMs: number
+  nodes: number
+  /** A phase or storm is counting PUBACKs. */
+  counting: boolean
+  job: PhaseJob | undefined
+  msSinceProgress: number
+  counts: typeof counts
+  /** Nodes connected, in flight, and not done with the current phase. */
+  connected: number
+  withInFlight: number
+  notDone: number
+  /** Nodes not done (not connected, or a report in flight or unsent), the first `DUMP_NODES`. */
+  stuck: NodeDump[]
+  /** Sequence numbers of the last requests this process answered. */
+  answered: number[]
+}
+
+export interface NodeDump {
+  id: string
+  localPort: number
+  connected: boolean
+  socket?: {
+    readyState: string
+    destroyed: boolean
+    bytesWritten: number
+    bytesRead: number
+    /** Bytes written and not yet handed to the kernel. */
+    writableLength: number
+    readableLength: number
+    paused: boolean
+  }
+  /** Bytes of a partial packet kept from the last chunk. */
+  partialBytes: number
+  acked: number
+  next: number
+  packets: number
+  inFlight: number
+  /** Each report in flight: its index in the phase, message id, device time, when sent. */
+  inFlightReports: Array<{ index: number; id: number; deviceTimeMs: number; sentMsAgo: number }>
+  msSinceSent: number
+  msSinceRx: number
+  lastRxType: string
+  rx: { connacks: number; pubacks: number; pingresps: number }
+  connects: number
+  closes: number
+  msSinceClose?: number
+  unexpectedAcks: Array<{ id: number; atMs: number }>
+  uncountedAcks: number
+}
+
+const DUMP_NODES = 40
+
+function nodeDump(node: Node, now: number): NodeDump {
+  const socket = node.socket
+  const inFlightReports: NodeDump['inFlightReports'] = []
+  for (let i = node.next - node.inFlight; i < node.next; i++) {
+    const packet = node.packets[i]
+    if (!packet) continue
+    const id = packetId(packet)
+    inFlightReports.push({
+      index: i,
+      id,
+      deviceTimeMs: (job?.baseTimeMs ?? 0) + i * SECOND_MS,
+      sentMsAgo: Math.round(now - node.sentAt[id % RING]!),
+    })
+  }
+  return {
+    id: node.device.id,
+    localPort: node.localPort,
+    connected: node.connected,
+    ...(socket
+      ? {
+          socket: {
+            readyState: socket.readyState,
+            destroyed: socket.destroyed,
+            bytesWritten: socket.bytesWritten,
+            bytesRead: socket.bytesRead,
+            writableLength: socket.writableLength,
+            readableLength: socket.readableLength,
+            paused: socket.isPaused(),
+          },
+        }
+      : {}),
+    partialBytes: node.pending?.length ?? 0,
+    acked: node.acked,
+    next: node.next,
+    packets: node.packets.length,
+    inFlight: node.inFlight,
+    inFlightReports,
+    msSinceSent: Math.round(now - node.lastSentMs),
+    msSinceRx: Math.round(now - node.lastRxMs),
+    lastRxType: node.lastRxType,
+    rx: { connacks: node.rxConnacks, pubacks: node.rxPubacks, pingresps: node.rxPingresps },
+    connects: node.connects,
+    closes: node.closes,
+    ...(node.lastCloseMs ? { msSinceClose: Math.round(now - node.lastCloseMs) } : {}),
+    unexpectedAcks: node.unexpectedAcks,
+    uncountedAcks: node.uncountedAcks,
+  }
+}
+
+function dump(): ClientDump {
+  const now = wallNow()
+  const notDone = nodes.filter(
+    (n) => !n.connected || n.inFlight > 0 || (counting && n.acked < n.packets.length),
+  )
+  return {
+    pid: process.pid,
+    atMs: Math.round(now),
+    nodes: nodes.length,
+    counting,
+    job,
+    msSinceProgress: Math.round(now - lastProgressMs),
+    counts: { ...counts, byReason: { ...counts.byReason } },
+    connected: nodes.filter((n) => n.connected).length,
+    withInFlight: nodes.filter((n) => n.inFlight > 0).length,
+    notDone: notDone.length,
+    stuck: notDone.slice(0, DUMP_NODES).map((n) => nodeDump(n, now)),
+    answered: [...answered],
+  }
+}
+
+/** A phase, storm or connect that made no progress for `stallMs`; the answer carries its dump. */
+export class StallError extends Error {
+  constructor(
+    what: string,
+    progress: string,
+    readonly dump: ClientDump,
+  ) {
+    super(
+      `load process ${process.pid}: ${what} stalled, no progress for ${Math.round(dump.msSinceProgress / 1000)} s (${progress})`,
+    )
+    this.name = 'StallError'
+  }
+}
+
+/**
+ * Fails `what` with a StallError once no progress was seen for init.stallMs (lastProgressMs is
+ * set by whoever counts progress). Returns the function that stops watching.
+ */
+function watchdog(what: string, progress: () => string, fail: (err: StallError) => void): () => void {
+  const timer = setInterval(
+    () => {
+      const now = wallNow()
+      if (now - lastProgressMs < stallMs()) return
+      clearInterval(timer)
+      fail(new StallError(what, progress(), dump()))
+    },
+    Math.min(1000, stallMs() / 4),
+  )
+  return () => clearInterval(timer)
+}
+
+const stallMs = () => init.stallMs ?? 60_000
+
 // --- connect, keep-alive, storm ---
 
 /** Nodes connected by `connect` so far (in order). */
 let connectCursor = 0
 
 function connectAll(count = nodes.length): Promise<{ firstMs: number; allConnectedMs: number }> {
-  const start = performance.timeOrigin + performance.now()
+  const start = wallNow()
   const batch = nodes.slice(connectCursor, connectCursor + count)
   connectCursor += batch.length
   let left = batch.length
-  return new Promise((resolve) => {
-    if (left === 0) resolve({ firstMs: start, allConnectedMs: start })
+  return new Promise((resolve, reject) => {
+    if (left === 0) return resolve({ firstMs: start, allConnectedMs: start })
+    lastProgressMs = start
+    const stopWatchdog = watchdog(
+      'connect',
+      () => `${batch.length - left} of ${batch.length} CONNACKs`,
+      reject,
+    )
     for (const node of batch) {
       node.onConnack = () => {
         node.onConnack = undefined
-        if (--left === 0)
-          resolve({ firstMs: start, allConnectedMs: performance.timeOrigin + performance.now() })
+        lastProgressMs = wallNow()
+        if (--left === 0) {
+          stopWatchdog()
+          resolve({ firstMs: start, allConnectedMs: lastProgressMs })
+        }
       }
       connectNode(node)
     }
@@ -366,7 +632,7 @@ function connectAll(count = nodes.length): Promise<{ firstMs: number; allConnect
 
 let pings = 0
 function keepAlive(): void {
-  const now = performance.timeOrigin + performance.now()
+  const now = wallNow()
   const due = init.keepaliveS * 900
   for (const node of nodes) {
     if (node.connected && now - node.lastSentMs > due) {
@@ -393,6 +659,8 @@ export type FailureReason =
   | `connack_${number}`
 
 const counts = {
+  /** PUBACKs for a message id not in flight (ignored). */
+  unexpectedAcks: 0,
   failedAttempts: 0,
   connackTimeouts: 0,
   dropped: 0,
@@ -410,7 +678,22 @@ function storm(baseTimeMs: number): Promise<StormResult> {
   let firstConnectedMs = 0
   const failedBefore = counts.failedAttempts
   const timeoutsBefore = counts.connackTimeouts
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    counting = true
+    lastProgressMs = wallNow()
+    const stopWatchdog = watchdog(
+      'storm',
+      () =>
+        `${nodes.length - connectedLeft} of ${nodes.length} CONNACKs, ${nodes.length - storedLeft} PUBACKs`,
+      (err) => {
+        counting = false
+        for (const node of nodes) {
+          node.onAck = undefined
+          node.onConnack = undefined
+        }
+        reject(err)
+      },
+    )
     for (const node of nodes) {
       const report = publishPacket(node, baseTimeMs)
       // A node whose close is still queued here gets its CONNACK only after reconnecting: the
@@ -418,18 +701,23 @@ function storm(baseTimeMs: number): Promise<StormResult> {
       // the new service's.
       node.onConnack = () => {
         node.onConnack = undefined
-        const now = performance.timeOrigin + performance.now()
+        const now = wallNow()
+        lastProgressMs = now
         if (connectedLeft === nodes.length) firstConnectedMs = now
         if (--connectedLeft === 0) allConnectedMs = now
         node.packets = [report.packet]
         node.next = 0
+        node.acked = 0
         node.inFlight = 0
         sendNext(node, 1, now)
       }
       node.onAck = (latencyMs, now) => {
         node.onAck = undefined
         latencies.push(latencyMs)
-        if (--storedLeft === 0)
+        lastProgressMs = now
+        if (--storedLeft === 0) {
+          stopWatchdog()
+          counting = false
           resolve({
             firstConnectedMs,
             allConnectedMs,
@@ -438,6 +726,7 @@ function storm(baseTimeMs: number): Promise<StormResult> {
             connackTimeouts: counts.connackTimeouts - timeoutsBefore,
             latenciesMs: Float64Array.from(latencies),
           })
+        }
       }
     }
   })
@@ -445,6 +734,8 @@ function storm(baseTimeMs: number): Promise<StormResult> {
 
 /** What `stats` answers: counters since the process started. */
 export interface ClientStats {
+  /** PUBACKs for a message id not in flight (ignored; see NodeDump.unexpectedAcks). */
+  unexpectedAcks: number
   pings: number
   connected: number
   connackTimeouts: number
@@ -456,15 +747,23 @@ export interface ClientStats {
 }
 
 /** Requests carry a sequence number: a `stats` asked during a `storm` is answered first. */
+/** Sequence numbers of the last requests answered (the parent's watch tells a lost answer by them). */
+const answered: number[] = []
+function answer(message: { seq: number; ok: boolean; [key: string]: unknown }): void {
+  answered.push(message.seq)
+  if (answered.length > 32) answered.shift()
+  process.send!(message)
+}
+
 process.on('message', ({ seq, ...m }: Command & { seq: number }) => {
-  const reply = (value: unknown) => process.send!({ seq, ok: true, value })
+  const reply = (value: unknown) => answer({ seq, ok: true, value })
   const run = async (): Promise<unknown> => {
     switch (m.cmd) {
       case 'init':
         init = m.init
         for (const d of init.devices) nodes.push(new Node(d))
         setInterval(keepAlive, 1000).unref()
-        return nodes.length
+        return { nodes: nodes.length, timeOriginErrorMs: performance.timeOrigin - ORIGIN_MS }
       case 'connect':
         return connectAll(m.count)
       case 'prepare':
@@ -476,6 +775,7 @@ process.on('message', ({ seq, ...m }: Command & { seq: number }) => {
         return storm(m.baseTimeMs)
       case 'stats':
         return {
+          unexpectedAcks: counts.unexpectedAcks,
           pings,
           connected: nodes.filter((n) => n.connected).length,
           connackTimeouts: counts.connackTimeouts,
@@ -485,6 +785,8 @@ process.on('message', ({ seq, ...m }: Command & { seq: number }) => {
           slowTcpConnects: counts.slowTcpConnects,
           maxTcpConnectMs: counts.maxTcpConnectMs,
         } satisfies ClientStats
+      case 'dump':
+        return dump()
       case 'stop':
         for (const node of nodes) {
           node.closing = true
@@ -494,7 +796,13 @@ process.on('message', ({ seq, ...m }: Command & { seq: number }) => {
         return nodes.length
     }
   }
-  run().then(reply, (err: Error) => process.send!({ seq, ok: false, error: err.stack ?? err.message }))
+  run().then(reply, (err: Error) =>
+    answer(
+      err instanceof StallError
+        ? { seq, ok: false, error: err.message, dump: err.dump }
+        : { seq, ok: false, error: err.stack ?? err.message },
+    ),
+  )
 })
 process.on('uncaughtException', (err) => {
   process.send!({ ok: false, error: err.stack ?? err.message })

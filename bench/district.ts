@@ -19,7 +19,7 @@
  * `BENCH_ONLY=district npm run bench`.
  */
 
-import { type ChildProcess, fork } from 'node:child_process'
+import { type ChildProcess, execFileSync, fork } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import {
   copyFileSync,
@@ -41,6 +41,7 @@ import { influxQuery } from '../tests/harness/influxql.ts'
 import { freePort } from '../tests/harness/ports.ts'
 import { type KampungProcess, serviceEnv, spawnKampung } from '../tests/harness/process.ts'
 import type {
+  ClientDump,
   ClientInit,
   ClientStats,
   Command,
@@ -59,6 +60,7 @@ import {
   peakRssMb,
   percentile,
   rssMb,
+  wallClockOrigin,
 } from './proc-stats.ts'
 
 const NODES = Number(process.env.BENCH_DISTRICT_NODES ?? 10_000)
@@ -79,10 +81,20 @@ const CONNECT_STEP = Number(process.env.BENCH_DISTRICT_CONNECT_STEP ?? 1_000)
  */
 const ONLY_STORM = process.env.BENCH_DISTRICT_PHASES === 'storm'
 /**
+ * `load`: only the connect and the load phases (cold, warm, paced), for repeated runs of them
+ * (figures to stderr only, not bench/results).
+ */
+const ONLY_LOAD = process.env.BENCH_DISTRICT_PHASES === 'load'
+/**
  * A directory: the service runs with `--heapsnapshot-signal=SIGUSR2` and writes a heap snapshot
  * there at the end of the warm phase (V8 collects garbage first: it shows what is live under load).
  */
 const HEAP_SNAPSHOT_DIR = process.env.BENCH_DISTRICT_HEAP_SNAPSHOT
+/**
+ * Watchdog: a load process that sees no PUBACK (or CONNACK) for this long in a phase, the storm or
+ * the first connect fails the run with a stall report (see stallReport) instead of waiting forever.
+ */
+const STALL_S = Number(process.env.BENCH_DISTRICT_STALL_S ?? 60)
 const RETRY_MS = 1_000
 /** The service's start, fleet or not: on a shared 2-core VM at load 20+ it took over the harness's 30 s. */
 const START_TIMEOUT_MS = 120_000
@@ -93,7 +105,9 @@ const REPORT_MS = 60_000
 
 const log = (msg: string) =>
   process.stderr.write(`[district] ${new Date().toISOString().slice(11, 19)} ${msg}\n`)
-const now = () => performance.timeOrigin + performance.now()
+/** The wall clock, comparable with the load processes' times (proc-stats.ts wallClockOrigin). */
+const ORIGIN_MS = wallClockOrigin()
+const now = () => ORIGIN_MS + performance.now()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const round1 = (x: number) => Number(x.toFixed(1))
 
@@ -174,30 +188,68 @@ export class LoadProcess {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
-    this.child.on('message', (m: { seq?: number; ok: boolean; value?: unknown; error?: string }) => {
-      const w = m.seq === undefined ? undefined : this.waiting.get(m.seq)
-      if (!w) {
+    type Answer = { seq?: number; ok: boolean; value?: unknown; error?: string; dump?: ClientDump }
+    this.child.on('message', (m: Answer) => {
+      if (m.seq === undefined) {
         // An uncaught error (no seq): every request waiting fails with it.
         const err = new Error(`load process: ${m.error ?? JSON.stringify(m).slice(0, 200)}`)
         for (const x of this.waiting.values()) x.reject(err)
         this.waiting.clear()
         return
       }
-      this.waiting.delete(m.seq!)
+      const w = this.waiting.get(m.seq)
+      if (!w) return // a request given up on (its watch failed it)
+      this.waiting.delete(m.seq)
       if (m.ok) w.resolve(m.value)
-      else w.reject(new Error(`load process: ${m.error}`))
+      // A stalled phase's answer carries the process's dump (district-client.ts StallError).
+      else w.reject(Object.assign(new Error(`load process: ${m.error}`), m.dump ? { dump: m.dump } : {}))
     })
     this.child.once('exit', (code) => {
       for (const w of this.waiting.values()) w.reject(new Error(`load process exited (${code})`))
       this.waiting.clear()
     })
   }
-  request<T>(command: Command): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const seq = ++this.seq
+  /**
+   * Sends a command; resolves with its answer. With `watchMs`, the process is asked for a `dump`
+   * every `watchMs` while the answer is pending, and the request fails (instead of waiting
+   * forever) when the process does not answer the dump within 15 s, or when its dump says it has
+   * answered this request and the answer has still not arrived one period later. (The load
+   * process's own watchdog covers a phase that stops making progress.)
+   */
+  request<T>(command: Command, watchMs?: number): Promise<T> {
+    const seq = ++this.seq
+    const answer = new Promise<T>((resolve, reject) => {
       this.waiting.set(seq, { resolve: resolve as (v: unknown) => void, reject })
       this.child.send({ ...command, seq })
     })
+    if (!watchMs) return answer
+    let timer: NodeJS.Timeout | undefined
+    let answeredSince = 0
+    const watch = () => {
+      timer = setTimeout(async () => {
+        if (!this.waiting.has(seq)) return
+        const dump = await within(this.request<ClientDump>({ cmd: 'dump' }), 15_000)
+        const w = this.waiting.get(seq)
+        if (!w) return
+        const fail = (why: string) => {
+          this.waiting.delete(seq)
+          w.reject(
+            Object.assign(new Error(`load process ${this.child.pid}: ${command.cmd} ${why}`), { dump }),
+          )
+        }
+        if (!dump) return fail('pending, and the process did not answer a dump within 15 s')
+        if (dump.answered.includes(seq)) {
+          if (answeredSince && performance.now() - answeredSince >= watchMs)
+            return fail(
+              `answered ${Math.round((performance.now() - answeredSince) / 1000)} s ago, and the answer never arrived`,
+            )
+          answeredSince ||= performance.now()
+        }
+        watch()
+      }, watchMs)
+    }
+    watch()
+    return answer.finally(() => clearTimeout(timer))
   }
 }
 
@@ -266,6 +318,10 @@ async function waitStored(
 async function main(): Promise<void> {
   const started = now()
   const loadBefore = os.loadavg()
+  if (Math.abs(performance.timeOrigin - ORIGIN_MS) > 20)
+    log(
+      `this process: performance.timeOrigin off the wall clock by ${Math.round(performance.timeOrigin - ORIGIN_MS)} ms`,
+    )
   const { registryPath, devices, readingsPerRound } = await districtFleet()
   const influx = await startInfluxd()
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kampung-district-'))
@@ -306,10 +362,17 @@ async function main(): Promise<void> {
           keepaliveS: KEEPALIVE_S,
           retryMs: RETRY_MS,
           connackTimeoutMs: CONNACK_TIMEOUT_MS,
+          stallMs: STALL_S * 1000,
         }
-        return p.request({ cmd: 'init', init })
+        return p.request<{ nodes: number; timeOriginErrorMs: number }>({ cmd: 'init', init })
       }),
-    )
+    ).then((answers) => {
+      for (const [i, a] of answers.entries())
+        if (Math.abs(a.timeOriginErrorMs) > 20)
+          log(
+            `load process ${i}: performance.timeOrigin off the wall clock by ${Math.round(a.timeOriginErrorMs)} ms`,
+          )
+    })
 
     // --- the first connection of every node, into the fresh service ---
     log(`connecting ${NODES} nodes`)
@@ -325,10 +388,21 @@ async function main(): Promise<void> {
       const step = Math.min(CONNECT_STEP, NODES - done)
       const connected = await Promise.all(
         procs.map((p, i) =>
-          p.request<{ firstMs: number; allConnectedMs: number }>({
-            cmd: 'connect',
-            count: Math.floor(step / PROCS) + (i < step % PROCS ? 1 : 0),
-          }),
+          p.request<{ firstMs: number; allConnectedMs: number }>(
+            {
+              cmd: 'connect',
+              count: Math.floor(step / PROCS) + (i < step % PROCS ? 1 : 0),
+            },
+            STALL_S * 1000,
+          ),
+        ),
+      ).catch((err: Error) =>
+        stallReport(
+          err,
+          'connect',
+          procs,
+          { mqtt: mqttPort, api: apiPort, output: () => service?.output() ?? '' },
+          influx.url,
         ),
       )
       connectSeconds +=
@@ -386,7 +460,17 @@ async function main(): Promise<void> {
       )
       const before = counters()
       const startUs = monoUs()
-      const results = await Promise.all(procs.map((p) => p.request<PhaseResult>({ cmd: 'go' })))
+      const results = await Promise.all(
+        procs.map((p) => p.request<PhaseResult>({ cmd: 'go' }, STALL_S * 1000)),
+      ).catch((err: Error) =>
+        stallReport(
+          err,
+          name,
+          procs,
+          { mqtt: mqttPort, api: apiPort, output: () => service?.output() ?? '' },
+          influx.url,
+        ),
+      )
       const firstSend = Math.min(...results.map((r) => r.firstSendMs))
       const lastAck = Math.max(...results.map((r) => r.lastAckMs))
       const { stored, queryableMs } = await waitStored(
@@ -443,7 +527,7 @@ async function main(): Promise<void> {
     // rate, for about 15 s.
     const sustainableRate = Math.round((warm?.messagesPerS ?? 0) / 2)
     const pacedHalf =
-      warm && warm.messagesPerS < RATE
+      warm && warm.messagesPerS < RATE && !ONLY_LOAD
         ? await phase(
             'paced at half the warm rate',
             Math.max(1, Math.ceil((sustainableRate * 15) / NODES)),
@@ -451,6 +535,14 @@ async function main(): Promise<void> {
           )
         : undefined
     const peakRssLoaded = peakRssMb(pid)
+    if (ONLY_LOAD) {
+      const stats = await Promise.all(procs.map((p) => p.request<ClientStats>({ cmd: 'stats' })))
+      log(
+        `load phases only: done in ${Math.round((now() - started) / 1000)} s, peak RSS ${peakRssLoaded} MB, ${stats.reduce((n, s) => n + s.dropped, 0)} connections dropped after CONNACK, ${stats.reduce((n, s) => n + s.unexpectedAcks, 0)} PUBACKs for ids not in flight`,
+      )
+      await Promise.all(procs.map((p) => p.request({ cmd: 'stop' }).catch(() => undefined)))
+      return
+    }
 
     // --- idle: connected, keep-alives only ---
     await sleep(5_000)
@@ -484,7 +576,7 @@ async function main(): Promise<void> {
     // --- reconnect storm ---
     log('storm: stopping the service (SIGTERM)')
     const killAt = now()
-    await service.kill('SIGTERM')
+    await stopService(service)
     keepServiceLog(service, 1)
     const exitedAt = now()
     const stormBase = nextBaseMs
@@ -510,7 +602,7 @@ async function main(): Promise<void> {
       )
     const armedStats = await statsSum()
     const stormDone = Promise.all(
-      procs.map((p) => p.request<StormResult>({ cmd: 'storm', baseTimeMs: stormBase })),
+      procs.map((p) => p.request<StormResult>({ cmd: 'storm', baseTimeMs: stormBase }, STALL_S * 1000)),
     )
     stormDone.catch(() => undefined) // awaited below; a failure meanwhile is not an unhandled rejection
     await sleep(200) // the commands are in the load processes before the service listens again
@@ -523,7 +615,15 @@ async function main(): Promise<void> {
     const s0 = cpuSeconds(pid2)
     const t0 = cpuSecondsByThread(pid2)
     const influx0 = cpuSeconds(influx.pid)
-    const storms = await stormDone
+    const storms = await stormDone.catch((err: Error) =>
+      stallReport(
+        err,
+        'storm',
+        procs,
+        { mqtt: mqttPort, api: apiPort, output: () => service?.output() ?? '' },
+        influx.url,
+      ),
+    )
     const doneStats = await statsSum()
     const serviceRefusals = await brokerRefusals(apiPort)
     const s1 = cpuSeconds(pid2)
@@ -579,7 +679,7 @@ async function main(): Promise<void> {
       `storm: first connected ${storm.firstConnectedAfterStartS} s, all connected ${storm.allConnectedAfterStartS} s, all stored ${storm.allStoredAfterStartS} s after the new process started; service CPU ${storm.serviceCpuS} s; failed ${JSON.stringify(storm.failedByReason)} (after running ${JSON.stringify(storm.failedByReasonAfterRunning)}), slow TCP ${storm.slowTcpConnects} (max ${storm.maxTcpConnectMs} ms), service refused ${JSON.stringify(serviceRefusals)}`,
     )
     await Promise.all(procs.map((p) => p.request({ cmd: 'stop' }).catch(() => undefined)))
-    await service.kill('SIGTERM')
+    await stopService(service)
     keepServiceLog(service, 2)
     service = undefined
 
@@ -665,13 +765,126 @@ async function main(): Promise<void> {
   }
 }
 
+/** A request that answers within `ms`, or undefined. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([promise.catch(() => undefined), sleep(ms).then(() => undefined)])
+}
+
+/**
+ * A load process's request failed (its watchdog: no progress for BENCH_DISTRICT_STALL_S, see
+ * district-client.ts StallError; or an error): gathers what a stall needs to be explained and
+ * throws, so the run ends with a report instead of hanging. Written to
+ * $TMPDIR/kampung-district-stall-<time>.json, summarised on stderr:
+ * - every load process's dump (nodes not done: in-flight reports and their message ids, when
+ *   sent, the last packet received, PUBACKs for ids not in flight, socket counters);
+ * - the service's /health and its counters (/metrics: messages by outcome, pending readings,
+ *   open sockets, online devices, broker refusals);
+ * - `ss` of each stuck node's connection, both ends (bytes queued in the kernel either way);
+ * - for each report in flight, whether InfluxDB holds its readings (stored without a PUBACK, or
+ *   never stored);
+ * - the service's last 100 lines of output (warnings and errors).
+ */
+async function stallReport(
+  err: Error,
+  phase: string,
+  procs: LoadProcess[],
+  service: { mqtt: number; api: number; output: () => string },
+  influxUrl: string,
+): Promise<never> {
+  const { mqtt: mqttPort, api: apiPort } = service
+  log(`${phase}: ${err.message}`)
+  const dumps = (
+    await Promise.all(procs.map((p) => within(p.request<ClientDump>({ cmd: 'dump' }), 5_000)))
+  ).filter((d): d is ClientDump => d !== undefined)
+  const failed = (err as Error & { dump?: ClientDump }).dump
+  // The failed process answers `dump` too, after its phase was given up: keep the dump of the moment.
+  const all = failed ? [failed, ...dumps.filter((d) => d.pid !== failed.pid)] : dumps
+  const text = async (url: string) =>
+    within(
+      fetch(url).then((r) => r.text()),
+      5_000,
+    )
+  const metrics = (await text(`http://127.0.0.1:${apiPort}/metrics`)) ?? ''
+  const serviceCounters = metrics
+    .split('\n')
+    .filter((l) =>
+      /^kampung_(messages_total|ingest_pending_readings|broker_|store_write_failures|quota_refusals)/.test(l),
+    )
+  const health = await text(`http://127.0.0.1:${apiPort}/health`)
+  const stuck = all.flatMap((d) => d.stuck)
+  const ports = new Set(stuck.map((n) => n.localPort).filter((p) => p > 0))
+  let sockets: string[] = []
+  try {
+    // Only the broker's connections (other runs on the machine may hold tens of thousands).
+    const filter = `( sport = :${mqttPort} or dport = :${mqttPort} )`
+    sockets = execFileSync('ss', ['-tnH', filter], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 })
+      .split('\n')
+      .filter((l) => {
+        // Both ends of a node's connection: the broker's port and the node's.
+        const ends = [...l.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]))
+        return ends.includes(mqttPort) && ends.some((p) => ports.has(p))
+      })
+  } catch (e) {
+    sockets = [`ss failed: ${(e as Error).message}`]
+  }
+  const stored: Array<{ id: string; index: number; messageId: number; readingsStored: number }> = []
+  for (const n of stuck.slice(0, 20))
+    for (const r of n.inFlightReports) {
+      const q = `SELECT count("value") FROM "${DATABASE}"."raw"./^(${QUANTITIES_SENT.join('|')})$/ WHERE "device" = '${n.id}' AND time = ${r.deviceTimeMs}ms`
+      const rows = await influxQuery(influxUrl, DATABASE, q).catch(() => [])
+      stored.push({
+        id: n.id,
+        index: r.index,
+        messageId: r.id,
+        readingsStored: rows.reduce((k, row) => k + Number(row.count ?? 0), 0),
+      })
+    }
+  const report = {
+    phase,
+    date: new Date().toISOString(),
+    error: err.message,
+    dumps: all,
+    serviceCounters,
+    health,
+    sockets,
+    stored,
+    /** The service's output (level warn: warnings and errors), its last lines. */
+    serviceOutput: service.output().split('\n').slice(-100),
+  }
+  const file = path.join(os.tmpdir(), `kampung-district-stall-${report.date.replace(/[:.]/g, '-')}.json`)
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
+  for (const d of all)
+    log(
+      `load process ${d.pid}: ${d.notDone} of ${d.nodes} nodes not done (${d.connected} connected, ${d.withInFlight} with reports in flight), ${d.counts.unexpectedAcks} PUBACKs for ids not in flight, ${d.counts.dropped} dropped after CONNACK, last progress ${Math.round(d.msSinceProgress / 1000)} s ago`,
+    )
+  for (const n of stuck.slice(0, 10))
+    log(
+      `  ${n.id} port ${n.localPort} ${n.connected ? 'connected' : 'not connected'} socket ${n.socket?.readyState ?? 'none'} acked ${n.acked}/${n.packets} in flight ${JSON.stringify(n.inFlightReports)} last rx ${n.lastRxType} ${n.msSinceRx} ms ago, sent ${n.msSinceSent} ms ago, connects ${n.connects} closes ${n.closes} unexpected acks ${JSON.stringify(n.unexpectedAcks)} uncounted ${n.uncountedAcks}`,
+    )
+  log(`service: ${serviceCounters.join('; ')}`)
+  log(`sockets of stuck nodes (ss, Recv-Q Send-Q): ${sockets.slice(0, 20).join(' | ')}`)
+  log(`in-flight reports in InfluxDB: ${JSON.stringify(stored.slice(0, 20))}`)
+  log(`stall report in ${file}`)
+  throw new Error(`${phase}: load generator stalled (report in ${file})`)
+}
+
+/** SIGTERM, and the run fails if the service has not exited 60 s later (a stop that hangs). */
+async function stopService(service: KampungProcess): Promise<void> {
+  if ((await within(service.kill('SIGTERM'), 60_000)) === undefined && service.child.exitCode === null) {
+    log(`service did not exit within 60 s of SIGTERM; last output:\n${service.output().slice(-3000)}`)
+    throw new Error('service did not exit within 60 s of SIGTERM')
+  }
+}
+
 /** Signals the service to write a heap snapshot into `dir` and waits until the file stops growing. */
 async function heapSnapshot(pid: number, dir: string): Promise<void> {
   const before = new Set(existsSync(dir) ? readdirSync(dir) : [])
   process.kill(pid, 'SIGUSR2')
   let size = -1
+  const deadline = performance.now() + 10 * 60_000
   for (;;) {
     await sleep(2_000)
+    if (performance.now() > deadline) throw new Error(`no complete heap snapshot in ${dir} after 10 min`)
     const file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'))
     if (!file) continue
     const now = statSync(path.join(dir, file)).size

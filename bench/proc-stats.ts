@@ -85,3 +85,14 @@ export function machine(): Record<string, string | number> {
     os: `${os.type()} ${os.release()}`,
   }
 }
+
+/**
+ * Date.now() - performance.now(), the median of a few samples: add performance.now() for the wall
+ * clock at sub-millisecond resolution, comparable between processes. `performance.timeOrigin`
+ * is each process's own, taken as it starts; a phase timed from a load process's first send to
+ * the parent's "queryable" once came out negative (bench/README.md).
+ */
+export function wallClockOrigin(): number {
+  const samples = Array.from({ length: 5 }, () => Date.now() - performance.now()).sort((a, b) => a - b)
+  return samples[2]!
+}
