@@ -2,7 +2,13 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KampungError } from '../../src/errors.ts'
-import { encodePoint, InfluxClient, InfluxSchema, InfluxStatementError } from '../../src/store/index.ts'
+import {
+  encodePoint,
+  InfluxClient,
+  InfluxSchema,
+  InfluxStatementError,
+  InfluxStore,
+} from '../../src/store/index.ts'
 import { freePort } from '../harness/ports.ts'
 
 /**
@@ -228,6 +234,23 @@ describe('InfluxSchema', () => {
       'SHOW RETENTION POLICIES ON "kampung"',
       'SHOW RETENTION POLICIES ON "kampung"',
     ])
+  })
+
+  it('InfluxStore with manageSchema false: only raw must exist; rp_1h, rp_1d and their CQs are checked, never created', async () => {
+    const store = new InfluxStore({ url, database: 'kampung', manageSchema: false })
+    const needs = store.schemaNeeds()
+    expect(needs.retentionPolicies).toEqual([
+      { name: 'raw', duration: '90d', default: true },
+      { name: 'rp_1h', duration: '260w', optional: true },
+      { name: 'rp_1d', duration: 'INF', optional: true },
+      { name: 'forever', duration: 'INF', optional: true },
+    ])
+    expect(needs.continuousQueries?.map((cq) => cq.name)).toEqual(['cq_rp_1h', 'cq_rp_1d'])
+    statements.length = 0
+    policies = ['raw']
+    await store.start()
+    await store.stop()
+    expect(statements).toEqual(['SHOW RETENTION POLICIES ON "kampung"'])
   })
 
   it('refuses names and durations it could not send as they are', async () => {
