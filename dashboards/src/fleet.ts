@@ -10,7 +10,16 @@ import {
   tagVariable,
   villageVariable,
 } from './common.ts'
-import { agg, BY_RANGE, col, SelectQuery, tagMatchesVariable, timeFilter } from './influxql.ts'
+import {
+  agg,
+  BY_RANGE,
+  type Condition,
+  col,
+  SelectQuery,
+  tagMatchesVariable,
+  timeFilter,
+  windowBeforeTo,
+} from './influxql.ts'
 
 const inVillages = tagMatchesVariable('village', 'village')
 const onDevices = tagMatchesVariable('device', 'device')
@@ -21,6 +30,32 @@ const onDevices = tagMatchesVariable('device', 'device')
  * (90 d: 1 d windows; 7 d: 2 h).
  */
 const MANY_SERIES_POINTS = 100
+
+/** How far back "Last seen" looks, whatever the dashboard's range: raw's retention. */
+const LAST_SEEN_DAYS = '90d'
+
+/**
+ * The newest report of each node, without reading 90 days of raw readings (1.1 s p50, 3.4 s p95 at
+ * 300 nodes: one cursor per node and daily shard): the newest raw point of the last 2 days (exact
+ * time; 3 shards) and the newest hourly point of the range (the hour of the report; weekly shards),
+ * merged per node, the newer kept. A node that reported within 2 days gets its raw point, one
+ * silent for longer the hour of its last report.
+ */
+const lastSeen = () => {
+  const newest = (rp: 'raw' | 'rp_1h', ...window: Condition[]) =>
+    SelectQuery.from(rp, 'battery_voltage', col('value', 'battery_v'))
+      .where(inVillages, onDevices, timeFilter, ...window)
+      .groupBy('village', 'device')
+      .orderByTimeDesc()
+      .limit(1)
+  return SelectQuery.fromSubqueries(
+    [newest('raw', windowBeforeTo('2d')), newest('rp_1h')],
+    col('battery_v', 'battery_v'),
+  )
+    .groupBy('village', 'device')
+    .orderByTimeDesc()
+    .limit(1)
+}
 
 const perDevice = (measurement: string, alias: string) =>
   SelectQuery.from(BY_RANGE, measurement, agg('mean', 'value', alias))
@@ -57,25 +92,16 @@ export function fleetHealth(): Dashboard {
       new TablePanel()
         .title('Last seen')
         .description(
-          'Time and battery of each node’s latest report in the range; silent nodes sort first. ' +
-            'Raw readings at every range: the time of the latest report must be exact, and rp_1h has ' +
-            'no hour in progress.',
+          'Time and battery of each node’s latest report in the last 90 days, whatever the dashboard’s ' +
+            'range, so a node silent for weeks is still listed; silent nodes sort first. Exact for ' +
+            'reports of the last 2 days (raw readings); older ones give the hour of the report (rp_1h) ' +
+            'and that hour’s mean battery.',
         )
+        // A status of now: a short dashboard range must not hide the nodes that fell silent.
+        .timeFrom(LAST_SEEN_DAYS)
         .height(9)
         .span(12)
-        .withTarget(
-          influx(
-            'A',
-            // The newest point per node, read from the end (ORDER BY time DESC LIMIT 1 per series)
-            // rather than last() over the whole range, which reads every point.
-            SelectQuery.from('raw', 'battery_voltage', col('value', 'battery_v'))
-              .where(inVillages, onDevices, timeFilter)
-              .groupBy('village', 'device')
-              .orderByTimeDesc()
-              .limit(1),
-            { format: 'table' },
-          ),
-        ),
+        .withTarget(influx('A', lastSeen(), { format: 'table' })),
     )
     .withPanel(
       new TimeseriesPanel()

@@ -13,14 +13,14 @@ import { quoteIdent, quoteString } from '../../src/store/index.ts'
  */
 
 /** Retention policies the system writes (src/store/influx, the alerts engine, the oksigen sink). */
-export type RetentionPolicy = 'raw' | 'rp_1h' | 'events'
+export type RetentionPolicy = 'raw' | 'rp_1h' | 'rp_1d' | 'events'
 
 /**
  * The readings' policy chosen by the dashboard's time range: the hidden `$rp` variable
- * (common.ts rangePolicyVariable) reads the store's `rp_config`, raw for short recent ranges and
- * rp_1h for long or old ones. Only for queries that `rp_1h` (hourly mean/min/max in the field
- * names `value`, `min`, `max`, same tags) answers as well as `raw`: means, minima, maxima, and
- * which series reported in the range.
+ * (common.ts rangePolicyVariable) reads the store's `rp_config`: raw for short recent ranges,
+ * rp_1h up to 30 d, rp_1d beyond. Only for queries that the downsampled policies (hourly or daily
+ * mean/min/max/sum in the fields `value`, `min`, `max`, `sum`, same tags) answer as well as `raw`:
+ * means, minima, maxima, sums (`$sumfield`), and which series reported in the range.
  */
 export const BY_RANGE = '$rp'
 /** The field whose sum is the readings' sum in `$rp` (raw `value`, rp_1h `sum`): `$sumfield`. */
@@ -84,7 +84,7 @@ export type Fill = 'none' | 'null' | 'previous' | 'linear' | number
 
 export type Source =
   | { kind: 'measurement'; rp: PolicyRef; measurement: string }
-  | { kind: 'subquery'; query: SelectQuery }
+  | { kind: 'subqueries'; queries: SelectQuery[] }
 
 interface SelectParts {
   columns: Column[]
@@ -122,10 +122,24 @@ export class SelectQuery {
    * query's rows keep their points' times (selectors such as last()), which lie in the range.
    */
   static fromSubquery(inner: SelectQuery, ...columns: Column[]): SelectQuery {
+    return SelectQuery.fromSubqueries([inner], ...columns)
+  }
+
+  /**
+   * `SELECT … FROM (a), (b) WHERE <time conditions a and b share>`: the rows of several queries
+   * as one source (series of the same measurement and tags merge), e.g. the newest raw point of
+   * the last days and the newest hourly point of the whole range. InfluxDB 1.x wants every
+   * subquery ordered like the outer query (ORDER BY time DESC on all or none; toString() checks).
+   */
+  static fromSubqueries(inners: SelectQuery[], ...columns: Column[]): SelectQuery {
+    if (inners.length === 0) throw new RangeError('no subqueries')
+    const shared = inners[0]!.parts.where.filter(
+      (c) => isTimeCondition(c) && inners.every((q) => q.parts.where.some((x) => x.text === c.text)),
+    )
     return new SelectQuery({
       columns,
-      from: { kind: 'subquery', query: inner },
-      where: inner.parts.where.filter(isTimeCondition),
+      from: { kind: 'subqueries', queries: inners },
+      where: shared,
       groupByTags: [],
       orderDesc: false,
     })
@@ -164,7 +178,7 @@ export class SelectQuery {
   /** Retention policies this query reads, the subqueries' included. */
   retentionPolicies(): PolicyRef[] {
     const f = this.parts.from
-    return f.kind === 'measurement' ? [f.rp] : f.query.retentionPolicies()
+    return f.kind === 'measurement' ? [f.rp] : f.queries.flatMap((q) => q.retentionPolicies())
   }
 
   toString(): string {
@@ -177,10 +191,12 @@ export class SelectQuery {
           : 'subquery without a time filter',
       )
     if (p.groupByTime && p.fill === undefined) throw new RangeError('GROUP BY time() without fill()')
+    if (p.from.kind === 'subqueries' && p.from.queries.some((q) => q.parts.orderDesc !== p.orderDesc))
+      throw new RangeError('subqueries must be ordered like the query (ORDER BY time DESC on all or none)')
     const from =
       p.from.kind === 'measurement'
         ? `${quoteIdent(p.from.rp)}.${quoteIdent(p.from.measurement)}`
-        : `(${p.from.query.toString()})`
+        : p.from.queries.map((q) => `(${q.toString()})`).join(', ')
     let text = `SELECT ${p.columns.map((c) => c.text).join(', ')} FROM ${from}`
     if (p.where.length) text += ` WHERE ${p.where.map((c) => c.text).join(' AND ')}`
     const groups = [...(p.groupByTime ? [`time(${p.groupByTime})`] : []), ...p.groupByTags.map(quoteIdent)]
