@@ -452,7 +452,10 @@ export class InfluxStore implements TelemetryStore {
         problems.push(`downsample.readRawUpTo: bad duration ${downsample.readRawUpTo}`)
     }
     if (daily) {
-      if (daily.retentionPolicy === retentionPolicy || daily.retentionPolicy === downsample?.retentionPolicy)
+      if (
+        daily.retentionPolicy === retentionPolicy ||
+        (downsample && daily.retentionPolicy === downsample.retentionPolicy)
+      )
         problems.push('downsample.daily.retentionPolicy: must differ from the raw and hourly policies')
       if (!/^\d+(?:s|m|h|d|w)$/.test(daily.readBeyond))
         problems.push(`downsample.daily.readBeyond: bad duration ${daily.readBeyond}`)
