@@ -84,7 +84,7 @@ export type Fill = 'none' | 'null' | 'previous' | 'linear' | number
 
 export type Source =
   | { kind: 'measurement'; rp: PolicyRef; measurement: string }
-  | { kind: 'subqueries'; queries: SelectQuery[] }
+  | { kind: 'subquery'; query: SelectQuery }
 
 interface SelectParts {
   columns: Column[]
@@ -122,24 +122,10 @@ export class SelectQuery {
    * query's rows keep their points' times (selectors such as last()), which lie in the range.
    */
   static fromSubquery(inner: SelectQuery, ...columns: Column[]): SelectQuery {
-    return SelectQuery.fromSubqueries([inner], ...columns)
-  }
-
-  /**
-   * `SELECT … FROM (a), (b) WHERE <time conditions a and b share>`: the rows of several queries
-   * as one source (series of the same measurement and tags merge), e.g. the newest raw point of
-   * the last days and the newest hourly point of the whole range. InfluxDB 1.x wants every
-   * subquery ordered like the outer query (ORDER BY time DESC on all or none; toString() checks).
-   */
-  static fromSubqueries(inners: SelectQuery[], ...columns: Column[]): SelectQuery {
-    if (inners.length === 0) throw new RangeError('no subqueries')
-    const shared = inners[0]!.parts.where.filter(
-      (c) => isTimeCondition(c) && inners.every((q) => q.parts.where.some((x) => x.text === c.text)),
-    )
     return new SelectQuery({
       columns,
-      from: { kind: 'subqueries', queries: inners },
-      where: shared,
+      from: { kind: 'subquery', query: inner },
+      where: inner.parts.where.filter(isTimeCondition),
       groupByTags: [],
       orderDesc: false,
     })
@@ -178,7 +164,7 @@ export class SelectQuery {
   /** Retention policies this query reads, the subqueries' included. */
   retentionPolicies(): PolicyRef[] {
     const f = this.parts.from
-    return f.kind === 'measurement' ? [f.rp] : f.queries.flatMap((q) => q.retentionPolicies())
+    return f.kind === 'measurement' ? [f.rp] : f.query.retentionPolicies()
   }
 
   toString(): string {
@@ -191,12 +177,10 @@ export class SelectQuery {
           : 'subquery without a time filter',
       )
     if (p.groupByTime && p.fill === undefined) throw new RangeError('GROUP BY time() without fill()')
-    if (p.from.kind === 'subqueries' && p.from.queries.some((q) => q.parts.orderDesc !== p.orderDesc))
-      throw new RangeError('subqueries must be ordered like the query (ORDER BY time DESC on all or none)')
     const from =
       p.from.kind === 'measurement'
         ? `${quoteIdent(p.from.rp)}.${quoteIdent(p.from.measurement)}`
-        : p.from.queries.map((q) => `(${q.toString()})`).join(', ')
+        : `(${p.from.query.toString()})`
     let text = `SELECT ${p.columns.map((c) => c.text).join(', ')} FROM ${from}`
     if (p.where.length) text += ` WHERE ${p.where.map((c) => c.text).join(' AND ')}`
     const groups = [...(p.groupByTime ? [`time(${p.groupByTime})`] : []), ...p.groupByTags.map(quoteIdent)]

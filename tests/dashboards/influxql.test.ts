@@ -63,43 +63,6 @@ describe('InfluxQL builder', () => {
     ).not.toThrow()
   })
 
-  it('merges several subqueries, with the time conditions they share on the outer query, ordered alike', () => {
-    const newest = (rp: 'raw' | 'rp_1h', ...window: ReturnType<typeof windowBeforeTo>[]) =>
-      SelectQuery.from(rp, 'battery_voltage', col('value', 'v'))
-        .where(timeFilter, ...window)
-        .groupBy('device')
-        .orderByTimeDesc()
-        .limit(1)
-    const q = SelectQuery.fromSubqueries([newest('raw', windowBeforeTo('2d')), newest('rp_1h')], col('v'))
-      .groupBy('device')
-      .orderByTimeDesc()
-      .limit(1)
-    expect(q.toString()).toBe(
-      'SELECT "v" FROM ' +
-        `(SELECT "value" AS "v" FROM "raw"."battery_voltage" WHERE $timeFilter AND time > \${__to}ms - 2d AND time <= \${__to}ms GROUP BY "device" ORDER BY time DESC LIMIT 1), ` +
-        '(SELECT "value" AS "v" FROM "rp_1h"."battery_voltage" WHERE $timeFilter GROUP BY "device" ORDER BY time DESC LIMIT 1) ' +
-        'WHERE $timeFilter GROUP BY "device" ORDER BY time DESC LIMIT 1',
-    )
-    expect(q.retentionPolicies()).toEqual(['raw', 'rp_1h'])
-    // InfluxDB 1.x refuses subqueries ordered unlike the outer query: refused here first.
-    expect(() =>
-      SelectQuery.fromSubqueries([newest('raw'), newest('rp_1h')], col('v'))
-        .groupBy('device')
-        .toString(),
-    ).toThrow(/ordered like the query/)
-    // No time condition shared by all: no time filter on the outer query.
-    expect(() =>
-      SelectQuery.fromSubqueries(
-        [
-          SelectQuery.from('raw', 'battery_voltage', col('value', 'v')).where(windowBeforeTo('2d')),
-          SelectQuery.from('rp_1h', 'battery_voltage', col('value', 'v')).where(timeFilter),
-        ],
-        col('v'),
-      ).toString(),
-    ).toThrow(/time filter/)
-    expect(() => SelectQuery.fromSubqueries([], col('v'))).toThrow(RangeError)
-  })
-
   it('builds SHOW TAG VALUES for template variables', () => {
     expect(showTagValues('raw', 'battery_voltage', 'device', tagMatchesVariable('village', 'village'))).toBe(
       'SHOW TAG VALUES FROM "raw"."battery_voltage" WITH KEY = "device" WHERE "village" =~ /^($village)$/',
