@@ -25,6 +25,8 @@ export interface InfluxDownsampleOptions {
   retention?: string
   /** GROUP BY time() interval of the continuous query. Default `1h`. */
   interval?: string
+  /** Shard group duration of the policy (InfluxQL duration). Default `4w` (InfluxDB's would be 7d). */
+  shardDuration?: string
   /**
    * Dashboards read the raw policy for time ranges up to this long (InfluxQL duration) that start
    * within its retention, and this policy for longer or older ones (see rangePolicies()). Default `2d`.
@@ -49,6 +51,8 @@ export interface InfluxDailyOptions {
   retentionPolicy?: string
   /** How long they are kept (InfluxQL duration or `INF`). Default `INF` (365 points a year per series). */
   retention?: string
+  /** Shard group duration of the policy. Default `52w`: a 90-day chart reads 1 or 2 shards, not 13. */
+  shardDuration?: string
   /** Dashboards read this policy for ranges longer than this (InfluxQL duration). Default `30d`. */
   readBeyond?: string
   /** The officers' day: days start at local midnight of UTC+this (WIB 7, WITA 8, WIT 9). Default 7. */
@@ -82,8 +86,20 @@ export interface InfluxStoreOptions extends InfluxConnectionOptions {
 const defaultOptions = {
   retentionPolicy: 'raw',
   rawRetention: '90d',
-  downsample: { retentionPolicy: 'rp_1h', retention: '260w', interval: '1h', readRawUpTo: '2d' },
-  daily: { retentionPolicy: 'rp_1d', retention: 'INF', readBeyond: '30d', utcOffsetHours: 7 },
+  downsample: {
+    retentionPolicy: 'rp_1h',
+    retention: '260w',
+    shardDuration: '4w',
+    interval: '1h',
+    readRawUpTo: '2d',
+  },
+  daily: {
+    retentionPolicy: 'rp_1d',
+    retention: 'INF',
+    shardDuration: '52w',
+    readBeyond: '30d',
+    utcOffsetHours: 7,
+  },
   // Big batches, few requests in flight (ingest.maxWritesInFlight): influxd 1.6 answers 500 "error
   // syncing wal" when about 1 000 small writes wait at once.
   maxLinesPerRequest: 5_000,
@@ -274,9 +290,25 @@ export class InfluxStore implements TelemetryStore {
       retentionPolicies: [
         { name: retentionPolicy, duration: rawRetention, default: true },
         ...(downsample
-          ? [{ name: downsample.retentionPolicy, duration: downsample.retention, optional: true }]
+          ? [
+              {
+                name: downsample.retentionPolicy,
+                duration: downsample.retention,
+                shardDuration: downsample.shardDuration,
+                optional: true,
+              },
+            ]
           : []),
-        ...(daily ? [{ name: daily.retentionPolicy, duration: daily.retention, optional: true }] : []),
+        ...(daily
+          ? [
+              {
+                name: daily.retentionPolicy,
+                duration: daily.retention,
+                shardDuration: daily.shardDuration,
+                optional: true,
+              },
+            ]
+          : []),
         // Holds rp_config (rangePolicies()): points dated near the epoch, so never expiring.
         { name: RANGE_POLICIES_RP, duration: 'INF', optional: true },
       ],
