@@ -538,6 +538,8 @@ interface Timed {
   p50Ms: number
   p95Ms: number
   maxMs: number
+  /** influxd CPU ms per timed run (its /proc stat before and after the runs, over the runs). */
+  influxdCpuMsPerRun: number
   rows: number
   query: string
 }
@@ -805,11 +807,14 @@ async function main(): Promise<void> {
             const firstMs = now() - t0
             const times: number[] = []
             const budgetStart = now()
+            const cpuBefore = cpuSeconds(influx.pid)
             while (times.length < RUNS && (times.length < 3 || now() - budgetStart < QUERY_BUDGET_MS)) {
               const t = now()
               await run(influx.url, text)
               times.push(now() - t)
             }
+            // influxd's CPU per run: what the machine's load does not change (10 ms clock ticks).
+            const cpuMsPerRun = ((cpuSeconds(influx.pid) - cpuBefore) * 1000) / times.length
             times.sort((a, b) => a - b)
             const reads = [
               ...new Set([...text.matchAll(/FROM "(\w+)"\."(\w+)"/g)].map((m) => `${m[1]}.${m[2]}`)),
@@ -830,12 +835,13 @@ async function main(): Promise<void> {
               p50Ms: round1(percentile(times, 50)),
               p95Ms: round1(percentile(times, 95)),
               maxMs: round1(times[times.length - 1]!),
+              influxdCpuMsPerRun: round1(cpuMsPerRun),
               rows: first.reduce((n, s) => n + s.values.length, 0),
               query: text,
             }
             timed.push(item)
             log(
-              `${file} ${range.name} "${panel.title}" ${target.refId}: p50 ${item.p50Ms} ms, p95 ${item.p95Ms} ms (${reads.join(', ')})`,
+              `${file} ${range.name} "${panel.title}" ${target.refId}: p50 ${item.p50Ms} ms, p95 ${item.p95Ms} ms, influxd ${item.influxdCpuMsPerRun} CPU ms (${reads.join(', ')})`,
             )
           }
         }
@@ -946,10 +952,10 @@ async function main(): Promise<void> {
       '',
       `Retention policy chosen by the dashboards' \`$rp\` (rp_config written by the store's start()): ${RANGES.map((r) => `${r.name} → ${policyByRange[r.name]!.join(', ')}`).join('; ')}.`,
       '',
-      `Each target: Grafana's macros and variables expanded (tests/dashboards/grafana.ts; maxDataPoints ${MAX_DATA_POINTS}; single-value variables the first village/field/device, multi-value All), one untimed run, then up to ${RUNS} timed runs in a row (fewer, at least 3, where they take over ${QUERY_BUDGET_MS / 1000} s; p95 of 10 or fewer runs is the slowest). Range ends now. "reads" is the retention policy and measurement of its FROM (\`a → b\`: a at the short ranges, b at the long ones).`,
+      `Each target: Grafana's macros and variables expanded (tests/dashboards/grafana.ts; maxDataPoints ${MAX_DATA_POINTS}; single-value variables the first village/field/device, multi-value All), one untimed run, then up to ${RUNS} timed runs in a row (fewer, at least 3, where they take over ${QUERY_BUDGET_MS / 1000} s; p95 of 10 or fewer runs is the slowest). Wall-clock times follow the machine's load; influxd's CPU per run (from its /proc stat over the timed runs, 10 ms ticks) does not. Range ends now. "reads" is the retention policy and measurement of its FROM (\`a → b\`: a at the short ranges, b at the long ones).`,
       '',
-      `| dashboard | panel | ref | reads | ${RANGES.map((r) => `${r.name} p50 / p95 ms`).join(' | ')} | rows at ${longest} |`,
-      `|---|---|---|---|${RANGES.map(() => '---|').join('')}---|`,
+      `| dashboard | panel | ref | reads | ${RANGES.map((r) => `${r.name} p50 / p95 ms`).join(' | ')} | influxd CPU ms per run at ${longest} | rows at ${longest} |`,
+      `|---|---|---|---|${RANGES.map(() => '---|').join('')}---|---|`,
       ...[...byTarget.values()].map((ts) => {
         const t0 = ts[0]!
         const cells = RANGES.map((r) => {
@@ -960,7 +966,7 @@ async function main(): Promise<void> {
         })
         const last = ts.find((x) => x.range === longest)
         const reads = [...new Set(ts.map((t) => t.reads.join(', ')))].join(' → ')
-        return `| ${t0.dashboard} | ${t0.panel} | ${t0.refId} | ${reads} | ${cells.join(' | ')} | ${last?.rows ?? ''} |`
+        return `| ${t0.dashboard} | ${t0.panel} | ${t0.refId} | ${reads} | ${cells.join(' | ')} | ${last?.influxdCpuMsPerRun ?? ''} | ${last?.rows ?? ''} |`
       }),
       '',
       'Whole dashboard opening (all its targets sent at once, as Grafana does), p50 / slowest of 5, ms:',
