@@ -92,7 +92,7 @@ export function tagVariable(name: VariableName, o: VariableOptions): QueryVariab
 /**
  * `$rp`: the readings' retention policy for the dashboard's time range, hidden, refreshed when
  * the range changes. The table is written by the store's start() (InfluxStore.rangePolicies():
- * raw for ranges up to 2 d that start within its 90 d, rp_1h otherwise); the query picks the
+ * raw for ranges up to 2 d that start within its 90 d, rp_1h up to 30 d, rp_1d beyond or older); the query picks the
  * policy with the shortest duration (its point's time) that holds the range's start and whose
  * max_range_ms covers the range. Grafana replaces `${__from}`/`${__to}` (ms) in variable queries.
  */
@@ -101,7 +101,7 @@ export function rangePolicyVariable(): QueryVariableBuilder {
     'rp',
     'rp',
     'Retention policy',
-    'raw readings for short recent ranges, hourly means (rp_1h) for long ones',
+    'raw readings for short recent ranges, hourly means (rp_1h) up to 30 d, daily ones (rp_1d) beyond',
   )
 }
 
@@ -111,7 +111,7 @@ export function rangeSumFieldVariable(): QueryVariableBuilder {
     'sumfield',
     'sum_field',
     'Sum field',
-    'raw: value; rp_1h: sum (hourly sums)',
+    'raw: value; rp_1h, rp_1d: sum (hourly, daily sums)',
   )
 }
 

@@ -27,11 +27,13 @@ const inVillages = tagMatchesVariable('village', 'village')
 
 /**
  * One row per village: the mean position of its nodes (the village's centre on the map) over the
- * last day of the range: nodes stay put, and 90 days of hourly positions cost 50 times more.
+ * last 2 days of the range: nodes stay put, and 90 days of hourly positions cost 50 times more.
+ * Two days, not one: at long ranges rp_1d's newest point is today's (from local midnight, up to
+ * 24 h back), and in the first hour of a day only yesterday's.
  */
 const position = (quantity: 'latitude' | 'longitude') =>
   SelectQuery.from(BY_RANGE, quantity, agg('mean', 'value', quantity))
-    .where(inVillages, windowBeforeTo('1d'))
+    .where(inVillages, windowBeforeTo('2d'))
     .groupBy('village')
 
 /**
@@ -42,8 +44,8 @@ const MANY_SERIES_POINTS = 200
 
 /**
  * Devices whose last battery report lies in the window: every node reports its battery. Over the
- * range, `$rp`: a node with a report in the range has an hourly mean there. The last hour reads
- * raw: rp_1h gets an hour only after it has ended.
+ * range, `$rp`: a node with a report in the range has an hourly (daily) mean there. The last hour
+ * reads raw: rp_1h gets an hour only after it has ended.
  */
 const reportingDevices = (window: 'range' | '1h') =>
   SelectQuery.fromSubquery(
@@ -70,7 +72,7 @@ export function districtOverview(): Dashboard {
     .withPanel(
       new GeomapPanel()
         .title('Villages')
-        .description('Mean position of each village’s nodes (GPS readings of the last day of the range).')
+        .description('Mean position of each village’s nodes (GPS readings of the last 2 days of the range).')
         .gridPos({ x: 0, y: 0, w: 12, h: 12 })
         .withTarget(influx('A', position('latitude'), { format: 'table' }))
         .withTarget(influx('B', position('longitude'), { format: 'table' }))
@@ -130,7 +132,7 @@ export function districtOverview(): Dashboard {
     .withPanel(
       new TimeseriesPanel()
         .title('Rainfall per village')
-        .description('Sums of the readings (at long ranges of the hourly sums in rp_1h).')
+        .description('Sums of the readings (at long ranges of the hourly or daily sums in rp_1h, rp_1d).')
         .unit('lengthmm')
         .maxDataPoints(MANY_SERIES_POINTS)
         .gridPos({ x: 0, y: 20, w: 12, h: 9 })

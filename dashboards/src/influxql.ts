@@ -13,14 +13,14 @@ import { quoteIdent, quoteString } from '../../src/store/index.ts'
  */
 
 /** Retention policies the system writes (src/store/influx, the alerts engine, the oksigen sink). */
-export type RetentionPolicy = 'raw' | 'rp_1h' | 'events'
+export type RetentionPolicy = 'raw' | 'rp_1h' | 'rp_1d' | 'events'
 
 /**
  * The readings' policy chosen by the dashboard's time range: the hidden `$rp` variable
- * (common.ts rangePolicyVariable) reads the store's `rp_config`, raw for short recent ranges and
- * rp_1h for long or old ones. Only for queries that `rp_1h` (hourly mean/min/max in the field
- * names `value`, `min`, `max`, same tags) answers as well as `raw`: means, minima, maxima, and
- * which series reported in the range.
+ * (common.ts rangePolicyVariable) reads the store's `rp_config`: raw for short recent ranges,
+ * rp_1h up to 30 d, rp_1d beyond. Only for queries that the downsampled policies (hourly or daily
+ * mean/min/max/sum in the fields `value`, `min`, `max`, `sum`, same tags) answer as well as `raw`:
+ * means, minima, maxima, sums (`$sumfield`), and which series reported in the range.
  */
 export const BY_RANGE = '$rp'
 /** The field whose sum is the readings' sum in `$rp` (raw `value`, rp_1h `sum`): `$sumfield`. */

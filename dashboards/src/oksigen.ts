@@ -30,6 +30,13 @@ const latestPerTree = () =>
     .where(inVillages, onTrees, timeFilter)
     .groupBy('village', 'tree')
 
+/**
+ * Points per line where a panel draws a line per tree or dendrometer (40 with All): the verifier
+ * assesses every 6 h, so 90 d at 800 px (3 h windows) gave 360 points a line, more than a
+ * half-width panel can show; 200 gives 12 h windows at 90 d, and changes nothing at 7 d.
+ */
+const PER_TREE_POINTS = 200
+
 const curve = (field: string) =>
   SelectQuery.from('events', 'oksigen_assessment', agg('last', field, field))
     .where(inVillages, onTrees, timeFilter)
@@ -134,6 +141,7 @@ export function oksigenView(): Dashboard {
     .withPanel(
       new TimeseriesPanel()
         .title('GRO: irreversible stem growth')
+        .maxDataPoints(PER_TREE_POINTS)
         .unit('µm')
         .height(9)
         .span(12)
@@ -142,6 +150,7 @@ export function oksigenView(): Dashboard {
     .withPanel(
       new TimeseriesPanel()
         .title('TWD: tree water deficit')
+        .maxDataPoints(PER_TREE_POINTS)
         .unit('µm')
         .height(9)
         .span(12)
@@ -150,7 +159,10 @@ export function oksigenView(): Dashboard {
     .withPanel(
       new TimeseriesPanel()
         .title('Stem diameter (dendrometer readings)')
-        .description('The readings themselves up to 2 d, their hourly means (rp_1h) for longer ranges.')
+        .maxDataPoints(PER_TREE_POINTS)
+        .description(
+          'The readings themselves up to 2 d, their hourly means (rp_1h) up to 30 d, daily means (rp_1d) beyond.',
+        )
         .unit('µm')
         .height(9)
         .span(12)
@@ -169,6 +181,7 @@ export function oksigenView(): Dashboard {
     .withPanel(
       new TimeseriesPanel()
         .title('Estimated O2 per tree')
+        .maxDataPoints(PER_TREE_POINTS)
         .unit('masskg')
         .height(9)
         .span(12)

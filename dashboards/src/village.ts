@@ -33,7 +33,7 @@ export function perInterval(
   by: string[],
   ...extra: Condition[]
 ): SelectQuery {
-  // A sum over `$rp` sums the field `$sumfield`: raw `value`, rp_1h's hourly `sum`.
+  // A sum over `$rp` sums the field `$sumfield`: raw `value`, rp_1h's hourly and rp_1d's daily `sum`.
   return SelectQuery.from(
     rp,
     measurement,
@@ -86,7 +86,7 @@ export function villageView(): Dashboard {
     .withPanel(
       new TimeseriesPanel()
         .title('Rainfall')
-        .description('Sums of the readings (at long ranges of the hourly sums in rp_1h).')
+        .description('Sums of the readings (at long ranges of the hourly or daily sums in rp_1h, rp_1d).')
         .unit('lengthmm')
         .drawStyle(GraphDrawStyle.Bars)
         .height(8)

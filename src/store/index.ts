@@ -5,7 +5,11 @@ export type {
   StatementResult,
 } from './influx/client.ts'
 export { InfluxClient, InfluxStatementError } from './influx/client.ts'
-export type { InfluxDownsampleOptions, InfluxStoreOptions } from './influx/influx-store.ts'
+export type {
+  InfluxDailyOptions,
+  InfluxDownsampleOptions,
+  InfluxStoreOptions,
+} from './influx/influx-store.ts'
 export {
   durationMs,
   InfluxPartialWriteError,

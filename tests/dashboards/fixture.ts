@@ -29,6 +29,8 @@ export interface LoadedDistrict {
   trees: Array<{ id: string; village: string; device: string }>
   /** Readings written through the InfluxStore. */
   readings: number
+  /** A node that fell silent 4 days before the end (a dropout fault): "Last seen" must list it. */
+  silent: { device: string; village: string; fromMs: number }
 }
 
 /** Fixture points go out through the system's own client and encoder (src/store/influx). */
@@ -43,7 +45,8 @@ async function writeLines(url: string, rp: string, lines: string[]): Promise<voi
 }
 
 async function admin(url: string, q: string): Promise<void> {
-  const client = new InfluxClient({ url })
+  // A backfill SELECT … INTO over the range takes seconds, more on a loaded machine.
+  const client = new InfluxClient({ url, requestTimeoutMs: 120_000 })
   try {
     await client.query(q, { database: DATABASE })
   } finally {
@@ -59,14 +62,16 @@ async function admin(url: string, q: string): Promise<void> {
  *   decoded by the real decoder and written by the real InfluxStore (RP raw);
  * - signal strength: the ChirpStack uplink fixture of src/telemetry/testdata, re-addressed to a
  *   sim node and re-timed, decoded by the real ChirpStack decoder (the sim's JSON nodes have none);
- * - rp_1h: the continuous query's own SELECT … INTO run once over the range (a CQ only ever
- *   covers the interval that just ended, so a backfill is what an operator would run too);
+ * - rp_1h and rp_1d: the store's continuous queries' own SELECT … INTO run once over the range (a
+ *   CQ only ever covers the last intervals, so a backfill is what an operator would run too);
  * - oksigen_assessment: the real Verifier fed the dendrometer readings, with the real
  *   InfluxAssessmentSink;
  * - alert_events and irrigation_advice: FIXTURE DATA in the schema the alerts engine writes
  *   (another branch builds that engine; states firing, escalated, acknowledged, resolved); the advice numbers come from src/agronomy (FAO-56 ET0 from
  *   the simulated weather's daily summary, Kc, effective rain).
  */
+const SILENT = { device: 'glagah-sawah3', village: 'glagah' }
+
 export async function loadDistrict(
   influxUrl: string,
 ): Promise<LoadedDistrict & { cleanup(): Promise<void> }> {
@@ -78,8 +83,12 @@ export async function loadDistrict(
     fieldsPerVillage: 3,
     treesPerVillage: 2,
     startMs: fromMs,
-    // a tree that dies on day 2: the verifier must fail it
-    faults: { 'glagah-pohon2': [{ kind: 'dead_tree', fromMs: fromMs + 2 * DAY_MS, noiseUm: 1 }] },
+    faults: {
+      // a tree that dies on day 2: the verifier must fail it
+      'glagah-pohon2': [{ kind: 'dead_tree', fromMs: fromMs + 2 * DAY_MS, noiseUm: 1 }],
+      // a soil node that stops reporting 4 days before the end
+      [SILENT.device]: [{ kind: 'dropout', fromMs: fromMs + 6 * DAY_MS + 60_000 }],
+    },
   })
 
   const store = new InfluxStore({ url: influxUrl, database: DATABASE })
@@ -182,11 +191,16 @@ export async function loadDistrict(
   await store.write(radio)
   readings += radio.length
 
-  // Backfill rp_1h with the continuous query's own statement.
-  await admin(
-    influxUrl,
-    `SELECT mean("value") AS "value", min("value") AS "min", max("value") AS "max", sum("value") AS "sum" INTO "${DATABASE}"."rp_1h".:MEASUREMENT FROM "${DATABASE}"."raw"./.*/ WHERE time >= ${fromMs}ms AND time <= ${toMs}ms GROUP BY time(1h), *`,
-  )
+  // Backfill rp_1h, then rp_1d from it, with the store's own continuous queries' SELECTs over the
+  // range (the day so far included, as the daily CQ's RESAMPLE keeps it).
+  for (const cq of store.continuousQueries()) {
+    const select = /BEGIN (.*) END$/.exec(cq.statement)?.[1]
+    if (!select) throw new Error(`unexpected CQ statement ${cq.statement}`)
+    await admin(
+      influxUrl,
+      select.replace(' GROUP BY ', ` WHERE time >= ${fromMs - DAY_MS}ms AND time <= ${toMs}ms GROUP BY `),
+    )
+  }
 
   // FIXTURE DATA in the alerts engine's schema (RP events, created by it; here by the sink already).
   const activeAlerts: LoadedDistrict['activeAlerts'] = []
@@ -334,6 +348,7 @@ export async function loadDistrict(
     activeAlerts,
     trees,
     readings,
+    silent: { ...SILENT, fromMs: fromMs + 6 * DAY_MS + 60_000 },
     async cleanup() {
       await oksigen.stop()
       await sink.stop()

@@ -192,3 +192,117 @@ export function interpolateEnv<T>(value: T, env: Record<string, string>): T {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env)])) as T
   return value
 }
+
+/** A data frame as Grafana's panels see it: named columns of equal length. */
+export interface Frame {
+  fields: Array<{ name: string; values: unknown[] }>
+}
+
+/**
+ * The frame Grafana's InfluxDB datasource makes of an InfluxQL answer with resultFormat `table`:
+ * one frame per query, columns `Time`, the GROUP BY tags, then the selected columns; a row per
+ * row of every series.
+ */
+export function tableFrame(
+  series: Array<{ tags?: Record<string, string>; columns: string[]; values: unknown[][] }>,
+): Frame {
+  const tagKeys = [...new Set(series.flatMap((s) => Object.keys(s.tags ?? {})))]
+  const valueColumns = [...new Set(series.flatMap((s) => s.columns.filter((c) => c !== 'time')))]
+  const names = ['Time', ...tagKeys, ...valueColumns]
+  const fields = names.map((name) => ({ name, values: [] as unknown[] }))
+  for (const s of series)
+    for (const row of s.values)
+      names.forEach((name, i) => {
+        const column = name === 'Time' ? 'time' : name
+        fields[i]!.values.push(
+          tagKeys.includes(name) && !s.columns.includes(name)
+            ? (s.tags?.[name] ?? null)
+            : (row[s.columns.indexOf(column)] ?? null),
+        )
+      })
+  return { fields }
+}
+
+const rowsOf = (f: Frame) => f.fields[0]?.values.length ?? 0
+const rowAt = (f: Frame, i: number) => Object.fromEntries(f.fields.map((x) => [x.name, x.values[i]]))
+const fromRows = (names: string[], rows: Array<Record<string, unknown>>): Frame => ({
+  fields: names.map((name) => ({ name, values: rows.map((r) => r[name] ?? null) })),
+})
+
+/**
+ * The transformations the dashboards use, as read from Grafana's sources (not Grafana itself):
+ * `merge` (rows of all frames in one table; rows equal in every common field would be combined,
+ * which the modelled panels never have), `sortBy` (one field, ascending or `desc`), `groupBy`
+ * (rows grouped by the `groupby` fields, others reduced with `last`, `first`, `max`, `min` or
+ * `count` into `<field> (<calc>)`), `organize` (renameByName). Anything else throws.
+ */
+export function transform(
+  frames: Frame[],
+  transformations: Array<{ id: string; options: Record<string, unknown> }>,
+): Frame[] {
+  let out = frames
+  for (const t of transformations) {
+    if (t.id === 'merge') {
+      const names = [...new Set(out.flatMap((f) => f.fields.map((x) => x.name)))]
+      out = [
+        fromRows(
+          names,
+          out.flatMap((f) => Array.from({ length: rowsOf(f) }, (_, i) => rowAt(f, i))),
+        ),
+      ]
+    } else if (t.id === 'sortBy') {
+      const { field, desc } = (t.options.sort as Array<{ field: string; desc?: boolean }>)[0]!
+      out = out.map((f) => {
+        const rows = Array.from({ length: rowsOf(f) }, (_, i) => rowAt(f, i))
+        rows.sort((a, b) => {
+          const [x, y] = [a[field], b[field]] as [number | string, number | string]
+          return (x < y ? -1 : x > y ? 1 : 0) * (desc ? -1 : 1)
+        })
+        return fromRows(
+          f.fields.map((x) => x.name),
+          rows,
+        )
+      })
+    } else if (t.id === 'groupBy') {
+      const spec = t.options.fields as Record<
+        string,
+        { operation: 'groupby' | 'aggregate'; aggregations: string[] }
+      >
+      out = out.map((f) => {
+        const keys = f.fields.map((x) => x.name).filter((n) => spec[n]?.operation === 'groupby')
+        const aggregated = f.fields.map((x) => x.name).filter((n) => spec[n]?.operation === 'aggregate')
+        const groups = new Map<string, Array<Record<string, unknown>>>()
+        for (let i = 0; i < rowsOf(f); i++) {
+          const row = rowAt(f, i)
+          const key = JSON.stringify(keys.map((k) => row[k]))
+          groups.set(key, [...(groups.get(key) ?? []), row])
+        }
+        const reduce = (calc: string, values: unknown[]) => {
+          const numbers = values as number[]
+          if (calc === 'last') return values[values.length - 1]
+          if (calc === 'first') return values[0]
+          if (calc === 'max') return Math.max(...numbers)
+          if (calc === 'min') return Math.min(...numbers)
+          if (calc === 'count') return values.length
+          throw new Error(`groupBy calculation ${calc} is not modelled`)
+        }
+        const names = [...keys, ...aggregated.flatMap((n) => spec[n]!.aggregations.map((c) => `${n} (${c})`))]
+        const rows = [...groups.values()].map((g) => {
+          const r: Record<string, unknown> = Object.fromEntries(keys.map((k) => [k, g[0]![k]]))
+          for (const n of aggregated)
+            for (const c of spec[n]!.aggregations)
+              r[`${n} (${c})`] = reduce(
+                c,
+                g.map((x) => x[n]),
+              )
+          return r
+        })
+        return fromRows(names, rows)
+      })
+    } else if (t.id === 'organize') {
+      const rename = (t.options.renameByName ?? {}) as Record<string, string>
+      out = out.map((f) => ({ fields: f.fields.map((x) => ({ ...x, name: rename[x.name] ?? x.name })) }))
+    } else throw new Error(`transformation ${t.id} is not modelled`)
+  }
+  return out
+}

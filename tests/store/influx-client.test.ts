@@ -2,7 +2,13 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KampungError } from '../../src/errors.ts'
-import { encodePoint, InfluxClient, InfluxSchema, InfluxStatementError } from '../../src/store/index.ts'
+import {
+  encodePoint,
+  InfluxClient,
+  InfluxSchema,
+  InfluxStatementError,
+  InfluxStore,
+} from '../../src/store/index.ts'
 import { freePort } from '../harness/ports.ts'
 
 /**
@@ -187,7 +193,7 @@ describe('InfluxSchema', () => {
     database: 'kampung',
     retentionPolicies: [
       { name: 'raw', duration: '90d', default: true },
-      { name: 'rp_1h', duration: '260w', optional: true },
+      { name: 'rp_1h', duration: '260w', shardDuration: '4w', optional: true },
     ],
     continuousQueries: [
       { name: 'cq', statement: 'CREATE CONTINUOUS QUERY "cq" ON "kampung" BEGIN SELECT 1 END' },
@@ -204,7 +210,7 @@ describe('InfluxSchema', () => {
       'CREATE DATABASE "kampung"',
       'SHOW RETENTION POLICIES ON "kampung"',
       'ALTER RETENTION POLICY "raw" ON "kampung" DURATION 90d REPLICATION 1 DEFAULT',
-      'CREATE RETENTION POLICY "rp_1h" ON "kampung" DURATION 260w REPLICATION 1',
+      'CREATE RETENTION POLICY "rp_1h" ON "kampung" DURATION 260w REPLICATION 1 SHARD DURATION 4w',
       'CREATE CONTINUOUS QUERY "cq" ON "kampung" BEGIN SELECT 1 END',
     ])
   })
@@ -230,13 +236,31 @@ describe('InfluxSchema', () => {
     ])
   })
 
+  it('InfluxStore with manageSchema false: only raw must exist; rp_1h, rp_1d and their CQs are checked, never created', async () => {
+    const store = new InfluxStore({ url, database: 'kampung', manageSchema: false })
+    const needs = store.schemaNeeds()
+    expect(needs.retentionPolicies).toEqual([
+      { name: 'raw', duration: '90d', default: true },
+      { name: 'rp_1h', duration: '260w', shardDuration: '4w', optional: true },
+      { name: 'rp_1d', duration: 'INF', shardDuration: '52w', optional: true },
+      { name: 'forever', duration: 'INF', optional: true },
+    ])
+    expect(needs.continuousQueries?.map((cq) => cq.name)).toEqual(['cq_rp_1h', 'cq_rp_1d'])
+    statements.length = 0
+    policies = ['raw']
+    await store.start()
+    await store.stop()
+    expect(statements).toEqual(['SHOW RETENTION POLICIES ON "kampung"'])
+  })
+
   it('refuses names and durations it could not send as they are', async () => {
     const client = new InfluxClient({ url })
     const bad = new InfluxSchema(client, { manageSchema: true }).ensure({
       database: 'kam"pung',
-      retentionPolicies: [{ name: 'raw', duration: '90 days' }],
+      retentionPolicies: [{ name: 'raw', duration: '90 days', shardDuration: 'a week' }],
     })
     await expect(bad).rejects.toMatchObject({ code: 'config_invalid' })
+    await expect(bad).rejects.toThrow('retention policy raw: shard duration not an InfluxQL duration: a week')
     client.close()
   })
 })

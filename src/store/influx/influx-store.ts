@@ -25,11 +25,38 @@ export interface InfluxDownsampleOptions {
   retention?: string
   /** GROUP BY time() interval of the continuous query. Default `1h`. */
   interval?: string
+  /** Shard group duration of the policy (InfluxQL duration). Default `4w` (InfluxDB's would be 7d). */
+  shardDuration?: string
   /**
    * Dashboards read the raw policy for time ranges up to this long (InfluxQL duration) that start
    * within its retention, and this policy for longer or older ones (see rangePolicies()). Default `2d`.
    */
   readRawUpTo?: string
+  /**
+   * A daily tier above the hourly one, for long ranges; `false` turns it off. Default
+   * `{ retentionPolicy: 'rp_1d', retention: 'INF', readBeyond: '30d', utcOffsetHours: 7 }`.
+   */
+  daily?: InfluxDailyOptions | false
+}
+
+/**
+ * Daily mean/min/max/sum of every series, computed by a continuous query from the hourly policy
+ * (24 points a day per series, not the day's raw readings: at 10 000 nodes a day of raw is tens of
+ * millions of points) with `RESAMPLE EVERY <hourly interval> FOR 2d`: every hour it rewrites the
+ * day so far and the day before, so the day in progress is there up to its last complete hour, and
+ * an hour the hourly CQ wrote after this one ran (both run at the same instant) is in the next run.
+ */
+export interface InfluxDailyOptions {
+  /** Retention policy of the daily points. Default `rp_1d`. */
+  retentionPolicy?: string
+  /** How long they are kept (InfluxQL duration or `INF`). Default `INF` (365 points a year per series). */
+  retention?: string
+  /** Shard group duration of the policy. Default `52w`: a 90-day chart reads 1 or 2 shards, not 13. */
+  shardDuration?: string
+  /** Dashboards read this policy for ranges longer than this (InfluxQL duration). Default `30d`. */
+  readBeyond?: string
+  /** The officers' day: days start at local midnight of UTC+this (WIB 7, WITA 8, WIT 9). Default 7. */
+  utcOffsetHours?: number
 }
 
 /** Retention policy and measurement of the dashboards' range → policy table (rangePolicies()). */
@@ -59,7 +86,20 @@ export interface InfluxStoreOptions extends InfluxConnectionOptions {
 const defaultOptions = {
   retentionPolicy: 'raw',
   rawRetention: '90d',
-  downsample: { retentionPolicy: 'rp_1h', retention: '260w', interval: '1h', readRawUpTo: '2d' },
+  downsample: {
+    retentionPolicy: 'rp_1h',
+    retention: '260w',
+    shardDuration: '4w',
+    interval: '1h',
+    readRawUpTo: '2d',
+  },
+  daily: {
+    retentionPolicy: 'rp_1d',
+    retention: 'INF',
+    shardDuration: '52w',
+    readBeyond: '30d',
+    utcOffsetHours: 7,
+  },
   // Big batches, few requests in flight (ingest.maxWritesInFlight): influxd 1.6 answers 500 "error
   // syncing wal" when about 1 000 small writes wait at once.
   maxLinesPerRequest: 5_000,
@@ -75,7 +115,9 @@ interface ResolvedOptions {
   database: string
   retentionPolicy: string
   rawRetention: string
-  downsample: Required<InfluxDownsampleOptions> | false
+  downsample: Required<Omit<InfluxDownsampleOptions, 'daily'>> | false
+  /** Only with `downsample`: the daily tier is computed from the hourly one. */
+  daily: Required<InfluxDailyOptions> | false
   manageSchema: boolean
   maxLinesPerRequest: number
 }
@@ -118,6 +160,11 @@ export function durationMs(duration: string): number | undefined {
   return total > 0 ? total : undefined
 }
 
+function withoutDaily(o: InfluxDownsampleOptions | undefined): Omit<InfluxDownsampleOptions, 'daily'> {
+  const { daily: _, ...rest } = o ?? {}
+  return rest
+}
+
 /**
  * TelemetryStore on InfluxDB's v1 HTTP API, through the one InfluxClient (writes, queries) and
  * InfluxSchema (database, retention policies, continuous query). Not node-influx: it marks its
@@ -141,7 +188,13 @@ export class InfluxStore implements TelemetryStore {
       retentionPolicy: options.retentionPolicy ?? defaultOptions.retentionPolicy,
       rawRetention: options.rawRetention ?? defaultOptions.rawRetention,
       downsample:
-        options.downsample === false ? false : { ...defaultOptions.downsample, ...options.downsample },
+        options.downsample === false
+          ? false
+          : { ...defaultOptions.downsample, ...withoutDaily(options.downsample) },
+      daily:
+        options.downsample === false || options.downsample?.daily === false
+          ? false
+          : { ...defaultOptions.daily, ...options.downsample?.daily },
       manageSchema: options.manageSchema ?? true,
       maxLinesPerRequest: Math.min(
         Math.max(1, options.maxLinesPerRequest ?? defaultOptions.maxLinesPerRequest),
@@ -163,16 +216,17 @@ export class InfluxStore implements TelemetryStore {
    * (`rp_config` in the INF policy `forever`, the Grafana community pattern for InfluxDB 1.x):
    * one point per policy, its timestamp the policy's duration after the epoch, fields `rp`,
    * `max_range_ms` and `sum_field` (the field whose sum is the readings' sum: raw `value`, the
-   * downsampled policy `sum`; the dashboards' `$sumfield`). The dashboards' hidden `$rp` variable (dashboards/src/common.ts) asks
+   * downsampled policies `sum`; the dashboards' `$sumfield`). The dashboards' hidden `$rp` variable (dashboards/src/common.ts) asks
    *   SELECT "rp" FROM "forever"."rp_config" WHERE "max_range_ms" >= ${__to} - ${__from}
    *     AND time > now() - ${__from}ms LIMIT 1
    * i.e. the policy with the shortest duration that still holds the range's start and whose
    * `max_range_ms` covers the range: raw for ranges up to `readRawUpTo` within its retention,
-   * the downsampled policy otherwise (the longest policy's point is dated 2100, so a range older
-   * than every policy still gets one, and an empty panel rather than a broken query).
+   * the hourly policy up to `daily.readBeyond`, the daily one beyond (the longest policy's point
+   * is dated 2100, so a range older than every policy still gets one, and an empty panel rather
+   * than a broken query).
    */
   rangePolicies(): { retentionPolicy: string; measurement: string; lines: string[] } {
-    const { retentionPolicy, rawRetention, downsample } = this.options
+    const { retentionPolicy, rawRetention, downsample, daily } = this.options
     const unbounded = Number.MAX_SAFE_INTEGER
     const policies = [
       {
@@ -186,8 +240,18 @@ export class InfluxStore implements TelemetryStore {
             {
               rp: downsample.retentionPolicy,
               sumField: 'sum',
-              maxRangeMs: unbounded,
+              maxRangeMs: daily ? (durationMs(daily.readBeyond) ?? 0) : unbounded,
               durationMs: durationMs(downsample.retention) ?? unbounded,
+            },
+          ]
+        : []),
+      ...(daily
+        ? [
+            {
+              rp: daily.retentionPolicy,
+              sumField: 'sum',
+              maxRangeMs: unbounded,
+              durationMs: durationMs(daily.retention) ?? unbounded,
             },
           ]
         : []),
@@ -215,21 +279,40 @@ export class InfluxStore implements TelemetryStore {
       })
   }
 
-  /** What the readings need: the raw policy (DEFAULT) and, with downsampling, its policy and CQ. */
+  /**
+   * What the readings need: the raw policy (DEFAULT) and, with downsampling, the hourly and daily
+   * policies and their CQs (optional with manageSchema false: checked, never created).
+   */
   schemaNeeds(): SchemaNeeds {
-    const { database, retentionPolicy, rawRetention, downsample } = this.options
-    const cq = this.continuousQuery()
+    const { database, retentionPolicy, rawRetention, downsample, daily } = this.options
     return {
       database,
       retentionPolicies: [
         { name: retentionPolicy, duration: rawRetention, default: true },
         ...(downsample
-          ? [{ name: downsample.retentionPolicy, duration: downsample.retention, optional: true }]
+          ? [
+              {
+                name: downsample.retentionPolicy,
+                duration: downsample.retention,
+                shardDuration: downsample.shardDuration,
+                optional: true,
+              },
+            ]
+          : []),
+        ...(daily
+          ? [
+              {
+                name: daily.retentionPolicy,
+                duration: daily.retention,
+                shardDuration: daily.shardDuration,
+                optional: true,
+              },
+            ]
           : []),
         // Holds rp_config (rangePolicies()): points dated near the epoch, so never expiring.
         { name: RANGE_POLICIES_RP, duration: 'INF', optional: true },
       ],
-      continuousQueries: cq ? [cq] : [],
+      continuousQueries: this.continuousQueries(),
     }
   }
 
@@ -390,7 +473,7 @@ export class InfluxStore implements TelemetryStore {
   // --- configuration ---
 
   private checkConfig(): void {
-    const { retentionPolicy, downsample } = this.options
+    const { retentionPolicy, downsample, daily } = this.options
     const problems = [...this.client.configProblems(), ...InfluxSchema.problems(this.schemaNeeds())]
     if (downsample) {
       if (downsample.retentionPolicy === retentionPolicy)
@@ -400,22 +483,55 @@ export class InfluxStore implements TelemetryStore {
       if (!/^\d+(?:s|m|h|d|w)$/.test(downsample.readRawUpTo))
         problems.push(`downsample.readRawUpTo: bad duration ${downsample.readRawUpTo}`)
     }
+    if (daily) {
+      if (
+        daily.retentionPolicy === retentionPolicy ||
+        (downsample && daily.retentionPolicy === downsample.retentionPolicy)
+      )
+        problems.push('downsample.daily.retentionPolicy: must differ from the raw and hourly policies')
+      if (!/^\d+(?:s|m|h|d|w)$/.test(daily.readBeyond))
+        problems.push(`downsample.daily.readBeyond: bad duration ${daily.readBeyond}`)
+      if (!Number.isInteger(daily.utcOffsetHours) || Math.abs(daily.utcOffsetHours) > 14)
+        problems.push(
+          `downsample.daily.utcOffsetHours: an integer from -14 to 14, got ${daily.utcOffsetHours}`,
+        )
+    }
     if (problems.length > 0) {
       throw new KampungError('config_invalid', `InfluxStore: ${problems.join('; ')}`, { retryable: false })
     }
   }
 
-  /** The continuous query that downsamples every measurement of the raw policy. */
-  continuousQuery(): { name: string; statement: string } | undefined {
-    const { database, retentionPolicy, downsample } = this.options
-    if (!downsample) return undefined
-    const name = `cq_${downsample.retentionPolicy}`
+  /**
+   * The continuous queries: hourly mean/min/max/sum of every raw measurement into the hourly
+   * policy, and from those the daily ones into the daily policy (days from local midnight, see
+   * InfluxDailyOptions).
+   */
+  continuousQueries(): Array<{ name: string; statement: string }> {
+    const { database, retentionPolicy, downsample, daily } = this.options
+    if (!downsample) return []
     const db = quoteIdent(database)
-    const statement =
-      `CREATE CONTINUOUS QUERY ${quoteIdent(name)} ON ${db} BEGIN ` +
-      `SELECT mean("value") AS "value", min("value") AS "min", max("value") AS "max", sum("value") AS "sum" ` +
-      `INTO ${db}.${quoteIdent(downsample.retentionPolicy)}.:MEASUREMENT ` +
-      `FROM ${db}.${quoteIdent(retentionPolicy)}./.*/ GROUP BY time(${downsample.interval}), * END`
-    return { name, statement }
+    const hourly = {
+      name: `cq_${downsample.retentionPolicy}`,
+      statement:
+        `CREATE CONTINUOUS QUERY ${quoteIdent(`cq_${downsample.retentionPolicy}`)} ON ${db} BEGIN ` +
+        `SELECT mean("value") AS "value", min("value") AS "min", max("value") AS "max", sum("value") AS "sum" ` +
+        `INTO ${db}.${quoteIdent(downsample.retentionPolicy)}.:MEASUREMENT ` +
+        `FROM ${db}.${quoteIdent(retentionPolicy)}./.*/ GROUP BY time(${downsample.interval}), * END`,
+    }
+    if (!daily) return [hourly]
+    // GROUP BY time(1d, offset): days start at 00:00 local time, (24 - utcOffsetHours) h UTC.
+    const offsetHours = (((24 - daily.utcOffsetHours) % 24) + 24) % 24
+    const name = `cq_${daily.retentionPolicy}`
+    return [
+      hourly,
+      {
+        name,
+        statement:
+          `CREATE CONTINUOUS QUERY ${quoteIdent(name)} ON ${db} RESAMPLE EVERY ${downsample.interval} FOR 2d BEGIN ` +
+          `SELECT mean("value") AS "value", min("min") AS "min", max("max") AS "max", sum("sum") AS "sum" ` +
+          `INTO ${db}.${quoteIdent(daily.retentionPolicy)}.:MEASUREMENT ` +
+          `FROM ${db}.${quoteIdent(downsample.retentionPolicy)}./.*/ GROUP BY time(1d${offsetHours ? `, ${offsetHours}h` : ''}), * END`,
+      },
+    ]
   }
 }
