@@ -21,13 +21,18 @@ const field = {
   soil: { texture: 'loam' },
 } as unknown as Field
 const soil = soilWater('chili', { texture: 'loam' }) // θFC 25 (20–30), θWP 12, Zr 0.75 m
-const ctx = (etc: number | undefined) =>
-  ({
+const ctx = (etc: number | undefined) => {
+  const learned = new Map<string, unknown>()
+  return {
     config,
+    learnedSoil: (id: string) => learned.get(id),
+    saveLearnedSoil: (id: string, l: unknown) => learned.set(id, structuredClone(l)),
     soil: () => soil,
     etcMmPerDay: () => etc,
     season: () => undefined,
-  }) as unknown as RuleContext
+    villageRainMm: () => 0,
+  } as unknown as RuleContext
+}
 
 describe('the probe’s field-capacity reading', () => {
   it('is the reading a day after a wetting plus the ETc since; it then carries the dry threshold', () => {
