@@ -1,4 +1,4 @@
-import { cropsSchema, fieldMoistureRule, observeProbe, smoothedTheta } from './moisture.ts'
+import { cropsSchema, dryBelow, fieldMoistureRule, observeProbe, smoothedTheta } from './moisture.ts'
 import { SOIL } from './quantities.ts'
 import { n, valueAndLimit } from './schema.ts'
 import {
@@ -66,7 +66,7 @@ export const dry: RuleFamily<'dry'> = {
       category: 'field',
       severity: rule.severity,
       // A paddy that should not alert on % VWC resolves a dry alert it had (the farmer drained it).
-      active: !skip && theta < rule.thresholdPct,
+      active: !skip && dryBelow(ctx, field, theta, rule.thresholdPct),
       clear: skip || theta >= rule.thresholdPct + rule.hysteresisPct,
       value: theta,
       threshold: rule.thresholdPct,

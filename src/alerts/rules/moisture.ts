@@ -109,6 +109,12 @@ const dryMarginSchema = z
     kneeMaxEndKs: z.number().gt(0).lt(1).default(0.9),
     /** The dry rule compares the mean of the readings of this long (0: the newest alone; probe noise near the threshold). */
     smoothMs: durationMs.default(0),
+    /**
+     * Once θ has read below the threshold, it stays "below" until it reads this far above it [% VWC]
+     * (a Schmitt trigger on the way in; 0: off): near the threshold the probe's noise (0.3 % VWC)
+     * outweighs hours of drying, and every reading above drops the pending alert and its `forMs`.
+     */
+    entryBandPct: z.number().min(0).max(5).default(0),
     /** Learn the probe's field-capacity reading after each wetting (class-configured fields). */
     learnProbeFc: z.boolean().default(true),
     /** A rise this large above the lowest reading since the last wetting is a wetting [% VWC]. */
@@ -302,6 +308,8 @@ interface ProbeState {
   cycle?: Cycle
   /** Readings of the last `smoothMs` (time, value), for the smoothed θ the dry rule compares. */
   recent: Array<[number, number]>
+  /** θ has read below the dry threshold and not yet `entryBandPct` above it since (`dryBelow`). */
+  below?: boolean
 }
 const probeStates = new WeakMap<object, Map<string, ProbeState>>()
 /** FAO-56 Table 22's p holds for ETc ≈ 5 mm/day: the day's ETc assumed where the advisor has none. */
@@ -332,6 +340,18 @@ export function learnedBand(ctx: RuleContext, field: Field): number | undefined 
   // Of two, the narrower: the earlier alert.
   const sorted = [...bands].sort((a, b) => a - b)
   return sorted.length === 2 ? sorted[0] : sorted[Math.floor(sorted.length / 2)]
+}
+
+/**
+ * The dry rule's "below the threshold" with the entry band: below at θ < threshold; once below,
+ * until θ ≥ threshold + entryBandPct. Without learner state (learnProbeFc off) the plain comparison.
+ */
+export function dryBelow(ctx: RuleContext, field: Field, thetaPct: number, thresholdPct: number): boolean {
+  const band = ctx.config.rules.crops[field.crop].dryMargin.entryBandPct
+  const s = stateOf(ctx, field.id)
+  if (!s || band === 0) return thetaPct < thresholdPct
+  s.below = thetaPct < thresholdPct || (s.below === true && thetaPct < thresholdPct + band)
+  return s.below
 }
 
 /** The mean of the field's readings over the last `smoothMs` (the newest alone when 0). */
