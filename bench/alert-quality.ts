@@ -55,7 +55,7 @@ import {
 } from '../src/agronomy/index.ts'
 import type { Field } from '../src/alerts/directory.ts'
 import { AlertEngine, type OutboxPort, parseAlertsConfig } from '../src/alerts/index.ts'
-import { fieldMoistureRule } from '../src/alerts/rules/index.ts'
+import { fieldMoistureRule, learnedBand, probeFc } from '../src/alerts/rules/index.ts'
 import { Registry } from '../src/registry/index.ts'
 import { SCHEMAS } from '../src/schemas.ts'
 import type { Reading } from '../src/telemetry/reading.ts'
@@ -526,6 +526,10 @@ async function runSeed(seed: number): Promise<FieldResult[]> {
               probeAtFcPct: round1(f.fc * f.cal.slope + f.cal.offset),
               probeAtTrueStressPct: round1(trueStress * f.cal.slope + f.cal.offset),
               configuredStressPct: round1(cfgSoil.fcPct - p * (cfgSoil.fcPct - cfgSoil.wpPct)),
+              // What the dry rule learned of the field, against the truth in the probe's units.
+              learnedProbeFcPct: round1(probeFc(engine, fieldOf.get(f.id)!) ?? Number.NaN),
+              learnedBandPct: round1(learnedBand(engine, fieldOf.get(f.id)!) ?? Number.NaN),
+              trueBandProbePct: round1((f.fc - f.wp) * f.cal.slope),
             },
     })
   }

@@ -31,6 +31,7 @@ import {
   type AnyRuleFamily,
   type FieldSeason,
   type Finding,
+  type LearnedSoil,
   RULE_FAMILIES,
   type RuleContext,
   type RuleId,
@@ -1114,6 +1115,20 @@ export class AlertEngine implements RuleContext {
   /** Samples the history keeps (all, a device's, or a device's quantity): tests and status. */
   historySize(device?: string, quantity?: string): number {
     return this.history.count(device, quantity)
+  }
+
+  learnedSoil(fieldId: string): LearnedSoil | undefined {
+    const row = this.sql('SELECT learned FROM field_soil_learned WHERE field = ?').get(fieldId) as
+      | { learned: string }
+      | undefined
+    return row ? (JSON.parse(row.learned) as LearnedSoil) : undefined
+  }
+
+  saveLearnedSoil(fieldId: string, learned: LearnedSoil, atMs: number): void {
+    this.sql(
+      `INSERT INTO field_soil_learned (field, learned, updated_at_ms) VALUES (?, ?, ?)
+       ON CONFLICT(field) DO UPDATE SET learned = excluded.learned, updated_at_ms = excluded.updated_at_ms`,
+    ).run(fieldId, JSON.stringify(learned), atMs)
   }
 
   due(check: string, subject: string, atMs: number, everyMs: number): boolean {

@@ -188,5 +188,13 @@ export const alertsTables: CapabilitySchema = {
    );
    CREATE INDEX valve_requests_field ON valve_requests(field, at_ms);
    CREATE INDEX valve_requests_open ON valve_requests(command_id) WHERE outcome IS NULL;`,
+    // Issue 13: what a class-configured field's probe taught the dry rule (its field-capacity
+    // readings, θFC − θWP from the slowing of its drying; JSON, src/alerts/rules/moisture.ts
+    // LearnedSoil), so a restart does not send it back to the class's ranges.
+    `CREATE TABLE field_soil_learned (
+     field         TEXT PRIMARY KEY REFERENCES fields(id),
+     learned       TEXT NOT NULL,
+     updated_at_ms INTEGER NOT NULL
+   );`,
   ],
 }

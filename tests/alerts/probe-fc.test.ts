@@ -3,7 +3,7 @@ import { bandQuantilePct, soilWater } from '../../src/agronomy/index.ts'
 import type { Field } from '../../src/alerts/directory.ts'
 import { parseAlertsConfig } from '../../src/alerts/index.ts'
 import { fieldMoistureRule, type RuleContext } from '../../src/alerts/rules/index.ts'
-import { observeProbe, probeFc } from '../../src/alerts/rules/moisture.ts'
+import { dryBelow, observeProbe, probeFc, smoothedTheta } from '../../src/alerts/rules/moisture.ts'
 
 /**
  * The dry rule learns a probe's field-capacity reading (FAO-56 ch. 8: a soaked root zone drains to
@@ -21,13 +21,18 @@ const field = {
   soil: { texture: 'loam' },
 } as unknown as Field
 const soil = soilWater('chili', { texture: 'loam' }) // θFC 25 (20–30), θWP 12, Zr 0.75 m
-const ctx = (etc: number | undefined) =>
-  ({
+const ctx = (etc: number | undefined) => {
+  const learned = new Map<string, unknown>()
+  return {
     config,
+    learnedSoil: (id: string) => learned.get(id),
+    saveLearnedSoil: (id: string, l: unknown) => learned.set(id, structuredClone(l)),
     soil: () => soil,
     etcMmPerDay: () => etc,
     season: () => undefined,
-  }) as unknown as RuleContext
+    villageRainMm: () => 0,
+  } as unknown as RuleContext
+}
 
 describe('the probe’s field-capacity reading', () => {
   it('is the reading a day after a wetting plus the ETc since; it then carries the dry threshold', () => {
@@ -97,5 +102,35 @@ describe('the probe’s field-capacity reading', () => {
     }
     observeProbe(c, field, 30, H) // older than the last: ignored
     expect(probeFc(c, field)).toBeUndefined()
+  })
+})
+
+describe('the dry rule’s compared θ', () => {
+  const withMargin = (dryMargin: Record<string, unknown>) => {
+    const c = ctx(3) as unknown as Record<string, unknown>
+    return {
+      ...c,
+      config: parseAlertsConfig({ rules: { crops: { chili: { dryMargin } } } }),
+    } as unknown as RuleContext
+  }
+
+  it('smoothMs: the mean of the readings of the last smoothMs; 0: the newest alone', () => {
+    const plain = withMargin({})
+    const smooth = withMargin({ smoothMs: 3 * H })
+    ;[24, 23, 22, 21, 20].forEach((v, i) => {
+      observeProbe(plain, field, v, (i + 1) * H)
+      observeProbe(smooth, field, v, (i + 1) * H)
+    })
+    expect(smoothedTheta(plain, field)).toBe(20)
+    expect(smoothedTheta(smooth, field)).toBe(21) // 22, 21, 20 (the reading 3 h old is out)
+  })
+
+  it('entryBandPct: once below, below until that far above the threshold; 0: the plain comparison', () => {
+    const plain = withMargin({})
+    const banded = withMargin({ entryBandPct: 0.6 })
+    for (const c of [plain, banded]) observeProbe(c, field, 22, H)
+    const seq = [20.2, 19.9, 20.3, 20.5, 20.7, 20.1]
+    expect(seq.map((v) => dryBelow(plain, field, v, 20))).toEqual([false, true, false, false, false, false])
+    expect(seq.map((v) => dryBelow(banded, field, v, 20))).toEqual([false, true, true, true, false, false])
   })
 })

@@ -79,6 +79,7 @@ describe('schema migrations keyed by capability', () => {
       { capability: 'alerts', version: 3 },
       { capability: 'alerts', version: 4 },
       { capability: 'alerts', version: 5 },
+      { capability: 'alerts', version: 6 },
       { capability: 'audit', version: 1 },
       { capability: 'commands', version: 1 },
       { capability: 'console', version: 1 },

@@ -1,4 +1,4 @@
-import { cropsSchema, fieldMoistureRule, observeProbe } from './moisture.ts'
+import { cropsSchema, dryBelow, fieldMoistureRule, observeProbe, smoothedTheta } from './moisture.ts'
 import { SOIL } from './quantities.ts'
 import { n, valueAndLimit } from './schema.ts'
 import {
@@ -57,6 +57,7 @@ export const dry: RuleFamily<'dry'> = {
     const m = ctx.fieldMoisture(field)
     if (!m) return []
     observeProbe(ctx, field, m.value, m.timeMs)
+    const theta = smoothedTheta(ctx, field) ?? m.value
     const rule = fieldMoistureRule(ctx, field, 'dry', atMs)
     if (!rule.enabled) return []
     const skip = paddySkipsDry(ctx, t)
@@ -65,9 +66,9 @@ export const dry: RuleFamily<'dry'> = {
       category: 'field',
       severity: rule.severity,
       // A paddy that should not alert on % VWC resolves a dry alert it had (the farmer drained it).
-      active: !skip && m.value < rule.thresholdPct,
-      clear: skip || m.value >= rule.thresholdPct + rule.hysteresisPct,
-      value: m.value,
+      active: !skip && dryBelow(ctx, field, theta, rule.thresholdPct),
+      clear: skip || theta >= rule.thresholdPct + rule.hysteresisPct,
+      value: theta,
       threshold: rule.thresholdPct,
       atMs,
       forMs: rule.forMs,

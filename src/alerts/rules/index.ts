@@ -44,5 +44,15 @@ export const RULE_TEXTS = {
 export { blastConduciveDay, blastConduciveRun } from './disease.ts'
 export { BMKG_RAIN_CLASSES, bmkgRainClass } from './heavy-rain.ts'
 export { isRuleId, RULE_IDS, type RuleId } from './ids.ts'
-export { type CropRules, cropsSchema, fieldMoistureRule, type MoistureThreshold } from './moisture.ts'
+export {
+  type CropRules,
+  cropsSchema,
+  type DryingDay,
+  fieldMoistureRule,
+  fitDryingCycle,
+  type LearnedSoil,
+  learnedBand,
+  type MoistureThreshold,
+  probeFc,
+} from './moisture.ts'
 export * from './types.ts'

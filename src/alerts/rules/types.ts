@@ -5,6 +5,7 @@ import type { AlertsConfig } from '../config.ts'
 import type { Field, Language } from '../directory.ts'
 import type { FieldAdvice, WeatherDay } from '../irrigation.ts'
 import type { RuleId } from './ids.ts'
+import type { LearnedSoil } from './moisture.ts'
 import type { Severity } from './schema.ts'
 
 /** field: soil or water of one field; weather: the village's weather at a field; sensor: node/gateway health. */
@@ -120,6 +121,9 @@ export interface RuleContext {
     dayStartMs: number,
     count: number,
   ): Array<{ dayStartMs: number; day: WeatherDay }>
+  /** What the field's probe taught the dry rule (moisture.ts `LearnedSoil`), kept across restarts. */
+  learnedSoil(fieldId: string): LearnedSoil | undefined
+  saveLearnedSoil(fieldId: string, learned: LearnedSoil, atMs: number): void
   /**
    * True at most once per `everyMs` of reading time per check and subject (a rule's costly check,
    * e.g. `due('stuck', device, …)`; two arguments, so no key string is built per report).
