@@ -35,7 +35,7 @@ const ctx = (etc: number | undefined) => {
 }
 
 describe('the probe’s field-capacity reading', () => {
-  it('is the reading a day after a wetting plus the ETc since; it then carries the dry threshold', () => {
+  it('is the median reading of the second half of the day after a wetting plus the ETc until then; it then carries the dry threshold', () => {
     const c = ctx(3) // 3 mm/day over 750 mm: 0.4 % VWC a day
     let t = 0
     const feed = (theta: number, hours = 1) => {
@@ -51,16 +51,20 @@ describe('the probe’s field-capacity reading', () => {
     feed(27.9) // watered: a rise of 3.9 ≥ 2
     feed(27.7, 23)
     expect(probeFc(c, field)).toBeUndefined() // not settled yet
-    feed(27.5) // 24 h after the wetting: 27.5 + 1 day × 0.4
-    expect(probeFc(c, field)).toBeCloseTo(27.9, 9)
+    // 24 h after the wetting: the readings of hours 12–23 (median 27.7, mean time 17.5 h) plus
+    // 17.5 h × 0.4 % VWC a day; the reading at 24 h (the top of a next pulse on a field watered
+    // nightly) is not the sample.
+    feed(27.5)
+    const learned = 27.7 + (0.4 * 17.5) / 24
+    expect(probeFc(c, field)).toBeCloseTo(learned, 9)
     const rule = fieldMoistureRule(c, field, 'dry', t)
-    expect(rule.fcRefPct).toBeCloseTo(27.9, 9)
-    expect(rule.probeFcPct).toBeCloseTo(27.9, 9)
-    // Hung from the learned reading, not the class's 25: θFC is 24.9–30 (27.9 ± 3 within 20–30);
+    expect(rule.fcRefPct).toBeCloseTo(learned, 9)
+    expect(rule.probeFcPct).toBeCloseTo(learned, 9)
+    // Hung from the learned reading, not the class's 25: θFC is 24.99–30 (27.99 ± 3 within 20–30);
     // p = 0.30 + 0.04 (5 − 3) = 0.38; no lead by default (dryMargin.leadMs 0).
     expect(rule.p).toBeCloseTo(0.38, 12)
-    const band = bandQuantilePct({ fcPct: [24.9, 30], wpPct: [7, 17] }, 0.05)
-    expect(rule.thresholdPct).toBeCloseTo(27.9 - 0.38 * band, 9)
+    const band = bandQuantilePct({ fcPct: [learned - 3, 30], wpPct: [7, 17] }, 0.05)
+    expect(rule.thresholdPct).toBeCloseTo(learned - 0.38 * band, 9)
     // With a day's lead configured: a day ahead at 3 mm is 0.4 % VWC above the same threshold
     // (two fresh contexts: nothing learned, the class's θFC in both).
     const leadConfig = parseAlertsConfig({ rules: { crops: { chili: { dryMargin: { leadMs: 24 * H } } } } })

@@ -88,7 +88,7 @@ function onsets(p: Probe, threshold: number): number[] {
 const FIELD: Record<Probe, string> = { SENS0008: 'park-08', SENS0012: 'park-12' }
 const DEVICE: Record<Probe, string> = { SENS0008: 'sens0008', SENS0012: 'sens0012' }
 
-async function replay(): Promise<{
+async function replay(pField = P_TURF): Promise<{
   r: Rig
   fc: Record<Probe, number | undefined>
   dry: Record<Probe, Alert[]>
@@ -110,7 +110,7 @@ async function replay(): Promise<{
       plantedAtMs: start - 30 * DAY,
       areaHa: 0.1,
       devices: [DEVICE[p]],
-      soil: { texture: CLASS[p], p: P_TURF },
+      soil: { texture: CLASS[p], p: pField },
     })
   }
   d.addFarmer({
@@ -206,6 +206,23 @@ describe('the dry rule on a real probe series (SIMPaCT, Bicentennial Park)', () 
       .map((m) => m.text)
       .filter((t) => / kering/.test(t) && !/tidak kering/.test(t))
     expect(texts).toEqual([])
+  })
+
+  it('with chili’s p 0.30, sends no dry SMS on the field watered every night (the field-capacity sample is the drained level, not the next pulse)', async () => {
+    // Finding 1 of tests/fixtures/simpact/README.md: the reading 24 h after a nightly watering is
+    // the top of the next pulse (14.88 on SENS0008, drained ~11.5); taken as field capacity it put
+    // chili's threshold at 12.94 and sent two false SMS (1 Dec 05 UTC, 2 Dec 07 UTC).
+    const chili = await replay(0.3)
+    try {
+      const during = chili.dry.SENS0008.filter(
+        (a) => a.firedAtMs! >= WATERED.from && a.firedAtMs! <= WATERED.to + DAY,
+      )
+      expect(during.map((a) => new Date(a.firedAtMs!).toISOString())).toEqual([])
+      const plateau = drainedPlateaus('SENS0008')
+      expect(chili.fc.SENS0008!).toBeLessThanOrEqual(Math.max(...plateau) + 0.5)
+    } finally {
+      await chili.r.stop()
+    }
   })
 
   it('on SENS0008, alerts each dry-down from 48 h before FAO-56’s stress point to 6 h after it, and at no other time', () => {

@@ -271,8 +271,9 @@ function etcOf(ctx: RuleContext, field: Field, atMs: number): { etcMmPerDay?: nu
  *
  * - `probeFcPct`: field-capacity readings (FAO-56 ch. 8: after a soaking rain or irrigation the
  *   root zone drains to field capacity, Dr = 0). A wetting is a rise of `wetRisePct` above the
- *   lowest reading since the last one; `settleMs` later the reading plus the ETc since (what the
- *   crop drew while the soil drained) is one estimate; the field-capacity reading is the median of
+ *   lowest reading since the last one; `settleMs` later the median reading of the window's second
+ *   half plus the ETc until it (what the crop drew while the soil drained) is one estimate (on a
+ *   field watered every night the reading at `settleMs` is the next pulse's top); the field-capacity reading is the median of
  *   the last three (the higher of two): a light shower that wets only part of the root zone reads
  *   low once, a noisy or still-draining reading high once. Clamped to the class's θFC range widened
  *   by the probe's accuracy: a saturated reading after a storm is not field capacity.
@@ -304,6 +305,13 @@ interface ProbeState {
   lowPct: number
   lastMs: number
   wetAtMs?: number
+  /**
+   * The readings of the settle window's second half (θ; their times summed): on a field watered at
+   * the same hour every night, `settleMs` after a wetting is the top of the next pulse, while the
+   * soil drained in between (a real probe series, tests/alerts/real-probe.test.ts); their median
+   * is the drained level, robust to the pulse and to the probe's noise.
+   */
+  settle?: { thetas: number[]; sumMs: number }
   learned: LearnedSoil
   cycle?: Cycle
   /** Readings of the last `smoothMs` (time, value), for the smoothed θ the dry rule compares. */
@@ -314,6 +322,8 @@ interface ProbeState {
 const probeStates = new WeakMap<object, Map<string, ProbeState>>()
 /** FAO-56 Table 22's p holds for ETc ≈ 5 mm/day: the day's ETc assumed where the advisor has none. */
 const REFERENCE_ETC_MM_PER_DAY = 5
+/** Readings kept of a settle window's second half (12 h of one a minute). */
+const MAX_SETTLE_READINGS = 720
 /** No cycle is fitted beyond this many days (a field left dry for weeks has long shown its knee). */
 const MAX_CYCLE_DAYS = 30
 
@@ -326,6 +336,13 @@ const median = (xs: readonly number[]): number | undefined => {
   const sorted = [...xs].sort((a, b) => a - b)
   // Of two, the higher: a partial wetting reads low.
   return sorted.length === 2 ? Math.max(...sorted) : sorted[Math.floor(sorted.length / 2)]
+}
+
+/** The plain median of a non-empty list. */
+function middleOf(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const m = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2
 }
 
 /** The learned field-capacity reading [% VWC] of a field, if it has one. */
@@ -399,23 +416,37 @@ export function observeProbe(ctx: RuleContext, field: Field, thetaPct: number, a
   if (thetaPct - s.lowPct >= margin.wetRisePct) {
     if (s.cycle && margin.learnStress) learnFromCycle(ctx, field, s)
     s.wetAtMs = atMs
+    s.settle = undefined
     s.lowPct = thetaPct
     s.cycle = { wetAtMs: atMs, dayStartMs: atMs, sum: 0, n: 0, days: [] }
     return
   }
   if (s.cycle) addToCycle(ctx, field, s.cycle, thetaPct, atMs)
   if (s.wetAtMs !== undefined && atMs >= s.wetAtMs + margin.settleMs) {
+    // The sample: the median of the window's second half (at its readings' mean time), else this one.
+    const [sampleTheta, sampleMs] =
+      s.settle !== undefined && s.settle.thetas.length > 0
+        ? [middleOf(s.settle.thetas), s.settle.sumMs / s.settle.thetas.length]
+        : [thetaPct, atMs]
     const soil = ctx.soil(field)
     const etc = ctx.etcMmPerDay(field, atMs) ?? 0
-    const drawn = (etc * (atMs - s.wetAtMs)) / DAY_MS / (10 * soil.rootDepthM)
+    const drawn = (etc * (sampleMs - s.wetAtMs)) / DAY_MS / (10 * soil.rootDepthM)
     const r = soilRanges(soil).fcPct
     const acc = margin.probeAccuracyPct
-    s.learned.probeFcPct.push(Math.min(r[1] + acc, Math.max(r[0] - acc, thetaPct + drawn)))
+    s.learned.probeFcPct.push(Math.min(r[1] + acc, Math.max(r[0] - acc, sampleTheta + drawn)))
     if (s.learned.probeFcPct.length > 3) s.learned.probeFcPct.shift()
     ctx.saveLearnedSoil(field.id, s.learned, atMs)
     s.wetAtMs = undefined
+    s.settle = undefined
     s.lowPct = thetaPct
     return
+  }
+  if (s.wetAtMs !== undefined && atMs >= s.wetAtMs + margin.settleMs / 2) {
+    s.settle ??= { thetas: [], sumMs: 0 }
+    if (s.settle.thetas.length < MAX_SETTLE_READINGS) {
+      s.settle.thetas.push(thetaPct)
+      s.settle.sumMs += atMs
+    }
   }
   if (s.wetAtMs === undefined) s.lowPct = Math.min(s.lowPct, thetaPct)
 }
