@@ -27,6 +27,20 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
   return { promise, resolve, reject }
 }
 
+/** A raw MQTT 3.1.1 CONNECT of a registered device, for tests that speak to the broker's socket. */
+function connectPacket(id: string, secret: string): Buffer {
+  return mqttPacket.generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId: id,
+    keepalive: 0,
+    username: id,
+    password: Buffer.from(secret),
+  })
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -253,18 +267,7 @@ describe('Broker', () => {
     socket.on('error', () => {})
     const chunks: Buffer[] = []
     const connack = new Promise<Buffer>((resolve) => socket.once('data', resolve))
-    socket.write(
-      mqttPacket.generate({
-        cmd: 'connect',
-        protocolId: 'MQTT',
-        protocolVersion: 4,
-        clean: true,
-        clientId: 'soil-1',
-        keepalive: 0,
-        username: 'soil-1',
-        password: Buffer.from(secrets['soil-1']!),
-      }),
-    )
+    socket.write(connectPacket('soil-1', secrets['soil-1']!))
     expect((await connack)[3]).toBe(0)
     socket.on('data', (chunk: Buffer) => chunks.push(chunk))
     const ids = [7, 300, 2, 65535, 41]
@@ -302,18 +305,7 @@ describe('Broker', () => {
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
     const received: Buffer[] = []
     socket.on('data', (chunk: Buffer) => received.push(chunk))
-    socket.write(
-      mqttPacket.generate({
-        cmd: 'connect',
-        protocolId: 'MQTT',
-        protocolVersion: 4,
-        clean: true,
-        clientId: 'soil-2',
-        keepalive: 0,
-        username: 'soil-2',
-        password: Buffer.from(secrets['soil-2']!),
-      }),
-    )
+    socket.write(connectPacket('soil-2', secrets['soil-2']!))
     // Its own write, not waiting for the CONNACK (authentication is still running).
     socket.write(
       mqttPacket.generate({
