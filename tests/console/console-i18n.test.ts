@@ -4,35 +4,15 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { COMMAND_STATES, CONFIG_SYNC_STATES, NODE_SETTING_NAMES } from '../../src/commands/index.ts'
 import { CONSOLE_PUBLIC_DIR, UserStore } from '../../src/console/index.ts'
-// @ts-expect-error: a browser module without type declarations (the console has no build step)
-import { DICTIONARIES } from '../../src/console/public/i18n.js'
 import { getSpecies, SPECIES_IDS, TREE_STATES } from '../../src/oksigen/index.ts'
 import { launchChromium, screenshot } from '../harness/chromium.ts'
+import { EN, englishOnly, ID } from './english-only.ts'
 import { type ConsoleWorld, consoleWorld, PASSWORDS } from './fixtures.ts'
 
 const UI_TIMEOUT_MS = 15_000
 
-type Dictionary = Record<string, string>
-const ID = DICTIONARIES.id as Dictionary
-const EN = DICTIONARIES.en as Dictionary
-
-/**
- * English texts that must not be on an Indonesian page: every English entry that differs from its
- * Indonesian one, by its longest fixed piece (templates: the text between the {placeholders}).
- */
-const ENGLISH_ONLY = Object.keys(EN)
-  .filter((k) => EN[k] !== ID[k])
-  .map(
-    (k) =>
-      [
-        k,
-        EN[k]!.split(/\{\w+\}/)
-          .sort((a, b) => b.length - a.length)[0]!
-          .trim(),
-      ] as const,
-  )
-  .filter(([k, piece]) => piece.length >= 5 && !ID[k]!.includes(piece)) // "diameter +" is Indonesian too
-  .map(([, piece]) => piece)
+/** English texts that must not be on an Indonesian page (tests/console/english-only.ts). */
+const ENGLISH_ONLY = englishOnly()
 
 /** The page's own words: without text the server wrote (lang="en") or people typed (decision reasons). */
 const ownText = (page: Page) =>

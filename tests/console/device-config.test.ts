@@ -3,30 +3,14 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSimNode, type SimNodeDriver } from '../../firmware-sim/node/sim-node.ts'
 import { UserStore } from '../../src/console/index.ts'
-// @ts-expect-error: a browser module without type declarations (the console has no build step)
-import { DICTIONARIES } from '../../src/console/public/i18n.js'
 import { startApp, type TestApp, waitFor } from '../harness/app.ts'
 import { launchChromium, screenshot } from '../harness/chromium.ts'
+import { englishOnly } from './english-only.ts'
 
 const UI_TIMEOUT_MS = 15_000
 
-type Dictionary = Record<string, string>
-const ID = DICTIONARIES.id as Dictionary
-const EN = DICTIONARIES.en as Dictionary
 /** This page's English texts (config.*, command.state.*) that must not be on its Indonesian version. */
-const ENGLISH_ONLY = Object.keys(EN)
-  .filter((k) => (k.startsWith('config.') || k.startsWith('command.state.')) && EN[k] !== ID[k])
-  .map(
-    (k) =>
-      [
-        k,
-        EN[k]!.split(/\{\w+\}/)
-          .sort((a, b) => b.length - a.length)[0]!
-          .trim(),
-      ] as const,
-  )
-  .filter(([k, piece]) => piece.length >= 5 && !ID[k]!.includes(piece))
-  .map(([, piece]) => piece)
+const ENGLISH_ONLY = englishOnly((k) => k.startsWith('config.') || k.startsWith('command.state.'))
 
 /**
  * The device configuration page (issue 17 scope 2) in headless Chromium: an Indonesian officer sets
